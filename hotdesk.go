@@ -1,0 +1,56 @@
+// Package hotdesk is the domain of Hotdesk PBX: users, devices, logins,
+// registrations, audit events and call records, and the storage contracts the
+// adapters implement. It depends on the standard library only.
+package hotdesk
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the whole persistence contract. SQLite and PostgreSQL implement it
+// and internal/store/storetest checks both against the same suite.
+type Store interface {
+	UserStore
+	DeviceStore
+	LoginStore
+	BindingStore
+	AuditStore
+	CallStore
+	SettingsStore
+	AdminStore
+	WebhookStore
+
+	// InTx runs fn in one database transaction. If fn returns an error the
+	// transaction is rolled back and that error is returned. Concurrent writers
+	// are serialised: a transaction either sees another's committed result or
+	// fails with ECONFLICT when a uniqueness constraint is hit (callers may retry).
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+
+	// Ping reports whether the database is reachable (for /healthz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is the set of operations available inside a transaction. Everything the
+// login rules must do atomically (end the old logins, create the new one,
+// write the audit trail and webhook outbox) is here.
+type Tx interface {
+	FindUser(ctx context.Context, ext string) (*User, error)
+	FindDevice(ctx context.Context, id string) (*Device, error)
+	UpdateUser(ctx context.Context, ext string, upd UserUpdate) (*User, error)
+
+	LoginByUser(ctx context.Context, ext string) (*Login, error)      // ENOTFOUND if none
+	LoginByDevice(ctx context.Context, device string) (*Login, error) // ENOTFOUND if none
+	ListLogins(ctx context.Context) ([]*Login, error)
+	CreateLogin(ctx context.Context, l *Login) error      // ECONFLICT if user or device already has one
+	UpdateLogin(ctx context.Context, l *Login) error      // by device; ENOTFOUND if none
+	DeleteLogin(ctx context.Context, device string) error // ENOTFOUND if none
+
+	// AppendAudit stores e, assigning e.ID (monotonic) and e.Time if zero. The
+	// same call writes one outbox row per enabled webhook whose kinds match.
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+}
+
+// Clock returns the current time; injected so tests control expiry.
+type Clock func() time.Time

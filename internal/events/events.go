@@ -1,0 +1,91 @@
+// Package events is the in-process publish/subscribe bus that carries logins,
+// logouts, registrations and call progress to SSE clients, BLF subscriptions,
+// check-sync notifiers and the console. Publishers never block: a subscriber
+// that falls behind loses events and is told so by a gap in Seq.
+package events
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Event kinds beyond the audit kinds of package hotdesk.
+const (
+	KindCallTrying     = "call_trying"     // a call to or from a user started
+	KindCallEarly      = "call_early"      // ringing
+	KindCallConfirmed  = "call_confirmed"  // answered
+	KindCallTerminated = "call_terminated" // ended
+	KindUserUpdated    = "user_updated"    // name/BLF changed (phones reprovision)
+)
+
+// Event is one thing that happened. Audit events are published with the same
+// Kind, Extension, Device, Reason and Source as their audit row.
+type Event struct {
+	Seq       int64     `json:"seq"`
+	Time      time.Time `json:"time"`
+	Kind      string    `json:"kind"`
+	Extension string    `json:"extension,omitempty"`
+	Device    string    `json:"device,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	Source    string    `json:"source,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+	// Call fields, for call_* kinds.
+	CallID    string `json:"call_id,omitempty"`
+	Direction string `json:"direction,omitempty"` // "initiator" or "recipient" (RFC 4235)
+	Peer      string `json:"peer,omitempty"`
+}
+
+// Bus fans events out to subscribers.
+type Bus struct {
+	seq  atomic.Int64
+	mu   sync.RWMutex
+	subs map[*sub]struct{}
+}
+
+type sub struct {
+	ch      chan Event
+	dropped atomic.Int64
+}
+
+// New returns an empty bus.
+func New() *Bus { return &Bus{subs: make(map[*sub]struct{})} }
+
+// Publish assigns e a sequence number (and time, if zero) and hands it to
+// every subscriber without blocking.
+func (b *Bus) Publish(e Event) {
+	e.Seq = b.seq.Add(1)
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for s := range b.subs {
+		select {
+		case s.ch <- e:
+		default:
+			s.dropped.Add(1)
+		}
+	}
+}
+
+// Subscribe returns a channel of events buffered to buf and a cancel function
+// that must be called to release it; the channel is closed by cancel.
+func (b *Bus) Subscribe(buf int) (<-chan Event, func()) {
+	if buf <= 0 {
+		buf = 64
+	}
+	s := &sub{ch: make(chan Event, buf)}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	var once sync.Once
+	return s.ch, func() {
+		once.Do(func() {
+			b.mu.Lock()
+			delete(b.subs, s)
+			b.mu.Unlock()
+			close(s.ch)
+		})
+	}
+}

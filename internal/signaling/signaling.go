@@ -1,0 +1,299 @@
+// Package signaling owns the SIP user agent: one sipgo UserAgent shared by the
+// server and the client (so replies come back to the listening sockets), the
+// UDP and TCP listeners, and a router that sends out-of-dialog requests to
+// method handlers and in-dialog requests to the component that owns the
+// dialog (keyed by Call-ID). Components (registrar, feature, b2bua, presence)
+// register with it; they never create listeners of their own.
+package signaling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// MaxMessageSize is the largest SIP message accepted; larger ones are refused
+// by the parser (UDP) or close the connection (TCP).
+const MaxMessageSize = 16 * 1024
+
+// Options configure the SIP server.
+type Options struct {
+	UDPAddr   string // "host:port"; "" disables UDP
+	TCPAddr   string // "host:port"; "" disables TCP
+	Hostname  string // host advertised in Via/Contact; defaults to the listen IP
+	UserAgent string // User-Agent / Server header value
+	Logger    *slog.Logger
+	// ReadFilter, if set, drops datagrams and connections from sources for
+	// which it returns false (used to shed blocked brute-force sources).
+	ReadFilter func(src string) bool
+}
+
+// DialogHandler receives in-dialog requests (ACK, BYE, CANCEL, INFO, UPDATE,
+// PRACK, re-INVITE, in-dialog SUBSCRIBE/NOTIFY) for a Call-ID it owns. It must
+// answer tx itself (except for ACK) and must not block for long: hand the
+// request to the goroutine that owns the call.
+type DialogHandler interface {
+	HandleInDialog(req *sip.Request, tx sip.ServerTransaction)
+}
+
+// DialogHandlerFunc adapts a function to DialogHandler.
+type DialogHandlerFunc func(req *sip.Request, tx sip.ServerTransaction)
+
+// HandleInDialog calls f.
+func (f DialogHandlerFunc) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) { f(req, tx) }
+
+// Server is the PBX's SIP endpoint.
+type Server struct {
+	UA     *sipgo.UserAgent
+	Server *sipgo.Server
+	Client *sipgo.Client
+
+	opts Options
+	log  *slog.Logger
+	udp  net.PacketConn
+	tcp  net.Listener
+
+	mu       sync.RWMutex
+	handlers map[sip.RequestMethod]sipgo.RequestHandler
+	dialogs  map[string]DialogHandler
+}
+
+// New creates the user agent, server and client. Call Listen to bind.
+func New(opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "Hotdesk PBX"
+	}
+	s := &Server{
+		opts:     opts,
+		log:      opts.Logger,
+		handlers: make(map[sip.RequestMethod]sipgo.RequestHandler),
+		dialogs:  make(map[string]DialogHandler),
+	}
+	return s, nil
+}
+
+// Listen binds the configured sockets synchronously so that errors (port in
+// use) are returned to the caller, then builds the user agent advertising the
+// bound address.
+func (s *Server) Listen() error {
+	host := s.opts.Hostname
+	var port int
+	if s.opts.UDPAddr != "" {
+		c, err := net.ListenPacket("udp", s.opts.UDPAddr)
+		if err != nil {
+			return fmt.Errorf("listen sip udp: %w", err)
+		}
+		s.udp = c
+		port = c.LocalAddr().(*net.UDPAddr).Port
+		if host == "" {
+			host = c.LocalAddr().(*net.UDPAddr).IP.String()
+		}
+	}
+	if s.opts.TCPAddr != "" {
+		addr := s.opts.TCPAddr
+		if s.udp != nil {
+			// Same port on both transports when UDP got an ephemeral one.
+			h, p, err := net.SplitHostPort(addr)
+			if err == nil && p == "0" {
+				addr = net.JoinHostPort(h, strconv.Itoa(port))
+			}
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("listen sip tcp: %w", err)
+		}
+		s.tcp = l
+		if port == 0 {
+			port = l.Addr().(*net.TCPAddr).Port
+		}
+		if host == "" {
+			host = l.Addr().(*net.TCPAddr).IP.String()
+		}
+	}
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "127.0.0.1"
+	}
+	s.opts.Hostname = host
+
+	parser := sip.NewParser()
+	parser.MaxMessageLength = MaxMessageSize
+	uaOpts := []sipgo.UserAgentOption{
+		sipgo.WithUserAgent(s.opts.UserAgent),
+		sipgo.WithUserAgentHostname(host),
+		sipgo.WithUserAgentParser(parser),
+	}
+	if f := s.opts.ReadFilter; f != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerReadFilter(func(info sip.TransportReadProps, data []byte) ([]byte, error) {
+				// Drop by returning no data: an error would end the UDP read loop.
+				if info.RemoteAddr != nil && !f(info.RemoteAddr.String()) {
+					return nil, nil
+				}
+				return data, nil
+			})))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
+	if err != nil {
+		s.closeListeners()
+		return fmt.Errorf("sip user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(s.log))
+	if err != nil {
+		s.closeListeners()
+		return fmt.Errorf("sip server: %w", err)
+	}
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname(host), sipgo.WithClientPort(port), sipgo.WithClientLogger(s.log))
+	if err != nil {
+		s.closeListeners()
+		return fmt.Errorf("sip client: %w", err)
+	}
+	s.UA, s.Server, s.Client = ua, srv, cli
+	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.INFO,
+		sip.UPDATE, sip.PRACK, sip.REGISTER, sip.OPTIONS, sip.SUBSCRIBE, sip.NOTIFY,
+		sip.MESSAGE, sip.REFER, sip.PUBLISH} {
+		m := m
+		srv.OnRequest(m, func(req *sip.Request, tx sip.ServerTransaction) { s.route(m, req, tx) })
+	}
+	return nil
+}
+
+// Serve serves the bound listeners until ctx is done.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.Server == nil {
+		return errors.New("signaling: Serve before Listen")
+	}
+	errc := make(chan error, 2)
+	n := 0
+	if s.udp != nil {
+		n++
+		go func() { errc <- s.Server.ServeUDP(s.udp) }()
+	}
+	if s.tcp != nil {
+		n++
+		go func() { errc <- s.Server.ServeTCP(s.tcp) }()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		n--
+	}
+	s.closeListeners()
+	for ; n > 0; n-- {
+		<-errc
+	}
+	s.UA.Close()
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("serve sip: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	if s.udp != nil {
+		s.udp.Close()
+	}
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
+}
+
+// Hostname is the host advertised in Via and Contact headers.
+func (s *Server) Hostname() string { return s.opts.Hostname }
+
+// UDPAddr is the bound UDP address, or nil.
+func (s *Server) UDPAddr() *net.UDPAddr {
+	if s.udp == nil {
+		return nil
+	}
+	return s.udp.LocalAddr().(*net.UDPAddr)
+}
+
+// TCPAddr is the bound TCP address, or nil.
+func (s *Server) TCPAddr() *net.TCPAddr {
+	if s.tcp == nil {
+		return nil
+	}
+	return s.tcp.Addr().(*net.TCPAddr)
+}
+
+// Handle sets the handler for out-of-dialog requests of a method. INVITE
+// handlers see only initial INVITEs (no To tag); re-INVITEs go to dialogs.
+func (s *Server) Handle(method sip.RequestMethod, h sipgo.RequestHandler) {
+	s.mu.Lock()
+	s.handlers[method] = h
+	s.mu.Unlock()
+}
+
+// AddDialog routes in-dialog requests with this Call-ID to h.
+func (s *Server) AddDialog(callID string, h DialogHandler) {
+	s.mu.Lock()
+	s.dialogs[callID] = h
+	s.mu.Unlock()
+}
+
+// RemoveDialog stops routing callID.
+func (s *Server) RemoveDialog(callID string) {
+	s.mu.Lock()
+	delete(s.dialogs, callID)
+	s.mu.Unlock()
+}
+
+// Dialogs returns how many dialogs are routed (for metrics and leak tests).
+func (s *Server) Dialogs() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.dialogs)
+}
+
+func (s *Server) route(m sip.RequestMethod, req *sip.Request, tx sip.ServerTransaction) {
+	callID := ""
+	if h := req.CallID(); h != nil {
+		callID = h.Value()
+	}
+	s.mu.RLock()
+	d := s.dialogs[callID]
+	h := s.handlers[m]
+	s.mu.RUnlock()
+
+	_, hasToTag := req.To().Params.Get("tag")
+	inDialog := hasToTag || m == sip.ACK || m == sip.CANCEL || m == sip.BYE || m == sip.INFO || m == sip.PRACK || m == sip.UPDATE
+	if d != nil && (inDialog || m == sip.INVITE) {
+		d.HandleInDialog(req, tx)
+		return
+	}
+	if inDialog && m != sip.SUBSCRIBE && m != sip.NOTIFY && m != sip.REGISTER && m != sip.OPTIONS {
+		if m != sip.ACK {
+			s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		}
+		return
+	}
+	if h == nil {
+		if m != sip.ACK {
+			res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
+			res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK, REGISTER, SUBSCRIBE, NOTIFY"))
+			if err := tx.Respond(res); err != nil {
+				s.log.Debug("respond 405", "error", err)
+			}
+		}
+		return
+	}
+	h(req, tx)
+}
+
+func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
+	if err := tx.Respond(sip.NewResponseFromRequest(req, code, reason, nil)); err != nil {
+		s.log.Debug("respond", "code", code, "error", err)
+	}
+}

@@ -1,0 +1,57 @@
+package hotdesk
+
+import "context"
+
+// FeatureCodes holds the configurable feature-code prefixes.
+type FeatureCodes struct {
+	Star35Enabled bool   `json:"star35_enabled"` // the *35 family
+	Star35        string `json:"star35"`         // default "*35"
+	Star77Enabled bool   `json:"star77_enabled"` // the *77 family
+	Star77        string `json:"star77"`         // default "*77"
+	Logout77      string `json:"logout77"`       // the "5" in *77*5*
+}
+
+// Trunk is the SIP trunk to the provider.
+type Trunk struct {
+	Enabled  bool     `json:"enabled"`
+	Proxy    string   `json:"proxy"`    // host:port of the provider's proxy
+	Register bool     `json:"register"` // register to the provider
+	Username string   `json:"username"`
+	Password string   `json:"password,omitempty"`
+	Realm    string   `json:"realm"`
+	Domain   string   `json:"domain"`  // provider's SIP domain for From/To
+	Sources  []string `json:"sources"` // provider addresses (IP or CIDR) for inbound
+}
+
+// Settings are the site-wide settings an admin edits in the console.
+type Settings struct {
+	FeatureCodes        FeatureCodes `json:"feature_codes"`
+	Emergency           []string     `json:"emergency_numbers"`
+	AutoLogout          AutoLogout   `json:"auto_logout"`
+	Lang                string       `json:"lang"`                 // en | nl
+	Timezone            string       `json:"timezone"`             // IANA name, e.g. Europe/Amsterdam
+	NationalPrefix      string       `json:"national_prefix"`      // default "0"
+	InternationalPrefix string       `json:"international_prefix"` // default "00"
+	CountryCode         string       `json:"country_code"`         // e.g. "31", for E.164
+	Trunk               Trunk        `json:"trunk"`
+}
+
+// DefaultSettings returns the settings of a fresh install.
+func DefaultSettings() Settings {
+	return Settings{
+		FeatureCodes:        FeatureCodes{Star35Enabled: true, Star35: "*35", Star77Enabled: true, Star77: "*77", Logout77: "5"},
+		Emergency:           []string{"112", "911", "999"},
+		Lang:                "en",
+		Timezone:            "UTC",
+		NationalPrefix:      "0",
+		InternationalPrefix: "00",
+		CountryCode:         "31",
+	}
+}
+
+// SettingsStore persists the site settings as one document.
+type SettingsStore interface {
+	// GetSettings returns DefaultSettings() when none were saved.
+	GetSettings(ctx context.Context) (Settings, error)
+	PutSettings(ctx context.Context, s Settings) error
+}
