@@ -1,0 +1,269 @@
+package registrar
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/icholy/digest"
+)
+
+// authOutcome is the result of checking a request's digest credentials.
+type authOutcome int
+
+const (
+	authOK        authOutcome = iota
+	authChallenge             // no usable credentials: send a fresh challenge
+	authStale                 // right password, expired nonce: challenge with stale=true
+	authFailed                // wrong password or unknown user: counted failure
+	authMalformed             // unparseable credentials: 400
+	authError                 // the store failed: 500
+)
+
+// authHeaders names the headers of one flavour of digest auth: 401 with
+// WWW-Authenticate for REGISTER, 407 with Proxy-Authenticate otherwise.
+type authHeaders struct {
+	status                 int
+	reason                 string
+	challenge, credentials string
+}
+
+var (
+	wwwAuth   = authHeaders{sip.StatusUnauthorized, "Unauthorized", "WWW-Authenticate", "Authorization"}
+	proxyAuth = authHeaders{sip.StatusProxyAuthRequired, "Proxy Authentication Required", "Proxy-Authenticate", "Proxy-Authorization"}
+)
+
+// secret is what the registrar keeps per device to check digests: the HA1
+// values, never the password itself.
+type secret struct {
+	dev     *hotdesk.Device // nil: no such device
+	ha1MD5  string
+	ha1SHA  string
+	fetched time.Time
+}
+
+// secrets caches device credentials for a short TTL so a burst of
+// registrations does not hit the database once per REGISTER, while a changed
+// or deleted device takes effect within the TTL.
+type secrets struct {
+	store hotdesk.Store
+	realm string
+	ttl   time.Duration
+
+	mu sync.Mutex
+	m  map[string]*secret
+}
+
+const maxCachedSecrets = 200_000
+
+func (c *secrets) get(ctx context.Context, user string, now time.Time) (*secret, error) {
+	c.mu.Lock()
+	s := c.m[user]
+	c.mu.Unlock()
+	if s != nil && now.Sub(s.fetched) < c.ttl {
+		return s, nil
+	}
+	d, err := c.store.FindDevice(ctx, user)
+	if err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		return nil, err
+	}
+	s = &secret{fetched: now}
+	if err == nil {
+		s.dev = d
+		s.ha1MD5 = hashHex(md5.New(), user, c.realm, d.SIPPassword)
+		s.ha1SHA = hashHex(sha256.New(), user, c.realm, d.SIPPassword)
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxCachedSecrets {
+		clear(c.m)
+	}
+	c.m[user] = s
+	c.mu.Unlock()
+	return s, nil
+}
+
+// sweep drops entries older than the TTL.
+func (c *secrets) sweep(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, s := range c.m {
+		if now.Sub(s.fetched) >= c.ttl {
+			delete(c.m, k)
+		}
+	}
+}
+
+// forget drops one device (after a failed check, so a just-changed password
+// is picked up on the client's retry).
+func (c *secrets) forget(user string) {
+	c.mu.Lock()
+	delete(c.m, user)
+	c.mu.Unlock()
+}
+
+func hashHex(h hash.Hash, parts ...string) string {
+	h.Write([]byte(strings.Join(parts, ":")))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// findCredentials returns the first Digest credentials for our realm.
+func findCredentials(req *sip.Request, name, realm string) (*digest.Credentials, error) {
+	var firstErr error
+	for _, h := range req.GetHeaders(name) {
+		if !digest.IsDigest(h.Value()) {
+			continue
+		}
+		c, err := digest.ParseCredentials(h.Value())
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if c.Realm == realm {
+			return c, nil
+		}
+	}
+	return nil, firstErr
+}
+
+// expectedResponse computes the digest response the client should have sent.
+func expectedResponse(method string, c *digest.Credentials, ha1 string) (string, error) {
+	chal := &digest.Challenge{Realm: c.Realm, Nonce: c.Nonce, Algorithm: c.Algorithm}
+	if c.QOP != "" {
+		chal.QOP = []string{c.QOP}
+	}
+	want, err := digest.Digest(chal, digest.Options{
+		Method: method, URI: c.URI, Username: c.Username, A1: ha1, Cnonce: c.Cnonce, Count: c.Nc,
+	})
+	if err != nil {
+		return "", err
+	}
+	return want.Response, nil
+}
+
+// checkDigest verifies the request's credentials in header kind. It returns
+// the device on authOK and the claimed username whenever there was one.
+func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind authHeaders, now time.Time) (*hotdesk.Device, string, authOutcome, error) {
+	c, err := findCredentials(req, kind.credentials, r.opts.Realm)
+	if err != nil {
+		return nil, "", authMalformed, nil
+	}
+	if c == nil || c.Userhash || c.Username == "" {
+		return nil, "", authChallenge, nil
+	}
+	var ha1 func(*secret) string
+	switch strings.ToUpper(c.Algorithm) {
+	case "", "MD5":
+		ha1 = func(s *secret) string { return s.ha1MD5 }
+	case "SHA-256":
+		ha1 = func(s *secret) string { return s.ha1SHA }
+	default:
+		return nil, c.Username, authChallenge, nil
+	}
+	switch {
+	case c.QOP == "auth" && c.Cnonce != "" && c.Nc > 0:
+	case c.QOP == "" && c.Cnonce == "": // RFC 2069 style; nonce becomes single-use
+		c.Nc = 1
+	default:
+		return nil, c.Username, authChallenge, nil
+	}
+	nonceErr := r.nonces.check(c.Nonce, now)
+	if errors.Is(nonceErr, errNonceInvalid) {
+		return nil, c.Username, authChallenge, nil
+	}
+	s, err := r.secrets.get(ctx, c.Username, now)
+	if err != nil {
+		return nil, c.Username, authError, err
+	}
+	if s.dev == nil {
+		return nil, c.Username, authFailed, nil
+	}
+	want, err := expectedResponse(string(req.Method), c, ha1(s))
+	if err != nil || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(c.Response))) != 1 {
+		r.secrets.forget(c.Username)
+		return nil, c.Username, authFailed, nil
+	}
+	if nonceErr != nil {
+		return nil, c.Username, authStale, nil
+	}
+	if err := r.nonces.use(c.Nonce, uint32(c.Nc), now); err != nil {
+		return nil, c.Username, authChallenge, nil
+	}
+	return s.dev, c.Username, authOK, nil
+}
+
+// challenge builds a 401/407 offering SHA-256 first, then MD5 (RFC 8760
+// section 2.4: in order of preference), both with qop=auth and one nonce.
+func (r *Registrar) challenge(req *sip.Request, kind authHeaders, stale bool, now time.Time) *sip.Response {
+	res := sip.NewResponseFromRequest(req, kind.status, kind.reason, nil)
+	nonce := r.nonces.issue(now)
+	for _, alg := range []string{"SHA-256", "MD5"} {
+		c := digest.Challenge{Realm: r.opts.Realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
+		res.AppendHeader(sip.NewHeader(kind.challenge, c.String()))
+	}
+	return res
+}
+
+// Authenticate checks digest credentials on a request other than REGISTER
+// (INVITE, SUBSCRIBE, INFO, …) with 407 and Proxy-Authenticate. It returns
+// the authenticated device and true; when it returns false it has already
+// responded (challenge, 403 or error).
+func (r *Registrar) Authenticate(req *sip.Request, tx sip.ServerTransaction) (*hotdesk.Device, bool) {
+	return r.authenticate(req, tx, proxyAuth)
+}
+
+func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kind authHeaders) (*hotdesk.Device, bool) {
+	now := r.now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	dev, user, out, err := r.checkDigest(ctx, req, kind, now)
+	src := req.Source()
+	switch out {
+	case authOK:
+		return dev, true
+	case authChallenge, authStale:
+		r.reply(req, tx, r.challenge(req, kind, out == authStale, now), r.limiter.slow(hostOf(src), now))
+	case authMalformed:
+		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Malformed Credentials", nil), false)
+	case authFailed:
+		r.authFailure(req, tx, user, src, now)
+	case authError:
+		r.log.Error("sip auth: device lookup", "device", user, "error", err)
+		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Error", nil), false)
+	}
+	return nil, false
+}
+
+// authFailure counts a failed authentication against the source, audits a
+// block, and answers 403 (delayed once the source is being slowed down).
+func (r *Registrar) authFailure(req *sip.Request, tx sip.ServerTransaction, user, src string, now time.Time) {
+	ip := hostOf(src)
+	v := r.limiter.fail(ip, now)
+	r.log.Info("sip auth failed", "device", user, "source", src, "method", req.Method)
+	if v == verdictBlocked {
+		r.log.Warn("sip source blocked after repeated auth failures", "source", ip, "for", r.opts.BlockFor)
+		r.audit(&hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindAuthBlocked, Device: user, Source: ip,
+			Detail: "blocked for " + r.opts.BlockFor.String()})
+	}
+	r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil), v != verdictCounted)
+}
+
+// Allow reports whether packets from src (ip or ip:port) may be processed:
+// false while the source is blocked for repeated authentication failures.
+// It is cheap when nothing is blocked; use it as signaling's ReadFilter.
+func (r *Registrar) Allow(src string) bool {
+	if r.limiter.blocked.Load() == 0 {
+		return true
+	}
+	return r.limiter.allow(hostOf(src), r.now())
+}

@@ -1,0 +1,153 @@
+package registrar
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// fakeStore is the part of hotdesk.Store the registrar uses, in memory. Its
+// bindings outlive registrar instances, like a database file.
+type fakeStore struct {
+	hotdesk.Store // nil: other methods panic
+
+	mu       sync.Mutex
+	devices  map[string]*hotdesk.Device
+	bindings map[bindingKey]hotdesk.Binding
+	audit    []*hotdesk.AuditEvent
+	fail     error // returned by writes when set
+	finds    int
+	puts     int // PutBindings calls
+}
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{devices: map[string]*hotdesk.Device{}, bindings: map[bindingKey]hotdesk.Binding{}}
+}
+
+func (s *fakeStore) addDevice(id, password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.devices[id] = &hotdesk.Device{ID: id, SIPPassword: password, Mode: hotdesk.ModeHotdesk}
+}
+
+func (s *fakeStore) FindDevice(ctx context.Context, id string) (*hotdesk.Device, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.finds++
+	d, ok := s.devices[id]
+	if !ok {
+		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "device %q not found", id)
+	}
+	c := *d
+	return &c, nil
+}
+
+func (s *fakeStore) PutBindings(ctx context.Context, bs []hotdesk.Binding) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	s.puts++
+	for _, b := range bs {
+		s.bindings[bindingKey{b.Device, b.Contact}] = b
+	}
+	return nil
+}
+
+func (s *fakeStore) DeleteBindings(ctx context.Context, bs []hotdesk.Binding) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	for _, b := range bs {
+		delete(s.bindings, bindingKey{b.Device, b.Contact})
+	}
+	return nil
+}
+
+func (s *fakeStore) ListBindings(ctx context.Context, now time.Time) ([]hotdesk.Binding, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []hotdesk.Binding
+	for _, b := range s.bindings {
+		if b.Expires.After(now) {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+func (s *fakeStore) DeleteExpiredBindings(ctx context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, b := range s.bindings {
+		if !b.Expires.After(now) {
+			delete(s.bindings, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *fakeStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
+	return fn(fakeTx{s})
+}
+
+func (s *fakeStore) storedBindings(device string) []hotdesk.Binding {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []hotdesk.Binding
+	for _, b := range s.bindings {
+		if b.Device == device {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func (s *fakeStore) auditKinds() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, e := range s.audit {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+type fakeTx struct {
+	s *fakeStore
+}
+
+func (t fakeTx) AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	if t.s.fail != nil {
+		return t.s.fail
+	}
+	t.s.audit = append(t.s.audit, e)
+	return nil
+}
+
+// The rest of hotdesk.Tx is unused by the registrar.
+func (fakeTx) FindUser(context.Context, string) (*hotdesk.User, error) { return nil, errUnused }
+func (fakeTx) FindDevice(context.Context, string) (*hotdesk.Device, error) {
+	return nil, errUnused
+}
+func (fakeTx) UpdateUser(context.Context, string, hotdesk.UserUpdate) (*hotdesk.User, error) {
+	return nil, errUnused
+}
+func (fakeTx) LoginByUser(context.Context, string) (*hotdesk.Login, error)   { return nil, errUnused }
+func (fakeTx) LoginByDevice(context.Context, string) (*hotdesk.Login, error) { return nil, errUnused }
+func (fakeTx) ListLogins(context.Context) ([]*hotdesk.Login, error)          { return nil, errUnused }
+func (fakeTx) CreateLogin(context.Context, *hotdesk.Login) error             { return errUnused }
+func (fakeTx) UpdateLogin(context.Context, *hotdesk.Login) error             { return errUnused }
+func (fakeTx) DeleteLogin(context.Context, string) error                     { return errUnused }
+
+var errUnused = errors.New("fake tx: not used by the registrar")

@@ -1,0 +1,257 @@
+package registrar
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// contactReq is one Contact of a REGISTER with its requested expiry.
+type contactReq struct {
+	uri     string
+	expires int // seconds; 0 removes the binding
+}
+
+// parseContacts reads the Contact headers (every one of them, RFC 3261
+// 10.2.1.2) and their expiry: the contact's expires parameter, else the
+// Expires header, else def. wildcard is true for "Contact: *", which must
+// stand alone with Expires: 0 (RFC 3261 10.3 step 6).
+func parseContacts(req *sip.Request, def int) (cs []contactReq, wildcard bool, err error) {
+	hdrExpires := -1
+	if h := req.GetHeader("Expires"); h != nil {
+		if hdrExpires, err = parseExpires(h.Value()); err != nil {
+			return nil, false, fmt.Errorf("bad Expires header: %w", err)
+		}
+		def = hdrExpires
+	}
+	for _, h := range req.GetHeaders("Contact") {
+		ch, ok := h.(*sip.ContactHeader)
+		if !ok {
+			return nil, false, fmt.Errorf("unparsed Contact header %q", h.Value())
+		}
+		if ch.Address.Wildcard {
+			wildcard = true
+			continue
+		}
+		c := contactReq{uri: ch.Address.String(), expires: def}
+		if v, ok := ch.Params.Get("expires"); ok {
+			if c.expires, err = parseExpires(v); err != nil {
+				return nil, false, fmt.Errorf("bad expires parameter in Contact %q: %w", c.uri, err)
+			}
+		}
+		if ch.Address.Host == "" {
+			return nil, false, fmt.Errorf("contact %q has no host", c.uri)
+		}
+		cs = append(cs, c)
+	}
+	if wildcard && (len(cs) > 0 || hdrExpires != 0) {
+		return nil, false, fmt.Errorf("Contact: * needs Expires: 0 and no other contacts")
+	}
+	return cs, wildcard, nil
+}
+
+// parseExpires parses delta-seconds; values above 2^32-1 are clamped (RFC
+// 3261 section 25: delta-seconds).
+func parseExpires(v string) (int, error) {
+	v = strings.TrimSpace(v)
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not delta-seconds", v)
+	}
+	if n > 1<<32-1 {
+		n = 1<<32 - 1
+	}
+	return int(n), nil
+}
+
+func (r *Registrar) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
+	dev, ok := r.authenticate(req, tx, wwwAuth)
+	if !ok {
+		return
+	}
+	if to := req.To(); to == nil || to.Address.User != dev.ID {
+		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "To Does Not Match Credentials", nil), false)
+		return
+	}
+	cs, wildcard, err := parseContacts(req, r.opts.DefaultExpires)
+	if err != nil {
+		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Contact", nil), false)
+		return
+	}
+	for _, c := range cs {
+		if c.expires > 0 && c.expires < r.opts.MinExpires {
+			res := sip.NewResponseFromRequest(req, 423, "Interval Too Brief", nil)
+			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(r.opts.MinExpires)))
+			r.reply(req, tx, res, false)
+			return
+		}
+	}
+	now := r.now()
+	ch := r.apply(dev.ID, req, cs, wildcard, now)
+	if ch.wait != nil {
+		if err := r.waitStored(ch.wait); err != nil {
+			r.log.Error("sip register: store new binding", "device", dev.ID, "error", err)
+			res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable", nil)
+			res.AppendHeader(sip.NewHeader("Retry-After", "5"))
+			r.reply(req, tx, res, false)
+			return
+		}
+	}
+	if ch.event != "" {
+		r.publish(ch.event, dev.ID, req.Source(), ch.detail, now)
+	}
+	r.reply(req, tx, r.okResponse(req, ch.current, now), false)
+}
+
+// okResponse is the 200 listing every current binding (RFC 3261 10.3 step 8).
+func (r *Registrar) okResponse(req *sip.Request, bs []hotdesk.Binding, now time.Time) *sip.Response {
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	if to := res.To(); to != nil {
+		if _, ok := to.Params.Get("tag"); !ok {
+			to.Params = to.Params.Add("tag", r.toTag())
+		}
+	}
+	for _, b := range bs {
+		left := int(b.Expires.Sub(now).Round(time.Second) / time.Second)
+		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(left)))
+	}
+	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")))
+	return res
+}
+
+func (r *Registrar) toTag() string {
+	r.mu.Lock()
+	r.toTagSeq++
+	n := r.toTagSeq
+	r.mu.Unlock()
+	return "r" + strconv.FormatUint(n, 36) + "." + r.nonces.issue(time.Unix(0, 0))[:8]
+}
+
+// change is what one REGISTER did to a device's bindings.
+type change struct {
+	current []hotdesk.Binding // after the request
+	wait    chan error        // set when a new device's binding must be stored before the 200
+	event   string            // KindRegistered / KindUnregistered on a transition
+	detail  string
+}
+
+// apply updates the device's bindings from one REGISTER under the table lock.
+func (r *Registrar) apply(device string, req *sip.Request, cs []contactReq, wildcard bool, now time.Time) change {
+	callID, cseq := "", uint32(0)
+	if h := req.CallID(); h != nil {
+		callID = h.Value()
+	}
+	if h := req.CSeq(); h != nil {
+		cseq = h.SeqNo
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	live := r.liveLocked(device, now)
+	wasEmpty := len(live) == 0
+	for _, b := range live {
+		if b.CallID == callID && b.CSeq >= cseq {
+			// RFC 3261 10.3 step 7: an old or out-of-order REGISTER changes nothing.
+			return change{current: slices.Clone(live)}
+		}
+	}
+	if wildcard {
+		for _, b := range live {
+			r.markDeleteLocked(b)
+		}
+		live = nil
+	}
+	base := hotdesk.Binding{Device: device, CallID: callID, CSeq: cseq, Source: req.Source(),
+		Transport: strings.ToLower(req.Transport()), Node: r.opts.Node, Updated: now}
+	if h := req.GetHeader("User-Agent"); h != nil {
+		base.UserAgent = h.Value()
+	}
+	for _, c := range cs {
+		live = r.upsertLocked(live, base, c, now)
+	}
+	live = r.capLocked(live)
+	r.setLocked(device, live)
+	return r.transitionLocked(device, wasEmpty, live, base, now)
+}
+
+// upsertLocked adds, refreshes or (expires 0) removes one contact.
+func (r *Registrar) upsertLocked(live []hotdesk.Binding, base hotdesk.Binding, c contactReq, now time.Time) []hotdesk.Binding {
+	i := slices.IndexFunc(live, func(b hotdesk.Binding) bool { return b.Contact == c.uri })
+	if c.expires == 0 {
+		if i >= 0 {
+			r.markDeleteLocked(live[i])
+			live = slices.Delete(live, i, i+1)
+		}
+		return live
+	}
+	b := base
+	b.Contact = c.uri
+	b.Expires = now.Add(time.Duration(min(c.expires, r.opts.MaxExpires)) * time.Second)
+	r.markPutLocked(b)
+	if i >= 0 {
+		live[i] = b
+		return live
+	}
+	return append(live, b)
+}
+
+// capLocked keeps at most MaxContacts bindings, dropping the soonest to expire.
+func (r *Registrar) capLocked(live []hotdesk.Binding) []hotdesk.Binding {
+	if len(live) <= r.opts.MaxContacts {
+		return live
+	}
+	slices.SortFunc(live, func(a, b hotdesk.Binding) int { return b.Expires.Compare(a.Expires) })
+	for _, b := range live[r.opts.MaxContacts:] {
+		r.markDeleteLocked(b)
+	}
+	return live[:r.opts.MaxContacts]
+}
+
+// transitionLocked audits and reports a device going from no binding to some
+// (whose first binding is then stored before the 200) or back to none.
+func (r *Registrar) transitionLocked(device string, wasEmpty bool, live []hotdesk.Binding, base hotdesk.Binding, now time.Time) change {
+	ch := change{current: slices.Clone(live)}
+	switch {
+	case wasEmpty && len(live) > 0:
+		ch.event = hotdesk.KindRegistered
+		ch.detail = registeredDetail(base)
+		ch.wait = make(chan error, 1)
+		r.waiters = append(r.waiters, ch.wait)
+	case !wasEmpty && len(live) == 0:
+		ch.event = hotdesk.KindUnregistered
+		ch.detail = "unregistered by the device"
+	default:
+		return ch
+	}
+	r.audits = append(r.audits, &hotdesk.AuditEvent{Time: now, Kind: ch.event, Device: device,
+		Source: base.Source, Detail: ch.detail})
+	return ch
+}
+
+func registeredDetail(b hotdesk.Binding) string {
+	d := "transport " + b.Transport
+	if b.UserAgent != "" {
+		d += ", user agent " + b.UserAgent
+	}
+	return d
+}
+
+// waitStored blocks until the next group commit stored the binding.
+func (r *Registrar) waitStored(wait chan error) error {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+	t := time.NewTimer(r.opts.SyncTimeout)
+	defer t.Stop()
+	select {
+	case err := <-wait:
+		return err
+	case <-t.C:
+		return fmt.Errorf("binding not stored within %s", r.opts.SyncTimeout)
+	}
+}

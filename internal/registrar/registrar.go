@@ -1,0 +1,200 @@
+// Package registrar is the SIP registrar of Hotdesk PBX: it answers REGISTER
+// with digest authentication (MD5 and SHA-256, stateless nonces), keeps the
+// live table of contact bindings in memory, writes it through to the store in
+// group commits, expires bindings, and slows down and blocks sources that
+// keep failing authentication. Other components use it to authenticate
+// requests (Authenticate) and to find a device's contacts (Contacts).
+package registrar
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+)
+
+// Options configure a Registrar. Zero values take the defaults noted.
+type Options struct {
+	Store  hotdesk.Store // required
+	Bus    *events.Bus   // optional
+	Realm  string        // digest realm (the SIP domain); required
+	Now    hotdesk.Clock // default time.Now
+	Logger *slog.Logger  // default slog.Default()
+
+	MinExpires     int    // seconds; default 60; shorter requests get 423
+	MaxExpires     int    // seconds; default 3600; longer requests are capped
+	DefaultExpires int    // seconds; default 3600, when the REGISTER names none
+	Node           string // this PBX node's name, stored with each binding
+
+	MaxContacts   int           // per device; default 10 (the soonest to expire are dropped)
+	NonceTTL      time.Duration // default 5m; older nonces get stale=true
+	CacheTTL      time.Duration // device credential cache; default 2s
+	FlushInterval time.Duration // group commit of refreshes; default 1s
+	SyncTimeout   time.Duration // wait for a new device's binding to be stored; default 5s
+
+	SlowAfter  int           // auth failures per FailWindow before responses are delayed; default 5
+	BlockAfter int           // auth failures per FailWindow before the source is blocked; default 20
+	FailWindow time.Duration // default 1m
+	BlockFor   time.Duration // default 10m
+	FailDelay  time.Duration // delay of responses to slowed sources; default 2s
+}
+
+func (o *Options) setDefaults() error {
+	if o.Store == nil {
+		return errors.New("registrar: Store is required")
+	}
+	if o.Realm == "" {
+		return errors.New("registrar: Realm is required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	defInt(&o.MinExpires, 60)
+	defInt(&o.MaxExpires, 3600)
+	defInt(&o.DefaultExpires, 3600)
+	defInt(&o.MaxContacts, 10)
+	defInt(&o.SlowAfter, 5)
+	defInt(&o.BlockAfter, 20)
+	defDur(&o.NonceTTL, 5*time.Minute)
+	defDur(&o.CacheTTL, 2*time.Second)
+	defDur(&o.FlushInterval, time.Second)
+	defDur(&o.SyncTimeout, 5*time.Second)
+	defDur(&o.FailWindow, time.Minute)
+	defDur(&o.BlockFor, 10*time.Minute)
+	defDur(&o.FailDelay, 2*time.Second)
+	if o.MinExpires > o.MaxExpires {
+		return fmt.Errorf("registrar: MinExpires %d above MaxExpires %d", o.MinExpires, o.MaxExpires)
+	}
+	return nil
+}
+
+func defInt(v *int, d int) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
+func defDur(v *time.Duration, d time.Duration) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
+// Registrar is the SIP registrar. Create it with New, restore state with
+// Load, install it with Register and run its background loop with Run.
+type Registrar struct {
+	opts    Options
+	log     *slog.Logger
+	nonces  *nonces
+	secrets *secrets
+	limiter *limiter
+	srv     *sipgo.Server // for delayed responses; set by Register
+
+	mu       sync.Mutex
+	devices  map[string][]hotdesk.Binding // live table
+	puts     map[bindingKey]hotdesk.Binding
+	dels     map[bindingKey]hotdesk.Binding
+	audits   []*hotdesk.AuditEvent
+	waiters  []chan error
+	kick     chan struct{}
+	running  bool
+	toTagSeq uint64
+}
+
+type bindingKey struct{ device, contact string }
+
+// New returns a registrar with an empty binding table.
+func New(o Options) (*Registrar, error) {
+	if err := o.setDefaults(); err != nil {
+		return nil, err
+	}
+	n, err := newNonces(o.NonceTTL)
+	if err != nil {
+		return nil, fmt.Errorf("registrar: %w", err)
+	}
+	return &Registrar{
+		opts:    o,
+		log:     o.Logger,
+		nonces:  n,
+		secrets: &secrets{store: o.Store, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]*secret)},
+		limiter: newLimiter(o.SlowAfter, o.BlockAfter, o.FailWindow, o.BlockFor),
+		devices: make(map[string][]hotdesk.Binding),
+		puts:    make(map[bindingKey]hotdesk.Binding),
+		dels:    make(map[bindingKey]hotdesk.Binding),
+		kick:    make(chan struct{}, 1),
+	}, nil
+}
+
+func (r *Registrar) now() time.Time { return r.opts.Now() }
+
+// Register installs the REGISTER and OPTIONS handlers on srv.
+func (r *Registrar) Register(srv *signaling.Server) {
+	r.srv = srv.Server
+	srv.Handle(sip.REGISTER, r.handleRegister)
+	srv.Handle(sip.OPTIONS, r.handleOptions)
+}
+
+// allowHeader lists the methods the PBX handles.
+const allowHeader = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK, REGISTER, SUBSCRIBE, NOTIFY"
+
+func (r *Registrar) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res.AppendHeader(sip.NewHeader("Allow", allowHeader))
+	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	res.AppendHeader(sip.NewHeader("Accept-Language", "en, nl"))
+	r.reply(req, tx, res, false)
+}
+
+// reply sends res, after FailDelay when delay is set. A delayed response is
+// written from a timer straight to the transport, so a slowed-down attacker
+// holds no goroutine.
+func (r *Registrar) reply(req *sip.Request, tx sip.ServerTransaction, res *sip.Response, delay bool) {
+	if delay && r.srv != nil {
+		time.AfterFunc(r.opts.FailDelay, func() {
+			if err := r.srv.WriteResponse(res); err != nil {
+				r.log.Debug("sip delayed response", "status", res.StatusCode, "error", err)
+			}
+		})
+		return
+	}
+	if err := tx.Respond(res); err != nil {
+		r.log.Debug("sip respond", "method", req.Method, "status", res.StatusCode, "error", err)
+	}
+}
+
+// Contacts returns the device's live, unexpired bindings.
+func (r *Registrar) Contacts(device string) []hotdesk.Binding {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []hotdesk.Binding
+	for _, b := range r.devices[device] {
+		if b.Expires.After(now) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// audit queues an audit event for the next group commit.
+func (r *Registrar) audit(e *hotdesk.AuditEvent) {
+	r.mu.Lock()
+	r.audits = append(r.audits, e)
+	r.mu.Unlock()
+}
+
+func (r *Registrar) publish(kind, device, source, detail string, at time.Time) {
+	if r.opts.Bus != nil {
+		r.opts.Bus.Publish(events.Event{Kind: kind, Device: device, Source: source, Detail: detail, Time: at})
+	}
+}

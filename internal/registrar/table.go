@@ -1,0 +1,215 @@
+package registrar
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// The live binding table is the source of truth while the process runs; the
+// store is written behind it in group commits (at most every FlushInterval,
+// at once when a new device registers) so a refresh costs no disk flush.
+
+func (r *Registrar) markPutLocked(b hotdesk.Binding) {
+	k := bindingKey{b.Device, b.Contact}
+	delete(r.dels, k)
+	r.puts[k] = b
+}
+
+func (r *Registrar) markDeleteLocked(b hotdesk.Binding) {
+	k := bindingKey{b.Device, b.Contact}
+	delete(r.puts, k)
+	r.dels[k] = b
+}
+
+func (r *Registrar) setLocked(device string, live []hotdesk.Binding) {
+	if len(live) == 0 {
+		delete(r.devices, device)
+		return
+	}
+	r.devices[device] = live
+}
+
+// liveLocked returns a copy of the device's unexpired bindings, dropping the
+// expired ones from the table first.
+func (r *Registrar) liveLocked(device string, now time.Time) []hotdesk.Binding {
+	r.expireLocked(device, now)
+	bs := r.devices[device]
+	out := make([]hotdesk.Binding, len(bs), len(bs)+1)
+	copy(out, bs)
+	return out
+}
+
+// expireLocked removes the device's expired bindings, and audits and
+// publishes the device's unregistration when none is left.
+func (r *Registrar) expireLocked(device string, now time.Time) {
+	bs := r.devices[device]
+	kept := bs[:0]
+	var last hotdesk.Binding
+	for _, b := range bs {
+		if b.Expires.After(now) {
+			kept = append(kept, b)
+			continue
+		}
+		r.markDeleteLocked(b)
+		last = b
+	}
+	if len(kept) == len(bs) {
+		return
+	}
+	clear(bs[len(kept):])
+	r.setLocked(device, kept)
+	if len(kept) == 0 {
+		const detail = "registration expired"
+		r.audits = append(r.audits, &hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindUnregistered,
+			Device: device, Source: last.Source, Reason: "expired", Detail: detail})
+		r.publish(hotdesk.KindUnregistered, device, last.Source, detail, now)
+	}
+}
+
+// sweep expires bindings across the table and forgets stale nonce counts,
+// limiter entries and cached credentials.
+func (r *Registrar) sweep(now time.Time) {
+	r.mu.Lock()
+	for device, bs := range r.devices {
+		for _, b := range bs {
+			if !b.Expires.After(now) {
+				r.expireLocked(device, now)
+				break
+			}
+		}
+	}
+	r.mu.Unlock()
+	r.nonces.sweep(now)
+	r.limiter.sweep(now)
+	r.secrets.sweep(now)
+}
+
+// Load restores the unexpired bindings of this node (all nodes' when Node is
+// empty) from the store; call it once before serving.
+func (r *Registrar) Load(ctx context.Context) error {
+	now := r.now()
+	if _, err := r.opts.Store.DeleteExpiredBindings(ctx, now); err != nil {
+		return fmt.Errorf("registrar load: %w", err)
+	}
+	bs, err := r.opts.Store.ListBindings(ctx, now)
+	if err != nil {
+		return fmt.Errorf("registrar load: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, b := range bs {
+		if r.opts.Node != "" && b.Node != "" && b.Node != r.opts.Node {
+			continue
+		}
+		r.devices[b.Device] = append(r.devices[b.Device], b)
+		n++
+	}
+	r.log.Info("sip bindings restored", "bindings", n, "devices", len(r.devices))
+	return nil
+}
+
+// Run writes changed bindings to the store in group commits and sweeps
+// expired bindings until ctx is done; then it writes what is left.
+func (r *Registrar) Run(ctx context.Context) error {
+	t := time.NewTicker(r.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := r.flush(fctx); err != nil {
+				return fmt.Errorf("registrar final flush: %w", err)
+			}
+			return nil
+		case <-t.C:
+			r.sweep(r.now())
+			r.flush(ctx)
+		case <-r.kick:
+			r.flush(ctx)
+		}
+	}
+}
+
+// flush writes every pending change in one go and answers the REGISTERs
+// waiting for it. On failure the changes are queued again (unless newer ones
+// replaced them) and the waiters get the error.
+func (r *Registrar) flush(ctx context.Context) error {
+	r.mu.Lock()
+	puts, dels, audits, waiters := r.puts, r.dels, r.audits, r.waiters
+	if len(puts) == 0 && len(dels) == 0 && len(audits) == 0 && len(waiters) == 0 {
+		r.mu.Unlock()
+		return nil
+	}
+	r.puts = make(map[bindingKey]hotdesk.Binding, len(puts))
+	r.dels = make(map[bindingKey]hotdesk.Binding)
+	r.audits, r.waiters = nil, nil
+	r.mu.Unlock()
+
+	err := r.write(ctx, puts, dels, audits)
+	if err != nil {
+		r.log.Error("sip bindings: write to store", "puts", len(puts), "deletes", len(dels), "error", err)
+		r.requeue(puts, dels, audits)
+	}
+	for _, w := range waiters {
+		w <- err
+	}
+	return err
+}
+
+func (r *Registrar) write(ctx context.Context, puts, dels map[bindingKey]hotdesk.Binding, audits []*hotdesk.AuditEvent) error {
+	if len(puts) > 0 {
+		bs := make([]hotdesk.Binding, 0, len(puts))
+		for _, b := range puts {
+			bs = append(bs, b)
+		}
+		if err := r.opts.Store.PutBindings(ctx, bs); err != nil {
+			return fmt.Errorf("put bindings: %w", err)
+		}
+	}
+	if len(dels) > 0 {
+		bs := make([]hotdesk.Binding, 0, len(dels))
+		for _, b := range dels {
+			bs = append(bs, b)
+		}
+		if err := r.opts.Store.DeleteBindings(ctx, bs); err != nil {
+			return fmt.Errorf("delete bindings: %w", err)
+		}
+	}
+	if len(audits) > 0 {
+		err := r.opts.Store.InTx(ctx, func(tx hotdesk.Tx) error {
+			for _, e := range audits {
+				if err := tx.AppendAudit(ctx, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("append audit: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r *Registrar) requeue(puts, dels map[bindingKey]hotdesk.Binding, audits []*hotdesk.AuditEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, b := range puts {
+		if _, newer := r.puts[k]; !newer {
+			if _, gone := r.dels[k]; !gone {
+				r.puts[k] = b
+			}
+		}
+	}
+	for k, b := range dels {
+		if _, newer := r.puts[k]; !newer {
+			r.dels[k] = b
+		}
+	}
+	r.audits = append(audits, r.audits...)
+}
