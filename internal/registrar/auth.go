@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -161,9 +162,16 @@ func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind auth
 	if c == nil || c.Userhash || c.Username == "" {
 		return nil, "", authChallenge, nil
 	}
+	alg := strings.ToUpper(c.Algorithm)
+	if alg == "" {
+		alg = "MD5"
+	}
+	if !slices.Contains(r.opts.Algorithms, alg) {
+		return nil, c.Username, authChallenge, nil
+	}
 	var ha1 func(*secret) string
-	switch strings.ToUpper(c.Algorithm) {
-	case "", "MD5":
+	switch alg {
+	case "MD5":
 		ha1 = func(s *secret) string { return s.ha1MD5 }
 	case "SHA-256":
 		ha1 = func(s *secret) string { return s.ha1SHA }
@@ -202,12 +210,13 @@ func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind auth
 	return s.dev, c.Username, authOK, nil
 }
 
-// challenge builds a 401/407 offering SHA-256 first, then MD5 (RFC 8760
-// section 2.4: in order of preference), both with qop=auth and one nonce.
+// challenge builds a 401/407 offering Options.Algorithms (by default SHA-256
+// first, then MD5: RFC 8760 section 2.4 lists them in order of preference),
+// each with qop=auth and all with one nonce.
 func (r *Registrar) challenge(req *sip.Request, kind authHeaders, stale bool, now time.Time) *sip.Response {
 	res := sip.NewResponseFromRequest(req, kind.status, kind.reason, nil)
 	nonce := r.nonces.issue(now)
-	for _, alg := range []string{"SHA-256", "MD5"} {
+	for _, alg := range r.opts.Algorithms {
 		c := digest.Challenge{Realm: r.opts.Realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
 		res.AppendHeader(sip.NewHeader(kind.challenge, c.String()))
 	}

@@ -33,6 +33,11 @@ type Options struct {
 	DefaultExpires int    // seconds; default 3600, when the REGISTER names none
 	Node           string // this PBX node's name, stored with each binding
 
+	// Algorithms are the digest algorithms challenged, in order of
+	// preference; default SHA-256 then MD5. Clients that only read the first
+	// challenge and know only MD5 (sipp 3.6, some old phones) need MD5 alone.
+	Algorithms []string
+
 	MaxContacts   int           // per device; default 10 (the soonest to expire are dropped)
 	NonceTTL      time.Duration // default 5m; older nonces get stale=true
 	CacheTTL      time.Duration // device credential cache; default 2s
@@ -72,6 +77,14 @@ func (o *Options) setDefaults() error {
 	defDur(&o.FailWindow, time.Minute)
 	defDur(&o.BlockFor, 10*time.Minute)
 	defDur(&o.FailDelay, 2*time.Second)
+	if len(o.Algorithms) == 0 {
+		o.Algorithms = []string{"SHA-256", "MD5"}
+	}
+	for _, a := range o.Algorithms {
+		if a != "SHA-256" && a != "MD5" {
+			return fmt.Errorf("registrar: unsupported digest algorithm %q", a)
+		}
+	}
 	if o.MinExpires > o.MaxExpires {
 		return fmt.Errorf("registrar: MinExpires %d above MaxExpires %d", o.MinExpires, o.MaxExpires)
 	}
