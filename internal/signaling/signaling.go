@@ -133,16 +133,20 @@ func (s *Server) Listen() error {
 		sipgo.WithUserAgentHostname(host),
 		sipgo.WithUserAgentParser(parser),
 	}
+	// One call each: sipgo keeps only the last option list it is given.
+	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(s.log)}
 	if f := s.opts.ReadFilter; f != nil {
-		uaOpts = append(uaOpts, sipgo.WithUserAgentTransportLayerOptions(
-			sip.WithTransportLayerReadFilter(func(info sip.TransportReadProps, data []byte) ([]byte, error) {
-				// Drop by returning no data: an error would end the UDP read loop.
-				if info.RemoteAddr != nil && !f(info.RemoteAddr.String()) {
-					return nil, nil
-				}
-				return data, nil
-			})))
+		tpOpts = append(tpOpts, sip.WithTransportLayerReadFilter(func(info sip.TransportReadProps, data []byte) ([]byte, error) {
+			// Drop by returning no data: an error would end the UDP read loop.
+			if info.RemoteAddr != nil && !f(info.RemoteAddr.String()) {
+				return nil, nil
+			}
+			return data, nil
+		}))
 	}
+	uaOpts = append(uaOpts,
+		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(s.log)))
 	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		s.closeListeners()
