@@ -10,8 +10,8 @@ import (
 func TestNewRequestToUsesSourceAndTransport(t *testing.T) {
 	for _, tt := range []struct {
 		name, contact, source, transport string
-		wantURI, wantDest, wantTransport  string
-		wantErr                           bool
+		wantURI, wantDest, wantTransport string
+		wantErr                          bool
 	}{
 		{"udp behind nat", "<sip:HD00001@10.0.0.5:5062>", "127.0.0.1:40000", "udp", "sip:HD00001@10.0.0.5:5062", "127.0.0.1:40000", "UDP", false},
 		{"tcp", "sip:HD00002@127.0.0.1:5070;transport=tcp", "127.0.0.1:5070", "tcp", "sip:HD00002@127.0.0.1:5070;transport=tcp", "127.0.0.1:5070", "TCP", false},
