@@ -1,0 +1,157 @@
+// Package desk holds the hot-desk rules, and only here: who may log in on
+// which phone, roaming and identity switches, PIN checks and lockouts, and
+// the auto-logout policies that end logins nobody ended. Adapters (feature
+// codes, the API, the console) call a *Service; they never write logins.
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+)
+
+// Sentinel errors; compare with errors.Is. Each is a *hotdesk.Error, so the
+// edges map its code (and message) to a status.
+var (
+	ErrUnknownUser      = hotdesk.Errorf(hotdesk.ENOTFOUND, "Unknown extension.")
+	ErrUnknownDevice    = hotdesk.Errorf(hotdesk.ENOTFOUND, "Unknown device.")
+	ErrNotLoggedIn      = hotdesk.Errorf(hotdesk.ENOTFOUND, "Nobody is logged in.")
+	ErrBadPIN           = hotdesk.Errorf(hotdesk.EFORBIDDEN, "Incorrect PIN.")
+	ErrUserNotHotdesk   = hotdesk.Errorf(hotdesk.EFORBIDDEN, "Hot desking is not enabled for this extension.")
+	ErrDeviceNotHotdesk = hotdesk.Errorf(hotdesk.EFORBIDDEN, "Hot desking is not enabled for this phone.")
+	ErrLocked           = hotdesk.Errorf(hotdesk.ELOCKED, "Hot desk login is locked after too many failed PINs; try again later.")
+	ErrUnavailable      = hotdesk.Errorf(hotdesk.EUNAVAILABLE, "The service is unavailable; try again later.")
+)
+
+// Lockout rules: this many PIN failures within the window lock for LockFor.
+const (
+	MaxFailures   = 5
+	FailureWindow = 15 * time.Minute
+	LockFor       = 15 * time.Minute
+)
+
+// conflictRetries bounds retries of a login transaction that lost a race.
+const conflictRetries = 5
+
+// Options configures a Service.
+type Options struct {
+	Store  hotdesk.Store
+	Bus    *events.Bus   // may be nil in tests
+	Now    hotdesk.Clock // nil = time.Now
+	Logger *slog.Logger  // nil = slog.Default()
+	// InCall reports whether a device is in a call; an auto-logout that fires
+	// during a call waits for CallEnded. Nil means never in a call.
+	InCall func(device string) bool
+	// SettingsTTL is how long settings are cached (default 2 s); a
+	// settings_changed event on the bus drops the cache at once.
+	SettingsTTL time.Duration
+}
+
+// Service applies the hot-desk rules. Safe for concurrent use.
+type Service struct {
+	store  hotdesk.Store
+	bus    *events.Bus
+	now    hotdesk.Clock
+	log    *slog.Logger
+	inCall func(string) bool
+	ttl    time.Duration
+
+	mu         sync.Mutex
+	settings   *hotdesk.Settings
+	settingsAt time.Time
+	devFails   map[string][]time.Time // PIN failures per device, newest last
+	devLocked  map[string]time.Time   // device → locked until
+
+	sched *scheduler
+}
+
+// New returns a Service. It does no I/O; call Run to start auto-logout.
+func New(o Options) *Service {
+	s := &Service{
+		store: o.Store, bus: o.Bus, now: o.Now, log: o.Logger, inCall: o.InCall, ttl: o.SettingsTTL,
+		devFails: map[string][]time.Time{}, devLocked: map[string]time.Time{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.inCall == nil {
+		s.inCall = func(string) bool { return false }
+	}
+	if s.ttl <= 0 {
+		s.ttl = 2 * time.Second
+	}
+	s.sched = newScheduler()
+	return s
+}
+
+// publish sends an event for a committed audit row.
+func (s *Service) publish(e *hotdesk.AuditEvent) {
+	if s.bus == nil {
+		return
+	}
+	s.bus.Publish(events.Event{Time: e.Time, Kind: e.Kind, Extension: e.Extension, Device: e.Device,
+		Reason: e.Reason, Source: e.Source, Detail: e.Detail})
+}
+
+func (s *Service) publishAll(es []*hotdesk.AuditEvent) {
+	for _, e := range es {
+		s.publish(e)
+	}
+}
+
+// loadSettings returns the site settings, cached for the TTL.
+func (s *Service) loadSettings(ctx context.Context) (hotdesk.Settings, error) {
+	now := s.now()
+	s.mu.Lock()
+	if s.settings != nil && now.Sub(s.settingsAt) < s.ttl && !now.Before(s.settingsAt) {
+		st := *s.settings
+		s.mu.Unlock()
+		return st, nil
+	}
+	s.mu.Unlock()
+	st, err := s.store.GetSettings(ctx)
+	if err != nil {
+		return st, unavailable("settings", err)
+	}
+	s.mu.Lock()
+	s.settings, s.settingsAt = &st, now
+	s.mu.Unlock()
+	return st, nil
+}
+
+// InvalidateSettings drops cached settings so the next use reads the store.
+func (s *Service) InvalidateSettings() {
+	s.mu.Lock()
+	s.settings = nil
+	s.mu.Unlock()
+}
+
+// isDomain reports whether err is one of the rule errors (not a failure).
+func isDomain(err error) bool {
+	for _, e := range []error{ErrUnknownUser, ErrUnknownDevice, ErrNotLoggedIn, ErrBadPIN,
+		ErrUserNotHotdesk, ErrDeviceNotHotdesk, ErrLocked} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return hotdesk.ErrorCode(err) == hotdesk.EINVALID
+}
+
+// unavailable wraps a database failure as ErrUnavailable (keeping the cause).
+func unavailable(op string, err error) error {
+	if isDomain(err) || errors.Is(err, ErrUnavailable) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("desk: %s: %w: %w", op, ErrUnavailable, err)
+}
+
+func isNotFound(err error) bool { return hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND }

@@ -1,0 +1,316 @@
+package desk
+
+import (
+	"context"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// LoginRequest asks to log Extension in on Device.
+type LoginRequest struct {
+	Extension string
+	Device    string
+	PIN       string
+	CheckPIN  bool // phones check the PIN; admin and API logins do not
+	// Toggle: if Extension is already logged in on Device, log it out
+	// instead (LoginResult.Toggled).
+	Toggle bool
+	Via    string // hotdesk.ViaPhone, ViaAdmin, ViaAPI
+	Source string // ip:port, "api", "console:<admin>"
+}
+
+// Ended is a login ended as a side effect of another login.
+type Ended struct {
+	Login  hotdesk.Login
+	Reason string // hotdesk.ReasonRoamed, ReasonReplaced
+}
+
+// LoginResult is what a Login did.
+type LoginResult struct {
+	Login   *hotdesk.Login // the new login; on a toggle, the login that ended
+	Ended   []Ended        // logins ended by roaming or replacement
+	Toggled bool           // it was a logout
+}
+
+// Login logs a user in on a hot-desk phone, ending the user's login
+// elsewhere (roamed) and the phone's current user's login (replaced), in one
+// transaction that also writes the audit trail. Errors: ErrUnknownUser,
+// ErrUnknownDevice, ErrUserNotHotdesk, ErrDeviceNotHotdesk, ErrLocked,
+// ErrBadPIN (each audited as login_failed) and ErrUnavailable (database
+// failure; nothing changed).
+func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+	if req.Via == "" {
+		req.Via = hotdesk.ViaPhone
+	}
+	res, err := s.login(ctx, req)
+	if err != nil {
+		if isDomain(err) {
+			s.recordFailure(ctx, req.Extension, req.Device, req.Source, err)
+		} else {
+			s.log.Warn("login failed", "extension", req.Extension, "device", req.Device, "err", err)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+func (s *Service) login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+	if s.deviceLocked(req.Device) {
+		return nil, ErrLocked
+	}
+	// The PIN is verified before the transaction so that the (cheap but not
+	// free) hash does not extend the time the write lock is held.
+	verified, err := s.preflight(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.loadSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var res *LoginResult
+	var audits []*hotdesk.AuditEvent
+	for attempt := 0; ; attempt++ {
+		res, audits = &LoginResult{}, nil
+		err = s.store.InTx(ctx, func(tx hotdesk.Tx) error {
+			var err error
+			audits, err = s.loginTx(ctx, tx, req, verified, st, res)
+			return err
+		})
+		if hotdesk.ErrorCode(err) != hotdesk.ECONFLICT || attempt >= conflictRetries {
+			break
+		}
+	}
+	if err != nil {
+		return nil, unavailable("login", err)
+	}
+	s.afterLogin(res)
+	s.publishAll(audits)
+	return res, nil
+}
+
+// preflight checks the user outside the transaction, and the PIN when asked.
+// It returns the PIN hash it verified ("" when none was checked).
+func (s *Service) preflight(ctx context.Context, req LoginRequest) (string, error) {
+	u, err := s.store.FindUser(ctx, req.Extension)
+	if isNotFound(err) {
+		return "", ErrUnknownUser
+	} else if err != nil {
+		return "", unavailable("find user", err)
+	}
+	if err := s.checkUser(u); err != nil {
+		return "", err
+	}
+	if !req.CheckPIN {
+		return "", nil
+	}
+	if !CheckPIN(u.PINHash, req.PIN) {
+		return "", ErrBadPIN
+	}
+	return u.PINHash, nil
+}
+
+// checkUser applies the per-user rules: hot desking enabled, not locked.
+func (s *Service) checkUser(u *hotdesk.User) error {
+	if !u.Hotdesk {
+		return ErrUserNotHotdesk
+	}
+	if u.LockedUntil != nil && s.now().Before(*u.LockedUntil) {
+		return ErrLocked
+	}
+	return nil
+}
+
+// loginTx does the whole login inside tx and returns the audit rows written.
+func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, verified string, st hotdesk.Settings, res *LoginResult) ([]*hotdesk.AuditEvent, error) {
+	now := s.now()
+	u, err := tx.FindUser(ctx, req.Extension)
+	if isNotFound(err) {
+		return nil, ErrUnknownUser
+	} else if err != nil {
+		return nil, err
+	}
+	if err := s.checkUser(u); err != nil {
+		return nil, err
+	}
+	if req.CheckPIN && u.PINHash != verified && !CheckPIN(u.PINHash, req.PIN) {
+		return nil, ErrBadPIN // the PIN changed since preflight
+	}
+	d, err := tx.FindDevice(ctx, req.Device)
+	if isNotFound(err) {
+		return nil, ErrUnknownDevice
+	} else if err != nil {
+		return nil, err
+	}
+	if d.Mode != hotdesk.ModeHotdesk {
+		return nil, ErrDeviceNotHotdesk
+	}
+	cur, err := loginByDevice(ctx, tx, req.Device)
+	if err != nil {
+		return nil, err
+	}
+	if cur != nil && cur.Extension == req.Extension {
+		if !req.Toggle {
+			res.Login = cur // already there: nothing changes
+			return nil, nil
+		}
+		res.Login, res.Toggled = cur, true
+		e, err := endLogin(ctx, tx, cur, hotdesk.ReasonUser, req.Source, now, "")
+		return []*hotdesk.AuditEvent{e}, err
+	}
+	return s.switchTo(ctx, tx, req, d, cur, st, now, res)
+}
+
+// switchTo ends the user's other login and the device's current one, then
+// creates the new login.
+func (s *Service) switchTo(ctx context.Context, tx hotdesk.Tx, req LoginRequest, d *hotdesk.Device, cur *hotdesk.Login, st hotdesk.Settings, now time.Time, res *LoginResult) ([]*hotdesk.AuditEvent, error) {
+	var audits []*hotdesk.AuditEvent
+	old, err := tx.LoginByUser(ctx, req.Extension)
+	if err != nil && !isNotFound(err) {
+		return nil, err
+	}
+	if err == nil {
+		e, err := endLogin(ctx, tx, old, hotdesk.ReasonRoamed, req.Source, now, "to "+req.Device)
+		if err != nil {
+			return nil, err
+		}
+		audits = append(audits, e)
+		res.Ended = append(res.Ended, Ended{Login: *old, Reason: hotdesk.ReasonRoamed})
+	}
+	if cur != nil {
+		e, err := endLogin(ctx, tx, cur, hotdesk.ReasonReplaced, req.Source, now, "by "+req.Extension)
+		if err != nil {
+			return nil, err
+		}
+		audits = append(audits, e)
+		res.Ended = append(res.Ended, Ended{Login: *cur, Reason: hotdesk.ReasonReplaced})
+	}
+	l := &hotdesk.Login{Extension: req.Extension, Device: req.Device, Since: now, Via: req.Via, LastActivity: now}
+	applyDeadline(l, effectivePolicy(st, d), location(st.Timezone, s.log))
+	if err := tx.CreateLogin(ctx, l); err != nil {
+		return nil, err
+	}
+	e := &hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindLogin, Extension: l.Extension, Device: l.Device,
+		Reason: l.Via, Source: req.Source}
+	if err := tx.AppendAudit(ctx, e); err != nil {
+		return nil, err
+	}
+	res.Login = l
+	return append(audits, e), nil
+}
+
+// loginByDevice returns the device's login, or nil if it is neutral.
+func loginByDevice(ctx context.Context, tx hotdesk.Tx, device string) (*hotdesk.Login, error) {
+	l, err := tx.LoginByDevice(ctx, device)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	return l, err
+}
+
+// endLogin deletes l and appends its logout audit row.
+func endLogin(ctx context.Context, tx hotdesk.Tx, l *hotdesk.Login, reason, source string, now time.Time, detail string) (*hotdesk.AuditEvent, error) {
+	if err := tx.DeleteLogin(ctx, l.Device); err != nil {
+		return nil, err
+	}
+	e := &hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindLogout, Extension: l.Extension, Device: l.Device,
+		Reason: reason, Source: source, Detail: detail}
+	return e, tx.AppendAudit(ctx, e)
+}
+
+// afterLogin updates the auto-logout schedule for a committed login.
+func (s *Service) afterLogin(res *LoginResult) {
+	for _, e := range res.Ended {
+		s.sched.forget(e.Login.Device)
+	}
+	s.sched.forget(res.Login.Device)
+	if !res.Toggled {
+		s.schedule(res.Login)
+	}
+}
+
+// Logout ends the login on device. Returns ErrNotLoggedIn (ENOTFOUND) if the
+// device is neutral, ErrUnavailable on database failure.
+func (s *Service) Logout(ctx context.Context, device, reason, source string) (*hotdesk.Login, error) {
+	return s.logoutWhere(ctx, reason, source, "", func(tx hotdesk.Tx) (*hotdesk.Login, error) {
+		return tx.LoginByDevice(ctx, device)
+	})
+}
+
+// LogoutUser ends ext's login wherever it is. Returns ErrNotLoggedIn
+// (ENOTFOUND) if the user is not logged in.
+func (s *Service) LogoutUser(ctx context.Context, ext, reason, source string) (*hotdesk.Login, error) {
+	return s.logoutWhere(ctx, reason, source, "", func(tx hotdesk.Tx) (*hotdesk.Login, error) {
+		return tx.LoginByUser(ctx, ext)
+	})
+}
+
+func (s *Service) logoutWhere(ctx context.Context, reason, source, detail string, find func(hotdesk.Tx) (*hotdesk.Login, error)) (*hotdesk.Login, error) {
+	var l *hotdesk.Login
+	var e *hotdesk.AuditEvent
+	err := s.store.InTx(ctx, func(tx hotdesk.Tx) error {
+		var err error
+		if l, err = find(tx); isNotFound(err) {
+			return ErrNotLoggedIn
+		} else if err != nil {
+			return err
+		}
+		e, err = endLogin(ctx, tx, l, reason, source, s.now(), detail)
+		return err
+	})
+	if err != nil {
+		return nil, unavailable("logout", err)
+	}
+	s.sched.forget(l.Device)
+	s.publish(e)
+	return l, nil
+}
+
+// LogoutAll ends every login (reason given, e.g. admin) in one transaction.
+func (s *Service) LogoutAll(ctx context.Context, reason, source string) ([]*hotdesk.Login, error) {
+	var ls []*hotdesk.Login
+	var audits []*hotdesk.AuditEvent
+	err := s.store.InTx(ctx, func(tx hotdesk.Tx) error {
+		var err error
+		ls, audits = nil, nil
+		if ls, err = tx.ListLogins(ctx); err != nil {
+			return err
+		}
+		now := s.now()
+		for _, l := range ls {
+			e, err := endLogin(ctx, tx, l, reason, source, now, "")
+			if err != nil {
+				return err
+			}
+			audits = append(audits, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, unavailable("logout all", err)
+	}
+	for _, l := range ls {
+		s.sched.forget(l.Device)
+	}
+	s.publishAll(audits)
+	return ls, nil
+}
+
+// UserAt returns the user logged in on device, or ErrNotLoggedIn (ENOTFOUND)
+// when the device is neutral.
+func (s *Service) UserAt(ctx context.Context, device string) (*hotdesk.User, error) {
+	l, err := s.store.LoginByDevice(ctx, device)
+	if isNotFound(err) {
+		return nil, ErrNotLoggedIn
+	} else if err != nil {
+		return nil, unavailable("login by device", err)
+	}
+	u, err := s.store.FindUser(ctx, l.Extension)
+	if isNotFound(err) {
+		return nil, ErrNotLoggedIn // deleted between the two reads
+	} else if err != nil {
+		return nil, unavailable("find user", err)
+	}
+	return u, nil
+}
