@@ -276,3 +276,18 @@ func freeEvenPort(tb testing.TB, n int) int {
 	tb.Fatal("no free port range")
 	return 0
 }
+
+// sipp replays a DTMF capture verbatim: the same key twice arrives as two
+// identical packet trains, and both presses count.
+func TestVerbatimReplayCountsTwice(t *testing.T) {
+	p := newPhone(t)
+	s := mustSession(t, p, "0 101")
+	for range 2 {
+		var seq uint16 = 7984
+		p.press(s.LocalPort(), 13280, &seq, '1')
+	}
+	got, err := s.CollectDigits(context.Background(), 2, time.Second, time.Second)
+	if err != nil || got != "11" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+}

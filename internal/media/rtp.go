@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/media/dtmf"
 )
 
 const (
@@ -176,7 +178,7 @@ func (s *Session) accept(from *net.UDPAddr, pt uint8) (dtmfPT int, ok bool) {
 }
 
 func (s *Session) telephoneEvent(pkt *rtp.Packet) {
-	r, ok, err := s.det.Feed(pkt.SSRC, pkt.Timestamp, pkt.Payload)
+	r, ok, err := s.det.Feed(dtmf.Packet{SSRC: pkt.SSRC, Timestamp: pkt.Timestamp, Marker: pkt.Marker, Payload: pkt.Payload})
 	if err != nil {
 		s.log.Debug("bad telephone-event", "err", err)
 		return

@@ -96,48 +96,76 @@ type eventKey struct {
 	timestamp uint32
 }
 
+type seenEvent struct {
+	key   eventKey
+	ended bool // an end packet was seen
+}
+
+// Packet is the part of an RTP packet carrying a telephone-event that the
+// Detector needs.
+type Packet struct {
+	SSRC      uint32
+	Timestamp uint32
+	Marker    bool
+	Payload   []byte
+}
+
 // Detector turns telephone-event packets into digits, each press once. The
 // zero value is ready to use. It is not safe for concurrent use.
+//
+// Events are told apart by SSRC and RTP timestamp. One exception: after an
+// event has ended, a new start packet (marker bit, no E bit) with the same
+// timestamp is a new press. Senders that replay a captured packet train
+// verbatim, such as sipp's play_pcap_audio with the dtmf_2833_*.pcap files,
+// repeat the timestamp for every press of the same key; a phone never does.
 type Detector struct {
-	seen [recent]eventKey
+	seen [recent]seenEvent
 	used int // how many entries of seen are valid
 	next int // ring position for the next entry
 }
 
-// Feed takes the SSRC, RTP timestamp and payload of one telephone-event
-// packet. It reports the key the first time it sees an event (whichever of
-// its packets arrives first, so a lost start packet costs nothing) and
-// ok=false for every other packet of the same event and for events that are
-// not keys.
-func (d *Detector) Feed(ssrc, timestamp uint32, payload []byte) (r rune, ok bool, err error) {
-	ev, err := Parse(payload)
+// Feed takes one telephone-event packet. It reports the key the first time
+// it sees an event (whichever of its packets arrives first, so a lost start
+// packet costs nothing) and ok=false for every other packet of the same
+// event and for events that are not keys.
+func (d *Detector) Feed(p Packet) (r rune, ok bool, err error) {
+	ev, err := Parse(p.Payload)
 	if err != nil {
 		return 0, false, err
 	}
-	k := eventKey{ssrc, timestamp}
-	if d.has(k) {
+	k := eventKey{p.SSRC, p.Timestamp}
+	e := d.find(k)
+	switch {
+	case e == nil:
+		e = d.remember(k)
+	case e.ended && p.Marker && !ev.End:
+		e.ended = false // replayed train: a new press
+	default:
+		e.ended = e.ended || ev.End
 		return 0, false, nil
 	}
-	d.remember(k)
+	e.ended = ev.End
 	r, ok = Digit(ev.Code)
 	return r, ok, nil
 }
 
-func (d *Detector) has(k eventKey) bool {
+func (d *Detector) find(k eventKey) *seenEvent {
 	for i := range d.used {
-		if d.seen[i] == k {
-			return true
+		if d.seen[i].key == k {
+			return &d.seen[i]
 		}
 	}
-	return false
+	return nil
 }
 
-func (d *Detector) remember(k eventKey) {
-	d.seen[d.next] = k
+func (d *Detector) remember(k eventKey) *seenEvent {
+	e := &d.seen[d.next]
+	*e = seenEvent{key: k}
 	d.next = (d.next + 1) % recent
 	if d.used < recent {
 		d.used++
 	}
+	return e
 }
 
 // Reset forgets every event seen so far.

@@ -81,14 +81,15 @@ type pkt struct {
 	code     uint8
 	end      bool
 	dur      uint16
+	marker   bool
 }
 
 // press is the packet train a typical phone sends for one key: start,
 // two updates, three redundant end packets, all with one timestamp.
 func press(ts uint32, code uint8) []pkt {
 	return []pkt{
-		{1, ts, code, false, 160}, {1, ts, code, false, 320}, {1, ts, code, false, 480},
-		{1, ts, code, true, 640}, {1, ts, code, true, 640}, {1, ts, code, true, 640},
+		{1, ts, code, false, 160, true}, {1, ts, code, false, 320, false}, {1, ts, code, false, 480, false},
+		{1, ts, code, true, 640, false}, {1, ts, code, true, 640, false}, {1, ts, code, true, 640, false},
 	}
 }
 
@@ -111,10 +112,13 @@ func TestDetector(t *testing.T) {
 		{"same key twice", concat(press(1000, 5), press(1800, 5)), "55"},
 		{"lost start", press(1000, 7)[2:], "7"},
 		{"only end packets", press(1000, 3)[3:], "3"},
-		{"reordered: end before start", []pkt{{1, 1000, 4, true, 640}, {1, 1000, 4, false, 160}, {1, 1000, 4, true, 640}}, "4"},
-		{"late packet of previous press", concat(press(1000, 1), press(2000, 2)[:2], []pkt{{1, 1000, 1, true, 640}}, press(2000, 2)[2:]), "12"},
-		{"interleaved presses", []pkt{{1, 1000, 1, false, 160}, {1, 2000, 2, false, 160}, {1, 1000, 1, true, 320}, {1, 2000, 2, true, 320}}, "12"},
-		{"new ssrc same timestamp", concat(press(1000, 8), []pkt{{2, 1000, 9, false, 160}}), "89"},
+		{"reordered: end before update", []pkt{{1, 1000, 4, true, 640, false}, {1, 1000, 4, false, 320, false}, {1, 1000, 4, true, 640, false}}, "4"},
+		{"reordered: end before start", []pkt{{1, 1000, 4, false, 160, true}, {1, 1000, 4, true, 640, false}, {1, 1000, 4, false, 320, false}}, "4"},
+		{"late packet of previous press", concat(press(1000, 1), press(2000, 2)[:2], []pkt{{1, 1000, 1, true, 640, false}, {1, 1000, 1, false, 480, false}}, press(2000, 2)[2:]), "12"},
+		{"interleaved presses", []pkt{{1, 1000, 1, false, 160, true}, {1, 2000, 2, false, 160, true}, {1, 1000, 1, true, 320, false}, {1, 2000, 2, true, 320, false}}, "12"},
+		{"new ssrc same timestamp", concat(press(1000, 8), []pkt{{2, 1000, 9, false, 160, true}}), "89"},
+		{"verbatim replay of a press", concat(press(1000, 1), press(1000, 1), press(1000, 1)), "111"},
+		{"replay without end is one press", concat(press(1000, 1)[:3], press(1000, 1)[:3]), "1"},
 		{"timestamp wrap", concat(press(0xffffff00, 1), press(0x00000060, 2)), "12"},
 		{"flash ignored", concat(press(1000, 16), press(2000, 6)), "6"},
 	}
@@ -124,7 +128,7 @@ func TestDetector(t *testing.T) {
 			var got []rune
 			for _, p := range tt.in {
 				payload := Event{Code: p.code, End: p.end, Volume: 10, Duration: p.dur}.Marshal(nil)
-				r, ok, err := d.Feed(p.ssrc, p.ts, payload)
+				r, ok, err := d.Feed(Packet{SSRC: p.ssrc, Timestamp: p.ts, Marker: p.marker, Payload: payload})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -141,7 +145,7 @@ func TestDetector(t *testing.T) {
 
 func TestDetectorErrorsAndMemory(t *testing.T) {
 	var d Detector
-	if _, _, err := d.Feed(1, 1, []byte{1}); !errors.Is(err, ErrShortPayload) {
+	if _, _, err := d.Feed(Packet{SSRC: 1, Timestamp: 1, Payload: []byte{1}}); !errors.Is(err, ErrShortPayload) {
 		t.Fatalf("err = %v", err)
 	}
 	// After more than `recent` newer events the oldest is forgotten; a
@@ -149,18 +153,18 @@ func TestDetectorErrorsAndMemory(t *testing.T) {
 	// change of it is deliberate.
 	payload := Event{Code: 1, End: true}.Marshal(nil)
 	for i := range uint32(recent + 1) {
-		if _, ok, _ := d.Feed(1, i*800, payload); !ok {
+		if _, ok, _ := d.Feed(Packet{SSRC: 1, Timestamp: i * 800, Payload: payload}); !ok {
 			t.Fatalf("event %d not reported", i)
 		}
 	}
-	if _, ok, _ := d.Feed(1, 0, payload); !ok {
+	if _, ok, _ := d.Feed(Packet{SSRC: 1, Payload: payload}); !ok {
 		t.Fatal("event older than the memory should be reported again")
 	}
-	if _, ok, _ := d.Feed(1, recent*800, payload); ok {
+	if _, ok, _ := d.Feed(Packet{SSRC: 1, Timestamp: recent * 800, Payload: payload}); ok {
 		t.Fatal("recent event reported twice")
 	}
 	d.Reset()
-	if _, ok, _ := d.Feed(1, recent*800, payload); !ok {
+	if _, ok, _ := d.Feed(Packet{SSRC: 1, Timestamp: recent * 800, Payload: payload}); !ok {
 		t.Fatal("Reset did not forget")
 	}
 }
