@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func newFixtureOn(tb testing.TB, st *memStore, clock *testClock) *fixture {
 	evs, cancel := f.bus.Subscribe(1000)
 	tb.Cleanup(cancel)
 	f.evs = evs
-	f.svc = New(Options{Store: st, Bus: f.bus, Now: clock.Now, InCall: f.isInCall, SettingsTTL: time.Nanosecond})
+	f.svc = New(Options{Store: st, Bus: f.bus, Now: clock.Now, InCall: f.isInCall, Logger: slog.New(slog.DiscardHandler), SettingsTTL: time.Nanosecond})
 	return f
 }
 
