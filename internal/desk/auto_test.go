@@ -34,7 +34,7 @@ func TestDailyDeadlineAcrossDST(t *testing.T) {
 		since, want   time.Time
 	}{
 		// Last Sunday of March 2026 (29th): 02:00 CET jumps to 03:00 CEST.
-		{"spring 04:00", "04:00", utc("2026-03-28T11:00:00Z"), utc("2026-03-29T02:00:00Z")}, // 04:00 CEST, 23 h day
+		{"spring 04:00", "04:00", utc("2026-03-28T11:00:00Z"), utc("2026-03-29T02:00:00Z")},  // 04:00 CEST, 23 h day
 		{"before spring", "04:00", utc("2026-03-27T11:00:00Z"), utc("2026-03-28T03:00:00Z")}, // 04:00 CET
 		{"spring gap 02:30", "02:30", utc("2026-03-28T11:00:00Z"), utc("2026-03-29T01:30:00Z")},
 		// Last Sunday of October 2026 (25th): 03:00 CEST falls back to 02:00 CET.
