@@ -113,6 +113,8 @@ type Registrar struct {
 	limiter *limiter
 	srv     *sipgo.Server // for delayed responses; set by Register
 
+	challenges []challengeTemplate
+
 	mu       sync.Mutex
 	devices  map[string][]hotdesk.Binding // live table
 	puts     map[bindingKey]hotdesk.Binding
@@ -145,6 +147,8 @@ func New(o Options) (*Registrar, error) {
 		puts:    make(map[bindingKey]hotdesk.Binding),
 		dels:    make(map[bindingKey]hotdesk.Binding),
 		kick:    make(chan struct{}, 1),
+
+		challenges: challengeTemplates(o.Realm, o.Algorithms),
 	}, nil
 }
 

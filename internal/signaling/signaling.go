@@ -23,6 +23,9 @@ import (
 // by the parser (UDP) or close the connection (TCP).
 const MaxMessageSize = 16 * 1024
 
+// UDPReadBuffer is the receive buffer asked for on the UDP socket.
+const UDPReadBuffer = 4 << 20
+
 // Options configure the SIP server.
 type Options struct {
 	UDPAddr   string // "host:port"; "" disables UDP
@@ -92,6 +95,12 @@ func (s *Server) Listen() error {
 		c, err := net.ListenPacket("udp", s.opts.UDPAddr)
 		if err != nil {
 			return fmt.Errorf("listen sip udp: %w", err)
+		}
+		// Bursts of REGISTERs overflow the default ~200 KB socket buffer
+		// (each drop costs the phone a 500 ms retransmission). The kernel
+		// caps this at net.core.rmem_max; failing to raise it is harmless.
+		if uc, ok := c.(*net.UDPConn); ok {
+			_ = uc.SetReadBuffer(UDPReadBuffer)
 		}
 		s.udp = c
 		port = c.LocalAddr().(*net.UDPAddr).Port

@@ -1,0 +1,150 @@
+package registrar
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"strconv"
+	"strings"
+
+	"github.com/icholy/digest"
+)
+
+// parseCredentials parses a Digest Authorization or Proxy-Authorization
+// value into icholy/digest's Credentials. It is a single pass without
+// allocation per parameter: digest.ParseCredentials was ~16% of the CPU of a
+// REGISTER in the bench profile. Tests check both parsers agree.
+func parseCredentials(v string) (*digest.Credentials, error) {
+	s, ok := digest.CutPrefix(strings.TrimSpace(v))
+	if !ok {
+		return nil, errors.New("not digest credentials")
+	}
+	c := &digest.Credentials{}
+	for {
+		s = strings.TrimLeft(s, " \t,")
+		if s == "" {
+			return c, nil
+		}
+		eq := strings.IndexByte(s, '=')
+		if eq <= 0 {
+			return nil, errors.New("parameter without value")
+		}
+		key := strings.ToLower(strings.TrimSpace(s[:eq]))
+		s = strings.TrimLeft(s[eq+1:], " \t")
+		var val string
+		var err error
+		if val, s, err = paramValue(s); err != nil {
+			return nil, err
+		}
+		if err := setCredential(c, key, val); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// paramValue reads a token or quoted-string (with \-escapes) from s.
+func paramValue(s string) (val, rest string, err error) {
+	if !strings.HasPrefix(s, `"`) {
+		end := strings.IndexAny(s, ", \t")
+		if end < 0 {
+			end = len(s)
+		}
+		return s[:end], s[end:], nil
+	}
+	s = s[1:]
+	end := strings.IndexAny(s, `"\`)
+	if end >= 0 && s[end] == '"' {
+		return s[:end], s[end+1:], nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			if i+1 < len(s) {
+				i++
+				b.WriteByte(s[i])
+			}
+		case '"':
+			return b.String(), s[i+1:], nil
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return "", "", errors.New("unterminated quoted string")
+}
+
+func setCredential(c *digest.Credentials, key, val string) error {
+	switch key {
+	case "username":
+		c.Username = val
+	case "realm":
+		c.Realm = val
+	case "nonce":
+		c.Nonce = val
+	case "uri":
+		c.URI = val
+	case "response":
+		c.Response = val
+	case "algorithm":
+		c.Algorithm = val
+	case "cnonce":
+		c.Cnonce = val
+	case "opaque":
+		c.Opaque = val
+	case "qop":
+		c.QOP = val
+	case "nc":
+		n, err := strconv.ParseUint(val, 16, 32)
+		if err != nil {
+			return errors.New("bad nc")
+		}
+		c.Nc = int(n)
+	case "userhash":
+		c.Userhash = strings.EqualFold(val, "true")
+	}
+	return nil
+}
+
+// digestResponse computes the expected response (RFC 7616 section 3.4.1)
+// for qop=auth or no qop, from HA1, with one hash and no fmt.
+func digestResponse(newHash func() hash.Hash, method string, c *digest.Credentials, ha1 string) string {
+	h := newHash()
+	ha2 := hashHex(h, method, c.URI)
+	h.Reset()
+	if c.QOP == "" {
+		return hashHex(h, ha1, c.Nonce, ha2)
+	}
+	var nc [8]byte
+	hexNC(nc[:], uint32(c.Nc))
+	return hashHex(h, ha1, c.Nonce, string(nc[:]), c.Cnonce, c.QOP, ha2)
+}
+
+func hexNC(dst []byte, n uint32) {
+	const digits = "0123456789abcdef"
+	for i := 7; i >= 0; i-- {
+		dst[i] = digits[n&0xf]
+		n >>= 4
+	}
+}
+
+// hashHex returns hex(H(parts joined by ":")).
+func hashHex(h hash.Hash, parts ...string) string {
+	for i, p := range parts {
+		if i > 0 {
+			h.Write([]byte{':'})
+		}
+		h.Write([]byte(p))
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
+}
+
+// hashFor returns the hash constructor of a (checked) algorithm name.
+func hashFor(alg string) func() hash.Hash {
+	if alg == "SHA-256" {
+		return sha256.New
+	}
+	return md5.New
+}
