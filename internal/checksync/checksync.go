@@ -1,0 +1,168 @@
+// Package checksync tells phones to re-fetch their configuration after a
+// login or logout (and after a change to a logged-in user) by sending
+// NOTIFY with "Event: check-sync;reboot=false" to every registered contact
+// of each affected device. The NOTIFYs are client transactions, so sipgo
+// retransmits them over UDP until answered; failures are logged and never
+// hold up a login.
+package checksync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+)
+
+// EventHeader is the Event header value sent (no reboot: phones re-provision
+// in place).
+const EventHeader = "check-sync;reboot=false"
+
+// notifyTimeout bounds one NOTIFY transaction (UDP Timer F is 32 s; a phone
+// that does not answer within this is given up on).
+const notifyTimeout = 32 * time.Second
+
+// maxInFlight bounds concurrent NOTIFY transactions; beyond it devices are
+// skipped (and logged) rather than blocking the event loop.
+const maxInFlight = 512
+
+// Options configures a Notifier.
+type Options struct {
+	Bus      *events.Bus
+	SIP      *signaling.Server
+	Contacts func(device string) []hotdesk.Binding // live registrations (registrar.Contacts)
+	Store    hotdesk.LoginStore                    // finds the device of an updated user
+	Logger   *slog.Logger
+}
+
+// Notifier sends check-sync NOTIFYs. Run drives it.
+type Notifier struct {
+	o    Options
+	log  *slog.Logger
+	sem  chan struct{}
+	wg   sync.WaitGroup
+	sent atomic.Int64
+}
+
+// New returns a Notifier; it does nothing until Run.
+func New(o Options) *Notifier {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Notifier{o: o, log: log, sem: make(chan struct{}, maxInFlight)}
+}
+
+// Sent is how many NOTIFYs were answered with 2xx (for tests and metrics).
+func (n *Notifier) Sent() int64 { return n.sent.Load() }
+
+// Run subscribes to the bus and notifies devices until ctx is done, then
+// waits for the NOTIFYs in flight.
+func (n *Notifier) Run(ctx context.Context) error {
+	if n.o.Bus == nil || n.o.SIP == nil || n.o.Contacts == nil {
+		return errors.New("checksync: Bus, SIP and Contacts are required")
+	}
+	ch, cancel := n.o.Bus.Subscribe(1024)
+	defer cancel()
+	defer n.wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			// Coalesce what is queued: a roaming login yields several
+			// events for the same device.
+			devices := map[string]bool{}
+			n.collect(ctx, e, devices)
+			for more := true; more; {
+				select {
+				case e, ok := <-ch:
+					if !ok {
+						more = false
+						break
+					}
+					n.collect(ctx, e, devices)
+				default:
+					more = false
+				}
+			}
+			for d := range devices {
+				n.notifyDevice(ctx, d)
+			}
+		}
+	}
+}
+
+// collect adds the devices affected by e.
+func (n *Notifier) collect(ctx context.Context, e events.Event, devices map[string]bool) {
+	switch e.Kind {
+	case hotdesk.KindLogin, hotdesk.KindLogout:
+		if e.Device != "" {
+			devices[e.Device] = true
+		}
+	case events.KindUserUpdated, hotdesk.KindUserChanged:
+		if e.Extension == "" || n.o.Store == nil {
+			return
+		}
+		l, err := n.o.Store.LoginByUser(ctx, e.Extension)
+		if err == nil {
+			devices[l.Device] = true
+		} else if hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+			n.log.Warn("checksync: find login", "extension", e.Extension, "err", err)
+		}
+	}
+}
+
+// notifyDevice starts one NOTIFY per registered contact of device.
+func (n *Notifier) notifyDevice(ctx context.Context, device string) {
+	for _, b := range n.o.Contacts(device) {
+		select {
+		case n.sem <- struct{}{}:
+		default:
+			n.log.Warn("checksync: too many NOTIFYs in flight, skipped", "device", device, "contact", b.Contact)
+			continue
+		}
+		n.wg.Add(1)
+		go func() {
+			defer func() { <-n.sem; n.wg.Done() }()
+			if err := n.Notify(ctx, b); err != nil {
+				n.log.Info("checksync: notify failed", "device", device, "contact", b.Contact, "err", err)
+			}
+		}()
+	}
+}
+
+// Notify sends one check-sync NOTIFY to b and waits for the final response.
+func (n *Notifier) Notify(ctx context.Context, b hotdesk.Binding) error {
+	req, err := signaling.NewRequestTo(sip.NOTIFY, b)
+	if err != nil {
+		return fmt.Errorf("checksync: %w", err)
+	}
+	req.AppendHeader(sip.NewHeader("Event", EventHeader))
+	req.AppendHeader(sip.NewHeader("Subscription-State", "terminated"))
+	to := sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: b.Device, Host: req.Recipient.Host, Port: req.Recipient.Port}}
+	req.AppendHeader(&to)
+	req.SetBody(nil)
+	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
+	defer cancel()
+	res, err := n.o.SIP.Client.Do(ctx, req)
+	if err != nil {
+		return fmt.Errorf("checksync: notify %s: %w", b.Contact, err)
+	}
+	if !res.IsSuccess() {
+		return fmt.Errorf("checksync: notify %s: %d %s", b.Contact, res.StatusCode, res.Reason)
+	}
+	n.sent.Add(1)
+	return nil
+}

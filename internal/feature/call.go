@@ -1,0 +1,187 @@
+package feature
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/media"
+)
+
+// byeTimeout bounds the PBX's BYE at the end of a call.
+const byeTimeout = 10 * time.Second
+
+// call is one feature-code call. The goroutine running HandleInvite owns
+// it; HandleInDialog (sipgo goroutines) only answers in-dialog requests and
+// signals the owner through the dialog state, its context and the media
+// session.
+type call struct {
+	s       *Service
+	dlg     *sipgo.DialogServerSession
+	sess    *media.Session
+	prompts PromptSet
+	callID  string
+	contact *sip.ContactHeader
+	log     *slog.Logger
+
+	answered bool // owner only
+
+	mu  sync.Mutex
+	sdp []byte // our current SDP (answer, or offer for an offerless INVITE)
+}
+
+// HandleInvite answers an authenticated INVITE from dev for code and runs
+// the call to its end. It blocks until then; sipgo runs each request in its
+// own goroutine.
+func (s *Service) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *hotdesk.Device, code Code) {
+	s.active.Add(1)
+	defer s.active.Add(-1)
+	c, status := s.newCall(req, tx)
+	if c == nil {
+		respond(tx, req, status, s.log)
+		return
+	}
+	defer c.close()
+	c.log = s.log.With("call_id", c.callID, "device", dev.ID, "code", code.String())
+	ctx := c.dlg.Context()
+	f := &flow{rules: s.rules, findUser: s.store.FindUser, io: c, dev: dev, source: req.Source(), now: s.now}
+	err := f.run(ctx, code)
+	if ctx.Err() != nil {
+		c.log.Debug("feature call ended by caller")
+		return
+	}
+	if err != nil {
+		c.log.Info("feature call failed", "err", err)
+	}
+	c.hangup()
+}
+
+// newCall prepares the dialog and the media session. On failure it returns
+// the status to reject the INVITE with.
+func (s *Service) newCall(req *sip.Request, tx sip.ServerTransaction) (*call, int) {
+	contact := s.contact(req)
+	ua := &sipgo.DialogUA{Client: s.sip.Client, ContactHDR: *contact, RewriteContact: true}
+	dlg, err := ua.ReadInvite(req, tx)
+	if err != nil {
+		return nil, sip.StatusBadRequest
+	}
+	sess, err := media.NewSessionWith(media.SessionOptions{Pool: s.ports, LocalIP: s.mediaIP, Logger: s.log})
+	if err != nil {
+		s.log.Warn("feature: media session", "err", err)
+		return nil, sip.StatusServiceUnavailable
+	}
+	c := &call{s: s, dlg: dlg, sess: sess, callID: req.CallID().Value(), contact: contact, log: s.log}
+	if body := req.Body(); len(body) > 0 {
+		c.sdp, err = sess.Answer(body)
+	} else {
+		c.sdp, err = sess.Offer() // the answer comes in the ACK
+	}
+	if err == nil {
+		c.prompts, err = s.promptSet(context.Background())
+		if err != nil {
+			s.log.Error("feature: no prompts", "err", err)
+			sess.Close()
+			return nil, sip.StatusServiceUnavailable
+		}
+	}
+	if err != nil {
+		sess.Close()
+		return nil, sip.StatusNotAcceptableHere
+	}
+	s.sip.AddDialog(c.callID, c)
+	return c, 0
+}
+
+// contact is the PBX's Contact for this call, on the transport it came in.
+func (s *Service) contact(req *sip.Request) *sip.ContactHeader {
+	uri := sip.Uri{Scheme: "sip", Host: s.sip.Hostname()}
+	if t := strings.ToLower(req.Transport()); t == "tcp" && s.sip.TCPAddr() != nil {
+		uri.Port = s.sip.TCPAddr().Port
+		uri.UriParams = sip.NewParams()
+		uri.UriParams.Add("transport", "tcp")
+	} else if s.sip.UDPAddr() != nil {
+		uri.Port = s.sip.UDPAddr().Port
+	}
+	return &sip.ContactHeader{Address: uri}
+}
+
+// close releases the media session and stops routing the dialog.
+func (c *call) close() {
+	c.sess.Close()
+	c.s.sip.RemoveDialog(c.callID)
+	c.dlg.Close()
+}
+
+// answer sends 200 OK with our SDP once and waits for the ACK (sipgo
+// retransmits the 200 until then).
+func (c *call) answer() error {
+	if c.answered {
+		return nil
+	}
+	c.answered = true
+	res := sip.NewSDPResponseFromRequest(c.dlg.InviteRequest, c.currentSDP())
+	res.AppendHeader(c.contact)
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, INFO, OPTIONS, UPDATE"))
+	if err := c.dlg.WriteResponse(res); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Play answers the call if needed and plays the named prompts.
+func (c *call) Play(ctx context.Context, names ...string) error {
+	if err := c.answer(); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return c.sess.Play(ctx, c.prompts.Say(names...))
+}
+
+// Collect reads keys up to '#' with the first- and inter-digit timeouts.
+func (c *call) Collect(ctx context.Context) (string, error) {
+	if err := c.answer(); err != nil {
+		return "", err
+	}
+	return c.sess.CollectDigits(ctx, 0, c.s.first, c.s.inter)
+}
+
+// hangup sends BYE at the end of the flow.
+func (c *call) hangup() {
+	if !c.answered || c.dlg.LoadState() == sip.DialogStateEnded {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := c.dlg.Bye(ctx); err != nil {
+		c.log.Debug("feature: bye", "err", err)
+	}
+}
+
+func (c *call) currentSDP() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sdp
+}
+
+// reasons are the reason phrases of the statuses this package sends.
+var reasons = map[int]string{
+	sip.StatusOK: "OK", sip.StatusBadRequest: "Bad Request", sip.StatusMethodNotAllowed: "Method Not Allowed",
+	sip.StatusUnsupportedMediaType: "Unsupported Media Type", sip.StatusNotAcceptableHere: "Not Acceptable Here",
+	sip.StatusCallTransactionDoesNotExists: "Call/Transaction Does Not Exist",
+	sip.StatusInternalServerError: "Server Internal Error", sip.StatusServiceUnavailable: "Service Unavailable",
+}
+
+func respond(tx sip.ServerTransaction, req *sip.Request, status int, log *slog.Logger) {
+	if err := tx.Respond(sip.NewResponseFromRequest(req, status, reasons[status], nil)); err != nil && !errors.Is(err, sip.ErrTransactionTerminated) {
+		log.Debug("feature: respond", "status", status, "err", err)
+	}
+}

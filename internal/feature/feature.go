@@ -1,0 +1,136 @@
+// Package feature answers hot-desk feature-code calls (*35…, *77…; SPEC
+// section 5) as a media endpoint: it parses the dialled code, answers with
+// SDP, plays voice prompts, collects DTMF (RFC 4733 through the media
+// session, SIP INFO here), applies the outcome through the desk rules and
+// hangs up. One goroutine — the one sipgo runs the INVITE handler in — owns
+// each call from INVITE to BYE.
+package feature
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+)
+
+// Default digit timeouts of prompted flows.
+const (
+	DefaultFirstDigit = 10 * time.Second
+	DefaultInterDigit = 5 * time.Second
+)
+
+// settingsTTL is how long the site settings (language) are cached.
+const settingsTTL = 2 * time.Second
+
+// PromptSet is one language's voice prompts (internal/media/prompts.Set).
+type PromptSet interface {
+	// Say concatenates the named prompts into 8 kHz linear PCM.
+	Say(names ...string) []int16
+}
+
+// Options configures a Service.
+type Options struct {
+	Desk    *desk.Service
+	Store   hotdesk.Store // settings (language) and users
+	Prompts func(lang string) (PromptSet, error)
+	Ports   *media.PortPool
+	MediaIP string // address RTP is bound to and announced in SDP
+	SIP     *signaling.Server
+	Logger  *slog.Logger
+	Now     hotdesk.Clock // nil = time.Now
+
+	// Digit timeouts of prompted flows; zero means the default.
+	FirstDigit, InterDigit time.Duration
+}
+
+// Service handles feature-code calls. Safe for concurrent use.
+type Service struct {
+	rules   rules
+	store   hotdesk.Store
+	prompts func(lang string) (PromptSet, error)
+	ports   *media.PortPool
+	mediaIP string
+	sip     *signaling.Server
+	log     *slog.Logger
+	now     hotdesk.Clock
+	first   time.Duration
+	inter   time.Duration
+
+	active atomic.Int64
+
+	mu         sync.Mutex
+	settings   hotdesk.Settings
+	settingsAt time.Time
+}
+
+// New checks o and returns a Service.
+func New(o Options) (*Service, error) {
+	if o.Desk == nil || o.Store == nil || o.Prompts == nil || o.Ports == nil || o.SIP == nil {
+		return nil, errors.New("feature: Desk, Store, Prompts, Ports and SIP are required")
+	}
+	if o.MediaIP == "" {
+		o.MediaIP = "127.0.0.1"
+	}
+	s := &Service{
+		rules: o.Desk, store: o.Store, prompts: o.Prompts, ports: o.Ports, mediaIP: o.MediaIP,
+		sip: o.SIP, log: o.Logger, now: o.Now, first: o.FirstDigit, inter: o.InterDigit,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.first <= 0 {
+		s.first = DefaultFirstDigit
+	}
+	if s.inter <= 0 {
+		s.inter = DefaultInterDigit
+	}
+	return s, nil
+}
+
+// Active is the number of feature-code calls in progress.
+func (s *Service) Active() int { return int(s.active.Load()) }
+
+// lang returns the site's prompt language, from a short-lived cache.
+func (s *Service) lang(ctx context.Context) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now := s.now(); s.settingsAt.IsZero() || now.Sub(s.settingsAt) > settingsTTL || now.Before(s.settingsAt) {
+		st, err := s.store.GetSettings(ctx)
+		if err != nil {
+			s.log.Warn("feature: read settings", "err", err)
+			st = hotdesk.DefaultSettings()
+		} else {
+			s.settingsAt = now
+		}
+		s.settings = st
+	}
+	if s.settings.Lang == "" {
+		return "en"
+	}
+	return s.settings.Lang
+}
+
+// promptSet loads the prompts of the site language, falling back to English.
+func (s *Service) promptSet(ctx context.Context) (PromptSet, error) {
+	lang := s.lang(ctx)
+	set, err := s.prompts(lang)
+	if err != nil && lang != "en" {
+		s.log.Warn("feature: prompts unavailable, using English", "lang", lang, "err", err)
+		set, err = s.prompts("en")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("feature: prompts %s: %w", lang, err)
+	}
+	return set, nil
+}
