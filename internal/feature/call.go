@@ -177,7 +177,7 @@ var reasons = map[int]string{
 	sip.StatusOK: "OK", sip.StatusBadRequest: "Bad Request", sip.StatusMethodNotAllowed: "Method Not Allowed",
 	sip.StatusUnsupportedMediaType: "Unsupported Media Type", sip.StatusNotAcceptableHere: "Not Acceptable Here",
 	sip.StatusCallTransactionDoesNotExists: "Call/Transaction Does Not Exist",
-	sip.StatusInternalServerError: "Server Internal Error", sip.StatusServiceUnavailable: "Service Unavailable",
+	sip.StatusInternalServerError:          "Server Internal Error", sip.StatusServiceUnavailable: "Service Unavailable",
 }
 
 func respond(tx sip.ServerTransaction, req *sip.Request, status int, log *slog.Logger) {
