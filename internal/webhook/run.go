@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,9 @@ func (w *worker) poke() {
 // by a periodic rescan (which also picks up added, changed or removed
 // webhooks and rows written by other nodes).
 func (d *Dispatcher) Run(ctx context.Context) error {
+	if d.o.Store == nil {
+		return errors.New("webhook: no store")
+	}
 	var evs <-chan events.Event
 	if d.o.Bus != nil {
 		ch, cancel := d.o.Bus.Subscribe(256)

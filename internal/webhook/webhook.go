@@ -52,11 +52,8 @@ type Dispatcher struct {
 	wake chan struct{}
 }
 
-// New returns a Dispatcher; Run starts it.
-func New(o Options) (*Dispatcher, error) {
-	if o.Store == nil {
-		return nil, fmt.Errorf("webhook: no store")
-	}
+// New returns a Dispatcher; Run starts it. It does no I/O.
+func New(o Options) *Dispatcher {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -75,7 +72,7 @@ func New(o Options) (*Dispatcher, error) {
 	if o.RetryFor <= 0 {
 		o.RetryFor = DefaultRetryFor
 	}
-	return &Dispatcher{o: o, log: o.Logger, wake: make(chan struct{}, 1)}, nil
+	return &Dispatcher{o: o, log: o.Logger, wake: make(chan struct{}, 1)}
 }
 
 // Wake makes Run look for new deliveries now (non-blocking).

@@ -82,11 +82,7 @@ func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t 
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 func newDispatcher(tb testing.TB, st *memStore, c *clock) *Dispatcher {
-	d, err := New(Options{Store: st, Now: c.Now, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return d
+	return New(Options{Store: st, Now: c.Now, Logger: slog.New(slog.DiscardHandler)})
 }
 
 func addEvents(st *memStore, at time.Time, n int) {
@@ -201,7 +197,7 @@ func TestRunDeliversOnBusEvent(t *testing.T) {
 	r := newReceiver(t, 0, time.Now)
 	st.addHook(hotdesk.Webhook{URL: r.srv.URL, Secret: secret, Enabled: true})
 	bus := events.New()
-	d, _ := New(Options{Store: st, Bus: bus, Logger: slog.New(slog.DiscardHandler)})
+	d := New(Options{Store: st, Bus: bus, Logger: slog.New(slog.DiscardHandler)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
