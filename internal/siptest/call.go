@@ -1,0 +1,256 @@
+package siptest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/media/mediatest"
+)
+
+// DialOptions tunes Dial.
+type DialOptions struct {
+	// PayloadTypes offered, in order ("0", "8"); default PCMU then PCMA.
+	PayloadTypes []string
+	// NoSDP sends the INVITE without an offer (the PBX offers in its 200
+	// and the phone answers in the ACK).
+	NoSDP bool
+}
+
+// Call is an outgoing call of the phone.
+type Call struct {
+	p      *Phone
+	dlg    *sipgo.DialogClientSession
+	Media  *mediatest.Phone
+	CallID string
+	// Response is the final response to the INVITE (200 OK on success).
+	Response *sip.Response
+
+	endOnce sync.Once
+	ended   chan struct{}
+	mu      sync.Mutex
+	byeAt   time.Time
+}
+
+// Dial calls number at the PBX, answering a 401/407 challenge once, and
+// ACKs the 200. A non-2xx final response is returned as an error wrapping
+// *sipgo.ErrDialogResponse, with Call.Response set.
+func (p *Phone) Dial(number string) (*Call, error) { return p.DialWith(number, DialOptions{}) }
+
+// DialWith is Dial with options.
+func (p *Phone) DialWith(number string, o DialOptions) (*Call, error) {
+	m := mediatest.NewPhone(p.tb)
+	req := sip.NewRequest(sip.INVITE, p.serverURI(number))
+	req.SetDestination(p.opts.Server)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.opts.User, Host: p.opts.Domain}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(8))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: number, Host: p.opts.Domain}})
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	if !o.NoSDP {
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.SetBody(m.Offer(o.PayloadTypes...))
+	}
+	c := &Call{p: p, Media: m, ended: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		dlg, err := p.dua.WriteInvite(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("siptest: invite: %w", err)
+		}
+		c.dlg, c.CallID = dlg, req.CallID().Value()
+		p.track(c)
+		err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{})
+		var de *sipgo.ErrDialogResponse
+		if errors.As(err, &de) {
+			c.Response = de.Res
+			code := de.Res.StatusCode
+			if (code == sip.StatusProxyAuthRequired || code == sip.StatusUnauthorized) && attempt == 0 {
+				chal, cred := "Proxy-Authenticate", "Proxy-Authorization"
+				if code == sip.StatusUnauthorized {
+					chal, cred = "WWW-Authenticate", "Authorization"
+				}
+				if err := p.authorize(req, de.Res, chal, cred); err != nil {
+					return nil, err
+				}
+				req.CSeq().SeqNo++
+				continue
+			}
+			p.untrack(c)
+			return c, fmt.Errorf("siptest: dial %s: %w", number, err)
+		}
+		if err != nil {
+			p.untrack(c)
+			return nil, fmt.Errorf("siptest: dial %s: %w", number, err)
+		}
+		break
+	}
+	c.Response = c.dlg.InviteResponse
+	return c, c.ack(ctx, o.NoSDP)
+}
+
+// ack applies the PBX's SDP and sends the ACK (with our answer when the
+// PBX made the offer).
+func (c *Call) ack(ctx context.Context, answerInAck bool) error {
+	if err := c.Media.SetAnswer(c.Response.Body()); err != nil {
+		return err
+	}
+	if !answerInAck {
+		return c.dlg.Ack(ctx)
+	}
+	ack := sip.NewRequest(sip.ACK, c.Response.Contact().Address)
+	ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	ack.SetBody(c.Media.Offer("0"))
+	// Build like sipgo's own ACK: dialog headers come from buildReq.
+	ack.AppendHeader(sip.HeaderClone(c.dlg.InviteRequest.From()))
+	ack.AppendHeader(sip.HeaderClone(c.Response.To()))
+	ack.AppendHeader(sip.HeaderClone(c.dlg.InviteRequest.CallID()))
+	ack.AppendHeader(&sip.CSeqHeader{SeqNo: c.dlg.InviteRequest.CSeq().SeqNo, MethodName: sip.ACK})
+	return c.dlg.WriteAck(ctx, ack)
+}
+
+func (p *Phone) track(c *Call) {
+	p.mu.Lock()
+	p.calls[c.CallID] = c
+	p.mu.Unlock()
+}
+
+func (p *Phone) untrack(c *Call) {
+	p.mu.Lock()
+	delete(p.calls, c.CallID)
+	p.mu.Unlock()
+}
+
+// onBye ends the call the PBX hangs up.
+func (p *Phone) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	p.mu.Lock()
+	c := p.calls[req.CallID().Value()]
+	in := p.inCalls(req.CallID().Value())
+	p.mu.Unlock()
+	switch {
+	case c != nil:
+		_ = c.dlg.ReadBye(req, tx)
+		c.markEnded()
+		p.untrack(c)
+	case in != nil:
+		_ = in.dlg.ReadBye(req, tx)
+		in.markEnded()
+	default:
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+	}
+}
+
+func (c *Call) markEnded() {
+	c.endOnce.Do(func() {
+		c.mu.Lock()
+		c.byeAt = time.Now()
+		c.mu.Unlock()
+		close(c.ended)
+	})
+}
+
+// Ended is closed when the PBX has hung up (or Hangup was called).
+func (c *Call) Ended() <-chan struct{} { return c.ended }
+
+// ByeAt is when the PBX's BYE arrived (zero if it has not).
+func (c *Call) ByeAt() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byeAt
+}
+
+// WaitBye waits for the PBX to hang up.
+func (c *Call) WaitBye(timeout time.Duration) error {
+	select {
+	case <-c.ended:
+		return nil
+	case <-time.After(timeout):
+		return fmt.Errorf("siptest: no BYE within %v", timeout)
+	}
+}
+
+// Hangup sends BYE unless the call has ended already.
+func (c *Call) Hangup() error {
+	select {
+	case <-c.ended:
+		return nil
+	default:
+	}
+	c.markEnded()
+	c.p.untrack(c)
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	defer cancel()
+	if err := c.dlg.Bye(ctx); err != nil {
+		return fmt.Errorf("siptest: bye: %w", err)
+	}
+	return nil
+}
+
+// SendInfo sends one key as SIP INFO: application/dtmf-relay when relay,
+// else application/dtmf. It returns the response status.
+func (c *Call) SendInfo(key rune, relay bool) (int, error) {
+	req := sip.NewRequest(sip.INFO, c.Response.Contact().Address)
+	if relay {
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/dtmf-relay"))
+		req.SetBody([]byte(fmt.Sprintf("Signal=%c\r\nDuration=160\r\n", key)))
+	} else {
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/dtmf"))
+		req.SetBody([]byte(string(key)))
+	}
+	return c.request(req)
+}
+
+// SendKeysInfo sends keys as INFO (dtmf-relay), each answered before the next.
+func (c *Call) SendKeysInfo(keys string) error {
+	for _, k := range keys {
+		code, err := c.SendInfo(k, true)
+		if err != nil {
+			return err
+		}
+		if code != sip.StatusOK {
+			return fmt.Errorf("siptest: INFO %c: status %d", k, code)
+		}
+	}
+	return nil
+}
+
+// SendKeysRTP sends keys as RFC 4733 telephone-events.
+func (c *Call) SendKeysRTP(keys string) error { return c.Media.SendDigits(keys) }
+
+// Request sends an in-dialog request of method with an optional body and
+// returns the final status (for re-INVITE, UPDATE, OPTIONS, MESSAGE tests).
+func (c *Call) Request(method sip.RequestMethod, contentType string, body []byte) (int, error) {
+	req := sip.NewRequest(method, c.Response.Contact().Address)
+	if contentType != "" {
+		req.AppendHeader(sip.NewHeader("Content-Type", contentType))
+		req.SetBody(body)
+	}
+	return c.request(req)
+}
+
+func (c *Call) request(req *sip.Request) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	defer cancel()
+	res, err := c.dlg.Do(ctx, req)
+	if err != nil {
+		return 0, fmt.Errorf("siptest: %s: %w", req.Method, err)
+	}
+	if req.Method == sip.INVITE && res.IsSuccess() {
+		ack := sip.NewRequest(sip.ACK, c.Response.Contact().Address)
+		ack.AppendHeader(sip.HeaderClone(res.CSeq()))
+		ack.CSeq().MethodName = sip.ACK
+		_ = c.dlg.WriteRequest(ack)
+	}
+	return res.StatusCode, nil
+}
+
+// Record records the prompt audio the PBX sends (see mediatest.Phone.Record).
+func (c *Call) Record(quiet, limit time.Duration) *mediatest.Recording {
+	return c.Media.Record(quiet, limit)
+}

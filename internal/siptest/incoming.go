@@ -1,0 +1,107 @@
+package siptest
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/media/mediatest"
+)
+
+// Incoming is a call the PBX made to the phone.
+type Incoming struct {
+	Request *sip.Request
+	Media   *mediatest.Phone // nil unless answered
+	dlg     *sipgo.DialogServerSession
+	endOnce sync.Once
+	ended   chan struct{}
+}
+
+func (in *Incoming) markEnded() { in.endOnce.Do(func() { close(in.ended) }) }
+
+// Ended is closed when the incoming call ended (BYE or CANCEL).
+func (in *Incoming) Ended() <-chan struct{} { return in.ended }
+
+// SetAnswerMode sets what the phone does with incoming INVITEs.
+func (p *Phone) SetAnswerMode(m AnswerMode) {
+	p.mu.Lock()
+	p.answer = m
+	p.mu.Unlock()
+}
+
+// WaitIncoming waits for the next incoming INVITE.
+func (p *Phone) WaitIncoming(timeout time.Duration) (*Incoming, error) {
+	select {
+	case in := <-p.incoming:
+		return in, nil
+	case <-time.After(timeout):
+		return nil, fmt.Errorf("siptest: %s: no incoming call within %v", p.opts.User, timeout)
+	}
+}
+
+// incalls holds incoming calls per phone and Call-ID for in-dialog requests.
+var incalls sync.Map // *Phone+callID → *Incoming
+
+func (p *Phone) inCalls(callID string) *Incoming {
+	v, ok := incalls.Load(fmt.Sprintf("%p/%s", p, callID))
+	if !ok {
+		return nil
+	}
+	return v.(*Incoming)
+}
+
+// onInvite answers per the answer mode; the handler goroutine owns the
+// incoming call until it is answered or cancelled.
+func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := req.To().Params.Get("tag"); ok {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusNotAcceptableHere, "Not Acceptable Here", nil))
+		return
+	}
+	p.mu.Lock()
+	mode := p.answer
+	p.mu.Unlock()
+	dlg, err := p.dua.ReadInvite(req, tx)
+	if err != nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil))
+		return
+	}
+	in := &Incoming{Request: req, dlg: dlg, ended: make(chan struct{})}
+	key := fmt.Sprintf("%p/%s", p, req.CallID().Value())
+	incalls.Store(key, in)
+	select {
+	case p.incoming <- in:
+	default:
+	}
+	switch mode {
+	case AnswerBusy:
+		_ = dlg.Respond(sip.StatusBusyHere, "Busy Here", nil)
+		in.markEnded()
+		incalls.Delete(key)
+	case AnswerRing:
+		_ = dlg.Respond(sip.StatusRinging, "Ringing", nil)
+		select {
+		case <-dlg.Context().Done():
+		case <-time.After(2 * time.Minute):
+		}
+		in.markEnded()
+		incalls.Delete(key)
+	default:
+		in.Media = mediatest.NewPhone(p.tb)
+		if len(req.Body()) > 0 {
+			_ = in.Media.SetAnswer(req.Body())
+		}
+		_ = dlg.RespondSDP(in.Media.Offer())
+		<-dlg.Context().Done()
+		in.markEnded()
+		incalls.Delete(key)
+	}
+}
+
+func (p *Phone) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	if in := p.inCalls(req.CallID().Value()); in != nil {
+		_ = in.dlg.ReadAck(req, tx)
+	}
+}

@@ -1,0 +1,401 @@
+package siptest
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// MemStore is a small in-memory hotdesk.Store for protocol tests: users,
+// devices, logins (one per user and per device), audit, settings and
+// bindings, with transactions that roll back on error. Methods it does not
+// implement panic (the embedded nil Store). Set Fail to make every
+// transaction and read fail (a database outage).
+type MemStore struct {
+	hotdesk.Store // nil: unimplemented methods panic
+
+	mu       sync.Mutex
+	users    map[string]*hotdesk.User
+	devices  map[string]*hotdesk.Device
+	logins   map[string]*hotdesk.Login // by device
+	audit    []*hotdesk.AuditEvent
+	settings hotdesk.Settings
+	bindings map[[2]string]hotdesk.Binding
+	fail     error
+}
+
+// NewMemStore returns an empty store with default settings.
+func NewMemStore() *MemStore {
+	return &MemStore{users: map[string]*hotdesk.User{}, devices: map[string]*hotdesk.Device{},
+		logins: map[string]*hotdesk.Login{}, settings: hotdesk.DefaultSettings(), bindings: map[[2]string]hotdesk.Binding{}}
+}
+
+// SetFail makes every store call fail with err (nil heals it).
+func (s *MemStore) SetFail(err error) {
+	s.mu.Lock()
+	s.fail = err
+	s.mu.Unlock()
+}
+
+func notFound(what string) error { return hotdesk.Errorf(hotdesk.ENOTFOUND, "%s not found", what) }
+
+// CreateUser stores a copy of u.
+func (s *MemStore) CreateUser(_ context.Context, u *hotdesk.User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[u.Extension]; ok {
+		return hotdesk.Errorf(hotdesk.ECONFLICT, "user exists")
+	}
+	c := *u
+	c.HasPIN = c.PINHash != ""
+	s.users[u.Extension] = &c
+	return nil
+}
+
+// CreateDevice stores a copy of d.
+func (s *MemStore) CreateDevice(_ context.Context, d *hotdesk.Device) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.devices[d.ID]; ok {
+		return hotdesk.Errorf(hotdesk.ECONFLICT, "device exists")
+	}
+	c := *d
+	s.devices[d.ID] = &c
+	return nil
+}
+
+// FindUser returns a copy of the user.
+func (s *MemStore) FindUser(_ context.Context, ext string) (*hotdesk.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.findUser(ext)
+}
+
+func (s *MemStore) findUser(ext string) (*hotdesk.User, error) {
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	u, ok := s.users[ext]
+	if !ok {
+		return nil, notFound("user")
+	}
+	c := *u
+	return &c, nil
+}
+
+// FindDevice returns a copy of the device.
+func (s *MemStore) FindDevice(_ context.Context, id string) (*hotdesk.Device, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.findDevice(id)
+}
+
+func (s *MemStore) findDevice(id string) (*hotdesk.Device, error) {
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	d, ok := s.devices[id]
+	if !ok {
+		return nil, notFound("device")
+	}
+	c := *d
+	return &c, nil
+}
+
+// UpdateUser applies the PIN hash and lock fields of upd.
+func (s *MemStore) UpdateUser(_ context.Context, ext string, upd hotdesk.UserUpdate) (*hotdesk.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.updateUser(ext, upd)
+}
+
+func (s *MemStore) updateUser(ext string, upd hotdesk.UserUpdate) (*hotdesk.User, error) {
+	u, ok := s.users[ext]
+	if !ok {
+		return nil, notFound("user")
+	}
+	if upd.PINHash != nil {
+		u.PINHash, u.HasPIN = *upd.PINHash, *upd.PINHash != ""
+	}
+	if upd.LockedUntil != nil {
+		u.LockedUntil = *upd.LockedUntil
+	}
+	if upd.Hotdesk != nil {
+		u.Hotdesk = *upd.Hotdesk
+	}
+	if upd.Name != nil {
+		u.Name = *upd.Name
+	}
+	c := *u
+	return &c, nil
+}
+
+// ListLogins returns every login.
+func (s *MemStore) ListLogins(context.Context) ([]*hotdesk.Login, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.listLogins()
+}
+
+func (s *MemStore) listLogins() ([]*hotdesk.Login, error) {
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	var out []*hotdesk.Login
+	for _, d := range slices.Sorted(maps.Keys(s.logins)) {
+		c := *s.logins[d]
+		out = append(out, &c)
+	}
+	return out, nil
+}
+
+// LoginByUser returns the user's login or ENOTFOUND.
+func (s *MemStore) LoginByUser(_ context.Context, ext string) (*hotdesk.Login, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loginByUser(ext)
+}
+
+func (s *MemStore) loginByUser(ext string) (*hotdesk.Login, error) {
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	for _, l := range s.logins {
+		if l.Extension == ext {
+			c := *l
+			return &c, nil
+		}
+	}
+	return nil, notFound("login")
+}
+
+// LoginByDevice returns the device's login or ENOTFOUND.
+func (s *MemStore) LoginByDevice(_ context.Context, device string) (*hotdesk.Login, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loginByDevice(device)
+}
+
+func (s *MemStore) loginByDevice(device string) (*hotdesk.Login, error) {
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	l, ok := s.logins[device]
+	if !ok {
+		return nil, notFound("login")
+	}
+	c := *l
+	return &c, nil
+}
+
+// TouchLogin records activity.
+func (s *MemStore) TouchLogin(_ context.Context, device string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.logins[device]; ok {
+		l.LastActivity = at
+	}
+	return nil
+}
+
+func (s *MemStore) createLogin(l *hotdesk.Login) error {
+	if _, ok := s.logins[l.Device]; ok {
+		return hotdesk.Errorf(hotdesk.ECONFLICT, "device has a login")
+	}
+	if _, err := s.loginByUser(l.Extension); err == nil {
+		return hotdesk.Errorf(hotdesk.ECONFLICT, "user has a login")
+	}
+	c := *l
+	s.logins[l.Device] = &c
+	return nil
+}
+
+// AppendAudit appends e with the next id.
+func (s *MemStore) AppendAudit(_ context.Context, e *hotdesk.AuditEvent) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appendAudit(e)
+}
+
+func (s *MemStore) appendAudit(e *hotdesk.AuditEvent) error {
+	if s.fail != nil {
+		return s.fail
+	}
+	e.ID = int64(len(s.audit) + 1)
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	c := *e
+	s.audit = append(s.audit, &c)
+	return nil
+}
+
+// FindAudit filters by extension, device, kinds and since; newest first.
+func (s *MemStore) FindAudit(_ context.Context, f hotdesk.AuditFilter) ([]*hotdesk.AuditEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	var out []*hotdesk.AuditEvent
+	for i := len(s.audit) - 1; i >= 0 && len(out) < limit; i-- {
+		e := s.audit[i]
+		if (f.Extension != "" && e.Extension != f.Extension) || (f.Device != "" && e.Device != f.Device) ||
+			(len(f.Kinds) > 0 && !slices.Contains(f.Kinds, e.Kind)) || (!f.Since.IsZero() && e.Time.Before(f.Since)) {
+			continue
+		}
+		c := *e
+		out = append(out, &c)
+	}
+	return out, nil
+}
+
+// GetSettings returns the settings.
+func (s *MemStore) GetSettings(context.Context) (hotdesk.Settings, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.settings, s.fail
+}
+
+// PutSettings replaces the settings.
+func (s *MemStore) PutSettings(_ context.Context, st hotdesk.Settings) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settings = st
+	return nil
+}
+
+// PutBindings upserts bindings.
+func (s *MemStore) PutBindings(_ context.Context, bs []hotdesk.Binding) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range bs {
+		s.bindings[[2]string{b.Device, b.Contact}] = b
+	}
+	return nil
+}
+
+// DeleteBindings removes bindings.
+func (s *MemStore) DeleteBindings(_ context.Context, bs []hotdesk.Binding) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range bs {
+		delete(s.bindings, [2]string{b.Device, b.Contact})
+	}
+	return nil
+}
+
+// ListBindings returns unexpired bindings.
+func (s *MemStore) ListBindings(_ context.Context, now time.Time) ([]hotdesk.Binding, error) {
+	return s.DeviceBindings(context.Background(), "", now)
+}
+
+// DeviceBindings returns the device's unexpired bindings ("" = all).
+func (s *MemStore) DeviceBindings(_ context.Context, device string, now time.Time) ([]hotdesk.Binding, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []hotdesk.Binding
+	for _, b := range s.bindings {
+		if (device == "" || b.Device == device) && b.Expires.After(now) {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// DeleteExpiredBindings removes expired bindings.
+func (s *MemStore) DeleteExpiredBindings(_ context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, b := range s.bindings {
+		if !b.Expires.After(now) {
+			delete(s.bindings, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Ping reports the injected failure.
+func (s *MemStore) Ping(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fail
+}
+
+// Close does nothing.
+func (s *MemStore) Close() error { return nil }
+
+// InTx runs fn under the store lock and restores the previous state if it
+// fails.
+func (s *MemStore) InTx(_ context.Context, fn func(tx hotdesk.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	users := map[string]*hotdesk.User{}
+	for k, u := range s.users {
+		c := *u
+		users[k] = &c
+	}
+	logins := maps.Clone(s.logins)
+	for k, l := range logins {
+		c := *l
+		logins[k] = &c
+	}
+	nAudit := len(s.audit)
+	if err := fn(memTx{s}); err != nil {
+		s.users, s.logins, s.audit = users, logins, s.audit[:nAudit]
+		return err
+	}
+	return nil
+}
+
+// memTx runs the store's operations inside InTx (lock held).
+type memTx struct{ s *MemStore }
+
+func (t memTx) FindUser(_ context.Context, ext string) (*hotdesk.User, error) { return t.s.findUser(ext) }
+func (t memTx) FindDevice(_ context.Context, id string) (*hotdesk.Device, error) {
+	return t.s.findDevice(id)
+}
+func (t memTx) UpdateUser(_ context.Context, ext string, upd hotdesk.UserUpdate) (*hotdesk.User, error) {
+	return t.s.updateUser(ext, upd)
+}
+func (t memTx) LoginByUser(_ context.Context, ext string) (*hotdesk.Login, error) {
+	return t.s.loginByUser(ext)
+}
+func (t memTx) LoginByDevice(_ context.Context, d string) (*hotdesk.Login, error) {
+	return t.s.loginByDevice(d)
+}
+func (t memTx) ListLogins(context.Context) ([]*hotdesk.Login, error) { return t.s.listLogins() }
+func (t memTx) CreateLogin(_ context.Context, l *hotdesk.Login) error { return t.s.createLogin(l) }
+func (t memTx) UpdateLogin(_ context.Context, l *hotdesk.Login) error {
+	if _, ok := t.s.logins[l.Device]; !ok {
+		return notFound("login")
+	}
+	c := *l
+	t.s.logins[l.Device] = &c
+	return nil
+}
+func (t memTx) DeleteLogin(_ context.Context, d string) error {
+	if _, ok := t.s.logins[d]; !ok {
+		return notFound("login")
+	}
+	delete(t.s.logins, d)
+	return nil
+}
+func (t memTx) AppendAudit(_ context.Context, e *hotdesk.AuditEvent) error {
+	return t.s.appendAudit(e)
+}
+
+var _ hotdesk.Store = (*MemStore)(nil)
