@@ -175,7 +175,7 @@ func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind auth
 	default:
 		return nil, c.Username, authChallenge, nil
 	}
-	nonceErr := r.nonces.check(c.Nonce, now)
+	serial, nonceErr := r.nonces.check(c.Nonce, now)
 	if errors.Is(nonceErr, errNonceInvalid) {
 		return nil, c.Username, authChallenge, nil
 	}
@@ -194,7 +194,7 @@ func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind auth
 	if nonceErr != nil {
 		return nil, c.Username, authStale, nil
 	}
-	if err := r.nonces.use(c.Nonce, uint32(c.Nc), now); err != nil {
+	if err := r.nonces.use(serial, uint32(c.Nc)); err != nil {
 		return nil, c.Username, authChallenge, nil
 	}
 	return s.dev, c.Username, authOK, nil

@@ -26,20 +26,18 @@ const nonceLen = 32
 // nonces issues and checks stateless digest nonces: each nonce carries its
 // issue time and a serial number, authenticated with an HMAC under a key that
 // lives only in this process, so issuing one costs no memory. Only nonces that
-// were actually answered are remembered (their highest nonce-count, to refuse
-// replays) until they expire.
+// were actually answered are remembered, as serial → highest nonce-count (to
+// refuse replays), in two generations that rotate every ttl+1m, so an entry
+// lives at least as long as its nonce can pass check and costs ~16 bytes.
 type nonces struct {
 	key    []byte
 	ttl    time.Duration
 	serial atomic.Uint64
 
-	mu   sync.Mutex
-	seen map[string]nonceUse
-}
-
-type nonceUse struct {
-	nc      uint32
-	expires time.Time
+	mu       sync.Mutex
+	cur      map[uint64]uint32
+	prev     map[uint64]uint32
+	curStart time.Time
 }
 
 func newNonces(ttl time.Duration) (*nonces, error) {
@@ -47,7 +45,7 @@ func newNonces(ttl time.Duration) (*nonces, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("nonce key: %w", err)
 	}
-	return &nonces{key: key, ttl: ttl, seen: make(map[string]nonceUse)}, nil
+	return &nonces{key: key, ttl: ttl, cur: make(map[uint64]uint32), prev: make(map[uint64]uint32)}, nil
 }
 
 // issue returns a fresh nonce for time now.
@@ -65,54 +63,62 @@ func (n *nonces) mac(b []byte) []byte {
 	return h.Sum(nil)[:16]
 }
 
-// check verifies that nonce was issued by this process and has not expired.
-// It returns errNonceStale for a genuine but expired nonce (the client should
-// retry with a new one, RFC 7616 3.3 stale=true) and errNonceInvalid for
-// anything else.
-func (n *nonces) check(nonce string, now time.Time) error {
+// check verifies that nonce was issued by this process and has not expired,
+// and returns its serial. It returns errNonceStale for a genuine but expired
+// nonce (the client should retry with a new one, RFC 7616 3.3 stale=true) and
+// errNonceInvalid for anything else.
+func (n *nonces) check(nonce string, now time.Time) (uint64, error) {
 	if base64.RawURLEncoding.DecodedLen(len(nonce)) != nonceLen {
-		return errNonceInvalid
+		return 0, errNonceInvalid
 	}
 	var raw [nonceLen]byte
 	if _, err := base64.RawURLEncoding.Decode(raw[:], []byte(nonce)); err != nil {
-		return errNonceInvalid
+		return 0, errNonceInvalid
 	}
 	if !hmac.Equal(raw[16:], n.mac(raw[:16])) {
-		return errNonceInvalid
+		return 0, errNonceInvalid
 	}
+	serial := binary.BigEndian.Uint64(raw[8:16])
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(raw[0:8])))
 	if now.Sub(issued) > n.ttl || issued.Sub(now) > time.Minute {
-		return errNonceStale
+		return serial, errNonceStale
 	}
-	return nil
+	return serial, nil
 }
 
-// use records nonce-count nc for a checked nonce issued at most ttl ago. A
-// count not higher than one already seen for the nonce is a replay.
-func (n *nonces) use(nonce string, nc uint32, now time.Time) error {
+// use records nonce-count nc for the checked, unexpired nonce with this
+// serial. A count not higher than one already seen is a replay.
+func (n *nonces) use(serial uint64, nc uint32) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if u, ok := n.seen[nonce]; ok && nc <= u.nc {
+	seen, ok := n.cur[serial]
+	if !ok {
+		seen, ok = n.prev[serial]
+	}
+	if ok && nc <= seen {
 		return errNonceReplay
 	}
-	n.seen[nonce] = nonceUse{nc: nc, expires: now.Add(n.ttl + time.Minute)}
+	n.cur[serial] = nc
 	return nil
 }
 
-// sweep forgets counts of nonces that can no longer pass check.
+// sweep rotates the generations once the current one is ttl+1m old, which
+// forgets counts of nonces that can no longer pass check.
 func (n *nonces) sweep(now time.Time) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for k, u := range n.seen {
-		if now.After(u.expires) {
-			delete(n.seen, k)
-		}
+	if n.curStart.IsZero() {
+		n.curStart = now
 	}
+	if now.Sub(n.curStart) < n.ttl+time.Minute {
+		return
+	}
+	n.prev, n.cur, n.curStart = n.cur, make(map[uint64]uint32), now
 }
 
 // tracked is the number of remembered nonces (for tests and metrics).
 func (n *nonces) tracked() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return len(n.seen)
+	return len(n.cur) + len(n.prev)
 }

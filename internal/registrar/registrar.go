@@ -39,7 +39,7 @@ type Options struct {
 	Algorithms []string
 
 	MaxContacts   int           // per device; default 10 (the soonest to expire are dropped)
-	NonceTTL      time.Duration // default 5m; older nonces get stale=true
+	NonceTTL      time.Duration // default 30s (as Kamailio); older nonces get stale=true
 	CacheTTL      time.Duration // device credential cache; default 2s
 	FlushInterval time.Duration // group commit of refreshes; default 1s
 	SyncTimeout   time.Duration // wait for a new device's binding to be stored; default 5s
@@ -70,7 +70,7 @@ func (o *Options) setDefaults() error {
 	defInt(&o.MaxContacts, 10)
 	defInt(&o.SlowAfter, 5)
 	defInt(&o.BlockAfter, 20)
-	defDur(&o.NonceTTL, 5*time.Minute)
+	defDur(&o.NonceTTL, 30*time.Second)
 	defDur(&o.CacheTTL, 2*time.Second)
 	defDur(&o.FlushInterval, time.Second)
 	defDur(&o.SyncTimeout, 5*time.Second)

@@ -41,30 +41,43 @@ func TestNonces(t *testing.T) {
 		{"empty", "", t0, errNonceInvalid},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := n.check(tt.nonce, tt.at); !errors.Is(err, tt.want) {
+			if _, err := n.check(tt.nonce, tt.at); !errors.Is(err, tt.want) {
 				t.Fatalf("check = %v, want %v", err, tt.want)
 			}
 		})
 	}
-	if err := n.use(a, 1, t0); err != nil {
+	sa, _ := n.check(a, t0)
+	sb, _ := n.check(b, t0)
+	if sa == sb {
+		t.Fatal("two nonces share a serial")
+	}
+	if err := n.use(sa, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.use(a, 1, t0); !errors.Is(err, errNonceReplay) {
+	if err := n.use(sa, 1); !errors.Is(err, errNonceReplay) {
 		t.Fatalf("same nc: %v, want replay", err)
 	}
-	if err := n.use(a, 2, t0); err != nil {
+	if err := n.use(sb, 1); err != nil {
+		t.Fatalf("other nonce: %v", err)
+	}
+	if err := n.use(sa, 2); err != nil {
 		t.Fatalf("higher nc: %v", err)
 	}
-	if err := n.use(a, 1, t0); !errors.Is(err, errNonceReplay) {
+	if err := n.use(sa, 1); !errors.Is(err, errNonceReplay) {
 		t.Fatalf("lower nc: %v, want replay", err)
 	}
-	n.sweep(t0.Add(time.Hour))
+	// Counts survive one rotation (the nonce may still be valid) and go after two.
+	n.sweep(t0)
+	n.sweep(t0.Add(6 * time.Minute))
+	if err := n.use(sa, 2); !errors.Is(err, errNonceReplay) {
+		t.Fatalf("after one rotation: %v, want replay", err)
+	}
+	n.sweep(t0.Add(12 * time.Minute))
 	if got := n.tracked(); got != 0 {
-		t.Fatalf("%d nonces tracked after sweep, want 0", got)
+		t.Fatalf("%d nonces tracked after two rotations, want 0", got)
 	}
 }
 
-// RFC 7616 section 3.9.1 example, MD5 and SHA-256.
 func TestExpectedResponseRFC7616Vectors(t *testing.T) {
 	const (
 		user, realm, pass = "Mufasa", "http-auth@example.org", "Circle of Life"

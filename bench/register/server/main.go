@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -34,6 +35,7 @@ func run() error {
 	devices := flag.Int("devices", 10000, "devices to seed")
 	algs := flag.String("algorithms", "MD5", "digest algorithms challenged, comma separated (sipp 3.6 knows only MD5)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
+	memprofile := flag.String("memprofile", "", "write a heap profile here on SIGUSR1")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -75,6 +77,7 @@ func run() error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	go freeOnSignal(ctx, *memprofile)
 	fmt.Println("ready")
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -96,4 +99,26 @@ func seed(ctx context.Context, st hotdesk.Store, n int) error {
 		}
 	}
 	return nil
+}
+
+// freeOnSignal returns freed memory to the OS on SIGUSR1, so run.sh can read
+// a resident size that reflects live data rather than garbage not yet scavenged.
+func freeOnSignal(ctx context.Context, memprofile string) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGUSR1)
+	defer signal.Stop(c)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c:
+			debug.FreeOSMemory()
+			if memprofile != "" {
+				if f, err := os.Create(memprofile); err == nil {
+					pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+			}
+		}
+	}
 }
