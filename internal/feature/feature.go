@@ -18,6 +18,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 )
 
@@ -36,11 +37,26 @@ type PromptSet interface {
 	Say(names ...string) []int16
 }
 
+// promptLoader adapts a prompts.Set loader to the PromptSet interface (nil
+// stays nil so New can report it).
+func promptLoader(f func(lang string) (*prompts.Set, error)) func(string) (PromptSet, error) {
+	if f == nil {
+		return nil
+	}
+	return func(lang string) (PromptSet, error) {
+		set, err := f(lang)
+		if err != nil {
+			return nil, err
+		}
+		return set, nil
+	}
+}
+
 // Options configures a Service.
 type Options struct {
 	Desk    *desk.Service
 	Store   hotdesk.Store // settings (language) and users
-	Prompts func(lang string) (PromptSet, error)
+	Prompts func(lang string) (*prompts.Set, error)
 	Ports   *media.PortPool
 	MediaIP string // address RTP is bound to and announced in SDP
 	SIP     *signaling.Server
@@ -80,7 +96,7 @@ func New(o Options) (*Service, error) {
 		o.MediaIP = "127.0.0.1"
 	}
 	s := &Service{
-		rules: o.Desk, store: o.Store, prompts: o.Prompts, ports: o.Ports, mediaIP: o.MediaIP,
+		rules: o.Desk, store: o.Store, prompts: promptLoader(o.Prompts), ports: o.Ports, mediaIP: o.MediaIP,
 		sip: o.SIP, log: o.Logger, now: o.Now, first: o.FirstDigit, inter: o.InterDigit,
 	}
 	if s.log == nil {

@@ -1,0 +1,172 @@
+package feature_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/checksync"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/feature"
+	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
+	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+)
+
+const realm = "pbx.test"
+
+// TestMain silences sipgo's fallback logger (it logs through slog.Default
+// in a few places no option reaches).
+func TestMain(m *testing.M) {
+	if os.Getenv("HOTDESK_TEST_LOG") == "" {
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	os.Exit(m.Run())
+}
+
+// pbx is the SIP side of hot desking composed from the real pieces on
+// loopback: store, signaling, registrar, desk, media, feature, checksync.
+type pbx struct {
+	store   hotdesk.Store
+	mem     *siptest.MemStore
+	bus     *events.Bus
+	sip     *signaling.Server
+	reg     *registrar.Registrar
+	desk    *desk.Service
+	feature *feature.Service
+	notify  *checksync.Notifier
+	prompts *prompts.Set
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("HOTDESK_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// mustPBX starts the composition; it stops when the test ends.
+func mustPBX(tb testing.TB) *pbx {
+	tb.Helper()
+	ctx := context.Background()
+	log := testLogger()
+	mem := siptest.NewMemStore()
+	p := &pbx{store: mem, mem: mem, bus: events.New()}
+	var err error
+	p.desk = desk.New(desk.Options{Store: p.store, Bus: p.bus, Logger: log})
+	p.reg, err = registrar.New(registrar.Options{Store: p.store, Bus: p.bus, Realm: realm, Logger: log, Node: "n1",
+		Algorithms: []string{"MD5"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.sip, err = signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Logger: log, ReadFilter: p.reg.Allow})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := p.sip.Listen(); err != nil {
+		tb.Fatal(err)
+	}
+	p.reg.Register(p.sip)
+	if p.prompts, err = prompts.New("en", ""); err != nil {
+		tb.Fatal(err)
+	}
+	p.feature, err = feature.New(feature.Options{Desk: p.desk, Store: p.store,
+		Prompts: func(string) (*prompts.Set, error) { return p.prompts, nil },
+		Ports:   media.NewPortPool(0, 0), MediaIP: "127.0.0.1", SIP: p.sip, Logger: log,
+		FirstDigit: 3 * time.Second, InterDigit: 2 * time.Second})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.sip.Handle(sip.INVITE, p.onInvite)
+	p.notify = checksync.New(checksync.Options{Bus: p.bus, SIP: p.sip, Contacts: p.reg.Contacts, Store: p.store, Logger: log})
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context) error{p.sip.Serve, p.reg.Run, p.notify.Run} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = run(runCtx) }()
+	}
+	tb.Cleanup(func() { cancel(); wg.Wait() })
+	return p
+}
+
+// onInvite is what internal/app does: authenticate, parse, hand over.
+func (p *pbx) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	dev, ok := p.reg.Authenticate(req, tx)
+	if !ok {
+		return
+	}
+	st, _ := p.store.GetSettings(context.Background())
+	if code, ok := feature.Parse(req.Recipient.User, st.FeatureCodes); ok {
+		p.feature.HandleInvite(req, tx, dev, code)
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusNotFound, "Not Found", nil))
+}
+
+func (p *pbx) addr() string { return p.sip.UDPAddr().String() }
+
+// mustUser creates a hot-desk user with a PIN.
+func (p *pbx) mustUser(tb testing.TB, ext, pin string, hot bool) {
+	tb.Helper()
+	hash, err := desk.HashPIN(pin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := p.mem.CreateUser(context.Background(), &hotdesk.User{Extension: ext, Name: "User " + ext, Hotdesk: hot, PINHash: hash}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// mustPhone creates a device and a registered test phone for it.
+func (p *pbx) mustPhone(tb testing.TB, id, mode string) *siptest.Phone {
+	tb.Helper()
+	d := &hotdesk.Device{ID: id, Mode: mode, SIPPassword: "pw-" + id, Model: hotdesk.ModelGeneric}
+	if mode == hotdesk.ModePersonal {
+		d.Owner = "201"
+	}
+	if err := p.mem.CreateDevice(context.Background(), d); err != nil {
+		tb.Fatal(err)
+	}
+	ph := siptest.New(tb, siptest.Options{Server: p.addr(), User: id, Password: d.SIPPassword, Domain: realm})
+	ph.MustRegister(tb)
+	return ph
+}
+
+// loginAt returns who is logged in on device ("" for nobody).
+func (p *pbx) loginAt(tb testing.TB, device string) string {
+	tb.Helper()
+	l, err := p.store.LoginByDevice(context.Background(), device)
+	if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
+		return ""
+	} else if err != nil {
+		tb.Fatal(err)
+	}
+	return l.Extension
+}
+
+// promptLen is how long the named prompts play.
+func (p *pbx) promptLen(names ...string) time.Duration {
+	return time.Duration(len(p.prompts.Say(names...))) * time.Second / 8000
+}
+
+// waitIdle waits until no feature call is active and no dialog is routed.
+func (p *pbx) waitIdle(tb testing.TB, within time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for p.feature.Active() != 0 || p.sip.Dialogs() != 0 {
+		if time.Now().After(deadline) {
+			tb.Fatalf("still %d feature calls, %d dialogs after %v", p.feature.Active(), p.sip.Dialogs(), within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

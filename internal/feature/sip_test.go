@@ -1,0 +1,297 @@
+package feature_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/media/mediatest"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+)
+
+// checkPrompt asserts that rec is speech as long as the named prompts.
+func checkPrompt(t *testing.T, p *pbx, rec *mediatest.Recording, names ...string) {
+	t.Helper()
+	checkAudio(t, rec, p.promptLen(names...), strings.Join(names, "+"))
+}
+
+// checkAudio asserts that rec is paced speech lasting want.
+func checkAudio(t *testing.T, rec *mediatest.Recording, want time.Duration, what string) {
+	t.Helper()
+	got := rec.Duration()
+	// Play pads the last frame to 20 ms.
+	if got < want || got > want+40*time.Millisecond {
+		t.Errorf("received %v of audio, want %v (%s)", got, want, what)
+	}
+	if rms := rec.RMS(); rms < 300 {
+		t.Errorf("RMS %.0f: silence, want speech", rms)
+	}
+	if len(rec.Problems) > 0 {
+		t.Errorf("RTP problems: %v", rec.Problems[:min(5, len(rec.Problems))])
+	}
+	if span := rec.Last.Sub(rec.First); span < got*8/10 {
+		t.Errorf("%v of audio arrived within %v: not paced at 20 ms", got, span)
+	}
+}
+
+func TestInlineLoginPlaysConfirmationAndHangsUp(t *testing.T) {
+	t.Parallel()
+	p := mustPBX(t)
+	p.mustUser(t, "201", "1234", true)
+	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+
+	c, err := ph.Dial("*35*201*1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The login is stored before the 200 OK.
+	if got := p.loginAt(t, "HD00001"); got != "201" {
+		t.Fatalf("after 200 OK: %q logged in, want 201", got)
+	}
+	rec := c.Record(500*time.Millisecond, 10*time.Second)
+	checkPrompt(t, p, rec, "logged_in_as", "digit_2", "digit_0", "digit_1")
+	if rec.PayloadType != 0 {
+		t.Errorf("payload type %d, want 0 (PCMU offered first)", rec.PayloadType)
+	}
+	if err := c.WaitBye(3 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ph.WaitNotify(1, "check-sync", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	n := ph.Notifies()[0]
+	if ev := n.GetHeader("Event").Value(); ev != "check-sync;reboot=false" {
+		t.Errorf("Event %q", ev)
+	}
+	if ss := n.GetHeader("Subscription-State"); ss == nil || !strings.HasPrefix(ss.Value(), "terminated") {
+		t.Errorf("Subscription-State %v", ss)
+	}
+	p.waitIdle(t, 2*time.Second)
+}
+
+func TestInlineLoginPCMA(t *testing.T) {
+	t.Parallel()
+	p := mustPBX(t)
+	p.mustUser(t, "201", "1234", true)
+	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+	c, err := ph.DialWith("%2A35%2A201%2A1234%23", siptest.DialOptions{PayloadTypes: []string{"8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := c.Record(500*time.Millisecond, 10*time.Second)
+	if rec.PayloadType != 8 {
+		t.Errorf("payload type %d, want 8", rec.PayloadType)
+	}
+	checkPrompt(t, p, rec, "logged_in_as", "digit_2", "digit_0", "digit_1")
+	if got := p.loginAt(t, "HD00001"); got != "201" {
+		t.Errorf("%q logged in, want 201", got)
+	}
+}
+
+func TestWrongInlinePINEndsCall(t *testing.T) {
+	t.Parallel()
+	p := mustPBX(t)
+	p.mustUser(t, "201", "1234", true)
+	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+	c, err := ph.Dial("*35*201*9999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPrompt(t, p, c.Record(500*time.Millisecond, 10*time.Second), "incorrect_pin")
+	if err := c.WaitBye(3 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.loginAt(t, "HD00001"); got != "" {
+		t.Errorf("%q logged in after a wrong PIN", got)
+	}
+}
+
+func TestPromptedLoginWithSIPInfo(t *testing.T) {
+	t.Parallel()
+	p := mustPBX(t)
+	p.mustUser(t, "201", "1234", true)
+	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+	c, err := ph.Dial("*35")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPrompt(t, p, c.Record(300*time.Millisecond, 10*time.Second), "enter_extension")
+	if err := c.SendKeysInfo("201#"); err != nil {
+		t.Fatal(err)
+	}
+	checkPrompt(t, p, c.Record(300*time.Millisecond, 10*time.Second), "enter_pin")
+	// application/dtmf as well as dtmf-relay.
+	for _, k := range "1234#" {
+		if code, err := c.SendInfo(k, false); err != nil || code != 200 {
+			t.Fatalf("INFO %c: %d %v", k, code, err)
+		}
+	}
+	checkPrompt(t, p, c.Record(500*time.Millisecond, 10*time.Second), "logged_in_as", "digit_2", "digit_0", "digit_1")
+	if err := c.WaitBye(3 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.loginAt(t, "HD00001"); got != "201" {
+		t.Errorf("%q logged in, want 201", got)
+	}
+}
+
+func TestPromptedLoginWithRTPEventsAndRetry(t *testing.T) {
+	t.Parallel()
+	p := mustPBX(t)
+	p.mustUser(t, "202", "5678", true)
+	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+	c, err := ph.Dial("*77*202*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPrompt(t, p, c.Record(300*time.Millisecond, 10*time.Second), "enter_pin")
+	if err := c.SendKeysRTP("1111#"); err != nil {
+		t.Fatal(err)
+	}
+	// Two plays back to back: no gap between them.
+	checkAudio(t, c.Record(300*time.Millisecond, 10*time.Second), p.promptLen("incorrect_pin")+p.promptLen("enter_pin"), "incorrect_pin, enter_pin")
+	if err := c.SendKeysRTP("5678#"); err != nil {
+		t.Fatal(err)
+	}
+	checkPrompt(t, p, c.Record(500*time.Millisecond, 10*time.Second), "logged_in_as", "digit_2", "digit_0", "digit_2")
+	if err := c.WaitBye(3 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.loginAt(t, "HD00001"); got != "202" {
+		t.Errorf("%q logged in, want 202", got)
+	}
+}
+
+func TestCallerHangsUpMidPrompt(t *testing.T) {
+	t.Parallel()
+	p := mustPBX(t)
+	p.mustUser(t, "201", "1234", true)
+	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+	c, err := ph.Dial("*35")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := c.Record(time.Second, 200*time.Millisecond); rec.Packets == 0 {
+		t.Fatal("no prompt playing")
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	p.waitIdle(t, time.Second)
+	// No more RTP after the BYE.
+	rec := c.Record(200*time.Millisecond, time.Second)
+	if rec.Packets > 2 { // at most what was in flight
+		t.Errorf("%d RTP packets after BYE", rec.Packets)
+	}
+	t.Logf("idle %v after BYE", time.Since(start))
+}
+
+func TestCancelBeforeAnswerAnd488(t *testing.T) {
+	t.Parallel()
+	p := mustPBX(t)
+	p.mustUser(t, "201", "1234", true)
+	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+	_, err := ph.DialWith("*35*201*1234", siptest.DialOptions{PayloadTypes: []string{"18"}})
+	var de *sipgo.ErrDialogResponse
+	if !errors.As(err, &de) || de.Res.StatusCode != sip.StatusNotAcceptableHere {
+		t.Fatalf("G.729 only: err %v, want 488", err)
+	}
+	if got := p.loginAt(t, "HD00001"); got != "" {
+		t.Errorf("login %q made although the call was refused", got)
+	}
+	p.waitIdle(t, time.Second)
+}
+
+func TestPersonalPhoneRefused(t *testing.T) {
+	t.Parallel()
+	p := mustPBX(t)
+	p.mustUser(t, "201", "1234", true)
+	ph := p.mustPhone(t, "SOFT201", hotdesk.ModePersonal)
+	c, err := ph.Dial("*35*201*1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPrompt(t, p, c.Record(500*time.Millisecond, 10*time.Second), "not_enabled_phone")
+	if err := c.WaitBye(3 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.loginAt(t, "SOFT201"); got != "" {
+		t.Errorf("%q logged in on a personal phone", got)
+	}
+}
+
+func TestRoamingNotifiesBothPhones(t *testing.T) {
+	t.Parallel()
+	p := mustPBX(t)
+	p.mustUser(t, "201", "1234", true)
+	a := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+	b := p.mustPhone(t, "HD00002", hotdesk.ModeHotdesk)
+	for _, ph := range []*siptest.Phone{a, b} {
+		c, err := ph.Dial("*35*201*1234")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Hangup()
+	}
+	if got := p.loginAt(t, "HD00001"); got != "" {
+		t.Errorf("HD00001: %q still logged in after roaming", got)
+	}
+	if got := p.loginAt(t, "HD00002"); got != "201" {
+		t.Errorf("HD00002: %q, want 201", got)
+	}
+	if _, err := a.WaitNotify(2, "check-sync", 3*time.Second); err != nil {
+		t.Error(err) // login, then roamed away
+	}
+	if _, err := b.WaitNotify(1, "check-sync", 3*time.Second); err != nil {
+		t.Error(err)
+	}
+	// Toggle out with the same code: logged out, and told so.
+	c, err := b.Dial("*35*201*1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPrompt(t, p, c.Record(500*time.Millisecond, 10*time.Second), "logged_out")
+	if got := p.loginAt(t, "HD00002"); got != "" {
+		t.Errorf("toggle: %q still logged in", got)
+	}
+	if _, err := b.WaitNotify(2, "check-sync", 3*time.Second); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestInDialogRequests(t *testing.T) {
+	t.Parallel()
+	p := mustPBX(t)
+	p.mustUser(t, "201", "1234", true)
+	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+	c, err := ph.Dial("*35")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Hangup()
+	tests := []struct {
+		method sip.RequestMethod
+		ct     string
+		body   []byte
+		want   int
+	}{
+		{sip.INVITE, "application/sdp", c.Media.Offer("8"), 200},
+		{sip.INVITE, "application/sdp", c.Media.Offer("18"), 488},
+		{sip.OPTIONS, "", nil, 200},
+		{sip.MESSAGE, "text/plain", []byte("hi"), 405},
+		{sip.INFO, "application/x-unknown", []byte("x"), 415},
+		{sip.INFO, "application/dtmf-relay", []byte("Duration=10"), 400},
+	}
+	for _, tt := range tests {
+		code, err := c.Request(tt.method, tt.ct, tt.body)
+		if err != nil || code != tt.want {
+			t.Errorf("%s %s: %d %v, want %d", tt.method, tt.ct, code, err, tt.want)
+		}
+	}
+}
