@@ -364,7 +364,9 @@ func (s *MemStore) InTx(_ context.Context, fn func(tx hotdesk.Tx) error) error {
 // memTx runs the store's operations inside InTx (lock held).
 type memTx struct{ s *MemStore }
 
-func (t memTx) FindUser(_ context.Context, ext string) (*hotdesk.User, error) { return t.s.findUser(ext) }
+func (t memTx) FindUser(_ context.Context, ext string) (*hotdesk.User, error) {
+	return t.s.findUser(ext)
+}
 func (t memTx) FindDevice(_ context.Context, id string) (*hotdesk.Device, error) {
 	return t.s.findDevice(id)
 }
@@ -377,7 +379,7 @@ func (t memTx) LoginByUser(_ context.Context, ext string) (*hotdesk.Login, error
 func (t memTx) LoginByDevice(_ context.Context, d string) (*hotdesk.Login, error) {
 	return t.s.loginByDevice(d)
 }
-func (t memTx) ListLogins(context.Context) ([]*hotdesk.Login, error) { return t.s.listLogins() }
+func (t memTx) ListLogins(context.Context) ([]*hotdesk.Login, error)  { return t.s.listLogins() }
 func (t memTx) CreateLogin(_ context.Context, l *hotdesk.Login) error { return t.s.createLogin(l) }
 func (t memTx) UpdateLogin(_ context.Context, l *hotdesk.Login) error {
 	if _, ok := t.s.logins[l.Device]; !ok {
