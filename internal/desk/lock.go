@@ -87,10 +87,11 @@ func (s *Service) recordFailure(ctx context.Context, ext, device, source string,
 }
 
 // recentUserFailures counts ext's bad-PIN failures within the window since
-// its last lock or unlock, from the audit trail (so all nodes share it).
+// its last lock, unlock or successful login, from the audit trail (so all
+// nodes share the count).
 func (s *Service) recentUserFailures(ctx context.Context, ext string, now time.Time) (int, error) {
 	es, err := s.store.FindAudit(ctx, hotdesk.AuditFilter{Extension: ext, Since: now.Add(-FailureWindow),
-		Kinds: []string{hotdesk.KindLoginFailed, hotdesk.KindLocked, hotdesk.KindUnlocked}, Limit: 4 * MaxFailures})
+		Kinds: []string{hotdesk.KindLoginFailed, hotdesk.KindLocked, hotdesk.KindUnlocked, hotdesk.KindLogin}, Limit: 4 * MaxFailures})
 	if err != nil {
 		return 0, err
 	}

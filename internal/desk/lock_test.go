@@ -69,6 +69,18 @@ func TestFailuresOutsideWindowDoNotLock(t *testing.T) {
 	}
 }
 
+func TestSuccessfulLoginResetsFailureCount(t *testing.T) {
+	f := newFixture(t)
+	for i := range MaxFailures - 1 {
+		f.badPIN(t, "201", []string{"HD00001", "HD00002"}[i%2])
+	}
+	f.MustLogin(t, "201", "HD00003")
+	if err := f.badPIN(t, "201", "HD00004"); !errors.Is(err, ErrBadPIN) {
+		t.Fatal(err)
+	}
+	f.MustLogin(t, "201", "HD00003")
+}
+
 func TestUnlockClearsLockAndFailures(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

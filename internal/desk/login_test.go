@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -220,5 +219,3 @@ func TestPINNeverInAudit(t *testing.T) {
 		}
 	}
 }
-
-var _ = time.Second
