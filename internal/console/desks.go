@@ -1,0 +1,244 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+)
+
+// Desk states for the filter.
+const (
+	stateFree         = "free"
+	stateOccupied     = "occupied"
+	stateUnregistered = "unregistered"
+)
+
+// deskRow is one hot desk phone as the desks table shows it.
+type deskRow struct {
+	Device     *hotdesk.Device
+	Registered bool
+	Contacts   int
+	Login      *hotdesk.Login
+	UserName   string
+	For        string // how long the user has been there
+}
+
+// State is free, occupied or unregistered (unregistered wins over free).
+func (d deskRow) State() string {
+	switch {
+	case d.Login != nil:
+		return stateOccupied
+	case !d.Registered:
+		return stateUnregistered
+	}
+	return stateFree
+}
+
+type desksData struct {
+	Rows      []deskRow
+	Locations []string
+	Location  string
+	State     string
+	Total     int
+	Occupied  int
+	Online    int
+	Query     string // current filter as a query string
+}
+
+func (c *Console) desksPage(w http.ResponseWriter, r *http.Request) error {
+	d, err := c.desks(r)
+	if err != nil {
+		return err
+	}
+	c.render(w, r, http.StatusOK, "desks", d)
+	return nil
+}
+
+// desksTable is the fragment htmx swaps in on every live update.
+func (c *Console) desksTable(w http.ResponseWriter, r *http.Request) error {
+	d, err := c.desks(r)
+	if err != nil {
+		return err
+	}
+	c.renderBlock(w, r, http.StatusOK, "desks", "desks_table", d)
+	return nil
+}
+
+// desks loads every hot desk phone with its registration and login,
+// filtered by the location and state query parameters.
+func (c *Console) desks(r *http.Request) (*desksData, error) {
+	ctx := r.Context()
+	devs, _, err := c.store.FindDevices(ctx, hotdesk.DeviceFilter{Mode: hotdesk.ModeHotdesk})
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	logins, err := c.store.ListLogins(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list logins: %w", err)
+	}
+	byDevice := make(map[string]*hotdesk.Login, len(logins))
+	for _, l := range logins {
+		byDevice[l.Device] = l
+	}
+	q := r.URL.Query()
+	d := &desksData{Location: q.Get("location"), State: q.Get("state")}
+	d.Query = "location=" + urlq(d.Location) + "&state=" + urlq(d.State)
+	seen := map[string]bool{}
+	now := c.now()
+	for _, dev := range devs {
+		row := deskRow{Device: dev, Login: byDevice[dev.ID]}
+		row.Contacts = len(c.regs.Contacts(dev.ID))
+		row.Registered = row.Contacts > 0
+		if row.Login != nil {
+			row.UserName = c.userName(r, row.Login.Extension)
+			row.For = since(now.Sub(row.Login.Since))
+		}
+		if loc := dev.Location.Text; loc != "" && !seen[loc] {
+			seen[loc] = true
+			d.Locations = append(d.Locations, loc)
+		}
+		d.Total++
+		if row.Login != nil {
+			d.Occupied++
+		}
+		if row.Registered {
+			d.Online++
+		}
+		if (d.Location == "" || dev.Location.Text == d.Location) && (d.State == "" || row.State() == d.State) {
+			d.Rows = append(d.Rows, row)
+		}
+	}
+	slices.Sort(d.Locations)
+	return d, nil
+}
+
+func (c *Console) userName(r *http.Request, ext string) string {
+	u, err := c.store.FindUser(r.Context(), ext)
+	if err != nil {
+		return ""
+	}
+	return u.Name
+}
+
+// since renders a duration as "3 min", "2 h 5 min", "3 d".
+func since(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%d d", int(d.Hours())/24)
+}
+
+// deskLogout logs out whoever is at one desk, through the desk Service.
+func (c *Console) deskLogout(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	_, err := c.desk.Logout(r.Context(), id, hotdesk.ReasonAdmin, source(r))
+	if err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		return err // already free is fine: someone else was quicker
+	}
+	if isHTMX(r) {
+		r.URL.RawQuery = r.PostForm.Get("filter")
+		return c.desksTable(w, r)
+	}
+	return redirect(w, r, "/?flash="+urlq("Logged out of "+id+"."))
+}
+
+type logoutAllData struct{ Count int }
+
+// logoutAllPage is the confirmation step before logging everyone out.
+func (c *Console) logoutAllPage(w http.ResponseWriter, r *http.Request) error {
+	ls, err := c.store.ListLogins(r.Context())
+	if err != nil {
+		return fmt.Errorf("list logins: %w", err)
+	}
+	c.render(w, r, http.StatusOK, "logoutall", logoutAllData{Count: len(ls)})
+	return nil
+}
+
+func (c *Console) logoutAll(w http.ResponseWriter, r *http.Request) error {
+	ended, err := c.desk.LogoutAll(r.Context(), hotdesk.ReasonAdmin, source(r))
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, "/?flash="+urlq(fmt.Sprintf("Logged out %d users.", len(ended))))
+}
+
+// liveKinds are the bus events that change the desks table.
+var liveKinds = map[string]bool{
+	hotdesk.KindLogin: true, hotdesk.KindLogout: true, hotdesk.KindRegistered: true,
+	hotdesk.KindUnregistered: true, hotdesk.KindDeviceChanged: true, hotdesk.KindUserChanged: true,
+	hotdesk.KindLocked: true, hotdesk.KindUnlocked: true,
+}
+
+// stream is the console's server-sent events endpoint: one "desk" event
+// per change; console.js answers each by refreshing the desks table. The
+// response ends after StreamMax and the browser reconnects, so shutdown
+// never waits long on an open tab.
+func (c *Console) stream(w http.ResponseWriter, r *http.Request) error {
+	fl, ok := w.(http.Flusher)
+	if !ok || c.bus == nil {
+		return hotdesk.Errorf(hotdesk.EUNAVAILABLE, "Live updates are not available.")
+	}
+	ch, cancel := c.bus.Subscribe(64)
+	defer cancel()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 2000\n: hello\n\n")
+	fl.Flush()
+	end := time.NewTimer(c.maxSSE)
+	defer end.Stop()
+	ping := time.NewTicker(25 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-end.C:
+			return nil
+		case <-ping.C:
+			fmt.Fprint(w, ": ping\n\n")
+		case e, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			if !liveKinds[e.Kind] {
+				continue
+			}
+			writeEvent(w, e)
+		}
+		fl.Flush()
+	}
+}
+
+func writeEvent(w http.ResponseWriter, e events.Event) {
+	b, _ := json.Marshal(struct {
+		Kind      string `json:"kind"`
+		Device    string `json:"device,omitempty"`
+		Extension string `json:"extension,omitempty"`
+	}{e.Kind, e.Device, e.Extension})
+	fmt.Fprintf(w, "id: %d\nevent: desk\ndata: %s\n\n", e.Seq, b)
+}
+
+// publish puts a console-made audit event on the bus.
+func (c *Console) publish(e *hotdesk.AuditEvent) {
+	if c.bus == nil {
+		return
+	}
+	c.bus.Publish(events.Event{Time: e.Time, Kind: e.Kind, Extension: e.Extension, Device: e.Device,
+		Reason: e.Reason, Source: e.Source, Detail: e.Detail})
+}
+
+func urlq(s string) string { return url.QueryEscape(s) }

@@ -1,0 +1,222 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+type deviceRow struct {
+	Device     *hotdesk.Device
+	Registered bool
+	Login      *hotdesk.Login
+}
+
+type devicesData struct {
+	Rows       []deviceRow
+	Q, Mode    string
+	Total      int
+	Prev, Next string
+}
+
+func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	qv := r.URL.Query()
+	q, mode := strings.TrimSpace(qv.Get("q")), qv.Get("mode")
+	off, _ := strconv.Atoi(qv.Get("offset"))
+	off = max(off, 0)
+	devs, total, err := c.store.FindDevices(ctx, hotdesk.DeviceFilter{Search: q, Mode: mode, Offset: off, Limit: pageSize})
+	if err != nil {
+		return fmt.Errorf("list devices: %w", err)
+	}
+	logins, err := c.store.ListLogins(ctx)
+	if err != nil {
+		return fmt.Errorf("list logins: %w", err)
+	}
+	byDev := map[string]*hotdesk.Login{}
+	for _, l := range logins {
+		byDev[l.Device] = l
+	}
+	d := devicesData{Q: q, Mode: mode, Total: total}
+	for _, dev := range devs {
+		d.Rows = append(d.Rows, deviceRow{Device: dev, Registered: len(c.regs.Contacts(dev.ID)) > 0, Login: byDev[dev.ID]})
+	}
+	base := "/devices?q=" + url.QueryEscape(q) + "&mode=" + url.QueryEscape(mode) + "&offset="
+	if off > 0 {
+		d.Prev = base + strconv.Itoa(max(off-pageSize, 0))
+	}
+	if off+pageSize < total {
+		d.Next = base + strconv.Itoa(off+pageSize)
+	}
+	c.render(w, r, http.StatusOK, "devices", d)
+	return nil
+}
+
+type deviceFormData struct{ Form *form }
+
+func (c *Console) deviceNewPage(w http.ResponseWriter, r *http.Request) error {
+	f := newForm(url.Values{"mode": {hotdesk.ModeHotdesk}, "model": {hotdesk.ModelGeneric}})
+	c.render(w, r, http.StatusOK, "devicenew", deviceFormData{Form: f})
+	return nil
+}
+
+// createdData is the one page that shows a new device's SIP password.
+type createdData struct {
+	Device       *hotdesk.Device
+	SIPPassword  string
+	ProvisionURL string
+}
+
+func (c *Console) deviceCreate(w http.ResponseWriter, r *http.Request) error {
+	f := newForm(r.PostForm)
+	d := deviceFromForm(f, true)
+	if f.Valid() {
+		c.checkOwner(r, f, d)
+	}
+	if f.Valid() {
+		if err := c.createDevice(r, f, d); err != nil {
+			return err
+		}
+	}
+	if !f.Valid() {
+		c.render(w, r, http.StatusBadRequest, "devicenew", deviceFormData{Form: f})
+		return nil
+	}
+	c.render(w, r, http.StatusOK, "created", createdData{Device: d, SIPPassword: d.SIPPassword, ProvisionURL: provisionURL(r, c.secure, d)})
+	return nil
+}
+
+func (c *Console) createDevice(r *http.Request, f *form, d *hotdesk.Device) error {
+	var err error
+	if d.SIPPassword, err = randomToken(15); err != nil {
+		return err
+	}
+	if d.ProvisionToken, err = randomToken(32); err != nil {
+		return err
+	}
+	now := c.now()
+	d.CreatedAt, d.UpdatedAt = now, now
+	if err := c.store.CreateDevice(r.Context(), d); err != nil {
+		if hotdesk.ErrorCode(err) == hotdesk.ECONFLICT && hotdesk.ErrorField(err) == "" {
+			f.Error = "A device with this ID or MAC already exists."
+			return nil
+		}
+		if f.Apply(err, "") {
+			return nil
+		}
+		return fmt.Errorf("create device: %w", err)
+	}
+	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindDeviceChanged, Device: d.ID, Source: source(r), Detail: "created"})
+	return nil
+}
+
+// checkOwner makes sure a personal phone's owner exists.
+func (c *Console) checkOwner(r *http.Request, f *form, d *hotdesk.Device) {
+	if d.Mode != hotdesk.ModePersonal {
+		return
+	}
+	if _, err := c.store.FindUser(r.Context(), d.Owner); err != nil {
+		f.Fail("owner", "There is no user with extension "+d.Owner+".")
+	}
+}
+
+// provisionURL is where the phone fetches its configuration.
+func provisionURL(r *http.Request, secure bool, d *hotdesk.Device) string {
+	if d.MAC == "" {
+		return ""
+	}
+	scheme := "http"
+	if r.TLS != nil || secure {
+		scheme = "https"
+	}
+	ext := "xml"
+	if d.Model == hotdesk.ModelYealink {
+		ext = "cfg"
+	}
+	return scheme + "://" + r.Host + "/provision/" + d.MAC + "." + ext
+}
+
+type deviceData struct {
+	Device   *hotdesk.Device
+	Form     *form
+	Contacts []hotdesk.Binding
+	Login    *hotdesk.Login
+	URL      string
+}
+
+func (d *deviceData) title() string { return "Device " + d.Device.ID }
+
+func (c *Console) devicePage(w http.ResponseWriter, r *http.Request) error {
+	d, err := c.deviceData(r, nil)
+	if err != nil {
+		return err
+	}
+	c.render(w, r, http.StatusOK, "device", d)
+	return nil
+}
+
+func (c *Console) deviceData(r *http.Request, f *form) (*deviceData, error) {
+	dev, err := c.store.FindDevice(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		l := dev.Location
+		f = newForm(url.Values{"label": {dev.Label}, "mac": {dev.MAC}, "model": {dev.Model}, "mode": {dev.Mode},
+			"owner": {dev.Owner}, "emergency_callback": {dev.EmergencyCallback}, "location": {l.Text},
+			"country": {l.Country}, "a1": {l.A1}, "a3": {l.A3}, "street": {l.Street}, "house_no": {l.HouseNo},
+			"postcode": {l.Postcode}, "building": {l.Building}, "floor": {l.Floor}, "room": {l.Room}, "seat": {l.Seat}})
+	}
+	d := &deviceData{Device: dev, Form: f, Contacts: c.regs.Contacts(dev.ID), URL: provisionURL(r, c.secure, dev)}
+	if d.Login, err = c.store.LoginByDevice(r.Context(), dev.ID); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		return nil, fmt.Errorf("find login: %w", err)
+	}
+	return d, nil
+}
+
+func (c *Console) deviceUpdate(w http.ResponseWriter, r *http.Request) error {
+	f := newForm(r.PostForm)
+	id := r.PathValue("id")
+	d := deviceFromForm(f, false)
+	if f.Valid() {
+		c.checkOwner(r, f, d)
+	}
+	if f.Valid() {
+		upd := hotdesk.DeviceUpdate{Label: &d.Label, MAC: &d.MAC, Model: &d.Model, Mode: &d.Mode, Owner: &d.Owner,
+			Location: &d.Location, EmergencyCallback: &d.EmergencyCallback}
+		if _, err := c.store.UpdateDevice(r.Context(), id, upd); err != nil && !f.Apply(err, "mac") {
+			return fmt.Errorf("update device: %w", err)
+		}
+	}
+	if !f.Valid() {
+		dd, err := c.deviceData(r, f)
+		if err != nil {
+			return err
+		}
+		c.render(w, r, http.StatusBadRequest, "device", dd)
+		return nil
+	}
+	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindDeviceChanged, Device: id, Source: source(r), Detail: "updated"})
+	return redirect(w, r, "/devices/"+url.PathEscape(id)+"?flash="+url.QueryEscape("Saved."))
+}
+
+func (c *Console) deviceDelete(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if r.PostForm.Get("sure") == "" {
+		return hotdesk.Invalidf("sure", "Tick the box to confirm the deletion.")
+	}
+	// End the login through the desk rules first so the logout is audited
+	// and published like any other; the store also ends it as a backstop.
+	if _, err := c.desk.Logout(r.Context(), id, hotdesk.ReasonDeleted, source(r)); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		return err
+	}
+	if err := c.store.DeleteDevice(r.Context(), id); err != nil {
+		return fmt.Errorf("delete device: %w", err)
+	}
+	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindDeviceChanged, Device: id, Reason: hotdesk.ReasonDeleted, Source: source(r), Detail: "deleted"})
+	return redirect(w, r, "/devices?flash="+url.QueryEscape("Deleted device "+id+"."))
+}

@@ -1,0 +1,62 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+type settingsData struct {
+	Form        *form
+	HasPassword bool
+}
+
+func (c *Console) settingsPage(w http.ResponseWriter, r *http.Request) error {
+	s, err := c.store.GetSettings(r.Context())
+	if err != nil {
+		return fmt.Errorf("get settings: %w", err)
+	}
+	c.render(w, r, http.StatusOK, "settings", settingsData{Form: settingsForm(s), HasPassword: s.Trunk.Password != ""})
+	return nil
+}
+
+// settingsForm fills the form from s; the trunk password is never echoed.
+func settingsForm(s hotdesk.Settings) *form {
+	fc, al, t := s.FeatureCodes, s.AutoLogout, s.Trunk
+	return newForm(url.Values{
+		"star35_enabled": {onOff(fc.Star35Enabled)}, "star35": {fc.Star35},
+		"star77_enabled": {onOff(fc.Star77Enabled)}, "star77": {fc.Star77}, "logout77": {fc.Logout77},
+		"emergency": {strings.Join(s.Emergency, ", ")},
+		"daily_at":  {al.DailyAt}, "max_duration": {al.MaxDuration}, "idle_timeout": {al.IdleTimeout},
+		"lost_registration": {al.LostRegistration},
+		"lang":              {s.Lang}, "timezone": {s.Timezone}, "national_prefix": {s.NationalPrefix},
+		"international_prefix": {s.InternationalPrefix}, "country_code": {s.CountryCode},
+		"trunk_enabled": {onOff(t.Enabled)}, "trunk_proxy": {t.Proxy}, "trunk_register": {onOff(t.Register)},
+		"trunk_username": {t.Username}, "trunk_realm": {t.Realm}, "trunk_domain": {t.Domain},
+		"trunk_sources": {strings.Join(t.Sources, ", ")},
+	})
+}
+
+func (c *Console) settingsSave(w http.ResponseWriter, r *http.Request) error {
+	cur, err := c.store.GetSettings(r.Context())
+	if err != nil {
+		return fmt.Errorf("get settings: %w", err)
+	}
+	f := newForm(r.PostForm)
+	s := settingsFromForm(f, cur)
+	if !f.Valid() {
+		f.Values.Del("trunk_password")
+		c.render(w, r, http.StatusBadRequest, "settings", settingsData{Form: f, HasPassword: cur.Trunk.Password != ""})
+		return nil
+	}
+	if err := c.store.PutSettings(r.Context(), s); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	// The settings_changed event also tells the desk Service to drop its
+	// cached settings.
+	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindSettings, Source: source(r)})
+	return redirect(w, r, "/settings?flash="+url.QueryEscape("Settings saved."))
+}

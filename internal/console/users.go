@@ -1,0 +1,285 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+)
+
+const pageSize = 50
+
+type userRow struct {
+	User   *hotdesk.User
+	Login  *hotdesk.Login
+	Locked bool
+}
+
+type usersData struct {
+	Rows       []userRow
+	Q          string
+	Total      int
+	Offset     int
+	Prev, Next string // paging links
+}
+
+func (c *Console) usersPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+	off = max(off, 0)
+	us, total, err := c.store.FindUsers(ctx, hotdesk.UserFilter{Search: q, Offset: off, Limit: pageSize})
+	if err != nil {
+		return fmt.Errorf("list users: %w", err)
+	}
+	logins, err := c.store.ListLogins(ctx)
+	if err != nil {
+		return fmt.Errorf("list logins: %w", err)
+	}
+	byUser := map[string]*hotdesk.Login{}
+	for _, l := range logins {
+		byUser[l.Extension] = l
+	}
+	d := usersData{Q: q, Total: total, Offset: off}
+	for _, u := range us {
+		d.Rows = append(d.Rows, userRow{User: u, Login: byUser[u.Extension], Locked: c.locked(u)})
+	}
+	if off > 0 {
+		d.Prev = "/users?q=" + url.QueryEscape(q) + "&offset=" + strconv.Itoa(max(off-pageSize, 0))
+	}
+	if off+pageSize < total {
+		d.Next = "/users?q=" + url.QueryEscape(q) + "&offset=" + strconv.Itoa(off+pageSize)
+	}
+	c.render(w, r, http.StatusOK, "users", d)
+	return nil
+}
+
+func (c *Console) locked(u *hotdesk.User) bool {
+	return u.LockedUntil != nil && c.now().Before(*u.LockedUntil)
+}
+
+type userFormData struct {
+	Form *form
+}
+
+func (c *Console) userNewPage(w http.ResponseWriter, r *http.Request) error {
+	f := newForm(url.Values{"hotdesk": {"on"}, "outbound": {hotdesk.OutboundNational}})
+	c.render(w, r, http.StatusOK, "usernew", userFormData{Form: f})
+	return nil
+}
+
+func (c *Console) userCreate(w http.ResponseWriter, r *http.Request) error {
+	f := newForm(r.PostForm)
+	u := userFromForm(f, true)
+	checkPIN(f, "pin")
+	if f.Valid() {
+		if err := c.createUser(r, f, u); err != nil {
+			return err
+		}
+	}
+	if !f.Valid() {
+		c.render(w, r, http.StatusBadRequest, "usernew", userFormData{Form: f})
+		return nil
+	}
+	return redirect(w, r, "/users/"+u.Extension+"?flash="+url.QueryEscape("Created user "+u.Extension+"."))
+}
+
+// createUser stores u and sets its PIN; rule errors land on the form.
+func (c *Console) createUser(r *http.Request, f *form, u *hotdesk.User) error {
+	if pin := f.Get("pin"); pin != "" {
+		hash, err := desk.HashPIN(pin)
+		if err != nil {
+			return err
+		}
+		u.PINHash, u.HasPIN = hash, true
+	}
+	now := c.now()
+	u.CreatedAt, u.UpdatedAt = now, now
+	if err := c.store.CreateUser(r.Context(), u); err != nil {
+		if hotdesk.ErrorCode(err) == hotdesk.ECONFLICT && hotdesk.ErrorField(err) == "" {
+			f.Fail("extension", "Extension "+u.Extension+" (or one of its direct numbers) already exists.")
+			return nil
+		}
+		if f.Apply(err, "extension") {
+			return nil
+		}
+		return fmt.Errorf("create user: %w", err)
+	}
+	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindUserChanged, Extension: u.Extension, Source: source(r), Detail: "created"})
+	return nil
+}
+
+type userData struct {
+	User      *hotdesk.User
+	Form      *form
+	PINForm   *form
+	Login     *hotdesk.Login
+	LoginForm *form
+	Locked    bool
+	Calls     []*hotdesk.CallRecord
+	Desks     []*hotdesk.Device
+	NewPIN    string // a generated PIN, shown once
+}
+
+func (d *userData) title() string { return "User " + d.User.Extension }
+
+func (c *Console) userPage(w http.ResponseWriter, r *http.Request) error {
+	d, err := c.userData(r, nil)
+	if err != nil {
+		return err
+	}
+	c.render(w, r, http.StatusOK, "user", d)
+	return nil
+}
+
+// userData loads the user page; f (if given) is the submitted edit form.
+func (c *Console) userData(r *http.Request, f *form) (*userData, error) {
+	ctx := r.Context()
+	u, err := c.store.FindUser(ctx, r.PathValue("ext"))
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		f = newForm(url.Values{
+			"name": {u.Name}, "email": {u.Email}, "hotdesk": {onOff(u.Hotdesk)}, "caller_id": {u.CallerID},
+			"dids": {strings.Join(u.DIDs, ", ")}, "outbound": {u.Outbound}, "blf": {strings.Join(u.BLF, ", ")},
+			"voicemail": {onOff(u.Voicemail)},
+		})
+		if u.RingTimeout > 0 {
+			f.Values.Set("ring_timeout", strconv.Itoa(u.RingTimeout))
+		}
+	}
+	d := &userData{User: u, Form: f, PINForm: newForm(nil), LoginForm: newForm(nil), Locked: c.locked(u)}
+	if d.Login, err = c.store.LoginByUser(ctx, u.Extension); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		return nil, fmt.Errorf("find login: %w", err)
+	}
+	if d.Calls, err = c.store.FindCalls(ctx, u.Extension, 50); err != nil {
+		return nil, fmt.Errorf("find calls: %w", err)
+	}
+	if d.Desks, _, err = c.store.FindDevices(ctx, hotdesk.DeviceFilter{Mode: hotdesk.ModeHotdesk}); err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	return d, nil
+}
+
+func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) error {
+	f := newForm(r.PostForm)
+	ext := r.PathValue("ext")
+	u := userFromForm(f, false)
+	if f.Valid() {
+		upd := hotdesk.UserUpdate{Name: &u.Name, Email: &u.Email, Hotdesk: &u.Hotdesk, CallerID: &u.CallerID,
+			DIDs: &u.DIDs, Outbound: &u.Outbound, BLF: &u.BLF, Voicemail: &u.Voicemail, RingTimeout: &u.RingTimeout}
+		_, err := c.store.UpdateUser(r.Context(), ext, upd)
+		if err != nil && !f.Apply(err, "dids") {
+			return fmt.Errorf("update user: %w", err)
+		}
+	}
+	if !f.Valid() {
+		d, err := c.userData(r, f)
+		if err != nil {
+			return err
+		}
+		c.render(w, r, http.StatusBadRequest, "user", d)
+		return nil
+	}
+	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindUserChanged, Extension: ext, Source: source(r), Detail: "updated"})
+	return redirect(w, r, "/users/"+ext+"?flash="+url.QueryEscape("Saved."))
+}
+
+func (c *Console) userDelete(w http.ResponseWriter, r *http.Request) error {
+	ext := r.PathValue("ext")
+	if r.PostForm.Get("sure") == "" {
+		return hotdesk.Invalidf("sure", "Tick the box to confirm the deletion.")
+	}
+	if _, err := c.desk.LogoutUser(r.Context(), ext, hotdesk.ReasonDeleted, source(r)); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		return err
+	}
+	if err := c.store.DeleteUser(r.Context(), ext); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindUserChanged, Extension: ext, Reason: hotdesk.ReasonDeleted, Source: source(r), Detail: "deleted"})
+	return redirect(w, r, "/users?flash="+url.QueryEscape("Deleted user "+ext+"."))
+}
+
+// userPIN sets the typed PIN, or generates one (shown once on the page
+// that answers this POST, never in a URL or a log).
+func (c *Console) userPIN(w http.ResponseWriter, r *http.Request) error {
+	pf := newForm(r.PostForm)
+	pin := ""
+	if r.PostForm.Get("generate") == "" {
+		pin = pf.Get("pin")
+		if pin == "" {
+			pf.Fail("pin", "Type a PIN, or use Generate.")
+		}
+	}
+	var generated string
+	if pf.Valid() {
+		var err error
+		generated, err = c.desk.SetPIN(r.Context(), r.PathValue("ext"), pin)
+		if err != nil && !pf.Apply(err, "pin") {
+			return err
+		}
+	}
+	d, err := c.userData(r, nil)
+	if err != nil {
+		return err
+	}
+	pf.Values.Del("pin") // never echo a PIN back into the form
+	d.PINForm, d.NewPIN = pf, generated
+	status := http.StatusOK
+	if !pf.Valid() {
+		status = http.StatusBadRequest
+	} else if generated == "" {
+		return redirect(w, r, "/users/"+d.User.Extension+"?flash="+url.QueryEscape("PIN set."))
+	}
+	c.render(w, r, status, "user", d)
+	return nil
+}
+
+func (c *Console) userUnlock(w http.ResponseWriter, r *http.Request) error {
+	ext := r.PathValue("ext")
+	if err := c.desk.Unlock(r.Context(), ext, source(r)); err != nil {
+		return err
+	}
+	return redirect(w, r, "/users/"+ext+"?flash="+url.QueryEscape("Unlocked."))
+}
+
+func (c *Console) userLogout(w http.ResponseWriter, r *http.Request) error {
+	ext := r.PathValue("ext")
+	if r.PostForm.Get("sure") == "" {
+		return hotdesk.Invalidf("sure", "Tick the box to confirm the deletion.")
+	}
+	if _, err := c.desk.LogoutUser(r.Context(), ext, hotdesk.ReasonAdmin, source(r)); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		return err
+	}
+	return redirect(w, r, "/users/"+ext+"?flash="+url.QueryEscape("Logged out."))
+}
+
+// userLogin logs the user in at a hot desk (an admin login: no PIN).
+func (c *Console) userLogin(w http.ResponseWriter, r *http.Request) error {
+	ext := r.PathValue("ext")
+	lf := newForm(r.PostForm)
+	dev := lf.Get("device")
+	if dev == "" {
+		lf.Fail("device", "Choose a desk.")
+	} else {
+		_, err := c.desk.Login(r.Context(), desk.LoginRequest{Extension: ext, Device: dev, Via: hotdesk.ViaAdmin, Source: source(r)})
+		if err != nil && !lf.Apply(err, "device") {
+			return err
+		}
+	}
+	if lf.Valid() {
+		return redirect(w, r, "/users/"+ext+"?flash="+url.QueryEscape("Logged in at "+dev+"."))
+	}
+	d, err := c.userData(r, nil)
+	if err != nil {
+		return err
+	}
+	d.LoginForm = lf
+	c.render(w, r, http.StatusBadRequest, "user", d)
+	return nil
+}
