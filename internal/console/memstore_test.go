@@ -49,7 +49,9 @@ func (s *memStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error
 
 type memTx struct{ s *memStore }
 
-func (t memTx) FindUser(_ context.Context, ext string) (*hotdesk.User, error) { return t.s.findUser(ext) }
+func (t memTx) FindUser(_ context.Context, ext string) (*hotdesk.User, error) {
+	return t.s.findUser(ext)
+}
 func (t memTx) FindDevice(_ context.Context, id string) (*hotdesk.Device, error) {
 	return t.s.findDevice(id)
 }

@@ -55,7 +55,7 @@ var funcs = template.FuncMap{
 	"fld": func(f *form, name, label, typ string, hint ...string) field {
 		return field{F: f, Name: name, Label: label, Type: typ, Hint: strings.Join(hint, " ")}
 	},
-	"opt": func(value, label string) option { return option{Value: value, Label: label} },
+	"opt":  func(value, label string) option { return option{Value: value, Label: label} },
 	"opts": func(os ...option) []option { return os },
 	"sel": func(f *form, name, label string, os []option) selectField {
 		return selectField{field: field{F: f, Name: name, Label: label}, Options: os}
