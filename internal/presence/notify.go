@@ -1,0 +1,149 @@
+package presence
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// enqueueLocked queues a NOTIFY with the user's current state and starts
+// the subscription's sender if idle. Each NOTIFY is full state, so when a
+// subscriber falls behind the oldest queued ones are dropped.
+func (p *Presence) enqueueLocked(s *subscription, final bool, reason string) {
+	s.pending = append(s.pending, pending{calls: p.snapshotLocked(s.ext), final: final, reason: reason})
+	if n := len(s.pending); n > maxPending {
+		s.pending = append(s.pending[:0], s.pending[n-maxPending:]...)
+	}
+	if !s.sending {
+		s.sending = true
+		p.wg.Add(1)
+		go p.drain(s)
+	}
+}
+
+// drain sends s's queued NOTIFYs one at a time, each after the previous
+// one was answered, and exits when the queue is empty.
+func (p *Presence) drain(s *subscription) {
+	defer p.wg.Done()
+	for {
+		p.mu.Lock()
+		if len(s.pending) == 0 || p.base.Err() != nil {
+			s.pending, s.sending = nil, false
+			p.mu.Unlock()
+			return
+		}
+		n := s.pending[0]
+		s.pending = s.pending[1:]
+		req := p.buildNotifyLocked(s, n)
+		p.mu.Unlock()
+
+		code, err := p.send(req)
+		switch {
+		case err != nil:
+			p.terminate(s, "no answer: "+err.Error())
+		case code == sip.StatusCallTransactionDoesNotExists:
+			p.terminate(s, "481")
+		case code >= 300:
+			p.log.Info("presence: NOTIFY refused", "extension", s.ext, "device", s.device, "code", code)
+		default:
+			p.answered.Add(1)
+		}
+	}
+}
+
+// buildNotifyLocked makes the next in-dialog NOTIFY of s (RFC 6665 4.2.2):
+// CSeq and version both advance by one per NOTIFY.
+func (p *Presence) buildNotifyLocked(s *subscription, n pending) *sip.Request {
+	s.cseq++
+	version := s.version
+	s.version++
+	state := "terminated"
+	if n.reason != "" {
+		state += ";reason=" + n.reason
+	}
+	if !n.final {
+		left := int(s.expires.Sub(p.o.Now()).Seconds() + 0.5)
+		state = fmt.Sprintf("active;expires=%d", max(left, 0))
+	}
+	req := sip.NewRequest(sip.NOTIFY, s.contact)
+	if s.dest != "" {
+		req.SetDestination(s.dest)
+	}
+	if s.transport != "" {
+		req.SetTransport(s.transport)
+	}
+	from := &sip.FromHeader{Address: s.local}
+	from.Params.Add("tag", s.localTag)
+	to := &sip.ToHeader{Address: s.remote}
+	to.Params.Add("tag", s.remoteTag)
+	callID := sip.CallIDHeader(s.callID)
+	maxFwd := sip.MaxForwardsHeader(70)
+	req.AppendHeader(from)
+	req.AppendHeader(to)
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: s.cseq, MethodName: sip.NOTIFY})
+	req.AppendHeader(&maxFwd)
+	req.AppendHeader(&sip.ContactHeader{Address: s.ourURI})
+	req.AppendHeader(sip.NewHeader("Event", "dialog"))
+	req.AppendHeader(sip.NewHeader("Subscription-State", state))
+	req.AppendHeader(sip.NewHeader("Content-Type", ContentType))
+	req.SetBody(dialogInfo(s.local.String(), version, n.calls, s.local.Host))
+	return req
+}
+
+// send runs one NOTIFY client transaction (retransmitted over UDP by
+// sipgo) and returns the final status.
+func (p *Presence) send(req *sip.Request) (int, error) {
+	ctx, cancel := context.WithTimeout(p.base, notifyTimeout)
+	defer cancel()
+	tx, err := p.o.SIP.Client.TransactionRequest(ctx, req)
+	if err != nil {
+		return 0, fmt.Errorf("notify: %w", err)
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			return res.StatusCode, nil
+		case <-tx.Done():
+			if err := tx.Err(); err != nil {
+				return 0, fmt.Errorf("notify: %w", err)
+			}
+			return 0, fmt.Errorf("notify: transaction ended")
+		case <-ctx.Done():
+			return 0, fmt.Errorf("notify: %w", ctx.Err())
+		}
+	}
+}
+
+// subHeap orders subscriptions by expiry (container/heap).
+type subHeap []*subscription
+
+func (h subHeap) Len() int           { return len(h) }
+func (h subHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
+func (h subHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].idx, h[j].idx = i, j
+}
+
+func (h *subHeap) Push(x any) {
+	s := x.(*subscription)
+	s.idx = len(*h)
+	*h = append(*h, s)
+}
+
+func (h *subHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	s.idx = -1
+	return s
+}
+
+func (h *subHeap) fix(s *subscription) { heap.Fix(h, s.idx) }

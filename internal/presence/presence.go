@@ -1,0 +1,310 @@
+// Package presence serves BLF: SUBSCRIBE with "Event: dialog" for an
+// extension creates a subscription (RFC 6665) and the subscriber receives
+// RFC 4235 dialog-info NOTIFYs for that user's calls, whichever phone the
+// user is logged in on. Call progress comes from the event bus (call_*
+// events published by the B2BUA, keyed by extension, not by device), so a
+// lamp follows the user when they roam, and a subscription belongs to the
+// subscribing phone's dialog, so it survives that phone changing its user.
+//
+// Subscriptions live in memory: one map, one expiry heap swept by one
+// ticker, and a sender goroutine per subscription only while it has
+// NOTIFYs in flight (each waits for the previous one's answer, so CSeq and
+// version order hold). After a PBX restart refreshes get 481 and phones
+// subscribe anew.
+package presence
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+)
+
+// Bus kinds this package consumes.
+const (
+	kindTrying     = events.KindCallTrying
+	kindEarly      = events.KindCallEarly
+	kindConfirmed  = events.KindCallConfirmed
+	kindTerminated = events.KindCallTerminated
+)
+
+// Limits.
+const (
+	maxSubscriptions = 100_000
+	maxPending       = 8                // queued NOTIFYs per subscription; older full-state ones are dropped
+	notifyTimeout    = 32 * time.Second // RFC 3261 Timer F
+	maxCallAge       = 24 * time.Hour   // call states never terminated are dropped
+)
+
+// Options configure Presence. Zero values take the defaults noted.
+type Options struct {
+	Store hotdesk.Store     // required: extensions are looked up
+	Bus   *events.Bus       // call events; nil: lamps never change
+	SIP   *signaling.Server // required: NOTIFYs are sent through its client
+	// Auth authenticates an out-of-dialog SUBSCRIBE (registrar.Authenticate);
+	// when it returns false it has answered (407 or 403). Nil accepts all.
+	Auth   func(req *sip.Request, tx sip.ServerTransaction) (*hotdesk.Device, bool)
+	Logger *slog.Logger  // default slog.Default()
+	Now    hotdesk.Clock // default time.Now
+	// MinExpires (default 60) and MaxExpires (default 3600) bound the
+	// subscription duration: shorter requests get 423, longer are capped.
+	MinExpires, MaxExpires int
+	// DefaultExpires applies when SUBSCRIBE has no Expires (RFC 4235: 3600).
+	DefaultExpires int
+	// Domain is the host of entity URIs (sip:EXT@Domain); default the
+	// SUBSCRIBE's Request-URI host.
+	Domain string
+}
+
+// Presence holds the dialog-event subscriptions. Safe for concurrent use.
+type Presence struct {
+	o    Options
+	log  *slog.Logger
+	base context.Context // cancelled when Run returns: aborts NOTIFYs in flight
+	stop context.CancelFunc
+	// events is subscribed in New so that nothing published before Run
+	// starts is lost; Run releases it.
+	events      <-chan events.Event
+	unsubscribe func()
+	wg   sync.WaitGroup // senders
+
+	mu     sync.Mutex
+	subs   map[string]*subscription // by Call-ID
+	byExt  map[string]map[*subscription]struct{}
+	expiry subHeap
+	calls  map[string]map[string]*callState // extension → Call-ID → state
+	seq    int
+
+	answered atomic.Int64 // NOTIFYs answered with 2xx
+}
+
+// New checks o and returns an idle Presence; Register and Run start it.
+func New(o Options) (*Presence, error) {
+	if o.Store == nil || o.SIP == nil {
+		return nil, errors.New("presence: Store and SIP are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MinExpires <= 0 {
+		o.MinExpires = 60
+	}
+	if o.MaxExpires <= 0 {
+		o.MaxExpires = 3600
+	}
+	if o.MaxExpires < o.MinExpires {
+		o.MaxExpires = o.MinExpires
+	}
+	if o.DefaultExpires <= 0 {
+		o.DefaultExpires = 3600
+	}
+	o.DefaultExpires = min(max(o.DefaultExpires, o.MinExpires), o.MaxExpires)
+	base, stop := context.WithCancel(context.Background())
+	p := &Presence{o: o, log: o.Logger, base: base, stop: stop, unsubscribe: func() {},
+		subs: map[string]*subscription{}, byExt: map[string]map[*subscription]struct{}{},
+		calls: map[string]map[string]*callState{}}
+	if o.Bus != nil {
+		p.events, p.unsubscribe = o.Bus.Subscribe(1024)
+	}
+	return p, nil
+}
+
+// Register installs the out-of-dialog SUBSCRIBE handler.
+func (p *Presence) Register(srv *signaling.Server) {
+	srv.Handle(sip.SUBSCRIBE, p.onSubscribe)
+}
+
+// Run consumes call events and expires subscriptions until ctx is done,
+// then waits for NOTIFYs in flight (aborting them).
+func (p *Presence) Run(ctx context.Context) error {
+	ch := p.events
+	defer p.unsubscribe()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	defer p.wg.Wait()
+	defer p.stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			p.onEvent(e)
+		case <-t.C:
+			p.sweep(p.o.Now())
+		}
+	}
+}
+
+// Subscriptions is the number of live subscriptions.
+func (p *Presence) Subscriptions() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.subs)
+}
+
+// Answered is how many NOTIFYs were answered with 2xx (tests, metrics).
+func (p *Presence) Answered() int64 { return p.answered.Load() }
+
+// onEvent applies a call event to the user's state and notifies the
+// user's watchers.
+func (p *Presence) onEvent(e events.Event) {
+	st := stateOf(e.Kind)
+	if st == "" || e.Extension == "" || e.CallID == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	calls := p.calls[e.Extension]
+	if calls == nil {
+		calls = map[string]*callState{}
+		p.calls[e.Extension] = calls
+	}
+	c := calls[e.CallID]
+	if c == nil {
+		p.seq++
+		c = &callState{ID: e.CallID, seq: p.seq}
+		calls[e.CallID] = c
+	}
+	c.State, c.updated = st, p.o.Now()
+	if e.Direction != "" {
+		c.Direction = e.Direction
+	}
+	if e.Peer != "" {
+		c.Peer = e.Peer
+	}
+	for s := range p.byExt[e.Extension] {
+		p.enqueueLocked(s, false, "")
+	}
+	if st == StateTerminated {
+		delete(calls, e.CallID)
+		if len(calls) == 0 {
+			delete(p.calls, e.Extension)
+		}
+	}
+}
+
+// snapshotLocked copies the user's calls for one NOTIFY.
+func (p *Presence) snapshotLocked(ext string) []callState {
+	var out []callState
+	for _, c := range p.calls[ext] {
+		out = append(out, *c)
+	}
+	return out
+}
+
+// sweep ends expired subscriptions (final NOTIFY with reason=timeout) and
+// forgets calls that never ended.
+func (p *Presence) sweep(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.expiry) > 0 && !p.expiry[0].expires.After(now) {
+		s := p.expiry[0]
+		p.removeLocked(s)
+		p.enqueueLocked(s, true, "timeout")
+	}
+	for ext, calls := range p.calls {
+		for id, c := range calls {
+			if now.Sub(c.updated) > maxCallAge {
+				delete(calls, id)
+			}
+		}
+		if len(calls) == 0 {
+			delete(p.calls, ext)
+		}
+	}
+}
+
+// addLocked starts tracking s.
+func (p *Presence) addLocked(s *subscription) {
+	if old := p.subs[s.callID]; old != nil {
+		p.removeLocked(old)
+	}
+	p.subs[s.callID] = s
+	if p.byExt[s.ext] == nil {
+		p.byExt[s.ext] = map[*subscription]struct{}{}
+	}
+	p.byExt[s.ext][s] = struct{}{}
+	heap.Push(&p.expiry, s)
+	p.o.SIP.AddDialog(s.callID, p)
+}
+
+// removeLocked stops tracking s (its queued NOTIFYs still go out).
+func (p *Presence) removeLocked(s *subscription) {
+	if p.subs[s.callID] != s {
+		return
+	}
+	delete(p.subs, s.callID)
+	if m := p.byExt[s.ext]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(p.byExt, s.ext)
+		}
+	}
+	if s.idx >= 0 {
+		heap.Remove(&p.expiry, s.idx)
+	}
+	p.o.SIP.RemoveDialog(s.callID)
+}
+
+// terminate drops s after its NOTIFY failed (481 or timeout, RFC 6665
+// 4.2.2): no final NOTIFY, the subscriber is gone.
+func (p *Presence) terminate(s *subscription, why string) {
+	p.mu.Lock()
+	p.removeLocked(s)
+	s.pending = nil
+	p.mu.Unlock()
+	p.log.Info("presence: subscription dropped", "extension", s.ext, "device", s.device, "call_id", s.callID, "reason", why)
+}
+
+// parseExpires reads the Expires header; def when absent.
+func parseExpires(req *sip.Request, def int) (int, error) {
+	h := req.GetHeader("Expires")
+	if h == nil {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(h.Value()))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("bad Expires %q", h.Value())
+	}
+	return n, nil
+}
+
+// eventPackage is the package of the Event header ("dialog" of "dialog;id=x").
+func eventPackage(req *sip.Request) string {
+	h := req.GetHeader("Event")
+	if h == nil {
+		h = req.GetHeader("o")
+	}
+	if h == nil {
+		return ""
+	}
+	pkg, _, _ := strings.Cut(h.Value(), ";")
+	return strings.ToLower(strings.TrimSpace(pkg))
+}
+
+// extensionOf is the Request-URI user, unescaped (%2A is *).
+func extensionOf(req *sip.Request) string {
+	u := req.Recipient.User
+	if v, err := url.PathUnescape(u); err == nil {
+		u = v
+	}
+	return u
+}

@@ -1,0 +1,225 @@
+package presence
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// subscription is one dialog-event subscription: the dialog with the
+// subscriber (RFC 6665 section 4.1.2) and the watched extension.
+type subscription struct {
+	callID    string
+	localTag  string  // our tag (To of the SUBSCRIBE, From of our NOTIFYs)
+	remoteTag string  // the subscriber's From tag
+	local     sip.Uri // sip:EXT@domain
+	remote    sip.Uri // subscriber's From address
+	contact   sip.Uri // where NOTIFYs go (Request-URI)
+	ourURI    sip.Uri // our Contact
+	dest      string  // source address of the SUBSCRIBE (NAT-safe destination)
+	transport string
+	ext       string
+	device    string // authenticated subscriber device, for logs
+
+	// Guarded by Presence.mu.
+	expires time.Time
+	idx     int // index in the expiry heap, -1 when out
+	version int // next dialog-info version (RFC 4235: starts at 0)
+	cseq    uint32
+	pending []pending
+	sending bool
+}
+
+// pending is one queued NOTIFY.
+type pending struct {
+	calls  []callState
+	final  bool   // Subscription-State: terminated
+	reason string // with final: "timeout", ""…
+}
+
+// respond answers tx, logging failures.
+func (p *Presence) respond(tx sip.ServerTransaction, res *sip.Response) {
+	if err := tx.Respond(res); err != nil {
+		p.log.Debug("presence: respond", "code", res.StatusCode, "error", err)
+	}
+}
+
+func (p *Presence) reply(req *sip.Request, tx sip.ServerTransaction, code int, reason string, hdrs ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	p.respond(tx, res)
+}
+
+// onSubscribe handles an out-of-dialog SUBSCRIBE.
+func (p *Presence) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := req.To().Params.Get("tag"); ok {
+		p.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
+		return
+	}
+	if eventPackage(req) != "dialog" {
+		p.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", "dialog"))
+		return
+	}
+	var dev *hotdesk.Device
+	if p.o.Auth != nil {
+		var ok bool
+		if dev, ok = p.o.Auth(req, tx); !ok {
+			return
+		}
+	}
+	exp, err := parseExpires(req, p.o.DefaultExpires)
+	if err != nil {
+		p.reply(req, tx, sip.StatusBadRequest, "Bad Expires")
+		return
+	}
+	if exp > 0 && exp < p.o.MinExpires {
+		p.reply(req, tx, 423, "Interval Too Brief", sip.NewHeader("Min-Expires", strconv.Itoa(p.o.MinExpires)))
+		return
+	}
+	ext := extensionOf(req)
+	if _, err := p.o.Store.FindUser(context.Background(), ext); hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
+		p.reply(req, tx, sip.StatusNotFound, "Not Found")
+		return
+	} else if err != nil {
+		p.log.Error("presence: find user", "extension", ext, "error", err)
+		p.reply(req, tx, sip.StatusInternalServerError, "Server Error")
+		return
+	}
+	s, ok := p.newSubscription(req, ext, dev)
+	if !ok {
+		p.reply(req, tx, sip.StatusBadRequest, "Missing Contact or Tags")
+		return
+	}
+	p.accept(req, tx, s, min(exp, p.o.MaxExpires))
+}
+
+// newSubscription builds the dialog state from an initial SUBSCRIBE.
+func (p *Presence) newSubscription(req *sip.Request, ext string, dev *hotdesk.Device) (*subscription, bool) {
+	c, from, cid := req.Contact(), req.From(), req.CallID()
+	if c == nil || from == nil || cid == nil {
+		return nil, false
+	}
+	rtag, ok := from.Params.Get("tag")
+	if !ok || rtag == "" {
+		return nil, false
+	}
+	domain := p.o.Domain
+	if domain == "" {
+		domain = req.Recipient.Host
+	}
+	s := &subscription{callID: cid.Value(), localTag: sip.GenerateTagN(16), remoteTag: rtag,
+		local: sip.Uri{Scheme: "sip", User: ext, Host: domain}, remote: from.Address,
+		contact: c.Address, dest: req.Source(), transport: req.Transport(), ext: ext, idx: -1,
+		ourURI: sip.Uri{Scheme: "sip", User: ext, Host: p.o.SIP.Hostname(), Port: p.sipPort(req.Transport())}}
+	if dev != nil {
+		s.device = dev.ID
+	}
+	return s, true
+}
+
+func (p *Presence) sipPort(transport string) int {
+	if transport == "TCP" {
+		if a := p.o.SIP.TCPAddr(); a != nil {
+			return a.Port
+		}
+	}
+	if a := p.o.SIP.UDPAddr(); a != nil {
+		return a.Port
+	}
+	return 0
+}
+
+// accept answers 200 and sends the first NOTIFY. Expires 0 is a one-shot
+// fetch (RFC 6665 4.4.3): the NOTIFY carries the state and terminates.
+func (p *Presence) accept(req *sip.Request, tx sip.ServerTransaction, s *subscription, exp int) {
+	p.mu.Lock()
+	if exp > 0 && len(p.subs) >= maxSubscriptions {
+		p.mu.Unlock()
+		p.log.Warn("presence: too many subscriptions", "extension", s.ext, "device", s.device)
+		p.reply(req, tx, sip.StatusServiceUnavailable, "Too Many Subscriptions")
+		return
+	}
+	s.expires = p.o.Now().Add(time.Duration(exp) * time.Second)
+	if exp > 0 {
+		p.addLocked(s)
+	}
+	p.mu.Unlock()
+	p.respond(tx, p.okResponse(req, s, exp))
+	p.log.Info("presence: subscribed", "extension", s.ext, "device", s.device, "expires", exp, "source", s.dest)
+	p.mu.Lock()
+	p.enqueueLocked(s, exp == 0, "timeout")
+	p.mu.Unlock()
+}
+
+func (p *Presence) okResponse(req *sip.Request, s *subscription, exp int) *sip.Response {
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	if to := res.To(); to != nil {
+		// sipgo may have tagged the response already; the dialog's tag is ours.
+		to.Params.Remove("tag")
+		to.Params.Add("tag", s.localTag)
+	}
+	res.AppendHeader(&sip.ContactHeader{Address: s.ourURI})
+	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(exp)))
+	return res
+}
+
+// HandleInDialog handles requests inside a subscription dialog: refreshes
+// and unsubscribes (SUBSCRIBE with our To tag).
+func (p *Presence) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
+	if req.IsAck() {
+		return
+	}
+	if req.Method != sip.SUBSCRIBE {
+		p.reply(req, tx, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", "SUBSCRIBE"))
+		return
+	}
+	p.mu.Lock()
+	s := p.subs[req.CallID().Value()]
+	p.mu.Unlock()
+	totag, _ := req.To().Params.Get("tag")
+	fromtag, _ := req.From().Params.Get("tag")
+	if s == nil || totag != s.localTag || fromtag != s.remoteTag {
+		p.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
+		return
+	}
+	if eventPackage(req) != "dialog" {
+		p.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", "dialog"))
+		return
+	}
+	exp, err := parseExpires(req, p.o.DefaultExpires)
+	if err != nil {
+		p.reply(req, tx, sip.StatusBadRequest, "Bad Expires")
+		return
+	}
+	if exp > 0 && exp < p.o.MinExpires {
+		p.reply(req, tx, 423, "Interval Too Brief", sip.NewHeader("Min-Expires", strconv.Itoa(p.o.MinExpires)))
+		return
+	}
+	p.refresh(req, tx, s, min(exp, p.o.MaxExpires))
+}
+
+// refresh extends s, or ends it when exp is 0, and notifies the current state.
+func (p *Presence) refresh(req *sip.Request, tx sip.ServerTransaction, s *subscription, exp int) {
+	p.mu.Lock()
+	if exp == 0 {
+		p.removeLocked(s)
+	} else {
+		s.expires = p.o.Now().Add(time.Duration(exp) * time.Second)
+		if s.idx >= 0 {
+			p.expiry.fix(s)
+		}
+	}
+	p.mu.Unlock()
+	p.respond(tx, p.okResponse(req, s, exp))
+	if exp == 0 {
+		p.log.Info("presence: unsubscribed", "extension", s.ext, "device", s.device)
+	}
+	p.mu.Lock()
+	p.enqueueLocked(s, exp == 0, "")
+	p.mu.Unlock()
+}
