@@ -78,7 +78,7 @@ type Presence struct {
 	// starts is lost; Run releases it.
 	events      <-chan events.Event
 	unsubscribe func()
-	wg   sync.WaitGroup // senders
+	wg          sync.WaitGroup // senders
 
 	mu     sync.Mutex
 	subs   map[string]*subscription // by Call-ID
