@@ -263,7 +263,7 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, username 
 	if err := c.store.DeleteExpiredSessions(r.Context(), now); err != nil {
 		c.log.Warn("console: delete expired sessions", "err", err)
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", Expires: s.Expires,
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", MaxAge: int(c.ttl.Seconds()),
 		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteStrictMode})
 	return nil
 }

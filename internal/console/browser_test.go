@@ -1,0 +1,233 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browser starts headless Chromium and returns a chromedp context for one tab.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skip("headless browser test needs " + chromiumPath + " (Debian package chromium; scripts/test installs it)")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // start the browser without a timeout
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// step runs actions with a deadline so a broken page fails the test
+// instead of hanging it.
+func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// submit clicks a submit button and waits for the page that answers.
+func submit(t *testing.T, ctx context.Context, what, sel string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if _, err := chromedp.RunResponse(sctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// waitFor polls a JavaScript predicate.
+func waitFor(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(sctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("%s: %v\npage text:\n%s", what, err, body)
+	}
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// screenshot writes a PNG of the whole page to test-output/console/.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	dir := filepath.Join(repoRoot(t), "test-output", "console")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func repoRoot(t *testing.T) string {
+	dir, _ := os.Getwd()
+	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+	}
+	return dir
+}
+
+func deskState(id string) string {
+	return fmt.Sprintf(`(document.querySelector('#desk-%s') || {}).dataset?.state`, id)
+}
+
+// TestBrowser drives the console in headless Chromium: sign in, create a user
+// and a device through the forms, watch the desk turn occupied and free
+// again without a reload, find the audit entry, and see a form error.
+func TestBrowser(t *testing.T) {
+	hs := newHarness(t, browserStore(t))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, code: 200}
+		hs.h.ServeHTTP(rec, r)
+		t.Logf("%s %s -> %d", r.Method, r.URL, rec.code)
+	}))
+	defer srv.Close()
+	ctx := browser(t)
+
+	step(t, ctx, "open sign-in", chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("f-username")),
+		chromedp.SendKeys(chromedp.ID("f-username"), "admin"),
+		chromedp.SendKeys(chromedp.ID("f-password"), hs.pw))
+	screenshot(t, ctx, "signin")
+	submit(t, ctx, "sign in", `button[type=submit]`)
+	waitFor(t, ctx, "desks page after sign-in", `document.querySelector('h1')?.textContent === 'Desks'`)
+
+	step(t, ctx, "user form", chromedp.Navigate(srv.URL+"/users/new"),
+		chromedp.SendKeys(chromedp.ID("f-extension"), "201"),
+		chromedp.SendKeys(chromedp.ID("f-name"), "Ann Jansen"),
+		chromedp.SendKeys(chromedp.ID("f-email"), "ann@example.com"),
+		chromedp.SendKeys(chromedp.ID("f-pin"), "4321"))
+	submit(t, ctx, "create user", `form[action="/users"] button.primary`)
+	waitFor(t, ctx, "user page", `document.body.innerText.includes('Created user 201.')`)
+
+	step(t, ctx, "device form", chromedp.Navigate(srv.URL+"/devices/new"),
+		chromedp.SendKeys(chromedp.ID("f-label"), "Desk 3.14"),
+		chromedp.SendKeys(chromedp.ID("f-location"), "Amsterdam, floor 3"),
+		chromedp.SendKeys(chromedp.ID("f-mac"), "00:04:13:aa:bb:cc"),
+		chromedp.SetValue(chromedp.ID("f-model"), "snom"))
+	submit(t, ctx, "create device", `form[action="/devices"] button.primary`)
+	waitFor(t, ctx, "device created", `document.querySelector('#sip-password')?.textContent.length > 10`)
+	if url := eval[string](t, ctx, `document.querySelector('#provision-url').textContent`); !strings.HasSuffix(url, "/provision/000413aabbcc.xml") {
+		t.Fatalf("provisioning URL %q", url)
+	}
+	for i, label := range []string{"Desk 3.15", "Desk 2.01"} { // a fuller office for the screenshots
+		loc := []string{"Amsterdam, floor 3", "Amsterdam, floor 2"}[i]
+		if err := hs.store.CreateDevice(context.Background(), &hotdesk.Device{Label: label, Model: "snom", Mode: hotdesk.ModeHotdesk, Location: hotdesk.Location{Text: loc}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs.regs.set("HD00001", hotdesk.Binding{Device: "HD00001", Contact: "sip:HD00001@192.0.2.31:5060"})
+	hs.regs.set("HD00002", hotdesk.Binding{Device: "HD00002", Contact: "sip:HD00002@192.0.2.32:5060"})
+
+	step(t, ctx, "desks", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("desk-HD00001")))
+	waitFor(t, ctx, "live stream connected", `document.body.classList.contains('live')`)
+	if s := eval[string](t, ctx, deskState("HD00001")); s != "free" {
+		t.Fatalf("desk state %q, want free", s)
+	}
+	eval[int](t, ctx, `window.__noReload = 42`)
+
+	// The API (stand-in: the desk Service) logs the user in; the page updates by itself.
+	if _, err := hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00001", Via: hotdesk.ViaAPI, Source: "api"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "desk turns occupied live", deskState("HD00001")+` === 'occupied'`)
+	if eval[int](t, ctx, `window.__noReload || 0`) != 42 {
+		t.Fatal("the page reloaded")
+	}
+	if who := eval[string](t, ctx, `document.querySelector('#desk-HD00001 .who').innerText`); !strings.Contains(who, "201") || !strings.Contains(who, "Ann Jansen") {
+		t.Fatalf("occupied desk shows %q", who)
+	}
+	screenshot(t, ctx, "desks-occupied")
+
+	// A registration event alone also refreshes the table.
+	hs.regs.set("HD00003", hotdesk.Binding{Device: "HD00003", Contact: "sip:HD00003@192.0.2.33:5060"})
+	hs.bus.Publish(events.Event{Kind: hotdesk.KindRegistered, Device: "HD00003"})
+	waitFor(t, ctx, "desk registers live", deskState("HD00003")+` === 'free'`)
+
+	step(t, ctx, "press logout", chromedp.Click(chromedp.CSS(`#desk-HD00001 button`)))
+	waitFor(t, ctx, "desk free again", deskState("HD00001")+` === 'free'`)
+	if eval[int](t, ctx, `window.__noReload || 0`) != 42 {
+		t.Fatal("logout reloaded the page")
+	}
+	screenshot(t, ctx, "desks-free")
+
+	step(t, ctx, "audit", chromedp.Navigate(srv.URL+"/audit"), chromedp.WaitVisible(chromedp.ID("audit")))
+	waitFor(t, ctx, "logout audited", `[...document.querySelectorAll('#audit tr.kind-logout')].some(r => r.innerText.includes('HD00001') && r.innerText.includes('console:admin') && r.innerText.includes('admin'))`)
+	screenshot(t, ctx, "audit")
+
+	// Bad input: the message is next to the field and the typed values stay.
+	step(t, ctx, "bad user form", chromedp.Navigate(srv.URL+"/users/new"),
+		chromedp.SendKeys(chromedp.ID("f-extension"), "2a"),
+		chromedp.SendKeys(chromedp.ID("f-name"), "Bob de Vries"),
+		chromedp.SendKeys(chromedp.ID("f-caller_id"), "020-1234"))
+	submit(t, ctx, "submit bad user", `form[action="/users"] button.primary`)
+	waitFor(t, ctx, "error shown", `document.querySelector('#err-extension')?.textContent.includes('2 to 6 digits')`)
+	if v := eval[string](t, ctx, `document.querySelector('#f-name').value + '|' + document.querySelector('#f-caller_id').value`); v != "Bob de Vries|020-1234" {
+		t.Fatalf("typed input lost: %q", v)
+	}
+	if eval[string](t, ctx, `document.querySelector('#err-caller_id')?.textContent || ''`) == "" {
+		t.Fatal("caller ID error not shown")
+	}
+	screenshot(t, ctx, "user-form-error")
+
+	// The desks page on a phone-sized screen.
+	hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00002", Via: hotdesk.ViaAPI})
+	step(t, ctx, "phone view", chromedp.EmulateViewport(390, 844), chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("desk-HD00002")))
+	if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 400 {
+		t.Errorf("desks page is %d px wide on a 390 px screen", w)
+	}
+	screenshot(t, ctx, "desks-phone")
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(c int) { s.code = c; s.ResponseWriter.WriteHeader(c) }
+func (s *statusRecorder) Flush()            { s.ResponseWriter.(http.Flusher).Flush() }
