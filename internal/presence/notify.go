@@ -16,7 +16,7 @@ func (p *Presence) enqueueLocked(s *subscription, final bool, reason string) {
 	if n := len(s.pending); n > maxPending {
 		s.pending = append(s.pending[:0], s.pending[n-maxPending:]...)
 	}
-	if !s.sending {
+	if !s.sending && !p.closed {
 		s.sending = true
 		p.wg.Add(1)
 		go p.drain(s)

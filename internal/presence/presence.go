@@ -86,6 +86,7 @@ type Presence struct {
 	expiry subHeap
 	calls  map[string]map[string]*callState // extension → Call-ID → state
 	seq    int
+	closed bool // Run has returned: no more NOTIFYs
 
 	answered atomic.Int64 // NOTIFYs answered with 2xx
 }
@@ -136,8 +137,14 @@ func (p *Presence) Run(ctx context.Context) error {
 	defer p.unsubscribe()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	defer p.wg.Wait()
-	defer p.stop()
+	defer func() {
+		// No sender starts after closed is set, so Wait cannot race Add.
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		p.stop()
+		p.wg.Wait()
+	}()
 	for {
 		select {
 		case <-ctx.Done():
