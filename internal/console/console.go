@@ -61,8 +61,8 @@ type Console struct {
 	pages   map[string]*pageTemplate
 	limiter *limiter
 
-	streamsMu sync.Mutex
-	streams   int
+	done     chan struct{} // closed when Run ends: open SSE streams finish
+	doneOnce sync.Once
 }
 
 // New returns a Console. It does no I/O.
@@ -93,7 +93,27 @@ func New(o Options) (*Console, error) {
 	}
 	c.pages = pages
 	c.limiter = newLimiter(signInFailures, signInWindow)
+	c.done = make(chan struct{})
 	return c, nil
+}
+
+// Run removes expired sessions every hour until ctx is done, then ends
+// every open live-update stream so an HTTP server shutdown does not wait
+// for console tabs. Running it is optional.
+func (c *Console) Run(ctx context.Context) error {
+	defer c.doneOnce.Do(func() { close(c.done) })
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := c.store.DeleteExpiredSessions(ctx, c.now()); err != nil {
+				c.log.Warn("console: delete expired sessions", "err", err)
+			}
+		}
+	}
 }
 
 type noRegistrations struct{}

@@ -488,3 +488,61 @@ func TestEnsureAdminAndResetPassword(t *testing.T) {
 		t.Fatalf("reset of a new admin: %v", err)
 	}
 }
+
+func TestRunEndsStreams(t *testing.T) {
+	hs := newHarness(t, newMemStore())
+	c := hs.signIn()
+	srv := httptest.NewServer(hs.h)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- hs.con.Run(ctx) }()
+	req, _ := http.NewRequest("GET", srv.URL+"/events", nil)
+	req.AddCookie(c.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	cancel()
+	if err := <-runDone; err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan error, 1)
+	go func() { _, err := io.ReadAll(resp.Body); read <- err }()
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("stream still open after Run ended")
+	}
+}
+
+func TestUserDeskLoginAndDeletes(t *testing.T) {
+	hs := newHarness(t, newMemStore())
+	c := hs.signIn()
+	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
+	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}})
+	mustContain(t, c.post("/users/201/login", url.Values{"device": {"HD00404"}}), http.StatusBadRequest, "Unknown device.")
+	if w := c.post("/users/201/login", url.Values{"device": {"HD00001"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("admin login: %d %s", w.Code, w.Body)
+	}
+	l, err := hs.store.LoginByUser(context.Background(), "201")
+	if err != nil || l.Device != "HD00001" || l.Via != hotdesk.ViaAdmin {
+		t.Fatalf("login = %+v, %v", l, err)
+	}
+	mustContain(t, c.get("/users/201"), 200, "Logged in at", "HD00001")
+	mustContain(t, c.post("/devices/HD00001/delete", nil), http.StatusBadRequest, "Tick the box")
+	if w := c.post("/devices/HD00001/delete", url.Values{"sure": {"on"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("delete device: %d", w.Code)
+	}
+	evs, _ := hs.store.FindAudit(context.Background(), hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogout}})
+	if len(evs) != 1 || evs[0].Reason != hotdesk.ReasonDeleted {
+		t.Fatalf("logout on delete not audited: %+v", evs)
+	}
+	if w := c.post("/users/201/delete", url.Values{"sure": {"on"}}); w.Code != http.StatusSeeOther || hs.mem.users["201"] != nil {
+		t.Fatalf("delete user: %d", w.Code)
+	}
+}

@@ -208,6 +208,8 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		case <-end.C:
 			return nil
+		case <-c.done:
+			return nil
 		case <-ping.C:
 			fmt.Fprint(w, ": ping\n\n")
 		case e, ok := <-ch:
