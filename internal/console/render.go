@@ -32,7 +32,6 @@ type page struct {
 	CSRF    string
 	Loc     *time.Location
 	Flash   string
-	Partial bool
 	Data    any
 }
 
