@@ -335,69 +335,83 @@ func (s *MemStore) Ping(context.Context) error {
 // Close does nothing.
 func (s *MemStore) Close() error { return nil }
 
-// InTx runs fn under the store lock and restores the previous state if it
-// fails.
+// InTx runs fn under the store lock and undoes its changes if it fails.
 func (s *MemStore) InTx(_ context.Context, fn func(tx hotdesk.Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {
 		return s.fail
 	}
-	users := map[string]*hotdesk.User{}
-	for k, u := range s.users {
-		c := *u
-		users[k] = &c
-	}
-	logins := maps.Clone(s.logins)
-	for k, l := range logins {
-		c := *l
-		logins[k] = &c
-	}
-	nAudit := len(s.audit)
-	if err := fn(memTx{s}); err != nil {
-		s.users, s.logins, s.audit = users, logins, s.audit[:nAudit]
+	tx := &memTx{s: s}
+	if err := fn(tx); err != nil {
+		for i := len(tx.undo) - 1; i >= 0; i-- {
+			tx.undo[i]()
+		}
 		return err
 	}
 	return nil
 }
 
-// memTx runs the store's operations inside InTx (lock held).
-type memTx struct{ s *MemStore }
+// memTx runs the store's operations inside InTx (lock held), keeping an
+// undo log.
+type memTx struct {
+	s    *MemStore
+	undo []func()
+}
 
-func (t memTx) FindUser(_ context.Context, ext string) (*hotdesk.User, error) {
+func (t *memTx) FindUser(_ context.Context, ext string) (*hotdesk.User, error) {
 	return t.s.findUser(ext)
 }
-func (t memTx) FindDevice(_ context.Context, id string) (*hotdesk.Device, error) {
+func (t *memTx) FindDevice(_ context.Context, id string) (*hotdesk.Device, error) {
 	return t.s.findDevice(id)
 }
-func (t memTx) UpdateUser(_ context.Context, ext string, upd hotdesk.UserUpdate) (*hotdesk.User, error) {
+func (t *memTx) UpdateUser(_ context.Context, ext string, upd hotdesk.UserUpdate) (*hotdesk.User, error) {
+	if u, ok := t.s.users[ext]; ok {
+		old := *u
+		t.undo = append(t.undo, func() { *t.s.users[ext] = old })
+	}
 	return t.s.updateUser(ext, upd)
 }
-func (t memTx) LoginByUser(_ context.Context, ext string) (*hotdesk.Login, error) {
+func (t *memTx) LoginByUser(_ context.Context, ext string) (*hotdesk.Login, error) {
 	return t.s.loginByUser(ext)
 }
-func (t memTx) LoginByDevice(_ context.Context, d string) (*hotdesk.Login, error) {
+func (t *memTx) LoginByDevice(_ context.Context, d string) (*hotdesk.Login, error) {
 	return t.s.loginByDevice(d)
 }
-func (t memTx) ListLogins(context.Context) ([]*hotdesk.Login, error)  { return t.s.listLogins() }
-func (t memTx) CreateLogin(_ context.Context, l *hotdesk.Login) error { return t.s.createLogin(l) }
-func (t memTx) UpdateLogin(_ context.Context, l *hotdesk.Login) error {
-	if _, ok := t.s.logins[l.Device]; !ok {
+func (t *memTx) ListLogins(context.Context) ([]*hotdesk.Login, error) { return t.s.listLogins() }
+func (t *memTx) CreateLogin(_ context.Context, l *hotdesk.Login) error {
+	if err := t.s.createLogin(l); err != nil {
+		return err
+	}
+	t.undo = append(t.undo, func() { delete(t.s.logins, l.Device) })
+	return nil
+}
+func (t *memTx) UpdateLogin(_ context.Context, l *hotdesk.Login) error {
+	old, ok := t.s.logins[l.Device]
+	if !ok {
 		return notFound("login")
 	}
 	c := *l
 	t.s.logins[l.Device] = &c
+	t.undo = append(t.undo, func() { t.s.logins[l.Device] = old })
 	return nil
 }
-func (t memTx) DeleteLogin(_ context.Context, d string) error {
-	if _, ok := t.s.logins[d]; !ok {
+func (t *memTx) DeleteLogin(_ context.Context, d string) error {
+	old, ok := t.s.logins[d]
+	if !ok {
 		return notFound("login")
 	}
 	delete(t.s.logins, d)
+	t.undo = append(t.undo, func() { t.s.logins[d] = old })
 	return nil
 }
-func (t memTx) AppendAudit(_ context.Context, e *hotdesk.AuditEvent) error {
-	return t.s.appendAudit(e)
+func (t *memTx) AppendAudit(_ context.Context, e *hotdesk.AuditEvent) error {
+	n := len(t.s.audit)
+	if err := t.s.appendAudit(e); err != nil {
+		return err
+	}
+	t.undo = append(t.undo, func() { t.s.audit = t.s.audit[:n] })
+	return nil
 }
 
 var _ hotdesk.Store = (*MemStore)(nil)
