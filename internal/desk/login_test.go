@@ -219,3 +219,20 @@ func TestPINNeverInAudit(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLogin measures the rules' own cost (PIN verify, roaming, audit)
+// over the in-memory store: go test -run X -bench 'Login$' ./internal/desk
+func BenchmarkLogin(b *testing.B) {
+	f := newFixture(b)
+	ctx := context.Background()
+	exts := []string{"201", "202", "203", "204"}
+	i := 0
+	for b.Loop() {
+		i++
+		_, err := f.svc.Login(ctx, LoginRequest{Extension: exts[i%4], Device: fmt.Sprintf("HD%05d", i%9+1), PIN: "1234", CheckPIN: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.drain()
+	}
+}
