@@ -1,0 +1,147 @@
+// Package sqlite is the embedded SQLite store of Hotdesk PBX (modernc.org/sqlite,
+// no cgo). The database runs in WAL mode with synchronous=FULL, so every
+// committed login survives a power cut. Writers share one connection and
+// begin with BEGIN IMMEDIATE, so concurrent transactions queue in Go instead
+// of failing with SQLITE_BUSY; reads use a separate pool of read-only
+// connections that WAL lets run next to the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is an SQLite-backed hotdesk.Store.
+type DB struct {
+	*sqlstore.DB
+}
+
+var _ hotdesk.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database at dsn and migrates it. dsn is
+// a file path, a "file:" URL (its query parameters are kept), or ":memory:".
+//
+// ":memory:" is a throwaway database in a private temporary directory,
+// removed on Close, with synchronous=OFF. It is a real WAL file rather than
+// SQLite's in-memory database so that it behaves exactly like the durable
+// store (readers never wait for the writer), which tests rely on.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	var cleanup func() error
+	sync := "FULL"
+	if dsn == ":memory:" || dsn == "file::memory:" {
+		dir, err := os.MkdirTemp("", "hotdesk-sqlite-")
+		if err != nil {
+			return nil, fmt.Errorf("sqlite open: %w", err)
+		}
+		dsn, sync = filepath.Join(dir, "hotdesk.db"), "OFF"
+		cleanup = func() error { return os.RemoveAll(dir) }
+	}
+	db, err := open(ctx, dsn, sync, cleanup)
+	if err != nil && cleanup != nil {
+		_ = cleanup()
+	}
+	return db, err
+}
+
+func open(ctx context.Context, dsn, sync string, cleanup func() error) (*DB, error) {
+	base, err := baseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")"
+	w, err := sql.Open("sqlite", base+common+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite open: %w", err)
+	}
+	// One writer, kept open.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", base+common+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite open: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &DB{sqlstore.New(sqlstore.Options{Write: w, Read: r, Classify: classify, OnClose: cleanup})}, nil
+}
+
+// baseDSN returns the driver DSN up to and including the "?" or "&" that the
+// connection parameters follow.
+func baseDSN(dsn string) (string, error) {
+	switch {
+	case dsn == "":
+		return "", fmt.Errorf("sqlite open: empty database path")
+	case strings.HasPrefix(dsn, "file:"):
+		if strings.Contains(dsn, "?") {
+			return dsn + "&", nil
+		}
+		return dsn + "?", nil
+	}
+	if dir := filepath.Dir(dsn); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return "", fmt.Errorf("sqlite open: %w", err)
+		}
+	}
+	return "file:" + dsn + "?", nil
+}
+
+// migrate applies the embedded goose migrations.
+func migrate(ctx context.Context, db *sql.DB) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// classify maps SQLite result codes (extended codes are on) to store classes.
+func classify(err error) sqlstore.Class {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return sqlstore.ClassOther
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return sqlstore.ClassUnique
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return sqlstore.ClassForeignKey
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return sqlstore.ClassRetry
+	}
+	return sqlstore.ClassOther
+}

@@ -1,0 +1,179 @@
+// Package sqlstore is the SQL shared by the SQLite and PostgreSQL stores. Both
+// backends run the same statements (with $N placeholders, which modernc's
+// SQLite driver binds by position too) against schemas that differ only in
+// column types; a backend supplies its connections and a classifier that
+// maps its driver errors to constraint classes.
+//
+// Times are stored as BIGINT Unix nanoseconds (UTC, exact round trip, 0 for
+// the zero time) so ordering and comparison are plain integer operations on
+// both databases. Lists (BLF, speed dials, webhook kinds) are JSON text; DIDs
+// are also kept in user_dids, whose primary key gives each DID one owner and
+// indexes DID lookup.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// Class is what a backend says a driver error means.
+type Class int
+
+// Error classes a backend's classifier reports.
+const (
+	ClassOther      Class = iota // anything else: EINTERNAL (or EUNAVAILABLE for connection errors)
+	ClassUnique                  // unique or primary key violation: ECONFLICT
+	ClassForeignKey              // referenced row missing: ENOTFOUND
+	ClassRetry                   // serialisation failure, deadlock, busy: ECONFLICT so callers retry
+)
+
+// Options configures a DB.
+type Options struct {
+	// Write runs transactions and every write. SQLite gives it one connection
+	// so writers queue in Go instead of failing with SQLITE_BUSY.
+	Write *sql.DB
+	// Read serves reads outside transactions; nil means Write.
+	Read *sql.DB
+	// Classify maps driver errors to a Class.
+	Classify func(error) Class
+	// OnClose runs after both pools are closed (e.g. to drop a test schema).
+	OnClose func() error
+}
+
+// DB implements hotdesk.Store on database/sql.
+type DB struct {
+	w, r     *sql.DB
+	classify func(error) Class
+	onClose  func() error
+}
+
+var _ hotdesk.Store = (*DB)(nil)
+
+// New wraps the given pools. The schema must already be migrated.
+func New(o Options) *DB {
+	db := &DB{w: o.Write, r: o.Read, classify: o.Classify, onClose: o.OnClose}
+	if db.r == nil {
+		db.r = db.w
+	}
+	if db.classify == nil {
+		db.classify = func(error) Class { return ClassOther }
+	}
+	return db
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Ping reports whether the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.w.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return hotdesk.Errorf(hotdesk.EUNAVAILABLE, "Database unavailable: %v", err)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	var errs []error
+	if db.r != db.w {
+		errs = append(errs, db.r.Close())
+	}
+	errs = append(errs, db.w.Close())
+	if db.onClose != nil {
+		errs = append(errs, db.onClose())
+	}
+	return errors.Join(errs...)
+}
+
+// InTx runs fn in one write transaction, rolling back when fn fails or
+// panics. Inside fn use only tx: on SQLite the write pool has one connection,
+// so a non-transactional write through the DB would wait for fn forever.
+func (db *DB) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
+	return db.inTx(ctx, func(q *sql.Tx) error { return fn(&Tx{db: db, q: q}) })
+}
+
+// inTx is InTx on the raw *sql.Tx, for the store's own multi-statement writes.
+func (db *DB) inTx(ctx context.Context, fn func(q *sql.Tx) error) (err error) {
+	q, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return db.wrap(err, "begin")
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = q.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = q.Rollback()
+		}
+	}()
+	if err = fn(q); err != nil {
+		return err
+	}
+	if err = q.Commit(); err != nil {
+		return db.wrap(err, "commit")
+	}
+	return nil
+}
+
+// wrap turns a driver error into a hotdesk error where the class is known,
+// and otherwise wraps it with the operation name.
+func (db *DB) wrap(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	var he *hotdesk.Error
+	if errors.As(err, &he) {
+		return err
+	}
+	switch db.classify(err) {
+	case ClassUnique:
+		return &hotdesk.Error{Code: hotdesk.ECONFLICT, Message: "Already exists."}
+	case ClassForeignKey:
+		return &hotdesk.Error{Code: hotdesk.ENOTFOUND, Message: "Referenced user or device not found."}
+	case ClassRetry:
+		return &hotdesk.Error{Code: hotdesk.ECONFLICT, Message: "Concurrent change, try again."}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// conflict maps a unique violation to ECONFLICT with msg, other errors as wrap.
+func (db *DB) conflict(err error, op, format string, args ...any) error {
+	if err != nil && db.classify(err) == ClassUnique {
+		return hotdesk.Errorf(hotdesk.ECONFLICT, format, args...)
+	}
+	return db.wrap(err, op)
+}
+
+func notFound(format string, args ...any) error {
+	return hotdesk.Errorf(hotdesk.ENOTFOUND, format, args...)
+}
+
+// affected returns ENOTFOUND (from nf) when res changed no row.
+func affected(res sql.Result, nf func() error) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("rows affected: %w", err)
+	}
+	if n == 0 {
+		return nf()
+	}
+	return nil
+}
+
+// Tx is one write transaction; it implements hotdesk.Tx.
+type Tx struct {
+	db *DB
+	q  *sql.Tx
+}
+
+var _ hotdesk.Tx = (*Tx)(nil)

@@ -1,0 +1,208 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+func testLogins(t *testing.T, s hotdesk.Store) {
+	ctx := context.Background()
+	seed(t, s, 3)
+	ends := t0.Add(8 * time.Hour)
+	l := &hotdesk.Login{Extension: "201", Device: "HD00001", Since: t0, Via: hotdesk.ViaAdmin, EndsAt: &ends, Policy: "max_duration"}
+	must(t, s.InTx(ctx, func(tx hotdesk.Tx) error { return tx.CreateLogin(ctx, l) }))
+	login(t, s, "202", "HD00002")
+
+	for _, get := range []func() (*hotdesk.Login, error){
+		func() (*hotdesk.Login, error) { return s.LoginByUser(ctx, "201") },
+		func() (*hotdesk.Login, error) { return s.LoginByDevice(ctx, "HD00001") },
+	} {
+		got, err := get()
+		must(t, err)
+		if got.Extension != "201" || got.Device != "HD00001" || got.Via != hotdesk.ViaAdmin || got.Policy != "max_duration" || got.EndsAt == nil {
+			t.Fatalf("login = %+v", got)
+		}
+		sameTime(t, "Since", got.Since, t0)
+		sameTime(t, "EndsAt", *got.EndsAt, ends)
+	}
+	_, err := s.LoginByUser(ctx, "203")
+	wantCode(t, err, hotdesk.ENOTFOUND)
+	_, err = s.LoginByDevice(ctx, "HD00003")
+	wantCode(t, err, hotdesk.ENOTFOUND)
+
+	ls, err := s.ListLogins(ctx)
+	must(t, err)
+	if len(ls) != 2 || ls[0].Device != "HD00001" || ls[1].Device != "HD00002" {
+		t.Fatalf("ListLogins = %+v", ls)
+	}
+
+	at := t0.Add(time.Minute)
+	must(t, s.TouchLogin(ctx, "HD00001", at))
+	must(t, s.TouchLogin(ctx, "HD00003", at)) // nobody there: no-op
+	got, _ := s.LoginByDevice(ctx, "HD00001")
+	sameTime(t, "LastActivity", got.LastActivity, at)
+
+	// Inside a transaction: read, update, delete.
+	err = s.InTx(ctx, func(tx hotdesk.Tx) error {
+		l, err := tx.LoginByDevice(ctx, "HD00001")
+		if err != nil {
+			return err
+		}
+		l.EndsAt, l.Policy = nil, ""
+		if err := tx.UpdateLogin(ctx, l); err != nil {
+			return err
+		}
+		if err := tx.DeleteLogin(ctx, "HD00002"); err != nil {
+			return err
+		}
+		wantCode(t, tx.DeleteLogin(ctx, "HD00003"), hotdesk.ENOTFOUND)
+		wantCode(t, tx.UpdateLogin(ctx, &hotdesk.Login{Extension: "203", Device: "HD00003"}), hotdesk.ENOTFOUND)
+		ls, err := tx.ListLogins(ctx)
+		if err != nil || len(ls) != 1 {
+			t.Errorf("ListLogins in tx = %v, %v", ls, err)
+		}
+		if _, err := tx.LoginByUser(ctx, "202"); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+			t.Errorf("deleted login visible in tx: %v", err)
+		}
+		return nil
+	})
+	must(t, err)
+	got, _ = s.LoginByUser(ctx, "201")
+	if got.EndsAt != nil || got.Policy != "" {
+		t.Fatalf("after UpdateLogin = %+v", got)
+	}
+	// Logins need a real user and device.
+	err = s.InTx(ctx, func(tx hotdesk.Tx) error {
+		return tx.CreateLogin(ctx, &hotdesk.Login{Extension: "999", Device: "HD00003", Since: t0})
+	})
+	if err == nil {
+		t.Fatal("login for unknown user created")
+	}
+}
+
+func testLoginConflicts(t *testing.T, s hotdesk.Store) {
+	ctx := context.Background()
+	seed(t, s, 2)
+	login(t, s, "201", "HD00001")
+	for _, l := range []*hotdesk.Login{
+		{Extension: "201", Device: "HD00002", Since: t0}, // user already logged in
+		{Extension: "202", Device: "HD00001", Since: t0}, // device already taken
+	} {
+		err := s.InTx(ctx, func(tx hotdesk.Tx) error { return tx.CreateLogin(ctx, l) })
+		wantCode(t, err, hotdesk.ECONFLICT)
+	}
+	if ls, _ := s.ListLogins(ctx); len(ls) != 1 {
+		t.Fatalf("logins = %+v", ls)
+	}
+}
+
+// testLoginRace runs the roaming sequence (end the user's old login and the
+// device's old login, create the new one) for one user on two devices at
+// once, many times: exactly one login must remain each round.
+func testLoginRace(t *testing.T, s hotdesk.Store) {
+	ctx := context.Background()
+	seed(t, s, 3)
+	roam := func(ext, dev string) error {
+		return s.InTx(ctx, func(tx hotdesk.Tx) error {
+			if old, err := tx.LoginByUser(ctx, ext); err == nil {
+				if err := tx.DeleteLogin(ctx, old.Device); err != nil {
+					return err
+				}
+			} else if hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+				return err
+			}
+			if err := tx.DeleteLogin(ctx, dev); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+				return err
+			}
+			if err := tx.CreateLogin(ctx, &hotdesk.Login{Extension: ext, Device: dev, Since: time.Now()}); err != nil {
+				return err
+			}
+			return tx.AppendAudit(ctx, &hotdesk.AuditEvent{Kind: hotdesk.KindLogin, Extension: ext, Device: dev})
+		})
+	}
+	// Callers retry ECONFLICT, as the Store contract allows.
+	retry := func(ext, dev string) error {
+		for range 20 {
+			err := roam(ext, dev)
+			if hotdesk.ErrorCode(err) != hotdesk.ECONFLICT {
+				return err
+			}
+		}
+		return errors.New("still conflicting after 20 tries")
+	}
+	for round := range 10 {
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		wg.Go(func() { errs[0] = retry("201", "HD00001") })
+		wg.Go(func() { errs[1] = retry("201", "HD00002") })
+		wg.Go(func() { errs[2] = retry("202", "HD00001") })
+		wg.Wait()
+		for _, err := range errs {
+			must(t, err)
+		}
+		ls, err := s.ListLogins(ctx)
+		must(t, err)
+		users, devs := map[string]bool{}, map[string]bool{}
+		for _, l := range ls {
+			if users[l.Extension] || devs[l.Device] {
+				t.Fatalf("round %d: duplicate login %+v in %+v", round, l, ls)
+			}
+			users[l.Extension], devs[l.Device] = true, true
+		}
+		if !users["201"] {
+			t.Fatalf("round %d: 201 not logged in: %+v", round, ls)
+		}
+	}
+	n, err := s.CountAudit(ctx, hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogin}})
+	must(t, err)
+	if n != 30 {
+		t.Fatalf("login audit events = %d, want 30 (one per committed login)", n)
+	}
+}
+
+func testRollback(t *testing.T, s hotdesk.Store) {
+	ctx := context.Background()
+	seed(t, s, 2)
+	must(t, s.CreateWebhook(ctx, &hotdesk.Webhook{URL: "https://example.com/h", Enabled: true}))
+	boom := errors.New("boom")
+	name := "Changed"
+	err := s.InTx(ctx, func(tx hotdesk.Tx) error {
+		must(t, tx.CreateLogin(ctx, &hotdesk.Login{Extension: "201", Device: "HD00001", Since: t0}))
+		must(t, tx.AppendAudit(ctx, &hotdesk.AuditEvent{Kind: hotdesk.KindLogin, Extension: "201"}))
+		if _, err := tx.UpdateUser(ctx, "202", hotdesk.UserUpdate{Name: &name}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx error = %v, want boom", err)
+	}
+	// A panic rolls back too (and is re-raised).
+	func() {
+		defer func() { _ = recover() }()
+		_ = s.InTx(ctx, func(tx hotdesk.Tx) error {
+			must(t, tx.CreateLogin(ctx, &hotdesk.Login{Extension: "202", Device: "HD00002", Since: t0}))
+			panic("oops")
+		})
+	}()
+	if ls, _ := s.ListLogins(ctx); len(ls) != 0 {
+		t.Fatalf("logins after rollback = %+v", ls)
+	}
+	if n, _ := s.CountAudit(ctx, hotdesk.AuditFilter{}); n != 0 {
+		t.Fatalf("audit after rollback = %d", n)
+	}
+	if u, _ := s.FindUser(ctx, "202"); u.Name == name {
+		t.Fatal("user update survived rollback")
+	}
+	ws, _ := s.ListWebhooks(ctx)
+	if ds, _ := s.FindDeliveries(ctx, ws[0].ID, "", 10); len(ds) != 0 {
+		t.Fatalf("outbox after rollback = %d rows", len(ds))
+	}
+	// The store still works afterwards.
+	login(t, s, "201", "HD00001")
+}
