@@ -16,7 +16,8 @@ func (db *DB) AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error {
 }
 
 // AppendAudit stores e, assigning e.ID and e.Time (if zero), and writes a
-// pending outbox row for every enabled webhook whose kinds match.
+// pending outbox row for every enabled webhook whose kinds match, due at the
+// event's time (so an injected clock governs the first attempt too).
 func (tx *Tx) AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error {
 	return tx.db.appendAudit(ctx, tx.q, e)
 }
@@ -35,7 +36,7 @@ func (db *DB) appendAudit(ctx context.Context, q querier, e *hotdesk.AuditEvent)
 	_, err = q.ExecContext(ctx, `INSERT INTO deliveries (webhook, audit_id, status, attempts, next_attempt, last_error, created_at)
 		SELECT id, $1, 'pending', 0, $2, '', $2 FROM webhooks
 		WHERE enabled AND (kinds = '[]' OR kinds LIKE $3 ESCAPE '\')`,
-		e.ID, ts(now()), `%"`+likeEscaper.Replace(e.Kind)+`"%`)
+		e.ID, ts(e.Time), `%"`+likeEscaper.Replace(e.Kind)+`"%`)
 	return db.wrap(err, "append outbox")
 }
 

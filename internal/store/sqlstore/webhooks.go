@@ -83,18 +83,13 @@ const deliveryCols = `id, webhook, audit_id, status, attempts, next_attempt, las
 // PendingDeliveries returns the webhook's oldest pending deliveries in ID
 // (event) order; limit <= 0 means 100.
 func (db *DB) PendingDeliveries(ctx context.Context, webhook int64, limit int) ([]*hotdesk.Delivery, error) {
-	return db.FindDeliveries(ctx, webhook, hotdesk.DeliveryPending, -nonZero(limit))
+	return db.FindDeliveries(ctx, webhook, hotdesk.DeliveryPending, limit)
 }
 
-// FindDeliveries returns the webhook's deliveries with status ("" = any),
-// newest first; limit <= 0 means 100. (A negative limit, used by
-// PendingDeliveries, means oldest first.)
+// FindDeliveries returns the webhook's oldest deliveries with status
+// ("" = any) in ID (event) order; limit <= 0 means 100.
 func (db *DB) FindDeliveries(ctx context.Context, webhook int64, status string, limit int) ([]*hotdesk.Delivery, error) {
-	order := ` ORDER BY id DESC`
-	if limit < 0 {
-		order, limit = ` ORDER BY id`, -limit
-	}
-	limit = nonZero(limit)
+	order, limit := ` ORDER BY id`, nonZero(limit)
 	var w where
 	w.add(`webhook = ?`, webhook)
 	if status != "" {
