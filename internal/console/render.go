@@ -26,13 +26,13 @@ type pageTemplate struct {
 
 // page is what every template receives.
 type page struct {
-	Title   string
-	Nav     string // active nav entry
-	User    string // signed-in admin
-	CSRF    string
-	Loc     *time.Location
-	Flash   string
-	Data    any
+	Title string
+	Nav   string // active nav entry
+	User  string // signed-in admin
+	CSRF  string
+	Loc   *time.Location
+	Flash string
+	Data  any
 }
 
 var funcs = template.FuncMap{
