@@ -88,7 +88,7 @@ func open(ctx context.Context, dsn, sync string, cleanup func() error) (*DB, err
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &DB{sqlstore.New(sqlstore.Options{Write: w, Read: r, Classify: classify, OnClose: cleanup})}, nil
+	return &DB{sqlstore.New(sqlstore.Options{Write: w, Read: r, Classify: classify, OnClose: cleanup, GroupCommit: true})}, nil
 }
 
 // baseDSN returns the driver DSN up to and including the "?" or "&" that the

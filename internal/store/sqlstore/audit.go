@@ -12,7 +12,7 @@ const auditCols = `id, time, kind, extension, device, reason, source, detail`
 
 // AppendAudit is the non-transactional form of Tx.AppendAudit.
 func (db *DB) AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error {
-	return db.inTx(ctx, func(q *sql.Tx) error { return db.appendAudit(ctx, q, e) })
+	return db.inTx(ctx, func(q querier) error { return db.appendAudit(ctx, q, e) })
 }
 
 // AppendAudit stores e, assigning e.ID and e.Time (if zero), and writes a

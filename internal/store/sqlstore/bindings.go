@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -16,7 +15,7 @@ func (db *DB) PutBindings(ctx context.Context, bs []hotdesk.Binding) error {
 	if len(bs) == 0 {
 		return nil
 	}
-	return db.inTx(ctx, func(q *sql.Tx) error {
+	return db.inTx(ctx, func(q querier) error {
 		st, err := q.PrepareContext(ctx, `INSERT INTO bindings (`+bindingCols+`)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
 			ON CONFLICT (device, contact) DO UPDATE SET expires = excluded.expires,
@@ -43,7 +42,7 @@ func (db *DB) DeleteBindings(ctx context.Context, bs []hotdesk.Binding) error {
 	if len(bs) == 0 {
 		return nil
 	}
-	return db.inTx(ctx, func(q *sql.Tx) error {
+	return db.inTx(ctx, func(q querier) error {
 		st, err := q.PrepareContext(ctx, `DELETE FROM bindings WHERE device = $1 AND contact = $2`)
 		if err != nil {
 			return db.wrap(err, "prepare delete binding")

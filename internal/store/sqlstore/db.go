@@ -42,6 +42,10 @@ type Options struct {
 	Classify func(error) Class
 	// OnClose runs after both pools are closed (e.g. to drop a test schema).
 	OnClose func() error
+	// GroupCommit runs concurrent transactions as savepoints of one
+	// database transaction with one commit (see group.go). For databases
+	// with a single writer, where each commit costs an fsync.
+	GroupCommit bool
 }
 
 // DB implements hotdesk.Store on database/sql.
@@ -49,6 +53,7 @@ type DB struct {
 	w, r     *sql.DB
 	classify func(error) Class
 	onClose  func() error
+	group    *grouper
 }
 
 var _ hotdesk.Store = (*DB)(nil)
@@ -58,6 +63,9 @@ func New(o Options) *DB {
 	db := &DB{w: o.Write, r: o.Read, classify: o.Classify, onClose: o.OnClose}
 	if db.r == nil {
 		db.r = db.w
+	}
+	if o.GroupCommit {
+		db.group = &grouper{db: db}
 	}
 	if db.classify == nil {
 		db.classify = func(error) Class { return ClassOther }
@@ -70,6 +78,7 @@ type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
 // Ping reports whether the database answers a query.
@@ -98,11 +107,15 @@ func (db *DB) Close() error {
 // panics. Inside fn use only tx: on SQLite the write pool has one connection,
 // so a non-transactional write through the DB would wait for fn forever.
 func (db *DB) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
-	return db.inTx(ctx, func(q *sql.Tx) error { return fn(&Tx{db: db, q: q}) })
+	return db.inTx(ctx, func(q querier) error { return fn(&Tx{db: db, q: q}) })
 }
 
-// inTx is InTx on the raw *sql.Tx, for the store's own multi-statement writes.
-func (db *DB) inTx(ctx context.Context, fn func(q *sql.Tx) error) (err error) {
+// inTx is InTx on the raw transaction, for the store's own multi-statement
+// writes.
+func (db *DB) inTx(ctx context.Context, fn func(q querier) error) (err error) {
+	if db.group != nil {
+		return db.group.run(ctx, fn)
+	}
 	q, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return db.wrap(err, "begin")
@@ -173,7 +186,7 @@ func affected(res sql.Result, nf func() error) error {
 // Tx is one write transaction; it implements hotdesk.Tx.
 type Tx struct {
 	db *DB
-	q  *sql.Tx
+	q  querier
 }
 
 var _ hotdesk.Tx = (*Tx)(nil)

@@ -120,7 +120,7 @@ func (db *DB) CreateDevice(ctx context.Context, d *hotdesk.Device) error {
 		d.UpdatedAt = d.CreatedAt
 	}
 	assign := d.ID == ""
-	err := db.inTx(ctx, func(q *sql.Tx) error {
+	err := db.inTx(ctx, func(q querier) error {
 		if assign {
 			id, err := db.nextHDID(ctx, q)
 			if err != nil {
@@ -178,7 +178,7 @@ func (db *DB) nextHDID(ctx context.Context, q querier) (string, error) {
 // UpdateDevice changes the non-nil fields. Returns ENOTFOUND or ECONFLICT (MAC).
 func (db *DB) UpdateDevice(ctx context.Context, id string, upd hotdesk.DeviceUpdate) (*hotdesk.Device, error) {
 	var d *hotdesk.Device
-	err := db.inTx(ctx, func(q *sql.Tx) error {
+	err := db.inTx(ctx, func(q querier) error {
 		var err error
 		if d, err = db.findDevice(ctx, q, id); err != nil {
 			return err
@@ -214,7 +214,7 @@ func applyDevice(d *hotdesk.Device, upd hotdesk.DeviceUpdate) {
 
 // DeleteDevice deletes the device, its bindings and (by cascade) its login.
 func (db *DB) DeleteDevice(ctx context.Context, id string) error {
-	return db.inTx(ctx, func(q *sql.Tx) error {
+	return db.inTx(ctx, func(q querier) error {
 		if _, err := q.ExecContext(ctx, `DELETE FROM bindings WHERE device = $1`, id); err != nil {
 			return db.wrap(err, "delete bindings")
 		}

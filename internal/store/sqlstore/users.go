@@ -88,7 +88,7 @@ func (db *DB) CreateUser(ctx context.Context, u *hotdesk.User) error {
 		u.UpdatedAt = u.CreatedAt
 	}
 	u.HasPIN = u.PINHash != ""
-	return db.inTx(ctx, func(q *sql.Tx) error {
+	return db.inTx(ctx, func(q querier) error {
 		_, err := q.ExecContext(ctx, `INSERT INTO users (`+userCols+`)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`, userArgs(u)...)
 		if err != nil {
@@ -123,7 +123,7 @@ func (db *DB) putDIDs(ctx context.Context, q querier, ext string, dids []string)
 // UpdateUser returns ENOTFOUND or ECONFLICT (DID taken).
 func (db *DB) UpdateUser(ctx context.Context, ext string, upd hotdesk.UserUpdate) (*hotdesk.User, error) {
 	var u *hotdesk.User
-	err := db.inTx(ctx, func(q *sql.Tx) error {
+	err := db.inTx(ctx, func(q querier) error {
 		var err error
 		u, err = db.updateUser(ctx, q, ext, upd)
 		return err
@@ -196,7 +196,7 @@ func set[T any](dst *T, src *T) {
 
 // DeleteUser deletes the user; the schema cascades to the login and DIDs.
 func (db *DB) DeleteUser(ctx context.Context, ext string) error {
-	return db.inTx(ctx, func(q *sql.Tx) error {
+	return db.inTx(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `DELETE FROM users WHERE extension = $1`, ext)
 		if err != nil {
 			return db.wrap(err, "delete user")
