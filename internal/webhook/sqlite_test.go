@@ -1,5 +1,3 @@
-//go:build sqlitestore
-
 package webhook
 
 import (
