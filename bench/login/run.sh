@@ -7,10 +7,10 @@
 #   bench/login/run.sh                 # N=1000, latency at 200/s, then throughput
 #   RATE=1500 CALLS=15000 bench/login/run.sh
 #
-# `hotdesk serve` needs the SQLite store (not in the tree yet), so this uses
-# bench/login/server: the same registrar, desk rules, feature codes and
-# check-sync, an in-memory store, and an fsynced journal per transaction in
-# $OUT (JOURNAL=0 turns it off) for the cost of a durable commit.
+# It runs bench/login/server: the same registrar, desk rules, feature codes
+# and check-sync as `hotdesk serve`, on the real SQLite store (a fresh
+# durable file in $OUT). STORE=journal uses the in-memory store with an
+# fsynced journal per transaction instead, STORE=mem no durability at all.
 # Each call: INVITE → 407 → INVITE with credentials → 200 (login committed)
 # → ACK → BYE (the caller hangs up at once, which stops the prompt). Calls
 # walk the N phones in order; phone i logs user 2000+i in, and the next
@@ -38,9 +38,13 @@ go build -o "$OUT/server" ./bench/login/server
   done
 } >"$OUT/phones.csv"
 
-journal=(-journal "$OUT")
-[ "${JOURNAL:-1}" = 0 ] && journal=()
-"$OUT/server" -sip "127.0.0.1:$PORT" -n "$N" "${journal[@]}" -cpuprofile "$OUT/server.pprof" >"$OUT/server.log" 2>&1 &
+case ${STORE:-sqlite} in
+  sqlite) store=(-db "$OUT/hotdesk.db") ;;
+  journal) store=(-journal "$OUT") ;;
+  mem) store=() ;;
+  *) echo "STORE must be sqlite, journal or mem" >&2; exit 1 ;;
+esac
+"$OUT/server" -sip "127.0.0.1:$PORT" -n "$N" "${store[@]}" -cpuprofile "$OUT/server.pprof" >"$OUT/server.log" 2>&1 &
 server=$!
 trap 'kill $server $uas 2>/dev/null || true' EXIT
 uas=
@@ -81,7 +85,7 @@ pass() { # label rate calls
         l, r, ok, f, re, s, ok/s, p50, p99, mx, NR }'
 }
 
-echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); journal fsync: ${JOURNAL:-1}"
+echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); store: ${STORE:-sqlite}"
 pass latency "$LATRATE" "$LATCALLS"
 pass throughput "$RATE" "$CALLS"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); output in $OUT"

@@ -1,11 +1,12 @@
 // Command server is a bench-only PBX for bench/login/run.sh: store +
 // signaling + registrar + desk rules + feature codes + check-sync, seeded
 // with N hot-desk users (ext 2001…, PIN 1234) and N hot-desk phones
-// (HD00001…, password "pw-<id>"). It stands in for `hotdesk serve` until
-// the SQLite store lands: the store is in memory, and with -journal DIR
-// every transaction is appended to a file and fsynced before it returns,
-// which is the cost a durable SQLite commit (synchronous=FULL) adds. It
-// prints "ready" once listening and stops on SIGINT or SIGTERM.
+// (HD00001…, password "pw-<id>"). With -db PATH the store is the real
+// durable SQLite store (WAL, synchronous=FULL, group commit) in a fresh
+// file; otherwise it is in memory, and with -journal DIR every transaction
+// is appended to a file and fsynced before it returns (the cost of a
+// durable commit without SQLite's own work). It prints "ready" once
+// listening and stops on SIGINT or SIGTERM.
 package main
 
 import (
@@ -32,6 +33,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
 
 func main() {
@@ -46,6 +48,7 @@ func run() error {
 	realm := flag.String("domain", "bench.test", "SIP domain and digest realm")
 	n := flag.Int("n", 1000, "users and phones to seed")
 	journal := flag.String("journal", "", "directory for an fsynced transaction journal (durability cost); empty = none")
+	dbPath := flag.String("db", "", "SQLite database file to create and use instead of the memory store")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
 	flag.Parse()
 
@@ -55,7 +58,15 @@ func run() error {
 
 	mem := siptest.NewMemStore()
 	var st hotdesk.Store = mem
-	if *journal != "" {
+	switch {
+	case *dbPath != "":
+		db, err := sqlite.Open(ctx, *dbPath)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		st = db
+	case *journal != "":
 		j, err := newJournalStore(mem, filepath.Join(*journal, "journal"))
 		if err != nil {
 			return err
@@ -63,7 +74,7 @@ func run() error {
 		defer j.Close()
 		st = j
 	}
-	if err := seed(ctx, mem, *n); err != nil {
+	if err := seed(ctx, st, *n); err != nil {
 		return err
 	}
 	bus := events.New()
@@ -124,7 +135,7 @@ func run() error {
 	return err
 }
 
-func seed(ctx context.Context, st *siptest.MemStore, n int) error {
+func seed(ctx context.Context, st hotdesk.Store, n int) error {
 	hash, err := desk.HashPIN("1234")
 	if err != nil {
 		return err
