@@ -16,6 +16,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -46,6 +48,16 @@ type Options struct {
 	// database transaction with one commit (see group.go). For databases
 	// with a single writer, where each commit costs an fsync.
 	GroupCommit bool
+	// Isolation is the isolation level of write transactions; the zero
+	// value is the driver's default. PostgreSQL uses sql.LevelSerializable,
+	// so that of two concurrent read-modify-write transactions one fails
+	// with ClassRetry instead of both committing.
+	Isolation sql.IsolationLevel
+	// Retries is how many times a transaction the store runs for itself
+	// (CreateDevice, UpdateUser, …: the function is the store's own and
+	// safe to run again) is retried after a ClassRetry failure. InTx is
+	// never retried: its caller owns the function and gets ECONFLICT.
+	Retries int
 }
 
 // DB implements hotdesk.Store on database/sql.
@@ -54,13 +66,18 @@ type DB struct {
 	classify func(error) Class
 	onClose  func() error
 	group    *grouper
+	txOpts   *sql.TxOptions // nil: driver default
+	retries  int
 }
 
 var _ hotdesk.Store = (*DB)(nil)
 
 // New wraps the given pools. The schema must already be migrated.
 func New(o Options) *DB {
-	db := &DB{w: o.Write, r: o.Read, classify: o.Classify, onClose: o.OnClose}
+	db := &DB{w: o.Write, r: o.Read, classify: o.Classify, onClose: o.OnClose, retries: o.Retries}
+	if o.Isolation != sql.LevelDefault {
+		db.txOpts = &sql.TxOptions{Isolation: o.Isolation}
+	}
 	if db.r == nil {
 		db.r = db.w
 	}
@@ -107,16 +124,35 @@ func (db *DB) Close() error {
 // panics. Inside fn use only tx: on SQLite the write pool has one connection,
 // so a non-transactional write through the DB would wait for fn forever.
 func (db *DB) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
-	return db.inTx(ctx, func(q querier) error { return fn(&Tx{db: db, q: q}) })
+	return db.runTx(ctx, func(q querier) error { return fn(&Tx{db: db, q: q}) })
 }
 
 // inTx is InTx on the raw transaction, for the store's own multi-statement
-// writes.
-func (db *DB) inTx(ctx context.Context, fn func(q querier) error) (err error) {
+// writes. fn must be safe to run again: it is retried (Options.Retries) when
+// the database reports a serialisation failure or deadlock.
+func (db *DB) inTx(ctx context.Context, fn func(q querier) error) error {
+	for attempt := 0; ; attempt++ {
+		err := db.runTx(ctx, fn)
+		if err == nil || attempt >= db.retries || db.classify(err) != ClassRetry {
+			return err
+		}
+		// Back off a little, more each time, so the writers that collided
+		// do not collide again at once.
+		d := time.Duration(attempt+1) * time.Duration(1+rand.IntN(1000)) * time.Microsecond
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(d):
+		}
+	}
+}
+
+// runTx runs fn in one transaction (or one group-commit member).
+func (db *DB) runTx(ctx context.Context, fn func(q querier) error) (err error) {
 	if db.group != nil {
 		return db.group.run(ctx, fn)
 	}
-	q, err := db.w.BeginTx(ctx, nil)
+	q, err := db.w.BeginTx(ctx, db.txOpts)
 	if err != nil {
 		return db.wrap(err, "begin")
 	}
@@ -154,7 +190,8 @@ func (db *DB) wrap(err error, op string) error {
 	case ClassForeignKey:
 		return &hotdesk.Error{Code: hotdesk.ENOTFOUND, Message: "Referenced user or device not found."}
 	case ClassRetry:
-		return &hotdesk.Error{Code: hotdesk.ECONFLICT, Message: "Concurrent change, try again."}
+		// Keep the driver error in the chain: inTx classifies it to retry.
+		return fmt.Errorf("%w: %s: %w", &hotdesk.Error{Code: hotdesk.ECONFLICT, Message: "Concurrent change, try again."}, op, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

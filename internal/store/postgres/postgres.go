@@ -1,0 +1,152 @@
+// Package postgres is the PostgreSQL store of Hotdesk PBX, for larger sites
+// and for several nodes sharing one database. It runs the same SQL as the
+// SQLite store (internal/store/sqlstore) through database/sql and pgx.
+//
+// Write transactions are SERIALIZABLE: of two concurrent transactions that
+// read and change the same logins, one fails with a serialisation failure,
+// which the store reports as ECONFLICT (InTx callers retry, as the Store
+// contract says) and retries by itself for its own single-call writes such
+// as CreateDevice or UpdateUser. The unique keys of the schema (one login
+// per user and per device) hold whatever the isolation level.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a PostgreSQL-backed hotdesk.Store.
+type DB struct {
+	*sqlstore.DB
+}
+
+var _ hotdesk.Store = (*DB)(nil)
+
+const (
+	// connectTimeout bounds each connection attempt unless the URL sets
+	// connect_timeout, so an unreachable server fails Open quickly.
+	connectTimeout = 10 * time.Second
+	// retries is how often the store reruns its own transactions after a
+	// serialisation failure; with jittered backoff this outlasts dozens of
+	// writers colliding on one row (e.g. the hot desk id counter).
+	retries = 30
+)
+
+// Open connects to the database at url (postgres://… or any connection
+// string pgx accepts, e.g. with search_path=SCHEMA to use another schema)
+// and migrates it. Several nodes may open the same database at once: the
+// migration runs under an advisory lock.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		// pgx redacts the password in its parse errors.
+		return nil, fmt.Errorf("postgres open: database URL: %w", err)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = connectTimeout
+	}
+	db := stdlib.OpenDB(*cfg)
+	n := max(16, 2*runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres open: connect to %s: %w", where(cfg), err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &DB{sqlstore.New(sqlstore.Options{
+		Write:     db,
+		Classify:  classify,
+		Isolation: sql.LevelSerializable,
+		Retries:   retries,
+	})}, nil
+}
+
+// where names the server and database of cfg for errors, without secrets.
+func where(cfg *pgx.ConnConfig) string {
+	return fmt.Sprintf("database %q on %s:%d as %q", cfg.Database, cfg.Host, cfg.Port, cfg.User)
+}
+
+// migrate applies the embedded goose migrations. A session advisory lock
+// keyed by the schema serialises nodes that start together; goose itself
+// would poll for its lock only once a second.
+func migrate(ctx context.Context, db *sql.DB) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	const key = `hashtext('hotdesk migrate ' || COALESCE(current_schema(), ''))`
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
+		return fmt.Errorf("migrate: lock: %w", err)
+	}
+	defer func() {
+		var ok bool
+		e := conn.QueryRowContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`).Scan(&ok)
+		if e != nil || !ok {
+			// Never hand a connection that may still hold the lock back
+			// to the pool: the server drops the lock with the session.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// PostgreSQL error codes (SQLSTATE, appendix A of the manual) the store
+// gives a meaning to.
+const (
+	codeUnique        = "23505" // unique_violation
+	codeForeignKey    = "23503" // foreign_key_violation
+	codeSerialization = "40001" // serialization_failure
+	codeDeadlock      = "40P01" // deadlock_detected
+)
+
+// classify maps PostgreSQL errors to store classes.
+func classify(err error) sqlstore.Class {
+	var e *pgconn.PgError
+	if !errors.As(err, &e) {
+		return sqlstore.ClassOther
+	}
+	switch e.Code {
+	case codeUnique:
+		return sqlstore.ClassUnique
+	case codeForeignKey:
+		return sqlstore.ClassForeignKey
+	case codeSerialization, codeDeadlock:
+		return sqlstore.ClassRetry
+	}
+	return sqlstore.ClassOther
+}

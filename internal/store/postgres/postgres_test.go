@@ -1,0 +1,251 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx" for the admin connection
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlstore"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/storetest"
+)
+
+// testDSN returns HOTDESK_TEST_POSTGRES or skips the test.
+func testDSN(tb testing.TB) string {
+	tb.Helper()
+	dsn := os.Getenv("HOTDESK_TEST_POSTGRES")
+	if dsn == "" {
+		tb.Skip("HOTDESK_TEST_POSTGRES not set (a postgres:// URL of a database the tests may create schemas in; scripts/test starts one)")
+	}
+	return dsn
+}
+
+// MustCreateSchema creates an empty, uniquely named schema in the database
+// at dsn, drops it when the test ends, and returns a URL that uses it.
+func MustCreateSchema(tb testing.TB, dsn string) string {
+	tb.Helper()
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	schema := fmt.Sprintf("hdtest_%d_%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		admin.Close()
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withSearchPath(tb, dsn, schema)
+}
+
+// withSearchPath adds search_path=schema to a URL or key=value DSN.
+func withSearchPath(tb testing.TB, dsn, schema string) string {
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return dsn + " search_path=" + schema
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatalf("HOTDESK_TEST_POSTGRES: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// MustOpen opens a store at url and closes it when the test ends.
+func MustOpen(tb testing.TB, url string) *DB {
+	tb.Helper()
+	db, err := Open(context.Background(), url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// MustOpenFresh opens a store on a new empty schema.
+func MustOpenFresh(tb testing.TB, dsn string) *DB {
+	tb.Helper()
+	return MustOpen(tb, MustCreateSchema(tb, dsn))
+}
+
+func TestContract(t *testing.T) {
+	dsn := testDSN(t)
+	storetest.Run(t, func(t *testing.T) hotdesk.Store { return MustOpenFresh(t, dsn) })
+}
+
+// TestTwoNodes runs concurrent roaming logins through two stores on one
+// schema, as two nodes sharing a database would, and checks the unique
+// keys and serialisable transactions leave one login per user and device.
+func TestTwoNodes(t *testing.T) {
+	ctx := context.Background()
+	url := MustCreateSchema(t, testDSN(t))
+	// Both nodes start (and migrate) at once.
+	var a, b *DB
+	var errA, errB error
+	var wg sync.WaitGroup
+	wg.Go(func() { a, errA = Open(ctx, url) })
+	wg.Go(func() { b, errB = Open(ctx, url) })
+	wg.Wait()
+	if err := errors.Join(errA, errB); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	const users, devices = 6, 4
+	for i := range users {
+		if err := a.CreateUser(ctx, &hotdesk.User{Extension: fmt.Sprint(201 + i), Hotdesk: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range devices {
+		if err := b.CreateDevice(ctx, &hotdesk.Device{Mode: hotdesk.ModeHotdesk}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodes := []*DB{a, b}
+	errs := make([]error, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 25 {
+				ext, dev := fmt.Sprint(201+(w+i)%users), fmt.Sprintf("HD%05d", 1+(w*3+i)%devices)
+				if err := roamRetry(ctx, nodes[w%2], ext, dev); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := a.ListLogins(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, l := range ls {
+		if seen[l.Extension] || seen[l.Device] {
+			t.Fatalf("duplicate login %+v in %+v", l, ls)
+		}
+		seen[l.Extension], seen[l.Device] = true, true
+	}
+	n, err := b.CountAudit(ctx, hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 8*25 {
+		t.Fatalf("login audit events = %d, want %d", n, 8*25)
+	}
+}
+
+// roamRetry logs ext in on dev (ending both old logins), retrying ECONFLICT
+// a bounded number of times as internal/desk does.
+func roamRetry(ctx context.Context, db *DB, ext, dev string) error {
+	var err error
+	for range 50 {
+		err = db.InTx(ctx, func(tx hotdesk.Tx) error { return benchLogin(ctx, tx, ext, dev) })
+		if hotdesk.ErrorCode(err) != hotdesk.ECONFLICT {
+			return err
+		}
+	}
+	return fmt.Errorf("%s@%s still conflicting: %w", ext, dev, err)
+}
+
+// TestMigrateTwice checks that reopening a migrated schema keeps its data.
+func TestMigrateTwice(t *testing.T) {
+	ctx := context.Background()
+	url := MustCreateSchema(t, testDSN(t))
+	db := MustOpen(t, url)
+	if err := db.CreateUser(ctx, &hotdesk.User{Extension: "201"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = MustOpen(t, url)
+	if _, err := db.FindUser(ctx, "201"); err != nil {
+		t.Fatalf("after reopen: %v", err)
+	}
+}
+
+// TestOpenUnreachable needs no server: a closed loopback port must fail
+// Open at once with an error that says where it tried to connect.
+func TestOpenUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	db, err := Open(ctx, "postgres://hotdesk:secret@"+addr+"/hotdesk?sslmode=disable")
+	if err == nil {
+		db.Close()
+		t.Fatal("Open succeeded on a closed port")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Open took %v to fail", d)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "postgres open: connect to") || !strings.Contains(msg, "127.0.0.1") {
+		t.Errorf("error = %q, want it to name the server", msg)
+	}
+	if strings.Contains(msg, "secret") {
+		t.Errorf("error %q leaks the password", msg)
+	}
+}
+
+func TestOpenBadURL(t *testing.T) {
+	for _, url := range []string{
+		"postgres://hotdesk:secret@127.0.0.1:notaport/db",
+		"postgres://hotdesk:secret@127.0.0.1/db?sslmode=sometimes",
+	} {
+		db, err := Open(context.Background(), url)
+		if err == nil {
+			db.Close()
+			t.Fatalf("Open(%q) succeeded", url)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "postgres open: database URL") || strings.Contains(msg, "secret") {
+			t.Errorf("Open(%q) error = %q, want a database URL error without the password", url, msg)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want sqlstore.Class
+	}{
+		{&pgconn.PgError{Code: "23505"}, sqlstore.ClassUnique},
+		{fmt.Errorf("insert: %w", &pgconn.PgError{Code: "23505"}), sqlstore.ClassUnique},
+		{&pgconn.PgError{Code: "23503"}, sqlstore.ClassForeignKey},
+		{&pgconn.PgError{Code: "40001"}, sqlstore.ClassRetry},
+		{&pgconn.PgError{Code: "40P01"}, sqlstore.ClassRetry},
+		{&pgconn.PgError{Code: "23502"}, sqlstore.ClassOther}, // not null
+		{&pgconn.PgError{Code: "08006"}, sqlstore.ClassOther}, // connection failure
+		{errors.New("other"), sqlstore.ClassOther},
+		{nil, sqlstore.ClassOther},
+	} {
+		if got := classify(tt.err); got != tt.want {
+			t.Errorf("classify(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
