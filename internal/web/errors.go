@@ -1,0 +1,151 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// statusOf maps an error code to an HTTP status: the API's one table.
+var statusOf = map[string]int{
+	hotdesk.EINVALID:      http.StatusBadRequest,
+	hotdesk.EUNAUTHORIZED: http.StatusUnauthorized,
+	hotdesk.EFORBIDDEN:    http.StatusForbidden,
+	hotdesk.ENOTFOUND:     http.StatusNotFound,
+	hotdesk.ECONFLICT:     http.StatusConflict,
+	hotdesk.ELOCKED:       http.StatusLocked,
+	hotdesk.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	hotdesk.EINTERNAL:     http.StatusInternalServerError,
+	codeMethod:            http.StatusMethodNotAllowed,
+}
+
+// codeMethod is an API-only code for a method the path does not serve.
+const codeMethod = "method_not_allowed"
+
+func errMethod(method, path string) error {
+	return hotdesk.Errorf(codeMethod, "Method %s is not allowed on %s.", method, path)
+}
+
+// handlerFunc is an API handler: it writes a response or returns an error
+// that handle writes.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// errorBody is the JSON of every error response.
+type errorBody struct {
+	Error errorJSON `json:"error"`
+}
+
+type errorJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// handle adapts h: it checks the token (when auth), counts the request by
+// route and status, recovers panics and writes h's error.
+func (a *API) handle(route string, auth bool, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		w := &statusWriter{ResponseWriter: rw}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.writeError(w, r, fmt.Errorf("panic: %v", v))
+			}
+			a.metrics.observe(route, w.status(), time.Since(start))
+		}()
+		w.Header().Set("Cache-Control", "no-store")
+		if auth && !a.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hotdesk"`)
+			a.writeError(w, r, hotdesk.Errorf(hotdesk.EUNAUTHORIZED, "A valid bearer token is required (Authorization: Bearer <admin token>)."))
+			return
+		}
+		if err := h(w, r); err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+// writeError writes err as JSON. Messages of unexpected errors never reach
+// the client: they say "Internal error." and the cause goes to the log.
+func (a *API) writeError(w *statusWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		w.code = 499 // client went away; nobody reads a response
+		return
+	}
+	code := hotdesk.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		code, status = hotdesk.EINTERNAL, http.StatusInternalServerError
+	}
+	msg := hotdesk.ErrorMessage(err)
+	if status >= 500 {
+		a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		if code == hotdesk.EINTERNAL {
+			msg = "Internal error."
+		}
+	}
+	if w.wrote {
+		return // a stream already started; the status is out
+	}
+	writeJSON(w, status, errorBody{Error: errorJSON{Code: code, Message: msg, Field: hotdesk.ErrorField(err)}})
+}
+
+// withField returns err with its field set to field when it has none,
+// keeping code and message (desk sentinels carry no field).
+func withField(err error, field string) error {
+	var e *hotdesk.Error
+	if !errors.As(err, &e) || e.Field != "" {
+		return err
+	}
+	return &hotdesk.Error{Code: e.Code, Message: e.Message, Field: field}
+}
+
+// statusWriter records the status for metrics and keeps Flush for SSE.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.code, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+func sortedStrings(ss []string) []string {
+	slices.Sort(ss)
+	return ss
+}

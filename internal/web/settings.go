@@ -1,0 +1,92 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// trunkOut is the trunk without its password: password_set says whether
+// one is stored.
+type trunkOut struct {
+	hotdesk.Trunk
+	PasswordSet bool `json:"password_set"`
+}
+
+// settingsOut is hotdesk.Settings with the trunk password hidden (the
+// shallower Trunk field wins over the embedded one in encoding/json).
+type settingsOut struct {
+	hotdesk.Settings
+	Trunk trunkOut `json:"trunk"`
+}
+
+func settingsJSON(s hotdesk.Settings) settingsOut {
+	t := s.Trunk
+	t.Password = ""
+	return settingsOut{Settings: s, Trunk: trunkOut{Trunk: t, PasswordSet: s.Trunk.Password != ""}}
+}
+
+// trunkIn is the trunk as PUT reads it: password_set (echoed from a GET)
+// is accepted; password_set false with no password clears the password.
+type trunkIn struct {
+	hotdesk.Trunk
+	PasswordSet *bool `json:"password_set"`
+}
+
+type settingsIn struct {
+	hotdesk.Settings
+	Trunk *trunkIn `json:"trunk"`
+}
+
+func (a *API) getSettings(w http.ResponseWriter, r *http.Request) error {
+	s, err := a.store.GetSettings(r.Context())
+	if err != nil {
+		return fmt.Errorf("get settings: %w", err)
+	}
+	writeJSON(w, http.StatusOK, settingsJSON(s))
+	return nil
+}
+
+// putSettings replaces the fields the body gives and keeps the others, so
+// a GET document edited and sent back works. The trunk password is kept
+// unless a new one is given or password_set is false.
+func (a *API) putSettings(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	cur, err := a.store.GetSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("get settings: %w", err)
+	}
+	in := settingsIn{Settings: cur, Trunk: &trunkIn{Trunk: cur.Trunk}}
+	in.Trunk.Password = ""
+	if _, err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	s := in.Settings
+	if in.Trunk == nil { // "trunk": null
+		return hotdesk.Invalidf("trunk", "trunk must be an object.")
+	}
+	s.Trunk = in.Trunk.Trunk
+	switch {
+	case s.Trunk.Password != "":
+	case in.Trunk.PasswordSet != nil && !*in.Trunk.PasswordSet:
+		s.Trunk.Password = ""
+	default:
+		s.Trunk.Password = cur.Trunk.Password
+	}
+	trim(&s.FeatureCodes.Star35, &s.FeatureCodes.Star77, &s.FeatureCodes.Logout77, &s.Timezone, &s.Trunk.Proxy)
+	s.Emergency = splitList(s.Emergency)
+	s.Trunk.Sources = splitList(s.Trunk.Sources)
+	s.Lang = strings.ToLower(strings.TrimSpace(s.Lang))
+	if err := checkSettings(s); err != nil {
+		return err
+	}
+	if err := a.store.PutSettings(ctx, s); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	// settings_changed on the bus also drops the desk Service's cache.
+	a.audit(r, &hotdesk.AuditEvent{Kind: hotdesk.KindSettings})
+	writeJSON(w, http.StatusOK, settingsJSON(s))
+	return nil
+}
