@@ -19,16 +19,16 @@ import (
 // given. auto_logout is raw so that null (clear the override) differs from
 // absent.
 type deviceIn struct {
-	ID                *string           `json:"id"`
-	Label             *string           `json:"label"`
-	MAC               *string           `json:"mac"`
-	Model             *string           `json:"model"`
-	Mode              *string           `json:"mode"`
-	Owner             *string           `json:"owner"`
-	Location          *hotdesk.Location `json:"location"`
-	EmergencyCallback *string           `json:"emergency_callback"`
-	SIPPassword       *string           `json:"sip_password"`
-	AutoLogout        json.RawMessage   `json:"auto_logout"`
+	ID                *string         `json:"id"`
+	Label             *string         `json:"label"`
+	MAC               *string         `json:"mac"`
+	Model             *string         `json:"model"`
+	Mode              *string         `json:"mode"`
+	Owner             *string         `json:"owner"`
+	Location          json.RawMessage `json:"location"` // raw so errors name location.<field>
+	EmergencyCallback *string         `json:"emergency_callback"`
+	SIPPassword       *string         `json:"sip_password"`
+	AutoLogout        json.RawMessage `json:"auto_logout"`
 }
 
 // check validates the given fields in JSON order and returns the store
@@ -36,7 +36,7 @@ type deviceIn struct {
 func (in *deviceIn) check(create bool) (hotdesk.DeviceUpdate, error) {
 	trim(in.ID, in.Label, in.MAC, in.Model, in.Mode, in.Owner, in.EmergencyCallback)
 	upd := hotdesk.DeviceUpdate{Label: in.Label, Model: in.Model, Mode: in.Mode, Owner: in.Owner,
-		Location: in.Location, EmergencyCallback: in.EmergencyCallback, SIPPassword: in.SIPPassword}
+		EmergencyCallback: in.EmergencyCallback, SIPPassword: in.SIPPassword}
 	if in.ID != nil && create && *in.ID != "" && !reDeviceID.MatchString(*in.ID) {
 		return upd, hotdesk.Invalidf("id", "id may hold letters, digits, '.', '_' and '-' (at most 32), or be left out for the next HD number.")
 	}
@@ -64,10 +64,15 @@ func (in *deviceIn) check(create bool) (hotdesk.DeviceUpdate, error) {
 		}
 	}
 	if in.Location != nil {
-		in.Location.Country = strings.ToUpper(strings.TrimSpace(in.Location.Country))
-		if err := checkLocation(*in.Location); err != nil {
+		l := new(hotdesk.Location)
+		if err := decodeBytes(in.Location, l); err != nil {
+			return upd, withField(prefixField(err, "location"), "location")
+		}
+		l.Country = strings.ToUpper(strings.TrimSpace(l.Country))
+		if err := checkLocation(*l); err != nil {
 			return upd, err
 		}
+		upd.Location = l
 	}
 	if in.EmergencyCallback != nil {
 		if err := checkE164("emergency_callback", *in.EmergencyCallback); err != nil {
