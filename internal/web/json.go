@@ -77,10 +77,11 @@ func jsonError(err error) error {
 	var syn *json.SyntaxError
 	switch {
 	case errors.As(err, &typ):
-		if typ.Field == "" {
+		f := jsonPath(typ.Field)
+		if f == "" {
 			return hotdesk.Invalidf("", "The request body must be a JSON object.")
 		}
-		return hotdesk.Invalidf(typ.Field, "%s must be a JSON %s.", typ.Field, jsonKind(typ.Type.Kind().String()))
+		return hotdesk.Invalidf(f, "%s must be a JSON %s.", f, jsonKind(typ.Type.Kind().String()))
 	case errors.As(err, &syn):
 		return hotdesk.Invalidf("", "The request body is not valid JSON (offset %d).", syn.Offset)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -90,6 +91,18 @@ func jsonError(err error) error {
 		return hotdesk.Invalidf("", "The request body is not complete JSON.")
 	}
 	return hotdesk.Invalidf("", "The request body is not valid JSON.")
+}
+
+// jsonPath drops the Go names of embedded structs ("Settings.lang") from
+// a decoding error's field path: every JSON name of the API is lower-case.
+func jsonPath(p string) string {
+	var keep []string
+	for _, seg := range strings.Split(p, ".") {
+		if seg != "" && !(seg[0] >= 'A' && seg[0] <= 'Z') {
+			keep = append(keep, seg)
+		}
+	}
+	return strings.Join(keep, ".")
 }
 
 func jsonKind(k string) string {
