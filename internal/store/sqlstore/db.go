@@ -48,15 +48,19 @@ type Options struct {
 	// database transaction with one commit (see group.go). For databases
 	// with a single writer, where each commit costs an fsync.
 	GroupCommit bool
-	// Isolation is the isolation level of write transactions; the zero
-	// value is the driver's default. PostgreSQL uses sql.LevelSerializable,
-	// so that of two concurrent read-modify-write transactions one fails
-	// with ClassRetry instead of both committing.
-	Isolation sql.IsolationLevel
+	// LockSQL, if set, is run first in every write transaction (not in
+	// GroupCommit mode). PostgreSQL takes a transaction-scoped advisory lock
+	// with it, so write transactions queue one after another as on SQLite:
+	// each starts after the previous one committed and, at READ COMMITTED,
+	// sees its result. Serialisable isolation would instead abort many
+	// unrelated concurrent logins (its predicate locks cover whole index
+	// pages), more often than callers retry.
+	LockSQL string
 	// Retries is how many times a transaction the store runs for itself
 	// (CreateDevice, UpdateUser, …: the function is the store's own and
-	// safe to run again) is retried after a ClassRetry failure. InTx is
-	// never retried: its caller owns the function and gets ECONFLICT.
+	// safe to run again) is retried after a ClassRetry failure such as a
+	// deadlock. InTx is never retried: its caller owns the function and
+	// gets ECONFLICT.
 	Retries int
 }
 
@@ -66,7 +70,8 @@ type DB struct {
 	classify func(error) Class
 	onClose  func() error
 	group    *grouper
-	txOpts   *sql.TxOptions // nil: driver default
+	lockSQL  string
+	turn     chan struct{} // with lockSQL: this process's writers queue here first
 	retries  int
 }
 
@@ -74,12 +79,12 @@ var _ hotdesk.Store = (*DB)(nil)
 
 // New wraps the given pools. The schema must already be migrated.
 func New(o Options) *DB {
-	db := &DB{w: o.Write, r: o.Read, classify: o.Classify, onClose: o.OnClose, retries: o.Retries}
-	if o.Isolation != sql.LevelDefault {
-		db.txOpts = &sql.TxOptions{Isolation: o.Isolation}
-	}
+	db := &DB{w: o.Write, r: o.Read, classify: o.Classify, onClose: o.OnClose, lockSQL: o.LockSQL, retries: o.Retries}
 	if db.r == nil {
 		db.r = db.w
+	}
+	if db.lockSQL != "" {
+		db.turn = make(chan struct{}, 1)
 	}
 	if o.GroupCommit {
 		db.group = &grouper{db: db}
@@ -152,7 +157,17 @@ func (db *DB) runTx(ctx context.Context, fn func(q querier) error) (err error) {
 	if db.group != nil {
 		return db.group.run(ctx, fn)
 	}
-	q, err := db.w.BeginTx(ctx, db.txOpts)
+	if db.turn != nil {
+		// Only one transaction per process waits for the database lock;
+		// the others queue here, where handing over is cheap.
+		select {
+		case db.turn <- struct{}{}:
+			defer func() { <-db.turn }()
+		case <-ctx.Done():
+			return fmt.Errorf("begin: %w", ctx.Err())
+		}
+	}
+	q, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return db.wrap(err, "begin")
 	}
@@ -165,6 +180,11 @@ func (db *DB) runTx(ctx context.Context, fn func(q querier) error) (err error) {
 			_ = q.Rollback()
 		}
 	}()
+	if db.lockSQL != "" {
+		if _, err = q.ExecContext(ctx, db.lockSQL); err != nil {
+			return db.wrap(err, "lock")
+		}
+	}
 	if err = fn(q); err != nil {
 		return err
 	}
