@@ -1,0 +1,99 @@
+// Command hotdesk runs Hotdesk PBX: `hotdesk serve` starts the PBX and
+// `hotdesk admin passwd` resets a console password.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/app"
+)
+
+const usage = `Hotdesk PBX — an IP PBX built around hot desking.
+
+Usage:
+  hotdesk serve [flags]            run the PBX (hotdesk serve -h lists the flags)
+  hotdesk admin passwd [USER]      set a new generated console password (default user: admin)
+  hotdesk version                  print the version
+
+Every flag has an environment twin: --data is HOTDESK_DATA, --rtp-ports is HOTDESK_RTP_PORTS.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "hotdesk:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		cfg, err := parseServeFlags(args[1:], stderr)
+		if err != nil {
+			return err
+		}
+		cfg.Stdout = stdout
+		a, err := app.New(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return a.Run(ctx)
+	case "admin":
+		return runAdmin(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "hotdesk", app.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "passwd" {
+		return errors.New("usage: hotdesk admin passwd [--data DIR] [--db URL] [USER]")
+	}
+	fs := flag.NewFlagSet("hotdesk admin passwd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := app.DefaultConfig()
+	if v, ok := os.LookupEnv("HOTDESK_DATA"); ok {
+		cfg.DataDir = v
+	}
+	if v, ok := os.LookupEnv("HOTDESK_DB"); ok {
+		cfg.DB = v
+	}
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory")
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "database URL")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	user := "admin"
+	if fs.NArg() > 0 {
+		user = fs.Arg(0)
+	}
+	pw, err := app.ResetAdminPassword(ctx, cfg, user)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "New console password for %s: %s\n", user, pw)
+	return nil
+}

@@ -1,0 +1,338 @@
+// Package app composes Hotdesk PBX: it opens the store, builds every
+// component (registrar, hot-desk rules, feature codes, B2BUA, presence,
+// provisioning, API, console, webhooks) and runs them under one errgroup.
+// cmd/hotdesk and the whole-binary tests both start the PBX through it.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/checksync"
+	"github.com/hotdesk-pbx/hotdesk/internal/console"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/feature"
+	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/presence"
+	"github.com/hotdesk-pbx/hotdesk/internal/provision"
+	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"github.com/hotdesk-pbx/hotdesk/internal/web"
+	"github.com/hotdesk-pbx/hotdesk/internal/webhook"
+)
+
+// App is a running PBX.
+type App struct {
+	cfg   Config
+	log   *slog.Logger
+	now   hotdesk.Clock
+	store hotdesk.Store
+	bus   *events.Bus
+
+	sip       *signaling.Server
+	reg       *registrar.Registrar
+	desk      *desk.Service
+	feature   *feature.Service
+	checksync *checksync.Notifier
+	presence  *presence.Presence
+	webhooks  *webhook.Dispatcher
+	settings  *settingsCache
+
+	httpLn  net.Listener
+	httpsLn net.Listener
+	httpSrv *http.Server
+
+	adminToken string
+	closeOnce  sync.Once
+}
+
+// New opens the store, prepares the data directory and binds every listener
+// (so a port in use is reported here, not later).
+func New(ctx context.Context, cfg Config) (_ *App, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: cfg.Logger, now: cfg.Now, bus: events.New()}
+	if a.log == nil {
+		lvl, _ := parseLevel(cfg.LogLevel)
+		a.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if cfg.Stdout == nil {
+		a.cfg.Stdout = io.Discard
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.store, err = openStore(ctx, cfg.dbURL()); err != nil {
+		return nil, err
+	}
+	if a.adminToken, err = a.loadAdminToken(); err != nil {
+		return nil, err
+	}
+	if err := a.firstStart(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.build(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// build constructs the components and binds the listeners.
+func (a *App) build(ctx context.Context) error {
+	cfg := a.cfg
+	a.settings = newSettingsCache(a.store, a.bus)
+	low, high, _ := ParsePortRange(cfg.RTPPorts)
+	publicIP := cfg.publicIP()
+
+	var err error
+	a.desk = desk.New(desk.Options{Store: a.store, Bus: a.bus, Now: a.now, Logger: a.log})
+	a.reg, err = registrar.New(registrar.Options{Store: a.store, Bus: a.bus, Realm: cfg.Domain, Now: a.now, Logger: a.log, Node: cfg.Node})
+	if err != nil {
+		return fmt.Errorf("registrar: %w", err)
+	}
+	if err := a.reg.Load(ctx); err != nil {
+		return fmt.Errorf("load registrations: %w", err)
+	}
+	a.sip, err = signaling.New(signaling.Options{
+		UDPAddr: cfg.SIPAddr, TCPAddr: cfg.SIPAddr, Hostname: publicIP,
+		UserAgent: "Hotdesk PBX " + Version, Logger: a.log, ReadFilter: a.reg.Allow,
+	})
+	if err != nil {
+		return err
+	}
+	if err := a.sip.Listen(); err != nil {
+		return err
+	}
+	a.reg.Register(a.sip)
+
+	promptSets := newPromptCache(filepath.Join(cfg.DataDir, "prompts"))
+	a.feature, err = feature.New(feature.Options{
+		Desk: a.desk, Store: a.store, Prompts: promptSets.get,
+		Ports: media.NewPortPool(low, high), MediaIP: publicIP, SIP: a.sip, Logger: a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("feature codes: %w", err)
+	}
+	a.sip.Handle(sip.INVITE, a.onInvite)
+
+	a.checksync = checksync.New(checksync.Options{Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts, Store: a.store, Logger: a.log})
+	a.presence, err = presence.New(presence.Options{Store: a.store, Bus: a.bus, SIP: a.sip, Auth: a.reg.Authenticate, Logger: a.log, Now: a.now})
+	if err != nil {
+		return fmt.Errorf("presence: %w", err)
+	}
+	a.presence.Register(a.sip)
+	a.webhooks = webhook.New(webhook.Options{Store: a.store, Bus: a.bus, Logger: a.log, Now: a.now})
+
+	return a.buildHTTP(ctx, publicIP)
+}
+
+func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
+	reg := prometheus.NewRegistry()
+	api := web.New(web.Options{
+		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.reg,
+		AdminToken: a.adminToken, Registry: reg, Logger: a.log, Now: a.now,
+	})
+	sipPort := a.sip.UDPAddr().Port
+	prov, err := provision.New(provision.Options{
+		Store: a.store, Desk: a.desk, Logger: a.log, Now: a.now,
+		SIPHost: publicIP, SIPPort: sipPort, Realm: a.cfg.Domain,
+	})
+	if err != nil {
+		return fmt.Errorf("provisioning: %w", err)
+	}
+	con, err := console.New(console.Options{
+		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.reg,
+		Logger: a.log, Now: a.now, Secure: false,
+	})
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	mux := http.NewServeMux()
+	apiHandler := api.Handler()
+	mux.Handle("/api/", apiHandler)
+	mux.Handle("/healthz", apiHandler)
+	mux.Handle("/metrics", apiHandler)
+	mux.Handle("/provision/", prov.Handler())
+	mux.Handle("/", con.Handler())
+	a.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	// Shutdown does not cancel running handlers: end open event streams.
+	a.httpSrv.RegisterOnShutdown(api.Close)
+
+	if a.httpLn, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
+		return fmt.Errorf("listen http: %w", err)
+	}
+	if a.cfg.HTTPSAddr != "" {
+		if a.httpsLn, err = net.Listen("tcp", a.cfg.HTTPSAddr); err != nil {
+			return fmt.Errorf("listen https: %w", err)
+		}
+	}
+	return nil
+}
+
+// onInvite authenticates every INVITE from a device and sends feature codes
+// to the feature service; everything else goes to the B2BUA.
+func (a *App) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	dev, ok := a.reg.Authenticate(req, tx)
+	if !ok {
+		return
+	}
+	st := a.settings.get(context.Background())
+	if code, ok := feature.Parse(req.Recipient.User, st.FeatureCodes); ok {
+		a.feature.HandleInvite(req, tx, dev, code)
+		return
+	}
+	res := sip.NewResponseFromRequest(req, sip.StatusNotFound, "Not Found", nil)
+	if err := tx.Respond(res); err != nil {
+		a.log.Debug("respond", "error", err)
+	}
+}
+
+// Run serves until ctx is done, then shuts down gracefully.
+func (a *App) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.sip.Serve(ctx) })
+	g.Go(func() error { return a.reg.Run(ctx) })
+	g.Go(func() error { return a.desk.Run(ctx) })
+	g.Go(func() error { return a.checksync.Run(ctx) })
+	g.Go(func() error { return a.presence.Run(ctx) })
+	g.Go(func() error { return a.webhooks.Run(ctx) })
+	g.Go(func() error { return a.serveHTTP(ctx) })
+	g.Go(func() error { return a.settings.run(ctx) })
+	a.banner()
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+func (a *App) serveHTTP(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- a.httpSrv.Serve(a.httpLn) }()
+	n := 1
+	if a.httpsLn != nil {
+		n++
+		go func() { errc <- a.httpSrv.ServeTLS(a.httpsLn, a.cfg.TLSCert, a.cfg.TLSKey) }()
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return a.httpSrv.Shutdown(shutCtx)
+}
+
+// Close releases the store and listeners. Safe to call more than once.
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		if a.httpLn != nil {
+			a.httpLn.Close()
+		}
+		if a.httpsLn != nil {
+			a.httpsLn.Close()
+		}
+		if a.store != nil {
+			err = a.store.Close()
+		}
+	})
+	return err
+}
+
+// Store is the PBX's store (for tests and tools).
+func (a *App) Store() hotdesk.Store { return a.store }
+
+// Bus is the PBX's event bus.
+func (a *App) Bus() *events.Bus { return a.bus }
+
+// Desk is the hot-desk service.
+func (a *App) Desk() *desk.Service { return a.desk }
+
+// Registrar is the SIP registrar.
+func (a *App) Registrar() *registrar.Registrar { return a.reg }
+
+// SIPAddr is the bound SIP address (same port on UDP and TCP).
+func (a *App) SIPAddr() string { return a.sip.UDPAddr().String() }
+
+// HTTPURL is the base URL of the HTTP server.
+func (a *App) HTTPURL() string { return "http://" + a.httpLn.Addr().String() }
+
+// AdminToken is the API bearer token.
+func (a *App) AdminToken() string { return a.adminToken }
+
+// loadAdminToken uses the configured token, or the one stored in the data
+// directory, or generates and stores a new one.
+func (a *App) loadAdminToken() (string, error) {
+	if a.cfg.AdminToken != "" {
+		return a.cfg.AdminToken, nil
+	}
+	path := filepath.Join(a.cfg.DataDir, "admin-token")
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read admin token: %w", err)
+	}
+	buf := make([]byte, 24)
+	rand.Read(buf)
+	tok := hex.EncodeToString(buf)
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	fmt.Fprintf(a.cfg.Stdout, "Generated an API admin token; it is stored in %s\n", path)
+	return tok, nil
+}
+
+func httpBase(addr, publicIP string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = publicIP
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func (a *App) banner() {
+	pub := a.cfg.publicIP()
+	base := httpBase(a.httpLn.Addr().String(), pub)
+	w := a.cfg.Stdout
+	fmt.Fprintf(w, "Hotdesk PBX %s is running.\n", Version)
+	fmt.Fprintf(w, "  Admin console:  %s/\n", base)
+	fmt.Fprintf(w, "  REST API:       %s/api/v1/  (Authorization: Bearer <token in %s>)\n", base, filepath.Join(a.cfg.DataDir, "admin-token"))
+	fmt.Fprintf(w, "  SIP:            %s (UDP and TCP), domain %s\n", net.JoinHostPort(pub, strconv.Itoa(a.sip.UDPAddr().Port)), a.cfg.Domain)
+	fmt.Fprintf(w, "  Forgot the console password?  hotdesk admin passwd --data %s\n", a.cfg.DataDir)
+}

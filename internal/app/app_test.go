@@ -1,0 +1,250 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the banner writer and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// running is a whole PBX started through New and Run, as `hotdesk serve`
+// does, on loopback ports chosen by the kernel.
+type running struct {
+	*App
+	out  *syncBuffer
+	stop func()
+}
+
+func testConfig(dataDir string, demo bool) Config {
+	cfg := DefaultConfig()
+	cfg.DataDir = dataDir
+	cfg.SIPAddr = "127.0.0.1:0"
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.PublicIP = "127.0.0.1"
+	cfg.RTPPorts = "31000-31999"
+	cfg.Demo = demo
+	if os.Getenv("HOTDESK_TEST_LOG") == "" {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg
+}
+
+// mustStart starts the PBX; it is stopped (and its store closed) when the
+// test ends or when stop is called.
+func mustStart(tb testing.TB, cfg Config) *running {
+	tb.Helper()
+	out := &syncBuffer{}
+	cfg.Stdout = out
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := New(ctx, cfg)
+	if err != nil {
+		cancel()
+		tb.Fatalf("start: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					tb.Errorf("run: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				tb.Errorf("run did not return within 15 s of shutdown")
+			}
+			a.Close()
+		})
+	}
+	tb.Cleanup(stop)
+	r := &running{App: a, out: out, stop: stop}
+	r.waitHealthy(tb)
+	return r
+}
+
+func (r *running) waitHealthy(tb testing.TB) {
+	tb.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(r.HTTPURL() + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.Fatal("/healthz never answered 200")
+}
+
+// api sends a request with the admin token and decodes a JSON answer into v
+// (when v is not nil); it returns the status.
+func (r *running) api(tb testing.TB, method, path, body string, v any) int {
+	tb.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, r.HTTPURL()+"/api/v1"+path, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+r.AdminToken())
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if v != nil && res.StatusCode < 300 {
+		if err := json.Unmarshal(b, v); err != nil {
+			tb.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+	return res.StatusCode
+}
+
+type loginJSON struct {
+	Extension string `json:"extension"`
+	Device    string `json:"device"`
+	Via       string `json:"via"`
+}
+
+func (r *running) logins(tb testing.TB) string {
+	tb.Helper()
+	var ls []loginJSON
+	if code := r.api(tb, "GET", "/logins", "", &ls); code != http.StatusOK {
+		tb.Fatalf("GET /logins: %d", code)
+	}
+	var words []string
+	for _, l := range ls {
+		words = append(words, l.Extension+"@"+l.Device)
+	}
+	return strings.Join(words, " ")
+}
+
+func demoPhone(tb testing.TB, r *running, id string) *siptest.Phone {
+	tb.Helper()
+	p := siptest.New(tb, siptest.Options{Server: r.SIPAddr(), User: id, Password: DemoPassword(id), Domain: r.cfg.Domain})
+	p.MustRegister(tb)
+	return p
+}
+
+// loginByPhone dials code and waits for the PBX to confirm and hang up.
+func loginByPhone(tb testing.TB, p *siptest.Phone, code string) {
+	tb.Helper()
+	c, err := p.Dial(code)
+	if err != nil {
+		tb.Fatalf("dial %s: %v", code, err)
+	}
+	if err := c.WaitBye(15 * time.Second); err != nil {
+		tb.Fatalf("dial %s: no BYE after the prompt: %v", code, err)
+	}
+}
+
+// TestServeDemoEndToEnd does what the README tells a newcomer to do: start
+// with --demo, register a hot desk phone, dial the login code, watch the
+// login in the API, roam to another phone, restart and find it all kept.
+func TestServeDemoEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	r := mustStart(t, testConfig(dir, true))
+	banner := r.out.String()
+	for _, want := range []string{"Created console admin", "Demo office created", "HD00001", "admin-token", "Admin console:"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("start-up output lacks %q:\n%s", want, banner)
+		}
+	}
+	if tok, err := os.ReadFile(dir + "/admin-token"); err != nil || strings.TrimSpace(string(tok)) != r.AdminToken() {
+		t.Fatalf("admin token file: %q, %v", tok, err)
+	}
+
+	hd1 := demoPhone(t, r, "HD00001")
+	loginByPhone(t, hd1, "*35*201*1234")
+	if got := r.logins(t); got != "201@HD00001" {
+		t.Fatalf("after *35*201*1234 on HD00001: logins %q", got)
+	}
+	if _, err := hd1.WaitNotify(1, "check-sync", 3*time.Second); err != nil {
+		t.Errorf("HD00001 got no check-sync NOTIFY after the login: %v", err)
+	}
+
+	// Roaming: 201 logs in at HD00002 and is gone from HD00001.
+	hd2 := demoPhone(t, r, "HD00002")
+	loginByPhone(t, hd2, "*35*201*1234")
+	if got := r.logins(t); got != "201@HD00002" {
+		t.Fatalf("after roaming to HD00002: logins %q", got)
+	}
+
+	// The device shows its registration through the API.
+	var dev struct {
+		ID           string            `json:"id"`
+		Registration []json.RawMessage `json:"registration"`
+	}
+	if code := r.api(t, "GET", "/devices/HD00002", "", &dev); code != http.StatusOK || len(dev.Registration) == 0 {
+		t.Fatalf("GET /devices/HD00002: %d %+v", code, dev)
+	}
+
+	// An admin login through the API follows the same rules.
+	if code := r.api(t, "POST", "/logins", `{"extension":"202","device":"HD00001"}`, nil); code != http.StatusOK && code != http.StatusCreated {
+		t.Fatalf("POST /logins: %d", code)
+	}
+	if got := r.logins(t); got != "201@HD00002 202@HD00001" && got != "202@HD00001 201@HD00002" {
+		t.Fatalf("after the admin login: logins %q", got)
+	}
+
+	// Restart on the same data directory: logins and registrations stay.
+	r.stop()
+	r2 := mustStart(t, testConfig(dir, false))
+	if got := r2.logins(t); got != "201@HD00002 202@HD00001" && got != "202@HD00001 201@HD00002" {
+		t.Fatalf("after restart: logins %q", got)
+	}
+	if strings.Contains(r2.out.String(), "Created console admin") {
+		t.Errorf("restart created the admin again:\n%s", r2.out.String())
+	}
+	if code := r2.api(t, "GET", "/devices/HD00002", "", &dev); code != http.StatusOK || len(dev.Registration) == 0 {
+		t.Fatalf("registration lost across restart: %d %+v", code, dev)
+	}
+}
+
+// TestServeRejectsBadStart checks that a port in use is reported by New.
+func TestServeRejectsBadStart(t *testing.T) {
+	r := mustStart(t, testConfig(t.TempDir(), false))
+	cfg := testConfig(t.TempDir(), false)
+	cfg.HTTPAddr = strings.TrimPrefix(r.HTTPURL(), "http://")
+	_, err := New(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "listen http") {
+		t.Fatalf("second PBX on the same HTTP port: %v", err)
+	}
+}

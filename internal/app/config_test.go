@@ -1,0 +1,41 @@
+package app
+
+import "testing"
+
+func TestConfigValidate(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		change func(*Config)
+		ok     bool
+	}{
+		{"defaults", func(*Config) {}, true},
+		{"bad sip", func(c *Config) { c.SIPAddr = "5060" }, false},
+		{"bad http", func(c *Config) { c.HTTPAddr = "localhost" }, false},
+		{"bad rtp order", func(c *Config) { c.RTPPorts = "20000-10000" }, false},
+		{"bad rtp text", func(c *Config) { c.RTPPorts = "lots" }, false},
+		{"low rtp", func(c *Config) { c.RTPPorts = "80-90" }, false},
+		{"lang", func(c *Config) { c.Lang = "de" }, false},
+		{"nl", func(c *Config) { c.Lang = "nl" }, true},
+		{"domain", func(c *Config) { c.Domain = "a b" }, false},
+		{"db scheme", func(c *Config) { c.DB = "mysql://x" }, false},
+		{"db sqlite", func(c *Config) { c.DB = "sqlite:/tmp/x.db" }, true},
+		{"https without cert", func(c *Config) { c.HTTPSAddr = ":8443" }, false},
+		{"public ip", func(c *Config) { c.PublicIP = "nope" }, false},
+		{"log level", func(c *Config) { c.LogLevel = "loud" }, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tt.change(&c)
+			if err := c.Validate(); (err == nil) != tt.ok {
+				t.Fatalf("Validate() = %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestParsePortRange(t *testing.T) {
+	lo, hi, err := ParsePortRange("10000-20000")
+	if err != nil || lo != 10000 || hi != 20000 {
+		t.Fatalf("got %d %d %v", lo, hi, err)
+	}
+}

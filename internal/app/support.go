@@ -1,0 +1,122 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/console"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+)
+
+// openStore opens the database named by url (sqlite:PATH or postgres://…).
+func openStore(ctx context.Context, url string) (hotdesk.Store, error) {
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		db, err := postgres.Open(ctx, url)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		return db, nil
+	default:
+		db, err := sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite:"))
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		return db, nil
+	}
+}
+
+// ResetAdminPassword sets a new generated console password for user
+// (`hotdesk admin passwd`).
+func ResetAdminPassword(ctx context.Context, cfg Config, user string) (string, error) {
+	store, err := openStore(ctx, cfg.dbURL())
+	if err != nil {
+		return "", err
+	}
+	defer store.Close()
+	return console.ResetPassword(ctx, store, user)
+}
+
+// settingsCache keeps the site settings in memory: they are read on every
+// INVITE. A settings change (audited and published as settings_changed)
+// drops the cached copy; a short TTL covers changes made by other nodes.
+type settingsCache struct {
+	store hotdesk.SettingsStore
+	bus   *events.Bus
+	mu    sync.Mutex
+	cur   hotdesk.Settings
+	at    time.Time
+}
+
+const settingsTTL = 2 * time.Second
+
+func newSettingsCache(store hotdesk.SettingsStore, bus *events.Bus) *settingsCache {
+	return &settingsCache{store: store, bus: bus}
+}
+
+// run drops the cached copy whenever the settings change, until ctx is done.
+func (c *settingsCache) run(ctx context.Context) error {
+	ch, cancel := c.bus.Subscribe(16)
+	defer cancel()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e := <-ch:
+			if e.Kind == hotdesk.KindSettings {
+				c.mu.Lock()
+				c.at = time.Time{}
+				c.mu.Unlock()
+			}
+		}
+	}
+}
+
+func (c *settingsCache) get(ctx context.Context) hotdesk.Settings {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) < settingsTTL {
+		return c.cur
+	}
+	s, err := c.store.GetSettings(ctx)
+	if err != nil {
+		if c.at.IsZero() {
+			return hotdesk.DefaultSettings()
+		}
+		return c.cur // keep serving the last good copy
+	}
+	c.cur, c.at = s, time.Now()
+	return s
+}
+
+// promptCache loads each language's prompt set once.
+type promptCache struct {
+	dir  string
+	mu   sync.Mutex
+	sets map[string]*prompts.Set
+}
+
+func newPromptCache(dir string) *promptCache {
+	return &promptCache{dir: dir, sets: make(map[string]*prompts.Set)}
+}
+
+func (p *promptCache) get(lang string) (*prompts.Set, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.sets[lang]; ok {
+		return s, nil
+	}
+	s, err := prompts.New(lang, p.dir)
+	if err != nil {
+		return nil, err
+	}
+	p.sets[lang] = s
+	return s, nil
+}
