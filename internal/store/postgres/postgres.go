@@ -78,7 +78,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("postgres open: connect to %s: %w", where(cfg), err)
+		// pgx names the user, database and address it tried.
+		return nil, fmt.Errorf("postgres open: %w", err)
 	}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
@@ -102,11 +103,6 @@ func Open(ctx context.Context, url string) (*DB, error) {
 // do not wait for each other.
 func lockKey(purpose string) string {
 	return `hashtext('hotdesk ` + purpose + ` ' || COALESCE(current_schema(), ''))::bigint`
-}
-
-// where names the server and database of cfg for errors, without secrets.
-func where(cfg *pgx.ConnConfig) string {
-	return fmt.Sprintf("database %q on %s:%d as %q", cfg.Database, cfg.Host, cfg.Port, cfg.User)
 }
 
 // migrate applies the embedded goose migrations. A session advisory lock
