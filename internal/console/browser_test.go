@@ -86,30 +86,32 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
-// screenshot writes a PNG of the whole page to test-output/console/.
-func screenshot(t *testing.T, ctx context.Context, name string) {
+// outputDir is where screenshots go: $HOTDESK_TEST_OUTPUT/console when
+// that is set (e.g. test-output/ at the repo root, which git ignores), else
+// a temporary directory.
+func outputDir(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("HOTDESK_TEST_OUTPUT")
+	if base == "" {
+		return t.TempDir()
+	}
+	dir := filepath.Join(base, "console")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// screenshot writes a PNG of the whole page to dir.
+func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
-	dir := filepath.Join(repoRoot(t), "test-output", "console")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func repoRoot(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-	}
-	return dir
 }
 
 func deskState(id string) string {
@@ -120,7 +122,9 @@ func deskState(id string) string {
 // and a device through the forms, watch the desk turn occupied and free
 // again without a reload, find the audit entry, and see a form error.
 func TestBrowser(t *testing.T) {
-	hs := newHarness(t, browserStore(t))
+	t.Parallel()
+	hs := newHarness(t)
+	out := outputDir(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, code: 200}
 		hs.h.ServeHTTP(rec, r)
@@ -133,7 +137,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("f-username")),
 		chromedp.SendKeys(chromedp.ID("f-username"), "admin"),
 		chromedp.SendKeys(chromedp.ID("f-password"), hs.pw))
-	screenshot(t, ctx, "signin")
+	screenshot(t, ctx, out, "signin")
 	submit(t, ctx, "sign in", `button[type=submit]`)
 	waitFor(t, ctx, "desks page after sign-in", `document.querySelector('h1')?.textContent === 'Desks'`)
 
@@ -182,7 +186,7 @@ func TestBrowser(t *testing.T) {
 	if who := eval[string](t, ctx, `document.querySelector('#desk-HD00001 .who').innerText`); !strings.Contains(who, "201") || !strings.Contains(who, "Ann Jansen") {
 		t.Fatalf("occupied desk shows %q", who)
 	}
-	screenshot(t, ctx, "desks-occupied")
+	screenshot(t, ctx, out, "desks-occupied")
 
 	// A registration event alone also refreshes the table.
 	hs.regs.set("HD00003", hotdesk.Binding{Device: "HD00003", Contact: "sip:HD00003@192.0.2.33:5060"})
@@ -194,11 +198,11 @@ func TestBrowser(t *testing.T) {
 	if eval[int](t, ctx, `window.__noReload || 0`) != 42 {
 		t.Fatal("logout reloaded the page")
 	}
-	screenshot(t, ctx, "desks-free")
+	screenshot(t, ctx, out, "desks-free")
 
 	step(t, ctx, "audit", chromedp.Navigate(srv.URL+"/audit"), chromedp.WaitVisible(chromedp.ID("audit")))
 	waitFor(t, ctx, "logout audited", `[...document.querySelectorAll('#audit tr.kind-logout')].some(r => r.innerText.includes('HD00001') && r.innerText.includes('console:admin') && r.innerText.includes('admin'))`)
-	screenshot(t, ctx, "audit")
+	screenshot(t, ctx, out, "audit")
 
 	// Bad input: the message is next to the field and the typed values stay.
 	step(t, ctx, "bad user form", chromedp.Navigate(srv.URL+"/users/new"),
@@ -213,7 +217,7 @@ func TestBrowser(t *testing.T) {
 	if eval[string](t, ctx, `document.querySelector('#err-caller_id')?.textContent || ''`) == "" {
 		t.Fatal("caller ID error not shown")
 	}
-	screenshot(t, ctx, "user-form-error")
+	screenshot(t, ctx, out, "user-form-error")
 
 	// The desks page on a phone-sized screen.
 	hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00002", Via: hotdesk.ViaAPI})
@@ -221,7 +225,7 @@ func TestBrowser(t *testing.T) {
 	if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 400 {
 		t.Errorf("desks page is %d px wide on a 390 px screen", w)
 	}
-	screenshot(t, ctx, "desks-phone")
+	screenshot(t, ctx, out, "desks-phone")
 }
 
 type statusRecorder struct {

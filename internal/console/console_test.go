@@ -18,6 +18,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
 
 // fakeRegs is a Registrations whose contacts tests set.
@@ -54,10 +55,41 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// faultyStore is the real store with a switch that makes listing devices
+// fail like a broken database, for the server-error test.
+type faultyStore struct {
+	hotdesk.Store
+	mu   sync.Mutex
+	fail error
+}
+
+func (s *faultyStore) setFail(err error) { s.mu.Lock(); s.fail = err; s.mu.Unlock() }
+
+func (s *faultyStore) FindDevices(ctx context.Context, f hotdesk.DeviceFilter) ([]*hotdesk.Device, int, error) {
+	s.mu.Lock()
+	err := s.fail
+	s.mu.Unlock()
+	if err != nil {
+		return nil, 0, err
+	}
+	return s.Store.FindDevices(ctx, f)
+}
+
+// MustOpenStore opens a fresh SQLite store (a throwaway WAL database that
+// Close removes).
+func MustOpenStore(tb testing.TB) *faultyStore {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), ":memory:")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return &faultyStore{Store: db}
+}
+
 type harness struct {
 	t     *testing.T
-	store hotdesk.Store
-	mem   *memStore // nil when store is not the fake
+	store *faultyStore
 	desk  *desk.Service
 	bus   *events.Bus
 	regs  *fakeRegs
@@ -67,10 +99,12 @@ type harness struct {
 	pw    string
 }
 
-func newHarness(t *testing.T, store hotdesk.Store) *harness {
+// newHarness runs a console on a fresh SQLite store with a test clock, a
+// fake registrar and a signed-up admin.
+func newHarness(t *testing.T) *harness {
 	t.Helper()
+	store := MustOpenStore(t)
 	hs := &harness{t: t, store: store, bus: events.New(), regs: &fakeRegs{}, clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
-	hs.mem, _ = store.(*memStore)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hs.desk = desk.New(desk.Options{Store: store, Bus: hs.bus, Now: hs.clock.Now, Logger: log})
 	con, err := New(Options{Store: store, Desk: hs.desk, Bus: hs.bus, Registrations: hs.regs, Logger: log, Now: hs.clock.Now, StreamMax: 5 * time.Second})
@@ -84,6 +118,37 @@ func newHarness(t *testing.T, store hotdesk.Store) *harness {
 	}
 	hs.pw = pw
 	return hs
+}
+
+// user returns the stored user, or nil when there is none.
+func (hs *harness) user(ext string) *hotdesk.User {
+	hs.t.Helper()
+	u, err := hs.store.FindUser(context.Background(), ext)
+	if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		hs.t.Fatal(err)
+	}
+	return u
+}
+
+func (hs *harness) userCount() int {
+	hs.t.Helper()
+	_, n, err := hs.store.FindUsers(context.Background(), hotdesk.UserFilter{})
+	if err != nil {
+		hs.t.Fatal(err)
+	}
+	return n
+}
+
+// device returns the stored device or fails the test.
+func (hs *harness) device(id string) *hotdesk.Device {
+	hs.t.Helper()
+	d, err := hs.store.FindDevice(context.Background(), id)
+	if err != nil {
+		hs.t.Fatal(err)
+	}
+	return d
 }
 
 // client is a signed-in (or anonymous) browser stand-in.
@@ -169,7 +234,8 @@ func mustContain(t *testing.T, w *httptest.ResponseRecorder, wantCode int, subs 
 }
 
 func TestAuthRequired(t *testing.T) {
-	hs := newHarness(t, newMemStore())
+	t.Parallel()
+	hs := newHarness(t)
 	for _, tc := range []struct {
 		method, path string
 		code         int
@@ -197,7 +263,8 @@ func TestAuthRequired(t *testing.T) {
 }
 
 func TestSignInCookieCSRFAndSignOut(t *testing.T) {
-	hs := newHarness(t, newMemStore())
+	t.Parallel()
+	hs := newHarness(t)
 	w := hs.do(nil, "POST", "/signin", url.Values{"username": {"admin"}, "password": {"wrong"}})
 	mustContain(t, w, http.StatusUnauthorized, "Wrong username or password", `value="admin"`)
 
@@ -205,20 +272,19 @@ func TestSignInCookieCSRFAndSignOut(t *testing.T) {
 	if !c.cookie.HttpOnly || c.cookie.SameSite != http.SameSiteStrictMode || c.cookie.Path != "/" {
 		t.Fatalf("cookie flags: %+v", c.cookie)
 	}
-	if len(hs.mem.sessions) != 1 {
-		t.Fatalf("sessions = %d", len(hs.mem.sessions))
+	ctx := context.Background()
+	if s, err := hs.store.FindSession(ctx, tokenHash(c.cookie.Value)); err != nil || s.Username != "admin" {
+		t.Fatalf("session by token hash: %+v, %v", s, err)
 	}
-	for h := range hs.mem.sessions {
-		if h == c.cookie.Value || h != tokenHash(c.cookie.Value) {
-			t.Fatal("store must hold the token's SHA-256, not the token")
-		}
+	if _, err := hs.store.FindSession(ctx, c.cookie.Value); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		t.Fatalf("store must hold the token's SHA-256, not the token (lookup by token: %v)", err)
 	}
 	// A POST without or with a wrong CSRF token is refused and changes nothing.
 	form := url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}}
 	mustContain(t, hs.do(c, "POST", "/users", form), http.StatusForbidden, "expired")
 	form.Set("csrf", "x"+c.csrf)
 	mustContain(t, hs.do(c, "POST", "/users", form), http.StatusForbidden)
-	if len(hs.mem.users) != 0 {
+	if hs.userCount() != 0 {
 		t.Fatal("user created without a valid CSRF token")
 	}
 	// The htmx header works as well as the form field.
@@ -241,13 +307,15 @@ func TestSignInCookieCSRFAndSignOut(t *testing.T) {
 }
 
 func TestSignInCrossOriginRefused(t *testing.T) {
-	hs := newHarness(t, newMemStore())
+	t.Parallel()
+	hs := newHarness(t)
 	w := hs.do(nil, "POST", "/signin", url.Values{"username": {"admin"}, "password": {hs.pw}}, "Origin", "https://evil.example")
 	mustContain(t, w, http.StatusForbidden)
 }
 
 func TestSignInRateLimited(t *testing.T) {
-	hs := newHarness(t, newMemStore())
+	t.Parallel()
+	hs := newHarness(t)
 	bad := url.Values{"username": {"admin"}, "password": {"nope"}}
 	for i := 0; i < signInFailures; i++ {
 		if w := hs.do(nil, "POST", "/signin", bad); w.Code != http.StatusUnauthorized {
@@ -264,7 +332,8 @@ func TestSignInRateLimited(t *testing.T) {
 }
 
 func TestUserFormValidationKeepsInput(t *testing.T) {
-	hs := newHarness(t, newMemStore())
+	t.Parallel()
+	hs := newHarness(t)
 	c := hs.signIn()
 	w := c.post("/users", url.Values{"extension": {"2x"}, "name": {"Ann <Smith>"}, "email": {"ann@"},
 		"caller_id": {"0201234567"}, "dids": {"+31201234567, 12"}, "outbound": {"national"}, "blf": {"202, 9"},
@@ -273,7 +342,7 @@ func TestUserFormValidationKeepsInput(t *testing.T) {
 		"Extension must be 2 to 6 digits.", "Email must be an address", "E.164", "Direct number 12 is not",
 		"BLF key 9 is not", "PIN must be 4 to 8 digits.",
 		`value="2x"`, `value="Ann &lt;Smith&gt;"`, `value="&#43;31201234567, 12"`, `value="202, 9"`)
-	if !strings.Contains(w.Body.String(), `id="err-extension"`) || len(hs.mem.users) != 0 {
+	if !strings.Contains(w.Body.String(), `id="err-extension"`) || hs.userCount() != 0 {
 		t.Fatal("error not next to the field, or a user was created")
 	}
 	// A duplicate extension is shown on the extension field.
@@ -281,7 +350,7 @@ func TestUserFormValidationKeepsInput(t *testing.T) {
 	if w := c.post("/users", ok); w.Code != http.StatusSeeOther {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
 	}
-	u := hs.mem.users["201"]
+	u := hs.user("201")
 	if !u.Hotdesk || !desk.CheckPIN(u.PINHash, "1234") {
 		t.Fatalf("user stored wrong: %+v", u)
 	}
@@ -292,13 +361,14 @@ func TestUserFormValidationKeepsInput(t *testing.T) {
 }
 
 func TestUserPINGeneratedOnceAndUnlock(t *testing.T) {
-	hs := newHarness(t, newMemStore())
+	t.Parallel()
+	hs := newHarness(t)
 	c := hs.signIn()
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
 	w := c.post("/users/201/pin", url.Values{"generate": {"1"}})
 	mustContain(t, w, http.StatusOK, "shown only now")
 	pin := regexp.MustCompile(`id="new-pin">(\d{6})<`).FindStringSubmatch(w.Body.String())
-	if pin == nil || !desk.CheckPIN(hs.mem.users["201"].PINHash, pin[1]) {
+	if pin == nil || !desk.CheckPIN(hs.user("201").PINHash, pin[1]) {
 		t.Fatalf("generated PIN not shown or not stored")
 	}
 	if strings.Contains(c.get("/users/201").Body.String(), pin[1]) {
@@ -306,15 +376,19 @@ func TestUserPINGeneratedOnceAndUnlock(t *testing.T) {
 	}
 	mustContain(t, c.post("/users/201/pin", url.Values{"pin": {"12ab"}}), http.StatusBadRequest, "PIN must be")
 	until := hs.clock.Now().Add(time.Hour)
-	hs.mem.users["201"].LockedUntil = &until
+	locked := &until
+	if _, err := hs.store.UpdateUser(context.Background(), "201", hotdesk.UserUpdate{LockedUntil: &locked}); err != nil {
+		t.Fatal(err)
+	}
 	mustContain(t, c.get("/users/201"), 200, "locked", "Unlock")
-	if w := c.post("/users/201/unlock", nil); w.Code != http.StatusSeeOther || hs.mem.users["201"].LockedUntil != nil {
+	if w := c.post("/users/201/unlock", nil); w.Code != http.StatusSeeOther || hs.user("201").LockedUntil != nil {
 		t.Fatalf("unlock: %d", w.Code)
 	}
 }
 
 func TestDeviceCreateShowsPasswordOnce(t *testing.T) {
-	hs := newHarness(t, newMemStore())
+	t.Parallel()
+	hs := newHarness(t)
 	c := hs.signIn()
 	mustContain(t, c.post("/devices", url.Values{"mac": {"00:04:13:zz"}, "model": {"snom"}, "mode": {"hotdesk"}, "label": {"Desk 1"}, "country": {"Netherlands"}}),
 		http.StatusBadRequest, "MAC must be 12 hex digits", "Country must be", `value="Desk 1"`, `value="00:04:13:zz"`)
@@ -322,7 +396,7 @@ func TestDeviceCreateShowsPasswordOnce(t *testing.T) {
 		http.StatusBadRequest, "There is no user with extension 999.")
 	w := c.post("/devices", url.Values{"mac": {"00:04:13:AA:BB:CC"}, "model": {"yealink"}, "mode": {"hotdesk"}, "label": {"Desk 1"}, "location": {"Floor 3"}})
 	mustContain(t, w, http.StatusOK, "HD00001", "shown only once", "http://example.com/provision/000413aabbcc.cfg")
-	d := hs.mem.devices["HD00001"]
+	d := hs.device("HD00001")
 	if d.SIPPassword == "" || !strings.Contains(w.Body.String(), d.SIPPassword) || d.ProvisionToken == "" {
 		t.Fatal("SIP password not generated or not shown")
 	}
@@ -334,7 +408,8 @@ func TestDeviceCreateShowsPasswordOnce(t *testing.T) {
 }
 
 func TestDesksLoginLogoutAndAudit(t *testing.T) {
-	hs := newHarness(t, newMemStore())
+	t.Parallel()
+	hs := newHarness(t)
 	c := hs.signIn()
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann Jansen"}, "outbound": {"national"}, "hotdesk": {"on"}})
 	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}, "label": {"Desk A"}, "location": {"Floor 3"}})
@@ -372,7 +447,8 @@ func TestDesksLoginLogoutAndAudit(t *testing.T) {
 }
 
 func TestEventsStream(t *testing.T) {
-	hs := newHarness(t, newMemStore())
+	t.Parallel()
+	hs := newHarness(t)
 	c := hs.signIn()
 	srv := httptest.NewServer(hs.h)
 	defer srv.Close()
@@ -412,7 +488,8 @@ func TestEventsStream(t *testing.T) {
 }
 
 func TestSettingsValidationAndSave(t *testing.T) {
-	hs := newHarness(t, newMemStore())
+	t.Parallel()
+	hs := newHarness(t)
 	c := hs.signIn()
 	mustContain(t, c.get("/settings"), 200, `value="*35"`, `value="112, 911, 999"`)
 	form := url.Values{"star35_enabled": {"on"}, "star35": {"*35"}, "star77": {"77"}, "logout77": {"5"},
@@ -435,34 +512,39 @@ func TestSettingsValidationAndSave(t *testing.T) {
 	if w := c.post("/settings", form); w.Code != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", w.Code, w.Body)
 	}
-	s := hs.mem.settings
+	s, err := hs.store.GetSettings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if s.Lang != "nl" || s.AutoLogout.DailyAt != "03:00" || len(s.Emergency) != 2 || s.Trunk.Password != "s3cret" || s.FeatureCodes.Star77Enabled {
 		t.Fatalf("settings stored: %+v", s)
 	}
 	form.Del("trunk_password")
 	c.post("/settings", form)
-	if hs.mem.settings.Trunk.Password != "s3cret" {
+	if s, _ := hs.store.GetSettings(context.Background()); s.Trunk.Password != "s3cret" {
 		t.Fatal("an empty password field must keep the stored password")
 	}
 }
 
 func TestServerErrorIsFriendly(t *testing.T) {
-	hs := newHarness(t, newMemStore())
+	t.Parallel()
+	hs := newHarness(t)
 	c := hs.signIn()
-	hs.mem.fail = errors.New("database is locked: SQLITE_BUSY at /src/store.go:42")
+	hs.store.setFail(errors.New("database is locked: SQLITE_BUSY at /src/store.go:42"))
 	w := c.get("/")
 	mustContain(t, w, http.StatusInternalServerError, "Something went wrong")
 	if strings.Contains(w.Body.String(), "SQLITE") || strings.Contains(w.Body.String(), "goroutine") {
 		t.Fatal("internal error leaked")
 	}
-	hs.mem.fail = nil
+	hs.store.setFail(nil)
 	mustContain(t, c.get("/users/999"), http.StatusNotFound, "not found")
 	mustContain(t, c.get("/no/such/page"), http.StatusNotFound, "There is no page")
 }
 
 func TestEnsureAdminAndResetPassword(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st := newMemStore()
+	st := MustOpenStore(t)
 	user, pw, created, err := EnsureAdmin(ctx, st)
 	if err != nil || !created || user != "admin" || pw == "" {
 		t.Fatalf("first: %q %q %v %v", user, pw, created, err)
@@ -470,7 +552,7 @@ func TestEnsureAdminAndResetPassword(t *testing.T) {
 	if _, pw2, created, _ := EnsureAdmin(ctx, st); created || pw2 != "" {
 		t.Fatal("second EnsureAdmin must not create or reveal anything")
 	}
-	if strings.Contains(st.admins["admin"].PasswordHash, pw) {
+	if a, err := st.FindAdmin(ctx, "admin"); err != nil || strings.Contains(a.PasswordHash, pw) {
 		t.Fatal("password stored in clear")
 	}
 	npw, err := ResetPassword(ctx, st, "")
@@ -484,13 +566,17 @@ func TestEnsureAdminAndResetPassword(t *testing.T) {
 	if _, ok, _ := c.checkPassword(ctx, "admin", pw); ok {
 		t.Fatal("old password still works")
 	}
-	if _, err := ResetPassword(ctx, st, "ops"); err != nil || st.admins["ops"] == nil {
+	if _, err := ResetPassword(ctx, st, "ops"); err != nil {
+		t.Fatalf("reset of a new admin: %v", err)
+	}
+	if _, err := st.FindAdmin(ctx, "ops"); err != nil {
 		t.Fatalf("reset of a new admin: %v", err)
 	}
 }
 
 func TestRunEndsStreams(t *testing.T) {
-	hs := newHarness(t, newMemStore())
+	t.Parallel()
+	hs := newHarness(t)
 	c := hs.signIn()
 	srv := httptest.NewServer(hs.h)
 	defer srv.Close()
@@ -521,7 +607,8 @@ func TestRunEndsStreams(t *testing.T) {
 }
 
 func TestUserDeskLoginAndDeletes(t *testing.T) {
-	hs := newHarness(t, newMemStore())
+	t.Parallel()
+	hs := newHarness(t)
 	c := hs.signIn()
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
 	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}})
@@ -542,7 +629,7 @@ func TestUserDeskLoginAndDeletes(t *testing.T) {
 	if len(evs) != 1 || evs[0].Reason != hotdesk.ReasonDeleted {
 		t.Fatalf("logout on delete not audited: %+v", evs)
 	}
-	if w := c.post("/users/201/delete", url.Values{"sure": {"on"}}); w.Code != http.StatusSeeOther || hs.mem.users["201"] != nil {
+	if w := c.post("/users/201/delete", url.Values{"sure": {"on"}}); w.Code != http.StatusSeeOther || hs.user("201") != nil {
 		t.Fatalf("delete user: %d", w.Code)
 	}
 }
