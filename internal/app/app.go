@@ -112,9 +112,12 @@ func (a *App) build(ctx context.Context) error {
 	low, high, _ := ParsePortRange(cfg.RTPPorts)
 	publicIP := cfg.publicIP()
 
-	var err error
+	algs, err := cfg.digestAlgorithms()
+	if err != nil {
+		return err
+	}
 	a.desk = desk.New(desk.Options{Store: a.store, Bus: a.bus, Now: a.now, Logger: a.log})
-	a.reg, err = registrar.New(registrar.Options{Store: a.store, Bus: a.bus, Realm: cfg.Domain, Now: a.now, Logger: a.log, Node: cfg.Node})
+	a.reg, err = registrar.New(registrar.Options{Store: a.store, Bus: a.bus, Realm: cfg.Domain, Now: a.now, Logger: a.log, Node: cfg.Node, Algorithms: algs})
 	if err != nil {
 		return fmt.Errorf("registrar: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,6 +34,9 @@ type Config struct {
 	Node       string
 	LogLevel   string
 	Demo       bool
+	// Digest lists the digest algorithms challenged, in order of
+	// preference: "SHA-256,MD5" (default), "MD5,SHA-256" or one alone.
+	Digest string
 
 	Stdout io.Writer    // where the start-up banner goes; nil = discard
 	Logger *slog.Logger // nil = text logs on stderr at LogLevel
@@ -50,6 +54,7 @@ func DefaultConfig() Config {
 		Lang:     "en",
 		Node:     "node1",
 		LogLevel: "info",
+		Digest:   "SHA-256,MD5",
 	}
 }
 
@@ -83,6 +88,9 @@ func (c Config) Validate() error {
 	}
 	if c.PublicIP != "" && net.ParseIP(c.PublicIP) == nil {
 		return fmt.Errorf("--public-ip %q: not an IP address", c.PublicIP)
+	}
+	if _, err := c.digestAlgorithms(); err != nil {
+		return err
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
@@ -145,4 +153,19 @@ func (c Config) publicIP() string {
 		}
 	}
 	return "127.0.0.1"
+}
+
+// digestAlgorithms parses --digest.
+func (c Config) digestAlgorithms() ([]string, error) {
+	var algs []string
+	for _, a := range strings.Split(c.Digest, ",") {
+		a = strings.ToUpper(strings.TrimSpace(a))
+		if a != "SHA-256" && a != "MD5" {
+			return nil, fmt.Errorf("--digest %q: want SHA-256 and/or MD5, comma-separated in order of preference", c.Digest)
+		}
+		if !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
+	}
+	return algs, nil
 }
