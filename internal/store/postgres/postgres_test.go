@@ -249,3 +249,44 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteQueueHonoursContext holds a write transaction open and checks
+// that writers queued behind it, on the same node (the in-process queue)
+// and on another (the advisory lock), give up when their context ends and
+// that the queue works again afterwards.
+func TestWriteQueueHonoursContext(t *testing.T) {
+	ctx := context.Background()
+	url := MustCreateSchema(t, testDSN(t))
+	a, b := MustOpen(t, url), MustOpen(t, url)
+	held, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- a.InTx(ctx, func(tx hotdesk.Tx) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	for name, db := range map[string]*DB{"same node": a, "other node": b} {
+		wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		start := time.Now()
+		err := db.CreateUser(wctx, &hotdesk.User{Extension: "201"})
+		cancel()
+		if err == nil {
+			t.Errorf("%s: write succeeded while another transaction held the lock", name)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s: gave up after %v", name, d)
+		}
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range []*DB{a, b} {
+		if err := db.CreateUser(ctx, &hotdesk.User{Extension: fmt.Sprint(time.Now().UnixNano())}); err != nil {
+			t.Fatalf("after release: %v", err)
+		}
+	}
+}
