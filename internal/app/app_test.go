@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/icholy/digest"
+
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
@@ -224,6 +226,20 @@ func TestServeDemoEndToEnd(t *testing.T) {
 		t.Fatalf("after the admin login: logins %q", got)
 	}
 
+	// An admin renaming a logged-in user reprovisions the phone: check-sync
+	// to HD00001, whose configuration then shows the new name.
+	before := len(hd1.Notifies())
+	if code := r.api(t, "PATCH", "/users/202", `{"name":"Bram J. Jansen"}`, nil); code != http.StatusOK {
+		t.Fatalf("PATCH /users/202: %d", code)
+	}
+	if _, err := hd1.WaitNotify(before+1, "check-sync", 3*time.Second); err != nil {
+		t.Errorf("no check-sync to HD00001 after renaming its user: %v", err)
+	}
+	cfg := fetchConfig(t, r, "000413a00001.xml", "HD00001")
+	if !strings.Contains(cfg, "Bram J. Jansen") || !strings.Contains(cfg, "202") {
+		t.Errorf("HD00001's Snom configuration lacks the logged-in user:\n%s", cfg)
+	}
+
 	// Restart on the same data directory: logins and registrations stay.
 	r.stop()
 	r2 := mustStart(t, testConfig(dir, false))
@@ -247,4 +263,21 @@ func TestServeRejectsBadStart(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "listen http") {
 		t.Fatalf("second PBX on the same HTTP port: %v", err)
 	}
+}
+
+// fetchConfig fetches a phone's configuration with the device's digest
+// credentials, as the phone does.
+func fetchConfig(tb testing.TB, r *running, file, device string) string {
+	tb.Helper()
+	c := &http.Client{Transport: &digest.Transport{Username: device, Password: DemoPassword(device)}, Timeout: 5 * time.Second}
+	res, err := c.Get(r.HTTPURL() + "/provision/" + file)
+	if err != nil {
+		tb.Fatalf("provision %s: %v", file, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		tb.Fatalf("provision %s: %d %s", file, res.StatusCode, b)
+	}
+	return string(b)
 }
