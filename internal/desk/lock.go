@@ -217,6 +217,12 @@ func (s *Service) UnlockDevice(ctx context.Context, device, source string) error
 // and returns it (shown once; never logged). Errors: EINVALID (field pin),
 // ErrUnknownUser, ErrUnavailable.
 func (s *Service) SetPIN(ctx context.Context, ext, pin string) (string, error) {
+	return s.SetPINFrom(ctx, ext, pin, "")
+}
+
+// SetPINFrom is SetPIN recording who made the change (e.g. "api") in the
+// audit trail; the change is also published on the bus.
+func (s *Service) SetPINFrom(ctx context.Context, ext, pin, source string) (string, error) {
 	generated := ""
 	if pin == "" {
 		var err error
@@ -232,7 +238,7 @@ func (s *Service) SetPIN(ctx context.Context, ext, pin string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	e := &hotdesk.AuditEvent{Time: s.now(), Kind: hotdesk.KindUserChanged, Extension: ext, Detail: "pin changed"}
+	e := &hotdesk.AuditEvent{Time: s.now(), Kind: hotdesk.KindUserChanged, Extension: ext, Source: source, Detail: "pin changed"}
 	err = s.store.InTx(ctx, func(tx hotdesk.Tx) error {
 		if _, err := tx.UpdateUser(ctx, ext, hotdesk.UserUpdate{PINHash: &hash}); isNotFound(err) {
 			return ErrUnknownUser
@@ -244,5 +250,6 @@ func (s *Service) SetPIN(ctx context.Context, ext, pin string) (string, error) {
 	if err != nil {
 		return "", unavailable("set pin", err)
 	}
+	s.publish(e)
 	return generated, nil
 }

@@ -305,7 +305,7 @@ func (a *API) setPIN(w http.ResponseWriter, r *http.Request) error {
 		}
 		pin = *in.PIN
 	}
-	generated, err := a.desk.SetPIN(r.Context(), r.PathValue("ext"), pin)
+	generated, err := a.desk.SetPINFrom(r.Context(), r.PathValue("ext"), pin, Source)
 	if err != nil {
 		return err
 	}

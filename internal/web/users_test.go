@@ -138,6 +138,9 @@ func TestUserPIN(t *testing.T) {
 	if !desk.CheckPIN(u.PINHash, "4321") {
 		t.Fatal("PIN not set")
 	}
+	if es, err := e.store.FindAudit(ctx, hotdesk.AuditFilter{Extension: "201", Limit: 1}); err != nil || len(es) != 1 || es[0].Detail != "pin changed" || es[0].Source != Source {
+		t.Fatalf("PIN change audit: %+v, %v", es, err)
+	}
 	e.do("POST", "/api/v1/users/201/pin", `{"pin":"43a1"}`).wantErr(t, 400, hotdesk.EINVALID, "pin")
 	e.do("POST", "/api/v1/users/201/pin", `{"pin":""}`).wantErr(t, 400, hotdesk.EINVALID, "pin")
 	u, _ = e.store.FindUser(ctx, "201")
