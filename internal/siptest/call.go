@@ -20,6 +20,9 @@ type DialOptions struct {
 	// NoSDP sends the INVITE without an offer (the PBX offers in its 200
 	// and the phone answers in the ACK).
 	NoSDP bool
+	// OnResponse, if set, sees every response to the INVITE (provisional
+	// ones included) as it arrives.
+	OnResponse func(*sip.Response)
 }
 
 // Call is an outgoing call of the phone.
@@ -35,6 +38,7 @@ type Call struct {
 	ended   chan struct{}
 	mu      sync.Mutex
 	byeAt   time.Time
+	inDlg   []*sip.Request // in-dialog requests the PBX sent
 }
 
 // Dial calls number at the PBX, answering a 401/407 challenge once, and
@@ -44,6 +48,14 @@ func (p *Phone) Dial(number string) (*Call, error) { return p.DialWith(number, D
 
 // DialWith is Dial with options.
 func (p *Phone) DialWith(number string, o DialOptions) (*Call, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	defer cancel()
+	return p.DialContext(ctx, number, o)
+}
+
+// DialContext is DialWith bounded by ctx instead of DefaultTimeout:
+// cancelling ctx before the answer sends CANCEL.
+func (p *Phone) DialContext(ctx context.Context, number string, o DialOptions) (*Call, error) {
 	m := mediatest.NewPhone(p.tb)
 	req := sip.NewRequest(sip.INVITE, p.serverURI(number))
 	req.SetDestination(p.opts.Server)
@@ -57,8 +69,10 @@ func (p *Phone) DialWith(number string, o DialOptions) (*Call, error) {
 		req.SetBody(m.Offer(o.PayloadTypes...))
 	}
 	c := &Call{p: p, Media: m, ended: make(chan struct{})}
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
-	defer cancel()
+	var onRes func(*sip.Response) error
+	if o.OnResponse != nil {
+		onRes = func(r *sip.Response) error { o.OnResponse(r); return nil }
+	}
 	for attempt := 0; ; attempt++ {
 		dlg, err := p.dua.WriteInvite(ctx, req)
 		if err != nil {
@@ -66,7 +80,7 @@ func (p *Phone) DialWith(number string, o DialOptions) (*Call, error) {
 		}
 		c.dlg, c.CallID = dlg, req.CallID().Value()
 		p.track(c)
-		err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{})
+		err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: onRes})
 		var de *sipgo.ErrDialogResponse
 		if errors.As(err, &de) {
 			c.Response = de.Res

@@ -18,6 +18,9 @@ type Incoming struct {
 	dlg     *sipgo.DialogServerSession
 	endOnce sync.Once
 	ended   chan struct{}
+	act     chan int // AnswerRing: status to answer with (Answer, Reject)
+	mu      sync.Mutex
+	inDlg   []*sip.Request // in-dialog requests the PBX sent
 }
 
 func (in *Incoming) markEnded() { in.endOnce.Do(func() { close(in.ended) }) }
@@ -57,6 +60,9 @@ func (p *Phone) inCalls(callID string) *Incoming {
 // incoming call until it is answered or cancelled.
 func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if _, ok := req.To().Params.Get("tag"); ok {
+		if p.onReoffer(req, tx) {
+			return
+		}
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusNotAcceptableHere, "Not Acceptable Here", nil))
 		return
 	}
@@ -68,7 +74,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil))
 		return
 	}
-	in := &Incoming{Request: req, dlg: dlg, ended: make(chan struct{})}
+	in := &Incoming{Request: req, dlg: dlg, ended: make(chan struct{}), act: make(chan int, 1)}
 	key := fmt.Sprintf("%p/%s", p, req.CallID().Value())
 	incalls.Store(key, in)
 	select {
@@ -84,20 +90,35 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = dlg.Respond(sip.StatusRinging, "Ringing", nil)
 		select {
 		case <-dlg.Context().Done():
+		case code := <-in.act:
+			if code == sip.StatusOK {
+				p.answerIncoming(in, key)
+				return
+			}
+			_ = dlg.Respond(code, "Rejected", nil)
 		case <-time.After(2 * time.Minute):
 		}
 		in.markEnded()
 		incalls.Delete(key)
 	default:
-		in.Media = mediatest.NewPhone(p.tb)
-		if len(req.Body()) > 0 {
-			_ = in.Media.SetAnswer(req.Body())
-		}
-		_ = dlg.RespondSDP(in.Media.Offer())
-		<-dlg.Context().Done()
-		in.markEnded()
-		incalls.Delete(key)
+		p.answerIncoming(in, key)
 	}
+}
+
+// answerIncoming answers with an SDP answer and holds the call until it
+// ends.
+func (p *Phone) answerIncoming(in *Incoming, key string) {
+	media := mediatest.NewPhone(p.tb)
+	if len(in.Request.Body()) > 0 {
+		_ = media.SetAnswer(in.Request.Body())
+	}
+	p.mu.Lock()
+	in.Media = media
+	p.mu.Unlock()
+	_ = in.dlg.RespondSDP(media.Offer())
+	<-in.dlg.Context().Done()
+	in.markEnded()
+	incalls.Delete(key)
 }
 
 func (p *Phone) onAck(req *sip.Request, tx sip.ServerTransaction) {

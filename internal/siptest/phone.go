@@ -131,7 +131,14 @@ func (p *Phone) routes() {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	})
 	p.srv.OnInfo(func(req *sip.Request, tx sip.ServerTransaction) {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		if !p.onReoffer(req, tx) {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		}
+	})
+	p.srv.OnUpdate(func(req *sip.Request, tx sip.ServerTransaction) {
+		if !p.onReoffer(req, tx) {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+		}
 	})
 }
 

@@ -1,0 +1,617 @@
+package b2bua
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+)
+
+// Call states for LiveCall.State (the RFC 4235 names presence uses).
+const (
+	StateTrying    = "trying"
+	StateEarly     = "early"
+	StateConfirmed = "confirmed"
+)
+
+// eventBuffer is how many leg outcomes and in-dialog requests may wait for
+// a call's owner goroutine; senders wait (bounded by the call's end).
+const eventBuffer = 64
+
+// party is one end of a call.
+type party struct {
+	Ext    string // user's extension; "" when not a user (trunk caller, neutral phone)
+	Name   string // display name
+	Number string // number shown to the other side (extension, E.164, callback)
+	Device string // device used ("" for the trunk)
+}
+
+// call is one bridged call: the caller's leg (a) and the outgoing legs
+// forked to the callee's phones or the trunk. The goroutine running
+// HandleInvite owns every field not under mu.
+type call struct {
+	b       *B2BUA
+	id      string // caller's Call-ID
+	log     *slog.Logger
+	aUA     *sipgo.DialogUA
+	a       *sipgo.DialogServerSession
+	caller  party
+	callee  party
+	dialled string
+	emerg   bool
+	ring    time.Duration
+	legs    []*leg
+	byID    map[string]*leg
+	winner  *leg
+	ev      chan any
+	done    chan struct{}
+	wg      sync.WaitGroup // leg goroutines and relays
+
+	recs      []*hotdesk.CallRecord // caller's (outbound) and callee's (inbound), when users
+	result    string
+	ringing   bool // 180 relayed
+	early     bool // 183 with SDP relayed
+	answerDev string
+	calleeRec bool // callee's record written
+
+	mu    sync.Mutex
+	state string
+	since time.Time
+}
+
+// leg is one outgoing INVITE: to one contact of a phone, or to the trunk.
+type leg struct {
+	c      *call
+	device string // device rung; "" for the trunk
+	req    *sip.Request
+	user   string // digest credentials for the trunk
+	pass   string
+	callID string
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	dlg   *sipgo.DialogClientSession // set before the first event about the leg
+	done  bool                       // owner only
+	final int                        // owner only: final non-2xx status, 0 for none
+}
+
+type legProgress struct {
+	l   *leg
+	res *sip.Response
+}
+
+type legDone struct {
+	l   *leg
+	err error
+}
+
+type inDialog struct {
+	req *sip.Request
+	tx  sip.ServerTransaction
+}
+
+func (b *B2BUA) newCall(req *sip.Request, caller, callee party, dialled string) *call {
+	c := &call{
+		b: b, id: req.CallID().Value(), caller: caller, callee: callee, dialled: dialled,
+		aUA: b.dialogUA(req.Transport()), byID: map[string]*leg{},
+		ev: make(chan any, eventBuffer), done: make(chan struct{}), state: StateTrying,
+		result: hotdesk.ResultFailed,
+	}
+	c.log = b.log.With("call_id", c.id, "from", caller.Number, "to", dialled)
+	return c
+}
+
+// addLeg prepares an outgoing INVITE (not yet sent).
+func (c *call) addLeg(device string, req *sip.Request, user, pass string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &leg{c: c, device: device, req: req, user: user, pass: pass, callID: req.CallID().Value(), ctx: ctx, cancel: cancel}
+	c.legs = append(c.legs, l)
+	c.byID[l.callID] = l
+}
+
+// post hands e to the owner; false when the call is over.
+func (c *call) post(e any) bool {
+	select {
+	case c.ev <- e:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
+// bridge answers nothing itself: it rings the legs, relays progress, and
+// connects the first answer to the caller, then relays the dialog until a
+// BYE. It returns when the call is over and everything is cleaned up.
+func (c *call) bridge(req *sip.Request, tx sip.ServerTransaction) {
+	var err error
+	if c.a, err = c.aUA.ReadInvite(req, tx); err != nil {
+		c.log.Debug("b2bua: read invite", "err", err)
+		respond(tx, req, sip.StatusBadRequest, c.b.log)
+		return
+	}
+	c.since = c.b.o.Now()
+	c.b.addCall(c)
+	c.b.o.SIP.AddDialog(c.id, c)
+	for _, l := range c.legs {
+		c.b.o.SIP.AddDialog(l.callID, c)
+	}
+	defer c.cleanup()
+	c.start()
+	if c.ringPhase() {
+		c.talkPhase()
+	}
+}
+
+// ringPhase sends the INVITEs and waits for the first answer, a final
+// failure of every leg, the ring timeout or the caller's CANCEL. It
+// reports whether the call was answered.
+func (c *call) ringPhase() bool {
+	if len(c.legs) == 0 {
+		c.result = hotdesk.ResultNoAnswer // logged in nowhere, nothing registered
+		c.reject(sip.StatusTemporarilyUnavailable)
+		return false
+	}
+	for _, l := range c.legs {
+		c.wg.Add(1)
+		go l.run()
+	}
+	timer := time.NewTimer(c.ring)
+	defer timer.Stop()
+	for {
+		select {
+		case <-c.a.Context().Done():
+			c.cancelLegs(nil)
+			c.result = hotdesk.ResultCancelled
+			return false
+		case <-timer.C:
+			c.cancelLegs(nil)
+			c.result = hotdesk.ResultNoAnswer
+			c.reject(sip.StatusTemporarilyUnavailable)
+			return false
+		case <-c.b.quit:
+			c.cancelLegs(nil)
+			c.reject(sip.StatusServiceUnavailable)
+			return false
+		case e := <-c.ev:
+			switch e := e.(type) {
+			case legProgress:
+				c.progress(e.l, e.res)
+			case legDone:
+				if answered, over := c.legDone(e); answered || over {
+					return answered
+				}
+			case inDialog:
+				// Nothing but the ACK (handled in HandleInDialog) belongs to
+				// a dialog that is not up yet.
+				respond(e.tx, e.req, sip.StatusCallTransactionDoesNotExists, c.log)
+			}
+		}
+	}
+}
+
+// progress relays a provisional response: the first 183 with SDP as
+// early media (SDP unchanged), otherwise one 180.
+func (c *call) progress(l *leg, res *sip.Response) {
+	body := res.Body()
+	switch {
+	case len(body) > 0 && !c.early:
+		c.early = true
+		hdrs := []sip.Header{}
+		if ct := res.ContentType(); ct != nil {
+			hdrs = append(hdrs, sip.NewHeader("Content-Type", ct.Value()))
+		}
+		if err := c.a.Respond(sip.StatusSessionInProgress, "Session Progress", body, hdrs...); err != nil {
+			c.log.Debug("b2bua: relay 183", "err", err)
+		}
+	case len(body) == 0 && !c.ringing && !c.early:
+		c.ringing = true
+		if err := c.a.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+			c.log.Debug("b2bua: relay 180", "err", err)
+		}
+	}
+	if c.state == StateTrying {
+		c.publish(events.KindCallEarly)
+	}
+}
+
+// legDone takes a leg's final outcome. The first answer is connected to
+// the caller and the other legs are cancelled; when every leg has failed
+// the caller gets 486 if anyone was busy, else 480.
+func (c *call) legDone(e legDone) (answered, over bool) {
+	l := e.l
+	l.done = true
+	if e.err == nil {
+		if c.winner != nil || c.a.Context().Err() != nil {
+			c.ackBye(l)
+			return false, false
+		}
+		return c.connect(l)
+	}
+	var de *sipgo.ErrDialogResponse
+	if errors.As(e.err, &de) {
+		l.final = de.Res.StatusCode
+	}
+	c.log.Debug("b2bua: leg failed", "device", l.device, "status", l.final, "err", e.err)
+	for _, x := range c.legs {
+		if !x.done {
+			return false, false
+		}
+	}
+	status, result := sip.StatusTemporarilyUnavailable, hotdesk.ResultNoAnswer
+	for _, x := range c.legs {
+		switch x.final {
+		case sip.StatusBusyHere, sip.StatusGlobalBusyEverywhere:
+			status, result = sip.StatusBusyHere, hotdesk.ResultBusy
+		case sip.StatusGlobalDecline:
+			if result != hotdesk.ResultBusy {
+				status, result = sip.StatusGlobalDecline, hotdesk.ResultRejected
+			}
+		case sip.StatusForbidden, sip.StatusNotFound, sip.StatusServiceUnavailable:
+			if len(c.legs) == 1 && result == hotdesk.ResultNoAnswer {
+				// The trunk refused: pass its answer on.
+				status, result = x.final, hotdesk.ResultFailed
+			}
+		}
+	}
+	c.result = result
+	c.reject(status)
+	return false, true
+}
+
+// connect answers the caller with the winning leg's SDP.
+func (c *call) connect(l *leg) (answered, over bool) {
+	c.winner = l
+	c.cancelLegs(l)
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := l.dlg.Ack(ctx); err != nil {
+		c.log.Warn("b2bua: ack callee", "err", err)
+	}
+	inv := l.dlg.InviteResponse
+	res := sip.NewResponseFromRequest(c.a.InviteRequest, sip.StatusOK, "OK", inv.Body())
+	if ct := inv.ContentType(); ct != nil {
+		res.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+	}
+	res.AppendHeader(sip.NewHeader("Allow", allow))
+	c.answered(l)
+	if err := c.a.WriteResponse(res); err != nil {
+		c.log.Info("b2bua: caller gone at answer", "err", err)
+		c.byeLeg(l)
+		c.result = hotdesk.ResultCancelled
+		return false, true
+	}
+	return true, false
+}
+
+// talkPhase relays in-dialog requests until a BYE from either side.
+func (c *call) talkPhase() {
+	for {
+		select {
+		case <-c.b.quit:
+			c.byeLeg(c.winner)
+			c.byeCaller()
+			return
+		case e := <-c.ev:
+			switch e := e.(type) {
+			case legDone:
+				if e.err == nil && e.l != c.winner {
+					c.ackBye(e.l) // answered after we had a winner
+				}
+			case inDialog:
+				if c.talkRequest(e.req, e.tx) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// talkRequest handles one in-dialog request of a connected call and
+// reports whether the call is over.
+func (c *call) talkRequest(req *sip.Request, tx sip.ServerTransaction) bool {
+	fromA := req.CallID().Value() == c.id
+	l := c.byID[req.CallID().Value()]
+	if !fromA && l != c.winner {
+		if req.Method == sip.BYE {
+			respond(tx, req, sip.StatusOK, c.log) // a loser hanging up its crossed answer
+		} else {
+			respond(tx, req, sip.StatusCallTransactionDoesNotExists, c.log)
+		}
+		return false
+	}
+	switch req.Method {
+	case sip.BYE:
+		if fromA {
+			if err := c.a.ReadBye(req, tx); err != nil {
+				c.log.Debug("b2bua: caller bye", "err", err)
+			}
+			c.byeLeg(c.winner)
+		} else {
+			if err := l.dlg.ReadBye(req, tx); err != nil {
+				c.log.Debug("b2bua: callee bye", "err", err)
+			}
+			c.byeCaller()
+		}
+		return true
+	case sip.INVITE, sip.UPDATE, sip.INFO:
+		var err error
+		if fromA {
+			err = c.a.ReadRequest(req, tx)
+		} else {
+			err = l.dlg.ReadRequest(req, tx)
+		}
+		if err != nil {
+			respond(tx, req, sip.StatusInternalServerError, c.log) // RFC 3261 14.2: CSeq out of order
+			return false
+		}
+		c.relay(fromA, req, tx)
+	case sip.OPTIONS:
+		respond(tx, req, sip.StatusOK, c.log)
+	default:
+		res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
+		res.AppendHeader(sip.NewHeader("Allow", allow))
+		if err := tx.Respond(res); err != nil {
+			c.log.Debug("b2bua: respond 405", "err", err)
+		}
+	}
+	return false
+}
+
+// relay sends an in-dialog request (re-INVITE, UPDATE, INFO) to the other
+// side and its final response back. It runs in its own goroutine (owned by
+// the call through wg) so a slow far end does not hold up a BYE.
+func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
+	var target sip.Uri
+	if fromA {
+		target = contactOf(c.winner.dlg.InviteResponse, c.winner.req.Recipient)
+	} else {
+		target = contactOf(c.a.InviteRequest, c.a.InviteRequest.From().Address)
+	}
+	out := sip.NewRequest(req.Method, target)
+	if ct := req.ContentType(); ct != nil {
+		out.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+	}
+	for _, name := range []string{"Info-Package", "Session-Expires"} {
+		if h := req.GetHeader(name); h != nil {
+			out.AppendHeader(sip.NewHeader(name, h.Value()))
+		}
+	}
+	out.SetBody(req.Body())
+	winner := c.winner
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		defer cancel()
+		var res *sip.Response
+		var err error
+		if fromA {
+			res, err = winner.dlg.Do(ctx, out)
+		} else {
+			res, err = c.a.Do(ctx, out)
+		}
+		if err != nil {
+			c.log.Info("b2bua: relay failed", "method", req.Method, "err", err)
+			respond(tx, req, sip.StatusRequestTimeout, c.log)
+			return
+		}
+		if req.Method == sip.INVITE && res.IsSuccess() {
+			ack := sip.NewRequest(sip.ACK, target)
+			if fromA {
+				err = winner.dlg.WriteRequest(ack)
+			} else {
+				err = c.a.WriteRequest(ack)
+			}
+			if err != nil {
+				c.log.Debug("b2bua: ack relayed re-invite", "err", err)
+			}
+		}
+		back := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, res.Body())
+		if ct := res.ContentType(); ct != nil {
+			back.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+		}
+		if res.IsSuccess() && req.Method != sip.INFO {
+			ct := c.aUA.ContactHDR
+			back.AppendHeader(&ct)
+		}
+		if err := tx.Respond(back); err != nil {
+			c.log.Debug("b2bua: respond relayed", "err", err)
+		}
+	}()
+}
+
+// contactOf is the Contact URI of m, or fallback.
+func contactOf(m interface{ Contact() *sip.ContactHeader }, fallback sip.Uri) sip.Uri {
+	if h := m.Contact(); h != nil {
+		return h.Address
+	}
+	return fallback
+}
+
+// cancelLegs cancels every leg but keep (CANCEL for the ringing ones).
+func (c *call) cancelLegs(keep *leg) {
+	for _, l := range c.legs {
+		if l != keep {
+			l.cancel()
+		}
+	}
+}
+
+// reject sends the caller a final failure.
+func (c *call) reject(status int) {
+	if err := c.a.Respond(status, reason(status), nil); err != nil {
+		c.log.Debug("b2bua: reject", "status", status, "err", err)
+	}
+}
+
+// ackBye ends a leg that answered but lost (or answered after CANCEL).
+func (c *call) ackBye(l *leg) {
+	ackBye(l.dlg, c.log)
+}
+
+func ackBye(dlg *sipgo.DialogClientSession, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := dlg.Ack(ctx); err != nil {
+		log.Debug("b2bua: ack loser", "err", err)
+	}
+	if err := dlg.Bye(ctx); err != nil {
+		log.Debug("b2bua: bye loser", "err", err)
+	}
+}
+
+func (c *call) byeLeg(l *leg) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := l.dlg.Bye(ctx); err != nil {
+		c.log.Debug("b2bua: bye callee", "err", err)
+	}
+}
+
+func (c *call) byeCaller() {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := c.a.Bye(ctx); err != nil {
+		c.log.Debug("b2bua: bye caller", "err", err)
+	}
+}
+
+// run sends the leg's INVITE and reports its provisional responses and its
+// outcome to the owner. An answer that crosses our CANCEL, or arrives when
+// the call is over, is acknowledged and hung up here.
+func (l *leg) run() {
+	defer l.c.wg.Done()
+	dlg, err := l.c.b.dialogUA(l.req.Transport()).WriteInvite(l.ctx, l.req)
+	if err != nil {
+		l.c.post(legDone{l: l, err: err})
+		return
+	}
+	l.dlg = dlg
+	defer dlg.Close()
+	err = dlg.WaitAnswer(l.ctx, sipgo.AnswerOptions{
+		Username: l.user, Password: l.pass,
+		OnResponse: func(res *sip.Response) error {
+			if res.IsProvisional() && res.StatusCode > sip.StatusTrying {
+				l.c.post(legProgress{l: l, res: res})
+			}
+			return nil
+		},
+	})
+	if err != nil && l.ctx.Err() != nil {
+		if r := dlg.InviteResponse; r != nil && r.IsSuccess() {
+			ackBye(dlg, l.c.log)
+		}
+	}
+	if !l.c.post(legDone{l: l, err: err}) && err == nil {
+		ackBye(dlg, l.c.log)
+	}
+}
+
+// HandleInDialog takes requests of the call's dialogs (caller's and legs').
+// ACKs of the caller's INVITE are applied here, since the owner may be
+// waiting for one; everything else goes to the owner in arrival order.
+func (c *call) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
+	if req.Method == sip.ACK {
+		if req.CallID().Value() == c.id && c.a != nil {
+			_ = c.a.ReadAck(req, tx) // ACKs of relayed re-INVITEs carry other CSeqs
+		}
+		return
+	}
+	if !c.post(inDialog{req: req, tx: tx}) {
+		if req.Method == sip.BYE {
+			respond(tx, req, sip.StatusOK, c.log)
+			return
+		}
+		respond(tx, req, sip.StatusCallTransactionDoesNotExists, c.log)
+	}
+}
+
+// cleanup ends the legs, stops routing the call's dialogs, waits for the
+// call's goroutines and writes the call's records.
+func (c *call) cleanup() {
+	c.cancelLegs(c.winner)
+	c.b.o.SIP.RemoveDialog(c.id)
+	for _, l := range c.legs {
+		c.b.o.SIP.RemoveDialog(l.callID)
+	}
+	close(c.done)
+	c.wg.Wait()
+	for {
+		select {
+		case e := <-c.ev:
+			if d, ok := e.(inDialog); ok {
+				respond(d.tx, d.req, sip.StatusCallTransactionDoesNotExists, c.log)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	c.a.Close()
+	c.b.removeCall(c)
+	c.finish()
+}
+
+func (c *call) setState(s string) {
+	c.mu.Lock()
+	c.state = s
+	c.mu.Unlock()
+}
+
+func (c *call) live() LiveCall {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lc := LiveCall{CallID: c.id, From: c.caller.Number, To: c.dialled, Extension: c.caller.Ext, Device: c.caller.Device,
+		State: c.state, Since: c.since}
+	if lc.Extension == "" {
+		lc.Extension = c.callee.Ext
+		lc.Device = c.answerDev
+	}
+	return lc
+}
+
+// allow lists the methods the PBX takes within a call.
+const allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
+
+func reason(status int) string {
+	switch status {
+	case sip.StatusOK:
+		return "OK"
+	case sip.StatusBadRequest:
+		return "Bad Request"
+	case sip.StatusForbidden:
+		return "Forbidden"
+	case sip.StatusNotFound:
+		return "Not Found"
+	case sip.StatusRequestTimeout:
+		return "Request Timeout"
+	case sip.StatusTemporarilyUnavailable:
+		return "Temporarily Unavailable"
+	case sip.StatusCallTransactionDoesNotExists:
+		return "Call/Transaction Does Not Exist"
+	case sip.StatusBusyHere:
+		return "Busy Here"
+	case sip.StatusNotAcceptableHere:
+		return "Not Acceptable Here"
+	case sip.StatusInternalServerError:
+		return "Server Internal Error"
+	case sip.StatusServiceUnavailable:
+		return "Service Unavailable"
+	case sip.StatusGlobalDecline:
+		return "Decline"
+	}
+	return "Error"
+}
+
+func respond(tx sip.ServerTransaction, req *sip.Request, status int, log *slog.Logger) {
+	if err := tx.Respond(sip.NewResponseFromRequest(req, status, reason(status), nil)); err != nil && !errors.Is(err, sip.ErrTransactionTerminated) {
+		log.Debug("b2bua: respond", "status", status, "err", err)
+	}
+}

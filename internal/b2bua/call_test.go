@@ -1,0 +1,356 @@
+package b2bua_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+)
+
+// office is a PBX with users 201 and 202, hot desk phones HD1 (201
+// logged in), HD2 (202 logged in) and HD3 (neutral).
+type office struct {
+	*pbx
+	hd1, hd2, hd3 *siptest.Phone
+}
+
+func mustOffice(t *testing.T, users ...hotdesk.User) *office {
+	t.Helper()
+	p := mustPBX(t)
+	if len(users) == 0 {
+		users = []hotdesk.User{{Extension: "201"}, {Extension: "202"}}
+	}
+	for _, u := range users {
+		p.mustUser(t, u)
+	}
+	o := &office{pbx: p}
+	o.hd1 = p.mustDevice(t, hotdesk.Device{ID: "HD1"})
+	o.hd2 = p.mustDevice(t, hotdesk.Device{ID: "HD2"})
+	o.hd3 = p.mustDevice(t, hotdesk.Device{ID: "HD3"})
+	p.login(t, "201", "HD1")
+	p.login(t, "202", "HD2")
+	return o
+}
+
+func statusOf(err error) int {
+	var de *sipgo.ErrDialogResponse
+	if errors.As(err, &de) {
+		return de.Res.StatusCode
+	}
+	return 0
+}
+
+func TestCallReachesLoggedInPhone(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	c, err := o.hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := o.hd2.WaitIncoming(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := in.Request.From()
+	if from.Address.User != "201" || from.DisplayName != "User 201" {
+		t.Errorf("callee saw From %q, want \"User 201\" <sip:201@…>", from.Value())
+	}
+	if pai := header(in.Request, "P-Asserted-Identity"); !strings.Contains(pai, "sip:201@") || !strings.Contains(pai, "User 201") {
+		t.Errorf("P-Asserted-Identity %q", pai)
+	}
+	if string(in.Request.Body()) != string(c.Media.Offer()) {
+		t.Errorf("SDP changed on the way:\n%s\nwant\n%s", in.Request.Body(), c.Media.Offer())
+	}
+	if _, err := o.hd3.WaitIncoming(200 * time.Millisecond); err == nil {
+		t.Error("the neutral phone rang")
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-in.Ended():
+	case <-time.After(3 * time.Second):
+		t.Fatal("callee got no BYE")
+	}
+	out := o.waitRecord(t, "201")
+	if out.Direction != hotdesk.DirectionOutbound || out.Peer != "202" || out.Device != "HD1" || out.Result != hotdesk.ResultAnswered || out.Answer == nil {
+		t.Errorf("caller record %+v", out)
+	}
+	rec := o.waitRecord(t, "202")
+	if rec.Direction != hotdesk.DirectionInbound || rec.Peer != "201" || rec.Device != "HD2" || rec.Result != hotdesk.ResultAnswered {
+		t.Errorf("callee record %+v", rec)
+	}
+	o.waitIdle(t, 3*time.Second)
+	want := []string{"call_trying/recipient", "call_confirmed/recipient", "call_terminated/recipient"}
+	if got := o.callEvents("202"); !slices.Equal(got, want) {
+		t.Errorf("events of 202: %v, want %v", got, want)
+	}
+	if got := o.callEvents("201"); len(got) != 3 || got[0] != "call_trying/initiator" {
+		t.Errorf("events of 201: %v", got)
+	}
+}
+
+func TestCallFollowsRoaming(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	o.login(t, "202", "HD3") // roams from HD2
+	c, err := o.hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Hangup()
+	if _, err := o.hd3.WaitIncoming(2 * time.Second); err != nil {
+		t.Fatal("new phone did not ring:", err)
+	}
+	if _, err := o.hd2.WaitIncoming(200 * time.Millisecond); err == nil {
+		t.Error("the old phone rang")
+	}
+}
+
+func TestParallelRingingCancelsLoser(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
+	o.hd2.SetAnswerMode(siptest.AnswerRing)
+	soft.SetAnswerMode(siptest.AnswerRing)
+	var provisional []int
+	done := make(chan error, 1)
+	var call *siptest.Call
+	go func() {
+		var err error
+		call, err = o.hd1.DialWith("202", siptest.DialOptions{OnResponse: func(r *sip.Response) { provisional = append(provisional, r.StatusCode) }})
+		done <- err
+	}()
+	desk, err := o.hd2.WaitIncoming(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mobile, err := soft.WaitIncoming(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	mobile.Answer()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	defer call.Hangup()
+	select {
+	case <-desk.Ended():
+	case <-time.After(3 * time.Second):
+		t.Fatal("losing phone was not cancelled")
+	}
+	if !slices.Contains(provisional, sip.StatusRinging) {
+		t.Errorf("caller saw %v, want a 180", provisional)
+	}
+	select {
+	case <-mobile.Ended():
+		t.Fatal("winner ended")
+	case <-time.After(100 * time.Millisecond):
+	}
+	call.Hangup()
+	if rec := o.waitRecord(t, "202"); rec.Device != "SOFT202" || rec.Result != hotdesk.ResultAnswered {
+		t.Errorf("callee record %+v, want answered on SOFT202", rec)
+	}
+}
+
+func TestBusyEverywhere(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
+	o.hd2.SetAnswerMode(siptest.AnswerBusy)
+	soft.SetAnswerMode(siptest.AnswerBusy)
+	_, err := o.hd1.Dial("202")
+	if statusOf(err) != sip.StatusBusyHere {
+		t.Fatalf("dial: %v, want 486", err)
+	}
+	for _, ext := range []string{"201", "202"} {
+		if rec := o.waitRecord(t, ext); rec.Result != hotdesk.ResultBusy {
+			t.Errorf("%s record %+v, want busy", ext, rec)
+		}
+	}
+	o.waitIdle(t, 3*time.Second)
+}
+
+func TestNoAnswerTimesOut(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t, hotdesk.User{Extension: "201"}, hotdesk.User{Extension: "202", RingTimeout: 1})
+	o.hd2.SetAnswerMode(siptest.AnswerRing)
+	start := time.Now()
+	_, err := o.hd1.Dial("202")
+	if statusOf(err) != sip.StatusTemporarilyUnavailable {
+		t.Fatalf("dial: %v, want 480", err)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond || d > 3*time.Second {
+		t.Errorf("480 after %v, want about the 1 s ring timeout", d)
+	}
+	in, err := o.hd2.WaitIncoming(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-in.Ended():
+	case <-time.After(3 * time.Second):
+		t.Fatal("ringing phone not cancelled")
+	}
+	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultNoAnswer {
+		t.Errorf("record %+v, want no_answer", rec)
+	}
+	o.waitIdle(t, 3*time.Second)
+}
+
+func TestCallerCancelReachesEveryLeg(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
+	o.hd2.SetAnswerMode(siptest.AnswerRing)
+	soft.SetAnswerMode(siptest.AnswerRing)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := o.hd1.DialContext(ctx, "202", siptest.DialOptions{})
+		done <- err
+	}()
+	var ins []*siptest.Incoming
+	for _, ph := range []*siptest.Phone{o.hd2, soft} {
+		in, err := ph.WaitIncoming(2 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins = append(ins, in)
+	}
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("cancelled dial succeeded")
+	}
+	for i, in := range ins {
+		select {
+		case <-in.Ended():
+		case <-time.After(3 * time.Second):
+			t.Fatalf("leg %d not cancelled", i)
+		}
+	}
+	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultCancelled {
+		t.Errorf("record %+v, want cancelled", rec)
+	}
+	o.waitIdle(t, 5*time.Second)
+}
+
+func TestNowhereAndUnknown(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t, hotdesk.User{Extension: "201"}, hotdesk.User{Extension: "202"}, hotdesk.User{Extension: "203"})
+	start := time.Now()
+	if _, err := o.hd1.Dial("203"); statusOf(err) != sip.StatusTemporarilyUnavailable {
+		t.Errorf("logged in nowhere: %v, want 480", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("480 took %v, want at once", d)
+	}
+	if _, err := o.hd1.Dial("299"); statusOf(err) != sip.StatusNotFound {
+		t.Errorf("unknown extension: %v, want 404", err)
+	}
+	o.waitIdle(t, 3*time.Second)
+}
+
+const holdSDP = "v=0\r\no=x 1 2 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=sendonly\r\n"
+
+func TestHoldAndByeRelayed(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	for _, calleeHangsUp := range []bool{false, true} {
+		c, err := o.hd1.Dial("202")
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := o.hd2.WaitIncoming(2 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Caller holds: the callee gets the re-INVITE with the SDP unchanged.
+		if code, err := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
+			t.Fatalf("hold: %d %v", code, err)
+		}
+		if got := in.Received(); len(got) != 1 || got[0].Method != sip.INVITE || string(got[0].Body()) != holdSDP {
+			t.Fatalf("callee received %v", got)
+		}
+		// Callee holds back, then UPDATE: the caller gets both.
+		if code, err := in.Send(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
+			t.Fatalf("callee re-INVITE: %d %v", code, err)
+		}
+		if code, err := in.Send(sip.UPDATE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
+			t.Fatalf("callee UPDATE: %d %v", code, err)
+		}
+		if got := c.Received(); len(got) != 2 || got[0].Method != sip.INVITE || got[1].Method != sip.UPDATE || string(got[0].Body()) != holdSDP {
+			t.Fatalf("caller received %v", got)
+		}
+		if calleeHangsUp {
+			if err := in.Hangup(); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.WaitBye(3 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			if err := c.Hangup(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-in.Ended():
+			case <-time.After(3 * time.Second):
+				t.Fatal("callee got no BYE")
+			}
+		}
+		o.waitIdle(t, 3*time.Second)
+	}
+}
+
+// TestManyCallsLeaveNothingBehind makes calls one after another and checks
+// that dialogs, calls and goroutines return to where they started.
+func TestManyCallsLeaveNothingBehind(t *testing.T) {
+	o := mustOffice(t)
+	const calls = 200
+	warm := func() {
+		c, err := o.hd1.Dial("202")
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := o.hd2.WaitIncoming(2 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Hangup(); err != nil {
+			t.Fatal(err)
+		}
+		<-in.Ended()
+	}
+	warm()
+	o.waitIdle(t, 3*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	base := runtime.NumGoroutine()
+	for range calls {
+		warm()
+	}
+	o.waitIdle(t, 5*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > base+5 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("goroutines %d after %d calls, baseline %d\n%s", runtime.NumGoroutine(), calls, base, buf[:n])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(o.calls(t, "202")); n != 10 {
+		t.Errorf("FindCalls limit 10 returned %d", n)
+	}
+}

@@ -1,0 +1,241 @@
+package b2bua_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/b2bua"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
+	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+)
+
+const realm = "pbx.test"
+
+// TestMain silences sipgo's fallback logger.
+func TestMain(m *testing.M) {
+	if os.Getenv("HOTDESK_TEST_LOG") == "" {
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	os.Exit(m.Run())
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("HOTDESK_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// pbx is the SIP side composed from the real pieces on loopback: SQLite
+// store, signaling, registrar, desk and the B2BUA.
+type pbx struct {
+	store  hotdesk.Store
+	bus    *events.Bus
+	sip    *signaling.Server
+	reg    *registrar.Registrar
+	desk   *desk.Service
+	b2b    *b2bua.B2BUA
+	events <-chan events.Event
+
+	mu  sync.Mutex
+	got []events.Event
+}
+
+// mustPBX starts the composition; it stops when the test ends.
+func mustPBX(tb testing.TB) *pbx {
+	tb.Helper()
+	ctx := context.Background()
+	log := testLogger()
+	db, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	p := &pbx{store: db, bus: events.New()}
+	p.desk = desk.New(desk.Options{Store: db, Bus: p.bus, Logger: log, InCall: func(d string) bool { return p.b2b.InCall(d) }})
+	p.reg, err = registrar.New(registrar.Options{Store: db, Bus: p.bus, Realm: realm, Logger: log, Node: "n1", Algorithms: []string{"MD5"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.sip, err = signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Logger: log, ReadFilter: p.reg.Allow})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := p.sip.Listen(); err != nil {
+		tb.Fatal(err)
+	}
+	p.reg.Register(p.sip)
+	set, err := prompts.New("en", "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.b2b, err = b2bua.New(b2bua.Options{Store: db, Desk: p.desk, Bus: p.bus, SIP: p.sip, Contacts: p.reg.Contacts,
+		Settings: func(ctx context.Context) hotdesk.Settings {
+			st, err := db.GetSettings(ctx)
+			if err != nil {
+				return hotdesk.DefaultSettings()
+			}
+			return st
+		},
+		Prompts: func(string) (*prompts.Set, error) { return set, nil },
+		Ports:   media.NewPortPool(0, 0), MediaIP: "127.0.0.1", Domain: realm, Logger: log,
+		RegisterRetry: 200 * time.Millisecond})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.sip.Handle(sip.INVITE, p.onInvite)
+	evs, unsub := p.bus.Subscribe(4096)
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for e := range evs {
+			p.mu.Lock()
+			p.got = append(p.got, e)
+			p.mu.Unlock()
+		}
+	}()
+	for _, run := range []func(context.Context) error{p.sip.Serve, p.reg.Run, p.b2b.Run} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = run(runCtx) }()
+	}
+	tb.Cleanup(func() { cancel(); unsub(); wg.Wait() })
+	return p
+}
+
+// onInvite is what internal/app does: trunk first, then authenticate and
+// hand over (feature codes are not part of these tests).
+func (p *pbx) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if p.b2b.FromTrunk(req) {
+		p.b2b.HandleTrunkInvite(req, tx)
+		return
+	}
+	dev, ok := p.reg.Authenticate(req, tx)
+	if !ok {
+		return
+	}
+	p.b2b.HandleInvite(req, tx, dev)
+}
+
+func (p *pbx) addr() string { return p.sip.UDPAddr().String() }
+
+// mustUser creates a hot-desk user allowed national calls.
+func (p *pbx) mustUser(tb testing.TB, u hotdesk.User) {
+	tb.Helper()
+	if u.Name == "" {
+		u.Name = "User " + u.Extension
+	}
+	if u.Outbound == "" {
+		u.Outbound = hotdesk.OutboundNational
+	}
+	u.Hotdesk = true
+	if err := p.store.CreateUser(context.Background(), &u); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// mustDevice creates a device (personal when owner is set) and returns a
+// registered test phone for it.
+func (p *pbx) mustDevice(tb testing.TB, d hotdesk.Device) *siptest.Phone {
+	tb.Helper()
+	d.Mode = hotdesk.ModeHotdesk
+	if d.Owner != "" {
+		d.Mode = hotdesk.ModePersonal
+	}
+	d.SIPPassword = "pw-" + d.ID
+	d.Model = hotdesk.ModelGeneric
+	if err := p.store.CreateDevice(context.Background(), &d); err != nil {
+		tb.Fatal(err)
+	}
+	return p.phone(tb, d.ID)
+}
+
+// phone is another registered test phone of an existing device.
+func (p *pbx) phone(tb testing.TB, id string) *siptest.Phone {
+	tb.Helper()
+	ph := siptest.New(tb, siptest.Options{Server: p.addr(), User: id, Password: "pw-" + id, Domain: realm})
+	ph.MustRegister(tb)
+	return ph
+}
+
+// login logs ext in on device as an admin would.
+func (p *pbx) login(tb testing.TB, ext, device string) {
+	tb.Helper()
+	if _, err := p.desk.Login(context.Background(), desk.LoginRequest{Extension: ext, Device: device, Via: hotdesk.ViaAdmin, Source: "test"}); err != nil {
+		tb.Fatalf("login %s on %s: %v", ext, device, err)
+	}
+}
+
+// calls returns the user's call records, newest first.
+func (p *pbx) calls(tb testing.TB, ext string) []*hotdesk.CallRecord {
+	tb.Helper()
+	cs, err := p.store.FindCalls(context.Background(), ext, 10)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cs
+}
+
+// waitRecord waits until the user's newest call record has ended.
+func (p *pbx) waitRecord(tb testing.TB, ext string) *hotdesk.CallRecord {
+	tb.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if cs := p.calls(tb, ext); len(cs) > 0 && cs[0].End != nil {
+			return cs[0]
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("no ended call record for %s", ext)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitIdle waits until no call is up and no dialog is routed.
+func (p *pbx) waitIdle(tb testing.TB, within time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for p.b2b.Active() != 0 || p.sip.Dialogs() != 0 {
+		if time.Now().After(deadline) {
+			tb.Fatalf("still %d calls, %d dialogs after %v", p.b2b.Active(), p.sip.Dialogs(), within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// callEvents returns the call_* kinds published for ext, in order.
+func (p *pbx) callEvents(ext string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, e := range p.got {
+		if e.Extension == ext && strings.HasPrefix(e.Kind, "call_") {
+			out = append(out, e.Kind+"/"+e.Direction)
+		}
+	}
+	return out
+}
+
+// header returns the value of a header of req, "" if absent.
+func header(req *sip.Request, name string) string {
+	if h := req.GetHeader(name); h != nil {
+		return h.Value()
+	}
+	return ""
+}

@@ -1,0 +1,222 @@
+package b2bua
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/google/uuid"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+)
+
+// Prompt names of the announcements.
+const (
+	promptNeutral    = "neutral_phone"
+	promptNotAllowed = "not_allowed"
+)
+
+// HandleInvite routes an authenticated initial INVITE from dev whose
+// number is not a feature code (SPEC section 4: emergency, extension,
+// trunk; neutral phones only emergency). It blocks until the call is over.
+func (b *B2BUA) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *hotdesk.Device) {
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	st := b.o.Settings(ctx)
+	number := Dialled(req.Recipient.User)
+	user, err := b.userAt(ctx, dev)
+	if err != nil {
+		b.log.Error("b2bua: who is at the device", "device", dev.ID, "err", err)
+		if IsEmergency(number, st) {
+			user = nil // an emergency call goes out even when the database is down
+		} else {
+			respond(tx, req, sip.StatusServiceUnavailable, b.log)
+			return
+		}
+	}
+	caller := party{Device: dev.ID, Number: dev.ID}
+	if user != nil {
+		caller = party{Ext: user.Extension, Name: user.Name, Number: user.Extension, Device: dev.ID}
+	}
+	log := b.log.With("device", dev.ID, "extension", caller.Ext, "to", number)
+	switch {
+	case number == "":
+		respond(tx, req, sip.StatusNotFound, b.log)
+	case IsEmergency(number, st):
+		b.emergency(req, tx, dev, user, number, st)
+	case user == nil:
+		log.Info("b2bua: neutral phone may only dial login codes and emergency numbers")
+		b.refuse(req, tx, promptNeutral, st.Lang)
+	case IsExtensionLike(number, st):
+		callee, err := b.o.Store.FindUser(ctx, number)
+		if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
+			respond(tx, req, sip.StatusNotFound, b.log)
+			return
+		} else if err != nil {
+			log.Error("b2bua: find callee", "err", err)
+			respond(tx, req, sip.StatusServiceUnavailable, b.log)
+			return
+		}
+		b.callUser(ctx, req, tx, caller, callee, number)
+	default:
+		if e, ok := E164(number, st); ok {
+			if callee := b.userByDID(ctx, e); callee != nil {
+				b.callUser(ctx, req, tx, caller, callee, number) // our own DID stays inside
+				return
+			}
+		}
+		if scope := Scope(number, st); !Allowed(user.Outbound, scope) {
+			log.Info("b2bua: outbound call not allowed", "needs", scope, "has", user.Outbound)
+			b.refuse(req, tx, promptNotAllowed, st.Lang)
+			return
+		}
+		b.callTrunk(req, tx, caller, user, number, st)
+	}
+}
+
+// userAt is the user a device's calls belong to: the owner of a personal
+// phone, the user logged in on a hot desk phone, nil for a neutral phone.
+func (b *B2BUA) userAt(ctx context.Context, dev *hotdesk.Device) (*hotdesk.User, error) {
+	if dev.Mode == hotdesk.ModePersonal {
+		u, err := b.o.Store.FindUser(ctx, dev.Owner)
+		if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
+			return nil, nil
+		}
+		return u, err
+	}
+	u, err := b.o.Desk.UserAt(ctx, dev.ID)
+	if err == desk.ErrNotLoggedIn {
+		return nil, nil
+	}
+	return u, err
+}
+
+// userByDID finds the user owning an E.164 number, or nil.
+func (b *B2BUA) userByDID(ctx context.Context, did string) *hotdesk.User {
+	for _, cand := range []string{did, strings.TrimPrefix(did, "+")} {
+		us, _, err := b.o.Store.FindUsers(ctx, hotdesk.UserFilter{DID: cand, Limit: 1})
+		if err != nil {
+			b.log.Warn("b2bua: find user by DID", "did", did, "err", err)
+			return nil
+		}
+		if len(us) > 0 {
+			return us[0]
+		}
+	}
+	return nil
+}
+
+// callUser rings every contact of the device the callee is logged in on
+// and of the callee's personal phones, in parallel.
+func (b *B2BUA) callUser(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, caller party, callee *hotdesk.User, dialled string) {
+	at, binds := b.targets(ctx, callee.Extension, caller.Device)
+	c := b.newCall(req, caller, party{Ext: callee.Extension, Name: callee.Name, Number: callee.Extension, Device: at}, dialled)
+	c.ring = b.o.RingTimeout
+	if callee.RingTimeout > 0 {
+		c.ring = time.Duration(callee.RingTimeout) * time.Second
+	}
+	for _, bind := range binds {
+		out, err := b.deviceInvite(req, bind, caller, callee.Extension)
+		if err != nil {
+			c.log.Warn("b2bua: unusable contact", "device", bind.Device, "err", err)
+			continue
+		}
+		c.addLeg(bind.Device, out, "", "")
+	}
+	c.bridge(req, tx)
+}
+
+// targets returns the device the user is logged in on ("" if none) and
+// the live contacts to ring: that device's and the user's personal
+// phones', except the calling device's.
+func (b *B2BUA) targets(ctx context.Context, ext, except string) (string, []hotdesk.Binding) {
+	var devs []string
+	at := ""
+	if l, err := b.o.Store.LoginByUser(ctx, ext); err == nil {
+		at = l.Device
+		devs = append(devs, l.Device)
+	} else if hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		b.log.Warn("b2bua: login of callee", "extension", ext, "err", err)
+	}
+	ds, _, err := b.o.Store.FindDevices(ctx, hotdesk.DeviceFilter{Mode: hotdesk.ModePersonal, Owner: ext})
+	if err != nil {
+		b.log.Warn("b2bua: personal phones of callee", "extension", ext, "err", err)
+	}
+	for _, d := range ds {
+		devs = append(devs, d.ID)
+	}
+	var binds []hotdesk.Binding
+	for _, d := range devs {
+		if d == except {
+			continue
+		}
+		for _, bind := range b.o.Contacts(d) {
+			bind.Device = d
+			binds = append(binds, bind)
+		}
+	}
+	return at, uniqueBindings(binds)
+}
+
+// deviceInvite builds the INVITE to one registered contact, presenting
+// the caller's extension and name (From display and P-Asserted-Identity).
+func (b *B2BUA) deviceInvite(a *sip.Request, bind hotdesk.Binding, from party, toExt string) (*sip.Request, error) {
+	r, err := signaling.NewRequestTo(sip.INVITE, bind)
+	if err != nil {
+		return nil, err
+	}
+	dom := b.domain()
+	fillInvite(r, a, identity{name: from.Name, user: from.Number, host: dom}, sip.Uri{Scheme: "sip", User: toExt, Host: dom})
+	ct := b.contact(r.Transport())
+	r.AppendHeader(&ct)
+	return r, nil
+}
+
+// identity is what a leg presents as the caller.
+type identity struct {
+	name, user, host string
+}
+
+func (id identity) uri() sip.Uri { return sip.Uri{Scheme: "sip", User: id.user, Host: id.host} }
+
+func (id identity) pai() string {
+	u := id.uri()
+	if n := displayName(id.name); n != "" {
+		return fmt.Sprintf("\"%s\" <%s>", n, u.String())
+	}
+	return "<" + u.String() + ">"
+}
+
+// fillInvite adds the dialog headers of a new leg and copies the caller's
+// offer (SDP unchanged: media flows directly between the phones).
+func fillInvite(r, a *sip.Request, from identity, to sip.Uri) {
+	fh := &sip.FromHeader{DisplayName: displayName(from.name), Address: from.uri(), Params: sip.NewParams()}
+	fh.Params.Add("tag", sip.GenerateTagN(16))
+	r.AppendHeader(fh)
+	r.AppendHeader(&sip.ToHeader{Address: to})
+	cid := sip.CallIDHeader(uuid.NewString())
+	r.AppendHeader(&cid)
+	r.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	mf := sip.MaxForwardsHeader(70)
+	r.AppendHeader(&mf)
+	r.AppendHeader(sip.NewHeader("P-Asserted-Identity", from.pai()))
+	r.AppendHeader(sip.NewHeader("Allow", allow))
+	if ct := a.ContentType(); ct != nil {
+		r.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+	}
+	r.SetBody(a.Body())
+}
+
+// displayName makes a name safe inside a quoted SIP display name.
+func displayName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' || r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
