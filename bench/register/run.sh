@@ -11,7 +11,9 @@
 # One "registration" is REGISTER → 401 → REGISTER with credentials → 200, so
 # REGISTER requests/s are twice the registrations/s. Pass 1 registers every
 # device for the first time (each first binding is stored before its 200);
-# pass 2 refreshes them all (written behind, once a second).
+# pass 2 refreshes them all (written behind, once a second). The store is
+# the real durable SQLite store in a fresh file (STORE=mem: the in-memory
+# stand-in, to see the registrar's own cost).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-10000}
@@ -62,7 +64,8 @@ pass() { # transport label calls
 
 echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for t in $TRANSPORTS; do
-  "$OUT/server" -sip "127.0.0.1:$PORT" -devices "$N" -cpuprofile "$OUT/$t.pprof" -memprofile "$OUT/$t.heap" >"$OUT/$t.server.log" 2>&1 &
+  db=(-db "$OUT/$t.db"); [ "${STORE:-sqlite}" = mem ] && db=()
+  "$OUT/server" -sip "127.0.0.1:$PORT" -devices "$N" "${db[@]}" -cpuprofile "$OUT/$t.pprof" -memprofile "$OUT/$t.heap" >"$OUT/$t.server.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 600); do grep -q ready "$OUT/$t.server.log" && break; sleep 0.1; done
   grep -q ready "$OUT/$t.server.log" || { cat "$OUT/$t.server.log"; exit 1; }

@@ -34,6 +34,7 @@ func run() error {
 	realm := flag.String("domain", "bench.test", "SIP domain and digest realm")
 	devices := flag.Int("devices", 10000, "devices to seed")
 	algs := flag.String("algorithms", "MD5", "digest algorithms challenged, comma separated (sipp 3.6 knows only MD5)")
+	dbPath := flag.String("db", "", "SQLite database file to create and use (empty: the in-memory stand-in)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
 	memprofile := flag.String("memprofile", "", "write a heap profile here on SIGUSR1")
 	flag.Parse()
@@ -42,7 +43,7 @@ func run() error {
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	st, err := openStore(ctx)
+	st, err := openStore(ctx, *dbPath)
 	if err != nil {
 		return err
 	}
