@@ -264,7 +264,7 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, username 
 		c.log.Warn("console: delete expired sessions", "err", err)
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", MaxAge: int(c.ttl.Seconds()),
-		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: c.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	return nil
 }
 
@@ -273,7 +273,7 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("sign out: %w", err)
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: c.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	return redirect(w, r, "/signin")
 }
 

@@ -219,13 +219,42 @@ func TestBrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, out, "user-form-error")
 
+	// Filters: only occupied desks, and the live refresh keeps the filter.
+	if _, err := hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00002", Via: hotdesk.ViaAPI}); err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "desks again", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("desk-HD00002")))
+	waitFor(t, ctx, "live stream connected again", `document.body.classList.contains('live')`)
+	eval[bool](t, ctx, `(s => { s.value = 'occupied'; return s.dispatchEvent(new Event('change', {bubbles: true})) })(document.querySelector('#f-state'))`)
+	waitFor(t, ctx, "filtered to occupied", `document.querySelectorAll('#desks tr.desk').length === 1 && !!document.querySelector('#desk-HD00002')`)
+	hs.regs.set("HD00001") // a registration change refreshes the filtered table
+	hs.bus.Publish(events.Event{Kind: hotdesk.KindUnregistered, Device: "HD00001"})
+	if _, err := hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00003", Via: hotdesk.ViaAPI}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "filter kept on live refresh", `document.querySelectorAll('#desks tr.desk').length === 1 && !!document.querySelector('#desk-HD00003')`)
+
 	// The desks page on a phone-sized screen.
-	hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00002", Via: hotdesk.ViaAPI})
-	step(t, ctx, "phone view", chromedp.EmulateViewport(390, 844), chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("desk-HD00002")))
+	step(t, ctx, "phone view", chromedp.EmulateViewport(390, 844), chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("desk-HD00003")))
 	if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 400 {
 		t.Errorf("desks page is %d px wide on a 390 px screen", w)
 	}
+	if w := eval[int](t, ctx, `Math.ceil(Math.max(...[...document.querySelectorAll('.top nav a')].map(a => a.getBoundingClientRect().right)))`); w > 390 {
+		t.Errorf("the menu runs off a 390 px screen (to %d px)", w)
+	}
 	screenshot(t, ctx, out, "desks-phone")
+
+	// Log everyone out, after a confirmation page.
+	step(t, ctx, "log everyone out", chromedp.Click(chromedp.CSS(`a[href="/desks/logout-all"]`)), chromedp.WaitVisible(chromedp.ID("confirm-logout-all")))
+	if text := eval[string](t, ctx, `document.querySelector('main').innerText`); !strings.Contains(text, "logs out 1 user") {
+		t.Fatalf("confirmation page says %q", text)
+	}
+	submit(t, ctx, "confirm", "#confirm-logout-all")
+	waitFor(t, ctx, "everyone logged out", `document.querySelector('.flash')?.textContent === 'Logged out 1 user.' && `+deskState("HD00003")+` === 'free'`)
+	if ls, err := hs.store.ListLogins(context.Background()); err != nil || len(ls) != 0 {
+		t.Fatalf("logins left: %v, %v", ls, err)
+	}
+	screenshot(t, ctx, out, "desks-phone-free")
 }
 
 type statusRecorder struct {

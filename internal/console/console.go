@@ -39,7 +39,9 @@ type Options struct {
 	Registrations Registrations // nil: every device shows as unregistered
 	Logger        *slog.Logger  // nil = slog.Default()
 	Now           hotdesk.Clock // nil = time.Now
-	Secure        bool          // set the Secure flag on cookies (behind HTTPS)
+	// Secure sets the Secure flag on the session cookie; requests that
+	// arrive over TLS get it anyway. Set it behind a TLS-terminating proxy.
+	Secure bool
 	// SessionTTL is how long a sign-in lasts (default 12 h).
 	SessionTTL time.Duration
 	// StreamMax bounds one SSE response; the browser reconnects by itself,

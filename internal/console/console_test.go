@@ -269,7 +269,7 @@ func TestSignInCookieCSRFAndSignOut(t *testing.T) {
 	mustContain(t, w, http.StatusUnauthorized, "Wrong username or password", `value="admin"`)
 
 	c := hs.signIn()
-	if !c.cookie.HttpOnly || c.cookie.SameSite != http.SameSiteStrictMode || c.cookie.Path != "/" {
+	if !c.cookie.HttpOnly || c.cookie.SameSite != http.SameSiteStrictMode || c.cookie.Path != "/" || c.cookie.Secure {
 		t.Fatalf("cookie flags: %+v", c.cookie)
 	}
 	ctx := context.Background()
@@ -621,7 +621,14 @@ func TestUserDeskLoginAndDeletes(t *testing.T) {
 		t.Fatalf("login = %+v, %v", l, err)
 	}
 	mustContain(t, c.get("/users/201"), 200, "Logged in at", "HD00001")
-	mustContain(t, c.post("/devices/HD00001/delete", nil), http.StatusBadRequest, "Tick the box")
+	// Without the confirmation box the page comes back with the message
+	// next to the box, and nothing is deleted.
+	mustContain(t, c.post("/devices/HD00001/delete", nil), http.StatusBadRequest, `id="err-sure"`, "Tick the box", "Registration")
+	hs.device("HD00001")
+	mustContain(t, c.post("/users/201/delete", nil), http.StatusBadRequest, `id="err-sure"`, "Tick the box", "Call history")
+	if hs.user("201") == nil {
+		t.Fatal("user deleted without confirmation")
+	}
 	if w := c.post("/devices/HD00001/delete", url.Values{"sure": {"on"}}); w.Code != http.StatusSeeOther {
 		t.Fatalf("delete device: %d", w.Code)
 	}
@@ -631,5 +638,118 @@ func TestUserDeskLoginAndDeletes(t *testing.T) {
 	}
 	if w := c.post("/users/201/delete", url.Values{"sure": {"on"}}); w.Code != http.StatusSeeOther || hs.user("201") != nil {
 		t.Fatalf("delete user: %d", w.Code)
+	}
+}
+
+func TestUserLogoutAndCallHistory(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	ctx := context.Background()
+	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
+	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}})
+	mustContain(t, c.get("/users/201"), 200, "No calls yet.")
+
+	// Call records come from the B2BUA; here they are written directly.
+	start := hs.clock.Now().Add(-time.Hour)
+	answer, end := start.Add(5*time.Second), start.Add(70*time.Second)
+	for _, cr := range []*hotdesk.CallRecord{
+		{CallID: "a@x", Extension: "201", Direction: hotdesk.DirectionInbound, Peer: "+31201234567", Device: "HD00001",
+			Start: start, Answer: &answer, End: &end, Result: hotdesk.ResultAnswered},
+		{CallID: "b@x", Extension: "201", Direction: hotdesk.DirectionOutbound, Peer: "0612345678", Device: "HD00001",
+			Start: start.Add(10 * time.Minute), End: &end, Result: hotdesk.ResultNoAnswer},
+		{CallID: "c@x", Extension: "202", Direction: hotdesk.DirectionOutbound, Peer: "0699999999", Start: start, Result: hotdesk.ResultBusy},
+	} {
+		if err := hs.store.CreateCall(ctx, cr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := c.get("/users/201")
+	mustContain(t, w, 200, `"Number">&#43;31201234567`, "1:05", "0612345678", "no answer", `class="call call-answered"`)
+	body := w.Body.String()
+	if strings.Contains(body, "No calls yet.") || strings.Contains(body, "0699999999") {
+		t.Fatal("call history shows the empty note or another user's call")
+	}
+	if strings.Index(body, `"Number">0612345678`) > strings.Index(body, `"Number">&#43;31201234567`) {
+		t.Fatal("call history is not newest first")
+	}
+
+	// Logging a user out from the user page needs no confirmation box.
+	if _, err := hs.desk.Login(ctx, desk.LoginRequest{Extension: "201", Device: "HD00001", Via: hotdesk.ViaAPI}); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, c.get("/users/201"), 200, "Logged in at", `action="/users/201/logout"`)
+	if w := c.post("/users/201/logout", nil); w.Code != http.StatusSeeOther {
+		t.Fatalf("log out user: %d %s", w.Code, w.Body)
+	}
+	if _, err := hs.store.LoginByUser(ctx, "201"); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		t.Fatalf("still logged in: %v", err)
+	}
+	evs, _ := hs.store.FindAudit(ctx, hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogout}})
+	if len(evs) != 1 || evs[0].Reason != hotdesk.ReasonAdmin || evs[0].Source != "console:admin" {
+		t.Fatalf("logout audit: %+v", evs)
+	}
+}
+
+func TestDeviceAutoLogoutOverride(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	ctx := context.Background()
+	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
+	mustContain(t, c.get("/devices/new"), 200, `<option value="site" selected>`)
+	form := url.Values{"model": {"snom"}, "mode": {"hotdesk"}, "label": {"Desk 7"}, "al_mode": {"own"},
+		"al_daily_at": {"25:61"}, "al_max_duration": {"5s"}, "al_idle_timeout": {"soon"}}
+	w := c.post("/devices", form)
+	mustContain(t, w, http.StatusBadRequest, `id="err-al_daily_at"`, "Daily logout time", `id="err-al_max_duration"`,
+		`id="err-al_idle_timeout"`, "at least 1m", `value="5s"`, `value="Desk 7"`, `<option value="own" selected>`)
+	if _, n, _ := hs.store.FindDevices(ctx, hotdesk.DeviceFilter{}); n != 0 {
+		t.Fatal("a device was created from a bad form")
+	}
+	form.Set("al_daily_at", "18:30")
+	form.Set("al_max_duration", "8h")
+	form.Del("al_idle_timeout")
+	if w := c.post("/devices", form); w.Code != http.StatusOK {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	if p := hs.device("HD00001").AutoLogout; p == nil || *p != (hotdesk.AutoLogout{DailyAt: "18:30", MaxDuration: "8h"}) {
+		t.Fatalf("override stored as %+v", p)
+	}
+	mustContain(t, c.get("/devices/HD00001"), 200, `<option value="own" selected>`, `value="18:30"`, `value="8h"`)
+
+	// The desk rules use the override: 8 h from 09:00 ends before 18:30.
+	res, err := hs.desk.Login(ctx, desk.LoginRequest{Extension: "201", Device: "HD00001", Via: hotdesk.ViaAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := hs.clock.Now().Add(8 * time.Hour); res.Login.EndsAt == nil || !res.Login.EndsAt.Equal(want) {
+		t.Fatalf("login ends at %v, want %v", res.Login.EndsAt, want)
+	}
+
+	// Back to the site policy clears the override.
+	edit := url.Values{"model": {"snom"}, "mode": {"hotdesk"}, "label": {"Desk 7"}, "al_mode": {"site"}, "al_max_duration": {"8h"}}
+	if w := c.post("/devices/HD00001", edit); w.Code != http.StatusSeeOther {
+		t.Fatalf("edit: %d %s", w.Code, w.Body)
+	}
+	if p := hs.device("HD00001").AutoLogout; p != nil {
+		t.Fatalf("override kept: %+v", p)
+	}
+	edit.Set("al_mode", "sometimes")
+	mustContain(t, c.post("/devices/HD00001", edit), http.StatusBadRequest, `id="err-al_mode"`)
+}
+
+func TestSecureCookieOverTLS(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	req := httptest.NewRequest("POST", "https://pbx.example/signin", strings.NewReader(url.Values{"username": {"admin"}, "password": {hs.pw}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	hs.h.ServeHTTP(w, req)
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("sign in over TLS: %d", w.Code)
+	}
+	cks := w.Result().Cookies()
+	if len(cks) != 1 || !cks[0].Secure || !cks[0].HttpOnly || cks[0].SameSite != http.SameSiteStrictMode {
+		t.Fatalf("cookie over TLS: %+v", cks)
 	}
 }

@@ -170,7 +170,11 @@ func (c *Console) logoutAll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return redirect(w, r, "/?flash="+urlq(fmt.Sprintf("Logged out %d users.", len(ended))))
+	msg := fmt.Sprintf("Logged out %d users.", len(ended))
+	if len(ended) == 1 {
+		msg = "Logged out 1 user."
+	}
+	return redirect(w, r, "/?flash="+urlq(msg))
 }
 
 // liveKinds are the bus events that change the desks table.

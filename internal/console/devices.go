@@ -59,7 +59,7 @@ func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request) error {
 type deviceFormData struct{ Form *form }
 
 func (c *Console) deviceNewPage(w http.ResponseWriter, r *http.Request) error {
-	f := newForm(url.Values{"mode": {hotdesk.ModeHotdesk}, "model": {hotdesk.ModelGeneric}})
+	f := newForm(url.Values{"mode": {hotdesk.ModeHotdesk}, "model": {hotdesk.ModelGeneric}, "al_mode": {alSite}})
 	c.render(w, r, http.StatusOK, "devicenew", deviceFormData{Form: f})
 	return nil
 }
@@ -143,6 +143,7 @@ func provisionURL(r *http.Request, secure bool, d *hotdesk.Device) string {
 type deviceData struct {
 	Device   *hotdesk.Device
 	Form     *form
+	DelForm  *form // the delete confirmation
 	Contacts []hotdesk.Binding
 	Login    *hotdesk.Login
 	URL      string
@@ -170,8 +171,9 @@ func (c *Console) deviceData(r *http.Request, f *form) (*deviceData, error) {
 			"owner": {dev.Owner}, "emergency_callback": {dev.EmergencyCallback}, "location": {l.Text},
 			"country": {l.Country}, "a1": {l.A1}, "a3": {l.A3}, "street": {l.Street}, "house_no": {l.HouseNo},
 			"postcode": {l.Postcode}, "building": {l.Building}, "floor": {l.Floor}, "room": {l.Room}, "seat": {l.Seat}})
+		setAutoLogoutForm(f, dev.AutoLogout)
 	}
-	d := &deviceData{Device: dev, Form: f, Contacts: c.regs.Contacts(dev.ID), URL: provisionURL(r, c.secure, dev)}
+	d := &deviceData{Device: dev, Form: f, DelForm: newForm(nil), Contacts: c.regs.Contacts(dev.ID), URL: provisionURL(r, c.secure, dev)}
 	if d.Login, err = c.store.LoginByDevice(r.Context(), dev.ID); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		return nil, fmt.Errorf("find login: %w", err)
 	}
@@ -187,7 +189,7 @@ func (c *Console) deviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	}
 	if f.Valid() {
 		upd := hotdesk.DeviceUpdate{Label: &d.Label, MAC: &d.MAC, Model: &d.Model, Mode: &d.Mode, Owner: &d.Owner,
-			Location: &d.Location, EmergencyCallback: &d.EmergencyCallback}
+			Location: &d.Location, EmergencyCallback: &d.EmergencyCallback, AutoLogout: &d.AutoLogout}
 		if _, err := c.store.UpdateDevice(r.Context(), id, upd); err != nil && !f.Apply(err, "mac") {
 			return fmt.Errorf("update device: %w", err)
 		}
@@ -207,7 +209,13 @@ func (c *Console) deviceUpdate(w http.ResponseWriter, r *http.Request) error {
 func (c *Console) deviceDelete(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if r.PostForm.Get("sure") == "" {
-		return hotdesk.Invalidf("sure", "Tick the box to confirm the deletion.")
+		d, err := c.deviceData(r, nil)
+		if err != nil {
+			return err
+		}
+		d.DelForm.Fail("sure", "Tick the box to confirm the deletion.")
+		c.render(w, r, http.StatusBadRequest, "device", d)
+		return nil
 	}
 	// End the login through the desk rules first so the logout is audited
 	// and published like any other; the store also ends it as a backstop.

@@ -59,13 +59,34 @@ var funcs = template.FuncMap{
 	"sel": func(f *form, name, label string, os []option) selectField {
 		return selectField{field: field{F: f, Name: name, Label: label}, Options: os}
 	},
-	"join": strings.Join,
+	"join":       strings.Join,
+	"callResult": func(c *hotdesk.CallRecord) string { return strings.ReplaceAll(c.Result, "_", " ") },
+	"talk":       talkTime,
 	"pick": func(c bool, a, b string) string {
 		if c {
 			return a
 		}
 		return b
 	},
+}
+
+// talkTime is how long an answered call talked ("1:05", "1:02:03"), "in
+// progress" while it lasts, and "" for an unanswered call.
+func talkTime(c *hotdesk.CallRecord) string {
+	switch {
+	case c.Answer == nil:
+		return ""
+	case c.End == nil:
+		return "in progress"
+	}
+	s := int(c.End.Sub(*c.Answer).Round(time.Second).Seconds())
+	if s < 0 {
+		s = 0
+	}
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
 // field is one labelled form input with its error.

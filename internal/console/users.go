@@ -13,6 +13,9 @@ import (
 
 const pageSize = 50
 
+// callHistory is how many of a user's latest calls the user page shows.
+const callHistory = 50
+
 type userRow struct {
 	User   *hotdesk.User
 	Login  *hotdesk.Login
@@ -120,6 +123,7 @@ type userData struct {
 	Login     *hotdesk.Login
 	LoginForm *form
 	Locked    bool
+	DelForm   *form // the delete confirmation
 	Calls     []*hotdesk.CallRecord
 	Desks     []*hotdesk.Device
 	NewPIN    string // a generated PIN, shown once
@@ -153,11 +157,11 @@ func (c *Console) userData(r *http.Request, f *form) (*userData, error) {
 			f.Values.Set("ring_timeout", strconv.Itoa(u.RingTimeout))
 		}
 	}
-	d := &userData{User: u, Form: f, PINForm: newForm(nil), LoginForm: newForm(nil), Locked: c.locked(u)}
+	d := &userData{User: u, Form: f, PINForm: newForm(nil), LoginForm: newForm(nil), DelForm: newForm(nil), Locked: c.locked(u)}
 	if d.Login, err = c.store.LoginByUser(ctx, u.Extension); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		return nil, fmt.Errorf("find login: %w", err)
 	}
-	if d.Calls, err = c.store.FindCalls(ctx, u.Extension, 50); err != nil {
+	if d.Calls, err = c.store.FindCalls(ctx, u.Extension, callHistory); err != nil {
 		return nil, fmt.Errorf("find calls: %w", err)
 	}
 	if d.Desks, _, err = c.store.FindDevices(ctx, hotdesk.DeviceFilter{Mode: hotdesk.ModeHotdesk}); err != nil {
@@ -193,7 +197,13 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) error {
 func (c *Console) userDelete(w http.ResponseWriter, r *http.Request) error {
 	ext := r.PathValue("ext")
 	if r.PostForm.Get("sure") == "" {
-		return hotdesk.Invalidf("sure", "Tick the box to confirm the deletion.")
+		d, err := c.userData(r, nil)
+		if err != nil {
+			return err
+		}
+		d.DelForm.Fail("sure", "Tick the box to confirm the deletion.")
+		c.render(w, r, http.StatusBadRequest, "user", d)
+		return nil
 	}
 	if _, err := c.desk.LogoutUser(r.Context(), ext, hotdesk.ReasonDeleted, source(r)); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		return err
@@ -250,9 +260,6 @@ func (c *Console) userUnlock(w http.ResponseWriter, r *http.Request) error {
 
 func (c *Console) userLogout(w http.ResponseWriter, r *http.Request) error {
 	ext := r.PathValue("ext")
-	if r.PostForm.Get("sure") == "" {
-		return hotdesk.Invalidf("sure", "Tick the box to confirm the deletion.")
-	}
 	if _, err := c.desk.LogoutUser(r.Context(), ext, hotdesk.ReasonAdmin, source(r)); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		return err
 	}

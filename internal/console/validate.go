@@ -178,7 +178,65 @@ func deviceFromForm(f *form, create bool) *hotdesk.Device {
 		f.Fail("country", "Country must be a two-letter ISO code like NL.")
 	}
 	check(f, checkE164("emergency_callback", d.EmergencyCallback))
+	d.AutoLogout = autoLogoutFromForm(f)
 	return d
+}
+
+// Device auto-logout modes on the device form.
+const (
+	alSite = "site" // follow the site policy (Settings)
+	alOwn  = "own"  // this desk's own policy; all fields empty = never
+)
+
+// autoLogoutFromForm reads a device's auto-logout override: nil means the
+// site policy applies. The desk Service uses an override instead of the
+// site policy as a whole, so an override with every field empty means this
+// desk never logs out by itself.
+func autoLogoutFromForm(f *form) *hotdesk.AutoLogout {
+	switch f.Get("al_mode") {
+	case "", alSite:
+		return nil
+	case alOwn:
+	default:
+		f.Fail("al_mode", "Auto-logout must follow the site policy or be this desk's own.")
+		return nil
+	}
+	p := &hotdesk.AutoLogout{DailyAt: strings.TrimSpace(f.Get("al_daily_at")), MaxDuration: strings.TrimSpace(f.Get("al_max_duration")),
+		IdleTimeout: strings.TrimSpace(f.Get("al_idle_timeout")), LostRegistration: strings.TrimSpace(f.Get("al_lost_registration"))}
+	checkPolicy(f, "al_", *p)
+	return p
+}
+
+// setAutoLogoutForm seeds the device form from a stored override.
+func setAutoLogoutForm(f *form, p *hotdesk.AutoLogout) {
+	if p == nil {
+		f.Values.Set("al_mode", alSite)
+		return
+	}
+	f.Values.Set("al_mode", alOwn)
+	f.Values.Set("al_daily_at", p.DailyAt)
+	f.Values.Set("al_max_duration", p.MaxDuration)
+	f.Values.Set("al_idle_timeout", p.IdleTimeout)
+	f.Values.Set("al_lost_registration", p.LostRegistration)
+}
+
+// checkPolicy validates each auto-logout field on its own, so every bad
+// field gets its message; prefix maps the policy's field names to the
+// form's.
+func checkPolicy(f *form, prefix string, p hotdesk.AutoLogout) {
+	for _, one := range []hotdesk.AutoLogout{{DailyAt: p.DailyAt}, {MaxDuration: p.MaxDuration},
+		{IdleTimeout: p.IdleTimeout}, {LostRegistration: p.LostRegistration}} {
+		err := desk.ValidatePolicy(one)
+		if err == nil {
+			continue
+		}
+		name := hotdesk.ErrorField(err)
+		msg := hotdesk.ErrorMessage(err)
+		if name != "daily_at" {
+			msg = "Must be a duration of at least 1m, like 12h or 90m (empty = off)."
+		}
+		f.Fail(prefix+name, msg)
+	}
 }
 
 // settingsFromForm checks the settings form on top of the current
@@ -212,7 +270,7 @@ func settingsFromForm(f *form, cur hotdesk.Settings) hotdesk.Settings {
 	}
 	s.AutoLogout = hotdesk.AutoLogout{DailyAt: strings.TrimSpace(f.Get("daily_at")), MaxDuration: strings.TrimSpace(f.Get("max_duration")),
 		IdleTimeout: strings.TrimSpace(f.Get("idle_timeout")), LostRegistration: strings.TrimSpace(f.Get("lost_registration"))}
-	check(f, desk.ValidatePolicy(s.AutoLogout))
+	checkPolicy(f, "", s.AutoLogout)
 	s.Lang = f.Get("lang")
 	if s.Lang != "en" && s.Lang != "nl" {
 		f.Fail("lang", "Language must be en or nl.")
