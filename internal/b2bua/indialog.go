@@ -1,0 +1,148 @@
+package b2bua
+
+import (
+	"context"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// talkRequest handles one in-dialog request of a connected call and
+// reports whether the call is over.
+func (c *call) talkRequest(req *sip.Request, tx sip.ServerTransaction) bool {
+	fromA := req.CallID().Value() == c.id
+	l := c.byID[req.CallID().Value()]
+	if !fromA && l != c.winner {
+		if req.Method == sip.BYE {
+			respond(tx, req, sip.StatusOK, c.log) // a loser hanging up its crossed answer
+		} else {
+			respond(tx, req, sip.StatusCallTransactionDoesNotExists, c.log)
+		}
+		return false
+	}
+	switch req.Method {
+	case sip.BYE:
+		if fromA {
+			if err := c.a.ReadBye(req, tx); err != nil {
+				c.log.Debug("b2bua: caller bye", "err", err)
+			}
+			c.byeLeg(c.winner)
+		} else {
+			if err := l.dlg.ReadBye(req, tx); err != nil {
+				c.log.Debug("b2bua: callee bye", "err", err)
+			}
+			c.byeCaller()
+		}
+		return true
+	case sip.INVITE, sip.UPDATE, sip.INFO:
+		var err error
+		if fromA {
+			err = c.a.ReadRequest(req, tx)
+		} else {
+			err = l.dlg.ReadRequest(req, tx)
+		}
+		if err != nil {
+			respond(tx, req, sip.StatusInternalServerError, c.log) // RFC 3261 14.2: CSeq out of order
+			return false
+		}
+		c.relay(fromA, req, tx)
+	case sip.OPTIONS:
+		respond(tx, req, sip.StatusOK, c.log)
+	default:
+		res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
+		res.AppendHeader(sip.NewHeader("Allow", allow))
+		if err := tx.Respond(res); err != nil {
+			c.log.Debug("b2bua: respond 405", "err", err)
+		}
+	}
+	return false
+}
+
+// relay sends an in-dialog request (re-INVITE, UPDATE, INFO) to the other
+// side and its final response back. It runs in its own goroutine (owned by
+// the call through wg) so a slow far end does not hold up a BYE.
+func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
+	var target sip.Uri
+	if fromA {
+		target = contactOf(c.winner.dlg.InviteResponse, c.winner.req.Recipient)
+	} else {
+		target = contactOf(c.a.InviteRequest, c.a.InviteRequest.From().Address)
+	}
+	out := sip.NewRequest(req.Method, target)
+	if ct := req.ContentType(); ct != nil {
+		out.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+	}
+	for _, name := range []string{"Info-Package", "Session-Expires"} {
+		if h := req.GetHeader(name); h != nil {
+			out.AppendHeader(sip.NewHeader(name, h.Value()))
+		}
+	}
+	out.SetBody(req.Body())
+	winner := c.winner
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		defer cancel()
+		var res *sip.Response
+		var err error
+		if fromA {
+			res, err = winner.dlg.Do(ctx, out)
+		} else {
+			res, err = c.a.Do(ctx, out)
+		}
+		if err != nil {
+			c.log.Info("b2bua: relay failed", "method", req.Method, "err", err)
+			respond(tx, req, sip.StatusRequestTimeout, c.log)
+			return
+		}
+		if req.Method == sip.INVITE && res.IsSuccess() {
+			ack := sip.NewRequest(sip.ACK, target)
+			if fromA {
+				err = winner.dlg.WriteRequest(ack)
+			} else {
+				err = c.a.WriteRequest(ack)
+			}
+			if err != nil {
+				c.log.Debug("b2bua: ack relayed re-invite", "err", err)
+			}
+		}
+		back := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, res.Body())
+		if ct := res.ContentType(); ct != nil {
+			back.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+		}
+		if res.IsSuccess() && req.Method != sip.INFO {
+			ct := c.aUA.ContactHDR
+			back.AppendHeader(&ct)
+		}
+		if err := tx.Respond(back); err != nil {
+			c.log.Debug("b2bua: respond relayed", "err", err)
+		}
+	}()
+}
+
+// contactOf is the Contact URI of m, or fallback.
+func contactOf(m interface{ Contact() *sip.ContactHeader }, fallback sip.Uri) sip.Uri {
+	if h := m.Contact(); h != nil {
+		return h.Address
+	}
+	return fallback
+}
+
+// HandleInDialog takes requests of the call's dialogs (caller's and legs').
+// ACKs of the caller's INVITE are applied here, since the owner may be
+// waiting for one; everything else goes to the owner in arrival order.
+func (c *call) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
+	if req.Method == sip.ACK {
+		if req.CallID().Value() == c.id && c.a != nil {
+			_ = c.a.ReadAck(req, tx) // ACKs of relayed re-INVITEs carry other CSeqs
+		}
+		return
+	}
+	if !c.post(inDialog{req: req, tx: tx}) {
+		if req.Method == sip.BYE {
+			respond(tx, req, sip.StatusOK, c.log)
+			return
+		}
+		respond(tx, req, sip.StatusCallTransactionDoesNotExists, c.log)
+	}
+}

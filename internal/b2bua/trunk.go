@@ -1,0 +1,159 @@
+package b2bua
+
+import (
+	"context"
+	"net"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// FromTrunk reports whether req comes from one of the configured trunk
+// source addresses (Settings.Trunk.Sources, IP or CIDR) of an enabled
+// trunk. Such INVITEs are not challenged: HandleTrunkInvite takes them.
+// Every other INVITE must authenticate as a device.
+func (b *B2BUA) FromTrunk(req *sip.Request) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	tr := b.o.Settings(ctx).Trunk
+	if !tr.Enabled || len(tr.Sources) == 0 {
+		return false
+	}
+	host, _, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		host = req.Source()
+	}
+	return SourceAllowed(host, tr.Sources)
+}
+
+// SourceAllowed reports whether ip is one of sources (IP addresses or
+// CIDR prefixes). Unparsable entries match nothing.
+func SourceAllowed(ip string, sources []string) bool {
+	addr := net.ParseIP(strings.Trim(ip, "[]"))
+	if addr == nil {
+		return false
+	}
+	for _, s := range sources {
+		s = strings.TrimSpace(s)
+		if strings.Contains(s, "/") {
+			if _, n, err := net.ParseCIDR(s); err == nil && n.Contains(addr) {
+				return true
+			}
+		} else if x := net.ParseIP(s); x != nil && x.Equal(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// HandleTrunkInvite routes an INVITE from the provider to the user owning
+// the dialled DID (Request-URI user, normalised to E.164 with the site's
+// country code), wherever that user is logged in. Unknown DIDs get 404.
+// It blocks until the call is over.
+func (b *B2BUA) HandleTrunkInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := req.To().Params.Get("tag"); ok {
+		respond(tx, req, sip.StatusCallTransactionDoesNotExists, b.log)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	st := b.o.Settings(ctx)
+	number := Dialled(req.Recipient.User)
+	did, ok := E164(number, st)
+	if !ok {
+		did = number
+	}
+	callee := b.userByDID(ctx, did)
+	if callee == nil {
+		b.log.Info("b2bua: trunk call to unknown DID", "did", did, "source", req.Source())
+		respond(tx, req, sip.StatusNotFound, b.log)
+		return
+	}
+	from := req.From()
+	caller := party{Name: from.DisplayName, Number: TrunkNumber(from.Address.User, st)}
+	if caller.Number == "" {
+		caller.Number = "anonymous"
+	}
+	b.callUser(ctx, req, tx, caller, callee, did)
+}
+
+// callTrunk takes an external call out over the trunk with the user's
+// external caller ID (Settings.Trunk: proxy, digest credentials).
+func (b *B2BUA) callTrunk(req *sip.Request, tx sip.ServerTransaction, caller party, user *hotdesk.User, number string, st hotdesk.Settings) {
+	tr := st.Trunk
+	if !tr.Enabled || tr.Proxy == "" {
+		b.log.Info("b2bua: external call but no trunk configured", "extension", user.Extension, "to", number)
+		respond(tx, req, sip.StatusServiceUnavailable, b.log)
+		return
+	}
+	out := b.trunkInvite(req, tr, identity{name: user.Name, user: callerID(user)}, TrunkNumber(number, st))
+	c := b.newCall(req, caller, party{}, number)
+	c.ring = MaxOutboundRing
+	c.addLeg("", out, tr.Username, tr.Password)
+	c.bridge(req, tx)
+}
+
+// callerID is what the trunk shows for a user: the external caller ID,
+// else the first DID, else the extension.
+func callerID(u *hotdesk.User) string {
+	switch {
+	case u.CallerID != "":
+		return u.CallerID
+	case len(u.DIDs) > 0:
+		return u.DIDs[0]
+	}
+	return u.Extension
+}
+
+// trunkHost is the provider's domain for Request-URI, From and To.
+func trunkHost(tr hotdesk.Trunk) string {
+	if tr.Domain != "" {
+		return tr.Domain
+	}
+	if h, _, err := net.SplitHostPort(tr.Proxy); err == nil {
+		return h
+	}
+	return tr.Proxy
+}
+
+// trunkAddr is the proxy's host:port (5060 when none is given).
+func trunkAddr(tr hotdesk.Trunk) string {
+	if _, _, err := net.SplitHostPort(tr.Proxy); err == nil {
+		return tr.Proxy
+	}
+	return net.JoinHostPort(strings.Trim(tr.Proxy, "[]"), "5060")
+}
+
+// trunkInvite builds the INVITE to number at the provider, sent to the
+// proxy, presenting from (From display and P-Asserted-Identity).
+func (b *B2BUA) trunkInvite(a *sip.Request, tr hotdesk.Trunk, from identity, number string) *sip.Request {
+	host := trunkHost(tr)
+	uri := sip.Uri{Scheme: "sip", User: number, Host: host}
+	r := sip.NewRequest(sip.INVITE, uri)
+	r.SetDestination(trunkAddr(tr))
+	r.SetTransport("UDP")
+	from.host = host
+	fillInvite(r, a, from, uri)
+	ct := b.contact("udp")
+	r.AppendHeader(&ct)
+	return r
+}
+
+// maxUDPRequest is the largest request sent over UDP (RFC 3261 section
+// 18.1.1: larger than 1300 bytes goes over TCP); sipgo's Via is added
+// later, hence the headroom.
+const maxUDPRequest = 1300 - 200
+
+// fitTransport moves a request too large for UDP (an emergency INVITE with
+// its PIDF-LO) to TCP, with a matching Contact.
+func (b *B2BUA) fitTransport(r *sip.Request) {
+	if len(r.String()) <= maxUDPRequest || b.o.SIP.TCPAddr() == nil {
+		return
+	}
+	r.SetTransport("TCP")
+	r.RemoveHeader("Contact")
+	ct := b.contact("tcp")
+	r.AppendHeader(&ct)
+}
