@@ -41,8 +41,8 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) error {
 	if k := f.Get("kind"); k != "" {
 		filter.Kinds = []string{k}
 	}
-	filter.Since = parseLocal(f, "since", loc)
-	filter.Until = parseLocal(f, "until", loc)
+	filter.Since = parseLocal(f, "since", loc, false)
+	filter.Until = parseLocal(f, "until", loc, true)
 	filter.BeforeID, _ = strconv.ParseInt(q.Get("before"), 10, 64)
 	d := auditData{Form: f, Kinds: auditKinds}
 	if f.Valid() {
@@ -50,7 +50,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) error {
 		if d.Events, err = c.store.FindAudit(r.Context(), filter); err != nil {
 			return fmt.Errorf("find audit: %w", err)
 		}
-		if d.Total, err = c.store.CountAudit(r.Context(), filter); err != nil {
+		if d.Total, err = c.store.CountAudit(r.Context(), filter); err != nil { // all pages: Count ignores BeforeID
 			return fmt.Errorf("count audit: %w", err)
 		}
 	}
@@ -76,18 +76,28 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// parseLocal reads a datetime-local field in the site time zone.
-func parseLocal(f *form, name string, loc *time.Location) time.Time {
+// parseLocal reads a datetime-local (or date) field in the site time zone.
+// For the end of a range (end) it returns the end of the minute or day
+// typed, since the store's Until is exclusive and "to 10:19" means up to
+// and including 10:19.
+func parseLocal(f *form, name string, loc *time.Location, end bool) time.Time {
 	v := strings.TrimSpace(f.Get(name))
 	if v == "" {
 		return time.Time{}
 	}
-	t, err := time.ParseInLocation(datetimeLocal, v, loc)
-	if err != nil {
-		if t, err = time.ParseInLocation("2006-01-02", v, loc); err != nil {
-			f.Fail(name, "Use a date and time like 2026-03-01T09:00.")
-			return time.Time{}
+	if t, err := time.ParseInLocation(datetimeLocal, v, loc); err == nil {
+		if end {
+			t = t.Add(time.Minute)
 		}
+		return t
+	}
+	t, err := time.ParseInLocation("2006-01-02", v, loc)
+	if err != nil {
+		f.Fail(name, "Use a date and time like 2026-03-01T09:00.")
+		return time.Time{}
+	}
+	if end {
+		t = t.AddDate(0, 0, 1)
 	}
 	return t
 }

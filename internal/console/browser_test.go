@@ -32,6 +32,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
@@ -154,6 +155,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("f-location"), "Amsterdam, floor 3"),
 		chromedp.SendKeys(chromedp.ID("f-mac"), "00:04:13:aa:bb:cc"),
 		chromedp.SetValue(chromedp.ID("f-model"), "snom"))
+	screenshot(t, ctx, out, "device-form")
 	submit(t, ctx, "create device", `form[action="/devices"] button.primary`)
 	waitFor(t, ctx, "device created", `document.querySelector('#sip-password')?.textContent.length > 10`)
 	if url := eval[string](t, ctx, `document.querySelector('#provision-url').textContent`); !strings.HasSuffix(url, "/provision/000413aabbcc.xml") {

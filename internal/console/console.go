@@ -118,6 +118,13 @@ func (c *Console) Run(ctx context.Context) error {
 	}
 }
 
+// Close ends every open live-update stream now and makes new ones end at
+// once, like Run returning; for http.Server.RegisterOnShutdown, since
+// Shutdown does not cancel running handlers. Safe to call more than once.
+func (c *Console) Close() {
+	c.doneOnce.Do(func() { close(c.done) })
+}
+
 type noRegistrations struct{}
 
 func (noRegistrations) Contacts(string) []hotdesk.Binding { return nil }
