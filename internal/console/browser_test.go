@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -227,6 +228,7 @@ func TestBrowser(t *testing.T) {
 	}
 	step(t, ctx, "desks again", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("desk-HD00002")))
 	waitFor(t, ctx, "live stream connected again", `document.body.classList.contains('live')`)
+	eval[int](t, ctx, `window.__noReload = 42`)
 	eval[bool](t, ctx, `(s => { s.value = 'occupied'; return s.dispatchEvent(new Event('change', {bubbles: true})) })(document.querySelector('#f-state'))`)
 	waitFor(t, ctx, "filtered to occupied", `document.querySelectorAll('#desks tr.desk').length === 1 && !!document.querySelector('#desk-HD00002')`)
 	hs.regs.set("HD00001") // a registration change refreshes the filtered table
@@ -235,6 +237,23 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "filter kept on live refresh", `document.querySelectorAll('#desks tr.desk').length === 1 && !!document.querySelector('#desk-HD00003')`)
+	if u := eval[string](t, ctx, `location.pathname + location.search`); u != "/?location=&state=occupied" {
+		t.Errorf("address bar %q does not keep the filter", u)
+	}
+
+	// A server error on an htmx request shows its message instead of
+	// failing silently: the logout works, the table refresh fails.
+	hs.store.setFail(errors.New("disk I/O error"))
+	step(t, ctx, "logout with a failing table", chromedp.Click(chromedp.CSS(`#desk-HD00003 button`)))
+	waitFor(t, ctx, "error shown", `document.querySelector('#request-error')?.textContent.includes('Something went wrong on the server')`)
+	if eval[int](t, ctx, `window.__noReload || 0`) != 42 || strings.Contains(eval[string](t, ctx, `document.body.innerText`), "disk I/O") {
+		t.Fatal("the page reloaded or shows the internal error")
+	}
+	hs.store.setFail(nil)
+	if _, err := hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00003", Via: hotdesk.ViaAPI}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "error cleared by the next refresh", `!document.querySelector('#request-error') && `+deskState("HD00003")+` === 'occupied'`)
 
 	// The desks page on a phone-sized screen.
 	step(t, ctx, "phone view", chromedp.EmulateViewport(390, 844), chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("desk-HD00003")))

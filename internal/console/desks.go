@@ -66,6 +66,11 @@ func (c *Console) desksTable(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if r.Header.Get("HX-Trigger") == "filters" {
+		// The address bar keeps the filter, so a reload or a shared link
+		// shows the same desks.
+		w.Header().Set("HX-Replace-Url", "/?"+d.Query)
+	}
 	c.renderBlock(w, r, http.StatusOK, "desks", "desks_table", d)
 	return nil
 }
