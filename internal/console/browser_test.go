@@ -150,6 +150,22 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("f-pin"), "4321"))
 	submit(t, ctx, "create user", `form[action="/users"] button.primary`)
 	waitFor(t, ctx, "user page", `document.body.innerText.includes('Created user 201.')`)
+	waitFor(t, ctx, "empty call history", `document.body.innerText.includes('No calls yet.')`)
+	start := hs.clock.Now().Add(-2 * time.Hour)
+	answer, end := start.Add(4*time.Second), start.Add(184*time.Second)
+	for i, peer := range []string{"+31201234567", "0612345678", "202"} {
+		cr := &hotdesk.CallRecord{CallID: fmt.Sprintf("c%d@test", i), Extension: "201", Direction: hotdesk.DirectionOutbound,
+			Peer: peer, Device: "HD00001", Start: start.Add(time.Duration(i) * 20 * time.Minute), Result: hotdesk.ResultNoAnswer}
+		if i != 1 {
+			cr.Direction, cr.Answer, cr.End, cr.Result = hotdesk.DirectionInbound, &answer, &end, hotdesk.ResultAnswered
+		}
+		if err := hs.store.CreateCall(context.Background(), cr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(t, ctx, "user page with calls", chromedp.Reload())
+	waitFor(t, ctx, "call history", `document.querySelectorAll('tr.call').length === 3 && document.querySelector('tr.call').innerText.includes('202')`)
+	screenshot(t, ctx, out, "user")
 
 	step(t, ctx, "device form", chromedp.Navigate(srv.URL+"/devices/new"),
 		chromedp.SendKeys(chromedp.ID("f-label"), "Desk 3.14"),
