@@ -1,0 +1,156 @@
+package console
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+)
+
+func TestDesksLoginLogoutAndAudit(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann Jansen"}, "outbound": {"national"}, "hotdesk": {"on"}})
+	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}, "label": {"Desk A"}, "location": {"Floor 3"}})
+	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}, "label": {"Desk B"}, "location": {"Floor 4"}})
+	hs.regs.set("HD00001", hotdesk.Binding{Contact: "sip:a@192.0.2.1"})
+	mustContain(t, c.get("/"), 200, `data-state="free"`, `data-state="unregistered"`, "0</strong> of 2 desks occupied")
+
+	if _, err := hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00001", Via: hotdesk.ViaAPI, Source: "api"}); err != nil {
+		t.Fatal(err)
+	}
+	w := c.get("/desks/table?state=occupied")
+	mustContain(t, w, 200, `id="desk-HD00001"`, `data-state="occupied"`, "Ann Jansen")
+	if strings.Contains(w.Body.String(), "HD00002") || strings.Contains(w.Body.String(), "<html") {
+		t.Fatal("filter ignored or the fragment is a whole page")
+	}
+	mustContain(t, c.get("/?location=Floor+4"), 200, "HD00002")
+
+	w = hs.do(c, "POST", "/desks/HD00001/logout", url.Values{"filter": {"location=&state="}}, csrfHeader, c.csrf, "HX-Request", "true")
+	mustContain(t, w, 200, `id="desk-HD00001" class="desk state-free"`)
+	if _, err := hs.store.LoginByDevice(context.Background(), "HD00001"); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		t.Fatalf("still logged in: %v", err)
+	}
+	mustContain(t, c.get("/audit?kind=logout"), 200, "admin", "console:admin", "HD00001")
+	mustContain(t, c.get("/audit?since=yesterday"), http.StatusBadRequest, "Use a date and time")
+
+	// Log everyone out, with a confirmation step.
+	hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00002", Via: hotdesk.ViaAPI})
+	mustContain(t, c.get("/desks/logout-all"), 200, "Yes, log everyone out", "<strong>1</strong> user")
+	if w := c.post("/desks/logout-all", nil); w.Code != http.StatusSeeOther {
+		t.Fatalf("logout all: %d", w.Code)
+	}
+	if ls, _ := hs.store.ListLogins(context.Background()); len(ls) != 0 {
+		t.Fatalf("logins left: %v", ls)
+	}
+}
+
+func TestEventsStream(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	srv := httptest.NewServer(hs.h)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events", nil)
+	req.AddCookie(c.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	rd := bufio.NewReader(resp.Body)
+	if _, err := rd.ReadString('\n'); err != nil { // the hello preamble arrives before we publish
+		t.Fatal(err)
+	}
+	hs.bus.Publish(events.Event{Kind: events.KindCallTrying, Device: "HD00009"}) // not a desk change
+	hs.bus.Publish(events.Event{Kind: hotdesk.KindLogin, Device: "HD00001", Extension: "201"})
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended: %v", err)
+		}
+		if strings.Contains(line, "HD00009") {
+			t.Fatal("non-desk event forwarded")
+		}
+		if strings.HasPrefix(line, "data: ") {
+			if !strings.Contains(line, `"kind":"login"`) || !strings.Contains(line, `"device":"HD00001"`) {
+				t.Fatalf("data = %q", line)
+			}
+			return
+		}
+	}
+}
+
+func TestRunEndsStreams(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	srv := httptest.NewServer(hs.h)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- hs.con.Run(ctx) }()
+	req, _ := http.NewRequest("GET", srv.URL+"/events", nil)
+	req.AddCookie(c.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	cancel()
+	if err := <-runDone; err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan error, 1)
+	go func() { _, err := io.ReadAll(resp.Body); read <- err }()
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("stream still open after Run ended")
+	}
+}
+
+func TestCloseEndsStreams(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	srv := httptest.NewServer(hs.h)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/events", nil)
+	req.AddCookie(c.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	hs.con.Close()
+	hs.con.Close() // twice is fine
+	read := make(chan error, 1)
+	go func() { _, err := io.ReadAll(resp.Body); read <- err }()
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("stream still open after Close")
+	}
+}

@@ -1,0 +1,48 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestSettingsValidationAndSave(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	mustContain(t, c.get("/settings"), 200, `value="*35"`, `value="112, 911, 999"`)
+	form := url.Values{"star35_enabled": {"on"}, "star35": {"*35"}, "star77": {"77"}, "logout77": {"5"},
+		"emergency": {"112, 11a"}, "daily_at": {"25:00"}, "lang": {"de"}, "timezone": {"Mars/Base"},
+		"national_prefix": {"0"}, "international_prefix": {"00"}, "country_code": {"31"},
+		"trunk_enabled": {"on"}, "trunk_sources": {"10.0.0.0/8, nonsense"}, "trunk_password": {"s3cret"}}
+	mustContain(t, c.post("/settings", form), http.StatusBadRequest, "A feature code is *", "Emergency number 11a",
+		"Daily logout time", "Language must be", "Time zone must be", "An enabled trunk needs a proxy",
+		"Source nonsense", `value="Mars/Base"`)
+	if strings.Contains(c.post("/settings", form).Body.String(), "s3cret") {
+		t.Fatal("trunk password echoed")
+	}
+	form.Set("star77", "*77")
+	form.Set("emergency", "112 911")
+	form.Set("daily_at", "03:00")
+	form.Set("lang", "nl")
+	form.Set("timezone", "Europe/Amsterdam")
+	form.Set("trunk_proxy", "sip.example.net:5060")
+	form.Set("trunk_sources", "10.0.0.0/8 192.0.2.7")
+	if w := c.post("/settings", form); w.Code != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", w.Code, w.Body)
+	}
+	s, err := hs.store.GetSettings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Lang != "nl" || s.AutoLogout.DailyAt != "03:00" || len(s.Emergency) != 2 || s.Trunk.Password != "s3cret" || s.FeatureCodes.Star77Enabled {
+		t.Fatalf("settings stored: %+v", s)
+	}
+	form.Del("trunk_password")
+	c.post("/settings", form)
+	if s, _ := hs.store.GetSettings(context.Background()); s.Trunk.Password != "s3cret" {
+		t.Fatal("an empty password field must keep the stored password")
+	}
+}

@@ -1,0 +1,154 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+)
+
+func TestUserFormValidationKeepsInput(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	w := c.post("/users", url.Values{"extension": {"2x"}, "name": {"Ann <Smith>"}, "email": {"ann@"},
+		"caller_id": {"0201234567"}, "dids": {"+31201234567, 12"}, "outbound": {"national"}, "blf": {"202, 9"},
+		"hotdesk": {"on"}, "pin": {"12"}})
+	mustContain(t, w, http.StatusBadRequest,
+		"Extension must be 2 to 6 digits.", "Email must be an address", "E.164", "Direct number 12 is not",
+		"BLF key 9 is not", "PIN must be 4 to 8 digits.",
+		`value="2x"`, `value="Ann &lt;Smith&gt;"`, `value="&#43;31201234567, 12"`, `value="202, 9"`)
+	if !strings.Contains(w.Body.String(), `id="err-extension"`) || hs.userCount() != 0 {
+		t.Fatal("error not next to the field, or a user was created")
+	}
+	// A duplicate extension is shown on the extension field.
+	ok := url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}, "pin": {"1234"}}
+	if w := c.post("/users", ok); w.Code != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	u := hs.user("201")
+	if !u.Hotdesk || !desk.CheckPIN(u.PINHash, "1234") {
+		t.Fatalf("user stored wrong: %+v", u)
+	}
+	mustContain(t, c.post("/users", ok), http.StatusBadRequest, "already exists", `value="Ann"`)
+	// Edit with a bad value keeps the typed values.
+	mustContain(t, c.post("/users/201", url.Values{"name": {""}, "email": {"new@example.com"}, "outbound": {"mars"}}),
+		http.StatusBadRequest, "Name is required.", "Outbound must be", `value="new@example.com"`)
+}
+
+func TestUserPINGeneratedOnceAndUnlock(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
+	w := c.post("/users/201/pin", url.Values{"generate": {"1"}})
+	mustContain(t, w, http.StatusOK, "shown only now")
+	pin := regexp.MustCompile(`id="new-pin">(\d{6})<`).FindStringSubmatch(w.Body.String())
+	if pin == nil || !desk.CheckPIN(hs.user("201").PINHash, pin[1]) {
+		t.Fatalf("generated PIN not shown or not stored")
+	}
+	if strings.Contains(c.get("/users/201").Body.String(), pin[1]) {
+		t.Fatal("the PIN is shown again")
+	}
+	mustContain(t, c.post("/users/201/pin", url.Values{"pin": {"12ab"}}), http.StatusBadRequest, "PIN must be")
+	until := hs.clock.Now().Add(time.Hour)
+	locked := &until
+	if _, err := hs.store.UpdateUser(context.Background(), "201", hotdesk.UserUpdate{LockedUntil: &locked}); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, c.get("/users/201"), 200, "locked", "Unlock")
+	if w := c.post("/users/201/unlock", nil); w.Code != http.StatusSeeOther || hs.user("201").LockedUntil != nil {
+		t.Fatalf("unlock: %d", w.Code)
+	}
+}
+
+func TestUserDeskLoginAndDeletes(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
+	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}})
+	mustContain(t, c.post("/users/201/login", url.Values{"device": {"HD00404"}}), http.StatusBadRequest, "Unknown device.")
+	if w := c.post("/users/201/login", url.Values{"device": {"HD00001"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("admin login: %d %s", w.Code, w.Body)
+	}
+	l, err := hs.store.LoginByUser(context.Background(), "201")
+	if err != nil || l.Device != "HD00001" || l.Via != hotdesk.ViaAdmin {
+		t.Fatalf("login = %+v, %v", l, err)
+	}
+	mustContain(t, c.get("/users/201"), 200, "Logged in at", "HD00001")
+	// Without the confirmation box the page comes back with the message
+	// next to the box, and nothing is deleted.
+	mustContain(t, c.post("/devices/HD00001/delete", nil), http.StatusBadRequest, `id="err-sure"`, "Tick the box", "Registration")
+	hs.device("HD00001")
+	mustContain(t, c.post("/users/201/delete", nil), http.StatusBadRequest, `id="err-sure"`, "Tick the box", "Call history")
+	if hs.user("201") == nil {
+		t.Fatal("user deleted without confirmation")
+	}
+	if w := c.post("/devices/HD00001/delete", url.Values{"sure": {"on"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("delete device: %d", w.Code)
+	}
+	evs, _ := hs.store.FindAudit(context.Background(), hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogout}})
+	if len(evs) != 1 || evs[0].Reason != hotdesk.ReasonDeleted {
+		t.Fatalf("logout on delete not audited: %+v", evs)
+	}
+	if w := c.post("/users/201/delete", url.Values{"sure": {"on"}}); w.Code != http.StatusSeeOther || hs.user("201") != nil {
+		t.Fatalf("delete user: %d", w.Code)
+	}
+}
+
+func TestUserLogoutAndCallHistory(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	ctx := context.Background()
+	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
+	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}})
+	mustContain(t, c.get("/users/201"), 200, "No calls yet.")
+
+	// Call records come from the B2BUA; here they are written directly.
+	start := hs.clock.Now().Add(-time.Hour)
+	answer, end := start.Add(5*time.Second), start.Add(70*time.Second)
+	for _, cr := range []*hotdesk.CallRecord{
+		{CallID: "a@x", Extension: "201", Direction: hotdesk.DirectionInbound, Peer: "+31201234567", Device: "HD00001",
+			Start: start, Answer: &answer, End: &end, Result: hotdesk.ResultAnswered},
+		{CallID: "b@x", Extension: "201", Direction: hotdesk.DirectionOutbound, Peer: "0612345678", Device: "HD00001",
+			Start: start.Add(10 * time.Minute), End: &end, Result: hotdesk.ResultNoAnswer},
+		{CallID: "c@x", Extension: "202", Direction: hotdesk.DirectionOutbound, Peer: "0699999999", Start: start, Result: hotdesk.ResultBusy},
+	} {
+		if err := hs.store.CreateCall(ctx, cr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := c.get("/users/201")
+	mustContain(t, w, 200, `"Number">&#43;31201234567`, "1:05", "0612345678", "no answer", `class="call call-answered"`)
+	body := w.Body.String()
+	if strings.Contains(body, "No calls yet.") || strings.Contains(body, "0699999999") {
+		t.Fatal("call history shows the empty note or another user's call")
+	}
+	if strings.Index(body, `"Number">0612345678`) > strings.Index(body, `"Number">&#43;31201234567`) {
+		t.Fatal("call history is not newest first")
+	}
+
+	// Logging a user out from the user page needs no confirmation box.
+	if _, err := hs.desk.Login(ctx, desk.LoginRequest{Extension: "201", Device: "HD00001", Via: hotdesk.ViaAPI}); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, c.get("/users/201"), 200, "Logged in at", `action="/users/201/logout"`)
+	if w := c.post("/users/201/logout", nil); w.Code != http.StatusSeeOther {
+		t.Fatalf("log out user: %d %s", w.Code, w.Body)
+	}
+	if _, err := hs.store.LoginByUser(ctx, "201"); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		t.Fatalf("still logged in: %v", err)
+	}
+	evs, _ := hs.store.FindAudit(ctx, hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogout}})
+	if len(evs) != 1 || evs[0].Reason != hotdesk.ReasonAdmin || evs[0].Source != "console:admin" {
+		t.Fatalf("logout audit: %+v", evs)
+	}
+}

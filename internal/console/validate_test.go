@@ -1,0 +1,180 @@
+package console
+
+import (
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+func TestNormalizeMAC(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"", "", true},
+		{"00:04:13:AA:BB:CC", "000413aabbcc", true},
+		{"00-04-13-aa-bb-cc", "000413aabbcc", true},
+		{"0004.13aa.bbcc", "000413aabbcc", true},
+		{" 000413aabbcc ", "000413aabbcc", true},
+		{"00:04:13:aa:bb", "", false},
+		{"00:04:13:aa:bb:cc:dd", "", false},
+		{"00:04:13:zz:bb:cc", "", false},
+	} {
+		got, err := normalizeMAC(tc.in)
+		if got != tc.want || (err == nil) != tc.ok {
+			t.Errorf("normalizeMAC(%q) = %q, %v", tc.in, got, err)
+		}
+		if err != nil && hotdesk.ErrorField(err) != "mac" {
+			t.Errorf("normalizeMAC(%q) error names field %q", tc.in, hotdesk.ErrorField(err))
+		}
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"112", []string{"112"}},
+		{"112, 911,999", []string{"112", "911", "999"}},
+		{" 201 202\n203;204 ,, ", []string{"201", "202", "203", "204"}},
+	} {
+		if got := splitList(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("splitList(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestCheckNumbers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		check func(field, v string) error
+		v     string
+		ok    bool
+	}{
+		{checkExtension, "20", true},
+		{checkExtension, "123456", true},
+		{checkExtension, "2", false},
+		{checkExtension, "1234567", false},
+		{checkExtension, "2a1", false},
+		{checkE164, "", true},
+		{checkE164, "+31201234567", true},
+		{checkE164, "0201234567", false},
+		{checkE164, "+0201234567", false},
+		{checkE164, "+3120123456789012", false},
+	} {
+		err := tc.check("f", tc.v)
+		if (err == nil) != tc.ok || (err != nil && hotdesk.ErrorField(err) != "f") {
+			t.Errorf("check(%q) = %v", tc.v, err)
+		}
+	}
+}
+
+func TestTalkTimeAndSince(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	ptr := func(d time.Duration) *time.Time { v := at.Add(d); return &v }
+	for _, tc := range []struct {
+		answer, end *time.Time
+		want        string
+	}{
+		{nil, nil, ""},
+		{nil, ptr(time.Minute), ""},
+		{ptr(0), nil, "in progress"},
+		{ptr(0), ptr(65 * time.Second), "1:05"},
+		{ptr(0), ptr(59*time.Minute + 59*time.Second + 600*time.Millisecond), "1:00:00"},
+		{ptr(0), ptr(3723 * time.Second), "1:02:03"},
+		{ptr(time.Second), ptr(0), "0:00"},
+	} {
+		if got := talkTime(&hotdesk.CallRecord{Answer: tc.answer, End: tc.end}); got != tc.want {
+			t.Errorf("talkTime(%v, %v) = %q, want %q", tc.answer, tc.end, got, tc.want)
+		}
+	}
+	for d, want := range map[time.Duration]string{
+		30 * time.Second: "just now", 5 * time.Minute: "5 min", 125 * time.Minute: "2 h 5 min", 72 * time.Hour: "3 d",
+	} {
+		if got := since(d); got != want {
+			t.Errorf("since(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestParseLocal(t *testing.T) {
+	t.Parallel()
+	ams, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		t.Skip("no time zone data:", err)
+	}
+	for _, tc := range []struct {
+		v    string
+		end  bool
+		want time.Time // zero: empty or an error
+		bad  bool
+	}{
+		{"", false, time.Time{}, false},
+		{"2026-03-01T09:00", false, time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC), false},
+		{"2026-03-01T09:00", true, time.Date(2026, 3, 1, 8, 1, 0, 0, time.UTC), false},
+		{"2026-07-01", false, time.Date(2026, 6, 30, 22, 0, 0, 0, time.UTC), false},
+		{"2026-07-01", true, time.Date(2026, 7, 1, 22, 0, 0, 0, time.UTC), false},
+		{"yesterday", false, time.Time{}, true},
+		{"2026-13-01T09:00", false, time.Time{}, true},
+	} {
+		f := newForm(url.Values{"since": {tc.v}})
+		got := parseLocal(f, "since", ams, tc.end)
+		if !got.Equal(tc.want) || (f.Err("since") != "") != tc.bad {
+			t.Errorf("parseLocal(%q, end=%v) = %v (error %q), want %v", tc.v, tc.end, got, f.Err("since"), tc.want)
+		}
+	}
+}
+
+func TestAutoLogoutFromForm(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		in   url.Values
+		want *hotdesk.AutoLogout
+		errs []string // fields with an error
+	}{
+		{"site policy", url.Values{"al_mode": {"site"}, "al_max_duration": {"8h"}}, nil, nil},
+		{"no mode", url.Values{}, nil, nil},
+		{"own, never", url.Values{"al_mode": {"own"}}, &hotdesk.AutoLogout{}, nil},
+		{"own", url.Values{"al_mode": {"own"}, "al_daily_at": {" 18:30 "}, "al_lost_registration": {"30m"}},
+			&hotdesk.AutoLogout{DailyAt: "18:30", LostRegistration: "30m"}, nil},
+		{"bad values", url.Values{"al_mode": {"own"}, "al_daily_at": {"6pm"}, "al_idle_timeout": {"30s"}, "al_max_duration": {"-1h"}},
+			nil, []string{"al_daily_at", "al_idle_timeout", "al_max_duration"}},
+		{"bad mode", url.Values{"al_mode": {"weekly"}}, nil, []string{"al_mode"}},
+	} {
+		f := newForm(tc.in)
+		got := autoLogoutFromForm(f)
+		var errs []string
+		for k := range f.Errors {
+			errs = append(errs, k)
+		}
+		slices.Sort(errs)
+		if !slices.Equal(errs, tc.errs) {
+			t.Errorf("%s: errors on %v, want %v", tc.name, errs, tc.errs)
+			continue
+		}
+		if tc.errs == nil && (got == nil) != (tc.want == nil) || got != nil && tc.want != nil && *got != *tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"": "/", "/users": "/users", "/audit?kind=login": "/audit?kind=login",
+		"//evil.example/": "/", "https://evil.example/": "/", `/\evil.example`: "/", "users": "/",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
