@@ -194,6 +194,13 @@ func (c *Console) deviceUpdate(w http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("update device: %w", err)
 		}
 	}
+	if f.Valid() && d.Mode == hotdesk.ModePersonal {
+		// A personal phone has no hot-desk login: end one that was there
+		// through the desk rules, so it is audited and the phone is told.
+		if _, err := c.desk.Logout(r.Context(), id, hotdesk.ReasonAdmin, source(r)); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+			return err
+		}
+	}
 	if !f.Valid() {
 		dd, err := c.deviceData(r, f)
 		if err != nil {
