@@ -175,6 +175,7 @@ func TestBrowser(t *testing.T) {
 	screenshot(t, ctx, out, "device-form")
 	submit(t, ctx, "create device", `form[action="/devices"] button.primary`)
 	waitFor(t, ctx, "device created", `document.querySelector('#sip-password')?.textContent.length > 10`)
+	screenshot(t, ctx, out, "device-created")
 	if url := eval[string](t, ctx, `document.querySelector('#provision-url').textContent`); !strings.HasSuffix(url, "/provision/000413aabbcc.xml") {
 		t.Fatalf("provisioning URL %q", url)
 	}
@@ -237,6 +238,11 @@ func TestBrowser(t *testing.T) {
 		t.Fatal("caller ID error not shown")
 	}
 	screenshot(t, ctx, out, "user-form-error")
+
+	step(t, ctx, "settings", chromedp.Navigate(srv.URL+"/settings"), chromedp.WaitVisible(chromedp.ID("f-star35")))
+	screenshot(t, ctx, out, "settings")
+	step(t, ctx, "device page", chromedp.Navigate(srv.URL+"/devices/HD00001"), chromedp.WaitVisible(chromedp.ID("f-label")))
+	screenshot(t, ctx, out, "device")
 
 	// Filters: only occupied desks, and the live refresh keeps the filter.
 	if _, err := hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00002", Via: hotdesk.ViaAPI}); err != nil {

@@ -12,7 +12,8 @@ func TestSettingsValidationAndSave(t *testing.T) {
 	t.Parallel()
 	hs := newHarness(t)
 	c := hs.signIn()
-	mustContain(t, c.get("/settings"), 200, `value="*35"`, `value="112, 911, 999"`)
+	// The browser must not fill the saved console password into the trunk's.
+	mustContain(t, c.get("/settings"), 200, `value="*35"`, `value="112, 911, 999"`, `id="f-trunk_password" type="password" value="" autocomplete="new-password"`)
 	form := url.Values{"star35_enabled": {"on"}, "star35": {"*35"}, "star77": {"77"}, "logout77": {"5"},
 		"emergency": {"112, 11a"}, "daily_at": {"25:00"}, "lang": {"de"}, "timezone": {"Mars/Base"},
 		"national_prefix": {"0"}, "international_prefix": {"00"}, "country_code": {"31"},
