@@ -84,8 +84,8 @@ func TestEmergencyFromNeutralPhoneCarriesLocation(t *testing.T) {
 			t.Errorf("provider's INVITE lacks %q:\n%s", want, inv)
 		}
 	}
-	if !strings.Contains(trace, "Proxy-Authorization: Digest") {
-		t.Error("the PBX did not answer the provider's 407")
+	if !strings.Contains(trace, "Authorization: Digest") {
+		t.Error("the PBX did not answer the provider's 401")
 	}
 	// The Content-ID the Geolocation header names is the PIDF part's.
 	_, after, _ := strings.Cut(inv, "Geolocation: <cid:")

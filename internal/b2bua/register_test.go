@@ -1,0 +1,45 @@
+package b2bua_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTrunkRegistersWithDigestAndRefreshes(t *testing.T) {
+	t.Parallel()
+	p := mustPBX(t)
+	port := freeUDPPort(t, providerIP)
+	r := startSipp(t, "call_trunk_register_uas.xml", port, "", "-key", "trunkuser", "pbxuser", "-key", "trunkpass", "s3cret")
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	p.withTrunk(t, port)
+	st, err := p.store.GetSettings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Trunk.Register = true
+	if err := p.store.PutSettings(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	trace := r.Wait(t) // two cycles: register, then refresh of the 2 s registration
+	if d := time.Since(start); d > 2500*time.Millisecond {
+		t.Errorf("registered and refreshed in %v; a 2 s registration must be refreshed before it lapses", d)
+	}
+	reg := received(trace, "REGISTER")
+	for _, want := range []string{"REGISTER sip:provider.test", "From: <sip:pbxuser@provider.test>", "<sip:pbxuser@127.0.0.1:", "Expires: 3600"} {
+		if !strings.Contains(reg, want) {
+			t.Errorf("REGISTER lacks %q:\n%s", want, reg)
+		}
+	}
+	if strings.Count(trace, "Authorization: Digest") < 2 {
+		t.Error("the PBX did not answer both challenges")
+	}
+	if strings.Contains(trace, "s3cret") {
+		t.Error("the trunk password went over the wire")
+	}
+	if s := p.b2b.TrunkStatus(); !s.Registered || s.Error != "" {
+		t.Errorf("status %+v, want registered", s)
+	}
+}
