@@ -55,6 +55,7 @@ type App struct {
 	checksync *checksync.Notifier
 	presence  *presence.Presence
 	webhooks  *webhook.Dispatcher
+	console   *console.Console
 	settings  *settingsCache
 
 	httpLn  net.Listener
@@ -171,7 +172,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	if err != nil {
 		return fmt.Errorf("provisioning: %w", err)
 	}
-	con, err := console.New(console.Options{
+	a.console, err = console.New(console.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.reg,
 		Logger: a.log, Now: a.now, Secure: false,
 	})
@@ -184,10 +185,11 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	mux.Handle("/healthz", apiHandler)
 	mux.Handle("/metrics", apiHandler)
 	mux.Handle("/provision/", prov.Handler())
-	mux.Handle("/", con.Handler())
+	mux.Handle("/", a.console.Handler())
 	a.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	// Shutdown does not cancel running handlers: end open event streams.
 	a.httpSrv.RegisterOnShutdown(api.Close)
+	a.httpSrv.RegisterOnShutdown(a.console.Close)
 
 	if a.httpLn, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("listen http: %w", err)
@@ -228,6 +230,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.presence.Run(ctx) })
 	g.Go(func() error { return a.webhooks.Run(ctx) })
 	g.Go(func() error { return a.serveHTTP(ctx) })
+	g.Go(func() error { return a.console.Run(ctx) })
 	g.Go(func() error { return a.settings.run(ctx) })
 	a.banner()
 	err := g.Wait()
