@@ -194,19 +194,26 @@ var liveKinds = map[string]bool{
 // response ends after StreamMax and the browser reconnects, so shutdown
 // never waits long on an open tab.
 func (c *Console) stream(w http.ResponseWriter, r *http.Request) error {
-	fl, ok := w.(http.Flusher)
-	if !ok || c.bus == nil {
+	if c.bus == nil {
 		return hotdesk.Errorf(hotdesk.EUNAVAILABLE, "Live updates are not available.")
 	}
 	ch, cancel := c.bus.Subscribe(64)
 	defer cancel()
+	// The controller reaches the connection through wrapping writers. A
+	// server WriteTimeout would cut the stream mid-way; StreamMax bounds
+	// it instead.
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 2000\n: hello\n\n")
-	fl.Flush()
+	if err := rc.Flush(); err != nil {
+		c.log.Warn("console: live updates cannot be streamed", "err", err)
+		return nil
+	}
 	end := time.NewTimer(c.maxSSE)
 	defer end.Stop()
 	ping := time.NewTicker(25 * time.Second)
@@ -230,7 +237,9 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) error {
 			}
 			writeEvent(w, e)
 		}
-		fl.Flush()
+		if err := rc.Flush(); err != nil {
+			return nil // the tab went away
+		}
 	}
 }
 

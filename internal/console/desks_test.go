@@ -154,3 +154,39 @@ func TestCloseEndsStreams(t *testing.T) {
 		t.Fatal("stream still open after Close")
 	}
 }
+
+// A server WriteTimeout shorter than the stream must not cut it: the
+// stream clears its own write deadline.
+func TestEventsStreamOutlivesWriteTimeout(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	srv := httptest.NewUnstartedServer(hs.h)
+	srv.Config.WriteTimeout = 300 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events", nil)
+	req.AddCookie(c.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	if _, err := rd.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond) // past the write timeout
+	hs.bus.Publish(events.Event{Kind: hotdesk.KindLogout, Device: "HD00001"})
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream cut: %v", err)
+		}
+		if strings.HasPrefix(line, "data: ") {
+			return
+		}
+	}
+}
