@@ -90,6 +90,9 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 		} else {
 			res, err = c.a.Do(ctx, out)
 		}
+		if err == nil && res == nil {
+			err = errNoResponse
+		}
 		if err != nil {
 			c.log.Info("b2bua: relay failed", "method", req.Method, "err", err)
 			respond(tx, req, sip.StatusRequestTimeout, c.log)

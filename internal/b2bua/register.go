@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -16,6 +17,10 @@ import (
 
 // TrunkExpiry is the registration lifetime asked of the provider.
 const TrunkExpiry = 3600
+
+// errNoResponse is a transaction that ended without a final response and
+// without an error of its own (sipgo returns nil, nil then).
+var errNoResponse = errors.New("no response")
 
 // TrunkStatus is the trunk registration's state, for the console and API.
 type TrunkStatus struct {
@@ -127,6 +132,9 @@ func (b *B2BUA) registerTrunk(ctx context.Context, tr hotdesk.Trunk, expires int
 	for attempt := 0; attempt < 2; attempt++ {
 		req := b.newTrunkRegister(tr, host, expires, auth)
 		res, err := b.o.SIP.Client.Do(ctx, req)
+		if err == nil && res == nil {
+			err = errNoResponse // the transaction ended without one (transport closed)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("trunk register: %w", err)
 		}
