@@ -87,7 +87,7 @@ func MustOpenStore(tb testing.TB) *faultyStore {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	store *faultyStore
 	desk  *desk.Service
 	bus   *events.Bus
@@ -100,7 +100,7 @@ type harness struct {
 
 // newHarness runs a console on a fresh SQLite store with a test clock, a
 // fake registrar and a signed-up admin.
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	store := MustOpenStore(t)
 	hs := &harness{t: t, store: store, bus: events.New(), regs: &fakeRegs{}, clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
