@@ -51,6 +51,7 @@ type call struct {
 	byID    map[string]*leg
 	winner  *leg
 	ev      chan any
+	ackBody chan *sip.Request // the caller's ACK when it carries the answer (offerless INVITE)
 	done    chan struct{}
 	wg      sync.WaitGroup // leg goroutines and relays
 
@@ -101,7 +102,7 @@ func (b *B2BUA) newCall(req *sip.Request, caller, callee party, dialled string) 
 	c := &call{
 		b: b, id: req.CallID().Value(), caller: caller, callee: callee, dialled: dialled,
 		aUA: b.dialogUA(req.Transport()), byID: map[string]*leg{},
-		ev: make(chan any, eventBuffer), done: make(chan struct{}), state: StateTrying,
+		ev: make(chan any, eventBuffer), ackBody: make(chan *sip.Request, 1), done: make(chan struct{}), state: StateTrying,
 		result: hotdesk.ResultFailed,
 	}
 	c.log = b.log.With("call_id", c.id, "from", caller.Number, "to", dialled)
@@ -265,14 +266,15 @@ func (c *call) legDone(e legDone) (answered, over bool) {
 	return false, true
 }
 
-// connect answers the caller with the winning leg's SDP.
+// connect answers the caller with the winning leg's SDP. When the caller
+// sent no offer, the callee's 200 carries the offer and the caller's ACK
+// the answer, which goes on in the callee's ACK.
 func (c *call) connect(l *leg) (answered, over bool) {
 	c.winner = l
 	c.cancelLegs(l)
-	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-	defer cancel()
-	if err := l.dlg.Ack(ctx); err != nil {
-		c.log.Warn("b2bua: ack callee", "err", err)
+	offerless := len(c.a.InviteRequest.Body()) == 0
+	if !offerless {
+		c.ackLeg(l, nil)
 	}
 	inv := l.dlg.InviteResponse
 	res := sip.NewResponseFromRequest(c.a.InviteRequest, sip.StatusOK, "OK", inv.Body())
@@ -281,13 +283,48 @@ func (c *call) connect(l *leg) (answered, over bool) {
 	}
 	res.AppendHeader(sip.NewHeader("Allow", allow))
 	c.answered(l)
-	if err := c.a.WriteResponse(res); err != nil {
+	err := c.a.WriteResponse(res)
+	if offerless {
+		var ack *sip.Request
+		select {
+		case ack = <-c.ackBody:
+		default:
+		}
+		c.ackLeg(l, ack)
+	}
+	if err != nil {
 		c.log.Info("b2bua: caller gone at answer", "err", err)
 		c.byeLeg(l)
 		c.result = hotdesk.ResultCancelled
 		return false, true
 	}
 	return true, false
+}
+
+// ackLeg acknowledges the leg's 200, with the body of from (the caller's
+// ACK) when given.
+func (c *call) ackLeg(l *leg, from *sip.Request) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	var err error
+	if from == nil || len(from.Body()) == 0 {
+		err = l.dlg.Ack(ctx)
+	} else {
+		d := l.dlg
+		ack := sip.NewRequest(sip.ACK, contactOf(d.InviteResponse, l.req.Recipient))
+		if ct := from.ContentType(); ct != nil {
+			ack.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+		}
+		ack.SetBody(from.Body())
+		ack.AppendHeader(sip.HeaderClone(d.InviteRequest.From()))
+		ack.AppendHeader(sip.HeaderClone(d.InviteResponse.To()))
+		ack.AppendHeader(sip.HeaderClone(d.InviteRequest.CallID()))
+		ack.AppendHeader(&sip.CSeqHeader{SeqNo: d.InviteRequest.CSeq().SeqNo, MethodName: sip.ACK})
+		err = d.WriteAck(ctx, ack)
+	}
+	if err != nil {
+		c.log.Warn("b2bua: ack callee", "err", err)
+	}
 }
 
 // talkPhase relays in-dialog requests until a BYE from either side.

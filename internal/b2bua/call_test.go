@@ -2,6 +2,7 @@ package b2bua_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"runtime"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/b2bua"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
@@ -352,5 +354,65 @@ func TestManyCallsLeaveNothingBehind(t *testing.T) {
 	}
 	if n := len(o.calls(t, "202")); n != 10 {
 		t.Errorf("FindCalls limit 10 returned %d", n)
+	}
+}
+
+// TestOfferlessInvite: a caller that sends no SDP gets the callee's offer
+// in the 200, and its answer (in the ACK) reaches the callee unchanged.
+func TestOfferlessInvite(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	c, err := o.hd1.DialWith("202", siptest.DialOptions{NoSDP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Hangup()
+	in, err := o.hd2.WaitIncoming(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Request.Body()) != 0 {
+		t.Errorf("callee got an offer from nowhere:\n%s", in.Request.Body())
+	}
+	if !strings.Contains(string(c.Response.Body()), "m=audio") {
+		t.Fatalf("caller's 200 has no offer:\n%s", c.Response.Body())
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for len(in.Received()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := in.Received()
+	if len(got) != 1 || got[0].Method != sip.ACK || string(got[0].Body()) != string(c.Media.Offer("0")) {
+		t.Fatalf("callee's ACK should carry the caller's answer, got %v", got)
+	}
+}
+
+func TestLiveCallsAndInCall(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	c, err := o.hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := o.b2b.Live()
+	if len(live) != 1 || live[0].Extension != "201" || live[0].Device != "HD1" || live[0].To != "202" ||
+		live[0].State != b2bua.StateConfirmed || live[0].CallID == "" || live[0].Since.IsZero() {
+		t.Errorf("live %+v", live)
+	}
+	js, _ := json.Marshal(live)
+	for _, key := range []string{`"call_id"`, `"from"`, `"to"`, `"extension"`, `"device"`, `"state"`, `"since"`} {
+		if !strings.Contains(string(js), key) {
+			t.Errorf("LiveCall JSON lacks %s: %s", key, js)
+		}
+	}
+	if !o.b2b.InCall("HD1") || !o.b2b.InCall("HD2") || o.b2b.InCall("HD3") {
+		t.Error("InCall should report the caller's and the answering device only")
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	o.waitIdle(t, 3*time.Second)
+	if o.b2b.InCall("HD1") || o.b2b.InCall("HD2") || len(o.b2b.Live()) != 0 {
+		t.Error("call still listed after hang-up")
 	}
 }

@@ -137,6 +137,12 @@ func contactOf(m interface{ Contact() *sip.ContactHeader }, fallback sip.Uri) si
 func (c *call) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	if req.Method == sip.ACK {
 		if req.CallID().Value() == c.id && c.a != nil {
+			if len(req.Body()) > 0 {
+				select {
+				case c.ackBody <- req:
+				default:
+				}
+			}
 			_ = c.a.ReadAck(req, tx) // ACKs of relayed re-INVITEs carry other CSeqs
 		}
 		return

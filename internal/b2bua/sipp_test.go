@@ -57,14 +57,19 @@ type sippRun struct {
 	out  *strings.Builder
 }
 
-// startSipp runs scenario on providerIP:port with extra args, calls calls
-// (-m), for at most 30 s.
+// startSipp runs one call (-m 1) of scenario on providerIP:port with extra
+// args, for at most 30 s.
 func startSipp(tb testing.TB, scenario string, port int, remote string, extra ...string) *sippRun {
+	return startSippOn(tb, scenario, providerIP, port, remote, extra...)
+}
+
+// startSippOn is startSipp on local address ip.
+func startSippOn(tb testing.TB, scenario, ip string, port int, remote string, extra ...string) *sippRun {
 	tb.Helper()
 	bin := sippBin(tb)
 	dir := tb.TempDir()
-	args := []string{"-sf", filepath.Join(sippDir, scenario), "-m", "1", "-i", providerIP, "-p", fmt.Sprint(port),
-		"-mi", providerIP, "-mp", fmt.Sprint(freeUDPPort(tb, providerIP)), "-nostdin",
+	args := []string{"-sf", filepath.Join(sippDir, scenario), "-m", "1", "-i", ip, "-p", fmt.Sprint(port),
+		"-mi", ip, "-mp", fmt.Sprint(freeUDPPort(tb, ip)), "-nostdin",
 		"-timeout", "20s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
 		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log")}
 	args = append(args, extra...)
@@ -143,4 +148,16 @@ func (p *pbx) provider(tb testing.TB, transport string) *sippRun {
 	r := startSipp(tb, "call_trunk_uas.xml", port, "", "-t", transport, "-key", "trunkuser", "pbxuser", "-key", "trunkpass", "s3cret")
 	time.Sleep(300 * time.Millisecond) // let sipp bind
 	return r
+}
+
+// deviceArgs are sipp's arguments to act as device (injection file with
+// its digest credentials, the PBX's domain).
+func deviceArgs(tb testing.TB, device string) []string {
+	tb.Helper()
+	inf := filepath.Join(tb.TempDir(), "users.csv")
+	line := fmt.Sprintf("SEQUENTIAL\n%s;[authentication username=%s password=pw-%s]\n", device, device, device)
+	if err := os.WriteFile(inf, []byte(line), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return []string{"-inf", inf, "-key", "domain", realm}
 }

@@ -123,6 +123,11 @@ func (p *Phone) answerIncoming(in *Incoming, key string) {
 
 func (p *Phone) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if in := p.inCalls(req.CallID().Value()); in != nil {
+		if len(req.Body()) > 0 {
+			in.mu.Lock()
+			in.inDlg = append(in.inDlg, req) // an ACK with the answer to our offer
+			in.mu.Unlock()
+		}
 		_ = in.dlg.ReadAck(req, tx)
 	}
 }

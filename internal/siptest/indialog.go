@@ -52,8 +52,8 @@ func (in *Incoming) Send(method sip.RequestMethod, contentType string, body []by
 	return res.StatusCode, nil
 }
 
-// Received returns the in-dialog requests (re-INVITE, UPDATE, INFO) the
-// PBX sent on this incoming call.
+// Received returns the in-dialog requests (re-INVITE, UPDATE, INFO, and
+// an ACK that carries an SDP answer) the PBX sent on this incoming call.
 func (in *Incoming) Received() []*sip.Request {
 	in.mu.Lock()
 	defer in.mu.Unlock()
