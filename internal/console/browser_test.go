@@ -286,6 +286,16 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the menu runs off a 390 px screen (to %d px)", w)
 	}
 	screenshot(t, ctx, out, "desks-phone")
+	for _, path := range []string{"/users", "/users/201", "/devices", "/devices/HD00001", "/audit", "/settings", "/users/new"} {
+		step(t, ctx, "phone "+path, chromedp.Navigate(srv.URL+path), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 400 {
+			t.Errorf("%s is %d px wide on a 390 px screen", path, w)
+		}
+		if path == "/audit" || path == "/users/201" {
+			screenshot(t, ctx, out, strings.ReplaceAll(strings.Trim(path, "/"), "/", "-")+"-phone")
+		}
+	}
+	step(t, ctx, "back to the desks", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("desk-HD00003")))
 
 	// Log everyone out, after a confirmation page.
 	step(t, ctx, "log everyone out", chromedp.Click(chromedp.CSS(`a[href="/desks/logout-all"]`)), chromedp.WaitVisible(chromedp.ID("confirm-logout-all")))
