@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"strings"
@@ -339,9 +340,13 @@ func TestManyCallsLeaveNothingBehind(t *testing.T) {
 	o.waitIdle(t, 3*time.Second)
 	time.Sleep(200 * time.Millisecond)
 	base := runtime.NumGoroutine()
+	start := time.Now()
 	for range calls {
 		warm()
 	}
+	took := time.Since(start)
+	t.Logf("%d calls (dial, answer, BYE) one after another in %v: %.1f calls/s, %v per call", calls, took.Round(time.Millisecond),
+		float64(calls)/took.Seconds(), (took / calls).Round(time.Microsecond))
 	o.waitIdle(t, 5*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
 	for runtime.NumGoroutine() > base+5 {
@@ -414,5 +419,69 @@ func TestLiveCallsAndInCall(t *testing.T) {
 	o.waitIdle(t, 3*time.Second)
 	if o.b2b.InCall("HD1") || o.b2b.InCall("HD2") || len(o.b2b.Live()) != 0 {
 		t.Error("call still listed after hang-up")
+	}
+}
+
+// TestConcurrentCalls runs calls between ten pairs of users at once: each
+// call is owned by its own goroutine and nothing crosses between them.
+func TestConcurrentCalls(t *testing.T) {
+	t.Parallel()
+	p := mustPBX(t)
+	const pairs = 10
+	type pair struct{ caller, callee *siptest.Phone }
+	var ps []pair
+	for i := range pairs {
+		a, b := fmt.Sprintf("3%02d", i), fmt.Sprintf("4%02d", i)
+		p.mustUser(t, hotdesk.User{Extension: a})
+		p.mustUser(t, hotdesk.User{Extension: b})
+		pa := p.mustDevice(t, hotdesk.Device{ID: "A" + a})
+		pb := p.mustDevice(t, hotdesk.Device{ID: "B" + b})
+		p.login(t, a, "A"+a)
+		p.login(t, b, "B"+b)
+		ps = append(ps, pair{pa, pb})
+	}
+	errs := make(chan error, pairs)
+	for i, pr := range ps {
+		go func() {
+			want := fmt.Sprintf("3%02d", i)
+			for range 5 {
+				c, err := pr.caller.Dial(fmt.Sprintf("4%02d", i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				in, err := pr.callee.WaitIncoming(3 * time.Second)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if got := in.Request.From().Address.User; got != want {
+					errs <- fmt.Errorf("callee of %s got a call from %s", want, got)
+					return
+				}
+				if err := c.Hangup(); err != nil {
+					errs <- err
+					return
+				}
+				select {
+				case <-in.Ended():
+				case <-time.After(3 * time.Second):
+					errs <- fmt.Errorf("callee of %s got no BYE", want)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range pairs {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	p.waitIdle(t, 5*time.Second)
+	for i := range pairs {
+		if n := len(p.calls(t, fmt.Sprintf("4%02d", i))); n != 5 {
+			t.Errorf("callee 4%02d has %d records, want 5", i, n)
+		}
 	}
 }
