@@ -245,19 +245,22 @@ func (c *call) legDone(e legDone) (answered, over bool) {
 			return false, false
 		}
 	}
+	if len(c.legs) == 1 && l.device == "" && l.final >= 400 {
+		// The trunk's answer goes back as it came, reason phrase included.
+		c.result = resultOf(l.final)
+		if err := c.a.Respond(l.final, de.Res.Reason, nil); err != nil {
+			c.log.Debug("b2bua: relay trunk failure", "status", l.final, "err", err)
+		}
+		return false, true
+	}
 	status, result := sip.StatusTemporarilyUnavailable, hotdesk.ResultNoAnswer
 	for _, x := range c.legs {
-		switch x.final {
-		case sip.StatusBusyHere, sip.StatusGlobalBusyEverywhere:
+		switch resultOf(x.final) {
+		case hotdesk.ResultBusy:
 			status, result = sip.StatusBusyHere, hotdesk.ResultBusy
-		case sip.StatusGlobalDecline:
+		case hotdesk.ResultRejected:
 			if result != hotdesk.ResultBusy {
 				status, result = sip.StatusGlobalDecline, hotdesk.ResultRejected
-			}
-		case sip.StatusForbidden, sip.StatusNotFound, sip.StatusServiceUnavailable:
-			if len(c.legs) == 1 && result == hotdesk.ResultNoAnswer {
-				// The trunk refused: pass its answer on.
-				status, result = x.final, hotdesk.ResultFailed
 			}
 		}
 	}
@@ -357,6 +360,19 @@ func (c *call) cancelLegs(keep *leg) {
 			l.cancel()
 		}
 	}
+}
+
+// resultOf classifies a leg's final failure for the call records.
+func resultOf(status int) string {
+	switch status {
+	case sip.StatusBusyHere, sip.StatusGlobalBusyEverywhere:
+		return hotdesk.ResultBusy
+	case sip.StatusGlobalDecline, sip.StatusForbidden:
+		return hotdesk.ResultRejected
+	case sip.StatusTemporarilyUnavailable, sip.StatusRequestTimeout, 0:
+		return hotdesk.ResultNoAnswer
+	}
+	return hotdesk.ResultFailed
 }
 
 // reject sends the caller a final failure.

@@ -222,3 +222,20 @@ func TestPIDFLOEscapesAndOrders(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+func TestTrunkFailurePassesThrough(t *testing.T) {
+	t.Parallel()
+	o := trunkOffice(t)
+	port := freeUDPPort(t, providerIP)
+	o.withTrunk(t, port)
+	prov := startSipp(t, "call_trunk_busy_uas.xml", port, "")
+	time.Sleep(300 * time.Millisecond)
+	c, err := o.hd2.Dial("0205551234")
+	if statusOf(err) != sip.StatusBusyHere || c == nil || c.Response.Reason != "Number Busy" {
+		t.Fatalf("provider busy: %v, want its 486 Number Busy", err)
+	}
+	prov.Wait(t)
+	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultBusy {
+		t.Errorf("record %+v, want busy", rec)
+	}
+}
