@@ -48,7 +48,8 @@ type desksData struct {
 	Total     int
 	Occupied  int
 	Online    int
-	Query     string // current filter as a query string
+	Query     string    // current filter as a query string
+	Now       time.Time // for showing login times relative to today
 }
 
 func (c *Console) desksPage(w http.ResponseWriter, r *http.Request) error {
@@ -96,7 +97,7 @@ func (c *Console) desks(r *http.Request) (*desksData, error) {
 		return nil, err
 	}
 	q := r.URL.Query()
-	d := &desksData{Location: q.Get("location"), State: q.Get("state")}
+	d := &desksData{Location: q.Get("location"), State: q.Get("state"), Now: c.now()}
 	d.Query = "location=" + urlq(d.Location) + "&state=" + urlq(d.State)
 	seen := map[string]bool{}
 	now := c.now()

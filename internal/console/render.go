@@ -45,12 +45,7 @@ var funcs = template.FuncMap{
 		}
 		return t.In(loc).Format("2006-01-02 15:04")
 	},
-	"clock": func(t time.Time, loc *time.Location) string {
-		if loc == nil {
-			loc = time.UTC
-		}
-		return t.In(loc).Format("15:04")
-	},
+	"clock": clockTime,
 	"fld": func(f *form, name, label, typ string, hint ...string) field {
 		return field{F: f, Name: name, Label: label, Type: typ, Hint: strings.Join(hint, " ")}
 	},
@@ -68,6 +63,23 @@ var funcs = template.FuncMap{
 		}
 		return b
 	},
+}
+
+// clockTime shows t as "15:04" when it is on the same day as now in the
+// site's time zone, else with the date ("Mon 2 Mar 15:04"), so a login
+// left from yesterday does not read as today's.
+func clockTime(t, now time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t, now = t.In(loc), now.In(loc)
+	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return t.Format("15:04")
+	}
+	if t.Year() == now.Year() {
+		return t.Format("Mon 2 Jan 15:04")
+	}
+	return t.Format("2 Jan 2006 15:04")
 }
 
 // talkTime is how long an answered call talked ("1:05", "1:02:03"), "in

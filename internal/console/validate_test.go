@@ -178,3 +178,27 @@ func TestSafeNext(t *testing.T) {
 		}
 	}
 }
+
+func TestClockTime(t *testing.T) {
+	t.Parallel()
+	ams, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		t.Skip("no time zone data:", err)
+	}
+	now := time.Date(2026, 3, 2, 8, 30, 0, 0, time.UTC) // 09:30 in Amsterdam
+	for _, tc := range []struct {
+		t    time.Time
+		loc  *time.Location
+		want string
+	}{
+		{time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC), ams, "08:00"},
+		{time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC), ams, "00:30"},              // today in Amsterdam, yesterday in UTC
+		{time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC), nil, "Sun 1 Mar 23:30"},    // UTC when no zone
+		{time.Date(2026, 2, 27, 16, 0, 0, 0, time.UTC), ams, "Fri 27 Feb 17:00"},   // an earlier day
+		{time.Date(2025, 12, 31, 16, 0, 0, 0, time.UTC), ams, "31 Dec 2025 17:00"}, // an earlier year
+	} {
+		if got := clockTime(tc.t, now, tc.loc); got != tc.want {
+			t.Errorf("clockTime(%v) = %q, want %q", tc.t, got, tc.want)
+		}
+	}
+}
