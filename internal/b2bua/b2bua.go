@@ -41,6 +41,8 @@ import (
 // Defaults.
 const (
 	DefaultRingTimeout = 30 * time.Second // per user, when User.RingTimeout is 0
+	// DefaultMaxCallDuration bounds a connected call.
+	DefaultMaxCallDuration = 12 * time.Hour
 	// MaxOutboundRing bounds how long an outgoing trunk call may ring.
 	MaxOutboundRing = 3 * time.Minute
 	// byeTimeout bounds each BYE and relayed in-dialog request.
@@ -72,6 +74,9 @@ type Options struct {
 	// RingTimeout is the no-answer timeout for users without their own;
 	// zero means DefaultRingTimeout.
 	RingTimeout time.Duration
+	// MaxCallDuration hangs up calls that last longer (both sides get a
+	// BYE); zero means DefaultMaxCallDuration.
+	MaxCallDuration time.Duration
 	// RegisterRetry is how long the trunk registration waits after a
 	// failure; zero means 30 s.
 	RegisterRetry time.Duration
@@ -118,6 +123,9 @@ func New(o Options) (*B2BUA, error) {
 	}
 	if o.MediaIP == "" {
 		o.MediaIP = "127.0.0.1"
+	}
+	if o.MaxCallDuration <= 0 {
+		o.MaxCallDuration = DefaultMaxCallDuration
 	}
 	if o.RegisterRetry <= 0 {
 		o.RegisterRetry = 30 * time.Second

@@ -330,10 +330,19 @@ func (c *call) ackLeg(l *leg, from *sip.Request) {
 	}
 }
 
-// talkPhase relays in-dialog requests until a BYE from either side.
+// talkPhase relays in-dialog requests until a BYE from either side, the
+// maximum call duration (a call whose BYEs were lost must not live for
+// ever) or shutdown.
 func (c *call) talkPhase() {
+	limit := time.NewTimer(c.b.o.MaxCallDuration)
+	defer limit.Stop()
 	for {
 		select {
+		case <-limit.C:
+			c.log.Info("b2bua: call reached the maximum duration", "max", c.b.o.MaxCallDuration)
+			c.byeLeg(c.winner)
+			c.byeCaller()
+			return
 		case <-c.b.quit:
 			c.byeLeg(c.winner)
 			c.byeCaller()

@@ -485,3 +485,30 @@ func TestConcurrentCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxCallDuration: a connected call nobody hangs up ends at the limit
+// with a BYE to both sides.
+func TestMaxCallDuration(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	start := time.Now()
+	c, err := o.hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := o.hd2.WaitIncoming(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitBye(maxCall + 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < maxCall {
+		t.Errorf("BYE after %v, before the %v limit", d, maxCall)
+	}
+	select {
+	case <-in.Ended():
+	case <-time.After(3 * time.Second):
+		t.Fatal("callee got no BYE")
+	}
+}

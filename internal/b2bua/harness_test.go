@@ -26,6 +26,9 @@ import (
 
 const realm = "pbx.test"
 
+// maxCall is the harness's maximum call duration (TestMaxCallDuration).
+const maxCall = 20 * time.Second
+
 // TestMain silences sipgo's fallback logger.
 func TestMain(m *testing.M) {
 	if os.Getenv("HOTDESK_TEST_LOG") == "" {
@@ -94,7 +97,7 @@ func mustPBX(tb testing.TB) *pbx {
 		},
 		Prompts: func(string) (*prompts.Set, error) { return set, nil },
 		Ports:   media.NewPortPool(0, 0), MediaIP: "127.0.0.1", Domain: realm, Logger: log,
-		RegisterRetry: 200 * time.Millisecond})
+		RegisterRetry: 200 * time.Millisecond, MaxCallDuration: maxCall})
 	if err != nil {
 		tb.Fatal(err)
 	}
