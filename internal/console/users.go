@@ -182,6 +182,13 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("update user: %w", err)
 		}
 	}
+	if f.Valid() && !u.Hotdesk {
+		// Hot desking switched off: a login the user could not make now
+		// ends too, through the desk rules (audited, phone notified).
+		if _, err := c.desk.LogoutUser(r.Context(), ext, hotdesk.ReasonAdmin, source(r)); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+			return err
+		}
+	}
 	if !f.Valid() {
 		d, err := c.userData(r, f)
 		if err != nil {

@@ -152,3 +152,42 @@ func TestUserLogoutAndCallHistory(t *testing.T) {
 		t.Fatalf("logout audit: %+v", evs)
 	}
 }
+
+func TestUserHotdeskOffEndsLogin(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	ctx := context.Background()
+	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
+	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}})
+	if _, err := hs.desk.Login(ctx, desk.LoginRequest{Extension: "201", Device: "HD00001", Via: hotdesk.ViaAPI}); err != nil {
+		t.Fatal(err)
+	}
+	edit := url.Values{"name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}, "voicemail": {"on"}}
+	if w := c.post("/users/201", edit); w.Code != http.StatusSeeOther {
+		t.Fatalf("edit: %d %s", w.Code, w.Body)
+	}
+	if _, err := hs.store.LoginByUser(ctx, "201"); err != nil {
+		t.Fatalf("an edit keeping hot desking ended the login: %v", err)
+	}
+	edit.Del("hotdesk")
+	edit.Set("caller_id", "020")
+	mustContain(t, c.post("/users/201", edit), http.StatusBadRequest, `id="err-caller_id"`)
+	if _, err := hs.store.LoginByUser(ctx, "201"); err != nil {
+		t.Fatalf("a rejected edit ended the login: %v", err)
+	}
+	edit.Del("caller_id")
+	if w := c.post("/users/201", edit); w.Code != http.StatusSeeOther {
+		t.Fatalf("edit: %d %s", w.Code, w.Body)
+	}
+	if u := hs.user("201"); u.Hotdesk || !u.Voicemail {
+		t.Fatalf("user = %+v", u)
+	}
+	if _, err := hs.store.LoginByUser(ctx, "201"); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		t.Fatalf("login kept with hot desking off: %v", err)
+	}
+	evs, _ := hs.store.FindAudit(ctx, hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogout}})
+	if len(evs) != 1 || evs[0].Reason != hotdesk.ReasonAdmin || evs[0].Extension != "201" {
+		t.Fatalf("logout audit: %+v", evs)
+	}
+}
