@@ -133,3 +133,26 @@ func TestLogouts(t *testing.T) {
 		t.Fatalf("delete logout audit %+v", es)
 	}
 }
+
+func TestHotdeskOffEndsLogin(t *testing.T) {
+	e := MustEnv(t)
+	e.MustUser("201")
+	a := e.MustDesk()
+	e.do("POST", "/api/v1/logins", `{"extension":"201","device":"`+a+`"}`).want(t, 201, nil)
+	e.do("PATCH", "/api/v1/users/201", `{"name":"Still here"}`).want(t, 200, nil)
+	if _, err := e.store.LoginByUser(context.Background(), "201"); err != nil {
+		t.Fatalf("a rename ended the login: %v", err)
+	}
+	var u userOut
+	e.do("PATCH", "/api/v1/users/201", `{"hotdesk":false}`).want(t, 200, &u)
+	if u.LoggedInAt != nil {
+		t.Fatalf("user still shown at %s after hot desking was switched off", *u.LoggedInAt)
+	}
+	if _, err := e.store.LoginByUser(context.Background(), "201"); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		t.Fatalf("login after hot desking off: %v", err)
+	}
+	es, err := e.store.FindAudit(context.Background(), hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogout}})
+	if err != nil || len(es) != 1 || es[0].Reason != hotdesk.ReasonAdmin || es[0].Source != Source {
+		t.Fatalf("logout audit %+v, %v", es, err)
+	}
+}

@@ -263,6 +263,12 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) error {
 		detail = "updated, pin changed"
 	}
 	a.audit(r, &hotdesk.AuditEvent{Kind: hotdesk.KindUserChanged, Extension: ext, Detail: detail})
+	if !u.Hotdesk {
+		// Hot desking switched off: a login of the user may not stay.
+		if _, err := a.desk.LogoutUser(ctx, ext, hotdesk.ReasonAdmin, Source); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+			return err
+		}
+	}
 	l, err := optLogin(a.store.LoginByUser(ctx, ext))
 	if err != nil {
 		return err
