@@ -18,6 +18,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
 	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
+	"github.com/hotdesk-pbx/hotdesk/internal/presence"
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
@@ -45,15 +46,15 @@ func testLogger() *slog.Logger {
 }
 
 // pbx is the SIP side composed from the real pieces on loopback: SQLite
-// store, signaling, registrar, desk and the B2BUA.
+// store, signaling, registrar, desk, presence (BLF) and the B2BUA.
 type pbx struct {
-	store  hotdesk.Store
-	bus    *events.Bus
-	sip    *signaling.Server
-	reg    *registrar.Registrar
-	desk   *desk.Service
-	b2b    *b2bua.B2BUA
-	events <-chan events.Event
+	store hotdesk.Store
+	bus   *events.Bus
+	sip   *signaling.Server
+	reg   *registrar.Registrar
+	desk  *desk.Service
+	b2b   *b2bua.B2BUA
+	pres  *presence.Presence
 
 	mu  sync.Mutex
 	got []events.Event
@@ -102,6 +103,10 @@ func mustPBX(tb testing.TB) *pbx {
 		tb.Fatal(err)
 	}
 	p.sip.Handle(sip.INVITE, p.onInvite)
+	if p.pres, err = presence.New(presence.Options{Store: db, Bus: p.bus, SIP: p.sip, Auth: p.reg.Authenticate, Logger: log, Domain: realm}); err != nil {
+		tb.Fatal(err)
+	}
+	p.pres.Register(p.sip)
 	evs, unsub := p.bus.Subscribe(4096)
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -114,7 +119,7 @@ func mustPBX(tb testing.TB) *pbx {
 			p.mu.Unlock()
 		}
 	}()
-	for _, run := range []func(context.Context) error{p.sip.Serve, p.reg.Run, p.b2b.Run} {
+	for _, run := range []func(context.Context) error{p.sip.Serve, p.reg.Run, p.b2b.Run, p.pres.Run} {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = run(runCtx) }()
 	}
