@@ -239,3 +239,34 @@ func TestTrunkFailurePassesThrough(t *testing.T) {
 		t.Errorf("record %+v, want busy", rec)
 	}
 }
+
+// TestOwnDIDStaysInside: dialling a colleague's DID reaches the colleague
+// directly, even for a user who may not call out.
+func TestOwnDIDStaysInside(t *testing.T) {
+	t.Parallel()
+	o := trunkOffice(t) // 201 is internal only; no trunk configured
+	c, err := o.hd1.Dial("0205550202")
+	if err != nil {
+		t.Fatalf("dialling 202's DID: %v", err)
+	}
+	defer c.Hangup()
+	if _, err := o.hd2.WaitIncoming(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNotAllowedIsAnnounced(t *testing.T) {
+	t.Parallel()
+	o := trunkOffice(t)
+	var codes []int
+	c, err := o.hd1.DialWith("0205551234", siptest.DialOptions{OnResponse: func(r *sip.Response) { codes = append(codes, r.StatusCode) }})
+	if statusOf(err) != sip.StatusForbidden {
+		t.Fatalf("internal-only user calling out: %v, want 403", err)
+	}
+	if len(codes) < 2 || codes[len(codes)-2] != sip.StatusSessionInProgress {
+		t.Errorf("responses %v, want 183 (not_allowed) then 403", codes)
+	}
+	if rec := c.Record(300*time.Millisecond, 10*time.Second); rec.Packets < 25 {
+		t.Errorf("not_allowed prompt: %d packets", rec.Packets)
+	}
+}
