@@ -476,8 +476,8 @@ func (c *call) cleanup() {
 		break
 	}
 	c.a.Close()
-	c.b.removeCall(c)
 	c.finish()
+	c.b.removeCall(c) // last: Active counts a call until its records and devices are settled
 }
 
 func (c *call) setState(s string) {
