@@ -103,6 +103,9 @@ func (c *call) finish() {
 			c.log.Warn("b2bua: update call record", "extension", r.Extension, "err", err)
 		}
 	}
+	if c.emerg && c.result != hotdesk.ResultAnswered {
+		c.log.Error("b2bua: EMERGENCY CALL NOT CONNECTED", "device", c.caller.Device, "extension", c.caller.Ext, "result", c.result)
+	}
 	c.publish(events.KindCallTerminated)
 	c.b.deviceBusy(c.caller.Device, -1)
 	c.b.deviceBusy(c.answerDev, -1)
