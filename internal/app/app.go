@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/b2bua"
 	"github.com/hotdesk-pbx/hotdesk/internal/checksync"
 	"github.com/hotdesk-pbx/hotdesk/internal/console"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
@@ -52,6 +53,7 @@ type App struct {
 	reg       *registrar.Registrar
 	desk      *desk.Service
 	feature   *feature.Service
+	b2bua     *b2bua.B2BUA
 	checksync *checksync.Notifier
 	presence  *presence.Presence
 	webhooks  *webhook.Dispatcher
@@ -117,7 +119,10 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.desk = desk.New(desk.Options{Store: a.store, Bus: a.bus, Now: a.now, Logger: a.log})
+	// The B2BUA is built after the desk rules but tells them which phones
+	// are in a call (an auto-logout waits for the call to end).
+	a.desk = desk.New(desk.Options{Store: a.store, Bus: a.bus, Now: a.now, Logger: a.log,
+		InCall: func(device string) bool { return a.b2bua != nil && a.b2bua.InCall(device) }})
 	a.reg, err = registrar.New(registrar.Options{Store: a.store, Bus: a.bus, Realm: cfg.Domain, Now: a.now, Logger: a.log, Node: cfg.Node, Algorithms: algs})
 	if err != nil {
 		return fmt.Errorf("registrar: %w", err)
@@ -138,12 +143,21 @@ func (a *App) build(ctx context.Context) error {
 	a.reg.Register(a.sip)
 
 	promptSets := newPromptCache(filepath.Join(cfg.DataDir, "prompts"))
+	ports := media.NewPortPool(low, high)
 	a.feature, err = feature.New(feature.Options{
 		Desk: a.desk, Store: a.store, Prompts: promptSets.get,
-		Ports: media.NewPortPool(low, high), MediaIP: publicIP, SIP: a.sip, Logger: a.log,
+		Ports: ports, MediaIP: publicIP, SIP: a.sip, Logger: a.log,
 	})
 	if err != nil {
 		return fmt.Errorf("feature codes: %w", err)
+	}
+	a.b2bua, err = b2bua.New(b2bua.Options{
+		Store: a.store, Desk: a.desk, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
+		Settings: a.settings.get, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
+		Domain: cfg.Domain, Logger: a.log, Now: a.now,
+	})
+	if err != nil {
+		return fmt.Errorf("b2bua: %w", err)
 	}
 	a.sip.Handle(sip.INVITE, a.onInvite)
 
@@ -162,7 +176,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	reg := prometheus.NewRegistry()
 	api := web.New(web.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.reg,
-		AdminToken: a.adminToken, Registry: reg, Logger: a.log, Now: a.now,
+		Calls: liveCalls{a.b2bua}, AdminToken: a.adminToken, Registry: reg, Logger: a.log, Now: a.now,
 	})
 	sipPort := a.sip.UDPAddr().Port
 	prov, err := provision.New(provision.Options{
@@ -202,9 +216,14 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	return nil
 }
 
-// onInvite authenticates every INVITE from a device and sends feature codes
-// to the feature service; everything else goes to the B2BUA.
+// onInvite sends INVITEs from the trunk's addresses to the B2BUA, and
+// authenticates every other INVITE as a device's: feature codes go to the
+// feature service, everything else to the B2BUA.
 func (a *App) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if a.b2bua.FromTrunk(req) {
+		a.b2bua.HandleTrunkInvite(req, tx)
+		return
+	}
 	dev, ok := a.reg.Authenticate(req, tx)
 	if !ok {
 		return
@@ -214,21 +233,46 @@ func (a *App) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		a.feature.HandleInvite(req, tx, dev, code)
 		return
 	}
-	res := sip.NewResponseFromRequest(req, sip.StatusNotFound, "Not Found", nil)
-	if err := tx.Respond(res); err != nil {
-		a.log.Debug("respond", "error", err)
+	a.b2bua.HandleInvite(req, tx, dev)
+}
+
+// liveCalls shows the B2BUA's calls to the API.
+type liveCalls struct{ b *b2bua.B2BUA }
+
+func (l liveCalls) Live() []web.LiveCall {
+	calls := l.b.Live()
+	out := make([]web.LiveCall, len(calls))
+	for i, c := range calls {
+		out[i] = web.LiveCall(c)
 	}
+	return out
 }
 
 // Run serves until ctx is done, then shuts down gracefully.
 func (a *App) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return a.sip.Serve(ctx) })
+	// SIP stops after the B2BUA has hung up its calls (so the BYEs get
+	// out), or 5 s after shutdown began, whichever is first.
+	sipCtx, stopSIP := context.WithCancel(context.WithoutCancel(ctx))
+	g.Go(func() error { return a.sip.Serve(sipCtx) })
+	g.Go(func() error {
+		select {
+		case <-ctx.Done():
+			select {
+			case <-sipCtx.Done():
+			case <-time.After(5 * time.Second):
+				stopSIP()
+			}
+		case <-sipCtx.Done():
+		}
+		return nil
+	})
 	g.Go(func() error { return a.reg.Run(ctx) })
 	g.Go(func() error { return a.desk.Run(ctx) })
 	g.Go(func() error { return a.checksync.Run(ctx) })
 	g.Go(func() error { return a.presence.Run(ctx) })
 	g.Go(func() error { return a.webhooks.Run(ctx) })
+	g.Go(func() error { defer stopSIP(); return a.b2bua.Run(ctx) })
 	g.Go(func() error { return a.serveHTTP(ctx) })
 	g.Go(func() error { return a.console.Run(ctx) })
 	g.Go(func() error { return a.settings.run(ctx) })

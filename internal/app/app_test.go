@@ -18,6 +18,15 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
+// TestMain silences sipgo's fallback logger (it logs through slog.Default
+// in a few places no option reaches).
+func TestMain(m *testing.M) {
+	if os.Getenv("HOTDESK_TEST_LOG") == "" {
+		slog.SetDefault(slog.New(slog.DiscardHandler))
+	}
+	os.Exit(m.Run())
+}
+
 // syncBuffer is a bytes.Buffer safe for the banner writer and the test.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -280,4 +289,61 @@ func fetchConfig(tb testing.TB, r *running, file, device string) string {
 		tb.Fatalf("provision %s: %d %s", file, res.StatusCode, b)
 	}
 	return string(b)
+}
+
+// TestServeCallsFollowLogin calls between two demo desks through the whole
+// PBX: the call reaches the phone the callee is logged in on, shows in the
+// live calls while up and in both users' call records after; a neutral
+// phone is refused.
+func TestServeCallsFollowLogin(t *testing.T) {
+	r := mustStart(t, testConfig(t.TempDir(), true))
+	hd1, hd2, hd3 := demoPhone(t, r, "HD00001"), demoPhone(t, r, "HD00002"), demoPhone(t, r, "HD00003")
+	loginByPhone(t, hd1, "*35*201*1234")
+	loginByPhone(t, hd2, "*35*202*1234")
+
+	call, err := hd1.Dial("202")
+	if err != nil {
+		t.Fatalf("201 calls 202: %v", err)
+	}
+	in, err := hd2.WaitIncoming(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from := in.Request.From(); from == nil || from.Address.User != "201" || from.DisplayName != "Anna de Vries" {
+		t.Errorf("202's phone sees the call from %v, want 201 Anna de Vries", from)
+	}
+	var live []struct {
+		From, To, State string
+	}
+	if code := r.api(t, "GET", "/calls", "", &live); code != http.StatusOK || len(live) != 1 || live[0].From != "201" || live[0].To != "202" || live[0].State != "confirmed" {
+		t.Errorf("GET /calls during the call: %d %+v", code, live)
+	}
+	if err := call.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-in.Ended():
+	case <-time.After(5 * time.Second):
+		t.Fatal("202's phone never got the BYE")
+	}
+	for _, tt := range []struct{ ext, dir, peer string }{{"201", "outbound", "202"}, {"202", "inbound", "201"}} {
+		var recs []struct {
+			Direction, Peer, Result, Device string
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		for len(recs) == 0 && time.Now().Before(deadline) {
+			r.api(t, "GET", "/users/"+tt.ext+"/calls", "", &recs)
+			if len(recs) == 0 {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		if len(recs) != 1 || recs[0].Direction != tt.dir || recs[0].Peer != tt.peer || recs[0].Result != "answered" {
+			t.Errorf("%s's call records: %+v", tt.ext, recs)
+		}
+	}
+
+	// Nobody is logged in on HD00003: it may not call 202.
+	if _, err := hd3.Dial("202"); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("neutral phone calling 202: %v, want 403", err)
+	}
 }
