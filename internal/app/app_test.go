@@ -347,3 +347,26 @@ func TestServeCallsFollowLogin(t *testing.T) {
 		t.Errorf("neutral phone calling 202: %v, want 403", err)
 	}
 }
+
+// TestServeMetricsShowRuntime checks /metrics carries the Go runtime and
+// process figures next to the API's, so a leak is visible from outside.
+func TestServeMetricsShowRuntime(t *testing.T) {
+	r := mustStart(t, testConfig(t.TempDir(), false))
+	res, err := http.Get(r.HTTPURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", res.StatusCode)
+	}
+	for _, want := range []string{"\ngo_goroutines ", "\ngo_memstats_heap_inuse_bytes ", "\nprocess_resident_memory_bytes ", "\nhotdesk_logins "} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", strings.TrimSpace(want))
+		}
+	}
+}
