@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/validate"
 )
 
 // maxAuditWindow bounds offset+limit: the store pages by id, so an offset
@@ -20,7 +21,7 @@ const maxAuditWindow = 10_000
 func auditFilter(q url.Values) (f hotdesk.AuditFilter, offset int, err error) {
 	f.Extension, f.Device = strings.TrimSpace(q.Get("extension")), strings.TrimSpace(q.Get("device"))
 	if f.Extension != "" {
-		if err := checkExtension("extension", f.Extension); err != nil {
+		if err := validate.Extension("extension", f.Extension); err != nil {
 			return f, 0, err
 		}
 	}

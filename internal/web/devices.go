@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/validate"
 )
 
 // deviceIn is a device as POST and PATCH read it; nil fields were not
@@ -37,29 +38,35 @@ func (in *deviceIn) check(create bool) (hotdesk.DeviceUpdate, error) {
 	trim(in.ID, in.Label, in.MAC, in.Model, in.Mode, in.Owner, in.EmergencyCallback)
 	upd := hotdesk.DeviceUpdate{Label: in.Label, Model: in.Model, Mode: in.Mode, Owner: in.Owner,
 		EmergencyCallback: in.EmergencyCallback, SIPPassword: in.SIPPassword}
-	if in.ID != nil && create && *in.ID != "" && !reDeviceID.MatchString(*in.ID) {
-		return upd, hotdesk.Invalidf("id", "id may hold letters, digits, '.', '_' and '-' (at most 32), or be left out for the next HD number.")
+	if in.ID != nil && create {
+		if err := validate.DeviceID("id", *in.ID); err != nil {
+			return upd, err
+		}
 	}
-	if in.Label != nil && len(*in.Label) > 100 {
-		return upd, hotdesk.Invalidf("label", "label must be at most 100 characters.")
+	if in.Label != nil {
+		if err := validate.MaxLen("label", *in.Label, 100); err != nil {
+			return upd, err
+		}
 	}
 	if in.MAC != nil {
-		mac, err := normalizeMAC(*in.MAC)
+		mac, err := validate.MAC("mac", *in.MAC)
 		if err != nil {
 			return upd, err
 		}
 		upd.MAC = &mac
 	}
 	if in.Model != nil {
-		if err := checkModel(*in.Model); err != nil {
+		if err := validate.Model("model", *in.Model); err != nil {
 			return upd, err
 		}
 	}
-	if in.Mode != nil && *in.Mode != hotdesk.ModeHotdesk && *in.Mode != hotdesk.ModePersonal {
-		return upd, hotdesk.Invalidf("mode", "mode must be hotdesk or personal.")
+	if in.Mode != nil {
+		if err := validate.Mode("mode", *in.Mode); err != nil {
+			return upd, err
+		}
 	}
 	if in.Owner != nil && *in.Owner != "" {
-		if err := checkExtension("owner", *in.Owner); err != nil {
+		if err := validate.Extension("owner", *in.Owner); err != nil {
 			return upd, err
 		}
 	}
@@ -75,7 +82,7 @@ func (in *deviceIn) check(create bool) (hotdesk.DeviceUpdate, error) {
 		upd.Location = l
 	}
 	if in.EmergencyCallback != nil {
-		if err := checkE164("emergency_callback", *in.EmergencyCallback); err != nil {
+		if err := validate.E164("emergency_callback", *in.EmergencyCallback); err != nil {
 			return upd, err
 		}
 	}
@@ -91,7 +98,7 @@ func (in *deviceIn) check(create bool) (hotdesk.DeviceUpdate, error) {
 			if err := decodeBytes(in.AutoLogout, p); err != nil {
 				return upd, withField(prefixField(err, "auto_logout"), "auto_logout")
 			}
-			if err := checkPolicy("auto_logout", *p); err != nil {
+			if err := first(validate.AutoLogout("auto_logout.", *p)...); err != nil {
 				return upd, err
 			}
 		}
@@ -118,8 +125,8 @@ func (a *API) checkMode(ctx context.Context, d *hotdesk.Device, create bool) err
 		if create && d.ID == "" {
 			return hotdesk.Invalidf("id", "A personal phone needs an id (its SIP username).")
 		}
-		if d.Owner == "" {
-			return hotdesk.Invalidf("owner", "A personal phone needs an owner extension.")
+		if err := validate.Owner("owner", d.Mode, d.Owner); err != nil {
+			return err
 		}
 		if _, err := a.store.FindUser(ctx, d.Owner); hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
 			return hotdesk.Invalidf("owner", "There is no user with extension %s.", d.Owner)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/validate"
 )
 
 // loginOut is a login as the API writes it.
@@ -68,7 +69,7 @@ func (a *API) createLogin(w http.ResponseWriter, r *http.Request) error {
 	if in.Extension == nil || *in.Extension == "" {
 		return hotdesk.Invalidf("extension", "extension is required.")
 	}
-	if err := checkExtension("extension", *in.Extension); err != nil {
+	if err := validate.Extension("extension", *in.Extension); err != nil {
 		return err
 	}
 	if in.Device == nil || *in.Device == "" {

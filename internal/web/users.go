@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/validate"
 )
 
 // userIn is a user as POST and PATCH read it; nil fields were not given.
@@ -34,33 +35,33 @@ func (in *userIn) check(create bool) error {
 	trim(in.Extension, in.Name, in.Email, in.CallerID, in.Outbound)
 	var checks []error
 	if in.Extension != nil {
-		checks = append(checks, checkExtension("extension", *in.Extension))
+		checks = append(checks, validate.Extension("extension", *in.Extension))
 	} else if create {
 		checks = append(checks, hotdesk.Invalidf("extension", "extension is required."))
 	}
 	if in.Name != nil || create {
-		checks = append(checks, checkName(deref(in.Name), true))
+		checks = append(checks, validate.Name("name", deref(in.Name), true))
 	}
 	if in.Email != nil {
-		checks = append(checks, checkEmail(*in.Email))
+		checks = append(checks, validate.Email("email", *in.Email))
 	}
 	if in.PIN != nil {
 		checks = append(checks, desk.ValidatePIN(*in.PIN))
 	}
 	if in.CallerID != nil {
-		checks = append(checks, checkE164("caller_id", *in.CallerID))
+		checks = append(checks, validate.E164("caller_id", *in.CallerID))
 	}
 	if in.DIDs != nil {
-		checks = append(checks, checkDIDs(*in.DIDs))
+		checks = append(checks, validate.DIDs("dids", *in.DIDs))
 	}
 	if in.Outbound != nil {
-		checks = append(checks, checkOutbound(*in.Outbound))
+		checks = append(checks, validate.Outbound("outbound", *in.Outbound))
 	}
 	if in.BLF != nil {
-		checks = append(checks, checkBLF(*in.BLF))
+		checks = append(checks, validate.BLF("blf", *in.BLF))
 	}
 	if in.RingTimeout != nil {
-		checks = append(checks, checkRingTimeout(*in.RingTimeout))
+		checks = append(checks, validate.RingTimeout("ring_timeout", *in.RingTimeout))
 	}
 	if in.SpeedDials != nil {
 		checks = append(checks, checkSpeedDials(*in.SpeedDials))

@@ -10,24 +10,6 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
-func TestNormalizeMAC(t *testing.T) {
-	for _, c := range []struct{ in, want, field string }{
-		{"805ec0123456", "805ec0123456", ""},
-		{"80:5E:C0:12:34:56", "805ec0123456", ""},
-		{"80-5e-c0-12-34-56", "805ec0123456", ""},
-		{"805e.c012.3456", "805ec0123456", ""},
-		{"", "", ""},
-		{"805ec012345", "", "mac"},
-		{"805ec012345g", "", "mac"},
-		{"80:5e:c0:12:34:56:78", "", "mac"},
-	} {
-		got, err := normalizeMAC(c.in)
-		if got != c.want || hotdesk.ErrorField(err) != c.field {
-			t.Errorf("normalizeMAC(%q) = %q, %v; want %q field %q", c.in, got, err, c.want, c.field)
-		}
-	}
-}
-
 func TestUserCheck(t *testing.T) {
 	s := func(v string) *string { return &v }
 	for _, c := range []struct {
