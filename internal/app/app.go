@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -213,6 +214,10 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 		return fmt.Errorf("listen http: %w", err)
 	}
 	if a.cfg.HTTPSAddr != "" {
+		// Load the pair now so a bad file is reported at start, not later.
+		if _, err := tls.LoadX509KeyPair(a.cfg.TLSCert, a.cfg.TLSKey); err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
 		if a.httpsLn, err = net.Listen("tcp", a.cfg.HTTPSAddr); err != nil {
 			return fmt.Errorf("listen https: %w", err)
 		}

@@ -3,11 +3,21 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"log/slog"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -368,5 +378,80 @@ func TestServeMetricsShowRuntime(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", strings.TrimSpace(want))
 		}
+	}
+}
+
+// TestServeHTTPS serves the API and provisioning over HTTPS with the
+// configured certificate as well as over HTTP.
+func TestServeHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	certPEM, keyPEM := selfSigned(t)
+	cfg := testConfig(dir, true)
+	cfg.HTTPSAddr = "127.0.0.1:0"
+	cfg.TLSCert, cfg.TLSKey = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(cfg.TLSCert, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg.TLSKey, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := mustStart(t, cfg)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	tlsTransport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	base := "https://" + r.httpsLn.Addr().String()
+
+	res, err := (&http.Client{Transport: tlsTransport, Timeout: 5 * time.Second}).Get(base + "/healthz")
+	if err != nil {
+		t.Fatalf("GET /healthz over HTTPS: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /healthz over HTTPS: %d", res.StatusCode)
+	}
+	c := &http.Client{Transport: &digest.Transport{Username: "HD00002", Password: DemoPassword("HD00002"), Transport: tlsTransport}, Timeout: 5 * time.Second}
+	res, err = c.Get(base + "/provision/805ec0a00002.cfg")
+	if err != nil {
+		t.Fatalf("provisioning over HTTPS: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "HD00002") {
+		t.Fatalf("provisioning over HTTPS: %d %s", res.StatusCode, b)
+	}
+}
+
+// selfSigned returns a PEM certificate and key for 127.0.0.1.
+func selfSigned(tb testing.TB) (certPEM, keyPEM []byte) {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hotdesk test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb})
+}
+
+func TestServeHTTPSBadCertificate(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir, false)
+	cfg.HTTPSAddr = "127.0.0.1:0"
+	cfg.TLSCert, cfg.TLSKey = filepath.Join(dir, "missing.pem"), filepath.Join(dir, "missing-key.pem")
+	_, err := New(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "--tls-cert") {
+		t.Fatalf("start with a missing certificate: %v", err)
 	}
 }
