@@ -9,31 +9,6 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
-func TestNormalizeMAC(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		in, want string
-		ok       bool
-	}{
-		{"", "", true},
-		{"00:04:13:AA:BB:CC", "000413aabbcc", true},
-		{"00-04-13-aa-bb-cc", "000413aabbcc", true},
-		{"0004.13aa.bbcc", "000413aabbcc", true},
-		{" 000413aabbcc ", "000413aabbcc", true},
-		{"00:04:13:aa:bb", "", false},
-		{"00:04:13:aa:bb:cc:dd", "", false},
-		{"00:04:13:zz:bb:cc", "", false},
-	} {
-		got, err := normalizeMAC(tc.in)
-		if got != tc.want || (err == nil) != tc.ok {
-			t.Errorf("normalizeMAC(%q) = %q, %v", tc.in, got, err)
-		}
-		if err != nil && hotdesk.ErrorField(err) != "mac" {
-			t.Errorf("normalizeMAC(%q) error names field %q", tc.in, hotdesk.ErrorField(err))
-		}
-	}
-}
-
 func TestSplitList(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -47,31 +22,6 @@ func TestSplitList(t *testing.T) {
 	} {
 		if got := splitList(tc.in); !slices.Equal(got, tc.want) {
 			t.Errorf("splitList(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestCheckNumbers(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		check func(field, v string) error
-		v     string
-		ok    bool
-	}{
-		{checkExtension, "20", true},
-		{checkExtension, "123456", true},
-		{checkExtension, "2", false},
-		{checkExtension, "1234567", false},
-		{checkExtension, "2a1", false},
-		{checkE164, "", true},
-		{checkE164, "+31201234567", true},
-		{checkE164, "0201234567", false},
-		{checkE164, "+0201234567", false},
-		{checkE164, "+3120123456789012", false},
-	} {
-		err := tc.check("f", tc.v)
-		if (err == nil) != tc.ok || (err != nil && hotdesk.ErrorField(err) != "f") {
-			t.Errorf("check(%q) = %v", tc.v, err)
 		}
 	}
 }
@@ -199,6 +149,32 @@ func TestClockTime(t *testing.T) {
 	} {
 		if got := clockTime(tc.t, now, tc.loc); got != tc.want {
 			t.Errorf("clockTime(%v) = %q, want %q", tc.t, got, tc.want)
+		}
+	}
+}
+
+// TestUserFormNumbers checks the user form applies the API's E.164 rule
+// (+ and 8 to 15 digits) to the caller ID and direct numbers; the console
+// used to take + and 2 digits.
+func TestUserFormNumbers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		field, v string
+		ok       bool
+	}{
+		{"caller_id", "+31201234", true},
+		{"caller_id", "+312012345678901", true},
+		{"caller_id", "+12", false},
+		{"caller_id", "+3120123", false},
+		{"caller_id", "+3120123456789012", false},
+		{"dids", "+31201234567, +31201234568", true},
+		{"dids", "+31201234567 +12", false},
+		{"dids", "+31201234567, +31201234567", false},
+	} {
+		f := newForm(url.Values{"name": {"Ann"}, "outbound": {"national"}, tc.field: {tc.v}})
+		userFromForm(f, false)
+		if f.Valid() != tc.ok || !tc.ok && f.Err(tc.field) == "" {
+			t.Errorf("%s=%q: errors %v, want ok=%v", tc.field, tc.v, f.Errors, tc.ok)
 		}
 	}
 }

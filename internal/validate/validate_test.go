@@ -194,6 +194,12 @@ func TestMAC(t *testing.T) {
 		{"805ec012345g", "", "mac"},
 		{"80:5e:c0:12:34:56:78", "", "mac"},
 		{"00 04 13 aa bb cc", "", "mac"},
+		{"00:04:13:AA:BB:CC", "000413aabbcc", ""},
+		{"00-04-13-aa-bb-cc", "000413aabbcc", ""},
+		{"0004.13aa.bbcc", "000413aabbcc", ""},
+		{"00:04:13:aa:bb", "", "mac"},
+		{"00:04:13:aa:bb:cc:dd", "", "mac"},
+		{"00:04:13:zz:bb:cc", "", "mac"},
 	} {
 		got, err := MAC("mac", tc.in)
 		if got != tc.want {
