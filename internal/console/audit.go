@@ -9,15 +9,8 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/validate"
 )
-
-// auditKinds are offered in the kind filter.
-var auditKinds = []string{
-	hotdesk.KindLogin, hotdesk.KindLogout, hotdesk.KindLoginFailed, hotdesk.KindLocked, hotdesk.KindUnlocked,
-	hotdesk.KindAuthFailed, hotdesk.KindAuthBlocked, hotdesk.KindRegistered, hotdesk.KindUnregistered,
-	hotdesk.KindEmergency, hotdesk.KindUserChanged, hotdesk.KindDeviceChanged, hotdesk.KindSettings,
-	hotdesk.KindAdminSignIn, hotdesk.KindProvisionFetch,
-}
 
 const datetimeLocal = "2006-01-02T15:04"
 
@@ -44,7 +37,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) error {
 	filter.Since = parseLocal(f, "since", loc, false)
 	filter.Until = parseLocal(f, "until", loc, true)
 	filter.BeforeID, _ = strconv.ParseInt(q.Get("before"), 10, 64)
-	d := auditData{Form: f, Kinds: auditKinds}
+	d := auditData{Form: f, Kinds: validate.AuditKinds()}
 	if f.Valid() {
 		var err error
 		if d.Events, err = c.store.FindAudit(r.Context(), filter); err != nil {

@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // Timezone must answer the same on hosts without tzdata
@@ -337,6 +338,27 @@ func Sources(field string, srcs []string) error {
 			if _, _, err := net.ParseCIDR(s); err != nil {
 				return hotdesk.Invalidf(field, "Source %s is not an IP address or CIDR range.", s)
 			}
+		}
+	}
+	return nil
+}
+
+// AuditKinds returns the kinds the audit trail holds, in the order a
+// filter offers them (a new slice each call).
+func AuditKinds() []string {
+	return []string{
+		hotdesk.KindLogin, hotdesk.KindLogout, hotdesk.KindLoginFailed, hotdesk.KindLocked, hotdesk.KindUnlocked,
+		hotdesk.KindAuthFailed, hotdesk.KindAuthBlocked, hotdesk.KindRegistered, hotdesk.KindUnregistered,
+		hotdesk.KindEmergency, hotdesk.KindUserChanged, hotdesk.KindDeviceChanged, hotdesk.KindSettings,
+		hotdesk.KindAdminSignIn, hotdesk.KindProvisionFetch,
+	}
+}
+
+// Kinds requires every kind to be one of known (e.g. AuditKinds()).
+func Kinds(field string, kinds, known []string) error {
+	for _, k := range kinds {
+		if !slices.Contains(known, k) {
+			return hotdesk.Invalidf(field, "Unknown kind %q; known kinds: %s.", k, strings.Join(known, ", "))
 		}
 	}
 	return nil

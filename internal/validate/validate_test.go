@@ -330,3 +330,27 @@ func TestNilIsNil(t *testing.T) {
 		t.Fatalf("a passing rule returned a non-nil error %#v", err)
 	}
 }
+
+func TestKinds(t *testing.T) {
+	t.Parallel()
+	known := AuditKinds()
+	for _, tc := range []struct {
+		kinds []string
+		ok    bool
+	}{
+		{nil, true},
+		{[]string{hotdesk.KindLogin, hotdesk.KindProvisionFetch}, true},
+		{[]string{hotdesk.KindLogin, "lunch"}, false},
+		{[]string{""}, false},
+	} {
+		field := ""
+		if !tc.ok {
+			field = "kind"
+		}
+		wantField(t, "Kinds("+strings.Join(tc.kinds, ",")+")", Kinds("kind", tc.kinds, known), field)
+	}
+	known[0] = "changed"
+	if AuditKinds()[0] != hotdesk.KindLogin {
+		t.Error("AuditKinds shares its slice with callers")
+	}
+}

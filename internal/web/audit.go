@@ -26,7 +26,7 @@ func auditFilter(q url.Values) (f hotdesk.AuditFilter, offset int, err error) {
 		}
 	}
 	f.Kinds = splitList(q["kind"])
-	if err := checkKinds("kind", f.Kinds, auditKinds); err != nil {
+	if err := validate.Kinds("kind", f.Kinds, validate.AuditKinds()); err != nil {
 		return f, 0, err
 	}
 	if f.Since, err = timeParam(q, "since"); err != nil {

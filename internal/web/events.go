@@ -8,11 +8,12 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/validate"
 )
 
 // eventKinds are the kinds an event stream may be filtered on: the audit
 // kinds plus the bus's call and user kinds.
-var eventKinds = append(append([]string{}, auditKinds...),
+var eventKinds = append(validate.AuditKinds(),
 	events.KindCallTrying, events.KindCallEarly, events.KindCallConfirmed, events.KindCallTerminated,
 	events.KindUserUpdated)
 
@@ -21,7 +22,7 @@ var eventKinds = append(append([]string{}, auditKinds...),
 // an end after StreamMax, on Close or when the client goes.
 func (a *API) stream(w http.ResponseWriter, r *http.Request) error {
 	kinds := splitList(r.URL.Query()["kinds"])
-	if err := checkKinds("kinds", kinds, eventKinds); err != nil {
+	if err := validate.Kinds("kinds", kinds, eventKinds); err != nil {
 		return err
 	}
 	want := map[string]bool{}

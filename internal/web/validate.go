@@ -106,28 +106,6 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// auditKinds are the kinds the audit trail holds (filters, webhooks).
-var auditKinds = []string{
-	hotdesk.KindLogin, hotdesk.KindLogout, hotdesk.KindLoginFailed, hotdesk.KindLocked, hotdesk.KindUnlocked,
-	hotdesk.KindAuthFailed, hotdesk.KindAuthBlocked, hotdesk.KindRegistered, hotdesk.KindUnregistered,
-	hotdesk.KindEmergency, hotdesk.KindUserChanged, hotdesk.KindDeviceChanged, hotdesk.KindSettings,
-	hotdesk.KindAdminSignIn, hotdesk.KindProvisionFetch,
-}
-
-// checkKinds validates a list of kinds against known.
-func checkKinds(field string, kinds, known []string) error {
-	for _, k := range kinds {
-		ok := false
-		for _, kk := range known {
-			ok = ok || k == kk
-		}
-		if !ok {
-			return hotdesk.Invalidf(field, "Unknown kind %q; known kinds: %s.", k, strings.Join(known, ", "))
-		}
-	}
-	return nil
-}
-
 // splitList splits values that may repeat and hold commas, dropping blanks.
 func splitList(vs []string) []string {
 	var out []string

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/validate"
 )
 
 // webhookIn is a webhook as POST and PATCH read it; nil fields were not
@@ -32,7 +33,7 @@ func (in *webhookIn) check(create bool) error {
 	}
 	if in.Kinds != nil {
 		*in.Kinds = splitList(*in.Kinds)
-		if err := checkKinds("kinds", *in.Kinds, auditKinds); err != nil {
+		if err := validate.Kinds("kinds", *in.Kinds, validate.AuditKinds()); err != nil {
 			return err
 		}
 	}
