@@ -14,6 +14,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -89,46 +90,12 @@ func New(opts Options) (*Server, error) {
 // use) are returned to the caller, then builds the user agent advertising the
 // bound address.
 func (s *Server) Listen() error {
-	host := s.opts.Hostname
-	var port int
-	if s.opts.UDPAddr != "" {
-		c, err := net.ListenPacket("udp", s.opts.UDPAddr)
-		if err != nil {
-			return fmt.Errorf("listen sip udp: %w", err)
-		}
-		// Bursts of REGISTERs overflow the default ~200 KB socket buffer
-		// (each drop costs the phone a 500 ms retransmission). The kernel
-		// caps this at net.core.rmem_max; failing to raise it is harmless.
-		if uc, ok := c.(*net.UDPConn); ok {
-			_ = uc.SetReadBuffer(UDPReadBuffer)
-		}
-		s.udp = c
-		port = c.LocalAddr().(*net.UDPAddr).Port
-		if host == "" {
-			host = c.LocalAddr().(*net.UDPAddr).IP.String()
-		}
+	port, host, err := s.bindRetrying()
+	if err != nil {
+		return err
 	}
-	if s.opts.TCPAddr != "" {
-		addr := s.opts.TCPAddr
-		if s.udp != nil {
-			// Same port on both transports when UDP got an ephemeral one.
-			h, p, err := net.SplitHostPort(addr)
-			if err == nil && p == "0" {
-				addr = net.JoinHostPort(h, strconv.Itoa(port))
-			}
-		}
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			s.closeListeners()
-			return fmt.Errorf("listen sip tcp: %w", err)
-		}
-		s.tcp = l
-		if port == 0 {
-			port = l.Addr().(*net.TCPAddr).Port
-		}
-		if host == "" {
-			host = l.Addr().(*net.TCPAddr).IP.String()
-		}
+	if h := s.opts.Hostname; h != "" {
+		host = h
 	}
 	if host == "" || host == "::" || host == "0.0.0.0" {
 		host = "127.0.0.1"
@@ -179,6 +146,69 @@ func (s *Server) Listen() error {
 		srv.OnRequest(m, func(req *sip.Request, tx sip.ServerTransaction) { s.route(m, req, tx) })
 	}
 	return nil
+}
+
+// bindTries bounds the search for an ephemeral port free on both UDP and
+// TCP.
+const bindTries = 20
+
+// bindRetrying binds the sockets. When UDP asks for an ephemeral port that
+// TCP must share, the TCP port may already be taken by someone else's
+// connection: then it tries another UDP port, a bounded number of times.
+func (s *Server) bindRetrying() (port int, host string, err error) {
+	shared := s.opts.UDPAddr != "" && s.opts.TCPAddr != "" && hasPortZero(s.opts.UDPAddr) && hasPortZero(s.opts.TCPAddr)
+	for try := 1; ; try++ {
+		port, host, err = s.bind()
+		if err == nil || !shared || !errors.Is(err, syscall.EADDRINUSE) || try == bindTries {
+			return port, host, err
+		}
+	}
+}
+
+func hasPortZero(addr string) bool {
+	_, p, err := net.SplitHostPort(addr)
+	return err == nil && p == "0"
+}
+
+// bind opens the UDP and TCP listeners; on failure none stays open.
+func (s *Server) bind() (port int, host string, err error) {
+	if s.opts.UDPAddr != "" {
+		c, err := net.ListenPacket("udp", s.opts.UDPAddr)
+		if err != nil {
+			return 0, "", fmt.Errorf("listen sip udp: %w", err)
+		}
+		// Bursts of REGISTERs overflow the default ~200 KB socket buffer
+		// (each drop costs the phone a 500 ms retransmission). The kernel
+		// caps this at net.core.rmem_max; failing to raise it is harmless.
+		if uc, ok := c.(*net.UDPConn); ok {
+			_ = uc.SetReadBuffer(UDPReadBuffer)
+		}
+		s.udp = c
+		port = c.LocalAddr().(*net.UDPAddr).Port
+		host = c.LocalAddr().(*net.UDPAddr).IP.String()
+	}
+	if s.opts.TCPAddr != "" {
+		addr := s.opts.TCPAddr
+		if s.udp != nil && hasPortZero(addr) {
+			// Same port on both transports when UDP got an ephemeral one.
+			h, _, _ := net.SplitHostPort(addr)
+			addr = net.JoinHostPort(h, strconv.Itoa(port))
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			s.closeListeners()
+			s.udp = nil
+			return 0, "", fmt.Errorf("listen sip tcp: %w", err)
+		}
+		s.tcp = l
+		if port == 0 {
+			port = l.Addr().(*net.TCPAddr).Port
+		}
+		if host == "" {
+			host = l.Addr().(*net.TCPAddr).IP.String()
+		}
+	}
+	return port, host, nil
 }
 
 // Serve serves the bound listeners until ctx is done.
