@@ -34,7 +34,16 @@ type Event struct {
 	CallID    string `json:"call_id,omitempty"`
 	Direction string `json:"direction,omitempty"` // "initiator" or "recipient" (RFC 4235)
 	Peer      string `json:"peer,omitempty"`
+	// Node names the node the event happened on when it was published
+	// here by another node (internal/cluster); empty for events of this
+	// node. Reactions that act on shared state (the store) and were already
+	// taken by the origin node check it, and the cluster bridge never sends
+	// an event with a Node on, so events do not loop between nodes.
+	Node string `json:"node,omitempty"`
 }
+
+// Remote reports whether e was published by another node.
+func (e Event) Remote() bool { return e.Node != "" }
 
 // Bus fans events out to subscribers.
 type Bus struct {

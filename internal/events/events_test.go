@@ -33,3 +33,12 @@ func TestBusDeliversInOrderAndDropsForSlowSubscribers(t *testing.T) {
 	cancelSlow() // idempotent
 	b.Publish(Event{Kind: "logout"})
 }
+
+func TestRemoteIsMarkedByNode(t *testing.T) {
+	if (Event{Kind: "login"}).Remote() {
+		t.Fatal("an event without Node is local")
+	}
+	if !(Event{Kind: "login", Node: "b"}).Remote() {
+		t.Fatal("an event with Node is remote")
+	}
+}
