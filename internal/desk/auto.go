@@ -157,8 +157,10 @@ func sameTime(a, b *time.Time) bool {
 func (s *Service) autoLogout(ctx context.Context, l *hotdesk.Login, policy string) error {
 	_, err := s.logoutWhere(ctx, hotdesk.ReasonAuto, "auto-logout", policy, func(tx hotdesk.Tx) (*hotdesk.Login, error) {
 		cur, err := tx.LoginByDevice(ctx, l.Device)
-		if err == nil && cur.Extension != l.Extension {
-			return nil, ErrNotLoggedIn // someone else logged in meanwhile
+		if err == nil && (cur.Extension != l.Extension || !cur.Since.Equal(l.Since)) {
+			// Someone (or the same user again) logged in meanwhile, here or
+			// on another node: the deadline was the old login's.
+			return nil, ErrNotLoggedIn
 		}
 		return cur, err
 	})
@@ -212,10 +214,14 @@ func (s *Service) Touch(ctx context.Context, device string) error {
 	return nil
 }
 
-// handleEvent follows registrations (lost-registration policy) and
-// settings changes.
+// handleEvent follows registrations (lost-registration policy), settings
+// changes and logins made on other nodes.
 func (s *Service) handleEvent(ctx context.Context, e events.Event) {
 	switch e.Kind {
+	case hotdesk.KindLogin:
+		if e.Remote() {
+			s.remoteLogin(ctx, e)
+		}
 	case hotdesk.KindSettings:
 		s.InvalidateSettings()
 	case hotdesk.KindRegistered:
@@ -263,4 +269,21 @@ func (s *Service) fireLost(ctx context.Context, device string, now time.Time) er
 		return err
 	}
 	return s.autoLogout(ctx, l, PolicyLostRegistration)
+}
+
+// remoteLogin schedules the deadline of a login another node made (this
+// node's own are scheduled by Login), so the user is logged out on time
+// even if that node stops. Both nodes firing is harmless: the second finds
+// the login gone or replaced (autoLogout compares Since).
+func (s *Service) remoteLogin(ctx context.Context, e events.Event) {
+	l, err := s.store.LoginByDevice(ctx, e.Device)
+	if isNotFound(err) {
+		return // already ended
+	} else if err != nil {
+		s.log.Warn("auto-logout: remote login", "device", e.Device, "node", e.Node, "err", err)
+		return
+	}
+	if l.Extension == e.Extension {
+		s.schedule(l)
+	}
 }

@@ -325,3 +325,47 @@ func TestRunFiresOnRealTimer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRemoteLoginScheduledOnBothNodes: node b learns of a login made on
+// node a from the bus and schedules its deadline; both firing logs out once.
+func TestRemoteLoginScheduledOnBothNodes(t *testing.T) {
+	a := newFixture(t)
+	ctx := context.Background()
+	a.store.settings.AutoLogout = hotdesk.AutoLogout{MaxDuration: "1h"}
+	b := newFixtureOn(t, a.store, a.clock)                                                                        // another node, same store
+	b.svc.handleEvent(ctx, events.Event{Kind: hotdesk.KindLogin, Extension: "201", Device: "HD00001", Node: "a"}) // not logged in yet: ignored
+	a.MustLogin(t, "201", "HD00001")
+	b.svc.handleEvent(ctx, events.Event{Kind: hotdesk.KindLogin, Extension: "201", Device: "HD00001"}) // local: Login scheduled it
+	if n := b.svc.sched.len(); n != 0 {
+		t.Fatalf("b scheduled %d deadlines from local-looking events", n)
+	}
+	b.svc.handleEvent(ctx, events.Event{Kind: hotdesk.KindLogin, Extension: "201", Device: "HD00001", Node: "a"})
+	if n := b.svc.sched.len(); n != 1 {
+		t.Fatalf("b has %d deadlines, want 1", n)
+	}
+	now := a.clock.Advance(time.Hour)
+	b.svc.Tick(ctx, now)
+	a.svc.Tick(ctx, now)
+	if got := a.autoLogouts(); !slices.Equal(got, []string{"201 HD00001 max_duration"}) {
+		t.Fatalf("auto logouts %q", got)
+	}
+}
+
+// TestAutoLogoutSparesNewerLogin: a deadline computed for an earlier login
+// never ends a newer login of the same user on the same device.
+func TestAutoLogoutSparesNewerLogin(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	old := f.MustLogin(t, "201", "HD00001").Login
+	if _, err := f.svc.Logout(ctx, "HD00001", hotdesk.ReasonUser, "test"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Minute)
+	f.MustLogin(t, "201", "HD00001")
+	if err := f.svc.autoLogout(ctx, old, PolicyMaxDuration); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.logins(); got["HD00001"] != "201" || len(f.autoLogouts()) != 0 {
+		t.Fatalf("newer login ended: logins %v, auto logouts %q", got, f.autoLogouts())
+	}
+}
