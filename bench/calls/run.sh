@@ -39,20 +39,25 @@
 # leaking 1 kB each would still show). RSS is printed, not checked: the Go
 # runtime hands freed pages back to the OS only gradually.
 #
-# Figures, CALLS=10000 RATE=200 PAIRS=100 HOLD=1000 (2 cores shared with
-# other helpers' builds and tests, Go 1.26, SQLite in $OUT):
-#   quiet box (load 0.5):  10000 ok, 0 failed, 0 retrans, 196 calls/s;
-#     INVITE(auth)->200 p50 4 ms, p99 32 ms, max 108 ms (sipp's clock
-#     ticks in 4 ms steps here); RSS 42 MB before, 302 MB right after,
-#     302 MB settled; goroutines 24 before, 812 right after, 24 settled;
-#     0 live calls; 100 records each for 3001 and 4001.
-#   busy box (load 5.3):   10000 ok, 0 failed, 117 retrans, 196 calls/s;
-#     p50 764 ms, p99 9.4 s, max 12.5 s; RSS 41 MB / 344 MB / 344 MB /
-#     260 MB after GC; heap 15.7 MB before (no GC), 218 MB right after,
-#     7.1 MB after GC; goroutines 24 / 814 / 24.
-# The ~220 MB of heap right after the run is garbage and finished
-# transactions not yet collected; the next GC brings it back below the
-# figure before the calls.
+# Figures (2 cores shared with other helpers' builds and tests, Go 1.26,
+# SQLite in $OUT; RSS / heap / goroutines: before, right after, settled,
+# after GC; sipp's clock ticks in 4 ms steps here):
+#   CALLS=10000 RATE=200 (quiet box, load 1.0): 10000 ok, 0 failed,
+#     0 retrans, 196 calls/s; INVITE(auth)->200 p50 4 ms, p99 16 ms, max
+#     60 ms; RSS 42 / 299 / 299 / 261 MB; heap 5.4 / 158 / 159 / 5.2 MB;
+#     goroutines 24 / 813 / 24 / 24; 0 live calls; 100 records each for
+#     3001 and 4001.
+#   the same on a busy box (load 5.3): 10000 ok, 117 retrans, 196 calls/s;
+#     p50 764 ms, p99 9.4 s, max 12.5 s; heap 15.7 (no GC) / 218 / 219 /
+#     7.1 MB; goroutines 24 / 814 / 24 / 24.
+#   RATE=500: 10000 ok, 0 failed, 0 retrans, 473 calls/s; p50 24 ms, p99
+#     724 ms, max 1.4 s (near the box's limit with sipp on the same cores);
+#     RSS 42 / 412 / 412 / 400 MB; heap 5.4 / 207 / 209 / 6.8 MB;
+#     goroutines 24 / 1940 / 24 / 24.
+#   CALLS=1000 RATE=100 GCWAIT=0: 1000 ok, 91 calls/s, p50 4 ms, p99 8 ms;
+#     goroutines 24 / 421 / 24.
+# The heap right after the run is garbage and finished transactions not
+# yet collected; the next GC brings it back to the figure before the calls.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -189,7 +194,7 @@ want=$(( (CALLS + PAIRS - 1) / PAIRS ))
 if [ "$want" -gt 1000 ]; then want=1000; fi
 echo "callees answered $answered; call records: 3001 has $first, 4001 has $firstcallee (want $want each); load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 kill -INT "$server"; wait "$server" || true
-echo "files in $OUT"
+echo "server log: $(grep -c 'level=' "$OUT/server.log" || true) warnings and errors (--log-level warn); files in $OUT"
 
 bad=0
 [ "$fail" -eq 0 ] && [ "$ok" -eq "$CALLS" ] || { echo "FAIL: $ok of $CALLS calls succeeded, $fail failed (see $OUT/uac/*errors.log)"; bad=1; }
