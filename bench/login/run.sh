@@ -76,6 +76,7 @@ pass() { # label rate calls
   local ok fail retr
   ok=$(stat "$dir/stat.csv" "SuccessfulCall(C)"); fail=$(stat "$dir/stat.csv" "FailedCall(C)")
   retr=$(stat "$dir/stat.csv" "Retransmissions(C)")
+  if [ "${fail:-0}" != 0 ] || [ "${ok:-0}" != "$calls" ]; then failed_passes=$((failed_passes + 1)); fi
   # rtt file: Date_ms;response_time_ms;rtd_no
   sort -t';' -k2 -g <(tail -n +2 "$dir"/*_rtt.csv | awk -F';' 'NF>=2 {print $0}') | awk -F';' \
     -v l="$label" -v r="$rate" -v ok="$ok" -v f="$fail" -v re="$retr" -v s="$(echo "$t1 - $t0" | bc)" '
@@ -86,8 +87,10 @@ pass() { # label rate calls
 }
 
 echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); store: ${STORE:-sqlite}"
+failed_passes=0
 pass latency "$LATRATE" "$LATCALLS"
 pass throughput "$RATE" "$CALLS"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); output in $OUT"
 kill -INT "$server"; wait "$server" || true
 go tool pprof -top -nodecount=15 "$OUT/server" "$OUT/server.pprof" 2>/dev/null | sed -n '1,22p' || true
+if [ "$failed_passes" != 0 ]; then echo "FAILED: $failed_passes pass(es) had failed or missing logins" >&2; exit 1; fi

@@ -57,12 +57,14 @@ pass() { # transport label calls
   local ok fail retr drops
   ok=$(stat "$sf" "SuccessfulCall(C)"); fail=$(stat "$sf" "FailedCall(C)")
   retr=$(stat "$sf" "Retransmissions(C)"); drops=$(( $(udp_drops) - d0 ))
+  if [ "${fail:-0}" != 0 ] || [ "${ok:-0}" != "$calls" ]; then failed_passes=$((failed_passes + 1)); fi
   awk -v t="$t" -v l="$label" -v ok="$ok" -v f="$fail" -v r="$retr" -v s="$(echo "$t1 - $t0" | bc)" -v d="$drops" 'BEGIN {
     printf "%-4s %-8s %6d ok %4d failed (%.3f%%) %5d retrans %5d udp drops (box-wide) in %6.2fs: %6.0f registrations/s = %6.0f REGISTER/s\n",
       t, l, ok, f, 100*f/(ok+f), r, d, s, ok/s, 2*ok/s }'
 }
 
 echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+failed_passes=0
 for t in $TRANSPORTS; do
   db=(-db "$OUT/$t.db"); [ "${STORE:-sqlite}" = mem ] && db=()
   "$OUT/server" -sip "127.0.0.1:$PORT" -devices "$N" "${db[@]}" -cpuprofile "$OUT/$t.pprof" -memprofile "$OUT/$t.heap" >"$OUT/$t.server.log" 2>&1 &
@@ -85,3 +87,4 @@ for t in $TRANSPORTS; do
   go tool pprof -top -nodecount=25 "$OUT/server" "$OUT/$t.pprof" 2>/dev/null | sed -n '1,32p'
 done
 echo "files in $OUT"
+if [ "$failed_passes" != 0 ]; then echo "FAILED: $failed_passes pass(es) had failed or missing registrations" >&2; exit 1; fi
