@@ -467,8 +467,16 @@ func (c *call) cleanup() {
 	for {
 		select {
 		case e := <-c.ev:
-			if d, ok := e.(inDialog); ok {
-				respond(d.tx, d.req, sip.StatusCallTransactionDoesNotExists, c.log)
+			switch e := e.(type) {
+			case inDialog:
+				respond(e.tx, e.req, sip.StatusCallTransactionDoesNotExists, c.log)
+			case legDone:
+				// An answer that crossed the caller's CANCEL (RFC 3261
+				// 9.2: the 200 wins at the callee), the ring timeout or
+				// a BYE: the callee must get its ACK and a BYE.
+				if e.err == nil && e.l != c.winner {
+					c.ackBye(e.l)
+				}
 			}
 			continue
 		default:
@@ -517,6 +525,8 @@ func reason(status int) string {
 		return "Temporarily Unavailable"
 	case sip.StatusCallTransactionDoesNotExists:
 		return "Call/Transaction Does Not Exist"
+	case sip.StatusTooManyHops:
+		return "Too Many Hops"
 	case sip.StatusBusyHere:
 		return "Busy Here"
 	case sip.StatusNotAcceptableHere:

@@ -4,16 +4,19 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
-// Dialled returns the number in a Request-URI user part: %2A is '*', a
-// trailing '#' (the phone's "send" key) is dropped, and visual separators
-// some phones keep ("-", ".", " ", "(", ")") are removed.
+// Dialled returns the number in a Request-URI user part: escapes are
+// decoded (%2A is '*', %2B is '+': RFC 3261 section 19.1.2 lets a phone
+// escape any character, and an escaped "+" must not slip past the
+// international permission check as a "local" number), a trailing '#'
+// (the phone's "send" key) is dropped, and visual separators some phones
+// keep ("-", ".", " ", "(", ")") are removed.
 func Dialled(user string) string {
-	s := strings.ReplaceAll(user, "%2A", "*")
-	s = strings.ReplaceAll(s, "%2a", "*")
-	s = strings.ReplaceAll(s, "%23", "#")
+	s := unescape(user)
 	s = strings.TrimRight(s, "#")
 	return strings.Map(func(r rune) rune {
 		switch r {
@@ -22,6 +25,51 @@ func Dialled(user string) string {
 		}
 		return r
 	}, s)
+}
+
+// unescape decodes %XX escapes; a malformed escape is kept as it is.
+func unescape(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if hi, lo := unhex(s[i+1]), unhex(s[i+2]); hi >= 0 && lo >= 0 {
+				sb.WriteByte(byte(hi<<4 | lo))
+				i += 2
+				continue
+			}
+		}
+		sb.WriteByte(s[i])
+	}
+	return sb.String()
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// requestNumber is the dialled number of a Request-URI: the user part of a
+// sip: URI, the number of a tel: URI (RFC 3966, parameters dropped), which
+// sipgo leaves out of Uri.User.
+func requestNumber(u sip.Uri) string {
+	if strings.EqualFold(u.Scheme, "tel") {
+		n := strings.TrimPrefix(u.String(), u.Scheme+":")
+		if i := strings.IndexByte(n, ';'); i >= 0 {
+			n = n[:i]
+		}
+		return Dialled(n)
+	}
+	return Dialled(u.User)
 }
 
 // IsEmergency reports whether number is one of the site's emergency numbers

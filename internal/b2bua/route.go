@@ -3,6 +3,7 @@ package b2bua
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -24,10 +25,13 @@ const (
 // number is not a feature code (SPEC section 4: emergency, extension,
 // trunk; neutral phones only emergency). It blocks until the call is over.
 func (b *B2BUA) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *hotdesk.Device) {
+	if tooManyHops(req, tx, b.log) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
 	st := b.o.Settings(ctx)
-	number := Dialled(req.Recipient.User)
+	number := requestNumber(req.Recipient)
 	user, err := b.userAt(ctx, dev)
 	if err != nil {
 		b.log.Error("b2bua: who is at the device", "device", dev.ID, "err", err)
@@ -201,8 +205,7 @@ func fillInvite(r, a *sip.Request, from identity, to sip.Uri) {
 	cid := sip.CallIDHeader(uuid.NewString())
 	r.AppendHeader(&cid)
 	r.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
-	mf := sip.MaxForwardsHeader(70)
-	r.AppendHeader(&mf)
+	r.AppendHeader(forwards(a))
 	r.AppendHeader(sip.NewHeader("P-Asserted-Identity", from.pai()))
 	r.AppendHeader(sip.NewHeader("Allow", allow))
 	if ct := a.ContentType(); ct != nil {
@@ -219,4 +222,26 @@ func displayName(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// forwards is the Max-Forwards of a leg: one less than the caller's, so a
+// call looping through a trunk or a misregistered contact ends (RFC 3261
+// section 16.6 step 3; a B2BUA must not reset it either).
+func forwards(a *sip.Request) *sip.MaxForwardsHeader {
+	mf := sip.MaxForwardsHeader(70)
+	if h := a.MaxForwards(); h != nil && h.Val() > 0 {
+		mf = sip.MaxForwardsHeader(h.Val() - 1)
+	}
+	return &mf
+}
+
+// tooManyHops answers 483 to a request whose Max-Forwards is 0 (RFC 3261
+// section 16.3 step 2) and reports whether it did.
+func tooManyHops(req *sip.Request, tx sip.ServerTransaction, log *slog.Logger) bool {
+	if h := req.MaxForwards(); h != nil && h.Val() == 0 {
+		log.Info("b2bua: INVITE with Max-Forwards 0: a loop", "source", req.Source(), "to", req.Recipient.String())
+		respond(tx, req, sip.StatusTooManyHops, log)
+		return true
+	}
+	return false
 }

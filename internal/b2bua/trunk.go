@@ -57,10 +57,13 @@ func (b *B2BUA) HandleTrunkInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusCallTransactionDoesNotExists, b.log)
 		return
 	}
+	if tooManyHops(req, tx, b.log) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
 	st := b.o.Settings(ctx)
-	number := Dialled(req.Recipient.User)
+	number := requestNumber(req.Recipient)
 	did, ok := E164(number, st)
 	if !ok {
 		did = number

@@ -23,6 +23,12 @@ type DialOptions struct {
 	// OnResponse, if set, sees every response to the INVITE (provisional
 	// ones included) as it arrives.
 	OnResponse func(*sip.Response)
+	// Headers are added to the INVITE (Max-Forwards, P-Asserted-Identity,
+	// ...); a header named here replaces the phone's own of that name.
+	Headers []sip.Header
+	// URI, if set, is the Request-URI instead of sip:number@server (a
+	// tel: URI, an escaped user part).
+	URI *sip.Uri
 }
 
 // Call is an outgoing call of the phone.
@@ -57,7 +63,11 @@ func (p *Phone) DialWith(number string, o DialOptions) (*Call, error) {
 // cancelling ctx before the answer sends CANCEL.
 func (p *Phone) DialContext(ctx context.Context, number string, o DialOptions) (*Call, error) {
 	m := mediatest.NewPhone(p.tb)
-	req := sip.NewRequest(sip.INVITE, p.serverURI(number))
+	ruri := p.serverURI(number)
+	if o.URI != nil {
+		ruri = *o.URI
+	}
+	req := sip.NewRequest(sip.INVITE, ruri)
 	req.SetDestination(p.opts.Server)
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.opts.User, Host: p.opts.Domain}, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(8))
@@ -67,6 +77,10 @@ func (p *Phone) DialContext(ctx context.Context, number string, o DialOptions) (
 	if !o.NoSDP {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		req.SetBody(m.Offer(o.PayloadTypes...))
+	}
+	for _, h := range o.Headers {
+		req.RemoveHeader(h.Name())
+		req.AppendHeader(h)
 	}
 	c := &Call{p: p, Media: m, ended: make(chan struct{})}
 	var onRes func(*sip.Response) error
@@ -101,6 +115,14 @@ func (p *Phone) DialContext(ctx context.Context, number string, o DialOptions) (
 		}
 		if err != nil {
 			p.untrack(c)
+			if r := dlg.InviteResponse; r != nil && r.IsSuccess() {
+				// The answer crossed our CANCEL (RFC 3261 9.1): the 200
+				// wins, so acknowledge it and hang up.
+				byeCtx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+				_ = dlg.Ack(byeCtx)
+				_ = dlg.Bye(byeCtx)
+				cancel()
+			}
 			return nil, fmt.Errorf("siptest: dial %s: %w", number, err)
 		}
 		break

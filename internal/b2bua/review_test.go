@@ -1,0 +1,166 @@
+package b2bua_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+)
+
+// Found in review: a phone may escape "+" as %2B (RFC 3261 19.1.2). The
+// escaped number was taken as a local one (national permission) and sent
+// to the provider as it was, who decodes it: an international call by a
+// user allowed only national ones.
+func TestEscapedPlusNeedsInternationalPermission(t *testing.T) {
+	t.Parallel()
+	o := trunkOffice(t)
+	prov := o.provider(t, "u1")
+	if _, err := o.hd2.Dial("%2B4930123456"); statusOf(err) != sip.StatusForbidden {
+		t.Errorf("national user dialling %%2B49…: %v, want 403", err)
+	}
+	dialAndHangUp(t, o.hd2, "%2B31205551234")
+	if inv := received(prov.Wait(t), "INVITE"); !strings.HasPrefix(inv, "INVITE sip:+31205551234@provider.test") {
+		t.Errorf("provider's INVITE:\n%s\nwant sip:+31205551234@provider.test", inv)
+	}
+	o.waitIdle(t, 3*time.Second)
+}
+
+// Found in review: a tel: Request-URI (RFC 3966) has no user part in
+// sipgo's Uri, so every tel: call was 404.
+func TestTelURIReachesDID(t *testing.T) {
+	t.Parallel()
+	o := trunkOffice(t)
+	u := sip.Uri{}
+	if err := sip.ParseUri("tel:+31-20-555-0202;phone-context=+31", &u); err != nil {
+		t.Fatal(err)
+	}
+	c, err := o.hd1.DialWith("", siptest.DialOptions{URI: &u})
+	if err != nil {
+		t.Fatalf("dial tel:+31205550202: %v", err)
+	}
+	if _, err := o.hd2.WaitIncoming(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	o.waitIdle(t, 3*time.Second)
+}
+
+// Found in review: every leg left with Max-Forwards 70 whatever the caller
+// sent, so a call looping through the trunk (or a contact pointing back at
+// the PBX) never ended, and 0 was not refused (RFC 3261 16.3, 16.6).
+func TestMaxForwardsDecrementedAndZeroRefused(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	zero := sip.MaxForwardsHeader(0)
+	if _, err := o.hd1.DialWith("202", siptest.DialOptions{Headers: []sip.Header{&zero}}); statusOf(err) != sip.StatusTooManyHops {
+		t.Errorf("Max-Forwards 0: %v, want 483", err)
+	}
+	if _, err := o.hd2.WaitIncoming(200 * time.Millisecond); err == nil {
+		t.Error("callee rang for a looping INVITE")
+	}
+	ten := sip.MaxForwardsHeader(10)
+	c, err := o.hd1.DialWith("202", siptest.DialOptions{Headers: []sip.Header{&ten}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := o.hd2.WaitIncoming(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mf := in.Request.MaxForwards(); mf == nil || mf.Val() != 9 {
+		t.Errorf("callee's Max-Forwards %v, want 9", mf)
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	o.waitIdle(t, 3*time.Second)
+}
+
+// Checked in review (fine): a phone cannot present another user to the
+// callee with its own P-Asserted-Identity or From display name.
+func TestCallerCannotSpoofIdentity(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	from := &sip.FromHeader{DisplayName: "The Boss", Address: sip.Uri{Scheme: "sip", User: "HD1", Host: realm}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(8))
+	c, err := o.hd1.DialWith("202", siptest.DialOptions{Headers: []sip.Header{
+		from,
+		sip.NewHeader("P-Asserted-Identity", "\"The Boss\" <sip:202@"+realm+">"),
+		sip.NewHeader("Remote-Party-ID", "\"The Boss\" <sip:202@"+realm+">;party=calling"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := o.hd2.WaitIncoming(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pais := in.Request.GetHeaders("P-Asserted-Identity"); len(pais) != 1 || !strings.Contains(pais[0].Value(), "sip:201@") {
+		t.Errorf("callee's P-Asserted-Identity %v, want only 201's", pais)
+	}
+	if f := in.Request.From(); f.DisplayName != "User 201" || f.Address.User != "201" {
+		t.Errorf("callee's From %q", f.Value())
+	}
+	if h := in.Request.GetHeader("Remote-Party-ID"); h != nil {
+		t.Errorf("Remote-Party-ID passed through: %q", h.Value())
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	o.waitIdle(t, 3*time.Second)
+}
+
+// Found in review: when the callee's 200 crossed the caller's CANCEL
+// (RFC 3261 9.2: the 200 wins, the caller gets 487 from its own
+// transaction), the answer sat in the call's queue and was dropped at
+// cleanup: the callee was never ACKed nor hung up and showed a live call
+// with nobody on the other end. Either the caller gets the call or the
+// callee gets ACK and BYE.
+func TestAnswerCrossingCancel(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	o.hd2.SetAnswerMode(siptest.AnswerRing)
+	const rounds = 20
+	for i := range rounds {
+		ctx, cancel := context.WithCancel(context.Background())
+		type dialed struct {
+			c   *siptest.Call
+			err error
+		}
+		done := make(chan dialed, 1)
+		go func() {
+			c, err := o.hd1.DialContext(ctx, "202", siptest.DialOptions{})
+			done <- dialed{c, err}
+		}()
+		in, err := o.hd2.WaitIncoming(2 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		go in.Answer()
+		time.Sleep(time.Duration(i%4) * time.Millisecond)
+		cancel()
+		d := <-done
+		if d.err == nil {
+			if err := d.c.Hangup(); err != nil {
+				t.Errorf("round %d: hang up the answered call: %v", i, err)
+			}
+		}
+		select {
+		case <-in.Ended():
+		case <-time.After(3 * time.Second):
+			t.Fatalf("round %d (caller got %v): callee's answer was never hung up", i, d.err)
+		}
+		o.waitIdle(t, 5*time.Second)
+	}
+	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultCancelled && rec.Result != hotdesk.ResultAnswered {
+		t.Errorf("last record %+v, want cancelled or answered", rec)
+	}
+}
