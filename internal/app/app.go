@@ -30,6 +30,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/b2bua"
 	"github.com/hotdesk-pbx/hotdesk/internal/checksync"
+	"github.com/hotdesk-pbx/hotdesk/internal/cluster"
 	"github.com/hotdesk-pbx/hotdesk/internal/console"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
@@ -61,6 +62,7 @@ type App struct {
 	webhooks  *webhook.Dispatcher
 	console   *console.Console
 	settings  *settingsCache
+	cluster   *cluster.Bridge // nil unless the store is PostgreSQL
 
 	httpLn  net.Listener
 	httpsLn net.Listener
@@ -170,6 +172,13 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.presence.Register(a.sip)
 	a.webhooks = webhook.New(webhook.Options{Store: a.store, Bus: a.bus, Logger: a.log, Now: a.now})
+	if isPostgres(cfg.dbURL()) {
+		// Other nodes may share the database: share events with them.
+		a.cluster, err = cluster.New(cluster.Options{DSN: cfg.dbURL(), Node: cfg.Node, Bus: a.bus, Logger: a.log})
+		if err != nil {
+			return err
+		}
+	}
 
 	return a.buildHTTP(ctx, publicIP)
 }
@@ -280,7 +289,10 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.desk.Run(ctx) })
 	g.Go(func() error { return a.checksync.Run(ctx) })
 	g.Go(func() error { return a.presence.Run(ctx) })
-	g.Go(func() error { return a.webhooks.Run(ctx) })
+	g.Go(func() error { return a.runWebhooks(ctx) })
+	if a.cluster != nil {
+		g.Go(func() error { return a.cluster.Run(ctx) })
+	}
 	g.Go(func() error { defer stopSIP(); return a.b2bua.Run(ctx) })
 	g.Go(func() error { return a.serveHTTP(ctx) })
 	g.Go(func() error { return a.console.Run(ctx) })
@@ -291,6 +303,17 @@ func (a *App) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// runWebhooks delivers webhooks; with PostgreSQL on one node at a time,
+// since every node reads the same outbox and would deliver each row.
+func (a *App) runWebhooks(ctx context.Context) error {
+	if a.cluster == nil {
+		return a.webhooks.Run(ctx)
+	}
+	return cluster.Exclusive(ctx, cluster.ExclusiveOptions{
+		DSN: a.cfg.dbURL(), Node: a.cfg.Node, Name: "webhooks", Logger: a.log,
+	}, a.webhooks.Run)
 }
 
 func (a *App) serveHTTP(ctx context.Context) error {
@@ -335,6 +358,10 @@ func (a *App) Store() hotdesk.Store { return a.store }
 
 // Bus is the PBX's event bus.
 func (a *App) Bus() *events.Bus { return a.bus }
+
+// Cluster is the bridge to the other nodes' events, nil unless the store
+// is PostgreSQL.
+func (a *App) Cluster() *cluster.Bridge { return a.cluster }
 
 // Desk is the hot-desk service.
 func (a *App) Desk() *desk.Service { return a.desk }

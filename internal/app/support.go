@@ -15,10 +15,15 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
 
+// isPostgres reports whether url names a PostgreSQL database.
+func isPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
 // openStore opens the database named by url (sqlite:PATH or postgres://…).
 func openStore(ctx context.Context, url string) (hotdesk.Store, error) {
 	switch {
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+	case isPostgres(url):
 		db, err := postgres.Open(ctx, url)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
