@@ -73,6 +73,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				evs = nil
 			}
 			poke = ok && wakesOn(e.Kind)
+			// The API audits webhook changes as settings changes (on any
+			// node, and the node delivering may be another one): look again
+			// now rather than at the next rescan.
+			rescan = ok && e.Kind == hotdesk.KindSettings
 		}
 	}
 }

@@ -218,6 +218,44 @@ func TestRunDeliversOnBusEvent(t *testing.T) {
 	}
 }
 
+// TestRunStartsWebhookAddedLater: a webhook added while Run runs (the API
+// audits it as a settings change) is delivered to at once, not after the
+// next periodic rescan.
+func TestRunStartsWebhookAddedLater(t *testing.T) {
+	st := &memStore{}
+	first, later := newReceiver(t, 0, time.Now), newReceiver(t, 0, time.Now)
+	st.addHook(hotdesk.Webhook{URL: first.srv.URL, Secret: secret, Enabled: true})
+	bus := events.New()
+	d := New(Options{Store: st, Bus: bus, Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	waitDelivered := func(r *receiver, what string) {
+		deadline := time.Now().Add(5 * time.Second)
+		for len(r.delivered()) < 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s got nothing within 5 s", what)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	addEvents(st, time.Now(), 1)
+	bus.Publish(events.Event{Kind: hotdesk.KindLogin})
+	waitDelivered(first, "the first webhook") // Run has scanned the webhooks
+
+	st.addHook(hotdesk.Webhook{URL: later.srv.URL, Secret: secret, Enabled: true})
+	bus.Publish(events.Event{Kind: hotdesk.KindSettings, Detail: "webhook 2 created", Node: "b"})
+	addEvents(st, time.Now(), 1)
+	bus.Publish(events.Event{Kind: hotdesk.KindLogin})
+	waitDelivered(later, "the webhook added later")
+}
+
 func TestSignVerify(t *testing.T) {
 	body := []byte(`{"id":1}`)
 	// Reference: printf '1700000000.{"id":1}' | openssl dgst -sha256 -hmac s3cret-key
