@@ -114,7 +114,13 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 			back.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 		}
 		if res.IsSuccess() && req.Method != sip.INFO {
+			// Our Contact on the transport of the side that asked: a UDP
+			// callee of a TCP caller (or the UDP trunk) must not be told
+			// to come back over TCP.
 			ct := c.aUA.ContactHDR
+			if !fromA {
+				ct = c.b.contact(winner.req.Transport())
+			}
 			back.AppendHeader(&ct)
 		}
 		if err := tx.Respond(back); err != nil {

@@ -164,3 +164,42 @@ func TestAnswerCrossingCancel(t *testing.T) {
 		t.Errorf("last record %+v, want cancelled or answered", rec)
 	}
 }
+
+// Found in review: the PBX answered every relayed request with the
+// caller's Contact, so a UDP callee whose caller used TCP was told to send
+// its next requests over TCP (and a UDP-only trunk to a TCP phone's call
+// likewise). The answer to a leg carries the Contact of that leg's
+// transport.
+func TestRelayedAnswerContactMatchesLegTransport(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	args := append(deviceArgs(t, "HD1"), "-s", "202", "-t", "t1")
+	r := startSippOn(t, "call_uac_update.xml", "127.0.0.1", freeUDPPort(t, "127.0.0.1"), o.sip.TCPAddr().String(), args...)
+	in, err := o.hd2.WaitIncoming(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-in.Confirmed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("callee's answer not ACKed")
+	}
+	if code, err := in.Send(sip.UPDATE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
+		t.Fatalf("callee UPDATE: %d %v", code, err)
+	}
+	res := in.Responses()
+	if len(res) != 1 || res[0].Contact() == nil {
+		t.Fatalf("callee got %v", res)
+	}
+	ct := res[0].Contact().Address
+	if tr, _ := ct.UriParams.Get("transport"); tr != "" || ct.Port != o.sip.UDPAddr().Port {
+		t.Errorf("UDP callee got Contact %s, want the PBX's UDP address %s", ct.String(), o.sip.UDPAddr())
+	}
+	r.Wait(t)
+	select {
+	case <-in.Ended():
+	case <-time.After(3 * time.Second):
+		t.Fatal("callee got no BYE")
+	}
+	o.waitIdle(t, 3*time.Second)
+}

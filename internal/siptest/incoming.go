@@ -13,20 +13,27 @@ import (
 
 // Incoming is a call the PBX made to the phone.
 type Incoming struct {
-	Request *sip.Request
-	Media   *mediatest.Phone // nil unless answered
-	dlg     *sipgo.DialogServerSession
-	endOnce sync.Once
-	ended   chan struct{}
-	act     chan int // AnswerRing: status to answer with (Answer, Reject)
-	mu      sync.Mutex
-	inDlg   []*sip.Request // in-dialog requests the PBX sent
+	Request   *sip.Request
+	Media     *mediatest.Phone // nil unless answered
+	dlg       *sipgo.DialogServerSession
+	endOnce   sync.Once
+	ended     chan struct{}
+	act       chan int // AnswerRing: status to answer with (Answer, Reject)
+	mu        sync.Mutex
+	inDlg     []*sip.Request // in-dialog requests the PBX sent
+	confirmed chan struct{}  // closed when the answer was ACKed (or never will be)
+	// responses are the final responses to Send's requests.
+	responses []*sip.Response
 }
 
 func (in *Incoming) markEnded() { in.endOnce.Do(func() { close(in.ended) }) }
 
 // Ended is closed when the incoming call ended (BYE or CANCEL).
 func (in *Incoming) Ended() <-chan struct{} { return in.ended }
+
+// Confirmed is closed when the phone's answer was ACKed (or the wait for
+// the ACK gave up); in-dialog requests may be sent from then on.
+func (in *Incoming) Confirmed() <-chan struct{} { return in.confirmed }
 
 // SetAnswerMode sets what the phone does with incoming INVITEs.
 func (p *Phone) SetAnswerMode(m AnswerMode) {
@@ -74,7 +81,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil))
 		return
 	}
-	in := &Incoming{Request: req, dlg: dlg, ended: make(chan struct{}), act: make(chan int, 1)}
+	in := &Incoming{Request: req, dlg: dlg, ended: make(chan struct{}), act: make(chan int, 1), confirmed: make(chan struct{})}
 	key := fmt.Sprintf("%p/%s", p, req.CallID().Value())
 	incalls.Store(key, in)
 	select {
@@ -115,7 +122,8 @@ func (p *Phone) answerIncoming(in *Incoming, key string) {
 	p.mu.Lock()
 	in.Media = media
 	p.mu.Unlock()
-	_ = in.dlg.RespondSDP(media.Offer())
+	_ = in.dlg.RespondSDP(media.Offer()) // returns at the ACK
+	close(in.confirmed)
 	<-in.dlg.Context().Done()
 	in.markEnded()
 	incalls.Delete(key)

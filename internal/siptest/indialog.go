@@ -46,6 +46,9 @@ func (in *Incoming) Send(method sip.RequestMethod, contentType string, body []by
 	if err != nil {
 		return 0, fmt.Errorf("siptest: %s: %w", method, err)
 	}
+	in.mu.Lock()
+	in.responses = append(in.responses, res)
+	in.mu.Unlock()
 	if method == sip.INVITE && res.IsSuccess() {
 		_ = in.dlg.WriteRequest(sip.NewRequest(sip.ACK, in.Request.Contact().Address))
 	}
@@ -58,6 +61,13 @@ func (in *Incoming) Received() []*sip.Request {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return append([]*sip.Request(nil), in.inDlg...)
+}
+
+// Responses returns the final responses to the requests Send sent.
+func (in *Incoming) Responses() []*sip.Response {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]*sip.Response(nil), in.responses...)
 }
 
 // Received returns the in-dialog requests (re-INVITE, UPDATE, INFO) the
