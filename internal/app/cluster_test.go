@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,4 +158,55 @@ func roam(tb testing.TB, r *running, phone *siptest.Phone, device string) time.D
 		tb.Fatalf("%s got no check-sync after 201 logged in on %s through node %s: %v", phone.User(), device, r.cfg.Node, err)
 	}
 	return time.Since(answered)
+}
+
+// TestClusterDeliversWebhooksOnce: with two nodes reading one outbox, each
+// event reaches a webhook once, whichever node it happened on.
+func TestClusterDeliversWebhooksOnce(t *testing.T) {
+	db := mustPostgresSchema(t)
+	var mu sync.Mutex
+	got := map[string]int{} // event id -> deliveries
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			ID int64 `json:"id"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		got[fmt.Sprint(body.ID)]++
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	a := mustStartNode(t, "a", db, "31000-31499", true)
+	b := mustStartNode(t, "b", db, "31500-31999", false)
+	if code := a.api(t, "POST", "/webhooks", `{"url":"`+hook.URL+`","kinds":["login"]}`, nil); code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("POST /webhooks: %d", code)
+	}
+	for i, n := range []*running{a, b, a, b} {
+		body := fmt.Sprintf(`{"extension":"20%d","device":"HD0000%d"}`, i+1, i%3+1)
+		if code := n.api(t, "POST", "/logins", body, nil); code != http.StatusOK && code != http.StatusCreated {
+			t.Fatalf("POST /logins %s through node %s: %d", body, n.cfg.Node, code)
+		}
+	}
+	// The lock holder waits 3 s after taking the lock before delivering.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 4 logins delivered within 15 s", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // a second node delivering would do it by now
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("event %s delivered %d times", id, n)
+		}
+	}
 }

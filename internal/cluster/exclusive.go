@@ -17,7 +17,7 @@ type ExclusiveOptions struct {
 	Name   string // what is run, e.g. "webhooks"; one lock per name and schema
 	Logger *slog.Logger
 	// Retry is how often a node without the lock tries to take it, and
-	// Check how often the holder checks its connection (defaults 5 s, 2 s).
+	// Check how often the holder checks its connection (defaults 5 s, 1 s).
 	Retry, Check time.Duration
 }
 
@@ -40,7 +40,7 @@ func Exclusive(ctx context.Context, o ExclusiveOptions, fn func(context.Context)
 		o.Retry = 5 * time.Second
 	}
 	if o.Check <= 0 {
-		o.Check = 2 * time.Second
+		o.Check = time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
