@@ -7,9 +7,9 @@
 // and shows on B's console and event stream.
 //
 // Delivery is best effort, like the bus itself: events published while the
-// connection to the database is down are lost (a node that missed a login
-// still acts on the store, which is the truth; its auto-logout timer for a
-// remote login is set again when it restarts).
+// connection to the database is down are lost. When the listener connects
+// again it publishes events.KindResync on its bus, so state kept from events
+// (auto-logout deadlines) is read again from the store, which is the truth.
 package cluster
 
 import (
@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -67,9 +66,8 @@ type Bridge struct {
 	sub      <-chan events.Event
 	cancel   func()
 
-	ready     chan struct{}
-	readyOnce sync.Once
-	sameName  atomic.Bool
+	ready    chan struct{} // closed by the listener (its only writer)
+	sameName atomic.Bool
 }
 
 // envelope is the NOTIFY payload.

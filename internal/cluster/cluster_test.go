@@ -263,14 +263,23 @@ func TestListenReconnects(t *testing.T) {
 		t.Fatalf("terminate: %d connections, %v", n, err)
 	}
 	// Events published before b listens again are lost (best effort): keep
-	// publishing, boundedly, until one arrives.
+	// publishing, boundedly, until one arrives. b asks its node to resync
+	// (locally only) when it listens again.
+	resync := false
 	deadline := time.Now().Add(10 * time.Second)
 	for i := 0; time.Now().Before(deadline); i++ {
 		busA.Publish(events.Event{Kind: "login", Device: fmt.Sprintf("after%d", i)})
 		select {
 		case e := <-chB:
+			if e.Kind == events.KindResync && !e.Remote() {
+				resync = true
+				continue
+			}
 			if !strings.HasPrefix(e.Device, "after") || e.Node != "a"+node {
 				t.Fatalf("after: %+v", e)
+			}
+			if !resync {
+				t.Fatal("b listened again without asking for a resync first")
 			}
 			return
 		case <-time.After(200 * time.Millisecond):

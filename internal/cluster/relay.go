@@ -91,7 +91,15 @@ func (b *Bridge) listenOnce(ctx context.Context, backoff *time.Duration) error {
 		return err
 	}
 	*backoff = 0
-	b.readyOnce.Do(func() { close(b.ready) })
+	select {
+	case <-b.ready:
+		// Listening again after a break: what the others published
+		// meanwhile is lost; tell this node to read the store again.
+		b.log.Info("cluster: listening again; asking for a resync", "node", b.o.Node)
+		b.o.Bus.Publish(events.Event{Kind: events.KindResync})
+	default:
+		close(b.ready)
+	}
 	b.log.Debug("cluster: listening", "channel", ch, "node", b.o.Node)
 	for {
 		n, err := conn.WaitForNotification(ctx)
@@ -118,8 +126,8 @@ func (b *Bridge) send(ctx context.Context) {
 			if !ok {
 				return
 			}
-			if e.Remote() {
-				continue // came from another node: never sent back out
+			if e.Remote() || e.Kind == events.KindResync {
+				continue // came from another node, or only about this one
 			}
 			payload, trimmed, err := encode(b.o.Node, b.instance, e)
 			if err != nil {

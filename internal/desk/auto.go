@@ -222,6 +222,11 @@ func (s *Service) handleEvent(ctx context.Context, e events.Event) {
 		if e.Remote() {
 			s.remoteLogin(ctx, e)
 		}
+	case events.KindResync:
+		// Other nodes' logins may have been missed: schedule from the store.
+		if err := s.Load(ctx); err != nil {
+			s.log.Warn("auto-logout: resync", "err", err)
+		}
 	case hotdesk.KindSettings:
 		s.InvalidateSettings()
 	case hotdesk.KindRegistered:

@@ -369,3 +369,18 @@ func TestAutoLogoutSparesNewerLogin(t *testing.T) {
 		t.Fatalf("newer login ended: logins %v, auto logouts %q", got, f.autoLogouts())
 	}
 }
+
+// TestResyncSchedulesLoginsMissed: after the cluster bridge missed events,
+// the deadlines of every stored login are scheduled.
+func TestResyncSchedulesLoginsMissed(t *testing.T) {
+	a := newFixture(t)
+	ctx := context.Background()
+	a.store.settings.AutoLogout = hotdesk.AutoLogout{MaxDuration: "1h"}
+	b := newFixtureOn(t, a.store, a.clock)
+	a.MustLogin(t, "201", "HD00001")
+	a.MustLogin(t, "202", "HD00002")
+	b.svc.handleEvent(ctx, events.Event{Kind: events.KindResync})
+	if n := b.svc.sched.len(); n != 2 {
+		t.Fatalf("b has %d deadlines after a resync, want 2", n)
+	}
+}

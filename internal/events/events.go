@@ -17,6 +17,10 @@ const (
 	KindCallConfirmed  = "call_confirmed"  // answered
 	KindCallTerminated = "call_terminated" // ended
 	KindUserUpdated    = "user_updated"    // name/BLF changed (phones reprovision)
+	// KindResync says other nodes' events may have been missed (the
+	// cluster bridge lost its database connection): state kept from events
+	// should be read again from the store. Never sent to other nodes.
+	KindResync = "cluster_resync"
 )
 
 // Event is one thing that happened. Audit events are published with the same
