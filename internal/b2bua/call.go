@@ -54,6 +54,11 @@ type call struct {
 	ackBody chan *sip.Request // the caller's ACK when it carries the answer (offerless INVITE)
 	done    chan struct{}
 	wg      sync.WaitGroup // leg goroutines and relays
+	// relays bounds the relayed in-dialog requests: cancelled when the
+	// call ends, so a re-INVITE the far end sits on does not hold the
+	// call's cleanup (and the caller's answer) for byeTimeout.
+	relays     context.Context
+	stopRelays context.CancelFunc
 
 	recs      []*hotdesk.CallRecord // caller's (outbound) and callee's (inbound), when users
 	result    string
@@ -105,6 +110,7 @@ func (b *B2BUA) newCall(req *sip.Request, caller, callee party, dialled string) 
 		ev: make(chan any, eventBuffer), ackBody: make(chan *sip.Request, 1), done: make(chan struct{}), state: StateTrying,
 		result: hotdesk.ResultFailed,
 	}
+	c.relays, c.stopRelays = context.WithCancel(context.Background())
 	c.log = b.log.With("call_id", c.id, "from", caller.Number, "to", dialled)
 	return c
 }
@@ -463,6 +469,7 @@ func (c *call) cleanup() {
 		c.b.o.SIP.RemoveDialog(l.callID)
 	}
 	close(c.done)
+	c.stopRelays()
 	c.wg.Wait()
 	for {
 		select {
@@ -529,6 +536,8 @@ func reason(status int) string {
 		return "Too Many Hops"
 	case sip.StatusBusyHere:
 		return "Busy Here"
+	case sip.StatusRequestTerminated:
+		return "Request Terminated"
 	case sip.StatusNotAcceptableHere:
 		return "Not Acceptable Here"
 	case sip.StatusInternalServerError:

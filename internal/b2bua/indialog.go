@@ -2,6 +2,8 @@ package b2bua
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -24,11 +26,13 @@ func (c *call) talkRequest(req *sip.Request, tx sip.ServerTransaction) bool {
 		if fromA {
 			if err := c.a.ReadBye(req, tx); err != nil {
 				c.log.Debug("b2bua: caller bye", "err", err)
+				respond(tx, req, sip.StatusOK, c.log) // the call ends either way
 			}
 			c.byeLeg(c.winner)
 		} else {
 			if err := l.dlg.ReadBye(req, tx); err != nil {
 				c.log.Debug("b2bua: callee bye", "err", err)
+				respond(tx, req, sip.StatusOK, c.log) // the call ends either way
 			}
 			c.byeCaller()
 		}
@@ -81,7 +85,7 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		ctx, cancel := context.WithTimeout(c.relays, byeTimeout)
 		defer cancel()
 		var res *sip.Response
 		var err error
@@ -92,6 +96,10 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 		}
 		if err == nil && res == nil {
 			err = errNoResponse
+		}
+		if err != nil && c.relays.Err() != nil {
+			respond(tx, req, sip.StatusRequestTerminated, c.log) // the call ended meanwhile
+			return
 		}
 		if err != nil {
 			c.log.Info("b2bua: relay failed", "method", req.Method, "err", err)
@@ -153,11 +161,40 @@ func (c *call) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return
 	}
-	if !c.post(inDialog{req: req, tx: tx}) {
+	ftx := &finalTx{ServerTransaction: tx, final: make(chan struct{})}
+	if !c.post(inDialog{req: req, tx: ftx}) {
 		if req.Method == sip.BYE {
 			respond(tx, req, sip.StatusOK, c.log)
 			return
 		}
 		respond(tx, req, sip.StatusCallTransactionDoesNotExists, c.log)
+		return
 	}
+	// sipgo ends the server transaction when this handler returns without
+	// a final answer; the phone's retransmissions would then start new
+	// transactions and be relayed again. Hold it until the owner or the
+	// relay has answered (every path answers, bounded by the relay's
+	// timeout and the call's cleanup).
+	t := time.NewTimer(2 * byeTimeout)
+	defer t.Stop()
+	select {
+	case <-ftx.final:
+	case <-t.C:
+		c.log.Warn("b2bua: in-dialog request not answered in time", "method", req.Method)
+	}
+}
+
+// finalTx is a server transaction that reports its final answer.
+type finalTx struct {
+	sip.ServerTransaction
+	once  sync.Once
+	final chan struct{}
+}
+
+func (t *finalTx) Respond(res *sip.Response) error {
+	err := t.ServerTransaction.Respond(res)
+	if !res.IsProvisional() {
+		t.once.Do(func() { close(t.final) })
+	}
+	return err
 }

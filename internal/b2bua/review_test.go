@@ -203,3 +203,123 @@ func TestRelayedAnswerContactMatchesLegTransport(t *testing.T) {
 	}
 	o.waitIdle(t, 3*time.Second)
 }
+
+// Checked in review (fine): a re-INVITE the other side refuses gets that
+// refusal back and the call goes on.
+func TestRefusedReinviteRelayedAndCallSurvives(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	c, err := o.hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := o.hd2.WaitIncoming(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-in.Confirmed()
+	o.hd2.SetReofferStatus(sip.StatusNotAcceptableHere)
+	if code, err := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusNotAcceptableHere {
+		t.Fatalf("refused hold: %d %v, want 488", code, err)
+	}
+	o.hd2.SetReofferStatus(0)
+	if code, err := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
+		t.Fatalf("hold after a refusal: %d %v", code, err)
+	}
+	if code, err := in.Send(sip.UPDATE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
+		t.Fatalf("callee UPDATE after a refusal: %d %v", code, err)
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-in.Ended():
+	case <-time.After(3 * time.Second):
+		t.Fatal("callee got no BYE")
+	}
+	o.waitIdle(t, 3*time.Second)
+}
+
+// Found in review: a BYE while a relayed re-INVITE was unanswered (a far
+// end that never answers it) left the call (its records, the devices'
+// in-call marks, the live list) up for the 10 s relay timeout, and the
+// caller's re-INVITE was then answered 408. The BYE ends the relay at
+// once and the re-INVITE gets 487 (RFC 3261 15.1.2).
+func TestByeWhileReinvitePending(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	c, err := o.hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := o.hd2.WaitIncoming(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-in.Confirmed()
+	o.hd2.SetReofferStatus(-1)
+	hold := make(chan int, 1)
+	go func() {
+		code, _ := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP))
+		hold <- code
+	}()
+	deadline := time.Now().Add(2 * time.Second)
+	for len(in.Received()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(in.Received()) == 0 {
+		t.Fatal("callee did not get the re-INVITE")
+	}
+	start := time.Now()
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-in.Ended():
+	case <-time.After(2 * time.Second):
+		t.Fatal("callee got no BYE")
+	}
+	o.waitIdle(t, 2*time.Second)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("call ended %v after the BYE", d)
+	}
+	select {
+	case code := <-hold:
+		if code != sip.StatusRequestTerminated {
+			t.Errorf("pending re-INVITE answered %d, want 487", code)
+		}
+	case <-time.After(2 * time.Second):
+		t.Error("pending re-INVITE got no final answer")
+	}
+}
+
+// Found in review: sipgo ends a server transaction when its handler
+// returns without a final answer, and HandleInDialog returned as soon as
+// it had queued the request. A re-INVITE the far end took longer than T1
+// to answer was retransmitted by the phone, found no transaction, and was
+// relayed a second time as a new request.
+func TestSlowReinviteRelayedOnce(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	c, err := o.hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := o.hd2.WaitIncoming(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-in.Confirmed()
+	o.hd2.SetReofferDelay(1200 * time.Millisecond) // past two retransmissions (T1, 2*T1)
+	if code, err := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
+		t.Fatalf("hold: %d %v", code, err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := in.Received(); len(got) != 1 {
+		t.Errorf("callee got %d re-INVITEs, want 1", len(got))
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	o.waitIdle(t, 3*time.Second)
+}

@@ -3,6 +3,7 @@ package siptest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -78,6 +79,23 @@ func (c *Call) Received() []*sip.Request {
 	return append([]*sip.Request(nil), c.inDlg...)
 }
 
+// SetReofferStatus sets how the phone answers re-INVITEs and UPDATEs:
+// 0 (the default) accepts them, a status such as 488 or 491 refuses them,
+// -1 leaves them unanswered. INFO is always accepted (unless -1).
+func (p *Phone) SetReofferStatus(status int) {
+	p.mu.Lock()
+	p.reoffer = status
+	p.mu.Unlock()
+}
+
+// SetReofferDelay makes the phone wait d before it answers a re-INVITE,
+// UPDATE or INFO (a user asked to accept video, a slow far end).
+func (p *Phone) SetReofferDelay(d time.Duration) {
+	p.mu.Lock()
+	p.reofferDelay = d
+	p.mu.Unlock()
+}
+
 // onReoffer records an in-dialog re-INVITE, UPDATE or INFO on a known
 // call and answers 200 (with the phone's SDP when the request had an
 // offer). It reports false when the Call-ID is unknown.
@@ -105,6 +123,21 @@ func (p *Phone) onReoffer(req *sip.Request, tx sip.ServerTransaction) bool {
 		p.mu.Unlock()
 	default:
 		return false
+	}
+	p.mu.Lock()
+	status, delay := p.reoffer, p.reofferDelay
+	p.mu.Unlock()
+	time.Sleep(delay)
+	switch {
+	case status < 0:
+		// Never answered, not even after a BYE (RFC 3261 15.1.2 asks
+		// for a 487): the handler holds the transaction, as sipgo ends it
+		// when the handler returns, so retransmissions are absorbed.
+		time.Sleep(DefaultTimeout)
+		return true
+	case status > 0 && req.Method != sip.INFO:
+		_ = tx.Respond(sip.NewResponseFromRequest(req, status, "Refused", nil))
+		return true
 	}
 	var res *sip.Response
 	if len(req.Body()) > 0 && req.Method != sip.INFO && body != nil {

@@ -50,9 +50,12 @@ type Phone struct {
 	notifies []*sip.Request
 	notifyCh chan struct{} // poked on every NOTIFY
 	answer   AnswerMode
-	incoming chan *Incoming
-	regCSeq  uint32
-	regCall  string
+	reoffer  int // SetReofferStatus
+	// reofferDelay is SetReofferDelay.
+	reofferDelay time.Duration
+	incoming     chan *Incoming
+	regCSeq      uint32
+	regCall      string
 }
 
 // AnswerMode says what the phone does with an incoming INVITE.
