@@ -59,6 +59,10 @@ type call struct {
 	// call's cleanup (and the caller's answer) for byeTimeout.
 	relays     context.Context
 	stopRelays context.CancelFunc
+	// reAcks wait for the ACKs of relayed offerless re-INVITEs, by
+	// Call-ID and CSeq (the ACK carries the answer for the far end).
+	reAcksMu sync.Mutex
+	reAcks   map[string]chan *sip.Request
 
 	recs      []*hotdesk.CallRecord // caller's (outbound) and callee's (inbound), when users
 	result    string

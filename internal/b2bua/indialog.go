@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 
@@ -82,11 +83,20 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 	}
 	out.SetBody(req.Body())
 	winner := c.winner
+	// A re-INVITE without SDP: the far end's 2xx offers and the asker's
+	// ACK answers (RFC 3261 14.1), so the far end's ACK waits for it.
+	var ackCh chan *sip.Request
+	if req.Method == sip.INVITE && len(req.Body()) == 0 {
+		ackCh = c.expectAck(req)
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		ctx, cancel := context.WithTimeout(c.relays, byeTimeout)
 		defer cancel()
+		if ackCh != nil {
+			defer c.dropAck(req)
+		}
 		var res *sip.Response
 		var err error
 		if fromA {
@@ -106,8 +116,15 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 			respond(tx, req, sip.StatusRequestTimeout, c.log)
 			return
 		}
-		if req.Method == sip.INVITE && res.IsSuccess() {
+		ackFar := func(from *sip.Request) {
 			ack := sip.NewRequest(sip.ACK, target)
+			if from != nil && len(from.Body()) > 0 {
+				if ct := from.ContentType(); ct != nil {
+					ack.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+				}
+				ack.SetBody(from.Body())
+			}
+			var err error
 			if fromA {
 				err = winner.dlg.WriteRequest(ack)
 			} else {
@@ -116,6 +133,10 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 			if err != nil {
 				c.log.Debug("b2bua: ack relayed re-invite", "err", err)
 			}
+		}
+		answerInAck := ackCh != nil && res.IsSuccess() && len(res.Body()) > 0
+		if req.Method == sip.INVITE && res.IsSuccess() && !answerInAck {
+			ackFar(nil)
 		}
 		back := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, res.Body())
 		if ct := res.ContentType(); ct != nil {
@@ -134,7 +155,55 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 		if err := tx.Respond(back); err != nil {
 			c.log.Debug("b2bua: respond relayed", "err", err)
 		}
+		if answerInAck {
+			wait := time.NewTimer(64 * sip.T1)
+			defer wait.Stop()
+			var from *sip.Request
+			select {
+			case from = <-ackCh:
+			case <-wait.C:
+			case <-c.relays.Done():
+			}
+			ackFar(from)
+		}
 	}()
+}
+
+func ackKey(req *sip.Request) string {
+	return req.CallID().Value() + " " + strconv.FormatUint(uint64(req.CSeq().SeqNo), 10)
+}
+
+// expectAck registers for the ACK of req (a relayed re-INVITE).
+func (c *call) expectAck(req *sip.Request) chan *sip.Request {
+	ch := make(chan *sip.Request, 1)
+	c.reAcksMu.Lock()
+	if c.reAcks == nil {
+		c.reAcks = map[string]chan *sip.Request{}
+	}
+	c.reAcks[ackKey(req)] = ch
+	c.reAcksMu.Unlock()
+	return ch
+}
+
+func (c *call) dropAck(req *sip.Request) {
+	c.reAcksMu.Lock()
+	delete(c.reAcks, ackKey(req))
+	c.reAcksMu.Unlock()
+}
+
+// takeAck hands an ACK to the relay waiting for it; false when none is.
+func (c *call) takeAck(ack *sip.Request) bool {
+	c.reAcksMu.Lock()
+	ch := c.reAcks[ackKey(ack)]
+	c.reAcksMu.Unlock()
+	if ch == nil {
+		return false
+	}
+	select {
+	case ch <- ack:
+	default: // a retransmitted ACK
+	}
+	return true
 }
 
 // contactOf is the Contact URI of m, or fallback.
@@ -150,6 +219,9 @@ func contactOf(m interface{ Contact() *sip.ContactHeader }, fallback sip.Uri) si
 // waiting for one; everything else goes to the owner in arrival order.
 func (c *call) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	if req.Method == sip.ACK {
+		if c.takeAck(req) {
+			return
+		}
 		if req.CallID().Value() == c.id && c.a != nil {
 			if len(req.Body()) > 0 {
 				select {

@@ -323,3 +323,49 @@ func TestSlowReinviteRelayedOnce(t *testing.T) {
 	}
 	o.waitIdle(t, 3*time.Second)
 }
+
+// Found in review: for a re-INVITE without SDP the other side's 200 holds
+// the offer and the asker's ACK the answer (RFC 3261 14.1, 13.2.2.4). The
+// PBX ACKed the far end at once with an empty ACK and dropped the asker's
+// answer: the far end never got an answer to its offer.
+func TestOfferlessReinviteAnswerReachesFarEnd(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	c, err := o.hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := o.hd2.WaitIncoming(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-in.Confirmed()
+	code, offer, err := c.ReinviteWithoutOffer()
+	if err != nil || code != sip.StatusOK {
+		t.Fatalf("offerless re-INVITE: %d %v", code, err)
+	}
+	if !strings.Contains(string(offer), "m=audio") {
+		t.Fatalf("caller got no offer in the 200:\n%s", offer)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	var acks []*sip.Request
+	for time.Now().Before(deadline) {
+		acks = nil
+		for _, r := range in.Received() {
+			if r.Method == sip.ACK {
+				acks = append(acks, r)
+			}
+		}
+		if len(acks) > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(acks) != 1 || !strings.Contains(string(acks[0].Body()), "m=audio") {
+		t.Errorf("callee's ACKs with an answer: %v, want the caller's answer", acks)
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	o.waitIdle(t, 3*time.Second)
+}

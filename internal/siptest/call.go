@@ -270,6 +270,28 @@ func (c *Call) Request(method sip.RequestMethod, contentType string, body []byte
 	return c.request(req)
 }
 
+// ReinviteWithoutOffer sends a re-INVITE without SDP (RFC 3261 14.1): the
+// 2xx carries the other side's offer and the ACK our answer. It returns
+// the final status and the offer received.
+func (c *Call) ReinviteWithoutOffer() (int, []byte, error) {
+	req := sip.NewRequest(sip.INVITE, c.Response.Contact().Address)
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	defer cancel()
+	res, err := c.dlg.Do(ctx, req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("siptest: offerless re-INVITE: %w", err)
+	}
+	if res.IsSuccess() {
+		ack := sip.NewRequest(sip.ACK, c.Response.Contact().Address)
+		ack.AppendHeader(sip.HeaderClone(res.CSeq()))
+		ack.CSeq().MethodName = sip.ACK
+		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		ack.SetBody(c.Media.Offer("0"))
+		_ = c.dlg.WriteRequest(ack)
+	}
+	return res.StatusCode, res.Body(), nil
+}
+
 func (c *Call) request(req *sip.Request) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
 	defer cancel()

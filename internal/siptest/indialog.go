@@ -140,7 +140,8 @@ func (p *Phone) onReoffer(req *sip.Request, tx sip.ServerTransaction) bool {
 		return true
 	}
 	var res *sip.Response
-	if len(req.Body()) > 0 && req.Method != sip.INFO && body != nil {
+	offerless := req.Method == sip.INVITE && len(req.Body()) == 0 // our 200 must offer (RFC 3261 14.2)
+	if (len(req.Body()) > 0 || offerless) && req.Method != sip.INFO && body != nil {
 		res = sip.NewSDPResponseFromRequest(req, body)
 	} else {
 		res = sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
