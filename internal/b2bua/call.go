@@ -42,6 +42,7 @@ type call struct {
 	log     *slog.Logger
 	aUA     *sipgo.DialogUA
 	a       *sipgo.DialogServerSession
+	atx     sip.ServerTransaction // the caller's INVITE transaction
 	caller  party
 	callee  party
 	dialled string
@@ -147,6 +148,7 @@ func (c *call) bridge(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusBadRequest, c.b.log)
 		return
 	}
+	c.atx = tx
 	c.since = c.b.o.Now()
 	c.b.addCall(c)
 	c.b.o.SIP.AddDialog(c.id, c)
@@ -258,9 +260,7 @@ func (c *call) legDone(e legDone) (answered, over bool) {
 	if len(c.legs) == 1 && l.device == "" && l.final >= 400 {
 		// The trunk's answer goes back as it came, reason phrase included.
 		c.result = resultOf(l.final)
-		if err := c.a.Respond(l.final, de.Res.Reason, nil); err != nil {
-			c.log.Debug("b2bua: relay trunk failure", "status", l.final, "err", err)
-		}
+		c.respondFinal(l.final, de.Res.Reason)
 		return false, true
 	}
 	status, result := sip.StatusTemporarilyUnavailable, hotdesk.ResultNoAnswer
@@ -395,9 +395,17 @@ func resultOf(status int) string {
 }
 
 // reject sends the caller a final failure.
-func (c *call) reject(status int) {
-	if err := c.a.Respond(status, reason(status), nil); err != nil {
-		c.log.Debug("b2bua: reject", "status", status, "err", err)
+func (c *call) reject(status int) { c.respondFinal(status, reason(status)) }
+
+// respondFinal sends the caller a final non-2xx answer without waiting
+// for its ACK: the INVITE server transaction retransmits the answer and
+// absorbs the ACK itself (RFC 3261 17.2.1), whereas
+// DialogServerSession.Respond waits for the ACK, for Timer H (32 s) when
+// the caller has vanished, and the call with it.
+func (c *call) respondFinal(status int, reason string) {
+	res := sip.NewResponseFromRequest(c.a.InviteRequest, status, reason, nil)
+	if err := c.atx.Respond(res); err != nil {
+		c.log.Debug("b2bua: final answer", "status", status, "err", err)
 	}
 }
 

@@ -369,3 +369,32 @@ func TestOfferlessReinviteAnswerReachesFarEnd(t *testing.T) {
 	}
 	o.waitIdle(t, 3*time.Second)
 }
+
+// Found in review: when the caller vanished while ringing (no CANCEL, UDP)
+// the ring timeout's 480 waited for an ACK that never came: the call, its
+// records and both devices' in-call marks stayed for Timer H (32 s). The
+// transaction absorbs the ACK on its own; the call ends at the timeout.
+func TestVanishedCallerReleasedAtRingTimeout(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t, hotdesk.User{Extension: "201"}, hotdesk.User{Extension: "202", RingTimeout: 1})
+	o.hd2.SetAnswerMode(siptest.AnswerRing)
+	args := append(deviceArgs(t, "HD1"), "-s", "202")
+	r := startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", freeUDPPort(t, "127.0.0.1"), o.addr(), args...)
+	in, err := o.hd2.WaitIncoming(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Wait(t)
+	select {
+	case <-in.Ended():
+	case <-time.After(3 * time.Second):
+		t.Fatal("ringing phone not cancelled at the ring timeout")
+	}
+	o.waitIdle(t, 3*time.Second)
+	if o.b2b.InCall("HD1") || o.b2b.InCall("HD2") {
+		t.Error("a device is still marked in a call")
+	}
+	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultNoAnswer {
+		t.Errorf("record %+v, want no_answer", rec)
+	}
+}
