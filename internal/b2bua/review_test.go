@@ -84,7 +84,8 @@ func TestMaxForwardsDecrementedAndZeroRefused(t *testing.T) {
 }
 
 // Checked in review (fine): a phone cannot present another user to the
-// callee with its own P-Asserted-Identity or From display name.
+// callee with its own P-Asserted-Identity or From display name, and none
+// of its routing or identity headers, Via or Call-ID reach the callee.
 func TestCallerCannotSpoofIdentity(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
@@ -94,6 +95,7 @@ func TestCallerCannotSpoofIdentity(t *testing.T) {
 		from,
 		sip.NewHeader("P-Asserted-Identity", "\"The Boss\" <sip:202@"+realm+">"),
 		sip.NewHeader("Remote-Party-ID", "\"The Boss\" <sip:202@"+realm+">;party=calling"),
+		sip.NewHeader("Diversion", "<sip:202@"+realm+">;reason=unconditional"),
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -108,8 +110,16 @@ func TestCallerCannotSpoofIdentity(t *testing.T) {
 	if f := in.Request.From(); f.DisplayName != "User 201" || f.Address.User != "201" {
 		t.Errorf("callee's From %q", f.Value())
 	}
-	if h := in.Request.GetHeader("Remote-Party-ID"); h != nil {
-		t.Errorf("Remote-Party-ID passed through: %q", h.Value())
+	for _, name := range []string{"Remote-Party-ID", "Record-Route", "Route", "Diversion"} {
+		if h := in.Request.GetHeader(name); h != nil {
+			t.Errorf("%s passed through: %q", name, h.Value())
+		}
+	}
+	if vias := in.Request.GetHeaders("Via"); len(vias) != 1 {
+		t.Errorf("callee's INVITE has %d Vias, want the PBX's only", len(vias))
+	}
+	if in.Request.CallID().Value() == c.CallID {
+		t.Error("the callee's leg reuses the caller's Call-ID")
 	}
 	if err := c.Hangup(); err != nil {
 		t.Fatal(err)
@@ -396,5 +406,62 @@ func TestVanishedCallerReleasedAtRingTimeout(t *testing.T) {
 	}
 	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultNoAnswer {
 		t.Errorf("record %+v, want no_answer", rec)
+	}
+}
+
+// Checked in review (fine): when two phones answer at once the caller gets
+// one and the other's 200 is ACKed and hung up.
+func TestTwoAnswersAtOnce(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
+	o.hd2.SetAnswerMode(siptest.AnswerRing)
+	soft.SetAnswerMode(siptest.AnswerRing)
+	for round := range 5 {
+		type dialed struct {
+			c   *siptest.Call
+			err error
+		}
+		done := make(chan dialed, 1)
+		go func() {
+			c, err := o.hd1.Dial("202")
+			done <- dialed{c, err}
+		}()
+		a, err := o.hd2.WaitIncoming(2 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := soft.WaitIncoming(2 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go a.Answer()
+		go b.Answer()
+		d := <-done
+		if d.err != nil {
+			t.Fatalf("round %d: %v", round, d.err)
+		}
+		winner := a // the other is cancelled or, if it answered, ACKed and hung up
+		select {
+		case <-a.Ended():
+			winner = b
+		case <-b.Ended():
+		case <-time.After(3 * time.Second):
+			t.Fatalf("round %d: neither second answer was hung up", round)
+		}
+		select {
+		case <-winner.Ended():
+			t.Fatalf("round %d: both answers were hung up", round)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if err := d.c.Hangup(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-winner.Ended():
+		case <-time.After(3 * time.Second):
+			t.Fatalf("round %d: winner got no BYE", round)
+		}
+		o.waitIdle(t, 3*time.Second)
 	}
 }
