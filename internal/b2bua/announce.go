@@ -48,10 +48,14 @@ func (b *B2BUA) refuse(req *sip.Request, tx sip.ServerTransaction, prompt, lang 
 	if err := sess.Play(ctx, set.Say(prompt)); err != nil && ctx.Err() == nil {
 		b.log.Debug("b2bua: play announcement", "err", err)
 	}
+	sess.Close() // the port is free before the caller's ACK, which may never come
 	if ctx.Err() != nil {
 		return // cancelled by the caller
 	}
-	if err := dlg.Respond(sip.StatusForbidden, reason(sip.StatusForbidden), nil); err != nil {
+	// Not dlg.Respond: it waits for the ACK, for Timer H (32 s) when the
+	// caller has gone; the transaction retransmits and absorbs it itself.
+	res := sip.NewResponseFromRequest(dlg.InviteRequest, sip.StatusForbidden, reason(sip.StatusForbidden), nil)
+	if err := tx.Respond(res); err != nil {
 		b.log.Debug("b2bua: announcement 403", "err", err)
 	}
 }

@@ -63,6 +63,12 @@ type pbx struct {
 // mustPBX starts the composition; it stops when the test ends.
 func mustPBX(tb testing.TB) *pbx {
 	tb.Helper()
+	return mustPBXWith(tb, media.NewPortPool(0, 0))
+}
+
+// mustPBXWith is mustPBX with the announcements' RTP port pool.
+func mustPBXWith(tb testing.TB, ports *media.PortPool) *pbx {
+	tb.Helper()
 	ctx := context.Background()
 	log := testLogger()
 	db, err := sqlite.Open(ctx, ":memory:")
@@ -97,7 +103,7 @@ func mustPBX(tb testing.TB) *pbx {
 			return st
 		},
 		Prompts: func(string) (*prompts.Set, error) { return set, nil },
-		Ports:   media.NewPortPool(0, 0), MediaIP: "127.0.0.1", Domain: realm, Logger: log,
+		Ports:   ports, MediaIP: "127.0.0.1", Domain: realm, Logger: log,
 		RegisterRetry: 200 * time.Millisecond, MaxCallDuration: maxCall})
 	if err != nil {
 		tb.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/media"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
@@ -463,5 +464,48 @@ func TestTwoAnswersAtOnce(t *testing.T) {
 			t.Fatalf("round %d: winner got no BYE", round)
 		}
 		o.waitIdle(t, 3*time.Second)
+	}
+}
+
+// freeEvenUDPPort is an even loopback UDP port that was free a moment ago.
+func freeEvenUDPPort(tb testing.TB) int {
+	tb.Helper()
+	for range 50 {
+		if port := freeUDPPort(tb, "127.0.0.1"); port%2 == 0 && port < 65534 {
+			return port
+		}
+	}
+	tb.Fatal("no even UDP port")
+	return 0
+}
+
+// Found in review: a refusal announcement kept its RTP port (and its
+// handler) until the caller ACKed the final 403, for Timer H (32 s) when
+// the caller had gone. With one announcement port, the next refused
+// caller got no announcement for half a minute.
+func TestVanishedCallerReleasesAnnouncementPort(t *testing.T) {
+	t.Parallel()
+	port := freeEvenUDPPort(t)
+	p := mustPBXWith(t, media.NewPortPool(port, port+1))
+	p.mustUser(t, hotdesk.User{Extension: "202"})
+	hd3 := p.mustDevice(t, hotdesk.Device{ID: "HD3"})
+	args := append(deviceArgs(t, "HD3"), "-s", "202")
+	startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", freeUDPPort(t, "127.0.0.1"), p.addr(), args...).Wait(t)
+	deadline := time.Now().Add(12 * time.Second) // the prompt plays out first
+	for {
+		announced := false
+		_, err := hd3.DialWith("202", siptest.DialOptions{OnResponse: func(r *sip.Response) {
+			announced = announced || r.StatusCode == sip.StatusSessionInProgress
+		}})
+		if statusOf(err) != sip.StatusForbidden {
+			t.Fatalf("neutral phone: %v, want 403", err)
+		}
+		if announced {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the announcement port was not released after the vanished caller's prompt")
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
