@@ -453,15 +453,29 @@ func (l *leg) run() {
 	}
 	l.dlg = dlg
 	defer dlg.Close()
-	err = dlg.WaitAnswer(l.ctx, sipgo.AnswerOptions{
+	// The leg's CANCEL is ours, not sipgo's: sipgo stops waiting when the
+	// CANCEL is not answered 200 (an RFC 3261 phone whose 2xx was already
+	// on the wire answers 481) and drops that 200, which then is never
+	// ACKed nor hung up. WaitAnswer keeps waiting for the final answer
+	// after our CANCEL, bounded by 64*T1.
+	wait, stopWait := context.WithCancelCause(context.Background())
+	defer stopWait(nil)
+	cn := &legCancel{prov: make(chan struct{}), answered: make(chan struct{}), done: make(chan struct{})}
+	stop := context.AfterFunc(l.ctx, func() { defer close(cn.done); l.sendCancel(cn, stopWait) })
+	err = dlg.WaitAnswer(wait, sipgo.AnswerOptions{
 		Username: l.user, Password: l.pass,
 		OnResponse: func(res *sip.Response) error {
+			cn.saw(res, dlg.InviteRequest)
 			if res.IsProvisional() && res.StatusCode > sip.StatusTrying {
 				l.c.post(legProgress{l: l, res: res})
 			}
 			return nil
 		},
 	})
+	close(cn.answered)
+	if !stop() {
+		<-cn.done
+	}
 	if err != nil && l.ctx.Err() != nil {
 		if r := dlg.InviteResponse; r != nil && r.IsSuccess() {
 			ackBye(dlg, l.c.log)
@@ -470,6 +484,114 @@ func (l *leg) run() {
 	if !l.c.post(legDone{l: l, err: err}) && err == nil {
 		ackBye(dlg, l.c.log)
 	}
+}
+
+// legCancel is what a leg's CANCEL needs from the goroutine waiting for
+// the answer: the CANCEL built from the INVITE of the current transaction
+// (a digest retry starts a new one), ready once a provisional response
+// has come (RFC 3261 9.1).
+type legCancel struct {
+	mu       sync.Mutex
+	req      *sip.Request  // nil until a provisional response
+	prov     chan struct{} // poked at each provisional response
+	answered chan struct{} // closed when WaitAnswer has returned
+	done     chan struct{} // closed when sendCancel has returned
+}
+
+// saw runs in WaitAnswer's goroutine, the only one that touches inv.
+func (cn *legCancel) saw(res *sip.Response, inv *sip.Request) {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if !res.IsProvisional() {
+		cn.req = nil // final: a digest retry sends a new INVITE
+		return
+	}
+	cn.req = cancelOf(inv)
+	select {
+	case cn.prov <- struct{}{}:
+	default:
+	}
+}
+
+func (cn *legCancel) request() *sip.Request {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.req
+}
+
+// sendCancel cancels the leg's INVITE once it may (after a provisional
+// response) and stops the wait for its final answer 64*T1 later.
+func (l *leg) sendCancel(cn *legCancel, stopWait context.CancelCauseFunc) {
+	limit := time.NewTimer(64 * sip.T1)
+	defer limit.Stop()
+	for {
+		req := cn.request()
+		if req != nil {
+			l.writeCancel(req)
+			break
+		}
+		select {
+		case <-cn.prov:
+		case <-cn.answered:
+			return
+		case <-limit.C:
+			stopWait(sipgo.WaitAnswerForceCancelErr)
+			return
+		}
+	}
+	limit.Reset(64 * sip.T1)
+	select {
+	case <-cn.answered:
+	case <-limit.C:
+		stopWait(sipgo.WaitAnswerForceCancelErr)
+	}
+}
+
+// writeCancel sends req and waits (bounded) for its response.
+func (l *leg) writeCancel(req *sip.Request) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	tx, err := l.c.b.o.SIP.Client.TransactionRequest(ctx, req, func(*sipgo.Client, *sip.Request) error { return nil })
+	if err != nil {
+		l.c.log.Debug("b2bua: cancel leg", "device", l.device, "err", err)
+		return
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			if res.StatusCode != sip.StatusOK {
+				l.c.log.Debug("b2bua: cancel leg refused", "device", l.device, "status", res.StatusCode)
+			}
+			return
+		case <-tx.Done():
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// cancelOf is the CANCEL of inv (RFC 3261 9.1): its top Via, From, To,
+// Call-ID, CSeq number and Route, to the same place.
+func cancelOf(inv *sip.Request) *sip.Request {
+	r := sip.NewRequest(sip.CANCEL, inv.Recipient)
+	r.AppendHeader(sip.HeaderClone(inv.Via()))
+	mf := sip.MaxForwardsHeader(70)
+	r.AppendHeader(&mf)
+	r.AppendHeader(sip.HeaderClone(inv.From()))
+	r.AppendHeader(sip.HeaderClone(inv.To()))
+	r.AppendHeader(sip.HeaderClone(inv.CallID()))
+	r.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
+	sip.CopyHeaders("Route", inv, r)
+	r.SetBody(nil)
+	r.SetDestination(inv.Destination())
+	r.SetTransport(inv.Transport())
+	r.Laddr = inv.Laddr
+	return r
 }
 
 // cleanup ends the legs, stops routing the call's dialogs, waits for the

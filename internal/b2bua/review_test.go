@@ -509,3 +509,37 @@ func TestVanishedCallerReleasesAnnouncementPort(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// Found in review: when the callee's 200 crossed the PBX's CANCEL and the
+// callee (an RFC 3261 phone, its INVITE transaction ended by the 2xx)
+// answered the CANCEL 481, sipgo gave up on the INVITE and dropped the
+// 200: the callee was never ACKed nor hung up and showed a call with
+// nobody for 32 s. The leg keeps waiting for the final answer after its
+// CANCEL, and a 200 is ACKed and hung up.
+func TestCalleeAnswerCrossingPBXCancel(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	if err := o.store.CreateDevice(context.Background(), &hotdesk.Device{ID: "HD9", Mode: hotdesk.ModeHotdesk, SIPPassword: "pw-HD9", Model: hotdesk.ModelGeneric}); err != nil {
+		t.Fatal(err)
+	}
+	o.login(t, "202", "HD9")
+	port := freeUDPPort(t, "127.0.0.1")
+	startSippOn(t, "register_ok.xml", "127.0.0.1", port, o.addr(), append(deviceArgs(t, "HD9"), "-key", "expires", "300")...).Wait(t)
+	callee := startSippOn(t, "call_callee_cancel_glare_uas.xml", "127.0.0.1", port, "")
+	time.Sleep(300 * time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := o.hd1.DialContext(ctx, "202", siptest.DialOptions{OnResponse: func(r *sip.Response) {
+		if r.StatusCode == sip.StatusRinging {
+			cancel()
+		}
+	}})
+	if err == nil {
+		t.Fatal("cancelled dial succeeded")
+	}
+	callee.Wait(t)
+	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultCancelled {
+		t.Errorf("record %+v, want cancelled", rec)
+	}
+	o.waitIdle(t, 3*time.Second)
+}
