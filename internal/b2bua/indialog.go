@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -117,20 +118,14 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 		ackFar := func(from *sip.Request) {
-			ack := sip.NewRequest(sip.ACK, target)
+			ack := ackOf(out)
 			if from != nil && len(from.Body()) > 0 {
 				if ct := from.ContentType(); ct != nil {
 					ack.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 				}
 				ack.SetBody(from.Body())
 			}
-			var err error
-			if fromA {
-				err = winner.dlg.WriteRequest(ack)
-			} else {
-				err = c.a.WriteRequest(ack)
-			}
-			if err != nil {
+			if err := c.b.o.SIP.Client.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
 				c.log.Debug("b2bua: ack relayed re-invite", "err", err)
 			}
 		}
@@ -167,6 +162,26 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 			ackFar(from)
 		}
 	}()
+}
+
+// ackOf is the ACK of a 2xx to inv, an in-dialog INVITE as sent: its
+// CSeq number (RFC 3261 13.2.2.4), not the dialog's latest, which the
+// dialog helpers would give it when another request went out meanwhile.
+func ackOf(inv *sip.Request) *sip.Request {
+	ack := sip.NewRequest(sip.ACK, inv.Recipient)
+	mf := sip.MaxForwardsHeader(70)
+	ack.AppendHeader(&mf)
+	ack.AppendHeader(sip.HeaderClone(inv.From()))
+	ack.AppendHeader(sip.HeaderClone(inv.To()))
+	ack.AppendHeader(sip.HeaderClone(inv.CallID()))
+	ack.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.ACK})
+	sip.CopyHeaders("Route", inv, ack)
+	if d := inv.Destination(); d != "" {
+		ack.SetDestination(d)
+	}
+	ack.SetTransport(inv.Transport())
+	ack.SetBody(nil)
+	return ack
 }
 
 func ackKey(req *sip.Request) string {

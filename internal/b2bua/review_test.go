@@ -543,3 +543,60 @@ func TestCalleeAnswerCrossingPBXCancel(t *testing.T) {
 	}
 	o.waitIdle(t, 3*time.Second)
 }
+
+// Found in review: the ACK of a relayed re-INVITE took the dialog's
+// latest CSeq (sipgo numbers in-dialog requests itself), so an INFO (a key
+// press) relayed while the re-INVITE was pending gave the ACK the INFO's
+// number; the far end ignored it, kept retransmitting its 200 and hung up
+// after 32 s (RFC 3261 13.2.2.4: the ACK has the INVITE's CSeq).
+func TestReinviteAckKeepsItsCSeq(t *testing.T) {
+	t.Parallel()
+	o := mustOffice(t)
+	c, err := o.hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := o.hd2.WaitIncoming(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-in.Confirmed()
+	o.hd2.SetReofferDelay(300 * time.Millisecond)
+	hold := make(chan int, 1)
+	go func() {
+		code, _ := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP))
+		hold <- code
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if code, err := c.SendInfo('5', true); err != nil || code != sip.StatusOK {
+		t.Fatalf("INFO: %d %v", code, err)
+	}
+	if code := <-hold; code != sip.StatusOK {
+		t.Fatalf("hold: %d", code)
+	}
+	var inv *sip.Request
+	for _, r := range in.Received() {
+		if r.Method == sip.INVITE {
+			inv = r
+		}
+	}
+	if inv == nil {
+		t.Fatal("callee got no re-INVITE")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for len(in.Acks()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	acks := in.Acks() // the initial INVITE's and the re-INVITE's
+	if len(acks) < 2 || acks[len(acks)-1].CSeq().SeqNo != inv.CSeq().SeqNo {
+		var got []uint32
+		for _, a := range acks {
+			got = append(got, a.CSeq().SeqNo)
+		}
+		t.Errorf("ACK CSeqs %v, want the last one %d (the re-INVITE's)", got, inv.CSeq().SeqNo)
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	o.waitIdle(t, 3*time.Second)
+}

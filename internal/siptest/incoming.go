@@ -22,6 +22,7 @@ type Incoming struct {
 	mu        sync.Mutex
 	inDlg     []*sip.Request // in-dialog requests the PBX sent
 	confirmed chan struct{}  // closed when the answer was ACKed (or never will be)
+	acks      []*sip.Request // every ACK received
 	// responses are the final responses to Send's requests.
 	responses []*sip.Response
 }
@@ -136,6 +137,16 @@ func (p *Phone) onAck(req *sip.Request, tx sip.ServerTransaction) {
 			in.inDlg = append(in.inDlg, req) // an ACK with the answer to our offer
 			in.mu.Unlock()
 		}
+		in.mu.Lock()
+		in.acks = append(in.acks, req)
+		in.mu.Unlock()
 		_ = in.dlg.ReadAck(req, tx)
 	}
+}
+
+// Acks returns every ACK the phone received on this incoming call.
+func (in *Incoming) Acks() []*sip.Request {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]*sip.Request(nil), in.acks...)
 }
