@@ -268,6 +268,9 @@ func (l liveCalls) Live() []web.LiveCall {
 
 // Run serves until ctx is done, then shuts down gracefully.
 func (a *App) Run(ctx context.Context) error {
+	// The listeners are bound already (New), so the banner is true now, and
+	// printed before anything can be served.
+	a.banner()
 	g, ctx := errgroup.WithContext(ctx)
 	// SIP stops after the B2BUA has hung up its calls (so the BYEs get
 	// out), or 5 s after shutdown began, whichever is first.
@@ -297,7 +300,6 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.serveHTTP(ctx) })
 	g.Go(func() error { return a.console.Run(ctx) })
 	g.Go(func() error { return a.settings.run(ctx) })
-	a.banner()
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
