@@ -44,6 +44,22 @@ func mustOffice(t *testing.T, users ...hotdesk.User) *office {
 	return o
 }
 
+// mustConnect calls 202 from HD1 and returns once HD2 has answered and
+// the call is confirmed.
+func (o *office) mustConnect(t *testing.T) (*siptest.Call, *siptest.Incoming) {
+	t.Helper()
+	c, err := o.hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := o.hd2.WaitIncoming(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-in.Confirmed()
+	return c, in
+}
+
 func statusOf(err error) int {
 	var de *sipgo.ErrDialogResponse
 	if errors.As(err, &de) {

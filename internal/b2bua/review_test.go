@@ -220,15 +220,7 @@ func TestRelayedAnswerContactMatchesLegTransport(t *testing.T) {
 func TestRefusedReinviteRelayedAndCallSurvives(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	c, err := o.hd1.Dial("202")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-in.Confirmed()
+	c, in := o.mustConnect(t)
 	o.hd2.SetReofferStatus(sip.StatusNotAcceptableHere)
 	if code, err := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusNotAcceptableHere {
 		t.Fatalf("refused hold: %d %v, want 488", code, err)
@@ -259,15 +251,7 @@ func TestRefusedReinviteRelayedAndCallSurvives(t *testing.T) {
 func TestByeWhileReinvitePending(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	c, err := o.hd1.Dial("202")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-in.Confirmed()
+	c, in := o.mustConnect(t)
 	o.hd2.SetReofferStatus(-1)
 	hold := make(chan int, 1)
 	go func() {
@@ -312,15 +296,7 @@ func TestByeWhileReinvitePending(t *testing.T) {
 func TestSlowReinviteRelayedOnce(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	c, err := o.hd1.Dial("202")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-in.Confirmed()
+	c, in := o.mustConnect(t)
 	o.hd2.SetReofferDelay(1200 * time.Millisecond) // past two retransmissions (T1, 2*T1)
 	if code, err := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
 		t.Fatalf("hold: %d %v", code, err)
@@ -342,15 +318,7 @@ func TestSlowReinviteRelayedOnce(t *testing.T) {
 func TestOfferlessReinviteAnswerReachesFarEnd(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	c, err := o.hd1.Dial("202")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-in.Confirmed()
+	c, in := o.mustConnect(t)
 	code, offer, err := c.ReinviteWithoutOffer()
 	if err != nil || code != sip.StatusOK {
 		t.Fatalf("offerless re-INVITE: %d %v", code, err)
@@ -552,15 +520,7 @@ func TestCalleeAnswerCrossingPBXCancel(t *testing.T) {
 func TestReinviteAckKeepsItsCSeq(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	c, err := o.hd1.Dial("202")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-in.Confirmed()
+	c, in := o.mustConnect(t)
 	o.hd2.SetReofferDelay(300 * time.Millisecond)
 	hold := make(chan int, 1)
 	go func() {
