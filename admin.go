@@ -17,6 +17,8 @@ type AdminStore interface {
 	FindAdmin(ctx context.Context, username string) (*Admin, error) // ENOTFOUND
 	ListAdmins(ctx context.Context) ([]*Admin, error)
 	CreateAdmin(ctx context.Context, a *Admin) error // ECONFLICT
+	// SetAdminPassword replaces the hash and deletes the admin's sessions
+	// (a new password signs out every browser). Returns ENOTFOUND.
 	SetAdminPassword(ctx context.Context, username, hash string) error
 	// Sessions: the token hash is stored, never the token.
 	CreateSession(ctx context.Context, s *Session) error

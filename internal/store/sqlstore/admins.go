@@ -54,13 +54,23 @@ func (db *DB) CreateAdmin(ctx context.Context, a *hotdesk.Admin) error {
 	return db.conflict(err, "create admin", "Admin %s already exists.", a.Username)
 }
 
-// SetAdminPassword replaces the password hash; ENOTFOUND if no such admin.
+// SetAdminPassword replaces the password hash and ends the admin's
+// sessions; ENOTFOUND if no such admin.
 func (db *DB) SetAdminPassword(ctx context.Context, username, hash string) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE admins SET password_hash = $1 WHERE username = $2`, hash, username)
-	if err != nil {
-		return db.wrap(err, "set admin password")
-	}
-	return affected(res, func() error { return notFound("Admin %s not found.", username) })
+	return db.inTx(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE admins SET password_hash = $1 WHERE username = $2`, hash, username)
+		if err != nil {
+			return db.wrap(err, "set admin password")
+		}
+		if err := affected(res, func() error { return notFound("Admin %s not found.", username) }); err != nil {
+			return err
+		}
+		// Whoever knew the old password is signed out everywhere.
+		if _, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE username = $1`, username); err != nil {
+			return db.wrap(err, "end admin sessions")
+		}
+		return nil
+	})
 }
 
 // CreateSession stores a session (by token hash); ECONFLICT if it exists.

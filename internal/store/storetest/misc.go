@@ -112,10 +112,17 @@ func testAdmins(t *testing.T, s hotdesk.Store) {
 	}
 	_, err = s.FindAdmin(ctx, "eve")
 	wantCode(t, err, hotdesk.ENOTFOUND)
+	must(t, s.CreateSession(ctx, &hotdesk.Session{TokenHash: "admin-old", Username: "admin", CSRF: "c", Expires: t0.Add(time.Hour)}))
+	must(t, s.CreateSession(ctx, &hotdesk.Session{TokenHash: "bob-1", Username: "bob", CSRF: "c", Expires: t0.Add(time.Hour)}))
 	must(t, s.SetAdminPassword(ctx, "admin", "$2a$new"))
 	if got, _ = s.FindAdmin(ctx, "admin"); got.PasswordHash != "$2a$new" {
 		t.Fatal("password not changed")
 	}
+	// A new password ends the admin's sessions, nobody else's.
+	_, err = s.FindSession(ctx, "admin-old")
+	wantCode(t, err, hotdesk.ENOTFOUND)
+	_, err = s.FindSession(ctx, "bob-1")
+	must(t, err)
 	wantCode(t, s.SetAdminPassword(ctx, "eve", "x"), hotdesk.ENOTFOUND)
 	as, err := s.ListAdmins(ctx)
 	must(t, err)
