@@ -46,6 +46,7 @@ var funcs = template.FuncMap{
 		return t.In(loc).Format("2006-01-02 15:04")
 	},
 	"clock": clockTime,
+	"civic": civicCheck,
 	"fld": func(f *form, name, label, typ string, hint ...string) field {
 		return field{F: f, Name: name, Label: label, Type: typ, Hint: strings.Join(hint, " ")}
 	},
