@@ -208,6 +208,26 @@ func TestBrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, out, "desks-occupied")
 
+	// The B2BUA's call events: the badge comes and goes live.
+	call := func(kind string) {
+		hs.bus.Publish(events.Event{Kind: kind, Device: "HD00001", Extension: "201", CallID: "browser-call@test", Direction: "initiator", Peer: "202"})
+	}
+	callBadge := `document.querySelector('#desk-HD00001 .badge.call')?.textContent`
+	if eval[string](t, ctx, `document.querySelector('#desk-HD00001').dataset.call`) != "" {
+		t.Fatal("a call shown before any call event")
+	}
+	call(events.KindCallTrying)
+	call(events.KindCallEarly)
+	waitFor(t, ctx, "desk rings live", `document.querySelector('#desk-HD00001 .badge.ringing')?.textContent === 'ringing'`)
+	call(events.KindCallConfirmed)
+	waitFor(t, ctx, "desk on a call live", callBadge+` === 'on a call' && !document.querySelector('#desk-HD00001 .badge.ringing')`)
+	screenshot(t, ctx, out, "desks-on-call")
+	call(events.KindCallTerminated)
+	waitFor(t, ctx, "call badge gone live", `!document.querySelector('#desk-HD00001 .badge.call') && document.querySelector('#desk-HD00001').dataset.call === ''`)
+	if eval[int](t, ctx, `window.__noReload || 0`) != 42 {
+		t.Fatal("a call event reloaded the page")
+	}
+
 	// A registration event alone also refreshes the table.
 	hs.regs.set("HD00003", hotdesk.Binding{Device: "HD00003", Contact: "sip:HD00003@192.0.2.33:5060"})
 	hs.bus.Publish(events.Event{Kind: hotdesk.KindRegistered, Device: "HD00003"})

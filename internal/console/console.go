@@ -63,6 +63,10 @@ type Console struct {
 	pages   map[string]*pageTemplate
 	limiter *limiter
 
+	calls      *calls              // which phones ring or are in a call
+	callEvents <-chan events.Event // the bus, for calls; nil without a bus
+	callsStop  func()
+
 	done     chan struct{} // closed when Run ends: open SSE streams finish
 	doneOnce sync.Once
 }
@@ -96,20 +100,37 @@ func New(o Options) (*Console, error) {
 	c.pages = pages
 	c.limiter = newLimiter(signInFailures, signInWindow)
 	c.done = make(chan struct{})
+	c.calls = newCalls(c.now)
+	c.callsStop = func() {}
+	if c.bus != nil {
+		// Subscribed here rather than in Run so no call of the first
+		// moments is missed; Run reads it and releases it.
+		c.callEvents, c.callsStop = c.bus.Subscribe(256)
+	}
 	return c, nil
 }
 
-// Run removes expired sessions every hour until ctx is done, then ends
-// every open live-update stream so an HTTP server shutdown does not wait
-// for console tabs. Running it is optional.
+// Run removes expired sessions every hour and follows the bus's call
+// events (for the desks page's "on a call" badges) until ctx is done, then
+// ends every open live-update stream so an HTTP server shutdown does not
+// wait for console tabs. Without Run, sessions expire only when used and
+// call badges show only while someone looks at the desks page.
 func (c *Console) Run(ctx context.Context) error {
 	defer c.doneOnce.Do(func() { close(c.done) })
+	defer c.callsStop()
+	callEvents := c.callEvents
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case e, ok := <-callEvents:
+			if !ok {
+				callEvents = nil
+				continue
+			}
+			c.calls.apply(e)
 		case <-t.C:
 			if err := c.store.DeleteExpiredSessions(ctx, c.now()); err != nil {
 				c.log.Warn("console: delete expired sessions", "err", err)

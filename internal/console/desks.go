@@ -27,6 +27,7 @@ type deskRow struct {
 	Login      *hotdesk.Login
 	UserName   string
 	For        string // how long the user has been there
+	Call       string // callUp, callRinging or ""
 }
 
 // State is free, occupied or unregistered (unregistered wins over free).
@@ -101,10 +102,12 @@ func (c *Console) desks(r *http.Request) (*desksData, error) {
 	d.Query = "location=" + urlq(d.Location) + "&state=" + urlq(d.State)
 	seen := map[string]bool{}
 	now := c.now()
+	c.drainCalls()
 	for _, dev := range devs {
 		row := deskRow{Device: dev, Login: byDevice[dev.ID]}
 		row.Contacts = len(c.regs.Contacts(dev.ID))
 		row.Registered = row.Contacts > 0
+		row.Call = c.calls.state(dev.ID)
 		if row.Login != nil {
 			row.UserName = names[row.Login.Extension]
 			row.For = since(now.Sub(row.Login.Since))
@@ -248,7 +251,14 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) error {
 			if !ok {
 				return nil
 			}
-			if !liveKinds[e.Kind] {
+			if isCallKind(e.Kind) {
+				if e.Device == "" {
+					continue // a call still ringing several phones
+				}
+				// Applied here too (in Seq order, so twice is harmless):
+				// the table this event makes the browser fetch must show it.
+				c.calls.apply(e)
+			} else if !liveKinds[e.Kind] {
 				continue
 			}
 			writeEvent(w, e)
@@ -266,6 +276,23 @@ func writeEvent(w http.ResponseWriter, e events.Event) {
 		Extension string `json:"extension,omitempty"`
 	}{e.Kind, e.Device, e.Extension})
 	fmt.Fprintf(w, "id: %d\nevent: desk\ndata: %s\n\n", e.Seq, b)
+}
+
+// drainCalls applies the call events waiting on the console's
+// subscription, so the desks page is current even when Run is behind or
+// not running.
+func (c *Console) drainCalls() {
+	for range 1024 {
+		select {
+		case e, ok := <-c.callEvents:
+			if !ok {
+				return
+			}
+			c.calls.apply(e)
+		default:
+			return
+		}
+	}
 }
 
 // publish puts a console-made audit event on the bus.
