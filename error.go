@@ -75,3 +75,13 @@ func ErrorField(err error) string {
 	}
 	return ""
 }
+
+// IgnoreNotFound returns nil for an ENOTFOUND error and err otherwise, for
+// "end it if there is one" steps such as logging out a device that may
+// have nobody logged in.
+func IgnoreNotFound(err error) error {
+	if ErrorCode(err) == ENOTFOUND {
+		return nil
+	}
+	return err
+}

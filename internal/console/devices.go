@@ -197,7 +197,7 @@ func (c *Console) deviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	if f.Valid() && d.Mode == hotdesk.ModePersonal {
 		// A personal phone has no hot-desk login: end one that was there
 		// through the desk rules, so it is audited and the phone is told.
-		if _, err := c.desk.Logout(r.Context(), id, hotdesk.ReasonAdmin, source(r)); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		if _, err := c.desk.Logout(r.Context(), id, hotdesk.ReasonAdmin, source(r)); hotdesk.IgnoreNotFound(err) != nil {
 			return err
 		}
 	}
@@ -226,7 +226,7 @@ func (c *Console) deviceDelete(w http.ResponseWriter, r *http.Request) error {
 	}
 	// End the login through the desk rules first so the logout is audited
 	// and published like any other; the store also ends it as a backstop.
-	if _, err := c.desk.Logout(r.Context(), id, hotdesk.ReasonDeleted, source(r)); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+	if _, err := c.desk.Logout(r.Context(), id, hotdesk.ReasonDeleted, source(r)); hotdesk.IgnoreNotFound(err) != nil {
 		return err
 	}
 	if err := c.store.DeleteDevice(r.Context(), id); err != nil {

@@ -185,7 +185,7 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) error {
 	if f.Valid() && !u.Hotdesk {
 		// Hot desking switched off: a login the user could not make now
 		// ends too, through the desk rules (audited, phone notified).
-		if _, err := c.desk.LogoutUser(r.Context(), ext, hotdesk.ReasonAdmin, source(r)); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		if _, err := c.desk.LogoutUser(r.Context(), ext, hotdesk.ReasonAdmin, source(r)); hotdesk.IgnoreNotFound(err) != nil {
 			return err
 		}
 	}
@@ -212,7 +212,7 @@ func (c *Console) userDelete(w http.ResponseWriter, r *http.Request) error {
 		c.render(w, r, http.StatusBadRequest, "user", d)
 		return nil
 	}
-	if _, err := c.desk.LogoutUser(r.Context(), ext, hotdesk.ReasonDeleted, source(r)); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+	if _, err := c.desk.LogoutUser(r.Context(), ext, hotdesk.ReasonDeleted, source(r)); hotdesk.IgnoreNotFound(err) != nil {
 		return err
 	}
 	if err := c.store.DeleteUser(r.Context(), ext); err != nil {
@@ -267,7 +267,7 @@ func (c *Console) userUnlock(w http.ResponseWriter, r *http.Request) error {
 
 func (c *Console) userLogout(w http.ResponseWriter, r *http.Request) error {
 	ext := r.PathValue("ext")
-	if _, err := c.desk.LogoutUser(r.Context(), ext, hotdesk.ReasonAdmin, source(r)); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+	if _, err := c.desk.LogoutUser(r.Context(), ext, hotdesk.ReasonAdmin, source(r)); hotdesk.IgnoreNotFound(err) != nil {
 		return err
 	}
 	return redirect(w, r, "/users/"+ext+"?flash="+url.QueryEscape("Logged out."))

@@ -310,7 +310,7 @@ func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 	a.audit(r, &hotdesk.AuditEvent{Kind: hotdesk.KindDeviceChanged, Device: id, Detail: "updated"})
 	// Only hot desk phones have logins: a phone made personal is freed.
 	if d.Mode != hotdesk.ModeHotdesk {
-		if _, err := a.desk.Logout(ctx, id, hotdesk.ReasonAdmin, Source); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		if _, err := a.desk.Logout(ctx, id, hotdesk.ReasonAdmin, Source); hotdesk.IgnoreNotFound(err) != nil {
 			return err
 		}
 	}
@@ -327,7 +327,7 @@ func (a *API) deleteDevice(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.store.FindDevice(ctx, id); err != nil {
 		return err
 	}
-	if _, err := a.desk.Logout(ctx, id, hotdesk.ReasonDeleted, Source); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+	if _, err := a.desk.Logout(ctx, id, hotdesk.ReasonDeleted, Source); hotdesk.IgnoreNotFound(err) != nil {
 		return err
 	}
 	if err := a.store.DeleteDevice(ctx, id); err != nil {

@@ -266,7 +266,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) error {
 	a.audit(r, &hotdesk.AuditEvent{Kind: hotdesk.KindUserChanged, Extension: ext, Detail: detail})
 	if !u.Hotdesk {
 		// Hot desking switched off: a login of the user may not stay.
-		if _, err := a.desk.LogoutUser(ctx, ext, hotdesk.ReasonAdmin, Source); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		if _, err := a.desk.LogoutUser(ctx, ext, hotdesk.ReasonAdmin, Source); hotdesk.IgnoreNotFound(err) != nil {
 			return err
 		}
 	}
@@ -285,7 +285,7 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	// End the login through the desk rules first so the logout is audited
 	// and published like any other; the store also ends it as a backstop.
-	if _, err := a.desk.LogoutUser(ctx, ext, hotdesk.ReasonDeleted, Source); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+	if _, err := a.desk.LogoutUser(ctx, ext, hotdesk.ReasonDeleted, Source); hotdesk.IgnoreNotFound(err) != nil {
 		return err
 	}
 	if err := a.store.DeleteUser(ctx, ext); err != nil {
