@@ -44,9 +44,8 @@ func mustOffice(t *testing.T, users ...hotdesk.User) *office {
 	return o
 }
 
-// mustConnect calls 202 from HD1 and returns once HD2 has answered and
-// the call is confirmed.
-func (o *office) mustConnect(t *testing.T) (*siptest.Call, *siptest.Incoming) {
+// mustRing calls 202 from HD1 and returns once HD2 has the INVITE.
+func (o *office) mustRing(t *testing.T) (*siptest.Call, *siptest.Incoming) {
 	t.Helper()
 	c, err := o.hd1.Dial("202")
 	if err != nil {
@@ -56,6 +55,13 @@ func (o *office) mustConnect(t *testing.T) (*siptest.Call, *siptest.Incoming) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, in
+}
+
+// mustConnect is mustRing, returning once the call is confirmed.
+func (o *office) mustConnect(t *testing.T) (*siptest.Call, *siptest.Incoming) {
+	t.Helper()
+	c, in := o.mustRing(t)
 	<-in.Confirmed()
 	return c, in
 }
@@ -71,14 +77,7 @@ func statusOf(err error) int {
 func TestCallReachesLoggedInPhone(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	c, err := o.hd1.Dial("202")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, in := o.mustRing(t)
 	from := in.Request.From()
 	if from.Address.User != "201" || from.DisplayName != "User 201" {
 		t.Errorf("callee saw From %q, want \"User 201\" <sip:201@…>", from.Value())
@@ -520,14 +519,7 @@ func TestMaxCallDuration(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
 	start := time.Now()
-	c, err := o.hd1.Dial("202")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, in := o.mustRing(t)
 	if err := c.WaitBye(maxCall + 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
