@@ -3,13 +3,10 @@ package app
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,39 +16,15 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
 )
 
 // mustPostgresSchema returns a URL of a fresh schema in the database of
 // HOTDESK_TEST_POSTGRES (dropped when the test ends), or skips the test.
 func mustPostgresSchema(tb testing.TB) string {
 	tb.Helper()
-	dsn := os.Getenv("HOTDESK_TEST_POSTGRES")
-	if dsn == "" {
-		tb.Skip("HOTDESK_TEST_POSTGRES not set (scripts/test starts a PostgreSQL)")
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	schema := fmt.Sprintf("hdapp_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		tb.Fatalf("HOTDESK_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	url, _ := pgtest.MustSchema(tb, pgtest.DSN(tb))
+	return url
 }
 
 // mustStartNode starts one node of a cluster on the database at db.

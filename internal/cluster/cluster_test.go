@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the admin connection
 
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -126,43 +125,11 @@ func TestNewRejectsBadOptions(t *testing.T) {
 }
 
 // testDSN returns HOTDESK_TEST_POSTGRES or skips the test.
-func testDSN(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv("HOTDESK_TEST_POSTGRES")
-	if dsn == "" {
-		tb.Skip("HOTDESK_TEST_POSTGRES not set (scripts/test starts a PostgreSQL)")
-	}
-	return dsn
-}
+func testDSN(tb testing.TB) string { return pgtest.DSN(tb) }
 
-// mustSchema creates a fresh schema, drops it when the test ends, and
+// mustSchema creates a fresh schema, dropped when the test ends, and
 // returns a URL using it and the admin connection.
-func mustSchema(tb testing.TB, dsn string) (string, *sql.DB) {
-	tb.Helper()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	schema := fmt.Sprintf("hdcluster_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			tb.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), admin
-}
+func mustSchema(tb testing.TB, dsn string) (string, *sql.DB) { return pgtest.MustSchema(tb, dsn) }
 
 // mustRun runs b until the test ends and waits for it to listen.
 func mustRun(tb testing.TB, b *Bridge) {

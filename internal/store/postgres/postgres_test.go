@@ -2,12 +2,9 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,55 +14,20 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx" for the admin connection
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlstore"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/storetest"
 )
 
 // testDSN returns HOTDESK_TEST_POSTGRES or skips the test.
-func testDSN(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv("HOTDESK_TEST_POSTGRES")
-	if dsn == "" {
-		tb.Skip("HOTDESK_TEST_POSTGRES not set (a postgres:// URL of a database the tests may create schemas in; scripts/test starts one)")
-	}
-	return dsn
-}
+func testDSN(tb testing.TB) string { return pgtest.DSN(tb) }
 
-// MustCreateSchema creates an empty, uniquely named schema in the database
-// at dsn, drops it when the test ends, and returns a URL that uses it.
+// MustCreateSchema creates an empty schema that is dropped when the test
+// ends, and returns a URL that uses it.
 func MustCreateSchema(tb testing.TB, dsn string) string {
 	tb.Helper()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	schema := fmt.Sprintf("hdtest_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withSearchPath(tb, dsn, schema)
-}
-
-// withSearchPath adds search_path=schema to a URL or key=value DSN.
-func withSearchPath(tb testing.TB, dsn, schema string) string {
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		return dsn + " search_path=" + schema
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		tb.Fatalf("HOTDESK_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	url, _ := pgtest.MustSchema(tb, dsn)
+	return url
 }
 
 // MustOpen opens a store at url and closes it when the test ends.
