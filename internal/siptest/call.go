@@ -94,7 +94,14 @@ func (p *Phone) DialContext(ctx context.Context, number string, o DialOptions) (
 		}
 		c.dlg, c.CallID = dlg, req.CallID().Value()
 		p.track(c)
-		err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: onRes})
+		err = waitAnswer(ctx, dlg, onRes)
+		if err == nil && ctx.Err() != nil {
+			// Answered although we cancelled: the 200 crossed our CANCEL
+			// (RFC 3261 9.1) and wins, so acknowledge it and hang up.
+			p.untrack(c)
+			ackBye(dlg)
+			return nil, fmt.Errorf("siptest: dial %s: answered after cancel: %w", number, ctx.Err())
+		}
 		var de *sipgo.ErrDialogResponse
 		if errors.As(err, &de) {
 			c.Response = de.Res
@@ -116,12 +123,7 @@ func (p *Phone) DialContext(ctx context.Context, number string, o DialOptions) (
 		if err != nil {
 			p.untrack(c)
 			if r := dlg.InviteResponse; r != nil && r.IsSuccess() {
-				// The answer crossed our CANCEL (RFC 3261 9.1): the 200
-				// wins, so acknowledge it and hang up.
-				byeCtx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
-				_ = dlg.Ack(byeCtx)
-				_ = dlg.Bye(byeCtx)
-				cancel()
+				ackBye(dlg) // the answer crossed our CANCEL and wins
 			}
 			return nil, fmt.Errorf("siptest: dial %s: %w", number, err)
 		}
@@ -133,6 +135,98 @@ func (p *Phone) DialContext(ctx context.Context, number string, o DialOptions) (
 
 // ack applies the PBX's SDP and sends the ACK (with our answer when the
 // PBX made the offer).
+// waitAnswer waits for the final answer to dlg's INVITE. When ctx ends
+// first it sends the CANCEL itself (once a provisional response has come,
+// RFC 3261 9.1) and keeps waiting for the final answer, at most 64*T1.
+// sipgo's own cancel returns as soon as the CANCEL is answered 481 — what
+// the PBX answers when its 200 is already on the wire — and that 200 would
+// never be ACKed nor hung up.
+func waitAnswer(ctx context.Context, dlg *sipgo.DialogClientSession, onRes func(*sip.Response) error) error {
+	var mu sync.Mutex
+	var cancelReq *sip.Request // set at the first provisional response
+	prov := make(chan struct{}, 1)
+	answered, done := make(chan struct{}), make(chan struct{})
+	wait, stopWait := context.WithCancelCause(context.Background())
+	defer stopWait(nil)
+	stop := context.AfterFunc(ctx, func() {
+		defer close(done)
+		limit := time.NewTimer(64 * sip.T1)
+		defer limit.Stop()
+		for {
+			mu.Lock()
+			req := cancelReq
+			mu.Unlock()
+			if req != nil {
+				cctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+				_, _ = dlg.Do(cctx, req)
+				cancel()
+				break
+			}
+			select {
+			case <-prov:
+			case <-answered:
+				return
+			case <-limit.C:
+				stopWait(sipgo.WaitAnswerForceCancelErr)
+				return
+			}
+		}
+		select {
+		case <-answered:
+		case <-limit.C:
+			stopWait(sipgo.WaitAnswerForceCancelErr)
+		}
+	})
+	err := dlg.WaitAnswer(wait, sipgo.AnswerOptions{OnResponse: func(r *sip.Response) error {
+		if r.IsProvisional() {
+			mu.Lock()
+			if cancelReq == nil {
+				cancelReq = cancelOf(dlg.InviteRequest)
+			}
+			mu.Unlock()
+			select {
+			case prov <- struct{}{}:
+			default:
+			}
+		}
+		if onRes != nil {
+			return onRes(r)
+		}
+		return nil
+	}})
+	close(answered)
+	if !stop() {
+		<-done
+	}
+	if err != nil && ctx.Err() != nil && !errors.As(err, new(*sipgo.ErrDialogResponse)) {
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return err
+}
+
+// cancelOf is the CANCEL of inv (RFC 3261 9.1).
+func cancelOf(inv *sip.Request) *sip.Request {
+	r := sip.NewRequest(sip.CANCEL, inv.Recipient)
+	r.AppendHeader(sip.HeaderClone(inv.Via()))
+	r.AppendHeader(sip.HeaderClone(inv.From()))
+	r.AppendHeader(sip.HeaderClone(inv.To()))
+	r.AppendHeader(sip.HeaderClone(inv.CallID()))
+	r.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
+	sip.CopyHeaders("Route", inv, r)
+	r.SetDestination(inv.Destination())
+	r.SetTransport(inv.Transport())
+	r.Laddr = inv.Laddr
+	return r
+}
+
+// ackBye acknowledges an unwanted 200 and hangs up at once.
+func ackBye(dlg *sipgo.DialogClientSession) {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	defer cancel()
+	_ = dlg.Ack(ctx)
+	_ = dlg.Bye(ctx)
+}
+
 func (c *Call) ack(ctx context.Context, answerInAck bool) error {
 	if err := c.Media.SetAnswer(c.Response.Body()); err != nil {
 		return err
