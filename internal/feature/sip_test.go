@@ -238,6 +238,14 @@ func TestRoamingNotifiesBothPhones(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = c.Hangup()
+		if ph == a {
+			// Let A's first NOTIFY go out before roaming: the notifier
+			// rightly folds events still queued together into one NOTIFY
+			// per phone, and a busy machine would queue both.
+			if _, err := a.WaitNotify(1, "check-sync", 3*time.Second); err != nil {
+				t.Error(err)
+			}
+		}
 	}
 	if got := p.loginAt(t, "HD00001"); got != "" {
 		t.Errorf("HD00001: %q still logged in after roaming", got)
