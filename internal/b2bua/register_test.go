@@ -10,7 +10,7 @@ import (
 func TestTrunkRegistersWithDigestAndRefreshes(t *testing.T) {
 	t.Parallel()
 	p := mustPBX(t)
-	port := freeUDPPort(t, providerIP)
+	port := freePort(t, providerIP)
 	r := startSipp(t, "call_trunk_register_uas.xml", port, "", "-key", "trunkuser", "pbxuser", "-key", "trunkpass", "s3cret")
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()

@@ -2,6 +2,7 @@ package b2bua_test
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -185,7 +186,7 @@ func TestRelayedAnswerContactMatchesLegTransport(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
 	args := append(deviceArgs(t, "HD1"), "-s", "202", "-t", "t1")
-	r := startSippOn(t, "call_uac_update.xml", "127.0.0.1", freeUDPPort(t, "127.0.0.1"), o.sip.TCPAddr().String(), args...)
+	r := startSippOn(t, "call_uac_update.xml", "127.0.0.1", freePort(t, "127.0.0.1"), o.sip.TCPAddr().String(), args...)
 	in, err := o.hd2.WaitIncoming(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +359,7 @@ func TestVanishedCallerReleasedAtRingTimeout(t *testing.T) {
 	o := mustOffice(t, hotdesk.User{Extension: "201"}, hotdesk.User{Extension: "202", RingTimeout: 1})
 	o.hd2.SetAnswerMode(siptest.AnswerRing)
 	args := append(deviceArgs(t, "HD1"), "-s", "202")
-	r := startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", freeUDPPort(t, "127.0.0.1"), o.addr(), args...)
+	r := startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", freePort(t, "127.0.0.1"), o.addr(), args...)
 	in, err := o.hd2.WaitIncoming(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -439,7 +440,13 @@ func TestTwoAnswersAtOnce(t *testing.T) {
 func freeEvenUDPPort(tb testing.TB) int {
 	tb.Helper()
 	for range 50 {
-		if port := freeUDPPort(tb, "127.0.0.1"); port%2 == 0 && port < 65534 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		if port%2 == 0 && port < 65534 {
 			return port
 		}
 	}
@@ -458,7 +465,7 @@ func TestVanishedCallerReleasesAnnouncementPort(t *testing.T) {
 	p.mustUser(t, hotdesk.User{Extension: "202"})
 	hd3 := p.mustDevice(t, hotdesk.Device{ID: "HD3"})
 	args := append(deviceArgs(t, "HD3"), "-s", "202")
-	startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", freeUDPPort(t, "127.0.0.1"), p.addr(), args...).Wait(t)
+	startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", freePort(t, "127.0.0.1"), p.addr(), args...).Wait(t)
 	deadline := time.Now().Add(12 * time.Second) // the prompt plays out first
 	for {
 		announced := false
@@ -491,7 +498,7 @@ func TestCalleeAnswerCrossingPBXCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.login(t, "202", "HD9")
-	port := freeUDPPort(t, "127.0.0.1")
+	port := freePort(t, "127.0.0.1")
 	startSippOn(t, "register_ok.xml", "127.0.0.1", port, o.addr(), append(deviceArgs(t, "HD9"), "-key", "expires", "300")...).Wait(t)
 	callee := startSippOn(t, "call_callee_cancel_glare_uas.xml", "127.0.0.1", port, "")
 	time.Sleep(300 * time.Millisecond)

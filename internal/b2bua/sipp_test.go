@@ -23,14 +23,26 @@ var sippDir, _ = filepath.Abs(filepath.Join("..", "..", "test", "sipp"))
 // its source differs from the test phones' 127.0.0.1.
 const providerIP = "127.0.0.2"
 
-func freeUDPPort(tb testing.TB, ip string) int {
+// freePort returns a port free on ip for both TCP and UDP: sipp binds its
+// -p port on the transport it runs, and a port free only on UDP may be a
+// busy TCP port under a full test run.
+func freePort(tb testing.TB, ip string) int {
 	tb.Helper()
-	c, err := net.ListenPacket("udp", ip+":0")
-	if err != nil {
-		tb.Fatal(err)
+	for range 20 {
+		l, err := net.Listen("tcp", ip+":0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", net.JoinHostPort(ip, fmt.Sprint(port)))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	tb.Fatal("no port free on both TCP and UDP")
+	return 0
 }
 
 func sippBin(tb testing.TB) string {
@@ -69,7 +81,7 @@ func startSippOn(tb testing.TB, scenario, ip string, port int, remote string, ex
 	bin := sippBin(tb)
 	dir := tb.TempDir()
 	args := []string{"-sf", filepath.Join(sippDir, scenario), "-m", "1", "-i", ip, "-p", fmt.Sprint(port),
-		"-mi", ip, "-mp", fmt.Sprint(freeUDPPort(tb, ip)), "-nostdin",
+		"-mi", ip, "-mp", fmt.Sprint(freePort(tb, ip)), "-nostdin",
 		"-timeout", "20s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
 		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log")}
 	args = append(args, extra...)
@@ -143,7 +155,7 @@ func (p *pbx) withTrunk(tb testing.TB, port int) {
 // and points the trunk at it.
 func (p *pbx) provider(tb testing.TB, transport string) *sippRun {
 	tb.Helper()
-	port := freeUDPPort(tb, providerIP)
+	port := freePort(tb, providerIP)
 	p.withTrunk(tb, port)
 	r := startSipp(tb, "call_trunk_uas.xml", port, "", "-t", transport, "-key", "trunkuser", "pbxuser", "-key", "trunkpass", "s3cret")
 	time.Sleep(300 * time.Millisecond) // let sipp bind

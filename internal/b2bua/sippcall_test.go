@@ -18,7 +18,7 @@ func TestSippCallerReachesGoPhone(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
 	args := append(deviceArgs(t, "HD1"), "-s", "202")
-	r := startSippOn(t, "call_uac.xml", "127.0.0.1", freeUDPPort(t, "127.0.0.1"), o.addr(), args...)
+	r := startSippOn(t, "call_uac.xml", "127.0.0.1", freePort(t, "127.0.0.1"), o.addr(), args...)
 	in, err := o.hd2.WaitIncoming(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +50,7 @@ func TestSippCalleeEarlyMediaPassesThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.login(t, "202", "HD9") // roams from HD2
-	port := freeUDPPort(t, "127.0.0.1")
+	port := freePort(t, "127.0.0.1")
 	startSippOn(t, "register_ok.xml", "127.0.0.1", port, o.addr(), append(deviceArgs(t, "HD9"), "-key", "expires", "300")...).Wait(t)
 	if len(o.reg.Contacts("HD9")) != 1 {
 		t.Fatal("sipp did not register HD9")

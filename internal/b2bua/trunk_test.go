@@ -158,7 +158,7 @@ func TestInboundDIDReachesUserWhereverLoggedIn(t *testing.T) {
 	o := trunkOffice(t)
 	o.withTrunk(t, 5060)
 	o.login(t, "202", "HD3") // roamed: the DID follows
-	r := startSipp(t, "call_trunk_in.xml", freeUDPPort(t, providerIP), o.addr(), "-s", "0205550202", "-key", "caller", "0612345678")
+	r := startSipp(t, "call_trunk_in.xml", freePort(t, providerIP), o.addr(), "-s", "0205550202", "-key", "caller", "0612345678")
 	in, err := o.hd3.WaitIncoming(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestInboundDIDReachesUserWhereverLoggedIn(t *testing.T) {
 		t.Errorf("record %+v", rec)
 	}
 	// Unknown DID: 404.
-	startSipp(t, "call_trunk_in_unknown.xml", freeUDPPort(t, providerIP), o.addr(), "-s", "0205550000").Wait(t)
+	startSipp(t, "call_trunk_in_unknown.xml", freePort(t, providerIP), o.addr(), "-s", "0205550000").Wait(t)
 	o.waitIdle(t, 3*time.Second)
 }
 
@@ -226,7 +226,7 @@ func TestPIDFLOEscapesAndOrders(t *testing.T) {
 func TestTrunkFailurePassesThrough(t *testing.T) {
 	t.Parallel()
 	o := trunkOffice(t)
-	port := freeUDPPort(t, providerIP)
+	port := freePort(t, providerIP)
 	o.withTrunk(t, port)
 	prov := startSipp(t, "call_trunk_busy_uas.xml", port, "")
 	time.Sleep(300 * time.Millisecond)
