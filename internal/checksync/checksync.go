@@ -50,15 +50,24 @@ type Notifier struct {
 	sem  chan struct{}
 	wg   sync.WaitGroup
 	sent atomic.Int64
+
+	// The subscription is taken in New, so that no login made between New
+	// and the moment Run's goroutine gets going is missed.
+	events      <-chan events.Event
+	unsubscribe func()
 }
 
-// New returns a Notifier; it does nothing until Run.
+// New returns a Notifier subscribed to the bus; it sends nothing until Run.
 func New(o Options) *Notifier {
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Notifier{o: o, log: log, sem: make(chan struct{}, maxInFlight)}
+	n := &Notifier{o: o, log: log, sem: make(chan struct{}, maxInFlight), unsubscribe: func() {}}
+	if o.Bus != nil {
+		n.events, n.unsubscribe = o.Bus.Subscribe(1024)
+	}
+	return n
 }
 
 // Sent is how many NOTIFYs were answered with 2xx (for tests and metrics).
@@ -70,8 +79,8 @@ func (n *Notifier) Run(ctx context.Context) error {
 	if n.o.Bus == nil || n.o.SIP == nil || n.o.Contacts == nil {
 		return errors.New("checksync: Bus, SIP and Contacts are required")
 	}
-	ch, cancel := n.o.Bus.Subscribe(1024)
-	defer cancel()
+	ch := n.events
+	defer n.unsubscribe()
 	defer n.wg.Wait()
 	for {
 		select {
