@@ -29,7 +29,7 @@ func parseServeFlags(args []string, stderr io.Writer) (app.Config, error) {
 	fs.StringVar(&cfg.AdminToken, "admin-token", cfg.AdminToken, "API bearer token (generated and stored in the data dir when empty)")
 	fs.StringVar(&cfg.Lang, "lang", cfg.Lang, "voice prompt language on first start: en or nl (later changed in the console)")
 	fs.StringVar(&cfg.Node, "node", cfg.Node, "name of this node when several share one PostgreSQL database")
-	fs.StringVar(&cfg.Digest, "digest", cfg.Digest, "SIP digest algorithms challenged, in order of preference (SHA-256,MD5; use MD5 for phones and tools such as sipp that only read the first challenge)")
+	fs.StringVar(&cfg.Digest, "digest", cfg.Digest, "SIP digest algorithms challenged, in order of preference: MD5 (default) or SHA-256,MD5 to offer SHA-256 first (baresip 1.0 and sipp 3.6 cannot register then)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "create a demo office (users 201-205, hot desk phones HD00001-HD00003) on first start")
 

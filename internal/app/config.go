@@ -35,7 +35,8 @@ type Config struct {
 	LogLevel   string
 	Demo       bool
 	// Digest lists the digest algorithms challenged, in order of
-	// preference: "SHA-256,MD5" (default), "MD5,SHA-256" or one alone.
+	// preference: "MD5" (default), "SHA-256,MD5" (SHA-256 opt-in; baresip
+	// 1.0 and sipp 3.6 then cannot register), "MD5,SHA-256" or "SHA-256".
 	Digest string
 
 	Stdout io.Writer    // where the start-up banner goes; nil = discard
@@ -54,7 +55,7 @@ func DefaultConfig() Config {
 		Lang:     "en",
 		Node:     "node1",
 		LogLevel: "info",
-		Digest:   "SHA-256,MD5",
+		Digest:   "MD5",
 	}
 }
 

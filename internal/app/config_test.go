@@ -1,6 +1,9 @@
 package app
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestConfigValidate(t *testing.T) {
 	for _, tt := range []struct {
@@ -41,5 +44,19 @@ func TestParsePortRange(t *testing.T) {
 	lo, hi, err := ParsePortRange("10000-20000")
 	if err != nil || lo != 10000 || hi != 20000 {
 		t.Fatalf("got %d %d %v", lo, hi, err)
+	}
+}
+
+// TestDefaultDigestIsMD5: the plain start command challenges MD5 alone
+// (issue 10), SHA-256 is opt-in with --digest SHA-256,MD5.
+func TestDefaultDigestIsMD5(t *testing.T) {
+	for _, tt := range []struct {
+		digest string
+		want   string
+	}{{DefaultConfig().Digest, "MD5"}, {"SHA-256,MD5", "SHA-256,MD5"}, {"md5, sha-256", "MD5,SHA-256"}} {
+		algs, err := (Config{Digest: tt.digest}).digestAlgorithms()
+		if err != nil || strings.Join(algs, ",") != tt.want {
+			t.Errorf("--digest %q: %v, %v; want %s", tt.digest, algs, err, tt.want)
+		}
 	}
 }

@@ -200,8 +200,8 @@ func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind auth
 	return s.dev, c.Username, authOK, nil
 }
 
-// challenge builds a 401/407 offering Options.Algorithms (by default SHA-256
-// first, then MD5: RFC 8760 section 2.4 lists them in order of preference),
+// challenge builds a 401/407 offering Options.Algorithms (by default MD5
+// alone; RFC 8760 section 2.4 lists several in order of preference),
 // each with qop=auth and all with one nonce.
 func (r *Registrar) challenge(req *sip.Request, kind authHeaders, stale bool, now time.Time) *sip.Response {
 	res := sip.NewResponseFromRequest(req, kind.status, kind.reason, nil)

@@ -34,8 +34,9 @@ type Options struct {
 	Node           string // this PBX node's name, stored with each binding
 
 	// Algorithms are the digest algorithms challenged, in order of
-	// preference; default SHA-256 then MD5. Clients that only read the first
-	// challenge and know only MD5 (sipp 3.6, some old phones) need MD5 alone.
+	// preference; default MD5 alone, as other PBXs do: baresip 1.0 fails on
+	// any SHA-256 challenge whatever the order, and sipp 3.6 and some phones
+	// read only the first. SHA-256 is opt-in ("SHA-256", "MD5").
 	Algorithms []string
 
 	MaxContacts   int           // per device; default 10 (the soonest to expire are dropped)
@@ -78,7 +79,7 @@ func (o *Options) setDefaults() error {
 	defDur(&o.BlockFor, 10*time.Minute)
 	defDur(&o.FailDelay, 2*time.Second)
 	if len(o.Algorithms) == 0 {
-		o.Algorithms = []string{"SHA-256", "MD5"}
+		o.Algorithms = []string{"MD5"}
 	}
 	for _, a := range o.Algorithms {
 		if a != "SHA-256" && a != "MD5" {

@@ -13,13 +13,31 @@ import (
 
 func newClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
 
+// sha256First opts in to SHA-256 ahead of MD5 (--digest SHA-256,MD5).
+func sha256First(o *Options) { o.Algorithms = []string{"SHA-256", "MD5"} }
+
+// TestDefaultDigestMD5Only: by default one challenge, MD5 (issue 10: baresip
+// 1.0 fails on any SHA-256 challenge, sipp 3.6 reads only the first).
+func TestDefaultDigestMD5Only(t *testing.T) {
+	store := newFakeStore()
+	store.addDevice("HD00001", "s3cret")
+	h := mustStart(t, store, newClock(), nil)
+	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
+	first := p.request("REGISTER", p.contact(), 2*time.Second)
+	mustStatus(t, first, 401)
+	chals := first.GetHeaders("WWW-Authenticate")
+	if len(chals) != 1 || !strings.Contains(chals[0].Value(), "algorithm=MD5") {
+		t.Fatalf("want one MD5 challenge, got %v", chals)
+	}
+}
+
 func TestRegisterDigestUDPAndTCP(t *testing.T) {
 	for _, network := range []string{"udp", "tcp"} {
 		for _, alg := range []string{"MD5", "SHA-256"} {
 			t.Run(network+"/"+alg, func(t *testing.T) {
 				store := newFakeStore()
 				store.addDevice("HD00001", "s3cret")
-				h := mustStart(t, store, newClock(), nil)
+				h := mustStart(t, store, newClock(), sha256First)
 				evs, cancel := h.bus.Subscribe(10)
 				defer cancel()
 				p := h.mustPhone(t, network, "HD00001", "s3cret")
@@ -98,7 +116,7 @@ func TestUnknownDeviceGetsSameChallengeThenForbidden(t *testing.T) {
 func TestWrongPasswordForbidden(t *testing.T) {
 	store := newFakeStore()
 	store.addDevice("HD00001", "s3cret")
-	h := mustStart(t, store, newClock(), nil)
+	h := mustStart(t, store, newClock(), sha256First)
 	p := h.mustPhone(t, "udp", "HD00001", "wrong")
 	mustStatus(t, p.register(p.contact(), "SHA-256"), 403)
 	if len(h.reg.Contacts("HD00001")) != 0 {
@@ -307,7 +325,7 @@ func TestBruteForceIsSlowedThenBlocked(t *testing.T) {
 func TestAuthenticateUsesProxyAuth(t *testing.T) {
 	store := newFakeStore()
 	store.addDevice("HD00001", "s3cret")
-	h := mustStart(t, store, newClock(), nil)
+	h := mustStart(t, store, newClock(), sha256First)
 	h.srv.Handle(sip.MESSAGE, func(req *sip.Request, tx sip.ServerTransaction) {
 		if dev, ok := h.reg.Authenticate(req, tx); ok {
 			res := sip.NewResponseFromRequest(req, 200, "OK", nil)
