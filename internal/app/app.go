@@ -135,7 +135,7 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("load registrations: %w", err)
 	}
 	a.sip, err = signaling.New(signaling.Options{
-		UDPAddr: cfg.SIPAddr, TCPAddr: cfg.SIPAddr, Hostname: publicIP,
+		UDPAddr: cfg.SIPAddr, TCPAddr: cfg.SIPAddr, Hostname: publicIP, Domain: cfg.Domain,
 		UserAgent: "Hotdesk PBX " + Version, Logger: a.log, ReadFilter: a.reg.Allow,
 	})
 	if err != nil {

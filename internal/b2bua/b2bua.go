@@ -23,7 +23,6 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -248,18 +247,8 @@ func (b *B2BUA) domain() string {
 	return b.o.SIP.Hostname()
 }
 
-// contact is the PBX's Contact on transport ("udp" or "tcp").
-func (b *B2BUA) contact(transport string) sip.ContactHeader {
-	uri := sip.Uri{Scheme: "sip", Host: b.o.SIP.Hostname()}
-	if strings.EqualFold(transport, "tcp") && b.o.SIP.TCPAddr() != nil {
-		uri.Port = b.o.SIP.TCPAddr().Port
-		uri.UriParams = sip.NewParams()
-		uri.UriParams.Add("transport", "tcp")
-	} else if a := b.o.SIP.UDPAddr(); a != nil {
-		uri.Port = a.Port
-	}
-	return sip.ContactHeader{Address: uri}
-}
+// contact is the PBX's Contact on transport ("udp", "tcp" or "tls").
+func (b *B2BUA) contact(transport string) sip.ContactHeader { return b.o.SIP.Contact(transport) }
 
 // dialogUA is a sipgo dialog helper whose Contact matches transport.
 // RewriteContact sends in-dialog requests to the address the peer's

@@ -8,11 +8,9 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/google/uuid"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
-	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 )
 
 // Prompt names of the announcements.
@@ -169,14 +167,12 @@ func (b *B2BUA) targets(ctx context.Context, ext, except string) (string, []hotd
 // deviceInvite builds the INVITE to one registered contact, presenting
 // the caller's extension and name (From display and P-Asserted-Identity).
 func (b *B2BUA) deviceInvite(a *sip.Request, bind hotdesk.Binding, from party, toExt string) (*sip.Request, error) {
-	r, err := signaling.NewRequestTo(sip.INVITE, bind)
+	r, err := b.o.SIP.NewRequestTo(sip.INVITE, bind)
 	if err != nil {
 		return nil, err
 	}
 	dom := b.domain()
 	fillInvite(r, a, identity{name: from.Name, user: from.Number, host: dom}, sip.Uri{Scheme: "sip", User: toExt, Host: dom})
-	ct := b.contact(r.Transport())
-	r.AppendHeader(&ct)
 	return r, nil
 }
 
@@ -195,16 +191,18 @@ func (id identity) pai() string {
 	return "<" + u.String() + ">"
 }
 
-// fillInvite adds the dialog headers of a new leg and copies the caller's
-// offer (SDP unchanged: media flows directly between the phones).
+// fillInvite makes r, built by signaling's request builder, a leg of the
+// caller's call a: it presents the caller (From, with a new tag), calls to,
+// keeps one less Max-Forwards than a, and copies a's offer (SDP unchanged:
+// media flows directly between the phones).
 func fillInvite(r, a *sip.Request, from identity, to sip.Uri) {
+	for _, h := range []string{"From", "To", "Max-Forwards"} {
+		r.RemoveHeader(h)
+	}
 	fh := &sip.FromHeader{DisplayName: displayName(from.name), Address: from.uri(), Params: sip.NewParams()}
 	fh.Params.Add("tag", sip.GenerateTagN(16))
 	r.AppendHeader(fh)
 	r.AppendHeader(&sip.ToHeader{Address: to})
-	cid := sip.CallIDHeader(uuid.NewString())
-	r.AppendHeader(&cid)
-	r.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
 	r.AppendHeader(forwards(a))
 	r.AppendHeader(sip.NewHeader("P-Asserted-Identity", from.pai()))
 	r.AppendHeader(sip.NewHeader("Allow", allow))

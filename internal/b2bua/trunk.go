@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 )
 
 // FromTrunk reports whether req comes from one of the configured trunk
@@ -134,13 +135,9 @@ func trunkAddr(tr hotdesk.Trunk) string {
 func (b *B2BUA) trunkInvite(a *sip.Request, tr hotdesk.Trunk, from identity, number string) *sip.Request {
 	host := trunkHost(tr)
 	uri := sip.Uri{Scheme: "sip", User: number, Host: host}
-	r := sip.NewRequest(sip.INVITE, uri)
-	r.SetDestination(trunkAddr(tr))
-	r.SetTransport("UDP")
+	r := b.o.SIP.NewRequest(signaling.Out{Method: sip.INVITE, URI: uri, Dest: trunkAddr(tr), Transport: "udp"})
 	from.host = host
 	fillInvite(r, a, from, uri)
-	ct := b.contact("udp")
-	r.AppendHeader(&ct)
 	return r
 }
 

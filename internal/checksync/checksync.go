@@ -24,7 +24,7 @@ import (
 
 // EventHeader is the Event header value sent (no reboot: phones re-provision
 // in place).
-const EventHeader = "check-sync;reboot=false"
+var EventHeader = signaling.CheckSyncEvent(false)
 
 // notifyTimeout bounds one NOTIFY transaction (UDP Timer F is 32 s; a phone
 // that does not answer within this is given up on).
@@ -154,15 +154,14 @@ func (n *Notifier) notifyDevice(ctx context.Context, device string) {
 
 // Notify sends one check-sync NOTIFY to b and waits for the final response.
 func (n *Notifier) Notify(ctx context.Context, b hotdesk.Binding) error {
-	req, err := signaling.NewRequestTo(sip.NOTIFY, b)
+	req, err := n.o.SIP.NewRequestTo(sip.NOTIFY, b)
 	if err != nil {
 		return fmt.Errorf("checksync: %w", err)
 	}
 	req.AppendHeader(sip.NewHeader("Event", EventHeader))
+	// Unsolicited: no subscription exists. RFC 6665 8.2.1 wants the header
+	// in every NOTIFY; "terminated" says there is no state to keep.
 	req.AppendHeader(sip.NewHeader("Subscription-State", "terminated"))
-	to := sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: b.Device, Host: req.Recipient.Host, Port: req.Recipient.Port}}
-	req.AppendHeader(&to)
-	req.SetBody(nil)
 	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
 	defer cancel()
 	res, err := n.o.SIP.Client.Do(ctx, req)

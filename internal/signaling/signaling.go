@@ -32,6 +32,7 @@ type Options struct {
 	UDPAddr   string // "host:port"; "" disables UDP
 	TCPAddr   string // "host:port"; "" disables TCP
 	Hostname  string // host advertised in Via/Contact; defaults to the listen IP
+	Domain    string // SIP domain of the PBX's own URIs; defaults to Hostname
 	UserAgent string // User-Agent / Server header value
 	Logger    *slog.Logger
 	// ReadFilter, if set, drops datagrams and connections from sources for
@@ -138,6 +139,7 @@ func (s *Server) Listen() error {
 		s.closeListeners()
 		return fmt.Errorf("sip client: %w", err)
 	}
+	cli.TxRequester = sourceRequester{s} // UDP requests leave from the listening socket
 	s.UA, s.Server, s.Client = ua, srv, cli
 	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.INFO,
 		sip.UPDATE, sip.PRACK, sip.REGISTER, sip.OPTIONS, sip.SUBSCRIBE, sip.NOTIFY,

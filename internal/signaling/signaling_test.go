@@ -18,7 +18,7 @@ func TestNewRequestToUsesSourceAndTransport(t *testing.T) {
 		{"empty", "<>", "", "", "", "", "", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := NewRequestTo(sip.NOTIFY, hotdesk.Binding{Contact: tt.contact, Source: tt.source, Transport: tt.transport})
+			req, err := mustListen(t).NewRequestTo(sip.NOTIFY, hotdesk.Binding{Contact: tt.contact, Source: tt.source, Transport: tt.transport})
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("want error, got request %v", req)
