@@ -21,7 +21,14 @@ type Trunk struct {
 	Realm    string   `json:"realm"`
 	Domain   string   `json:"domain"`  // provider's SIP domain for From/To
 	Sources  []string `json:"sources"` // provider addresses (IP or CIDR) for inbound
+	// Transport to the proxy: "udp" (default, also ""), "tcp" or "tls".
+	// Emergency calls fall back to UDP when a TCP/TLS connection is
+	// refused (RFC 3261 18.1.1).
+	Transport string `json:"transport"`
 }
+
+// TrunkTransports are the values Trunk.Transport accepts ("" is udp).
+var TrunkTransports = []string{"udp", "tcp", "tls"}
 
 // Settings are the site-wide settings an admin edits in the console.
 type Settings struct {

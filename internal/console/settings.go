@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -36,7 +37,7 @@ func settingsForm(s hotdesk.Settings) *form {
 		"international_prefix": {s.InternationalPrefix}, "country_code": {s.CountryCode},
 		"trunk_enabled": {onOff(t.Enabled)}, "trunk_proxy": {t.Proxy}, "trunk_register": {onOff(t.Register)},
 		"trunk_username": {t.Username}, "trunk_realm": {t.Realm}, "trunk_domain": {t.Domain},
-		"trunk_sources": {strings.Join(t.Sources, ", ")},
+		"trunk_sources": {strings.Join(t.Sources, ", ")}, "trunk_transport": {cmp.Or(t.Transport, "udp")},
 	})
 }
 

@@ -17,10 +17,11 @@ func TestSettingsValidationAndSave(t *testing.T) {
 	form := url.Values{"star35_enabled": {"on"}, "star35": {"*35"}, "star77": {"77"}, "logout77": {"5"},
 		"emergency": {"112, 11a"}, "daily_at": {"25:00"}, "lang": {"de"}, "timezone": {"Mars/Base"},
 		"national_prefix": {"0"}, "international_prefix": {"00"}, "country_code": {"31"},
-		"trunk_enabled": {"on"}, "trunk_sources": {"10.0.0.0/8, nonsense"}, "trunk_password": {"s3cret"}}
+		"trunk_enabled": {"on"}, "trunk_sources": {"10.0.0.0/8, nonsense"}, "trunk_password": {"s3cret"},
+		"trunk_transport": {"sctp"}}
 	mustContain(t, c.post("/settings", form), http.StatusBadRequest, "A feature code is *", "Emergency number 11a",
 		"Daily logout time", "Language must be", "Time zone must be", "An enabled trunk needs a proxy",
-		"Source nonsense", `value="Mars/Base"`)
+		"Source nonsense", `value="Mars/Base"`, "Transport must be udp, tcp or tls.")
 	if strings.Contains(c.post("/settings", form).Body.String(), "s3cret") {
 		t.Fatal("trunk password echoed")
 	}
@@ -31,6 +32,7 @@ func TestSettingsValidationAndSave(t *testing.T) {
 	form.Set("timezone", "Europe/Amsterdam")
 	form.Set("trunk_proxy", "sip.example.net:5060")
 	form.Set("trunk_sources", "10.0.0.0/8 192.0.2.7")
+	form.Set("trunk_transport", "tcp")
 	if w := c.post("/settings", form); w.Code != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", w.Code, w.Body)
 	}
@@ -38,9 +40,11 @@ func TestSettingsValidationAndSave(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Lang != "nl" || s.AutoLogout.DailyAt != "03:00" || len(s.Emergency) != 2 || s.Trunk.Password != "s3cret" || s.FeatureCodes.Star77Enabled {
+	if s.Lang != "nl" || s.AutoLogout.DailyAt != "03:00" || len(s.Emergency) != 2 || s.Trunk.Password != "s3cret" || s.FeatureCodes.Star77Enabled ||
+		s.Trunk.Transport != "tcp" {
 		t.Fatalf("settings stored: %+v", s)
 	}
+	mustContain(t, c.get("/settings"), 200, `<option value="tcp" selected>TCP</option>`)
 	form.Del("trunk_password")
 	c.post("/settings", form)
 	if s, _ := hs.store.GetSettings(context.Background()); s.Trunk.Password != "s3cret" {

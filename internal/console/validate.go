@@ -189,7 +189,8 @@ func trunkFromForm(f *form, cur hotdesk.Trunk) hotdesk.Trunk {
 	t := hotdesk.Trunk{Enabled: f.Checked("trunk_enabled"), Proxy: strings.TrimSpace(f.Get("trunk_proxy")),
 		Register: f.Checked("trunk_register"), Username: strings.TrimSpace(f.Get("trunk_username")),
 		Password: f.Get("trunk_password"), Realm: strings.TrimSpace(f.Get("trunk_realm")),
-		Domain: strings.TrimSpace(f.Get("trunk_domain")), Sources: splitList(f.Get("trunk_sources"))}
+		Domain: strings.TrimSpace(f.Get("trunk_domain")), Sources: splitList(f.Get("trunk_sources")),
+		Transport: strings.TrimSpace(f.Get("trunk_transport"))}
 	if t.Password == "" {
 		t.Password = cur.Password
 	}

@@ -328,6 +328,9 @@ func Trunk(prefix string, t hotdesk.Trunk) []error {
 	if t.Register && t.Username == "" {
 		errs = append(errs, hotdesk.Invalidf(prefix+"username", "Registering to the provider needs a username."))
 	}
+	if t.Transport != "" && !slices.Contains(hotdesk.TrunkTransports, t.Transport) {
+		errs = append(errs, hotdesk.Invalidf(prefix+"transport", "Transport must be udp, tcp or tls."))
+	}
 	return errs
 }
 

@@ -283,6 +283,11 @@ func TestTrunk(t *testing.T) {
 		{"empty port", hotdesk.Trunk{Proxy: "sip.provider.example:"}, []string{"trunk.proxy"}},
 		{"bad source", hotdesk.Trunk{Sources: []string{"nonsense"}}, []string{"trunk.sources"}},
 		{"register without user", hotdesk.Trunk{Register: true}, []string{"trunk.username"}},
+		{"tcp", hotdesk.Trunk{Transport: "tcp"}, nil},
+		{"tls", hotdesk.Trunk{Transport: "tls"}, nil},
+		{"udp", hotdesk.Trunk{Transport: "udp"}, nil},
+		{"bad transport", hotdesk.Trunk{Transport: "TCP"}, []string{"trunk.transport"}},
+		{"sctp", hotdesk.Trunk{Transport: "sctp"}, []string{"trunk.transport"}},
 		{"all bad", hotdesk.Trunk{Enabled: true, Register: true, Sources: []string{"x"}},
 			[]string{"trunk.proxy", "trunk.sources", "trunk.username"}},
 	} {

@@ -21,18 +21,18 @@ func TestSettings(t *testing.T) {
 	body := `{"feature_codes":{"star35_enabled":true,"star35":"*36","star77_enabled":false,"star77":"*77","logout77":"5"},
 		"emergency_numbers":["112","911"],"auto_logout":{"daily_at":"18:30","max_duration":"10h"},"lang":"nl",
 		"timezone":"Europe/Amsterdam","trunk":{"enabled":true,"proxy":"sip.example.net:5060","register":true,
-		"username":"acme","password":"trunk-secret-1","sources":["192.0.2.0/24","198.51.100.7"]}}`
+		"username":"acme","password":"trunk-secret-1","sources":["192.0.2.0/24","198.51.100.7"],"transport":"tcp"}}`
 	r := e.do("PUT", "/api/v1/settings", body).want(t, 200, &s)
 	if strings.Contains(string(r.Body), "trunk-secret-1") || !s.Trunk.PasswordSet || s.FeatureCodes.Star35 != "*36" ||
 		s.AutoLogout.DailyAt != "18:30" || s.Lang != "nl" || s.CountryCode != "31" {
 		t.Fatalf("PUT answered %s", r.Body)
 	}
 	stored, err := e.store.GetSettings(context.Background())
-	if err != nil || stored.Trunk.Password != "trunk-secret-1" || stored.Timezone != "Europe/Amsterdam" {
+	if err != nil || stored.Trunk.Password != "trunk-secret-1" || stored.Timezone != "Europe/Amsterdam" || stored.Trunk.Transport != "tcp" {
 		t.Fatalf("stored %+v %v", stored, err)
 	}
 	r = e.do("GET", "/api/v1/settings", "").want(t, 200, &s)
-	if strings.Contains(string(r.Body), "trunk-secret-1") || !s.Trunk.PasswordSet {
+	if strings.Contains(string(r.Body), "trunk-secret-1") || !s.Trunk.PasswordSet || s.Trunk.Transport != "tcp" {
 		t.Fatalf("GET shows the password or hides that it is set: %s", r.Body)
 	}
 	select {
@@ -84,6 +84,7 @@ func TestSettingsValidation(t *testing.T) {
 		{`{"trunk":{"sources":["10.0.0.300"]}}`, "trunk.sources"},
 		{`{"trunk":{"register":true,"proxy":"a:5060"}}`, "trunk.username"},
 		{`{"trunk":null}`, "trunk"},
+		{`{"trunk":{"transport":"sctp"}}`, "trunk.transport"},
 		{`{"lang":1}`, "lang"},
 		{`{"colour":"red"}`, "colour"},
 	} {
