@@ -87,6 +87,7 @@ type leg struct {
 	callID string
 	ctx    context.Context
 	cancel context.CancelFunc
+	udp    *sip.Request // an emergency INVITE's UDP copy, sent when req's TCP/TLS connection fails
 
 	dlg   *sipgo.DialogClientSession // set before the first event about the leg
 	done  bool                       // owner only
@@ -121,11 +122,12 @@ func (b *B2BUA) newCall(req *sip.Request, caller, callee party, dialled string) 
 }
 
 // addLeg prepares an outgoing INVITE (not yet sent).
-func (c *call) addLeg(device string, req *sip.Request, user, pass string) {
+func (c *call) addLeg(device string, req *sip.Request, user, pass string) *leg {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &leg{c: c, device: device, req: req, user: user, pass: pass, callID: req.CallID().Value(), ctx: ctx, cancel: cancel}
 	c.legs = append(c.legs, l)
 	c.byID[l.callID] = l
+	return l
 }
 
 // post hands e to the owner; false when the call is over.
@@ -447,6 +449,13 @@ func (c *call) byeCaller() {
 func (l *leg) run() {
 	defer l.c.wg.Done()
 	dlg, err := l.c.b.dialogUA(l.req.Transport()).WriteInvite(l.ctx, l.req)
+	if err != nil && l.udp != nil && l.ctx.Err() == nil {
+		// RFC 3261 18.1.1: a request moved to TCP (or a TCP/TLS trunk)
+		// may go over UDP when the connection is refused.
+		l.c.log.Warn("b2bua: emergency INVITE: no connection to the trunk, sending it over UDP", "transport", l.req.Transport(), "err", err)
+		l.req, l.udp = l.udp, nil
+		dlg, err = l.c.b.dialogUA(l.req.Transport()).WriteInvite(l.ctx, l.req)
+	}
 	if err != nil {
 		l.c.post(legDone{l: l, err: err})
 		return

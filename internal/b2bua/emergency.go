@@ -63,11 +63,11 @@ func (b *B2BUA) emergency(req *sip.Request, tx sip.ServerTransaction, dev *hotde
 	out.SetBody(body)
 	out.AppendHeader(sip.NewHeader("Geolocation", "<cid:"+cid+">"))
 	out.AppendHeader(sip.NewHeader("Geolocation-Routing", "no"))
-	b.fitTransport(out)
+	udp := b.emergencyTransport(out)
 	c := b.newCall(req, caller, party{}, number)
 	c.emerg = true
 	c.ring = MaxOutboundRing
-	c.addLeg("", out, tr.Username, tr.Password)
+	c.addLeg("", out, tr.Username, tr.Password).udp = udp
 	c.bridge(req, tx)
 }
 
@@ -103,7 +103,8 @@ func emergencyBody(a *sip.Request, pidf []byte, cid string) ([]byte, string) {
 
 // PIDFLO is a PIDF-LO document (RFC 4119, RFC 5491 device form) carrying
 // loc as an RFC 5139 civic address. Elements follow the schema's order;
-// empty ones are left out; values are XML-escaped.
+// empty ones are left out; values are XML-escaped. It is compact (no
+// indentation, only the namespaces used) so the INVITE stays small.
 func PIDFLO(entity string, loc hotdesk.Location, at time.Time) []byte {
 	var sb strings.Builder
 	esc := func(s string) string {
@@ -111,20 +112,20 @@ func PIDFLO(entity string, loc hotdesk.Location, at time.Time) []byte {
 		_ = xml.EscapeText(&e, []byte(s))
 		return e.String()
 	}
-	sb.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	sb.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
 	fmt.Fprintf(&sb, `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:gp="urn:ietf:params:xml:ns:pidf:geopriv10"`+
-		` xmlns:ca="urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" entity="pres:%s">`+"\n", esc(entity))
-	sb.WriteString(" <dm:device id=\"desk\">\n  <gp:geopriv>\n   <gp:location-info>\n    <ca:civicAddress>\n")
+		` xmlns:ca="urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" entity="pres:%s">`, esc(entity))
+	sb.WriteString(`<dm:device id="desk"><gp:geopriv><gp:location-info><ca:civicAddress>`)
 	for _, f := range []struct{ name, value string }{
 		{"country", loc.Country}, {"A1", loc.A1}, {"A3", loc.A3}, {"RD", loc.Street}, {"HNO", loc.HouseNo},
 		{"LOC", loc.Text}, {"FLR", loc.Floor}, {"PC", loc.Postcode}, {"BLD", loc.Building}, {"ROOM", loc.Room}, {"SEAT", loc.Seat},
 	} {
 		if v := strings.TrimSpace(f.value); v != "" {
-			fmt.Fprintf(&sb, "     <ca:%s>%s</ca:%s>\n", f.name, esc(v), f.name)
+			fmt.Fprintf(&sb, "<ca:%s>%s</ca:%s>", f.name, esc(v), f.name)
 		}
 	}
-	sb.WriteString("    </ca:civicAddress>\n   </gp:location-info>\n   <gp:usage-rules/>\n   <gp:method>Manual</gp:method>\n  </gp:geopriv>\n")
-	fmt.Fprintf(&sb, "  <dm:timestamp>%s</dm:timestamp>\n </dm:device>\n</presence>\n", at.UTC().Format(time.RFC3339))
+	sb.WriteString(`</ca:civicAddress></gp:location-info><gp:usage-rules/><gp:method>Manual</gp:method></gp:geopriv>`)
+	fmt.Fprintf(&sb, "<dm:timestamp>%s</dm:timestamp></dm:device></presence>", at.UTC().Format(time.RFC3339))
 	return []byte(sb.String())
 }
 

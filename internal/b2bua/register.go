@@ -13,6 +13,7 @@ import (
 	"github.com/icholy/digest"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 )
 
 // TrunkExpiry is the registration lifetime asked of the provider.
@@ -153,24 +154,14 @@ func (b *B2BUA) registerTrunk(ctx context.Context, tr hotdesk.Trunk, expires int
 }
 
 func (b *B2BUA) newTrunkRegister(tr hotdesk.Trunk, host string, expires int, auth sip.Header) *sip.Request {
-	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: host})
-	req.SetDestination(trunkAddr(tr))
-	req.SetTransport("UDP")
 	aor := sip.Uri{Scheme: "sip", User: tr.Username, Host: host}
-	from := &sip.FromHeader{Address: aor, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(16))
-	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: aor})
 	b.reg.mu.Lock()
 	b.reg.cseq++
 	cseq, id := b.reg.cseq, b.reg.callID
 	b.reg.mu.Unlock()
-	cid := sip.CallIDHeader(id)
-	req.AppendHeader(&cid)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.REGISTER})
-	ct := b.contact("udp")
-	ct.Address.User = tr.Username
-	req.AppendHeader(&ct)
+	req := b.o.SIP.NewRequest(signaling.Out{Method: sip.REGISTER, URI: sip.Uri{Scheme: "sip", Host: host},
+		Dest: trunkAddr(tr), Transport: trunkTransport(tr), From: aor, To: aor, CallID: id, CSeq: cseq})
+	req.Contact().Address.User = tr.Username
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
 	if auth != nil {
 		req.AppendHeader(auth)

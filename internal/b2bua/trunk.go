@@ -135,10 +135,19 @@ func trunkAddr(tr hotdesk.Trunk) string {
 func (b *B2BUA) trunkInvite(a *sip.Request, tr hotdesk.Trunk, from identity, number string) *sip.Request {
 	host := trunkHost(tr)
 	uri := sip.Uri{Scheme: "sip", User: number, Host: host}
-	r := b.o.SIP.NewRequest(signaling.Out{Method: sip.INVITE, URI: uri, Dest: trunkAddr(tr), Transport: "udp"})
+	r := b.o.SIP.NewRequest(signaling.Out{Method: sip.INVITE, URI: uri, Dest: trunkAddr(tr), Transport: trunkTransport(tr)})
 	from.host = host
 	fillInvite(r, a, from, uri)
 	return r
+}
+
+// trunkTransport is the transport to the trunk's proxy: Trunk.Transport,
+// udp when unset.
+func trunkTransport(tr hotdesk.Trunk) string {
+	if tr.Transport == "" {
+		return "udp"
+	}
+	return tr.Transport
 }
 
 // maxUDPRequest is the largest request sent over UDP (RFC 3261 section
@@ -146,14 +155,33 @@ func (b *B2BUA) trunkInvite(a *sip.Request, tr hotdesk.Trunk, from identity, num
 // later, hence the headroom.
 const maxUDPRequest = 1300 - 200
 
-// fitTransport moves a request too large for UDP (an emergency INVITE with
-// its PIDF-LO) to TCP, with a matching Contact.
-func (b *B2BUA) fitTransport(r *sip.Request) {
-	if len(r.String()) <= maxUDPRequest || b.o.SIP.TCPAddr() == nil {
-		return
+// emergencyTransport chooses how an emergency INVITE goes: over the
+// trunk's transport, but moved from UDP to TCP when too large for UDP
+// (RFC 3261 18.1.1). An emergency call must never fail for a transport
+// choice: it returns a UDP copy of r to send when the TCP or TLS
+// connection cannot be made (18.1.1 allows UDP then), or nil when r goes
+// over UDP anyway.
+func (b *B2BUA) emergencyTransport(r *sip.Request) (udp *sip.Request) {
+	if strings.EqualFold(r.Transport(), "UDP") {
+		if len(r.String()) <= maxUDPRequest || b.o.SIP.TCPAddr() == nil {
+			return nil
+		}
+		udp = r.Clone()
+		b.setTransport(r, "tcp")
+		return udp
 	}
-	r.SetTransport("TCP")
+	if b.o.SIP.UDPAddr() == nil {
+		return nil
+	}
+	udp = r.Clone()
+	b.setTransport(udp, "udp")
+	return udp
+}
+
+// setTransport sends r over transport, with the matching Contact.
+func (b *B2BUA) setTransport(r *sip.Request, transport string) {
+	r.SetTransport(strings.ToUpper(transport))
 	r.RemoveHeader("Contact")
-	ct := b.contact("tcp")
+	ct := b.contact(transport)
 	r.AppendHeader(&ct)
 }

@@ -2,6 +2,7 @@ package b2bua_test
 
 import (
 	"context"
+	"encoding/xml"
 	"fmt"
 	"strings"
 	"testing"
@@ -219,6 +220,13 @@ func TestPIDFLOEscapesAndOrders(t *testing.T) {
 	}
 	if strings.Contains(doc, "<ca:A1>") {
 		t.Error("empty elements should be left out")
+	}
+	// Compact (issue 10): no indentation or line breaks, and well formed.
+	if strings.ContainsAny(doc, "\n\t") || strings.Contains(doc, "  ") {
+		t.Errorf("PIDF-LO has needless whitespace:\n%s", doc)
+	}
+	if err := xml.Unmarshal([]byte(doc), new(struct{})); err != nil {
+		t.Errorf("PIDF-LO is not well-formed XML: %v", err)
 	}
 	_ = fmt.Sprint()
 }

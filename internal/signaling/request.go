@@ -12,6 +12,18 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
+// maxUDPMessage is the largest UDP payload (65535 - IP and UDP headers).
+const maxUDPMessage = 65507
+
+func init() {
+	// sipgo refuses to write any UDP message over UDPMTUSize-200 (1300)
+	// bytes. When to prefer TCP for a large request is the PBX's choice
+	// (RFC 3261 18.1.1, b2bua); when the TCP connection is refused an
+	// emergency INVITE with its PIDF-LO must still go over UDP, fragmented
+	// by IP. Set once here, where the sipgo user agent is owned.
+	sip.UDPMTUSize = maxUDPMessage + 200
+}
+
 // PBXUser is the user part of the PBX's own SIP URI (sip:hotdesk@domain),
 // the From of every request it originates on its own behalf.
 const PBXUser = "hotdesk"
