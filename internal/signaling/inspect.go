@@ -73,6 +73,10 @@ func inspect(parser *sip.Parser, data []byte) (out []byte, p problem) {
 		if req.Recipient.Host == "" {
 			return data, refuse(data, 400, "Bad Request-URI", kindUnparseable, "no host in Request-URI")
 		}
+		// Without an RFC 3261 branch, matching needs the From tag (17.2.3).
+		if _, err := sip.ServerTxKeyMake(req); err != nil {
+			return data, refuse(data, 400, "Bad Request", kindMissing, err.Error())
+		}
 	}
 	return data, problem{}
 }
@@ -137,9 +141,10 @@ func rawHeaders(data []byte) map[string][]string {
 		if i == 0 || l == "" {
 			continue
 		}
-		if (l[0] == ' ' || l[0] == '\t') && last != "" {
-			vs := out[last]
-			vs[len(vs)-1] += " " + strings.TrimSpace(l)
+		if l[0] == ' ' || l[0] == '\t' {
+			if vs := out[last]; len(vs) > 0 {
+				vs[len(vs)-1] += " " + strings.TrimSpace(l)
+			}
 			continue
 		}
 		name, value, ok := strings.Cut(l, ":")
@@ -180,13 +185,19 @@ func rawResponse(data []byte, code int, reason, server string) []byte {
 	h := rawHeaders(data)
 	var b bytes.Buffer
 	b.WriteString("SIP/2.0 " + strconv.Itoa(code) + " " + reason + "\r\n")
-	for _, v := range h["via"] {
-		b.WriteString("Via: " + v + "\r\n")
-	}
 	one := func(name, v string) {
+		v = strings.Map(func(r rune) rune {
+			if r == '\r' || r == 0 {
+				return ' '
+			}
+			return r
+		}, v)
 		if v != "" { // an empty value would make the response unparseable
 			b.WriteString(name + ": " + v + "\r\n")
 		}
+	}
+	for _, v := range h["via"] {
+		one("Via", v)
 	}
 	if v := h["from"]; len(v) > 0 {
 		one("From", v[0])

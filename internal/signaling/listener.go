@@ -182,7 +182,15 @@ func (c *guardConn) Close() error {
 }
 
 // Read returns checked whole messages (or an RFC 5626 keep-alive).
-func (c *guardConn) Read(b []byte) (int, error) {
+func (c *guardConn) Read(b []byte) (n int, err error) {
+	defer func() {
+		// sipgo's read goroutine has no recover: a panic would end the process.
+		if v := recover(); v != nil {
+			c.l.s.guard.recovered("tcp framing", v)
+			c.Close()
+			n, err = 0, io.EOF
+		}
+	}()
 	for len(c.ready) == 0 {
 		if err := c.frame(); err != nil {
 			return 0, err
@@ -194,7 +202,7 @@ func (c *guardConn) Read(b []byte) (int, error) {
 			return 0, err
 		}
 	}
-	n := copy(b, c.ready)
+	n = copy(b, c.ready)
 	c.ready = c.ready[n:]
 	return n, nil
 }

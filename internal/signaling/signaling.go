@@ -372,7 +372,13 @@ func (s *Server) recoverRequest(m sip.RequestMethod, req *sip.Request, tx sip.Se
 // ones are counted, logged at most once per source per interval, answered
 // when they can be and never reach sipgo. TCP reads are whole messages
 // already checked by guardConn.
-func (s *Server) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error) {
+func (s *Server) readFilter(info sip.TransportReadProps, data []byte) (_ []byte, err error) {
+	defer func() {
+		// sipgo calls this in its read loop: a panic would end the process.
+		if v := recover(); v != nil {
+			s.guard.recovered("read filter", v)
+		}
+	}()
 	// Drop by returning no data: an error would end the UDP read loop.
 	if f := s.opts.ReadFilter; f != nil && info.RemoteAddr != nil && !f(info.RemoteAddr.String()) {
 		return nil, nil
