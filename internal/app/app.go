@@ -136,7 +136,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.sip, err = signaling.New(signaling.Options{
 		UDPAddr: cfg.SIPAddr, TCPAddr: cfg.SIPAddr, Hostname: publicIP,
-		UserAgent: "Hotdesk PBX " + Version, Logger: a.log, ReadFilter: a.reg.Allow, TCP: sipLimits(),
+		UserAgent: "Hotdesk PBX " + Version, Logger: a.log, ReadFilter: a.reg.Allow, TCP: cfg.sipLimits(),
 	})
 	if err != nil {
 		return err

@@ -37,6 +37,10 @@ type Config struct {
 	// Digest lists the digest algorithms challenged, in order of
 	// preference: "SHA-256,MD5" (default), "MD5,SHA-256" or one alone.
 	Digest string
+	// SIPMaxConns and SIPMaxConnsPerSource cap SIP TCP connections in total
+	// and per source address; 0 = defaults (10,000 or half the open-file
+	// limit, whichever is lower; 200 per address).
+	SIPMaxConns, SIPMaxConnsPerSource int
 
 	Stdout io.Writer    // where the start-up banner goes; nil = discard
 	Logger *slog.Logger // nil = text logs on stderr at LogLevel

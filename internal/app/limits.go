@@ -28,10 +28,17 @@ func defaultHTTPLimits() httpLimits {
 		MaxConns: max(64, min(4096, fileLimit()/4))}
 }
 
-// sipLimits are signaling's TCP caps, sized from the file limit.
-func sipLimits() signaling.TCPLimits {
+// sipLimits are signaling's TCP caps: as configured, else sized from the
+// file limit.
+func (c Config) sipLimits() signaling.TCPLimits {
 	l := signaling.DefaultTCPLimits
 	l.MaxConns = max(64, min(l.MaxConns, fileLimit()/2))
+	if c.SIPMaxConns > 0 {
+		l.MaxConns = c.SIPMaxConns
+	}
+	if c.SIPMaxConnsPerSource > 0 {
+		l.MaxPerSource = c.SIPMaxConnsPerSource
+	}
 	return l
 }
 

@@ -150,3 +150,14 @@ func TestRaiseFileLimit(t *testing.T) {
 		t.Fatalf("soft limit %d after raise, hard %d", r.Cur, r.Max)
 	}
 }
+
+func TestSIPLimitsFromConfig(t *testing.T) {
+	l := Config{SIPMaxConns: 7, SIPMaxConnsPerSource: 3}.sipLimits()
+	if l.MaxConns != 7 || l.MaxPerSource != 3 {
+		t.Fatalf("configured caps: %+v", l)
+	}
+	l = Config{}.sipLimits()
+	if l.MaxConns < 64 || l.MaxConns > 10000 || l.MaxPerSource != 200 {
+		t.Fatalf("default caps: %+v", l)
+	}
+}
