@@ -31,6 +31,8 @@ func parseServeFlags(args []string, stderr io.Writer) (app.Config, error) {
 	fs.StringVar(&cfg.Node, "node", cfg.Node, "name of this node when several share one PostgreSQL database")
 	fs.StringVar(&cfg.Digest, "digest", cfg.Digest, "SIP digest algorithms challenged, in order of preference: MD5 (default) or SHA-256,MD5 to offer SHA-256 first (baresip 1.0 and sipp 3.6 cannot register then)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.IntVar(&cfg.SIPMaxConns, "sip-max-conns", cfg.SIPMaxConns, "most SIP TCP connections open at once (0: 10000 or half the open-file limit)")
+	fs.IntVar(&cfg.SIPMaxConnsPerSource, "sip-max-conns-per-source", cfg.SIPMaxConnsPerSource, "most SIP TCP connections open at once from one address (0: 200)")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "create a demo office (users 201-205, hot desk phones HD00001-HD00003) on first start")
 
 	// Environment twins: HOTDESK_<FLAG> with dashes as underscores.

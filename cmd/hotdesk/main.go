@@ -48,6 +48,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cfg.Stdout = stdout
+		if _, err := app.RaiseFileLimit(); err != nil {
+			fmt.Fprintln(stderr, "warning: cannot raise the open-file limit:", err)
+		}
 		a, err := app.New(ctx, cfg)
 		if err != nil {
 			return err

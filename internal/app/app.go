@@ -136,7 +136,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.sip, err = signaling.New(signaling.Options{
 		UDPAddr: cfg.SIPAddr, TCPAddr: cfg.SIPAddr, Hostname: publicIP, Domain: cfg.Domain,
-		UserAgent: "Hotdesk PBX " + Version, Logger: a.log, ReadFilter: a.reg.Allow,
+		UserAgent: "Hotdesk PBX " + Version, Logger: a.log, ReadFilter: a.reg.Allow, TCP: cfg.sipLimits(),
 	})
 	if err != nil {
 		return err
@@ -188,6 +188,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	// Goroutines, heap and RSS next to the API's own figures, so leaks show
 	// from outside (bench/calls reads them).
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(a.sip.Collectors()...)
 	api := web.New(web.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.reg,
 		Calls: liveCalls{a.b2bua}, AdminToken: a.adminToken, Registry: reg, Logger: a.log, Now: a.now,
@@ -214,7 +215,8 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	mux.Handle("/metrics", apiHandler)
 	mux.Handle("/provision/", prov.Handler())
 	mux.Handle("/", a.console.Handler())
-	a.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	httpLim := defaultHTTPLimits()
+	a.httpSrv = newHTTPServer(mux, a.log, httpLim)
 	// Shutdown does not cancel running handlers: end open event streams.
 	a.httpSrv.RegisterOnShutdown(api.Close)
 	a.httpSrv.RegisterOnShutdown(a.console.Close)
@@ -222,6 +224,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	if a.httpLn, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("listen http: %w", err)
 	}
+	a.httpLn = newLimitListener(a.httpLn, httpLim.MaxConns)
 	if a.cfg.HTTPSAddr != "" {
 		// Load the pair now so a bad file is reported at start, not later.
 		if _, err := tls.LoadX509KeyPair(a.cfg.TLSCert, a.cfg.TLSKey); err != nil {
@@ -230,6 +233,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 		if a.httpsLn, err = net.Listen("tcp", a.cfg.HTTPSAddr); err != nil {
 			return fmt.Errorf("listen https: %w", err)
 		}
+		a.httpsLn = newLimitListener(a.httpsLn, httpLim.MaxConns)
 	}
 	return nil
 }

@@ -38,6 +38,10 @@ type Config struct {
 	// preference: "MD5" (default), "SHA-256,MD5" (SHA-256 opt-in; baresip
 	// 1.0 and sipp 3.6 then cannot register), "MD5,SHA-256" or "SHA-256".
 	Digest string
+	// SIPMaxConns and SIPMaxConnsPerSource cap SIP TCP connections in total
+	// and per source address; 0 = defaults (10,000 or half the open-file
+	// limit, whichever is lower; 200 per address).
+	SIPMaxConns, SIPMaxConnsPerSource int
 
 	Stdout io.Writer    // where the start-up banner goes; nil = discard
 	Logger *slog.Logger // nil = text logs on stderr at LogLevel

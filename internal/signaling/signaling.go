@@ -7,6 +7,7 @@
 package signaling
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // MaxMessageSize is the largest SIP message accepted; larger ones are refused
@@ -38,6 +40,8 @@ type Options struct {
 	// ReadFilter, if set, drops datagrams and connections from sources for
 	// which it returns false (used to shed blocked brute-force sources).
 	ReadFilter func(src string) bool
+	// TCP bounds TCP connections; zero fields take DefaultTCPLimits.
+	TCP TCPLimits
 }
 
 // DialogHandler receives in-dialog requests (ACK, BYE, CANCEL, INFO, UPDATE,
@@ -60,10 +64,12 @@ type Server struct {
 	Server *sipgo.Server
 	Client *sipgo.Client
 
-	opts Options
-	log  *slog.Logger
-	udp  net.PacketConn
-	tcp  net.Listener
+	opts   Options
+	log    *slog.Logger
+	guard  *guard
+	parser *sip.Parser
+	udp    net.PacketConn
+	tcp    *guardListener
 
 	mu       sync.RWMutex
 	handlers map[sip.RequestMethod]sipgo.RequestHandler
@@ -78,9 +84,13 @@ func New(opts Options) (*Server, error) {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "Hotdesk PBX"
 	}
+	parser := sip.NewParser()
+	parser.MaxMessageLength = MaxMessageSize
 	s := &Server{
 		opts:     opts,
 		log:      opts.Logger,
+		guard:    newGuard(opts.Logger),
+		parser:   parser,
 		handlers: make(map[sip.RequestMethod]sipgo.RequestHandler),
 		dialogs:  make(map[string]DialogHandler),
 	}
@@ -103,27 +113,19 @@ func (s *Server) Listen() error {
 	}
 	s.opts.Hostname = host
 
-	parser := sip.NewParser()
-	parser.MaxMessageLength = MaxMessageSize
 	uaOpts := []sipgo.UserAgentOption{
 		sipgo.WithUserAgent(s.opts.UserAgent),
 		sipgo.WithUserAgentHostname(host),
-		sipgo.WithUserAgentParser(parser),
+		sipgo.WithUserAgentParser(s.parser),
 	}
+	// sipgo logs unparseable input at ERROR with its payload, once per
+	// packet: its layers get a logger that drops payloads and repeats.
+	quiet := slog.New(newQuietHandler(s.log.Handler()))
 	// One call each: sipgo keeps only the last option list it is given.
-	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(s.log)}
-	if f := s.opts.ReadFilter; f != nil {
-		tpOpts = append(tpOpts, sip.WithTransportLayerReadFilter(func(info sip.TransportReadProps, data []byte) ([]byte, error) {
-			// Drop by returning no data: an error would end the UDP read loop.
-			if info.RemoteAddr != nil && !f(info.RemoteAddr.String()) {
-				return nil, nil
-			}
-			return data, nil
-		}))
-	}
+	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(quiet), sip.WithTransportLayerReadFilter(s.readFilter)}
 	uaOpts = append(uaOpts,
 		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(s.log)))
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet)))
 	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		s.closeListeners()
@@ -202,7 +204,7 @@ func (s *Server) bind() (port int, host string, err error) {
 			s.udp = nil
 			return 0, "", fmt.Errorf("listen sip tcp: %w", err)
 		}
-		s.tcp = l
+		s.tcp = newGuardListener(l, s, s.opts.TCP)
 		if port == 0 {
 			port = l.Addr().(*net.TCPAddr).Port
 		}
@@ -303,9 +305,17 @@ func (s *Server) Dialogs() int {
 }
 
 func (s *Server) route(m sip.RequestMethod, req *sip.Request, tx sip.ServerTransaction) {
+	defer s.recoverRequest(m, req, tx)
 	callID := ""
 	if h := req.CallID(); h != nil {
 		callID = h.Value()
+	}
+	if req.To() == nil || req.From() == nil || req.CSeq() == nil {
+		// readFilter refuses these already; never dereference them here.
+		if m != sip.ACK {
+			s.respond(tx, req, sip.StatusBadRequest, "Missing Mandatory Header")
+		}
+		return
 	}
 	s.mu.RLock()
 	d := s.dialogs[callID]
@@ -341,4 +351,72 @@ func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 	if err := tx.Respond(sip.NewResponseFromRequest(req, code, reason, nil)); err != nil {
 		s.log.Debug("respond", "code", code, "error", err)
 	}
+}
+
+// recoverRequest is the last line of defence: a panic while handling one
+// request (sipgo runs each in its own goroutine, where a panic ends the
+// process) is counted, logged once per kind and answered 500.
+func (s *Server) recoverRequest(m sip.RequestMethod, req *sip.Request, tx sip.ServerTransaction) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	s.guard.recovered(string(m), v)
+	if m == sip.ACK || tx == nil {
+		return
+	}
+	defer func() { _ = recover() }() // a request too broken to answer
+	s.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error")
+}
+
+// readFilter sees every datagram and TCP read before sipgo parses it. It
+// drops blocked sources, and checks each datagram with inspect: refused
+// ones are counted, logged at most once per source per interval, answered
+// when they can be and never reach sipgo. TCP reads are whole messages
+// already checked by guardConn.
+func (s *Server) readFilter(info sip.TransportReadProps, data []byte) (_ []byte, err error) {
+	defer func() {
+		// sipgo calls this in its read loop: a panic would end the process.
+		if v := recover(); v != nil {
+			s.guard.recovered("read filter", v)
+		}
+	}()
+	// Drop by returning no data: an error would end the UDP read loop.
+	if f := s.opts.ReadFilter; f != nil && info.RemoteAddr != nil && !f(info.RemoteAddr.String()) {
+		return nil, nil
+	}
+	if info.Transport != "UDP" {
+		return data, nil
+	}
+	if len(bytes.Trim(data, "\r\n")) == 0 {
+		return nil, nil // keep-alive
+	}
+	out, p := inspect(s.parser, data)
+	if p.kind == "" {
+		return out, nil
+	}
+	src := ""
+	if info.RemoteAddr != nil {
+		src = info.RemoteAddr.String()
+	}
+	if s.guard.badInput("UDP", src, p) && p.code != 0 && s.udp != nil && info.RemoteAddr != nil {
+		// Sent to the packet's source, never to an address from its Via.
+		_, _ = s.udp.WriteTo(rawResponse(data, p.code, p.reason, s.opts.UserAgent), info.RemoteAddr)
+	}
+	return nil, nil
+}
+
+// Collectors are the server's Prometheus metrics: refused input, recovered
+// panics, TCP connections refused, closed and open.
+func (s *Server) Collectors() []prometheus.Collector {
+	cs := s.guard.collectors()
+	cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hotdesk_sip_tcp_connections", Help: "Open SIP TCP connections accepted by the PBX.",
+	}, func() float64 {
+		if s.tcp == nil {
+			return 0
+		}
+		return float64(s.tcp.Conns())
+	}))
+	return cs
 }

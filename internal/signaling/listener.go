@@ -1,0 +1,357 @@
+package signaling
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// TCPLimits bound what SIP TCP clients can hold. Zero fields take the
+// defaults of DefaultTCPLimits.
+type TCPLimits struct {
+	MaxConns       int           // open connections in total
+	MaxPerSource   int           // open connections from one IP address
+	FirstMessage   time.Duration // idle time allowed before a first complete message
+	Idle           time.Duration // idle time after messages, none of them a REGISTER
+	RegisteredIdle time.Duration // idle time of a flow that carried a REGISTER
+	MessageRead    time.Duration // time to receive the rest of a message once it began
+}
+
+// DefaultTCPLimits: a registered flow stays while its binding may live
+// (registrar's maximum expiry, 3600 s, plus a margin for the refresh);
+// connections that never sent a whole message go after 30 s.
+var DefaultTCPLimits = TCPLimits{
+	MaxConns:       10000,
+	MaxPerSource:   200,
+	FirstMessage:   30 * time.Second,
+	Idle:           10 * time.Minute,
+	RegisteredIdle: time.Hour + 2*time.Minute,
+	MessageRead:    10 * time.Second,
+}
+
+func (l TCPLimits) withDefaults() TCPLimits {
+	d := DefaultTCPLimits
+	pick := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	if l.MaxConns <= 0 {
+		l.MaxConns = d.MaxConns
+	}
+	if l.MaxPerSource <= 0 {
+		l.MaxPerSource = d.MaxPerSource
+	}
+	pick(&l.FirstMessage, d.FirstMessage)
+	pick(&l.Idle, d.Idle)
+	pick(&l.RegisteredIdle, d.RegisteredIdle)
+	pick(&l.MessageRead, d.MessageRead)
+	return l
+}
+
+// guardListener is the SIP TCP listener handed to sipgo. sipgo's accept
+// loop returns on the first error, which ended the PBX when it ran out of
+// file descriptors: Accept here retries every error but a closed listener,
+// with backoff. It caps connections in total and per source address and
+// wraps each in a guardConn.
+type guardListener struct {
+	net.Listener
+	s      *Server
+	limits TCPLimits
+	done   chan struct{}
+	once   sync.Once
+
+	mu       sync.Mutex
+	total    int
+	bySource map[string]int
+}
+
+func newGuardListener(l net.Listener, s *Server, limits TCPLimits) *guardListener {
+	return &guardListener{Listener: l, s: s, limits: limits.withDefaults(), done: make(chan struct{}), bySource: map[string]int{}}
+}
+
+// Close closes the listener and ends a pending backoff.
+func (l *guardListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// Accept returns the next connection within the caps.
+func (l *guardListener) Accept() (net.Conn, error) {
+	backoff := time.Duration(0)
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil, err
+			}
+			select {
+			case <-l.done:
+				return nil, net.ErrClosed
+			default:
+			}
+			l.s.guard.acceptErr.Inc()
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			if first, _ := l.s.guard.limit("accept"); first {
+				l.s.guard.log.Error("sip: accept failed; backing off and serving on (logged once per interval)", "error", err, "backoff", backoff)
+			}
+			select {
+			case <-l.done:
+				return nil, net.ErrClosed
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
+		ip := hostOf(c.RemoteAddr().String())
+		l.mu.Lock()
+		reason := ""
+		switch {
+		case l.total >= l.limits.MaxConns:
+			reason = "total"
+		case l.bySource[ip] >= l.limits.MaxPerSource:
+			reason = "per_source"
+		default:
+			l.total++
+			l.bySource[ip]++
+		}
+		l.mu.Unlock()
+		if reason != "" {
+			c.Close()
+			l.s.guard.tcpRefuse.WithLabelValues(reason).Inc()
+			if first, _ := l.s.guard.limit(ip); first {
+				l.s.guard.log.Warn("sip: TCP connection refused, cap reached (logged once per source per interval)", "src", c.RemoteAddr().String(), "cap", reason)
+			}
+			continue
+		}
+		return newGuardConn(c, l, ip), nil
+	}
+}
+
+func (l *guardListener) release(ip string) {
+	l.mu.Lock()
+	l.total--
+	if l.bySource[ip]--; l.bySource[ip] <= 0 {
+		delete(l.bySource, ip)
+	}
+	l.mu.Unlock()
+}
+
+// Conns is the number of open SIP TCP connections accepted.
+func (l *guardListener) Conns() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total
+}
+
+// guardConn frames the SIP messages of one TCP connection itself (RFC 3261
+// 18.3: by Content-Length) and hands sipgo only whole messages that passed
+// inspect; the rest is answered (400/505/513) on the connection. It sets
+// the read deadlines: a message once begun must be complete within
+// MessageRead, and an idle connection closes after FirstMessage, Idle or
+// RegisteredIdlee depending on what it has carried.
+type guardConn struct {
+	net.Conn
+	l     *guardListener
+	ip    string
+	once  sync.Once
+	buf   []byte // received, not yet framed
+	ready []byte // framed and checked, not yet read by sipgo
+	rbuf  []byte
+
+	messages   int
+	registered bool
+	lastMsg    time.Time // last complete message or keep-alive
+	msgStart   time.Time // first byte of the message being received
+}
+
+func newGuardConn(c net.Conn, l *guardListener, ip string) *guardConn {
+	return &guardConn{Conn: c, l: l, ip: ip, lastMsg: time.Now(), rbuf: make([]byte, 4096)}
+}
+
+// Close closes the connection and releases its place under the caps.
+func (c *guardConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.l.release(c.ip) })
+	return err
+}
+
+// Read returns checked whole messages (or an RFC 5626 keep-alive).
+func (c *guardConn) Read(b []byte) (n int, err error) {
+	defer func() {
+		// sipgo's read goroutine has no recover: a panic would end the process.
+		if v := recover(); v != nil {
+			c.l.s.guard.recovered("tcp framing", v)
+			c.Close()
+			n, err = 0, io.EOF
+		}
+	}()
+	for len(c.ready) == 0 {
+		if err := c.frame(); err != nil {
+			return 0, err
+		}
+		if len(c.ready) > 0 {
+			break
+		}
+		if err := c.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n = copy(b, c.ready)
+	c.ready = c.ready[n:]
+	return n, nil
+}
+
+// fill reads more bytes under the deadline that fits the state.
+func (c *guardConn) fill() error {
+	lim := c.l.limits
+	var deadline time.Time
+	var reason string
+	switch {
+	case !c.msgStart.IsZero():
+		deadline, reason = c.msgStart.Add(lim.MessageRead), "partial_message"
+	case c.registered:
+		deadline, reason = c.lastMsg.Add(lim.RegisteredIdle), "idle"
+	case c.messages > 0:
+		deadline, reason = c.lastMsg.Add(lim.Idle), "idle"
+	default:
+		deadline, reason = c.lastMsg.Add(lim.FirstMessage), "no_message"
+	}
+	if err := c.Conn.SetReadDeadline(deadline); err != nil {
+		return err
+	}
+	n, err := c.Conn.Read(c.rbuf)
+	if n > 0 {
+		if c.msgStart.IsZero() && len(bytes.Trim(c.rbuf[:n], "\r\n")) > 0 {
+			c.msgStart = time.Now()
+		}
+		c.buf = append(c.buf, c.rbuf[:n]...)
+	}
+	if err != nil {
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			c.l.s.guard.tcpClosed.WithLabelValues(reason).Inc()
+			c.Close()
+			return io.EOF // sipgo closes quietly on EOF, loudly on other errors
+		}
+		if errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return io.EOF
+	}
+	return nil
+}
+
+// frame moves the next whole message (or keep-alive) from buf to ready,
+// answering and dropping refused ones. It returns an error when the stream
+// cannot be framed any more; the connection is then closed.
+func (c *guardConn) frame() error {
+	for len(c.buf) > 0 {
+		// RFC 5626 3.5.1 keep-alive: CRLFCRLF ping gets sipgo's CRLF pong.
+		// It keeps only a flow that has carried messages alive.
+		if bytes.HasPrefix(c.buf, []byte("\r\n\r\n")) {
+			c.ready, c.buf = c.buf[:4:4], c.buf[4:]
+			if c.messages > 0 {
+				c.lastMsg = time.Now()
+			}
+			return nil
+		}
+		// RFC 3261 7.5: CRLFs before a start line are ignored.
+		if c.buf[0] == '\r' || c.buf[0] == '\n' {
+			if len(c.buf) < 4 && len(bytes.Trim(c.buf, "\r\n")) == 0 {
+				return nil // maybe the start of a ping
+			}
+			c.buf = c.buf[1:]
+			continue
+		}
+		_, body, ok := headEnd(c.buf)
+		if !ok {
+			if len(c.buf) > MaxMessageSize {
+				return c.refuseStream(problem{code: 513, reason: "Message Too Large", kind: kindTooLarge, detail: "header section over " + strconv.Itoa(MaxMessageSize)})
+			}
+			return nil
+		}
+		cl, ok := contentLength(c.buf[:body])
+		if !ok {
+			// RFC 3261 18.3: without a valid Content-Length the next message
+			// cannot be found.
+			return c.refuseStream(problem{code: 400, reason: "Bad Content-Length", kind: kindUnparseable, detail: "missing or bad Content-Length on TCP"})
+		}
+		total := body + cl
+		if total > MaxMessageSize {
+			return c.refuseStream(problem{code: 513, reason: "Message Too Large", kind: kindTooLarge, detail: strconv.Itoa(total) + " bytes"})
+		}
+		if len(c.buf) < total {
+			return nil
+		}
+		msg := c.buf[:total:total]
+		c.buf = c.buf[total:]
+		c.msgStart = time.Time{}
+		if len(bytes.TrimLeft(c.buf, "\r\n")) > 0 {
+			c.msgStart = time.Now()
+		}
+		c.lastMsg = time.Now()
+		out, p := inspect(c.l.s.parser, msg)
+		if p.kind != "" {
+			c.answer(msg, p)
+			continue
+		}
+		c.messages++
+		if bytes.HasPrefix(out, []byte("REGISTER ")) {
+			c.registered = true
+		}
+		c.ready = out
+		if len(c.buf) == 0 {
+			c.buf = nil // do not keep a large array for an idle flow
+		}
+		return nil
+	}
+	return nil
+}
+
+// answer counts a refused message and sends its error response, if any.
+func (c *guardConn) answer(msg []byte, p problem) {
+	if ok := c.l.s.guard.badInput("TCP", c.RemoteAddr().String(), p); ok && p.code != 0 {
+		c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		c.Conn.Write(rawResponse(msg, p.code, p.reason, c.l.s.opts.UserAgent))
+		c.SetWriteDeadline(time.Time{})
+	}
+}
+
+// refuseStream answers what can be answered and ends the connection.
+func (c *guardConn) refuseStream(p problem) error {
+	if p.code != 0 && !answerable(rawHeaders(c.buf)["via"]) {
+		p.code = 0
+	}
+	c.answer(c.buf, p)
+	c.l.s.guard.tcpClosed.WithLabelValues("bad_framing").Inc()
+	c.buf, c.ready = nil, nil
+	c.Close()
+	return io.EOF
+}
+
+// contentLength reads the Content-Length of a header section (long or
+// compact form); ok is false when it is missing, repeated differently or
+// not a number.
+func contentLength(head []byte) (int, bool) {
+	vs := rawHeaders(head)["content-length"]
+	if len(vs) == 0 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(vs[0]))
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	for _, v := range vs[1:] {
+		if strings.TrimSpace(v) != vs[0] {
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+var _ net.Conn = (*guardConn)(nil)
