@@ -152,7 +152,9 @@ func (fakeTx) DeleteLogin(context.Context, string) error                     { r
 func (fakeTx) UpdateDevice(context.Context, string, hotdesk.DeviceUpdate) (*hotdesk.Device, error) {
 	return nil, errUnused
 }
-func (fakeTx) PINFailures(context.Context, string, string) ([]time.Time, error) { return nil, errUnused }
+func (fakeTx) PINFailures(context.Context, string, string) ([]time.Time, error) {
+	return nil, errUnused
+}
 func (fakeTx) PutPINFailures(context.Context, string, string, []time.Time) error {
 	return errUnused
 }
