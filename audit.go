@@ -24,6 +24,10 @@ const (
 	KindProvisionFetch = "provision_fetch"
 )
 
+// KindAuthDeviceBlocked is audited when a device's SIP digest is refused for
+// a while after failures for that device from any source (issue 11).
+const KindAuthDeviceBlocked = "auth_device_blocked"
+
 // Reasons for logouts and failures.
 const (
 	ReasonUser     = "user"     // the user dialled the logout code or key

@@ -60,6 +60,9 @@ type Device struct {
 	AutoLogout        *AutoLogout `json:"auto_logout,omitempty"` // per-device override
 	CreatedAt         time.Time   `json:"created_at"`
 	UpdatedAt         time.Time   `json:"updated_at"`
+	// LockedUntil is set while hot-desk PIN logins from this device are
+	// locked after too many wrong PINs.
+	LockedUntil *time.Time `json:"locked_until"`
 }
 
 // DeviceUpdate changes the non-nil fields of a device.
@@ -74,6 +77,7 @@ type DeviceUpdate struct {
 	SIPPassword       *string
 	ProvisionToken    *string
 	AutoLogout        **AutoLogout
+	LockedUntil       **time.Time
 }
 
 // DeviceFilter selects devices. Zero fields do not filter.

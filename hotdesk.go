@@ -39,6 +39,16 @@ type Tx interface {
 	FindUser(ctx context.Context, ext string) (*User, error)
 	FindDevice(ctx context.Context, id string) (*Device, error)
 	UpdateUser(ctx context.Context, ext string, upd UserUpdate) (*User, error)
+	// UpdateDevice changes the non-nil fields; ENOTFOUND if none.
+	UpdateDevice(ctx context.Context, id string, upd DeviceUpdate) (*Device, error)
+
+	// PINFailures returns the times of the wrong PINs counted against the
+	// lockout key (scope "user" or "device" and an extension or device id),
+	// oldest first; none is an empty list. Transactions are serialised, so a
+	// read, a PIN check and PutPINFailures in one transaction are atomic.
+	PINFailures(ctx context.Context, scope, key string) ([]time.Time, error)
+	// PutPINFailures replaces the key's failure times (empty deletes them).
+	PutPINFailures(ctx context.Context, scope, key string, times []time.Time) error
 
 	LoginByUser(ctx context.Context, ext string) (*Login, error)      // ENOTFOUND if none
 	LoginByDevice(ctx context.Context, device string) (*Login, error) // ENOTFOUND if none

@@ -264,6 +264,21 @@ func TestBrowser(t *testing.T) {
 	step(t, ctx, "device page", chromedp.Navigate(srv.URL+"/devices/HD00001"), chromedp.WaitVisible(chromedp.ID("f-label")))
 	screenshot(t, ctx, out, "device")
 
+	// A phone locked after wrong PINs: the device page says so and its
+	// Unlock button (a CSRF-checked form) lifts the lock.
+	until := hs.clock.Now().Add(desk.LockFor)
+	locked := &until
+	if _, err := hs.store.UpdateDevice(context.Background(), "HD00001", hotdesk.DeviceUpdate{LockedUntil: &locked}); err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "locked device page", chromedp.Navigate(srv.URL+"/devices/HD00001"), chromedp.WaitVisible(chromedp.ID("unlock-device")))
+	screenshot(t, ctx, out, "device-locked")
+	submit(t, ctx, "press unlock", "#unlock-device")
+	waitFor(t, ctx, "unlocked", `!document.querySelector('#unlock-device') && document.body.innerText.includes('Unlocked.')`)
+	if d := hs.device("HD00001"); d.LockedUntil != nil {
+		t.Fatalf("still locked until %v", d.LockedUntil)
+	}
+
 	// Filters: only occupied desks, and the live refresh keeps the filter.
 	if _, err := hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00002", Via: hotdesk.ViaAPI}); err != nil {
 		t.Fatal(err)

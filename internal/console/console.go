@@ -183,6 +183,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /devices", c.auth(c.deviceCreate))
 	mux.Handle("GET /devices/{id}", c.auth(c.devicePage))
 	mux.Handle("POST /devices/{id}", c.auth(c.deviceUpdate))
+	mux.Handle("POST /devices/{id}/unlock", c.auth(c.deviceUnlock))
 	mux.Handle("POST /devices/{id}/delete", c.auth(c.deviceDelete))
 
 	mux.Handle("GET /audit", c.auth(c.auditPage))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 )
 
@@ -26,8 +27,9 @@ type deskRow struct {
 	Contacts   int
 	Login      *hotdesk.Login
 	UserName   string
-	For        string // how long the user has been there
-	Call       string // callUp, callRinging or ""
+	For        string     // how long the user has been there
+	Call       string     // callUp, callRinging or ""
+	Locked     *time.Time // PIN logins from it refused until, nil unless locked now
 }
 
 // State is free, occupied or unregistered (unregistered wins over free).
@@ -104,7 +106,7 @@ func (c *Console) desks(r *http.Request) (*desksData, error) {
 	now := c.now()
 	c.drainCalls()
 	for _, dev := range devs {
-		row := deskRow{Device: dev, Login: byDevice[dev.ID]}
+		row := deskRow{Device: dev, Login: byDevice[dev.ID], Locked: desk.ActiveLock(dev.LockedUntil, now)}
 		row.Contacts = len(c.regs.Contacts(dev.ID))
 		row.Registered = row.Contacts > 0
 		row.Call = c.calls.state(dev.ID)

@@ -6,14 +6,17 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 )
 
 type deviceRow struct {
 	Device     *hotdesk.Device
 	Registered bool
 	Login      *hotdesk.Login
+	Locked     *time.Time // PIN logins from it refused until, nil unless locked now
 }
 
 type devicesData struct {
@@ -43,7 +46,8 @@ func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := devicesData{Q: q, Mode: mode, Total: total}
 	for _, dev := range devs {
-		d.Rows = append(d.Rows, deviceRow{Device: dev, Registered: len(c.regs.Contacts(dev.ID)) > 0, Login: byDev[dev.ID]})
+		d.Rows = append(d.Rows, deviceRow{Device: dev, Registered: len(c.regs.Contacts(dev.ID)) > 0, Login: byDev[dev.ID],
+			Locked: desk.ActiveLock(dev.LockedUntil, c.now())})
 	}
 	base := "/devices?q=" + url.QueryEscape(q) + "&mode=" + url.QueryEscape(mode) + "&offset="
 	if off > 0 {
@@ -147,6 +151,7 @@ type deviceData struct {
 	Contacts []hotdesk.Binding
 	Login    *hotdesk.Login
 	URL      string
+	Locked   *time.Time // PIN logins from it refused until, nil unless locked now
 }
 
 func (d *deviceData) title() string { return "Device " + d.Device.ID }
@@ -173,7 +178,8 @@ func (c *Console) deviceData(r *http.Request, f *form) (*deviceData, error) {
 			"postcode": {l.Postcode}, "building": {l.Building}, "floor": {l.Floor}, "room": {l.Room}, "seat": {l.Seat}})
 		setAutoLogoutForm(f, dev.AutoLogout)
 	}
-	d := &deviceData{Device: dev, Form: f, DelForm: newForm(nil), Contacts: c.regs.Contacts(dev.ID), URL: provisionURL(r, c.secure, dev)}
+	d := &deviceData{Device: dev, Form: f, DelForm: newForm(nil), Contacts: c.regs.Contacts(dev.ID), URL: provisionURL(r, c.secure, dev),
+		Locked: desk.ActiveLock(dev.LockedUntil, c.now())}
 	if d.Login, err = c.store.LoginByDevice(r.Context(), dev.ID); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		return nil, fmt.Errorf("find login: %w", err)
 	}
@@ -234,4 +240,17 @@ func (c *Console) deviceDelete(w http.ResponseWriter, r *http.Request) error {
 	}
 	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindDeviceChanged, Device: id, Reason: hotdesk.ReasonDeleted, Source: source(r), Detail: "deleted"})
 	return redirect(w, r, "/devices?flash="+url.QueryEscape("Deleted device "+id+"."))
+}
+
+// deviceUnlock lifts the lock on PIN logins from a phone (audited with the
+// admin as source) and returns to the desks list or the device page.
+func (c *Console) deviceUnlock(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := c.desk.UnlockDevice(r.Context(), id, source(r)); err != nil {
+		return err
+	}
+	if r.PostFormValue("back") == "desks" {
+		return redirect(w, r, "/?flash="+url.QueryEscape(id+" unlocked."))
+	}
+	return redirect(w, r, "/devices/"+url.PathEscape(id)+"?flash="+url.QueryEscape("Unlocked."))
 }

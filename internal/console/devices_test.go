@@ -110,3 +110,41 @@ func TestDeviceToPersonalEndsLogin(t *testing.T) {
 		t.Fatalf("logout audit: %+v", evs)
 	}
 }
+
+// Issue 11 item 7: a phone locked after wrong PINs shows as locked (not
+// "neutral") on its page, the desks and the devices list, and an admin
+// unlocks it with a CSRF-checked button; the unlock is audited.
+func TestDeviceLockShownAndUnlocked(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	ctx := context.Background()
+	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}})
+	until := hs.clock.Now().Add(10 * time.Minute)
+	p := &until
+	if _, err := hs.store.UpdateDevice(ctx, "HD00001", hotdesk.DeviceUpdate{LockedUntil: &p}); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, c.get("/devices/HD00001"), 200, `id="unlock-device"`, "PIN logins from this phone are refused")
+	mustContain(t, c.get("/"), 200, "locked until", `action="/devices/HD00001/unlock"`)
+	mustContain(t, c.get("/devices"), 200, `badge warn locked`)
+	// Without the CSRF token nothing changes.
+	if w := hs.do(c, "POST", "/devices/HD00001/unlock", url.Values{}); w.Code != http.StatusForbidden || hs.device("HD00001").LockedUntil == nil {
+		t.Fatalf("unlock without CSRF: %d", w.Code)
+	}
+	if w := c.post("/devices/HD00001/unlock", url.Values{"back": {"desks"}}); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/?flash=HD00001+unlocked." {
+		t.Fatalf("unlock: %d %q", w.Code, w.Header().Get("Location"))
+	}
+	if hs.device("HD00001").LockedUntil != nil {
+		t.Fatal("still locked")
+	}
+	w := c.get("/devices/HD00001")
+	if strings.Contains(w.Body.String(), `id="unlock-device"`) {
+		t.Fatal("unlock button on an unlocked phone")
+	}
+	es, err := hs.store.FindAudit(ctx, hotdesk.AuditFilter{Device: "HD00001", Kinds: []string{hotdesk.KindUnlocked}})
+	if err != nil || len(es) != 1 || es[0].Source != "console:admin" {
+		t.Fatalf("audit %+v, %v", es, err)
+	}
+	mustContain(t, c.post("/devices/HD00404/unlock", nil), http.StatusNotFound)
+}

@@ -65,8 +65,6 @@ type Service struct {
 	mu         sync.Mutex
 	settings   *hotdesk.Settings
 	settingsAt time.Time
-	devFails   map[string][]time.Time // PIN failures per device, newest last
-	devLocked  map[string]time.Time   // device → locked until
 
 	sched *scheduler
 }
@@ -75,7 +73,6 @@ type Service struct {
 func New(o Options) *Service {
 	s := &Service{
 		store: o.Store, bus: o.Bus, now: o.Now, log: o.Logger, inCall: o.InCall, ttl: o.SettingsTTL,
-		devFails: map[string][]time.Time{}, devLocked: map[string]time.Time{},
 	}
 	if s.now == nil {
 		s.now = time.Now

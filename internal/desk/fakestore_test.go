@@ -23,12 +23,14 @@ type memStore struct {
 	audit    []*hotdesk.AuditEvent
 	settings hotdesk.Settings
 	bindings map[string]int // device → live contacts
+	failures map[[2]string][]time.Time
 	fail     error
 }
 
 func newMemStore() *memStore {
 	return &memStore{users: map[string]*hotdesk.User{}, devices: map[string]*hotdesk.Device{},
-		logins: map[string]*hotdesk.Login{}, settings: hotdesk.DefaultSettings(), bindings: map[string]int{}}
+		logins: map[string]*hotdesk.Login{}, settings: hotdesk.DefaultSettings(), bindings: map[string]int{},
+		failures: map[[2]string][]time.Time{}}
 }
 
 func notFound(what string) error { return hotdesk.Errorf(hotdesk.ENOTFOUND, "%s not found", what) }
@@ -42,9 +44,45 @@ func (s *memStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error
 		return s.fail
 	}
 	users, logins, n := cloneUsers(s.users), maps.Clone(s.logins), len(s.audit)
+	devices, failures := cloneDevices(s.devices), maps.Clone(s.failures)
 	if err := fn(memTx{s}); err != nil {
 		s.users, s.logins, s.audit = users, logins, s.audit[:n]
+		s.devices, s.failures = devices, failures
 		return err
+	}
+	return nil
+}
+
+func cloneDevices(m map[string]*hotdesk.Device) map[string]*hotdesk.Device {
+	out := make(map[string]*hotdesk.Device, len(m))
+	for k, d := range m {
+		c := *d
+		out[k] = &c
+	}
+	return out
+}
+
+func (t memTx) UpdateDevice(ctx context.Context, id string, upd hotdesk.DeviceUpdate) (*hotdesk.Device, error) {
+	d, ok := t.s.devices[id]
+	if !ok {
+		return nil, notFound("device")
+	}
+	if upd.LockedUntil != nil {
+		d.LockedUntil = *upd.LockedUntil
+	}
+	c := *d
+	return &c, nil
+}
+
+func (t memTx) PINFailures(ctx context.Context, scope, key string) ([]time.Time, error) {
+	return slices.Clone(t.s.failures[[2]string{scope, key}]), nil
+}
+
+func (t memTx) PutPINFailures(ctx context.Context, scope, key string, times []time.Time) error {
+	if len(times) == 0 {
+		delete(t.s.failures, [2]string{scope, key})
+	} else {
+		t.s.failures[[2]string{scope, key}] = slices.Clone(times)
 	}
 	return nil
 }

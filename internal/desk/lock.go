@@ -33,150 +33,154 @@ func failureReason(err error) string {
 	return ""
 }
 
-// recordFailure audits a refused login and, for a wrong PIN, applies the
-// lockout rules to the user and to the device. It runs after the login
-// transaction rolled back, in a transaction of its own. Errors are logged:
-// the caller already has the error that matters.
+// recordFailure audits a refused login that changed nothing (unknown user,
+// locked, hot desking off, …) in a transaction of its own. Wrong PINs are
+// not recorded here: checkPINTx counts and audits them in the transaction
+// that checked them. Errors are logged: the caller already has the error
+// that matters.
 func (s *Service) recordFailure(ctx context.Context, ext, device, source string, cause error) {
 	reason := failureReason(cause)
 	if reason == "" {
 		return
 	}
-	now := s.now()
-	audits := []*hotdesk.AuditEvent{{Time: now, Kind: hotdesk.KindLoginFailed, Extension: ext, Device: device,
-		Reason: reason, Source: source}}
-	lockUser := false
-	if reason == hotdesk.ReasonBadPIN {
-		n, err := s.recentUserFailures(ctx, ext, now)
-		if err != nil {
-			s.log.Warn("count pin failures", "extension", ext, "err", err)
-		}
-		lockUser = n+1 >= MaxFailures
-		if lockUser {
-			audits = append(audits, &hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindLocked, Extension: ext,
-				Device: device, Reason: hotdesk.ReasonBadPIN, Source: source, Detail: LockScopeUser})
-		}
-		if device != "" && s.deviceFailure(device, now) {
-			audits = append(audits, &hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindLocked, Device: device,
-				Reason: hotdesk.ReasonBadPIN, Source: source, Detail: LockScopeDevice})
-		}
-	}
-	err := s.store.InTx(ctx, func(tx hotdesk.Tx) error {
-		if lockUser {
-			until := now.Add(LockFor)
-			p := &until
-			if _, err := tx.UpdateUser(ctx, ext, hotdesk.UserUpdate{LockedUntil: &p}); err != nil {
-				return err
-			}
-		}
-		for _, e := range audits {
-			if err := tx.AppendAudit(ctx, e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	e := &hotdesk.AuditEvent{Time: s.now(), Kind: hotdesk.KindLoginFailed, Extension: ext, Device: device,
+		Reason: reason, Source: source}
+	if err := s.store.AppendAudit(ctx, e); err != nil {
 		s.log.Warn("audit login failure", "extension", ext, "device", device, "err", err)
 		return
 	}
-	if lockUser {
-		s.log.Info("hot desk login locked", "extension", ext, "device", device, "source", source)
-	}
-	s.publishAll(audits)
+	s.publish(e)
 }
 
-// recentUserFailures counts ext's bad-PIN failures within the window since
-// its last lock, unlock or successful login, from the audit trail (so all
-// nodes share the count).
-func (s *Service) recentUserFailures(ctx context.Context, ext string, now time.Time) (int, error) {
-	es, err := s.store.FindAudit(ctx, hotdesk.AuditFilter{Extension: ext, Since: now.Add(-FailureWindow),
-		Kinds: []string{hotdesk.KindLoginFailed, hotdesk.KindLocked, hotdesk.KindUnlocked, hotdesk.KindLogin}, Limit: 4 * MaxFailures})
+// deviceLockTx refuses PIN checks from a device whose lock is running. An
+// unknown device (or none) is not locked.
+func (s *Service) deviceLockTx(ctx context.Context, tx hotdesk.Tx, device string, now time.Time) error {
+	if device == "" {
+		return nil
+	}
+	d, err := tx.FindDevice(ctx, device)
+	if isNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if d.LockedUntil != nil && now.Before(*d.LockedUntil) {
+		return ErrLocked
+	}
+	return nil
+}
+
+// checkPINTx checks pin against u inside the login's write transaction.
+// Transactions are serialised by the store (one writer on SQLite, an
+// advisory lock on PostgreSQL, across nodes), so the lock checks done
+// before it, this check and the counting below are one atomic step: of many
+// parallel guesses exactly MaxFailures are checked before the lock holds.
+//
+// A wrong PIN is counted against the user and the device (only checked
+// PINs count; refused attempts never touch the counts) and, at MaxFailures
+// within FailureWindow, locks that user or device for LockFor. Those writes
+// and the audit rows (returned, already appended) must be committed, so a
+// wrong PIN is the outcome with a nil err. A right PIN clears the user's
+// count.
+func (s *Service) checkPINTx(ctx context.Context, tx hotdesk.Tx, u *hotdesk.User, pin, device, source string, now time.Time) (audits []*hotdesk.AuditEvent, outcome, err error) {
+	if CheckPIN(u.PINHash, pin) {
+		return nil, nil, tx.PutPINFailures(ctx, LockScopeUser, u.Extension, nil)
+	}
+	audits = []*hotdesk.AuditEvent{{Time: now, Kind: hotdesk.KindLoginFailed, Extension: u.Extension,
+		Device: device, Reason: hotdesk.ReasonBadPIN, Source: source}}
+	lockUser, err := countFailure(ctx, tx, LockScopeUser, u.Extension, now)
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
-	n := 0
-	for _, e := range es { // newest first
-		if e.Kind != hotdesk.KindLoginFailed {
-			break
+	if lockUser {
+		until := now.Add(LockFor)
+		p := &until
+		if _, err := tx.UpdateUser(ctx, u.Extension, hotdesk.UserUpdate{LockedUntil: &p}); err != nil {
+			return nil, nil, err
 		}
-		if e.Reason == hotdesk.ReasonBadPIN {
-			n++
+		audits = append(audits, &hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindLocked, Extension: u.Extension,
+			Device: device, Reason: hotdesk.ReasonBadPIN, Source: source, Detail: LockScopeUser})
+	}
+	if device != "" {
+		lockDev, err := countFailure(ctx, tx, LockScopeDevice, device, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		if lockDev {
+			until := now.Add(LockFor)
+			p := &until
+			_, err := tx.UpdateDevice(ctx, device, hotdesk.DeviceUpdate{LockedUntil: &p})
+			if err == nil {
+				audits = append(audits, &hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindLocked, Device: device,
+					Reason: hotdesk.ReasonBadPIN, Source: source, Detail: LockScopeDevice})
+			} else if !isNotFound(err) {
+				return nil, nil, err
+			}
 		}
 	}
-	return n, nil
+	for _, e := range audits {
+		if err := tx.AppendAudit(ctx, e); err != nil {
+			return nil, nil, err
+		}
+	}
+	if lockUser {
+		s.log.Info("hot desk login locked", "extension", u.Extension, "device", device, "source", source)
+	}
+	return audits, ErrBadPIN, nil
 }
 
-// deviceFailure notes a bad PIN from device and reports whether that locks
-// it. Device locks are kept in memory (per node): they stop guessing across
-// many extensions from one phone; the durable per-user lock stops the rest.
-func (s *Service) deviceFailure(device string, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fs := s.devFails[device]
-	keep := fs[:0]
-	for _, t := range fs {
+// countFailure adds a wrong PIN at now to the key's failures within the
+// window and reports whether that makes MaxFailures (the count then starts
+// again: the lock is what stops the next guesses).
+func countFailure(ctx context.Context, tx hotdesk.Tx, scope, key string, now time.Time) (bool, error) {
+	ts, err := tx.PINFailures(ctx, scope, key)
+	if err != nil {
+		return false, err
+	}
+	keep := ts[:0]
+	for _, t := range ts {
 		if now.Sub(t) < FailureWindow {
 			keep = append(keep, t)
 		}
 	}
 	keep = append(keep, now)
-	if len(keep) < MaxFailures {
-		s.devFails[device] = keep
-		return false
+	if len(keep) >= MaxFailures {
+		return true, tx.PutPINFailures(ctx, scope, key, nil)
 	}
-	delete(s.devFails, device)
-	s.devLocked[device] = now.Add(LockFor)
-	if len(s.devLocked) > 10000 { // bound memory: forget expired locks
-		for d, until := range s.devLocked {
-			if !now.Before(until) {
-				delete(s.devLocked, d)
-			}
-		}
-	}
-	return true
-}
-
-// deviceLocked reports whether logins from device are locked.
-func (s *Service) deviceLocked(device string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	until, ok := s.devLocked[device]
-	if ok && !s.now().Before(until) {
-		delete(s.devLocked, device)
-		return false
-	}
-	return ok
+	return false, tx.PutPINFailures(ctx, scope, key, keep)
 }
 
 // VerifyPIN checks ext's PIN without logging in, with the same lockout and
 // audit trail as Login. Errors: ErrUnknownUser, ErrLocked, ErrBadPIN,
 // ErrUnavailable.
 func (s *Service) VerifyPIN(ctx context.Context, ext, pin, device, source string) error {
-	err := s.verifyPIN(ctx, ext, pin, device)
+	var audits []*hotdesk.AuditEvent
+	var outcome error
+	err := s.store.InTx(ctx, func(tx hotdesk.Tx) error {
+		now := s.now()
+		if err := s.deviceLockTx(ctx, tx, device, now); err != nil {
+			return err
+		}
+		u, err := tx.FindUser(ctx, ext)
+		if isNotFound(err) {
+			return ErrUnknownUser
+		} else if err != nil {
+			return err
+		}
+		if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
+			return ErrLocked
+		}
+		audits, outcome, err = s.checkPINTx(ctx, tx, u, pin, device, source, now)
+		return err
+	})
 	if isDomain(err) {
 		s.recordFailure(ctx, ext, device, source, err)
-	}
-	return err
-}
-
-func (s *Service) verifyPIN(ctx context.Context, ext, pin, device string) error {
-	if device != "" && s.deviceLocked(device) {
-		return ErrLocked
-	}
-	u, err := s.store.FindUser(ctx, ext)
-	if isNotFound(err) {
-		return ErrUnknownUser
+		return err
 	} else if err != nil {
-		return unavailable("find user", err)
+		return unavailable("verify pin", err)
 	}
-	if u.LockedUntil != nil && s.now().Before(*u.LockedUntil) {
-		return ErrLocked
-	}
-	if !CheckPIN(u.PINHash, pin) {
-		return ErrBadPIN
-	}
-	return nil
+	s.publishAll(audits)
+	return outcome
 }
 
 // Unlock lifts ext's hot-desk lock (audited "unlocked"). Failures before the
@@ -190,6 +194,9 @@ func (s *Service) Unlock(ctx context.Context, ext, source string) error {
 		} else if err != nil {
 			return err
 		}
+		if err := tx.PutPINFailures(ctx, LockScopeUser, ext, nil); err != nil {
+			return err
+		}
 		return tx.AppendAudit(ctx, e)
 	})
 	if err != nil {
@@ -199,18 +206,37 @@ func (s *Service) Unlock(ctx context.Context, ext, source string) error {
 	return nil
 }
 
-// UnlockDevice lifts the in-memory lock on logins from device (audited).
+// UnlockDevice lifts the lock on PIN logins from device and forgets its
+// failures (audited "unlocked", detail "device"). Errors: ErrUnknownDevice,
+// ErrUnavailable.
 func (s *Service) UnlockDevice(ctx context.Context, device, source string) error {
-	s.mu.Lock()
-	delete(s.devLocked, device)
-	delete(s.devFails, device)
-	s.mu.Unlock()
 	e := &hotdesk.AuditEvent{Time: s.now(), Kind: hotdesk.KindUnlocked, Device: device, Source: source, Detail: LockScopeDevice}
-	if err := s.store.AppendAudit(ctx, e); err != nil {
+	err := s.store.InTx(ctx, func(tx hotdesk.Tx) error {
+		var none *time.Time
+		if _, err := tx.UpdateDevice(ctx, device, hotdesk.DeviceUpdate{LockedUntil: &none}); isNotFound(err) {
+			return ErrUnknownDevice
+		} else if err != nil {
+			return err
+		}
+		if err := tx.PutPINFailures(ctx, LockScopeDevice, device, nil); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, e)
+	})
+	if err != nil {
 		return unavailable("unlock device", err)
 	}
 	s.publish(e)
 	return nil
+}
+
+// ActiveLock returns until when it is still in the future at now, else nil:
+// what to show of a stored locked_until.
+func ActiveLock(until *time.Time, now time.Time) *time.Time {
+	if until == nil || !now.Before(*until) {
+		return nil
+	}
+	return until
 }
 
 // SetPIN sets ext's PIN, or generates a random 6-digit one when pin is ""

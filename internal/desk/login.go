@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -35,47 +36,41 @@ type LoginResult struct {
 
 // Login logs a user in on a hot-desk phone, ending the user's login
 // elsewhere (roamed) and the phone's current user's login (replaced), in one
-// transaction that also writes the audit trail. Errors: ErrUnknownUser,
-// ErrUnknownDevice, ErrUserNotHotdesk, ErrDeviceNotHotdesk, ErrLocked,
-// ErrBadPIN (each audited as login_failed) and ErrUnavailable (database
-// failure; nothing changed).
+// transaction that also writes the audit trail. A PIN is checked and a
+// wrong one counted in that same transaction (see checkPINTx). Errors:
+// ErrUnknownUser, ErrUnknownDevice, ErrUserNotHotdesk, ErrDeviceNotHotdesk,
+// ErrLocked, ErrBadPIN (each audited as login_failed) and ErrUnavailable
+// (database failure; nothing changed).
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
 	if req.Via == "" {
 		req.Via = hotdesk.ViaPhone
 	}
 	res, err := s.login(ctx, req)
-	if err != nil {
-		if isDomain(err) {
-			s.recordFailure(ctx, req.Extension, req.Device, req.Source, err)
-		} else {
-			s.log.Warn("login failed", "extension", req.Extension, "device", req.Device, "err", err)
-		}
-		return nil, err
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.Is(err, ErrBadPIN): // counted and audited with the check
+	case isDomain(err):
+		s.recordFailure(ctx, req.Extension, req.Device, req.Source, err)
+	default:
+		s.log.Warn("login failed", "extension", req.Extension, "device", req.Device, "err", err)
 	}
-	return res, nil
+	return nil, err
 }
 
 func (s *Service) login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
-	if s.deviceLocked(req.Device) {
-		return nil, ErrLocked
-	}
-	// The PIN is verified before the transaction so that the (cheap but not
-	// free) hash does not extend the time the write lock is held.
-	verified, err := s.preflight(ctx, req)
-	if err != nil {
-		return nil, err
-	}
 	st, err := s.loadSettings(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var res *LoginResult
 	var audits []*hotdesk.AuditEvent
+	var outcome error
 	for attempt := 0; ; attempt++ {
-		res, audits = &LoginResult{}, nil
+		res, audits, outcome = &LoginResult{}, nil, nil
 		err = s.store.InTx(ctx, func(tx hotdesk.Tx) error {
 			var err error
-			audits, err = s.loginTx(ctx, tx, req, verified, st, res)
+			audits, outcome, err = s.loginTx(ctx, tx, req, st, res)
 			return err
 		})
 		if hotdesk.ErrorCode(err) != hotdesk.ECONFLICT || attempt >= conflictRetries {
@@ -85,30 +80,12 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	if err != nil {
 		return nil, unavailable("login", err)
 	}
-	s.afterLogin(res)
 	s.publishAll(audits)
+	if outcome != nil {
+		return nil, outcome
+	}
+	s.afterLogin(res)
 	return res, nil
-}
-
-// preflight checks the user outside the transaction, and the PIN when asked.
-// It returns the PIN hash it verified ("" when none was checked).
-func (s *Service) preflight(ctx context.Context, req LoginRequest) (string, error) {
-	u, err := s.store.FindUser(ctx, req.Extension)
-	if isNotFound(err) {
-		return "", ErrUnknownUser
-	} else if err != nil {
-		return "", unavailable("find user", err)
-	}
-	if err := s.checkUser(u); err != nil {
-		return "", err
-	}
-	if !req.CheckPIN {
-		return "", nil
-	}
-	if !CheckPIN(u.PINHash, req.PIN) {
-		return "", ErrBadPIN
-	}
-	return u.PINHash, nil
 }
 
 // checkUser applies the per-user rules: hot desking enabled, not locked.
@@ -123,43 +100,54 @@ func (s *Service) checkUser(u *hotdesk.User) error {
 }
 
 // loginTx does the whole login inside tx and returns the audit rows written.
-func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, verified string, st hotdesk.Settings, res *LoginResult) ([]*hotdesk.AuditEvent, error) {
+// A wrong PIN is an outcome to commit (its count and audit rows), not an
+// error that rolls back.
+func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, st hotdesk.Settings, res *LoginResult) (audits []*hotdesk.AuditEvent, outcome, err error) {
 	now := s.now()
-	u, err := tx.FindUser(ctx, req.Extension)
-	if isNotFound(err) {
-		return nil, ErrUnknownUser
-	} else if err != nil {
-		return nil, err
-	}
-	if err := s.checkUser(u); err != nil {
-		return nil, err
-	}
-	if req.CheckPIN && u.PINHash != verified && !CheckPIN(u.PINHash, req.PIN) {
-		return nil, ErrBadPIN // the PIN changed since preflight
-	}
 	d, err := tx.FindDevice(ctx, req.Device)
 	if isNotFound(err) {
-		return nil, ErrUnknownDevice
+		return nil, nil, ErrUnknownDevice
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	// A device lock stops PIN guessing from that phone; an admin's login
+	// checks no PIN and is not refused by it.
+	if req.CheckPIN && ActiveLock(d.LockedUntil, now) != nil {
+		return nil, nil, ErrLocked
 	}
 	if d.Mode != hotdesk.ModeHotdesk {
-		return nil, ErrDeviceNotHotdesk
+		return nil, nil, ErrDeviceNotHotdesk
+	}
+	u, err := tx.FindUser(ctx, req.Extension)
+	if isNotFound(err) {
+		return nil, nil, ErrUnknownUser
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if err := s.checkUser(u); err != nil {
+		return nil, nil, err
+	}
+	if req.CheckPIN {
+		audits, outcome, err := s.checkPINTx(ctx, tx, u, req.PIN, req.Device, req.Source, now)
+		if err != nil || outcome != nil {
+			return audits, outcome, err
+		}
 	}
 	cur, err := loginByDevice(ctx, tx, req.Device)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if cur != nil && cur.Extension == req.Extension {
 		if !req.Toggle {
 			res.Login = cur // already there: nothing changes
-			return nil, nil
+			return nil, nil, nil
 		}
 		res.Login, res.Toggled = cur, true
 		e, err := endLogin(ctx, tx, cur, hotdesk.ReasonUser, req.Source, now, "")
-		return []*hotdesk.AuditEvent{e}, err
+		return []*hotdesk.AuditEvent{e}, nil, err
 	}
-	return s.switchTo(ctx, tx, req, d, cur, st, now, res)
+	audits, err = s.switchTo(ctx, tx, req, d, cur, st, now, res)
+	return audits, nil, err
 }
 
 // switchTo ends the user's other login and the device's current one, then

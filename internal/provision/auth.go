@@ -24,7 +24,12 @@ const nonceTTL = 5 * time.Minute
 
 // nonces issues stateless HMAC-signed nonces carrying their issue time and
 // remembers, only for answered nonces, the highest nonce-count seen, so a
-// captured Authorization header cannot be replayed.
+// captured Authorization header cannot be replayed. As in the registrar, the
+// HMAC covers the client address the nonce was sent to, and a nonce passes
+// only from there, so a failure counts against an address only for its own
+// nonces. (Over TCP a forged source cannot complete a request anyway; the
+// binding keeps one rule for both digest servers until issue 12 merges
+// them.)
 type nonces struct {
 	key []byte
 
@@ -45,24 +50,26 @@ func newNonces() (*nonces, error) {
 	return &nonces{key: key, seen: make(map[string]nonceUse)}, nil
 }
 
-func (n *nonces) issue(now time.Time) string {
+func (n *nonces) issue(now time.Time, bind string) string {
 	var raw [8 + 8 + 16]byte
 	binary.BigEndian.PutUint64(raw[:8], uint64(now.UnixNano()))
 	_, _ = rand.Read(raw[8:16])
-	copy(raw[16:], n.mac(raw[:16]))
+	copy(raw[16:], n.mac(raw[:16], bind))
 	return base64.RawURLEncoding.EncodeToString(raw[:])
 }
 
-func (n *nonces) mac(b []byte) []byte {
+func (n *nonces) mac(b []byte, bind string) []byte {
 	m := hmac.New(sha256.New, n.key)
 	m.Write(b)
+	m.Write([]byte(bind))
 	return m.Sum(nil)[:16]
 }
 
-// check reports whether nonce was issued here, and whether it is still fresh.
-func (n *nonces) check(nonce string, now time.Time) (valid, fresh bool) {
+// check reports whether nonce was issued here to bind, and whether it is
+// still fresh.
+func (n *nonces) check(nonce string, now time.Time, bind string) (valid, fresh bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(nonce)
-	if err != nil || len(raw) != 32 || !hmac.Equal(raw[16:], n.mac(raw[:16])) {
+	if err != nil || len(raw) != 32 || !hmac.Equal(raw[16:], n.mac(raw[:16], bind)) {
 		return false, false
 	}
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(raw[:8])))
@@ -91,8 +98,8 @@ func (n *nonces) use(nonce string, nc int, now time.Time) bool {
 
 // challenges returns the WWW-Authenticate values: MD5 first, since most
 // desk phones take the first challenge and know only MD5, then SHA-256.
-func (s *Server) challenges(stale bool, now time.Time) []string {
-	nonce := s.nonces.issue(now)
+func (s *Server) challenges(stale bool, now time.Time, bind string) []string {
+	nonce := s.nonces.issue(now, bind)
 	var out []string
 	for _, alg := range []string{"MD5", "SHA-256"} {
 		c := digest.Challenge{Realm: s.opts.Realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
@@ -127,7 +134,7 @@ func (s *Server) checkDigest(r *http.Request, d *hotdesk.Device, now time.Time) 
 	if alg != "" && alg != "MD5" && alg != "SHA-256" || c.QOP != "" && c.QOP != "auth" || c.Userhash {
 		return authChallenge
 	}
-	valid, fresh := s.nonces.check(c.Nonce, now)
+	valid, fresh := s.nonces.check(c.Nonce, now, hostOf(r.RemoteAddr))
 	if !valid {
 		return authChallenge // e.g. issued before a restart
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -322,5 +323,63 @@ func TestFollowsLogin(t *testing.T) {
 	h.store.mu.Unlock()
 	if _, body, _ := h.get(t, c, vendorPaths[hotdesk.ModelYealink]); !strings.Contains(body, "account.1.display_name = Anna O'Neil & <Co>") {
 		t.Fatalf("logged in:\n%s", body)
+	}
+}
+
+// fromIP returns a client whose connections leave from localIP (any
+// 127.0.0.x on loopback).
+func fromIP(localIP string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(localIP)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// Issue 11 item 8, applied to the provisioning digest too: a nonce passes
+// only from the address it was sent to, so an answer from elsewhere gets a
+// fresh challenge and counts no failure against that address.
+func TestNonceBoundToClientAddress(t *testing.T) {
+	h := mustHTTP(t, hotdesk.ModelYealink)
+	path := vendorPaths[hotdesk.ModelYealink]
+	res, err := fromIP("127.0.0.3").Get(h.ts.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	chal, err := digest.ParseChallenge(res.Header.Get("WWW-Authenticate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := func(from, pass string, n int) int {
+		cred, err := digest.Digest(chal, digest.Options{Method: "GET", URI: path, Username: "HD00001", Password: pass, Count: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("GET", h.ts.URL+path, nil)
+		req.Header.Set("Authorization", cred.String())
+		res, err := fromIP(from).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for i := range 30 {
+		if code := answer("127.0.0.2", "wrong", i+1); code != http.StatusUnauthorized {
+			t.Fatalf("answer %d from another address: %d", i+1, code)
+		}
+	}
+	if code := answer("127.0.0.2", `pw&<"x">`, 31); code != http.StatusUnauthorized {
+		t.Fatalf("right password, another address's nonce: %d", code)
+	}
+	if w := h.prov.lim.blocked("127.0.0.2", h.clock.Now()); w != 0 {
+		t.Fatalf("127.0.0.2 blocked for %v", w)
+	}
+	h.prov.lim.mu.Lock()
+	_, counted := h.prov.lim.src["127.0.0.2"]
+	h.prov.lim.mu.Unlock()
+	if counted {
+		t.Fatal("failures counted against an address for nonces it was never sent")
+	}
+	if code := answer("127.0.0.3", `pw&<"x">`, 32); code != http.StatusOK {
+		t.Fatalf("from the address the nonce was sent to: %d", code)
 	}
 }

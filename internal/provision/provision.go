@@ -190,18 +190,18 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, d *hotdesk.De
 	case authMalformed:
 		http.Error(w, "malformed Authorization header", http.StatusBadRequest)
 	case authStale:
-		s.challenge(w, true, now)
+		s.challenge(w, r, true, now)
 	case authFailed:
 		s.log.Warn("provisioning: digest failed", "device", d.ID, "source", src)
 		s.failure(w, r, d.ID, src, now, http.StatusUnauthorized)
 	default:
-		s.challenge(w, false, now)
+		s.challenge(w, r, false, now)
 	}
 	return "", false
 }
 
-func (s *Server) challenge(w http.ResponseWriter, stale bool, now time.Time) {
-	for _, c := range s.challenges(stale, now) {
+func (s *Server) challenge(w http.ResponseWriter, r *http.Request, stale bool, now time.Time) {
+	for _, c := range s.challenges(stale, now, hostOf(r.RemoteAddr)) {
 		w.Header().Add("WWW-Authenticate", c)
 	}
 	http.Error(w, "authentication required", http.StatusUnauthorized)
@@ -219,7 +219,7 @@ func (s *Server) failure(w http.ResponseWriter, r *http.Request, device, src str
 	}
 	switch status {
 	case http.StatusUnauthorized:
-		s.challenge(w, false, now)
+		s.challenge(w, r, false, now)
 	case http.StatusNotFound:
 		http.Error(w, "not found", status)
 	default:

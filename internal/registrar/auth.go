@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -20,12 +21,13 @@ import (
 type authOutcome int
 
 const (
-	authOK        authOutcome = iota
-	authChallenge             // no usable credentials: send a fresh challenge
-	authStale                 // right password, expired nonce: challenge with stale=true
-	authFailed                // wrong password or unknown user: counted failure
-	authMalformed             // unparseable credentials: 400
-	authError                 // the store failed: 500
+	authOK            authOutcome = iota
+	authChallenge                 // no usable credentials: send a fresh challenge
+	authStale                     // right password, expired nonce: challenge with stale=true
+	authFailed                    // wrong password or unknown user: counted failure
+	authMalformed                 // unparseable credentials: 400
+	authError                     // the store failed: 500
+	authDeviceBlocked             // the device's failure budget is spent: 403 without a check
 )
 
 // authHeaders names the headers of one flavour of digest auth: 401 with
@@ -57,6 +59,11 @@ type secrets struct {
 	store hotdesk.Store
 	realm string
 	ttl   time.Duration
+	// dummy is a random password only this process knows: an unknown
+	// device gets HA1 values from it, so checking its digest does the same
+	// work as a wrong password for a known one (equal timing) and never
+	// matches.
+	dummy string
 
 	mu sync.Mutex
 	m  map[string]*secret
@@ -76,11 +83,12 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time) (*secret,
 		return nil, err
 	}
 	s = &secret{fetched: now}
+	password := c.dummy
 	if err == nil {
-		s.dev = d
-		s.ha1MD5 = hashHex(md5.New(), user, c.realm, d.SIPPassword)
-		s.ha1SHA = hashHex(sha256.New(), user, c.realm, d.SIPPassword)
+		s.dev, password = d, d.SIPPassword
 	}
+	s.ha1MD5 = hashHex(md5.New(), user, c.realm, password)
+	s.ha1SHA = hashHex(sha256.New(), user, c.realm, password)
 	c.mu.Lock()
 	if len(c.m) >= maxCachedSecrets {
 		clear(c.m)
@@ -175,19 +183,26 @@ func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind auth
 	default:
 		return nil, c.Username, authChallenge, nil
 	}
-	serial, nonceErr := r.nonces.check(c.Nonce, now)
+	serial, nonceErr := r.nonces.check(c.Nonce, now, nonceBinding(req))
 	if errors.Is(nonceErr, errNonceInvalid) {
+		// Not a nonce we gave this address (forged, or a spoofed source):
+		// challenge, and count nothing against anyone.
 		return nil, c.Username, authChallenge, nil
+	}
+	if !r.devLimiter.allow(c.Username, now) {
+		return nil, c.Username, authDeviceBlocked, nil
 	}
 	s, err := r.secrets.get(ctx, c.Username, now)
 	if err != nil {
 		return nil, c.Username, authError, err
 	}
-	if s.dev == nil {
-		return nil, c.Username, authFailed, nil
-	}
+	// Known and unknown devices take the same path: an unknown one has a
+	// dummy HA1 (secrets.get), the response is computed and compared in
+	// constant time either way, and only then does s.dev decide.
+	r.digestChecks.Add(1)
 	want, err := expectedResponse(string(req.Method), c, ha1(s))
-	if err != nil || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(c.Response))) != 1 {
+	match := subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(c.Response))) == 1
+	if err != nil || !match || s.dev == nil {
 		r.secrets.forget(c.Username)
 		return nil, c.Username, authFailed, nil
 	}
@@ -200,12 +215,19 @@ func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind auth
 	return s.dev, c.Username, authOK, nil
 }
 
+// nonceBinding is what a nonce is bound to: the transport and source
+// address (without port: a phone may answer from another port, e.g. over a
+// new TCP connection) of the request.
+func nonceBinding(req *sip.Request) string {
+	return strings.ToUpper(req.Transport()) + " " + hostOf(req.Source())
+}
+
 // challenge builds a 401/407 offering Options.Algorithms (by default MD5
 // alone; RFC 8760 section 2.4 lists several in order of preference),
 // each with qop=auth and all with one nonce.
 func (r *Registrar) challenge(req *sip.Request, kind authHeaders, stale bool, now time.Time) *sip.Response {
 	res := sip.NewResponseFromRequest(req, kind.status, kind.reason, nil)
-	nonce := r.nonces.issue(now)
+	nonce := r.nonces.issue(now, nonceBinding(req))
 	for _, tmpl := range r.challenges {
 		suffix := tmpl.suffix
 		if stale {
@@ -257,6 +279,8 @@ func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kin
 		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Malformed Credentials", nil), false)
 	case authFailed:
 		r.authFailure(req, tx, user, src, now)
+	case authDeviceBlocked:
+		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil), r.limiter.slow(hostOf(src), now))
 	case authError:
 		r.log.Error("sip auth: device lookup", "device", user, "error", err)
 		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Error", nil), false)
@@ -264,8 +288,9 @@ func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kin
 	return nil, false
 }
 
-// authFailure counts a failed authentication against the source, audits a
-// block, and answers 403 (delayed once the source is being slowed down).
+// authFailure counts a failed authentication against the source (whose own
+// nonce it answered) and against the claimed device from any source, audits
+// a block, and answers 403 (delayed once the source is being slowed down).
 func (r *Registrar) authFailure(req *sip.Request, tx sip.ServerTransaction, user, src string, now time.Time) {
 	ip := hostOf(src)
 	v := r.limiter.fail(ip, now)
@@ -274,6 +299,13 @@ func (r *Registrar) authFailure(req *sip.Request, tx sip.ServerTransaction, user
 		r.log.Warn("sip source blocked after repeated auth failures", "source", ip, "for", r.opts.BlockFor)
 		r.audit(&hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindAuthBlocked, Device: user, Source: ip,
 			Detail: "blocked for " + r.opts.BlockFor.String()})
+	}
+	if r.devLimiter.fail(user, now) == verdictBlocked {
+		// Guesses from rotating addresses, each under BlockAfter.
+		r.log.Warn("sip device digest refused after repeated auth failures", "device", user, "source", ip, "for", r.opts.DeviceBlockFor)
+		r.audit(&hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindAuthDeviceBlocked, Device: user, Source: ip,
+			Detail: fmt.Sprintf("digest refused for %s after %d failures within %s", r.opts.DeviceBlockFor,
+				r.opts.DeviceBlockAfter, r.opts.DeviceFailWindow)})
 	}
 	r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil), v != verdictCounted)
 }

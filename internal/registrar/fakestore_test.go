@@ -149,5 +149,14 @@ func (fakeTx) ListLogins(context.Context) ([]*hotdesk.Login, error)          { r
 func (fakeTx) CreateLogin(context.Context, *hotdesk.Login) error             { return errUnused }
 func (fakeTx) UpdateLogin(context.Context, *hotdesk.Login) error             { return errUnused }
 func (fakeTx) DeleteLogin(context.Context, string) error                     { return errUnused }
+func (fakeTx) UpdateDevice(context.Context, string, hotdesk.DeviceUpdate) (*hotdesk.Device, error) {
+	return nil, errUnused
+}
+func (fakeTx) PINFailures(context.Context, string, string) ([]time.Time, error) {
+	return nil, errUnused
+}
+func (fakeTx) PutPINFailures(context.Context, string, string, []time.Time) error {
+	return errUnused
+}
 
 var errUnused = errors.New("fake tx: not used by the registrar")

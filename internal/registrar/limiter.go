@@ -61,6 +61,12 @@ func (l *limiter) fail(ip string, now time.Time) verdict {
 		f = &failures{start: now}
 		l.src[ip] = f
 	}
+	if !f.blockedUntil.IsZero() && !now.Before(f.blockedUntil) {
+		// The block ran out before a sweep forgot it: count afresh, so
+		// the next blockAfter failures block again.
+		f.count, f.start, f.blockedUntil = 0, now, time.Time{}
+		l.blocked.Add(-1)
+	}
 	if now.Sub(f.start) > l.window && f.blockedUntil.IsZero() {
 		f.count, f.start = 0, now
 	}

@@ -25,7 +25,11 @@ const nonceLen = 32
 
 // nonces issues and checks stateless digest nonces: each nonce carries its
 // issue time and a serial number, authenticated with an HMAC under a key that
-// lives only in this process, so issuing one costs no memory. Only nonces that
+// lives only in this process, so issuing one costs no memory. The HMAC also
+// covers the binding the nonce was issued to (transport and source address
+// of the request it challenged), so a nonce only passes check from there: a
+// blind spoofer cannot answer a challenge sent to the address it forges, and
+// a failure is counted against an address only for its own nonces. Only nonces that
 // were actually answered are remembered, as serial → highest nonce-count (to
 // refuse replays), in two generations that rotate every ttl+1m, so an entry
 // lives at least as long as its nonce can pass check and costs ~16 bytes.
@@ -48,26 +52,28 @@ func newNonces(ttl time.Duration) (*nonces, error) {
 	return &nonces{key: key, ttl: ttl, cur: make(map[uint64]uint32), prev: make(map[uint64]uint32)}, nil
 }
 
-// issue returns a fresh nonce for time now.
-func (n *nonces) issue(now time.Time) string {
+// issue returns a fresh nonce for time now, valid only for bind (see
+// nonceBinding).
+func (n *nonces) issue(now time.Time, bind string) string {
 	var raw [nonceLen]byte
 	binary.BigEndian.PutUint64(raw[0:8], uint64(now.UnixNano()))
 	binary.BigEndian.PutUint64(raw[8:16], n.serial.Add(1))
-	copy(raw[16:], n.mac(raw[:16]))
+	copy(raw[16:], n.mac(raw[:16], bind))
 	return base64.RawURLEncoding.EncodeToString(raw[:])
 }
 
-func (n *nonces) mac(b []byte) []byte {
+func (n *nonces) mac(b []byte, bind string) []byte {
 	h := hmac.New(sha256.New, n.key)
 	h.Write(b)
+	h.Write([]byte(bind))
 	return h.Sum(nil)[:16]
 }
 
-// check verifies that nonce was issued by this process and has not expired,
-// and returns its serial. It returns errNonceStale for a genuine but expired
+// check verifies that nonce was issued by this process, to bind, and has
+// not expired, and returns its serial. It returns errNonceStale for a genuine but expired
 // nonce (the client should retry with a new one, RFC 7616 3.3 stale=true) and
 // errNonceInvalid for anything else.
-func (n *nonces) check(nonce string, now time.Time) (uint64, error) {
+func (n *nonces) check(nonce string, now time.Time, bind string) (uint64, error) {
 	if base64.RawURLEncoding.DecodedLen(len(nonce)) != nonceLen {
 		return 0, errNonceInvalid
 	}
@@ -75,7 +81,7 @@ func (n *nonces) check(nonce string, now time.Time) (uint64, error) {
 	if _, err := base64.RawURLEncoding.Decode(raw[:], []byte(nonce)); err != nil {
 		return 0, errNonceInvalid
 	}
-	if !hmac.Equal(raw[16:], n.mac(raw[:16])) {
+	if !hmac.Equal(raw[16:], n.mac(raw[:16], bind)) {
 		return 0, errNonceInvalid
 	}
 	serial := binary.BigEndian.Uint64(raw[8:16])

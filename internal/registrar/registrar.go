@@ -7,10 +7,14 @@
 package registrar
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -50,6 +54,14 @@ type Options struct {
 	FailWindow time.Duration // default 1m
 	BlockFor   time.Duration // default 10m
 	FailDelay  time.Duration // delay of responses to slowed sources; default 2s
+
+	// A device's failure budget, from any source: after DeviceBlockAfter
+	// failures for one device id within DeviceFailWindow its digest is
+	// refused for DeviceBlockFor (audited auth_device_blocked). It catches
+	// guesses from rotating addresses that each stay under BlockAfter.
+	DeviceBlockAfter int           // default 20
+	DeviceFailWindow time.Duration // default 1m
+	DeviceBlockFor   time.Duration // default 5m
 }
 
 func (o *Options) setDefaults() error {
@@ -71,6 +83,9 @@ func (o *Options) setDefaults() error {
 	defInt(&o.MaxContacts, 10)
 	defInt(&o.SlowAfter, 5)
 	defInt(&o.BlockAfter, 20)
+	defInt(&o.DeviceBlockAfter, 20)
+	defDur(&o.DeviceFailWindow, time.Minute)
+	defDur(&o.DeviceBlockFor, 5*time.Minute)
 	defDur(&o.NonceTTL, 30*time.Second)
 	defDur(&o.CacheTTL, 2*time.Second)
 	defDur(&o.FlushInterval, time.Second)
@@ -112,7 +127,12 @@ type Registrar struct {
 	nonces  *nonces
 	secrets *secrets
 	limiter *limiter
-	srv     *sipgo.Server // for delayed responses; set by Register
+	// devLimiter counts digest failures per claimed device id.
+	devLimiter *limiter
+	// digestChecks counts digest responses computed and compared (tests
+	// check known and unknown devices do the same work).
+	digestChecks atomic.Int64
+	srv          *sipgo.Server // for delayed responses; set by Register
 
 	challenges []challengeTemplate
 
@@ -138,16 +158,23 @@ func New(o Options) (*Registrar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registrar: %w", err)
 	}
+	var dummy [24]byte
+	if _, err := rand.Read(dummy[:]); err != nil {
+		return nil, fmt.Errorf("registrar: %w", err)
+	}
 	return &Registrar{
-		opts:    o,
-		log:     o.Logger,
-		nonces:  n,
-		secrets: &secrets{store: o.Store, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]*secret)},
+		opts:   o,
+		log:    o.Logger,
+		nonces: n,
+		secrets: &secrets{store: o.Store, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]*secret),
+			dummy: hex.EncodeToString(dummy[:])},
 		limiter: newLimiter(o.SlowAfter, o.BlockAfter, o.FailWindow, o.BlockFor),
-		devices: make(map[string][]hotdesk.Binding),
-		puts:    make(map[bindingKey]hotdesk.Binding),
-		dels:    make(map[bindingKey]hotdesk.Binding),
-		kick:    make(chan struct{}, 1),
+		// Responses are slowed per source, never per device.
+		devLimiter: newLimiter(math.MaxInt, o.DeviceBlockAfter, o.DeviceFailWindow, o.DeviceBlockFor),
+		devices:    make(map[string][]hotdesk.Binding),
+		puts:       make(map[bindingKey]hotdesk.Binding),
+		dels:       make(map[bindingKey]hotdesk.Binding),
+		kick:       make(chan struct{}, 1),
 
 		challenges: challengeTemplates(o.Realm, o.Algorithms),
 	}, nil

@@ -84,6 +84,7 @@ func (r *Registrar) sweep(now time.Time) {
 	r.mu.Unlock()
 	r.nonces.sweep(now)
 	r.limiter.sweep(now)
+	r.devLimiter.sweep(now)
 	r.secrets.sweep(now)
 }
 

@@ -18,7 +18,8 @@ func TestNonces(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Unix(1_700_000_000, 0)
-	a, b := n.issue(t0), n.issue(t0)
+	const bind = "UDP 127.0.0.2"
+	a, b := n.issue(t0, bind), n.issue(t0, bind)
 	if a == b {
 		t.Fatal("two nonces issued at the same instant are equal")
 	}
@@ -30,24 +31,32 @@ func TestNonces(t *testing.T) {
 		nonce string
 		at    time.Time
 		want  error
+		bind  string // "" = bind
 	}{
-		{"fresh", a, t0.Add(time.Second), nil},
-		{"at ttl", a, t0.Add(5 * time.Minute), nil},
-		{"expired", a, t0.Add(5*time.Minute + time.Second), errNonceStale},
-		{"from the future", a, t0.Add(-2 * time.Minute), errNonceStale},
-		{"tampered", string(tampered), t0, errNonceInvalid},
-		{"other process", other.issue(t0), t0, errNonceInvalid},
-		{"garbage", "abc", t0, errNonceInvalid},
-		{"empty", "", t0, errNonceInvalid},
+		{"fresh", a, t0.Add(time.Second), nil, ""},
+		{"at ttl", a, t0.Add(5 * time.Minute), nil, ""},
+		{"expired", a, t0.Add(5*time.Minute + time.Second), errNonceStale, ""},
+		{"from the future", a, t0.Add(-2 * time.Minute), errNonceStale, ""},
+		{"tampered", string(tampered), t0, errNonceInvalid, ""},
+		{"other process", other.issue(t0, bind), t0, errNonceInvalid, ""},
+		// Issue 11 item 8: a nonce passes only from where it was sent.
+		{"other address", a, t0, errNonceInvalid, "UDP 127.0.0.3"},
+		{"other transport", a, t0, errNonceInvalid, "TCP 127.0.0.2"},
+		{"garbage", "abc", t0, errNonceInvalid, ""},
+		{"empty", "", t0, errNonceInvalid, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := n.check(tt.nonce, tt.at); !errors.Is(err, tt.want) {
+			b := tt.bind
+			if b == "" {
+				b = bind
+			}
+			if _, err := n.check(tt.nonce, tt.at, b); !errors.Is(err, tt.want) {
 				t.Fatalf("check = %v, want %v", err, tt.want)
 			}
 		})
 	}
-	sa, _ := n.check(a, t0)
-	sb, _ := n.check(b, t0)
+	sa, _ := n.check(a, t0, bind)
+	sb, _ := n.check(b, t0, bind)
 	if sa == sb {
 		t.Fatal("two nonces share a serial")
 	}

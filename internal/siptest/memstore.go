@@ -25,13 +25,15 @@ type MemStore struct {
 	audit    []*hotdesk.AuditEvent
 	settings hotdesk.Settings
 	bindings map[[2]string]hotdesk.Binding
+	failures map[[2]string][]time.Time // PIN failures by (scope, key)
 	fail     error
 }
 
 // NewMemStore returns an empty store with default settings.
 func NewMemStore() *MemStore {
 	return &MemStore{users: map[string]*hotdesk.User{}, devices: map[string]*hotdesk.Device{},
-		logins: map[string]*hotdesk.Login{}, settings: hotdesk.DefaultSettings(), bindings: map[[2]string]hotdesk.Binding{}}
+		logins: map[string]*hotdesk.Login{}, settings: hotdesk.DefaultSettings(), bindings: map[[2]string]hotdesk.Binding{},
+		failures: map[[2]string][]time.Time{}}
 }
 
 // SetFail makes every store call fail with err (nil heals it).
@@ -403,6 +405,39 @@ func (t *memTx) DeleteLogin(_ context.Context, d string) error {
 	}
 	delete(t.s.logins, d)
 	t.undo = append(t.undo, func() { t.s.logins[d] = old })
+	return nil
+}
+func (t *memTx) UpdateDevice(_ context.Context, id string, upd hotdesk.DeviceUpdate) (*hotdesk.Device, error) {
+	d, ok := t.s.devices[id]
+	if !ok {
+		return nil, notFound("device")
+	}
+	old := *d
+	t.undo = append(t.undo, func() { *t.s.devices[id] = old })
+	if upd.LockedUntil != nil {
+		d.LockedUntil = *upd.LockedUntil
+	}
+	c := *d
+	return &c, nil
+}
+func (t *memTx) PINFailures(_ context.Context, scope, key string) ([]time.Time, error) {
+	return slices.Clone(t.s.failures[[2]string{scope, key}]), nil
+}
+func (t *memTx) PutPINFailures(_ context.Context, scope, key string, times []time.Time) error {
+	k := [2]string{scope, key}
+	old, had := t.s.failures[k]
+	t.undo = append(t.undo, func() {
+		if had {
+			t.s.failures[k] = old
+		} else {
+			delete(t.s.failures, k)
+		}
+	})
+	if len(times) == 0 {
+		delete(t.s.failures, k)
+	} else {
+		t.s.failures[k] = slices.Clone(times)
+	}
 	return nil
 }
 func (t *memTx) AppendAudit(_ context.Context, e *hotdesk.AuditEvent) error {

@@ -351,7 +351,7 @@ func Sources(field string, srcs []string) error {
 func AuditKinds() []string {
 	return []string{
 		hotdesk.KindLogin, hotdesk.KindLogout, hotdesk.KindLoginFailed, hotdesk.KindLocked, hotdesk.KindUnlocked,
-		hotdesk.KindAuthFailed, hotdesk.KindAuthBlocked, hotdesk.KindRegistered, hotdesk.KindUnregistered,
+		hotdesk.KindAuthFailed, hotdesk.KindAuthBlocked, hotdesk.KindAuthDeviceBlocked, hotdesk.KindRegistered, hotdesk.KindUnregistered,
 		hotdesk.KindEmergency, hotdesk.KindUserChanged, hotdesk.KindDeviceChanged, hotdesk.KindSettings,
 		hotdesk.KindAdminSignIn, hotdesk.KindProvisionFetch,
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/validate"
 )
 
@@ -159,8 +160,9 @@ type deviceOut struct {
 	EmergencyCallback string              `json:"emergency_callback"`
 	SIPPassword       string              `json:"sip_password,omitempty"`
 	Registration      []contactOut        `json:"registration"`
-	AutoLogout        *hotdesk.AutoLogout `json:"auto_logout"` // null: the site policy applies
-	LoggedIn          *string             `json:"logged_in"`   // extension, null when neutral
+	AutoLogout        *hotdesk.AutoLogout `json:"auto_logout"`  // null: the site policy applies
+	LoggedIn          *string             `json:"logged_in"`    // extension, null when neutral
+	LockedUntil       *time.Time          `json:"locked_until"` // PIN logins refused until; null unless locked now
 	CreatedAt         time.Time           `json:"created_at"`
 	UpdatedAt         time.Time           `json:"updated_at"`
 }
@@ -168,7 +170,8 @@ type deviceOut struct {
 func (a *API) deviceOut(d *hotdesk.Device, l *hotdesk.Login) deviceOut {
 	o := deviceOut{ID: d.ID, Label: d.Label, MAC: d.MAC, Model: d.Model, Mode: d.Mode, Owner: d.Owner,
 		Location: d.Location, EmergencyCallback: d.EmergencyCallback, Registration: []contactOut{},
-		AutoLogout: d.AutoLogout, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+		AutoLogout: d.AutoLogout, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		LockedUntil: desk.ActiveLock(d.LockedUntil, a.now())}
 	if a.regs != nil {
 		for _, b := range a.regs.Contacts(d.ID) {
 			o.Registration = append(o.Registration, contactOut{Contact: b.Contact, Expires: b.Expires,
@@ -360,4 +363,14 @@ func randomToken(n int) (string, error) {
 		return "", fmt.Errorf("random: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// unlockDevice lifts the lock on PIN logins from the device (audited
+// "unlocked", detail "device", source "api").
+func (a *API) unlockDevice(w http.ResponseWriter, r *http.Request) error {
+	if err := a.desk.UnlockDevice(r.Context(), r.PathValue("id"), Source); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

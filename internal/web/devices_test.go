@@ -2,11 +2,13 @@ package web
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 )
 
 func TestDeviceCreate(t *testing.T) {
@@ -137,4 +139,53 @@ func TestDevicePatchDeleteAndRegistration(t *testing.T) {
 	e.do("DELETE", "/api/v1/devices/"+id, "").want(t, 204, nil)
 	e.do("GET", "/api/v1/devices/"+id, "").wantErr(t, 404, hotdesk.ENOTFOUND, "")
 	e.do("DELETE", "/api/v1/devices/"+id, "").wantErr(t, 404, hotdesk.ENOTFOUND, "")
+}
+
+// Issue 11 item 7: a device lock (after wrong PINs from it) is visible in
+// the device JSON and the list, and an admin can lift it (audited).
+func TestDeviceLockVisibleAndUnlock(t *testing.T) {
+	e := MustEnv(t)
+	id := e.MustDesk()
+	other := e.MustDesk()
+	ctx := context.Background()
+	for _, ext := range []string{"201", "202", "203", "204", "205"} {
+		e.MustUser(ext)
+		_, err := e.desk.Login(ctx, desk.LoginRequest{Extension: ext, Device: id, PIN: "0000", CheckPIN: true, Source: "192.0.2.7:5060"})
+		if !errors.Is(err, desk.ErrBadPIN) {
+			t.Fatalf("wrong PIN for %s: %v", ext, err)
+		}
+	}
+	var d deviceOut
+	e.do("GET", "/api/v1/devices/"+id, "").want(t, 200, &d)
+	if d.LockedUntil == nil || !d.LockedUntil.Equal(e.clock.Now().Add(desk.LockFor)) {
+		t.Fatalf("locked_until %v", d.LockedUntil)
+	}
+	var list []deviceOut
+	e.do("GET", "/api/v1/devices", "").want(t, 200, &list)
+	if len(list) != 2 || list[0].ID != id || list[0].LockedUntil == nil || list[1].ID != other || list[1].LockedUntil != nil {
+		t.Fatalf("list %+v", list)
+	}
+	if b := e.do("GET", "/api/v1/devices/"+other, "").want(t, 200, nil).Body; !strings.Contains(string(b), `"locked_until":null`) {
+		t.Fatalf("unlocked device JSON: %s", b)
+	}
+	e.doAuth("POST", "/api/v1/devices/"+id+"/unlock", "", "").wantErr(t, 401, hotdesk.EUNAUTHORIZED, "")
+	e.do("POST", "/api/v1/devices/"+id+"/unlock", "").want(t, 204, nil)
+	e.do("GET", "/api/v1/devices/"+id, "").want(t, 200, &d)
+	if d.LockedUntil != nil {
+		t.Fatalf("still locked until %v", d.LockedUntil)
+	}
+	es, err := e.store.FindAudit(ctx, hotdesk.AuditFilter{Device: id, Kinds: []string{hotdesk.KindUnlocked}})
+	if err != nil || len(es) != 1 || es[0].Source != Source || es[0].Detail != desk.LockScopeDevice {
+		t.Fatalf("unlock audit %+v, %v", es, err)
+	}
+	e.do("POST", "/api/v1/devices/HD09999/unlock", "").wantErr(t, 404, hotdesk.ENOTFOUND, "")
+	// An expired lock shows as null.
+	for _, ext := range []string{"201", "202", "203", "204", "205"} {
+		e.desk.Login(ctx, desk.LoginRequest{Extension: ext, Device: id, PIN: "0000", CheckPIN: true})
+	}
+	e.clock.Add(desk.LockFor)
+	e.do("GET", "/api/v1/devices/"+id, "").want(t, 200, &d)
+	if d.LockedUntil != nil {
+		t.Fatalf("expired lock shown: %v", d.LockedUntil)
+	}
 }

@@ -135,6 +135,7 @@ func (a *API) Handler() http.Handler {
 	a.resource(mux, "/api/v1/devices", methods{"GET": a.listDevices, "POST": a.createDevice})
 	a.resource(mux, "/api/v1/devices/{id}", methods{"GET": a.getDevice, "PATCH": a.patchDevice, "DELETE": a.deleteDevice})
 	a.resource(mux, "/api/v1/devices/{id}/logout", methods{"POST": a.logoutDevice})
+	a.resource(mux, "/api/v1/devices/{id}/unlock", methods{"POST": a.unlockDevice})
 	a.resource(mux, "/api/v1/logins", methods{"GET": a.listLogins, "POST": a.createLogin, "DELETE": a.deleteLogins})
 	a.resource(mux, "/api/v1/audit", methods{"GET": a.listAudit})
 	a.resource(mux, "/api/v1/events", methods{"GET": a.stream})

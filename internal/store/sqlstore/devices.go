@@ -10,7 +10,7 @@ import (
 )
 
 const deviceCols = `id, label, mac, model, mode, owner, location, emergency_callback,
-	sip_password, provision_token, auto_logout, created_at, updated_at`
+	sip_password, provision_token, auto_logout, created_at, updated_at, locked_until`
 
 // scanDevice reads one row of deviceCols.
 func scanDevice(row interface{ Scan(...any) error }) (*hotdesk.Device, error) {
@@ -18,11 +18,13 @@ func scanDevice(row interface{ Scan(...any) error }) (*hotdesk.Device, error) {
 	var loc string
 	var auto sql.NullString
 	var created, updated int64
+	var locked sql.NullInt64
 	err := row.Scan(&d.ID, &d.Label, &d.MAC, &d.Model, &d.Mode, &d.Owner, &loc, &d.EmergencyCallback,
-		&d.SIPPassword, &d.ProvisionToken, &auto, &created, &updated)
+		&d.SIPPassword, &d.ProvisionToken, &auto, &created, &updated, &locked)
 	if err != nil {
 		return nil, err
 	}
+	d.LockedUntil = fromTSPtr(locked)
 	d.CreatedAt, d.UpdatedAt = fromTS(created), fromTS(updated)
 	if err := fromJSON(loc, &d.Location); err != nil {
 		return nil, err
@@ -45,7 +47,7 @@ func deviceArgs(d *hotdesk.Device) []any {
 		auto.Valid = true
 	}
 	return []any{d.ID, d.Label, d.MAC, d.Model, d.Mode, d.Owner, loc, d.EmergencyCallback,
-		d.SIPPassword, d.ProvisionToken, auto, ts(d.CreatedAt), ts(d.UpdatedAt)}
+		d.SIPPassword, d.ProvisionToken, auto, ts(d.CreatedAt), ts(d.UpdatedAt), tsPtr(d.LockedUntil)}
 }
 
 // FindDevice returns ENOTFOUND if the id does not exist.
@@ -129,7 +131,7 @@ func (db *DB) CreateDevice(ctx context.Context, d *hotdesk.Device) error {
 			d.ID = id
 		}
 		_, err := q.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`, deviceArgs(d)...)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`, deviceArgs(d)...)
 		return err
 	})
 	err = db.deviceConflict(ctx, err, d, "create device")
@@ -180,22 +182,37 @@ func (db *DB) UpdateDevice(ctx context.Context, id string, upd hotdesk.DeviceUpd
 	var d *hotdesk.Device
 	err := db.inTx(ctx, func(q querier) error {
 		var err error
-		if d, err = db.findDevice(ctx, q, id); err != nil {
-			return err
-		}
-		applyDevice(d, upd)
-		d.UpdatedAt = now()
-		a := deviceArgs(d)
-		_, err = q.ExecContext(ctx, `UPDATE devices SET label = $2, mac = $3, model = $4, mode = $5,
-			owner = $6, location = $7, emergency_callback = $8, sip_password = $9,
-			provision_token = $10, auto_logout = $11, updated_at = $12 WHERE id = $1`,
-			append(a[:11:11], a[12])...)
+		d, err = db.updateDevice(ctx, q, id, upd)
 		return err
 	})
 	if err = db.deviceConflict(ctx, err, d, "update device"); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// UpdateDevice is the transactional form of DB.UpdateDevice.
+func (tx *Tx) UpdateDevice(ctx context.Context, id string, upd hotdesk.DeviceUpdate) (*hotdesk.Device, error) {
+	d, err := tx.db.updateDevice(ctx, tx.q, id, upd)
+	if err != nil && tx.db.classify(err) == ClassUnique {
+		return nil, hotdesk.Errorf(hotdesk.ECONFLICT, "MAC %s is already used by another device.", d.MAC)
+	}
+	return d, tx.db.wrap(err, "update device")
+}
+
+func (db *DB) updateDevice(ctx context.Context, q querier, id string, upd hotdesk.DeviceUpdate) (*hotdesk.Device, error) {
+	d, err := db.findDevice(ctx, q, id)
+	if err != nil {
+		return nil, err
+	}
+	applyDevice(d, upd)
+	d.UpdatedAt = now()
+	a := deviceArgs(d)
+	_, err = q.ExecContext(ctx, `UPDATE devices SET label = $2, mac = $3, model = $4, mode = $5,
+		owner = $6, location = $7, emergency_callback = $8, sip_password = $9,
+		provision_token = $10, auto_logout = $11, updated_at = $12, locked_until = $13 WHERE id = $1`,
+		append(a[:11:11], a[12], a[13])...)
+	return d, err
 }
 
 // applyDevice copies the non-nil fields of upd into d.
@@ -210,6 +227,7 @@ func applyDevice(d *hotdesk.Device, upd hotdesk.DeviceUpdate) {
 	set(&d.SIPPassword, upd.SIPPassword)
 	set(&d.ProvisionToken, upd.ProvisionToken)
 	set(&d.AutoLogout, upd.AutoLogout)
+	set(&d.LockedUntil, upd.LockedUntil)
 }
 
 // DeleteDevice deletes the device, its bindings and (by cascade) its login.

@@ -44,6 +44,9 @@ func Run(t *testing.T, open Opener) {
 		{"Calls", testCalls},
 		{"Times", testTimes},
 		{"Ping", testPing},
+		{"DeviceLock", testDeviceLock},
+		{"PINFailures", testPINFailures},
+		{"PINFailuresConcurrent", testPINFailuresConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
