@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/hotdesk-pbx/hotdesk/internal/app"
+	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
 )
 
 const usage = `Hotdesk PBX — an IP PBX built around hot desking.
@@ -20,7 +21,7 @@ const usage = `Hotdesk PBX — an IP PBX built around hot desking.
 Usage:
   hotdesk serve [flags]            run the PBX (hotdesk serve -h lists the flags)
   hotdesk admin passwd [USER]      set a new generated console password (default user: admin)
-  hotdesk version                  print the version
+  hotdesk version                  print the version, commit and build date (also --version)
 
 Every flag has an environment twin: --data is HOTDESK_DATA, --rtp-ports is HOTDESK_RTP_PORTS.
 `
@@ -56,8 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return a.Run(ctx)
 	case "admin":
 		return runAdmin(ctx, args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "hotdesk", app.Version)
+	case "version", "--version", "-version", "-v":
+		fmt.Fprintln(stdout, buildinfo.Get())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -86,8 +86,14 @@ type proc struct {
 // and stops it when the test ends.
 func startProc(tb testing.TB, env []string, args ...string) *proc {
 	tb.Helper()
+	return startBin(tb, testBinary(tb), env, args...)
+}
+
+// startBin is startProc with another binary.
+func startBin(tb testing.TB, bin string, env []string, args ...string) *proc {
+	tb.Helper()
 	p := &proc{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(testBinary(tb), args...)
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {

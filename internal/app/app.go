@@ -29,6 +29,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/b2bua"
+	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
 	"github.com/hotdesk-pbx/hotdesk/internal/checksync"
 	"github.com/hotdesk-pbx/hotdesk/internal/cluster"
 	"github.com/hotdesk-pbx/hotdesk/internal/console"
@@ -191,7 +192,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	reg := prometheus.NewRegistry()
 	// Goroutines, heap and RSS next to the API's own figures, so leaks show
 	// from outside (bench/calls reads them).
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
 	api := web.New(web.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.reg,
 		Calls: liveCalls{a.b2bua}, AdminToken: a.adminToken, Registry: reg, Logger: a.log, Now: a.now,
@@ -434,6 +435,17 @@ func (a *App) loadAdminToken(ctx context.Context) (string, error) {
 	}
 	fmt.Fprintf(a.cfg.Stdout, msg, path)
 	return tok, nil
+}
+
+// buildInfoGauge is hotdesk_build_info{version,commit,date,goversion} 1, so
+// dashboards can show and alert on which build each node runs.
+func buildInfoGauge() prometheus.Collector {
+	bi := buildinfo.Get()
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "hotdesk_build_info", Help: "Always 1; the labels name the running build.",
+	}, []string{"version", "commit", "date", "goversion"})
+	g.WithLabelValues(bi.Version, bi.Commit, bi.Date, bi.GoVersion).Set(1)
+	return g
 }
 
 func httpBase(addr, publicIP string) string {
