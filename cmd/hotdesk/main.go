@@ -20,7 +20,8 @@ const usage = `Hotdesk PBX — an IP PBX built around hot desking.
 
 Usage:
   hotdesk serve [flags]            run the PBX (hotdesk serve -h lists the flags)
-  hotdesk admin passwd [USER]      set a new generated console password (default user: admin)
+  hotdesk admin passwd [USER]      set a new generated console password (default user: admin;
+                                   --create adds a new admin; --data/--db as for serve)
   hotdesk version                  print the version, commit and build date (also --version)
 
 Every flag has an environment twin: --data is HOTDESK_DATA, --rtp-ports is HOTDESK_RTP_PORTS.
@@ -69,12 +70,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 }
 
+const adminUsage = "usage: hotdesk admin passwd [--data DIR] [--db URL] [--create] [USER]"
+
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "passwd" {
-		return errors.New("usage: hotdesk admin passwd [--data DIR] [--db URL] [USER]")
+		return errors.New(adminUsage)
 	}
 	fs := flag.NewFlagSet("hotdesk admin passwd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, adminUsage); fs.PrintDefaults() }
 	cfg := app.DefaultConfig()
 	if v, ok := os.LookupEnv("HOTDESK_DATA"); ok {
 		cfg.DataDir = v
@@ -82,16 +86,33 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if v, ok := os.LookupEnv("HOTDESK_DB"); ok {
 		cfg.DB = v
 	}
-	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory")
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "database URL")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	var create bool
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory of the server (HOTDESK_DATA)")
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "database URL of the server (HOTDESK_DB)")
+	fs.BoolVar(&create, "create", false, "create USER when there is no such admin yet")
+	// Flags may come before or after USER: the flag package stops at the
+	// first argument that is not a flag, so parse what follows it again.
+	var users []string
+	rest := args[1:]
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		users = append(users, fs.Arg(0))
+		rest = fs.Args()[1:]
 	}
 	user := "admin"
-	if fs.NArg() > 0 {
-		user = fs.Arg(0)
+	switch len(users) {
+	case 0:
+	case 1:
+		user = users[0]
+	default:
+		return fmt.Errorf("one USER at a time, got %q (%s)", users, adminUsage)
 	}
-	pw, err := app.ResetAdminPassword(ctx, cfg, user)
+	pw, err := app.ResetAdminPassword(ctx, cfg, user, create)
 	if err != nil {
 		return err
 	}
