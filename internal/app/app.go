@@ -29,6 +29,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/b2bua"
+	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
 	"github.com/hotdesk-pbx/hotdesk/internal/checksync"
 	"github.com/hotdesk-pbx/hotdesk/internal/cluster"
 	"github.com/hotdesk-pbx/hotdesk/internal/console"
@@ -40,6 +41,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/provision"
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
 	"github.com/hotdesk-pbx/hotdesk/internal/web"
 	"github.com/hotdesk-pbx/hotdesk/internal/webhook"
 )
@@ -69,6 +71,7 @@ type App struct {
 	httpSrv *http.Server
 
 	adminToken string
+	dirLock    *dataDirLock
 	closeOnce  sync.Once
 }
 
@@ -97,10 +100,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			a.Close()
 		}
 	}()
-	if a.store, err = openStore(ctx, cfg.dbURL()); err != nil {
+	// One server per data directory: a second one would share the SQLite
+	// file (and the admin token and prompts) with the first.
+	if a.dirLock, err = lockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if a.adminToken, err = a.loadAdminToken(); err != nil {
+	if a.store, err = openStore(ctx, cfg.dbURL()); err != nil {
 		return nil, err
 	}
 	if err := a.firstStart(ctx); err != nil {
@@ -187,7 +192,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	reg := prometheus.NewRegistry()
 	// Goroutines, heap and RSS next to the API's own figures, so leaks show
 	// from outside (bench/calls reads them).
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
 	reg.MustRegister(a.sip.Collectors()...)
 	api := web.New(web.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.reg,
@@ -355,6 +360,7 @@ func (a *App) Close() error {
 		if a.store != nil {
 			err = a.store.Close()
 		}
+		a.dirLock.release()
 	})
 	return err
 }
@@ -384,27 +390,66 @@ func (a *App) HTTPURL() string { return "http://" + a.httpLn.Addr().String() }
 // AdminToken is the API bearer token.
 func (a *App) AdminToken() string { return a.adminToken }
 
-// loadAdminToken uses the configured token, or the one stored in the data
-// directory, or generates and stores a new one.
-func (a *App) loadAdminToken() (string, error) {
+// loadAdminToken uses the configured token, or else the token of the data
+// directory (SQLite) or of the database (PostgreSQL: every node of one
+// database must accept the same token), generating one when there is none.
+// On PostgreSQL it runs inside the first-boot lock.
+func (a *App) loadAdminToken(ctx context.Context) (string, error) {
 	if a.cfg.AdminToken != "" {
 		return a.cfg.AdminToken, nil
 	}
 	path := filepath.Join(a.cfg.DataDir, "admin-token")
 	b, err := os.ReadFile(path)
-	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		return strings.TrimSpace(string(b)), nil
-	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("read admin token: %w", err)
 	}
-	buf := make([]byte, 24)
-	rand.Read(buf)
-	tok := hex.EncodeToString(buf)
+	file := strings.TrimSpace(string(b))
+	pg, shared := a.store.(*postgres.DB)
+	if !shared && file != "" {
+		return file, nil
+	}
+	tok := file
+	if tok == "" {
+		buf := make([]byte, 24)
+		rand.Read(buf)
+		tok = hex.EncodeToString(buf)
+	}
+	msg := "Generated an API admin token; it is stored in %s\n"
+	if shared {
+		// A node upgraded from a single-node setup proposes the token it
+		// already has, so its API clients keep working.
+		proposed := tok
+		var stored bool
+		if tok, stored, err = pg.SharedToken(ctx, proposed); err != nil {
+			return "", err
+		}
+		switch {
+		case tok == file:
+			return tok, nil
+		case stored:
+			msg = "Generated the API admin token of this database (every node uses it); it is stored in %s\n"
+		case file != "":
+			msg = "This database already has an API admin token (set up by another node); it replaces the different one in %s\n"
+		default:
+			msg = "Using the API admin token of this database, set up by another node; it is stored in %s\n"
+		}
+	}
 	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write admin token: %w", err)
 	}
-	fmt.Fprintf(a.cfg.Stdout, "Generated an API admin token; it is stored in %s\n", path)
+	fmt.Fprintf(a.cfg.Stdout, msg, path)
 	return tok, nil
+}
+
+// buildInfoGauge is hotdesk_build_info{version,commit,date,goversion} 1, so
+// dashboards can show and alert on which build each node runs.
+func buildInfoGauge() prometheus.Collector {
+	bi := buildinfo.Get()
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "hotdesk_build_info", Help: "Always 1; the labels name the running build.",
+	}, []string{"version", "commit", "date", "goversion"})
+	g.WithLabelValues(bi.Version, bi.Commit, bi.Date, bi.GoVersion).Set(1)
+	return g
 }
 
 func httpBase(addr, publicIP string) string {

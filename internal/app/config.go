@@ -11,10 +11,12 @@ import (
 	"strings"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
 )
 
-// Version is the release version, set at build time with -ldflags.
-var Version = "dev"
+// Version is the release version (see internal/buildinfo for how it is
+// stamped).
+var Version = buildinfo.Get().Version
 
 // Config is everything `hotdesk serve` can be told. Validate once; never
 // mutate afterwards.

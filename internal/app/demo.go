@@ -7,17 +7,38 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/console"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
 )
 
 // firstStart creates the first console admin (printing the generated
-// password once), applies --lang to a fresh install and seeds the demo
-// office when asked.
+// password once), the API admin token, applies --lang to a fresh install
+// and seeds the demo office when asked. Nodes that start together on one
+// PostgreSQL database run it one after the other under an advisory lock,
+// and every step is insert-if-absent, so the later nodes find the first
+// one's work and carry on.
 func (a *App) firstStart(ctx context.Context) error {
+	if pg, ok := a.store.(*postgres.DB); ok {
+		return pg.Exclusive(ctx, "first boot", a.firstStartLocked)
+	}
+	return a.firstStartLocked(ctx)
+}
+
+func (a *App) firstStartLocked(ctx context.Context) (err error) {
+	if a.adminToken, err = a.loadAdminToken(ctx); err != nil {
+		return err
+	}
 	user, pw, created, err := console.EnsureAdmin(ctx, a.store)
+	if hotdesk.ErrorCode(err) == hotdesk.ECONFLICT {
+		// Another process created it between our look and our insert
+		// (only possible without the lock, e.g. an older node).
+		user, created, err = "admin", false, nil
+	}
 	if err != nil {
 		return fmt.Errorf("first admin: %w", err)
 	}
-	if created {
+	if !created {
+		fmt.Fprintf(a.cfg.Stdout, "Console admin %q already set up (by another node or an earlier start; its password was shown once there). New password: hotdesk admin passwd --data %s %s\n", user, a.cfg.DataDir, user)
+	} else {
 		fmt.Fprintf(a.cfg.Stdout, "Created console admin %q with password %s (shown only now; reset with `hotdesk admin passwd`)\n", user, pw)
 		st, err := a.store.GetSettings(ctx)
 		if err != nil {
@@ -80,7 +101,7 @@ func (a *App) seedDemo(ctx context.Context) error {
 			Hotdesk: i < 4, PINHash: hash, CallerID: u.did, DIDs: []string{u.did},
 			Outbound: hotdesk.OutboundNational, BLF: blf,
 		})
-		if err != nil {
+		if err != nil && hotdesk.ErrorCode(err) != hotdesk.ECONFLICT {
 			return fmt.Errorf("demo user %s: %w", u.ext, err)
 		}
 	}
@@ -94,7 +115,7 @@ func (a *App) seedDemo(ctx context.Context) error {
 				Floor: d.floor, Room: d.room,
 			},
 		})
-		if err != nil {
+		if err != nil && hotdesk.ErrorCode(err) != hotdesk.ECONFLICT {
 			return fmt.Errorf("demo device %s: %w", d.id, err)
 		}
 	}

@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -39,13 +42,41 @@ func openStore(ctx context.Context, url string) (hotdesk.Store, error) {
 }
 
 // ResetAdminPassword sets a new generated console password for user
-// (`hotdesk admin passwd`).
-func ResetAdminPassword(ctx context.Context, cfg Config, user string) (string, error) {
-	store, err := openStore(ctx, cfg.dbURL())
+// (`hotdesk admin passwd`). It refuses an admin that does not exist unless
+// create is set, and never creates a data directory or an SQLite database:
+// a mistyped --data (or running it from the wrong directory) is reported
+// with the path it looked at, instead of silently making an empty one.
+func ResetAdminPassword(ctx context.Context, cfg Config, user string, create bool) (string, error) {
+	url := cfg.dbURL()
+	if !isPostgres(url) {
+		path := strings.TrimPrefix(url, "sqlite:")
+		abs, _ := filepath.Abs(path)
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			dirAbs, _ := filepath.Abs(cfg.DataDir)
+			if _, derr := os.Stat(cfg.DataDir); errors.Is(derr, os.ErrNotExist) {
+				return "", fmt.Errorf("no data directory at %s (from --data, HOTDESK_DATA or the default ./data): give the server's --data DIR", dirAbs)
+			}
+			return "", fmt.Errorf("no database at %s: give the server's --data DIR (or --db URL)", abs)
+		} else if err != nil {
+			return "", err
+		}
+	}
+	store, err := openStore(ctx, url)
 	if err != nil {
 		return "", err
 	}
 	defer store.Close()
+	if _, err := store.FindAdmin(ctx, user); hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND && !create {
+		var names []string
+		if admins, err := store.ListAdmins(ctx); err == nil {
+			for _, a := range admins {
+				names = append(names, a.Username)
+			}
+		}
+		return "", fmt.Errorf("no console admin %q (admins: %s); add --create to create it", user, strings.Join(names, ", "))
+	} else if err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		return "", err
+	}
 	return console.ResetPassword(ctx, store, user)
 }
 

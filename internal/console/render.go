@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
 )
 
 //go:embed templates
@@ -36,6 +37,7 @@ type page struct {
 }
 
 var funcs = template.FuncMap{
+	"version": func() string { return buildinfo.Get().Short() },
 	"local": func(t time.Time, loc *time.Location) string {
 		if t.IsZero() {
 			return ""

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
 )
 
 // metrics are the API's Prometheus collectors.
@@ -114,7 +115,8 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) error {
 		a.log.Error("api: health check", "err", err)
 		return hotdesk.Errorf(hotdesk.EUNAVAILABLE, "The database is not reachable.")
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	bi := buildinfo.Get()
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": bi.Version, "commit": bi.Commit, "date": bi.Date})
 	return nil
 }
 

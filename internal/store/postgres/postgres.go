@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,6 +42,7 @@ var migrations embed.FS
 // DB is a PostgreSQL-backed hotdesk.Store.
 type DB struct {
 	*sqlstore.DB
+	raw *sql.DB
 }
 
 var _ hotdesk.Store = (*DB)(nil)
@@ -90,12 +92,73 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres open: %w", err)
 	}
-	return &DB{sqlstore.New(sqlstore.Options{
+	return &DB{DB: sqlstore.New(sqlstore.Options{
 		Write:    db,
 		Classify: classify,
 		LockSQL:  fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, key),
 		Retries:  retries,
-	})}, nil
+	}), raw: db}, nil
+}
+
+// Exclusive runs fn while holding a session advisory lock named purpose in
+// this schema, so nodes that start together on one database run their
+// first-boot work (first admin, demo office, settings) one after the other:
+// the loser waits and then finds the winner's rows. fn uses the store as
+// usual; the lock lives on a connection of its own.
+func (db *DB) Exclusive(ctx context.Context, purpose string, fn func(context.Context) error) error {
+	return withSessionLock(ctx, db.raw, purpose, fn)
+}
+
+// withSessionLock holds pg_advisory_lock(lockKey(purpose)) on a dedicated
+// connection while fn runs.
+func withSessionLock(ctx context.Context, db *sql.DB, purpose string, fn func(context.Context) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: lock: %w", purpose, err)
+	}
+	defer conn.Close()
+	key := lockKey(purpose)
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
+		return fmt.Errorf("%s: lock: %w", purpose, err)
+	}
+	defer func() {
+		var ok bool
+		e := conn.QueryRowContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`).Scan(&ok)
+		if e != nil || !ok {
+			// Never hand a connection that may still hold the lock back
+			// to the pool: the server drops the lock with the session.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return fn(ctx)
+}
+
+// tokenPrefix marks the row of the sequences table that holds the API
+// admin token shared by every node (see SharedToken).
+const tokenPrefix = "api_admin_token:"
+
+// SharedToken returns the API admin token every node of this database
+// uses. When none is stored yet it stores propose (insert-if-absent, so of
+// several nodes proposing at once exactly one wins) and reports stored=true
+// to the node whose proposal won. Call it inside Exclusive: the
+// insert-if-absent is only atomic among callers that hold that lock.
+//
+// The schema has no table for secrets yet and only one owner may add
+// migrations, so the token is kept as the name of a row in the sequences
+// table (value unused) — never shown by the API or console. Like the
+// devices' SIP passwords it is readable by whoever can read the database.
+func (db *DB) SharedToken(ctx context.Context, propose string) (token string, stored bool, err error) {
+	res, err := db.raw.ExecContext(ctx, `INSERT INTO sequences (name, value)
+		SELECT $1, 0 WHERE NOT EXISTS (SELECT 1 FROM sequences WHERE name LIKE 'api\_admin\_token:%')`, tokenPrefix+propose)
+	if err != nil {
+		return "", false, fmt.Errorf("admin token: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	var name string
+	if err := db.raw.QueryRowContext(ctx, `SELECT name FROM sequences WHERE name LIKE 'api\_admin\_token:%' ORDER BY name LIMIT 1`).Scan(&name); err != nil {
+		return "", false, fmt.Errorf("admin token: %w", err)
+	}
+	return strings.TrimPrefix(name, tokenPrefix), n == 1 && name == tokenPrefix+propose, nil
 }
 
 // lockKey is an SQL expression for the advisory lock key of purpose in the
@@ -113,32 +176,16 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	defer conn.Close()
-	key := lockKey("migrate")
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
-		return fmt.Errorf("migrate: lock: %w", err)
-	}
-	defer func() {
-		var ok bool
-		e := conn.QueryRowContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`).Scan(&ok)
-		if e != nil || !ok {
-			// Never hand a connection that may still hold the lock back
-			// to the pool: the server drops the lock with the session.
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	return withSessionLock(ctx, db, "migrate", func(ctx context.Context) error {
+		p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
 		}
-	}()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
+		if _, err := p.Up(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		return nil
+	})
 }
 
 // PostgreSQL error codes (SQLSTATE, appendix A of the manual) the store

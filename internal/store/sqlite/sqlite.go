@@ -145,3 +145,44 @@ func classify(err error) sqlstore.Class {
 	}
 	return sqlstore.ClassOther
 }
+
+// Snapshot writes a consistent copy of the database at path to dest (which
+// must not exist) with VACUUM INTO, while other processes keep reading and
+// writing it: the copy is one read transaction's view, compacted, with no
+// WAL file of its own. It never creates or migrates the source.
+func Snapshot(ctx context.Context, path, dest string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dest); err != nil {
+		return fmt.Errorf("snapshot %s: %w", path, err)
+	}
+	return nil
+}
+
+// Check opens the SQLite file at path read-only and runs quick_check, so a
+// restore never puts a damaged or foreign file in place. It returns the
+// schema's migration version.
+func Check(ctx context.Context, path string) (version int64, err error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		return 0, fmt.Errorf("check: %w", err)
+	}
+	defer db.Close()
+	var res string
+	if err := db.QueryRowContext(ctx, `PRAGMA quick_check`).Scan(&res); err != nil {
+		return 0, fmt.Errorf("check %s: not an SQLite database: %w", path, err)
+	}
+	if res != "ok" {
+		return 0, fmt.Errorf("check %s: damaged: %s", path, res)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT max(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil {
+		return 0, fmt.Errorf("check %s: not a Hotdesk PBX database: %w", path, err)
+	}
+	return version, nil
+}

@@ -1,0 +1,179 @@
+package main
+
+// Helpers for the tests that run the real binary: build it once, start
+// `hotdesk serve` processes, find their HTTP address in the banner, stop
+// them with SIGINT.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// testBinary builds ./cmd/hotdesk once per test run and returns its path.
+func testBinary(tb testing.TB) string {
+	tb.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hotdesk-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "hotdesk")
+		cmd := exec.Command("go", "build", "-o", builtBin, ".")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
+
+// syncBuffer is a bytes.Buffer safe for a process writing while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// proc is a running `hotdesk` process.
+type proc struct {
+	cmd    *exec.Cmd
+	stdout *syncBuffer
+	stderr *syncBuffer
+	done   chan struct{}
+	err    error // exit status, once done is closed
+}
+
+// startProc starts the binary with args and env (added to the test's own)
+// and stops it when the test ends.
+func startProc(tb testing.TB, env []string, args ...string) *proc {
+	tb.Helper()
+	return startBin(tb, testBinary(tb), env, args...)
+}
+
+// startBin is startProc with another binary.
+func startBin(tb testing.TB, bin string, env []string, args ...string) *proc {
+	tb.Helper()
+	p := &proc{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	tb.Cleanup(func() { p.stop(tb) })
+	return p
+}
+
+// stop sends SIGINT and waits up to 15 s, then kills.
+func (p *proc) stop(tb testing.TB) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		tb.Errorf("%v did not stop on SIGINT within 15 s", p.cmd.Args)
+	}
+}
+
+// wait waits for the process to exit (bounded) and returns its error.
+func (p *proc) wait(tb testing.TB, d time.Duration) error {
+	tb.Helper()
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(d):
+		tb.Fatalf("%v still running after %v\nstdout:\n%s\nstderr:\n%s", p.cmd.Args, d, p.stdout, p.stderr)
+		return nil
+	}
+}
+
+var consoleRE = regexp.MustCompile(`Admin console:\s+(http://\S+?)/\s`)
+
+// baseURL waits until the banner names the HTTP address (the server is
+// listening then) and returns it; it fails the test if the process exits.
+func (p *proc) baseURL(tb testing.TB, d time.Duration) string {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if m := consoleRE.FindStringSubmatch(p.stdout.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case <-p.done:
+			tb.Fatalf("%v exited: %v\nstdout:\n%s\nstderr:\n%s", p.cmd.Args, p.err, p.stdout, p.stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	tb.Fatalf("%v printed no banner within %v\nstdout:\n%s\nstderr:\n%s", p.cmd.Args, d, p.stdout, p.stderr)
+	return ""
+}
+
+// get does a GET with an optional bearer token and returns status and body.
+func get(tb testing.TB, url, token string) (int, string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// serveArgs are the flags of a test server on loopback with free ports.
+func serveArgs(dataDir string, extra ...string) []string {
+	return append([]string{"serve", "--data", dataDir, "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0",
+		"--public-ip", "127.0.0.1", "--rtp-ports", "32000-32999", "--log-level", "warn"}, extra...)
+}
