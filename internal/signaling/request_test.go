@@ -20,9 +20,12 @@ import (
 
 // mustListen starts a server on loopback UDP+TCP for domain pbx.test that
 // answers OPTIONS; it stops at test end.
-func mustListen(tb testing.TB) *Server {
+func mustListen(tb testing.TB) *Server { return mustListenOn(tb, "127.0.0.1:0") }
+
+// mustListenOn is mustListen on addr (UDP and TCP).
+func mustListenOn(tb testing.TB, addr string) *Server {
 	tb.Helper()
-	s, err := New(Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Domain: "pbx.test",
+	s, err := New(Options{UDPAddr: addr, TCPAddr: addr, Domain: "pbx.test",
 		UserAgent: "Hotdesk PBX dev", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		tb.Fatal(err)
@@ -128,7 +131,14 @@ func TestNewRequestOverrides(t *testing.T) {
 // PBX's listening port, the port its Via names (issue 10: sipgo opened an
 // ephemeral socket).
 func TestUDPRequestsLeaveFromListeningPort(t *testing.T) {
-	s := mustListen(t)
+	// Loopback, and the wildcard the PBX listens on by default (":5060",
+	// a dual-stack socket whose address sipgo's pool keys as "[::]:port").
+	for _, addr := range []string{"127.0.0.1:0", ":0"} {
+		t.Run(addr, func(t *testing.T) { testUDPRequestsLeaveFromListeningPort(t, mustListenOn(t, addr)) })
+	}
+}
+
+func testUDPRequestsLeaveFromListeningPort(t *testing.T, s *Server) {
 	phone, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
