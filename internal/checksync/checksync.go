@@ -24,7 +24,7 @@ import (
 
 // EventHeader is the Event header value sent (no reboot: phones re-provision
 // in place).
-var EventHeader = signaling.CheckSyncEvent(false)
+const EventHeader = signaling.CheckSync
 
 // notifyTimeout bounds one NOTIFY transaction (UDP Timer F is 32 s; a phone
 // that does not answer within this is given up on).

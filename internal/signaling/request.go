@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/google/uuid"
@@ -28,15 +30,14 @@ func init() {
 // the From of every request it originates on its own behalf.
 const PBXUser = "hotdesk"
 
-// CheckSyncEvent is the Event header of a check-sync NOTIFY (the de facto
-// form Snom, Yealink, Grandstream, Polycom and Gigaset document): with
-// reboot=false the phone re-fetches its configuration in place.
-func CheckSyncEvent(reboot bool) string {
-	if reboot {
-		return "check-sync;reboot=true"
-	}
-	return "check-sync;reboot=false"
-}
+// Event header values of a check-sync NOTIFY (the de facto form Snom,
+// Yealink, Grandstream, Polycom and Gigaset document, sent outside any
+// subscription): with reboot=false the phone re-fetches its configuration
+// in place, with reboot=true it reboots to apply it.
+const (
+	CheckSync       = "check-sync;reboot=false"
+	CheckSyncReboot = "check-sync;reboot=true"
+)
 
 // Out describes a request the PBX originates outside a dialog. Zero fields
 // take the defaults named on each.
@@ -193,12 +194,20 @@ func cleanDisplayName(s string) string {
 // request), which phones behind NAT or accepting only their proxy drop.
 // TCP requests are left to sipgo: it reuses the connection the phone
 // registered over (keyed by its source address), else connects.
-type sourceRequester struct{ s *Server }
+type sourceRequester struct {
+	s      *Server
+	served atomic.Bool // the UDP listener is in sipgo's connection pool
+}
+
+// listenerWait bounds the wait for sipgo to serve the UDP listener.
+const listenerWait = 2 * time.Second
 
 // Request sends req: ACK straight to the transport, others as a client
 // transaction.
-func (r sourceRequester) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
-	r.s.pinSource(req)
+func (r *sourceRequester) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+	if r.s.pinSource(req) {
+		r.waitServed(ctx)
+	}
 	if req.IsAck() {
 		return nil, r.s.UA.TransportLayer().WriteMsg(req)
 	}
@@ -209,11 +218,43 @@ func (r sourceRequester) Request(ctx context.Context, req *sip.Request) (sip.Cli
 	return tx, nil
 }
 
-// pinSource binds a UDP request to the listening socket.
-func (s *Server) pinSource(req *sip.Request) {
-	if s.udp == nil || !strings.EqualFold(req.Transport(), "UDP") {
+// waitServed waits, bounded, until sipgo serves the UDP listener (Serve
+// runs it in a goroutine): before that its connection pool does not hold
+// the listener, and a request pinned to it would try to bind the port
+// again and fail (a request made right at start-up).
+func (r *sourceRequester) waitServed(ctx context.Context) {
+	if r.served.Load() {
 		return
+	}
+	pool := r.s.UA.TransportLayer().Pool("udp")
+	addr := r.s.udp.LocalAddr().String()
+	limit := time.NewTimer(listenerWait)
+	defer limit.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if c := pool.Get(addr); c != nil {
+			c.TryClose() // Get took a reference; a listener ignores it
+			r.served.Store(true)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-limit.C:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// pinSource binds a UDP request to the listening socket and reports
+// whether it did.
+func (s *Server) pinSource(req *sip.Request) bool {
+	if s.udp == nil || !strings.EqualFold(req.Transport(), "UDP") {
+		return false
 	}
 	a := s.udp.LocalAddr().(*net.UDPAddr)
 	req.Laddr = sip.Addr{IP: a.IP, Port: a.Port, Hostname: a.IP.String()}
+	return true
 }

@@ -141,7 +141,7 @@ func (s *Server) Listen() error {
 		s.closeListeners()
 		return fmt.Errorf("sip client: %w", err)
 	}
-	cli.TxRequester = sourceRequester{s} // UDP requests leave from the listening socket
+	cli.TxRequester = &sourceRequester{s: s} // UDP requests leave from the listening socket
 	s.UA, s.Server, s.Client = ua, srv, cli
 	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.INFO,
 		sip.UPDATE, sip.PRACK, sip.REGISTER, sip.OPTIONS, sip.SUBSCRIBE, sip.NOTIFY,
