@@ -70,7 +70,8 @@ func inspect(parser *sip.Parser, data []byte) (out []byte, p problem) {
 		if cseq := req.CSeq(); cseq.MethodName != req.Method {
 			return data, refuse(data, 400, "CSeq Method Mismatch", kindCSeqMethod, string(cseq.MethodName)+" in "+string(req.Method))
 		}
-		if req.Recipient.Host == "" {
+		// tel: (RFC 3966) and other non-SIP URIs have no host to check.
+		if scheme := strings.ToLower(req.Recipient.Scheme); (scheme == "sip" || scheme == "sips") && req.Recipient.Host == "" {
 			return data, refuse(data, 400, "Bad Request-URI", kindUnparseable, "no host in Request-URI")
 		}
 		// Without an RFC 3261 branch, matching needs the From tag (17.2.3).
