@@ -1,0 +1,203 @@
+package interop
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pbx is the real `hotdesk serve --demo` with every other setting at its
+// default: SIP on :5060 (UDP and TCP), HTTP on :8080 — free, since the
+// namespace is new.
+type pbx struct {
+	token string
+	log   string
+}
+
+func startPBX(t *testing.T, bin string) *pbx {
+	t.Helper()
+	if bin == "" {
+		t.Fatalf("%s is not set", envBinary)
+	}
+	dir := t.TempDir()
+	p := &pbx{log: filepath.Join(dir, "hotdesk.log")}
+	log, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--demo", "--data", filepath.Join(dir, "data"))
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start hotdesk: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		log.Close()
+		if t.Failed() {
+			dumpFile(t, "hotdesk log", p.log)
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get("http://127.0.0.1:8080/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			dumpFile(t, "hotdesk log", p.log)
+			t.Fatalf("hotdesk did not become healthy: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tok, err := os.ReadFile(filepath.Join(dir, "data", "admin-token"))
+	if err != nil {
+		t.Fatalf("admin token: %v", err)
+	}
+	p.token = strings.TrimSpace(string(tok))
+	return p
+}
+
+// get fetches an API path and decodes its JSON into out.
+func (p *pbx) get(t *testing.T, path string, out any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://127.0.0.1:8080"+path, nil)
+	req.Header.Set("Authorization", "Bearer "+p.token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", path, res.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		t.Fatalf("GET %s: %v in %s", path, err, body)
+	}
+}
+
+type apiLogin struct {
+	Extension string `json:"extension"`
+	Device    string `json:"device"`
+	Via       string `json:"via"`
+}
+
+type apiDevice struct {
+	ID           string `json:"id"`
+	Registration []struct {
+		Contact   string `json:"contact"`
+		Transport string `json:"transport"`
+		UserAgent string `json:"user_agent"`
+	} `json:"registration"`
+}
+
+type apiCall struct {
+	Direction string     `json:"direction"`
+	Peer      string     `json:"peer"`
+	Device    string     `json:"device"`
+	Answer    *time.Time `json:"answer"`
+	End       *time.Time `json:"end"`
+	Result    string     `json:"result"`
+}
+
+// loginsByDevice is GET /api/v1/logins as device → extension.
+func (p *pbx) loginsByDevice(t *testing.T) map[string]string {
+	t.Helper()
+	var ls []apiLogin
+	p.get(t, "/api/v1/logins", &ls)
+	m := map[string]string{}
+	for _, l := range ls {
+		m[l.Device] = l.Extension
+	}
+	return m
+}
+
+// waitLogin polls GET /api/v1/logins until device holds ext.
+func (p *pbx) waitLogin(t *testing.T, device, ext string) map[string]string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m := p.loginsByDevice(t)
+		if m[device] == ext {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /api/v1/logins: want %s at %s, have %v", ext, device, m)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// writeTone writes a 440 Hz, 8 kHz mono 16-bit WAV: the clients' microphone.
+func writeTone(t *testing.T) string {
+	t.Helper()
+	const rate, secs = 8000, 20
+	samples := make([]byte, rate*secs*2)
+	for i := 0; i < rate*secs; i++ {
+		v := int16(8000 * math.Sin(2*math.Pi*440*float64(i)/rate))
+		binary.LittleEndian.PutUint16(samples[2*i:], uint16(v))
+	}
+	hdr := make([]byte, 44)
+	copy(hdr[0:], "RIFF")
+	binary.LittleEndian.PutUint32(hdr[4:], uint32(36+len(samples)))
+	copy(hdr[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(hdr[16:], 16)
+	binary.LittleEndian.PutUint16(hdr[20:], 1) // PCM
+	binary.LittleEndian.PutUint16(hdr[22:], 1) // mono
+	binary.LittleEndian.PutUint32(hdr[24:], rate)
+	binary.LittleEndian.PutUint32(hdr[28:], rate*2)
+	binary.LittleEndian.PutUint16(hdr[32:], 2)
+	binary.LittleEndian.PutUint16(hdr[34:], 16)
+	copy(hdr[36:], "data")
+	binary.LittleEndian.PutUint32(hdr[40:], uint32(len(samples)))
+	path := filepath.Join(t.TempDir(), "tone.wav")
+	if err := os.WriteFile(path, append(hdr, samples...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// pbxLogHas reports whether the PBX log mentions every part on one line.
+func (p *pbx) logLines(parts ...string) []string {
+	b, _ := os.ReadFile(p.log)
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		ok := true
+		for _, part := range parts {
+			ok = ok && strings.Contains(l, part)
+		}
+		if ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func fmtDevices(ds []apiDevice) string {
+	var b strings.Builder
+	for _, d := range ds {
+		fmt.Fprintf(&b, "%s:%v ", d.ID, d.Registration)
+	}
+	return b.String()
+}
