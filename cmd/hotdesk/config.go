@@ -10,10 +10,8 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/app"
 )
 
-// parseServeFlags fills an app.Config from the defaults, then HOTDESK_*
-// environment variables, then command-line flags (flags win).
-func parseServeFlags(args []string, stderr io.Writer) (app.Config, error) {
-	cfg := app.DefaultConfig()
+// serveFlags defines the flags of `hotdesk serve` on cfg.
+func serveFlags(cfg *app.Config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("hotdesk serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (database, admin token, prompt overrides)")
@@ -32,11 +30,24 @@ func parseServeFlags(args []string, stderr io.Writer) (app.Config, error) {
 	fs.StringVar(&cfg.Digest, "digest", cfg.Digest, "SIP digest algorithms challenged, in order of preference (SHA-256,MD5; use MD5 for phones and tools such as sipp that only read the first challenge)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "create a demo office (users 201-205, hot desk phones HD00001-HD00003) on first start")
+	return fs
+}
 
+// envName is the environment twin of a flag: HOTDESK_<FLAG>, dashes as
+// underscores.
+func envName(flagName string) string {
+	return "HOTDESK_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseServeFlags fills an app.Config from the defaults, then HOTDESK_*
+// environment variables, then command-line flags (flags win).
+func parseServeFlags(args []string, stderr io.Writer) (app.Config, error) {
+	cfg := app.DefaultConfig()
+	fs := serveFlags(&cfg, stderr)
 	// Environment twins: HOTDESK_<FLAG> with dashes as underscores.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
-		name := "HOTDESK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		name := envName(f.Name)
 		if v, ok := os.LookupEnv(name); ok && envErr == nil {
 			if err := f.Value.Set(v); err != nil {
 				envErr = fmt.Errorf("%s: %w", name, err)
