@@ -73,7 +73,15 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	before := created.Load()
-	file := filepath.Join(t.TempDir(), "hotdesk.backup.tgz")
+	// Into DATA/backups, as the packaged service's user would; the
+	// backup must not contain itself or earlier backups.
+	if err := os.MkdirAll(filepath.Join(src, "backups"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "backups", "older.tgz"), []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(src, "backups", "hotdesk.backup.tgz")
 	backup := startProc(t, nil, "backup", "--data", src, file)
 	if err := backup.wait(t, 60*time.Second); err != nil {
 		t.Fatalf("backup: %v\n%s", err, backup.stderr)
@@ -101,6 +109,9 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 		t.Errorf("restore over a database without --force: %v %s", err, again.stderr)
 	}
 
+	if _, err := os.Stat(filepath.Join(dst, "backups")); !os.IsNotExist(err) {
+		t.Errorf("the backup contained DATA/backups: %v", err)
+	}
 	restored := startProc(t, nil, serveArgs(dst)...)
 	rbase := restored.baseURL(t, 30*time.Second)
 	if readToken(t, dst) != token {

@@ -10,10 +10,8 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/app"
 )
 
-// parseServeFlags fills an app.Config from the defaults, then HOTDESK_*
-// environment variables, then command-line flags (flags win).
-func parseServeFlags(args []string, stderr io.Writer) (app.Config, error) {
-	cfg := app.DefaultConfig()
+// serveFlags defines the flags of `hotdesk serve` on cfg.
+func serveFlags(cfg *app.Config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("hotdesk serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (database, admin token, prompt overrides)")
@@ -34,11 +32,24 @@ func parseServeFlags(args []string, stderr io.Writer) (app.Config, error) {
 	fs.IntVar(&cfg.SIPMaxConns, "sip-max-conns", cfg.SIPMaxConns, "most SIP TCP connections open at once (0: 10000 or half the open-file limit)")
 	fs.IntVar(&cfg.SIPMaxConnsPerSource, "sip-max-conns-per-source", cfg.SIPMaxConnsPerSource, "most SIP TCP connections open at once from one address (0: 200)")
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "create a demo office (users 201-205, hot desk phones HD00001-HD00003) on first start")
+	return fs
+}
 
+// envName is the environment twin of a flag: HOTDESK_<FLAG>, dashes as
+// underscores.
+func envName(flagName string) string {
+	return "HOTDESK_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseServeFlags fills an app.Config from the defaults, then HOTDESK_*
+// environment variables, then command-line flags (flags win).
+func parseServeFlags(args []string, stderr io.Writer) (app.Config, error) {
+	cfg := app.DefaultConfig()
+	fs := serveFlags(&cfg, stderr)
 	// Environment twins: HOTDESK_<FLAG> with dashes as underscores.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
-		name := "HOTDESK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		name := envName(f.Name)
 		if v, ok := os.LookupEnv(name); ok && envErr == nil {
 			if err := f.Value.Set(v); err != nil {
 				envErr = fmt.Errorf("%s: %w", name, err)

@@ -29,7 +29,6 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/b2bua"
-	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
 	"github.com/hotdesk-pbx/hotdesk/internal/checksync"
 	"github.com/hotdesk-pbx/hotdesk/internal/cluster"
 	"github.com/hotdesk-pbx/hotdesk/internal/console"
@@ -72,7 +71,11 @@ type App struct {
 
 	adminToken string
 	dirLock    *dataDirLock
-	closeOnce  sync.Once
+
+	metrics     *eventMetrics
+	metricsCh   <-chan events.Event
+	metricsStop func()
+	closeOnce   sync.Once
 }
 
 // New opens the store, prepares the data directory and binds every listener
@@ -194,6 +197,9 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	// from outside (bench/calls reads them).
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
 	reg.MustRegister(a.sip.Collectors()...)
+	a.metrics = newEventMetrics(reg, a.bus, func() int { return len(a.b2bua.Live()) })
+	// Subscribed now, so no event published after New is missed.
+	a.metricsCh, a.metricsStop = a.bus.Subscribe(1024)
 	api := web.New(web.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.reg,
 		Calls: liveCalls{a.b2bua}, AdminToken: a.adminToken, Registry: reg, Logger: a.log, Now: a.now,
@@ -302,6 +308,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.checksync.Run(ctx) })
 	g.Go(func() error { return a.presence.Run(ctx) })
 	g.Go(func() error { return a.runWebhooks(ctx) })
+	g.Go(func() error { defer a.metricsStop(); return a.metrics.run(ctx, a.metricsCh) })
 	if a.cluster != nil {
 		g.Go(func() error { return a.cluster.Run(ctx) })
 	}
@@ -359,6 +366,9 @@ func (a *App) Close() error {
 		}
 		if a.store != nil {
 			err = a.store.Close()
+		}
+		if a.metricsStop != nil {
+			a.metricsStop()
 		}
 		a.dirLock.release()
 	})
@@ -439,17 +449,6 @@ func (a *App) loadAdminToken(ctx context.Context) (string, error) {
 	}
 	fmt.Fprintf(a.cfg.Stdout, msg, path)
 	return tok, nil
-}
-
-// buildInfoGauge is hotdesk_build_info{version,commit,date,goversion} 1, so
-// dashboards can show and alert on which build each node runs.
-func buildInfoGauge() prometheus.Collector {
-	bi := buildinfo.Get()
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "hotdesk_build_info", Help: "Always 1; the labels name the running build.",
-	}, []string{"version", "commit", "date", "goversion"})
-	g.WithLabelValues(bi.Version, bi.Commit, bi.Date, bi.GoVersion).Set(1)
-	return g
 }
 
 func httpBase(addr, publicIP string) string {

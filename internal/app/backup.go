@@ -25,6 +25,9 @@ import (
 const (
 	backupDB   = "hotdesk.db"
 	backupNote = "BACKUP"
+	// backupsDir in the data dir is never backed up: the packaged service's
+	// user may write only there, so scheduled backups can go to it.
+	backupsDir = "backups"
 )
 
 // ErrPostgresBackup means the database is PostgreSQL, which pg_dump backs up.
@@ -93,7 +96,8 @@ func Backup(ctx context.Context, cfg Config, dest string) (err error) {
 		rel, _ := filepath.Rel(cfg.DataDir, path)
 		abs, _ := filepath.Abs(path)
 		if rel == "." || d.IsDir() {
-			if abs == filepath.Join(dataAbs, filepath.Base(tmp)) {
+			// Earlier backups kept in DATA/backups, and staging dirs.
+			if rel == backupsDir || strings.HasPrefix(d.Name(), ".hotdesk-backup-") || strings.HasPrefix(d.Name(), ".restore-") || abs == filepath.Join(dataAbs, filepath.Base(tmp)) {
 				return fs.SkipDir
 			}
 			return nil

@@ -51,9 +51,10 @@ func (e Event) Remote() bool { return e.Node != "" }
 
 // Bus fans events out to subscribers.
 type Bus struct {
-	seq  atomic.Int64
-	mu   sync.RWMutex
-	subs map[*sub]struct{}
+	seq     atomic.Int64
+	dropped atomic.Int64 // events not delivered to a full subscriber, in all
+	mu      sync.RWMutex
+	subs    map[*sub]struct{}
 }
 
 type sub struct {
@@ -78,9 +79,14 @@ func (b *Bus) Publish(e Event) {
 		case s.ch <- e:
 		default:
 			s.dropped.Add(1)
+			b.dropped.Add(1)
 		}
 	}
 }
+
+// Dropped is how many events, over all subscribers, were not delivered
+// because the subscriber's buffer was full (for /metrics).
+func (b *Bus) Dropped() int64 { return b.dropped.Load() }
 
 // Subscribe returns a channel of events buffered to buf and a cancel function
 // that must be called to release it; the channel is closed by cancel.

@@ -1,0 +1,74 @@
+package app
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+)
+
+// buildInfoGauge is hotdesk_build_info{version,commit,date,goversion} 1, so
+// dashboards can show and alert on which build each node runs.
+func buildInfoGauge() prometheus.Collector {
+	bi := buildinfo.Get()
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "hotdesk_build_info", Help: "Always 1; the labels name the running build.",
+	}, []string{"version", "commit", "date", "goversion"})
+	g.WithLabelValues(bi.Version, bi.Commit, bi.Date, bi.GoVersion).Set(1)
+	return g
+}
+
+// countedKinds are the event kinds hotdesk_events_total starts at zero for,
+// so rate() and alerts see the series before the first event.
+var countedKinds = []string{
+	hotdesk.KindLogin, hotdesk.KindLogout, hotdesk.KindLoginFailed, hotdesk.KindLocked,
+	hotdesk.KindAuthFailed, hotdesk.KindAuthBlocked, hotdesk.KindRegistered, hotdesk.KindUnregistered,
+	hotdesk.KindEmergency, hotdesk.KindProvisionFetch,
+}
+
+// eventMetrics counts this node's events by kind (logins, failed logins,
+// SIP digest failures, registrations, emergency calls, …) and exposes the
+// event bus's losses and the live calls.
+type eventMetrics struct {
+	bus    *events.Bus
+	events *prometheus.CounterVec
+}
+
+func newEventMetrics(reg prometheus.Registerer, bus *events.Bus, liveCalls func() int) *eventMetrics {
+	m := &eventMetrics{bus: bus, events: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotdesk_events_total", Help: "Events that happened on this node, by kind (login, login_failed, auth_failed, registered, emergency_call, …).",
+	}, []string{"kind"})}
+	for _, k := range countedKinds {
+		m.events.WithLabelValues(k)
+	}
+	reg.MustRegister(m.events,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hotdesk_events_dropped_total", Help: "Events a slow subscriber (event stream, webhooks, BLF, check-sync, the cluster bridge) did not get because its buffer was full.",
+		}, func() float64 { return float64(bus.Dropped()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hotdesk_calls_active", Help: "Calls in progress through this node.",
+		}, func() float64 { return float64(liveCalls()) }),
+	)
+	return m
+}
+
+// run counts events until ctx is done. Events from other nodes are theirs
+// to count.
+func (m *eventMetrics) run(ctx context.Context, ch <-chan events.Event) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			if !e.Remote() {
+				m.events.WithLabelValues(e.Kind).Inc()
+			}
+		}
+	}
+}
