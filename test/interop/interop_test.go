@@ -154,7 +154,9 @@ func testNeutral(t *testing.T, wire *capture, bs *baresip) {
 func testPromptedRFC4733(t *testing.T, pbx *pbx, wire *capture, bs *baresip) {
 	from := time.Now()
 	bs.dialAnswered(t, "*35*201")
-	time.Sleep(time.Second) // the PIN prompt starts
+	// Key in the PIN after the prompt has ended, as a person looking for
+	// their PIN would: the PBX must keep the call alive with RTP meanwhile.
+	time.Sleep(5 * time.Second)
 	bs.keypad(t, "1234#")
 	closed := bs.waitEvent(t, 25*time.Second, "CALL_CLOSED")
 	t.Logf("baresip: prompted login call closed: %q", closed.Param)

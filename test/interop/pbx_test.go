@@ -3,7 +3,6 @@ package interop
 import (
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -176,28 +175,4 @@ func writeTone(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// pbxLogHas reports whether the PBX log mentions every part on one line.
-func (p *pbx) logLines(parts ...string) []string {
-	b, _ := os.ReadFile(p.log)
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		ok := true
-		for _, part := range parts {
-			ok = ok && strings.Contains(l, part)
-		}
-		if ok {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-func fmtDevices(ds []apiDevice) string {
-	var b strings.Builder
-	for _, d := range ds {
-		fmt.Fprintf(&b, "%s:%v ", d.ID, d.Registration)
-	}
-	return b.String()
 }
