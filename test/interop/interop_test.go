@@ -48,7 +48,11 @@ func TestInterop(t *testing.T) {
 	t.Run("RTPWhileWaitingForDigits", func(t *testing.T) {
 		// Issue 10 item 6: the PBX keeps sending RTP (silence or comfort
 		// noise) while it waits for the PIN.
-		if gap := maxGap(wire, promptedFrom, bs3.rtpTo); gap > time.Second {
+		gap, n := maxGap(wire, promptedFrom, bs3.rtpTo)
+		if n == 0 {
+			t.Fatalf("no RTP reached baresip during the prompted login")
+		}
+		if gap > time.Second {
 			t.Errorf("longest gap in the PBX's RTP to baresip during the prompted login: %s (want ≤ 1s)", gap)
 		}
 	})
@@ -320,21 +324,21 @@ func responseTo(wire *capture, req sipMsg, timeout time.Duration) (sipMsg, bool)
 	})
 }
 
-// maxGap is the longest pause between RTP packets matching keep after from,
-// up to the last one.
-func maxGap(wire *capture, from time.Time, keep func(rtpPkt) bool) time.Duration {
+// maxGap is the longest pause between the RTP packets matching keep after
+// from, and how many there were.
+func maxGap(wire *capture, from time.Time, keep func(rtpPkt) bool) (gap time.Duration, n int) {
 	wire.mu.Lock()
 	defer wire.mu.Unlock()
 	var last time.Time
-	var gap time.Duration
 	for _, p := range wire.rtp {
 		if !p.At.After(from) || !keep(p) {
 			continue
 		}
+		n++
 		if !last.IsZero() && p.At.Sub(last) > gap {
 			gap = p.At.Sub(last)
 		}
 		last = p.At
 	}
-	return gap
+	return gap, n
 }
