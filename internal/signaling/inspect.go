@@ -21,6 +21,7 @@ const (
 	kindVersion     = "version"
 	kindCSeqMethod  = "cseq_method"
 	kindTooLarge    = "too_large"
+	kindStray       = "stray_response" // matches no transaction
 )
 
 // problem is why a message is refused: the status to answer (0: drop
