@@ -71,7 +71,8 @@ func inspect(parser *sip.Parser, data []byte) (out []byte, p problem) {
 		if cseq := req.CSeq(); cseq.MethodName != req.Method {
 			return data, refuse(data, 400, "CSeq Method Mismatch", kindCSeqMethod, string(cseq.MethodName)+" in "+string(req.Method))
 		}
-		if req.Recipient.Host == "" {
+		if sc := strings.ToLower(req.Recipient.Scheme); (sc == "sip" || sc == "sips") && req.Recipient.Host == "" {
+			// tel: URIs (RFC 3966) have no host and are fine.
 			return data, refuse(data, 400, "Bad Request-URI", kindUnparseable, "no host in Request-URI")
 		}
 		// Without an RFC 3261 branch, matching needs the From tag (17.2.3).
