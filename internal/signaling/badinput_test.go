@@ -95,3 +95,36 @@ func TestStrayResponsesCountedNotLoggedEach(t *testing.T) {
 		t.Errorf("stray responses counted %v, want ~50", got)
 	}
 }
+
+// One source gets at most badInputAnswers error responses per interval:
+// answering spoofed garbage must not make the PBX a reflector.
+func TestBadInputAnswersCappedPerSource(t *testing.T) {
+	s := mustServe(t, nil)
+	c, err := net.Dial("udp", s.UDPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	answers := make(chan int)
+	go func() {
+		n := 0
+		buf := make([]byte, 4096)
+		for {
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			if _, err := c.Read(buf); err != nil {
+				answers <- n
+				return
+			}
+			n++
+		}
+	}()
+	for i := 0; i < badInputAnswers+100; i++ {
+		c.Write([]byte(without("OPTIONS", "To")(c.LocalAddr().String())))
+		if i%50 == 0 {
+			time.Sleep(10 * time.Millisecond) // stay within the socket buffers
+		}
+	}
+	if n := <-answers; n < badInputAnswers*9/10 || n > badInputAnswers {
+		t.Fatalf("%d answers to %d bad requests, want at most %d (and most of them)", n, badInputAnswers+100, badInputAnswers)
+	}
+}
