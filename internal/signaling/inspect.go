@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 
@@ -207,7 +208,7 @@ func rawResponse(data []byte, code int, reason, server string) []byte {
 	if v := h["to"]; len(v) > 0 {
 		to := v[0]
 		if !strings.Contains(strings.ToLower(to), "tag=") {
-			to += ";tag=hd" + strconv.FormatUint(uint64(len(data))*2654435761%1e9, 36)
+			to += ";tag=hd" + strconv.FormatUint(rand.Uint64(), 36)
 		}
 		one("To", to)
 	}
