@@ -178,9 +178,14 @@ func newGuardConn(c net.Conn, l *guardListener, ip string) *guardConn {
 }
 
 // Close closes the connection and releases its place under the caps.
+// Only the first call closes: when the guard closed a connection, sipgo
+// closes it again and warned about the error.
 func (c *guardConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(func() { c.l.release(c.ip) })
+	var err error
+	c.once.Do(func() {
+		err = c.Conn.Close()
+		c.l.release(c.ip)
+	})
 	return err
 }
 
