@@ -32,6 +32,7 @@ type call struct {
 	log     *slog.Logger
 
 	answered bool // owner only
+	order    *infoOrder
 
 	mu  sync.Mutex
 	sdp []byte // our current SDP (answer, or offer for an offerless INVITE)
@@ -78,6 +79,7 @@ func (s *Service) newCall(req *sip.Request, tx sip.ServerTransaction) (*call, in
 		return nil, sip.StatusServiceUnavailable
 	}
 	c := &call{s: s, dlg: dlg, sess: sess, callID: req.CallID().Value(), contact: contact, log: s.log}
+	c.order = newInfoOrder(req.CSeq().SeqNo, sess.InjectDigit)
 	if body := req.Body(); len(body) > 0 {
 		c.sdp, err = sess.Answer(body)
 	} else {
@@ -114,6 +116,7 @@ func (s *Service) contact(req *sip.Request) *sip.ContactHeader {
 
 // close releases the media session and stops routing the dialog.
 func (c *call) close() {
+	c.order.stop()
 	c.sess.Close()
 	c.s.sip.RemoveDialog(c.callID)
 	c.dlg.Close()
