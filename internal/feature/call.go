@@ -31,8 +31,9 @@ type call struct {
 	contact *sip.ContactHeader
 	log     *slog.Logger
 
-	answered bool // owner only
-	order    *infoOrder
+	answered     bool // owner only
+	order        *infoOrder
+	first, inter time.Duration // digit timeouts
 
 	mu  sync.Mutex
 	sdp []byte // our current SDP (answer, or offer for an offerless INVITE)
@@ -52,7 +53,7 @@ func (s *Service) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *
 	defer c.close()
 	c.log = s.log.With("call_id", c.callID, "device", dev.ID, "code", code.String())
 	ctx := c.dlg.Context()
-	f := &flow{rules: s.rules, findUser: s.store.FindUser, io: c, dev: dev, source: req.Source(), now: s.now}
+	f := &flow{rules: s.rules, findUser: s.store.FindUser, io: c, dev: dev, source: req.Source(), now: s.now, log: c.log}
 	err := f.run(ctx, code)
 	if ctx.Err() != nil {
 		c.log.Debug("feature call ended by caller")
@@ -80,6 +81,7 @@ func (s *Service) newCall(req *sip.Request, tx sip.ServerTransaction) (*call, in
 	}
 	c := &call{s: s, dlg: dlg, sess: sess, callID: req.CallID().Value(), contact: contact, log: s.log}
 	c.order = newInfoOrder(req.CSeq().SeqNo, sess.InjectDigit)
+	c.first, c.inter = s.digitTimeouts(context.Background())
 	if body := req.Body(); len(body) > 0 {
 		c.sdp, err = sess.Answer(body)
 	} else {
@@ -154,7 +156,7 @@ func (c *call) Collect(ctx context.Context) (string, error) {
 	if err := c.answer(); err != nil {
 		return "", err
 	}
-	return c.sess.CollectDigits(ctx, 0, c.s.first, c.s.inter)
+	return c.sess.CollectDigits(ctx, 0, c.first, c.inter)
 }
 
 // hangup sends BYE at the end of the flow.
