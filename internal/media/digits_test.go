@@ -291,3 +291,59 @@ func TestVerbatimReplayCountsTwice(t *testing.T) {
 		t.Fatalf("got %q, %v", got, err)
 	}
 }
+
+// TestOneDTMFMethodPerCall: a phone that sends each key both as an RFC
+// 4733 event and as SIP INFO (the INFO copy possibly late) gets each key
+// once: the method of the first key is the call's.
+func TestOneDTMFMethodPerCall(t *testing.T) {
+	t.Run("RFC 4733 first", func(t *testing.T) {
+		p := newPhone(t)
+		s := mustSession(t, p, "0 101")
+		var seq uint16 = 100
+		p.press(s.LocalPort(), 1000, &seq, '1')
+		if d, err := s.CollectDigits(context.Background(), 1, time.Second, 0); d != "1" || err != nil {
+			t.Fatalf("RTP key: %q %v", d, err)
+		}
+		s.InjectDigit('1') // its INFO copy
+		p.press(s.LocalPort(), 1800, &seq, '2')
+		s.InjectDigit('2')
+		p.press(s.LocalPort(), 2600, &seq, '#')
+		s.InjectDigit('#')
+		if d, err := s.CollectDigits(context.Background(), 0, time.Second, 300*time.Millisecond); d != "2" || err != nil {
+			t.Fatalf("got %q %v, want 2 then #", d, err)
+		}
+	})
+	t.Run("INFO first", func(t *testing.T) {
+		p := newPhone(t)
+		s := mustSession(t, p, "0 101")
+		var seq uint16 = 100
+		s.InjectDigit('4')
+		p.press(s.LocalPort(), 1000, &seq, '4')
+		s.InjectDigit('#')
+		p.press(s.LocalPort(), 1800, &seq, '#')
+		if d, err := s.CollectDigits(context.Background(), 0, time.Second, 300*time.Millisecond); d != "4" || err != nil {
+			t.Fatalf("got %q %v, want 4", d, err)
+		}
+		select {
+		case r := <-s.Digits():
+			t.Fatalf("key %q counted twice", r)
+		case <-time.After(100 * time.Millisecond):
+		}
+	})
+	t.Run("renegotiated without telephone-event", func(t *testing.T) {
+		p := newPhone(t)
+		s := mustSession(t, p, "0 101")
+		var seq uint16 = 100
+		p.press(s.LocalPort(), 1000, &seq, '1')
+		if d, _ := s.CollectDigits(context.Background(), 1, time.Second, 0); d != "1" {
+			t.Fatalf("RTP key %q", d)
+		}
+		if _, err := s.Answer(p.offer("0")); err != nil {
+			t.Fatal(err)
+		}
+		s.InjectDigit('7')
+		if d, err := s.CollectDigits(context.Background(), 1, time.Second, 0); d != "7" || err != nil {
+			t.Fatalf("INFO key after telephone-event was dropped: %q %v", d, err)
+		}
+	})
+}

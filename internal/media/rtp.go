@@ -184,6 +184,6 @@ func (s *Session) telephoneEvent(pkt *rtp.Packet) {
 		return
 	}
 	if ok {
-		s.deliver(r)
+		s.deliverFrom(keysRTP, r)
 	}
 }

@@ -50,12 +50,13 @@ type Session struct {
 	digits chan rune
 	done   chan struct{}
 
-	mu      sync.Mutex // guards the fields below
-	neg     *negotiated
-	remote  *net.UDPAddr // where RTP goes: from SDP, then from the first packet received
-	latched bool
-	sdpID   uint64
-	sdpVer  uint64
+	mu       sync.Mutex // guards the fields below
+	neg      *negotiated
+	remote   *net.UDPAddr // where RTP goes: from SDP, then from the first packet received
+	latched  bool
+	keysFrom int // keysAny, keysRTP or keysINFO: how the call's keys come
+	sdpID    uint64
+	sdpVer   uint64
 
 	playMu sync.Mutex // one Play at a time; guards tx
 	tx     sender
@@ -187,6 +188,9 @@ func (s *Session) apply(n *negotiated) sdpParams {
 	defer s.mu.Unlock()
 	if s.neg == nil || !sameAddr(s.neg.remote, n.remote) {
 		s.remote, s.latched = n.remote, false
+	}
+	if n.dtmfPT < 0 && s.keysFrom == keysRTP {
+		s.keysFrom = keysAny // telephone-event no longer negotiated
 	}
 	s.neg = n
 	s.sdpVer++
