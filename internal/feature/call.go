@@ -137,6 +137,9 @@ func (c *call) answer() error {
 	if err := c.dlg.WriteResponse(res); err != nil {
 		return err
 	}
+	// From now on RTP flows, silence while no prompt plays: phones and
+	// SBCs drop a call that sends nothing while the caller types.
+	c.sess.Start()
 	return nil
 }
 
