@@ -57,7 +57,7 @@ func TestPromptedLoginTimeoutIsAudited(t *testing.T) {
 	if err := c.SendKeysInfo("12"); err != nil {
 		t.Fatal(err)
 	}
-	checkPrompt(t, p, c.Record(3*time.Second, 10*time.Second), "goodbye")
+	checkPrompt(t, p, c.Record(300*time.Millisecond, 10*time.Second), "goodbye")
 	if err := c.WaitBye(3 * time.Second); err != nil {
 		t.Fatal(err)
 	}

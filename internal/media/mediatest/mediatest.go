@@ -181,18 +181,23 @@ func (r *Recording) RMS() float64 {
 	return math.Sqrt(sum / float64(max(1, len(r.PCM))))
 }
 
-// Record receives RTP until no audio packet came for quiet (comfort noise
-// is not audio), or until limit has passed. It checks sequence numbers
-// (+1), timestamps (+160 per 20 ms within a talkspurt) and payload type,
-// noting problems in Recording.Problems.
+// Record receives the next prompt: RTP from the first audio packet until
+// the PBX has sent quiet's worth of comfort noise after the last one (in
+// RTP time, so a stalled test machine does not cut a prompt short; two
+// prompts played back to back, a CN frame or two apart, count as one), or
+// until no packet at all came for quiet plus a second (the call ended),
+// or until limit has passed. Without CN (NoCN) it runs until then. It
+// checks sequence numbers (+1), timestamps (+160 per 20 ms) and payload
+// type, noting problems in Recording.Problems.
 func (p *Phone) Record(quiet, limit time.Duration) *Recording {
 	rec := &Recording{}
 	buf := make([]byte, 1500)
 	deadline := time.Now().Add(limit)
-	quietUntil := time.Now().Add(quiet)
+	quietTS := uint32(quiet / (time.Second / 8000))
 	var prev *rtp.Header
-	for time.Now().Before(deadline) && time.Now().Before(quietUntil) {
-		_ = p.conn.SetReadDeadline(minTime(quietUntil, deadline))
+	var audioEnd uint32 // RTP time the last audio packet ends
+	for {
+		_ = p.conn.SetReadDeadline(minTime(time.Now().Add(quiet+time.Second), deadline))
 		n, err := p.conn.Read(buf)
 		if err != nil {
 			break
@@ -203,7 +208,9 @@ func (p *Phone) Record(quiet, limit time.Duration) *Recording {
 			continue
 		}
 		if rec.add(&pkt, prev) {
-			quietUntil = time.Now().Add(quiet)
+			audioEnd = pkt.Timestamp + 160
+		} else if rec.Packets > 0 && int32(pkt.Timestamp+160-audioEnd) >= int32(quietTS) {
+			break
 		}
 		prev = &pkt.Header
 	}
