@@ -182,7 +182,28 @@ func settingsFromForm(f *form, cur hotdesk.Settings) hotdesk.Settings {
 	check(f, validate.Digits("international_prefix", s.InternationalPrefix))
 	check(f, validate.Digits("country_code", s.CountryCode))
 	s.Trunk = trunkFromForm(f, cur.Trunk)
+	s.Prompts = promptsFromForm(f, cur.Prompts)
 	return s
+}
+
+// promptsFromForm reads the digit timeouts; an empty field keeps the
+// current value and one that is not a number is out of range.
+func promptsFromForm(f *form, cur hotdesk.PromptSettings) hotdesk.PromptSettings {
+	secs := func(name string, cur int) int {
+		v := strings.TrimSpace(f.Get(name))
+		if v == "" {
+			return cur
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	p := hotdesk.PromptSettings{FirstDigitSeconds: secs("first_digit_seconds", cur.FirstDigitSeconds),
+		InterDigitSeconds: secs("inter_digit_seconds", cur.InterDigitSeconds)}
+	checkAll(f, validate.Prompts("", p))
+	return p
 }
 
 func trunkFromForm(f *form, cur hotdesk.Trunk) hotdesk.Trunk {

@@ -366,3 +366,26 @@ func Kinds(field string, kinds, known []string) error {
 	}
 	return nil
 }
+
+// Digit timeouts of prompted logins (PromptSettings), in seconds.
+const (
+	MinDigitSeconds = 3  // less is not enough for a person to react
+	MaxDigitSeconds = 60 // more only holds a call nobody is using
+)
+
+// Prompts checks the digit timeouts of prompted logins, naming fields
+// prefix+"first_digit_seconds" and prefix+"inter_digit_seconds": each a
+// whole number of seconds from MinDigitSeconds to MaxDigitSeconds.
+func Prompts(prefix string, p hotdesk.PromptSettings) []error {
+	var errs []error
+	for _, f := range []struct {
+		name, what string
+		v          int
+	}{{"first_digit_seconds", "The wait for the first key", p.FirstDigitSeconds},
+		{"inter_digit_seconds", "The wait between keys", p.InterDigitSeconds}} {
+		if f.v < MinDigitSeconds || f.v > MaxDigitSeconds {
+			errs = append(errs, hotdesk.Invalidf(prefix+f.name, "%s must be %d to %d seconds (default 10).", f.what, MinDigitSeconds, MaxDigitSeconds))
+		}
+	}
+	return errs
+}

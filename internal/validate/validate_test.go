@@ -359,3 +359,26 @@ func TestKinds(t *testing.T) {
 		t.Error("AuditKinds shares its slice with callers")
 	}
 }
+
+func TestPrompts(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		p    hotdesk.PromptSettings
+		want []string
+	}{
+		{"defaults", hotdesk.DefaultSettings().Prompts, nil},
+		{"bounds", hotdesk.PromptSettings{FirstDigitSeconds: 3, InterDigitSeconds: 60}, nil},
+		{"too short", hotdesk.PromptSettings{FirstDigitSeconds: 2, InterDigitSeconds: 10}, []string{"prompts.first_digit_seconds"}},
+		{"too long", hotdesk.PromptSettings{FirstDigitSeconds: 10, InterDigitSeconds: 61}, []string{"prompts.inter_digit_seconds"}},
+		{"unset", hotdesk.PromptSettings{}, []string{"prompts.first_digit_seconds", "prompts.inter_digit_seconds"}},
+	} {
+		if got := fieldsOf(Prompts("prompts.", tc.p)); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: errors on %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	err := Prompts("", hotdesk.PromptSettings{FirstDigitSeconds: 1, InterDigitSeconds: 10})[0]
+	if msg := hotdesk.ErrorMessage(err); msg != "The wait for the first key must be 3 to 60 seconds (default 10)." {
+		t.Errorf("message %q", msg)
+	}
+}
