@@ -34,6 +34,20 @@ type Settings struct {
 	InternationalPrefix string       `json:"international_prefix"` // default "00"
 	CountryCode         string       `json:"country_code"`         // e.g. "31", for E.164
 	Trunk               Trunk        `json:"trunk"`
+
+	Limits LimitSettings `json:"limits"` // per-device caps (issue 11)
+}
+
+// LimitSettings bound what one phone can hold, so a broken or hostile
+// phone cannot take every RTP port or flood the PBX with subscriptions.
+type LimitSettings struct {
+	// CallsPerDevice is how many calls one device may have at once (as
+	// caller, feature-code calls included); more get 486 Busy Here.
+	CallsPerDevice int `json:"calls_per_device"`
+	// SubscriptionsPerDevice caps a device's dialog (BLF) subscriptions.
+	SubscriptionsPerDevice int `json:"subscriptions_per_device"`
+	// SubscriptionsPerExtension caps subscriptions watching one extension.
+	SubscriptionsPerExtension int `json:"subscriptions_per_extension"`
 }
 
 // DefaultSettings returns the settings of a fresh install.
@@ -46,6 +60,7 @@ func DefaultSettings() Settings {
 		NationalPrefix:      "0",
 		InternationalPrefix: "00",
 		CountryCode:         "31",
+		Limits:              LimitSettings{CallsPerDevice: 4, SubscriptionsPerDevice: 100, SubscriptionsPerExtension: 500},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -36,7 +37,9 @@ func settingsForm(s hotdesk.Settings) *form {
 		"international_prefix": {s.InternationalPrefix}, "country_code": {s.CountryCode},
 		"trunk_enabled": {onOff(t.Enabled)}, "trunk_proxy": {t.Proxy}, "trunk_register": {onOff(t.Register)},
 		"trunk_username": {t.Username}, "trunk_realm": {t.Realm}, "trunk_domain": {t.Domain},
-		"trunk_sources": {strings.Join(t.Sources, ", ")},
+		"trunk_sources":    {strings.Join(t.Sources, ", ")},
+		"calls_per_device": {strconv.Itoa(s.Limits.CallsPerDevice)}, "subscriptions_per_device": {strconv.Itoa(s.Limits.SubscriptionsPerDevice)},
+		"subscriptions_per_extension": {strconv.Itoa(s.Limits.SubscriptionsPerExtension)},
 	})
 }
 
