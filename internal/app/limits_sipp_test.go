@@ -111,3 +111,35 @@ func TestSippFifthCallFromOneDeviceIsBusy(t *testing.T) {
 		t.Fatalf("the 4 held calls: %v", err)
 	}
 }
+
+// A feature-code call whose 200 is never ACKed (the caller vanished) frees
+// its RTP port when the 200's retransmissions end (Timer H, 64*T1 = 32 s),
+// not after the BYE to the vanished caller has timed out too (10 s more:
+// 42.6 s before). With a one-port pool another phone's call is answered
+// again then.
+func TestSippUnackedCallFreesItsPort(t *testing.T) {
+	cfg := testConfig(t.TempDir(), true)
+	cfg.Digest = "MD5"
+	cfg.RTPPorts = "39870-39871" // one even port, outside the other tests' ranges
+	r := mustStart(t, cfg)
+	if err := startSipp(t, r, "call_uac_noack.xml", "HD00001", "*35", 1, 0)(); err != nil {
+		t.Fatalf("unacked call: %v", err)
+	}
+	start := time.Now()
+	hd2 := demoPhone(t, r, "HD00002")
+	for {
+		c, err := hd2.Dial("*35")
+		if err == nil {
+			c.Hangup()
+			break
+		}
+		if !strings.Contains(err.Error(), "503") {
+			t.Fatalf("while the port is taken: %v, want 503", err)
+		}
+		if time.Since(start) > 37*time.Second {
+			t.Fatal("the port is still taken 37 s after the unacked 200 (Timer H is 32 s)")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("port free again %v after the unacked 200", time.Since(start).Round(100*time.Millisecond))
+}
