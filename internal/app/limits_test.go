@@ -93,3 +93,39 @@ func TestDeviceCallsAcquireRelease(t *testing.T) {
 		t.Fatalf("%d of 50 concurrent calls admitted, want 4", got)
 	}
 }
+
+// The same limit holds for calls through the B2BUA (the entry is shared):
+// 201 at HD00001 holds 4 answered calls to 202, the 5th gets 486, and an
+// emergency-number call is never refused by it.
+func TestServeCallLimitCoversB2BUACalls(t *testing.T) {
+	r := mustStart(t, testConfig(t.TempDir(), true))
+	hd1, hd2 := demoPhone(t, r, "HD00001"), demoPhone(t, r, "HD00002")
+	loginByPhone(t, hd1, "*35*201*1234")
+	loginByPhone(t, hd2, "*35*202*1234")
+	go func() {
+		for range 4 {
+			in, err := hd2.WaitIncoming(10 * time.Second)
+			if err != nil {
+				return
+			}
+			in.Answer()
+		}
+	}()
+	var calls []*siptest.Call
+	for i := range 4 {
+		c, err := hd1.Dial("202")
+		if err != nil {
+			t.Fatalf("call %d to 202: %v", i+1, err)
+		}
+		calls = append(calls, c)
+	}
+	if _, err := hd1.Dial("202"); err == nil || !strings.Contains(err.Error(), "486") {
+		t.Fatalf("5th call: %v, want 486", err)
+	}
+	if _, err := hd1.Dial("112"); err != nil && strings.Contains(err.Error(), "486") {
+		t.Fatalf("emergency call refused by the call limit: %v", err)
+	}
+	for _, c := range calls {
+		c.Hangup()
+	}
+}
