@@ -359,6 +359,7 @@ func TestKinds(t *testing.T) {
 	}{
 		{nil, true},
 		{[]string{hotdesk.KindLogin, hotdesk.KindProvisionFetch}, true},
+		{[]string{hotdesk.KindAuthDeviceBlocked}, true}, // the console's audit filter offers it
 		{[]string{hotdesk.KindLogin, "lunch"}, false},
 		{[]string{""}, false},
 	} {
