@@ -52,6 +52,19 @@ type Settings struct {
 
 	// Prompts: digit timeouts of prompted logins.
 	Prompts PromptSettings `json:"prompts"`
+	Limits  LimitSettings  `json:"limits"` // per-device caps (issue 11)
+}
+
+// LimitSettings bound what one phone can hold, so a broken or hostile
+// phone cannot take every RTP port or flood the PBX with subscriptions.
+type LimitSettings struct {
+	// CallsPerDevice is how many calls one device may have at once (as
+	// caller, feature-code calls included); more get 486 Busy Here.
+	CallsPerDevice int `json:"calls_per_device"`
+	// SubscriptionsPerDevice caps a device's dialog (BLF) subscriptions.
+	SubscriptionsPerDevice int `json:"subscriptions_per_device"`
+	// SubscriptionsPerExtension caps subscriptions watching one extension.
+	SubscriptionsPerExtension int `json:"subscriptions_per_extension"`
 }
 
 // DefaultSettings returns the settings of a fresh install.
@@ -66,6 +79,7 @@ func DefaultSettings() Settings {
 		CountryCode:         "31",
 
 		Prompts: PromptSettings{FirstDigitSeconds: 10, InterDigitSeconds: 10},
+		Limits:  LimitSettings{CallsPerDevice: 4, SubscriptionsPerDevice: 100, SubscriptionsPerExtension: 500},
 	}
 }
 

@@ -39,6 +39,8 @@ func settingsForm(s hotdesk.Settings) *form {
 		"trunk_enabled": {onOff(t.Enabled)}, "trunk_proxy": {t.Proxy}, "trunk_register": {onOff(t.Register)},
 		"trunk_username": {t.Username}, "trunk_realm": {t.Realm}, "trunk_domain": {t.Domain},
 		"trunk_sources": {strings.Join(t.Sources, ", ")}, "trunk_transport": {cmp.Or(t.Transport, "udp")},
+		"calls_per_device": {strconv.Itoa(s.Limits.CallsPerDevice)}, "subscriptions_per_device": {strconv.Itoa(s.Limits.SubscriptionsPerDevice)},
+		"subscriptions_per_extension": {strconv.Itoa(s.Limits.SubscriptionsPerExtension)},
 	})
 	f.Values.Set("first_digit_seconds", strconv.Itoa(s.Prompts.FirstDigitSeconds))
 	f.Values.Set("inter_digit_seconds", strconv.Itoa(s.Prompts.InterDigitSeconds))

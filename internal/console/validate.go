@@ -183,6 +183,7 @@ func settingsFromForm(f *form, cur hotdesk.Settings) hotdesk.Settings {
 	check(f, validate.Digits("country_code", s.CountryCode))
 	s.Trunk = trunkFromForm(f, cur.Trunk)
 	s.Prompts = promptsFromForm(f, cur.Prompts)
+	s.Limits = limitsFromForm(f, cur.Limits)
 	return s
 }
 
@@ -204,6 +205,25 @@ func promptsFromForm(f *form, cur hotdesk.PromptSettings) hotdesk.PromptSettings
 		InterDigitSeconds: secs("inter_digit_seconds", cur.InterDigitSeconds)}
 	checkAll(f, validate.Prompts("", p))
 	return p
+}
+
+// limitsFromForm reads the per-phone limits; a field left out keeps its
+// current value, one that is not a number reads as 0, which validate.Limits
+// names.
+func limitsFromForm(f *form, cur hotdesk.LimitSettings) hotdesk.LimitSettings {
+	num := func(name string, v int) int {
+		s := strings.TrimSpace(f.Get(name))
+		if s == "" {
+			return v
+		}
+		n, _ := strconv.Atoi(s)
+		return n
+	}
+	l := hotdesk.LimitSettings{CallsPerDevice: num("calls_per_device", cur.CallsPerDevice),
+		SubscriptionsPerDevice:    num("subscriptions_per_device", cur.SubscriptionsPerDevice),
+		SubscriptionsPerExtension: num("subscriptions_per_extension", cur.SubscriptionsPerExtension)}
+	checkAll(f, validate.Limits("", l))
+	return l
 }
 
 func trunkFromForm(f *form, cur hotdesk.Trunk) hotdesk.Trunk {

@@ -62,6 +62,10 @@ func (s *Service) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *
 	if err != nil {
 		c.log.Info("feature call failed", "err", err)
 	}
+	// The flow is over: free the RTP port before the BYE, which to a
+	// caller that vanished (no ACK for our 200 within Timer H) waits
+	// byeTimeout for an answer that never comes.
+	c.sess.Close()
 	c.hangup()
 }
 

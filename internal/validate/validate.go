@@ -334,6 +334,25 @@ func Trunk(prefix string, t hotdesk.Trunk) []error {
 	return errs
 }
 
+// Limits checks the per-device limits, naming fields prefix+json name:
+// each a whole number from 1 to its maximum.
+func Limits(prefix string, l hotdesk.LimitSettings) []error {
+	var errs []error
+	for _, f := range []struct {
+		name   string
+		v, max int
+	}{
+		{"calls_per_device", l.CallsPerDevice, 1000},
+		{"subscriptions_per_device", l.SubscriptionsPerDevice, 10000},
+		{"subscriptions_per_extension", l.SubscriptionsPerExtension, 100000},
+	} {
+		if f.v < 1 || f.v > f.max {
+			errs = append(errs, hotdesk.Invalidf(prefix+f.name, "%s must be a number from 1 to %d.", label(f.name), f.max))
+		}
+	}
+	return errs
+}
+
 // Sources requires each entry to be an IP address or a CIDR range.
 func Sources(field string, srcs []string) error {
 	for _, s := range srcs {
