@@ -38,6 +38,10 @@ const (
 	ReasonDeleted  = "deleted"  // user or device deleted
 	ReasonBadPIN   = "bad_pin"
 	ReasonLocked   = "locked"
+	// A prompted phone login that ended before a PIN was tried.
+	ReasonTimeout = "timeout"  // the caller stopped typing
+	ReasonHangup  = "hangup"   // the caller hung up while asked for digits
+	ReasonNoInput = "no_input" // the caller pressed # with nothing typed
 )
 
 // AuditEvent is one entry of the audit trail. Audit IDs are monotonic and the

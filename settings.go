@@ -30,6 +30,14 @@ type Trunk struct {
 // TrunkTransports are the values Trunk.Transport accepts ("" is udp).
 var TrunkTransports = []string{"udp", "tcp", "tls"}
 
+// PromptSettings are the digit timeouts of prompted feature-code calls
+// (*35 and *77 asking for an extension or PIN). They are generous: people
+// look up a PIN, and some phones send SIP INFO keys seconds late.
+type PromptSettings struct {
+	FirstDigitSeconds int `json:"first_digit_seconds"` // after the prompt, for the first key; default 10
+	InterDigitSeconds int `json:"inter_digit_seconds"` // between keys; default 10
+}
+
 // Settings are the site-wide settings an admin edits in the console.
 type Settings struct {
 	FeatureCodes        FeatureCodes `json:"feature_codes"`
@@ -41,6 +49,22 @@ type Settings struct {
 	InternationalPrefix string       `json:"international_prefix"` // default "00"
 	CountryCode         string       `json:"country_code"`         // e.g. "31", for E.164
 	Trunk               Trunk        `json:"trunk"`
+
+	// Prompts: digit timeouts of prompted logins.
+	Prompts PromptSettings `json:"prompts"`
+	Limits  LimitSettings  `json:"limits"` // per-device caps (issue 11)
+}
+
+// LimitSettings bound what one phone can hold, so a broken or hostile
+// phone cannot take every RTP port or flood the PBX with subscriptions.
+type LimitSettings struct {
+	// CallsPerDevice is how many calls one device may have at once (as
+	// caller, feature-code calls included); more get 486 Busy Here.
+	CallsPerDevice int `json:"calls_per_device"`
+	// SubscriptionsPerDevice caps a device's dialog (BLF) subscriptions.
+	SubscriptionsPerDevice int `json:"subscriptions_per_device"`
+	// SubscriptionsPerExtension caps subscriptions watching one extension.
+	SubscriptionsPerExtension int `json:"subscriptions_per_extension"`
 }
 
 // DefaultSettings returns the settings of a fresh install.
@@ -53,6 +77,9 @@ func DefaultSettings() Settings {
 		NationalPrefix:      "0",
 		InternationalPrefix: "00",
 		CountryCode:         "31",
+
+		Prompts: PromptSettings{FirstDigitSeconds: 10, InterDigitSeconds: 10},
+		Limits:  LimitSettings{CallsPerDevice: 4, SubscriptionsPerDevice: 100, SubscriptionsPerExtension: 500},
 	}
 }
 

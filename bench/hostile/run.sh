@@ -8,6 +8,10 @@
 #   bench/hostile/run.sh                          # every flood, 10 s each
 #   DUR=30 bench/hostile/run.sh udp-garbage tcp-idle
 #
+# Each flood lasts DUR seconds (default 10), except tcp-idle and slow-http,
+# which hold their connections HOLD seconds (default 40) so that the PBX's
+# timeouts (30 s without a first SIP message, 10 s for HTTP headers, 30 s
+# for a whole HTTP request) show in the count of connections it closed.
 # The phone: HD00002 re-registers (REGISTER → 401 → REGISTER → 200) at
 # REGRATE/s and HD00001 logs user 201 in and out (*35*201*1234: INVITE →
 # 407 → INVITE → 200 → ACK → BYE) at LOGINRATE/s, all from 127.0.0.1.
@@ -22,6 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DUR=${DUR:-10}
+HOLD=${HOLD:-40}
 PORT=${PORT:-35060}
 HTTP=${HTTP:-35080}
 REGRATE=${REGRATE:-10}
@@ -71,8 +76,8 @@ pids+=("$!")
 flood() { # name
   case $1 in
     udp-garbage) "$OUT/flood" udp-garbage -sip "127.0.0.1:$PORT" -src 127.0.0.2 -dur "${DUR}s" -rate "$GARBAGE_RATE" ;;
-    tcp-idle) "$OUT/flood" tcp-idle -sip "127.0.0.1:$PORT" -n "$TCP_IDLE" -srcs 50 -dur "${DUR}s" ;;
-    slow-http) "$OUT/flood" slow-http -http "127.0.0.1:$HTTP" -n "$SLOW_HTTP" -dur "${DUR}s" ;;
+    tcp-idle) "$OUT/flood" tcp-idle -sip "127.0.0.1:$PORT" -n "$TCP_IDLE" -srcs 50 -dur "${HOLD}s" ;;
+    slow-http) "$OUT/flood" slow-http -http "127.0.0.1:$HTTP" -n "$SLOW_HTTP" -dur "${HOLD}s" ;;
     invite-noack) "$OUT/flood" invite-noack -sip "127.0.0.1:$PORT" -src 127.0.0.3 -dur "${DUR}s" -rate "$NOACK_RATE" ;;
     wrong-pins)
       local d="$OUT/attack"; mkdir -p "$d"
@@ -84,30 +89,31 @@ flood() { # name
   esac
 }
 
-phone() { # dir: register and log in for DUR seconds; prints "ok total"
-  local d=$1; mkdir -p "$d"
-  local nreg=$((DUR * REGRATE)) nlog=$((DUR * LOGINRATE))
+phone() { # dir seconds: register and log in for that long; prints "ok total"
+  local d=$1 secs=$2; mkdir -p "$d"
+  local nreg=$((secs * REGRATE)) nlog=$((secs * LOGINRATE))
   (cd "$d" && sipp "127.0.0.1:$PORT" -sf "$ROOT/test/sipp/register_ok.xml" -inf "$OUT/reg.csv" -m "$nreg" \
     -r "$REGRATE" -t u1 -i 127.0.0.1 -p $((PORT + 2)) -nostdin -key domain bench.test -key expires 3600 \
-    -timeout $((DUR + 20))s -trace_stat -stf reg.csv -fd 1 >/dev/null 2>reg.err) &
+    -timeout $((secs + 20))s -trace_stat -stf reg.csv -fd 1 >/dev/null 2>reg.err) &
   local r=$!
   (cd "$d" && sipp "127.0.0.1:$PORT" -sf "$ROOT/test/sipp/login_bench.xml" -inf "$OUT/login.csv" -m "$nlog" \
     -r "$LOGINRATE" -t u1 -i 127.0.0.1 -p $((PORT + 3)) -mi 127.0.0.1 -mp $((PORT + 10)) -nostdin \
-    -key domain bench.test -timeout $((DUR + 20))s -trace_stat -stf login.csv -fd 1 >/dev/null 2>login.err) &
+    -key domain bench.test -timeout $((secs + 20))s -trace_stat -stf login.csv -fd 1 >/dev/null 2>login.err) &
   local l=$!
   wait "$r" "$l" || true
   echo "$(($(stat_col "$d/reg.csv" "SuccessfulCall(C)") + $(stat_col "$d/login.csv" "SuccessfulCall(C)"))) $((nreg + nlog))"
 }
 
 echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); output in $OUT"
-read -r ok total < <(phone "$OUT/baseline")
+read -r ok total < <(phone "$OUT/baseline" "$DUR")
 echo "baseline (no flood, ${DUR}s): phone $ok/$total"
 bad=0
 for f in $FLOODS; do
   g0=$(metric go_goroutines); r0=$(rss_mb); l0=$(logbytes)
   flood "$f" >"$OUT/$f.flood" 2>&1 &
   fp=$!
-  read -r ok total < <(phone "$OUT/$f")
+  secs=$DUR; case $f in tcp-idle | slow-http) secs=$HOLD ;; esac
+  read -r ok total < <(phone "$OUT/$f" "$secs")
   wait "$fp" || true
   g1=$(metric go_goroutines); r1=$(rss_mb); l1=$(logbytes)
   kill -0 "$server" 2>/dev/null || { echo "$f: THE SERVER DIED"; tail -20 "$OUT/server.log"; exit 1; }

@@ -63,6 +63,7 @@ type App struct {
 	webhooks  *webhook.Dispatcher
 	console   *console.Console
 	settings  *settingsCache
+	calls     *deviceCalls
 	cluster   *cluster.Bridge // nil unless the store is PostgreSQL
 
 	httpLn  net.Listener
@@ -124,6 +125,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 func (a *App) build(ctx context.Context) error {
 	cfg := a.cfg
 	a.settings = newSettingsCache(a.store, a.bus)
+	a.calls = newDeviceCalls()
 	low, high, _ := ParsePortRange(cfg.RTPPorts)
 	publicIP := cfg.publicIP()
 
@@ -174,7 +176,8 @@ func (a *App) build(ctx context.Context) error {
 	a.sip.Handle(sip.INVITE, a.onInvite)
 
 	a.checksync = checksync.New(checksync.Options{Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts, Store: a.store, Logger: a.log})
-	a.presence, err = presence.New(presence.Options{Store: a.store, Bus: a.bus, SIP: a.sip, Auth: a.reg.Authenticate, Logger: a.log, Now: a.now})
+	a.presence, err = presence.New(presence.Options{Store: a.store, Bus: a.bus, SIP: a.sip, Auth: a.reg.Authenticate, Logger: a.log, Now: a.now,
+		Limits: func() hotdesk.LimitSettings { return a.settings.get(context.Background()).Limits }})
 	if err != nil {
 		return fmt.Errorf("presence: %w", err)
 	}
@@ -262,6 +265,11 @@ func (a *App) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	st := a.settings.get(context.Background())
+	release, ok := a.calls.admitCall(req, tx, dev, st, a.log)
+	if !ok {
+		return
+	}
+	defer release()
 	if code, ok := feature.Parse(req.Recipient.User, st.FeatureCodes); ok {
 		a.feature.HandleInvite(req, tx, dev, code)
 		return

@@ -31,7 +31,7 @@ func defaultHTTPLimits() httpLimits {
 // sipLimits are signaling's TCP caps: as configured, else sized from the
 // file limit.
 func (c Config) sipLimits() signaling.TCPLimits {
-	l := signaling.DefaultTCPLimits
+	l := signaling.DefaultTCPLimits()
 	l.MaxConns = max(64, min(l.MaxConns, fileLimit()/2))
 	if c.SIPMaxConns > 0 {
 		l.MaxConns = c.SIPMaxConns

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -27,7 +28,7 @@ func (c *Console) settingsPage(w http.ResponseWriter, r *http.Request) error {
 // settingsForm fills the form from s; the trunk password is never echoed.
 func settingsForm(s hotdesk.Settings) *form {
 	fc, al, t := s.FeatureCodes, s.AutoLogout, s.Trunk
-	return newForm(url.Values{
+	f := newForm(url.Values{
 		"star35_enabled": {onOff(fc.Star35Enabled)}, "star35": {fc.Star35},
 		"star77_enabled": {onOff(fc.Star77Enabled)}, "star77": {fc.Star77}, "logout77": {fc.Logout77},
 		"emergency": {strings.Join(s.Emergency, ", ")},
@@ -38,7 +39,12 @@ func settingsForm(s hotdesk.Settings) *form {
 		"trunk_enabled": {onOff(t.Enabled)}, "trunk_proxy": {t.Proxy}, "trunk_register": {onOff(t.Register)},
 		"trunk_username": {t.Username}, "trunk_realm": {t.Realm}, "trunk_domain": {t.Domain},
 		"trunk_sources": {strings.Join(t.Sources, ", ")}, "trunk_transport": {cmp.Or(t.Transport, "udp")},
+		"calls_per_device": {strconv.Itoa(s.Limits.CallsPerDevice)}, "subscriptions_per_device": {strconv.Itoa(s.Limits.SubscriptionsPerDevice)},
+		"subscriptions_per_extension": {strconv.Itoa(s.Limits.SubscriptionsPerExtension)},
 	})
+	f.Values.Set("first_digit_seconds", strconv.Itoa(s.Prompts.FirstDigitSeconds))
+	f.Values.Set("inter_digit_seconds", strconv.Itoa(s.Prompts.InterDigitSeconds))
+	return f
 }
 
 func (c *Console) settingsSave(w http.ResponseWriter, r *http.Request) error {

@@ -51,3 +51,26 @@ func TestSettingsValidationAndSave(t *testing.T) {
 		t.Fatal("an empty password field must keep the stored password")
 	}
 }
+
+// The per-phone limits are on the settings page; a bad one is named, and
+// saved ones are stored.
+func TestSettingsLimits(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	mustContain(t, c.get("/settings"), 200, `id="f-calls_per_device" type="number" value="4"`, `value="100"`, `value="500"`)
+	form := url.Values{"star35_enabled": {"on"}, "star35": {"*35"}, "star77_enabled": {"on"}, "star77": {"*77"}, "logout77": {"5"},
+		"emergency": {"112"}, "lang": {"en"}, "timezone": {"UTC"}, "national_prefix": {"0"}, "international_prefix": {"00"},
+		"country_code": {"31"}, "calls_per_device": {"0"}, "subscriptions_per_device": {"many"}, "subscriptions_per_extension": {"50"}}
+	mustContain(t, c.post("/settings", form), http.StatusBadRequest, "Calls per device must be a number from 1 to 1000",
+		"Subscriptions per device must be a number")
+	form.Set("calls_per_device", "2")
+	form.Set("subscriptions_per_device", "20")
+	if w := c.post("/settings", form); w.Code != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", w.Code, w.Body)
+	}
+	s, _ := hs.store.GetSettings(context.Background())
+	if s.Limits.CallsPerDevice != 2 || s.Limits.SubscriptionsPerDevice != 20 || s.Limits.SubscriptionsPerExtension != 50 {
+		t.Fatalf("limits stored: %+v", s.Limits)
+	}
+}

@@ -31,7 +31,9 @@ type call struct {
 	contact *sip.ContactHeader
 	log     *slog.Logger
 
-	answered bool // owner only
+	answered     bool // owner only
+	order        *infoOrder
+	first, inter time.Duration // digit timeouts
 
 	mu  sync.Mutex
 	sdp []byte // our current SDP (answer, or offer for an offerless INVITE)
@@ -51,7 +53,7 @@ func (s *Service) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *
 	defer c.close()
 	c.log = s.log.With("call_id", c.callID, "device", dev.ID, "code", code.String())
 	ctx := c.dlg.Context()
-	f := &flow{rules: s.rules, findUser: s.store.FindUser, io: c, dev: dev, source: req.Source(), now: s.now}
+	f := &flow{rules: s.rules, findUser: s.store.FindUser, io: c, dev: dev, source: req.Source(), now: s.now, log: c.log}
 	err := f.run(ctx, code)
 	if ctx.Err() != nil {
 		c.log.Debug("feature call ended by caller")
@@ -60,6 +62,10 @@ func (s *Service) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *
 	if err != nil {
 		c.log.Info("feature call failed", "err", err)
 	}
+	// The flow is over: free the RTP port before the BYE, which to a
+	// caller that vanished (no ACK for our 200 within Timer H) waits
+	// byeTimeout for an answer that never comes.
+	c.sess.Close()
 	c.hangup()
 }
 
@@ -78,6 +84,8 @@ func (s *Service) newCall(req *sip.Request, tx sip.ServerTransaction) (*call, in
 		return nil, sip.StatusServiceUnavailable
 	}
 	c := &call{s: s, dlg: dlg, sess: sess, callID: req.CallID().Value(), contact: contact, log: s.log}
+	c.order = newInfoOrder(req.CSeq().SeqNo, sess.InjectDigit)
+	c.first, c.inter = s.digitTimeouts(context.Background())
 	if body := req.Body(); len(body) > 0 {
 		c.sdp, err = sess.Answer(body)
 	} else {
@@ -114,6 +122,7 @@ func (s *Service) contact(req *sip.Request) *sip.ContactHeader {
 
 // close releases the media session and stops routing the dialog.
 func (c *call) close() {
+	c.order.stop()
 	c.sess.Close()
 	c.s.sip.RemoveDialog(c.callID)
 	c.dlg.Close()
@@ -132,6 +141,9 @@ func (c *call) answer() error {
 	if err := c.dlg.WriteResponse(res); err != nil {
 		return err
 	}
+	// From now on RTP flows, silence while no prompt plays: phones and
+	// SBCs drop a call that sends nothing while the caller types.
+	c.sess.Start()
 	return nil
 }
 
@@ -151,7 +163,7 @@ func (c *call) Collect(ctx context.Context) (string, error) {
 	if err := c.answer(); err != nil {
 		return "", err
 	}
-	return c.sess.CollectDigits(ctx, 0, c.s.first, c.s.inter)
+	return c.sess.CollectDigits(ctx, 0, c.first, c.inter)
 }
 
 // hangup sends BYE at the end of the flow.

@@ -22,12 +22,6 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 )
 
-// Default digit timeouts of prompted flows.
-const (
-	DefaultFirstDigit = 10 * time.Second
-	DefaultInterDigit = 5 * time.Second
-)
-
 // settingsTTL is how long the site settings (language) are cached.
 const settingsTTL = 2 * time.Second
 
@@ -62,9 +56,6 @@ type Options struct {
 	SIP     *signaling.Server
 	Logger  *slog.Logger
 	Now     hotdesk.Clock // nil = time.Now
-
-	// Digit timeouts of prompted flows; zero means the default.
-	FirstDigit, InterDigit time.Duration
 }
 
 // Service handles feature-code calls. Safe for concurrent use.
@@ -77,8 +68,6 @@ type Service struct {
 	sip     *signaling.Server
 	log     *slog.Logger
 	now     hotdesk.Clock
-	first   time.Duration
-	inter   time.Duration
 
 	active atomic.Int64
 
@@ -97,7 +86,7 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{
 		rules: o.Desk, store: o.Store, prompts: promptLoader(o.Prompts), ports: o.Ports, mediaIP: o.MediaIP,
-		sip: o.SIP, log: o.Logger, now: o.Now, first: o.FirstDigit, inter: o.InterDigit,
+		sip: o.SIP, log: o.Logger, now: o.Now,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -105,20 +94,14 @@ func New(o Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.first <= 0 {
-		s.first = DefaultFirstDigit
-	}
-	if s.inter <= 0 {
-		s.inter = DefaultInterDigit
-	}
 	return s, nil
 }
 
 // Active is the number of feature-code calls in progress.
 func (s *Service) Active() int { return int(s.active.Load()) }
 
-// lang returns the site's prompt language, from a short-lived cache.
-func (s *Service) lang(ctx context.Context) string {
+// siteSettings returns the site settings from a short-lived cache.
+func (s *Service) siteSettings(ctx context.Context) hotdesk.Settings {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if now := s.now(); s.settingsAt.IsZero() || now.Sub(s.settingsAt) > settingsTTL || now.Before(s.settingsAt) {
@@ -131,10 +114,28 @@ func (s *Service) lang(ctx context.Context) string {
 		}
 		s.settings = st
 	}
-	if s.settings.Lang == "" {
-		return "en"
+	return s.settings
+}
+
+// lang returns the site's prompt language.
+func (s *Service) lang(ctx context.Context) string {
+	if l := s.siteSettings(ctx).Lang; l != "" {
+		return l
 	}
-	return s.settings.Lang
+	return "en"
+}
+
+// digitTimeouts are the site's first- and inter-digit timeouts; a value
+// not set (settings saved before they existed) is the default.
+func (s *Service) digitTimeouts(ctx context.Context) (first, inter time.Duration) {
+	p, def := s.siteSettings(ctx).Prompts, hotdesk.DefaultSettings().Prompts
+	if p.FirstDigitSeconds <= 0 {
+		p.FirstDigitSeconds = def.FirstDigitSeconds
+	}
+	if p.InterDigitSeconds <= 0 {
+		p.InterDigitSeconds = def.InterDigitSeconds
+	}
+	return time.Duration(p.FirstDigitSeconds) * time.Second, time.Duration(p.InterDigitSeconds) * time.Second
 }
 
 // promptSet loads the prompts of the site language, falling back to English.

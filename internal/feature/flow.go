@@ -3,9 +3,12 @@ package feature
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/media"
 )
 
 // Prompt names (internal/media/prompts).
@@ -27,11 +30,16 @@ const (
 // pinTries is how many PINs a prompted call may try (SPEC section 5).
 const pinTries = 3
 
+// auditTimeout bounds the audit write of an abandoned login, which may run
+// after the caller hung up.
+const auditTimeout = 5 * time.Second
+
 // rules is the part of desk.Service a flow uses (a fake in tests).
 type rules interface {
 	Login(ctx context.Context, req desk.LoginRequest) (*desk.LoginResult, error)
 	Logout(ctx context.Context, device, reason, source string) (*hotdesk.Login, error)
 	UserAt(ctx context.Context, device string) (*hotdesk.User, error)
+	LoginAbandoned(ctx context.Context, ext, device, reason, stage, source string) error
 }
 
 // callIO is what a flow does with the call: play prompts and collect keys.
@@ -51,6 +59,7 @@ type flow struct {
 	dev      *hotdesk.Device
 	source   string
 	now      hotdesk.Clock
+	log      *slog.Logger
 }
 
 // run carries out code and plays the outcome. It returns when the PBX
@@ -125,7 +134,7 @@ func (f *flow) promptExtension(ctx context.Context) error {
 	}
 	ext, err := f.io.Collect(ctx)
 	if err != nil || ext == "" {
-		return f.giveUp(ctx, err)
+		return f.giveUp(ctx, "", desk.StageExtension, err)
 	}
 	return f.promptPIN(ctx, ext)
 }
@@ -142,7 +151,7 @@ func (f *flow) promptPIN(ctx context.Context, ext string) error {
 		}
 		pin, err := f.io.Collect(ctx)
 		if err != nil || pin == "" {
-			return f.giveUp(ctx, err)
+			return f.giveUp(ctx, ext, desk.StagePIN, err)
 		}
 		loginErr, playErr := f.doLogin(ctx, ext, pin, false)
 		if playErr != nil || !errors.Is(loginErr, desk.ErrBadPIN) || try >= pinTries {
@@ -168,11 +177,27 @@ func (f *flow) precheck(ctx context.Context, ext string) error {
 	return nil
 }
 
-// giveUp ends a prompted call the caller did not complete: goodbye on a
-// digit timeout, nothing when the caller hung up.
-func (f *flow) giveUp(ctx context.Context, err error) error {
+// giveUp ends a prompted call the caller did not complete: it audits the
+// abandoned login (what was typed is not logged), then says goodbye on a
+// digit timeout or an empty entry, nothing when the caller hung up.
+func (f *flow) giveUp(ctx context.Context, ext, stage string, err error) error {
+	reason := hotdesk.ReasonHangup
+	switch {
+	case err == nil:
+		reason = hotdesk.ReasonNoInput
+	case errors.Is(err, media.ErrTimeout):
+		reason = hotdesk.ReasonTimeout
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
+	defer cancel()
+	if aerr := f.rules.LoginAbandoned(actx, ext, f.dev.ID, reason, stage, f.source); aerr != nil && f.log != nil {
+		f.log.Warn("feature: audit abandoned login", "err", aerr)
+	}
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if reason == hotdesk.ReasonHangup {
+		return err
 	}
 	return f.io.Play(ctx, pGoodbye)
 }

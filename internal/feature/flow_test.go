@@ -16,11 +16,12 @@ import (
 // fakeRules is a tiny in-memory model of the desk rules: users with PINs,
 // one login per device and per user.
 type fakeRules struct {
-	pins     map[string]string // ext → PIN
-	disabled map[string]bool   // ext → hot desking off
-	at       map[string]string // device → ext
-	fail     error             // every call fails with this
-	logins   []desk.LoginRequest
+	pins      map[string]string // ext → PIN
+	disabled  map[string]bool   // ext → hot desking off
+	at        map[string]string // device → ext
+	fail      error             // every call fails with this
+	logins    []desk.LoginRequest
+	abandoned []string // "reason stage ext device source"
 }
 
 func newFakeRules() *fakeRules {
@@ -76,6 +77,11 @@ func (r *fakeRules) UserAt(_ context.Context, device string) (*hotdesk.User, err
 		return nil, desk.ErrNotLoggedIn
 	}
 	return &hotdesk.User{Extension: ext, Hotdesk: true}, nil
+}
+
+func (r *fakeRules) LoginAbandoned(_ context.Context, ext, device, reason, stage, source string) error {
+	r.abandoned = append(r.abandoned, strings.Join([]string{reason, stage, ext, device, source}, " "))
+	return nil
 }
 
 func (r *fakeRules) findUser(_ context.Context, ext string) (*hotdesk.User, error) {
@@ -209,6 +215,39 @@ func TestFlowStopsWhenCallerHangsUp(t *testing.T) {
 	}
 	if len(r.logins) != 0 || io.plays != 1 {
 		t.Errorf("logins %d, plays %d: want 0, 1", len(r.logins), io.plays)
+	}
+	if want := []string{"hangup extension  HD1 "}; !reflect.DeepEqual(r.abandoned, want) {
+		t.Errorf("abandoned %q, want %q", r.abandoned, want)
+	}
+}
+
+// TestFlowAuditsAbandonedLogins: a prompted login that ends before a PIN
+// is tried is audited with why and at which question, never with digits.
+func TestFlowAuditsAbandonedLogins(t *testing.T) {
+	fc := hotdesk.DefaultSettings().FeatureCodes
+	for _, tt := range []struct {
+		dialled string
+		keys    []string
+		want    []string
+	}{
+		{"*35", nil, []string{"timeout extension  HD00001 127.0.0.1:5060"}},
+		{"*35", []string{""}, []string{"no_input extension  HD00001 127.0.0.1:5060"}},
+		{"*35", []string{"201"}, []string{"timeout pin 201 HD00001 127.0.0.1:5060"}},
+		{"*77*202*", []string{"1111"}, []string{"timeout pin 202 HD00001 127.0.0.1:5060"}},
+		{"*35*201", []string{"1234"}, nil},
+		{"*35*201*1234", nil, nil},
+	} {
+		r := newFakeRules()
+		code, _ := Parse(tt.dialled, fc)
+		io := &scriptIO{keys: tt.keys}
+		f := &flow{rules: r, findUser: r.findUser, io: io, dev: &hotdesk.Device{ID: "HD00001", Mode: hotdesk.ModeHotdesk},
+			source: "127.0.0.1:5060", now: time.Now}
+		if err := f.run(context.Background(), code); err != nil {
+			t.Fatalf("%s: %v", tt.dialled, err)
+		}
+		if !reflect.DeepEqual(r.abandoned, tt.want) {
+			t.Errorf("%s %q: abandoned %q, want %q", tt.dialled, tt.keys, r.abandoned, tt.want)
+		}
 	}
 }
 

@@ -62,6 +62,12 @@ func mustPBX(tb testing.TB) *pbx {
 	log := testLogger()
 	mem := siptest.NewMemStore()
 	p := &pbx{store: mem, mem: mem, bus: events.New()}
+	// Short digit timeouts keep the timeout tests short.
+	st := hotdesk.DefaultSettings()
+	st.Prompts = hotdesk.PromptSettings{FirstDigitSeconds: 3, InterDigitSeconds: 2}
+	if err := mem.PutSettings(ctx, st); err != nil {
+		tb.Fatal(err)
+	}
 	var err error
 	p.desk = desk.New(desk.Options{Store: p.store, Bus: p.bus, Logger: log})
 	p.reg, err = registrar.New(registrar.Options{Store: p.store, Bus: p.bus, Realm: realm, Logger: log, Node: "n1",
@@ -82,8 +88,7 @@ func mustPBX(tb testing.TB) *pbx {
 	}
 	p.feature, err = feature.New(feature.Options{Desk: p.desk, Store: p.store,
 		Prompts: func(string) (*prompts.Set, error) { return p.prompts, nil },
-		Ports:   media.NewPortPool(0, 0), MediaIP: "127.0.0.1", SIP: p.sip, Logger: log,
-		FirstDigit: 3 * time.Second, InterDigit: 2 * time.Second})
+		Ports:   media.NewPortPool(0, 0), MediaIP: "127.0.0.1", SIP: p.sip, Logger: log})
 	if err != nil {
 		tb.Fatal(err)
 	}

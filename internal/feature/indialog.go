@@ -11,6 +11,9 @@ import (
 // blocks on the call: the owner goroutine learns of a BYE or CANCEL through
 // the dialog's context and of DTMF through the media session.
 func (c *call) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
+	if req.Method != sip.ACK && req.Method != sip.CANCEL && req.Method != sip.INFO {
+		c.noteCSeq(req, 0) // a number INFOs after it do not wait for
+	}
 	switch req.Method {
 	case sip.ACK:
 		c.onAck(req, tx)
@@ -71,8 +74,22 @@ func (c *call) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return
 	}
+	// The key goes to the session before the 200: a phone that waits for
+	// each 200 sends the next key only then, and that INFO's goroutine
+	// must not overtake this one (it did, and a PIN 1234 arrived as 12#34).
+	c.noteCSeq(req, key)
 	respond(tx, req, sip.StatusOK, c.log)
-	c.sess.InjectDigit(key)
+}
+
+// noteCSeq passes an in-dialog request's CSeq (and key) to the INFO order.
+func (c *call) noteCSeq(req *sip.Request, key rune) {
+	cs := req.CSeq()
+	if cs == nil {
+		return
+	}
+	if !c.order.note(cs.SeqNo, key) && key != 0 {
+		c.log.Debug("feature: INFO key dropped (duplicate or too late)", "cseq", cs.SeqNo)
+	}
 }
 
 // onOffer answers a re-INVITE or UPDATE: with SDP, a new answer from the

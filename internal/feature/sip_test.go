@@ -2,6 +2,9 @@ package feature_test
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -301,5 +304,62 @@ func TestInDialogRequests(t *testing.T) {
 		if err != nil || code != tt.want {
 			t.Errorf("%s %s: %d %v, want %d", tt.method, tt.ct, code, err, tt.want)
 		}
+	}
+}
+
+// rawInfo is an in-dialog INFO of call c with the given CSeq, sent from
+// conn rather than the phone's dialog so the test picks the numbers.
+func rawInfo(c *siptest.Call, conn *net.UDPConn, cseq uint32, key rune) string {
+	branch := fmt.Sprintf("z9hG4bK-raw-%d-%d", cseq, rand.Uint32())
+	body := fmt.Sprintf("Signal=%c\r\nDuration=160\r\n", key)
+	return fmt.Sprintf("INFO %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=%s\r\nMax-Forwards: 70\r\n"+
+		"From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d INFO\r\nContent-Type: application/dtmf-relay\r\n"+
+		"Content-Length: %d\r\n\r\n%s",
+		c.Response.Contact().Address.String(), conn.LocalAddr(), branch, c.Response.From().Value(),
+		c.Response.To().Value(), c.CallID, cseq, len(body), body)
+}
+
+// TestInfoDigitsAppliedInCSeqOrder sends a PIN's INFOs last first, with a
+// retransmitted one, as a phone that does not wait for each 200 can have
+// them handled (sipgo runs each request in its own goroutine): the PBX
+// applies them in CSeq order, once each.
+func TestInfoDigitsAppliedInCSeqOrder(t *testing.T) {
+	t.Parallel()
+	p := mustPBX(t)
+	p.mustUser(t, "201", "1234", true)
+	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+	c, err := ph.Dial("*35*201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPrompt(t, p, c.Record(300*time.Millisecond, 10*time.Second), "enter_pin")
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	pbxAddr := p.sip.UDPAddr()
+	base := c.Response.CSeq().SeqNo // the INVITE's; the INFOs follow it
+	keys := "1234#"
+	order := []int{4, 3, 1, 2, 1, 0} // '#' first, '2' twice
+	for _, i := range order {
+		if _, err := conn.WriteToUDP([]byte(rawInfo(c, conn, base+1+uint32(i), rune(keys[i]))), pbxAddr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 4096)
+	for range order {
+		_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("INFO response: %v", err)
+		}
+		if !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+			t.Errorf("INFO answered %q", strings.SplitN(string(buf[:n]), "\r\n", 2)[0])
+		}
+	}
+	checkPrompt(t, p, c.Record(500*time.Millisecond, 10*time.Second), "logged_in_as", "digit_2", "digit_0", "digit_1")
+	if got := p.loginAt(t, "HD00001"); got != "201" {
+		t.Errorf("%q logged in, want 201", got)
 	}
 }

@@ -25,6 +25,31 @@ func (s *Session) InjectDigit(r rune) {
 		return
 	}
 	r, _ = dtmf.Digit(code) // normalise a-d
+	s.deliverFrom(keysINFO, r)
+}
+
+// Where key presses come from. A phone set to send both RFC 4733 events
+// and SIP INFO (several offer that choice) reports each press twice, and
+// the INFO copy may come seconds late, so no time window can pair them:
+// the first way a key arrives is the one used for the rest of the call.
+const (
+	keysAny  = iota // no key yet
+	keysRTP         // RFC 4733 telephone-events
+	keysINFO        // InjectDigit (SIP INFO)
+)
+
+// deliverFrom delivers r if it came the way the call's keys come.
+func (s *Session) deliverFrom(src int, r rune) {
+	s.mu.Lock()
+	if s.keysFrom == keysAny {
+		s.keysFrom = src
+	}
+	ok := s.keysFrom == src
+	s.mu.Unlock()
+	if !ok {
+		s.log.Debug("key from a second DTMF method ignored", "rtp", src == keysRTP)
+		return
+	}
 	s.deliver(r)
 }
 

@@ -38,6 +38,7 @@ type negotiated struct {
 	codec  codec
 	pt     uint8 // payload type the peer uses for codec (static, so = codec.pt)
 	dtmfPT int   // peer's telephone-event payload type, -1 when none
+	cnPT   int   // peer's comfort noise (RFC 3389) payload type, -1 when none
 	remote *net.UDPAddr
 	dir    string // our direction attribute in the answer
 	media  []*sdp.MediaDescription
@@ -61,6 +62,7 @@ func negotiate(raw []byte) (*negotiated, error) {
 		}
 		n.media, n.index = desc.MediaDescriptions, i
 		n.dtmfPT = telephoneEvent(md)
+		n.cnPT = comfortNoise(md)
 		n.remote = remoteAddr(&desc, md)
 		n.dir = answerDirection(&desc, md)
 		return n, nil
@@ -119,6 +121,25 @@ func telephoneEvent(md *sdp.MediaDescription) int {
 	for _, f := range md.MediaName.Formats {
 		pt, err := strconv.Atoi(f)
 		if err == nil && pt >= 96 && pt <= 127 && maps[pt] == "TELEPHONE-EVENT/8000" {
+			return pt
+		}
+	}
+	return -1
+}
+
+// cnPayloadType is the static comfort noise payload type (RFC 3551 table 4).
+const cnPayloadType = 13
+
+// comfortNoise returns the stream's 8 kHz comfort noise payload type
+// (RFC 3389): 13, or a dynamic type mapped to CN/8000; -1 when not offered.
+func comfortNoise(md *sdp.MediaDescription) int {
+	maps := rtpmaps(md)
+	for _, f := range md.MediaName.Formats {
+		pt, err := strconv.Atoi(f)
+		if err != nil {
+			continue
+		}
+		if enc, mapped := maps[pt]; enc == "CN/8000" || (pt == cnPayloadType && !mapped) {
 			return pt
 		}
 	}
@@ -210,6 +231,9 @@ func buildAnswer(p sdpParams, n *negotiated) ([]byte, error) {
 		if n.dtmfPT >= 0 {
 			md = md.WithCodec(uint8(n.dtmfPT), "telephone-event", 8000, 0, dtmfFmtp)
 		}
+		if n.cnPT >= 0 {
+			md = md.WithCodec(uint8(n.cnPT), "CN", 8000, 0, "")
+		}
 		md = md.WithValueAttribute("ptime", "20").WithPropertyAttribute(n.dir)
 		desc.MediaDescriptions = append(desc.MediaDescriptions, md)
 	}
@@ -223,13 +247,14 @@ func buildAnswer(p sdpParams, n *negotiated) ([]byte, error) {
 // offerDTMFPT is the telephone-event payload type we offer.
 const offerDTMFPT = 101
 
-// buildOffer offers PCMU, PCMA and telephone-event.
+// buildOffer offers PCMU, PCMA, telephone-event and comfort noise.
 func buildOffer(p sdpParams) ([]byte, error) {
 	desc := p.session()
 	md := audio(p.port).
 		WithCodec(pcmu.pt, pcmu.name, 8000, 0, "").
 		WithCodec(pcma.pt, pcma.name, 8000, 0, "").
 		WithCodec(offerDTMFPT, "telephone-event", 8000, 0, dtmfFmtp).
+		WithCodec(cnPayloadType, "CN", 8000, 0, "").
 		WithValueAttribute("ptime", "20").
 		WithPropertyAttribute("sendrecv")
 	desc.MediaDescriptions = append(desc.MediaDescriptions, md)

@@ -128,10 +128,42 @@ func TestBuildOfferIsAcceptable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("our own offer: %v\n%s", err, b)
 	}
-	if n.codec.name != "PCMU" || n.dtmfPT != 101 || n.remote.String() != "[::1]:30002" {
-		t.Fatalf("offer negotiates to %s %d %v\n%s", n.codec.name, n.dtmfPT, n.remote, b)
+	if n.codec.name != "PCMU" || n.dtmfPT != 101 || n.cnPT != 13 || n.remote.String() != "[::1]:30002" {
+		t.Fatalf("offer negotiates to %s %d %d %v\n%s", n.codec.name, n.dtmfPT, n.cnPT, n.remote, b)
 	}
-	if !strings.Contains(string(b), "m=audio 30002 RTP/AVP 0 8 101\r\n") {
+	if !strings.Contains(string(b), "m=audio 30002 RTP/AVP 0 8 101 13\r\n") {
 		t.Fatalf("offer:\n%s", b)
+	}
+}
+
+// TestComfortNoiseNegotiation: CN (RFC 3389) is answered when offered, as
+// static 13 or a dynamic type, and not otherwise.
+func TestComfortNoiseNegotiation(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		offer   []byte
+		cn      int
+		answers string // in the answer's m= line
+	}{
+		{"static 13", offerSDP("10.0.0.5", 4000, "0 101 13"), 13, "0 101 13"},
+		{"static 13 mapped", offerSDP("10.0.0.5", 4000, "8 13", "a=rtpmap:13 CN/8000"), 13, "8 13"},
+		{"dynamic", offerSDP("10.0.0.5", 4000, "0 101 105", "a=rtpmap:105 CN/8000"), 105, "0 101 105"},
+		{"16 kHz only", offerSDP("10.0.0.5", 4000, "0 105", "a=rtpmap:105 CN/16000"), -1, "0"},
+		{"none", offerSDP("10.0.0.5", 4000, "0 101"), -1, "0 101"},
+	} {
+		n, err := negotiate(tc.offer)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if n.cnPT != tc.cn {
+			t.Errorf("%s: CN payload type %d, want %d", tc.name, n.cnPT, tc.cn)
+		}
+		b, err := buildAnswer(sdpParams{ip: net.ParseIP("192.0.2.7"), port: 30000, id: 1, ver: 1}, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(parseSDP(t, b).MediaDescriptions[0].MediaName.Formats, " "); got != tc.answers {
+			t.Errorf("%s: answer formats %q, want %q", tc.name, got, tc.answers)
+		}
 	}
 }

@@ -1,10 +1,12 @@
 // Package media is the PBX's own media endpoint for calls it answers itself
-// (feature codes): it negotiates G.711 and telephone-event with SDP
-// offer/answer, plays 8 kHz prompts as 20 ms RTP packets and turns RFC 4733
+// (feature codes): it negotiates G.711, telephone-event and comfort noise
+// with SDP offer/answer, plays 8 kHz prompts as 20 ms RTP packets in a
+// stream that carries silence between them, and turns RFC 4733
 // telephone-events and SIP INFO key presses into digits.
 //
-// One Session serves one call. It owns one UDP port from a PortPool and one
-// goroutine that reads RTP; both are released by Close.
+// One Session serves one call. It owns one UDP port from a PortPool, one
+// goroutine that reads RTP and one that sends it; all are released by
+// Close.
 package media
 
 import (
@@ -50,15 +52,19 @@ type Session struct {
 	digits chan rune
 	done   chan struct{}
 
-	mu      sync.Mutex // guards the fields below
-	neg     *negotiated
-	remote  *net.UDPAddr // where RTP goes: from SDP, then from the first packet received
-	latched bool
-	sdpID   uint64
-	sdpVer  uint64
+	mu       sync.Mutex // guards the fields below
+	neg      *negotiated
+	remote   *net.UDPAddr // where RTP goes: from SDP, then from the first packet received
+	latched  bool
+	keysFrom int // keysAny, keysRTP or keysINFO: how the call's keys come
+	sdpID    uint64
+	sdpVer   uint64
 
-	playMu sync.Mutex // one Play at a time; guards tx
-	tx     sender
+	playMu    sync.Mutex    // one Play at a time
+	plays     chan *playJob // Play to sendLoop; holds the one Play of playMu
+	started   chan struct{} // closed by Start
+	startOnce sync.Once
+	tx        sender // sendLoop only
 
 	closeOnce sync.Once
 	wg        sync.WaitGroup
@@ -93,14 +99,17 @@ func NewSessionWith(o SessionOptions) (*Session, error) {
 	}
 	s := &Session{
 		conn: conn, pool: o.Pool, port: port, sdpIP: sdpIP,
-		log:    log.With("rtp_port", conn.LocalAddr().(*net.UDPAddr).Port),
-		digits: make(chan rune, digitBuffer),
-		done:   make(chan struct{}),
-		sdpID:  rand.Uint64() >> 1, // SDP session ids fit in 63 bits
-		tx:     newSender(),
+		log:     log.With("rtp_port", conn.LocalAddr().(*net.UDPAddr).Port),
+		digits:  make(chan rune, digitBuffer),
+		done:    make(chan struct{}),
+		sdpID:   rand.Uint64() >> 1, // SDP session ids fit in 63 bits
+		tx:      newSender(),
+		plays:   make(chan *playJob, 1),
+		started: make(chan struct{}),
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.readLoop()
+	go s.sendLoop()
 	return s, nil
 }
 
@@ -187,6 +196,9 @@ func (s *Session) apply(n *negotiated) sdpParams {
 	defer s.mu.Unlock()
 	if s.neg == nil || !sameAddr(s.neg.remote, n.remote) {
 		s.remote, s.latched = n.remote, false
+	}
+	if n.dtmfPT < 0 && s.keysFrom == keysRTP {
+		s.keysFrom = keysAny // telephone-event no longer negotiated
 	}
 	s.neg = n
 	s.sdpVer++

@@ -117,9 +117,6 @@ func TestPlayPacketsAndPacing(t *testing.T) {
 		t.Fatal(err)
 	}
 	elapsed := time.Since(start)
-	if _, _, err := p.read(60 * time.Millisecond); err == nil {
-		t.Fatal("more than 50 packets")
-	}
 	want := g711.EncodeAlaw(nil, pcm[:160])
 	for i, pkt := range pkts {
 		h := pkt.Header
@@ -151,20 +148,29 @@ func TestPlayPacketsAndPacing(t *testing.T) {
 	}
 	t.Logf("50 packets over %v, Play returned after %v", span, elapsed)
 
-	// A second prompt is a new talkspurt: marker again, sequence continues,
-	// timestamp advanced by at least the silence in between.
+	// Silence follows, then a second prompt: one stream, sequence numbers
+	// and timestamps running on, no new marker.
 	time.Sleep(100 * time.Millisecond)
 	go func() { played <- s.Play(context.Background(), tone(320)) }()
-	first, _, err := p.read(time.Second)
-	if err != nil {
-		t.Fatal(err)
+	prev := pkts[49]
+	silent := 0
+	for {
+		pkt, _, err := p.read(time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pkt.SequenceNumber != prev.SequenceNumber+1 || pkt.Timestamp != prev.Timestamp+160 || pkt.Marker {
+			t.Fatalf("seq %d ts %d marker %t after seq %d ts %d", pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, prev.SequenceNumber, prev.Timestamp)
+		}
+		prev = pkt
+		if !isSilence(pkt) {
+			break
+		}
+		silent++
 	}
 	<-played
-	if !first.Marker || first.SequenceNumber != pkts[49].SequenceNumber+1 {
-		t.Fatalf("second prompt: marker=%t seq=%d", first.Marker, first.SequenceNumber)
-	}
-	if gap := first.Timestamp - pkts[49].Timestamp; gap < 160+800 || gap%160 != 0 {
-		t.Fatalf("timestamp advanced by %d over >=100ms of silence", gap)
+	if silent < 5 {
+		t.Fatalf("%d silence packets in >= 100 ms between prompts", silent)
 	}
 }
 

@@ -54,6 +54,12 @@ type harness struct {
 // mustStart starts everything; auth=false skips digest (Auth nil).
 func mustStart(tb testing.TB, auth bool) *harness {
 	tb.Helper()
+	return mustStartWith(tb, auth, nil)
+}
+
+// mustStartWith is mustStart with the options adjusted by tweak.
+func mustStartWith(tb testing.TB, auth bool, tweak func(*Options)) *harness {
+	tb.Helper()
 	ctx := context.Background()
 	h := &harness{store: siptest.NewMemStore(), clock: &fakeClock{t: time.Date(2025, 5, 1, 9, 0, 0, 0, time.UTC)}, bus: events.New()}
 	for _, d := range []string{"HD00001", "HD00002", "HD00003"} {
@@ -82,6 +88,9 @@ func mustStart(tb testing.TB, auth bool) *harness {
 	o := Options{Store: h.store, Bus: h.bus, SIP: h.srv, Logger: quietLogger(), Now: h.clock.Now}
 	if auth {
 		o.Auth = reg.Authenticate
+	}
+	if tweak != nil {
+		tweak(&o)
 	}
 	if h.pres, err = New(o); err != nil {
 		tb.Fatal(err)

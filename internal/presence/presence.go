@@ -66,6 +66,10 @@ type Options struct {
 	// Domain is the host of entity URIs (sip:EXT@Domain); default the
 	// SUBSCRIBE's Request-URI host.
 	Domain string
+	// Limits returns the site's caps on subscriptions per subscribing
+	// device and per watched extension (Settings.Limits); nil or zero
+	// fields take hotdesk.DefaultSettings().
+	Limits func() hotdesk.LimitSettings
 }
 
 // Presence holds the dialog-event subscriptions. Safe for concurrent use.
@@ -83,6 +87,7 @@ type Presence struct {
 	mu     sync.Mutex
 	subs   map[string]*subscription // by Call-ID
 	byExt  map[string]map[*subscription]struct{}
+	byDev  map[string]int // live subscriptions per authenticated device
 	expiry subHeap
 	calls  map[string]map[string]*callState // extension → Call-ID → state
 	seq    int
@@ -117,7 +122,7 @@ func New(o Options) (*Presence, error) {
 	o.DefaultExpires = min(max(o.DefaultExpires, o.MinExpires), o.MaxExpires)
 	base, stop := context.WithCancel(context.Background())
 	p := &Presence{o: o, log: o.Logger, base: base, stop: stop, unsubscribe: func() {},
-		subs: map[string]*subscription{}, byExt: map[string]map[*subscription]struct{}{},
+		subs: map[string]*subscription{}, byExt: map[string]map[*subscription]struct{}{}, byDev: map[string]int{},
 		calls: map[string]map[string]*callState{}}
 	if o.Bus != nil {
 		p.events, p.unsubscribe = o.Bus.Subscribe(1024)
@@ -249,6 +254,9 @@ func (p *Presence) addLocked(s *subscription) {
 		p.byExt[s.ext] = map[*subscription]struct{}{}
 	}
 	p.byExt[s.ext][s] = struct{}{}
+	if s.device != "" {
+		p.byDev[s.device]++
+	}
 	heap.Push(&p.expiry, s)
 	p.o.SIP.AddDialog(s.callID, p)
 }
@@ -263,6 +271,11 @@ func (p *Presence) removeLocked(s *subscription) {
 		delete(m, s)
 		if len(m) == 0 {
 			delete(p.byExt, s.ext)
+		}
+	}
+	if s.device != "" {
+		if p.byDev[s.device]--; p.byDev[s.device] <= 0 {
+			delete(p.byDev, s.device)
 		}
 	}
 	if s.idx >= 0 {

@@ -137,12 +137,20 @@ func (p *Presence) sipPort(transport string) int {
 // accept answers 200 and sends the first NOTIFY. Expires 0 is a one-shot
 // fetch (RFC 6665 4.4.3): the NOTIFY carries the state and terminates.
 func (p *Presence) accept(req *sip.Request, tx sip.ServerTransaction, s *subscription, exp int) {
+	lim := p.limits()
 	p.mu.Lock()
 	if exp > 0 && len(p.subs) >= maxSubscriptions {
 		p.mu.Unlock()
 		p.log.Warn("presence: too many subscriptions", "extension", s.ext, "device", s.device)
 		p.reply(req, tx, sip.StatusServiceUnavailable, "Too Many Subscriptions")
 		return
+	}
+	if exp > 0 {
+		if code := p.overLimitLocked(s, lim); code != 0 {
+			p.mu.Unlock()
+			p.refuse(req, tx, s, code, lim)
+			return
+		}
 	}
 	s.expires = p.o.Now().Add(time.Duration(exp) * time.Second)
 	if exp > 0 {
@@ -222,4 +230,62 @@ func (p *Presence) refresh(req *sip.Request, tx sip.ServerTransaction, s *subscr
 	p.mu.Lock()
 	p.enqueueLocked(s, exp == 0, "")
 	p.mu.Unlock()
+}
+
+// limits returns the subscription caps, defaulted.
+func (p *Presence) limits() hotdesk.LimitSettings {
+	def := hotdesk.DefaultSettings().Limits
+	if p.o.Limits == nil {
+		return def
+	}
+	l := p.o.Limits()
+	if l.SubscriptionsPerDevice <= 0 {
+		l.SubscriptionsPerDevice = def.SubscriptionsPerDevice
+	}
+	if l.SubscriptionsPerExtension <= 0 {
+		l.SubscriptionsPerExtension = def.SubscriptionsPerExtension
+	}
+	return l
+}
+
+// overLimitLocked returns the status refusing s when its device already
+// holds SubscriptionsPerDevice subscriptions (403: that phone must stop) or
+// its extension is watched SubscriptionsPerExtension times (503 with
+// Retry-After: the cap bounds the NOTIFYs one call or login fans out to),
+// else 0. A subscription that replaces its own Call-ID's is not counted
+// twice.
+func (p *Presence) overLimitLocked(s *subscription, lim hotdesk.LimitSettings) int {
+	devN, extN := p.byDev[s.device], len(p.byExt[s.ext])
+	if old := p.subs[s.callID]; old != nil {
+		if old.device == s.device {
+			devN--
+		}
+		if old.ext == s.ext {
+			extN--
+		}
+	}
+	switch {
+	case s.device != "" && devN >= lim.SubscriptionsPerDevice:
+		return sip.StatusForbidden
+	case extN >= lim.SubscriptionsPerExtension:
+		return sip.StatusServiceUnavailable
+	}
+	return 0
+}
+
+// refuseRetryAfter is the Retry-After of a 503 for a watched extension at
+// its cap.
+const refuseRetryAfter = "300"
+
+func (p *Presence) refuse(req *sip.Request, tx sip.ServerTransaction, s *subscription, code int, lim hotdesk.LimitSettings) {
+	if code == sip.StatusForbidden {
+		p.log.Warn("presence: subscription refused: device at its limit", "device", s.device,
+			"extension", s.ext, "limit", lim.SubscriptionsPerDevice, "source", s.dest)
+		p.reply(req, tx, sip.StatusForbidden, "Too Many Subscriptions From This Device")
+		return
+	}
+	p.log.Warn("presence: subscription refused: extension at its limit", "device", s.device,
+		"extension", s.ext, "limit", lim.SubscriptionsPerExtension, "source", s.dest)
+	p.reply(req, tx, sip.StatusServiceUnavailable, "Too Many Subscriptions For This Extension",
+		sip.NewHeader("Retry-After", refuseRetryAfter))
 }

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -65,5 +66,65 @@ func TestQuietHandlerFoldsRepeats(t *testing.T) {
 	}
 	if strings.Count(out, "debug passes") != 0 { // below the text handler's level
 		t.Fatalf("debug shown:\n%s", out)
+	}
+}
+
+// Responses matching no transaction (sipgo logged each at INFO) are
+// counted and logged once per source per interval.
+func TestStrayResponsesCountedNotLoggedEach(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	s := mustServeLog(t, &lockedWriter{w: &logs, mu: &mu})
+	c, err := net.Dial("udp", s.UDPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 0; i < 50; i++ {
+		fmt.Fprintf(c, "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-stray%d\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: stray%d\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n", i, i)
+	}
+	mustAlive(t, s)
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if n := strings.Count(out, "bad input"); n != 1 {
+		t.Errorf("stray responses logged %d times, want once:\n%s", n, out)
+	}
+	if got := counterValue(t, s.guard.bad.WithLabelValues("UDP", kindStray)); got < 40 {
+		t.Errorf("stray responses counted %v, want ~50", got)
+	}
+}
+
+// One source gets at most badInputAnswers error responses per interval:
+// answering spoofed garbage must not make the PBX a reflector.
+func TestBadInputAnswersCappedPerSource(t *testing.T) {
+	s := mustServe(t, nil)
+	c, err := net.Dial("udp", s.UDPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	answers := make(chan int)
+	go func() {
+		n := 0
+		buf := make([]byte, 4096)
+		for {
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			if _, err := c.Read(buf); err != nil {
+				answers <- n
+				return
+			}
+			n++
+		}
+	}()
+	for i := 0; i < badInputAnswers+100; i++ {
+		c.Write([]byte(without("OPTIONS", "To")(c.LocalAddr().String())))
+		if i%50 == 0 {
+			time.Sleep(10 * time.Millisecond) // stay within the socket buffers
+		}
+	}
+	if n := <-answers; n < badInputAnswers*9/10 || n > badInputAnswers {
+		t.Fatalf("%d answers to %d bad requests, want at most %d (and most of them)", n, badInputAnswers+100, badInputAnswers)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,3 +149,19 @@ func (c *fakeConn) RemoteAddr() net.Addr               { return &net.TCPAddr{IP:
 func (c *fakeConn) SetDeadline(t time.Time) error      { return nil }
 func (c *fakeConn) SetReadDeadline(t time.Time) error  { return nil }
 func (c *fakeConn) SetWriteDeadline(t time.Time) error { return nil }
+
+// BenchmarkInspect is the cost every datagram pays before sipgo parses it
+// (a REGISTER as phones send them).
+func BenchmarkInspect(b *testing.B) {
+	s, _ := New(Options{Logger: slog.New(slog.DiscardHandler)})
+	msg := []byte(strings.ReplaceAll(sipText("REGISTER", "bench", "", "127.0.0.1:5999", "UDP"), "Max-Forwards: 70",
+		"Max-Forwards: 70\r\nContact: <sip:HD00001@127.0.0.1:5999;transport=udp>\r\nExpires: 3600\r\nUser-Agent: Bench/1.0\r\n"+
+			`Authorization: Digest username="HD00001", realm="hotdesk.local", nonce="abcdef0123456789", uri="sip:hotdesk.local", response="0123456789abcdef0123456789abcdef", algorithm=MD5`))
+	if _, p := inspect(s.parser, msg); p.kind != "" {
+		b.Fatal(p)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		inspect(s.parser, msg)
+	}
+}

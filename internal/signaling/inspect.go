@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 
@@ -21,6 +22,7 @@ const (
 	kindVersion     = "version"
 	kindCSeqMethod  = "cseq_method"
 	kindTooLarge    = "too_large"
+	kindStray       = "stray_response" // matches no transaction
 )
 
 // problem is why a message is refused: the status to answer (0: drop
@@ -70,8 +72,8 @@ func inspect(parser *sip.Parser, data []byte) (out []byte, p problem) {
 		if cseq := req.CSeq(); cseq.MethodName != req.Method {
 			return data, refuse(data, 400, "CSeq Method Mismatch", kindCSeqMethod, string(cseq.MethodName)+" in "+string(req.Method))
 		}
-		// tel: (RFC 3966) and other non-SIP URIs have no host to check.
-		if scheme := strings.ToLower(req.Recipient.Scheme); (scheme == "sip" || scheme == "sips") && req.Recipient.Host == "" {
+		if sc := strings.ToLower(req.Recipient.Scheme); (sc == "sip" || sc == "sips") && req.Recipient.Host == "" {
+			// tel: URIs (RFC 3966) have no host and are fine.
 			return data, refuse(data, 400, "Bad Request-URI", kindUnparseable, "no host in Request-URI")
 		}
 		// Without an RFC 3261 branch, matching needs the From tag (17.2.3).
@@ -206,7 +208,7 @@ func rawResponse(data []byte, code int, reason, server string) []byte {
 	if v := h["to"]; len(v) > 0 {
 		to := v[0]
 		if !strings.Contains(strings.ToLower(to), "tag=") {
-			to += ";tag=hd" + strconv.FormatUint(uint64(len(data))*2654435761%1e9, 36)
+			to += ";tag=hd" + strconv.FormatUint(rand.Uint64(), 36)
 		}
 		one("To", to)
 	}

@@ -22,20 +22,23 @@ type TCPLimits struct {
 	MessageRead    time.Duration // time to receive the rest of a message once it began
 }
 
-// DefaultTCPLimits: a registered flow stays while its binding may live
-// (registrar's maximum expiry, 3600 s, plus a margin for the refresh);
-// connections that never sent a whole message go after 30 s.
-var DefaultTCPLimits = TCPLimits{
-	MaxConns:       10000,
-	MaxPerSource:   200,
-	FirstMessage:   30 * time.Second,
-	Idle:           10 * time.Minute,
-	RegisteredIdle: time.Hour + 2*time.Minute,
-	MessageRead:    10 * time.Second,
+// DefaultTCPLimits are the defaults: a registered flow stays while its
+// binding may live (the registrar's maximum expiry, 3600 s, plus a margin
+// for the refresh); connections that never sent a whole message go after
+// 30 s.
+func DefaultTCPLimits() TCPLimits {
+	return TCPLimits{
+		MaxConns:       10000,
+		MaxPerSource:   200,
+		FirstMessage:   30 * time.Second,
+		Idle:           10 * time.Minute,
+		RegisteredIdle: time.Hour + 2*time.Minute,
+		MessageRead:    10 * time.Second,
+	}
 }
 
 func (l TCPLimits) withDefaults() TCPLimits {
-	d := DefaultTCPLimits
+	d := DefaultTCPLimits()
 	pick := func(v *time.Duration, def time.Duration) {
 		if *v <= 0 {
 			*v = def
@@ -175,9 +178,14 @@ func newGuardConn(c net.Conn, l *guardListener, ip string) *guardConn {
 }
 
 // Close closes the connection and releases its place under the caps.
+// Only the first call closes: when the guard closed a connection, sipgo
+// closes it again and warned about the error.
 func (c *guardConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(func() { c.l.release(c.ip) })
+	var err error
+	c.once.Do(func() {
+		err = c.Conn.Close()
+		c.l.release(c.ip)
+	})
 	return err
 }
 

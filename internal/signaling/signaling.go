@@ -125,7 +125,8 @@ func (s *Server) Listen() error {
 	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(quiet), sip.WithTransportLayerReadFilter(s.readFilter)}
 	uaOpts = append(uaOpts,
 		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet)))
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet),
+			sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse)))
 	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		s.closeListeners()
@@ -404,6 +405,13 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) (_ []byte,
 		_, _ = s.udp.WriteTo(rawResponse(data, p.code, p.reason, s.opts.UserAgent), info.RemoteAddr)
 	}
 	return nil, nil
+}
+
+// strayResponse counts a response that matches no transaction (sipgo
+// logged each at INFO through the default logger): logged once per source
+// per interval like bad input.
+func (s *Server) strayResponse(res *sip.Response) {
+	s.guard.badInput(res.Transport(), res.Source(), problem{kind: kindStray, detail: res.StartLine()})
 }
 
 // Collectors are the server's Prometheus metrics: refused input, recovered

@@ -29,6 +29,8 @@ type DialOptions struct {
 	// URI, if set, is the Request-URI instead of sip:number@server (a
 	// tel: URI, an escaped user part).
 	URI *sip.Uri
+	// NoCN leaves comfort noise out of the SDP offer.
+	NoCN bool
 }
 
 // Call is an outgoing call of the phone.
@@ -63,6 +65,7 @@ func (p *Phone) DialWith(number string, o DialOptions) (*Call, error) {
 // cancelling ctx before the answer sends CANCEL.
 func (p *Phone) DialContext(ctx context.Context, number string, o DialOptions) (*Call, error) {
 	m := mediatest.NewPhone(p.tb)
+	m.NoCN = o.NoCN
 	ruri := p.serverURI(number)
 	if o.URI != nil {
 		ruri = *o.URI

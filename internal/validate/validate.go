@@ -334,6 +334,25 @@ func Trunk(prefix string, t hotdesk.Trunk) []error {
 	return errs
 }
 
+// Limits checks the per-device limits, naming fields prefix+json name:
+// each a whole number from 1 to its maximum.
+func Limits(prefix string, l hotdesk.LimitSettings) []error {
+	var errs []error
+	for _, f := range []struct {
+		name   string
+		v, max int
+	}{
+		{"calls_per_device", l.CallsPerDevice, 1000},
+		{"subscriptions_per_device", l.SubscriptionsPerDevice, 10000},
+		{"subscriptions_per_extension", l.SubscriptionsPerExtension, 100000},
+	} {
+		if f.v < 1 || f.v > f.max {
+			errs = append(errs, hotdesk.Invalidf(prefix+f.name, "%s must be a number from 1 to %d.", label(f.name), f.max))
+		}
+	}
+	return errs
+}
+
 // Sources requires each entry to be an IP address or a CIDR range.
 func Sources(field string, srcs []string) error {
 	for _, s := range srcs {
@@ -365,4 +384,27 @@ func Kinds(field string, kinds, known []string) error {
 		}
 	}
 	return nil
+}
+
+// Digit timeouts of prompted logins (PromptSettings), in seconds.
+const (
+	MinDigitSeconds = 3  // less is not enough for a person to react
+	MaxDigitSeconds = 60 // more only holds a call nobody is using
+)
+
+// Prompts checks the digit timeouts of prompted logins, naming fields
+// prefix+"first_digit_seconds" and prefix+"inter_digit_seconds": each a
+// whole number of seconds from MinDigitSeconds to MaxDigitSeconds.
+func Prompts(prefix string, p hotdesk.PromptSettings) []error {
+	var errs []error
+	for _, f := range []struct {
+		name, what string
+		v          int
+	}{{"first_digit_seconds", "The wait for the first key", p.FirstDigitSeconds},
+		{"inter_digit_seconds", "The wait between keys", p.InterDigitSeconds}} {
+		if f.v < MinDigitSeconds || f.v > MaxDigitSeconds {
+			errs = append(errs, hotdesk.Invalidf(prefix+f.name, "%s must be %d to %d seconds (default 10).", f.what, MinDigitSeconds, MaxDigitSeconds))
+		}
+	}
+	return errs
 }

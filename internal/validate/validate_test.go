@@ -297,6 +297,25 @@ func TestTrunk(t *testing.T) {
 	}
 }
 
+func TestLimits(t *testing.T) {
+	t.Parallel()
+	ok := hotdesk.DefaultSettings().Limits
+	for _, tc := range []struct {
+		name string
+		l    hotdesk.LimitSettings
+		want []string
+	}{
+		{"defaults", ok, nil},
+		{"ones", hotdesk.LimitSettings{CallsPerDevice: 1, SubscriptionsPerDevice: 1, SubscriptionsPerExtension: 1}, nil},
+		{"zero", hotdesk.LimitSettings{}, []string{"limits.calls_per_device", "limits.subscriptions_per_device", "limits.subscriptions_per_extension"}},
+		{"too many calls", hotdesk.LimitSettings{CallsPerDevice: 1001, SubscriptionsPerDevice: 1, SubscriptionsPerExtension: 1}, []string{"limits.calls_per_device"}},
+	} {
+		if got := fieldsOf(Limits("limits.", tc.l)); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: errors on %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // TestMessages pins the wording both the API and the console show: the
 // message names the field in words, whichever way the caller spells it.
 func TestMessages(t *testing.T) {
@@ -345,6 +364,7 @@ func TestKinds(t *testing.T) {
 	}{
 		{nil, true},
 		{[]string{hotdesk.KindLogin, hotdesk.KindProvisionFetch}, true},
+		{[]string{hotdesk.KindAuthDeviceBlocked}, true}, // the console's audit filter offers it
 		{[]string{hotdesk.KindLogin, "lunch"}, false},
 		{[]string{""}, false},
 	} {
@@ -357,5 +377,28 @@ func TestKinds(t *testing.T) {
 	known[0] = "changed"
 	if AuditKinds()[0] != hotdesk.KindLogin {
 		t.Error("AuditKinds shares its slice with callers")
+	}
+}
+
+func TestPrompts(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		p    hotdesk.PromptSettings
+		want []string
+	}{
+		{"defaults", hotdesk.DefaultSettings().Prompts, nil},
+		{"bounds", hotdesk.PromptSettings{FirstDigitSeconds: 3, InterDigitSeconds: 60}, nil},
+		{"too short", hotdesk.PromptSettings{FirstDigitSeconds: 2, InterDigitSeconds: 10}, []string{"prompts.first_digit_seconds"}},
+		{"too long", hotdesk.PromptSettings{FirstDigitSeconds: 10, InterDigitSeconds: 61}, []string{"prompts.inter_digit_seconds"}},
+		{"unset", hotdesk.PromptSettings{}, []string{"prompts.first_digit_seconds", "prompts.inter_digit_seconds"}},
+	} {
+		if got := fieldsOf(Prompts("prompts.", tc.p)); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: errors on %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	err := Prompts("", hotdesk.PromptSettings{FirstDigitSeconds: 1, InterDigitSeconds: 10})[0]
+	if msg := hotdesk.ErrorMessage(err); msg != "The wait for the first key must be 3 to 60 seconds (default 10)." {
+		t.Errorf("message %q", msg)
 	}
 }

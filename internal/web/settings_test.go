@@ -85,6 +85,9 @@ func TestSettingsValidation(t *testing.T) {
 		{`{"trunk":{"register":true,"proxy":"a:5060"}}`, "trunk.username"},
 		{`{"trunk":null}`, "trunk"},
 		{`{"trunk":{"transport":"sctp"}}`, "trunk.transport"},
+		{`{"limits":{"calls_per_device":0}}`, "limits.calls_per_device"},
+		{`{"limits":{"subscriptions_per_device":-1}}`, "limits.subscriptions_per_device"},
+		{`{"limits":{"subscriptions_per_extension":1000000}}`, "limits.subscriptions_per_extension"},
 		{`{"lang":1}`, "lang"},
 		{`{"colour":"red"}`, "colour"},
 	} {
@@ -151,5 +154,21 @@ func TestAudit(t *testing.T) {
 		{"offset=9999&limit=10", "offset"},
 	} {
 		e.do("GET", "/api/v1/audit?"+c.q, "").wantErr(t, 400, hotdesk.EINVALID, c.field)
+	}
+}
+
+// Issue 11 items 3 and 4: the per-phone limits are settings with defaults,
+// read and written through the API; fields not given keep their values.
+func TestSettingsLimits(t *testing.T) {
+	e := MustEnv(t)
+	var s hotdesk.Settings
+	e.do("GET", "/api/v1/settings", "").want(t, 200, &s)
+	if s.Limits != (hotdesk.LimitSettings{CallsPerDevice: 4, SubscriptionsPerDevice: 100, SubscriptionsPerExtension: 500}) {
+		t.Fatalf("default limits %+v", s.Limits)
+	}
+	e.do("PUT", "/api/v1/settings", `{"limits":{"calls_per_device":2}}`).want(t, 200, &s)
+	st, _ := e.store.GetSettings(context.Background())
+	if st.Limits.CallsPerDevice != 2 || st.Limits.SubscriptionsPerDevice != 100 || s.Limits != st.Limits {
+		t.Fatalf("stored %+v, returned %+v", st.Limits, s.Limits)
 	}
 }

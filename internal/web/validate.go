@@ -77,6 +77,8 @@ func checkSettings(s hotdesk.Settings) error {
 		validate.Digits("national_prefix", s.NationalPrefix), validate.Digits("international_prefix", s.InternationalPrefix),
 		validate.Digits("country_code", s.CountryCode))
 	errs = append(errs, validate.Trunk("trunk.", s.Trunk)...)
+	errs = append(errs, validate.Prompts("prompts.", s.Prompts)...)
+	errs = append(errs, validate.Limits("limits.", s.Limits)...)
 	return first(errs...)
 }
 

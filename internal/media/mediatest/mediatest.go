@@ -1,7 +1,9 @@
 // Package mediatest is a test phone's media side for tests of the PBX's
 // IVR: it offers SDP from a loopback UDP socket, sends key presses as RFC
 // 4733 telephone-events and records the prompt RTP it receives, decoded to
-// PCM so a test can check it is speech of the expected length.
+// PCM so a test can check it is speech of the expected length. The PBX
+// sends comfort noise between prompts (the phone offers CN unless NoCN),
+// which tells a prompt's end from silence inside it.
 package mediatest
 
 import (
@@ -25,8 +27,16 @@ import (
 // DTMFPayloadType is the telephone-event payload type the phone offers.
 const DTMFPayloadType = 101
 
+// CNPayloadType is the comfort noise (RFC 3389) payload type it offers.
+const CNPayloadType = 13
+
 // Phone is the far end of a call's media. Create it with NewPhone.
 type Phone struct {
+	// NoCN leaves comfort noise out of the offer, so the PBX sends G.711
+	// silence between prompts; Record then cannot tell silence between
+	// prompts from silence in them (use Watch).
+	NoCN bool
+
 	conn *net.UDPConn
 	ssrc uint32
 
@@ -51,18 +61,25 @@ func NewPhone(tb testing.TB) *Phone {
 func (p *Phone) Port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
 
 // Offer is an SDP offer with the given static payload types in order of
-// preference ("0 8" when none given), plus telephone-event 101.
+// preference ("0 8" when none given), plus telephone-event 101 and, unless
+// NoCN, comfort noise 13.
 func (p *Phone) Offer(payloadTypes ...string) []byte {
 	if len(payloadTypes) == 0 {
 		payloadTypes = []string{"0", "8"}
 	}
+	formats, cn := strings.Join(payloadTypes, " ")+fmt.Sprintf(" %d", DTMFPayloadType), []string{}
+	if !p.NoCN {
+		formats += fmt.Sprintf(" %d", CNPayloadType)
+		cn = append(cn, fmt.Sprintf("a=rtpmap:%d CN/8000", CNPayloadType))
+	}
 	lines := []string{
 		"v=0", "o=mediatest 1 1 IN IP4 127.0.0.1", "s=mediatest", "c=IN IP4 127.0.0.1", "t=0 0",
-		fmt.Sprintf("m=audio %d RTP/AVP %s %d", p.Port(), strings.Join(payloadTypes, " "), DTMFPayloadType),
+		fmt.Sprintf("m=audio %d RTP/AVP %s", p.Port(), formats),
 		"a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000",
 		fmt.Sprintf("a=rtpmap:%d telephone-event/8000", DTMFPayloadType),
-		fmt.Sprintf("a=fmtp:%d 0-16", DTMFPayloadType), "a=ptime:20", "a=sendrecv",
+		fmt.Sprintf("a=fmtp:%d 0-16", DTMFPayloadType),
 	}
+	lines = append(append(lines, cn...), "a=ptime:20", "a=sendrecv")
 	return []byte(strings.Join(lines, "\r\n") + "\r\n")
 }
 
@@ -141,11 +158,12 @@ func (p *Phone) sendPress(code uint8) error {
 
 // Recording is the audio one prompt (or several) delivered.
 type Recording struct {
-	Packets     int
-	PayloadType uint8
-	PCM         []int16 // decoded G.711
-	Problems    []string
-	First, Last time.Time // arrival of the first and last packet
+	Packets      int // audio packets
+	ComfortNoise int // CN packets received between them
+	PayloadType  uint8
+	PCM          []int16 // decoded G.711
+	Problems     []string
+	First, Last  time.Time // arrival of the first and last audio packet
 }
 
 // Duration is the audio length the packets carried.
@@ -163,16 +181,23 @@ func (r *Recording) RMS() float64 {
 	return math.Sqrt(sum / float64(max(1, len(r.PCM))))
 }
 
-// Record receives RTP until no packet came for quiet, or until limit has
-// passed. It checks sequence numbers (+1), timestamps (+160 within a
-// talkspurt) and payload type, noting problems in Recording.Problems.
+// Record receives the next prompt: RTP from the first audio packet until
+// the PBX has sent quiet's worth of comfort noise after the last one (in
+// RTP time, so a stalled test machine does not cut a prompt short; two
+// prompts played back to back, a CN frame or two apart, count as one), or
+// until no packet at all came for quiet plus a second (the call ended),
+// or until limit has passed. Without CN (NoCN) it runs until then. It
+// checks sequence numbers (+1), timestamps (+160 per 20 ms) and payload
+// type, noting problems in Recording.Problems.
 func (p *Phone) Record(quiet, limit time.Duration) *Recording {
 	rec := &Recording{}
 	buf := make([]byte, 1500)
 	deadline := time.Now().Add(limit)
+	quietTS := uint32(quiet / (time.Second / 8000))
 	var prev *rtp.Header
-	for time.Now().Before(deadline) {
-		_ = p.conn.SetReadDeadline(minTime(time.Now().Add(quiet), deadline))
+	var audioEnd uint32 // RTP time the last audio packet ends
+	for {
+		_ = p.conn.SetReadDeadline(minTime(time.Now().Add(quiet+time.Second), deadline))
 		n, err := p.conn.Read(buf)
 		if err != nil {
 			break
@@ -182,14 +207,33 @@ func (p *Phone) Record(quiet, limit time.Duration) *Recording {
 			rec.Problems = append(rec.Problems, "unparsable packet: "+err.Error())
 			continue
 		}
-		rec.add(&pkt, prev)
+		if rec.add(&pkt, prev) {
+			audioEnd = pkt.Timestamp + 160
+		} else if rec.Packets > 0 && int32(pkt.Timestamp+160-audioEnd) >= int32(quietTS) {
+			break
+		}
 		prev = &pkt.Header
 	}
 	return rec
 }
 
-func (r *Recording) add(pkt *rtp.Packet, prev *rtp.Header) {
+// add takes one packet and reports whether it was audio.
+func (r *Recording) add(pkt *rtp.Packet, prev *rtp.Header) bool {
 	now := time.Now()
+	if prev != nil {
+		if pkt.SequenceNumber != prev.SequenceNumber+1 {
+			r.Problems = append(r.Problems, fmt.Sprintf("seq %d after %d", pkt.SequenceNumber, prev.SequenceNumber))
+		}
+		if !pkt.Marker && pkt.Timestamp != prev.Timestamp+160 {
+			r.Problems = append(r.Problems, fmt.Sprintf("timestamp %d after %d", pkt.Timestamp, prev.Timestamp))
+		}
+	}
+	if pkt.PayloadType == CNPayloadType {
+		if r.Packets > 0 {
+			r.ComfortNoise++
+		}
+		return false
+	}
 	if r.Packets == 0 {
 		r.First, r.PayloadType = now, pkt.PayloadType
 	}
@@ -198,20 +242,61 @@ func (r *Recording) add(pkt *rtp.Packet, prev *rtp.Header) {
 	if pkt.PayloadType != r.PayloadType {
 		r.Problems = append(r.Problems, fmt.Sprintf("payload type changed %d -> %d", r.PayloadType, pkt.PayloadType))
 	}
-	if prev != nil {
-		if pkt.SequenceNumber != prev.SequenceNumber+1 {
-			r.Problems = append(r.Problems, fmt.Sprintf("seq %d after %d", pkt.SequenceNumber, prev.SequenceNumber))
-		}
-		if !pkt.Marker && pkt.Timestamp != prev.Timestamp+uint32(len(pkt.Payload)) {
-			r.Problems = append(r.Problems, fmt.Sprintf("timestamp %d after %d", pkt.Timestamp, prev.Timestamp))
-		}
-	}
 	switch pkt.PayloadType {
 	case 0:
 		r.PCM = g711.DecodeUlaw(r.PCM, pkt.Payload)
 	case 8:
 		r.PCM = g711.DecodeAlaw(r.PCM, pkt.Payload)
 	}
+	return true
+}
+
+// Received is one packet Watch saw.
+type Received struct {
+	rtp.Header
+	Silent bool // comfort noise, or G.711 of zero samples only
+	At     time.Time
+}
+
+// Watch receives every RTP packet until limit has passed or none came for
+// a second (the call ended).
+func (p *Phone) Watch(limit time.Duration) []Received {
+	var out []Received
+	buf := make([]byte, 1500)
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		_ = p.conn.SetReadDeadline(minTime(time.Now().Add(time.Second), deadline))
+		n, err := p.conn.Read(buf)
+		if err != nil {
+			break
+		}
+		var pkt rtp.Packet
+		if pkt.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		out = append(out, Received{Header: pkt.Header, Silent: silent(&pkt), At: time.Now()})
+	}
+	return out
+}
+
+func silent(pkt *rtp.Packet) bool {
+	var zero byte
+	switch pkt.PayloadType {
+	case CNPayloadType:
+		return true
+	case 0:
+		zero = g711.UlawFromLinear(0)
+	case 8:
+		zero = g711.AlawFromLinear(0)
+	default:
+		return false
+	}
+	for _, b := range pkt.Payload {
+		if b != zero {
+			return false
+		}
+	}
+	return len(pkt.Payload) > 0
 }
 
 func minTime(a, b time.Time) time.Time {
