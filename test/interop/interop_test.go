@@ -63,6 +63,7 @@ func TestInterop(t *testing.T) {
 	})
 	t.Run("LinphoneAnswersCheckSync200", func(t *testing.T) { testCheckSyncLinphone(t, wire, infoLogin) })
 	t.Run("CallBetweenClients", func(t *testing.T) { testCall(t, pbx, wire, bs3, lp) })
+	t.Run("AfterRestartCheckSyncFrom5060", func(t *testing.T) { testAfterRestart(t, pbx, wire, lp) })
 	t.Logf("interop steps took %s", time.Since(start).Round(100*time.Millisecond))
 }
 
@@ -279,6 +280,34 @@ func testCall(t *testing.T, pbx *pbx, wire *capture, bs *baresip, lp *linphone) 
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
+	}
+}
+
+// testAfterRestart: the PBX restarts; registrations and logins survive, and
+// the first request it sends the phone — the check-sync NOTIFY after an
+// admin logs 202 out — leaves from the listening socket (issue 10 item 3:
+// after a restart it left from an ephemeral port while Via said 5060) and
+// linphonec answers it.
+func testAfterRestart(t *testing.T, pbx *pbx, wire *capture, lp *linphone) {
+	pbx.restart(t)
+	if m := pbx.loginsByDevice(t); m["HD00002"] != "202" {
+		t.Fatalf("after a restart GET /api/v1/logins has %v, want 202 still at HD00002", m)
+	}
+	from := time.Now()
+	pbx.post(t, "/api/v1/users/202/logout")
+	n, ok := wire.waitSIP(5*time.Second, func(m sipMsg) bool {
+		return m.At.After(from) && m.Method() == "NOTIFY" && !m.IsResponse() && linphoneSIP(m.Dst) &&
+			strings.HasPrefix(m.Headers["event"], "check-sync")
+	})
+	if !ok {
+		t.Fatalf("no check-sync NOTIFY reached linphonec after the restart and logout: the registration did not survive the restart, or no NOTIFY was sent")
+	}
+	if n.Src != pbxSIP {
+		t.Errorf("first NOTIFY after a restart left from %s, want the listening socket %s", n.Src, pbxSIP)
+	}
+	checkNotifyWellFormed(t, n, "HD00002")
+	if r, ok := responseTo(wire, n, 5*time.Second); !ok || r.Status() != 200 {
+		t.Errorf("linphonec answered the check-sync NOTIFY after the restart with %q, want 200", r.First)
 	}
 }
 

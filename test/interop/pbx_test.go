@@ -18,8 +18,10 @@ import (
 // default: SIP on :5060 (UDP and TCP), HTTP on :8080 — free, since the
 // namespace is new.
 type pbx struct {
-	token string
-	log   string
+	bin, dir string
+	token    string
+	log      *os.File
+	cmd      *exec.Cmd
 }
 
 func startPBX(t *testing.T, bin string) *pbx {
@@ -27,54 +29,91 @@ func startPBX(t *testing.T, bin string) *pbx {
 	if bin == "" {
 		t.Fatalf("%s is not set", envBinary)
 	}
-	dir := t.TempDir()
-	p := &pbx{log: filepath.Join(dir, "hotdesk.log")}
-	log, err := os.Create(p.log)
+	p := &pbx{bin: bin, dir: t.TempDir()}
+	log, err := os.Create(filepath.Join(p.dir, "hotdesk.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--demo", "--data", filepath.Join(dir, "data"))
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start hotdesk: %v", err)
-	}
+	p.log = log
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		p.stop()
 		log.Close()
 		if t.Failed() {
-			dumpFile(t, "hotdesk log", p.log)
+			dumpFile(t, "hotdesk log", log.Name())
 		}
 	})
+	p.start(t)
+	tok, err := os.ReadFile(filepath.Join(p.dir, "data", "admin-token"))
+	if err != nil {
+		t.Fatalf("admin token: %v", err)
+	}
+	p.token = strings.TrimSpace(string(tok))
+	return p
+}
+
+// start runs hotdesk serve and waits until /healthz answers.
+func (p *pbx) start(t *testing.T) {
+	t.Helper()
+	p.cmd = exec.Command(p.bin, "serve", "--demo", "--data", filepath.Join(p.dir, "data"))
+	p.cmd.Dir = p.dir
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start hotdesk: %v", err)
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		res, err := http.Get("http://127.0.0.1:8080/healthz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
-				break
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			dumpFile(t, "hotdesk log", p.log)
 			t.Fatalf("hotdesk did not become healthy: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	tok, err := os.ReadFile(filepath.Join(dir, "data", "admin-token"))
-	if err != nil {
-		t.Fatalf("admin token: %v", err)
+}
+
+// stop interrupts hotdesk (a graceful stop) and waits for it to exit.
+func (p *pbx) stop() {
+	if p.cmd == nil {
+		return
 	}
-	p.token = strings.TrimSpace(string(tok))
-	return p
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+	p.cmd = nil
+}
+
+// restart stops and starts hotdesk on the same data directory.
+func (p *pbx) restart(t *testing.T) {
+	t.Helper()
+	p.stop()
+	p.start(t)
+}
+
+// post sends an API request with no body and wants a 2xx.
+func (p *pbx) post(t *testing.T, path string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://127.0.0.1:8080"+path, nil)
+	req.Header.Set("Authorization", "Bearer "+p.token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode/100 != 2 {
+		t.Fatalf("POST %s: %d %s", path, res.StatusCode, body)
+	}
 }
 
 // get fetches an API path and decodes its JSON into out.
