@@ -63,6 +63,7 @@ func TestInterop(t *testing.T) {
 	})
 	t.Run("LinphoneAnswersCheckSync200", func(t *testing.T) { testCheckSyncLinphone(t, wire, infoLogin) })
 	t.Run("CallBetweenClients", func(t *testing.T) { testCall(t, pbx, wire, bs3, lp) })
+	t.Run("CallToSoftphoneOverItsTCPFlow", func(t *testing.T) { testCallOverFlow(t, wire, bs3, lp) })
 	t.Run("AfterRestartCheckSyncFrom5060", func(t *testing.T) { testAfterRestart(t, pbx, wire, lp) })
 	t.Logf("interop steps took %s", time.Since(start).Round(100*time.Millisecond))
 }
@@ -280,6 +281,41 @@ func testCall(t *testing.T, pbx *pbx, wire *capture, bs *baresip, lp *linphone) 
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
+	}
+}
+
+// testCallOverFlow: 201 calls 205, whose softphone (linphonec's soft205
+// account) registered over TCP from an ephemeral port: the INVITE must come
+// down the connection the phone opened (RFC 5626 flow; a phone behind NAT
+// or a firewall accepts nothing else), and the call carries audio.
+func testCallOverFlow(t *testing.T, wire *capture, bs *baresip, lp *linphone) {
+	regs := wire.SIP(func(m sipMsg) bool {
+		return m.TCP && m.Method() == "REGISTER" && !m.IsResponse() && strings.Contains(m.Headers["from"], "soft205@")
+	})
+	if len(regs) == 0 {
+		t.Fatalf("no REGISTER of soft205 over TCP seen")
+	}
+	flow := regs[len(regs)-1].Src
+	from := time.Now()
+	lp.skip()
+	bs.dialAnswered(t, "205")
+	lp.waitLine(t, 10*time.Second, "Media streams established")
+	time.Sleep(2 * time.Second)
+	bs.cmd(t, "hangup", "")
+	bs.waitEvent(t, 10*time.Second, "CALL_CLOSED")
+	lp.waitLine(t, 10*time.Second, "ended")
+	invites := wire.SIP(func(m sipMsg) bool {
+		return m.At.After(from) && m.Method() == "INVITE" && !m.IsResponse() && m.Src == pbxSIP && m.TCP
+	})
+	if len(invites) == 0 {
+		t.Fatalf("no INVITE from the PBX to the softphone over TCP")
+	}
+	if invites[0].Dst != flow {
+		t.Errorf("INVITE to soft205 went to %s, not down the connection it registered on (%s)", invites[0].Dst, flow)
+	}
+	_, heard := wire.RTP(func(p rtpPkt) bool { return p.At.After(from) && linphoneRTP(p.Dst) })
+	if heard < 50 {
+		t.Errorf("linphonec (soft205) received %d voiced RTP packets, want ≥ 50", heard)
 	}
 }
 
