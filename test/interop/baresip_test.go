@@ -92,6 +92,7 @@ ctrl_tcp_listen 127.0.0.1:%d
 	cmd := exec.Command("baresip", "-f", dir)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = dieWithTest()
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("%s: start baresip: %v", o.name, err)
 	}

@@ -103,6 +103,7 @@ domain=hotdesk.local
 	cmd := exec.Command("linphonec", "--pipe", "-a", "-c", rcPath, "-d", "6", "-l", l.log)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOME="+dir)
+	cmd.SysProcAttr = dieWithTest()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -67,12 +68,21 @@ func runInNamespace(t *testing.T) {
 	cmd.Stdout = t.Output()
 	cmd.Stderr = t.Output()
 	cmd.WaitDelay = 5 * time.Second
+	cmd.SysProcAttr = dieWithTest()
 	start := time.Now()
 	err := cmd.Run()
 	t.Logf("interop run in the namespace took %s", time.Since(start).Round(100*time.Millisecond))
 	if err != nil {
 		t.Fatalf("interop run in the namespace failed: %v (its output is above)", err)
 	}
+}
+
+// dieWithTest has the kernel kill a child when this test process dies, so
+// a timed-out run (whose cleanups never run) leaves no PBX or client
+// behind. (Pdeathsig follows the creating OS thread; the Go runtime keeps
+// its threads unless a goroutine locked one, which these tests never do.)
+func dieWithTest() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
 // buildHotdesk builds cmd/hotdesk into a temporary directory. It happens

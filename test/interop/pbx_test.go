@@ -57,6 +57,7 @@ func (p *pbx) start(t *testing.T) {
 	p.cmd = exec.Command(p.bin, "serve", "--demo", "--data", filepath.Join(p.dir, "data"))
 	p.cmd.Dir = p.dir
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	p.cmd.SysProcAttr = dieWithTest()
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start hotdesk: %v", err)
 	}
