@@ -100,6 +100,7 @@ type DeviceStore interface {
 	// d.Mode is hotdesk. Returns ECONFLICT if the id or MAC exists.
 	CreateDevice(ctx context.Context, d *Device) error
 	UpdateDevice(ctx context.Context, id string, upd DeviceUpdate) (*Device, error)
-	// DeleteDevice also ends its login and removes its bindings.
+	// DeleteDevice also ends its login and removes its bindings and PIN
+	// failures.
 	DeleteDevice(ctx context.Context, id string) error
 }

@@ -74,6 +74,7 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u *User) error
 	// UpdateUser returns ENOTFOUND or ECONFLICT (DID taken).
 	UpdateUser(ctx context.Context, ext string, upd UserUpdate) (*User, error)
-	// DeleteUser also ends the user's login. Returns ENOTFOUND.
+	// DeleteUser also ends the user's login and forgets its PIN failures.
+	// Returns ENOTFOUND.
 	DeleteUser(ctx context.Context, ext string) error
 }

@@ -224,3 +224,31 @@ func TestLockoutSurvivesRestart(t *testing.T) {
 		}
 	})
 }
+
+// Two nodes (two store handles and Services on one PostgreSQL database)
+// share the count: 30 wrong PINs split between them still check 5.
+func TestParallelWrongPINsAcrossNodes(t *testing.T) {
+	dsn, _ := pgtest.MustSchema(t, pgtest.DSN(t))
+	open := func() hotdesk.Store {
+		db, err := postgres.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	s1 := open()
+	seedStore(t, s1, 1, 1)
+	s2 := open()
+	n1 := New(Options{Store: s1, Logger: slog.New(slog.DiscardHandler)})
+	n2 := New(Options{Store: s2, Logger: slog.New(slog.DiscardHandler)})
+	var wg sync.WaitGroup
+	var c1, l1, c2, l2 int
+	wg.Go(func() { c1, l1 = parallelBadPINs(t, n1, 15, "201", "HD00001") })
+	wg.Go(func() { c2, l2 = parallelBadPINs(t, n2, 15, "201", "HD00001") })
+	wg.Wait()
+	t.Logf("node 1: %d checked, %d locked; node 2: %d checked, %d locked", c1, l1, c2, l2)
+	if c1+c2 != MaxFailures || l1+l2 != 30-MaxFailures {
+		t.Fatalf("%d checked across two nodes, want %d", c1+c2, MaxFailures)
+	}
+}

@@ -236,6 +236,9 @@ func (db *DB) DeleteDevice(ctx context.Context, id string) error {
 		if _, err := q.ExecContext(ctx, `DELETE FROM bindings WHERE device = $1`, id); err != nil {
 			return db.wrap(err, "delete bindings")
 		}
+		if _, err := q.ExecContext(ctx, `DELETE FROM pin_failures WHERE scope = 'device' AND subject = $1`, id); err != nil {
+			return db.wrap(err, "delete pin failures")
+		}
 		res, err := q.ExecContext(ctx, `DELETE FROM devices WHERE id = $1`, id)
 		if err != nil {
 			return db.wrap(err, "delete device")

@@ -194,9 +194,13 @@ func set[T any](dst *T, src *T) {
 	}
 }
 
-// DeleteUser deletes the user; the schema cascades to the login and DIDs.
+// DeleteUser deletes the user and its PIN failures; the schema cascades to
+// the login and DIDs.
 func (db *DB) DeleteUser(ctx context.Context, ext string) error {
 	return db.inTx(ctx, func(q querier) error {
+		if _, err := q.ExecContext(ctx, `DELETE FROM pin_failures WHERE scope = 'user' AND subject = $1`, ext); err != nil {
+			return db.wrap(err, "delete pin failures")
+		}
 		res, err := q.ExecContext(ctx, `DELETE FROM users WHERE extension = $1`, ext)
 		if err != nil {
 			return db.wrap(err, "delete user")

@@ -113,6 +113,17 @@ func testPINFailures(t *testing.T, s hotdesk.Store) {
 	if n := len(get("user", "201")); n != 0 {
 		t.Fatalf("after delete: %d", n)
 	}
+	// Deleting a user or device forgets its failures: a new one with the
+	// same extension or id starts clean.
+	mkUser(t, s, "202")
+	mkDevice(t, s, "HD00001")
+	put("user", "202", want)
+	put("device", "HD00001", want)
+	must(t, s.DeleteUser(ctx, "202"))
+	must(t, s.DeleteDevice(ctx, "HD00001"))
+	if n := len(get("user", "202")) + len(get("device", "HD00001")); n != 0 {
+		t.Fatalf("%d failures left after deleting the user and the device", n)
+	}
 }
 
 // testPINFailuresConcurrent: read-modify-write of one key in concurrent
