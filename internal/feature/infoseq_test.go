@@ -29,7 +29,7 @@ func TestInfoOrder(t *testing.T) {
 		invite uint32
 		reqs   []req
 		want   string // keys applied at once
-		later  string // keys applied after the hold
+		later  string // keys applied once the hold expired
 	}{
 		{"in order", 2, []req{{3, '1', true}, {4, '2', true}, {5, '#', true}}, "12#", "12#"},
 		{"overtaken", 2, []req{{4, '2', true}, {3, '1', true}, {6, '#', true}, {5, '3', true}}, "123#", "123#"},
@@ -47,7 +47,7 @@ func TestInfoOrder(t *testing.T) {
 			t.Parallel()
 			var got keyLog
 			o := newInfoOrder(tt.invite, got.add)
-			o.hold = 50 * time.Millisecond
+			o.hold = time.Hour // expired by hand below
 			defer o.stop()
 			for _, r := range tt.reqs {
 				if ok := o.note(r.cseq, r.key); ok != r.ok {
@@ -57,7 +57,7 @@ func TestInfoOrder(t *testing.T) {
 			if k := got.get(); k != tt.want {
 				t.Errorf("applied %q at once, want %q", k, tt.want)
 			}
-			time.Sleep(150 * time.Millisecond)
+			o.flush()
 			if k := got.get(); k != tt.later {
 				t.Errorf("applied %q after the hold, want %q", k, tt.later)
 			}
@@ -68,15 +68,36 @@ func TestInfoOrder(t *testing.T) {
 func TestInfoOrderLateKeyDropped(t *testing.T) {
 	var got keyLog
 	o := newInfoOrder(2, got.add)
-	o.hold = 20 * time.Millisecond
+	o.hold = time.Hour
+	defer o.stop()
 	o.note(4, '2')
-	time.Sleep(100 * time.Millisecond) // 3 given up
+	o.flush() // 3 given up
 	if o.note(3, '1') {
 		t.Error("a key older than keys already applied was accepted")
 	}
 	o.note(5, '#')
 	if k := got.get(); k != "2#" {
 		t.Errorf("applied %q, want 2#", k)
+	}
+}
+
+// TestInfoOrderHoldExpires: a held key is applied when the hold runs out.
+func TestInfoOrderHoldExpires(t *testing.T) {
+	var got keyLog
+	o := newInfoOrder(2, got.add)
+	o.hold = 20 * time.Millisecond
+	defer o.stop()
+	o.note(4, '2')
+	if k := got.get(); k != "" {
+		t.Fatalf("applied %q before the hold ran out", k)
+	}
+	for deadline := time.Now().Add(5 * time.Second); got.get() == ""; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("held key never applied")
+		}
+	}
+	if k := got.get(); k != "2" {
+		t.Errorf("applied %q, want 2", k)
 	}
 }
 

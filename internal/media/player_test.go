@@ -61,6 +61,36 @@ func (p *phone) readFor(d time.Duration) []received {
 	}
 }
 
+// readUntil reads packets until done says so or no packet came for 5 s.
+func (p *phone) readUntil(done func(rs []received) bool) []received {
+	var out []received
+	for !done(out) {
+		pkt, at, err := p.read(5 * time.Second)
+		if err != nil {
+			p.tb.Fatalf("after %d packets: %v", len(out), err)
+		}
+		out = append(out, received{pkt, at})
+	}
+	return out
+}
+
+// audioThenSilence is a readUntil condition: n packets of silence after
+// prompt audio.
+func audioThenSilence(n int) func([]received) bool {
+	return func(rs []received) bool {
+		silent, audio := 0, false
+		for _, r := range rs {
+			switch {
+			case !isSilence(r.pkt):
+				audio, silent = true, 0
+			case audio:
+				silent++
+			}
+		}
+		return silent >= n
+	}
+}
+
 // checkStream asserts one unbroken stream: sequence +1 and timestamp +160
 // per packet, one SSRC, a marker only where want says, no arrival gap
 // over maxGap.
@@ -99,17 +129,12 @@ func TestSilenceBetweenPrompts(t *testing.T) {
 			t.Fatalf("%d packets before the call was started", len(rs))
 		}
 		s.Start()
+		rs := p.readUntil(func(rs []received) bool { return len(rs) == 15 })
 		played := make(chan error, 1)
-		go func() {
-			time.Sleep(300 * time.Millisecond)
-			played <- s.Play(context.Background(), tone(800)) // 5 frames
-		}()
-		rs := p.readFor(700 * time.Millisecond)
+		go func() { played <- s.Play(context.Background(), tone(800)) }() // 5 frames
+		rs = append(rs, p.readUntil(audioThenSilence(10))...)
 		if err := <-played; err != nil {
 			t.Fatal(err)
-		}
-		if len(rs) < 30 {
-			t.Fatalf("PT %d: %d packets in 700 ms", tc.pt, len(rs))
 		}
 		first, audio := -1, 0
 		for i, r := range rs {
@@ -123,7 +148,7 @@ func TestSilenceBetweenPrompts(t *testing.T) {
 				}
 			}
 		}
-		if audio != 5 || first < 10 || first+5 >= len(rs) || !isSilence(rs[first+5].pkt) {
+		if audio != 5 || first < 15 || first+5 >= len(rs) || !isSilence(rs[first+5].pkt) {
 			t.Errorf("PT %d: %d prompt packets from packet %d of %d, want 5 between silence", tc.pt, audio, first, len(rs))
 		}
 		checkStream(t, rs, func(i int, _ *rtp.Packet) bool { return i == 0 }, maxStall)
@@ -136,12 +161,10 @@ func TestComfortNoiseWhenOffered(t *testing.T) {
 	p := newPhone(t)
 	s := mustSession(t, p, "0 101 13")
 	s.Start()
+	rs := p.readUntil(func(rs []received) bool { return len(rs) == 10 })
 	played := make(chan error, 1)
-	go func() {
-		time.Sleep(200 * time.Millisecond)
-		played <- s.Play(context.Background(), tone(480))
-	}()
-	rs := p.readFor(500 * time.Millisecond)
+	go func() { played <- s.Play(context.Background(), tone(480)) }()
+	rs = append(rs, p.readUntil(audioThenSilence(5))...)
 	if err := <-played; err != nil {
 		t.Fatal(err)
 	}
@@ -189,9 +212,9 @@ func TestStreamBeforeAnswer(t *testing.T) {
 	if err := s.SetAnswer(p.offer("0 101")); err != nil {
 		t.Fatal(err)
 	}
-	rs := p.readFor(200 * time.Millisecond)
-	if len(rs) < 5 || !isSilence(rs[0].pkt) || !rs[0].pkt.Marker {
-		t.Fatalf("%d packets after the answer", len(rs))
+	rs := p.readUntil(func(rs []received) bool { return len(rs) == 5 })
+	if !isSilence(rs[0].pkt) || !rs[0].pkt.Marker {
+		t.Fatalf("first packet after the answer: pt %d marker %t", rs[0].pkt.PayloadType, rs[0].pkt.Marker)
 	}
 }
 
@@ -200,9 +223,7 @@ func TestSilenceStopsOnClose(t *testing.T) {
 	p := newPhone(t)
 	s := mustSession(t, p, "0 101")
 	s.Start()
-	if rs := p.readFor(100 * time.Millisecond); len(rs) == 0 {
-		t.Fatal("no silence")
-	}
+	p.readUntil(func(rs []received) bool { return len(rs) == 3 })
 	s.Close()
 	p.readFor(30 * time.Millisecond) // in flight
 	if rs := p.readFor(100 * time.Millisecond); len(rs) != 0 {
