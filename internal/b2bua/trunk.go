@@ -22,23 +22,31 @@ func (b *B2BUA) FromTrunk(req *sip.Request) bool {
 	if !tr.Enabled || len(tr.Sources) == 0 {
 		return false
 	}
-	host, _, err := net.SplitHostPort(req.Source())
-	if err != nil {
-		host = req.Source()
-	}
-	return SourceAllowed(host, tr.Sources)
+	return SourceAllowed(req.Source(), tr.Sources)
 }
 
-// SourceAllowed reports whether ip is one of sources (IP addresses or
-// CIDR prefixes). Unparsable entries match nothing.
-func SourceAllowed(ip string, sources []string) bool {
-	addr := net.ParseIP(strings.Trim(ip, "[]"))
+// SourceAllowed reports whether src (an IP address, or host:port as
+// req.Source gives it) is one of sources: IP addresses and CIDR prefixes
+// match any port; an address:port entry matches that port only, so phones
+// behind the provider's NAT or SBC address are still phones (their INVITEs
+// are challenged, not taken for the trunk's). Unparsable entries match
+// nothing.
+func SourceAllowed(src string, sources []string) bool {
+	host, port, err := net.SplitHostPort(src)
+	if err != nil {
+		host, port = src, ""
+	}
+	addr := net.ParseIP(strings.Trim(host, "[]"))
 	if addr == nil {
 		return false
 	}
 	for _, s := range sources {
 		s = strings.TrimSpace(s)
-		if strings.Contains(s, "/") {
+		if h, p, err := net.SplitHostPort(s); err == nil {
+			if x := net.ParseIP(h); x != nil && x.Equal(addr) && p == port {
+				return true
+			}
+		} else if strings.Contains(s, "/") {
 			if _, n, err := net.ParseCIDR(s); err == nil && n.Contains(addr) {
 				return true
 			}

@@ -194,11 +194,39 @@ func TestFromTrunkOnlyForConfiguredSources(t *testing.T) {
 	}
 }
 
+// A provider entry with a port leaves the other ports of that address to
+// phones (interop: baresip on the demo trunk's address got 404 for *35,
+// unchallenged, because every INVITE from the address was the trunk's).
+func TestFromTrunkWithPortLeavesPhonesOnItsAddress(t *testing.T) {
+	t.Parallel()
+	o := trunkOffice(t)
+	o.withTrunk(t, 5060)
+	ctx := context.Background()
+	st, err := o.store.GetSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Trunk.Sources = []string{"127.0.0.2:5060"}
+	if err := o.store.PutSettings(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	for src, want := range map[string]bool{"127.0.0.2:5060": true, "127.0.0.2:40000": false} {
+		req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "0205550202", Host: "pbx.test"})
+		req.SetSource(src)
+		if got := o.b2b.FromTrunk(req); got != want {
+			t.Errorf("FromTrunk(%s) = %v, want %v", src, got, want)
+		}
+	}
+}
+
 func TestSourceAllowed(t *testing.T) {
-	srcs := []string{"192.0.2.10", "198.51.100.0/24", "2001:db8::/32", "bogus", "10.0.0.0/33"}
+	srcs := []string{"192.0.2.10", "198.51.100.0/24", "2001:db8::/32", "bogus", "10.0.0.0/33", "203.0.113.5:5060", "[2001:db9::5]:5080"}
 	for ip, want := range map[string]bool{
 		"192.0.2.10": true, "192.0.2.11": false, "198.51.100.77": true, "2001:db8::1": true, "[2001:db8::1]": true,
 		"10.0.0.1": false, "": false, "x": false,
+		// Sources as req.Source gives them; address:port entries match that port only.
+		"192.0.2.10:40000": true, "[2001:db8::1]:5060": true, "203.0.113.5:5060": true, "203.0.113.5:40000": false,
+		"203.0.113.5": false, "[2001:db9::5]:5080": true, "[2001:db9::5]:5060": false,
 	} {
 		if got := b2bua.SourceAllowed(ip, srcs); got != want {
 			t.Errorf("SourceAllowed(%q) = %v, want %v", ip, got, want)

@@ -23,6 +23,7 @@ import (
 	"net/mail"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // Timezone must answer the same on hosts without tzdata
@@ -353,14 +354,23 @@ func Limits(prefix string, l hotdesk.LimitSettings) []error {
 	return errs
 }
 
-// Sources requires each entry to be an IP address or a CIDR range.
+// Sources requires each entry to be an IP address, a CIDR range, or an
+// address with a port (192.0.2.7:5060, [2001:db8::7]:5060) for a provider
+// that shares its address with phones (one NAT or SBC for both).
 func Sources(field string, srcs []string) error {
 	for _, s := range srcs {
-		if net.ParseIP(s) == nil {
-			if _, _, err := net.ParseCIDR(s); err != nil {
-				return hotdesk.Invalidf(field, "Source %s is not an IP address or CIDR range.", s)
+		if net.ParseIP(s) != nil {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(s); err == nil {
+			continue
+		}
+		if host, port, err := net.SplitHostPort(s); err == nil && net.ParseIP(host) != nil {
+			if n, err := strconv.Atoi(port); err == nil && n >= 1 && n <= 65535 {
+				continue
 			}
 		}
+		return hotdesk.Invalidf(field, "Source %s is not an IP address, CIDR range or address:port.", s)
 	}
 	return nil
 }

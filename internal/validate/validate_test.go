@@ -154,6 +154,10 @@ func TestListRules(t *testing.T) {
 		{"Sources", Sources, []string{"192.0.2.1", "10.0.0.0/8", "2001:db8::1", "2001:db8::/32"}, true},
 		{"Sources", Sources, []string{"10.0.0.0/8", "nonsense"}, false},
 		{"Sources", Sources, []string{"10.0.0.0/33"}, false},
+		{"Sources", Sources, []string{"192.0.2.1:5060", "[2001:db8::1]:5080"}, true},
+		{"Sources", Sources, []string{"192.0.2.1:99999"}, false},
+		{"Sources", Sources, []string{"192.0.2.1:0"}, false},
+		{"Sources", Sources, []string{"provider.test:5060"}, false},
 	} {
 		field := ""
 		if !tc.ok {
