@@ -45,7 +45,6 @@ func TestFlashOnlyFromTheSession(t *testing.T) {
 	}
 }
 
-
 // TestUnregisteredFilterKeepsOccupiedPhones: an occupied phone that went
 // offline is listed under "Unregistered" (and still under "Occupied").
 func TestUnregisteredFilterKeepsOccupiedPhones(t *testing.T) {
