@@ -95,3 +95,38 @@ func TestNotFoundKeepsNavigation(t *testing.T) {
 		t.Fatal("a stranger gets the navigation")
 	}
 }
+
+// TestLoginPickerShowsWhoIsWhere: the "Log in at desk" picker names who is
+// at each desk, and logging someone in there says who was logged out.
+func TestLoginPickerShowsWhoIsWhere(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	ctx := context.Background()
+	for _, u := range []*hotdesk.User{{Extension: "201", Name: "Ann Jansen"}, {Extension: "203", Name: "Cor Bakker"}} {
+		u.Hotdesk, u.Outbound = true, "national"
+		if err := hs.store.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, label := range []string{"Desk 1", "Desk 2"} {
+		if err := hs.store.CreateDevice(ctx, &hotdesk.Device{Label: label, Model: "snom", Mode: hotdesk.ModeHotdesk}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := hs.desk.Login(ctx, desk.LoginRequest{Extension: "201", Device: "HD00002", Via: hotdesk.ViaAPI}); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, c.get("/users/203"), 200,
+		`<option value="HD00001">HD00001 · Desk 1 — free</option>`,
+		`<option value="HD00002">HD00002 · Desk 2 — 201 Ann Jansen is logged in</option>`)
+	if w := c.post("/users/203/login", url.Values{"device": {"HD00002"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("login: %d %s", w.Code, w.Body)
+	}
+	mustContain(t, c.get("/users/203"), 200, `<p class="flash" role="status">Logged 203 in at HD00002; 201 was logged out of it.</p>`)
+	// A login elsewhere (a form from an older page) names the desk left.
+	if w := c.post("/users/203/login", url.Values{"device": {"HD00001"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("login: %d %s", w.Code, w.Body)
+	}
+	mustContain(t, c.get("/users/203"), 200, `role="status">Logged 203 in at HD00001; 203 was logged out of HD00002.</p>`)
+}
