@@ -127,7 +127,7 @@ type userData struct {
 	Calls     []*hotdesk.CallRecord
 	Desks     []*hotdesk.Device
 	AtDesk    map[string]string // who is logged in at each desk (deskOccupants)
-	NewPIN    string // a generated PIN, shown once
+	NewPIN    string            // a generated PIN, shown once
 }
 
 func (d *userData) title() string { return "User " + d.User.Extension }
