@@ -126,8 +126,9 @@ type userData struct {
 	DelForm   *form // the delete confirmation
 	Calls     []*hotdesk.CallRecord
 	Desks     []*hotdesk.Device
-	AtDesk    map[string]string // who is logged in at each desk (deskOccupants)
-	NewPIN    string            // a generated PIN, shown once
+	NewPIN    string // a generated PIN, shown once
+
+	AtDesk map[string]string // who is logged in at each desk (deskOccupants)
 }
 
 func (d *userData) title() string { return "User " + d.User.Extension }
