@@ -16,8 +16,9 @@ import (
 const flashCookie = "hotdesk_flash"
 
 // flashMAC binds a flash to the session it was set in: the key is the
-// session's CSRF token, a secret the browser's script never sees in a
-// cookie, so a cookie planted by someone else does not verify.
+// session's CSRF token, a per-session secret that is on the session's
+// pages but in no cookie, so a flash cookie planted by someone else (or
+// carried over from another session) does not verify.
 func flashMAC(csrf, msg string) string {
 	m := hmac.New(sha256.New, []byte("hotdesk flash\x00"+csrf))
 	m.Write([]byte(msg))
