@@ -148,10 +148,14 @@ func TestBrowserAdminDefects(t *testing.T) {
 
 	// 7. The skip link is the first thing Tab reaches and leads to the content.
 	step(t, ctx, "device page", chromedp.Navigate(srv.URL+"/devices/HD00001"), chromedp.WaitVisible(chromedp.ID("f-label")))
-	step(t, ctx, "tab", chromedp.KeyEvent(kb.Tab))
+	if b := eval[float64](t, ctx, `document.querySelector('a.skip').getBoundingClientRect().bottom`); b > 0 {
+		t.Fatalf("the skip link shows before it has focus (bottom at %v px)", b)
+	}
+	step(t, ctx, "tab", chromedp.KeyEvent(kb.Tab)) // the first stop: the skip link, on screen while focused
 	if got := eval[string](t, ctx, `(a => a.className + '|' + a.textContent + '|' + (a.getBoundingClientRect().top >= 0))(document.activeElement)`); got != "skip|Skip to content|true" {
 		t.Fatalf("first Tab stop: %q", got)
 	}
+	viewShot(t, ctx, out, "skip-link")
 	step(t, ctx, "follow skip link", chromedp.KeyEvent(kb.Enter))
 	waitFor(t, ctx, "content focused", `location.hash === '#content' && document.activeElement === document.querySelector('main')`)
 
