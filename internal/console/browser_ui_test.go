@@ -73,8 +73,9 @@ func signInBrowser(t *testing.T, ctx context.Context, hs *harness, base string) 
 
 // TestBrowserAdminDefects drives the console in Chromium through what an
 // admin found: the desks page says clearly when it is not live and catches
-// up on reconnect; the login picker names who is where; a signed-in 404
-// keeps the menu; the skip link comes first; badges are readable; the
+// up on reconnect; the login picker names who is where; "Unregistered"
+// keeps occupied phones; ?flash= shows nothing; a signed-in 404 keeps the
+// menu; the skip link comes first; badges are readable; the
 // device page's registration table is readable on a 360–400 px phone.
 func TestBrowserAdminDefects(t *testing.T) {
 	t.Parallel()
@@ -137,6 +138,18 @@ func TestBrowserAdminDefects(t *testing.T) {
 	step(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("main h1")))
 	if eval[bool](t, ctx, `!!document.querySelector('.flash')`) {
 		t.Fatal("the flash shows again after a reload")
+	}
+
+	// 3. "Unregistered" lists the occupied phone that is offline (HD00002, 203 at it).
+	step(t, ctx, "unregistered filter", chromedp.Navigate(srv.URL+"/?state=unregistered"), chromedp.WaitVisible(chromedp.ID("desks")))
+	if got := eval[string](t, ctx, `[...document.querySelectorAll('#desks tr.desk')].map(r => r.id + ':' + r.dataset.state).join(' ')`); got != "desk-HD00002:occupied desk-HD00003:unregistered" {
+		t.Fatalf("unregistered filter shows %q", got)
+	}
+
+	// 5. A link with ?flash= shows no message.
+	step(t, ctx, "spoofed flash", chromedp.Navigate(srv.URL+"/?flash=Your+password+expired%2C+call+0900-HACKER"), chromedp.WaitVisible(chromedp.ID("desks")))
+	if eval[bool](t, ctx, `!!document.querySelector('.flash') || document.body.innerText.includes('HACKER')`) {
+		t.Fatal("a flash from the URL is shown")
 	}
 
 	// 6. A signed-in admin's 404 keeps the menu and offers no sign-in.
