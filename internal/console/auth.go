@@ -138,7 +138,26 @@ func (c *Console) auth(h handlerFunc) http.Handler {
 		if r.Method == http.MethodPost && !validCSRF(r, s.CSRF) {
 			return hotdesk.Errorf(hotdesk.EFORBIDDEN, "The form has expired or did not come from this console. Reload the page and try again.")
 		}
-		return h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
+		return h(w, c.withSession(r, s))
+	})
+}
+
+// withSession returns r carrying the signed-in session s.
+func (c *Console) withSession(r *http.Request, s *hotdesk.Session) *http.Request {
+	ctx := context.WithValue(r.Context(), ctxKey{}, s)
+	return r.WithContext(context.WithValue(ctx, secureKey{}, c.secure))
+}
+
+// maybeAuth is for pages anyone may see (the "no such page" page): a
+// signed-in admin gets them with the navigation, anyone else without, and
+// nobody is sent to sign in.
+func (c *Console) maybeAuth(h handlerFunc) http.Handler {
+	page := c.handle(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s, err := c.session(r); err == nil && s != nil {
+			r = c.withSession(r, s)
+		}
+		page.ServeHTTP(w, r)
 	})
 }
 

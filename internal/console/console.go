@@ -189,7 +189,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /audit", c.auth(c.auditPage))
 	mux.Handle("GET /settings", c.auth(c.settingsPage))
 	mux.Handle("POST /settings", c.auth(c.settingsSave))
-	mux.Handle("/", c.handle(func(w http.ResponseWriter, r *http.Request) error {
+	mux.Handle("/", c.maybeAuth(func(w http.ResponseWriter, r *http.Request) error {
 		return hotdesk.Errorf(hotdesk.ENOTFOUND, "There is no page at %s.", r.URL.Path)
 	}))
 	return securityHeaders(mux)
@@ -276,8 +276,13 @@ func securityHeaders(h http.Handler) http.Handler {
 // isHTMX reports whether the request came from htmx (it wants a fragment).
 func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
 
-// redirect sends the browser to path after a POST (303 See Other).
+// redirect sends the browser to path after a POST (303 See Other). A
+// flash parameter in path ("/users/201?flash=Saved.") does not go to the
+// browser: it becomes the session's one-time flash (setFlash), the only
+// place a flash is shown from.
 func redirect(w http.ResponseWriter, r *http.Request, path string) error {
+	path, msg := flashTarget(path)
+	setFlash(w, r, msg)
 	if isHTMX(r) {
 		w.Header().Set("HX-Redirect", path)
 		w.WriteHeader(http.StatusNoContent)

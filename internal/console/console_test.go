@@ -154,6 +154,7 @@ func (hs *harness) device(id string) *hotdesk.Device {
 type client struct {
 	hs     *harness
 	cookie *http.Cookie
+	flash  *http.Cookie // the one-time flash cookie, kept like a browser does
 	csrf   string
 }
 
@@ -174,8 +175,19 @@ func (hs *harness) do(c *client, method, path string, form url.Values, hdr ...st
 	if c != nil && c.cookie != nil {
 		req.AddCookie(c.cookie)
 	}
+	if c != nil && c.flash != nil {
+		req.AddCookie(c.flash)
+	}
 	w := httptest.NewRecorder()
 	hs.h.ServeHTTP(w, req)
+	for _, ck := range w.Result().Cookies() {
+		if c != nil && ck.Name == flashCookie {
+			c.flash = ck
+			if ck.MaxAge < 0 {
+				c.flash = nil
+			}
+		}
+	}
 	return w
 }
 

@@ -43,6 +43,19 @@ func (d deskRow) State() string {
 	return stateFree
 }
 
+// Is reports whether the row passes the state filter. The filters overlap
+// on purpose: "unregistered" lists every phone that is offline, occupied or
+// not — an occupied phone that is offline is the one to go and look at.
+func (d deskRow) Is(state string) bool {
+	switch state {
+	case "":
+		return true
+	case stateUnregistered:
+		return !d.Registered
+	}
+	return d.State() == state
+}
+
 type desksData struct {
 	Rows      []deskRow
 	Locations []string
@@ -125,7 +138,7 @@ func (c *Console) desks(r *http.Request) (*desksData, error) {
 		if row.Registered {
 			d.Online++
 		}
-		if (d.Location == "" || dev.Location.Text == d.Location) && (d.State == "" || row.State() == d.State) {
+		if (d.Location == "" || dev.Location.Text == d.Location) && row.Is(d.State) {
 			d.Rows = append(d.Rows, row)
 		}
 	}

@@ -132,12 +132,13 @@ func TestDeviceLockShownAndUnlocked(t *testing.T) {
 	if w := hs.do(c, "POST", "/devices/HD00001/unlock", url.Values{}); w.Code != http.StatusForbidden || hs.device("HD00001").LockedUntil == nil {
 		t.Fatalf("unlock without CSRF: %d", w.Code)
 	}
-	if w := c.post("/devices/HD00001/unlock", url.Values{"back": {"desks"}}); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/?flash=HD00001+unlocked." {
+	if w := c.post("/devices/HD00001/unlock", url.Values{"back": {"desks"}}); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/" {
 		t.Fatalf("unlock: %d %q", w.Code, w.Header().Get("Location"))
 	}
 	if hs.device("HD00001").LockedUntil != nil {
 		t.Fatal("still locked")
 	}
+	mustContain(t, c.get("/"), 200, `<p class="flash" role="status">HD00001 unlocked.</p>`)
 	w := c.get("/devices/HD00001")
 	if strings.Contains(w.Body.String(), `id="unlock-device"`) {
 		t.Fatal("unlock button on an unlocked phone")

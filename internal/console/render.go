@@ -153,6 +153,9 @@ func (c *Console) renderBlock(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	p := c.pageFor(r, name, data)
+	if block == "layout" {
+		p.Flash = takeFlash(w, r) // a whole page shows it; an htmx fragment leaves it
+	}
 	var buf bytes.Buffer
 	if err := pt.t.ExecuteTemplate(&buf, block, p); err != nil {
 		c.log.Error("console: render", "page", name, "err", err)
@@ -174,7 +177,6 @@ func (c *Console) pageFor(r *http.Request, name string, data any) *page {
 	if m, ok := data.(interface{ title() string }); ok && m.title() != "" {
 		p.Title = m.title()
 	}
-	p.Flash = r.URL.Query().Get("flash")
 	return p
 }
 

@@ -127,6 +127,8 @@ type userData struct {
 	Calls     []*hotdesk.CallRecord
 	Desks     []*hotdesk.Device
 	NewPIN    string // a generated PIN, shown once
+
+	AtDesk map[string]string // who is logged in at each desk (deskOccupants)
 }
 
 func (d *userData) title() string { return "User " + d.User.Extension }
@@ -166,6 +168,9 @@ func (c *Console) userData(r *http.Request, f *form) (*userData, error) {
 	}
 	if d.Desks, _, err = c.store.FindDevices(ctx, hotdesk.DeviceFilter{Mode: hotdesk.ModeHotdesk}); err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	if d.AtDesk, err = c.deskOccupants(ctx); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -278,16 +283,18 @@ func (c *Console) userLogin(w http.ResponseWriter, r *http.Request) error {
 	ext := r.PathValue("ext")
 	lf := newForm(r.PostForm)
 	dev := lf.Get("device")
+	var res *desk.LoginResult
 	if dev == "" {
 		lf.Fail("device", "Choose a desk.")
 	} else {
-		_, err := c.desk.Login(r.Context(), desk.LoginRequest{Extension: ext, Device: dev, Via: hotdesk.ViaAdmin, Source: source(r)})
+		var err error
+		res, err = c.desk.Login(r.Context(), desk.LoginRequest{Extension: ext, Device: dev, Via: hotdesk.ViaAdmin, Source: source(r)})
 		if err != nil && !lf.Apply(err, "device") {
 			return err
 		}
 	}
 	if lf.Valid() {
-		return redirect(w, r, "/users/"+ext+"?flash="+url.QueryEscape("Logged in at "+dev+"."))
+		return redirect(w, r, "/users/"+ext+"?flash="+url.QueryEscape(loginMessage(ext, dev, res)))
 	}
 	d, err := c.userData(r, nil)
 	if err != nil {

@@ -300,10 +300,14 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) error {
 // empty or has no pin; a generated PIN is in this response only.
 func (a *API) setPIN(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		PIN *string `json:"pin"`
+		PIN      *string `json:"pin"`
+		Generate bool    `json:"generate"` // the documented way to ask for a generated PIN
 	}
 	if _, err := decode(w, r, &in, true); err != nil {
 		return err
+	}
+	if in.Generate && in.PIN != nil {
+		return hotdesk.Invalidf("generate", "Send a pin or generate, not both.")
 	}
 	pin := ""
 	if in.PIN != nil {

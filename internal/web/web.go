@@ -125,7 +125,8 @@ func (a *API) Close() {
 
 // Handler serves /api/v1/…, /healthz and /metrics.
 func (a *API) Handler() http.Handler {
-	mux := http.NewServeMux()
+	mux := &patternMux{ServeMux: http.NewServeMux()}
+	mux.Handle("GET /api/v1/openapi.json", a.handle("GET /api/v1/openapi.json", false, serveOpenAPI))
 	a.resource(mux, "/api/v1/users", methods{"GET": a.listUsers, "POST": a.createUser})
 	a.resource(mux, "/api/v1/users/{ext}", methods{"GET": a.getUser, "PATCH": a.patchUser, "DELETE": a.deleteUser})
 	a.resource(mux, "/api/v1/users/{ext}/pin", methods{"POST": a.setPIN})
@@ -156,7 +157,7 @@ func (a *API) Handler() http.Handler {
 type methods map[string]handlerFunc
 
 // resource registers path's methods, and a 405 with Allow for the others.
-func (a *API) resource(mux *http.ServeMux, path string, ms methods) {
+func (a *API) resource(mux *patternMux, path string, ms methods) {
 	allow := make([]string, 0, len(ms))
 	for m, h := range ms {
 		allow = append(allow, m)

@@ -16,17 +16,61 @@
     document.body.addEventListener("htmx:afterSwap", clearError);
     var el = document.querySelector("[data-live]");
     if (!el || !window.EventSource || !window.htmx) return;
-    var es = new EventSource(el.getAttribute("data-live"));
-    var timer = null, opened = false;
+    live(el.getAttribute("data-live"));
+  }
+  // live follows the event stream. While it is down (server stopped, stream
+  // cut, an error answer) for longer than a normal reconnect takes, a banner
+  // says the page is not live; on reconnect the table is refreshed (events
+  // were missed) and the banner goes. EventSource retries a cut connection
+  // itself but gives up on an error answer (say a 503 while the server
+  // restarts): then we open a new one, backing off to 15 s.
+  function live(url) {
+    var es = null, timer = null, bannerTimer = null, retry = null, delay = 2000, opened = false;
     function refresh() {
       clearTimeout(timer);
       timer = setTimeout(function () { htmx.trigger(document.body, "desks-changed"); }, 100);
     }
-    es.addEventListener("desk", refresh);
-    // After a reconnect we may have missed events: refresh once.
-    es.addEventListener("open", function () { if (opened) refresh(); opened = true; document.body.classList.add("live"); });
-    es.addEventListener("error", function () { document.body.classList.remove("live"); });
-    window.addEventListener("pagehide", function () { es.close(); });
+    function up() {
+      clearTimeout(bannerTimer);
+      bannerTimer = null;
+      delay = 2000;
+      document.body.classList.add("live");
+      document.body.classList.remove("not-live");
+      var b = document.getElementById("live-banner");
+      if (b) b.remove();
+      if (opened) refresh(); // after a reconnect we may have missed events
+      opened = true;
+    }
+    function down() {
+      document.body.classList.remove("live");
+      if (bannerTimer === null) bannerTimer = setTimeout(banner, 3000);
+    }
+    function banner() {
+      document.body.classList.add("not-live");
+      if (document.getElementById("live-banner")) return;
+      var b = document.createElement("p");
+      b.id = "live-banner";
+      b.className = "live-banner";
+      b.setAttribute("role", "alert");
+      b.textContent = "Not live — reconnecting. The desks below may be out of date.";
+      var main = document.querySelector("main");
+      if (main) main.insertBefore(b, main.firstChild);
+    }
+    function connect() {
+      retry = null;
+      es = new EventSource(url);
+      es.addEventListener("desk", refresh);
+      es.addEventListener("open", up);
+      es.addEventListener("error", function () {
+        down();
+        if (es.readyState === EventSource.CLOSED && retry === null) {
+          retry = setTimeout(connect, delay);
+          delay = Math.min(delay * 2, 15000);
+        }
+      });
+    }
+    connect();
+    window.addEventListener("pagehide", function () { clearTimeout(retry); if (es) es.close(); });
   }
   // showError puts the message of the console's error page (its first
   // paragraph) in an alert at the top of the page.
