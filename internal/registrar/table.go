@@ -92,7 +92,7 @@ func (r *Registrar) sweep(now time.Time) {
 // empty) from the store; call it once before serving.
 func (r *Registrar) Load(ctx context.Context) error {
 	now := r.now()
-	if _, err := r.opts.Store.DeleteExpiredBindings(ctx, now); err != nil {
+	if _, err := r.opts.Store.DeleteExpiredBindings(ctx, r.opts.Node, now); err != nil {
 		return fmt.Errorf("registrar load: %w", err)
 	}
 	bs, err := r.opts.Store.ListBindings(ctx, now)
