@@ -76,8 +76,8 @@ type BindingStore interface {
 // Node is one PBX process sharing the database with others.
 type Node struct {
 	Name      string    `json:"name"`
-	Address   string    `json:"address"`  // host:port of its SIP listener for the other nodes
-	Instance  string    `json:"-"`        // random per process
+	Address   string    `json:"address"` // host:port of its SIP listener for the other nodes
+	Instance  string    `json:"-"`       // random per process
 	Started   time.Time `json:"started"`
 	Heartbeat time.Time `json:"heartbeat"`
 }
