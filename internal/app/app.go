@@ -37,6 +37,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/feature"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/nodes"
 	"github.com/hotdesk-pbx/hotdesk/internal/presence"
 	"github.com/hotdesk-pbx/hotdesk/internal/provision"
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
@@ -65,6 +66,7 @@ type App struct {
 	console   *console.Console
 	settings  *settingsCache
 	cluster   *cluster.Bridge // nil unless the store is PostgreSQL
+	nodes     *nodes.Roster   // nil unless the store is PostgreSQL
 
 	httpLn  net.Listener
 	httpsLn net.Listener
@@ -81,6 +83,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.Node = cfg.nodeName()
 	a := &App{cfg: cfg, log: cfg.Logger, now: cfg.Now, bus: events.New()}
 	if a.log == nil {
 		lvl, _ := parseLevel(cfg.LogLevel)
@@ -136,9 +139,6 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("registrar: %w", err)
 	}
-	if err := a.reg.Load(ctx); err != nil {
-		return fmt.Errorf("load registrations: %w", err)
-	}
 	a.sip, err = signaling.New(signaling.Options{
 		UDPAddr: cfg.SIPAddr, TCPAddr: cfg.SIPAddr, Hostname: publicIP, Domain: cfg.Domain,
 		UserAgent: "Hotdesk PBX " + Version, Logger: a.log, ReadFilter: a.reg.Allow, TCP: cfg.sipLimits(),
@@ -148,6 +148,14 @@ func (a *App) build(ctx context.Context) error {
 	}
 	if err := a.sip.Listen(); err != nil {
 		return err
+	}
+	if err := a.joinNodes(ctx, publicIP); err != nil {
+		return err
+	}
+	// After the node's name is claimed: Load deletes this node's expired
+	// bindings, which must not be those of a live namesake.
+	if err := a.reg.Load(ctx); err != nil {
+		return fmt.Errorf("load registrations: %w", err)
 	}
 	a.reg.Register(a.sip)
 
@@ -163,7 +171,7 @@ func (a *App) build(ctx context.Context) error {
 	a.b2bua, err = b2bua.New(b2bua.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
 		Settings: a.settings.get, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
-		Domain: cfg.Domain, Logger: a.log, Now: a.now,
+		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(),
 	})
 	if err != nil {
 		return fmt.Errorf("b2bua: %w", err)
@@ -195,7 +203,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
 	reg.MustRegister(a.sip.Collectors()...)
 	api := web.New(web.Options{
-		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.reg,
+		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.registrations(),
 		Calls: liveCalls{a.b2bua}, AdminToken: a.adminToken, Registry: reg, Logger: a.log, Now: a.now,
 	})
 	sipPort := a.sip.UDPAddr().Port
@@ -207,7 +215,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 		return fmt.Errorf("provisioning: %w", err)
 	}
 	a.console, err = console.New(console.Options{
-		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.reg,
+		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.registrations(),
 		Logger: a.log, Now: a.now, Secure: false,
 	})
 	if err != nil {
@@ -247,6 +255,9 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 // authenticates every other INVITE as a device's: feature codes go to the
 // feature service, everything else to the B2BUA.
 func (a *App) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if a.fromNode(req, tx) {
+		return
+	}
 	if a.b2bua.FromTrunk(req) {
 		a.b2bua.HandleTrunkInvite(req, tx)
 		return
@@ -304,6 +315,9 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.runWebhooks(ctx) })
 	if a.cluster != nil {
 		g.Go(func() error { return a.cluster.Run(ctx) })
+	}
+	if a.nodes != nil {
+		g.Go(func() error { return a.nodes.Run(ctx) })
 	}
 	g.Go(func() error { defer stopSIP(); return a.b2bua.Run(ctx) })
 	g.Go(func() error { return a.serveHTTP(ctx) })

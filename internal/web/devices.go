@@ -145,6 +145,7 @@ type contactOut struct {
 	Source    string    `json:"source"`
 	UserAgent string    `json:"user_agent"`
 	Transport string    `json:"transport"`
+	Node      string    `json:"node"` // the PBX node holding the phone's flow
 }
 
 // deviceOut is a device as the API writes it. SIPPassword is set only in
@@ -175,7 +176,7 @@ func (a *API) deviceOut(d *hotdesk.Device, l *hotdesk.Login) deviceOut {
 	if a.regs != nil {
 		for _, b := range a.regs.Contacts(d.ID) {
 			o.Registration = append(o.Registration, contactOut{Contact: b.Contact, Expires: b.Expires,
-				Source: b.Source, UserAgent: b.UserAgent, Transport: b.Transport})
+				Source: b.Source, UserAgent: b.UserAgent, Transport: b.Transport, Node: b.Node})
 		}
 	}
 	if l != nil {

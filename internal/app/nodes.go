@@ -1,0 +1,129 @@
+package app
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/b2bua"
+	"github.com/hotdesk-pbx/hotdesk/internal/nodes"
+	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
+)
+
+// joinNodes claims this node's name among the nodes of a PostgreSQL
+// database (refusing to start when a live node has it) and keeps the
+// roster the B2BUA routes calls across nodes with.
+func (a *App) joinNodes(ctx context.Context, publicIP string) error {
+	ns, ok := a.store.(hotdesk.NodeStore)
+	if !ok || !isPostgres(a.cfg.dbURL()) {
+		return nil
+	}
+	addr := a.cfg.NodeAddress
+	if addr == "" {
+		host, _, _ := net.SplitHostPort(a.cfg.SIPAddr)
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			host = publicIP
+		}
+		addr = net.JoinHostPort(host, strconv.Itoa(a.sip.UDPAddr().Port))
+	}
+	var err error
+	a.nodes, err = nodes.New(ctx, nodes.Options{Store: ns, Name: a.cfg.Node, Address: addr, Secret: a.cfg.ClusterSecret,
+		Timeout: a.cfg.NodeTimeout, Bus: a.bus, Now: a.now, Logger: a.log, OnRevive: a.reg.Rewrite})
+	return err
+}
+
+// b2buaNodes is the roster for the B2BUA, nil with one node (a nil
+// *nodes.Roster in the interface would not be nil).
+func (a *App) b2buaNodes() b2bua.Nodes {
+	if a.nodes == nil {
+		return nil
+	}
+	return a.nodes
+}
+
+// fromNode hands an INVITE signed by another node (X-Hotdesk-Node) to the
+// B2BUA, refuses one with a bad signature or from the wrong address (403),
+// and reports whether it did either.
+func (a *App) fromNode(req *sip.Request, tx sip.ServerTransaction) bool {
+	if a.nodes == nil || req.GetHeader(nodes.Header) == nil {
+		return false
+	}
+	node, err := a.nodes.Verify(req)
+	if err != nil {
+		a.log.Warn("sip: refused a request claiming to come from another node", "source", req.Source(), "err", err)
+		res := sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil)
+		if err := tx.Respond(res); err != nil {
+			a.log.Debug("sip respond", "err", err)
+		}
+		return true
+	}
+	a.b2bua.HandleNodeInvite(req, tx, node)
+	return true
+}
+
+// registrations shows every node's bindings to the API and console: this
+// node's from the registrar's live table, the others' from the database
+// (read at most once a second for all devices, since lists ask per device).
+func (a *App) registrations() interface {
+	Contacts(device string) []hotdesk.Binding
+} {
+	if a.nodes == nil {
+		return a.reg
+	}
+	return &allNodes{reg: a.reg, store: a.store, self: a.cfg.Node, now: a.now}
+}
+
+type allNodes struct {
+	reg   *registrar.Registrar
+	store hotdesk.BindingStore
+	self  string
+	now   hotdesk.Clock
+
+	mu     sync.Mutex
+	at     time.Time
+	others map[string][]hotdesk.Binding
+}
+
+const othersTTL = time.Second
+
+func (n *allNodes) Contacts(device string) []hotdesk.Binding {
+	out := n.reg.Contacts(device)
+	for i := range out {
+		out[i].Node = n.self
+	}
+	return append(out, n.othersOf(device)...)
+}
+
+func (n *allNodes) othersOf(device string) []hotdesk.Binding {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := n.now()
+	if n.others == nil || now.Sub(n.at) >= othersTTL || now.Before(n.at) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		bs, err := n.store.ListBindings(ctx, now)
+		if err == nil {
+			m := map[string][]hotdesk.Binding{}
+			for _, b := range bs {
+				if b.Node != n.self {
+					m[b.Device] = append(m[b.Device], b)
+				}
+			}
+			n.others, n.at = m, now
+		} else if n.others == nil {
+			return nil
+		}
+	}
+	var out []hotdesk.Binding
+	for _, b := range n.others[device] {
+		if b.Expires.After(now) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
