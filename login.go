@@ -98,8 +98,9 @@ type NodeStore interface {
 	// is none yet (insert-if-absent: of several proposals one wins).
 	NodeSecret(ctx context.Context, propose string) (string, error)
 	// MarkNodeStale marks every live binding of node (expired or not) as
-	// stale and appends, in the same transaction, a copy of audit per
-	// device concerned (Device, Source and Time filled in). It returns the
-	// bindings it marked; a second caller finds none.
+	// stale and appends, in the same transaction, a copy of audit (Device
+	// and Source filled in) per device left with no live binding on any
+	// node at audit.Time. It returns the marked bindings of those devices;
+	// a second caller finds none.
 	MarkNodeStale(ctx context.Context, node string, audit AuditEvent) ([]Binding, error)
 }

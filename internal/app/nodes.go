@@ -68,7 +68,7 @@ func (a *App) fromNode(req *sip.Request, tx sip.ServerTransaction) bool {
 
 // registrations shows every node's bindings to the API and console: this
 // node's from the registrar's live table, the others' from the database
-// (read at most once a second for all devices, since lists ask per device).
+// (read at most every othersTTL for all devices, since lists ask per device).
 func (a *App) registrations() interface {
 	Contacts(device string) []hotdesk.Binding
 } {
@@ -89,7 +89,8 @@ type allNodes struct {
 	others map[string][]hotdesk.Binding
 }
 
-const othersTTL = time.Second
+// othersTTL bounds how stale another node's registrations may show.
+const othersTTL = 250 * time.Millisecond
 
 func (n *allNodes) Contacts(device string) []hotdesk.Binding {
 	out := n.reg.Contacts(device)

@@ -105,28 +105,42 @@ func (db *DB) DeleteExpiredBindings(ctx context.Context, node string, now time.T
 	return out, err
 }
 
-// MarkNodeStale marks the node's live bindings stale and audits each
-// device concerned, in one transaction; a concurrent second caller (another
-// surviving node) finds nothing left to mark.
+// MarkNodeStale marks the node's live bindings stale and, in the same
+// transaction, audits each device left with no live binding on any node (a
+// phone that already registered with another node is not unregistered). A
+// concurrent second caller (another surviving node) finds nothing to mark.
+// It returns the marked bindings of the devices it audited.
 func (db *DB) MarkNodeStale(ctx context.Context, node string, audit hotdesk.AuditEvent) ([]hotdesk.Binding, error) {
 	var out []hotdesk.Binding
 	err := db.inTx(ctx, func(q querier) error {
-		var err error
-		out, err = db.bindings(ctx, q, `UPDATE bindings SET stale = 1 WHERE node = $1 AND stale = 0
+		out = nil
+		marked, err := db.bindings(ctx, q, `UPDATE bindings SET stale = 1 WHERE node = $1 AND stale = 0
 			RETURNING `+bindingCols, node)
 		if err != nil {
 			return err
 		}
-		seen := map[string]bool{}
-		for _, b := range out {
-			if seen[b.Device] {
-				continue
+		gone := map[string]bool{}
+		for _, b := range marked {
+			left, seen := gone[b.Device]
+			if !seen {
+				var n int
+				err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM bindings WHERE device = $1 AND stale = 0 AND expires > $2`,
+					b.Device, ts(audit.Time)).Scan(&n)
+				if err != nil {
+					return db.wrap(err, "count bindings")
+				}
+				left = n == 0
+				gone[b.Device] = left
+				if left {
+					e := audit
+					e.Device, e.Source = b.Device, b.Source
+					if err := db.appendAudit(ctx, q, &e); err != nil {
+						return err
+					}
+				}
 			}
-			seen[b.Device] = true
-			e := audit
-			e.Device, e.Source = b.Device, b.Source
-			if err := db.appendAudit(ctx, q, &e); err != nil {
-				return err
+			if left {
+				out = append(out, b)
 			}
 		}
 		return nil

@@ -1,0 +1,319 @@
+package main
+
+// Issue 14 with three real `hotdesk serve` processes on one PostgreSQL
+// schema, each on its own loopback address (127.0.0.1, .2, .3): calls reach
+// a phone through the node holding its registration, roaming sends
+// check-sync to a phone on another node, a killed node's phones count as
+// unregistered within the node timeout, and a phone that fails over to
+// another node keeps its user.
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/app"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
+)
+
+var sipRE = regexp.MustCompile(`SIP:\s+(\S+) \(UDP`)
+
+// node is one running PBX of the test cluster.
+type node struct {
+	name, ip string
+	p        *proc
+	http     string // base URL
+	sip      string // host:port
+	token    string
+}
+
+const nodeTimeout = 3 * time.Second
+
+func startNode(t *testing.T, name, ip, db, rtp string, demo bool) *node {
+	t.Helper()
+	dir := t.TempDir()
+	args := []string{"serve", "--data", dir, "--db", db, "--node", name, "--sip", ip + ":0", "--http", ip + ":0",
+		"--public-ip", ip, "--rtp-ports", rtp, "--log-level", "warn", "--node-timeout", nodeTimeout.String()}
+	if demo {
+		args = append(args, "--demo")
+	}
+	n := &node{name: name, ip: ip, p: startProc(t, nil, args...)}
+	n.http = n.p.baseURL(t, 30*time.Second)
+	m := sipRE.FindStringSubmatch(n.p.stdout.String())
+	if m == nil {
+		t.Fatalf("node %s: no SIP address in the banner:\n%s", name, n.p.stdout)
+	}
+	n.sip = m[1]
+	b, err := os.ReadFile(filepath.Join(dir, "admin-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.token = strings.TrimSpace(string(b))
+	return n
+}
+
+// api calls n's API and decodes a 2xx body into v.
+func (n *node) api(t *testing.T, method, path, body string, v any) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequestWithContext(ctx, method, n.http+"/api/v1"+path, rd)
+	req.Header.Set("Authorization", "Bearer "+n.token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("node %s: %s %s: %v", n.name, method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if v != nil && res.StatusCode < 300 {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("node %s: %s %s: %v: %s", n.name, method, path, err, b)
+		}
+	}
+	return res.StatusCode
+}
+
+type regJSON struct {
+	Contact string `json:"contact"`
+	Node    string `json:"node"`
+}
+
+// registration is where n's API says device is registered ("" = nowhere).
+func (n *node) registration(t *testing.T, device string) string {
+	t.Helper()
+	var d struct {
+		Registration []regJSON `json:"registration"`
+	}
+	if code := n.api(t, "GET", "/devices/"+device, "", &d); code != http.StatusOK {
+		t.Fatalf("node %s: GET /devices/%s: %d", n.name, device, code)
+	}
+	var nodes []string
+	for _, r := range d.Registration {
+		nodes = append(nodes, r.Node)
+	}
+	return strings.Join(nodes, ",")
+}
+
+func (n *node) loggedIn(t *testing.T, device string) string {
+	t.Helper()
+	var d struct {
+		LoggedIn *string `json:"logged_in"`
+	}
+	if code := n.api(t, "GET", "/devices/"+device, "", &d); code != http.StatusOK {
+		t.Fatalf("node %s: GET /devices/%s: %d", n.name, device, code)
+	}
+	if d.LoggedIn == nil {
+		return ""
+	}
+	return *d.LoggedIn
+}
+
+func phoneAt(t *testing.T, n *node, device, password string) *siptest.Phone {
+	t.Helper()
+	p := siptest.New(t, siptest.Options{Server: n.sip, User: device, Password: password, Domain: "hotdesk.local"})
+	p.MustRegister(t)
+	return p
+}
+
+func phoneLogin(t *testing.T, p *siptest.Phone, code string) {
+	t.Helper()
+	c, err := p.Dial(code)
+	if err != nil {
+		t.Fatalf("%s dials %s: %v", p.User(), code, err)
+	}
+	if err := c.WaitBye(15 * time.Second); err != nil {
+		t.Fatalf("%s dials %s: no BYE after the prompt: %v", p.User(), code, err)
+	}
+}
+
+// eventually polls cond every 50 ms until it holds or d has passed, and
+// returns how long it took.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func TestClusterOfThreeNodes(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	testBinary(t)
+	db, _ := pgtest.MustSchema(t, dsn)
+	a := startNode(t, "a", "127.0.0.1", db, "32000-32199", true)
+	b := startNode(t, "b", "127.0.0.2", db, "32200-32399", false)
+	c := startNode(t, "c", "127.0.0.3", db, "32400-32599", false)
+
+	hd1 := phoneAt(t, a, "HD00001", app.DemoPassword("HD00001"))
+	hd2 := phoneAt(t, b, "HD00002", app.DemoPassword("HD00002"))
+	hd3 := phoneAt(t, c, "HD00003", app.DemoPassword("HD00003"))
+	phoneLogin(t, hd1, "*35*201*1234")
+	phoneLogin(t, hd2, "*35*202*1234")
+
+	// Every node's API shows every node's bindings, with the node.
+	for _, n := range []*node{a, b, c} {
+		if got := n.registration(t, "HD00002"); got != "b" {
+			t.Errorf("node %s: HD00002 registered at %q, want b", n.name, got)
+		}
+		if got := n.registration(t, "HD00001"); got != "a" {
+			t.Errorf("node %s: HD00001 registered at %q, want a", n.name, got)
+		}
+	}
+
+	t.Run("call from a phone on a to a user on b", func(t *testing.T) {
+		start := time.Now()
+		call, err := hd1.Dial("202")
+		if err != nil {
+			t.Fatalf("201 on HD00001 (node a) calls 202 on HD00002 (node b): %v", err)
+		}
+		in, err := hd2.WaitIncoming(5 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-in.Confirmed()
+		t.Logf("INVITE on node a -> answered and ACKed at HD00002 on node b: %v", time.Since(start).Round(time.Millisecond))
+		if from := in.Request.From(); from.Address.User != "201" {
+			t.Errorf("HD00002 was called by %q, want 201", from.Address.User)
+		}
+		if h := in.Request.GetHeader("X-Hotdesk-Node"); h != nil {
+			t.Errorf("the phone got the node header %q", h.Value())
+		}
+		// Media flows phone to phone: RTP from the caller reaches the callee.
+		got := make(chan int, 1)
+		go func() { got <- in.Media.Record(500*time.Millisecond, 5*time.Second).Packets }()
+		if err := call.SendKeysRTP("5"); err != nil {
+			t.Fatal(err)
+		}
+		if n := <-got; n == 0 {
+			t.Fatal("no RTP from the caller reached the callee")
+		}
+		if err := call.Hangup(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-in.Ended():
+		case <-time.After(5 * time.Second):
+			t.Fatal("the callee on node b got no BYE")
+		}
+		// Records per user, once each, written by the node that took the call.
+		for ext, dir := range map[string]string{"201": hotdesk.DirectionOutbound, "202": hotdesk.DirectionInbound} {
+			var recs []hotdesk.CallRecord
+			eventually(t, 5*time.Second, ext+"'s call record", func() bool {
+				recs = nil
+				c.api(t, "GET", "/users/"+ext+"/calls", "", &recs)
+				return len(recs) == 1 && recs[0].End != nil
+			})
+			if r := recs[0]; r.Direction != dir || r.Result != hotdesk.ResultAnswered {
+				t.Errorf("%s's record: %+v", ext, r)
+			}
+		}
+	})
+
+	t.Run("roaming from a to c sends check-sync to a's phone", func(t *testing.T) {
+		before := len(hd1.Notifies())
+		phoneLogin(t, hd3, "*35*201*1234")
+		if _, err := hd1.WaitNotify(before+1, "check-sync", 5*time.Second); err != nil {
+			t.Fatalf("HD00001 (node a) got no check-sync after 201 logged in on HD00003 (node c): %v", err)
+		}
+	})
+
+	t.Run("kill -9 a node", func(t *testing.T) {
+		// Lost registration logs out after 5 s: a phone on the killed node
+		// that does not come back loses its user, one that fails over does
+		// not. (The API accepts 1m at least; the store takes any.)
+		st, err := postgres.Open(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		set, err := st.GetSettings(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		set.AutoLogout.LostRegistration = "5s"
+		if err := st.PutSettings(context.Background(), set); err != nil {
+			t.Fatal(err)
+		}
+		var dev struct {
+			ID          string `json:"id"`
+			SIPPassword string `json:"sip_password"`
+		}
+		if code := a.api(t, "POST", "/devices", `{"label":"moves"}`, &dev); code != http.StatusCreated {
+			t.Fatalf("POST /devices: %d", code)
+		}
+		mover := phoneAt(t, a, dev.ID, dev.SIPPassword)
+		phoneLogin(t, mover, "*35*203*1234")
+		if code := a.api(t, "POST", "/logins", `{"extension":"204","device":"HD00001"}`, nil); code != http.StatusCreated && code != http.StatusOK {
+			t.Fatalf("POST /logins 204@HD00001: %d", code)
+		}
+		time.Sleep(2500 * time.Millisecond) // the settings caches (2 s) see the 5 s policy
+
+		_ = a.p.cmd.Process.Signal(syscall.SIGKILL)
+		<-a.p.done
+		killed := time.Now()
+		// The phone fails over to node b (same contact) and is registered
+		// there at once.
+		mover.SetServer(b.sip)
+		mover.MustRegister(t)
+		if got := c.registration(t, dev.ID); !strings.Contains(got, "b") {
+			t.Errorf("%s after failing over: registered at %q on node c's API, want b", dev.ID, got)
+		}
+		eventually(t, nodeTimeout+3*time.Second, "HD00001 on the killed node shown unregistered", func() bool {
+			return b.registration(t, "HD00001") == "" && c.registration(t, "HD00001") == ""
+		})
+		t.Logf("kill -9 node a -> HD00001 unregistered on the API of nodes b and c: %v (node timeout %v)",
+			time.Since(killed).Round(time.Millisecond), nodeTimeout)
+		if got := c.registration(t, dev.ID); got != "b" {
+			t.Errorf("%s after node a was declared lost: registered at %q, want b", dev.ID, got)
+		}
+		// The lost-registration deadline passes: 204 is logged out of the
+		// phone that stayed on the dead node, 203 keeps the one that moved.
+		eventually(t, 15*time.Second, "204 logged out of HD00001 (lost registration)", func() bool {
+			return b.loggedIn(t, "HD00001") == ""
+		})
+		time.Sleep(time.Second)
+		if got := c.loggedIn(t, dev.ID); got != "203" {
+			t.Errorf("%s moved from a to b: logged in %q, want 203", dev.ID, got)
+		}
+		var audit []hotdesk.AuditEvent
+		if code := b.api(t, "GET", "/audit?device=HD00001&kind=unregistered", "", &audit); code != http.StatusOK {
+			t.Fatalf("GET /audit: %d", code)
+		}
+		found := false
+		for _, e := range audit {
+			found = found || e.Reason == "node_lost"
+		}
+		if !found {
+			t.Errorf("no node_lost audit entry for HD00001: %+v", audit)
+		}
+		audit = nil
+		if code := b.api(t, "GET", "/audit?device="+dev.ID+"&kind=unregistered,logout", "", &audit); code != http.StatusOK {
+			t.Fatalf("GET /audit: %d", code)
+		}
+		if len(audit) != 0 {
+			t.Errorf("%s, registered on node b when a was declared lost, was audited: %+v", dev.ID, audit)
+		}
+	})
+}
