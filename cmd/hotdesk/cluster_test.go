@@ -317,3 +317,25 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		}
 	})
 }
+
+// TestNodeNameInUseRefusesToStart: a second process started with the name
+// of a live node exits with a message saying so, and the first keeps
+// running.
+func TestNodeNameInUseRefusesToStart(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	testBinary(t)
+	db, _ := pgtest.MustSchema(t, dsn)
+	first := startNode(t, "pbx1", "127.0.0.1", db, "32600-32699", false)
+	second := startProc(t, nil, "serve", "--data", t.TempDir(), "--db", db, "--node", "pbx1", "--sip", "127.0.0.2:0",
+		"--http", "127.0.0.2:0", "--public-ip", "127.0.0.2", "--rtp-ports", "32700-32799", "--log-level", "warn")
+	if err := second.wait(t, 30*time.Second); err == nil {
+		t.Fatal("second pbx1 exited 0")
+	}
+	msg := second.stderr.String() + second.stdout.String()
+	if !strings.Contains(msg, `node name "pbx1" is in use by a running node`) || !strings.Contains(msg, first.sip) {
+		t.Fatalf("second pbx1's output does not say the name is in use by %s:\n%s", first.sip, msg)
+	}
+	if code, _ := get(t, first.http+"/healthz", ""); code != http.StatusOK {
+		t.Fatalf("first pbx1 /healthz after the refused start: %d", code)
+	}
+}
