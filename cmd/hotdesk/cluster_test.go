@@ -231,6 +231,103 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		}
 	})
 
+	t.Run("first answer wins across nodes", func(t *testing.T) {
+		// 202 is logged in on HD00002 (node b) and has a personal phone
+		// registered with node c: both ring, c's answers, b's is cancelled.
+		var dev struct {
+			ID          string `json:"id"`
+			SIPPassword string `json:"sip_password"`
+		}
+		if code := a.api(t, "POST", "/devices", `{"id":"p202","label":"202 personal","mode":"personal","owner":"202"}`, &dev); code != http.StatusCreated {
+			t.Fatalf("POST /devices personal: %d", code)
+		}
+		pers := phoneAt(t, c, dev.ID, dev.SIPPassword)
+		pers.SetAnswerMode(siptest.AnswerRing)
+		hd2.SetAnswerMode(siptest.AnswerRing)
+		defer hd2.SetAnswerMode(siptest.AnswerOK)
+
+		type dialed struct {
+			c   *siptest.Call
+			err error
+		}
+		res := make(chan dialed, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			call, err := hd1.DialContext(ctx, "202", siptest.DialOptions{})
+			res <- dialed{call, err}
+		}()
+		inB, err := hd2.WaitIncoming(5 * time.Second)
+		if err != nil {
+			t.Fatalf("HD00002 on node b did not ring: %v", err)
+		}
+		inC, err := pers.WaitIncoming(5 * time.Second)
+		if err != nil {
+			t.Fatalf("202's personal phone on node c did not ring: %v", err)
+		}
+		if inB.Request.From().Address.User != "201" || inC.Request.From().Address.User != "201" {
+			t.Fatalf("rung as %q and %q, want 201", inB.Request.From().Address.User, inC.Request.From().Address.User)
+		}
+		answered := time.Now()
+		inC.Answer()
+		d := <-res
+		if d.err != nil {
+			t.Fatalf("call answered on node c: %v", d.err)
+		}
+		select {
+		case <-inB.Ended():
+		case <-time.After(5 * time.Second):
+			t.Fatal("HD00002 on node b kept ringing after the personal phone on node c answered")
+		}
+		t.Logf("answer on node c -> CANCEL at HD00002 on node b: %v", time.Since(answered).Round(time.Millisecond))
+		if err := d.c.Hangup(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-inC.Ended():
+		case <-time.After(5 * time.Second):
+			t.Fatal("the personal phone on node c got no BYE")
+		}
+		eventually(t, 5*time.Second, "202's record of the call answered on the personal phone", func() bool {
+			var recs []hotdesk.CallRecord
+			b.api(t, "GET", "/users/202/calls", "", &recs)
+			for _, r := range recs {
+				if r.Device == dev.ID && r.Result == hotdesk.ResultAnswered && r.End != nil {
+					return true
+				}
+			}
+			return false
+		})
+
+		// The caller gives up while both ring: the CANCEL reaches both
+		// phones through their nodes.
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			call, err := hd1.DialContext(ctx, "202", siptest.DialOptions{})
+			res <- dialed{call, err}
+		}()
+		inB, errB := hd2.WaitIncoming(5 * time.Second)
+		inC, errC := pers.WaitIncoming(5 * time.Second)
+		if errB != nil || errC != nil {
+			cancel()
+			t.Fatalf("second call did not ring both: %v %v", errB, errC)
+		}
+		cancel()
+		if d := <-res; d.err == nil {
+			t.Fatal("cancelled dial connected")
+		}
+		for name, in := range map[string]*siptest.Incoming{"HD00002 (node b)": inB, "personal phone (node c)": inC} {
+			select {
+			case <-in.Ended():
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s kept ringing after the caller's CANCEL", name)
+			}
+		}
+		if _, err := pers.Register(0); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("roaming from a to c sends check-sync to a's phone", func(t *testing.T) {
 		before := len(hd1.Notifies())
 		phoneLogin(t, hd3, "*35*201*1234")
