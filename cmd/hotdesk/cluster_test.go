@@ -280,13 +280,13 @@ func TestClusterOfThreeNodes(t *testing.T) {
 			t.Fatal("HD00002 on node b kept ringing after the personal phone on node c answered")
 		}
 		t.Logf("answer on node c -> CANCEL at HD00002 on node b: %v", time.Since(answered).Round(time.Millisecond))
-		if err := d.c.Hangup(); err != nil {
+		// The callee hangs up: its BYE goes through node c to node a to
+		// the caller.
+		if err := inC.Hangup(); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case <-inC.Ended():
-		case <-time.After(5 * time.Second):
-			t.Fatal("the personal phone on node c got no BYE")
+		if err := d.c.WaitBye(5 * time.Second); err != nil {
+			t.Fatalf("the caller on node a got no BYE from the callee on node c: %v", err)
 		}
 		eventually(t, 5*time.Second, "202's record of the call answered on the personal phone", func() bool {
 			var recs []hotdesk.CallRecord

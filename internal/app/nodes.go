@@ -19,7 +19,7 @@ import (
 // database (refusing to start when a live node has it) and keeps the
 // roster the B2BUA routes calls across nodes with.
 func (a *App) joinNodes(ctx context.Context, publicIP string) error {
-	ns, ok := a.store.(hotdesk.NodeStore)
+	ns, ok := a.store.(nodes.Store)
 	if !ok || !isPostgres(a.cfg.dbURL()) {
 		return nil
 	}

@@ -37,7 +37,7 @@ func mustStore(t *testing.T) *sqlite.DB {
 	return db
 }
 
-func mustRoster(t *testing.T, db hotdesk.NodeStore, name, addr string, clk *clock, bus *events.Bus) *Roster {
+func mustRoster(t *testing.T, db Store, name, addr string, clk *clock, bus *events.Bus) *Roster {
 	t.Helper()
 	r, err := New(context.Background(), Options{Store: db, Name: name, Address: addr, Timeout: 3 * time.Second, Now: clk.now, Bus: bus})
 	if err != nil {
@@ -159,5 +159,11 @@ func TestSilentNodeBindingsGoStale(t *testing.T) {
 	}
 	if _, ok := b.Address("a"); ok {
 		t.Error("a silent node is still offered for calls")
+	}
+	// Once they expire, the silent node's rows are deleted (not audited again).
+	clk.add(time.Hour)
+	b.sweep(ctx, clk.now())
+	if gone, _ := db.DeleteExpiredBindings(ctx, "a", clk.now()); len(gone) != 0 {
+		t.Errorf("a's expired rows left behind: %+v", gone)
 	}
 }

@@ -54,3 +54,35 @@ func TestRestartAuditsRegistrationsExpiredMeanwhile(t *testing.T) {
 		t.Fatalf("HD00003 contacts after restart: %+v", cs)
 	}
 }
+
+// TestRewriteStoresLiveBindingsAgain: after the other nodes marked this
+// node's bindings stale (it was cut off), Rewrite writes every live one
+// again, which makes the rows live.
+func TestRewriteStoresLiveBindingsAgain(t *testing.T) {
+	store := newFakeStore()
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	store.PutBindings(context.Background(), []hotdesk.Binding{
+		{Device: "HD00001", Contact: "sip:HD00001@127.0.0.1:7001", Node: "n1", Expires: clock.Now().Add(time.Hour)},
+	})
+	h := mustStart(t, store, clock, nil)
+	defer h.stop()
+	// Another node marked it stale (the fake drops it, like a listing would).
+	store.mu.Lock()
+	clear(store.bindings)
+	before := store.puts
+	store.mu.Unlock()
+	h.reg.Rewrite()
+	deadline := time.Now().Add(3 * time.Second)
+	for len(store.storedBindings("HD00001")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	bs := store.storedBindings("HD00001")
+	if len(bs) != 1 || bs[0].Node != "n1" {
+		t.Fatalf("after Rewrite the store has %+v", bs)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if store.puts != before+1 {
+		t.Errorf("Rewrite took %d writes, want one batch", store.puts-before)
+	}
+}
