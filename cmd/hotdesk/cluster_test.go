@@ -183,6 +183,10 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	}
 
 	t.Run("call from a phone on a to a user on b", func(t *testing.T) {
+		// HD00003, on node c, watches 202's line (BLF).
+		if res, err := hd3.Subscribe("202", "dialog", 600); err != nil || res.StatusCode != 200 {
+			t.Fatalf("HD00003 subscribes to 202 through node c: %v %v", res, err)
+		}
 		start := time.Now()
 		call, err := hd1.Dial("202")
 		if err != nil {
@@ -200,6 +204,16 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		if h := in.Request.GetHeader("X-Hotdesk-Node"); h != nil {
 			t.Errorf("the phone got the node header %q", h.Value())
 		}
+		// The lamp on node c's phone shows 202 in the call between a and b.
+		eventually(t, 5*time.Second, "HD00003 (node c) told by NOTIFY that 202 is in a call", func() bool {
+			for _, n := range hd3.Notifies() {
+				if ev := n.GetHeader("Event"); ev != nil && strings.HasPrefix(ev.Value(), "dialog") &&
+					strings.Contains(string(n.Body()), "confirmed") {
+					return true
+				}
+			}
+			return false
+		})
 		// Media flows phone to phone: RTP from the caller reaches the callee.
 		got := make(chan int, 1)
 		go func() { got <- in.Media.Record(500*time.Millisecond, 5*time.Second).Packets }()
