@@ -11,8 +11,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -350,6 +352,54 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		}
 	})
 
+	t.Run("trunk call arriving at c reaches 202 on b", func(t *testing.T) {
+		sipp, err := exec.LookPath("sipp")
+		if err != nil {
+			t.Skip("sipp not installed (scripts/test installs sip-tester)")
+		}
+		const provider = "127.0.0.5"
+		st, err := postgres.Open(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		set, err := st.GetSettings(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		set.Trunk = hotdesk.Trunk{Enabled: true, Proxy: provider + ":5060", Domain: "provider.test", Sources: []string{provider + "/32"}}
+		if err := st.PutSettings(context.Background(), set); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2500 * time.Millisecond) // every node's settings cache (2 s)
+		dir := t.TempDir()
+		scen, _ := filepath.Abs("../../test/sipp/call_trunk_in.xml")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, sipp, c.sip, "-sf", scen, "-m", "1", "-i", provider, "-p", freeUDP(t, provider),
+			"-mi", provider, "-mp", freeUDP(t, provider), "-nostdin", "-t", "u1", "-timeout", "20s", "-timeout_error",
+			"-s", "0201234202", "-key", "caller", "0612345678", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"))
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
+			t.Fatalf("sipp provider calling 202's DID through node c: %v\n%s\n%s", err, out, errs)
+		}
+		var recs []hotdesk.CallRecord
+		eventually(t, 5*time.Second, "202's record of the trunk call", func() bool {
+			recs = nil
+			b.api(t, "GET", "/users/202/calls", "", &recs)
+			return len(recs) > 0 && recs[0].Peer == "+31612345678" && recs[0].End != nil
+		})
+		if r := recs[0]; r.Result != hotdesk.ResultAnswered || r.Device != "HD00002" || r.Direction != hotdesk.DirectionInbound {
+			t.Errorf("202's record of the trunk call: %+v", r)
+		}
+		set.Trunk = hotdesk.Trunk{}
+		if err := st.PutSettings(context.Background(), set); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("kill -9 a node", func(t *testing.T) {
 		// Lost registration logs out after 5 s: a phone on the killed node
 		// that does not come back loses its user, one that fails over does
@@ -449,4 +499,16 @@ func TestNodeNameInUseRefusesToStart(t *testing.T) {
 	if code, _ := get(t, first.http+"/healthz", ""); code != http.StatusOK {
 		t.Fatalf("first pbx1 /healthz after the refused start: %d", code)
 	}
+}
+
+// freeUDP is a UDP port free on ip now.
+func freeUDP(t *testing.T, ip string) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, port, _ := net.SplitHostPort(c.LocalAddr().String())
+	return port
 }
