@@ -12,7 +12,6 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/b2bua"
 	"github.com/hotdesk-pbx/hotdesk/internal/nodes"
-	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
 )
 
 // joinNodes claims this node's name among the nodes of a PostgreSQL
@@ -75,11 +74,11 @@ func (a *App) registrations() interface {
 	if a.nodes == nil {
 		return a.reg
 	}
-	return &allNodes{reg: a.reg, store: a.store, self: a.cfg.Node, now: a.now}
+	return &allNodes{local: a.reg.Contacts, store: a.store, self: a.cfg.Node, now: a.now}
 }
 
 type allNodes struct {
-	reg   *registrar.Registrar
+	local func(device string) []hotdesk.Binding // the registrar's live table
 	store hotdesk.BindingStore
 	self  string
 	now   hotdesk.Clock
@@ -93,7 +92,7 @@ type allNodes struct {
 const othersTTL = 250 * time.Millisecond
 
 func (n *allNodes) Contacts(device string) []hotdesk.Binding {
-	out := n.reg.Contacts(device)
+	out := n.local(device)
 	for i := range out {
 		out[i].Node = n.self
 	}
