@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,7 +40,8 @@ func mustStore(t *testing.T) *sqlite.DB {
 
 func mustRoster(t *testing.T, db Store, name, addr string, clk *clock, bus *events.Bus) *Roster {
 	t.Helper()
-	r, err := New(context.Background(), Options{Store: db, Name: name, Address: addr, Timeout: 3 * time.Second, Now: clk.now, Bus: bus})
+	r, err := New(context.Background(), Options{Store: db, Name: name, Address: addr, Timeout: 3 * time.Second, Now: clk.now, Bus: bus,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
