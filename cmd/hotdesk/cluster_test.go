@@ -44,7 +44,11 @@ const nodeTimeout = 3 * time.Second
 
 func startNode(t *testing.T, name, ip, db, rtp string, demo bool) *node {
 	t.Helper()
-	dir := t.TempDir()
+	return startNodeIn(t, t.TempDir(), name, ip, db, rtp, demo)
+}
+
+func startNodeIn(t *testing.T, dir, name, ip, db, rtp string, demo bool) *node {
+	t.Helper()
 	args := []string{"serve", "--data", dir, "--db", db, "--node", name, "--sip", ip + ":0", "--http", ip + ":0",
 		"--public-ip", ip, "--rtp-ports", rtp, "--log-level", "warn", "--node-timeout", nodeTimeout.String()}
 	if demo {
@@ -480,13 +484,15 @@ func TestClusterOfThreeNodes(t *testing.T) {
 }
 
 // TestNodeNameInUseRefusesToStart: a second process started with the name
-// of a live node exits with a message saying so, and the first keeps
-// running.
+// of a live node (from another data directory) exits with a message saying
+// so, and the first keeps running; the node itself, killed and restarted at
+// once from its data directory, takes its name back.
 func TestNodeNameInUseRefusesToStart(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	testBinary(t)
 	db, _ := pgtest.MustSchema(t, dsn)
-	first := startNode(t, "pbx1", "127.0.0.1", db, "32600-32699", false)
+	dir := t.TempDir()
+	first := startNodeIn(t, dir, "pbx1", "127.0.0.1", db, "32600-32699", false)
 	second := startProc(t, nil, "serve", "--data", t.TempDir(), "--db", db, "--node", "pbx1", "--sip", "127.0.0.2:0",
 		"--http", "127.0.0.2:0", "--public-ip", "127.0.0.2", "--rtp-ports", "32700-32799", "--log-level", "warn")
 	if err := second.wait(t, 30*time.Second); err == nil {
@@ -496,8 +502,15 @@ func TestNodeNameInUseRefusesToStart(t *testing.T) {
 	if !strings.Contains(msg, `node name "pbx1" is in use by a running node`) || !strings.Contains(msg, first.sip) {
 		t.Fatalf("second pbx1's output does not say the name is in use by %s:\n%s", first.sip, msg)
 	}
+	t.Logf("refused: %s", strings.TrimSpace(msg))
 	if code, _ := get(t, first.http+"/healthz", ""); code != http.StatusOK {
 		t.Fatalf("first pbx1 /healthz after the refused start: %d", code)
+	}
+	_ = first.p.cmd.Process.Signal(syscall.SIGKILL)
+	<-first.p.done
+	again := startNodeIn(t, dir, "pbx1", "127.0.0.1", db, "32600-32699", false)
+	if code, _ := get(t, again.http+"/healthz", ""); code != http.StatusOK {
+		t.Fatalf("pbx1 restarted from its data dir: /healthz %d", code)
 	}
 }
 

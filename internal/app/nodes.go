@@ -2,8 +2,15 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,10 +37,34 @@ func (a *App) joinNodes(ctx context.Context, publicIP string) error {
 		}
 		addr = net.JoinHostPort(host, strconv.Itoa(a.sip.UDPAddr().Port))
 	}
-	var err error
-	a.nodes, err = nodes.New(ctx, nodes.Options{Store: ns, Name: a.cfg.Node, Address: addr, Secret: a.cfg.ClusterSecret,
+	inst, err := nodeInstance(a.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	a.nodes, err = nodes.New(ctx, nodes.Options{Store: ns, Name: a.cfg.Node, Instance: inst, Address: addr, Secret: a.cfg.ClusterSecret,
 		Timeout: a.cfg.NodeTimeout, Bus: a.bus, Now: a.now, Logger: a.log, OnRevive: a.reg.Rewrite})
 	return err
+}
+
+// nodeInstance is the id of this data directory's node, created on first
+// use: a node restarting from its data directory (one server per directory)
+// takes its name back at once, while a process elsewhere with the same
+// --node is refused as long as this one heartbeats.
+func nodeInstance(dir string) (string, error) {
+	path := filepath.Join(dir, "node-id")
+	b, err := os.ReadFile(path)
+	if id := strings.TrimSpace(string(b)); err == nil && id != "" {
+		return id, nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	buf := make([]byte, 12)
+	rand.Read(buf)
+	id := hex.EncodeToString(buf)
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	return id, nil
 }
 
 // b2buaNodes is the roster for the B2BUA, nil with one node (a nil
