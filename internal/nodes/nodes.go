@@ -142,38 +142,43 @@ func (r *Roster) Name() string { return r.o.Name }
 // Timeout is how long a node may be silent before it counts as gone.
 func (r *Roster) Timeout() time.Duration { return r.o.Timeout }
 
-// Run heartbeats and sweeps silent nodes until ctx is done.
+// Run heartbeats (every Timeout/6) and looks for silent nodes (every
+// Timeout/30, at least every 100 ms, so a lost node is noticed soon after
+// the timeout) until ctx is done.
 func (r *Roster) Run(ctx context.Context) error {
-	t := time.NewTicker(r.o.Timeout / 6)
-	defer t.Stop()
+	beat := time.NewTicker(r.o.Timeout / 6)
+	defer beat.Stop()
+	look := time.NewTicker(max(r.o.Timeout/30, 100*time.Millisecond))
+	defer look.Stop()
 	lastOK := r.o.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-beat.C:
+			now := r.o.Now()
+			err := r.o.Store.NodeHeartbeat(ctx, r.o.Name, r.instance, now)
+			if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
+				// Another process took the name after we were silent too long.
+				return fmt.Errorf("nodes: %s: the name was taken over by another process while this one was silent", r.o.Name)
+			}
+			if err != nil {
+				r.log.Warn("node heartbeat", "node", r.o.Name, "err", err)
+				continue
+			}
+			if now.Sub(lastOK) > r.o.Timeout && r.o.OnRevive != nil {
+				r.log.Warn("node heartbeat back after a gap longer than the node timeout: writing this node's bindings again",
+					"gap", now.Sub(lastOK).Round(time.Millisecond))
+				r.o.OnRevive()
+			}
+			lastOK = now
+		case <-look.C:
+			if err := r.refresh(ctx); err != nil {
+				r.log.Warn("nodes: list", "err", err)
+				continue
+			}
+			r.sweep(ctx, r.o.Now())
 		}
-		now := r.o.Now()
-		err := r.o.Store.NodeHeartbeat(ctx, r.o.Name, r.instance, now)
-		if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
-			// Another process took the name after we were silent too long.
-			return fmt.Errorf("nodes: %s: the name was taken over by another process while this one was silent", r.o.Name)
-		}
-		if err != nil {
-			r.log.Warn("node heartbeat", "node", r.o.Name, "err", err)
-			continue
-		}
-		if now.Sub(lastOK) > r.o.Timeout && r.o.OnRevive != nil {
-			r.log.Warn("node heartbeat back after a gap longer than the node timeout: writing this node's bindings again",
-				"gap", now.Sub(lastOK).Round(time.Millisecond))
-			r.o.OnRevive()
-		}
-		lastOK = now
-		if err := r.refresh(ctx); err != nil {
-			r.log.Warn("nodes: list", "err", err)
-			continue
-		}
-		r.sweep(ctx, now)
 	}
 }
 
