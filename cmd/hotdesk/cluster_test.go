@@ -13,10 +13,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/app"
@@ -109,6 +112,20 @@ func TestClusterOfThreeNodes(t *testing.T) {
 			if r := recs[0]; r.Direction != dir || r.Result != hotdesk.ResultAnswered {
 				t.Errorf("%s's record: %+v", ext, r)
 			}
+		}
+	})
+
+	t.Run("a forged node INVITE is refused", func(t *testing.T) {
+		// From 127.0.0.1, node a's own address, claiming to be node a
+		// with a bad signature: no digest challenge, no ringing, 403.
+		intruder := siptest.New(t, siptest.Options{Server: b.sip, User: "intruder", Domain: "hotdesk.local"})
+		hdr := sip.NewHeader("X-Hotdesk-Node", "a;ts="+strconv.FormatInt(time.Now().Unix(), 10)+";sig="+strings.Repeat("0", 64))
+		_, err := intruder.DialWith("HD00002", siptest.DialOptions{Headers: []sip.Header{hdr}})
+		if err == nil || !strings.Contains(err.Error(), "403") {
+			t.Fatalf("forged node INVITE to node b: %v, want 403", err)
+		}
+		if in, err := hd2.WaitIncoming(500 * time.Millisecond); err == nil {
+			t.Fatalf("HD00002 rang for a forged node INVITE: %v", in.Request.StartLine())
 		}
 	})
 
