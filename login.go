@@ -89,6 +89,10 @@ type NodeStore interface {
 	// other process, when a node of that name with another Instance sent a
 	// heartbeat after aliveAfter.
 	ClaimNode(ctx context.Context, n Node, aliveAfter time.Time) error
+	// ReleaseNode gives the name up at a clean stop: another process may
+	// claim it at once (the heartbeat stays, so the node's bindings are not
+	// taken for lost before the timeout). No-op unless instance holds it.
+	ReleaseNode(ctx context.Context, name, instance string) error
 	// NodeHeartbeat stamps the node's heartbeat; ENOTFOUND when the row is
 	// gone or now belongs to another instance.
 	NodeHeartbeat(ctx context.Context, name, instance string, at time.Time) error

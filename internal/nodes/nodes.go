@@ -154,6 +154,13 @@ func (r *Roster) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// A clean stop gives the name up, so this node may be started
+			// elsewhere at once.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+			defer cancel()
+			if err := r.o.Store.ReleaseNode(rctx, r.o.Name, r.instance); err != nil {
+				r.log.Warn("nodes: release the name", "node", r.o.Name, "err", err)
+			}
 			return nil
 		case <-beat.C:
 			now := r.o.Now()

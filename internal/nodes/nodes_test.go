@@ -69,7 +69,17 @@ func TestNodeNameIsUnique(t *testing.T) {
 		t.Fatalf("second pbx1 while the first is alive: %v", err)
 	}
 	clk.add(2 * time.Second) // 4 s without a heartbeat
-	mustRoster(t, db, "pbx1", "127.0.0.9:5060", clk, nil)
+	taken := mustRoster(t, db, "pbx1", "127.0.0.9:5060", clk, nil)
+
+	// A clean stop gives the name up at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- taken.Run(ctx) }()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mustRoster(t, db, "pbx1", "127.0.0.10:5060", clk, nil)
 }
 
 // TestSignedRequestsBetweenNodes: a request signed by node a is taken from

@@ -22,7 +22,7 @@ func (db *DB) ClaimNode(ctx context.Context, n hotdesk.Node, aliveAfter time.Tim
 			VALUES ($1,$2,$3,$4,$5)
 			ON CONFLICT (name) DO UPDATE SET address = excluded.address, instance = excluded.instance,
 			started = excluded.started, heartbeat = excluded.heartbeat
-			WHERE nodes.instance = excluded.instance OR nodes.heartbeat <= $6`,
+			WHERE nodes.instance = excluded.instance OR nodes.instance = '' OR nodes.heartbeat <= $6`,
 			n.Name, n.Address, n.Instance, ts(n.Started), ts(n.Heartbeat), ts(aliveAfter))
 		if err != nil {
 			return db.wrap(err, "claim node")
@@ -41,6 +41,12 @@ func (db *DB) ClaimNode(ctx context.Context, n hotdesk.Node, aliveAfter time.Tim
 	}
 	return hotdesk.Errorf(hotdesk.ECONFLICT, "node name %q is in use by a running node (SIP %s, last heartbeat %s ago); give each node its own --node",
 		n.Name, addr, n.Heartbeat.Sub(fromTS(hb)).Round(time.Millisecond))
+}
+
+// ReleaseNode gives the name up (instance ”) if instance holds it.
+func (db *DB) ReleaseNode(ctx context.Context, name, instance string) error {
+	_, err := db.w.ExecContext(ctx, `UPDATE nodes SET instance = '' WHERE name = $1 AND instance = $2`, name, instance)
+	return db.wrap(err, "release node")
 }
 
 // NodeHeartbeat stamps the node's heartbeat.

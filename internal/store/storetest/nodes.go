@@ -149,6 +149,13 @@ func testNodes(t *testing.T, s hotdesk.Store) {
 	if err := ns.NodeHeartbeat(ctx, "pbx1", "i1", later); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		t.Fatalf("heartbeat of the process whose name was taken over: %v", err)
 	}
+	// A clean stop gives the name up at once; only its holder can.
+	must(t, ns.ReleaseNode(ctx, "pbx1", "i1")) // not the holder: no-op
+	if err := ns.ClaimNode(ctx, hotdesk.Node{Name: "pbx1", Instance: "i4", Heartbeat: later}, later.Add(-30*time.Second)); hotdesk.ErrorCode(err) != hotdesk.ECONFLICT {
+		t.Fatalf("claim after a release by a non-holder: %v, want ECONFLICT", err)
+	}
+	must(t, ns.ReleaseNode(ctx, "pbx1", "i2"))
+	must(t, ns.ClaimNode(ctx, hotdesk.Node{Name: "pbx1", Address: "127.0.0.4:5060", Instance: "i4", Heartbeat: later}, later.Add(-30*time.Second)))
 	sec, err := ns.NodeSecret(ctx, "first")
 	must(t, err)
 	sec2, err := ns.NodeSecret(ctx, "second")
