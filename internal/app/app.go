@@ -36,6 +36,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/feature"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/nodes"
 	"github.com/hotdesk-pbx/hotdesk/internal/presence"
 	"github.com/hotdesk-pbx/hotdesk/internal/provision"
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
@@ -65,6 +66,7 @@ type App struct {
 	settings  *settingsCache
 	calls     *deviceCalls
 	cluster   *cluster.Bridge // nil unless the store is PostgreSQL
+	nodes     *nodes.Roster   // nil unless the store is PostgreSQL
 
 	httpLn  net.Listener
 	httpsLn net.Listener
@@ -85,6 +87,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.Node = cfg.nodeName()
 	a := &App{cfg: cfg, log: cfg.Logger, now: cfg.Now, bus: events.New()}
 	if a.log == nil {
 		lvl, _ := parseLevel(cfg.LogLevel)
@@ -141,9 +144,6 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("registrar: %w", err)
 	}
-	if err := a.reg.Load(ctx); err != nil {
-		return fmt.Errorf("load registrations: %w", err)
-	}
 	a.sip, err = signaling.New(signaling.Options{
 		UDPAddr: cfg.SIPAddr, TCPAddr: cfg.SIPAddr, Hostname: publicIP, Domain: cfg.Domain,
 		UserAgent: "Hotdesk PBX " + Version, Logger: a.log, ReadFilter: a.reg.Allow, TCP: cfg.sipLimits(),
@@ -153,6 +153,14 @@ func (a *App) build(ctx context.Context) error {
 	}
 	if err := a.sip.Listen(); err != nil {
 		return err
+	}
+	if err := a.joinNodes(ctx, publicIP); err != nil {
+		return err
+	}
+	// After the node's name is claimed: Load deletes this node's expired
+	// bindings, which must not be those of a live namesake.
+	if err := a.reg.Load(ctx); err != nil {
+		return fmt.Errorf("load registrations: %w", err)
 	}
 	a.reg.Register(a.sip)
 
@@ -168,7 +176,7 @@ func (a *App) build(ctx context.Context) error {
 	a.b2bua, err = b2bua.New(b2bua.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
 		Settings: a.settings.get, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
-		Domain: cfg.Domain, Logger: a.log, Now: a.now,
+		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(),
 	})
 	if err != nil {
 		return fmt.Errorf("b2bua: %w", err)
@@ -204,7 +212,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	// Subscribed now, so no event published after New is missed.
 	a.metricsCh, a.metricsStop = a.bus.Subscribe(1024)
 	api := web.New(web.Options{
-		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.reg,
+		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.registrations(),
 		Calls: liveCalls{a.b2bua}, AdminToken: a.adminToken, Registry: reg, Logger: a.log, Now: a.now,
 	})
 	sipPort := a.sip.UDPAddr().Port
@@ -216,7 +224,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 		return fmt.Errorf("provisioning: %w", err)
 	}
 	a.console, err = console.New(console.Options{
-		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.reg,
+		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.registrations(),
 		Logger: a.log, Now: a.now, Secure: false,
 	})
 	if err != nil {
@@ -256,6 +264,9 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 // authenticates every other INVITE as a device's: feature codes go to the
 // feature service, everything else to the B2BUA.
 func (a *App) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if a.fromNode(req, tx) {
+		return
+	}
 	if a.b2bua.FromTrunk(req) {
 		a.b2bua.HandleTrunkInvite(req, tx)
 		return
@@ -319,6 +330,9 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { defer a.metricsStop(); return a.metrics.run(ctx, a.metricsCh) })
 	if a.cluster != nil {
 		g.Go(func() error { return a.cluster.Run(ctx) })
+	}
+	if a.nodes != nil {
+		g.Go(func() error { return a.nodes.Run(ctx) })
 	}
 	g.Go(func() error { defer stopSIP(); return a.b2bua.Run(ctx) })
 	g.Go(func() error { return a.serveHTTP(ctx) })

@@ -1,8 +1,10 @@
 package app
 
 import (
+	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -28,6 +30,9 @@ func TestConfigValidate(t *testing.T) {
 		{"db sqlite", func(c *Config) { c.DB = "sqlite:/tmp/x.db" }, true},
 		{"https without cert", func(c *Config) { c.HTTPSAddr = ":8443" }, false},
 		{"public ip", func(c *Config) { c.PublicIP = "nope" }, false},
+		{"node address", func(c *Config) { c.NodeAddress = "10.0.0.2" }, false},
+		{"node address port", func(c *Config) { c.NodeAddress = "10.0.0.2:5060" }, true},
+		{"node timeout short", func(c *Config) { c.NodeTimeout = 10 * time.Millisecond }, false},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,5 +63,28 @@ func TestDefaultDigestIsMD5(t *testing.T) {
 		if err != nil || strings.Join(algs, ",") != tt.want {
 			t.Errorf("--digest %q: %v, %v; want %s", tt.digest, algs, err, tt.want)
 		}
+	}
+}
+
+// TestNodeNameDefault: with several nodes possible (PostgreSQL) a node is
+// named after its host, so two hosts started with the same flags do not
+// both call themselves node1; SQLite keeps node1.
+func TestNodeNameDefault(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		t.Skip("no host name")
+	}
+	c := DefaultConfig()
+	c.DB = "postgres://u@db/hotdesk"
+	if got := c.nodeName(); got != host {
+		t.Errorf("PostgreSQL default node %q, want the host name %q", got, host)
+	}
+	c.DB = ""
+	if got := c.nodeName(); got != "node1" {
+		t.Errorf("SQLite default node %q, want node1", got)
+	}
+	c.Node = "pbx7"
+	if got := c.nodeName(); got != "pbx7" {
+		t.Errorf("--node pbx7 gave %q", got)
 	}
 }

@@ -79,6 +79,9 @@ type Options struct {
 	// RegisterRetry is how long the trunk registration waits after a
 	// failure; zero means 30 s.
 	RegisterRetry time.Duration
+	// Nodes are the other PBX nodes on the same database; a callee's phone
+	// registered with one of them is rung through it. Nil: one node.
+	Nodes Nodes
 }
 
 // B2BUA routes and bridges calls. Safe for concurrent use.
@@ -169,7 +172,9 @@ func (b *B2BUA) Live() []LiveCall {
 	b.mu.Unlock()
 	out := make([]LiveCall, 0, len(calls))
 	for _, c := range calls {
-		out = append(out, c.live())
+		if !c.hop { // the calling node lists it
+			out = append(out, c.live())
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Since.Before(out[j].Since) })
 	return out

@@ -47,6 +47,7 @@ type call struct {
 	callee  party
 	dialled string
 	emerg   bool
+	hop     bool // this node's hop of another node's call (HandleNodeInvite)
 	ring    time.Duration
 	legs    []*leg
 	byID    map[string]*leg

@@ -122,7 +122,13 @@ func (b *B2BUA) callUser(ctx context.Context, req *sip.Request, tx sip.ServerTra
 		c.ring = time.Duration(callee.RingTimeout) * time.Second
 	}
 	for _, bind := range binds {
-		out, err := b.deviceInvite(req, bind, caller, callee.Extension)
+		var out *sip.Request
+		var err error
+		if bind.Node != "" {
+			out, err = b.nodeInvite(req, bind, caller, callee.Extension, c.ring)
+		} else {
+			out, err = b.deviceInvite(req, bind, caller, callee.Extension)
+		}
 		if err != nil {
 			c.log.Warn("b2bua: unusable contact", "device", bind.Device, "err", err)
 			continue
@@ -134,7 +140,9 @@ func (b *B2BUA) callUser(ctx context.Context, req *sip.Request, tx sip.ServerTra
 
 // targets returns the device the user is logged in on ("" if none) and
 // the live contacts to ring: that device's and the user's personal
-// phones', except the calling device's.
+// phones', except the calling device's. Contacts held by this node come
+// from the registrar; a phone registered with another node is one target
+// per node (Node set), rung through that node.
 func (b *B2BUA) targets(ctx context.Context, ext, except string) (string, []hotdesk.Binding) {
 	var devs []string
 	at := ""
@@ -158,8 +166,10 @@ func (b *B2BUA) targets(ctx context.Context, ext, except string) (string, []hotd
 		}
 		for _, bind := range b.o.Contacts(d) {
 			bind.Device = d
+			bind.Node = "" // rung from here
 			binds = append(binds, bind)
 		}
+		binds = append(binds, b.remoteTargets(ctx, d)...)
 	}
 	return at, uniqueBindings(binds)
 }

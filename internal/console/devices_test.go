@@ -29,8 +29,8 @@ func TestDeviceCreateShowsPasswordOnce(t *testing.T) {
 	if strings.Contains(c.get("/devices/HD00001").Body.String(), d.SIPPassword) {
 		t.Fatal("SIP password shown again")
 	}
-	hs.regs.set("HD00001", hotdesk.Binding{Contact: "sip:HD00001@192.0.2.5:5062", Source: "192.0.2.5:5062", UserAgent: "Yealink T54W", Expires: hs.clock.Now().Add(time.Hour)})
-	mustContain(t, c.get("/devices/HD00001"), 200, "sip:HD00001@192.0.2.5:5062", "Yealink T54W", "registered")
+	hs.regs.set("HD00001", hotdesk.Binding{Contact: "sip:HD00001@192.0.2.5:5062", Source: "192.0.2.5:5062", UserAgent: "Yealink T54W", Expires: hs.clock.Now().Add(time.Hour), Node: "pbx2"})
+	mustContain(t, c.get("/devices/HD00001"), 200, "sip:HD00001@192.0.2.5:5062", "Yealink T54W", "registered", "node pbx2")
 }
 
 func TestDeviceAutoLogoutOverride(t *testing.T) {

@@ -82,17 +82,17 @@ func (s *fakeStore) ListBindings(ctx context.Context, now time.Time) ([]hotdesk.
 	return out, nil
 }
 
-func (s *fakeStore) DeleteExpiredBindings(ctx context.Context, now time.Time) (int, error) {
+func (s *fakeStore) DeleteExpiredBindings(ctx context.Context, node string, now time.Time) ([]hotdesk.Binding, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
+	var out []hotdesk.Binding
 	for k, b := range s.bindings {
-		if !b.Expires.After(now) {
+		if !b.Expires.After(now) && (node == "" || b.Node == node) {
 			delete(s.bindings, k)
-			n++
+			out = append(out, b)
 		}
 	}
-	return n, nil
+	return out, nil
 }
 
 func (s *fakeStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {

@@ -141,6 +141,7 @@ type Registrar struct {
 	puts     map[bindingKey]hotdesk.Binding
 	dels     map[bindingKey]hotdesk.Binding
 	audits   []*hotdesk.AuditEvent
+	loaded   []events.Event // unregistrations found by Load, published by Run
 	waiters  []chan error
 	kick     chan struct{}
 	running  bool

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
 )
 
 // The live binding table is the source of truth while the process runs; the
@@ -89,10 +90,14 @@ func (r *Registrar) sweep(now time.Time) {
 }
 
 // Load restores the unexpired bindings of this node (all nodes' when Node is
-// empty) from the store; call it once before serving.
+// empty) from the store; call it once before serving. The node's rows that
+// expired while it was down are deleted, and each device left without a
+// binding of this node is audited and (when Run starts) published as
+// unregistered.
 func (r *Registrar) Load(ctx context.Context) error {
 	now := r.now()
-	if _, err := r.opts.Store.DeleteExpiredBindings(ctx, now); err != nil {
+	gone, err := r.opts.Store.DeleteExpiredBindings(ctx, r.opts.Node, now)
+	if err != nil {
 		return fmt.Errorf("registrar load: %w", err)
 	}
 	bs, err := r.opts.Store.ListBindings(ctx, now)
@@ -109,8 +114,38 @@ func (r *Registrar) Load(ctx context.Context) error {
 		r.devices[b.Device] = append(r.devices[b.Device], b)
 		n++
 	}
-	r.log.Info("sip bindings restored", "bindings", n, "devices", len(r.devices))
+	const detail = "registration expired while the node was down"
+	seen := map[string]bool{}
+	for _, b := range gone {
+		if b.Stale || seen[b.Device] || len(r.devices[b.Device]) > 0 {
+			continue // stale rows were audited when marked
+		}
+		seen[b.Device] = true
+		r.audits = append(r.audits, &hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindUnregistered,
+			Device: b.Device, Source: b.Source, Reason: "expired", Detail: detail})
+		r.loaded = append(r.loaded, events.Event{Kind: hotdesk.KindUnregistered, Device: b.Device, Source: b.Source,
+			Reason: "expired", Detail: detail, Time: now})
+	}
+	r.log.Info("sip bindings restored", "bindings", n, "devices", len(r.devices), "expired_meanwhile", len(seen))
 	return nil
+}
+
+// Rewrite queues every live binding of this node to be written again (the
+// other nodes may have marked them stale while this node was cut off).
+func (r *Registrar) Rewrite() {
+	r.mu.Lock()
+	for _, bs := range r.devices {
+		for _, b := range bs {
+			if _, gone := r.dels[bindingKey{b.Device, b.Contact}]; !gone {
+				r.markPutLocked(b)
+			}
+		}
+	}
+	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Run writes changed bindings to the store in group commits and sweeps
@@ -118,6 +153,15 @@ func (r *Registrar) Load(ctx context.Context) error {
 func (r *Registrar) Run(ctx context.Context) error {
 	t := time.NewTicker(r.opts.FlushInterval)
 	defer t.Stop()
+	if r.opts.Bus != nil {
+		r.mu.Lock()
+		loaded := r.loaded
+		r.loaded = nil
+		r.mu.Unlock()
+		for _, e := range loaded {
+			r.opts.Bus.Publish(e)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():

@@ -24,7 +24,7 @@ type MemStore struct {
 	logins   map[string]*hotdesk.Login // by device
 	audit    []*hotdesk.AuditEvent
 	settings hotdesk.Settings
-	bindings map[[2]string]hotdesk.Binding
+	bindings map[[3]string]hotdesk.Binding
 	failures map[[2]string][]time.Time // PIN failures by (scope, key)
 	fail     error
 }
@@ -32,7 +32,7 @@ type MemStore struct {
 // NewMemStore returns an empty store with default settings.
 func NewMemStore() *MemStore {
 	return &MemStore{users: map[string]*hotdesk.User{}, devices: map[string]*hotdesk.Device{},
-		logins: map[string]*hotdesk.Login{}, settings: hotdesk.DefaultSettings(), bindings: map[[2]string]hotdesk.Binding{},
+		logins: map[string]*hotdesk.Login{}, settings: hotdesk.DefaultSettings(), bindings: map[[3]string]hotdesk.Binding{},
 		failures: map[[2]string][]time.Time{}}
 }
 
@@ -280,7 +280,7 @@ func (s *MemStore) PutBindings(_ context.Context, bs []hotdesk.Binding) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, b := range bs {
-		s.bindings[[2]string{b.Device, b.Contact}] = b
+		s.bindings[[3]string{b.Device, b.Contact, b.Node}] = b
 	}
 	return nil
 }
@@ -290,7 +290,7 @@ func (s *MemStore) DeleteBindings(_ context.Context, bs []hotdesk.Binding) error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, b := range bs {
-		delete(s.bindings, [2]string{b.Device, b.Contact})
+		delete(s.bindings, [3]string{b.Device, b.Contact, b.Node})
 	}
 	return nil
 }
@@ -313,18 +313,18 @@ func (s *MemStore) DeviceBindings(_ context.Context, device string, now time.Tim
 	return out, nil
 }
 
-// DeleteExpiredBindings removes expired bindings.
-func (s *MemStore) DeleteExpiredBindings(_ context.Context, now time.Time) (int, error) {
+// DeleteExpiredBindings removes the node's ("" = all) expired bindings.
+func (s *MemStore) DeleteExpiredBindings(_ context.Context, node string, now time.Time) ([]hotdesk.Binding, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
+	var out []hotdesk.Binding
 	for k, b := range s.bindings {
-		if !b.Expires.After(now) {
+		if !b.Expires.After(now) && (node == "" || b.Node == node) {
 			delete(s.bindings, k)
-			n++
+			out = append(out, b)
 		}
 	}
-	return n, nil
+	return out, nil
 }
 
 // Ping reports the injected failure.

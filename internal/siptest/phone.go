@@ -110,6 +110,11 @@ func New(tb testing.TB, o Options) *Phone {
 // Addr is the phone's SIP address (127.0.0.1:port).
 func (p *Phone) Addr() string { return fmt.Sprintf("127.0.0.1:%d", p.port) }
 
+// SetServer points the phone at another PBX address, as a phone failing
+// over to another node does; its contact stays the same. Call it between
+// requests, not during one.
+func (p *Phone) SetServer(addr string) { p.opts.Server = addr }
+
 // User is the phone's SIP username.
 func (p *Phone) User() string { return p.opts.User }
 

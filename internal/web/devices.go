@@ -145,7 +145,7 @@ type contactOut struct {
 	Source    string    `json:"source"`
 	UserAgent string    `json:"user_agent"`
 	Transport string    `json:"transport"`
-	Node      string    `json:"node,omitempty"` // the PBX node holding it (clusters)
+	Node      string    `json:"node"` // the PBX node holding the phone's flow
 }
 
 // deviceOut is a device as the API writes it. SIPPassword is set only in

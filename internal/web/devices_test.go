@@ -104,7 +104,7 @@ func TestDevicePatchDeleteAndRegistration(t *testing.T) {
 	exp := e.clock.Now().Add(time.Hour)
 	e.regs.mu.Lock()
 	e.regs.m[id] = []hotdesk.Binding{{Device: id, Contact: "sip:HD00001@192.0.2.10:5060", Expires: exp,
-		UserAgent: "Yealink T54W", Source: "192.0.2.10:5060", Transport: "udp"}}
+		UserAgent: "Yealink T54W", Source: "192.0.2.10:5060", Transport: "udp", Node: "pbx2"}}
 	e.regs.mu.Unlock()
 
 	var d deviceOut
@@ -113,7 +113,7 @@ func TestDevicePatchDeleteAndRegistration(t *testing.T) {
 		t.Fatalf("patched %+v", d)
 	}
 	if len(d.Registration) != 1 || d.Registration[0].UserAgent != "Yealink T54W" || d.Registration[0].Transport != "udp" ||
-		!d.Registration[0].Expires.Equal(exp) {
+		!d.Registration[0].Expires.Equal(exp) || d.Registration[0].Node != "pbx2" {
 		t.Fatalf("registration %+v", d.Registration)
 	}
 	e.do("PATCH", "/api/v1/devices/"+id, `{"auto_logout":null}`).want(t, 200, &d)

@@ -65,8 +65,8 @@ func (s *memStore) ListBindings(ctx context.Context, now time.Time) ([]hotdesk.B
 	return nil, nil
 }
 
-func (s *memStore) DeleteExpiredBindings(ctx context.Context, now time.Time) (int, error) {
-	return 0, nil
+func (s *memStore) DeleteExpiredBindings(ctx context.Context, node string, now time.Time) ([]hotdesk.Binding, error) {
+	return nil, nil
 }
 
 func (s *memStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {

@@ -7,21 +7,22 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
-const bindingCols = `device, contact, expires, call_id, cseq, user_agent, source, transport, node, updated`
+const bindingCols = `device, contact, expires, call_id, cseq, user_agent, source, transport, node, updated, stale`
 
-// PutBindings upserts bindings keyed by (device, contact) in one transaction,
-// so a registrar batch costs one durable commit.
+// PutBindings upserts bindings keyed by (device, contact, node) in one
+// transaction, so a registrar batch costs one durable commit. Writing a
+// stale row again makes it live.
 func (db *DB) PutBindings(ctx context.Context, bs []hotdesk.Binding) error {
 	if len(bs) == 0 {
 		return nil
 	}
 	return db.inTx(ctx, func(q querier) error {
 		st, err := q.PrepareContext(ctx, `INSERT INTO bindings (`+bindingCols+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
-			ON CONFLICT (device, contact) DO UPDATE SET expires = excluded.expires,
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,0)
+			ON CONFLICT (device, contact, node) DO UPDATE SET expires = excluded.expires,
 			call_id = excluded.call_id, cseq = excluded.cseq, user_agent = excluded.user_agent,
-			source = excluded.source, transport = excluded.transport, node = excluded.node,
-			updated = excluded.updated`)
+			source = excluded.source, transport = excluded.transport,
+			updated = excluded.updated, stale = 0`)
 		if err != nil {
 			return db.wrap(err, "prepare put binding")
 		}
@@ -37,19 +38,20 @@ func (db *DB) PutBindings(ctx context.Context, bs []hotdesk.Binding) error {
 	})
 }
 
-// DeleteBindings removes the (device, contact) pairs given.
+// DeleteBindings removes the (device, contact, node) rows given: a node's
+// expiry never touches another node's binding of the same contact.
 func (db *DB) DeleteBindings(ctx context.Context, bs []hotdesk.Binding) error {
 	if len(bs) == 0 {
 		return nil
 	}
 	return db.inTx(ctx, func(q querier) error {
-		st, err := q.PrepareContext(ctx, `DELETE FROM bindings WHERE device = $1 AND contact = $2`)
+		st, err := q.PrepareContext(ctx, `DELETE FROM bindings WHERE device = $1 AND contact = $2 AND node = $3`)
 		if err != nil {
 			return db.wrap(err, "prepare delete binding")
 		}
 		defer st.Close()
 		for _, b := range bs {
-			if _, err := st.ExecContext(ctx, b.Device, b.Contact); err != nil {
+			if _, err := st.ExecContext(ctx, b.Device, b.Contact, b.Node); err != nil {
 				return db.wrap(err, "delete binding")
 			}
 		}
@@ -57,18 +59,21 @@ func (db *DB) DeleteBindings(ctx context.Context, bs []hotdesk.Binding) error {
 	})
 }
 
-// ListBindings returns all bindings unexpired at now, by device and contact.
+// ListBindings returns every node's live bindings at now, by device, contact
+// and node.
 func (db *DB) ListBindings(ctx context.Context, now time.Time) ([]hotdesk.Binding, error) {
-	return db.bindings(ctx, `SELECT `+bindingCols+` FROM bindings WHERE expires > $1 ORDER BY device, contact`, ts(now))
+	return db.bindings(ctx, db.r, `SELECT `+bindingCols+` FROM bindings WHERE expires > $1 AND stale = 0
+		ORDER BY device, contact, node`, ts(now))
 }
 
-// DeviceBindings returns the device's unexpired bindings.
+// DeviceBindings returns the device's live bindings on every node.
 func (db *DB) DeviceBindings(ctx context.Context, device string, now time.Time) ([]hotdesk.Binding, error) {
-	return db.bindings(ctx, `SELECT `+bindingCols+` FROM bindings WHERE device = $1 AND expires > $2 ORDER BY contact`, device, ts(now))
+	return db.bindings(ctx, db.r, `SELECT `+bindingCols+` FROM bindings WHERE device = $1 AND expires > $2 AND stale = 0
+		ORDER BY contact, node`, device, ts(now))
 }
 
-func (db *DB) bindings(ctx context.Context, query string, args ...any) ([]hotdesk.Binding, error) {
-	rows, err := db.r.QueryContext(ctx, query, args...)
+func (db *DB) bindings(ctx context.Context, q querier, query string, args ...any) ([]hotdesk.Binding, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, db.wrap(err, "list bindings")
 	}
@@ -76,23 +81,69 @@ func (db *DB) bindings(ctx context.Context, query string, args ...any) ([]hotdes
 	var out []hotdesk.Binding
 	for rows.Next() {
 		var b hotdesk.Binding
-		var exp, upd, cseq int64
-		err := rows.Scan(&b.Device, &b.Contact, &exp, &b.CallID, &cseq, &b.UserAgent, &b.Source, &b.Transport, &b.Node, &upd)
+		var exp, upd, cseq, stale int64
+		err := rows.Scan(&b.Device, &b.Contact, &exp, &b.CallID, &cseq, &b.UserAgent, &b.Source, &b.Transport, &b.Node, &upd, &stale)
 		if err != nil {
 			return nil, db.wrap(err, "scan binding")
 		}
-		b.Expires, b.Updated, b.CSeq = fromTS(exp), fromTS(upd), uint32(cseq)
+		b.Expires, b.Updated, b.CSeq, b.Stale = fromTS(exp), fromTS(upd), uint32(cseq), stale != 0
 		out = append(out, b)
 	}
 	return out, db.wrap(rows.Err(), "list bindings")
 }
 
-// DeleteExpiredBindings removes bindings that expired at or before now.
-func (db *DB) DeleteExpiredBindings(ctx context.Context, now time.Time) (int, error) {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM bindings WHERE expires <= $1`, ts(now))
-	if err != nil {
-		return 0, db.wrap(err, "delete expired bindings")
-	}
-	n, err := res.RowsAffected()
-	return int(n), db.wrap(err, "delete expired bindings")
+// DeleteExpiredBindings removes the node's bindings ("" = all nodes') that
+// expired at or before now and returns them.
+func (db *DB) DeleteExpiredBindings(ctx context.Context, node string, now time.Time) ([]hotdesk.Binding, error) {
+	var out []hotdesk.Binding
+	err := db.inTx(ctx, func(q querier) error {
+		var err error
+		out, err = db.bindings(ctx, q, `DELETE FROM bindings WHERE expires <= $1 AND ($2 = '' OR node = $2)
+			RETURNING `+bindingCols, ts(now), node)
+		return err
+	})
+	return out, err
+}
+
+// MarkNodeStale marks the node's live bindings stale and, in the same
+// transaction, audits each device left with no live binding on any node (a
+// phone that already registered with another node is not unregistered). A
+// concurrent second caller (another surviving node) finds nothing to mark.
+// It returns the marked bindings of the devices it audited.
+func (db *DB) MarkNodeStale(ctx context.Context, node string, audit hotdesk.AuditEvent) ([]hotdesk.Binding, error) {
+	var out []hotdesk.Binding
+	err := db.inTx(ctx, func(q querier) error {
+		out = nil
+		marked, err := db.bindings(ctx, q, `UPDATE bindings SET stale = 1 WHERE node = $1 AND stale = 0
+			RETURNING `+bindingCols, node)
+		if err != nil {
+			return err
+		}
+		gone := map[string]bool{}
+		for _, b := range marked {
+			left, seen := gone[b.Device]
+			if !seen {
+				var n int
+				err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM bindings WHERE device = $1 AND stale = 0 AND expires > $2`,
+					b.Device, ts(audit.Time)).Scan(&n)
+				if err != nil {
+					return db.wrap(err, "count bindings")
+				}
+				left = n == 0
+				gone[b.Device] = left
+				if left {
+					e := audit
+					e.Device, e.Source = b.Device, b.Source
+					if err := db.appendAudit(ctx, q, &e); err != nil {
+						return err
+					}
+				}
+			}
+			if left {
+				out = append(out, b)
+			}
+		}
+		return nil
+	})
+	return out, err
 }

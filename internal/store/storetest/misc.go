@@ -45,7 +45,7 @@ func testBindings(t *testing.T, s hotdesk.Store) {
 		t.Fatalf("binding = %+v, want %+v", got, want)
 	}
 
-	// Upsert by (device, contact): a refresh replaces the row.
+	// Upsert by (device, contact, node): a refresh replaces the row.
 	ref := b("HD00000", "sip:x@192.0.2.1", 2*time.Hour)
 	ref.CSeq, ref.Source = 8, "192.0.2.9:5062"
 	must(t, s.PutBindings(ctx, []hotdesk.Binding{ref}))
@@ -54,15 +54,15 @@ func testBindings(t *testing.T, s hotdesk.Store) {
 		t.Fatalf("after refresh = %+v", dev)
 	}
 
-	must(t, s.DeleteBindings(ctx, []hotdesk.Binding{{Device: "HD00000", Contact: "sip:x@192.0.2.1"}, {Device: "nope", Contact: "x"}}))
+	must(t, s.DeleteBindings(ctx, []hotdesk.Binding{{Device: "HD00000", Contact: "sip:x@192.0.2.1", Node: "n1"}, {Device: "nope", Contact: "x"}}))
 	dev, _ = s.DeviceBindings(ctx, "HD00000", now)
 	if len(dev) != 1 || dev[0].Contact != "sip:y@192.0.2.2" {
 		t.Fatalf("after delete = %+v", dev)
 	}
-	n, err := s.DeleteExpiredBindings(ctx, now.Add(time.Minute))
+	gone, err := s.DeleteExpiredBindings(ctx, "", now.Add(time.Minute))
 	must(t, err)
-	if n != 2 { // the already-expired one and the 30 s one
-		t.Fatalf("DeleteExpiredBindings = %d, want 2", n)
+	if len(gone) != 2 { // the already-expired one and the 30 s one
+		t.Fatalf("DeleteExpiredBindings = %+v, want 2", gone)
 	}
 	all, _ = s.ListBindings(ctx, now)
 	if len(all) != 249 {
