@@ -120,8 +120,10 @@ func TestClusterEventsSurvivePostgresRestart(t *testing.T) {
 }
 
 // TestClusterDeadlineAfterRestartAndNodeLoss: a login made through node a
-// just after PostgreSQL restarted, then node a stopped: node b logs the
-// user out at the login's deadline.
+// just after PostgreSQL restarted (its first event since), then node a
+// stopped: node b logs the user out at the login's deadline. (Its NOTIFY
+// used to be dropped on a's broken connection, and b, having resynced
+// before the login, never scheduled the deadline.)
 func TestClusterDeadlineAfterRestartAndNodeLoss(t *testing.T) {
 	srv := pgtest.Private(t, false)
 	a := mustStartNode(t, "a", srv.DSN, "31000-31499", true)
@@ -144,6 +146,10 @@ func TestClusterDeadlineAfterRestartAndNodeLoss(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond) // the nodes' settings caches last 2 s
 
 	srv.Restart(t)
+	// Once the database answers again and every node has had time to
+	// reconnect, the login is the first event after the restart.
+	a.mustAPIRetry(t, "GET", "/logins", "")
+	time.Sleep(3 * time.Second)
 	a.mustAPIRetry(t, "POST", "/logins", `{"extension":"201","device":"HD00002"}`)
 	since := time.Now()
 	a.stop()
