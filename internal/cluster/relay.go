@@ -178,18 +178,10 @@ func (r *reader) read(ctx context.Context, conn *pgx.Conn) error {
 const batchSize = 500
 
 func (r *reader) readBatch(ctx context.Context, conn *pgx.Conn) (applied int, full bool, err error) {
-	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return 0, false, err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	var xminS, xmaxS string
-	if err := tx.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text, pg_snapshot_xmax(pg_current_snapshot())::text`).Scan(&xminS, &xmaxS); err != nil {
-		return 0, false, err
-	}
-	xmin, _ := strconv.ParseUint(xminS, 10, 64)
-	xmax, _ := strconv.ParseUint(xmaxS, 10, 64)
-	rows, err := tx.Query(ctx, `SELECT `+eventCols+` FROM events WHERE seq > $1 ORDER BY seq LIMIT `+strconv.Itoa(batchSize), r.cursor)
+	// One statement, so one snapshot for the rows and for xmin/xmax
+	// (pg_current_snapshot is the statement's own), and one round trip.
+	rows, err := conn.Query(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text, pg_snapshot_xmax(pg_current_snapshot())::text, e.*
+		FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT `+eventCols+` FROM events WHERE seq > $1 ORDER BY seq LIMIT `+strconv.Itoa(batchSize)+`) e ON true`, r.cursor)
 	if err != nil {
 		return 0, false, err
 	}
@@ -199,17 +191,21 @@ func (r *reader) readBatch(ctx context.Context, conn *pgx.Conn) (applied int, fu
 		e    events.Event
 	}
 	var batch []row
+	var xminS, xmaxS string
 	for rows.Next() {
-		var x row
-		var t int64
-		e := &x.e
-		if err := rows.Scan(&x.seq, &t, &x.node, &e.Kind, &e.Extension, &e.Device, &e.Reason, &e.Source, &e.Detail,
-			&e.CallID, &e.Direction, &e.Peer); err != nil {
+		var seq, t *int64
+		var node, kind, ext, dev, reason, source, detail, callID, dir, peer *string
+		if err := rows.Scan(&xminS, &xmaxS, &seq, &t, &node, &kind, &ext, &dev, &reason, &source, &detail, &callID, &dir, &peer); err != nil {
 			rows.Close()
 			return 0, false, err
 		}
-		if t != 0 {
-			e.Time = time.Unix(0, t)
+		if seq == nil {
+			continue // no events after the cursor
+		}
+		x := row{seq: *seq, node: *node, e: events.Event{Kind: *kind, Extension: *ext, Device: *dev, Reason: *reason,
+			Source: *source, Detail: *detail, CallID: *callID, Direction: *dir, Peer: *peer}}
+		if *t != 0 {
+			x.e.Time = time.Unix(0, *t)
 		}
 		batch = append(batch, x)
 	}
@@ -217,9 +213,8 @@ func (r *reader) readBatch(ctx context.Context, conn *pgx.Conn) (applied int, fu
 	if err := rows.Err(); err != nil {
 		return 0, false, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, false, err
-	}
+	xmin, _ := strconv.ParseUint(xminS, 10, 64)
+	xmax, _ := strconv.ParseUint(xmaxS, 10, 64)
 	if len(batch) == 0 {
 		return 0, false, nil
 	}
