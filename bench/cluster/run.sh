@@ -8,6 +8,7 @@
 #
 #   bench/cluster/run.sh                       # 1 2 3 nodes, 32 clients, 20 s each
 #   NODES="1 3" WORKERS=64 DURATION=30s bench/cluster/run.sh
+#   HOTDESK_BIN=/path/to/other/hotdesk bench/cluster/run.sh   # another build, to compare
 #
 # Prints one line per node count and a table; exits non-zero when a login
 # failed or a node did not start.
@@ -15,13 +16,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 NODES=${NODES:-"1 2 3"}
 WORKERS=${WORKERS:-32}
-USERS=${USERS:-256}
+USERS=${USERS:-128}
 DURATION=${DURATION:-20s}
 OUT=${OUT:-$(mktemp -d /tmp/bench-cluster.XXXXXX)}
 chmod 755 "$OUT"
 TOKEN=bench-cluster-token-0123456789abcdef
 
-go build -o "$OUT/hotdesk" ./cmd/hotdesk
+if [ -n "${HOTDESK_BIN:-}" ]; then cp "$HOTDESK_BIN" "$OUT/hotdesk"; else go build -o "$OUT/hotdesk" ./cmd/hotdesk; fi
 go build -o "$OUT/load" ./bench/cluster/load
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -49,10 +50,10 @@ for n in $NODES; do
     dir=$OUT/n$n-$i
     mkdir -p "$dir"
     "$OUT/hotdesk" serve --data "$dir" --db "$url" --node "bench$i" --admin-token "$TOKEN" \
-      --sip "127.0.0.1:$((27060 + 10 * i))" --http "127.0.0.1:$((27080 + 10 * i))" --public-ip 127.0.0.1 \
+      --sip "127.0.0.1:$((27100 + i))" --http "127.0.0.1:$((27200 + i))" --public-ip 127.0.0.1 \
       --rtp-ports "$((40000 + 1000 * i))-$((40000 + 1000 * i + 999))" --log-level warn >"$dir/log" 2>&1 &
     pids+=($!)
-    urls+=("http://127.0.0.1:$((27080 + 10 * i))")
+    urls+=("http://127.0.0.1:$((27200 + i))")
   done
   for u in "${urls[@]}"; do
     for _ in $(seq 1 200); do curl -fs "$u/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
