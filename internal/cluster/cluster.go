@@ -7,9 +7,10 @@
 // the same transaction as the change (sqlstore Options.EventLog), with a
 // sequence number; a Bridge adds the node's events that have no audit row
 // (call progress, user_updated) and, for every local event, sends a NOTIFY
-// on the schema's channel. NOTIFY is only a wake-up: each node reads the
-// log from its last seen seq after every notification, every PollInterval
-// (1 s) and after every reconnection, and publishes the other nodes' events
+// on the schema's channel (payload: its node name). NOTIFY is only a
+// wake-up: each node reads the log from its last seen seq after another
+// node's notification (at most one read per 5 ms), every PollInterval (1 s)
+// and after every reconnection, and publishes the other nodes' events
 // on its bus marked with their origin node (events.Event.Node); its own
 // were published on its bus when they happened and are skipped. A seq
 // missing below a committed one (a transaction that drew it has not

@@ -77,25 +77,58 @@ func (b *Bridge) listenOnce(ctx context.Context, r *reader, backoff *time.Durati
 		close(b.ready)
 	}
 	b.log.Debug("cluster: following the event log", "channel", ch, "node", b.o.Node, "seq", r.cursor)
-	lastPrune := time.Time{}
+	lastPrune, lastRead := time.Time{}, time.Now()
 	for {
-		wctx, cancel := context.WithTimeout(ctx, b.o.PollInterval)
-		_, err := conn.WaitForNotification(wctx)
-		cancel()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil && !pgconnTimeout(err) {
+		woken, err := b.wait(ctx, conn, lastRead.Add(b.o.PollInterval))
+		if err != nil {
 			return err
+		}
+		// On a busy site a wake-up comes with every commit: the ones
+		// within minReadGap of the last read are served by one read.
+		for woken {
+			if woken, err = b.wait(ctx, conn, lastRead.Add(minReadGap)); err != nil {
+				return err
+			}
 		}
 		if err := r.read(ctx, conn); err != nil {
 			return err
 		}
+		lastRead = time.Now()
 		if time.Since(lastPrune) > time.Minute {
 			lastPrune = time.Now()
 			if err := b.prune(ctx, conn); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// minReadGap is the least time between two reads of the log after
+// wake-ups.
+const minReadGap = 5 * time.Millisecond
+
+// wait takes notifications until one from another node arrives (true) or
+// until is reached (false). This node's own wake-ups are ignored.
+func (b *Bridge) wait(ctx context.Context, conn *pgx.Conn, until time.Time) (bool, error) {
+	for {
+		d := time.Until(until)
+		if d <= 0 {
+			return false, nil
+		}
+		wctx, cancel := context.WithTimeout(ctx, d)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		if err != nil {
+			if pgconnTimeout(err) {
+				return false, nil
+			}
+			return false, err
+		}
+		if n.Payload != b.o.Node {
+			return true, nil
 		}
 	}
 }
@@ -342,7 +375,7 @@ func (s *sender) flush(ctx context.Context) error {
 	fctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
 	if len(s.pending) == 0 {
-		if _, err := s.conn.Exec(fctx, `SELECT pg_notify($1, '')`, s.channel); err != nil {
+		if _, err := s.conn.Exec(fctx, `SELECT pg_notify($1, $2)`, s.channel, s.b.o.Node); err != nil {
 			return err
 		}
 		s.wake = false
@@ -358,7 +391,7 @@ func (s *sender) flush(ctx context.Context) error {
 			}
 			batch.Queue(insertSQL, t, s.b.o.Node, e.Kind, e.Extension, e.Device, e.Reason, e.Source, e.Detail, e.CallID, e.Direction, e.Peer)
 		}
-		batch.Queue(`SELECT pg_notify($1, '')`, s.channel)
+		batch.Queue(`SELECT pg_notify($1, $2)`, s.channel, s.b.o.Node)
 		tx, err := s.conn.Begin(fctx)
 		if err != nil {
 			return err

@@ -75,6 +75,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// A snapshot taken before the write lock would hide the previous
 	// writer's commit: every statement needs its own.
 	cfg.RuntimeParams["default_transaction_isolation"] = "read committed"
+	// A node cut off from the database in the middle of a transaction
+	// holds its row locks (and a seq of the event log) until the server
+	// notices; a transaction idle this long is ended by the server instead,
+	// so the other nodes' logins of those users and their event readers
+	// go on. The store's transactions never wait on anything but the
+	// database.
+	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "10s"
 	db := stdlib.OpenDB(*cfg)
 	n := max(16, 2*runtime.GOMAXPROCS(0))
 	db.SetMaxOpenConns(n)
