@@ -49,13 +49,15 @@ type Options struct {
 	// database transaction with one commit (see group.go). For databases
 	// with a single writer, where each commit costs an fsync.
 	GroupCommit bool
-	// LockSQL, if set, is run first in every write transaction (not in
-	// GroupCommit mode). PostgreSQL takes a transaction-scoped advisory lock
-	// with it, so write transactions queue one after another as on SQLite:
-	// each starts after the previous one committed and, at READ COMMITTED,
-	// sees its result. Serialisable isolation would instead abort many
-	// unrelated concurrent logins (its predicate locks cover whole index
-	// pages), more often than callers retry.
+	// LockSQL, if set, takes the database's write lock exclusively (not in
+	// GroupCommit mode); a write transaction runs it just before its first
+	// statement, unless that is Tx.LockLogin (SharedLockSQL). PostgreSQL
+	// takes a transaction-scoped advisory lock with it, so such writes
+	// queue one after another as on SQLite: each starts after the previous
+	// one committed and, at READ COMMITTED, sees its result. Serialisable
+	// isolation would instead abort many unrelated concurrent logins (its
+	// predicate locks cover whole index pages), more often than callers
+	// retry.
 	LockSQL string
 	// SharedLockSQL, with LockSQL, is the shared form of that lock. A
 	// write transaction takes one of the two at its first statement: a
