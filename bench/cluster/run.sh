@@ -36,8 +36,12 @@ cleanup() {
 }
 trap cleanup EXIT
 run_pg "$pgbin/initdb -D $OUT/pg -A trust -U hotdesk >/dev/null"
-run_pg "$pgbin/pg_ctl -D $OUT/pg -o \"-k $OUT -c listen_addresses='' -c fsync=on -c max_connections=300\" -l $OUT/pg.log -w start >/dev/null"
+run_pg "$pgbin/pg_ctl -D $OUT/pg -o \"-k $OUT -c listen_addresses='' -c fsync=on -c max_connections=300 ${PGOPTS:-}\" -l $OUT/pg.log -w start >/dev/null"
 echo "cluster bench: PostgreSQL $(basename "$(dirname "$pgbin")") fsync=$(run_pg "$pgbin/psql -h $OUT -U hotdesk -d postgres -Atc 'show fsync'"), $(nproc) CPUs, $WORKERS clients, $DURATION per run, out $OUT"
+
+# CPU seconds (user+system) used so far by the given processes.
+cpu() { local t=0 p; for p in "$@"; do [ -r /proc/$p/stat ] && t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo "$t"; }
+pgpids() { pgrep -P "$(head -1 "$OUT/pg/postmaster.pid")" | tr '\n' ' '; }
 
 results=()
 for n in $NODES; do
@@ -59,7 +63,14 @@ for n in $NODES; do
     for _ in $(seq 1 200); do curl -fs "$u/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
     curl -fs "$u/healthz" >/dev/null || { echo "node at $u did not start"; cat "$OUT"/n$n-*/log; exit 1; }
   done
-  line=$("$OUT/load" -nodes "$(IFS=,; echo "${urls[*]}")" -token "$TOKEN" -users "$USERS" -workers "$WORKERS" -duration "$DURATION")
+  "$OUT/load" -nodes "$(IFS=,; echo "${urls[*]}")" -token "$TOKEN" -users "$USERS" -workers "$WORKERS" -duration 1s >/dev/null
+  # Measure only the logins: users and phones exist now (-setup=false).
+  pg0=$(cpu $(pgpids)); nodes0=$(cpu "${pids[@]}")
+  line=$("$OUT/load" -setup=false -nodes "$(IFS=,; echo "${urls[*]}")" -token "$TOKEN" -users "$USERS" -workers "$WORKERS" -duration "$DURATION")
+  pg1=$(cpu $(pgpids)); nodes1=$(cpu "${pids[@]}")
+  logins=$(echo "$line" | sed -E 's/.* logins=([0-9]+).*/\1/')
+  hz=$(getconf CLK_TCK)
+  line="$line node-cpu/login=$(( (nodes1 - nodes0) * 1000000 / hz / (logins > 0 ? logins : 1) ))us pg-cpu/login=$(( (pg1 - pg0) * 1000000 / hz / (logins > 0 ? logins : 1) ))us"
   echo "$line"
   results+=("$line")
   for p in "${pids[@]}"; do kill "$p"; done
@@ -69,8 +80,8 @@ for n in $NODES; do
 done
 
 echo
-echo "| nodes | logins/s | p50 | p99 |"
-echo "|---|---|---|---|"
+echo "| nodes | logins/s | p50 | p99 | CPU per login: nodes | PostgreSQL |"
+echo "|---|---|---|---|---|---|"
 for l in "${results[@]}"; do
-  echo "$l" | sed -E 's/nodes=([0-9]+).*logins\/s=([0-9]+) p50=([^ ]+) p99=([^ ]+)/| \1 | \2 | \3 | \4 |/'
+  echo "$l" | sed -E 's/nodes=([0-9]+).*logins\/s=([0-9]+) p50=([^ ]+) p99=([^ ]+) node-cpu\/login=([^ ]+) pg-cpu\/login=([^ ]+)/| \1 | \2 | \3 | \4 | \5 | \6 |/'
 done
