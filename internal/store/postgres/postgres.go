@@ -206,6 +206,7 @@ const (
 	codeForeignKey    = "23503" // foreign_key_violation
 	codeSerialization = "40001" // serialization_failure
 	codeDeadlock      = "40P01" // deadlock_detected
+	codeLockBusy      = "55P03" // lock_not_available (NOWAIT)
 )
 
 // classify maps PostgreSQL errors to store classes.
@@ -219,7 +220,7 @@ func classify(err error) sqlstore.Class {
 		return sqlstore.ClassUnique
 	case codeForeignKey:
 		return sqlstore.ClassForeignKey
-	case codeSerialization, codeDeadlock:
+	case codeSerialization, codeDeadlock, codeLockBusy:
 		return sqlstore.ClassRetry
 	}
 	return sqlstore.ClassOther

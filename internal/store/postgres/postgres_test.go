@@ -201,6 +201,7 @@ func TestClassify(t *testing.T) {
 		{&pgconn.PgError{Code: "23503"}, sqlstore.ClassForeignKey},
 		{&pgconn.PgError{Code: "40001"}, sqlstore.ClassRetry},
 		{&pgconn.PgError{Code: "40P01"}, sqlstore.ClassRetry},
+		{&pgconn.PgError{Code: "55P03"}, sqlstore.ClassRetry}, // NOWAIT lock busy
 		{&pgconn.PgError{Code: "23502"}, sqlstore.ClassOther}, // not null
 		{&pgconn.PgError{Code: "08006"}, sqlstore.ClassOther}, // connection failure
 		{errors.New("other"), sqlstore.ClassOther},

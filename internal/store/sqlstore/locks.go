@@ -74,9 +74,9 @@ func (l *lazyLock) PrepareContext(ctx context.Context, query string) (*sql.Stmt,
 // both its user's and its device's row, so the logins read after this stay
 // as read until commit, and the PIN failure counts of ext and device are
 // read and written by one transaction at a time. The unique keys of the
-// logins table remain the guard. If a login of a user or device not locked
-// here appeared before the locks were taken, it returns ECONFLICT (the
-// caller retries). It must be the transaction's first call; on SQLite (one
+// logins table remain the guard. A login of another user or device that
+// appeared before the locks were taken is locked too, without waiting; if
+// that row is busy it returns ECONFLICT (the caller retries). It must be the transaction's first call; on SQLite (one
 // writer) it does nothing.
 func (tx *Tx) LockLogin(ctx context.Context, ext, device string) error {
 	l, ok := tx.q.(*lazyLock)
@@ -99,21 +99,38 @@ func (tx *Tx) LockLogin(ctx context.Context, ext, device string) error {
 	if err := tx.lockRows(ctx, `SELECT 1 FROM devices WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, devices); err != nil {
 		return err
 	}
-	u2, d2, err := tx.neighbours(ctx, ext, device)
-	if err != nil {
-		return err
-	}
-	for _, u := range u2 {
-		if !slices.Contains(users, u) {
-			return hotdesk.Errorf(hotdesk.ECONFLICT, "User %s logged in meanwhile; try again.", u)
+	// A login of a user or phone not locked yet may have been made before
+	// the locks were taken: lock those too, without waiting (out of order,
+	// waiting could deadlock), and look again. Logins only appear under
+	// their own rows' locks, so once all are held the set is stable.
+	for range 4 {
+		u2, d2, err := tx.neighbours(ctx, ext, device)
+		if err != nil {
+			return err
 		}
-	}
-	for _, d := range d2 {
-		if !slices.Contains(devices, d) {
-			return hotdesk.Errorf(hotdesk.ECONFLICT, "Device %s got a login meanwhile; try again.", d)
+		var moreU, moreD []string
+		for _, u := range u2 {
+			if !slices.Contains(users, u) {
+				moreU = append(moreU, u)
+			}
 		}
+		for _, d := range d2 {
+			if !slices.Contains(devices, d) {
+				moreD = append(moreD, d)
+			}
+		}
+		if len(moreU) == 0 && len(moreD) == 0 {
+			return nil
+		}
+		if err := tx.lockRows(ctx, `SELECT 1 FROM users WHERE extension = ANY($1) ORDER BY extension FOR NO KEY UPDATE NOWAIT`, moreU); err != nil {
+			return err
+		}
+		if err := tx.lockRows(ctx, `SELECT 1 FROM devices WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE NOWAIT`, moreD); err != nil {
+			return err
+		}
+		users, devices = append(users, moreU...), append(devices, moreD...)
 	}
-	return nil
+	return hotdesk.Errorf(hotdesk.ECONFLICT, "Logins of %s and %s keep changing; try again.", ext, device)
 }
 
 // neighbours returns the sorted users and devices a login of ext on device
@@ -146,6 +163,9 @@ func (tx *Tx) neighbours(ctx context.Context, ext, device string) (users, device
 }
 
 func (tx *Tx) lockRows(ctx context.Context, query string, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
 	rows, err := tx.q.QueryContext(ctx, query, keys)
 	if err != nil {
 		return tx.db.wrap(err, "lock rows")
