@@ -11,19 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
-	"github.com/hotdesk-pbx/hotdesk/internal/validate"
 )
-
-// logged are the kinds the store writes to the events table itself, with
-// their audit rows; the bridge inserts the others (call progress,
-// user_updated) and for these only sends a wake-up.
-var logged = func() map[string]bool {
-	m := map[string]bool{}
-	for _, k := range validate.AuditKinds() {
-		m[k] = true
-	}
-	return m
-}()
 
 const eventCols = `seq, time, node, kind, extension, device, reason, source, detail, call_id, direction, peer`
 
@@ -351,7 +339,7 @@ func (s *sender) add(e events.Event) {
 		return // came from another node, or only about this one
 	}
 	s.wake = true
-	if logged[e.Kind] {
+	if events.Logged(e.Kind) {
 		return // the store wrote it with its audit row
 	}
 	if len(s.pending) >= s.b.o.MaxPending {
