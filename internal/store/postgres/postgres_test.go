@@ -214,9 +214,9 @@ func TestClassify(t *testing.T) {
 }
 
 // TestWriteQueueHonoursContext holds a write transaction open and checks
-// that writers queued behind it, on the same node (the in-process queue)
-// and on another (the advisory lock), give up when their context ends and
-// that the queue works again afterwards.
+// that writers queued behind it, on the same node and on another (both wait
+// on the advisory lock), give up when their context ends and that the queue
+// works again afterwards.
 func TestWriteQueueHonoursContext(t *testing.T) {
 	ctx := context.Background()
 	url := MustCreateSchema(t, testDSN(t))
