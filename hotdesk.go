@@ -62,5 +62,15 @@ type Tx interface {
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 }
 
+// LoginLocker is implemented by the Tx of a store whose writers do not all
+// queue on one lock (PostgreSQL). A login transaction calls LockLogin first
+// with the user and device it is about: the store then locks just the rows
+// that login may touch, so logins of other users on other phones proceed at
+// the same time; it may return ECONFLICT (retry). Transactions that do not
+// call it run alone, as before.
+type LoginLocker interface {
+	LockLogin(ctx context.Context, ext, device string) error
+}
+
 // Clock returns the current time; injected so tests control expiry.
 type Clock func() time.Time

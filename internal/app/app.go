@@ -115,6 +115,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if a.store, err = openStore(ctx, cfg.dbURL()); err != nil {
 		return nil, err
 	}
+	if n, ok := a.store.(interface{ SetNode(string) }); ok {
+		n.SetNode(cfg.Node) // names this node's rows in the event log
+	}
 	if err := a.firstStart(ctx); err != nil {
 		return nil, err
 	}

@@ -1,26 +1,30 @@
 // Package cluster lets several Hotdesk PBX nodes that share one PostgreSQL
-// database see each other's events (SPEC section 8). A Bridge sends every
-// event published on its node's bus to the other nodes with PostgreSQL
-// NOTIFY and publishes theirs, received with LISTEN on a dedicated
-// connection, on its own bus marked with the origin node (events.Event.Node),
-// so a login through node A sends check-sync to a phone registered on node B
-// and shows on B's console and event stream.
+// database see each other's events (SPEC section 8), so a login through
+// node A sends check-sync to a phone registered on node B, schedules its
+// auto-logout deadline there and shows on B's console and event stream.
 //
-// Delivery is best effort, like the bus itself: events published while the
-// connection to the database is down are lost. When the listener connects
-// again it publishes events.KindResync on its bus, so state kept from events
-// (auto-logout deadlines) is read again from the store, which is the truth.
+// The events table is the log. The store writes every audit row into it in
+// the same transaction as the change (sqlstore Options.EventLog), with a
+// sequence number; a Bridge adds the node's events that have no audit row
+// (call progress, user_updated) and, for every local event, sends a NOTIFY
+// on the schema's channel (payload: its node name). NOTIFY is only a
+// wake-up: each node reads the log from its last seen seq after another
+// node's notification (at most one read per 5 ms), every PollInterval (1 s)
+// and after every reconnection, and publishes the other nodes' events
+// on its bus marked with their origin node (events.Event.Node); its own
+// were published on its bus when they happened and are skipped. A seq
+// missing below a committed one (a transaction that drew it has not
+// committed yet, or rolled back) stops the reader until every transaction
+// that could hold it has ended, so events are applied in seq order, once.
+// Rows older than Retention are pruned.
 package cluster
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,16 +37,13 @@ import (
 // several installations (or tests) in one database stay apart.
 const Channel = "hotdesk_events"
 
-// MaxPayload is the largest NOTIFY payload sent. PostgreSQL refuses 8000
-// bytes and more; events are a few hundred.
-const MaxPayload = 7900
-
 const (
 	minBackoff = 100 * time.Millisecond
 	maxBackoff = 10 * time.Second
-	// sendBuffer is how many local events may wait for the database.
-	sendBuffer = 1024
-	// sendTimeout bounds one NOTIFY, so a hung connection is replaced.
+	// sendBuffer is the bus subscription of the sender.
+	sendBuffer = 4096
+	// sendTimeout bounds one write of the sender, so a hung connection is
+	// replaced.
 	sendTimeout = 5 * time.Second
 	// connectTimeout bounds a connection attempt unless the URL sets one.
 	connectTimeout = 10 * time.Second
@@ -56,25 +57,28 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBackoff caps the wait between reconnection attempts (default 10 s).
 	MaxBackoff time.Duration
+	// PollInterval is how often the log is read without a wake-up
+	// (default 1 s).
+	PollInterval time.Duration
+	// Retention is how long events stay in the log (default 24 h): a node
+	// cut off for longer reads the store again instead.
+	Retention time.Duration
+	// GapGrace is how long the reader waits at most for a transaction
+	// holding a missing seq (default 30 s).
+	GapGrace time.Duration
+	// MaxPending is how many events without an audit row wait while the
+	// database is unreachable (default 100000); older ones are dropped.
+	MaxPending int
 }
 
 // Bridge connects a node's bus to the other nodes' buses.
 type Bridge struct {
-	o        Options
-	log      *slog.Logger
-	instance string // tells this process's own notifications apart
-	sub      <-chan events.Event
-	cancel   func()
+	o      Options
+	log    *slog.Logger
+	sub    <-chan events.Event
+	cancel func()
 
-	ready    chan struct{} // closed by the listener (its only writer)
-	sameName atomic.Bool
-}
-
-// envelope is the NOTIFY payload.
-type envelope struct {
-	Node     string       `json:"node"`
-	Instance string       `json:"instance"`
-	Event    events.Event `json:"event"`
+	ready chan struct{} // closed by the listener (its only writer)
 }
 
 // New returns a bridge. It subscribes to the bus at once, so events
@@ -92,13 +96,23 @@ func New(o Options) (*Bridge, error) {
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = maxBackoff
 	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.Retention <= 0 {
+		o.Retention = 24 * time.Hour
+	}
+	if o.GapGrace <= 0 {
+		o.GapGrace = 30 * time.Second
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 100000
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	id := make([]byte, 8)
-	rand.Read(id)
-	b := &Bridge{o: o, log: log, instance: hex.EncodeToString(id), ready: make(chan struct{})}
+	b := &Bridge{o: o, log: log, ready: make(chan struct{})}
 	b.sub, b.cancel = o.Bus.Subscribe(sendBuffer)
 	return b, nil
 }
@@ -118,8 +132,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 	return nil
 }
 
-// Listening is closed once the bridge first LISTENs, so other nodes'
-// events published from then on reach this node's bus.
+// Listening is closed once the bridge first follows the log, so other
+// nodes' events committed from then on reach this node's bus.
 func (b *Bridge) Listening() <-chan struct{} { return b.ready }
 
 // channelName is the NOTIFY channel for schema.

@@ -12,7 +12,9 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the admin connection
 
+	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
 )
 
@@ -20,74 +22,11 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func mustBridge(tb testing.TB, node, dsn string, bus *events.Bus) *Bridge {
 	tb.Helper()
-	b, err := New(Options{DSN: dsn, Node: node, Bus: bus, Logger: quiet(), MaxBackoff: 200 * time.Millisecond})
+	b, err := New(Options{DSN: dsn, Node: node, Bus: bus, Logger: quiet(), MaxBackoff: 200 * time.Millisecond, PollInterval: 500 * time.Millisecond})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return b
-}
-
-func TestEncodePayload(t *testing.T) {
-	big := strings.Repeat("x", MaxPayload)
-	tests := []struct {
-		name        string
-		e           events.Event
-		wantTrimmed bool
-		wantErr     bool
-	}{
-		{"small", events.Event{Seq: 7, Kind: "login", Extension: "201", Device: "HD00001", Detail: "roam"}, false, false},
-		{"big detail dropped", events.Event{Kind: "login", Detail: big}, true, false},
-		{"too big without detail", events.Event{Kind: "login", Peer: big}, false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, trimmed, err := encode("a", "inst", tt.e)
-			if (err != nil) != tt.wantErr || trimmed != tt.wantTrimmed {
-				t.Fatalf("trimmed %v err %v, want trimmed %v err %v", trimmed, err, tt.wantTrimmed, tt.wantErr)
-			}
-			if err != nil {
-				return
-			}
-			if len(p) > MaxPayload {
-				t.Fatalf("payload of %d bytes", len(p))
-			}
-			b := mustBridge(t, "b", "postgres://x@/db", events.New())
-			got, ok := b.decode(p)
-			want := tt.e
-			want.Seq, want.Node = 0, "a"
-			if tt.wantTrimmed {
-				want.Detail = ""
-			}
-			if !ok || got != want {
-				t.Fatalf("decoded %+v %v, want %+v", got, ok, want)
-			}
-		})
-	}
-}
-
-func TestDecodeSkipsOwnAndJunk(t *testing.T) {
-	b := mustBridge(t, "a", "postgres://x@/db", events.New())
-	own, _, _ := encode("a", b.instance, events.Event{Kind: "login"})
-	sameName, _, _ := encode("a", "other-process", events.Event{Kind: "login"})
-	noNode, _, _ := encode("", "other", events.Event{Kind: "login"})
-	noKind, _, _ := encode("c", "other", events.Event{})
-	tests := []struct {
-		name    string
-		payload string
-		want    bool
-	}{
-		{"own notification echoed", own, false},
-		{"another process with the same name", sameName, true},
-		{"no node", noNode, false},
-		{"no kind", noKind, false},
-		{"not json", "login", false},
-		{"empty", "", false},
-	}
-	for _, tt := range tests {
-		if _, ok := b.decode(tt.payload); ok != tt.want {
-			t.Errorf("%s: decode ok = %v, want %v", tt.name, ok, tt.want)
-		}
-	}
 }
 
 func TestChannelName(t *testing.T) {
@@ -127,9 +66,26 @@ func TestNewRejectsBadOptions(t *testing.T) {
 // testDSN returns HOTDESK_TEST_POSTGRES or skips the test.
 func testDSN(tb testing.TB) string { return pgtest.DSN(tb) }
 
-// mustSchema creates a fresh schema, dropped when the test ends, and
-// returns a URL using it and the admin connection.
-func mustSchema(tb testing.TB, dsn string) (string, *sql.DB) { return pgtest.MustSchema(tb, dsn) }
+// mustSchema creates a fresh schema, dropped when the test ends, migrates
+// it and returns a URL using it and the admin connection.
+func mustSchema(tb testing.TB, dsn string) (string, *sql.DB) {
+	tb.Helper()
+	url, admin := pgtest.MustSchema(tb, dsn)
+	mustStore(tb, url, "")
+	return url, admin
+}
+
+// mustStore opens the store at url as node's.
+func mustStore(tb testing.TB, url, node string) *postgres.DB {
+	tb.Helper()
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db.SetNode(node)
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
 
 // mustRun runs b until the test ends and waits for it to listen.
 func mustRun(tb testing.TB, b *Bridge) {
@@ -177,13 +133,25 @@ func none(tb testing.TB, ch <-chan events.Event, d time.Duration, what string) {
 	}
 }
 
-// TestEventsCrossNodesOnceAndStayInSchema: an event published on node a
-// reaches node b once, marked with a; b does not send it back; a node of
-// another schema in the same database hears nothing.
+// audit commits an audit row through store and publishes it on bus, as
+// the desk rules, the API and the console do.
+func audit(tb testing.TB, store *postgres.DB, bus *events.Bus, kind, ext, device string) {
+	tb.Helper()
+	e := &hotdesk.AuditEvent{Kind: kind, Extension: ext, Device: device, Source: "test"}
+	if err := store.AppendAudit(context.Background(), e); err != nil {
+		tb.Fatal(err)
+	}
+	bus.Publish(events.Event{Time: e.Time, Kind: e.Kind, Extension: e.Extension, Device: e.Device, Source: e.Source})
+}
+
+// TestEventsCrossNodesOnceAndStayInSchema: an audited event committed on
+// node a and a call event published there reach node b once, marked with
+// a; b does not send them back; a node of another schema hears nothing.
 func TestEventsCrossNodesOnceAndStayInSchema(t *testing.T) {
 	dsn := testDSN(t)
 	url1, _ := mustSchema(t, dsn)
 	url2, _ := mustSchema(t, dsn)
+	storeA := mustStore(t, url1, "a")
 	busA, busB, busC := events.New(), events.New(), events.New()
 	mustRun(t, mustBridge(t, "a", url1, busA))
 	mustRun(t, mustBridge(t, "b", url1, busB))
@@ -195,32 +163,110 @@ func TestEventsCrossNodesOnceAndStayInSchema(t *testing.T) {
 	chC, cancelC := busC.Subscribe(16)
 	defer cancelC()
 
-	busA.Publish(events.Event{Kind: "login", Extension: "201", Device: "HD00002", Detail: "roam"})
-	if e := next(t, chA); e.Remote() {
-		t.Fatalf("a's own event marked remote: %+v", e)
+	start := time.Now()
+	audit(t, storeA, busA, hotdesk.KindLogin, "201", "HD00002")
+	busA.Publish(events.Event{Kind: events.KindCallTrying, Extension: "201", Device: "HD00002", CallID: "c1", Direction: "initiator", Peer: "202"})
+	for range 2 {
+		if e := next(t, chA); e.Remote() {
+			t.Fatalf("a's own event marked remote: %+v", e)
+		}
 	}
 	e := next(t, chB)
-	if e.Kind != "login" || e.Extension != "201" || e.Device != "HD00002" || e.Node != "a" || e.Detail != "roam" || e.Seq != 1 {
+	if e.Kind != "login" || e.Extension != "201" || e.Device != "HD00002" || e.Node != "a" || e.Source != "test" || e.Seq != 1 {
 		t.Fatalf("b got %+v", e)
 	}
-	none(t, chA, 300*time.Millisecond, "a (b must not send a's event back)")
+	e = next(t, chB)
+	if e.Kind != events.KindCallTrying || e.CallID != "c1" || e.Direction != "initiator" || e.Peer != "202" || e.Node != "a" {
+		t.Fatalf("b got %+v", e)
+	}
+	// Woken by NOTIFY, not by the 500 ms poll.
+	if d := time.Since(start); d > 400*time.Millisecond {
+		t.Logf("slow crossing: %v (the poll, not the wake-up, carried it?)", d)
+	}
+	none(t, chA, 1200*time.Millisecond, "a (b must not send a's event back)")
 	none(t, chB, 0, "b (once)")
 	none(t, chC, 0, "c (other schema)")
 }
 
-// TestListenReconnects: when the server drops the bridge's connections,
-// it reconnects and events flow again.
-func TestListenReconnects(t *testing.T) {
+// TestEventsWithoutWakeUpArrive: a row committed to the log without a
+// NOTIFY (the writing node died before sending it) is read on the timer.
+func TestEventsWithoutWakeUpArrive(t *testing.T) {
+	url, _ := mustSchema(t, testDSN(t))
+	store := mustStore(t, url, "gone")
+	bus := events.New()
+	mustRun(t, mustBridge(t, "b", url, bus))
+	ch, cancel := bus.Subscribe(16)
+	defer cancel()
+	if err := store.AppendAudit(context.Background(), &hotdesk.AuditEvent{Kind: hotdesk.KindLogin, Extension: "201", Device: "HD1"}); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(t, ch); e.Kind != hotdesk.KindLogin || e.Node != "gone" {
+		t.Fatalf("got %+v", e)
+	}
+}
+
+// TestGapWaitsForOpenTransaction: a transaction that drew a lower seq and
+// commits after a higher one holds the reader back, so its event is
+// applied first and not skipped; a rolled-back seq is passed over.
+func TestGapWaitsForOpenTransaction(t *testing.T) {
+	ctx := context.Background()
+	url, _ := mustSchema(t, testDSN(t))
+	store := mustStore(t, url, "a")
+	raw, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	bus := events.New()
+	mustRun(t, mustBridge(t, "b", url, bus))
+	ch, cancel := bus.Subscribe(16)
+	defer cancel()
+
+	for _, commit := range []bool{true, false} {
+		slow, err := raw.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := slow.Exec(insertSQL, time.Now().UnixNano(), "a", hotdesk.KindLogout, "201", "HD1", "", "", "slow", "", "", ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.AppendAudit(ctx, &hotdesk.AuditEvent{Kind: hotdesk.KindLogin, Extension: "202", Device: "HD2", Detail: "fast"}); err != nil {
+			t.Fatal(err)
+		}
+		none(t, ch, 1500*time.Millisecond, "b while the lower seq is uncommitted")
+		if commit {
+			if err := slow.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if e := next(t, ch); e.Detail != "slow" {
+				t.Fatalf("first after commit: %+v", e)
+			}
+		} else if err := slow.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if e := next(t, ch); e.Detail != "fast" {
+			t.Fatalf("then: %+v", e)
+		}
+		none(t, ch, 700*time.Millisecond, "b (once)")
+	}
+}
+
+// TestReconnectLosesNothing: events committed while a node's connections
+// are gone (terminated by the server) arrive after it reconnects, in order
+// and once; call events published meanwhile on the other node wait in its
+// sender and arrive too.
+func TestReconnectLosesNothing(t *testing.T) {
 	dsn := testDSN(t)
 	u, admin := mustSchema(t, dsn)
 	node := fmt.Sprintf("r%d", time.Now().UnixNano())
+	storeA := mustStore(t, u, "a"+node)
 	busA, busB := events.New(), events.New()
 	mustRun(t, mustBridge(t, "a"+node, u, busA))
 	mustRun(t, mustBridge(t, "b"+node, u, busB))
-	chB, cancelB := busB.Subscribe(16)
+	chB, cancelB := busB.Subscribe(256)
 	defer cancelB()
-	busA.Publish(events.Event{Kind: "login", Device: "D1"})
-	if e := next(t, chB); e.Device != "D1" {
+	audit(t, storeA, busA, hotdesk.KindLogin, "201", "before")
+	if e := next(t, chB); e.Device != "before" {
 		t.Fatalf("before: %+v", e)
 	}
 	var n int
@@ -229,28 +275,33 @@ func TestListenReconnects(t *testing.T) {
 	if err != nil || n == 0 {
 		t.Fatalf("terminate: %d connections, %v", n, err)
 	}
-	// Events published before b listens again are lost (best effort): keep
-	// publishing, boundedly, until one arrives. b asks its node to resync
-	// (locally only) when it listens again.
-	resync := false
-	deadline := time.Now().Add(10 * time.Second)
-	for i := 0; time.Now().Before(deadline); i++ {
-		busA.Publish(events.Event{Kind: "login", Device: fmt.Sprintf("after%d", i)})
+	const count = 40
+	for i := range count {
+		audit(t, storeA, busA, hotdesk.KindLogin, "201", fmt.Sprint("after", i))
+		busA.Publish(events.Event{Kind: events.KindCallTerminated, CallID: fmt.Sprint("call", i)})
+	}
+	logins, calls := 0, 0
+	deadline := time.After(15 * time.Second)
+	for logins < count || calls < count {
 		select {
 		case e := <-chB:
-			if e.Kind == events.KindResync && !e.Remote() {
-				resync = true
-				continue
+			switch e.Kind {
+			case hotdesk.KindLogin:
+				if e.Device != fmt.Sprint("after", logins) {
+					t.Fatalf("login %d: got %+v", logins, e)
+				}
+				logins++
+			case events.KindCallTerminated:
+				if e.CallID != fmt.Sprint("call", calls) {
+					t.Fatalf("call %d: got %+v", calls, e)
+				}
+				calls++
+			default:
+				t.Fatalf("unexpected %+v", e)
 			}
-			if !strings.HasPrefix(e.Device, "after") || e.Node != "a"+node {
-				t.Fatalf("after: %+v", e)
-			}
-			if !resync {
-				t.Fatal("b listened again without asking for a resync first")
-			}
-			return
-		case <-time.After(200 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("after reconnecting: %d of %d logins, %d of %d calls", logins, count, calls, count)
 		}
 	}
-	t.Fatal("no event crossed within 10 s of the connections being dropped")
+	none(t, chB, time.Second, "b (once)")
 }

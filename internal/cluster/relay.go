@@ -2,9 +2,10 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,76 +13,35 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 )
 
-// errTooBig is returned by encode for an event that does not fit a NOTIFY
-// even without its Detail.
-var errTooBig = errors.New("event too big for NOTIFY")
+const eventCols = `seq, time, node, kind, extension, device, reason, source, detail, call_id, direction, peer`
 
-// encode makes the NOTIFY payload of a local event. An event too big is
-// sent without its Detail (trimmed reports it), or not at all (errTooBig).
-func encode(node, instance string, e events.Event) (payload string, trimmed bool, err error) {
-	e.Seq = 0 // the receiving bus numbers its own
-	env := envelope{Node: node, Instance: instance, Event: e}
-	p, err := json.Marshal(env)
-	if err != nil {
-		return "", false, fmt.Errorf("encode event: %w", err)
-	}
-	if len(p) > MaxPayload && env.Event.Detail != "" {
-		env.Event.Detail, trimmed = "", true
-		if p, err = json.Marshal(env); err != nil {
-			return "", false, fmt.Errorf("encode event: %w", err)
-		}
-	}
-	if len(p) > MaxPayload {
-		return "", trimmed, errTooBig
-	}
-	return string(p), trimmed, nil
-}
+// insertSQL appends one event. The transaction id is drawn before the
+// seq: the reader's gap rule relies on it (see reader.read).
+const insertSQL = `INSERT INTO events (xid, seq, time, node, kind, extension, device, reason, source, detail, call_id, direction, peer)
+	VALUES (pg_current_xact_id(), nextval('events_seq_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
-// decode turns a payload into the event to publish here, marked with its
-// origin node. It reports false for this process's own notifications
-// (LISTEN hears them too) and for payloads that are not events.
-func (b *Bridge) decode(payload string) (events.Event, bool) {
-	var env envelope
-	if err := json.Unmarshal([]byte(payload), &env); err != nil {
-		b.log.Warn("cluster: bad notification ignored", "err", err, "bytes", len(payload))
-		return events.Event{}, false
-	}
-	if env.Instance == b.instance {
-		return events.Event{}, false
-	}
-	if env.Node == "" || env.Event.Kind == "" {
-		b.log.Warn("cluster: notification without node or kind ignored", "node", env.Node, "kind", env.Event.Kind)
-		return events.Event{}, false
-	}
-	if env.Node == b.o.Node && b.sameName.CompareAndSwap(false, true) {
-		b.log.Warn("cluster: another node uses this node's name; give each node its own --node", "node", env.Node)
-	}
-	e := env.Event
-	e.Seq = 0
-	e.Node = env.Node
-	return e, true
-}
-
-// listen receives the other nodes' events until ctx is done, reconnecting
-// with backoff.
+// listen reads the other nodes' events until ctx is done, reconnecting
+// with backoff; it keeps its place in the log across reconnections.
 func (b *Bridge) listen(ctx context.Context) {
 	var backoff time.Duration
+	r := &reader{b: b}
 	for {
-		err := b.listenOnce(ctx, &backoff)
+		err := b.listenOnce(ctx, r, &backoff)
 		if ctx.Err() != nil {
 			return
 		}
 		backoff = b.nextBackoff(backoff)
-		b.log.Warn("cluster: listen connection lost; reconnecting", "err", err, "retry_in", backoff)
+		b.log.Warn("cluster: event log connection lost; reconnecting", "err", err, "retry_in", backoff)
 		if !sleep(ctx, backoff) {
 			return
 		}
 	}
 }
 
-// listenOnce connects, LISTENs and publishes notifications until the
-// connection fails or ctx is done.
-func (b *Bridge) listenOnce(ctx context.Context, backoff *time.Duration) error {
+// listenOnce connects, LISTENs, reads the log from where it was and then
+// after every notification and every PollInterval, until the connection
+// fails or ctx is done.
+func (b *Bridge) listenOnce(ctx context.Context, r *reader, backoff *time.Duration) error {
 	conn, ch, err := b.connect(ctx)
 	if err != nil {
 		return err
@@ -90,34 +50,239 @@ func (b *Bridge) listenOnce(ctx context.Context, backoff *time.Duration) error {
 	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{ch}.Sanitize()); err != nil {
 		return err
 	}
+	// Listening before reading: an event committed from here on either is
+	// read now or wakes the loop below.
+	if err := r.start(ctx, conn); err != nil {
+		return err
+	}
+	if err := r.read(ctx, conn); err != nil {
+		return err
+	}
 	*backoff = 0
 	select {
 	case <-b.ready:
-		// Listening again after a break: what the others published
-		// meanwhile is lost; tell this node to read the store again.
-		b.log.Info("cluster: listening again; asking for a resync", "node", b.o.Node)
-		b.o.Bus.Publish(events.Event{Kind: events.KindResync})
 	default:
 		close(b.ready)
 	}
-	b.log.Debug("cluster: listening", "channel", ch, "node", b.o.Node)
+	b.log.Debug("cluster: following the event log", "channel", ch, "node", b.o.Node, "seq", r.cursor)
+	lastPrune, lastRead := time.Time{}, time.Now()
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		woken, err := b.wait(ctx, conn, lastRead.Add(b.o.PollInterval))
 		if err != nil {
 			return err
 		}
-		if e, ok := b.decode(n.Payload); ok {
-			b.o.Bus.Publish(e)
+		// On a busy site a wake-up comes with every commit: the ones
+		// within minReadGap of the last read are served by one read.
+		for woken {
+			if woken, err = b.wait(ctx, conn, lastRead.Add(minReadGap)); err != nil {
+				return err
+			}
+		}
+		if err := r.read(ctx, conn); err != nil {
+			return err
+		}
+		lastRead = time.Now()
+		if time.Since(lastPrune) > time.Minute {
+			lastPrune = time.Now()
+			if err := b.prune(ctx, conn); err != nil {
+				return err
+			}
 		}
 	}
 }
 
-// send forwards this node's own events until ctx is done. While the
-// database is unreachable, events are dropped (and counted in the log)
-// rather than queued without bound.
+// minReadGap is the least time between two reads of the log after
+// wake-ups.
+const minReadGap = 5 * time.Millisecond
+
+// wait takes notifications until one from another node arrives (true) or
+// until is reached (false). This node's own wake-ups are ignored.
+func (b *Bridge) wait(ctx context.Context, conn *pgx.Conn, until time.Time) (bool, error) {
+	for {
+		d := time.Until(until)
+		if d <= 0 {
+			return false, nil
+		}
+		wctx, cancel := context.WithTimeout(ctx, d)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		if err != nil {
+			if pgconnTimeout(err) {
+				return false, nil
+			}
+			return false, err
+		}
+		if n.Payload != b.o.Node {
+			return true, nil
+		}
+	}
+}
+
+// pgconnTimeout reports whether err is WaitForNotification giving up at
+// its deadline (the connection is still usable).
+func pgconnTimeout(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout")
+}
+
+// prune deletes events older than Retention.
+func (b *Bridge) prune(ctx context.Context, conn *pgx.Conn) error {
+	cutoff := time.Now().Add(-b.o.Retention).UnixNano()
+	tag, err := conn.Exec(ctx, `DELETE FROM events WHERE time < $1`, cutoff)
+	if err != nil {
+		return fmt.Errorf("prune events: %w", err)
+	}
+	if n := tag.RowsAffected(); n > 0 {
+		b.log.Debug("cluster: pruned old events", "rows", n)
+	}
+	return nil
+}
+
+// reader is the listener's place in the log.
+type reader struct {
+	b       *Bridge
+	started bool
+	cursor  int64 // highest seq applied or skipped
+	// A gap is a seq missing below a committed one: its transaction may
+	// still commit (it drew the seq before the later one did) or it rolled
+	// back. Every transaction that can hold a seq at or below gapUpTo had
+	// its id before the snapshot whose xmax is gapXmax; once the oldest
+	// running transaction (xmin) is at or past gapXmax, all of them have
+	// ended and what is still missing up to gapUpTo never will be there.
+	gapXmax  uint64
+	gapUpTo  int64
+	gapSince time.Time
+}
+
+// start sets the cursor at the end of the log the first time: a node acts
+// on the events that happen once it runs (it reads the state before from
+// the store). Later it keeps the cursor, so nothing committed while the
+// connection was down is missed — unless those rows were pruned meanwhile,
+// when it asks its node to read the store again (events.KindResync).
+func (r *reader) start(ctx context.Context, conn *pgx.Conn) error {
+	var lo, hi int64
+	if err := conn.QueryRow(ctx, `SELECT COALESCE(min(seq), 0), COALESCE(max(seq), 0) FROM events`).Scan(&lo, &hi); err != nil {
+		return fmt.Errorf("event log: %w", err)
+	}
+	if !r.started {
+		r.started, r.cursor = true, hi
+		return nil
+	}
+	if lo > r.cursor+1 {
+		var older bool
+		cutoff := time.Now().Add(-r.b.o.Retention / 2).UnixNano()
+		if err := conn.QueryRow(ctx, `SELECT time < $1 FROM events WHERE seq = $2`, cutoff, lo).Scan(&older); err == nil && older {
+			r.b.log.Warn("cluster: events were pruned before this node read them; reading the store again", "from", r.cursor+1, "to", lo-1)
+			r.cursor = lo - 1
+			r.b.o.Bus.Publish(events.Event{Kind: events.KindResync})
+		}
+	}
+	return nil
+}
+
+// read publishes the events after the cursor, in seq order, stopping at a
+// gap that may still be filled.
+func (r *reader) read(ctx context.Context, conn *pgx.Conn) error {
+	for {
+		n, full, err := r.readBatch(ctx, conn)
+		if err != nil {
+			return fmt.Errorf("read event log: %w", err)
+		}
+		if !full || n == 0 {
+			return nil
+		}
+	}
+}
+
+const batchSize = 500
+
+func (r *reader) readBatch(ctx context.Context, conn *pgx.Conn) (applied int, full bool, err error) {
+	// One statement, so one snapshot for the rows and for xmin/xmax
+	// (pg_current_snapshot is the statement's own), and one round trip.
+	rows, err := conn.Query(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text, pg_snapshot_xmax(pg_current_snapshot())::text, e.*
+		FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT `+eventCols+` FROM events WHERE seq > $1 ORDER BY seq LIMIT `+strconv.Itoa(batchSize)+`) e ON true`, r.cursor)
+	if err != nil {
+		return 0, false, err
+	}
+	type row struct {
+		seq  int64
+		node string
+		e    events.Event
+	}
+	var batch []row
+	var xminS, xmaxS string
+	for rows.Next() {
+		var seq, t *int64
+		var node, kind, ext, dev, reason, source, detail, callID, dir, peer *string
+		if err := rows.Scan(&xminS, &xmaxS, &seq, &t, &node, &kind, &ext, &dev, &reason, &source, &detail, &callID, &dir, &peer); err != nil {
+			rows.Close()
+			return 0, false, err
+		}
+		if seq == nil {
+			continue // no events after the cursor
+		}
+		x := row{seq: *seq, node: *node, e: events.Event{Kind: *kind, Extension: *ext, Device: *dev, Reason: *reason,
+			Source: *source, Detail: *detail, CallID: *callID, Direction: *dir, Peer: *peer}}
+		if *t != 0 {
+			x.e.Time = time.Unix(0, *t)
+		}
+		batch = append(batch, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, false, err
+	}
+	xmin, _ := strconv.ParseUint(xminS, 10, 64)
+	xmax, _ := strconv.ParseUint(xmaxS, 10, 64)
+	if len(batch) == 0 {
+		return 0, false, nil
+	}
+	final := int64(0) // missing seqs up to here are known never to come
+	if r.gapXmax != 0 {
+		waited := time.Since(r.gapSince)
+		switch {
+		case xmin >= r.gapXmax:
+			final = r.gapUpTo
+		case waited > r.b.o.GapGrace:
+			r.b.log.Warn("cluster: skipping an event log gap held by a transaction open too long", "after", r.cursor, "waited", waited)
+			final = r.gapUpTo
+		}
+		if final != 0 {
+			r.gapXmax = 0
+		}
+	}
+	for _, x := range batch {
+		if x.seq > r.cursor+1 && x.seq-1 > final {
+			if r.gapXmax == 0 {
+				r.gapXmax, r.gapUpTo, r.gapSince = xmax, batch[len(batch)-1].seq, time.Now()
+			}
+			return applied, false, nil
+		}
+		r.cursor = x.seq
+		applied++
+		if x.node == r.b.o.Node {
+			continue // published on this node's bus when it happened
+		}
+		e := x.e
+		e.Node = x.node
+		if e.Node == "" {
+			e.Node = "?" // written by a store without a node name: still remote
+		}
+		r.b.o.Bus.Publish(e)
+	}
+	return applied, len(batch) == batchSize, nil
+}
+
+// send logs this node's events that the store does not log (call progress,
+// user_updated) and wakes the other nodes for every local event, until ctx
+// is done. While the database is unreachable the events to log wait, up to
+// MaxPending, and go out in order once it is back.
 func (b *Bridge) send(ctx context.Context) {
 	s := &sender{b: b}
 	defer s.close(ctx)
+	var retry <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -126,70 +291,122 @@ func (b *Bridge) send(ctx context.Context) {
 			if !ok {
 				return
 			}
-			if e.Remote() || e.Kind == events.KindResync {
-				continue // came from another node, or only about this one
+			s.add(e)
+			// Take whatever else is queued, so one round trip serves many.
+		drain:
+			for range sendBatch {
+				select {
+				case e, ok := <-b.sub:
+					if !ok {
+						break drain
+					}
+					s.add(e)
+				default:
+					break drain
+				}
 			}
-			payload, trimmed, err := encode(b.o.Node, b.instance, e)
-			if err != nil {
-				b.log.Warn("cluster: event not sent to other nodes", "kind", e.Kind, "err", err)
-				continue
+		case <-retry:
+			retry = nil
+		}
+		if retry != nil || !s.due() {
+			continue
+		}
+		if err := s.flush(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
 			}
-			if trimmed {
-				b.log.Info("cluster: event sent without its detail (too big)", "kind", e.Kind)
-			}
-			s.notify(ctx, payload)
+			s.fail(ctx, err)
+			retry = time.After(s.backoff)
 		}
 	}
 }
 
-// sender owns the sending connection.
+const sendBatch = 256
+
+// sender owns the sending connection and the events waiting for it.
 type sender struct {
 	b       *Bridge
 	conn    *pgx.Conn
 	channel string
 	backoff time.Duration
-	retryAt time.Time
+	pending []events.Event // to insert, oldest first
+	wake    bool           // a NOTIFY is owed
 	dropped int
 }
 
-// notify sends one payload, reconnecting once at once if the connection
-// turns out broken, then backing off.
-func (s *sender) notify(ctx context.Context, payload string) {
-	for attempt := 0; attempt < 2; attempt++ {
-		if s.conn == nil {
-			if time.Now().Before(s.retryAt) {
-				break
-			}
-			var err error
-			if s.conn, s.channel, err = s.b.connect(ctx); err != nil {
-				s.fail(ctx, err)
-				break
-			}
-		}
-		nctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		_, err := s.conn.Exec(nctx, `SELECT pg_notify($1, $2)`, s.channel, payload)
-		cancel()
-		if err == nil {
-			if s.dropped > 0 {
-				s.b.log.Warn("cluster: events were not sent to other nodes while the database was unreachable", "dropped", s.dropped)
-			}
-			s.backoff, s.dropped = 0, 0
-			return
-		}
-		s.fail(ctx, err)
-		if ctx.Err() != nil {
-			return
+func (s *sender) add(e events.Event) {
+	if e.Remote() || e.Kind == events.KindResync {
+		return // came from another node, or only about this one
+	}
+	s.wake = true
+	if events.Logged(e.Kind) {
+		return // the store wrote it with its audit row
+	}
+	if len(s.pending) >= s.b.o.MaxPending {
+		s.pending = s.pending[1:]
+		s.dropped++
+	}
+	s.pending = append(s.pending, e)
+}
+
+func (s *sender) due() bool { return s.wake || len(s.pending) > 0 }
+
+// flush inserts the pending events and sends one wake-up, in one
+// transaction (the NOTIFY goes out at its commit).
+func (s *sender) flush(ctx context.Context) error {
+	if s.conn == nil {
+		var err error
+		if s.conn, s.channel, err = s.b.connect(ctx); err != nil {
+			return err
 		}
 	}
-	s.dropped++
+	fctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	if len(s.pending) == 0 {
+		if _, err := s.conn.Exec(fctx, `SELECT pg_notify($1, $2)`, s.channel, s.b.o.Node); err != nil {
+			return err
+		}
+		s.wake = false
+		return nil
+	}
+	for len(s.pending) > 0 {
+		n := min(len(s.pending), sendBatch)
+		batch := &pgx.Batch{}
+		for _, e := range s.pending[:n] {
+			var t int64
+			if !e.Time.IsZero() {
+				t = e.Time.UnixNano()
+			}
+			batch.Queue(insertSQL, t, s.b.o.Node, e.Kind, e.Extension, e.Device, e.Reason, e.Source, e.Detail, e.CallID, e.Direction, e.Peer)
+		}
+		batch.Queue(`SELECT pg_notify($1, $2)`, s.channel, s.b.o.Node)
+		tx, err := s.conn.Begin(fctx)
+		if err != nil {
+			return err
+		}
+		if err := tx.SendBatch(fctx, batch).Close(); err != nil {
+			tx.Rollback(context.WithoutCancel(fctx))
+			return err
+		}
+		if err := tx.Commit(fctx); err != nil {
+			return err
+		}
+		s.pending = s.pending[n:]
+	}
+	s.wake = false
+	if s.dropped > 0 {
+		s.b.log.Warn("cluster: events were dropped while the database was unreachable (queue full)", "dropped", s.dropped)
+		s.dropped = 0
+	}
+	s.backoff = 0
+	return nil
 }
 
 func (s *sender) fail(ctx context.Context, err error) {
 	s.close(ctx)
 	s.backoff = s.b.nextBackoff(s.backoff)
-	s.retryAt = time.Now().Add(s.backoff)
 	if ctx.Err() == nil {
-		s.b.log.Warn("cluster: send connection failed", "err", err, "retry_in", s.backoff)
+		s.b.log.Warn("cluster: send connection failed; will retry", "err", err, "pending", len(s.pending), "retry_in", s.backoff)
 	}
 }
 

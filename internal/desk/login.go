@@ -104,6 +104,11 @@ func (s *Service) checkUser(u *hotdesk.User) error {
 // error that rolls back.
 func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, st hotdesk.Settings, res *LoginResult) (audits []*hotdesk.AuditEvent, outcome, err error) {
 	now := s.now()
+	if l, ok := tx.(hotdesk.LoginLocker); ok {
+		if err := l.LockLogin(ctx, req.Extension, req.Device); err != nil {
+			return nil, nil, err
+		}
+	}
 	d, err := tx.FindDevice(ctx, req.Device)
 	if isNotFound(err) {
 		return nil, nil, ErrUnknownDevice

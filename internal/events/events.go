@@ -5,6 +5,7 @@
 package events
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,14 @@ const (
 	// should be read again from the store. Never sent to other nodes.
 	KindResync = "cluster_resync"
 )
+
+// Logged reports whether events of kind have an audit row, written (with
+// its row in the cluster's event log) by the store in the change's own
+// transaction: every kind but call progress, user_updated and the local
+// cluster_resync. The cluster bridge logs the others itself.
+func Logged(kind string) bool {
+	return !strings.HasPrefix(kind, "call_") && kind != KindUserUpdated && kind != KindResync
+}
 
 // Event is one thing that happened. Audit events are published with the same
 // Kind, Extension, Device, Reason and Source as their audit row.

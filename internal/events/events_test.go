@@ -42,3 +42,14 @@ func TestRemoteIsMarkedByNode(t *testing.T) {
 		t.Fatal("an event with Node is remote")
 	}
 }
+
+func TestLogged(t *testing.T) {
+	for kind, want := range map[string]bool{
+		"login": true, "logout": true, "registered": true, "settings_changed": true,
+		KindCallTrying: false, KindCallTerminated: false, KindUserUpdated: false, KindResync: false,
+	} {
+		if got := Logged(kind); got != want {
+			t.Errorf("Logged(%q) = %v, want %v", kind, got, want)
+		}
+	}
+}

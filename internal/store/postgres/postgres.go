@@ -2,17 +2,19 @@
 // and for several nodes sharing one database. It runs the same SQL as the
 // SQLite store (internal/store/sqlstore) through database/sql and pgx.
 //
-// Write transactions queue on one transaction-scoped advisory lock per
-// schema, taken first thing, and run at READ COMMITTED: each sees every
-// transaction that committed before it (on any node), so the login rules
-// never act on a stale view, and none fails just because another ran at the
-// same time. Audit IDs are therefore also handed out in commit order, which
-// the webhook outbox relies on. SERIALIZABLE isolation was measured instead
-// and dropped: with 8 concurrent callers 1.3 of every login was retried and
-// 4.7% needed more than the five retries internal/desk allows (its
-// predicate locks cover whole index pages, so unrelated logins collide).
-// The unique keys of the schema (one login per user and per device) hold
-// either way.
+// Write transactions run at READ COMMITTED and take one of two forms of a
+// transaction-scoped advisory lock per schema at their first statement. A
+// login (desk, through hotdesk.LoginLocker) takes it shared and then row
+// locks on the users and devices it touches, in a fixed order, so logins of
+// different users on different phones run side by side on every node; any
+// other write takes it exclusive and runs alone, seeing every transaction
+// committed before it. Deadlocks and serialisation failures are retried a
+// bounded number of times; the unique keys of the schema (one login per
+// user and per device) stay the guard. SERIALIZABLE isolation was measured
+// instead and dropped: with 8 concurrent callers 1.3 of every login was
+// retried (its predicate locks cover whole index pages). Every audit row is
+// also written to the events table in its transaction: the log the cluster
+// bridge reads (internal/cluster).
 package postgres
 
 import (
@@ -73,6 +75,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// A snapshot taken before the write lock would hide the previous
 	// writer's commit: every statement needs its own.
 	cfg.RuntimeParams["default_transaction_isolation"] = "read committed"
+	// A node cut off from the database in the middle of a transaction
+	// holds its row locks (and a seq of the event log) until the server
+	// notices; a transaction idle this long is ended by the server instead,
+	// so the other nodes' logins of those users and their event readers
+	// go on. The store's transactions never wait on anything but the
+	// database.
+	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "10s"
 	db := stdlib.OpenDB(*cfg)
 	n := max(16, 2*runtime.GOMAXPROCS(0))
 	db.SetMaxOpenConns(n)
@@ -93,10 +102,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("postgres open: %w", err)
 	}
 	return &DB{DB: sqlstore.New(sqlstore.Options{
-		Write:    db,
-		Classify: classify,
-		LockSQL:  fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, key),
-		Retries:  retries,
+		Write:         db,
+		Classify:      classify,
+		LockSQL:       fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, key),
+		SharedLockSQL: fmt.Sprintf(`SELECT pg_advisory_xact_lock_shared(%d)`, key),
+		EventLog:      true,
+		Retries:       retries,
 	}), raw: db}, nil
 }
 
@@ -195,6 +206,7 @@ const (
 	codeForeignKey    = "23503" // foreign_key_violation
 	codeSerialization = "40001" // serialization_failure
 	codeDeadlock      = "40P01" // deadlock_detected
+	codeLockBusy      = "55P03" // lock_not_available (NOWAIT)
 )
 
 // classify maps PostgreSQL errors to store classes.
@@ -208,7 +220,7 @@ func classify(err error) sqlstore.Class {
 		return sqlstore.ClassUnique
 	case codeForeignKey:
 		return sqlstore.ClassForeignKey
-	case codeSerialization, codeDeadlock:
+	case codeSerialization, codeDeadlock, codeLockBusy:
 		return sqlstore.ClassRetry
 	}
 	return sqlstore.ClassOther

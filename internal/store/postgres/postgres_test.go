@@ -201,6 +201,7 @@ func TestClassify(t *testing.T) {
 		{&pgconn.PgError{Code: "23503"}, sqlstore.ClassForeignKey},
 		{&pgconn.PgError{Code: "40001"}, sqlstore.ClassRetry},
 		{&pgconn.PgError{Code: "40P01"}, sqlstore.ClassRetry},
+		{&pgconn.PgError{Code: "55P03"}, sqlstore.ClassRetry}, // NOWAIT lock busy
 		{&pgconn.PgError{Code: "23502"}, sqlstore.ClassOther}, // not null
 		{&pgconn.PgError{Code: "08006"}, sqlstore.ClassOther}, // connection failure
 		{errors.New("other"), sqlstore.ClassOther},
@@ -213,9 +214,9 @@ func TestClassify(t *testing.T) {
 }
 
 // TestWriteQueueHonoursContext holds a write transaction open and checks
-// that writers queued behind it, on the same node (the in-process queue)
-// and on another (the advisory lock), give up when their context ends and
-// that the queue works again afterwards.
+// that writers queued behind it, on the same node and on another (both wait
+// on the advisory lock), give up when their context ends and that the queue
+// works again afterwards.
 func TestWriteQueueHonoursContext(t *testing.T) {
 	ctx := context.Background()
 	url := MustCreateSchema(t, testDSN(t))
@@ -224,6 +225,10 @@ func TestWriteQueueHonoursContext(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- a.InTx(ctx, func(tx hotdesk.Tx) error {
+			// The lock is taken by the transaction's first statement.
+			if _, err := tx.ListLogins(ctx); err != nil {
+				return err
+			}
 			close(held)
 			<-release
 			return nil
@@ -250,5 +255,89 @@ func TestWriteQueueHonoursContext(t *testing.T) {
 		if err := db.CreateUser(ctx, &hotdesk.User{Extension: fmt.Sprint(time.Now().UnixNano())}); err != nil {
 			t.Fatalf("after release: %v", err)
 		}
+	}
+}
+
+// TestLoginRowLocks: a login transaction locks only its user's and device's
+// rows (and those of the logins it may end), so a login of other users on
+// other phones commits while it is open, on this node and another, but one
+// about the same user or phone — or one the open login would roam away
+// from — waits, and so does any write that is not a login.
+func TestLoginRowLocks(t *testing.T) {
+	ctx := context.Background()
+	url := MustCreateSchema(t, testDSN(t))
+	a, b := MustOpen(t, url), MustOpen(t, url)
+	for _, ext := range []string{"201", "202", "203", "204"} {
+		if err := a.CreateUser(ctx, &hotdesk.User{Extension: ext, Hotdesk: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"HD1", "HD2", "HD3", "HD4"} {
+		if err := a.CreateDevice(ctx, &hotdesk.Device{ID: id, Mode: hotdesk.ModeHotdesk}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	// 204 is logged in on HD4: a login of 201 on HD4 ends it.
+	if err := a.InTx(ctx, func(tx hotdesk.Tx) error {
+		return tx.CreateLogin(ctx, &hotdesk.Login{Extension: "204", Device: "HD4", Since: now, LastActivity: now, Via: "api"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	login := func(db *DB, wctx context.Context, ext, dev string) error {
+		return db.InTx(wctx, func(tx hotdesk.Tx) error {
+			if err := tx.(hotdesk.LoginLocker).LockLogin(wctx, ext, dev); err != nil {
+				return err
+			}
+			for _, find := range []func() (*hotdesk.Login, error){
+				func() (*hotdesk.Login, error) { return tx.LoginByDevice(wctx, dev) },
+				func() (*hotdesk.Login, error) { return tx.LoginByUser(wctx, ext) },
+			} {
+				if l, err := find(); err == nil {
+					if err := tx.DeleteLogin(wctx, l.Device); err != nil {
+						return err
+					}
+				}
+			}
+			return tx.CreateLogin(wctx, &hotdesk.Login{Extension: ext, Device: dev, Since: now, LastActivity: now, Via: "api"})
+		})
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- a.InTx(ctx, func(tx hotdesk.Tx) error {
+			if err := tx.(hotdesk.LoginLocker).LockLogin(ctx, "201", "HD4"); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	try := func(what string, fn func(context.Context) error, wantWait bool) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		err := fn(wctx)
+		if wantWait && err == nil {
+			t.Errorf("%s: committed while the login of 201 on HD4 was open", what)
+		}
+		if !wantWait && err != nil {
+			t.Errorf("%s: %v (it should not wait for the login of 201 on HD4)", what, err)
+		}
+	}
+	try("login 202 on HD2 (same node)", func(c context.Context) error { return login(a, c, "202", "HD2") }, false)
+	try("login 203 on HD3 (other node)", func(c context.Context) error { return login(b, c, "203", "HD3") }, false)
+	try("login 201 on HD1", func(c context.Context) error { return login(b, c, "201", "HD1") }, true)
+	try("login 202 on HD4", func(c context.Context) error { return login(b, c, "202", "HD4") }, true)
+	try("login 204 on HD1 (roams from HD4)", func(c context.Context) error { return login(b, c, "204", "HD1") }, true)
+	try("create a user", func(c context.Context) error { return b.CreateUser(c, &hotdesk.User{Extension: "299"}) }, true)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := login(b, ctx, "204", "HD1"); err != nil {
+		t.Fatalf("after release: %v", err)
 	}
 }

@@ -32,6 +32,16 @@ func (db *DB) appendAudit(ctx context.Context, q querier, e *hotdesk.AuditEvent)
 	if err != nil {
 		return db.wrap(err, "append audit")
 	}
+	if db.eventLog {
+		// pg_current_xact_id() first: the reader's gap rule needs the
+		// transaction's id to exist before its seq is drawn.
+		_, err = q.ExecContext(ctx, `INSERT INTO events (xid, seq, time, node, kind, extension, device, reason, source, detail)
+			VALUES (pg_current_xact_id(), nextval('events_seq_seq'), $1, $2, $3, $4, $5, $6, $7, $8)`,
+			ts(e.Time), db.Node(), e.Kind, e.Extension, e.Device, e.Reason, e.Source, e.Detail)
+		if err != nil {
+			return db.wrap(err, "append event")
+		}
+	}
 	// kinds is a JSON array of strings: a kind matches as its quoted form.
 	_, err = q.ExecContext(ctx, `INSERT INTO deliveries (webhook, audit_id, status, attempts, next_attempt, last_error, created_at)
 		SELECT id, $1, 'pending', 0, $2, '', $2 FROM webhooks

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -48,14 +49,29 @@ type Options struct {
 	// database transaction with one commit (see group.go). For databases
 	// with a single writer, where each commit costs an fsync.
 	GroupCommit bool
-	// LockSQL, if set, is run first in every write transaction (not in
-	// GroupCommit mode). PostgreSQL takes a transaction-scoped advisory lock
-	// with it, so write transactions queue one after another as on SQLite:
-	// each starts after the previous one committed and, at READ COMMITTED,
-	// sees its result. Serialisable isolation would instead abort many
-	// unrelated concurrent logins (its predicate locks cover whole index
-	// pages), more often than callers retry.
+	// LockSQL, if set, takes the database's write lock exclusively (not in
+	// GroupCommit mode); a write transaction runs it just before its first
+	// statement, unless that is Tx.LockLogin (SharedLockSQL). PostgreSQL
+	// takes a transaction-scoped advisory lock with it, so such writes
+	// queue one after another as on SQLite: each starts after the previous
+	// one committed and, at READ COMMITTED, sees its result. Serialisable
+	// isolation would instead abort many unrelated concurrent logins (its
+	// predicate locks cover whole index pages), more often than callers
+	// retry.
 	LockSQL string
+	// SharedLockSQL, with LockSQL, is the shared form of that lock. A
+	// write transaction takes one of the two at its first statement: a
+	// login transaction that starts with Tx.LockLogin takes the shared
+	// lock and then row locks on the users and devices it touches, so
+	// logins run side by side (on one node or many); any other write
+	// transaction takes LockSQL, the exclusive form, and runs alone as
+	// before. Rare admin changes thus keep their simple serialised
+	// reasoning while the hot path scales.
+	SharedLockSQL string
+	// EventLog writes every audit row into the events table as well (same
+	// transaction), tagged with the node set by SetNode: the log other
+	// nodes read (internal/cluster). PostgreSQL only.
+	EventLog bool
 	// Retries is how many times a transaction the store runs for itself
 	// (CreateDevice, UpdateUser, …: the function is the store's own and
 	// safe to run again) is retried after a ClassRetry failure such as a
@@ -71,7 +87,9 @@ type DB struct {
 	onClose  func() error
 	group    *grouper
 	lockSQL  string
-	turn     chan struct{} // with lockSQL: this process's writers queue here first
+	shared   string
+	eventLog bool
+	node     atomic.Value // string: this node's name, for the events table
 	retries  int
 }
 
@@ -79,12 +97,11 @@ var _ hotdesk.Store = (*DB)(nil)
 
 // New wraps the given pools. The schema must already be migrated.
 func New(o Options) *DB {
-	db := &DB{w: o.Write, r: o.Read, classify: o.Classify, onClose: o.OnClose, lockSQL: o.LockSQL, retries: o.Retries}
+	db := &DB{w: o.Write, r: o.Read, classify: o.Classify, onClose: o.OnClose, lockSQL: o.LockSQL,
+		shared: o.SharedLockSQL, eventLog: o.EventLog, retries: o.Retries}
+	db.node.Store("")
 	if db.r == nil {
 		db.r = db.w
-	}
-	if db.lockSQL != "" {
-		db.turn = make(chan struct{}, 1)
 	}
 	if o.GroupCommit {
 		db.group = &grouper{db: db}
@@ -94,6 +111,13 @@ func New(o Options) *DB {
 	}
 	return db
 }
+
+// SetNode names this node in the events it logs (Options.EventLog). Call
+// it before the store is used.
+func (db *DB) SetNode(name string) { db.node.Store(name) }
+
+// Node is the name given to SetNode.
+func (db *DB) Node() string { return db.node.Load().(string) }
 
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {
@@ -157,38 +181,29 @@ func (db *DB) runTx(ctx context.Context, fn func(q querier) error) (err error) {
 	if db.group != nil {
 		return db.group.run(ctx, fn)
 	}
-	if db.turn != nil {
-		// Only one transaction per process waits for the database lock;
-		// the others queue here, where handing over is cheap.
-		select {
-		case db.turn <- struct{}{}:
-			defer func() { <-db.turn }()
-		case <-ctx.Done():
-			return fmt.Errorf("begin: %w", ctx.Err())
-		}
-	}
-	q, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return db.wrap(err, "begin")
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			_ = q.Rollback()
+			_ = tx.Rollback()
 			panic(p)
 		}
 		if err != nil {
-			_ = q.Rollback()
+			_ = tx.Rollback()
 		}
 	}()
+	var q querier = tx
 	if db.lockSQL != "" {
-		if _, err = q.ExecContext(ctx, db.lockSQL); err != nil {
-			return db.wrap(err, "lock")
-		}
+		// The lock is taken by the first statement: shared if that is
+		// Tx.LockLogin, exclusive otherwise (see Options.SharedLockSQL).
+		q = &lazyLock{db: db, tx: tx}
 	}
 	if err = fn(q); err != nil {
 		return err
 	}
-	if err = q.Commit(); err != nil {
+	if err = tx.Commit(); err != nil {
 		return db.wrap(err, "commit")
 	}
 	return nil

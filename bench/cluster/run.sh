@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Hot-desk logins/s through the REST API with 1, 2 and 3 nodes of
+# `hotdesk serve` on one PostgreSQL (a private server started here, fsync
+# ON), each node count on a fresh database. bench/cluster/load creates the
+# users and phones and drives the logins (each moves a user to their other
+# phone: the old login ends, the new one starts), spreading requests over
+# the nodes in turn.
+#
+#   bench/cluster/run.sh                       # 1 2 3 nodes, 32 clients, 20 s each
+#   NODES="1 3" WORKERS=64 DURATION=30s bench/cluster/run.sh
+#   HOTDESK_BIN=/path/to/other/hotdesk bench/cluster/run.sh   # another build, to compare
+#
+# Prints one line per node count and a table; exits non-zero when a login
+# failed or a node did not start.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+NODES=${NODES:-"1 2 3"}
+WORKERS=${WORKERS:-32}
+USERS=${USERS:-128}
+DURATION=${DURATION:-20s}
+OUT=${OUT:-$(mktemp -d /tmp/bench-cluster.XXXXXX)}
+chmod 755 "$OUT"
+TOKEN=bench-cluster-token-0123456789abcdef
+
+if [ -n "${HOTDESK_BIN:-}" ]; then cp "$HOTDESK_BIN" "$OUT/hotdesk"; else go build -o "$OUT/hotdesk" ./cmd/hotdesk; fi
+go build -o "$OUT/load" ./bench/cluster/load
+
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+run_pg() { if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
+[ "$(id -u)" -eq 0 ] && chown postgres "$OUT"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  run_pg "$pgbin/pg_ctl -D $OUT/pg -m fast stop" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+run_pg "$pgbin/initdb -D $OUT/pg -A trust -U hotdesk >/dev/null"
+run_pg "$pgbin/pg_ctl -D $OUT/pg -o \"-k $OUT -c listen_addresses='' -c fsync=on -c max_connections=300 ${PGOPTS:-}\" -l $OUT/pg.log -w start >/dev/null"
+echo "cluster bench: PostgreSQL $(basename "$(dirname "$pgbin")") fsync=$(run_pg "$pgbin/psql -h $OUT -U hotdesk -d postgres -Atc 'show fsync'"), $(nproc) CPUs, $WORKERS clients, $DURATION per run, out $OUT"
+
+# CPU seconds (user+system) used so far by the given processes.
+cpu() { local t=0 p; for p in "$@"; do [ -r /proc/$p/stat ] && t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo "$t"; }
+pgpids() { pgrep -P "$(head -1 "$OUT/pg/postmaster.pid")" | tr '\n' ' '; }
+
+results=()
+for n in $NODES; do
+  db=bench_$n
+  run_pg "$pgbin/createdb -h $OUT -U hotdesk $db"
+  url="postgres://hotdesk@/$db?host=$OUT&sslmode=disable"
+  urls=()
+  pids=()
+  for i in $(seq 1 "$n"); do
+    dir=$OUT/n$n-$i
+    mkdir -p "$dir"
+    "$OUT/hotdesk" serve --data "$dir" --db "$url" --node "bench$i" --admin-token "$TOKEN" \
+      --sip "127.0.0.1:$((27100 + i))" --http "127.0.0.1:$((27200 + i))" --public-ip 127.0.0.1 \
+      --rtp-ports "$((40000 + 1000 * i))-$((40000 + 1000 * i + 999))" --log-level warn >"$dir/log" 2>&1 &
+    pids+=($!)
+    urls+=("http://127.0.0.1:$((27200 + i))")
+  done
+  for u in "${urls[@]}"; do
+    for _ in $(seq 1 200); do curl -fs "$u/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+    curl -fs "$u/healthz" >/dev/null || { echo "node at $u did not start"; cat "$OUT"/n$n-*/log; exit 1; }
+  done
+  "$OUT/load" -nodes "$(IFS=,; echo "${urls[*]}")" -token "$TOKEN" -users "$USERS" -workers "$WORKERS" -duration 1s >/dev/null
+  # Measure only the logins: users and phones exist now (-setup=false).
+  pg0=$(cpu $(pgpids)); nodes0=$(cpu "${pids[@]}")
+  line=$("$OUT/load" -setup=false -nodes "$(IFS=,; echo "${urls[*]}")" -token "$TOKEN" -users "$USERS" -workers "$WORKERS" -duration "$DURATION")
+  pg1=$(cpu $(pgpids)); nodes1=$(cpu "${pids[@]}")
+  logins=$(echo "$line" | sed -E 's/.* logins=([0-9]+).*/\1/')
+  hz=$(getconf CLK_TCK)
+  line="$line node-cpu/login=$(( (nodes1 - nodes0) * 1000000 / hz / (logins > 0 ? logins : 1) ))us pg-cpu/login=$(( (pg1 - pg0) * 1000000 / hz / (logins > 0 ? logins : 1) ))us"
+  echo "$line"
+  results+=("$line")
+  for p in "${pids[@]}"; do kill "$p"; done
+  wait "${pids[@]}" 2>/dev/null || true
+  pids=()
+  if grep -i "panic\|event log connection lost" "$OUT"/n$n-*/log; then echo "a node logged trouble (above)"; exit 1; fi
+done
+
+echo
+echo "| nodes | logins/s | p50 | p99 | CPU per login: nodes | PostgreSQL |"
+echo "|---|---|---|---|---|---|"
+for l in "${results[@]}"; do
+  echo "$l" | sed -E 's/nodes=([0-9]+).*logins\/s=([0-9]+) p50=([^ ]+) p99=([^ ]+) node-cpu\/login=([^ ]+) pg-cpu\/login=([^ ]+)/| \1 | \2 | \3 | \4 | \5 | \6 |/'
+done
