@@ -129,7 +129,7 @@ func (r *Registrar) toTag() string {
 	r.toTagSeq++
 	n := r.toTagSeq
 	r.mu.Unlock()
-	return "r" + strconv.FormatUint(n, 36) + "." + r.nonces.issue(time.Unix(0, 0), "")[:8]
+	return "r" + strconv.FormatUint(n, 36) + "." + r.digest.Nonces().Issue(time.Unix(0, 0), "")[:8]
 }
 
 // change is what one REGISTER did to a device's bindings.

@@ -1,4 +1,4 @@
-package registrar
+package digest
 
 import (
 	"crypto/md5"
@@ -21,7 +21,7 @@ func TestParseCredentialsAgreesWithLibrary(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := parseCredentials(in)
+			got, err := ParseCredentials(in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -39,8 +39,8 @@ func TestParseCredentialsRejectsMalformed(t *testing.T) {
 		`Digest username`,
 		`Digest nc=zz`,
 	} {
-		if c, err := parseCredentials(in); err == nil {
-			t.Errorf("parseCredentials(%q) = %+v, want error", in, c)
+		if c, err := ParseCredentials(in); err == nil {
+			t.Errorf("ParseCredentials(%q) = %+v, want error", in, c)
 		}
 	}
 }
@@ -56,29 +56,26 @@ func TestDigestResponseAgreesWithLibrary(t *testing.T) {
 					t.Fatal(err)
 				}
 				ha1 := hashHex(hashFor(alg)(), "HD00001", "pbx.test", "pw")
-				got, err := expectedResponse("INVITE", want, ha1)
+				got, err := Response("INVITE", want, ha1)
 				if err != nil || got != want.Response {
 					t.Fatalf("%s qop=%v nc=%d: got %s (%v), want %s", alg, qop, nc, got, err, want.Response)
 				}
 			}
 		}
 	}
-	if _, err := expectedResponse("INVITE", &digest.Credentials{Algorithm: "SHA-512"}, hashHex(md5.New(), "x")); err == nil {
+	if _, err := Response("INVITE", &digest.Credentials{Algorithm: "SHA-512"}, hashHex(md5.New(), "x")); err == nil {
 		t.Error("SHA-512 accepted")
 	}
 }
 
 func TestChallengeTemplatesMatchLibrary(t *testing.T) {
-	tm := challengeTemplates("pbx.test", []string{"SHA-256", "MD5"})
-	for i, alg := range []string{"SHA-256", "MD5"} {
-		for _, stale := range []bool{false, true} {
+	tm := NewChallenges("pbx.test", []string{"SHA-256", "MD5"})
+	for _, stale := range []bool{false, true} {
+		got := tm.Headers("N1", stale)
+		for i, alg := range []string{"SHA-256", "MD5"} {
 			want := (&digest.Challenge{Realm: "pbx.test", Nonce: "N1", Algorithm: alg, QOP: []string{"auth"}, Stale: stale}).String()
-			suffix := tm[i].suffix
-			if stale {
-				suffix = tm[i].staleSuffix
-			}
-			if got := tm[i].prefix + "N1" + suffix; got != want {
-				t.Errorf("got %q, want %q", got, want)
+			if got[i] != want {
+				t.Errorf("got %q, want %q", got[i], want)
 			}
 		}
 	}
@@ -88,6 +85,6 @@ func FuzzParseCredentials(f *testing.F) {
 	f.Add(`Digest username="a", realm="b", nonce="c", nc=00000001`)
 	f.Add(`Digest username="a\"`)
 	f.Fuzz(func(t *testing.T, s string) {
-		parseCredentials(s) // must not panic
+		ParseCredentials(s) // must not panic
 	})
 }
