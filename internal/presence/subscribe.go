@@ -2,6 +2,7 @@ package presence
 
 import (
 	"context"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"strconv"
 	"time"
 
@@ -41,18 +42,14 @@ type pending struct {
 }
 
 // respond answers tx, logging failures.
-func (p *Presence) respond(tx sip.ServerTransaction, res *sip.Response) {
-	if err := tx.Respond(res); err != nil {
-		p.log.Debug("presence: respond", "code", res.StatusCode, "error", err)
-	}
-}
-
+// reply answers req with code and hdrs (signaling.NewResponse), and reason
+// instead of the standard phrase when it is not empty.
 func (p *Presence) reply(req *sip.Request, tx sip.ServerTransaction, code int, reason string, hdrs ...sip.Header) {
-	res := sip.NewResponseFromRequest(req, code, reason, nil)
-	for _, h := range hdrs {
-		res.AppendHeader(h)
+	res := signaling.NewResponse(req, code, hdrs...)
+	if reason != "" {
+		res.Reason = reason
 	}
-	p.respond(tx, res)
+	signaling.Send(tx, res, p.log)
 }
 
 // onSubscribe handles an out-of-dialog SUBSCRIBE.
@@ -87,7 +84,7 @@ func (p *Presence) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	} else if err != nil {
 		p.log.Error("presence: find user", "extension", ext, "error", err)
-		p.reply(req, tx, sip.StatusInternalServerError, "Server Error")
+		p.reply(req, tx, signaling.ErrorStatus(err), "")
 		return
 	}
 	s, ok := p.newSubscription(req, ext, dev)
@@ -157,7 +154,7 @@ func (p *Presence) accept(req *sip.Request, tx sip.ServerTransaction, s *subscri
 		p.addLocked(s)
 	}
 	p.mu.Unlock()
-	p.respond(tx, p.okResponse(req, s, exp))
+	signaling.Send(tx, p.okResponse(req, s, exp), p.log)
 	p.log.Info("presence: subscribed", "extension", s.ext, "device", s.device, "expires", exp, "source", s.dest)
 	p.mu.Lock()
 	p.enqueueLocked(s, exp == 0, "timeout")
@@ -223,7 +220,7 @@ func (p *Presence) refresh(req *sip.Request, tx sip.ServerTransaction, s *subscr
 		}
 	}
 	p.mu.Unlock()
-	p.respond(tx, p.okResponse(req, s, exp))
+	signaling.Send(tx, p.okResponse(req, s, exp), p.log)
 	if exp == 0 {
 		p.log.Info("presence: unsubscribed", "extension", s.ext, "device", s.device)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/digest"
 	"github.com/hotdesk-pbx/hotdesk/internal/limit"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	icdigest "github.com/icholy/digest"
 )
 
@@ -218,7 +219,7 @@ func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kin
 		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil), r.limiter.Slow(digest.Host(src), now))
 	case authError:
 		r.log.Error("sip auth: device lookup", "device", user, "error", err)
-		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Error", nil), false)
+		r.reply(req, tx, signaling.NewResponse(req, signaling.ErrorStatus(err)), false)
 	}
 	return nil, false
 }

@@ -19,6 +19,7 @@ type fakeStore struct {
 	bindings map[bindingKey]hotdesk.Binding
 	audit    []*hotdesk.AuditEvent
 	fail     error // returned by writes when set
+	findFail error // returned by FindDevice when set
 	finds    int
 	puts     int // PutBindings calls
 }
@@ -37,6 +38,9 @@ func (s *fakeStore) FindDevice(ctx context.Context, id string) (*hotdesk.Device,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.finds++
+	if s.findFail != nil {
+		return nil, s.findFail
+	}
 	d, ok := s.devices[id]
 	if !ok {
 		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "device %q not found", id)

@@ -2,6 +2,7 @@ package registrar
 
 import (
 	"fmt"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,9 +97,7 @@ func (r *Registrar) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if ch.wait != nil {
 		if err := r.waitStored(ch.wait); err != nil {
 			r.log.Error("sip register: store new binding", "device", dev.ID, "error", err)
-			res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable", nil)
-			res.AppendHeader(sip.NewHeader("Retry-After", "5"))
-			r.reply(req, tx, res, false)
+			r.reply(req, tx, signaling.NewResponse(req, sip.StatusServiceUnavailable), false)
 			return
 		}
 	}
