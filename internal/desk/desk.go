@@ -39,9 +39,22 @@ const (
 // conflictRetries bounds retries of a login transaction that lost a race.
 const conflictRetries = 5
 
+// Store is what the desk rules need of the store (hotdesk.Store has it);
+// every change is made in one transaction (InTx).
+type Store interface {
+	FindUser(ctx context.Context, ext string) (*hotdesk.User, error)
+	FindDevice(ctx context.Context, id string) (*hotdesk.Device, error)
+	LoginByDevice(ctx context.Context, device string) (*hotdesk.Login, error)
+	ListLogins(ctx context.Context) ([]*hotdesk.Login, error)
+	DeviceBindings(ctx context.Context, device string, now time.Time) ([]hotdesk.Binding, error)
+	GetSettings(ctx context.Context) (hotdesk.Settings, error)
+	AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error
+	InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error
+}
+
 // Options configures a Service.
 type Options struct {
-	Store  hotdesk.Store
+	Store  Store
 	Bus    *events.Bus   // may be nil in tests
 	Now    hotdesk.Clock // nil = time.Now
 	Logger *slog.Logger  // nil = slog.Default()
@@ -57,7 +70,7 @@ type Options struct {
 
 // Service applies the hot-desk rules. Safe for concurrent use.
 type Service struct {
-	store  hotdesk.Store
+	store  Store
 	bus    *events.Bus
 	now    hotdesk.Clock
 	log    *slog.Logger

@@ -11,11 +11,9 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
-// memStore is the part of hotdesk.Store the desk uses, in memory, with
-// real transactions (rollback on error) and a switch to fail every write.
+// memStore is the desk's Store in memory, with real transactions
+// (rollback on error) and a switch to fail every write.
 type memStore struct {
-	hotdesk.Store // nil: other methods panic
-
 	mu       sync.Mutex
 	users    map[string]*hotdesk.User
 	devices  map[string]*hotdesk.Device
@@ -221,10 +219,6 @@ func (s *memStore) FindDevice(ctx context.Context, id string) (*hotdesk.Device, 
 	defer s.lock()()
 	return s.findDevice(id)
 }
-func (s *memStore) LoginByUser(ctx context.Context, ext string) (*hotdesk.Login, error) {
-	defer s.lock()()
-	return s.loginByUser(ext)
-}
 func (s *memStore) LoginByDevice(ctx context.Context, d string) (*hotdesk.Login, error) {
 	defer s.lock()()
 	return s.loginByDevice(d)
@@ -271,3 +265,5 @@ func (s *memStore) FindAudit(ctx context.Context, f hotdesk.AuditFilter) ([]*hot
 }
 
 var errDown = errors.New("database is down")
+
+var _ Store = (*memStore)(nil)

@@ -7,10 +7,8 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
-// fakeStore is the part of hotdesk.Store provisioning uses, in memory.
+// fakeStore is provisioning's Store in memory.
 type fakeStore struct {
-	hotdesk.Store // nil: other methods panic
-
 	mu       sync.Mutex
 	devices  map[string]*hotdesk.Device
 	users    map[string]*hotdesk.User
@@ -111,3 +109,5 @@ func (s *fakeStore) audits(kind string) []hotdesk.AuditEvent {
 	}
 	return out
 }
+
+var _ Store = (*fakeStore)(nil)

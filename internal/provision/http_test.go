@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
@@ -330,12 +331,24 @@ func TestStoreFailureIs503(t *testing.T) {
 	}
 }
 
+// deskStore is the fake as a desk.Store: UserAt reads only logins and
+// users; the rest of desk.Store is empty.
+type deskStore struct{ *fakeStore }
+
+func (deskStore) ListLogins(context.Context) ([]*hotdesk.Login, error) { return nil, nil }
+func (deskStore) DeviceBindings(context.Context, string, time.Time) ([]hotdesk.Binding, error) {
+	return nil, nil
+}
+func (deskStore) InTx(context.Context, func(hotdesk.Tx) error) error {
+	return errors.New("provisioning never writes through the desk")
+}
+
 // TestFollowsLogin fetches through the desk service: the configuration
 // shows whoever is logged in now.
 func TestFollowsLogin(t *testing.T) {
 	h := mustHTTP(t, hotdesk.ModelYealink)
 	var err error
-	h.prov, err = New(Options{Store: h.store, Desk: desk.New(desk.Options{Store: h.store, Logger: quietLogger()}),
+	h.prov, err = New(Options{Store: h.store, Desk: desk.New(desk.Options{Store: deskStore{h.store}, Logger: quietLogger()}),
 		Logger: quietLogger(), Now: h.clock.Now, SIPHost: "192.0.2.10", Realm: testRealm})
 	if err != nil {
 		t.Fatal(err)

@@ -39,9 +39,20 @@ const (
 	DefaultBlockFor    = 15 * time.Minute
 )
 
+// Store is what provisioning needs of the store (hotdesk.Store has it).
+type Store interface {
+	FindDevices(ctx context.Context, f hotdesk.DeviceFilter) ([]*hotdesk.Device, int, error)
+	FindDevice(ctx context.Context, id string) (*hotdesk.Device, error)
+	UpdateDevice(ctx context.Context, id string, upd hotdesk.DeviceUpdate) (*hotdesk.Device, error)
+	FindUser(ctx context.Context, ext string) (*hotdesk.User, error)
+	LoginByDevice(ctx context.Context, device string) (*hotdesk.Login, error)
+	GetSettings(ctx context.Context) (hotdesk.Settings, error)
+	AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error
+}
+
 // Options configure the provisioning server.
 type Options struct {
-	Store  hotdesk.Store
+	Store  Store
 	Desk   *desk.Service // who is logged in where; nil reads the store
 	Logger *slog.Logger
 	Now    hotdesk.Clock

@@ -2,18 +2,16 @@ package registrar
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
-// fakeStore is the part of hotdesk.Store the registrar uses, in memory. Its
-// bindings outlive registrar instances, like a database file.
+// fakeStore is the registrar's Store in memory. Its bindings outlive
+// registrar instances, like a database file.
 type fakeStore struct {
-	hotdesk.Store // nil: other methods panic
-
 	mu       sync.Mutex
 	devices  map[string]*hotdesk.Device
 	bindings map[bindingKey]hotdesk.Binding
@@ -99,8 +97,19 @@ func (s *fakeStore) DeleteExpiredBindings(ctx context.Context, now time.Time) (i
 	return n, nil
 }
 
+// InTx gives fn a transaction in which AppendAudit (all the registrar
+// uses) records the event; the other methods are siptest.FuncTx's safe
+// defaults.
 func (s *fakeStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
-	return fn(fakeTx{s})
+	return fn(siptest.FuncTx{AppendAuditFunc: func(_ context.Context, e *hotdesk.AuditEvent) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.fail != nil {
+			return s.fail
+		}
+		s.audit = append(s.audit, e)
+		return nil
+	}})
 }
 
 func (s *fakeStore) storedBindings(device string) []hotdesk.Binding {
@@ -125,42 +134,4 @@ func (s *fakeStore) auditKinds() []string {
 	return out
 }
 
-type fakeTx struct {
-	s *fakeStore
-}
-
-func (t fakeTx) AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error {
-	t.s.mu.Lock()
-	defer t.s.mu.Unlock()
-	if t.s.fail != nil {
-		return t.s.fail
-	}
-	t.s.audit = append(t.s.audit, e)
-	return nil
-}
-
-// The rest of hotdesk.Tx is unused by the registrar.
-func (fakeTx) FindUser(context.Context, string) (*hotdesk.User, error) { return nil, errUnused }
-func (fakeTx) FindDevice(context.Context, string) (*hotdesk.Device, error) {
-	return nil, errUnused
-}
-func (fakeTx) UpdateUser(context.Context, string, hotdesk.UserUpdate) (*hotdesk.User, error) {
-	return nil, errUnused
-}
-func (fakeTx) LoginByUser(context.Context, string) (*hotdesk.Login, error)   { return nil, errUnused }
-func (fakeTx) LoginByDevice(context.Context, string) (*hotdesk.Login, error) { return nil, errUnused }
-func (fakeTx) ListLogins(context.Context) ([]*hotdesk.Login, error)          { return nil, errUnused }
-func (fakeTx) CreateLogin(context.Context, *hotdesk.Login) error             { return errUnused }
-func (fakeTx) UpdateLogin(context.Context, *hotdesk.Login) error             { return errUnused }
-func (fakeTx) DeleteLogin(context.Context, string) error                     { return errUnused }
-func (fakeTx) UpdateDevice(context.Context, string, hotdesk.DeviceUpdate) (*hotdesk.Device, error) {
-	return nil, errUnused
-}
-func (fakeTx) PINFailures(context.Context, string, string) ([]time.Time, error) {
-	return nil, errUnused
-}
-func (fakeTx) PutPINFailures(context.Context, string, string, []time.Time) error {
-	return errUnused
-}
-
-var errUnused = errors.New("fake tx: not used by the registrar")
+var _ Store = (*fakeStore)(nil)

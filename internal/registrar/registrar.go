@@ -7,6 +7,7 @@
 package registrar
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,9 +25,21 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 )
 
+// Store is what the registrar needs of the store (hotdesk.Store has it):
+// device credentials, the bindings it writes through, and one transaction
+// per group commit for its audit events (it calls only Tx.AppendAudit).
+type Store interface {
+	FindDevice(ctx context.Context, id string) (*hotdesk.Device, error)
+	ListBindings(ctx context.Context, now time.Time) ([]hotdesk.Binding, error)
+	PutBindings(ctx context.Context, bs []hotdesk.Binding) error
+	DeleteBindings(ctx context.Context, bs []hotdesk.Binding) error
+	DeleteExpiredBindings(ctx context.Context, now time.Time) (int, error)
+	InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error
+}
+
 // Options configure a Registrar. Zero values take the defaults noted.
 type Options struct {
-	Store  hotdesk.Store // required
+	Store  Store         // required
 	Bus    *events.Bus   // optional
 	Realm  string        // digest realm (the SIP domain); required
 	Now    hotdesk.Clock // default time.Now
