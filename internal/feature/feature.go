@@ -43,10 +43,17 @@ func promptLoader(f func(lang string) (*prompts.Set, error)) func(string) (Promp
 	}
 }
 
+// Store is what feature codes need of the store (hotdesk.Store has it):
+// the site settings and the users.
+type Store interface {
+	FindUser(ctx context.Context, ext string) (*hotdesk.User, error)
+	GetSettings(ctx context.Context) (hotdesk.Settings, error)
+}
+
 // Options configures a Service.
 type Options struct {
 	Desk    *desk.Service
-	Store   hotdesk.Store // settings (language) and users
+	Store   Store // settings (language) and users
 	Prompts func(lang string) (*prompts.Set, error)
 	Ports   *media.PortPool
 	MediaIP string // address RTP is bound to and announced in SDP
@@ -61,7 +68,7 @@ type Options struct {
 // Service handles feature-code calls. Safe for concurrent use.
 type Service struct {
 	rules   rules
-	store   hotdesk.Store
+	store   Store
 	prompts func(lang string) (PromptSet, error)
 	ports   *media.PortPool
 	mediaIP string

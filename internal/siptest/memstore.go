@@ -10,14 +10,13 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
-// MemStore is a small in-memory hotdesk.Store for protocol tests: users,
-// devices, logins (one per user and per device), audit, settings and
-// bindings, with transactions that roll back on error. Methods it does not
-// implement panic (the embedded nil Store). Set Fail to make every
-// transaction and read fail (a database outage).
+// MemStore is a small in-memory store for protocol tests: users, devices,
+// logins (one per user and per device), audit, settings and bindings, with
+// transactions that roll back on error. It has what the SIP components
+// declare they need (registrar.Store, desk.Store, feature.Store,
+// presence.Store, checksync.Store), not the whole hotdesk.Store. Set Fail to
+// make every transaction and read fail (a database outage).
 type MemStore struct {
-	hotdesk.Store // nil: unimplemented methods panic
-
 	mu       sync.Mutex
 	users    map[string]*hotdesk.User
 	devices  map[string]*hotdesk.Device
@@ -194,16 +193,6 @@ func (s *MemStore) loginByDevice(device string) (*hotdesk.Login, error) {
 	return &c, nil
 }
 
-// TouchLogin records activity.
-func (s *MemStore) TouchLogin(_ context.Context, device string, at time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l, ok := s.logins[device]; ok {
-		l.LastActivity = at
-	}
-	return nil
-}
-
 func (s *MemStore) createLogin(l *hotdesk.Login) error {
 	if _, ok := s.logins[l.Device]; ok {
 		return hotdesk.Errorf(hotdesk.ECONFLICT, "device has a login")
@@ -327,16 +316,6 @@ func (s *MemStore) DeleteExpiredBindings(_ context.Context, now time.Time) (int,
 	return n, nil
 }
 
-// Ping reports the injected failure.
-func (s *MemStore) Ping(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.fail
-}
-
-// Close does nothing.
-func (s *MemStore) Close() error { return nil }
-
 // InTx runs fn under the store lock and undoes its changes if it fails.
 func (s *MemStore) InTx(_ context.Context, fn func(tx hotdesk.Tx) error) error {
 	s.mu.Lock()
@@ -448,5 +427,3 @@ func (t *memTx) AppendAudit(_ context.Context, e *hotdesk.AuditEvent) error {
 	t.undo = append(t.undo, func() { t.s.audit = t.s.audit[:n] })
 	return nil
 }
-
-var _ hotdesk.Store = (*MemStore)(nil)
