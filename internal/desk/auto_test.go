@@ -139,7 +139,7 @@ func TestMaxDurationAndDailyFire(t *testing.T) {
 	if got := f.autoLogouts(); !slices.Equal(got, []string{"201 HD00001 max_duration"}) {
 		t.Fatalf("auto logouts %q", got)
 	}
-	f.svc.Tick(ctx, f.clock.Set2(time.Date(2026, 3, 3, 1, 0, 0, 0, time.UTC)))
+	f.svc.Tick(ctx, f.clock.Set(time.Date(2026, 3, 3, 1, 0, 0, 0, time.UTC)))
 	if got := f.autoLogouts(); len(got) != 2 || got[1] != "202 HD00002 daily" {
 		t.Fatalf("auto logouts %q", got)
 	}
@@ -156,8 +156,6 @@ func TestMaxDurationAndDailyFire(t *testing.T) {
 		t.Fatalf("logout events %q", evs)
 	}
 }
-
-func (c *testClock) Set2(t time.Time) time.Time { c.Set(t); return t }
 
 func TestIdleTimeoutMovesWithActivity(t *testing.T) {
 	f := newFixture(t)

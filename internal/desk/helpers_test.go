@@ -9,32 +9,11 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
-// testClock is an injected clock tests move by hand.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *testClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
+// testClock is the shared test clock.
+type testClock = siptest.Clock
 
 // fixture is a Service over a store with users 201–209 (PIN 1234, 209 not
 // hot-desk enabled), hot desk phones HD00001–HD00009 and a personal phone.
@@ -66,7 +45,7 @@ func newFixture(tb testing.TB) *fixture {
 		st.devices[id] = &hotdesk.Device{ID: id, Mode: hotdesk.ModeHotdesk}
 	}
 	st.devices["SOFT201"] = &hotdesk.Device{ID: "SOFT201", Mode: hotdesk.ModePersonal, Owner: "201"}
-	return newFixtureOn(tb, st, &testClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)})
+	return newFixtureOn(tb, st, siptest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)))
 }
 
 // newFixtureOn starts a fresh Service (as after a restart) over st.

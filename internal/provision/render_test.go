@@ -12,11 +12,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -27,24 +27,10 @@ const (
 	otherMAC  = "805ec0d4e5f6"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// fakeClock is the shared test clock.
+type fakeClock = siptest.Clock
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLogger() *slog.Logger { return siptest.QuietLogger() }
 
 // fixture is an office with one hot desk phone per vendor, user 201 with BLF
 // keys and speed dials, and a second device whose secrets must never leak.
@@ -72,7 +58,7 @@ func mustServer(tb testing.TB, s *fakeStore, clock *fakeClock) *Server {
 	return srv
 }
 
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)} }
+func newClock() *fakeClock { return siptest.NewClock(time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)) }
 
 func renderFor(tb testing.TB, s *fakeStore, vendorName string) []byte {
 	tb.Helper()

@@ -10,9 +10,10 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
-func newClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
+func newClock() *fakeClock { return siptest.NewClock(time.Unix(1_700_000_000, 0)) }
 
 // sha256First opts in to SHA-256 ahead of MD5 (--digest SHA-256,MD5).
 func sha256First(o *Options) { o.Algorithms = []string{"SHA-256", "MD5"} }
