@@ -15,15 +15,15 @@ type fakeStore struct {
 	mu       sync.Mutex
 	devices  map[string]*hotdesk.Device
 	bindings map[bindingKey]hotdesk.Binding
-	audit    []*hotdesk.AuditEvent
-	fail     error // returned by writes when set
-	findFail error // returned by FindDevice when set
+	audits   *siptest.MemStore // the audit trail, with real transactions
+	fail     error             // returned by writes when set
+	findFail error             // returned by FindDevice when set
 	finds    int
 	puts     int // PutBindings calls
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{devices: map[string]*hotdesk.Device{}, bindings: map[bindingKey]hotdesk.Binding{}}
+	return &fakeStore{devices: map[string]*hotdesk.Device{}, bindings: map[bindingKey]hotdesk.Binding{}, audits: siptest.NewMemStore()}
 }
 
 func (s *fakeStore) addDevice(id, password string) {
@@ -97,19 +97,16 @@ func (s *fakeStore) DeleteExpiredBindings(ctx context.Context, now time.Time) (i
 	return n, nil
 }
 
-// InTx gives fn a transaction in which AppendAudit (all the registrar
-// uses) records the event; the other methods are siptest.FuncTx's safe
-// defaults.
+// InTx runs fn in the audit store's transaction (AppendAudit is all the
+// registrar uses), or fails with fail.
 func (s *fakeStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
-	return fn(siptest.FuncTx{AppendAuditFunc: func(_ context.Context, e *hotdesk.AuditEvent) error {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.fail != nil {
-			return s.fail
-		}
-		s.audit = append(s.audit, e)
-		return nil
-	}})
+	s.mu.Lock()
+	err := s.fail
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.audits.InTx(ctx, fn)
 }
 
 func (s *fakeStore) storedBindings(device string) []hotdesk.Binding {
@@ -124,12 +121,12 @@ func (s *fakeStore) storedBindings(device string) []hotdesk.Binding {
 	return out
 }
 
+// auditKinds lists the kinds of the audited events, oldest first.
 func (s *fakeStore) auditKinds() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	es, _ := s.audits.FindAudit(context.Background(), hotdesk.AuditFilter{Limit: 1000})
 	var out []string
-	for _, e := range s.audit {
-		out = append(out, e.Kind)
+	for i := len(es) - 1; i >= 0; i-- {
+		out = append(out, es[i].Kind)
 	}
 	return out
 }
