@@ -396,6 +396,9 @@ func (t *memTx) UpdateDevice(_ context.Context, id string, upd hotdesk.DeviceUpd
 	if upd.LockedUntil != nil {
 		d.LockedUntil = *upd.LockedUntil
 	}
+	if upd.AutoLogout != nil {
+		d.AutoLogout = *upd.AutoLogout
+	}
 	c := *d
 	return &c, nil
 }
