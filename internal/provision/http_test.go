@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
@@ -325,22 +324,10 @@ func TestMalformedAndMethod(t *testing.T) {
 
 func TestStoreFailureIs503(t *testing.T) {
 	h := mustHTTP(t, hotdesk.ModelYealink)
-	h.store.fail = errors.New("disk on fire")
+	h.store.SetFail(errors.New("disk on fire"))
 	if code, body, _ := h.get(t, nil, vendorPaths[hotdesk.ModelYealink]); code != http.StatusServiceUnavailable || strings.Contains(body, "fire") {
 		t.Fatalf("store failure: %d %s", code, body)
 	}
-}
-
-// deskStore is the fake as a desk.Store: UserAt reads only logins and
-// users; the rest of desk.Store is empty.
-type deskStore struct{ *fakeStore }
-
-func (deskStore) ListLogins(context.Context) ([]*hotdesk.Login, error) { return nil, nil }
-func (deskStore) DeviceBindings(context.Context, string, time.Time) ([]hotdesk.Binding, error) {
-	return nil, nil
-}
-func (deskStore) InTx(context.Context, func(hotdesk.Tx) error) error {
-	return errors.New("provisioning never writes through the desk")
 }
 
 // TestFollowsLogin fetches through the desk service: the configuration
@@ -348,7 +335,7 @@ func (deskStore) InTx(context.Context, func(hotdesk.Tx) error) error {
 func TestFollowsLogin(t *testing.T) {
 	h := mustHTTP(t, hotdesk.ModelYealink)
 	var err error
-	h.prov, err = New(Options{Store: h.store, Desk: desk.New(desk.Options{Store: deskStore{h.store}, Logger: quietLogger()}),
+	h.prov, err = New(Options{Store: h.store, Desk: desk.New(desk.Options{Store: h.store, Logger: quietLogger()}),
 		Logger: quietLogger(), Now: h.clock.Now, SIPHost: "192.0.2.10", Realm: testRealm})
 	if err != nil {
 		t.Fatal(err)
@@ -358,9 +345,7 @@ func TestFollowsLogin(t *testing.T) {
 	if _, body, _ := h.get(t, c, vendorPaths[hotdesk.ModelYealink]); !strings.Contains(body, "account.1.display_name = HD00001") {
 		t.Fatalf("neutral:\n%s", body)
 	}
-	h.store.mu.Lock()
-	h.store.logins["HD00001"] = "201"
-	h.store.mu.Unlock()
+	h.store.login("HD00001", "201")
 	if _, body, _ := h.get(t, c, vendorPaths[hotdesk.ModelYealink]); !strings.Contains(body, "account.1.display_name = Anna O'Neil & <Co>") {
 		t.Fatalf("logged in:\n%s", body)
 	}

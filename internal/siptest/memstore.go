@@ -69,6 +69,33 @@ func (s *MemStore) CreateDevice(_ context.Context, d *hotdesk.Device) error {
 	return nil
 }
 
+// FindDevices returns the devices with f.MAC (all when empty); other
+// filter fields are ignored.
+func (s *MemStore) FindDevices(_ context.Context, f hotdesk.DeviceFilter) ([]*hotdesk.Device, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return nil, 0, s.fail
+	}
+	var out []*hotdesk.Device
+	for _, d := range s.devices {
+		if f.MAC == "" || d.MAC == f.MAC {
+			c := *d
+			out = append(out, &c)
+		}
+	}
+	return out, len(out), nil
+}
+
+// UpdateDevice is the non-transactional form of Tx.UpdateDevice.
+func (s *MemStore) UpdateDevice(ctx context.Context, id string, upd hotdesk.DeviceUpdate) (d *hotdesk.Device, err error) {
+	err = s.InTx(ctx, func(tx hotdesk.Tx) error {
+		d, err = tx.UpdateDevice(ctx, id, upd)
+		return err
+	})
+	return d, err
+}
+
 // FindUser returns a copy of the user.
 func (s *MemStore) FindUser(_ context.Context, ext string) (*hotdesk.User, error) {
 	s.mu.Lock()
@@ -395,6 +422,15 @@ func (t *memTx) UpdateDevice(_ context.Context, id string, upd hotdesk.DeviceUpd
 	t.undo = append(t.undo, func() { *t.s.devices[id] = old })
 	if upd.LockedUntil != nil {
 		d.LockedUntil = *upd.LockedUntil
+	}
+	if upd.Mode != nil {
+		d.Mode = *upd.Mode
+	}
+	if upd.Owner != nil {
+		d.Owner = *upd.Owner
+	}
+	if upd.ProvisionToken != nil {
+		d.ProvisionToken = *upd.ProvisionToken
 	}
 	if upd.AutoLogout != nil {
 		d.AutoLogout = *upd.AutoLogout
