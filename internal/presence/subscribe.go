@@ -52,14 +52,38 @@ func (p *Presence) reply(req *sip.Request, tx sip.ServerTransaction, code int, r
 	signaling.Send(tx, res, p.log)
 }
 
+// dialogEvent reports whether req subscribes to the dialog package, and
+// answers 489 when it does not.
+func (p *Presence) dialogEvent(req *sip.Request, tx sip.ServerTransaction) bool {
+	if eventPackage(req) == "dialog" {
+		return true
+	}
+	p.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", "dialog"))
+	return false
+}
+
+// expires returns req's requested expiry; when it returns false it has
+// answered 400 (unparseable) or 423 (shorter than MinExpires).
+func (p *Presence) expires(req *sip.Request, tx sip.ServerTransaction) (int, bool) {
+	exp, err := parseExpires(req, p.o.DefaultExpires)
+	if err != nil {
+		p.reply(req, tx, sip.StatusBadRequest, "Bad Expires")
+		return 0, false
+	}
+	if exp > 0 && exp < p.o.MinExpires {
+		p.reply(req, tx, 423, "Interval Too Brief", sip.NewHeader("Min-Expires", strconv.Itoa(p.o.MinExpires)))
+		return 0, false
+	}
+	return exp, true
+}
+
 // onSubscribe handles an out-of-dialog SUBSCRIBE.
 func (p *Presence) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if _, ok := req.To().Params.Get("tag"); ok {
 		p.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
 		return
 	}
-	if eventPackage(req) != "dialog" {
-		p.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", "dialog"))
+	if !p.dialogEvent(req, tx) {
 		return
 	}
 	var dev *hotdesk.Device
@@ -69,13 +93,8 @@ func (p *Presence) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	}
-	exp, err := parseExpires(req, p.o.DefaultExpires)
-	if err != nil {
-		p.reply(req, tx, sip.StatusBadRequest, "Bad Expires")
-		return
-	}
-	if exp > 0 && exp < p.o.MinExpires {
-		p.reply(req, tx, 423, "Interval Too Brief", sip.NewHeader("Min-Expires", strconv.Itoa(p.o.MinExpires)))
+	exp, ok := p.expires(req, tx)
+	if !ok {
 		return
 	}
 	ext := extensionOf(req)
@@ -192,17 +211,11 @@ func (p *Presence) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		p.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
 		return
 	}
-	if eventPackage(req) != "dialog" {
-		p.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", "dialog"))
+	if !p.dialogEvent(req, tx) {
 		return
 	}
-	exp, err := parseExpires(req, p.o.DefaultExpires)
-	if err != nil {
-		p.reply(req, tx, sip.StatusBadRequest, "Bad Expires")
-		return
-	}
-	if exp > 0 && exp < p.o.MinExpires {
-		p.reply(req, tx, 423, "Interval Too Brief", sip.NewHeader("Min-Expires", strconv.Itoa(p.o.MinExpires)))
+	exp, ok := p.expires(req, tx)
+	if !ok {
 		return
 	}
 	p.refresh(req, tx, s, min(exp, p.o.MaxExpires))
