@@ -5,7 +5,8 @@
 // always registers with the device's own SIP account, so a login changes
 // the configuration, never the registration.
 //
-// Requests authenticate with HTTP digest (MD5 or SHA-256) using the device's
+// Requests authenticate with HTTP digest (the --digest algorithms, by
+// default MD5; internal/digest has the rules) using the device's
 // own SIP credentials, or with the device's long random token in the path
 // (/provision/t/{token}/{file}) for phones that cannot do digest. Unknown
 // MACs get 404 without a challenge; sources that keep failing are blocked
