@@ -40,6 +40,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/presence"
 	"github.com/hotdesk-pbx/hotdesk/internal/provision"
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
+	"github.com/hotdesk-pbx/hotdesk/internal/settings"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
 	"github.com/hotdesk-pbx/hotdesk/internal/web"
@@ -63,7 +64,7 @@ type App struct {
 	presence  *presence.Presence
 	webhooks  *webhook.Dispatcher
 	console   *console.Console
-	settings  *settingsCache
+	settings  *settings.Cache // the one settings cache, shared by desk, feature, b2bua, presence
 	calls     *deviceCalls
 	cluster   *cluster.Bridge // nil unless the store is PostgreSQL
 	nodes     *nodes.Roster   // nil unless the store is PostgreSQL
@@ -130,7 +131,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 // build constructs the components and binds the listeners.
 func (a *App) build(ctx context.Context) error {
 	cfg := a.cfg
-	a.settings = newSettingsCache(a.store, a.bus)
+	a.settings = settings.New(a.store, 0, nil)
 	a.calls = newDeviceCalls()
 	low, high, _ := ParsePortRange(cfg.RTPPorts)
 	publicIP := cfg.publicIP()
@@ -141,7 +142,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	// The B2BUA is built after the desk rules but tells them which phones
 	// are in a call (an auto-logout waits for the call to end).
-	a.desk = desk.New(desk.Options{Store: a.store, Bus: a.bus, Now: a.now, Logger: a.log,
+	a.desk = desk.New(desk.Options{Store: a.store, Bus: a.bus, Now: a.now, Logger: a.log, Settings: a.settings,
 		InCall: func(device string) bool { return a.b2bua != nil && a.b2bua.InCall(device) }})
 	a.reg, err = registrar.New(registrar.Options{Store: a.store, Bus: a.bus, Realm: cfg.Domain, Now: a.now, Logger: a.log, Node: cfg.Node, Algorithms: algs})
 	if err != nil {
@@ -170,7 +171,7 @@ func (a *App) build(ctx context.Context) error {
 	promptSets := newPromptCache(filepath.Join(cfg.DataDir, "prompts"))
 	ports := media.NewPortPool(low, high)
 	a.feature, err = feature.New(feature.Options{
-		Desk: a.desk, Store: a.store, Prompts: promptSets.get,
+		Desk: a.desk, Store: a.store, Prompts: promptSets.get, Settings: a.settings,
 		Ports: ports, MediaIP: publicIP, SIP: a.sip, Logger: a.log,
 	})
 	if err != nil {
@@ -178,7 +179,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.b2bua, err = b2bua.New(b2bua.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
-		Settings: a.settings.get, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
+		Settings: a.settings.Get, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
 		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(),
 	})
 	if err != nil {
@@ -188,7 +189,7 @@ func (a *App) build(ctx context.Context) error {
 
 	a.checksync = checksync.New(checksync.Options{Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts, Store: a.store, Logger: a.log})
 	a.presence, err = presence.New(presence.Options{Store: a.store, Bus: a.bus, SIP: a.sip, Auth: a.reg.Authenticate, Logger: a.log, Now: a.now,
-		Limits: func() hotdesk.LimitSettings { return a.settings.get(context.Background()).Limits }})
+		Limits: func() hotdesk.LimitSettings { return a.settings.Get(context.Background()).Limits }})
 	if err != nil {
 		return fmt.Errorf("presence: %w", err)
 	}
@@ -221,7 +222,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	sipPort := a.sip.UDPAddr().Port
 	prov, err := provision.New(provision.Options{
 		Store: a.store, Desk: a.desk, Logger: a.log, Now: a.now,
-		SIPHost: publicIP, SIPPort: sipPort, Realm: a.cfg.Domain,
+		SIPHost: publicIP, SIPPort: sipPort, Realm: a.cfg.Domain, Algorithms: a.reg.Algorithms(),
 	})
 	if err != nil {
 		return fmt.Errorf("provisioning: %w", err)
@@ -278,7 +279,7 @@ func (a *App) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
-	st := a.settings.get(context.Background())
+	st := a.settings.Get(context.Background())
 	release, ok := a.calls.admitCall(req, tx, dev, st, a.log)
 	if !ok {
 		return
@@ -340,7 +341,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { defer stopSIP(); return a.b2bua.Run(ctx) })
 	g.Go(func() error { return a.serveHTTP(ctx) })
 	g.Go(func() error { return a.console.Run(ctx) })
-	g.Go(func() error { return a.settings.run(ctx) })
+	g.Go(func() error { return a.settings.Run(ctx, a.bus) })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil

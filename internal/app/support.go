@@ -8,11 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/console"
-	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
@@ -78,58 +76,6 @@ func ResetAdminPassword(ctx context.Context, cfg Config, user string, create boo
 		return "", err
 	}
 	return console.ResetPassword(ctx, store, user)
-}
-
-// settingsCache keeps the site settings in memory: they are read on every
-// INVITE. A settings change (audited and published as settings_changed)
-// drops the cached copy; a short TTL covers changes made by other nodes.
-type settingsCache struct {
-	store hotdesk.SettingsStore
-	bus   *events.Bus
-	mu    sync.Mutex
-	cur   hotdesk.Settings
-	at    time.Time
-}
-
-const settingsTTL = 2 * time.Second
-
-func newSettingsCache(store hotdesk.SettingsStore, bus *events.Bus) *settingsCache {
-	return &settingsCache{store: store, bus: bus}
-}
-
-// run drops the cached copy whenever the settings change, until ctx is done.
-func (c *settingsCache) run(ctx context.Context) error {
-	ch, cancel := c.bus.Subscribe(16)
-	defer cancel()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e := <-ch:
-			if e.Kind == hotdesk.KindSettings {
-				c.mu.Lock()
-				c.at = time.Time{}
-				c.mu.Unlock()
-			}
-		}
-	}
-}
-
-func (c *settingsCache) get(ctx context.Context) hotdesk.Settings {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if time.Since(c.at) < settingsTTL {
-		return c.cur
-	}
-	s, err := c.store.GetSettings(ctx)
-	if err != nil {
-		if c.at.IsZero() {
-			return hotdesk.DefaultSettings()
-		}
-		return c.cur // keep serving the last good copy
-	}
-	c.cur, c.at = s, time.Now()
-	return s
 }
 
 // promptCache loads each language's prompt set once.

@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"github.com/emiago/sipgo/sip"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
 )
@@ -12,31 +13,31 @@ import (
 // the prompt.
 func (b *B2BUA) refuse(req *sip.Request, tx sip.ServerTransaction, prompt, lang string) {
 	if len(req.Body()) == 0 || b.o.Ports == nil || b.o.Prompts == nil {
-		respond(tx, req, sip.StatusForbidden, b.log)
+		signaling.Respond(tx, req, sip.StatusForbidden, b.log)
 		return
 	}
 	dlg, err := b.dialogUA(req.Transport()).ReadInvite(req, tx)
 	if err != nil {
-		respond(tx, req, sip.StatusForbidden, b.log)
+		signaling.Respond(tx, req, sip.StatusForbidden, b.log)
 		return
 	}
 	defer dlg.Close()
 	set, err := b.promptSet(lang)
 	if err != nil {
 		b.log.Warn("b2bua: prompts for announcement", "err", err)
-		_ = dlg.Respond(sip.StatusForbidden, reason(sip.StatusForbidden), nil)
+		_ = dlg.Respond(sip.StatusForbidden, signaling.Reason(sip.StatusForbidden), nil)
 		return
 	}
 	sess, err := media.NewSessionWith(media.SessionOptions{Pool: b.o.Ports, LocalIP: b.o.MediaIP, Logger: b.log})
 	if err != nil {
 		b.log.Warn("b2bua: media for announcement", "err", err)
-		_ = dlg.Respond(sip.StatusForbidden, reason(sip.StatusForbidden), nil)
+		_ = dlg.Respond(sip.StatusForbidden, signaling.Reason(sip.StatusForbidden), nil)
 		return
 	}
 	defer sess.Close()
 	answer, err := sess.Answer(req.Body())
 	if err != nil {
-		_ = dlg.Respond(sip.StatusForbidden, reason(sip.StatusForbidden), nil)
+		_ = dlg.Respond(sip.StatusForbidden, signaling.Reason(sip.StatusForbidden), nil)
 		return
 	}
 	ct := sip.NewHeader("Content-Type", "application/sdp")
@@ -54,7 +55,7 @@ func (b *B2BUA) refuse(req *sip.Request, tx sip.ServerTransaction, prompt, lang 
 	}
 	// Not dlg.Respond: it waits for the ACK, for Timer H (32 s) when the
 	// caller has gone; the transaction retransmits and absorbs it itself.
-	res := sip.NewResponseFromRequest(dlg.InviteRequest, sip.StatusForbidden, reason(sip.StatusForbidden), nil)
+	res := sip.NewResponseFromRequest(dlg.InviteRequest, sip.StatusForbidden, signaling.Reason(sip.StatusForbidden), nil)
 	if err := tx.Respond(res); err != nil {
 		b.log.Debug("b2bua: announcement 403", "err", err)
 	}

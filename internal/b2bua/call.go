@@ -3,6 +3,7 @@ package b2bua
 import (
 	"context"
 	"errors"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"log/slog"
 	"sync"
 	"time"
@@ -148,7 +149,7 @@ func (c *call) bridge(req *sip.Request, tx sip.ServerTransaction) {
 	var err error
 	if c.a, err = c.aUA.ReadInvite(req, tx); err != nil {
 		c.log.Debug("b2bua: read invite", "err", err)
-		respond(tx, req, sip.StatusBadRequest, c.b.log)
+		signaling.Respond(tx, req, sip.StatusBadRequest, c.b.log)
 		return
 	}
 	c.atx = tx
@@ -206,7 +207,7 @@ func (c *call) ringPhase() bool {
 			case inDialog:
 				// Nothing but the ACK (handled in HandleInDialog) belongs to
 				// a dialog that is not up yet.
-				respond(e.tx, e.req, sip.StatusCallTransactionDoesNotExists, c.log)
+				signaling.Respond(e.tx, e.req, sip.StatusCallTransactionDoesNotExists, c.log)
 			}
 		}
 	}
@@ -398,7 +399,7 @@ func resultOf(status int) string {
 }
 
 // reject sends the caller a final failure.
-func (c *call) reject(status int) { c.respondFinal(status, reason(status)) }
+func (c *call) reject(status int) { c.respondFinal(status, signaling.Reason(status)) }
 
 // respondFinal sends the caller a final non-2xx answer without waiting
 // for its ACK: the INVITE server transaction retransmits the answer and
@@ -620,7 +621,7 @@ func (c *call) cleanup() {
 		case e := <-c.ev:
 			switch e := e.(type) {
 			case inDialog:
-				respond(e.tx, e.req, sip.StatusCallTransactionDoesNotExists, c.log)
+				signaling.Respond(e.tx, e.req, sip.StatusCallTransactionDoesNotExists, c.log)
 			case legDone:
 				// An answer that crossed the caller's CANCEL (RFC 3261
 				// 9.2: the 200 wins at the callee), the ring timeout or
@@ -659,43 +660,3 @@ func (c *call) live() LiveCall {
 
 // allow lists the methods the PBX takes within a call.
 const allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
-
-func reason(status int) string {
-	switch status {
-	case sip.StatusOK:
-		return "OK"
-	case sip.StatusBadRequest:
-		return "Bad Request"
-	case sip.StatusForbidden:
-		return "Forbidden"
-	case sip.StatusNotFound:
-		return "Not Found"
-	case sip.StatusRequestTimeout:
-		return "Request Timeout"
-	case sip.StatusTemporarilyUnavailable:
-		return "Temporarily Unavailable"
-	case sip.StatusCallTransactionDoesNotExists:
-		return "Call/Transaction Does Not Exist"
-	case sip.StatusTooManyHops:
-		return "Too Many Hops"
-	case sip.StatusBusyHere:
-		return "Busy Here"
-	case sip.StatusRequestTerminated:
-		return "Request Terminated"
-	case sip.StatusNotAcceptableHere:
-		return "Not Acceptable Here"
-	case sip.StatusInternalServerError:
-		return "Server Internal Error"
-	case sip.StatusServiceUnavailable:
-		return "Service Unavailable"
-	case sip.StatusGlobalDecline:
-		return "Decline"
-	}
-	return "Error"
-}
-
-func respond(tx sip.ServerTransaction, req *sip.Request, status int, log *slog.Logger) {
-	if err := tx.Respond(sip.NewResponseFromRequest(req, status, reason(status), nil)); err != nil && !errors.Is(err, sip.ErrTransactionTerminated) {
-		log.Debug("b2bua: respond", "status", status, "err", err)
-	}
-}

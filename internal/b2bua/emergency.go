@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"strings"
 	"time"
 
@@ -50,7 +51,7 @@ func (b *B2BUA) emergency(req *sip.Request, tx sip.ServerTransaction, dev *hotde
 		b.log.Error("b2bua: EMERGENCY CALL CANNOT GO OUT: no trunk configured", "device", dev.ID, "extension", caller.Ext,
 			"number", number, "callback", callback)
 		b.auditEmergency(dev.ID, caller.Ext, req.Source(), detail+"; refused 503: no trunk")
-		respond(tx, req, sip.StatusServiceUnavailable, b.log)
+		signaling.Respond(tx, req, sip.StatusServiceUnavailable, b.log)
 		return
 	}
 	b.log.Warn("b2bua: emergency call", "device", dev.ID, "extension", caller.Ext, "number", number, "callback", callback)

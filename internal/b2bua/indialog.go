@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"context"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"strconv"
 	"sync"
 	"time"
@@ -17,9 +18,9 @@ func (c *call) talkRequest(req *sip.Request, tx sip.ServerTransaction) bool {
 	l := c.byID[req.CallID().Value()]
 	if !fromA && l != c.winner {
 		if req.Method == sip.BYE {
-			respond(tx, req, sip.StatusOK, c.log) // a loser hanging up its crossed answer
+			signaling.Respond(tx, req, sip.StatusOK, c.log) // a loser hanging up its crossed answer
 		} else {
-			respond(tx, req, sip.StatusCallTransactionDoesNotExists, c.log)
+			signaling.Respond(tx, req, sip.StatusCallTransactionDoesNotExists, c.log)
 		}
 		return false
 	}
@@ -28,13 +29,13 @@ func (c *call) talkRequest(req *sip.Request, tx sip.ServerTransaction) bool {
 		if fromA {
 			if err := c.a.ReadBye(req, tx); err != nil {
 				c.log.Debug("b2bua: caller bye", "err", err)
-				respond(tx, req, sip.StatusOK, c.log) // the call ends either way
+				signaling.Respond(tx, req, sip.StatusOK, c.log) // the call ends either way
 			}
 			c.byeLeg(c.winner)
 		} else {
 			if err := l.dlg.ReadBye(req, tx); err != nil {
 				c.log.Debug("b2bua: callee bye", "err", err)
-				respond(tx, req, sip.StatusOK, c.log) // the call ends either way
+				signaling.Respond(tx, req, sip.StatusOK, c.log) // the call ends either way
 			}
 			c.byeCaller()
 		}
@@ -47,12 +48,12 @@ func (c *call) talkRequest(req *sip.Request, tx sip.ServerTransaction) bool {
 			err = l.dlg.ReadRequest(req, tx)
 		}
 		if err != nil {
-			respond(tx, req, sip.StatusInternalServerError, c.log) // RFC 3261 14.2: CSeq out of order
+			signaling.Respond(tx, req, sip.StatusInternalServerError, c.log) // RFC 3261 14.2: CSeq out of order
 			return false
 		}
 		c.relay(fromA, req, tx)
 	case sip.OPTIONS:
-		respond(tx, req, sip.StatusOK, c.log)
+		signaling.Respond(tx, req, sip.StatusOK, c.log)
 	default:
 		res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
 		res.AppendHeader(sip.NewHeader("Allow", allow))
@@ -109,12 +110,12 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 			err = errNoResponse
 		}
 		if err != nil && c.relays.Err() != nil {
-			respond(tx, req, sip.StatusRequestTerminated, c.log) // the call ended meanwhile
+			signaling.Respond(tx, req, sip.StatusRequestTerminated, c.log) // the call ended meanwhile
 			return
 		}
 		if err != nil {
 			c.log.Info("b2bua: relay failed", "method", req.Method, "err", err)
-			respond(tx, req, sip.StatusRequestTimeout, c.log)
+			signaling.Respond(tx, req, sip.StatusRequestTimeout, c.log)
 			return
 		}
 		ackFar := func(from *sip.Request) {
@@ -251,10 +252,10 @@ func (c *call) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	ftx := &finalTx{ServerTransaction: tx, final: make(chan struct{})}
 	if !c.post(inDialog{req: req, tx: ftx}) {
 		if req.Method == sip.BYE {
-			respond(tx, req, sip.StatusOK, c.log)
+			signaling.Respond(tx, req, sip.StatusOK, c.log)
 			return
 		}
-		respond(tx, req, sip.StatusCallTransactionDoesNotExists, c.log)
+		signaling.Respond(tx, req, sip.StatusCallTransactionDoesNotExists, c.log)
 		return
 	}
 	// sipgo ends the server transaction when this handler returns without

@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 )
 
 // Nodes is what the B2BUA needs of the other PBX nodes sharing the
@@ -78,7 +79,7 @@ func (b *B2BUA) nodeInvite(a *sip.Request, bind hotdesk.Binding, from party, toE
 // device as in a call. It blocks until the call is over.
 func (b *B2BUA) HandleNodeInvite(req *sip.Request, tx sip.ServerTransaction, node string) {
 	if _, ok := req.To().Params.Get("tag"); ok {
-		respond(tx, req, sip.StatusCallTransactionDoesNotExists, b.log)
+		signaling.Respond(tx, req, sip.StatusCallTransactionDoesNotExists, b.log)
 		return
 	}
 	if tooManyHops(req, tx, b.log) {

@@ -3,6 +3,7 @@ package b2bua
 import (
 	"context"
 	"fmt"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"log/slog"
 	"strings"
 	"time"
@@ -36,7 +37,7 @@ func (b *B2BUA) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *ho
 		if IsEmergency(number, st) {
 			user = nil // an emergency call goes out even when the database is down
 		} else {
-			respond(tx, req, sip.StatusServiceUnavailable, b.log)
+			signaling.Respond(tx, req, sip.StatusServiceUnavailable, b.log)
 			return
 		}
 	}
@@ -47,7 +48,7 @@ func (b *B2BUA) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *ho
 	log := b.log.With("device", dev.ID, "extension", caller.Ext, "to", number)
 	switch {
 	case number == "":
-		respond(tx, req, sip.StatusNotFound, b.log)
+		signaling.Respond(tx, req, sip.StatusNotFound, b.log)
 	case IsEmergency(number, st):
 		b.emergency(req, tx, dev, user, number, st)
 	case user == nil:
@@ -56,11 +57,11 @@ func (b *B2BUA) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *ho
 	case IsExtensionLike(number, st):
 		callee, err := b.o.Store.FindUser(ctx, number)
 		if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
-			respond(tx, req, sip.StatusNotFound, b.log)
+			signaling.Respond(tx, req, sip.StatusNotFound, b.log)
 			return
 		} else if err != nil {
 			log.Error("b2bua: find callee", "err", err)
-			respond(tx, req, sip.StatusServiceUnavailable, b.log)
+			signaling.Respond(tx, req, sip.StatusServiceUnavailable, b.log)
 			return
 		}
 		b.callUser(ctx, req, tx, caller, callee, number)
@@ -248,7 +249,7 @@ func forwards(a *sip.Request) *sip.MaxForwardsHeader {
 func tooManyHops(req *sip.Request, tx sip.ServerTransaction, log *slog.Logger) bool {
 	if h := req.MaxForwards(); h != nil && h.Val() == 0 {
 		log.Info("b2bua: INVITE with Max-Forwards 0: a loop", "source", req.Source(), "to", req.Recipient.String())
-		respond(tx, req, sip.StatusTooManyHops, log)
+		signaling.Respond(tx, req, sip.StatusTooManyHops, log)
 		return true
 	}
 	return false

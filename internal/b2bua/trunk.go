@@ -63,7 +63,7 @@ func SourceAllowed(src string, sources []string) bool {
 // It blocks until the call is over.
 func (b *B2BUA) HandleTrunkInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if _, ok := req.To().Params.Get("tag"); ok {
-		respond(tx, req, sip.StatusCallTransactionDoesNotExists, b.log)
+		signaling.Respond(tx, req, sip.StatusCallTransactionDoesNotExists, b.log)
 		return
 	}
 	if tooManyHops(req, tx, b.log) {
@@ -80,7 +80,7 @@ func (b *B2BUA) HandleTrunkInvite(req *sip.Request, tx sip.ServerTransaction) {
 	callee := b.userByDID(ctx, did)
 	if callee == nil {
 		b.log.Info("b2bua: trunk call to unknown DID", "did", did, "source", req.Source())
-		respond(tx, req, sip.StatusNotFound, b.log)
+		signaling.Respond(tx, req, sip.StatusNotFound, b.log)
 		return
 	}
 	from := req.From()
@@ -97,7 +97,7 @@ func (b *B2BUA) callTrunk(req *sip.Request, tx sip.ServerTransaction, caller par
 	tr := st.Trunk
 	if !tr.Enabled || tr.Proxy == "" {
 		b.log.Info("b2bua: external call but no trunk configured", "extension", user.Extension, "to", number)
-		respond(tx, req, sip.StatusServiceUnavailable, b.log)
+		signaling.Respond(tx, req, sip.StatusServiceUnavailable, b.log)
 		return
 	}
 	out := b.trunkInvite(req, tr, identity{name: user.Name, user: callerID(user)}, TrunkNumber(number, st))

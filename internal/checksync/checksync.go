@@ -34,12 +34,25 @@ const notifyTimeout = 32 * time.Second
 // skipped (and logged) rather than blocking the event loop.
 const maxInFlight = 512
 
+// Store is what check-sync needs of the store (hotdesk.Store has it): the
+// device an updated user is logged in at.
+type Store interface {
+	LoginByUser(ctx context.Context, ext string) (*hotdesk.Login, error)
+}
+
+// LoginByUserFunc is a Store made of one function.
+type LoginByUserFunc func(ctx context.Context, ext string) (*hotdesk.Login, error)
+
+func (f LoginByUserFunc) LoginByUser(ctx context.Context, ext string) (*hotdesk.Login, error) {
+	return f(ctx, ext)
+}
+
 // Options configures a Notifier.
 type Options struct {
 	Bus      *events.Bus
 	SIP      *signaling.Server
 	Contacts func(device string) []hotdesk.Binding // live registrations (registrar.Contacts)
-	Store    hotdesk.LoginStore                    // finds the device of an updated user
+	Store    Store                                 // finds the device of an updated user
 	Logger   *slog.Logger
 }
 

@@ -32,15 +32,14 @@ func TestNotifiesAffectedDevices(t *testing.T) {
 		"HD1": {{Device: "HD1", Contact: "<sip:HD1@" + a.Addr() + ">", Source: a.Addr(), Transport: "udp"}},
 		"HD2": {{Device: "HD2", Contact: "sip:HD2@" + b.Addr(), Source: b.Addr(), Transport: "udp"}},
 	}
-	store := siptest.NewMemStore()
+	// 201 is logged in at HD2.
+	store := checksync.LoginByUserFunc(func(_ context.Context, ext string) (*hotdesk.Login, error) {
+		if ext == "201" {
+			return &hotdesk.Login{Extension: "201", Device: "HD2"}, nil
+		}
+		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "no login")
+	})
 	ctx := context.Background()
-	store.CreateUser(ctx, &hotdesk.User{Extension: "201", Hotdesk: true})
-	store.CreateDevice(ctx, &hotdesk.Device{ID: "HD2", Mode: hotdesk.ModeHotdesk})
-	if err := store.InTx(ctx, func(tx hotdesk.Tx) error {
-		return tx.CreateLogin(ctx, &hotdesk.Login{Extension: "201", Device: "HD2"})
-	}); err != nil {
-		t.Fatal(err)
-	}
 	bus := events.New()
 	n := checksync.New(checksync.Options{Bus: bus, SIP: srv, Store: store, Logger: log,
 		Contacts: func(d string) []hotdesk.Binding { return contacts[d] }})

@@ -105,10 +105,8 @@ func TestValidatePolicy(t *testing.T) {
 // autoLogouts returns the "logout" audit rows with reason auto as
 // "ext device policy".
 func (f *fixture) autoLogouts() []string {
-	f.store.mu.Lock()
-	defer f.store.mu.Unlock()
 	var out []string
-	for _, e := range f.store.audit {
+	for _, e := range f.audit() {
 		if e.Kind == hotdesk.KindLogout && e.Reason == hotdesk.ReasonAuto {
 			out = append(out, e.Extension+" "+e.Device+" "+e.Detail)
 		}
@@ -119,8 +117,8 @@ func (f *fixture) autoLogouts() []string {
 func TestMaxDurationAndDailyFire(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.store.settings.AutoLogout = hotdesk.AutoLogout{MaxDuration: "12h", DailyAt: "02:00"}
-	f.store.settings.Timezone = "Europe/Amsterdam"
+	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{MaxDuration: "12h", DailyAt: "02:00"} })
+	f.editSettings(t, func(s *hotdesk.Settings) { s.Timezone = "Europe/Amsterdam" })
 	start := f.clock.Now() // 09:00 UTC = 10:00 CET
 	l := f.MustLogin(t, "201", "HD00001").Login
 	if l.EndsAt == nil || !l.EndsAt.Equal(start.Add(12*time.Hour)) || l.Policy != PolicyMaxDuration {
@@ -139,7 +137,7 @@ func TestMaxDurationAndDailyFire(t *testing.T) {
 	if got := f.autoLogouts(); !slices.Equal(got, []string{"201 HD00001 max_duration"}) {
 		t.Fatalf("auto logouts %q", got)
 	}
-	f.svc.Tick(ctx, f.clock.Set2(time.Date(2026, 3, 3, 1, 0, 0, 0, time.UTC)))
+	f.svc.Tick(ctx, f.clock.Set(time.Date(2026, 3, 3, 1, 0, 0, 0, time.UTC)))
 	if got := f.autoLogouts(); len(got) != 2 || got[1] != "202 HD00002 daily" {
 		t.Fatalf("auto logouts %q", got)
 	}
@@ -157,12 +155,10 @@ func TestMaxDurationAndDailyFire(t *testing.T) {
 	}
 }
 
-func (c *testClock) Set2(t time.Time) time.Time { c.Set(t); return t }
-
 func TestIdleTimeoutMovesWithActivity(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.store.settings.AutoLogout = hotdesk.AutoLogout{IdleTimeout: "2h"}
+	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{IdleTimeout: "2h"} })
 	f.MustLogin(t, "201", "HD00001")
 	f.svc.Tick(ctx, f.clock.Advance(90*time.Minute))
 	if err := f.svc.Touch(ctx, "HD00001"); err != nil { // a call
@@ -188,7 +184,7 @@ func TestIdleTimeoutMovesWithActivity(t *testing.T) {
 func TestCallInProgressDelaysLogout(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.store.settings.AutoLogout = hotdesk.AutoLogout{MaxDuration: "8h"}
+	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{MaxDuration: "8h"} })
 	f.MustLogin(t, "201", "HD00001")
 	f.setInCall("HD00001", true)
 	f.svc.Tick(ctx, f.clock.Advance(8*time.Hour+time.Minute))
@@ -214,7 +210,7 @@ func TestCallInProgressDelaysLogout(t *testing.T) {
 func TestIdleDeferredByCallIsPushedBack(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.store.settings.AutoLogout = hotdesk.AutoLogout{IdleTimeout: "1h"}
+	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{IdleTimeout: "1h"} })
 	f.MustLogin(t, "201", "HD00001")
 	f.setInCall("HD00001", true)
 	f.svc.Tick(ctx, f.clock.Advance(time.Hour))
@@ -232,9 +228,9 @@ func TestIdleDeferredByCallIsPushedBack(t *testing.T) {
 func TestPerDeviceOverrideAndPolicyOff(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.store.settings.AutoLogout = hotdesk.AutoLogout{MaxDuration: "1h"}
-	f.store.devices["HD00002"].AutoLogout = &hotdesk.AutoLogout{} // never
-	f.store.devices["HD00003"].AutoLogout = &hotdesk.AutoLogout{MaxDuration: "30m"}
+	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{MaxDuration: "1h"} })
+	f.setDeviceAutoLogout(t, "HD00002", &hotdesk.AutoLogout{}) // never
+	f.setDeviceAutoLogout(t, "HD00003", &hotdesk.AutoLogout{MaxDuration: "30m"})
 	f.MustLogin(t, "201", "HD00001")
 	if l := f.MustLogin(t, "202", "HD00002").Login; l.EndsAt != nil {
 		t.Fatalf("override off, ends %v", l.EndsAt)
@@ -245,7 +241,7 @@ func TestPerDeviceOverrideAndPolicyOff(t *testing.T) {
 		t.Fatalf("after 30m %v", got)
 	}
 	// The admin switches the policy off before 201's deadline: no logout.
-	f.store.settings.AutoLogout = hotdesk.AutoLogout{}
+	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{} })
 	f.svc.Tick(ctx, f.clock.Advance(time.Hour))
 	if len(f.logins()) != 2 {
 		t.Fatalf("after policy off %v", f.logins())
@@ -258,7 +254,7 @@ func TestPerDeviceOverrideAndPolicyOff(t *testing.T) {
 func TestRestartKeepsPendingDeadlines(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.store.settings.AutoLogout = hotdesk.AutoLogout{MaxDuration: "4h"}
+	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{MaxDuration: "4h"} })
 	f.MustLogin(t, "201", "HD00001")
 	f.clock.Advance(time.Hour)
 	f.MustLogin(t, "202", "HD00002")
@@ -285,7 +281,7 @@ func TestRestartKeepsPendingDeadlines(t *testing.T) {
 func TestLostRegistrationLogsOut(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.store.settings.AutoLogout = hotdesk.AutoLogout{LostRegistration: "10m"}
+	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{LostRegistration: "10m"} })
 	f.MustLogin(t, "201", "HD00001")
 	f.MustLogin(t, "202", "HD00002")
 	f.svc.handleEvent(ctx, events.Event{Kind: hotdesk.KindUnregistered, Device: "HD00001"})
@@ -307,7 +303,7 @@ func TestRunFiresOnRealTimer(t *testing.T) {
 	f.clock.Set(time.Now())
 	f.svc = New(Options{Store: f.store, Bus: f.bus, SettingsTTL: time.Nanosecond}) // real clock
 	// Shorter than the API allows, so the real timer fires within the test.
-	f.store.settings.AutoLogout = hotdesk.AutoLogout{MaxDuration: "50ms"}
+	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{MaxDuration: "50ms"} })
 	f.MustLogin(t, "201", "HD00001")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -331,7 +327,7 @@ func TestRunFiresOnRealTimer(t *testing.T) {
 func TestRemoteLoginScheduledOnBothNodes(t *testing.T) {
 	a := newFixture(t)
 	ctx := context.Background()
-	a.store.settings.AutoLogout = hotdesk.AutoLogout{MaxDuration: "1h"}
+	a.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{MaxDuration: "1h"} })
 	b := newFixtureOn(t, a.store, a.clock)                                                                        // another node, same store
 	b.svc.handleEvent(ctx, events.Event{Kind: hotdesk.KindLogin, Extension: "201", Device: "HD00001", Node: "a"}) // not logged in yet: ignored
 	a.MustLogin(t, "201", "HD00001")
@@ -375,7 +371,7 @@ func TestAutoLogoutSparesNewerLogin(t *testing.T) {
 func TestResyncSchedulesLoginsMissed(t *testing.T) {
 	a := newFixture(t)
 	ctx := context.Background()
-	a.store.settings.AutoLogout = hotdesk.AutoLogout{MaxDuration: "1h"}
+	a.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{MaxDuration: "1h"} })
 	b := newFixtureOn(t, a.store, a.clock)
 	a.MustLogin(t, "201", "HD00001")
 	a.MustLogin(t, "202", "HD00002")

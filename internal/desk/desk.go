@@ -9,11 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/settings"
 )
 
 // Sentinel errors; compare with errors.Is. Each is a *hotdesk.Error, so the
@@ -39,32 +39,44 @@ const (
 // conflictRetries bounds retries of a login transaction that lost a race.
 const conflictRetries = 5
 
+// Store is what the desk rules need of the store (hotdesk.Store has it);
+// every change is made in one transaction (InTx).
+type Store interface {
+	FindUser(ctx context.Context, ext string) (*hotdesk.User, error)
+	FindDevice(ctx context.Context, id string) (*hotdesk.Device, error)
+	LoginByDevice(ctx context.Context, device string) (*hotdesk.Login, error)
+	ListLogins(ctx context.Context) ([]*hotdesk.Login, error)
+	DeviceBindings(ctx context.Context, device string, now time.Time) ([]hotdesk.Binding, error)
+	GetSettings(ctx context.Context) (hotdesk.Settings, error)
+	AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error
+	InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error
+}
+
 // Options configures a Service.
 type Options struct {
-	Store  hotdesk.Store
+	Store  Store
 	Bus    *events.Bus   // may be nil in tests
 	Now    hotdesk.Clock // nil = time.Now
 	Logger *slog.Logger  // nil = slog.Default()
 	// InCall reports whether a device is in a call; an auto-logout that fires
 	// during a call waits for CallEnded. Nil means never in a call.
 	InCall func(device string) bool
-	// SettingsTTL is how long settings are cached (default 2 s); a
+	// Settings is the shared settings cache (internal/settings); nil: a
+	// cache of its own over Store with SettingsTTL (default 2 s). A
 	// settings_changed event on the bus drops the cache at once.
+	Settings    *settings.Cache
 	SettingsTTL time.Duration
 }
 
 // Service applies the hot-desk rules. Safe for concurrent use.
 type Service struct {
-	store  hotdesk.Store
+	store  Store
 	bus    *events.Bus
 	now    hotdesk.Clock
 	log    *slog.Logger
 	inCall func(string) bool
-	ttl    time.Duration
 
-	mu         sync.Mutex
-	settings   *hotdesk.Settings
-	settingsAt time.Time
+	settings *settings.Cache
 
 	sched *scheduler
 }
@@ -72,7 +84,7 @@ type Service struct {
 // New returns a Service. It does no I/O; call Run to start auto-logout.
 func New(o Options) *Service {
 	s := &Service{
-		store: o.Store, bus: o.Bus, now: o.Now, log: o.Logger, inCall: o.InCall, ttl: o.SettingsTTL,
+		store: o.Store, bus: o.Bus, now: o.Now, log: o.Logger, inCall: o.InCall, settings: o.Settings,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -83,8 +95,8 @@ func New(o Options) *Service {
 	if s.inCall == nil {
 		s.inCall = func(string) bool { return false }
 	}
-	if s.ttl <= 0 {
-		s.ttl = 2 * time.Second
+	if s.settings == nil {
+		s.settings = settings.New(o.Store, o.SettingsTTL, s.now)
 	}
 	s.sched = newScheduler()
 	return s
@@ -105,32 +117,17 @@ func (s *Service) publishAll(es []*hotdesk.AuditEvent) {
 	}
 }
 
-// loadSettings returns the site settings, cached for the TTL.
+// loadSettings returns the site settings from the cache.
 func (s *Service) loadSettings(ctx context.Context) (hotdesk.Settings, error) {
-	now := s.now()
-	s.mu.Lock()
-	if s.settings != nil && now.Sub(s.settingsAt) < s.ttl && !now.Before(s.settingsAt) {
-		st := *s.settings
-		s.mu.Unlock()
-		return st, nil
-	}
-	s.mu.Unlock()
-	st, err := s.store.GetSettings(ctx)
+	st, err := s.settings.Load(ctx)
 	if err != nil {
 		return st, unavailable("settings", err)
 	}
-	s.mu.Lock()
-	s.settings, s.settingsAt = &st, now
-	s.mu.Unlock()
 	return st, nil
 }
 
 // InvalidateSettings drops cached settings so the next use reads the store.
-func (s *Service) InvalidateSettings() {
-	s.mu.Lock()
-	s.settings = nil
-	s.mu.Unlock()
-}
+func (s *Service) InvalidateSettings() { s.settings.Invalidate() }
 
 // isDomain reports whether err is one of the rule errors (not a failure).
 func isDomain(err error) bool {

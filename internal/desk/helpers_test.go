@@ -2,45 +2,26 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
-// testClock is an injected clock tests move by hand.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *testClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
+// testClock is the shared test clock.
+type testClock = siptest.Clock
 
 // fixture is a Service over a store with users 201–209 (PIN 1234, 209 not
 // hot-desk enabled), hot desk phones HD00001–HD00009 and a personal phone.
 type fixture struct {
 	svc    *Service
-	store  *memStore
+	store  *siptest.MemStore
 	clock  *testClock
 	bus    *events.Bus
 	evs    <-chan events.Event
@@ -58,19 +39,20 @@ var pinHash = func() string {
 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	st := newMemStore()
+	ctx := context.Background()
+	st := siptest.NewMemStore()
 	for _, ext := range []string{"201", "202", "203", "204", "205", "206", "207", "208", "209"} {
-		st.users[ext] = &hotdesk.User{Extension: ext, Name: "User " + ext, Hotdesk: ext != "209", PINHash: pinHash, HasPIN: true}
+		must(tb, st.CreateUser(ctx, &hotdesk.User{Extension: ext, Name: "User " + ext, Hotdesk: ext != "209", PINHash: pinHash}))
 	}
 	for _, id := range []string{"HD00001", "HD00002", "HD00003", "HD00004", "HD00005", "HD00006", "HD00007", "HD00008", "HD00009"} {
-		st.devices[id] = &hotdesk.Device{ID: id, Mode: hotdesk.ModeHotdesk}
+		must(tb, st.CreateDevice(ctx, &hotdesk.Device{ID: id, Mode: hotdesk.ModeHotdesk}))
 	}
-	st.devices["SOFT201"] = &hotdesk.Device{ID: "SOFT201", Mode: hotdesk.ModePersonal, Owner: "201"}
-	return newFixtureOn(tb, st, &testClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)})
+	must(tb, st.CreateDevice(ctx, &hotdesk.Device{ID: "SOFT201", Mode: hotdesk.ModePersonal, Owner: "201"}))
+	return newFixtureOn(tb, st, siptest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)))
 }
 
 // newFixtureOn starts a fresh Service (as after a restart) over st.
-func newFixtureOn(tb testing.TB, st *memStore, clock *testClock) *fixture {
+func newFixtureOn(tb testing.TB, st *siptest.MemStore, clock *testClock) *fixture {
 	f := &fixture{store: st, clock: clock, bus: events.New(), inCall: map[string]bool{}}
 	evs, cancel := f.bus.Subscribe(1000)
 	tb.Cleanup(cancel)
@@ -104,10 +86,9 @@ func (f *fixture) MustLogin(tb testing.TB, ext, device string) *LoginResult {
 // logins returns device → extension for every login in the store.
 func (f *fixture) logins() map[string]string {
 	out := map[string]string{}
-	f.store.mu.Lock()
-	defer f.store.mu.Unlock()
-	for d, l := range f.store.logins {
-		out[d] = l.Extension
+	ls, _ := f.store.ListLogins(context.Background())
+	for _, l := range ls {
+		out[l.Device] = l.Extension
 	}
 	return out
 }
@@ -127,11 +108,43 @@ func (f *fixture) drain() []string {
 
 // auditKinds returns the audit trail as "kind ext device reason detail".
 func (f *fixture) auditTrail() []string {
-	f.store.mu.Lock()
-	defer f.store.mu.Unlock()
 	var out []string
-	for _, e := range f.store.audit {
+	for _, e := range f.audit() {
 		out = append(out, e.Kind+" "+e.Extension+" "+e.Device+" "+e.Reason+" "+e.Detail)
 	}
 	return out
 }
+
+// audit returns the audit trail, oldest first.
+func (f *fixture) audit() []*hotdesk.AuditEvent {
+	es, _ := f.store.FindAudit(context.Background(), hotdesk.AuditFilter{Limit: 100_000})
+	slices.Reverse(es)
+	return es
+}
+
+// editSettings changes the stored site settings.
+func (f *fixture) editSettings(tb testing.TB, edit func(*hotdesk.Settings)) {
+	tb.Helper()
+	st, err := f.store.GetSettings(context.Background())
+	must(tb, err)
+	edit(&st)
+	must(tb, f.store.PutSettings(context.Background(), st))
+}
+
+// setDeviceAutoLogout sets a device's auto-logout override.
+func (f *fixture) setDeviceAutoLogout(tb testing.TB, id string, a *hotdesk.AutoLogout) {
+	tb.Helper()
+	must(tb, f.store.InTx(context.Background(), func(tx hotdesk.Tx) error {
+		_, err := tx.UpdateDevice(context.Background(), id, hotdesk.DeviceUpdate{AutoLogout: &a})
+		return err
+	}))
+}
+
+func must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+var errDown = errors.New("database is down")

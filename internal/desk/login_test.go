@@ -104,8 +104,8 @@ func TestLoginRefusals(t *testing.T) {
 			if len(trail) != 1 || trail[0] != want {
 				t.Fatalf("audit %q, want [%q]", trail, want)
 			}
-			if f.store.audit[0].Source != "192.0.2.7:5060" {
-				t.Fatalf("audit source %q", f.store.audit[0].Source)
+			if f.audit()[0].Source != "192.0.2.7:5060" {
+				t.Fatalf("audit source %q", f.audit()[0].Source)
 			}
 			if len(f.logins()) != 0 {
 				t.Fatalf("logins %v", f.logins())
@@ -129,7 +129,7 @@ func TestDatabaseFailureChangesNothing(t *testing.T) {
 	f := newFixture(t)
 	f.MustLogin(t, "201", "HD00001")
 	f.drain()
-	f.store.fail = errDown
+	f.store.SetFail(errDown)
 	_, err := f.svc.Login(context.Background(), LoginRequest{Extension: "202", Device: "HD00001", PIN: "1234", CheckPIN: true})
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, errDown) || hotdesk.ErrorCode(err) != hotdesk.EUNAVAILABLE {
 		t.Fatalf("err %v (code %s), want ErrUnavailable wrapping the cause", err, hotdesk.ErrorCode(err))
@@ -145,7 +145,7 @@ func TestDatabaseFailureChangesNothing(t *testing.T) {
 			t.Fatalf("logout err %v, want ErrUnavailable", err)
 		}
 	}
-	f.store.fail = nil
+	f.store.SetFail(nil)
 	if got := f.logins(); !maps.Equal(got, map[string]string{"HD00001": "201"}) {
 		t.Fatalf("logins changed: %v", got)
 	}

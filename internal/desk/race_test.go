@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
 )
@@ -137,7 +138,7 @@ func TestRefusedAttemptsDoNotResetWindow(t *testing.T) {
 	lockStores(t, func(t *testing.T, open func() hotdesk.Store) {
 		s := open()
 		seedStore(t, s, 6, 3)
-		clock := &testClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+		clock := siptest.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 		svc := New(Options{Store: s, Now: clock.Now, Logger: slog.New(slog.DiscardHandler)})
 		ctx := context.Background()
 		bad := func(ext, dev string) error {
@@ -179,7 +180,7 @@ func TestLockoutSurvivesRestart(t *testing.T) {
 	lockStores(t, func(t *testing.T, open func() hotdesk.Store) {
 		s := open()
 		seedStore(t, s, 2, 2)
-		clock := &testClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+		clock := siptest.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 		ctx := context.Background()
 		svc := New(Options{Store: s, Now: clock.Now, Logger: slog.New(slog.DiscardHandler)})
 		for range MaxFailures - 1 {

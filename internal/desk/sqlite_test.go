@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
 
@@ -52,7 +53,7 @@ func TestSQLiteRestartWithPendingDeadlines(t *testing.T) {
 	if err := db.PutSettings(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{t: time.Date(2026, 10, 24, 20, 0, 0, 0, time.UTC)} // 22:00 CEST, the night clocks go back
+	clock := siptest.NewClock(time.Date(2026, 10, 24, 20, 0, 0, 0, time.UTC)) // 22:00 CEST, the night clocks go back
 	svc := New(Options{Store: db, Now: clock.Now, Logger: slog.New(slog.DiscardHandler)})
 	login := func(ext, dev string) {
 		if _, err := svc.Login(ctx, LoginRequest{Extension: ext, Device: dev, PIN: "1234", CheckPIN: true}); err != nil {

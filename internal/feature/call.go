@@ -2,7 +2,7 @@ package feature
 
 import (
 	"context"
-	"errors"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"log/slog"
 	"strings"
 	"sync"
@@ -47,7 +47,7 @@ func (s *Service) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *
 	defer s.active.Add(-1)
 	c, status := s.newCall(req, tx)
 	if c == nil {
-		respond(tx, req, status, s.log)
+		signaling.Respond(tx, req, status, s.log)
 		return
 	}
 	defer c.close()
@@ -182,18 +182,4 @@ func (c *call) currentSDP() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.sdp
-}
-
-// reasons are the reason phrases of the statuses this package sends.
-var reasons = map[int]string{
-	sip.StatusOK: "OK", sip.StatusBadRequest: "Bad Request", sip.StatusMethodNotAllowed: "Method Not Allowed",
-	sip.StatusUnsupportedMediaType: "Unsupported Media Type", sip.StatusNotAcceptableHere: "Not Acceptable Here",
-	sip.StatusCallTransactionDoesNotExists: "Call/Transaction Does Not Exist",
-	sip.StatusInternalServerError:          "Server Internal Error", sip.StatusServiceUnavailable: "Service Unavailable",
-}
-
-func respond(tx sip.ServerTransaction, req *sip.Request, status int, log *slog.Logger) {
-	if err := tx.Respond(sip.NewResponseFromRequest(req, status, reasons[status], nil)); err != nil && !errors.Is(err, sip.ErrTransactionTerminated) {
-		log.Debug("feature: respond", "status", status, "err", err)
-	}
 }

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,11 +18,9 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
 	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
+	"github.com/hotdesk-pbx/hotdesk/internal/settings"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 )
-
-// settingsTTL is how long the site settings (language) are cached.
-const settingsTTL = 2 * time.Second
 
 // PromptSet is one language's voice prompts (internal/media/prompts.Set).
 type PromptSet interface {
@@ -46,22 +43,32 @@ func promptLoader(f func(lang string) (*prompts.Set, error)) func(string) (Promp
 	}
 }
 
+// Store is what feature codes need of the store (hotdesk.Store has it):
+// the site settings and the users.
+type Store interface {
+	FindUser(ctx context.Context, ext string) (*hotdesk.User, error)
+	GetSettings(ctx context.Context) (hotdesk.Settings, error)
+}
+
 // Options configures a Service.
 type Options struct {
 	Desk    *desk.Service
-	Store   hotdesk.Store // settings (language) and users
+	Store   Store // settings (language) and users
 	Prompts func(lang string) (*prompts.Set, error)
 	Ports   *media.PortPool
 	MediaIP string // address RTP is bound to and announced in SDP
 	SIP     *signaling.Server
 	Logger  *slog.Logger
 	Now     hotdesk.Clock // nil = time.Now
+	// Settings is the shared settings cache (internal/settings); nil: a
+	// cache of its own over Store.
+	Settings *settings.Cache
 }
 
 // Service handles feature-code calls. Safe for concurrent use.
 type Service struct {
 	rules   rules
-	store   hotdesk.Store
+	store   Store
 	prompts func(lang string) (PromptSet, error)
 	ports   *media.PortPool
 	mediaIP string
@@ -71,9 +78,7 @@ type Service struct {
 
 	active atomic.Int64
 
-	mu         sync.Mutex
-	settings   hotdesk.Settings
-	settingsAt time.Time
+	settings *settings.Cache
 }
 
 // New checks o and returns a Service.
@@ -86,7 +91,7 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{
 		rules: o.Desk, store: o.Store, prompts: promptLoader(o.Prompts), ports: o.Ports, mediaIP: o.MediaIP,
-		sip: o.SIP, log: o.Logger, now: o.Now,
+		sip: o.SIP, log: o.Logger, now: o.Now, settings: o.Settings,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -94,28 +99,18 @@ func New(o Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.settings == nil {
+		s.settings = settings.New(o.Store, 0, s.now)
+	}
 	return s, nil
 }
 
 // Active is the number of feature-code calls in progress.
 func (s *Service) Active() int { return int(s.active.Load()) }
 
-// siteSettings returns the site settings from a short-lived cache.
-func (s *Service) siteSettings(ctx context.Context) hotdesk.Settings {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if now := s.now(); s.settingsAt.IsZero() || now.Sub(s.settingsAt) > settingsTTL || now.Before(s.settingsAt) {
-		st, err := s.store.GetSettings(ctx)
-		if err != nil {
-			s.log.Warn("feature: read settings", "err", err)
-			st = hotdesk.DefaultSettings()
-		} else {
-			s.settingsAt = now
-		}
-		s.settings = st
-	}
-	return s.settings
-}
+// siteSettings returns the site settings from the cache (the last good
+// copy, or the defaults, when the store fails).
+func (s *Service) siteSettings(ctx context.Context) hotdesk.Settings { return s.settings.Get(ctx) }
 
 // lang returns the site's prompt language.
 func (s *Service) lang(ctx context.Context) string {

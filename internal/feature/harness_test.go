@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 // pbx is the SIP side of hot desking composed from the real pieces on
 // loopback: store, signaling, registrar, desk, media, feature, checksync.
 type pbx struct {
-	store   hotdesk.Store
+	store   *siptest.MemStore
 	mem     *siptest.MemStore
 	bus     *events.Bus
 	sip     *signaling.Server

@@ -1,6 +1,7 @@
 package feature
 
 import (
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"strconv"
 	"strings"
 
@@ -26,9 +27,9 @@ func (c *call) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	case sip.CANCEL, sip.PRACK, sip.OPTIONS:
 		// A CANCEL that reaches us matched no pending INVITE (the call is
 		// answered): it has no effect (RFC 3261 section 9.2).
-		respond(tx, req, sip.StatusOK, c.log)
+		signaling.Respond(tx, req, sip.StatusOK, c.log)
 	default:
-		res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, reasons[sip.StatusMethodNotAllowed], nil)
+		res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, signaling.Reason(sip.StatusMethodNotAllowed), nil)
 		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, INFO, OPTIONS, UPDATE"))
 		if err := tx.Respond(res); err != nil {
 			c.log.Debug("feature: respond 405", "err", err)
@@ -52,7 +53,7 @@ func (c *call) onAck(req *sip.Request, tx sip.ServerTransaction) {
 // end and returns.
 func (c *call) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	if err := c.dlg.ReadBye(req, tx); err != nil {
-		respond(tx, req, sip.StatusBadRequest, c.log)
+		signaling.Respond(tx, req, sip.StatusBadRequest, c.log)
 		return
 	}
 	c.sess.Close()
@@ -68,9 +69,9 @@ func (c *call) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	key, ok := ParseDTMFInfo(ct, req.Body())
 	if !ok {
 		if isDTMFType(ct) {
-			respond(tx, req, sip.StatusBadRequest, c.log)
+			signaling.Respond(tx, req, sip.StatusBadRequest, c.log)
 		} else {
-			respond(tx, req, sip.StatusUnsupportedMediaType, c.log)
+			signaling.Respond(tx, req, sip.StatusUnsupportedMediaType, c.log)
 		}
 		return
 	}
@@ -78,7 +79,7 @@ func (c *call) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	// each 200 sends the next key only then, and that INFO's goroutine
 	// must not overtake this one (it did, and a PIN 1234 arrived as 12#34).
 	c.noteCSeq(req, key)
-	respond(tx, req, sip.StatusOK, c.log)
+	signaling.Respond(tx, req, sip.StatusOK, c.log)
 }
 
 // noteCSeq passes an in-dialog request's CSeq (and key) to the INFO order.
@@ -96,21 +97,21 @@ func (c *call) noteCSeq(req *sip.Request, key rune) {
 // same session (488 if unusable); without, our current SDP.
 func (c *call) onOffer(req *sip.Request, tx sip.ServerTransaction) {
 	if err := c.dlg.ReadRequest(req, tx); err != nil {
-		respond(tx, req, sip.StatusInternalServerError, c.log)
+		signaling.Respond(tx, req, sip.StatusInternalServerError, c.log)
 		return
 	}
 	sdp := c.currentSDP()
 	if body := req.Body(); len(body) > 0 {
 		ans, err := c.sess.Answer(body)
 		if err != nil {
-			respond(tx, req, sip.StatusNotAcceptableHere, c.log)
+			signaling.Respond(tx, req, sip.StatusNotAcceptableHere, c.log)
 			return
 		}
 		c.mu.Lock()
 		c.sdp, sdp = ans, ans
 		c.mu.Unlock()
 	} else if req.Method == sip.UPDATE {
-		respond(tx, req, sip.StatusOK, c.log)
+		signaling.Respond(tx, req, sip.StatusOK, c.log)
 		return
 	}
 	res := sip.NewSDPResponseFromRequest(req, sdp)

@@ -3,7 +3,6 @@ package presence
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -22,24 +21,10 @@ import (
 
 const testRealm = "pbx.test"
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// fakeClock is the shared test clock.
+type fakeClock = siptest.Clock
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLogger() *slog.Logger { return siptest.QuietLogger() }
 
 // harness is a real signaling server with registrar digest auth and
 // presence on loopback.
@@ -61,7 +46,7 @@ func mustStart(tb testing.TB, auth bool) *harness {
 func mustStartWith(tb testing.TB, auth bool, tweak func(*Options)) *harness {
 	tb.Helper()
 	ctx := context.Background()
-	h := &harness{store: siptest.NewMemStore(), clock: &fakeClock{t: time.Date(2025, 5, 1, 9, 0, 0, 0, time.UTC)}, bus: events.New()}
+	h := &harness{store: siptest.NewMemStore(), clock: siptest.NewClock(time.Date(2025, 5, 1, 9, 0, 0, 0, time.UTC)), bus: events.New()}
 	for _, d := range []string{"HD00001", "HD00002", "HD00003"} {
 		if err := h.store.CreateDevice(ctx, &hotdesk.Device{ID: d, SIPPassword: "pw-" + d, Mode: hotdesk.ModeHotdesk}); err != nil {
 			tb.Fatal(err)

@@ -48,9 +48,15 @@ const (
 	maxCallAge       = 24 * time.Hour   // call states never terminated are dropped
 )
 
+// Store is what presence needs of the store: a SUBSCRIBE's extension must
+// exist. hotdesk.Store has it.
+type Store interface {
+	FindUser(ctx context.Context, ext string) (*hotdesk.User, error)
+}
+
 // Options configure Presence. Zero values take the defaults noted.
 type Options struct {
-	Store hotdesk.Store     // required: extensions are looked up
+	Store Store             // required: extensions are looked up
 	Bus   *events.Bus       // call events; nil: lamps never change
 	SIP   *signaling.Server // required: NOTIFYs are sent through its client
 	// Auth authenticates an out-of-dialog SUBSCRIBE (registrar.Authenticate);

@@ -1,10 +1,13 @@
 package presence
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 )
 
@@ -110,6 +113,27 @@ func TestSubscribeErrors(t *testing.T) {
 	}
 	if h.pres.Subscriptions() != 0 {
 		t.Fatal("an error created a subscription")
+	}
+}
+
+// findUserFunc is a presence Store made of one function.
+type findUserFunc func(ctx context.Context, ext string) (*hotdesk.User, error)
+
+func (f findUserFunc) FindUser(ctx context.Context, ext string) (*hotdesk.User, error) {
+	return f(ctx, ext)
+}
+
+// Issue 12: a database failure answers a SUBSCRIBE as it answers every SIP
+// request (signaling's table): 503 with Retry-After, no longer 500.
+func TestSubscribeStoreFailureIs503(t *testing.T) {
+	h := mustStartWith(t, false, func(o *Options) {
+		o.Store = findUserFunc(func(context.Context, string) (*hotdesk.User, error) {
+			return nil, errors.New("sql: connection refused")
+		})
+	})
+	res := h.mustWatcher(t).subscribe("202", "Event: dialog\r\n")
+	if res.StatusCode != 503 || header(res, "Retry-After") != "5" {
+		t.Fatalf("got %s", res)
 	}
 }
 

@@ -2,6 +2,7 @@ package presence
 
 import (
 	"context"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"strconv"
 	"time"
 
@@ -41,18 +42,39 @@ type pending struct {
 }
 
 // respond answers tx, logging failures.
-func (p *Presence) respond(tx sip.ServerTransaction, res *sip.Response) {
-	if err := tx.Respond(res); err != nil {
-		p.log.Debug("presence: respond", "code", res.StatusCode, "error", err)
+// reply answers req with code and hdrs (signaling.NewResponse), and reason
+// instead of the standard phrase when it is not empty.
+func (p *Presence) reply(req *sip.Request, tx sip.ServerTransaction, code int, reason string, hdrs ...sip.Header) {
+	res := signaling.NewResponse(req, code, hdrs...)
+	if reason != "" {
+		res.Reason = reason
 	}
+	signaling.Send(tx, res, p.log)
 }
 
-func (p *Presence) reply(req *sip.Request, tx sip.ServerTransaction, code int, reason string, hdrs ...sip.Header) {
-	res := sip.NewResponseFromRequest(req, code, reason, nil)
-	for _, h := range hdrs {
-		res.AppendHeader(h)
+// dialogEvent reports whether req subscribes to the dialog package, and
+// answers 489 when it does not.
+func (p *Presence) dialogEvent(req *sip.Request, tx sip.ServerTransaction) bool {
+	if eventPackage(req) == "dialog" {
+		return true
 	}
-	p.respond(tx, res)
+	p.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", "dialog"))
+	return false
+}
+
+// expires returns req's requested expiry; when it returns false it has
+// answered 400 (unparseable) or 423 (shorter than MinExpires).
+func (p *Presence) expires(req *sip.Request, tx sip.ServerTransaction) (int, bool) {
+	exp, err := parseExpires(req, p.o.DefaultExpires)
+	if err != nil {
+		p.reply(req, tx, sip.StatusBadRequest, "Bad Expires")
+		return 0, false
+	}
+	if exp > 0 && exp < p.o.MinExpires {
+		p.reply(req, tx, 423, "Interval Too Brief", sip.NewHeader("Min-Expires", strconv.Itoa(p.o.MinExpires)))
+		return 0, false
+	}
+	return exp, true
 }
 
 // onSubscribe handles an out-of-dialog SUBSCRIBE.
@@ -61,8 +83,7 @@ func (p *Presence) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		p.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
 		return
 	}
-	if eventPackage(req) != "dialog" {
-		p.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", "dialog"))
+	if !p.dialogEvent(req, tx) {
 		return
 	}
 	var dev *hotdesk.Device
@@ -72,13 +93,8 @@ func (p *Presence) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	}
-	exp, err := parseExpires(req, p.o.DefaultExpires)
-	if err != nil {
-		p.reply(req, tx, sip.StatusBadRequest, "Bad Expires")
-		return
-	}
-	if exp > 0 && exp < p.o.MinExpires {
-		p.reply(req, tx, 423, "Interval Too Brief", sip.NewHeader("Min-Expires", strconv.Itoa(p.o.MinExpires)))
+	exp, ok := p.expires(req, tx)
+	if !ok {
 		return
 	}
 	ext := extensionOf(req)
@@ -87,7 +103,7 @@ func (p *Presence) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	} else if err != nil {
 		p.log.Error("presence: find user", "extension", ext, "error", err)
-		p.reply(req, tx, sip.StatusInternalServerError, "Server Error")
+		p.reply(req, tx, signaling.ErrorStatus(err), "")
 		return
 	}
 	s, ok := p.newSubscription(req, ext, dev)
@@ -157,7 +173,7 @@ func (p *Presence) accept(req *sip.Request, tx sip.ServerTransaction, s *subscri
 		p.addLocked(s)
 	}
 	p.mu.Unlock()
-	p.respond(tx, p.okResponse(req, s, exp))
+	signaling.Send(tx, p.okResponse(req, s, exp), p.log)
 	p.log.Info("presence: subscribed", "extension", s.ext, "device", s.device, "expires", exp, "source", s.dest)
 	p.mu.Lock()
 	p.enqueueLocked(s, exp == 0, "timeout")
@@ -195,17 +211,11 @@ func (p *Presence) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		p.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
 		return
 	}
-	if eventPackage(req) != "dialog" {
-		p.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", "dialog"))
+	if !p.dialogEvent(req, tx) {
 		return
 	}
-	exp, err := parseExpires(req, p.o.DefaultExpires)
-	if err != nil {
-		p.reply(req, tx, sip.StatusBadRequest, "Bad Expires")
-		return
-	}
-	if exp > 0 && exp < p.o.MinExpires {
-		p.reply(req, tx, 423, "Interval Too Brief", sip.NewHeader("Min-Expires", strconv.Itoa(p.o.MinExpires)))
+	exp, ok := p.expires(req, tx)
+	if !ok {
 		return
 	}
 	p.refresh(req, tx, s, min(exp, p.o.MaxExpires))
@@ -223,7 +233,7 @@ func (p *Presence) refresh(req *sip.Request, tx sip.ServerTransaction, s *subscr
 		}
 	}
 	p.mu.Unlock()
-	p.respond(tx, p.okResponse(req, s, exp))
+	signaling.Send(tx, p.okResponse(req, s, exp), p.log)
 	if exp == 0 {
 		p.log.Info("presence: unsubscribed", "extension", s.ext, "device", s.device)
 	}

@@ -13,7 +13,7 @@ import (
 // handler (token path: lookup, render, audit) without a network.
 func BenchmarkFetch(b *testing.B) {
 	s := fixture(hotdesk.ModelYealink)
-	s.logins["HD00001"] = "201"
+	s.login("HD00001", "201")
 	srv := mustServer(b, s, newClock())
 	tok, err := srv.Token(context.Background(), "HD00001")
 	if err != nil {

@@ -2,112 +2,48 @@ package provision
 
 import (
 	"context"
-	"sync"
+	"slices"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
-// fakeStore is the part of hotdesk.Store provisioning uses, in memory.
-type fakeStore struct {
-	hotdesk.Store // nil: other methods panic
+// fakeStore is siptest.MemStore with the few set-ups the provisioning
+// tests make.
+type fakeStore struct{ *siptest.MemStore }
 
-	mu       sync.Mutex
-	devices  map[string]*hotdesk.Device
-	users    map[string]*hotdesk.User
-	logins   map[string]string // device → extension
-	settings hotdesk.Settings
-	audit    []hotdesk.AuditEvent
-	fail     error // returned by reads when set
-}
+func newFakeStore() *fakeStore { return &fakeStore{siptest.NewMemStore()} }
 
-func newFakeStore() *fakeStore {
-	return &fakeStore{devices: map[string]*hotdesk.Device{}, users: map[string]*hotdesk.User{},
-		logins: map[string]string{}, settings: hotdesk.DefaultSettings()}
-}
-
-func (s *fakeStore) FindDevices(ctx context.Context, f hotdesk.DeviceFilter) ([]*hotdesk.Device, int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail != nil {
-		return nil, 0, s.fail
+func (s *fakeStore) must(err error) {
+	if err != nil {
+		panic(err) // a broken fixture, not a test result
 	}
-	var out []*hotdesk.Device
-	for _, d := range s.devices {
-		if f.MAC == "" || d.MAC == f.MAC {
-			c := *d
-			out = append(out, &c)
-		}
-	}
-	return out, len(out), nil
 }
 
-func (s *fakeStore) FindDevice(ctx context.Context, id string) (*hotdesk.Device, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, ok := s.devices[id]
-	if !ok {
-		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "device %q not found", id)
-	}
-	c := *d
-	return &c, nil
+// login logs ext in at device.
+func (s *fakeStore) login(device, ext string) {
+	s.must(s.InTx(context.Background(), func(tx hotdesk.Tx) error {
+		return tx.CreateLogin(context.Background(), &hotdesk.Login{Device: device, Extension: ext})
+	}))
 }
 
-func (s *fakeStore) UpdateDevice(ctx context.Context, id string, upd hotdesk.DeviceUpdate) (*hotdesk.Device, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, ok := s.devices[id]
-	if !ok {
-		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "device %q not found", id)
-	}
-	if upd.ProvisionToken != nil {
-		d.ProvisionToken = *upd.ProvisionToken
-	}
-	c := *d
-	return &c, nil
+// editSettings changes the site settings.
+func (s *fakeStore) editSettings(edit func(*hotdesk.Settings)) {
+	st, err := s.GetSettings(context.Background())
+	s.must(err)
+	edit(&st)
+	s.must(s.PutSettings(context.Background(), st))
 }
 
-func (s *fakeStore) FindUser(ctx context.Context, ext string) (*hotdesk.User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.users[ext]
-	if !ok {
-		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "user %q not found", ext)
-	}
-	c := *u
-	return &c, nil
+// audits returns the audit events of kind, oldest first.
+func (s *fakeStore) audits(kind string) []*hotdesk.AuditEvent {
+	es, _ := s.FindAudit(context.Background(), hotdesk.AuditFilter{Kinds: []string{kind}, Limit: 100_000})
+	slices.Reverse(es)
+	return es
 }
 
-func (s *fakeStore) LoginByDevice(ctx context.Context, device string) (*hotdesk.Login, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ext, ok := s.logins[device]
-	if !ok {
-		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "nobody at %q", device)
-	}
-	return &hotdesk.Login{Device: device, Extension: ext}, nil
-}
-
-func (s *fakeStore) GetSettings(ctx context.Context) (hotdesk.Settings, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.settings, nil
-}
-
-func (s *fakeStore) AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.audit = append(s.audit, *e)
-	return nil
-}
-
-func (s *fakeStore) audits(kind string) []hotdesk.AuditEvent {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []hotdesk.AuditEvent
-	for _, e := range s.audit {
-		if e.Kind == kind {
-			out = append(out, e)
-		}
-	}
-	return out
-}
+var (
+	_ Store      = (*fakeStore)(nil)
+	_ desk.Store = (*fakeStore)(nil)
+)

@@ -116,6 +116,33 @@ func TestChallenge(t *testing.T) {
 	})
 }
 
+// Issue 12: provisioning challenges the algorithms of the one --digest
+// setting, by default MD5 alone, as the registrar does.
+func TestChallengeDefaultMD5Only(t *testing.T) {
+	h := mustHTTP(t, hotdesk.ModelSnom)
+	srv, err := New(Options{Store: h.store, Logger: quietLogger(), Now: h.clock.Now, SIPHost: "192.0.2.10", Realm: testRealm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	res, err := ts.Client().Get(ts.URL + vendorPaths[hotdesk.ModelSnom])
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	chals := res.Header.Values("WWW-Authenticate")
+	if res.StatusCode != http.StatusUnauthorized || len(chals) != 1 {
+		t.Fatalf("got %d %v", res.StatusCode, chals)
+	}
+	if c, err := digest.ParseChallenge(chals[0]); err != nil || c.Algorithm != "MD5" {
+		t.Fatalf("challenge %+v %v", c, err)
+	}
+	if _, err := New(Options{Store: h.store, SIPHost: "h", Realm: testRealm, Algorithms: []string{"SHA-512"}}); err == nil {
+		t.Fatal("SHA-512 accepted")
+	}
+}
+
 func TestDigestSuccess(t *testing.T) {
 	eachVendor(t, func(t *testing.T, h *httpHarness, path string) {
 		code, body, res := h.get(t, digestClient("HD00001", `pw&<"x">`), path)
@@ -297,7 +324,7 @@ func TestMalformedAndMethod(t *testing.T) {
 
 func TestStoreFailureIs503(t *testing.T) {
 	h := mustHTTP(t, hotdesk.ModelYealink)
-	h.store.fail = errors.New("disk on fire")
+	h.store.SetFail(errors.New("disk on fire"))
 	if code, body, _ := h.get(t, nil, vendorPaths[hotdesk.ModelYealink]); code != http.StatusServiceUnavailable || strings.Contains(body, "fire") {
 		t.Fatalf("store failure: %d %s", code, body)
 	}
@@ -318,9 +345,7 @@ func TestFollowsLogin(t *testing.T) {
 	if _, body, _ := h.get(t, c, vendorPaths[hotdesk.ModelYealink]); !strings.Contains(body, "account.1.display_name = HD00001") {
 		t.Fatalf("neutral:\n%s", body)
 	}
-	h.store.mu.Lock()
-	h.store.logins["HD00001"] = "201"
-	h.store.mu.Unlock()
+	h.store.login("HD00001", "201")
 	if _, body, _ := h.get(t, c, vendorPaths[hotdesk.ModelYealink]); !strings.Contains(body, "account.1.display_name = Anna O'Neil & <Co>") {
 		t.Fatalf("logged in:\n%s", body)
 	}
@@ -370,13 +395,10 @@ func TestNonceBoundToClientAddress(t *testing.T) {
 	if code := answer("127.0.0.2", `pw&<"x">`, 31); code != http.StatusUnauthorized {
 		t.Fatalf("right password, another address's nonce: %d", code)
 	}
-	if w := h.prov.lim.blocked("127.0.0.2", h.clock.Now()); w != 0 {
+	if w := h.prov.lim.BlockedFor("127.0.0.2", h.clock.Now()); w != 0 {
 		t.Fatalf("127.0.0.2 blocked for %v", w)
 	}
-	h.prov.lim.mu.Lock()
-	_, counted := h.prov.lim.src["127.0.0.2"]
-	h.prov.lim.mu.Unlock()
-	if counted {
+	if h.prov.lim.Failures("127.0.0.2", h.clock.Now()) != 0 {
 		t.Fatal("failures counted against an address for nonces it was never sent")
 	}
 	if code := answer("127.0.0.3", `pw&<"x">`, 32); code != http.StatusOK {

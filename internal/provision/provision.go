@@ -5,7 +5,8 @@
 // always registers with the device's own SIP account, so a login changes
 // the configuration, never the registration.
 //
-// Requests authenticate with HTTP digest (MD5 or SHA-256) using the device's
+// Requests authenticate with HTTP digest (the --digest algorithms, by
+// default MD5; internal/digest has the rules) using the device's
 // own SIP credentials, or with the device's long random token in the path
 // (/provision/t/{token}/{file}) for phones that cannot do digest. Unknown
 // MACs get 404 without a challenge; sources that keep failing are blocked
@@ -28,6 +29,8 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/digest"
+	"github.com/hotdesk-pbx/hotdesk/internal/limit"
 )
 
 // Defaults of the brute-force limiter.
@@ -37,9 +40,20 @@ const (
 	DefaultBlockFor    = 15 * time.Minute
 )
 
+// Store is what provisioning needs of the store (hotdesk.Store has it).
+type Store interface {
+	FindDevices(ctx context.Context, f hotdesk.DeviceFilter) ([]*hotdesk.Device, int, error)
+	FindDevice(ctx context.Context, id string) (*hotdesk.Device, error)
+	UpdateDevice(ctx context.Context, id string, upd hotdesk.DeviceUpdate) (*hotdesk.Device, error)
+	FindUser(ctx context.Context, ext string) (*hotdesk.User, error)
+	LoginByDevice(ctx context.Context, device string) (*hotdesk.Login, error)
+	GetSettings(ctx context.Context) (hotdesk.Settings, error)
+	AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error
+}
+
 // Options configure the provisioning server.
 type Options struct {
-	Store  hotdesk.Store
+	Store  Store
 	Desk   *desk.Service // who is logged in where; nil reads the store
 	Logger *slog.Logger
 	Now    hotdesk.Clock
@@ -48,6 +62,9 @@ type Options struct {
 	SIPPort int
 	// Realm is the digest realm and SIP domain.
 	Realm string
+	// Algorithms are the digest algorithms challenged, in order of
+	// preference: the registrar's setting (--digest), default MD5 alone.
+	Algorithms []string
 	// MaxFailures failed requests from one IP within Window block it for
 	// BlockFor (defaults 5, 10 min, 15 min).
 	MaxFailures int
@@ -60,8 +77,8 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	vendors map[string]*vendor
-	nonces  *nonces
-	lim     *limiter
+	digest  *digest.Verifier
+	lim     *limit.Limiter
 }
 
 // New checks o and loads the templates.
@@ -94,12 +111,12 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provision: %w", err)
 	}
-	ns, err := newNonces()
+	v, err := digest.NewVerifier(o.Realm, o.Algorithms, nonceTTL)
 	if err != nil {
 		return nil, fmt.Errorf("provision: %w", err)
 	}
-	return &Server{opts: o, log: o.Logger, vendors: vs, nonces: ns,
-		lim: newLimiter(o.MaxFailures, o.Window, o.BlockFor)}, nil
+	return &Server{opts: o, log: o.Logger, vendors: vs, digest: v,
+		lim: limit.NewBlocking(o.MaxFailures, o.Window, o.BlockFor)}, nil
 }
 
 // Handler serves GET /provision/{file} and /provision/t/{token}/{file}.
@@ -141,13 +158,13 @@ func parsePath(p string) (fileRequest, bool) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	now := s.opts.Now()
 	src := r.RemoteAddr
-	ip := hostOf(src)
+	ip := digest.Host(src)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if wait := s.lim.blocked(ip, now); wait > 0 {
+	if wait := s.lim.BlockedFor(ip, now); wait > 0 {
 		s.tooMany(w, wait)
 		return
 	}
@@ -201,7 +218,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, d *hotdesk.De
 }
 
 func (s *Server) challenge(w http.ResponseWriter, r *http.Request, stale bool, now time.Time) {
-	for _, c := range s.challenges(stale, now, hostOf(r.RemoteAddr)) {
+	for _, c := range s.digest.Challenges(nonceBinding(r), stale, now) {
 		w.Header().Add("WWW-Authenticate", c)
 	}
 	http.Error(w, "authentication required", http.StatusUnauthorized)
@@ -210,7 +227,7 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, stale bool, n
 // failure counts a failure from src and answers status (with a fresh
 // challenge for 401), or 429 if this failure blocked the source.
 func (s *Server) failure(w http.ResponseWriter, r *http.Request, device, src string, now time.Time, status int) {
-	if s.lim.fail(hostOf(src), now) {
+	if s.lim.Fail(digest.Host(src), now) == limit.Blocked {
 		s.log.Warn("provisioning: source blocked", "source", src, "for", s.opts.BlockFor)
 		s.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindAuthBlocked, Device: device, Source: src,
 			Detail: "provisioning: too many failures"})

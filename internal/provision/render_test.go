@@ -12,11 +12,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -27,51 +27,38 @@ const (
 	otherMAC  = "805ec0d4e5f6"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// fakeClock is the shared test clock.
+type fakeClock = siptest.Clock
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLogger() *slog.Logger { return siptest.QuietLogger() }
 
 // fixture is an office with one hot desk phone per vendor, user 201 with BLF
 // keys and speed dials, and a second device whose secrets must never leak.
 func fixture(model string) *fakeStore {
-	s := newFakeStore()
-	s.settings.Timezone = "Europe/Amsterdam"
-	s.devices["HD00001"] = &hotdesk.Device{ID: "HD00001", MAC: testMAC, Model: model, Mode: hotdesk.ModeHotdesk,
-		SIPPassword: `pw&<"x">`}
-	s.devices["HD00002"] = &hotdesk.Device{ID: "HD00002", MAC: otherMAC, Model: model, Mode: hotdesk.ModeHotdesk,
-		SIPPassword: "other-device-secret"}
-	s.users["201"] = &hotdesk.User{Extension: "201", Name: "Anna O'Neil & <Co>", Hotdesk: true,
+	s, ctx := newFakeStore(), context.Background()
+	s.editSettings(func(st *hotdesk.Settings) { st.Timezone = "Europe/Amsterdam" })
+	s.must(s.CreateDevice(ctx, &hotdesk.Device{ID: "HD00001", MAC: testMAC, Model: model, Mode: hotdesk.ModeHotdesk,
+		SIPPassword: `pw&<"x">`}))
+	s.must(s.CreateDevice(ctx, &hotdesk.Device{ID: "HD00002", MAC: otherMAC, Model: model, Mode: hotdesk.ModeHotdesk,
+		SIPPassword: "other-device-secret"}))
+	s.must(s.CreateUser(ctx, &hotdesk.User{Extension: "201", Name: "Anna O'Neil & <Co>", Hotdesk: true,
 		BLF:        []string{"202", "299"},
-		SpeedDials: []hotdesk.SpeedDial{{Label: "Reception\nDesk", Number: "0201234567"}, {Number: "112"}}}
-	s.users["202"] = &hotdesk.User{Extension: "202", Name: "Bram de Vries"}
+		SpeedDials: []hotdesk.SpeedDial{{Label: "Reception\nDesk", Number: "0201234567"}, {Number: "112"}}}))
+	s.must(s.CreateUser(ctx, &hotdesk.User{Extension: "202", Name: "Bram de Vries"}))
 	return s
 }
 
 func mustServer(tb testing.TB, s *fakeStore, clock *fakeClock) *Server {
 	tb.Helper()
-	srv, err := New(Options{Store: s, Logger: quietLogger(), Now: clock.Now, SIPHost: "192.0.2.10", SIPPort: 5060, Realm: testRealm})
+	srv, err := New(Options{Store: s, Logger: quietLogger(), Now: clock.Now, SIPHost: "192.0.2.10", SIPPort: 5060, Realm: testRealm,
+		Algorithms: []string{"MD5", "SHA-256"}}) // --digest MD5,SHA-256: the tests answer both
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return srv
 }
 
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)} }
+func newClock() *fakeClock { return siptest.NewClock(time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)) }
 
 func renderFor(tb testing.TB, s *fakeStore, vendorName string) []byte {
 	tb.Helper()
@@ -102,8 +89,8 @@ func TestGolden(t *testing.T) {
 			t.Run(vendorName+"/"+state, func(t *testing.T) {
 				s := fixture(vendorName)
 				if state == "loggedin" {
-					s.logins["HD00001"] = "201"
-					s.settings.Lang = "nl"
+					s.login("HD00001", "201")
+					s.editSettings(func(st *hotdesk.Settings) { st.Lang = "nl" })
 				}
 				got := renderFor(t, s, vendorName)
 				checkSyntax(t, vendorName, got)
@@ -179,7 +166,7 @@ func checkYealink(tb testing.TB, b []byte) map[string]string {
 func TestKeys(t *testing.T) {
 	s := fixture(hotdesk.ModelYealink)
 	neutral := checkYealink(t, renderFor(t, s, hotdesk.ModelYealink))
-	s.logins["HD00001"] = "201"
+	s.login("HD00001", "201")
 	in := checkYealink(t, renderFor(t, s, hotdesk.ModelYealink))
 	tests := []struct {
 		kv         map[string]string
@@ -215,7 +202,10 @@ func TestKeys(t *testing.T) {
 
 func TestPersonalDeviceHasNoLogoutKey(t *testing.T) {
 	s := fixture(hotdesk.ModelYealink)
-	s.devices["HD00001"].Mode, s.devices["HD00001"].Owner = hotdesk.ModePersonal, "201"
+	mode, owner := hotdesk.ModePersonal, "201"
+	if _, err := s.UpdateDevice(context.Background(), "HD00001", hotdesk.DeviceUpdate{Mode: &mode, Owner: &owner}); err != nil {
+		t.Fatal(err)
+	}
 	kv := checkYealink(t, renderFor(t, s, hotdesk.ModelYealink))
 	if kv["linekey.2.type"] != "16" || kv["account.1.label"] != "201 Anna O'Neil & <Co>" {
 		t.Fatalf("personal device: linekey.2.type=%s label=%s", kv["linekey.2.type"], kv["account.1.label"])

@@ -2,19 +2,17 @@ package registrar
 
 import (
 	"context"
-	"crypto/md5"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/hotdesk-pbx/hotdesk"
-	"github.com/icholy/digest"
+	"github.com/hotdesk-pbx/hotdesk/internal/digest"
+	"github.com/hotdesk-pbx/hotdesk/internal/limit"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	icdigest "github.com/icholy/digest"
 )
 
 // authOutcome is the result of checking a request's digest credentials.
@@ -47,8 +45,7 @@ var (
 // values, never the password itself.
 type secret struct {
 	dev     *hotdesk.Device // nil: no such device
-	ha1MD5  string
-	ha1SHA  string
+	ha1     digest.HA1
 	fetched time.Time
 }
 
@@ -56,14 +53,10 @@ type secret struct {
 // registrations does not hit the database once per REGISTER, while a changed
 // or deleted device takes effect within the TTL.
 type secrets struct {
-	store hotdesk.Store
-	realm string
-	ttl   time.Duration
-	// dummy is a random password only this process knows: an unknown
-	// device gets HA1 values from it, so checking its digest does the same
-	// work as a wrong password for a known one (equal timing) and never
-	// matches.
-	dummy string
+	find   func(ctx context.Context, id string) (*hotdesk.Device, error)
+	realm  string
+	ttl    time.Duration
+	digest *digest.Verifier // for the dummy HA1 of an unknown device
 
 	mu sync.Mutex
 	m  map[string]*secret
@@ -78,17 +71,16 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time) (*secret,
 	if s != nil && now.Sub(s.fetched) < c.ttl {
 		return s, nil
 	}
-	d, err := c.store.FindDevice(ctx, user)
+	d, err := c.find(ctx, user)
 	if err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		return nil, err
 	}
-	s = &secret{fetched: now}
-	password := c.dummy
+	// An unknown device gets a dummy HA1, so checking its digest does the
+	// same work as a wrong password for a known one (equal timing).
+	s = &secret{fetched: now, ha1: c.digest.Unknown(user)}
 	if err == nil {
-		s.dev, password = d, d.SIPPassword
+		s.dev, s.ha1 = d, digest.NewHA1(user, c.realm, d.SIPPassword)
 	}
-	s.ha1MD5 = hashHex(md5.New(), user, c.realm, password)
-	s.ha1SHA = hashHex(sha256.New(), user, c.realm, password)
 	c.mu.Lock()
 	if len(c.m) >= maxCachedSecrets {
 		clear(c.m)
@@ -118,13 +110,13 @@ func (c *secrets) forget(user string) {
 }
 
 // findCredentials returns the first Digest credentials for our realm.
-func findCredentials(req *sip.Request, name, realm string) (*digest.Credentials, error) {
+func findCredentials(req *sip.Request, name, realm string) (*icdigest.Credentials, error) {
 	var firstErr error
 	for _, h := range req.GetHeaders(name) {
-		if !digest.IsDigest(h.Value()) {
+		if !icdigest.IsDigest(h.Value()) {
 			continue
 		}
-		c, err := parseCredentials(h.Value())
+		c, err := digest.ParseCredentials(h.Value())
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -138,88 +130,55 @@ func findCredentials(req *sip.Request, name, realm string) (*digest.Credentials,
 	return nil, firstErr
 }
 
-// expectedResponse computes the digest response the client should have sent.
-func expectedResponse(method string, c *digest.Credentials, ha1 string) (string, error) {
-	alg := strings.ToUpper(c.Algorithm)
-	switch {
-	case alg != "" && alg != "MD5" && alg != "SHA-256":
-		return "", errors.New("unsupported algorithm")
-	case c.QOP != "" && c.QOP != "auth":
-		return "", errors.New("unsupported qop")
-	}
-	return digestResponse(hashFor(alg), method, c, ha1), nil
-}
+// errDeviceBlocked is what the secret lookup returns while the claimed
+// device's failure budget is spent.
+var errDeviceBlocked = errors.New("device digest refused")
 
-// checkDigest verifies the request's credentials in header kind. It returns
-// the device on authOK and the claimed username whenever there was one.
+// checkDigest verifies the request's credentials in header kind (the rules
+// are internal/digest's). It returns the device on authOK and the claimed
+// username whenever there was one.
 func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind authHeaders, now time.Time) (*hotdesk.Device, string, authOutcome, error) {
 	c, err := findCredentials(req, kind.credentials, r.opts.Realm)
 	if err != nil {
 		return nil, "", authMalformed, nil
 	}
-	if c == nil || c.Userhash || c.Username == "" {
-		return nil, "", authChallenge, nil
+	var s *secret
+	out, err := r.digest.Check(c, string(req.Method), nonceBinding(req), now, func(user string) (digest.HA1, error) {
+		if !r.devLimiter.Allow(user, now) {
+			return digest.HA1{}, errDeviceBlocked
+		}
+		var err error
+		if s, err = r.secrets.get(ctx, user, now); err != nil {
+			return digest.HA1{}, err
+		}
+		r.digestChecks.Add(1)
+		return s.ha1, nil
+	})
+	user := ""
+	if c != nil {
+		user = c.Username
 	}
-	alg := strings.ToUpper(c.Algorithm)
-	if alg == "" {
-		alg = "MD5"
+	switch out {
+	case digest.OK:
+		return s.dev, user, authOK, nil
+	case digest.Stale:
+		return nil, user, authStale, nil
+	case digest.Failed:
+		r.secrets.forget(user)
+		return nil, user, authFailed, nil
+	case digest.Error:
+		if errors.Is(err, errDeviceBlocked) {
+			return nil, user, authDeviceBlocked, nil
+		}
+		return nil, user, authError, err
 	}
-	if !slices.Contains(r.opts.Algorithms, alg) {
-		return nil, c.Username, authChallenge, nil
-	}
-	var ha1 func(*secret) string
-	switch alg {
-	case "MD5":
-		ha1 = func(s *secret) string { return s.ha1MD5 }
-	case "SHA-256":
-		ha1 = func(s *secret) string { return s.ha1SHA }
-	default:
-		return nil, c.Username, authChallenge, nil
-	}
-	switch {
-	case c.QOP == "auth" && c.Cnonce != "" && c.Nc > 0:
-	case c.QOP == "" && c.Cnonce == "": // RFC 2069 style; nonce becomes single-use
-		c.Nc = 1
-	default:
-		return nil, c.Username, authChallenge, nil
-	}
-	serial, nonceErr := r.nonces.check(c.Nonce, now, nonceBinding(req))
-	if errors.Is(nonceErr, errNonceInvalid) {
-		// Not a nonce we gave this address (forged, or a spoofed source):
-		// challenge, and count nothing against anyone.
-		return nil, c.Username, authChallenge, nil
-	}
-	if !r.devLimiter.allow(c.Username, now) {
-		return nil, c.Username, authDeviceBlocked, nil
-	}
-	s, err := r.secrets.get(ctx, c.Username, now)
-	if err != nil {
-		return nil, c.Username, authError, err
-	}
-	// Known and unknown devices take the same path: an unknown one has a
-	// dummy HA1 (secrets.get), the response is computed and compared in
-	// constant time either way, and only then does s.dev decide.
-	r.digestChecks.Add(1)
-	want, err := expectedResponse(string(req.Method), c, ha1(s))
-	match := subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(c.Response))) == 1
-	if err != nil || !match || s.dev == nil {
-		r.secrets.forget(c.Username)
-		return nil, c.Username, authFailed, nil
-	}
-	if nonceErr != nil {
-		return nil, c.Username, authStale, nil
-	}
-	if err := r.nonces.use(serial, uint32(c.Nc)); err != nil {
-		return nil, c.Username, authChallenge, nil
-	}
-	return s.dev, c.Username, authOK, nil
+	return nil, user, authChallenge, nil
 }
 
 // nonceBinding is what a nonce is bound to: the transport and source
-// address (without port: a phone may answer from another port, e.g. over a
-// new TCP connection) of the request.
+// address of the request.
 func nonceBinding(req *sip.Request) string {
-	return strings.ToUpper(req.Transport()) + " " + hostOf(req.Source())
+	return digest.Binding(req.Transport(), req.Source())
 }
 
 // challenge builds a 401/407 offering Options.Algorithms (by default MD5
@@ -227,33 +186,10 @@ func nonceBinding(req *sip.Request) string {
 // each with qop=auth and all with one nonce.
 func (r *Registrar) challenge(req *sip.Request, kind authHeaders, stale bool, now time.Time) *sip.Response {
 	res := sip.NewResponseFromRequest(req, kind.status, kind.reason, nil)
-	nonce := r.nonces.issue(now, nonceBinding(req))
-	for _, tmpl := range r.challenges {
-		suffix := tmpl.suffix
-		if stale {
-			suffix = tmpl.staleSuffix
-		}
-		res.AppendHeader(sip.NewHeader(kind.challenge, tmpl.prefix+nonce+suffix))
+	for _, v := range r.digest.Challenges(nonceBinding(req), stale, now) {
+		res.AppendHeader(sip.NewHeader(kind.challenge, v))
 	}
 	return res
-}
-
-// challengeTemplate is a challenge rendered once by digest.Challenge.String
-// around a placeholder nonce, so each 401 only splices in the nonce.
-type challengeTemplate struct{ prefix, suffix, staleSuffix string }
-
-func challengeTemplates(realm string, algs []string) []challengeTemplate {
-	const mark = "NONCE-PLACEHOLDER"
-	var out []challengeTemplate
-	for _, alg := range algs {
-		c := digest.Challenge{Realm: realm, Nonce: mark, Algorithm: alg, QOP: []string{"auth"}}
-		plain := c.String()
-		c.Stale = true
-		stale := c.String()
-		i, j := strings.Index(plain, mark), strings.Index(stale, mark)
-		out = append(out, challengeTemplate{prefix: plain[:i], suffix: plain[i+len(mark):], staleSuffix: stale[j+len(mark):]})
-	}
-	return out
 }
 
 // Authenticate checks digest credentials on a request other than REGISTER
@@ -274,16 +210,16 @@ func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kin
 	case authOK:
 		return dev, true
 	case authChallenge, authStale:
-		r.reply(req, tx, r.challenge(req, kind, out == authStale, now), r.limiter.slow(hostOf(src), now))
+		r.reply(req, tx, r.challenge(req, kind, out == authStale, now), r.limiter.Slow(digest.Host(src), now))
 	case authMalformed:
 		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Malformed Credentials", nil), false)
 	case authFailed:
 		r.authFailure(req, tx, user, src, now)
 	case authDeviceBlocked:
-		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil), r.limiter.slow(hostOf(src), now))
+		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil), r.limiter.Slow(digest.Host(src), now))
 	case authError:
 		r.log.Error("sip auth: device lookup", "device", user, "error", err)
-		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Error", nil), false)
+		r.reply(req, tx, signaling.NewResponse(req, signaling.ErrorStatus(err)), false)
 	}
 	return nil, false
 }
@@ -292,30 +228,30 @@ func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kin
 // nonce it answered) and against the claimed device from any source, audits
 // a block, and answers 403 (delayed once the source is being slowed down).
 func (r *Registrar) authFailure(req *sip.Request, tx sip.ServerTransaction, user, src string, now time.Time) {
-	ip := hostOf(src)
-	v := r.limiter.fail(ip, now)
+	ip := digest.Host(src)
+	v := r.limiter.Fail(ip, now)
 	r.log.Info("sip auth failed", "device", user, "source", src, "method", req.Method)
-	if v == verdictBlocked {
+	if v == limit.Blocked {
 		r.log.Warn("sip source blocked after repeated auth failures", "source", ip, "for", r.opts.BlockFor)
 		r.audit(&hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindAuthBlocked, Device: user, Source: ip,
 			Detail: "blocked for " + r.opts.BlockFor.String()})
 	}
-	if r.devLimiter.fail(user, now) == verdictBlocked {
+	if r.devLimiter.Fail(user, now) == limit.Blocked {
 		// Guesses from rotating addresses, each under BlockAfter.
 		r.log.Warn("sip device digest refused after repeated auth failures", "device", user, "source", ip, "for", r.opts.DeviceBlockFor)
 		r.audit(&hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindAuthDeviceBlocked, Device: user, Source: ip,
 			Detail: fmt.Sprintf("digest refused for %s after %d failures within %s", r.opts.DeviceBlockFor,
 				r.opts.DeviceBlockAfter, r.opts.DeviceFailWindow)})
 	}
-	r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil), v != verdictCounted)
+	r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil), v != limit.Counted)
 }
 
 // Allow reports whether packets from src (ip or ip:port) may be processed:
 // false while the source is blocked for repeated authentication failures.
 // It is cheap when nothing is blocked; use it as signaling's ReadFilter.
 func (r *Registrar) Allow(src string) bool {
-	if r.limiter.blocked.Load() == 0 {
+	if !r.limiter.AnyBlocked() {
 		return true
 	}
-	return r.limiter.allow(hostOf(src), r.now())
+	return r.limiter.Allow(digest.Host(src), r.now())
 }

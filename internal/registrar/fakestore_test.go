@@ -2,29 +2,31 @@ package registrar
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
-// fakeStore is the part of hotdesk.Store the registrar uses, in memory. Its
-// bindings outlive registrar instances, like a database file.
+// fakeStore is the registrar's Store in memory. Its bindings outlive
+// registrar instances, like a database file.
 type fakeStore struct {
-	hotdesk.Store // nil: other methods panic
-
 	mu       sync.Mutex
 	devices  map[string]*hotdesk.Device
-	bindings map[bindingKey]hotdesk.Binding
-	audit    []*hotdesk.AuditEvent
-	fail     error // returned by writes when set
+	bindings map[storeKey]hotdesk.Binding
+	audits   *siptest.MemStore // the audit trail, with real transactions
+	fail     error             // returned by writes when set
+	findFail error             // returned by FindDevice when set
 	finds    int
 	puts     int // PutBindings calls
 }
 
+// storeKey is a binding row's key, as in the stores: each node owns its own.
+type storeKey struct{ device, contact, node string }
+
 func newFakeStore() *fakeStore {
-	return &fakeStore{devices: map[string]*hotdesk.Device{}, bindings: map[bindingKey]hotdesk.Binding{}}
+	return &fakeStore{devices: map[string]*hotdesk.Device{}, bindings: map[storeKey]hotdesk.Binding{}, audits: siptest.NewMemStore()}
 }
 
 func (s *fakeStore) addDevice(id, password string) {
@@ -37,6 +39,9 @@ func (s *fakeStore) FindDevice(ctx context.Context, id string) (*hotdesk.Device,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.finds++
+	if s.findFail != nil {
+		return nil, s.findFail
+	}
 	d, ok := s.devices[id]
 	if !ok {
 		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "device %q not found", id)
@@ -53,7 +58,7 @@ func (s *fakeStore) PutBindings(ctx context.Context, bs []hotdesk.Binding) error
 	}
 	s.puts++
 	for _, b := range bs {
-		s.bindings[bindingKey{b.Device, b.Contact}] = b
+		s.bindings[storeKey{b.Device, b.Contact, b.Node}] = b
 	}
 	return nil
 }
@@ -65,7 +70,7 @@ func (s *fakeStore) DeleteBindings(ctx context.Context, bs []hotdesk.Binding) er
 		return s.fail
 	}
 	for _, b := range bs {
-		delete(s.bindings, bindingKey{b.Device, b.Contact})
+		delete(s.bindings, storeKey{b.Device, b.Contact, b.Node})
 	}
 	return nil
 }
@@ -95,8 +100,16 @@ func (s *fakeStore) DeleteExpiredBindings(ctx context.Context, node string, now 
 	return out, nil
 }
 
+// InTx runs fn in the audit store's transaction (AppendAudit is all the
+// registrar uses), or fails with fail.
 func (s *fakeStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
-	return fn(fakeTx{s})
+	s.mu.Lock()
+	err := s.fail
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.audits.InTx(ctx, fn)
 }
 
 func (s *fakeStore) storedBindings(device string) []hotdesk.Binding {
@@ -111,52 +124,14 @@ func (s *fakeStore) storedBindings(device string) []hotdesk.Binding {
 	return out
 }
 
+// auditKinds lists the kinds of the audited events, oldest first.
 func (s *fakeStore) auditKinds() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	es, _ := s.audits.FindAudit(context.Background(), hotdesk.AuditFilter{Limit: 1000})
 	var out []string
-	for _, e := range s.audit {
-		out = append(out, e.Kind)
+	for i := len(es) - 1; i >= 0; i-- {
+		out = append(out, es[i].Kind)
 	}
 	return out
 }
 
-type fakeTx struct {
-	s *fakeStore
-}
-
-func (t fakeTx) AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error {
-	t.s.mu.Lock()
-	defer t.s.mu.Unlock()
-	if t.s.fail != nil {
-		return t.s.fail
-	}
-	t.s.audit = append(t.s.audit, e)
-	return nil
-}
-
-// The rest of hotdesk.Tx is unused by the registrar.
-func (fakeTx) FindUser(context.Context, string) (*hotdesk.User, error) { return nil, errUnused }
-func (fakeTx) FindDevice(context.Context, string) (*hotdesk.Device, error) {
-	return nil, errUnused
-}
-func (fakeTx) UpdateUser(context.Context, string, hotdesk.UserUpdate) (*hotdesk.User, error) {
-	return nil, errUnused
-}
-func (fakeTx) LoginByUser(context.Context, string) (*hotdesk.Login, error)   { return nil, errUnused }
-func (fakeTx) LoginByDevice(context.Context, string) (*hotdesk.Login, error) { return nil, errUnused }
-func (fakeTx) ListLogins(context.Context) ([]*hotdesk.Login, error)          { return nil, errUnused }
-func (fakeTx) CreateLogin(context.Context, *hotdesk.Login) error             { return errUnused }
-func (fakeTx) UpdateLogin(context.Context, *hotdesk.Login) error             { return errUnused }
-func (fakeTx) DeleteLogin(context.Context, string) error                     { return errUnused }
-func (fakeTx) UpdateDevice(context.Context, string, hotdesk.DeviceUpdate) (*hotdesk.Device, error) {
-	return nil, errUnused
-}
-func (fakeTx) PINFailures(context.Context, string, string) ([]time.Time, error) {
-	return nil, errUnused
-}
-func (fakeTx) PutPINFailures(context.Context, string, string, []time.Time) error {
-	return errUnused
-}
-
-var errUnused = errors.New("fake tx: not used by the registrar")
+var _ Store = (*fakeStore)(nil)

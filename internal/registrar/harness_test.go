@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -16,27 +15,14 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/icholy/digest"
 )
 
 const testRealm = "pbx.test"
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// fakeClock is the shared test clock.
+type fakeClock = siptest.Clock
 
 // harness is a real signaling server with a registrar on loopback ports.
 type harness struct {
@@ -48,9 +34,7 @@ type harness struct {
 	stop  func()
 }
 
-func quietLogger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
+func quietLogger() *slog.Logger { return siptest.QuietLogger() }
 
 // mustStart starts store+signaling+registrar; opts may tweak the options.
 func mustStart(tb testing.TB, store *fakeStore, clock *fakeClock, tweak func(*Options)) *harness {

@@ -2,6 +2,7 @@ package registrar
 
 import (
 	"fmt"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,9 +97,7 @@ func (r *Registrar) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if ch.wait != nil {
 		if err := r.waitStored(ch.wait); err != nil {
 			r.log.Error("sip register: store new binding", "device", dev.ID, "error", err)
-			res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable", nil)
-			res.AppendHeader(sip.NewHeader("Retry-After", "5"))
-			r.reply(req, tx, res, false)
+			r.reply(req, tx, signaling.NewResponse(req, sip.StatusServiceUnavailable), false)
 			return
 		}
 	}
@@ -129,7 +128,7 @@ func (r *Registrar) toTag() string {
 	r.toTagSeq++
 	n := r.toTagSeq
 	r.mu.Unlock()
-	return "r" + strconv.FormatUint(n, 36) + "." + r.nonces.issue(time.Unix(0, 0), "")[:8]
+	return "r" + strconv.FormatUint(n, 36) + "." + r.digest.Nonces().Issue(time.Unix(0, 0), "")[:8]
 }
 
 // change is what one REGISTER did to a device's bindings.

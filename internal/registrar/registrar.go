@@ -7,12 +7,11 @@
 package registrar
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,13 +19,27 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/digest"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/limit"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 )
 
+// Store is what the registrar needs of the store (hotdesk.Store has it):
+// device credentials, the bindings it writes through, and one transaction
+// per group commit for its audit events (it calls only Tx.AppendAudit).
+type Store interface {
+	FindDevice(ctx context.Context, id string) (*hotdesk.Device, error)
+	ListBindings(ctx context.Context, now time.Time) ([]hotdesk.Binding, error)
+	PutBindings(ctx context.Context, bs []hotdesk.Binding) error
+	DeleteBindings(ctx context.Context, bs []hotdesk.Binding) error
+	DeleteExpiredBindings(ctx context.Context, node string, now time.Time) ([]hotdesk.Binding, error)
+	InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error
+}
+
 // Options configure a Registrar. Zero values take the defaults noted.
 type Options struct {
-	Store  hotdesk.Store // required
+	Store  Store         // required
 	Bus    *events.Bus   // optional
 	Realm  string        // digest realm (the SIP domain); required
 	Now    hotdesk.Clock // default time.Now
@@ -93,14 +106,11 @@ func (o *Options) setDefaults() error {
 	defDur(&o.FailWindow, time.Minute)
 	defDur(&o.BlockFor, 10*time.Minute)
 	defDur(&o.FailDelay, 2*time.Second)
-	if len(o.Algorithms) == 0 {
-		o.Algorithms = []string{"MD5"}
+	algs, err := digest.CheckAlgorithms(o.Algorithms)
+	if err != nil {
+		return fmt.Errorf("registrar: %w", err)
 	}
-	for _, a := range o.Algorithms {
-		if a != "SHA-256" && a != "MD5" {
-			return fmt.Errorf("registrar: unsupported digest algorithm %q", a)
-		}
-	}
+	o.Algorithms = algs
 	if o.MinExpires > o.MaxExpires {
 		return fmt.Errorf("registrar: MinExpires %d above MaxExpires %d", o.MinExpires, o.MaxExpires)
 	}
@@ -124,17 +134,15 @@ func defDur(v *time.Duration, d time.Duration) {
 type Registrar struct {
 	opts    Options
 	log     *slog.Logger
-	nonces  *nonces
+	digest  *digest.Verifier
 	secrets *secrets
-	limiter *limiter
+	limiter *limit.Limiter // digest failures per source address
 	// devLimiter counts digest failures per claimed device id.
-	devLimiter *limiter
+	devLimiter *limit.Limiter
 	// digestChecks counts digest responses computed and compared (tests
 	// check known and unknown devices do the same work).
 	digestChecks atomic.Int64
 	srv          *sipgo.Server // for delayed responses; set by Register
-
-	challenges []challengeTemplate
 
 	mu       sync.Mutex
 	devices  map[string][]hotdesk.Binding // live table
@@ -155,33 +163,30 @@ func New(o Options) (*Registrar, error) {
 	if err := o.setDefaults(); err != nil {
 		return nil, err
 	}
-	n, err := newNonces(o.NonceTTL)
+	v, err := digest.NewVerifier(o.Realm, o.Algorithms, o.NonceTTL)
 	if err != nil {
 		return nil, fmt.Errorf("registrar: %w", err)
 	}
-	var dummy [24]byte
-	if _, err := rand.Read(dummy[:]); err != nil {
-		return nil, fmt.Errorf("registrar: %w", err)
-	}
 	return &Registrar{
-		opts:   o,
-		log:    o.Logger,
-		nonces: n,
-		secrets: &secrets{store: o.Store, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]*secret),
-			dummy: hex.EncodeToString(dummy[:])},
-		limiter: newLimiter(o.SlowAfter, o.BlockAfter, o.FailWindow, o.BlockFor),
+		opts:    o,
+		log:     o.Logger,
+		digest:  v,
+		secrets: &secrets{find: o.Store.FindDevice, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]*secret), digest: v},
+		limiter: limit.New(o.SlowAfter, o.BlockAfter, o.FailWindow, o.BlockFor),
 		// Responses are slowed per source, never per device.
-		devLimiter: newLimiter(math.MaxInt, o.DeviceBlockAfter, o.DeviceFailWindow, o.DeviceBlockFor),
+		devLimiter: limit.NewBlocking(o.DeviceBlockAfter, o.DeviceFailWindow, o.DeviceBlockFor),
 		devices:    make(map[string][]hotdesk.Binding),
 		puts:       make(map[bindingKey]hotdesk.Binding),
 		dels:       make(map[bindingKey]hotdesk.Binding),
 		kick:       make(chan struct{}, 1),
-
-		challenges: challengeTemplates(o.Realm, o.Algorithms),
 	}, nil
 }
 
 func (r *Registrar) now() time.Time { return r.opts.Now() }
+
+// Algorithms are the digest algorithms challenged, in order (--digest);
+// provisioning challenges the same.
+func (r *Registrar) Algorithms() []string { return slices.Clone(r.opts.Algorithms) }
 
 // Register installs the REGISTER and OPTIONS handlers on srv.
 func (r *Registrar) Register(srv *signaling.Server) {

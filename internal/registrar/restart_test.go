@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // TestRestartAuditsRegistrationsExpiredMeanwhile: at start the node deletes
@@ -15,7 +16,7 @@ import (
 // each device left unregistered, and leaves other nodes' rows alone.
 func TestRestartAuditsRegistrationsExpiredMeanwhile(t *testing.T) {
 	store := newFakeStore()
-	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	clock := siptest.NewClock(time.Unix(1_800_000_000, 0))
 	past, future := clock.Now().Add(-time.Minute), clock.Now().Add(time.Hour)
 	store.PutBindings(context.Background(), []hotdesk.Binding{
 		{Device: "HD00001", Contact: "sip:HD00001@127.0.0.1:7001", Node: "n1", Expires: past, Source: "127.0.0.1:7001"},
@@ -38,12 +39,11 @@ func TestRestartAuditsRegistrationsExpiredMeanwhile(t *testing.T) {
 	for len(store.auditKinds()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	store.mu.Lock()
+	es, _ := store.audits.FindAudit(context.Background(), hotdesk.AuditFilter{Limit: 1000})
 	var audited []string
-	for _, e := range store.audit {
+	for _, e := range es {
 		audited = append(audited, e.Kind+" "+e.Device+" "+e.Reason)
 	}
-	store.mu.Unlock()
 	if !slices.Equal(audited, []string{"unregistered HD00001 expired"}) {
 		t.Fatalf("audit %q, want only HD00001's expiry (HD00002 is another node's, HD00003 still has a binding)", audited)
 	}
@@ -60,7 +60,7 @@ func TestRestartAuditsRegistrationsExpiredMeanwhile(t *testing.T) {
 // again, which makes the rows live.
 func TestRewriteStoresLiveBindingsAgain(t *testing.T) {
 	store := newFakeStore()
-	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	clock := siptest.NewClock(time.Unix(1_800_000_000, 0))
 	store.PutBindings(context.Background(), []hotdesk.Binding{
 		{Device: "HD00001", Contact: "sip:HD00001@127.0.0.1:7001", Node: "n1", Expires: clock.Now().Add(time.Hour)},
 	})

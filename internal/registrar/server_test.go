@@ -2,6 +2,7 @@ package registrar
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -9,9 +10,10 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
-func newClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
+func newClock() *fakeClock { return siptest.NewClock(time.Unix(1_700_000_000, 0)) }
 
 // sha256First opts in to SHA-256 ahead of MD5 (--digest SHA-256,MD5).
 func sha256First(o *Options) { o.Algorithms = []string{"SHA-256", "MD5"} }
@@ -279,6 +281,24 @@ func TestStoreFailureOnNewRegistrationIs503(t *testing.T) {
 	store.mu.Unlock()
 	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
 	mustStatus(t, p.register(p.contact(), "MD5"), 503)
+}
+
+// Issue 12: a database failure is one answer on every SIP path (the
+// signaling table): a failed credentials lookup is 503 with Retry-After,
+// as a failed binding write is, no longer 500.
+func TestStoreFailureOnCredentialsLookupIs503(t *testing.T) {
+	store := newFakeStore()
+	store.addDevice("HD00001", "s3cret")
+	h := mustStart(t, store, newClock(), nil)
+	store.mu.Lock()
+	store.findFail = errors.New("sql: connection refused")
+	store.mu.Unlock()
+	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
+	res := p.register(p.contact(), "MD5")
+	mustStatus(t, res, 503)
+	if h := res.GetHeader("Retry-After"); h == nil || h.Value() != "5" {
+		t.Fatalf("503 without Retry-After: %v", res)
+	}
 }
 
 func TestChangedPasswordTakesEffectAfterCacheTTL(t *testing.T) {

@@ -131,7 +131,7 @@ func TestUnknownDeviceDoesSameWorkAsWrongPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ghost.dev != nil || len(ghost.ha1MD5) != len(known.ha1MD5) || len(ghost.ha1SHA) != len(known.ha1SHA) || ghost.ha1MD5 == known.ha1MD5 {
+	if ghost.dev != nil || len(ghost.ha1.MD5) != len(known.ha1.MD5) || len(ghost.ha1.SHA256) != len(known.ha1.SHA256) || ghost.ha1.MD5 == known.ha1.MD5 {
 		t.Fatalf("unknown device secret %+v", ghost)
 	}
 	for _, user := range []string{"HD00001", "HD09999"} {

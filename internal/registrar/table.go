@@ -83,9 +83,9 @@ func (r *Registrar) sweep(now time.Time) {
 		}
 	}
 	r.mu.Unlock()
-	r.nonces.sweep(now)
-	r.limiter.sweep(now)
-	r.devLimiter.sweep(now)
+	r.digest.Nonces().Sweep(now)
+	r.limiter.Sweep(now)
+	r.devLimiter.Sweep(now)
 	r.secrets.sweep(now)
 }
 

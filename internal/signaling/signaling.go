@@ -314,7 +314,9 @@ func (s *Server) route(m sip.RequestMethod, req *sip.Request, tx sip.ServerTrans
 	if req.To() == nil || req.From() == nil || req.CSeq() == nil {
 		// readFilter refuses these already; never dereference them here.
 		if m != sip.ACK {
-			s.respond(tx, req, sip.StatusBadRequest, "Missing Mandatory Header")
+			res := NewResponse(req, sip.StatusBadRequest)
+			res.Reason = "Missing Mandatory Header"
+			Send(tx, res, s.log)
 		}
 		return
 	}
@@ -331,27 +333,18 @@ func (s *Server) route(m sip.RequestMethod, req *sip.Request, tx sip.ServerTrans
 	}
 	if inDialog && m != sip.SUBSCRIBE && m != sip.NOTIFY && m != sip.REGISTER && m != sip.OPTIONS {
 		if m != sip.ACK {
-			s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+			Respond(tx, req, sip.StatusCallTransactionDoesNotExists, s.log)
 		}
 		return
 	}
 	if h == nil {
 		if m != sip.ACK {
-			res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
-			res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK, REGISTER, SUBSCRIBE, NOTIFY"))
-			if err := tx.Respond(res); err != nil {
-				s.log.Debug("respond 405", "error", err)
-			}
+			Respond(tx, req, sip.StatusMethodNotAllowed, s.log,
+				sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK, REGISTER, SUBSCRIBE, NOTIFY"))
 		}
 		return
 	}
 	h(req, tx)
-}
-
-func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
-	if err := tx.Respond(sip.NewResponseFromRequest(req, code, reason, nil)); err != nil {
-		s.log.Debug("respond", "code", code, "error", err)
-	}
 }
 
 // recoverRequest is the last line of defence: a panic while handling one
@@ -367,7 +360,7 @@ func (s *Server) recoverRequest(m sip.RequestMethod, req *sip.Request, tx sip.Se
 		return
 	}
 	defer func() { _ = recover() }() // a request too broken to answer
-	s.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error")
+	Respond(tx, req, sip.StatusInternalServerError, s.log)
 }
 
 // readFilter sees every datagram and TCP read before sipgo parses it. It

@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -38,5 +40,40 @@ func TestNewRequestToUsesSourceAndTransport(t *testing.T) {
 				t.Errorf("transport %q, want %q", got, tt.wantTransport)
 			}
 		})
+	}
+}
+
+func TestErrorStatus(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want int
+	}{
+		{hotdesk.Errorf(hotdesk.ENOTFOUND, "no such user"), 404},
+		{fmt.Errorf("find: %w", hotdesk.Errorf(hotdesk.EINVALID, "bad")), 400},
+		{hotdesk.Errorf(hotdesk.EFORBIDDEN, "no"), 403},
+		{hotdesk.Errorf(hotdesk.ELOCKED, "locked"), 403},
+		// A database failure is one answer everywhere: 503.
+		{hotdesk.Errorf(hotdesk.EUNAVAILABLE, "db down"), 503},
+		{errors.New("sql: connection reset"), 503},
+	} {
+		if got := ErrorStatus(tt.err); got != tt.want {
+			t.Errorf("ErrorStatus(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestNewResponse(t *testing.T) {
+	req := sip.NewRequest(sip.INVITE, sip.Uri{User: "201", Host: "pbx.test"})
+	req.AppendHeader(sip.NewHeader("Via", "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1"))
+	res := NewResponse(req, 503)
+	if res.Reason != "Service Unavailable" || res.GetHeader("Retry-After") == nil || res.GetHeader("Retry-After").Value() != RetryAfter {
+		t.Fatalf("503: %q %v", res.Reason, res.GetHeader("Retry-After"))
+	}
+	res = NewResponse(req, 503, sip.NewHeader("Retry-After", "60"))
+	if h := res.GetHeaders("Retry-After"); len(h) != 1 || h[0].Value() != "60" {
+		t.Fatalf("own Retry-After: %v", h)
+	}
+	if res := NewResponse(req, 404); res.Reason != "Not Found" || res.GetHeader("Retry-After") != nil {
+		t.Fatalf("404: %q", res.Reason)
 	}
 }

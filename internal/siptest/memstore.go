@@ -10,14 +10,13 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
-// MemStore is a small in-memory hotdesk.Store for protocol tests: users,
-// devices, logins (one per user and per device), audit, settings and
-// bindings, with transactions that roll back on error. Methods it does not
-// implement panic (the embedded nil Store). Set Fail to make every
-// transaction and read fail (a database outage).
+// MemStore is a small in-memory store for protocol tests: users, devices,
+// logins (one per user and per device), audit, settings and bindings, with
+// transactions that roll back on error. It has what the SIP components
+// declare they need (registrar.Store, desk.Store, feature.Store,
+// presence.Store, checksync.Store), not the whole hotdesk.Store. Set Fail to
+// make every transaction and read fail (a database outage).
 type MemStore struct {
-	hotdesk.Store // nil: unimplemented methods panic
-
 	mu       sync.Mutex
 	users    map[string]*hotdesk.User
 	devices  map[string]*hotdesk.Device
@@ -68,6 +67,33 @@ func (s *MemStore) CreateDevice(_ context.Context, d *hotdesk.Device) error {
 	c := *d
 	s.devices[d.ID] = &c
 	return nil
+}
+
+// FindDevices returns the devices with f.MAC (all when empty); other
+// filter fields are ignored.
+func (s *MemStore) FindDevices(_ context.Context, f hotdesk.DeviceFilter) ([]*hotdesk.Device, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return nil, 0, s.fail
+	}
+	var out []*hotdesk.Device
+	for _, d := range s.devices {
+		if f.MAC == "" || d.MAC == f.MAC {
+			c := *d
+			out = append(out, &c)
+		}
+	}
+	return out, len(out), nil
+}
+
+// UpdateDevice is the non-transactional form of Tx.UpdateDevice.
+func (s *MemStore) UpdateDevice(ctx context.Context, id string, upd hotdesk.DeviceUpdate) (d *hotdesk.Device, err error) {
+	err = s.InTx(ctx, func(tx hotdesk.Tx) error {
+		d, err = tx.UpdateDevice(ctx, id, upd)
+		return err
+	})
+	return d, err
 }
 
 // FindUser returns a copy of the user.
@@ -194,16 +220,6 @@ func (s *MemStore) loginByDevice(device string) (*hotdesk.Login, error) {
 	return &c, nil
 }
 
-// TouchLogin records activity.
-func (s *MemStore) TouchLogin(_ context.Context, device string, at time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l, ok := s.logins[device]; ok {
-		l.LastActivity = at
-	}
-	return nil
-}
-
 func (s *MemStore) createLogin(l *hotdesk.Login) error {
 	if _, ok := s.logins[l.Device]; ok {
 		return hotdesk.Errorf(hotdesk.ECONFLICT, "device has a login")
@@ -327,16 +343,6 @@ func (s *MemStore) DeleteExpiredBindings(_ context.Context, node string, now tim
 	return out, nil
 }
 
-// Ping reports the injected failure.
-func (s *MemStore) Ping(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.fail
-}
-
-// Close does nothing.
-func (s *MemStore) Close() error { return nil }
-
 // InTx runs fn under the store lock and undoes its changes if it fails.
 func (s *MemStore) InTx(_ context.Context, fn func(tx hotdesk.Tx) error) error {
 	s.mu.Lock()
@@ -417,6 +423,18 @@ func (t *memTx) UpdateDevice(_ context.Context, id string, upd hotdesk.DeviceUpd
 	if upd.LockedUntil != nil {
 		d.LockedUntil = *upd.LockedUntil
 	}
+	if upd.Mode != nil {
+		d.Mode = *upd.Mode
+	}
+	if upd.Owner != nil {
+		d.Owner = *upd.Owner
+	}
+	if upd.ProvisionToken != nil {
+		d.ProvisionToken = *upd.ProvisionToken
+	}
+	if upd.AutoLogout != nil {
+		d.AutoLogout = *upd.AutoLogout
+	}
 	c := *d
 	return &c, nil
 }
@@ -448,5 +466,3 @@ func (t *memTx) AppendAudit(_ context.Context, e *hotdesk.AuditEvent) error {
 	t.undo = append(t.undo, func() { t.s.audit = t.s.audit[:n] })
 	return nil
 }
-
-var _ hotdesk.Store = (*MemStore)(nil)

@@ -8,11 +8,9 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
-// memStore is the webhook part of hotdesk.Store in memory; addEvent plays
-// the store's outbox (a pending delivery per matching enabled webhook).
+// memStore is the webhook Store in memory; addEvent plays the store's
+// outbox (a pending delivery per matching enabled webhook).
 type memStore struct {
-	hotdesk.Store // nil: other methods panic
-
 	mu         sync.Mutex
 	hooks      []*hotdesk.Webhook
 	deliveries []*hotdesk.Delivery
@@ -97,3 +95,5 @@ func (s *memStore) FindAuditEvent(ctx context.Context, id int64) (*hotdesk.Audit
 	c := *s.audit[id-1]
 	return &c, nil
 }
+
+var _ Store = (*memStore)(nil)

@@ -32,9 +32,18 @@ const (
 	batch             = 50
 )
 
+// Store is what delivery needs of the store (hotdesk.Store has it).
+type Store interface {
+	FindWebhook(ctx context.Context, id int64) (*hotdesk.Webhook, error)
+	ListWebhooks(ctx context.Context) ([]*hotdesk.Webhook, error)
+	PendingDeliveries(ctx context.Context, webhook int64, limit int) ([]*hotdesk.Delivery, error)
+	UpdateDelivery(ctx context.Context, d *hotdesk.Delivery) error
+	FindAuditEvent(ctx context.Context, id int64) (*hotdesk.AuditEvent, error)
+}
+
 // Options configures a Dispatcher.
 type Options struct {
-	Store  hotdesk.Store
+	Store  Store
 	Bus    *events.Bus     // new events wake the dispatcher; may be nil
 	Notify <-chan struct{} // optional extra wake-up (e.g. a webhook was created)
 	Logger *slog.Logger

@@ -13,25 +13,25 @@ import (
 // store: after each successful transaction a record is appended to a file
 // and fsynced, under one lock (like SQLite's single writer).
 type journalStore struct {
-	hotdesk.Store
+	store
 	mu sync.Mutex
 	f  *os.File
 	n  int
 }
 
-func newJournalStore(s hotdesk.Store, path string) (*journalStore, error) {
+func newJournalStore(s store, path string) (*journalStore, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	return &journalStore{Store: s, f: f}, nil
+	return &journalStore{store: s, f: f}, nil
 }
 
 // InTx runs the transaction, then makes it durable before returning.
 func (j *journalStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if err := j.Store.InTx(ctx, fn); err != nil {
+	if err := j.store.InTx(ctx, fn); err != nil {
 		return err
 	}
 	j.n++

@@ -57,7 +57,7 @@ func run() error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	mem := siptest.NewMemStore()
-	var st hotdesk.Store = mem
+	var st store = mem
 	switch {
 	case *dbPath != "":
 		db, err := sqlite.Open(ctx, *dbPath)
@@ -135,7 +135,7 @@ func run() error {
 	return err
 }
 
-func seed(ctx context.Context, st hotdesk.Store, n int) error {
+func seed(ctx context.Context, st store, n int) error {
 	hash, err := desk.HashPIN("1234")
 	if err != nil {
 		return err
@@ -151,4 +151,15 @@ func seed(ctx context.Context, st hotdesk.Store, n int) error {
 		}
 	}
 	return nil
+}
+
+// store is what the bench needs: the components' own store interfaces plus
+// seeding. The memory store, the journal and SQLite all have it.
+type store interface {
+	desk.Store
+	registrar.Store
+	feature.Store
+	checksync.Store
+	CreateUser(ctx context.Context, u *hotdesk.User) error
+	CreateDevice(ctx context.Context, d *hotdesk.Device) error
 }

@@ -1,4 +1,4 @@
-package registrar
+package digest
 
 import (
 	"crypto/hmac"
@@ -15,15 +15,15 @@ import (
 
 // Nonce errors.
 var (
-	errNonceInvalid = errors.New("nonce invalid")
-	errNonceStale   = errors.New("nonce stale")
-	errNonceReplay  = errors.New("nonce count replayed")
+	ErrInvalid = errors.New("nonce invalid")
+	ErrStale   = errors.New("nonce stale")
+	ErrReplay  = errors.New("nonce count replayed")
 )
 
 // nonceLen is the raw length: 8 bytes issue time, 8 bytes counter, 16 bytes MAC.
 const nonceLen = 32
 
-// nonces issues and checks stateless digest nonces: each nonce carries its
+// Nonces issues and checks stateless digest nonces: each nonce carries its
 // issue time and a serial number, authenticated with an HMAC under a key that
 // lives only in this process, so issuing one costs no memory. The HMAC also
 // covers the binding the nonce was issued to (transport and source address
@@ -33,7 +33,7 @@ const nonceLen = 32
 // were actually answered are remembered, as serial → highest nonce-count (to
 // refuse replays), in two generations that rotate every ttl+1m, so an entry
 // lives at least as long as its nonce can pass check and costs ~16 bytes.
-type nonces struct {
+type Nonces struct {
 	key    []byte
 	ttl    time.Duration
 	serial atomic.Uint64
@@ -44,17 +44,18 @@ type nonces struct {
 	curStart time.Time
 }
 
-func newNonces(ttl time.Duration) (*nonces, error) {
+// NewNonces returns a nonce store whose nonces pass Check for ttl.
+func NewNonces(ttl time.Duration) (*Nonces, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("nonce key: %w", err)
 	}
-	return &nonces{key: key, ttl: ttl, cur: make(map[uint64]uint32), prev: make(map[uint64]uint32)}, nil
+	return &Nonces{key: key, ttl: ttl, cur: make(map[uint64]uint32), prev: make(map[uint64]uint32)}, nil
 }
 
-// issue returns a fresh nonce for time now, valid only for bind (see
-// nonceBinding).
-func (n *nonces) issue(now time.Time, bind string) string {
+// Issue returns a fresh nonce for time now, valid only for bind (see
+// Binding).
+func (n *Nonces) Issue(now time.Time, bind string) string {
 	var raw [nonceLen]byte
 	binary.BigEndian.PutUint64(raw[0:8], uint64(now.UnixNano()))
 	binary.BigEndian.PutUint64(raw[8:16], n.serial.Add(1))
@@ -62,39 +63,39 @@ func (n *nonces) issue(now time.Time, bind string) string {
 	return base64.RawURLEncoding.EncodeToString(raw[:])
 }
 
-func (n *nonces) mac(b []byte, bind string) []byte {
+func (n *Nonces) mac(b []byte, bind string) []byte {
 	h := hmac.New(sha256.New, n.key)
 	h.Write(b)
 	h.Write([]byte(bind))
 	return h.Sum(nil)[:16]
 }
 
-// check verifies that nonce was issued by this process, to bind, and has
-// not expired, and returns its serial. It returns errNonceStale for a genuine but expired
+// Check verifies that nonce was issued by this process, to bind, and has
+// not expired, and returns its serial. It returns ErrStale for a genuine but expired
 // nonce (the client should retry with a new one, RFC 7616 3.3 stale=true) and
-// errNonceInvalid for anything else.
-func (n *nonces) check(nonce string, now time.Time, bind string) (uint64, error) {
+// ErrInvalid for anything else.
+func (n *Nonces) Check(nonce string, now time.Time, bind string) (uint64, error) {
 	if base64.RawURLEncoding.DecodedLen(len(nonce)) != nonceLen {
-		return 0, errNonceInvalid
+		return 0, ErrInvalid
 	}
 	var raw [nonceLen]byte
 	if _, err := base64.RawURLEncoding.Decode(raw[:], []byte(nonce)); err != nil {
-		return 0, errNonceInvalid
+		return 0, ErrInvalid
 	}
 	if !hmac.Equal(raw[16:], n.mac(raw[:16], bind)) {
-		return 0, errNonceInvalid
+		return 0, ErrInvalid
 	}
 	serial := binary.BigEndian.Uint64(raw[8:16])
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(raw[0:8])))
 	if now.Sub(issued) > n.ttl || issued.Sub(now) > time.Minute {
-		return serial, errNonceStale
+		return serial, ErrStale
 	}
 	return serial, nil
 }
 
-// use records nonce-count nc for the checked, unexpired nonce with this
+// Use records nonce-count nc for the checked, unexpired nonce with this
 // serial. A count not higher than one already seen is a replay.
-func (n *nonces) use(serial uint64, nc uint32) error {
+func (n *Nonces) Use(serial uint64, nc uint32) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	seen, ok := n.cur[serial]
@@ -102,15 +103,15 @@ func (n *nonces) use(serial uint64, nc uint32) error {
 		seen, ok = n.prev[serial]
 	}
 	if ok && nc <= seen {
-		return errNonceReplay
+		return ErrReplay
 	}
 	n.cur[serial] = nc
 	return nil
 }
 
-// sweep rotates the generations once the current one is ttl+1m old, which
+// Sweep rotates the generations once the current one is ttl+1m old, which
 // forgets counts of nonces that can no longer pass check.
-func (n *nonces) sweep(now time.Time) {
+func (n *Nonces) Sweep(now time.Time) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.curStart.IsZero() {
@@ -122,8 +123,8 @@ func (n *nonces) sweep(now time.Time) {
 	n.prev, n.cur, n.curStart = n.cur, make(map[uint64]uint32), now
 }
 
-// tracked is the number of remembered nonces (for tests and metrics).
-func (n *nonces) tracked() int {
+// Tracked is the number of remembered nonces (for tests and metrics).
+func (n *Nonces) Tracked() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return len(n.cur) + len(n.prev)
