@@ -75,6 +75,11 @@ type UserStore interface {
 	// UpdateUser returns ENOTFOUND or ECONFLICT (DID taken).
 	UpdateUser(ctx context.Context, ext string, upd UserUpdate) (*User, error)
 	// DeleteUser also ends the user's login and forgets its PIN failures.
-	// Returns ENOTFOUND.
+	// Returns ENOTFOUND, or ECONFLICT (field "phones") naming the personal
+	// phones the user owns.
 	DeleteUser(ctx context.Context, ext string) error
+	// DeleteUserFreeingPhones turns the user's personal phones into hot
+	// desk phones and deletes the user in one transaction; it returns the
+	// ids of the phones changed.
+	DeleteUserFreeingPhones(ctx context.Context, ext string) ([]string, error)
 }

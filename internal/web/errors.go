@@ -9,23 +9,11 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 )
 
-// statusOf maps an error code to an HTTP status: the API's one table.
-var statusOf = map[string]int{
-	hotdesk.EINVALID:      http.StatusBadRequest,
-	hotdesk.EUNAUTHORIZED: http.StatusUnauthorized,
-	hotdesk.EFORBIDDEN:    http.StatusForbidden,
-	hotdesk.ENOTFOUND:     http.StatusNotFound,
-	hotdesk.ECONFLICT:     http.StatusConflict,
-	hotdesk.ELOCKED:       http.StatusLocked,
-	hotdesk.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	hotdesk.EINTERNAL:     http.StatusInternalServerError,
-	codeMethod:            http.StatusMethodNotAllowed,
-}
-
-// codeMethod is an API-only code for a method the path does not serve.
-const codeMethod = "method_not_allowed"
+// codeMethod is the code of a method the path does not serve.
+const codeMethod = admin.CodeMethod
 
 func errMethod(method, path string) error {
 	return hotdesk.Errorf(codeMethod, "Method %s is not allowed on %s.", method, path)
@@ -40,10 +28,18 @@ type errorBody struct {
 	Error errorJSON `json:"error"`
 }
 
+// errorJSON is the first error (code, message, field) and, for invalid
+// input, every bad field at once.
 type errorJSON struct {
-	Code    string `json:"code"`
+	Code    string      `json:"code"`
+	Message string      `json:"message"`
+	Field   string      `json:"field,omitempty"`
+	Errors  []fieldJSON `json:"errors,omitempty"`
+}
+
+type fieldJSON struct {
+	Field   string `json:"field"`
 	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
 }
 
 // handle adapts h: it checks the token (when auth), counts the request by
@@ -80,11 +76,7 @@ func (a *API) writeError(w *statusWriter, r *http.Request, err error) {
 		w.code = 499 // client went away; nobody reads a response
 		return
 	}
-	code := hotdesk.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		code, status = hotdesk.EINTERNAL, http.StatusInternalServerError
-	}
+	status, code := admin.Status(err)
 	msg := hotdesk.ErrorMessage(err)
 	if status >= 500 {
 		a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -95,18 +87,19 @@ func (a *API) writeError(w *statusWriter, r *http.Request, err error) {
 	if w.wrote {
 		return // a stream already started; the status is out
 	}
-	writeJSON(w, status, errorBody{Error: errorJSON{Code: code, Message: msg, Field: hotdesk.ErrorField(err)}})
+	body := errorJSON{Code: code, Message: msg, Field: hotdesk.ErrorField(err)}
+	if code == hotdesk.EINVALID {
+		for _, e := range admin.Fields(err) {
+			if e.Field == "" {
+				continue
+			}
+			body.Errors = append(body.Errors, fieldJSON{Field: e.Field, Message: e.Message})
+		}
+	}
+	writeJSON(w, status, errorBody{Error: body})
 }
 
-// withField returns err with its field set to field when it has none,
-// keeping code and message (desk sentinels carry no field).
-func withField(err error, field string) error {
-	var e *hotdesk.Error
-	if !errors.As(err, &e) || e.Field != "" {
-		return err
-	}
-	return &hotdesk.Error{Code: e.Code, Message: e.Message, Field: field}
-}
+func withField(err error, field string) error { return admin.WithField(err, field) }
 
 // statusWriter records the status for metrics and keeps Flush for SSE.
 type statusWriter struct {

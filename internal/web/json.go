@@ -155,3 +155,30 @@ func orEmpty[T any](s []T) []T {
 	}
 	return s
 }
+
+// trim trims the given strings in place.
+func trim(ps ...*string) {
+	for _, p := range ps {
+		if p != nil {
+			*p = strings.TrimSpace(*p)
+		}
+	}
+}
+
+// set copies *v into *dst when v is not nil.
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// boolParam reads an optional true/false query parameter.
+func boolParam(q url.Values, name string) (bool, error) {
+	switch strings.TrimSpace(q.Get(name)) {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, hotdesk.Invalidf(name, "%s must be true or false.", name)
+}

@@ -148,8 +148,17 @@ func TestUserPIN(t *testing.T) {
 		t.Fatal("a bad PIN request changed the PIN")
 	}
 
+	// An empty request never replaces the PIN: generating is asked for.
+	e.do("POST", "/api/v1/users/201/pin", "").wantErr(t, 400, hotdesk.EINVALID, "")
+	e.do("POST", "/api/v1/users/201/pin", "{}").wantErr(t, 400, hotdesk.EINVALID, "pin")
+	e.do("POST", "/api/v1/users/201/pin", `{"generate":false}`).wantErr(t, 400, hotdesk.EINVALID, "pin")
+	e.do("POST", "/api/v1/users/201/pin", `{"generate":true,"pin":"1234"}`).wantErr(t, 400, hotdesk.EINVALID, "pin")
+	u, _ = e.store.FindUser(ctx, "201")
+	if !desk.CheckPIN(u.PINHash, "4321") {
+		t.Fatal("an empty PIN request changed the PIN")
+	}
 	var gen struct{ PIN string }
-	e.do("POST", "/api/v1/users/201/pin", "").want(t, 200, &gen)
+	e.do("POST", "/api/v1/users/201/pin", `{"generate":true}`).want(t, 200, &gen)
 	if !regexp.MustCompile(`^[0-9]{6}$`).MatchString(gen.PIN) {
 		t.Fatalf("generated PIN %q", gen.PIN)
 	}
@@ -158,8 +167,8 @@ func TestUserPIN(t *testing.T) {
 		t.Fatal("generated PIN not stored")
 	}
 	var gen2 struct{ PIN string }
-	e.do("POST", "/api/v1/users/201/pin", "{}").want(t, 200, &gen2)
-	e.do("POST", "/api/v1/users/299/pin", "{}").wantErr(t, 404, hotdesk.ENOTFOUND, "")
+	e.do("POST", "/api/v1/users/201/pin", `{"generate":true}`).want(t, 200, &gen2)
+	e.do("POST", "/api/v1/users/299/pin", `{"generate":true}`).wantErr(t, 404, hotdesk.ENOTFOUND, "")
 
 	// PATCH may set the PIN too.
 	e.do("PATCH", "/api/v1/users/201", `{"pin":"97531"}`).want(t, 200, nil)
