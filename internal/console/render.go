@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
 )
 
@@ -248,6 +249,28 @@ func (f *form) Apply(err error, fallbackField string) bool {
 		f.Error = hotdesk.ErrorMessage(err)
 	} else {
 		f.Fail(name, hotdesk.ErrorMessage(err))
+	}
+	return true
+}
+
+// ApplyAll records every field error of err (see admin.Fields) on the form
+// field rename gives (nil: the same name), or the form's general message.
+// It returns false for errors a form cannot show, which the caller returns.
+func (f *form) ApplyAll(err error, rename func(string) string) bool {
+	switch hotdesk.ErrorCode(err) {
+	case hotdesk.EINVALID, hotdesk.ECONFLICT, hotdesk.EFORBIDDEN, hotdesk.ENOTFOUND, hotdesk.ELOCKED:
+	default:
+		return false
+	}
+	for _, e := range admin.Fields(err) {
+		switch {
+		case e.Field == "":
+			f.Error = e.Message
+		case rename != nil:
+			f.Fail(rename(e.Field), e.Message)
+		default:
+			f.Fail(e.Field, e.Message)
+		}
 	}
 	return true
 }
