@@ -191,3 +191,55 @@ func TestUserHotdeskOffEndsLogin(t *testing.T) {
 		t.Fatalf("logout audit: %+v", evs)
 	}
 }
+
+// TestDeleteUserOwningPhonesAsks: the user page names the personal phones
+// the user owns and asks to make them hot desk phones; deleting without
+// that answers 409 and changes nothing, with it the user goes and the
+// phones are hot desk phones (one transaction), audited as the admin.
+func TestDeleteUserOwningPhonesAsks(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	c.post("/users", url.Values{"extension": {"205"}, "name": {"Eve"}, "outbound": {"national"}})
+	c.post("/devices", url.Values{"id": {"eve-soft"}, "mode": {"personal"}, "owner": {"205"}, "model": {"generic"}, "al_mode": {"site"}})
+	if hs.device("eve-soft").Owner != "205" {
+		t.Fatal("setup: phone not owned")
+	}
+	mustContain(t, c.get("/users/205"), http.StatusOK, `name="free_phones"`, "eve-soft")
+
+	w := c.post("/users/205/delete", url.Values{"sure": {"on"}})
+	mustContain(t, w, http.StatusConflict, "owns the personal phones eve-soft", `id="err-free_phones"`)
+	if hs.user("205") == nil {
+		t.Fatal("user deleted although the phone was not freed")
+	}
+
+	if w := c.post("/users/205/delete", url.Values{"sure": {"on"}, "free_phones": {"on"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("delete: %d %s", w.Code, w.Body)
+	}
+	if hs.user("205") != nil {
+		t.Fatal("user not deleted")
+	}
+	if d := hs.device("eve-soft"); d.Mode != hotdesk.ModeHotdesk || d.Owner != "" {
+		t.Fatalf("phone not freed: %+v", d)
+	}
+	es, err := hs.store.FindAudit(context.Background(), hotdesk.AuditFilter{Device: "eve-soft", Limit: 1})
+	if err != nil || len(es) != 1 || es[0].Source != "console:admin" || !strings.Contains(es[0].Detail, "hot desk") {
+		t.Fatalf("audit %+v, %v", es, err)
+	}
+}
+
+// TestPINAuditSource: a PIN set from the console is audited with its
+// source console:<admin> (it had none), like every console action.
+func TestPINAuditSource(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}})
+	if w := c.post("/users/201/pin", url.Values{"pin": {"4321"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("set PIN: %d", w.Code)
+	}
+	es, err := hs.store.FindAudit(context.Background(), hotdesk.AuditFilter{Extension: "201", Limit: 1})
+	if err != nil || len(es) != 1 || es[0].Detail != "pin changed" || es[0].Source != "console:admin" {
+		t.Fatalf("PIN audit %+v, %v", es, err)
+	}
+}

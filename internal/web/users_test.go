@@ -229,3 +229,42 @@ func TestUserUnlockAndCalls(t *testing.T) {
 	e.do("GET", "/api/v1/users/299/calls", "").wantErr(t, 404, hotdesk.ENOTFOUND, "")
 	e.do("GET", "/api/v1/users/201/calls?limit=x", "").wantErr(t, 400, hotdesk.EINVALID, "limit")
 }
+
+// TestDeleteUserOwningPhones: deleting a user who owns personal phones is
+// refused with 409 naming them (the phones would keep an owner that does
+// not exist, and every later save of them fails); free_phones=true makes
+// them hot desk phones in the same transaction.
+func TestDeleteUserOwningPhones(t *testing.T) {
+	e := MustEnv(t)
+	ctx := context.Background()
+	e.do("POST", "/api/v1/users", `{"extension":"205","name":"Eve"}`).want(t, 201, nil)
+	e.do("POST", "/api/v1/devices", `{"id":"eve-soft","mode":"personal","owner":"205"}`).want(t, 201, nil)
+	e.do("POST", "/api/v1/devices", `{"id":"eve-desk","mode":"personal","owner":"205"}`).want(t, 201, nil)
+
+	res := e.do("DELETE", "/api/v1/users/205", "")
+	res.wantErr(t, 409, hotdesk.ECONFLICT, "phones")
+	if b := string(res.Body); !strings.Contains(b, "eve-desk, eve-soft") {
+		t.Fatalf("409 does not name the phones: %s", b)
+	}
+	if _, err := e.store.FindUser(ctx, "205"); err != nil {
+		t.Fatalf("refused delete removed the user: %v", err)
+	}
+	e.do("DELETE", "/api/v1/users/205?free_phones=maybe", "").wantErr(t, 400, hotdesk.EINVALID, "free_phones")
+
+	e.do("DELETE", "/api/v1/users/205?free_phones=true", "").want(t, 204, nil)
+	if _, err := e.store.FindUser(ctx, "205"); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		t.Fatalf("user still there: %v", err)
+	}
+	for _, id := range []string{"eve-soft", "eve-desk"} {
+		d, err := e.store.FindDevice(ctx, id)
+		if err != nil || d.Mode != hotdesk.ModeHotdesk || d.Owner != "" {
+			t.Fatalf("%s not freed: %+v, %v", id, d, err)
+		}
+		// A later save of the phone works (it failed with the dangling owner).
+		e.do("PATCH", "/api/v1/devices/"+id, `{"label":"Free desk"}`).want(t, 200, nil)
+	}
+	es, err := e.store.FindAudit(ctx, hotdesk.AuditFilter{Device: "eve-soft", Kinds: []string{hotdesk.KindDeviceChanged}, Limit: 10})
+	if err != nil || len(es) < 2 || !strings.Contains(es[1].Detail, "owner 205 deleted") || es[1].Source != Source {
+		t.Fatalf("freeing not audited: %+v, %v", es, err)
+	}
+}
