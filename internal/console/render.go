@@ -48,6 +48,17 @@ var funcs = template.FuncMap{
 		}
 		return t.In(loc).Format("2006-01-02 15:04")
 	},
+	// localSec is local to the second, for the audit trail: events of one
+	// minute (a login, the logout it caused) must read in order.
+	"localSec": func(t time.Time, loc *time.Location) string {
+		if t.IsZero() {
+			return ""
+		}
+		if loc == nil {
+			loc = time.UTC
+		}
+		return t.In(loc).Format("2006-01-02 15:04:05")
+	},
 	"clock": clockTime,
 	"civic": civicCheck,
 	"fld": func(f *form, name, label, typ string, hint ...string) field {

@@ -154,6 +154,10 @@ func (db *DB) deviceConflict(ctx context.Context, err error, d *hotdesk.Device, 
 			return hotdesk.Errorf(hotdesk.ECONFLICT, "MAC %s is already used by device %s.", d.MAC, id)
 		}
 	}
+	var id string
+	if e := db.r.QueryRowContext(ctx, `SELECT id FROM devices WHERE lower(id) = lower($1)`, d.ID).Scan(&id); e == nil && id != d.ID {
+		return hotdesk.Errorf(hotdesk.ECONFLICT, "Device %s already exists (ids are the same regardless of case).", id)
+	}
 	return hotdesk.Errorf(hotdesk.ECONFLICT, "Device %s already exists.", d.ID)
 }
 
@@ -167,7 +171,7 @@ func (db *DB) nextHDID(ctx context.Context, q querier) (string, error) {
 		}
 		id := fmt.Sprintf("HD%05d", n)
 		var one int
-		err = q.QueryRowContext(ctx, `SELECT 1 FROM devices WHERE id = $1`, id).Scan(&one)
+		err = q.QueryRowContext(ctx, `SELECT 1 FROM devices WHERE lower(id) = lower($1)`, id).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return id, nil
 		} else if err != nil {
