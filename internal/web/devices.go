@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -117,7 +116,7 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 	if mode != "" && mode != hotdesk.ModeHotdesk && mode != hotdesk.ModePersonal {
 		return hotdesk.Invalidf("mode", "mode must be hotdesk or personal.")
 	}
-	f := hotdesk.DeviceFilter{Search: strings.TrimSpace(q.Get("search")), Mode: mode, Owner: q.Get("owner"), Offset: off, Limit: limit}
+	f := hotdesk.DeviceFilter{Search: searchParam(q), Mode: mode, Owner: q.Get("owner"), Offset: off, Limit: limit}
 	ds, total, err := a.store.FindDevices(r.Context(), f)
 	if err != nil {
 		return fmt.Errorf("find devices: %w", err)

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -61,6 +64,10 @@ func (a *API) handle(route string, auth bool, h handlerFunc) http.Handler {
 		if auth && !a.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hotdesk"`)
 			a.writeError(w, r, hotdesk.Errorf(hotdesk.EUNAUTHORIZED, "A valid bearer token is required (Authorization: Bearer <admin token>)."))
+			return
+		}
+		if err := checkParams(route, r.URL.Query()); err != nil {
+			a.writeError(w, r, err)
 			return
 		}
 		if err := h(w, r); err != nil {
@@ -141,4 +148,45 @@ func (w *statusWriter) status() int {
 func sortedStrings(ss []string) []string {
 	slices.Sort(ss)
 	return ss
+}
+
+// queryParams lists the query parameters each route reads; any other is
+// refused (400), so a misspelt filter is not silently ignored. A route not
+// listed takes none. The search is "q" as in the console; "search" is
+// still accepted (the API's name before 0.x, documented in README).
+var queryParams = map[string][]string{
+	"GET /api/v1/users":                    {"q", "search", "offset", "limit"},
+	"DELETE /api/v1/users/{ext}":           {"free_phones"},
+	"GET /api/v1/users/{ext}/calls":        {"limit"},
+	"GET /api/v1/devices":                  {"q", "search", "mode", "owner", "offset", "limit"},
+	"GET /api/v1/audit":                    {"extension", "device", "kind", "since", "until", "before_id", "offset", "limit"},
+	"GET /api/v1/events":                   {"kinds"},
+	"GET /api/v1/webhooks/{id}/deliveries": {"state", "limit"},
+}
+
+// checkParams refuses the query parameters route does not read, naming
+// each one. Routes without a method (405, no such endpoint, /healthz)
+// take any.
+func checkParams(route string, q url.Values) error {
+	if !strings.Contains(route, " ") {
+		return nil
+	}
+	var inv admin.Invalid
+	for _, name := range sortedStrings(slices.Collect(maps.Keys(q))) {
+		if !slices.Contains(queryParams[route], name) {
+			inv = append(inv, hotdesk.Invalidf(name, "Unknown query parameter %q.", name))
+		}
+	}
+	if len(inv) == 0 {
+		return nil
+	}
+	return inv
+}
+
+// searchParam is the search text: q, or its older name search.
+func searchParam(q url.Values) string {
+	if v := q.Get("q"); v != "" {
+		return strings.TrimSpace(v)
+	}
+	return strings.TrimSpace(q.Get("search"))
 }

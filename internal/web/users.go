@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -14,22 +13,22 @@ import (
 
 // userOut is a user as the API writes it; the PIN never appears.
 type userOut struct {
-	Extension   string              `json:"extension"`
-	Name        string              `json:"name"`
-	Email       string              `json:"email"`
-	Hotdesk     bool                `json:"hotdesk"`
-	CallerID    string              `json:"caller_id"`
-	DIDs        []string            `json:"dids"`
-	Outbound    string              `json:"outbound"`
-	BLF         []string            `json:"blf"`
-	Voicemail   bool                `json:"voicemail"`
-	HasPIN      bool                `json:"has_pin"`
-	LockedUntil *time.Time          `json:"locked_until"` // null unless locked now
-	RingTimeout int                 `json:"ring_timeout"`
-	SpeedDials  []hotdesk.SpeedDial `json:"speed_dials"`
-	LoggedInAt  *string             `json:"logged_in_at"` // device id, null when not logged in
-	CreatedAt   time.Time           `json:"created_at"`
-	UpdatedAt   time.Time           `json:"updated_at"`
+	Extension      string              `json:"extension"`
+	Name           string              `json:"name"`
+	Email          string              `json:"email"`
+	Hotdesk        bool                `json:"hotdesk"`
+	CallerID       string              `json:"caller_id"`
+	DIDs           []string            `json:"dids"`
+	Outbound       string              `json:"outbound"`
+	BLF            []string            `json:"blf"`
+	Voicemail      bool                `json:"voicemail"`
+	HasPIN         bool                `json:"has_pin"`
+	LockedUntil    *time.Time          `json:"locked_until"` // null unless locked now
+	RingTimeout    int                 `json:"ring_timeout"`
+	SpeedDials     []hotdesk.SpeedDial `json:"speed_dials"`
+	LoggedInDevice *string             `json:"logged_in_device"` // device id, null when not logged in
+	CreatedAt      time.Time           `json:"created_at"`
+	UpdatedAt      time.Time           `json:"updated_at"`
 }
 
 func (a *API) userOut(u *hotdesk.User, l *hotdesk.Login) userOut {
@@ -41,7 +40,7 @@ func (a *API) userOut(u *hotdesk.User, l *hotdesk.Login) userOut {
 		o.LockedUntil = u.LockedUntil
 	}
 	if l != nil {
-		o.LoggedInAt = &l.Device
+		o.LoggedInDevice = &l.Device
 	}
 	return o
 }
@@ -52,7 +51,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	us, total, err := a.store.FindUsers(r.Context(), hotdesk.UserFilter{Search: strings.TrimSpace(q.Get("search")), Offset: off, Limit: limit})
+	us, total, err := a.store.FindUsers(r.Context(), hotdesk.UserFilter{Search: searchParam(q), Offset: off, Limit: limit})
 	if err != nil {
 		return fmt.Errorf("find users: %w", err)
 	}

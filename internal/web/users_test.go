@@ -21,7 +21,7 @@ func TestUserCRUD(t *testing.T) {
 		t.Errorf("Location %q", r.Header.Get("Location"))
 	}
 	if u.Extension != "210" || u.Name != "Fien" || !u.Hotdesk || !u.HasPIN || u.Outbound != "international" ||
-		len(u.DIDs) != 1 || len(u.BLF) != 2 || !u.Voicemail || u.LoggedInAt != nil {
+		len(u.DIDs) != 1 || len(u.BLF) != 2 || !u.Voicemail || u.LoggedInDevice != nil {
 		t.Fatalf("created %+v", u)
 	}
 	if strings.Contains(string(r.Body), "4321") || strings.Contains(string(r.Body), `"pin"`) {
