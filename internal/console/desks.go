@@ -297,6 +297,4 @@ func (c *Console) drainCalls() {
 	}
 }
 
-// publish puts a console-made audit event on the bus.
-
 func urlq(s string) string { return url.QueryEscape(s) }
