@@ -104,10 +104,3 @@ func (s *Service) publish(e *hotdesk.AuditEvent) {
 			Reason: e.Reason, Source: e.Source, Detail: e.Detail})
 	}
 }
-
-// set copies *v into *dst when v is not nil.
-func set[T any](dst *T, v *T) {
-	if v != nil {
-		*dst = *v
-	}
-}

@@ -129,7 +129,7 @@ func (s *Service) checkMode(ctx context.Context, d *hotdesk.Device, create bool)
 func (s *Service) CreateDevice(ctx context.Context, source string, in DeviceInput) (*hotdesk.Device, error) {
 	upd, err := in.check(true)
 	d := &hotdesk.Device{ID: deref(in.ID), Model: hotdesk.ModelGeneric, Mode: hotdesk.ModeHotdesk}
-	applyDevice(d, upd)
+	d.Apply(upd)
 	if merr := s.checkMode(ctx, d, true); merr != nil {
 		err = collect(err, merr)
 	}
@@ -162,18 +162,6 @@ func deviceConflict(err error) error {
 	return withField(err, "id")
 }
 
-func applyDevice(d *hotdesk.Device, upd hotdesk.DeviceUpdate) {
-	set(&d.Label, upd.Label)
-	set(&d.MAC, upd.MAC)
-	set(&d.Model, upd.Model)
-	set(&d.Mode, upd.Mode)
-	set(&d.Owner, upd.Owner)
-	set(&d.Location, upd.Location)
-	set(&d.EmergencyCallback, upd.EmergencyCallback)
-	set(&d.SIPPassword, upd.SIPPassword)
-	set(&d.AutoLogout, upd.AutoLogout)
-}
-
 // UpdateDevice changes the given fields of device id. Only hot desk
 // phones have logins: a phone made personal is logged out (desk rules).
 func (s *Service) UpdateDevice(ctx context.Context, source, id string, in DeviceInput) (*hotdesk.Device, error) {
@@ -186,7 +174,7 @@ func (s *Service) UpdateDevice(ctx context.Context, source, id string, in Device
 		return nil, ferr
 	}
 	merged := *cur
-	applyDevice(&merged, upd)
+	merged.Apply(upd)
 	if merr := s.checkMode(ctx, &merged, false); merr != nil {
 		err = collect(err, merr)
 	}

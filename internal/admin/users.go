@@ -115,18 +115,7 @@ func (s *Service) CreateUser(ctx context.Context, source string, in UserInput) (
 		return nil, err
 	}
 	u := &hotdesk.User{Extension: *in.Extension, Outbound: hotdesk.OutboundNational}
-	set(&u.Name, upd.Name)
-	set(&u.Email, upd.Email)
-	set(&u.Hotdesk, upd.Hotdesk)
-	set(&u.PINHash, upd.PINHash)
-	set(&u.CallerID, upd.CallerID)
-	set(&u.DIDs, upd.DIDs)
-	set(&u.Outbound, upd.Outbound)
-	set(&u.BLF, upd.BLF)
-	set(&u.Voicemail, upd.Voicemail)
-	set(&u.RingTimeout, upd.RingTimeout)
-	set(&u.SpeedDials, upd.SpeedDials)
-	u.HasPIN = u.PINHash != ""
+	u.Apply(upd)
 	now := s.now()
 	u.CreatedAt, u.UpdatedAt = now, now
 	if err := s.store.CreateUser(ctx, u); err != nil {

@@ -39,28 +39,12 @@ type page struct {
 
 var funcs = template.FuncMap{
 	"version": func() string { return buildinfo.Get().Short() },
-	"local": func(t time.Time, loc *time.Location) string {
-		if t.IsZero() {
-			return ""
-		}
-		if loc == nil {
-			loc = time.UTC
-		}
-		return t.In(loc).Format("2006-01-02 15:04")
-	},
-	// localSec is local to the second, for the audit trail: events of one
+	"local":   func(t time.Time, loc *time.Location) string { return inZone(t, loc, "2006-01-02 15:04") },
+	// localSec is to the second, for the audit trail: events of one
 	// minute (a login, the logout it caused) must read in order.
-	"localSec": func(t time.Time, loc *time.Location) string {
-		if t.IsZero() {
-			return ""
-		}
-		if loc == nil {
-			loc = time.UTC
-		}
-		return t.In(loc).Format("2006-01-02 15:04:05")
-	},
-	"clock": clockTime,
-	"civic": civicCheck,
+	"localSec": func(t time.Time, loc *time.Location) string { return inZone(t, loc, "2006-01-02 15:04:05") },
+	"clock":    clockTime,
+	"civic":    civicCheck,
 	"fld": func(f *form, name, label, typ string, hint ...string) field {
 		return field{F: f, Name: name, Label: label, Type: typ, Hint: strings.Join(hint, " ")}
 	},
@@ -292,4 +276,15 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return ""
+}
+
+// inZone formats t in loc (UTC when nil); the zero time is "".
+func inZone(t time.Time, loc *time.Location, layout string) string {
+	if t.IsZero() {
+		return ""
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format(layout)
 }

@@ -209,7 +209,7 @@ func (db *DB) updateDevice(ctx context.Context, q querier, id string, upd hotdes
 	if err != nil {
 		return nil, err
 	}
-	applyDevice(d, upd)
+	d.Apply(upd)
 	d.UpdatedAt = now()
 	a := deviceArgs(d)
 	_, err = q.ExecContext(ctx, `UPDATE devices SET label = $2, mac = $3, model = $4, mode = $5,
@@ -217,21 +217,6 @@ func (db *DB) updateDevice(ctx context.Context, q querier, id string, upd hotdes
 		provision_token = $10, auto_logout = $11, updated_at = $12, locked_until = $13 WHERE id = $1`,
 		append(a[:11:11], a[12], a[13])...)
 	return d, err
-}
-
-// applyDevice copies the non-nil fields of upd into d.
-func applyDevice(d *hotdesk.Device, upd hotdesk.DeviceUpdate) {
-	set(&d.Label, upd.Label)
-	set(&d.MAC, upd.MAC)
-	set(&d.Model, upd.Model)
-	set(&d.Mode, upd.Mode)
-	set(&d.Owner, upd.Owner)
-	set(&d.Location, upd.Location)
-	set(&d.EmergencyCallback, upd.EmergencyCallback)
-	set(&d.SIPPassword, upd.SIPPassword)
-	set(&d.ProvisionToken, upd.ProvisionToken)
-	set(&d.AutoLogout, upd.AutoLogout)
-	set(&d.LockedUntil, upd.LockedUntil)
 }
 
 // DeleteDevice deletes the device, its bindings and (by cascade) its login.

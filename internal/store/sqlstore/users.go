@@ -148,7 +148,7 @@ func (db *DB) updateUser(ctx context.Context, q querier, ext string, upd hotdesk
 	if err != nil {
 		return nil, err
 	}
-	applyUser(u, upd)
+	u.Apply(upd)
 	u.UpdatedAt = now()
 	_, err = q.ExecContext(ctx, `UPDATE users SET name = $2, email = $3, hotdesk = $4, pin_hash = $5,
 		caller_id = $6, dids = $7, outbound = $8, blf = $9, speed_dials = $10, voicemail = $11,
@@ -170,30 +170,6 @@ func (db *DB) updateUser(ctx context.Context, q querier, ext string, upd hotdesk
 func removeCreated(args []any) []any {
 	n := len(args)
 	return append(append([]any{}, args[:n-2]...), args[n-1])
-}
-
-// applyUser copies the non-nil fields of upd into u.
-func applyUser(u *hotdesk.User, upd hotdesk.UserUpdate) {
-	set(&u.Name, upd.Name)
-	set(&u.Email, upd.Email)
-	set(&u.Hotdesk, upd.Hotdesk)
-	set(&u.PINHash, upd.PINHash)
-	set(&u.CallerID, upd.CallerID)
-	set(&u.DIDs, upd.DIDs)
-	set(&u.Outbound, upd.Outbound)
-	set(&u.BLF, upd.BLF)
-	set(&u.SpeedDials, upd.SpeedDials)
-	set(&u.Voicemail, upd.Voicemail)
-	set(&u.RingTimeout, upd.RingTimeout)
-	set(&u.LockedUntil, upd.LockedUntil)
-	u.HasPIN = u.PINHash != ""
-}
-
-// set assigns *src to *dst when src is not nil.
-func set[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
 }
 
 // DeleteUser deletes the user and its PIN failures; the schema cascades to
