@@ -218,3 +218,16 @@ func randomToken(n int) (string, error) {
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
+
+// LogoutDevice ends the login on device id as an admin action; ENOTFOUND
+// names whether the device does not exist or nobody is logged in on it.
+func (s *Service) LogoutDevice(ctx context.Context, source, id string) (*hotdesk.Login, error) {
+	if _, err := s.store.FindDevice(ctx, id); err != nil {
+		return nil, err
+	}
+	l, err := s.desk.Logout(ctx, id, hotdesk.ReasonAdmin, source)
+	if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
+		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "Nobody is logged in on %s.", id)
+	}
+	return l, err
+}

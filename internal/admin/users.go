@@ -253,3 +253,16 @@ func deref(p *string) string {
 	}
 	return *p
 }
+
+// LogoutUser ends the login of user ext as an admin action; ENOTFOUND
+// names whether the user does not exist or is not logged in.
+func (s *Service) LogoutUser(ctx context.Context, source, ext string) (*hotdesk.Login, error) {
+	if _, err := s.store.FindUser(ctx, ext); err != nil {
+		return nil, err
+	}
+	l, err := s.desk.LogoutUser(ctx, ext, hotdesk.ReasonAdmin, source)
+	if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
+		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "Extension %s is not logged in.", ext)
+	}
+	return l, err
+}

@@ -191,34 +191,16 @@ func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) deleteDevice(w http.ResponseWriter, r *http.Request) error {
-	if err := a.admin.DeleteDevice(r.Context(), Source, r.PathValue("id")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.admin.DeleteDevice(r.Context(), Source, r.PathValue("id")))
 }
 
 func (a *API) logoutDevice(w http.ResponseWriter, r *http.Request) error {
-	ctx, id := r.Context(), r.PathValue("id")
-	if _, err := a.store.FindDevice(ctx, id); err != nil {
-		return err
-	}
-	l, err := a.desk.Logout(ctx, id, hotdesk.ReasonAdmin, Source)
-	if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
-		return hotdesk.Errorf(hotdesk.ENOTFOUND, "Nobody is logged in on %s.", id)
-	} else if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, loginJSON(l))
-	return nil
+	l, err := a.admin.LogoutDevice(r.Context(), Source, r.PathValue("id"))
+	return writeOr(w, http.StatusOK, loginJSON, l, err)
 }
 
 // unlockDevice lifts the lock on PIN logins from the device (audited
 // "unlocked", detail "device", source "api").
 func (a *API) unlockDevice(w http.ResponseWriter, r *http.Request) error {
-	if err := a.desk.UnlockDevice(r.Context(), r.PathValue("id"), Source); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.desk.UnlockDevice(r.Context(), r.PathValue("id"), Source))
 }

@@ -182,3 +182,21 @@ func boolParam(q url.Values, name string) (bool, error) {
 	}
 	return false, hotdesk.Invalidf(name, "%s must be true or false.", name)
 }
+
+// noContent answers 204 unless err.
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// writeOr writes out(v) with status unless err.
+func writeOr[T, O any](w http.ResponseWriter, status int, out func(T) O, v T, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, out(v))
+	return nil
+}

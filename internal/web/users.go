@@ -144,11 +144,7 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.admin.DeleteUser(r.Context(), Source, r.PathValue("ext"), free); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.admin.DeleteUser(r.Context(), Source, r.PathValue("ext"), free))
 }
 
 // setPIN sets the PIN in the body ({"pin":"1234"}) or generates one
@@ -171,26 +167,12 @@ func (a *API) setPIN(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) logoutUser(w http.ResponseWriter, r *http.Request) error {
-	ctx, ext := r.Context(), r.PathValue("ext")
-	if _, err := a.store.FindUser(ctx, ext); err != nil {
-		return err
-	}
-	l, err := a.desk.LogoutUser(ctx, ext, hotdesk.ReasonAdmin, Source)
-	if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
-		return hotdesk.Errorf(hotdesk.ENOTFOUND, "Extension %s is not logged in.", ext)
-	} else if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, loginJSON(l))
-	return nil
+	l, err := a.admin.LogoutUser(r.Context(), Source, r.PathValue("ext"))
+	return writeOr(w, http.StatusOK, loginJSON, l, err)
 }
 
 func (a *API) unlockUser(w http.ResponseWriter, r *http.Request) error {
-	if err := a.desk.Unlock(r.Context(), r.PathValue("ext"), Source); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.desk.Unlock(r.Context(), r.PathValue("ext"), Source))
 }
 
 func (a *API) userCalls(w http.ResponseWriter, r *http.Request) error {
