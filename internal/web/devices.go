@@ -155,17 +155,9 @@ func (a *API) createDevice(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getDevice(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	d, err := a.store.FindDevice(ctx, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	l, err := optLogin(a.store.LoginByDevice(ctx, d.ID))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, a.deviceOut(d, l))
-	return nil
+	ctx, id := r.Context(), r.PathValue("id")
+	d, err := a.store.FindDevice(ctx, id)
+	return withLogin(w, d, err, func() (*hotdesk.Login, error) { return a.store.LoginByDevice(ctx, id) }, a.deviceOut)
 }
 
 func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
@@ -179,15 +171,7 @@ func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d, err := a.admin.UpdateDevice(ctx, Source, id, in)
-	if err != nil {
-		return err
-	}
-	l, err := optLogin(a.store.LoginByDevice(ctx, id))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, a.deviceOut(d, l))
-	return nil
+	return withLogin(w, d, err, func() (*hotdesk.Login, error) { return a.store.LoginByDevice(ctx, id) }, a.deviceOut)
 }
 
 func (a *API) deleteDevice(w http.ResponseWriter, r *http.Request) error {

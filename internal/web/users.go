@@ -96,17 +96,9 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	u, err := a.store.FindUser(ctx, r.PathValue("ext"))
-	if err != nil {
-		return err
-	}
-	l, err := optLogin(a.store.LoginByUser(ctx, u.Extension))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, a.userOut(u, l))
-	return nil
+	ctx, ext := r.Context(), r.PathValue("ext")
+	u, err := a.store.FindUser(ctx, ext)
+	return withLogin(w, u, err, func() (*hotdesk.Login, error) { return a.store.LoginByUser(ctx, ext) }, a.userOut)
 }
 
 // optLogin turns ENOTFOUND from a login lookup into nil.
@@ -119,6 +111,19 @@ func optLogin(l *hotdesk.Login, err error) (*hotdesk.Login, error) {
 	return l, nil
 }
 
+// withLogin writes out(v, its login, if any) unless err.
+func withLogin[T, O any](w http.ResponseWriter, v T, err error, login func() (*hotdesk.Login, error), out func(T, *hotdesk.Login) O) error {
+	if err != nil {
+		return err
+	}
+	l, err := optLogin(login())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out(v, l))
+	return nil
+}
+
 func (a *API) patchUser(w http.ResponseWriter, r *http.Request) error {
 	ctx, ext := r.Context(), r.PathValue("ext")
 	var in admin.UserInput
@@ -126,15 +131,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := a.admin.UpdateUser(ctx, Source, ext, in)
-	if err != nil {
-		return err
-	}
-	l, err := optLogin(a.store.LoginByUser(ctx, ext))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, a.userOut(u, l))
-	return nil
+	return withLogin(w, u, err, func() (*hotdesk.Login, error) { return a.store.LoginByUser(ctx, ext) }, a.userOut)
 }
 
 // deleteUser deletes a user; one who owns personal phones is refused (409
