@@ -121,17 +121,8 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("find devices: %w", err)
 	}
-	byDev, err := a.loginsBy(r.Context(), func(l *hotdesk.Login) string { return l.Device })
-	if err != nil {
-		return err
-	}
-	out := make([]deviceOut, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, a.deviceOut(d, byDev[d.ID]))
-	}
-	setTotal(w, total)
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(a, w, r, ds, total, func(l *hotdesk.Login) string { return l.Device },
+		func(d *hotdesk.Device) string { return d.ID }, a.deviceOut)
 }
 
 func (a *API) createDevice(w http.ResponseWriter, r *http.Request) error {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -55,30 +54,29 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("find users: %w", err)
 	}
-	byUser, err := a.loginsBy(r.Context(), func(l *hotdesk.Login) string { return l.Extension })
-	if err != nil {
-		return err
-	}
-	out := make([]userOut, 0, len(us))
-	for _, u := range us {
-		out = append(out, a.userOut(u, byUser[u.Extension]))
-	}
-	setTotal(w, total)
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(a, w, r, us, total, func(l *hotdesk.Login) string { return l.Extension },
+		func(u *hotdesk.User) string { return u.Extension }, a.userOut)
 }
 
-// loginsBy indexes the current logins by key.
-func (a *API) loginsBy(ctx context.Context, key func(*hotdesk.Login) string) (map[string]*hotdesk.Login, error) {
-	ls, err := a.store.ListLogins(ctx)
+// writeList writes items, each with its login (the one whose loginKey is
+// the item's key), and X-Total-Count.
+func writeList[T, O any](a *API, w http.ResponseWriter, r *http.Request, items []T, total int,
+	loginKey func(*hotdesk.Login) string, key func(T) string, out func(T, *hotdesk.Login) O) error {
+	ls, err := a.store.ListLogins(r.Context())
 	if err != nil {
-		return nil, fmt.Errorf("list logins: %w", err)
+		return fmt.Errorf("list logins: %w", err)
 	}
-	m := make(map[string]*hotdesk.Login, len(ls))
+	by := make(map[string]*hotdesk.Login, len(ls))
 	for _, l := range ls {
-		m[key(l)] = l
+		by[loginKey(l)] = l
 	}
-	return m, nil
+	res := make([]O, 0, len(items))
+	for _, v := range items {
+		res = append(res, out(v, by[key(v)]))
+	}
+	setTotal(w, total)
+	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
