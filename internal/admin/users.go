@@ -74,7 +74,7 @@ func (in *UserInput) update() (hotdesk.UserUpdate, error) {
 	upd := hotdesk.UserUpdate{Name: in.Name, Email: in.Email, Hotdesk: in.Hotdesk, CallerID: in.CallerID,
 		DIDs: in.DIDs, Outbound: in.Outbound, BLF: in.BLF, Voicemail: in.Voicemail,
 		RingTimeout: in.RingTimeout, SpeedDials: in.SpeedDials}
-	if in.PIN != nil && *in.PIN != "" {
+	if in.PIN != nil {
 		hash, err := desk.HashPIN(*in.PIN)
 		if err != nil {
 			return upd, err
@@ -104,9 +104,6 @@ func checkSpeedDials(sds []hotdesk.SpeedDial) error {
 // CreateUser validates in and stores the new user (outbound national
 // unless given), audited from source.
 func (s *Service) CreateUser(ctx context.Context, source string, in UserInput) (*hotdesk.User, error) {
-	if in.PIN != nil && *in.PIN == "" {
-		in.PIN = nil // an empty PIN on create: none
-	}
 	if err := in.check(true); err != nil {
 		return nil, err
 	}

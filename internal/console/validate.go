@@ -26,7 +26,10 @@ func userInput(f *form, create bool) admin.UserInput {
 	in := admin.UserInput{Name: str("name"), Email: str("email"), Hotdesk: flag("hotdesk"), CallerID: str("caller_id"),
 		DIDs: list("dids"), Outbound: str("outbound"), BLF: list("blf"), Voicemail: flag("voicemail")}
 	if create {
-		in.Extension, in.PIN = str("extension"), str("pin")
+		in.Extension = str("extension")
+		if f.Get("pin") != "" { // the PIN is optional on the form
+			in.PIN = str("pin")
+		}
 	}
 	n := 0
 	if v := strings.TrimSpace(f.Get("ring_timeout")); v != "" {

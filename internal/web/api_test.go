@@ -249,6 +249,7 @@ func TestAllErrorsAtOnce(t *testing.T) {
 	if strings.Join(fields, ",") != "extension,name,email,outbound" {
 		t.Fatalf("fields %v", fields)
 	}
+	e.do("POST", "/api/v1/users", `{"extension":"203","name":"Cas","pin":""}`).wantErr(t, 400, hotdesk.EINVALID, "pin")
 	res = e.do("POST", "/api/v1/devices", `{"mac":"zz","mode":"personal","location":{"country":"Holland"}}`)
 	if err := json.Unmarshal(res.Body, &body); err != nil || len(body.Error.Errors) < 3 {
 		t.Fatalf("device errors %s", res.Body)
