@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -37,6 +38,21 @@ func Status(err error) (status int, code string) {
 		return s, code
 	}
 	return http.StatusInternalServerError, hotdesk.EINTERNAL
+}
+
+// Answer is how an edge answers err: its status, code and a message safe
+// to show. Unexpected (5xx) errors are logged with the request, and an
+// internal error's message is internal (its cause stays in the log).
+func Answer(log *slog.Logger, r *http.Request, err error, internal string) (status int, code, msg string) {
+	status, code = Status(err)
+	msg = hotdesk.ErrorMessage(err)
+	if status >= 500 {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		if code == hotdesk.EINTERNAL {
+			msg = internal
+		}
+	}
+	return status, code, msg
 }
 
 // Invalid is every bad field of one request. errors.As finds its first

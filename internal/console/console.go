@@ -227,14 +227,7 @@ func (c *Console) handle(h handlerFunc) http.Handler {
 const errTooMany = admin.CodeTooMany
 
 func (c *Console) renderError(w http.ResponseWriter, r *http.Request, err error) {
-	status, code := admin.Status(err)
-	msg := hotdesk.ErrorMessage(err)
-	if status >= 500 {
-		c.log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		if code == hotdesk.EINTERNAL {
-			msg = "Something went wrong on the server. The error has been logged; please try again."
-		}
-	}
+	status, _, msg := admin.Answer(c.log, r, err, "Something went wrong on the server. The error has been logged; please try again.")
 	if errors.Is(err, context.Canceled) {
 		return
 	}

@@ -83,14 +83,7 @@ func (a *API) writeError(w *statusWriter, r *http.Request, err error) {
 		w.code = 499 // client went away; nobody reads a response
 		return
 	}
-	status, code := admin.Status(err)
-	msg := hotdesk.ErrorMessage(err)
-	if status >= 500 {
-		a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		if code == hotdesk.EINTERNAL {
-			msg = "Internal error."
-		}
-	}
+	status, code, msg := admin.Answer(a.log, r, err, "Internal error.")
 	if w.wrote {
 		return // a stream already started; the status is out
 	}
