@@ -104,3 +104,19 @@ type DeviceStore interface {
 	// failures.
 	DeleteDevice(ctx context.Context, id string) error
 }
+
+// Apply copies the non-nil fields of upd into d, as a store's
+// UpdateDevice does.
+func (d *Device) Apply(upd DeviceUpdate) {
+	set(&d.Label, upd.Label)
+	set(&d.MAC, upd.MAC)
+	set(&d.Model, upd.Model)
+	set(&d.Mode, upd.Mode)
+	set(&d.Owner, upd.Owner)
+	set(&d.Location, upd.Location)
+	set(&d.EmergencyCallback, upd.EmergencyCallback)
+	set(&d.SIPPassword, upd.SIPPassword)
+	set(&d.ProvisionToken, upd.ProvisionToken)
+	set(&d.AutoLogout, upd.AutoLogout)
+	set(&d.LockedUntil, upd.LockedUntil)
+}

@@ -75,6 +75,36 @@ type UserStore interface {
 	// UpdateUser returns ENOTFOUND or ECONFLICT (DID taken).
 	UpdateUser(ctx context.Context, ext string, upd UserUpdate) (*User, error)
 	// DeleteUser also ends the user's login and forgets its PIN failures.
-	// Returns ENOTFOUND.
+	// Returns ENOTFOUND, or ECONFLICT (field "phones") naming the personal
+	// phones the user owns.
 	DeleteUser(ctx context.Context, ext string) error
+	// DeleteUserFreeingPhones turns the user's personal phones into hot
+	// desk phones and deletes the user in one transaction; it returns the
+	// ids of the phones changed.
+	DeleteUserFreeingPhones(ctx context.Context, ext string) ([]string, error)
+}
+
+// Apply copies the non-nil fields of upd into u (HasPIN follows PINHash),
+// as a store's UpdateUser does.
+func (u *User) Apply(upd UserUpdate) {
+	set(&u.Name, upd.Name)
+	set(&u.Email, upd.Email)
+	set(&u.Hotdesk, upd.Hotdesk)
+	set(&u.PINHash, upd.PINHash)
+	set(&u.CallerID, upd.CallerID)
+	set(&u.DIDs, upd.DIDs)
+	set(&u.Outbound, upd.Outbound)
+	set(&u.BLF, upd.BLF)
+	set(&u.SpeedDials, upd.SpeedDials)
+	set(&u.Voicemail, upd.Voicemail)
+	set(&u.RingTimeout, upd.RingTimeout)
+	set(&u.LockedUntil, upd.LockedUntil)
+	u.HasPIN = u.PINHash != ""
+}
+
+// set assigns *src to *dst when src is not nil.
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
 }

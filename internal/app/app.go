@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/b2bua"
 	"github.com/hotdesk-pbx/hotdesk/internal/checksync"
 	"github.com/hotdesk-pbx/hotdesk/internal/cluster"
@@ -215,8 +216,10 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	a.metrics = newEventMetrics(reg, a.bus, func() int { return len(a.b2bua.Live()) })
 	// Subscribed now, so no event published after New is missed.
 	a.metricsCh, a.metricsStop = a.bus.Subscribe(1024)
+	// One admin service: the API and the console apply the same rules.
+	adm := admin.New(admin.Options{Store: a.store, Desk: a.desk, Bus: a.bus, Logger: a.log, Now: a.now})
 	api := web.New(web.Options{
-		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.registrations(),
+		Store: a.store, Desk: a.desk, Admin: adm, Bus: a.bus, Registrations: a.registrations(),
 		Calls: liveCalls{a.b2bua}, AdminToken: a.adminToken, Registry: reg, Logger: a.log, Now: a.now,
 	})
 	sipPort := a.sip.UDPAddr().Port
@@ -228,7 +231,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 		return fmt.Errorf("provisioning: %w", err)
 	}
 	a.console, err = console.New(console.Options{
-		Store: a.store, Desk: a.desk, Bus: a.bus, Registrations: a.registrations(),
+		Store: a.store, Desk: a.desk, Admin: adm, Bus: a.bus, Registrations: a.registrations(),
 		Logger: a.log, Now: a.now, Secure: false,
 	})
 	if err != nil {

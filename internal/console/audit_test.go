@@ -51,3 +51,18 @@ func TestAuditFiltersAndPaging(t *testing.T) {
 	}
 	mustContain(t, c.get("/audit?device=HD00404"), 200, "No events match.")
 }
+
+// TestAuditSecondsAndDeviceCase: the audit page shows times to the second
+// (a login and the logout it caused fall in one minute) and filters by
+// device regardless of case.
+func TestAuditSecondsAndDeviceCase(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	at := time.Date(2026, 3, 2, 8, 15, 7, 0, time.UTC)
+	if err := hs.store.AppendAudit(context.Background(), &hotdesk.AuditEvent{Time: at, Kind: hotdesk.KindLogin,
+		Extension: "201", Device: "HD00001", Source: "sip", Detail: "marker"}); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, c.get("/audit?device=hd00001"), 200, "1 event", "marker", "2026-03-02 08:15:07")
+}

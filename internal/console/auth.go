@@ -298,14 +298,7 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request) error {
 
 // audit appends a console audit event; a failure is logged, not shown.
 func (c *Console) audit(ctx context.Context, e *hotdesk.AuditEvent) {
-	if e.Time.IsZero() {
-		e.Time = c.now()
-	}
-	if err := c.store.AppendAudit(ctx, e); err != nil {
-		c.log.Warn("console: audit", "kind", e.Kind, "err", err)
-		return
-	}
-	c.publish(e)
+	c.admin.Audit(ctx, e.Source, e)
 }
 
 // sameOrigin rejects cross-site form posts: browsers send Origin on POST.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 )
@@ -35,10 +36,11 @@ type Registrations interface {
 type Options struct {
 	Store         hotdesk.Store
 	Desk          *desk.Service
-	Bus           *events.Bus   // live desk updates; nil disables them
-	Registrations Registrations // nil: every device shows as unregistered
-	Logger        *slog.Logger  // nil = slog.Default()
-	Now           hotdesk.Clock // nil = time.Now
+	Admin         *admin.Service // nil: one made from Store, Desk, Bus, Logger and Now
+	Bus           *events.Bus    // live desk updates; nil disables them
+	Registrations Registrations  // nil: every device shows as unregistered
+	Logger        *slog.Logger   // nil = slog.Default()
+	Now           hotdesk.Clock  // nil = time.Now
 	// Secure sets the Secure flag on the session cookie; requests that
 	// arrive over TLS get it anyway. Set it behind a TLS-terminating proxy.
 	Secure bool
@@ -53,6 +55,7 @@ type Options struct {
 type Console struct {
 	store   hotdesk.Store
 	desk    *desk.Service
+	admin   *admin.Service
 	bus     *events.Bus
 	regs    Registrations
 	log     *slog.Logger
@@ -76,13 +79,16 @@ func New(o Options) (*Console, error) {
 	if o.Store == nil || o.Desk == nil {
 		return nil, errors.New("console: Store and Desk are required")
 	}
-	c := &Console{store: o.Store, desk: o.Desk, bus: o.Bus, regs: o.Registrations,
+	c := &Console{store: o.Store, desk: o.Desk, admin: o.Admin, bus: o.Bus, regs: o.Registrations,
 		log: o.Logger, now: o.Now, secure: o.Secure, ttl: o.SessionTTL, maxSSE: o.StreamMax}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.admin == nil {
+		c.admin = admin.New(admin.Options{Store: o.Store, Desk: o.Desk, Bus: o.Bus, Logger: c.log, Now: c.now})
 	}
 	if c.regs == nil {
 		c.regs = noRegistrations{}
@@ -217,35 +223,11 @@ func (c *Console) handle(h handlerFunc) http.Handler {
 	})
 }
 
-// statusOf maps an error code to an HTTP status: the console's one table.
-var statusOf = map[string]int{
-	hotdesk.ECONFLICT:     http.StatusConflict,
-	hotdesk.EINVALID:      http.StatusBadRequest,
-	hotdesk.ENOTFOUND:     http.StatusNotFound,
-	hotdesk.EUNAUTHORIZED: http.StatusUnauthorized,
-	hotdesk.EFORBIDDEN:    http.StatusForbidden,
-	hotdesk.ELOCKED:       http.StatusLocked,
-	hotdesk.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	hotdesk.EINTERNAL:     http.StatusInternalServerError,
-	errTooMany:            http.StatusTooManyRequests,
-}
-
-// errTooMany is a console-only code for rate-limited sign-ins.
-const errTooMany = "too_many"
+// errTooMany is the code of rate-limited sign-ins.
+const errTooMany = admin.CodeTooMany
 
 func (c *Console) renderError(w http.ResponseWriter, r *http.Request, err error) {
-	code := hotdesk.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	msg := hotdesk.ErrorMessage(err)
-	if status >= 500 {
-		c.log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		if code == hotdesk.EINTERNAL {
-			msg = "Something went wrong on the server. The error has been logged; please try again."
-		}
-	}
+	status, _, msg := admin.Answer(c.log, r, err, "Something went wrong on the server. The error has been logged; please try again.")
 	if errors.Is(err, context.Canceled) {
 		return
 	}

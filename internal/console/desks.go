@@ -310,13 +310,4 @@ func (c *Console) drainCalls() {
 	}
 }
 
-// publish puts a console-made audit event on the bus.
-func (c *Console) publish(e *hotdesk.AuditEvent) {
-	if c.bus == nil {
-		return
-	}
-	c.bus.Publish(events.Event{Time: e.Time, Kind: e.Kind, Extension: e.Extension, Device: e.Device,
-		Reason: e.Reason, Source: e.Source, Detail: e.Detail})
-}
-
 func urlq(s string) string { return url.QueryEscape(s) }

@@ -77,12 +77,11 @@ type createdData struct {
 
 func (c *Console) deviceCreate(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r.PostForm)
-	d := deviceFromForm(f, true)
+	in := deviceInput(f, true)
+	var d *hotdesk.Device
 	if f.Valid() {
-		c.checkOwner(r, f, d)
-	}
-	if f.Valid() {
-		if err := c.createDevice(r, f, d); err != nil {
+		var err error
+		if d, err = c.admin.CreateDevice(r.Context(), source(r), in); err != nil && !f.ApplyAll(err, deviceField) {
 			return err
 		}
 	}
@@ -92,40 +91,6 @@ func (c *Console) deviceCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	c.render(w, r, http.StatusOK, "created", createdData{Device: d, SIPPassword: d.SIPPassword, ProvisionURL: provisionURL(r, c.secure, d)})
 	return nil
-}
-
-func (c *Console) createDevice(r *http.Request, f *form, d *hotdesk.Device) error {
-	var err error
-	if d.SIPPassword, err = randomToken(15); err != nil {
-		return err
-	}
-	if d.ProvisionToken, err = randomToken(32); err != nil {
-		return err
-	}
-	now := c.now()
-	d.CreatedAt, d.UpdatedAt = now, now
-	if err := c.store.CreateDevice(r.Context(), d); err != nil {
-		if hotdesk.ErrorCode(err) == hotdesk.ECONFLICT && hotdesk.ErrorField(err) == "" {
-			f.Error = "A device with this ID or MAC already exists."
-			return nil
-		}
-		if f.Apply(err, "") {
-			return nil
-		}
-		return fmt.Errorf("create device: %w", err)
-	}
-	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindDeviceChanged, Device: d.ID, Source: source(r), Detail: "created"})
-	return nil
-}
-
-// checkOwner makes sure a personal phone's owner exists.
-func (c *Console) checkOwner(r *http.Request, f *form, d *hotdesk.Device) {
-	if d.Mode != hotdesk.ModePersonal {
-		return
-	}
-	if _, err := c.store.FindUser(r.Context(), d.Owner); err != nil {
-		f.Fail("owner", "There is no user with extension "+d.Owner+".")
-	}
 }
 
 // provisionURL is where the phone fetches its configuration.
@@ -189,21 +154,9 @@ func (c *Console) deviceData(r *http.Request, f *form) (*deviceData, error) {
 func (c *Console) deviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r.PostForm)
 	id := r.PathValue("id")
-	d := deviceFromForm(f, false)
+	in := deviceInput(f, false)
 	if f.Valid() {
-		c.checkOwner(r, f, d)
-	}
-	if f.Valid() {
-		upd := hotdesk.DeviceUpdate{Label: &d.Label, MAC: &d.MAC, Model: &d.Model, Mode: &d.Mode, Owner: &d.Owner,
-			Location: &d.Location, EmergencyCallback: &d.EmergencyCallback, AutoLogout: &d.AutoLogout}
-		if _, err := c.store.UpdateDevice(r.Context(), id, upd); err != nil && !f.Apply(err, "mac") {
-			return fmt.Errorf("update device: %w", err)
-		}
-	}
-	if f.Valid() && d.Mode == hotdesk.ModePersonal {
-		// A personal phone has no hot-desk login: end one that was there
-		// through the desk rules, so it is audited and the phone is told.
-		if _, err := c.desk.Logout(r.Context(), id, hotdesk.ReasonAdmin, source(r)); hotdesk.IgnoreNotFound(err) != nil {
+		if _, err := c.admin.UpdateDevice(r.Context(), source(r), id, in); err != nil && !f.ApplyAll(err, deviceField) {
 			return err
 		}
 	}
@@ -215,7 +168,6 @@ func (c *Console) deviceUpdate(w http.ResponseWriter, r *http.Request) error {
 		c.render(w, r, http.StatusBadRequest, "device", dd)
 		return nil
 	}
-	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindDeviceChanged, Device: id, Source: source(r), Detail: "updated"})
 	return redirect(w, r, "/devices/"+url.PathEscape(id)+"?flash="+url.QueryEscape("Saved."))
 }
 
@@ -230,15 +182,9 @@ func (c *Console) deviceDelete(w http.ResponseWriter, r *http.Request) error {
 		c.render(w, r, http.StatusBadRequest, "device", d)
 		return nil
 	}
-	// End the login through the desk rules first so the logout is audited
-	// and published like any other; the store also ends it as a backstop.
-	if _, err := c.desk.Logout(r.Context(), id, hotdesk.ReasonDeleted, source(r)); hotdesk.IgnoreNotFound(err) != nil {
+	if err := c.admin.DeleteDevice(r.Context(), source(r), id); err != nil {
 		return err
 	}
-	if err := c.store.DeleteDevice(r.Context(), id); err != nil {
-		return fmt.Errorf("delete device: %w", err)
-	}
-	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindDeviceChanged, Device: id, Reason: hotdesk.ReasonDeleted, Source: source(r), Detail: "deleted"})
 	return redirect(w, r, "/devices?flash="+url.QueryEscape("Deleted device "+id+"."))
 }
 

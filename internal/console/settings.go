@@ -54,16 +54,15 @@ func (c *Console) settingsSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := newForm(r.PostForm)
 	s := settingsFromForm(f, cur)
+	if f.Valid() {
+		if _, err := c.admin.PutSettings(r.Context(), source(r), s); err != nil && !f.ApplyAll(err, settingsField) {
+			return err
+		}
+	}
 	if !f.Valid() {
 		f.Values.Del("trunk_password")
 		c.render(w, r, http.StatusBadRequest, "settings", settingsData{Form: f, HasPassword: cur.Trunk.Password != ""})
 		return nil
 	}
-	if err := c.store.PutSettings(r.Context(), s); err != nil {
-		return fmt.Errorf("save settings: %w", err)
-	}
-	// The settings_changed event also tells the desk Service to drop its
-	// cached settings.
-	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindSettings, Source: source(r)})
 	return redirect(w, r, "/settings?flash="+url.QueryEscape("Settings saved."))
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 )
 
@@ -77,10 +78,9 @@ func (c *Console) userNewPage(w http.ResponseWriter, r *http.Request) error {
 
 func (c *Console) userCreate(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r.PostForm)
-	u := userFromForm(f, true)
-	checkPIN(f, "pin")
+	in := userInput(f, true)
 	if f.Valid() {
-		if err := c.createUser(r, f, u); err != nil {
+		if _, err := c.admin.CreateUser(r.Context(), source(r), in); err != nil && !f.ApplyAll(err, nil) {
 			return err
 		}
 	}
@@ -88,32 +88,7 @@ func (c *Console) userCreate(w http.ResponseWriter, r *http.Request) error {
 		c.render(w, r, http.StatusBadRequest, "usernew", userFormData{Form: f})
 		return nil
 	}
-	return redirect(w, r, "/users/"+u.Extension+"?flash="+url.QueryEscape("Created user "+u.Extension+"."))
-}
-
-// createUser stores u and sets its PIN; rule errors land on the form.
-func (c *Console) createUser(r *http.Request, f *form, u *hotdesk.User) error {
-	if pin := f.Get("pin"); pin != "" {
-		hash, err := desk.HashPIN(pin)
-		if err != nil {
-			return err
-		}
-		u.PINHash, u.HasPIN = hash, true
-	}
-	now := c.now()
-	u.CreatedAt, u.UpdatedAt = now, now
-	if err := c.store.CreateUser(r.Context(), u); err != nil {
-		if hotdesk.ErrorCode(err) == hotdesk.ECONFLICT && hotdesk.ErrorField(err) == "" {
-			f.Fail("extension", "Extension "+u.Extension+" (or one of its direct numbers) already exists.")
-			return nil
-		}
-		if f.Apply(err, "extension") {
-			return nil
-		}
-		return fmt.Errorf("create user: %w", err)
-	}
-	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindUserChanged, Extension: u.Extension, Source: source(r), Detail: "created"})
-	return nil
+	return redirect(w, r, "/users/"+*in.Extension+"?flash="+url.QueryEscape("Created user "+*in.Extension+"."))
 }
 
 type userData struct {
@@ -129,6 +104,7 @@ type userData struct {
 	NewPIN    string // a generated PIN, shown once
 
 	AtDesk map[string]string // who is logged in at each desk (deskOccupants)
+	Phones string            // the personal phones the user owns, comma-separated
 }
 
 func (d *userData) title() string { return "User " + d.User.Extension }
@@ -172,25 +148,24 @@ func (c *Console) userData(r *http.Request, f *form) (*userData, error) {
 	if d.AtDesk, err = c.deskOccupants(ctx); err != nil {
 		return nil, err
 	}
+	phones, _, err := c.store.FindDevices(ctx, hotdesk.DeviceFilter{Mode: hotdesk.ModePersonal, Owner: u.Extension})
+	if err != nil {
+		return nil, fmt.Errorf("list phones: %w", err)
+	}
+	ids := make([]string, len(phones))
+	for i, p := range phones {
+		ids[i] = p.ID
+	}
+	d.Phones = strings.Join(ids, ", ")
 	return d, nil
 }
 
 func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r.PostForm)
 	ext := r.PathValue("ext")
-	u := userFromForm(f, false)
+	in := userInput(f, false)
 	if f.Valid() {
-		upd := hotdesk.UserUpdate{Name: &u.Name, Email: &u.Email, Hotdesk: &u.Hotdesk, CallerID: &u.CallerID,
-			DIDs: &u.DIDs, Outbound: &u.Outbound, BLF: &u.BLF, Voicemail: &u.Voicemail, RingTimeout: &u.RingTimeout}
-		_, err := c.store.UpdateUser(r.Context(), ext, upd)
-		if err != nil && !f.Apply(err, "dids") {
-			return fmt.Errorf("update user: %w", err)
-		}
-	}
-	if f.Valid() && !u.Hotdesk {
-		// Hot desking switched off: a login the user could not make now
-		// ends too, through the desk rules (audited, phone notified).
-		if _, err := c.desk.LogoutUser(r.Context(), ext, hotdesk.ReasonAdmin, source(r)); hotdesk.IgnoreNotFound(err) != nil {
+		if _, err := c.admin.UpdateUser(r.Context(), source(r), ext, in); err != nil && !f.ApplyAll(err, nil) {
 			return err
 		}
 	}
@@ -202,28 +177,36 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) error {
 		c.render(w, r, http.StatusBadRequest, "user", d)
 		return nil
 	}
-	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindUserChanged, Extension: ext, Source: source(r), Detail: "updated"})
 	return redirect(w, r, "/users/"+ext+"?flash="+url.QueryEscape("Saved."))
 }
 
+// userDelete deletes the user once the box is ticked. A user who owns
+// personal phones is deleted only with "free_phones" ticked too: the
+// phones then become hot desk phones in the same transaction.
 func (c *Console) userDelete(w http.ResponseWriter, r *http.Request) error {
 	ext := r.PathValue("ext")
-	if r.PostForm.Get("sure") == "" {
+	df := newForm(r.PostForm)
+	if df.Get("sure") == "" {
+		df.Fail("sure", "Tick the box to confirm the deletion.")
+	} else if err := c.admin.DeleteUser(r.Context(), source(r), ext, df.Checked("free_phones")); err != nil {
+		if hotdesk.ErrorField(err) != "phones" && !df.Apply(err, "sure") {
+			return err
+		}
+		df.Fail("free_phones", hotdesk.ErrorMessage(err))
+	}
+	if !df.Valid() {
 		d, err := c.userData(r, nil)
 		if err != nil {
 			return err
 		}
-		d.DelForm.Fail("sure", "Tick the box to confirm the deletion.")
-		c.render(w, r, http.StatusBadRequest, "user", d)
+		d.DelForm = df
+		status := http.StatusBadRequest
+		if df.Err("free_phones") != "" {
+			status = http.StatusConflict
+		}
+		c.render(w, r, status, "user", d)
 		return nil
 	}
-	if _, err := c.desk.LogoutUser(r.Context(), ext, hotdesk.ReasonDeleted, source(r)); hotdesk.IgnoreNotFound(err) != nil {
-		return err
-	}
-	if err := c.store.DeleteUser(r.Context(), ext); err != nil {
-		return fmt.Errorf("delete user: %w", err)
-	}
-	c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindUserChanged, Extension: ext, Reason: hotdesk.ReasonDeleted, Source: source(r), Detail: "deleted"})
 	return redirect(w, r, "/users?flash="+url.QueryEscape("Deleted user "+ext+"."))
 }
 
@@ -231,20 +214,13 @@ func (c *Console) userDelete(w http.ResponseWriter, r *http.Request) error {
 // that answers this POST, never in a URL or a log).
 func (c *Console) userPIN(w http.ResponseWriter, r *http.Request) error {
 	pf := newForm(r.PostForm)
-	pin := ""
-	if r.PostForm.Get("generate") == "" {
-		pin = pf.Get("pin")
-		if pin == "" {
-			pf.Fail("pin", "Type a PIN, or use Generate.")
-		}
+	in := admin.PINInput{Generate: pf.Get("generate") != ""}
+	if pin := pf.Get("pin"); !in.Generate && pin != "" {
+		in.PIN = &pin
 	}
-	var generated string
-	if pf.Valid() {
-		var err error
-		generated, err = c.desk.SetPIN(r.Context(), r.PathValue("ext"), pin)
-		if err != nil && !pf.Apply(err, "pin") {
-			return err
-		}
+	generated, err := c.admin.SetPIN(r.Context(), source(r), r.PathValue("ext"), in)
+	if err != nil && !pf.Apply(err, "pin") {
+		return err
 	}
 	d, err := c.userData(r, nil)
 	if err != nil {

@@ -3,11 +3,14 @@ package console
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
@@ -190,4 +193,100 @@ func TestUserHotdeskOffEndsLogin(t *testing.T) {
 	if len(evs) != 1 || evs[0].Reason != hotdesk.ReasonAdmin || evs[0].Extension != "201" {
 		t.Fatalf("logout audit: %+v", evs)
 	}
+}
+
+// TestDeleteUserOwningPhonesAsks: the user page names the personal phones
+// the user owns and asks to make them hot desk phones; deleting without
+// that answers 409 and changes nothing, with it the user goes and the
+// phones are hot desk phones (one transaction), audited as the admin.
+func TestDeleteUserOwningPhonesAsks(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	c.post("/users", url.Values{"extension": {"205"}, "name": {"Eve"}, "outbound": {"national"}})
+	c.post("/devices", url.Values{"id": {"eve-soft"}, "mode": {"personal"}, "owner": {"205"}, "model": {"generic"}, "al_mode": {"site"}})
+	if hs.device("eve-soft").Owner != "205" {
+		t.Fatal("setup: phone not owned")
+	}
+	mustContain(t, c.get("/users/205"), http.StatusOK, `name="free_phones"`, "eve-soft")
+
+	w := c.post("/users/205/delete", url.Values{"sure": {"on"}})
+	mustContain(t, w, http.StatusConflict, "owns the personal phones eve-soft", `id="err-free_phones"`)
+	if hs.user("205") == nil {
+		t.Fatal("user deleted although the phone was not freed")
+	}
+
+	if w := c.post("/users/205/delete", url.Values{"sure": {"on"}, "free_phones": {"on"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("delete: %d %s", w.Code, w.Body)
+	}
+	if hs.user("205") != nil {
+		t.Fatal("user not deleted")
+	}
+	if d := hs.device("eve-soft"); d.Mode != hotdesk.ModeHotdesk || d.Owner != "" {
+		t.Fatalf("phone not freed: %+v", d)
+	}
+	es, err := hs.store.FindAudit(context.Background(), hotdesk.AuditFilter{Device: "eve-soft", Limit: 1})
+	if err != nil || len(es) != 1 || es[0].Source != "console:admin" || !strings.Contains(es[0].Detail, "hot desk") {
+		t.Fatalf("audit %+v, %v", es, err)
+	}
+}
+
+// TestPINAuditSource: a PIN set from the console is audited with its
+// source console:<admin> (it had none), like every console action.
+func TestPINAuditSource(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}})
+	if w := c.post("/users/201/pin", url.Values{"pin": {"4321"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("set PIN: %d", w.Code)
+	}
+	es, err := hs.store.FindAudit(context.Background(), hotdesk.AuditFilter{Extension: "201", Limit: 1})
+	if err != nil || len(es) != 1 || es[0].Detail != "pin changed" || es[0].Source != "console:admin" {
+		t.Fatalf("PIN audit %+v, %v", es, err)
+	}
+}
+
+// TestBrowserDeleteUserOwningPhones drives the delete of a user who owns a
+// personal phone in Chromium: the page names the phone and asks; deleting
+// without the box answers with the refusal next to it and keeps the user;
+// with the box the user goes and the phone becomes a hot desk phone.
+func TestBrowserDeleteUserOwningPhones(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	ctx0 := context.Background()
+	if err := hs.store.CreateUser(ctx0, &hotdesk.User{Extension: "205", Name: "Eve", Outbound: hotdesk.OutboundNational}); err != nil {
+		t.Fatal(err)
+	}
+	if err := hs.store.CreateDevice(ctx0, &hotdesk.Device{ID: "eve-soft", Mode: hotdesk.ModePersonal, Owner: "205", Model: hotdesk.ModelGeneric}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hs.h)
+	defer srv.Close()
+	ctx := browser(t)
+	step(t, ctx, "sign in", chromedp.Navigate(srv.URL+"/signin"),
+		chromedp.WaitVisible(chromedp.ID("f-username")),
+		chromedp.SendKeys(chromedp.ID("f-username"), "admin"),
+		chromedp.SendKeys(chromedp.ID("f-password"), hs.pw))
+	submit(t, ctx, "sign in", `button[type=submit]`)
+	waitFor(t, ctx, "desks page", `document.querySelector('h1')?.textContent === 'Desks'`)
+
+	step(t, ctx, "user page", chromedp.Navigate(srv.URL+"/users/205"), chromedp.WaitVisible(chromedp.ID("f-free_phones")))
+	waitFor(t, ctx, "phone named", `document.querySelector('.danger-zone').innerText.includes('eve-soft')`)
+	step(t, ctx, "tick sure only", chromedp.Click(chromedp.ID("f-sure")))
+	submit(t, ctx, "delete", `#delete-user`)
+	waitFor(t, ctx, "refusal shown", `document.querySelector('#err-free_phones')?.innerText.includes('eve-soft')`)
+	if hs.user("205") == nil {
+		t.Fatal("user deleted although the phone was not freed")
+	}
+	step(t, ctx, "tick both", chromedp.Click(chromedp.ID("f-sure")), chromedp.Click(chromedp.ID("f-free_phones")))
+	submit(t, ctx, "delete with phones freed", `#delete-user`)
+	waitFor(t, ctx, "users page", `document.body.innerText.includes('Deleted user 205.')`)
+	if hs.user("205") != nil {
+		t.Fatal("user not deleted")
+	}
+	if d := hs.device("eve-soft"); d.Mode != hotdesk.ModeHotdesk || d.Owner != "" {
+		t.Fatalf("phone not freed: %+v", d)
+	}
+	screenshot(t, ctx, outputDir(t), "user-deleted-phones-freed")
 }

@@ -5,119 +5,84 @@ import (
 	"strings"
 
 	"github.com/hotdesk-pbx/hotdesk"
-	"github.com/hotdesk-pbx/hotdesk/internal/desk"
-	"github.com/hotdesk-pbx/hotdesk/internal/validate"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 )
 
-// The field rules are internal/validate's, shared with the REST API, so a
-// value the console accepts is one the API accepts and the other way round.
-// This file reads the forms and records every bad field on them.
+// The rules are internal/admin's, shared with the REST API, so a value the
+// console accepts is one the API accepts and the other way round. This
+// file only reads the forms into the service's input; ApplyAll puts the
+// errors it returns (named by JSON field) on the form fields.
 
 // splitList splits a comma, space or newline separated list.
 func splitList(v string) []string {
 	return trimAll(strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == ';' }))
 }
 
-// userFromForm checks a user form and returns the user it describes.
-// Errors are recorded on f; the PIN is handled separately.
-func userFromForm(f *form, create bool) *hotdesk.User {
-	u := &hotdesk.User{
-		Extension: strings.TrimSpace(f.Get("extension")),
-		Name:      strings.TrimSpace(f.Get("name")),
-		Email:     strings.TrimSpace(f.Get("email")),
-		Hotdesk:   f.Checked("hotdesk"),
-		CallerID:  strings.TrimSpace(f.Get("caller_id")),
-		DIDs:      splitList(f.Get("dids")),
-		Outbound:  f.Get("outbound"),
-		BLF:       splitList(f.Get("blf")),
-		Voicemail: f.Checked("voicemail"),
-	}
+// userInput reads a user form (every field; the extension on create).
+func userInput(f *form, create bool) admin.UserInput {
+	str := func(name string) *string { v := f.Get(name); return &v }
+	flag := func(name string) *bool { v := f.Checked(name); return &v }
+	list := func(name string) *[]string { v := splitList(f.Get(name)); return &v }
+	in := admin.UserInput{Name: str("name"), Email: str("email"), Hotdesk: flag("hotdesk"), CallerID: str("caller_id"),
+		DIDs: list("dids"), Outbound: str("outbound"), BLF: list("blf"), Voicemail: flag("voicemail")}
 	if create {
-		check(f, validate.Extension("extension", u.Extension))
+		in.Extension = str("extension")
+		if f.Get("pin") != "" { // the PIN is optional on the form
+			in.PIN = str("pin")
+		}
 	}
-	check(f, validate.Name("name", u.Name, true))
-	check(f, validate.Email("email", u.Email))
-	check(f, validate.E164("caller_id", u.CallerID))
-	check(f, validate.DIDs("dids", u.DIDs))
-	check(f, validate.Outbound("outbound", u.Outbound))
-	check(f, validate.BLF("blf", u.BLF))
+	n := 0
 	if v := strings.TrimSpace(f.Get("ring_timeout")); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
 			f.Fail("ring_timeout", "Ring timeout must be a whole number of seconds.")
 		}
-		check(f, validate.RingTimeout("ring_timeout", n))
-		u.RingTimeout = n
 	}
-	return u
+	in.RingTimeout = &n
+	return in
 }
 
-// checkPIN validates an optional PIN field.
-func checkPIN(f *form, name string) {
-	if pin := f.Get(name); pin != "" {
-		if err := desk.ValidatePIN(pin); err != nil {
-			f.Fail(name, hotdesk.ErrorMessage(err))
-		}
-	}
-}
-
-// check records err (if any) on the form.
-func check(f *form, err error) {
-	if err != nil {
-		f.Apply(err, "")
-	}
-}
-
-// checkAll records each error on the form.
-func checkAll(f *form, errs []error) {
-	for _, err := range errs {
-		check(f, err)
-	}
-}
-
-// deviceFromForm checks a device form and returns the device it describes.
-func deviceFromForm(f *form, create bool) *hotdesk.Device {
-	d := &hotdesk.Device{
-		ID:                strings.TrimSpace(f.Get("id")),
-		Label:             strings.TrimSpace(f.Get("label")),
-		Model:             f.Get("model"),
-		Mode:              f.Get("mode"),
-		Owner:             strings.TrimSpace(f.Get("owner")),
-		EmergencyCallback: strings.TrimSpace(f.Get("emergency_callback")),
-		Location: hotdesk.Location{
-			Text: strings.TrimSpace(f.Get("location")), Country: strings.ToUpper(strings.TrimSpace(f.Get("country"))),
-			A1: strings.TrimSpace(f.Get("a1")), A3: strings.TrimSpace(f.Get("a3")),
-			Street: strings.TrimSpace(f.Get("street")), HouseNo: strings.TrimSpace(f.Get("house_no")),
-			Postcode: strings.TrimSpace(f.Get("postcode")), Building: strings.TrimSpace(f.Get("building")),
-			Floor: strings.TrimSpace(f.Get("floor")), Room: strings.TrimSpace(f.Get("room")), Seat: strings.TrimSpace(f.Get("seat")),
-		},
-	}
+// deviceInput reads a device form (every field; the id on create).
+func deviceInput(f *form, create bool) admin.DeviceInput {
+	str := func(name string) *string { v := f.Get(name); return &v }
+	in := admin.DeviceInput{Label: str("label"), MAC: str("mac"), Model: str("model"), Mode: str("mode"),
+		Owner: str("owner"), EmergencyCallback: str("emergency_callback"),
+		Location: &hotdesk.Location{Text: f.Get("location"), Country: f.Get("country"), A1: f.Get("a1"), A3: f.Get("a3"),
+			Street: f.Get("street"), HouseNo: f.Get("house_no"), Postcode: f.Get("postcode"), Building: f.Get("building"),
+			Floor: f.Get("floor"), Room: f.Get("room"), Seat: f.Get("seat")}}
 	if create {
-		check(f, validate.DeviceID("id", d.ID))
+		in.ID = str("id")
 	}
-	check(f, validate.MaxLen("label", d.Label, 100))
-	mac, err := validate.MAC("mac", f.Get("mac"))
-	check(f, err)
-	d.MAC = mac
-	check(f, validate.Model("model", d.Model))
-	check(f, validate.Mode("mode", d.Mode))
-	check(f, validate.Owner("owner", d.Mode, d.Owner))
-	if d.Mode != hotdesk.ModePersonal {
-		d.Owner = ""
+	al := autoLogoutFromForm(f)
+	in.AutoLogout = &al
+	return in
+}
+
+// deviceField names the device form field of a JSON field.
+func deviceField(name string) string {
+	switch {
+	case name == "location.text":
+		return "location"
+	case strings.HasPrefix(name, "location."):
+		return strings.TrimPrefix(name, "location.")
+	case strings.HasPrefix(name, "auto_logout."):
+		return "al_" + strings.TrimPrefix(name, "auto_logout.")
 	}
-	if d.Mode == hotdesk.ModePersonal && d.ID == "" && create {
-		f.Fail("id", "A personal phone needs an ID (its SIP username).")
+	return name
+}
+
+// settingsField names the settings form field of a JSON field.
+func settingsField(name string) string {
+	if name == "emergency_numbers" {
+		return "emergency"
 	}
-	check(f, validate.Country("country", d.Location.Country))
-	l := d.Location
-	for _, lf := range []struct{ name, v string }{{"location", l.Text}, {"a1", l.A1}, {"a3", l.A3}, {"street", l.Street},
-		{"house_no", l.HouseNo}, {"postcode", l.Postcode}, {"building", l.Building}, {"floor", l.Floor},
-		{"room", l.Room}, {"seat", l.Seat}} {
-		check(f, validate.MaxLen(lf.name, lf.v, 200))
+	if rest, ok := strings.CutPrefix(name, "trunk."); ok {
+		return "trunk_" + rest
 	}
-	check(f, validate.E164("emergency_callback", d.EmergencyCallback))
-	d.AutoLogout = autoLogoutFromForm(f)
-	return d
+	if _, rest, ok := strings.Cut(name, "."); ok {
+		return rest // feature_codes., auto_logout., prompts., limits.
+	}
+	return name
 }
 
 // Device auto-logout modes on the device form.
@@ -139,10 +104,8 @@ func autoLogoutFromForm(f *form) *hotdesk.AutoLogout {
 		f.Fail("al_mode", "Auto-logout must follow the site policy or be this desk's own.")
 		return nil
 	}
-	p := &hotdesk.AutoLogout{DailyAt: strings.TrimSpace(f.Get("al_daily_at")), MaxDuration: strings.TrimSpace(f.Get("al_max_duration")),
+	return &hotdesk.AutoLogout{DailyAt: strings.TrimSpace(f.Get("al_daily_at")), MaxDuration: strings.TrimSpace(f.Get("al_max_duration")),
 		IdleTimeout: strings.TrimSpace(f.Get("al_idle_timeout")), LostRegistration: strings.TrimSpace(f.Get("al_lost_registration"))}
-	checkAll(f, validate.AutoLogout("al_", *p))
-	return p
 }
 
 // setAutoLogoutForm seeds the device form from a stored override.
@@ -158,7 +121,7 @@ func setAutoLogoutForm(f *form, p *hotdesk.AutoLogout) {
 	f.Values.Set("al_lost_registration", p.LostRegistration)
 }
 
-// settingsFromForm checks the settings form on top of the current
+// settingsFromForm reads the settings form on top of the current
 // settings (the trunk password is kept when left empty).
 func settingsFromForm(f *form, cur hotdesk.Settings) hotdesk.Settings {
 	s := cur
@@ -167,20 +130,12 @@ func settingsFromForm(f *form, cur hotdesk.Settings) hotdesk.Settings {
 		Star77Enabled: f.Checked("star77_enabled"), Star77: strings.TrimSpace(f.Get("star77")),
 		Logout77: strings.TrimSpace(f.Get("logout77")),
 	}
-	checkAll(f, validate.FeatureCodes("", s.FeatureCodes))
 	s.Emergency = splitList(f.Get("emergency"))
-	check(f, validate.Emergency("emergency", s.Emergency))
 	s.AutoLogout = hotdesk.AutoLogout{DailyAt: strings.TrimSpace(f.Get("daily_at")), MaxDuration: strings.TrimSpace(f.Get("max_duration")),
 		IdleTimeout: strings.TrimSpace(f.Get("idle_timeout")), LostRegistration: strings.TrimSpace(f.Get("lost_registration"))}
-	checkAll(f, validate.AutoLogout("", s.AutoLogout))
 	s.Lang = f.Get("lang")
-	check(f, validate.Lang("lang", s.Lang))
 	s.Timezone = strings.TrimSpace(f.Get("timezone"))
-	check(f, validate.Timezone("timezone", s.Timezone))
 	s.NationalPrefix, s.InternationalPrefix, s.CountryCode = strings.TrimSpace(f.Get("national_prefix")), strings.TrimSpace(f.Get("international_prefix")), strings.TrimSpace(f.Get("country_code"))
-	check(f, validate.Digits("national_prefix", s.NationalPrefix))
-	check(f, validate.Digits("international_prefix", s.InternationalPrefix))
-	check(f, validate.Digits("country_code", s.CountryCode))
 	s.Trunk = trunkFromForm(f, cur.Trunk)
 	s.Prompts = promptsFromForm(f, cur.Prompts)
 	s.Limits = limitsFromForm(f, cur.Limits)
@@ -203,7 +158,6 @@ func promptsFromForm(f *form, cur hotdesk.PromptSettings) hotdesk.PromptSettings
 	}
 	p := hotdesk.PromptSettings{FirstDigitSeconds: secs("first_digit_seconds", cur.FirstDigitSeconds),
 		InterDigitSeconds: secs("inter_digit_seconds", cur.InterDigitSeconds)}
-	checkAll(f, validate.Prompts("", p))
 	return p
 }
 
@@ -222,7 +176,6 @@ func limitsFromForm(f *form, cur hotdesk.LimitSettings) hotdesk.LimitSettings {
 	l := hotdesk.LimitSettings{CallsPerDevice: num("calls_per_device", cur.CallsPerDevice),
 		SubscriptionsPerDevice:    num("subscriptions_per_device", cur.SubscriptionsPerDevice),
 		SubscriptionsPerExtension: num("subscriptions_per_extension", cur.SubscriptionsPerExtension)}
-	checkAll(f, validate.Limits("", l))
 	return l
 }
 
@@ -235,6 +188,5 @@ func trunkFromForm(f *form, cur hotdesk.Trunk) hotdesk.Trunk {
 	if t.Password == "" {
 		t.Password = cur.Password
 	}
-	checkAll(f, validate.Trunk("trunk_", t))
 	return t
 }

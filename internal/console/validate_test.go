@@ -1,8 +1,10 @@
 package console
 
 import (
+	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,8 +98,10 @@ func TestAutoLogoutFromForm(t *testing.T) {
 		{"own, never", url.Values{"al_mode": {"own"}}, &hotdesk.AutoLogout{}, nil},
 		{"own", url.Values{"al_mode": {"own"}, "al_daily_at": {" 18:30 "}, "al_lost_registration": {"30m"}},
 			&hotdesk.AutoLogout{DailyAt: "18:30", LostRegistration: "30m"}, nil},
+		// Values are read as typed; internal/admin checks them (see
+		// TestDeviceFormAutoLogoutErrors).
 		{"bad values", url.Values{"al_mode": {"own"}, "al_daily_at": {"6pm"}, "al_idle_timeout": {"30s"}, "al_max_duration": {"-1h"}},
-			nil, []string{"al_daily_at", "al_idle_timeout", "al_max_duration"}},
+			&hotdesk.AutoLogout{DailyAt: "6pm", IdleTimeout: "30s", MaxDuration: "-1h"}, nil},
 		{"bad mode", url.Values{"al_mode": {"weekly"}}, nil, []string{"al_mode"}},
 	} {
 		f := newForm(tc.in)
@@ -171,10 +175,31 @@ func TestUserFormNumbers(t *testing.T) {
 		{"dids", "+31201234567 +12", false},
 		{"dids", "+31201234567, +31201234567", false},
 	} {
-		f := newForm(url.Values{"name": {"Ann"}, "outbound": {"national"}, tc.field: {tc.v}})
-		userFromForm(f, false)
-		if f.Valid() != tc.ok || !tc.ok && f.Err(tc.field) == "" {
-			t.Errorf("%s=%q: errors %v, want ok=%v", tc.field, tc.v, f.Errors, tc.ok)
+		hs := newHarness(t)
+		c := hs.signIn()
+		c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}})
+		w := c.post("/users/201", url.Values{"name": {"Ann"}, "outbound": {"national"}, tc.field: {tc.v}})
+		if ok := w.Code == http.StatusSeeOther; ok != tc.ok || !tc.ok && !strings.Contains(w.Body.String(), `id="err-`+tc.field+`"`) {
+			t.Errorf("%s=%q: %d, want ok=%v", tc.field, tc.v, w.Code, tc.ok)
 		}
+	}
+}
+
+// TestDeviceFormAutoLogoutErrors checks that the service's errors, named
+// by JSON field (auto_logout.daily_at, location.country), land on the
+// device form's own fields (al_daily_at, country), all at once.
+func TestDeviceFormAutoLogoutErrors(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	w := c.post("/devices", url.Values{"id": {"HD00001"}, "mode": {"hotdesk"}, "model": {"generic"}, "country": {"Holland"},
+		"al_mode": {"own"}, "al_daily_at": {"6pm"}, "al_idle_timeout": {"30s"}, "al_max_duration": {"-1h"}})
+	for _, f := range []string{"country", "al_daily_at", "al_idle_timeout", "al_max_duration"} {
+		if !strings.Contains(w.Body.String(), `id="err-`+f+`"`) {
+			t.Errorf("no error at %s (%d)", f, w.Code)
+		}
+	}
+	if w.Code != http.StatusBadRequest {
+		t.Fatalf("status %d", w.Code)
 	}
 }

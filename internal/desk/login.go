@@ -88,6 +88,19 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	return res, nil
 }
 
+// CanLogin reports whether ext may log in at all, so a phone need not ask
+// for a PIN that cannot help: ErrUnknownUser, ErrUserNotHotdesk, ErrLocked
+// or ErrUnavailable. Login applies the same rules again.
+func (s *Service) CanLogin(ctx context.Context, ext string) error {
+	u, err := s.store.FindUser(ctx, ext)
+	if isNotFound(err) {
+		return ErrUnknownUser
+	} else if err != nil {
+		return unavailable("find user", err)
+	}
+	return s.checkUser(u)
+}
+
 // checkUser applies the per-user rules: hot desking enabled, not locked.
 func (s *Service) checkUser(u *hotdesk.User) error {
 	if !u.Hotdesk {

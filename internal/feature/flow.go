@@ -39,6 +39,7 @@ type rules interface {
 	Login(ctx context.Context, req desk.LoginRequest) (*desk.LoginResult, error)
 	Logout(ctx context.Context, device, reason, source string) (*hotdesk.Login, error)
 	UserAt(ctx context.Context, device string) (*hotdesk.User, error)
+	CanLogin(ctx context.Context, ext string) error
 	LoginAbandoned(ctx context.Context, ext, device, reason, stage, source string) error
 }
 
@@ -53,13 +54,12 @@ type callIO interface {
 
 // flow is one feature-code call's dialogue with the hot-desk rules.
 type flow struct {
-	rules    rules
-	findUser func(ctx context.Context, ext string) (*hotdesk.User, error)
-	io       callIO
-	dev      *hotdesk.Device
-	source   string
-	now      hotdesk.Clock
-	log      *slog.Logger
+	rules  rules
+	io     callIO
+	dev    *hotdesk.Device
+	source string
+	now    hotdesk.Clock
+	log    *slog.Logger
 }
 
 // run carries out code and plays the outcome. It returns when the PBX
@@ -142,7 +142,9 @@ func (f *flow) promptExtension(ctx context.Context) error {
 // promptPIN checks that ext may log in at all, then asks for its PIN up to
 // pinTries times.
 func (f *flow) promptPIN(ctx context.Context, ext string) error {
-	if err := f.precheck(ctx, ext); err != nil {
+	// The desk rules say early (before a PIN is asked for) whether ext
+	// exists, may hot desk and is not locked; Login checks again.
+	if err := f.rules.CanLogin(ctx, ext); err != nil {
 		return f.outcome(ctx, ext, err)
 	}
 	for try := 1; ; try++ {
@@ -158,23 +160,6 @@ func (f *flow) promptPIN(ctx context.Context, ext string) error {
 			return playErr
 		}
 	}
-}
-
-// precheck refuses early (before asking for a PIN) an extension that does
-// not exist, may not hot desk or is locked. The desk rules check again.
-func (f *flow) precheck(ctx context.Context, ext string) error {
-	u, err := f.findUser(ctx, ext)
-	switch {
-	case hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND:
-		return desk.ErrUnknownUser
-	case err != nil:
-		return desk.ErrUnavailable
-	case !u.Hotdesk:
-		return desk.ErrUserNotHotdesk
-	case u.LockedUntil != nil && f.now().Before(*u.LockedUntil):
-		return desk.ErrLocked
-	}
-	return nil
 }
 
 // giveUp ends a prompted call the caller did not complete: it audits the

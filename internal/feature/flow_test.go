@@ -84,14 +84,17 @@ func (r *fakeRules) LoginAbandoned(_ context.Context, ext, device, reason, stage
 	return nil
 }
 
-func (r *fakeRules) findUser(_ context.Context, ext string) (*hotdesk.User, error) {
-	if r.fail != nil {
-		return nil, r.fail
+func (r *fakeRules) CanLogin(_ context.Context, ext string) error {
+	_, known := r.pins[ext]
+	switch {
+	case r.fail != nil:
+		return desk.ErrUnavailable
+	case !known:
+		return desk.ErrUnknownUser
+	case r.disabled[ext]:
+		return desk.ErrUserNotHotdesk
 	}
-	if _, ok := r.pins[ext]; !ok {
-		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "no user")
-	}
-	return &hotdesk.User{Extension: ext, Hotdesk: !r.disabled[ext]}, nil
+	return nil
 }
 
 // scriptIO records prompts and returns scripted key strings ("" + timeout
@@ -184,7 +187,7 @@ func TestFlow(t *testing.T) {
 				t.Fatalf("Parse(%q) failed", tt.dialled)
 			}
 			io := &scriptIO{keys: tt.keys}
-			f := &flow{rules: r, findUser: r.findUser, io: io, dev: &hotdesk.Device{ID: dev, Mode: mode}, source: "127.0.0.1:5060", now: time.Now}
+			f := &flow{rules: r, io: io, dev: &hotdesk.Device{ID: dev, Mode: mode}, source: "127.0.0.1:5060", now: time.Now}
 			if err := f.run(context.Background(), code); err != nil {
 				t.Fatalf("run: %v", err)
 			}
@@ -208,7 +211,7 @@ func TestFlowStopsWhenCallerHangsUp(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	io := &cancelIO{}
-	f := &flow{rules: r, findUser: r.findUser, io: io, dev: &hotdesk.Device{ID: "HD1", Mode: hotdesk.ModeHotdesk}, now: time.Now}
+	f := &flow{rules: r, io: io, dev: &hotdesk.Device{ID: "HD1", Mode: hotdesk.ModeHotdesk}, now: time.Now}
 	code, _ := Parse("*35", hotdesk.DefaultSettings().FeatureCodes)
 	if err := f.run(ctx, code); !errors.Is(err, context.Canceled) {
 		t.Fatalf("run = %v, want context.Canceled", err)
@@ -240,7 +243,7 @@ func TestFlowAuditsAbandonedLogins(t *testing.T) {
 		r := newFakeRules()
 		code, _ := Parse(tt.dialled, fc)
 		io := &scriptIO{keys: tt.keys}
-		f := &flow{rules: r, findUser: r.findUser, io: io, dev: &hotdesk.Device{ID: "HD00001", Mode: hotdesk.ModeHotdesk},
+		f := &flow{rules: r, io: io, dev: &hotdesk.Device{ID: "HD00001", Mode: hotdesk.ModeHotdesk},
 			source: "127.0.0.1:5060", now: time.Now}
 		if err := f.run(context.Background(), code); err != nil {
 			t.Fatalf("%s: %v", tt.dialled, err)

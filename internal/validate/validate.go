@@ -317,7 +317,7 @@ func Timezone(field, v string) error {
 func Trunk(prefix string, t hotdesk.Trunk) []error {
 	var errs []error
 	if t.Proxy != "" {
-		if host, port, err := net.SplitHostPort(t.Proxy); err != nil || host == "" || port == "" {
+		if host, port, err := net.SplitHostPort(t.Proxy); err != nil || !validHost(host) || !validPort(port) {
 			errs = append(errs, invalid(prefix+"proxy", "must be host:port, like sip.provider.example:5060."))
 		}
 	} else if t.Enabled {
@@ -417,4 +417,30 @@ func Prompts(prefix string, p hotdesk.PromptSettings) []error {
 		}
 	}
 	return errs
+}
+
+// reHostLabel is one DNS label: letters, digits and inner hyphens.
+var reHostLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// validHost accepts an IP address or a DNS name (labels of letters,
+// digits and inner hyphens, at most 253 characters).
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if !reHostLabel.MatchString(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// validPort accepts a decimal port from 1 to 65535.
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535 && p[0] != '+'
 }

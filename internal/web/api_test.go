@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -194,4 +195,63 @@ func TestEventStreamMaxAndHeartbeat(t *testing.T) {
 	}
 	noBus := MustEnv(t, func(o *Options) { o.Bus = nil })
 	noBus.do("GET", "/api/v1/events", "").wantErr(t, 503, hotdesk.EUNAVAILABLE, "")
+}
+
+// TestQueryParams: a query parameter an endpoint does not take is refused
+// (it was silently ignored: users?q= listed everyone), naming each one;
+// q is the search as in the console, search its accepted older name.
+func TestQueryParams(t *testing.T) {
+	e := MustEnv(t)
+	e.do("POST", "/api/v1/users", `{"extension":"201","name":"Ann"}`).want(t, 201, nil)
+	e.do("POST", "/api/v1/users", `{"extension":"202","name":"Fien"}`).want(t, 201, nil)
+	for _, p := range []string{"q", "search"} {
+		var list []map[string]any
+		e.do("GET", "/api/v1/users?"+p+"=fien", "").want(t, 200, &list)
+		if len(list) != 1 || list[0]["extension"] != "202" {
+			t.Fatalf("%s=fien: %v", p, list)
+		}
+	}
+	res := e.do("GET", "/api/v1/users?serach=fien&limt=5", "")
+	res.wantErr(t, 400, hotdesk.EINVALID, "limt")
+	var body struct {
+		Error struct {
+			Errors []struct{ Field, Message string }
+		}
+	}
+	if err := json.Unmarshal(res.Body, &body); err != nil || len(body.Error.Errors) != 2 || body.Error.Errors[1].Field != "serach" {
+		t.Fatalf("errors %+v, %v", body, err)
+	}
+	e.do("GET", "/api/v1/users/201?x=1", "").wantErr(t, 400, hotdesk.EINVALID, "x")
+	e.do("GET", "/api/v1/devices?mode=hotdesk&owner=", "").want(t, 200, nil)
+}
+
+// TestAllErrorsAtOnce: invalid input lists every bad field, the first
+// also in code/message/field as before.
+func TestAllErrorsAtOnce(t *testing.T) {
+	e := MustEnv(t)
+	res := e.do("POST", "/api/v1/users", `{"extension":"2x","name":"","email":"ann@","outbound":"mars"}`)
+	res.wantErr(t, 400, hotdesk.EINVALID, "extension")
+	var body struct {
+		Error struct {
+			Errors []struct{ Field, Message string }
+		}
+	}
+	if err := json.Unmarshal(res.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	var fields []string
+	for _, f := range body.Error.Errors {
+		if f.Message == "" {
+			t.Errorf("no message for %s", f.Field)
+		}
+		fields = append(fields, f.Field)
+	}
+	if strings.Join(fields, ",") != "extension,name,email,outbound" {
+		t.Fatalf("fields %v", fields)
+	}
+	e.do("POST", "/api/v1/users", `{"extension":"203","name":"Cas","pin":""}`).wantErr(t, 400, hotdesk.EINVALID, "pin")
+	res = e.do("POST", "/api/v1/devices", `{"mac":"zz","mode":"personal","location":{"country":"Holland"}}`)
+	if err := json.Unmarshal(res.Body, &body); err != nil || len(body.Error.Errors) < 3 {
+		t.Fatalf("device errors %s", res.Body)
+	}
 }

@@ -2,24 +2,20 @@ package web
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
-	"github.com/hotdesk-pbx/hotdesk/internal/validate"
 )
 
 // deviceIn is a device as POST and PATCH read it; nil fields were not
 // given. auto_logout is raw so that null (clear the override) differs from
-// absent.
+// absent; location is raw so errors name location.<field>.
 type deviceIn struct {
 	ID                *string         `json:"id"`
 	Label             *string         `json:"label"`
@@ -27,69 +23,20 @@ type deviceIn struct {
 	Model             *string         `json:"model"`
 	Mode              *string         `json:"mode"`
 	Owner             *string         `json:"owner"`
-	Location          json.RawMessage `json:"location"` // raw so errors name location.<field>
+	Location          json.RawMessage `json:"location"`
 	EmergencyCallback *string         `json:"emergency_callback"`
 	SIPPassword       *string         `json:"sip_password"`
 	AutoLogout        json.RawMessage `json:"auto_logout"`
 }
 
-// check validates the given fields in JSON order and returns the store
-// update they make (MAC normalised).
-func (in *deviceIn) check(create bool) (hotdesk.DeviceUpdate, error) {
-	trim(in.ID, in.Label, in.MAC, in.Model, in.Mode, in.Owner, in.EmergencyCallback)
-	upd := hotdesk.DeviceUpdate{Label: in.Label, Model: in.Model, Mode: in.Mode, Owner: in.Owner,
+// input decodes the raw parts and returns the service's input.
+func (in *deviceIn) input() (admin.DeviceInput, error) {
+	out := admin.DeviceInput{ID: in.ID, Label: in.Label, MAC: in.MAC, Model: in.Model, Mode: in.Mode, Owner: in.Owner,
 		EmergencyCallback: in.EmergencyCallback, SIPPassword: in.SIPPassword}
-	if in.ID != nil && create {
-		if err := validate.DeviceID("id", *in.ID); err != nil {
-			return upd, err
-		}
-	}
-	if in.Label != nil {
-		if err := validate.MaxLen("label", *in.Label, 100); err != nil {
-			return upd, err
-		}
-	}
-	if in.MAC != nil {
-		mac, err := validate.MAC("mac", *in.MAC)
-		if err != nil {
-			return upd, err
-		}
-		upd.MAC = &mac
-	}
-	if in.Model != nil {
-		if err := validate.Model("model", *in.Model); err != nil {
-			return upd, err
-		}
-	}
-	if in.Mode != nil {
-		if err := validate.Mode("mode", *in.Mode); err != nil {
-			return upd, err
-		}
-	}
-	if in.Owner != nil && *in.Owner != "" {
-		if err := validate.Extension("owner", *in.Owner); err != nil {
-			return upd, err
-		}
-	}
 	if in.Location != nil {
-		l := new(hotdesk.Location)
-		if err := decodeBytes(in.Location, l); err != nil {
-			return upd, withField(prefixField(err, "location"), "location")
-		}
-		l.Country = strings.ToUpper(strings.TrimSpace(l.Country))
-		if err := checkLocation(*l); err != nil {
-			return upd, err
-		}
-		upd.Location = l
-	}
-	if in.EmergencyCallback != nil {
-		if err := validate.E164("emergency_callback", *in.EmergencyCallback); err != nil {
-			return upd, err
-		}
-	}
-	if in.SIPPassword != nil {
-		if err := checkSIPPassword(*in.SIPPassword); err != nil {
-			return upd, err
+		out.Location = new(hotdesk.Location)
+		if err := decodeBytes(in.Location, out.Location); err != nil {
+			return out, admin.WithField(prefixField(err, "location"), "location")
 		}
 	}
 	if in.AutoLogout != nil {
@@ -97,15 +44,12 @@ func (in *deviceIn) check(create bool) (hotdesk.DeviceUpdate, error) {
 		if !bytes.Equal(bytes.TrimSpace(in.AutoLogout), []byte("null")) {
 			p = new(hotdesk.AutoLogout)
 			if err := decodeBytes(in.AutoLogout, p); err != nil {
-				return upd, withField(prefixField(err, "auto_logout"), "auto_logout")
-			}
-			if err := first(validate.AutoLogout("auto_logout.", *p)...); err != nil {
-				return upd, err
+				return out, admin.WithField(prefixField(err, "auto_logout"), "auto_logout")
 			}
 		}
-		upd.AutoLogout = &p
+		out.AutoLogout = &p
 	}
-	return upd, nil
+	return out, nil
 }
 
 // prefixField puts prefix. in front of an EINVALID error's field.
@@ -114,28 +58,6 @@ func prefixField(err error, prefix string) error {
 		return hotdesk.Invalidf(prefix+"."+f, "%s", hotdesk.ErrorMessage(err))
 	}
 	return err
-}
-
-// checkMode applies the rules between fields of the device d will be: a
-// personal phone has an existing owner; a hot desk phone has none.
-func (a *API) checkMode(ctx context.Context, d *hotdesk.Device, create bool) error {
-	switch d.Mode {
-	case hotdesk.ModeHotdesk:
-		d.Owner = ""
-	case hotdesk.ModePersonal:
-		if create && d.ID == "" {
-			return hotdesk.Invalidf("id", "A personal phone needs an id (its SIP username).")
-		}
-		if err := validate.Owner("owner", d.Mode, d.Owner); err != nil {
-			return err
-		}
-		if _, err := a.store.FindUser(ctx, d.Owner); hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
-			return hotdesk.Invalidf("owner", "There is no user with extension %s.", d.Owner)
-		} else if err != nil {
-			return fmt.Errorf("find owner: %w", err)
-		}
-	}
-	return nil
 }
 
 // contactOut is one registered contact of a device.
@@ -195,51 +117,28 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 	if mode != "" && mode != hotdesk.ModeHotdesk && mode != hotdesk.ModePersonal {
 		return hotdesk.Invalidf("mode", "mode must be hotdesk or personal.")
 	}
-	f := hotdesk.DeviceFilter{Search: strings.TrimSpace(q.Get("search")), Mode: mode, Owner: q.Get("owner"), Offset: off, Limit: limit}
+	f := hotdesk.DeviceFilter{Search: searchParam(q), Mode: mode, Owner: q.Get("owner"), Offset: off, Limit: limit}
 	ds, total, err := a.store.FindDevices(r.Context(), f)
 	if err != nil {
 		return fmt.Errorf("find devices: %w", err)
 	}
-	byDev, err := a.loginsBy(r.Context(), func(l *hotdesk.Login) string { return l.Device })
-	if err != nil {
-		return err
-	}
-	out := make([]deviceOut, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, a.deviceOut(d, byDev[d.ID]))
-	}
-	setTotal(w, total)
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(a, w, r, ds, total, func(l *hotdesk.Login) string { return l.Device },
+		func(d *hotdesk.Device) string { return d.ID }, a.deviceOut)
 }
 
 func (a *API) createDevice(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	var in deviceIn
-	if _, err := decode(w, r, &in, false); err != nil {
+	var raw deviceIn
+	if _, err := decode(w, r, &raw, false); err != nil {
 		return err
 	}
-	upd, err := in.check(true)
+	in, err := raw.input()
 	if err != nil {
 		return err
 	}
-	d := &hotdesk.Device{ID: deref(in.ID), Model: hotdesk.ModelGeneric, Mode: hotdesk.ModeHotdesk}
-	applyDevice(d, upd)
-	if err := a.checkMode(ctx, d, true); err != nil {
+	d, err := a.admin.CreateDevice(r.Context(), Source, in)
+	if err != nil {
 		return err
 	}
-	if d.SIPPassword == "" {
-		d.SIPPassword = rand.Text() // 26 base32 characters: 130 bits
-	}
-	if d.ProvisionToken, err = randomToken(32); err != nil {
-		return err
-	}
-	now := a.now()
-	d.CreatedAt, d.UpdatedAt = now, now
-	if err := a.store.CreateDevice(ctx, d); err != nil {
-		return deviceConflict(err)
-	}
-	a.audit(r, &hotdesk.AuditEvent{Kind: hotdesk.KindDeviceChanged, Device: d.ID, Detail: "created"})
 	o := a.deviceOut(d, nil)
 	o.SIPPassword = d.SIPPassword
 	w.Header().Set("Location", "/api/v1/devices/"+url.PathEscape(d.ID))
@@ -247,131 +146,37 @@ func (a *API) createDevice(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// deviceConflict names the field of a uniqueness conflict (MAC or id).
-func deviceConflict(err error) error {
-	if hotdesk.ErrorCode(err) != hotdesk.ECONFLICT {
-		return err
-	}
-	if strings.HasPrefix(hotdesk.ErrorMessage(err), "MAC") {
-		return withField(err, "mac")
-	}
-	return withField(err, "id")
-}
-
-func applyDevice(d *hotdesk.Device, upd hotdesk.DeviceUpdate) {
-	set(&d.Label, upd.Label)
-	set(&d.MAC, upd.MAC)
-	set(&d.Model, upd.Model)
-	set(&d.Mode, upd.Mode)
-	set(&d.Owner, upd.Owner)
-	set(&d.Location, upd.Location)
-	set(&d.EmergencyCallback, upd.EmergencyCallback)
-	set(&d.SIPPassword, upd.SIPPassword)
-	set(&d.AutoLogout, upd.AutoLogout)
-}
-
 func (a *API) getDevice(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	d, err := a.store.FindDevice(ctx, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	l, err := optLogin(a.store.LoginByDevice(ctx, d.ID))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, a.deviceOut(d, l))
-	return nil
+	ctx, id := r.Context(), r.PathValue("id")
+	d, err := a.store.FindDevice(ctx, id)
+	return withLogin(w, d, err, func() (*hotdesk.Login, error) { return a.store.LoginByDevice(ctx, id) }, a.deviceOut)
 }
 
 func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 	ctx, id := r.Context(), r.PathValue("id")
-	var in deviceIn
-	if _, err := decode(w, r, &in, false); err != nil {
+	var raw deviceIn
+	if _, err := decode(w, r, &raw, false); err != nil {
 		return err
 	}
-	if in.ID != nil && strings.TrimSpace(*in.ID) != id {
-		return hotdesk.Invalidf("id", "id cannot be changed; it is the phone's SIP username.")
-	}
-	upd, err := in.check(false)
+	in, err := raw.input()
 	if err != nil {
 		return err
 	}
-	cur, err := a.store.FindDevice(ctx, id)
-	if err != nil {
-		return err
-	}
-	merged := *cur
-	applyDevice(&merged, upd)
-	if err := a.checkMode(ctx, &merged, false); err != nil {
-		return err
-	}
-	upd.Owner = &merged.Owner
-	d, err := a.store.UpdateDevice(ctx, id, upd)
-	if err != nil {
-		return deviceConflict(err)
-	}
-	a.audit(r, &hotdesk.AuditEvent{Kind: hotdesk.KindDeviceChanged, Device: id, Detail: "updated"})
-	// Only hot desk phones have logins: a phone made personal is freed.
-	if d.Mode != hotdesk.ModeHotdesk {
-		if _, err := a.desk.Logout(ctx, id, hotdesk.ReasonAdmin, Source); hotdesk.IgnoreNotFound(err) != nil {
-			return err
-		}
-	}
-	l, err := optLogin(a.store.LoginByDevice(ctx, id))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, a.deviceOut(d, l))
-	return nil
+	d, err := a.admin.UpdateDevice(ctx, Source, id, in)
+	return withLogin(w, d, err, func() (*hotdesk.Login, error) { return a.store.LoginByDevice(ctx, id) }, a.deviceOut)
 }
 
 func (a *API) deleteDevice(w http.ResponseWriter, r *http.Request) error {
-	ctx, id := r.Context(), r.PathValue("id")
-	if _, err := a.store.FindDevice(ctx, id); err != nil {
-		return err
-	}
-	if _, err := a.desk.Logout(ctx, id, hotdesk.ReasonDeleted, Source); hotdesk.IgnoreNotFound(err) != nil {
-		return err
-	}
-	if err := a.store.DeleteDevice(ctx, id); err != nil {
-		return err
-	}
-	a.audit(r, &hotdesk.AuditEvent{Kind: hotdesk.KindDeviceChanged, Device: id, Reason: hotdesk.ReasonDeleted, Detail: "deleted"})
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.admin.DeleteDevice(r.Context(), Source, r.PathValue("id")))
 }
 
 func (a *API) logoutDevice(w http.ResponseWriter, r *http.Request) error {
-	ctx, id := r.Context(), r.PathValue("id")
-	if _, err := a.store.FindDevice(ctx, id); err != nil {
-		return err
-	}
-	l, err := a.desk.Logout(ctx, id, hotdesk.ReasonAdmin, Source)
-	if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
-		return hotdesk.Errorf(hotdesk.ENOTFOUND, "Nobody is logged in on %s.", id)
-	} else if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, loginJSON(l))
-	return nil
-}
-
-// randomToken returns n random bytes, base64url-encoded.
-func randomToken(n int) (string, error) {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("random: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	l, err := a.admin.LogoutDevice(r.Context(), Source, r.PathValue("id"))
+	return writeOr(w, http.StatusOK, loginJSON, l, err)
 }
 
 // unlockDevice lifts the lock on PIN logins from the device (audited
 // "unlocked", detail "device", source "api").
 func (a *API) unlockDevice(w http.ResponseWriter, r *http.Request) error {
-	if err := a.desk.UnlockDevice(r.Context(), r.PathValue("id"), Source); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.desk.UnlockDevice(r.Context(), r.PathValue("id"), Source))
 }

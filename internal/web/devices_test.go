@@ -189,3 +189,17 @@ func TestDeviceLockVisibleAndUnlock(t *testing.T) {
 		t.Fatalf("expired lock shown: %v", d.LockedUntil)
 	}
 }
+
+// TestDeviceIDCase: device ids are unique regardless of case, so hd00001
+// next to HD00001 is refused with 409 on the id; the audit filter by
+// device ignores case too.
+func TestDeviceIDCase(t *testing.T) {
+	e := MustEnv(t)
+	e.do("POST", "/api/v1/devices", `{"id":"HD00001"}`).want(t, 201, nil)
+	e.do("POST", "/api/v1/devices", `{"id":"hd00001"}`).wantErr(t, 409, hotdesk.ECONFLICT, "id")
+	var es []map[string]any
+	e.do("GET", "/api/v1/audit?device=hd00001", "").want(t, 200, &es)
+	if len(es) != 1 || es[0]["device"] != "HD00001" {
+		t.Fatalf("audit by device hd00001: %v", es)
+	}
+}

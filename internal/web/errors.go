@@ -4,28 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 )
 
-// statusOf maps an error code to an HTTP status: the API's one table.
-var statusOf = map[string]int{
-	hotdesk.EINVALID:      http.StatusBadRequest,
-	hotdesk.EUNAUTHORIZED: http.StatusUnauthorized,
-	hotdesk.EFORBIDDEN:    http.StatusForbidden,
-	hotdesk.ENOTFOUND:     http.StatusNotFound,
-	hotdesk.ECONFLICT:     http.StatusConflict,
-	hotdesk.ELOCKED:       http.StatusLocked,
-	hotdesk.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	hotdesk.EINTERNAL:     http.StatusInternalServerError,
-	codeMethod:            http.StatusMethodNotAllowed,
-}
-
-// codeMethod is an API-only code for a method the path does not serve.
-const codeMethod = "method_not_allowed"
+// codeMethod is the code of a method the path does not serve.
+const codeMethod = admin.CodeMethod
 
 func errMethod(method, path string) error {
 	return hotdesk.Errorf(codeMethod, "Method %s is not allowed on %s.", method, path)
@@ -40,10 +31,18 @@ type errorBody struct {
 	Error errorJSON `json:"error"`
 }
 
+// errorJSON is the first error (code, message, field) and, for invalid
+// input, every bad field at once.
 type errorJSON struct {
-	Code    string `json:"code"`
+	Code    string      `json:"code"`
+	Message string      `json:"message"`
+	Field   string      `json:"field,omitempty"`
+	Errors  []fieldJSON `json:"errors,omitempty"`
+}
+
+type fieldJSON struct {
+	Field   string `json:"field"`
 	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
 }
 
 // handle adapts h: it checks the token (when auth), counts the request by
@@ -67,6 +66,10 @@ func (a *API) handle(route string, auth bool, h handlerFunc) http.Handler {
 			a.writeError(w, r, hotdesk.Errorf(hotdesk.EUNAUTHORIZED, "A valid bearer token is required (Authorization: Bearer <admin token>)."))
 			return
 		}
+		if err := checkParams(route, r.URL.Query()); err != nil {
+			a.writeError(w, r, err)
+			return
+		}
 		if err := h(w, r); err != nil {
 			a.writeError(w, r, err)
 		}
@@ -80,33 +83,23 @@ func (a *API) writeError(w *statusWriter, r *http.Request, err error) {
 		w.code = 499 // client went away; nobody reads a response
 		return
 	}
-	code := hotdesk.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		code, status = hotdesk.EINTERNAL, http.StatusInternalServerError
-	}
-	msg := hotdesk.ErrorMessage(err)
-	if status >= 500 {
-		a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		if code == hotdesk.EINTERNAL {
-			msg = "Internal error."
-		}
-	}
+	status, code, msg := admin.Answer(a.log, r, err, "Internal error.")
 	if w.wrote {
 		return // a stream already started; the status is out
 	}
-	writeJSON(w, status, errorBody{Error: errorJSON{Code: code, Message: msg, Field: hotdesk.ErrorField(err)}})
+	body := errorJSON{Code: code, Message: msg, Field: hotdesk.ErrorField(err)}
+	if code == hotdesk.EINVALID {
+		for _, e := range admin.Fields(err) {
+			if e.Field == "" {
+				continue
+			}
+			body.Errors = append(body.Errors, fieldJSON{Field: e.Field, Message: e.Message})
+		}
+	}
+	writeJSON(w, status, errorBody{Error: body})
 }
 
-// withField returns err with its field set to field when it has none,
-// keeping code and message (desk sentinels carry no field).
-func withField(err error, field string) error {
-	var e *hotdesk.Error
-	if !errors.As(err, &e) || e.Field != "" {
-		return err
-	}
-	return &hotdesk.Error{Code: e.Code, Message: e.Message, Field: field}
-}
+func withField(err error, field string) error { return admin.WithField(err, field) }
 
 // statusWriter records the status for metrics and keeps Flush for SSE.
 type statusWriter struct {
@@ -148,4 +141,45 @@ func (w *statusWriter) status() int {
 func sortedStrings(ss []string) []string {
 	slices.Sort(ss)
 	return ss
+}
+
+// queryParams lists the query parameters each route reads; any other is
+// refused (400), so a misspelt filter is not silently ignored. A route not
+// listed takes none. The search is "q" as in the console; "search" is
+// still accepted (the API's name before 0.x, documented in README).
+var queryParams = map[string][]string{
+	"GET /api/v1/users":                    {"q", "search", "offset", "limit"},
+	"DELETE /api/v1/users/{ext}":           {"free_phones"},
+	"GET /api/v1/users/{ext}/calls":        {"limit"},
+	"GET /api/v1/devices":                  {"q", "search", "mode", "owner", "offset", "limit"},
+	"GET /api/v1/audit":                    {"extension", "device", "kind", "since", "until", "before_id", "offset", "limit"},
+	"GET /api/v1/events":                   {"kinds"},
+	"GET /api/v1/webhooks/{id}/deliveries": {"state", "limit"},
+}
+
+// checkParams refuses the query parameters route does not read, naming
+// each one. Routes without a method (405, no such endpoint, /healthz)
+// take any.
+func checkParams(route string, q url.Values) error {
+	if !strings.Contains(route, " ") {
+		return nil
+	}
+	var inv admin.Invalid
+	for _, name := range sortedStrings(slices.Collect(maps.Keys(q))) {
+		if !slices.Contains(queryParams[route], name) {
+			inv = append(inv, hotdesk.Invalidf(name, "Unknown query parameter %q.", name))
+		}
+	}
+	if len(inv) == 0 {
+		return nil
+	}
+	return inv
+}
+
+// searchParam is the search text: q, or its older name search.
+func searchParam(q url.Values) string {
+	if v := q.Get("q"); v != "" {
+		return strings.TrimSpace(v)
+	}
+	return strings.TrimSpace(q.Get("search"))
 }

@@ -155,3 +155,48 @@ func orEmpty[T any](s []T) []T {
 	}
 	return s
 }
+
+// trim trims the given strings in place.
+func trim(ps ...*string) {
+	for _, p := range ps {
+		if p != nil {
+			*p = strings.TrimSpace(*p)
+		}
+	}
+}
+
+// set copies *v into *dst when v is not nil.
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// boolParam reads an optional true/false query parameter.
+func boolParam(q url.Values, name string) (bool, error) {
+	switch strings.TrimSpace(q.Get(name)) {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, hotdesk.Invalidf(name, "%s must be true or false.", name)
+}
+
+// noContent answers 204 unless err.
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// writeOr writes out(v) with status unless err.
+func writeOr[T, O any](w http.ResponseWriter, status int, out func(T) O, v T, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, out(v))
+	return nil
+}

@@ -36,8 +36,8 @@ func TestLoginRoamAndReplace(t *testing.T) {
 	}
 	var u userOut
 	e.do("GET", "/api/v1/users/202", "").want(t, 200, &u)
-	if u.LoggedInAt == nil || *u.LoggedInAt != b {
-		t.Fatalf("logged_in_at %v", u.LoggedInAt)
+	if u.LoggedInDevice == nil || *u.LoggedInDevice != b {
+		t.Fatalf("logged_in_device %v", u.LoggedInDevice)
 	}
 	es, err := e.store.FindAudit(context.Background(), hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogin}})
 	if err != nil || len(es) != 3 || es[0].Source != Source || es[0].Reason != hotdesk.ViaAPI {
@@ -145,8 +145,8 @@ func TestHotdeskOffEndsLogin(t *testing.T) {
 	}
 	var u userOut
 	e.do("PATCH", "/api/v1/users/201", `{"hotdesk":false}`).want(t, 200, &u)
-	if u.LoggedInAt != nil {
-		t.Fatalf("user still shown at %s after hot desking was switched off", *u.LoggedInAt)
+	if u.LoggedInDevice != nil {
+		t.Fatalf("user still shown at %s after hot desking was switched off", *u.LoggedInDevice)
 	}
 	if _, err := e.store.LoginByUser(context.Background(), "201"); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		t.Fatalf("login after hot desking off: %v", err)

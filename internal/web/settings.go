@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -75,18 +74,12 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request) error {
 	default:
 		s.Trunk.Password = cur.Trunk.Password
 	}
-	trim(&s.FeatureCodes.Star35, &s.FeatureCodes.Star77, &s.FeatureCodes.Logout77, &s.Timezone, &s.Trunk.Proxy)
 	s.Emergency = splitList(s.Emergency)
 	s.Trunk.Sources = splitList(s.Trunk.Sources)
-	s.Lang = strings.ToLower(strings.TrimSpace(s.Lang))
-	if err := checkSettings(s); err != nil {
+	s, err = a.admin.PutSettings(ctx, Source, s)
+	if err != nil {
 		return err
 	}
-	if err := a.store.PutSettings(ctx, s); err != nil {
-		return fmt.Errorf("save settings: %w", err)
-	}
-	// settings_changed on the bus also drops the desk Service's cache.
-	a.audit(r, &hotdesk.AuditEvent{Kind: hotdesk.KindSettings})
 	writeJSON(w, http.StatusOK, settingsJSON(s))
 	return nil
 }

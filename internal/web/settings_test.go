@@ -81,6 +81,7 @@ func TestSettingsValidation(t *testing.T) {
 		{`{"country_code":"+31"}`, "country_code"},
 		{`{"trunk":{"enabled":true}}`, "trunk.proxy"},
 		{`{"trunk":{"proxy":"sip.example.net"}}`, "trunk.proxy"},
+		{`{"trunk":{"proxy":"not a host:99999"}}`, "trunk.proxy"},
 		{`{"trunk":{"sources":["10.0.0.300"]}}`, "trunk.sources"},
 		{`{"trunk":{"register":true,"proxy":"a:5060"}}`, "trunk.username"},
 		{`{"trunk":null}`, "trunk"},

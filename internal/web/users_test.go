@@ -21,7 +21,7 @@ func TestUserCRUD(t *testing.T) {
 		t.Errorf("Location %q", r.Header.Get("Location"))
 	}
 	if u.Extension != "210" || u.Name != "Fien" || !u.Hotdesk || !u.HasPIN || u.Outbound != "international" ||
-		len(u.DIDs) != 1 || len(u.BLF) != 2 || !u.Voicemail || u.LoggedInAt != nil {
+		len(u.DIDs) != 1 || len(u.BLF) != 2 || !u.Voicemail || u.LoggedInDevice != nil {
 		t.Fatalf("created %+v", u)
 	}
 	if strings.Contains(string(r.Body), "4321") || strings.Contains(string(r.Body), `"pin"`) {
@@ -148,8 +148,17 @@ func TestUserPIN(t *testing.T) {
 		t.Fatal("a bad PIN request changed the PIN")
 	}
 
+	// An empty request never replaces the PIN: generating is asked for.
+	e.do("POST", "/api/v1/users/201/pin", "").wantErr(t, 400, hotdesk.EINVALID, "")
+	e.do("POST", "/api/v1/users/201/pin", "{}").wantErr(t, 400, hotdesk.EINVALID, "pin")
+	e.do("POST", "/api/v1/users/201/pin", `{"generate":false}`).wantErr(t, 400, hotdesk.EINVALID, "pin")
+	e.do("POST", "/api/v1/users/201/pin", `{"generate":true,"pin":"1234"}`).wantErr(t, 400, hotdesk.EINVALID, "pin")
+	u, _ = e.store.FindUser(ctx, "201")
+	if !desk.CheckPIN(u.PINHash, "4321") {
+		t.Fatal("an empty PIN request changed the PIN")
+	}
 	var gen struct{ PIN string }
-	e.do("POST", "/api/v1/users/201/pin", "").want(t, 200, &gen)
+	e.do("POST", "/api/v1/users/201/pin", `{"generate":true}`).want(t, 200, &gen)
 	if !regexp.MustCompile(`^[0-9]{6}$`).MatchString(gen.PIN) {
 		t.Fatalf("generated PIN %q", gen.PIN)
 	}
@@ -158,8 +167,8 @@ func TestUserPIN(t *testing.T) {
 		t.Fatal("generated PIN not stored")
 	}
 	var gen2 struct{ PIN string }
-	e.do("POST", "/api/v1/users/201/pin", "{}").want(t, 200, &gen2)
-	e.do("POST", "/api/v1/users/299/pin", "{}").wantErr(t, 404, hotdesk.ENOTFOUND, "")
+	e.do("POST", "/api/v1/users/201/pin", `{"generate":true}`).want(t, 200, &gen2)
+	e.do("POST", "/api/v1/users/299/pin", `{"generate":true}`).wantErr(t, 404, hotdesk.ENOTFOUND, "")
 
 	// PATCH may set the PIN too.
 	e.do("PATCH", "/api/v1/users/201", `{"pin":"97531"}`).want(t, 200, nil)
@@ -219,4 +228,43 @@ func TestUserUnlockAndCalls(t *testing.T) {
 	}
 	e.do("GET", "/api/v1/users/299/calls", "").wantErr(t, 404, hotdesk.ENOTFOUND, "")
 	e.do("GET", "/api/v1/users/201/calls?limit=x", "").wantErr(t, 400, hotdesk.EINVALID, "limit")
+}
+
+// TestDeleteUserOwningPhones: deleting a user who owns personal phones is
+// refused with 409 naming them (the phones would keep an owner that does
+// not exist, and every later save of them fails); free_phones=true makes
+// them hot desk phones in the same transaction.
+func TestDeleteUserOwningPhones(t *testing.T) {
+	e := MustEnv(t)
+	ctx := context.Background()
+	e.do("POST", "/api/v1/users", `{"extension":"205","name":"Eve"}`).want(t, 201, nil)
+	e.do("POST", "/api/v1/devices", `{"id":"eve-soft","mode":"personal","owner":"205"}`).want(t, 201, nil)
+	e.do("POST", "/api/v1/devices", `{"id":"eve-desk","mode":"personal","owner":"205"}`).want(t, 201, nil)
+
+	res := e.do("DELETE", "/api/v1/users/205", "")
+	res.wantErr(t, 409, hotdesk.ECONFLICT, "phones")
+	if b := string(res.Body); !strings.Contains(b, "eve-desk, eve-soft") {
+		t.Fatalf("409 does not name the phones: %s", b)
+	}
+	if _, err := e.store.FindUser(ctx, "205"); err != nil {
+		t.Fatalf("refused delete removed the user: %v", err)
+	}
+	e.do("DELETE", "/api/v1/users/205?free_phones=maybe", "").wantErr(t, 400, hotdesk.EINVALID, "free_phones")
+
+	e.do("DELETE", "/api/v1/users/205?free_phones=true", "").want(t, 204, nil)
+	if _, err := e.store.FindUser(ctx, "205"); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		t.Fatalf("user still there: %v", err)
+	}
+	for _, id := range []string{"eve-soft", "eve-desk"} {
+		d, err := e.store.FindDevice(ctx, id)
+		if err != nil || d.Mode != hotdesk.ModeHotdesk || d.Owner != "" {
+			t.Fatalf("%s not freed: %+v, %v", id, d, err)
+		}
+		// A later save of the phone works (it failed with the dangling owner).
+		e.do("PATCH", "/api/v1/devices/"+id, `{"label":"Free desk"}`).want(t, 200, nil)
+	}
+	es, err := e.store.FindAudit(ctx, hotdesk.AuditFilter{Device: "eve-soft", Kinds: []string{hotdesk.KindDeviceChanged}, Limit: 10})
+	if err != nil || len(es) < 2 || !strings.Contains(es[1].Detail, "owner 205 deleted") || es[1].Source != Source {
+		t.Fatalf("freeing not audited: %+v, %v", es, err)
+	}
 }

@@ -8,52 +8,8 @@ import (
 	"testing"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 )
-
-func TestUserCheck(t *testing.T) {
-	s := func(v string) *string { return &v }
-	for _, c := range []struct {
-		name   string
-		in     userIn
-		create bool
-		field  string
-	}{
-		{"ok", userIn{Extension: s("201"), Name: s("A")}, true, ""},
-		{"no extension", userIn{Name: s("A")}, true, "extension"},
-		{"short extension", userIn{Extension: s("2"), Name: s("A")}, true, "extension"},
-		{"long extension", userIn{Extension: s("1234567"), Name: s("A")}, true, "extension"},
-		{"no name on create", userIn{Extension: s("201")}, true, "name"},
-		{"blank name", userIn{Extension: s("201"), Name: s("  ")}, true, "name"},
-		{"patch without name", userIn{Voicemail: new(bool)}, false, ""},
-		{"email", userIn{Email: s("a@b")}, false, ""},
-		{"bad email", userIn{Email: s("Fien <f@x.nl>")}, false, "email"},
-		{"pin letters", userIn{PIN: s("12a4")}, false, "pin"},
-		{"pin long", userIn{PIN: s("123456789")}, false, "pin"},
-		{"pin 8", userIn{PIN: s("12345678")}, false, ""},
-		{"e164 short", userIn{CallerID: s("+3120123")}, false, "caller_id"},
-		{"e164 8 digits", userIn{CallerID: s("+31201234")}, false, ""},
-		{"e164 15 digits", userIn{CallerID: s("+312012345678901")}, false, ""},
-		{"e164 16 digits", userIn{CallerID: s("+3120123456789012")}, false, "caller_id"},
-		{"e164 no plus", userIn{CallerID: s("31201234567")}, false, "caller_id"},
-		{"empty caller id", userIn{CallerID: s("")}, false, ""},
-		{"dup dids", userIn{DIDs: &[]string{"+31201234567", "+31201234567"}}, false, "dids"},
-		{"outbound", userIn{Outbound: s("local")}, false, "outbound"},
-		{"blf", userIn{BLF: &[]string{"201", "abc"}}, false, "blf"},
-		{"speed dial", userIn{SpeedDials: &[]hotdesk.SpeedDial{{Label: "x", Number: "12 34"}}}, false, "speed_dials"},
-		{"first error wins", userIn{Email: s("x"), Outbound: s("y")}, false, "email"},
-	} {
-		err := c.in.check(c.create)
-		if hotdesk.ErrorField(err) != c.field || (c.field == "") != (err == nil) {
-			t.Errorf("%s: %v, want field %q", c.name, err, c.field)
-		}
-	}
-}
-
-func TestSettingsCheckDefaults(t *testing.T) {
-	if err := checkSettings(hotdesk.DefaultSettings()); err != nil {
-		t.Fatalf("defaults invalid: %v", err)
-	}
-}
 
 func TestDecode(t *testing.T) {
 	type v struct {
@@ -92,8 +48,8 @@ func TestStatusTable(t *testing.T) {
 		hotdesk.EINVALID: 400, hotdesk.EUNAUTHORIZED: 401, hotdesk.EFORBIDDEN: 403, hotdesk.ENOTFOUND: 404,
 		hotdesk.ECONFLICT: 409, hotdesk.ELOCKED: 423, hotdesk.EUNAVAILABLE: 503, hotdesk.EINTERNAL: 500,
 	} {
-		if statusOf[code] != want {
-			t.Errorf("%s → %d, want %d", code, statusOf[code], want)
+		if got, _ := admin.Status(hotdesk.Errorf(code, "x")); got != want {
+			t.Errorf("%s → %d, want %d", code, got, want)
 		}
 	}
 	e := MustEnv(t)

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 )
@@ -50,9 +51,10 @@ type Calls interface {
 type Options struct {
 	Store         hotdesk.Store
 	Desk          *desk.Service
-	Bus           *events.Bus   // nil: /api/v1/events answers 503
-	Registrations Registrations // nil: every device shows as unregistered
-	Calls         Calls         // nil: no live calls
+	Admin         *admin.Service // nil: one made from Store, Desk, Bus, Logger and Now
+	Bus           *events.Bus    // nil: /api/v1/events answers 503
+	Registrations Registrations  // nil: every device shows as unregistered
+	Calls         Calls          // nil: no live calls
 	// AdminToken is the bearer token every /api/v1 request must carry. An
 	// empty token refuses every request.
 	AdminToken string
@@ -73,6 +75,7 @@ type Options struct {
 type API struct {
 	store     hotdesk.Store
 	desk      *desk.Service
+	admin     *admin.Service
 	bus       *events.Bus
 	regs      Registrations
 	calls     Calls
@@ -91,7 +94,7 @@ type API struct {
 
 // New returns an API. It does no I/O.
 func New(o Options) *API {
-	a := &API{store: o.Store, desk: o.Desk, bus: o.Bus, regs: o.Registrations, calls: o.Calls,
+	a := &API{store: o.Store, desk: o.Desk, admin: o.Admin, bus: o.Bus, regs: o.Registrations, calls: o.Calls,
 		registry: o.Registry, log: o.Logger, now: o.Now, streamMax: o.StreamMax, heartbeat: o.Heartbeat,
 		done: make(chan struct{})}
 	if o.AdminToken != "" {
@@ -111,6 +114,9 @@ func New(o Options) *API {
 	}
 	if a.registry == nil {
 		a.registry = prometheus.NewRegistry()
+	}
+	if a.admin == nil {
+		a.admin = admin.New(admin.Options{Store: o.Store, Desk: o.Desk, Bus: o.Bus, Logger: a.log, Now: a.now})
 	}
 	a.metrics = newMetrics(a)
 	return a
@@ -179,21 +185,4 @@ func (a *API) authorized(r *http.Request) bool {
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
 	return subtle.ConstantTimeCompare(sum[:], a.tokenSum[:]) == 1
-}
-
-// audit appends e (source api) and publishes it on the bus. A failure is
-// logged: the change it records is already committed.
-func (a *API) audit(r *http.Request, e *hotdesk.AuditEvent) {
-	if e.Time.IsZero() {
-		e.Time = a.now()
-	}
-	e.Source = Source
-	if err := a.store.AppendAudit(r.Context(), e); err != nil {
-		a.log.Warn("api: audit", "kind", e.Kind, "err", err)
-		return
-	}
-	if a.bus != nil {
-		a.bus.Publish(events.Event{Time: e.Time, Kind: e.Kind, Extension: e.Extension, Device: e.Device,
-			Reason: e.Reason, Source: e.Source, Detail: e.Detail})
-	}
 }

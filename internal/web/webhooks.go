@@ -88,7 +88,7 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.CreateWebhook(r.Context(), h); err != nil {
 		return fmt.Errorf("create webhook: %w", err)
 	}
-	a.audit(r, &hotdesk.AuditEvent{Kind: hotdesk.KindSettings, Detail: "webhook " + strconv.FormatInt(h.ID, 10) + " created"})
+	a.admin.Audit(r.Context(), Source, &hotdesk.AuditEvent{Kind: hotdesk.KindSettings, Detail: "webhook " + strconv.FormatInt(h.ID, 10) + " created"})
 	out := webhookJSON(h)
 	out.Secret = h.Secret
 	w.Header().Set("Location", "/api/v1/webhooks/"+strconv.FormatInt(h.ID, 10))
@@ -140,7 +140,7 @@ func (a *API) patchWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.UpdateWebhook(r.Context(), h); err != nil {
 		return err
 	}
-	a.audit(r, &hotdesk.AuditEvent{Kind: hotdesk.KindSettings, Detail: "webhook " + strconv.FormatInt(id, 10) + " updated"})
+	a.admin.Audit(r.Context(), Source, &hotdesk.AuditEvent{Kind: hotdesk.KindSettings, Detail: "webhook " + strconv.FormatInt(id, 10) + " updated"})
 	writeJSON(w, http.StatusOK, webhookJSON(h))
 	return nil
 }
@@ -153,7 +153,7 @@ func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.DeleteWebhook(r.Context(), id); err != nil {
 		return err
 	}
-	a.audit(r, &hotdesk.AuditEvent{Kind: hotdesk.KindSettings, Detail: "webhook " + strconv.FormatInt(id, 10) + " deleted"})
+	a.admin.Audit(r.Context(), Source, &hotdesk.AuditEvent{Kind: hotdesk.KindSettings, Detail: "webhook " + strconv.FormatInt(id, 10) + " deleted"})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -57,7 +57,7 @@ func auditWhere(f hotdesk.AuditFilter, paged bool) *where {
 		w.add(`extension = ?`, f.Extension)
 	}
 	if f.Device != "" {
-		w.add(`device = ?`, f.Device)
+		w.add(`device <> '' AND lower(device) = lower(?)`, f.Device) // ids are unique regardless of case
 	}
 	if len(f.Kinds) > 0 {
 		cond := `kind IN (`

@@ -154,6 +154,10 @@ func (db *DB) deviceConflict(ctx context.Context, err error, d *hotdesk.Device, 
 			return hotdesk.Errorf(hotdesk.ECONFLICT, "MAC %s is already used by device %s.", d.MAC, id)
 		}
 	}
+	var id string
+	if e := db.r.QueryRowContext(ctx, `SELECT id FROM devices WHERE lower(id) = lower($1)`, d.ID).Scan(&id); e == nil && id != d.ID {
+		return hotdesk.Errorf(hotdesk.ECONFLICT, "Device %s already exists (ids are the same regardless of case).", id)
+	}
 	return hotdesk.Errorf(hotdesk.ECONFLICT, "Device %s already exists.", d.ID)
 }
 
@@ -167,7 +171,7 @@ func (db *DB) nextHDID(ctx context.Context, q querier) (string, error) {
 		}
 		id := fmt.Sprintf("HD%05d", n)
 		var one int
-		err = q.QueryRowContext(ctx, `SELECT 1 FROM devices WHERE id = $1`, id).Scan(&one)
+		err = q.QueryRowContext(ctx, `SELECT 1 FROM devices WHERE lower(id) = lower($1)`, id).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return id, nil
 		} else if err != nil {
@@ -205,7 +209,7 @@ func (db *DB) updateDevice(ctx context.Context, q querier, id string, upd hotdes
 	if err != nil {
 		return nil, err
 	}
-	applyDevice(d, upd)
+	d.Apply(upd)
 	d.UpdatedAt = now()
 	a := deviceArgs(d)
 	_, err = q.ExecContext(ctx, `UPDATE devices SET label = $2, mac = $3, model = $4, mode = $5,
@@ -213,21 +217,6 @@ func (db *DB) updateDevice(ctx context.Context, q querier, id string, upd hotdes
 		provision_token = $10, auto_logout = $11, updated_at = $12, locked_until = $13 WHERE id = $1`,
 		append(a[:11:11], a[12], a[13])...)
 	return d, err
-}
-
-// applyDevice copies the non-nil fields of upd into d.
-func applyDevice(d *hotdesk.Device, upd hotdesk.DeviceUpdate) {
-	set(&d.Label, upd.Label)
-	set(&d.MAC, upd.MAC)
-	set(&d.Model, upd.Model)
-	set(&d.Mode, upd.Mode)
-	set(&d.Owner, upd.Owner)
-	set(&d.Location, upd.Location)
-	set(&d.EmergencyCallback, upd.EmergencyCallback)
-	set(&d.SIPPassword, upd.SIPPassword)
-	set(&d.ProvisionToken, upd.ProvisionToken)
-	set(&d.AutoLogout, upd.AutoLogout)
-	set(&d.LockedUntil, upd.LockedUntil)
 }
 
 // DeleteDevice deletes the device, its bindings and (by cascade) its login.

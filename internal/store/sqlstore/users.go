@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -146,7 +148,7 @@ func (db *DB) updateUser(ctx context.Context, q querier, ext string, upd hotdesk
 	if err != nil {
 		return nil, err
 	}
-	applyUser(u, upd)
+	u.Apply(upd)
 	u.UpdatedAt = now()
 	_, err = q.ExecContext(ctx, `UPDATE users SET name = $2, email = $3, hotdesk = $4, pin_hash = $5,
 		caller_id = $6, dids = $7, outbound = $8, blf = $9, speed_dials = $10, voicemail = $11,
@@ -170,41 +172,67 @@ func removeCreated(args []any) []any {
 	return append(append([]any{}, args[:n-2]...), args[n-1])
 }
 
-// applyUser copies the non-nil fields of upd into u.
-func applyUser(u *hotdesk.User, upd hotdesk.UserUpdate) {
-	set(&u.Name, upd.Name)
-	set(&u.Email, upd.Email)
-	set(&u.Hotdesk, upd.Hotdesk)
-	set(&u.PINHash, upd.PINHash)
-	set(&u.CallerID, upd.CallerID)
-	set(&u.DIDs, upd.DIDs)
-	set(&u.Outbound, upd.Outbound)
-	set(&u.BLF, upd.BLF)
-	set(&u.SpeedDials, upd.SpeedDials)
-	set(&u.Voicemail, upd.Voicemail)
-	set(&u.RingTimeout, upd.RingTimeout)
-	set(&u.LockedUntil, upd.LockedUntil)
-	u.HasPIN = u.PINHash != ""
-}
-
-// set assigns *src to *dst when src is not nil.
-func set[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
-}
-
 // DeleteUser deletes the user and its PIN failures; the schema cascades to
-// the login and DIDs.
+// the login and DIDs. A user who owns personal phones is not deleted
+// (ECONFLICT naming them): the phones would be left with an owner that no
+// longer exists.
 func (db *DB) DeleteUser(ctx context.Context, ext string) error {
 	return db.inTx(ctx, func(q querier) error {
-		if _, err := q.ExecContext(ctx, `DELETE FROM pin_failures WHERE scope = 'user' AND subject = $1`, ext); err != nil {
-			return db.wrap(err, "delete pin failures")
-		}
-		res, err := q.ExecContext(ctx, `DELETE FROM users WHERE extension = $1`, ext)
-		if err != nil {
-			return db.wrap(err, "delete user")
-		}
-		return affected(res, func() error { return notFound("User %s not found.", ext) })
+		_, err := db.deleteUser(ctx, q, ext, false)
+		return err
 	})
+}
+
+// DeleteUserFreeingPhones turns the user's personal phones into hot desk
+// phones and deletes the user, in one transaction, and returns the ids of
+// the phones it changed.
+func (db *DB) DeleteUserFreeingPhones(ctx context.Context, ext string) (freed []string, err error) {
+	err = db.inTx(ctx, func(q querier) error {
+		freed, err = db.deleteUser(ctx, q, ext, true)
+		return err
+	})
+	return freed, err
+}
+
+func (db *DB) deleteUser(ctx context.Context, q querier, ext string, free bool) ([]string, error) {
+	phones, err := ownedPhones(ctx, q, ext)
+	if err != nil {
+		return nil, db.wrap(err, "find owned phones")
+	}
+	if len(phones) > 0 && !free {
+		return nil, &hotdesk.Error{Code: hotdesk.ECONFLICT, Field: "phones", Message: fmt.Sprintf(
+			"User %s owns the personal phones %s: make them hot desk phones or delete them first.", ext, strings.Join(phones, ", "))}
+	}
+	if len(phones) > 0 {
+		if _, err := q.ExecContext(ctx, `UPDATE devices SET mode = 'hotdesk', owner = '', updated_at = $2
+			WHERE owner = $1 AND mode = 'personal'`, ext, ts(now())); err != nil {
+			return nil, db.wrap(err, "free phones")
+		}
+	}
+	if _, err := q.ExecContext(ctx, `DELETE FROM pin_failures WHERE scope = 'user' AND subject = $1`, ext); err != nil {
+		return nil, db.wrap(err, "delete pin failures")
+	}
+	res, err := q.ExecContext(ctx, `DELETE FROM users WHERE extension = $1`, ext)
+	if err != nil {
+		return nil, db.wrap(err, "delete user")
+	}
+	return phones, affected(res, func() error { return notFound("User %s not found.", ext) })
+}
+
+// ownedPhones lists the ids of the personal phones ext owns.
+func ownedPhones(ctx context.Context, q querier, ext string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id FROM devices WHERE owner = $1 AND mode = 'personal' ORDER BY id`, ext)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

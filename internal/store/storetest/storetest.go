@@ -25,6 +25,8 @@ func Run(t *testing.T, open Opener) {
 		{"UserFilters", testUserFilters},
 		{"UserDIDs", testUserDIDs},
 		{"DeleteUserEndsLogin", testDeleteUserEndsLogin},
+		{"DeleteUserOwningPhones", testDeleteUserOwningPhones},
+		{"DeviceIDsIgnoreCase", testDeviceIDsIgnoreCase},
 		{"Devices", testDevices},
 		{"DeviceFilters", testDeviceFilters},
 		{"HotdeskIDs", testHotdeskIDs},
