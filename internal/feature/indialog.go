@@ -68,6 +68,7 @@ func (c *call) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	key, ok := ParseDTMFInfo(ct, req.Body())
 	if !ok {
+		c.noteCSeq(req, 0) // its number is used; keys after it need not wait
 		if isDTMFType(ct) {
 			signaling.Respond(tx, req, sip.StatusBadRequest, c.log)
 		} else {
