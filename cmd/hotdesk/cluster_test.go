@@ -235,10 +235,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	})
 
 	t.Run("trunk call arriving at c reaches 202 on b", func(t *testing.T) {
-		sipp, err := exec.LookPath("sipp")
-		if err != nil {
-			t.Skip("sipp not installed (scripts/test installs sip-tester)")
-		}
+		sipp := siptest.MustSipp(t)
 		const provider = "127.0.0.5"
 		st, err := postgres.Open(context.Background(), db)
 		if err != nil {

@@ -7,27 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
-)
 
-// sippBin returns sipp's path or skips (fails on CI).
-func sippBin(tb testing.TB) string {
-	tb.Helper()
-	if runtime.GOOS != "linux" {
-		tb.Skip("sipp tests run on Linux")
-	}
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatal("sipp not installed")
-		}
-		tb.Skip("sipp not installed (Debian package sip-tester)")
-	}
-	return bin
-}
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+)
 
 // freeUDP returns a UDP port free on 127.0.0.1 at the time of the call.
 func freeUDP(tb testing.TB) int {
@@ -44,7 +29,7 @@ func freeUDP(tb testing.TB) int {
 // dialling number, each holding for hold; wait returns sipp's verdict.
 func startSipp(tb testing.TB, r *running, scenario, dev, number string, calls int, hold time.Duration) (wait func() error) {
 	tb.Helper()
-	bin := sippBin(tb)
+	bin := siptest.MustSipp(tb)
 	dir := tb.TempDir()
 	inf := filepath.Join(dir, "users.csv")
 	line := fmt.Sprintf("SEQUENTIAL\n%s;[authentication username=%s password=%s]\n", dev, dev, DemoPassword(dev))

@@ -7,13 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // sippDir holds the scenario files, relative to this package.
@@ -45,21 +45,6 @@ func freePort(tb testing.TB, ip string) int {
 	return 0
 }
 
-func sippBin(tb testing.TB) string {
-	tb.Helper()
-	if runtime.GOOS != "linux" {
-		tb.Skip("sipp tests run on Linux")
-	}
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatal("sipp not installed")
-		}
-		tb.Skip("sipp not installed (Debian package sip-tester)")
-	}
-	return bin
-}
-
 // sippRun is one running sipp; Wait returns its error and the SIP
 // messages it exchanged.
 type sippRun struct {
@@ -78,7 +63,7 @@ func startSipp(tb testing.TB, scenario string, port int, remote string, extra ..
 // startSippOn is startSipp on local address ip.
 func startSippOn(tb testing.TB, scenario, ip string, port int, remote string, extra ...string) *sippRun {
 	tb.Helper()
-	bin := sippBin(tb)
+	bin := siptest.MustSipp(tb)
 	dir := tb.TempDir()
 	args := []string{"-sf", filepath.Join(sippDir, scenario), "-m", "1", "-i", ip, "-p", fmt.Sprint(port),
 		"-mi", ip, "-mp", fmt.Sprint(freePort(tb, ip)), "-nostdin",

@@ -17,6 +17,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/checksync"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // TestSippPhoneAcceptsCheckSync: a sipp phone that checks the NOTIFY the
@@ -24,13 +25,7 @@ import (
 // Max-Forwards, Event) answers 200 (issue 10: the From was sipgo's
 // "Hotdesk PBX dev" <sip:Hotdesk PBX dev@…> and linphone answered 400).
 func TestSippPhoneAcceptsCheckSync(t *testing.T) {
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("sipp not installed")
-		}
-		t.Skip("sipp not installed (Debian package sip-tester)")
-	}
+	bin := siptest.MustSipp(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", Domain: "pbx.test", UserAgent: "Hotdesk PBX dev", Logger: log})
 	if err != nil {

@@ -6,11 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // Issue 11 item 6 through the phone: 30 wrong inline PINs (*35*201*0000)
@@ -18,16 +18,7 @@ import (
 // are refused as locked without a check (they used to check 7 without
 // locking).
 func TestSippParallelWrongPINsLockAfterFive(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("sipp tests run on Linux")
-	}
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("sipp not installed")
-		}
-		t.Skip("sipp not installed (Debian package sip-tester)")
-	}
+	bin := siptest.MustSipp(t)
 	p := sippPBX(t)
 	const n = 30
 	dir := t.TempDir()

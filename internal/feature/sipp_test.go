@@ -7,12 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // sippDir holds the scenario files, relative to this package.
@@ -33,16 +33,7 @@ func freeUDPPort(tb testing.TB) int {
 // time, and returns sipp's error when a call failed.
 func (p *pbx) sipp(tb testing.TB, scenario, dev, code string, calls int) error {
 	tb.Helper()
-	if runtime.GOOS != "linux" {
-		tb.Skip("sipp tests run on Linux")
-	}
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatal("sipp not installed")
-		}
-		tb.Skip("sipp not installed (Debian package sip-tester)")
-	}
+	bin := siptest.MustSipp(tb)
 	d, err := p.store.FindDevice(context.Background(), dev)
 	if err != nil {
 		tb.Fatal(err)

@@ -7,31 +7,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // sippDir holds the scenario files, relative to this package.
 var sippDir, _ = filepath.Abs(filepath.Join("..", "..", "test", "sipp"))
-
-func mustSipp(tb testing.TB) string {
-	tb.Helper()
-	if runtime.GOOS != "linux" {
-		tb.Skip("sipp tests run on Linux")
-	}
-	path, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatal("sipp not installed")
-		}
-		tb.Skip("sipp not installed (Debian package sip-tester)")
-	}
-	return path
-}
 
 func freeUDPPort(tb testing.TB) int {
 	tb.Helper()
@@ -57,7 +42,7 @@ type sippRun struct {
 // B2BUA in e2e, the bus here) drives it.
 func startBLFWatcher(tb testing.TB, addr, user, password, ext string) *sippRun {
 	tb.Helper()
-	bin := mustSipp(tb)
+	bin := siptest.MustSipp(tb)
 	r := &sippRun{dir: tb.TempDir(), done: make(chan error, 1)}
 	inf := filepath.Join(r.dir, "users.csv")
 	if err := os.WriteFile(inf, []byte("SEQUENTIAL\n"+user+";[authentication username="+user+" password="+password+"]\n"), 0o600); err != nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // sippDir holds the scenario files, relative to this package.
@@ -37,24 +39,11 @@ func freePort(tb testing.TB) int {
 	return 0
 }
 
-// mustSipp skips the test when sipp is not installed.
-func mustSipp(tb testing.TB) string {
-	tb.Helper()
-	path, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatal("sipp not installed")
-		}
-		tb.Skip("sipp not installed (Debian package sip-tester)")
-	}
-	return path
-}
-
 // runSipp runs one call of scenario against h for user;password over
 // transport ("udp" or "tcp") and returns sipp's error when the call failed.
 func runSipp(tb testing.TB, h *harness, scenario, transport, user, password string, keys ...string) error {
 	tb.Helper()
-	bin := mustSipp(tb)
+	bin := siptest.MustSipp(tb)
 	dir := tb.TempDir()
 	inf := filepath.Join(dir, "users.csv")
 	if err := os.WriteFile(inf, []byte("SEQUENTIAL\n"+user+";[authentication username="+user+" password="+password+"]\n"), 0o600); err != nil {

@@ -17,10 +17,7 @@ import (
 // 481, then sends the 200 and fails unless that 200 is ACKed within 3 s
 // and hung up. (sipgo's own cancel gives up on the 481 and drops the 200.)
 func TestCancelledDialAcksCrossingAnswer(t *testing.T) {
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Skip("sipp not installed (Debian package sip-tester)")
-	}
+	bin := MustSipp(t)
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
