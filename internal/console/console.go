@@ -34,13 +34,13 @@ type Registrations interface {
 
 // Options configures a Console.
 type Options struct {
-	Store         hotdesk.Store
+	Store         Store
 	Desk          *desk.Service
-	Admin         *admin.Service // nil: one made from Store, Desk, Bus, Logger and Now
-	Bus           *events.Bus    // live desk updates; nil disables them
-	Registrations Registrations  // nil: every device shows as unregistered
-	Logger        *slog.Logger   // nil = slog.Default()
-	Now           hotdesk.Clock  // nil = time.Now
+	Admin         Admin         // users, devices, settings and PINs change through it
+	Bus           *events.Bus   // live desk updates; nil disables them
+	Registrations Registrations // nil: every device shows as unregistered
+	Logger        *slog.Logger  // nil = slog.Default()
+	Now           hotdesk.Clock // nil = time.Now
 	// Secure sets the Secure flag on the session cookie; requests that
 	// arrive over TLS get it anyway. Set it behind a TLS-terminating proxy.
 	Secure bool
@@ -53,9 +53,9 @@ type Options struct {
 
 // Console serves the admin pages. Safe for concurrent use.
 type Console struct {
-	store   hotdesk.Store
+	store   Store
 	desk    *desk.Service
-	admin   *admin.Service
+	admin   Admin
 	bus     *events.Bus
 	regs    Registrations
 	log     *slog.Logger
@@ -76,8 +76,8 @@ type Console struct {
 
 // New returns a Console. It does no I/O.
 func New(o Options) (*Console, error) {
-	if o.Store == nil || o.Desk == nil {
-		return nil, errors.New("console: Store and Desk are required")
+	if o.Store == nil || o.Desk == nil || o.Admin == nil {
+		return nil, errors.New("console: Store, Desk and Admin are required")
 	}
 	c := &Console{store: o.Store, desk: o.Desk, admin: o.Admin, bus: o.Bus, regs: o.Registrations,
 		log: o.Logger, now: o.Now, secure: o.Secure, ttl: o.SessionTTL, maxSSE: o.StreamMax}
@@ -86,9 +86,6 @@ func New(o Options) (*Console, error) {
 	}
 	if c.now == nil {
 		c.now = time.Now
-	}
-	if c.admin == nil {
-		c.admin = admin.New(admin.Options{Store: o.Store, Desk: o.Desk, Bus: o.Bus, Logger: c.log, Now: c.now})
 	}
 	if c.regs == nil {
 		c.regs = noRegistrations{}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
@@ -106,7 +107,8 @@ func newHarness(t testing.TB) *harness {
 	hs := &harness{t: t, store: store, bus: events.New(), regs: &fakeRegs{}, clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hs.desk = desk.New(desk.Options{Store: store, Bus: hs.bus, Now: hs.clock.Now, Logger: log})
-	con, err := New(Options{Store: store, Desk: hs.desk, Bus: hs.bus, Registrations: hs.regs, Logger: log, Now: hs.clock.Now, StreamMax: 5 * time.Second})
+	adm := admin.New(admin.Options{Store: store, Desk: hs.desk, Bus: hs.bus, Logger: log, Now: hs.clock.Now})
+	con, err := New(Options{Store: store, Desk: hs.desk, Admin: adm, Bus: hs.bus, Registrations: hs.regs, Logger: log, Now: hs.clock.Now, StreamMax: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

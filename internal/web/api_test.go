@@ -46,7 +46,7 @@ func TestAuth(t *testing.T) {
 }
 
 // failingStore fails Ping and ListLogins like a lost database.
-type failingStore struct{ hotdesk.Store }
+type failingStore struct{ Store }
 
 func (failingStore) Ping(context.Context) error { return errors.New("dial tcp: connection refused") }
 func (failingStore) ListLogins(context.Context) ([]*hotdesk.Login, error) {
@@ -88,7 +88,7 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	// A second API on the same registry does not panic and shares counters.
-	New(Options{Store: e.store, Desk: e.desk, Registry: e.reg, AdminToken: "x"})
+	New(Options{Store: e.store, Desk: e.desk, Admin: e.api.admin, Registry: e.reg, AdminToken: "x"})
 }
 
 func TestLiveCalls(t *testing.T) {

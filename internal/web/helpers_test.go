@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
@@ -107,6 +108,9 @@ func MustEnv(tb testing.TB, opts ...func(*Options)) *env {
 		Registry: e.reg, Logger: log, Now: e.clock.Now}
 	for _, f := range opts {
 		f(&o)
+	}
+	if o.Admin == nil {
+		o.Admin = admin.New(admin.Options{Store: db, Desk: o.Desk, Bus: o.Bus, Logger: log, Now: e.clock.Now})
 	}
 	e.api = New(o)
 	e.srv = httptest.NewServer(e.api.Handler())
