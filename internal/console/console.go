@@ -22,6 +22,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/limit"
 )
 
 //go:embed static
@@ -64,7 +65,7 @@ type Console struct {
 	ttl     time.Duration
 	maxSSE  time.Duration
 	pages   map[string]*pageTemplate
-	limiter *limiter
+	limiter *limit.Limiter // failed sign-ins per source address
 
 	calls      *calls              // which phones ring or are in a call
 	callEvents <-chan events.Event // the bus, for calls; nil without a bus
@@ -101,7 +102,7 @@ func New(o Options) (*Console, error) {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	c.pages = pages
-	c.limiter = newLimiter(signInFailures, signInWindow)
+	c.limiter = limit.NewBlocking(signInFailures, signInWindow, signInBlock)
 	c.done = make(chan struct{})
 	c.calls = newCalls(c.now)
 	c.callsStop = func() {}
@@ -138,6 +139,7 @@ func (c *Console) Run(ctx context.Context) error {
 			if err := c.store.DeleteExpiredSessions(ctx, c.now()); err != nil {
 				c.log.Warn("console: delete expired sessions", "err", err)
 			}
+			c.limiter.Sweep(c.now())
 		}
 	}
 }
