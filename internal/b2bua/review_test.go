@@ -26,7 +26,7 @@ func TestEscapedPlusNeedsInternationalPermission(t *testing.T) {
 		t.Errorf("national user dialling %%2B49…: %v, want 403", err)
 	}
 	dialAndHangUp(t, o.hd2, "%2B31205551234")
-	if inv := received(prov.Wait(t), "INVITE"); !strings.HasPrefix(inv, "INVITE sip:+31205551234@provider.test") {
+	if inv := received(prov.MustWait(t), "INVITE"); !strings.HasPrefix(inv, "INVITE sip:+31205551234@provider.test") {
 		t.Errorf("provider's INVITE:\n%s\nwant sip:+31205551234@provider.test", inv)
 	}
 	o.waitIdle(t, 3*time.Second)
@@ -186,7 +186,7 @@ func TestRelayedAnswerContactMatchesLegTransport(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
 	args := append(deviceArgs(t, "HD1"), "-s", "202", "-t", "t1")
-	r := startSippOn(t, "call_uac_update.xml", "127.0.0.1", freePort(t, "127.0.0.1"), o.sip.TCPAddr().String(), args...)
+	r := startSippOn(t, "call_uac_update.xml", "127.0.0.1", siptest.FreePort(t, "127.0.0.1"), o.sip.TCPAddr().String(), args...)
 	in, err := o.hd2.WaitIncoming(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func TestRelayedAnswerContactMatchesLegTransport(t *testing.T) {
 	if tr, _ := ct.UriParams.Get("transport"); tr != "" || ct.Port != o.sip.UDPAddr().Port {
 		t.Errorf("UDP callee got Contact %s, want the PBX's UDP address %s", ct.String(), o.sip.UDPAddr())
 	}
-	r.Wait(t)
+	r.MustWait(t)
 	select {
 	case <-in.Ended():
 	case <-time.After(3 * time.Second):
@@ -359,12 +359,12 @@ func TestVanishedCallerReleasedAtRingTimeout(t *testing.T) {
 	o := mustOffice(t, hotdesk.User{Extension: "201"}, hotdesk.User{Extension: "202", RingTimeout: 1})
 	o.hd2.SetAnswerMode(siptest.AnswerRing)
 	args := append(deviceArgs(t, "HD1"), "-s", "202")
-	r := startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", freePort(t, "127.0.0.1"), o.addr(), args...)
+	r := startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", siptest.FreePort(t, "127.0.0.1"), o.addr(), args...)
 	in, err := o.hd2.WaitIncoming(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Wait(t)
+	r.MustWait(t)
 	select {
 	case <-in.Ended():
 	case <-time.After(3 * time.Second):
@@ -465,7 +465,7 @@ func TestVanishedCallerReleasesAnnouncementPort(t *testing.T) {
 	p.mustUser(t, hotdesk.User{Extension: "202"})
 	hd3 := p.mustDevice(t, hotdesk.Device{ID: "HD3"})
 	args := append(deviceArgs(t, "HD3"), "-s", "202")
-	startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", freePort(t, "127.0.0.1"), p.addr(), args...).Wait(t)
+	startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", siptest.FreePort(t, "127.0.0.1"), p.addr(), args...).MustWait(t)
 	deadline := time.Now().Add(12 * time.Second) // the prompt plays out first
 	for {
 		announced := false
@@ -498,8 +498,8 @@ func TestCalleeAnswerCrossingPBXCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.login(t, "202", "HD9")
-	port := freePort(t, "127.0.0.1")
-	startSippOn(t, "register_ok.xml", "127.0.0.1", port, o.addr(), append(deviceArgs(t, "HD9"), "-key", "expires", "300")...).Wait(t)
+	port := siptest.FreePort(t, "127.0.0.1")
+	startSippOn(t, "register_ok.xml", "127.0.0.1", port, o.addr(), append(deviceArgs(t, "HD9"), "-key", "expires", "300")...).MustWait(t)
 	callee := startSippOn(t, "call_callee_cancel_glare_uas.xml", "127.0.0.1", port, "")
 	time.Sleep(300 * time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -512,7 +512,7 @@ func TestCalleeAnswerCrossingPBXCancel(t *testing.T) {
 	if err == nil {
 		t.Fatal("cancelled dial succeeded")
 	}
-	callee.Wait(t)
+	callee.MustWait(t)
 	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultCancelled {
 		t.Errorf("record %+v, want cancelled", rec)
 	}
