@@ -12,17 +12,7 @@ import (
 // sign-in sessions: changes go through Admin and the desk Service. Both
 // stores implement it.
 type Store interface {
-	FindUser(ctx context.Context, ext string) (*hotdesk.User, error)
-	FindUsers(ctx context.Context, f hotdesk.UserFilter) ([]*hotdesk.User, int, error)
-	FindDevice(ctx context.Context, id string) (*hotdesk.Device, error)
-	FindDevices(ctx context.Context, f hotdesk.DeviceFilter) ([]*hotdesk.Device, int, error)
-	ListLogins(ctx context.Context) ([]*hotdesk.Login, error)
-	LoginByUser(ctx context.Context, ext string) (*hotdesk.Login, error)
-	LoginByDevice(ctx context.Context, device string) (*hotdesk.Login, error)
-	FindAudit(ctx context.Context, f hotdesk.AuditFilter) ([]*hotdesk.AuditEvent, error)
-	CountAudit(ctx context.Context, f hotdesk.AuditFilter) (int, error)
-	FindCalls(ctx context.Context, ext string, limit int) ([]*hotdesk.CallRecord, error)
-	GetSettings(ctx context.Context) (hotdesk.Settings, error)
+	admin.ReadStore
 	FindAdmin(ctx context.Context, username string) (*hotdesk.Admin, error)
 	CreateSession(ctx context.Context, s *hotdesk.Session) error
 	FindSession(ctx context.Context, tokenHash string) (*hotdesk.Session, error)

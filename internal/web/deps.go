@@ -12,18 +12,8 @@ import (
 // Admin and the desk Service, except webhooks, which the API manages
 // directly. Both stores implement it.
 type Store interface {
-	FindUser(ctx context.Context, ext string) (*hotdesk.User, error)
-	FindUsers(ctx context.Context, f hotdesk.UserFilter) ([]*hotdesk.User, int, error)
-	FindDevice(ctx context.Context, id string) (*hotdesk.Device, error)
-	FindDevices(ctx context.Context, f hotdesk.DeviceFilter) ([]*hotdesk.Device, int, error)
-	ListLogins(ctx context.Context) ([]*hotdesk.Login, error)
-	LoginByUser(ctx context.Context, ext string) (*hotdesk.Login, error)
-	LoginByDevice(ctx context.Context, device string) (*hotdesk.Login, error)
+	admin.ReadStore
 	ListBindings(ctx context.Context, now time.Time) ([]hotdesk.Binding, error)
-	FindAudit(ctx context.Context, f hotdesk.AuditFilter) ([]*hotdesk.AuditEvent, error)
-	CountAudit(ctx context.Context, f hotdesk.AuditFilter) (int, error)
-	FindCalls(ctx context.Context, ext string, limit int) ([]*hotdesk.CallRecord, error)
-	GetSettings(ctx context.Context) (hotdesk.Settings, error)
 	CreateWebhook(ctx context.Context, w *hotdesk.Webhook) error
 	FindWebhook(ctx context.Context, id int64) (*hotdesk.Webhook, error)
 	ListWebhooks(ctx context.Context) ([]*hotdesk.Webhook, error)
