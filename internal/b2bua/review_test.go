@@ -2,6 +2,7 @@ package b2bua_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -165,11 +166,7 @@ func TestAnswerCrossingCancel(t *testing.T) {
 				t.Errorf("round %d: hang up the answered call: %v", i, err)
 			}
 		}
-		select {
-		case <-in.Ended():
-		case <-time.After(3 * time.Second):
-			t.Fatalf("round %d (caller got %v): callee's answer was never hung up", i, d.err)
-		}
+		mustEnd(t, in, fmt.Sprintf("round %d (caller got %v): callee's answer was never hung up", i, d.err))
 		o.waitIdle(t, 5*time.Second)
 	}
 	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultCancelled && rec.Result != hotdesk.ResultAnswered {
@@ -196,9 +193,7 @@ func TestRelayedAnswerContactMatchesLegTransport(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("callee's answer not ACKed")
 	}
-	if code, err := in.Send(sip.UPDATE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
-		t.Fatalf("callee UPDATE: %d %v", code, err)
-	}
+	wantCode(t, "callee UPDATE", sip.StatusOK)(in.Send(sip.UPDATE, "application/sdp", []byte(holdSDP)))
 	res := in.Responses()
 	if len(res) != 1 || res[0].Contact() == nil {
 		t.Fatalf("callee got %v", res)
@@ -208,11 +203,7 @@ func TestRelayedAnswerContactMatchesLegTransport(t *testing.T) {
 		t.Errorf("UDP callee got Contact %s, want the PBX's UDP address %s", ct.String(), o.sip.UDPAddr())
 	}
 	r.MustWait(t)
-	select {
-	case <-in.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("callee got no BYE")
-	}
+	mustEnd(t, in, "callee got no BYE")
 	o.waitIdle(t, 3*time.Second)
 }
 
@@ -223,24 +214,11 @@ func TestRefusedReinviteRelayedAndCallSurvives(t *testing.T) {
 	o := mustOffice(t)
 	c, in := o.mustConnect(t)
 	o.hd2.SetReofferStatus(sip.StatusNotAcceptableHere)
-	if code, err := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusNotAcceptableHere {
-		t.Fatalf("refused hold: %d %v, want 488", code, err)
-	}
+	wantCode(t, "refused hold", sip.StatusNotAcceptableHere)(c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)))
 	o.hd2.SetReofferStatus(0)
-	if code, err := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
-		t.Fatalf("hold after a refusal: %d %v", code, err)
-	}
-	if code, err := in.Send(sip.UPDATE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
-		t.Fatalf("callee UPDATE after a refusal: %d %v", code, err)
-	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-in.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("callee got no BYE")
-	}
+	wantCode(t, "hold after a refusal", sip.StatusOK)(c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)))
+	wantCode(t, "callee UPDATE after a refusal", sip.StatusOK)(in.Send(sip.UPDATE, "application/sdp", []byte(holdSDP)))
+	hangUp(t, c, in)
 	o.waitIdle(t, 3*time.Second)
 }
 
@@ -299,9 +277,7 @@ func TestSlowReinviteRelayedOnce(t *testing.T) {
 	o := mustOffice(t)
 	c, in := o.mustConnect(t)
 	o.hd2.SetReofferDelay(1200 * time.Millisecond) // past two retransmissions (T1, 2*T1)
-	if code, err := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
-		t.Fatalf("hold: %d %v", code, err)
-	}
+	wantCode(t, "hold", sip.StatusOK)(c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)))
 	time.Sleep(300 * time.Millisecond)
 	if got := in.Received(); len(got) != 1 {
 		t.Errorf("callee got %d re-INVITEs, want 1", len(got))
@@ -365,11 +341,7 @@ func TestVanishedCallerReleasedAtRingTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.MustWait(t)
-	select {
-	case <-in.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("ringing phone not cancelled at the ring timeout")
-	}
+	mustEnd(t, in, "ringing phone not cancelled at the ring timeout")
 	o.waitIdle(t, 3*time.Second)
 	if o.b2b.InCall("HD1") || o.b2b.InCall("HD2") {
 		t.Error("a device is still marked in a call")
@@ -427,11 +399,7 @@ func TestTwoAnswersAtOnce(t *testing.T) {
 		if err := d.c.Hangup(); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case <-winner.Ended():
-		case <-time.After(3 * time.Second):
-			t.Fatalf("round %d: winner got no BYE", round)
-		}
+		mustEnd(t, winner, fmt.Sprintf("round %d: winner got no BYE", round))
 		o.waitIdle(t, 3*time.Second)
 	}
 }
@@ -535,9 +503,7 @@ func TestReinviteAckKeepsItsCSeq(t *testing.T) {
 		hold <- code
 	}()
 	time.Sleep(100 * time.Millisecond)
-	if code, err := c.SendInfo('5', true); err != nil || code != sip.StatusOK {
-		t.Fatalf("INFO: %d %v", code, err)
-	}
+	wantCode(t, "INFO", sip.StatusOK)(c.SendInfo('5', true))
 	if code := <-hold; code != sip.StatusOK {
 		t.Fatalf("hold: %d", code)
 	}

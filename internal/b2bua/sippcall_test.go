@@ -30,11 +30,7 @@ func TestSippCallerReachesGoPhone(t *testing.T) {
 		t.Errorf("callee's offer is not sipp's:\n%s", in.Request.Body())
 	}
 	r.MustWait(t)
-	select {
-	case <-in.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("callee got no BYE")
-	}
+	mustEnd(t, in, "callee got no BYE")
 	if rec := o.waitRecord(t, "201"); rec.Result != hotdesk.ResultAnswered || rec.Device != "HD1" {
 		t.Errorf("caller record %+v", rec)
 	}

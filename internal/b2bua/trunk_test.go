@@ -168,11 +168,7 @@ func TestInboundDIDReachesUserWhereverLoggedIn(t *testing.T) {
 		t.Errorf("callee sees caller %q, want +31612345678", u)
 	}
 	r.MustWait(t)
-	select {
-	case <-in.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("callee got no BYE")
-	}
+	mustEnd(t, in, "callee got no BYE")
 	if rec := o.waitRecord(t, "202"); rec.Direction != hotdesk.DirectionInbound || rec.Peer != "+31612345678" || rec.Device != "HD3" {
 		t.Errorf("record %+v", rec)
 	}
