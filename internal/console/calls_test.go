@@ -1,10 +1,8 @@
 package console
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -182,30 +180,11 @@ func TestEventsStreamForwardsCalls(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events", nil)
-	req.AddCookie(c.cookie)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	rd := bufio.NewReader(resp.Body)
-	if _, err := rd.ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	rd := openEvents(t, ctx, srv.URL, c)
 	hs.bus.Publish(events.Event{Kind: events.KindCallEarly, CallID: "x", Extension: "202"}) // no device: nothing to show
 	hs.bus.Publish(events.Event{Kind: events.KindCallConfirmed, Device: "HD00001", Extension: "201", CallID: "x"})
-	for {
-		line, err := rd.ReadString('\n')
-		if err != nil {
-			t.Fatalf("stream ended: %v", err)
-		}
-		if strings.HasPrefix(line, "data: ") {
-			if !strings.Contains(line, `"kind":"call_confirmed"`) || !strings.Contains(line, `"device":"HD00001"`) {
-				t.Fatalf("data = %q", line)
-			}
-			break
-		}
+	if line := nextData(t, rd); !strings.Contains(line, `"kind":"call_confirmed"`) || !strings.Contains(line, `"device":"HD00001"`) {
+		t.Fatalf("data = %q", line)
 	}
 	if row := rowOf(t, c.get("/desks/table").Body.String(), "HD00001"); !strings.Contains(row, "on a call") {
 		t.Fatalf("table after the event: %s", row)
