@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 func TestCallsState(t *testing.T) {
@@ -59,7 +60,7 @@ func TestCallsState(t *testing.T) {
 
 func TestCallsBounded(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := siptest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	cs := newCalls(clk.Now)
 	seq := int64(0)
 	pub := func(kind, dev, cid string) bool {
@@ -68,11 +69,11 @@ func TestCallsBounded(t *testing.T) {
 	}
 	// A call whose call_terminated was lost stops showing after a day.
 	pub(events.KindCallConfirmed, "D", "lost")
-	clk.Add(callMaxAge - time.Minute)
+	clk.Advance(callMaxAge - time.Minute)
 	if cs.state("D") != callUp {
 		t.Fatal("call gone too early")
 	}
-	clk.Add(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	if s := cs.state("D"); s != "" {
 		t.Fatalf("a day-old call still shows as %q", s)
 	}
@@ -80,7 +81,7 @@ func TestCallsBounded(t *testing.T) {
 	if cs.n != 1 {                           // only the new tombstone is left
 		t.Fatalf("%d entries after pruning, want 1", cs.n)
 	}
-	clk.Add(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	pub(events.KindCallConfirmed, "F", "y")
 	if cs.n != 1 || cs.state("F") != callUp {
 		t.Fatalf("tombstone not dropped: %d entries", cs.n)

@@ -70,9 +70,7 @@ func TestMetrics(t *testing.T) {
 	e.MustUser("201")
 	d := e.MustDesk()
 	e.do("POST", "/api/v1/logins", `{"extension":"201","device":"`+d+`"}`).want(t, 201, nil)
-	e.regs.mu.Lock()
-	e.regs.m[d] = []hotdesk.Binding{{Device: d, Contact: "sip:x@192.0.2.1"}}
-	e.regs.mu.Unlock()
+	e.regs.Set(d, hotdesk.Binding{Device: d, Contact: "sip:x@192.0.2.1"})
 	e.doAuth("GET", "/api/v1/users", "", "").want(t, 401, nil)
 	b := string(e.doAuth("GET", "/metrics", "", "").want(t, 200, nil).Body)
 	for _, want := range []string{
