@@ -28,16 +28,16 @@ const (
 type opKind int
 
 const (
-	opPlay           opKind = iota + 1 // announce and play message Index
-	opDelete                           // delete message ID
-	opSave                             // mark message ID heard
-	opRecordGreeting                   // record a greeting (then review)
-	opPlayGreeting                     // play the stored greeting
-	opDeleteGreeting                   // delete the stored greeting
-	opPlayRecorded                     // play the greeting just recorded
-	opKeepGreeting                     // store the greeting just recorded
-	opDiscardGreeting                  // forget it
-	opHangup                           // say goodbye and hang up
+	opPlay            opKind = iota + 1 // announce and play message Index
+	opDelete                            // delete message ID
+	opSave                              // mark message ID heard
+	opRecordGreeting                    // record a greeting (then review)
+	opPlayGreeting                      // play the stored greeting
+	opDeleteGreeting                    // delete the stored greeting
+	opPlayRecorded                      // play the greeting just recorded
+	opKeepGreeting                      // store the greeting just recorded
+	opDiscardGreeting                   // forget it
+	opHangup                            // say goodbye and hang up
 )
 
 // op is one step of the dialogue.
