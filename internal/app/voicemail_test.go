@@ -222,3 +222,26 @@ func TestVoicemailBusySilentFull(t *testing.T) {
 	}
 	waitMessages(t, r.Store(), "202", 1)
 }
+
+// Deleting a user deletes the mailbox with them, audited as a voicemail
+// event with zero counts (the message light goes dark).
+func TestVoicemailDeletedWithUser(t *testing.T) {
+	r := mustStart(t, testConfig(t.TempDir(), true))
+	ctx := context.Background()
+	for range 2 {
+		if err := r.Store().CreateVoicemail(ctx, &hotdesk.Voicemail{Extension: "203", New: true, Codec: "PCMU"}, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code := r.api(t, "DELETE", "/users/203", "", nil); code != http.StatusNoContent && code != http.StatusOK {
+		t.Fatalf("DELETE /users/203: %d", code)
+	}
+	if n, o, err := r.Store().VoicemailCounts(ctx, "203"); err != nil || n+o != 0 {
+		t.Fatalf("203's mailbox after delete: %d+%d %v", n, o, err)
+	}
+	audits, err := r.Store().FindAudit(ctx, hotdesk.AuditFilter{Extension: "203", Kinds: []string{hotdesk.KindVoicemail}})
+	if err != nil || len(audits) != 1 || audits[0].Reason != hotdesk.VoicemailDeleted ||
+		!strings.Contains(audits[0].Detail, "new=0 old=0") || !strings.Contains(audits[0].Detail, "(2 messages)") {
+		t.Fatalf("audit: %+v %v", audits, err)
+	}
+}
