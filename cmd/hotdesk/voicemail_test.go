@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,7 +11,9 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/app"
 	"github.com/hotdesk-pbx/hotdesk/internal/media/mediatest"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
 
@@ -89,5 +92,70 @@ func TestVoicemailSurvivesKill(t *testing.T) {
 	audits, err := s.FindAudit(context.Background(), hotdesk.AuditFilter{Extension: "202", Kinds: []string{hotdesk.KindVoicemail}})
 	if err != nil || len(audits) != 2 || audits[0].Source != "spool" {
 		t.Errorf("audit of the recovered message: %+v %v", audits, err)
+	}
+}
+
+// toneFrames counts the 20 ms frames of pcm that are a pure tone at hz
+// (Goertzel power at hz holds most of the frame's energy): a message's
+// test tone is found inside the prompts around it.
+func toneFrames(pcm []int16, hz float64) int {
+	n := 0
+	coeff := 2 * math.Cos(2*math.Pi*hz/8000)
+	for i := 0; i+160 <= len(pcm); i += 160 {
+		var s1, s2, energy float64
+		for _, v := range pcm[i : i+160] {
+			x := float64(v)
+			s1, s2 = x+coeff*s1-s2, s1
+			energy += x * x
+		}
+		power := s1*s1 + s2*s2 - coeff*s1*s2
+		if energy > 0 && power/(energy*80) > 0.8 { // a pure tone gives power = energy*N/2
+			n++
+		}
+	}
+	return n
+}
+
+// Two nodes on one PostgreSQL: a message left through node a is played
+// by node b (*97 from a phone registered there), audio and all.
+func TestVoicemailTwoNodes(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	testBinary(t)
+	db, _ := pgtest.MustSchema(t, dsn)
+	a := startNode(t, "a", "127.0.0.1", db, "33200-33399", true)
+	b := startNode(t, "b", "127.0.0.2", db, "33400-33599", false)
+	if code := a.api(t, "PATCH", "/users/202", `{"voicemail":true}`, nil); code != http.StatusOK {
+		t.Fatalf("PATCH /users/202: %d", code)
+	}
+	hd1 := phoneAt(t, a, "HD00001", app.DemoPassword("HD00001"))
+	phoneLogin(t, hd1, "*35*201*1234")
+	c, err := hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Record(400*time.Millisecond, 15*time.Second)
+	if err := c.Media.SendAudio(0, mediatest.Tone(440, 2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+
+	hd2 := phoneAt(t, b, "HD00002", app.DemoPassword("HD00002"))
+	phoneLogin(t, hd2, "*35*202*1234")
+	c, err = hd2.Dial("*97")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendKeysRTP("1234#"); err != nil {
+		t.Fatal(err)
+	}
+	heard := c.Record(1500*time.Millisecond, 14*time.Second)
+	_ = c.Hangup()
+	if got := toneFrames(heard.PCM, 440); got < 75 { // 1.5 s of the 2 s tone
+		t.Fatalf("node b played %v with %d frames of the message's tone, want the 2 s message", heard.Duration(), got)
+	}
+	if got := toneFrames(mediatest.Tone(440, time.Second), 440); got != 50 {
+		t.Fatalf("toneFrames of 1 s of tone: %d", got)
 	}
 }
