@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -95,27 +94,6 @@ func TestVoicemailSurvivesKill(t *testing.T) {
 	}
 }
 
-// toneFrames counts the 20 ms frames of pcm that are a pure tone at hz
-// (Goertzel power at hz holds most of the frame's energy): a message's
-// test tone is found inside the prompts around it.
-func toneFrames(pcm []int16, hz float64) int {
-	n := 0
-	coeff := 2 * math.Cos(2*math.Pi*hz/8000)
-	for i := 0; i+160 <= len(pcm); i += 160 {
-		var s1, s2, energy float64
-		for _, v := range pcm[i : i+160] {
-			x := float64(v)
-			s1, s2 = x+coeff*s1-s2, s1
-			energy += x * x
-		}
-		power := s1*s1 + s2*s2 - coeff*s1*s2
-		if energy > 0 && power/(energy*80) > 0.8 { // a pure tone gives power = energy*N/2
-			n++
-		}
-	}
-	return n
-}
-
 // Two nodes on one PostgreSQL: a message left through node a is played
 // by node b (*97 from a phone registered there), audio and all.
 func TestVoicemailTwoNodes(t *testing.T) {
@@ -152,10 +130,10 @@ func TestVoicemailTwoNodes(t *testing.T) {
 	}
 	heard := c.Record(1500*time.Millisecond, 14*time.Second)
 	_ = c.Hangup()
-	if got := toneFrames(heard.PCM, 440); got < 75 { // 1.5 s of the 2 s tone
+	if got := mediatest.ToneFrames(heard.PCM, 440); got < 75 { // 1.5 s of the 2 s tone
 		t.Fatalf("node b played %v with %d frames of the message's tone, want the 2 s message", heard.Duration(), got)
 	}
-	if got := toneFrames(mediatest.Tone(440, time.Second), 440); got != 50 {
+	if got := mediatest.ToneFrames(mediatest.Tone(440, time.Second), 440); got != 50 {
 		t.Fatalf("toneFrames of 1 s of tone: %d", got)
 	}
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,8 +9,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/pion/rtp"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
@@ -21,51 +18,15 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
-// writeRTPPcap writes pcm as a pcap of 20 ms PCMU RTP packets (Ethernet,
-// IPv4, UDP), the form sipp's play_pcap_audio replays.
+// writeRTPPcap writes pcm as a pcap sipp replays (mediatest.WritePcap).
 func writeRTPPcap(tb testing.TB, path string, pcm []int16) {
 	tb.Helper()
-	le, be := binary.LittleEndian, binary.BigEndian
-	out := make([]byte, 24)
-	le.PutUint32(out[0:], 0xa1b2c3d4)
-	le.PutUint16(out[4:], 2)
-	le.PutUint16(out[6:], 4)
-	le.PutUint32(out[16:], 65535)
-	le.PutUint32(out[20:], 1) // Ethernet
-	start := time.Unix(1700000000, 0)
-	for i, n := 0, 0; i < len(pcm); i, n = i+160, n+1 {
-		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(n),
-			Timestamp: uint32(i), SSRC: 0x5eed, Marker: n == 0}, Payload: g711.EncodeUlaw(nil, pcm[i:min(i+160, len(pcm))])}
-		body, err := pkt.Marshal()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		udp := make([]byte, 8, 8+len(body))
-		be.PutUint16(udp[0:], 40000)
-		be.PutUint16(udp[2:], 40002)
-		be.PutUint16(udp[4:], uint16(8+len(body)))
-		udp = append(udp, body...)
-		ip := []byte{0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1}
-		be.PutUint16(ip[2:], uint16(20+len(udp)))
-		var sum uint32
-		for j := 0; j < 20; j += 2 {
-			sum += uint32(be.Uint16(ip[j:]))
-		}
-		for sum > 0xffff {
-			sum = sum&0xffff + sum>>16
-		}
-		be.PutUint16(ip[10:], ^uint16(sum))
-		eth := []byte{0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 6, 8, 0}
-		frame := append(append(eth, ip...), udp...)
-		at := start.Add(time.Duration(n) * 20 * time.Millisecond)
-		rec := make([]byte, 16)
-		le.PutUint32(rec[0:], uint32(at.Unix()))
-		le.PutUint32(rec[4:], uint32(at.Nanosecond()/1000))
-		le.PutUint32(rec[8:], uint32(len(frame)))
-		le.PutUint32(rec[12:], uint32(len(frame)))
-		out = append(append(out, rec...), frame...)
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	if err := os.WriteFile(path, out, 0o600); err != nil {
+	defer f.Close()
+	if err := mediatest.WritePcap(f, pcm); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -130,8 +91,8 @@ func TestSippVoicemailDepositAndRetrieve(t *testing.T) {
 	pcm := g711.DecodeUlaw(nil, raw[:voiced])
 	// The whole tone arrived (sipp starts it a little before the tone
 	// ends on a slow machine: at least 2.5 s of it), and it is the tone.
-	if voiced < 20000 || voiced > 24500 || media.RMS(pcm[len(pcm)-8000:]) < 4000 {
-		t.Fatalf("recorded %s: %d voiced samples, RMS of the last second %.0f", codec, voiced, media.RMS(pcm[len(pcm)-8000:]))
+	if voiced < 20000 || voiced > 24500 || mediatest.ToneFrames(pcm, 440) < voiced/160-3 {
+		t.Fatalf("recorded %s: %d voiced samples, %d frames of the tone", codec, voiced, mediatest.ToneFrames(pcm, 440))
 	}
 
 	// 202 at HD00002 listens with sipp and saves the message with 9.
