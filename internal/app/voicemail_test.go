@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -317,4 +319,35 @@ func TestVoicemailGreetingAndNoAnswer(t *testing.T) {
 	}
 	_ = c.Hangup()
 	waitMessages(t, r.Store(), "202", 1)
+}
+
+// Shutting the PBX down while a caller is recording keeps what was said
+// (stored, not left in the spool) and hangs up on the caller with a BYE.
+func TestVoicemailKeptAtShutdown(t *testing.T) {
+	dir := t.TempDir()
+	r := mustStart(t, testConfig(dir, true))
+	vmSettings(t, r, hotdesk.VoicemailSettings{}, "202")
+	hd1 := demoPhone(t, r, "HD00001")
+	loginByPhone(t, hd1, "*35*201*1234")
+	c, err := hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Record(400*time.Millisecond, 15*time.Second)
+	if err := c.Media.SendAudio(0, mediatest.Tone(440, 2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { r.stop(); close(stopped) }()
+	if err := c.WaitBye(10 * time.Second); err != nil {
+		t.Errorf("caller got no BYE at shutdown: %v", err)
+	}
+	<-stopped
+	if entries, err := os.ReadDir(filepath.Join(dir, "voicemail", "spool")); err != nil || len(entries) != 0 {
+		t.Errorf("spool after a clean shutdown: %v %v", entries, err)
+	}
+	r2 := mustStart(t, testConfig(dir, false))
+	if msgs := waitMessages(t, r2.Store(), "202", 1); msgs[0].DurationMS < 2000 {
+		t.Errorf("message kept at shutdown: %+v", msgs[0])
+	}
 }
