@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -214,7 +215,9 @@ func (n *Notifier) devicesOfUser(ctx context.Context, ext string) []string {
 		n.log.Warn("mwi: find personal phones", "extension", ext, "err", err)
 	}
 	for _, d := range ds {
-		out = append(out, d.ID)
+		if d.Mode == hotdesk.ModePersonal && d.Owner == ext && !slices.Contains(out, d.ID) {
+			out = append(out, d.ID)
+		}
 	}
 	return out
 }
