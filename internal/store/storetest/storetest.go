@@ -52,6 +52,9 @@ func Run(t *testing.T, open Opener) {
 		{"DeviceLock", testDeviceLock},
 		{"PINFailures", testPINFailures},
 		{"PINFailuresConcurrent", testPINFailuresConcurrent},
+		{"Voicemail", testVoicemail},
+		{"VoicemailGreeting", testVoicemailGreeting},
+		{"VoicemailDeletedWithUser", testVoicemailDeletedWithUser},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
