@@ -37,6 +37,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/feature"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/mwi"
 	"github.com/hotdesk-pbx/hotdesk/internal/nodes"
 	"github.com/hotdesk-pbx/hotdesk/internal/presence"
 	"github.com/hotdesk-pbx/hotdesk/internal/provision"
@@ -63,6 +64,7 @@ type App struct {
 	b2bua     *b2bua.B2BUA
 	checksync *checksync.Notifier
 	presence  *presence.Presence
+	mwi       *mwi.Notifier
 	webhooks  *webhook.Dispatcher
 	console   *console.Console
 	settings  *settings.Cache // the one settings cache, shared by desk, feature, b2bua, presence
@@ -189,8 +191,14 @@ func (a *App) build(ctx context.Context) error {
 	a.sip.Handle(sip.INVITE, a.onInvite)
 
 	a.checksync = checksync.New(checksync.Options{Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts, Store: a.store, Logger: a.log})
+	a.mwi, err = mwi.New(mwi.Options{Store: a.store, Counts: a.store, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
+		Node: cfg.Node, Auth: a.reg.Authenticate, Logger: a.log, Now: a.now})
+	if err != nil {
+		return fmt.Errorf("mwi: %w", err)
+	}
 	a.presence, err = presence.New(presence.Options{Store: a.store, Bus: a.bus, SIP: a.sip, Auth: a.reg.Authenticate, Logger: a.log, Now: a.now,
-		Limits: func() hotdesk.LimitSettings { return a.settings.Get(context.Background()).Limits }})
+		Limits:   func() hotdesk.LimitSettings { return a.settings.Get(context.Background()).Limits },
+		Packages: map[string]func(*sip.Request, sip.ServerTransaction){mwi.Event: a.mwi.HandleSubscribe}})
 	if err != nil {
 		return fmt.Errorf("presence: %w", err)
 	}
@@ -333,6 +341,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.desk.Run(ctx) })
 	g.Go(func() error { return a.checksync.Run(ctx) })
 	g.Go(func() error { return a.presence.Run(ctx) })
+	g.Go(func() error { return a.mwi.Run(ctx) })
 	g.Go(func() error { return a.runWebhooks(ctx) })
 	g.Go(func() error { defer a.metricsStop(); return a.metrics.run(ctx, a.metricsCh) })
 	if a.cluster != nil {
