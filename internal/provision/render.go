@@ -134,10 +134,18 @@ type view struct {
 	Number   string // extension shown, or the device id when neutral
 	LoggedIn bool
 	Keys     []key
+	Mailbox  string // what the phone's message key dials (VoicemailCode)
 	LangName string // English, Dutch
 	LangCode string // en, nl
 	Zone     zone
 }
+
+// VoicemailCode is the feature code that opens the mailbox of the user
+// logged in on the phone (internal/feature): every phone's message key
+// dials it, so it reaches whoever is at the desk. The phone subscribes to
+// message-summary with its own account; the PBX answers with the mailbox of
+// the user logged in on it (internal/mwi).
+const VoicemailCode = "*97"
 
 // labels are the key labels per language.
 var labels = map[string]struct{ login, logout string }{
@@ -148,7 +156,7 @@ var labels = map[string]struct{ login, logout string }{
 // buildView assembles the view of device d for user u (nil: neutral).
 func (s *Server) buildView(ctx context.Context, d *hotdesk.Device, u *hotdesk.User, st hotdesk.Settings) view {
 	v := view{MAC: d.MAC, DeviceID: d.ID, Password: d.SIPPassword, Realm: s.opts.Realm,
-		Host: s.opts.SIPHost, Port: s.opts.SIPPort, Display: d.ID, Label: d.ID, Number: d.ID}
+		Host: s.opts.SIPHost, Port: s.opts.SIPPort, Display: d.ID, Label: d.ID, Number: d.ID, Mailbox: VoicemailCode}
 	v.LangCode, v.LangName = "en", "English"
 	if st.Lang == "nl" {
 		v.LangCode, v.LangName = "nl", "Dutch"
