@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -128,4 +130,13 @@ func notFoundMessage(err error, ext string, id int64) error {
 		return hotdesk.Errorf(hotdesk.ENOTFOUND, "User %s has no message %d.", ext, id)
 	}
 	return err
+}
+
+// ServeWAV writes a message's audio as audio/wav for both edges (the API
+// and the console's <audio> player). http.ServeContent answers Range
+// requests with 206, so a browser can seek, and conditional ones.
+func ServeWAV(w http.ResponseWriter, r *http.Request, v *hotdesk.Voicemail, wav []byte) {
+	w.Header().Set("Content-Type", "audio/wav")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="voicemail-%s-%d.wav"`, v.Extension, v.ID))
+	http.ServeContent(w, r, "", v.ReceivedAt, bytes.NewReader(wav))
 }

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"bytes"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -62,16 +60,8 @@ func (a *API) getVoicemail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ServeWAV(w, r, v, wav)
+	admin.ServeWAV(w, r, v, wav)
 	return nil
-}
-
-// ServeWAV writes a message's audio as audio/wav with Range support; the
-// console serves its player's source through it too.
-func ServeWAV(w http.ResponseWriter, r *http.Request, v *hotdesk.Voicemail, wav []byte) {
-	w.Header().Set("Content-Type", "audio/wav")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="voicemail-%s-%d.wav"`, v.Extension, v.ID))
-	http.ServeContent(w, r, "", v.ReceivedAt, bytes.NewReader(wav))
 }
 
 func (a *API) patchVoicemail(w http.ResponseWriter, r *http.Request) error {
