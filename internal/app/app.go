@@ -45,6 +45,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/settings"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
+	"github.com/hotdesk-pbx/hotdesk/internal/voicemail"
 	"github.com/hotdesk-pbx/hotdesk/internal/web"
 	"github.com/hotdesk-pbx/hotdesk/internal/webhook"
 )
@@ -61,6 +62,7 @@ type App struct {
 	reg       *registrar.Registrar
 	desk      *desk.Service
 	feature   *feature.Service
+	voicemail *voicemail.Service
 	b2bua     *b2bua.B2BUA
 	checksync *checksync.Notifier
 	presence  *presence.Presence
@@ -173,9 +175,16 @@ func (a *App) build(ctx context.Context) error {
 
 	promptSets := newPromptCache(filepath.Join(cfg.DataDir, "prompts"))
 	ports := media.NewPortPool(low, high)
+	a.voicemail, err = voicemail.New(voicemail.Options{
+		Store: a.store, PIN: a.desk, Bus: a.bus, SpoolDir: filepath.Join(cfg.DataDir, "voicemail", "spool"),
+		Settings: a.settings.Get, Prompts: promptSets.get, Logger: a.log, Now: a.now,
+	})
+	if err != nil {
+		return err
+	}
 	a.feature, err = feature.New(feature.Options{
 		Desk: a.desk, Store: a.store, Prompts: promptSets.get, Settings: a.settings,
-		Ports: ports, MediaIP: publicIP, SIP: a.sip, Logger: a.log,
+		Ports: ports, MediaIP: publicIP, SIP: a.sip, Logger: a.log, Voicemail: a.voicemail,
 	})
 	if err != nil {
 		return fmt.Errorf("feature codes: %w", err)
@@ -183,7 +192,7 @@ func (a *App) build(ctx context.Context) error {
 	a.b2bua, err = b2bua.New(b2bua.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
 		Settings: a.settings.Get, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
-		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(),
+		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(), Voicemail: a.feature,
 	})
 	if err != nil {
 		return fmt.Errorf("b2bua: %w", err)
@@ -354,6 +363,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.serveHTTP(ctx) })
 	g.Go(func() error { return a.console.Run(ctx) })
 	g.Go(func() error { return a.settings.Run(ctx, a.bus) })
+	g.Go(func() error { return a.voicemail.Run(ctx) }) // stores messages a crash left in the spool
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
@@ -425,6 +435,9 @@ func (a *App) Cluster() *cluster.Bridge { return a.cluster }
 
 // Desk is the hot-desk service.
 func (a *App) Desk() *desk.Service { return a.desk }
+
+// Voicemail is the mailbox service.
+func (a *App) Voicemail() *voicemail.Service { return a.voicemail }
 
 // Registrar is the SIP registrar.
 func (a *App) Registrar() *registrar.Registrar { return a.reg }

@@ -48,7 +48,8 @@ type call struct {
 	callee  party
 	dialled string
 	emerg   bool
-	hop     bool // this node's hop of another node's call (HandleNodeInvite)
+	hop     bool   // this node's hop of another node's call (HandleNodeInvite)
+	mailbox string // callee's extension when they have voicemail: unanswered calls go there
 	ring    time.Duration
 	legs    []*leg
 	byID    map[string]*leg
@@ -172,7 +173,7 @@ func (c *call) bridge(req *sip.Request, tx sip.ServerTransaction) {
 func (c *call) ringPhase() bool {
 	if len(c.legs) == 0 {
 		c.result = hotdesk.ResultNoAnswer // logged in nowhere, nothing registered
-		c.reject(sip.StatusTemporarilyUnavailable)
+		c.rejectOrVoicemail(sip.StatusTemporarilyUnavailable)
 		return false
 	}
 	for _, l := range c.legs {
@@ -190,7 +191,7 @@ func (c *call) ringPhase() bool {
 		case <-timer.C:
 			c.cancelLegs(nil)
 			c.result = hotdesk.ResultNoAnswer
-			c.reject(sip.StatusTemporarilyUnavailable)
+			c.rejectOrVoicemail(sip.StatusTemporarilyUnavailable)
 			return false
 		case <-c.b.quit:
 			c.cancelLegs(nil)
@@ -279,7 +280,7 @@ func (c *call) legDone(e legDone) (answered, over bool) {
 		}
 	}
 	c.result = result
-	c.reject(status)
+	c.rejectOrVoicemail(status)
 	return false, true
 }
 

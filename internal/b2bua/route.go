@@ -118,6 +118,9 @@ func (b *B2BUA) userByDID(ctx context.Context, did string) *hotdesk.User {
 func (b *B2BUA) callUser(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, caller party, callee *hotdesk.User, dialled string) {
 	at, binds := b.targets(ctx, callee.Extension, caller.Device)
 	c := b.newCall(req, caller, party{Ext: callee.Extension, Name: callee.Name, Number: callee.Extension, Device: at}, dialled)
+	if callee.Voicemail {
+		c.mailbox = callee.Extension
+	}
 	c.ring = b.o.RingTimeout
 	if callee.RingTimeout > 0 {
 		c.ring = time.Duration(callee.RingTimeout) * time.Second

@@ -53,6 +53,10 @@ func (s *Service) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *
 	defer c.close()
 	c.log = s.log.With("call_id", c.callID, "device", dev.ID, "code", code.String())
 	ctx := c.dlg.Context()
+	if code.Family == FamilyVoicemail {
+		s.mailbox(ctx, c, req, dev, code)
+		return
+	}
 	f := &flow{rules: s.rules, io: c, dev: dev, source: req.Source(), now: s.now, log: c.log}
 	err := f.run(ctx, code)
 	if ctx.Err() != nil {
@@ -78,6 +82,12 @@ func (s *Service) newCall(req *sip.Request, tx sip.ServerTransaction) (*call, in
 	if err != nil {
 		return nil, sip.StatusBadRequest
 	}
+	return s.newCallOn(dlg, req, contact)
+}
+
+// newCallOn prepares the call on a dialog already read (a call the B2BUA
+// hands over to voicemail, or newCall's).
+func (s *Service) newCallOn(dlg *sipgo.DialogServerSession, req *sip.Request, contact *sip.ContactHeader) (*call, int) {
 	sess, err := media.NewSessionWith(media.SessionOptions{Pool: s.ports, LocalIP: s.mediaIP, Logger: s.log})
 	if err != nil {
 		s.log.Warn("feature: media session", "err", err)

@@ -10,7 +10,8 @@ import (
 )
 
 // readLoop reads RTP until Close: it latches the remote address and feeds
-// telephone-events to the detector. Audio is not used.
+// telephone-events to the detector, and audio to the Recorder if one is
+// attached (Record).
 func (s *Session) readLoop() {
 	defer s.wg.Done()
 	buf := make([]byte, maxPacket)
@@ -26,8 +27,13 @@ func (s *Session) readLoop() {
 		if pkt.Unmarshal(buf[:n]) != nil || pkt.Version != 2 || isRTCP(pkt.PayloadType) {
 			continue
 		}
-		if dtmfPT, ok := s.accept(from, pkt.PayloadType); ok && int(pkt.PayloadType) == dtmfPT {
+		dtmfPT, ok := s.accept(from, pkt.PayloadType)
+		switch {
+		case !ok:
+		case int(pkt.PayloadType) == dtmfPT:
 			s.telephoneEvent(&pkt)
+		default:
+			s.recordPacket(&pkt)
 		}
 	}
 }

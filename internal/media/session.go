@@ -56,7 +56,8 @@ type Session struct {
 	neg      *negotiated
 	remote   *net.UDPAddr // where RTP goes: from SDP, then from the first packet received
 	latched  bool
-	keysFrom int // keysAny, keysRTP or keysINFO: how the call's keys come
+	keysFrom int       // keysAny, keysRTP or keysINFO: how the call's keys come
+	rec      *Recorder // receives the audio while set (Record)
 	sdpID    uint64
 	sdpVer   uint64
 
