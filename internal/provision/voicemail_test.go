@@ -32,3 +32,13 @@ func TestVoicemailKeyAndMWI(t *testing.T) {
 		}
 	}
 }
+
+// TestVoicemailKeyFollowsSetting: a site that moved the mailbox code gets
+// it on the message key.
+func TestVoicemailKeyFollowsSetting(t *testing.T) {
+	s := fixture(hotdesk.ModelYealink)
+	s.editSettings(func(st *hotdesk.Settings) { st.FeatureCodes.Voicemail = "*555" })
+	if got := string(renderFor(t, s, hotdesk.ModelYealink)); !strings.Contains(got, "\nvoice_mail.number.1 = *555\n") {
+		t.Fatalf("Yealink config lacks the mailbox code *555:\n%s", got)
+	}
+}
