@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/validate"
 )
 
 // Mailbox is the part of the voicemail store the Service uses
@@ -139,4 +141,28 @@ func ServeWAV(w http.ResponseWriter, r *http.Request, v *hotdesk.Voicemail, wav 
 	w.Header().Set("Content-Type", "audio/wav")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="voicemail-%s-%d.wav"`, v.Extension, v.ID))
 	http.ServeContent(w, r, "", v.ReceivedAt, bytes.NewReader(wav))
+}
+
+// mailErrors checks the voicemail-to-email settings: with mail enabled a
+// host and a sender are required; a port is 1 to 65535 (0: 587).
+func mailErrors(m *hotdesk.MailSettings) []error {
+	trim(&m.Host, &m.Username, &m.From)
+	var errs []error
+	if m.Enabled && m.Host == "" {
+		errs = append(errs, hotdesk.Invalidf("mail.host", "An SMTP server is required to send voicemail by email."))
+	}
+	if strings.ContainsAny(m.Host, " /:@") {
+		errs = append(errs, hotdesk.Invalidf("mail.host", "The SMTP server is a host name or IP address, without a port."))
+	}
+	if m.Port < 0 || m.Port > 65535 {
+		errs = append(errs, hotdesk.Invalidf("mail.port", "The port must be 1 to 65535 (0 for 587)."))
+	}
+	if m.Enabled && m.From == "" {
+		errs = append(errs, hotdesk.Invalidf("mail.from", "A sender address is required to send voicemail by email."))
+	}
+	errs = append(errs, validate.Email("mail.from", m.From))
+	if m.Password != "" && m.Username == "" {
+		errs = append(errs, hotdesk.Invalidf("mail.username", "A password needs a username."))
+	}
+	return errs
 }

@@ -201,3 +201,34 @@ func nextEvent(tb testing.TB, ch <-chan events.Event, kind string) events.Event 
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestMailSettings: the SMTP password is stored but never echoed; a GET
+// document sent back keeps it; password_set false clears it; bad fields
+// are named.
+func TestMailSettings(t *testing.T) {
+	e := MustEnv(t)
+	var out struct {
+		Mail map[string]any `json:"mail"`
+	}
+	put := `{"mail":{"enabled":true,"host":"smtp.example.com","port":587,"starttls":true,"username":"pbx","password":"s3cret","from":"pbx@example.com"}}`
+	r := e.do("PUT", "/api/v1/settings", put).want(t, 200, &out)
+	if bytes.Contains(r.Body, []byte("s3cret")) || out.Mail["password_set"] != true || out.Mail["host"] != "smtp.example.com" {
+		t.Fatalf("PUT answer: %s", r.Body)
+	}
+	r = e.do("GET", "/api/v1/settings", "").want(t, 200, &out)
+	if bytes.Contains(r.Body, []byte("s3cret")) || out.Mail["password_set"] != true {
+		t.Fatalf("GET: %s", r.Body)
+	}
+	e.do("PUT", "/api/v1/settings", string(r.Body)).want(t, 200, nil) // the GET document sent back
+	st, _ := e.store.GetSettings(context.Background())
+	if st.Mail.Password != "s3cret" || st.Mail.Username != "pbx" || !st.Mail.StartTLS {
+		t.Fatalf("stored mail settings %+v", st.Mail)
+	}
+	e.do("PUT", "/api/v1/settings", `{"mail":{"enabled":true,"host":"smtp.example.com","from":"pbx@example.com","username":"pbx","password_set":false}}`).want(t, 200, nil)
+	if st, _ = e.store.GetSettings(context.Background()); st.Mail.Password != "" {
+		t.Fatal("password_set false kept the password")
+	}
+	e.do("PUT", "/api/v1/settings", `{"mail":{"enabled":true,"host":"","from":"pbx@example.com"}}`).wantErr(t, 400, hotdesk.EINVALID, "mail.host")
+	e.do("PUT", "/api/v1/settings", `{"mail":{"enabled":true,"host":"smtp.example.com","from":"not an address"}}`).wantErr(t, 400, hotdesk.EINVALID, "mail.from")
+	e.do("PUT", "/api/v1/settings", `{"mail":{"host":"smtp.example.com","port":70000}}`).wantErr(t, 400, hotdesk.EINVALID, "mail.port")
+}
