@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,3 +179,58 @@ func TestBrowserPlaysVoicemail(t *testing.T) {
 	waitFor(t, ctx, "seek", `(() => { const a = document.querySelector('#voicemail audio'); return !a.seeking && a.currentTime >= 1.9 && !a.error })()`)
 	screenshot(t, ctx, outputDir(t), "voicemail")
 }
+
+// TestMailSettingsForm: the settings page edits the SMTP settings, never
+// shows the stored password, keeps it when the field is left empty, and
+// names a bad field.
+func TestMailSettingsForm(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t)
+	c := hs.signIn()
+	page := c.get("/settings").Body.String()
+	form := url.Values{}
+	for _, m := range regexpAll(`name="([a-z0-9_]+)"[^>]*value="([^"]*)"`, page) {
+		form.Set(m[1], m[2])
+	}
+	for _, m := range regexpAll(`name="([a-z0-9_]+)"[^>]*checked`, page) {
+		form.Set(m[1], "on")
+	}
+	for _, m := range regexpAll(`<select name="([a-z0-9_]+)"[^>]*>(?s:.*?)<option value="([^"]*)" selected`, page) {
+		form.Set(m[1], m[2])
+	}
+	form.Set("mail_enabled", "on")
+	form.Set("mail_starttls", "on")
+	form.Set("mail_host", "smtp.example.com")
+	form.Set("mail_port", "2525")
+	form.Set("mail_username", "pbx")
+	form.Set("mail_password", "s3cret")
+	form.Set("mail_from", "pbx@example.com")
+	if w := c.post("/settings", form); w.Code != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", w.Code, w.Body)
+	}
+	st, _ := hs.store.GetSettings(context.Background())
+	if st.Mail != (hotdesk.MailSettings{Enabled: true, Host: "smtp.example.com", Port: 2525, StartTLS: true, Username: "pbx", Password: "s3cret", From: "pbx@example.com"}) {
+		t.Fatalf("stored %+v", st.Mail)
+	}
+	w := c.get("/settings")
+	mustContain(t, w, 200, `value="smtp.example.com"`, "set; empty keeps it")
+	if strings.Contains(w.Body.String(), "s3cret") {
+		t.Fatal("the settings page shows the SMTP password")
+	}
+	form.Set("mail_password", "")
+	form.Set("mail_from", "nope")
+	w = c.post("/settings", form)
+	mustContain(t, w, 400, "must be an address")
+	if strings.Contains(w.Body.String(), "s3cret") {
+		t.Fatal("a refused form echoes the SMTP password")
+	}
+	form.Set("mail_from", "pbx@example.com")
+	if w := c.post("/settings", form); w.Code != http.StatusSeeOther {
+		t.Fatalf("save without a password: %d", w.Code)
+	}
+	if st, _ = hs.store.GetSettings(context.Background()); st.Mail.Password != "s3cret" {
+		t.Fatal("an empty password field dropped the stored password")
+	}
+}
+
+func regexpAll(re, s string) [][]string { return regexp.MustCompile(re).FindAllStringSubmatch(s, -1) }
