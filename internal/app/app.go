@@ -36,6 +36,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/feature"
+	"github.com/hotdesk-pbx/hotdesk/internal/mail"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
 	"github.com/hotdesk-pbx/hotdesk/internal/mwi"
 	"github.com/hotdesk-pbx/hotdesk/internal/nodes"
@@ -67,6 +68,7 @@ type App struct {
 	checksync *checksync.Notifier
 	presence  *presence.Presence
 	mwi       *mwi.Notifier
+	mail      *mail.Outbox
 	webhooks  *webhook.Dispatcher
 	console   *console.Console
 	settings  *settings.Cache // the one settings cache, shared by desk, feature, b2bua, presence
@@ -213,6 +215,10 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.presence.Register(a.sip)
 	a.webhooks = webhook.New(webhook.Options{Store: a.store, Bus: a.bus, Logger: a.log, Now: a.now})
+	a.mail, err = mail.New(mail.Options{Store: a.store, Bus: a.bus, Logger: a.log, Now: a.now, Hostname: cfg.Domain})
+	if err != nil {
+		return err
+	}
 	if isPostgres(cfg.dbURL()) {
 		// Other nodes may share the database: share events with them.
 		a.cluster, err = cluster.New(cluster.Options{DSN: cfg.dbURL(), Node: cfg.Node, Bus: a.bus, Logger: a.log})
@@ -352,6 +358,8 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.presence.Run(ctx) })
 	g.Go(func() error { return a.mwi.Run(ctx) })
 	g.Go(func() error { return a.runWebhooks(ctx) })
+	g.Go(func() error { return a.mail.Queue(ctx) })
+	g.Go(func() error { return a.runMail(ctx) })
 	g.Go(func() error { defer a.metricsStop(); return a.metrics.run(ctx, a.metricsCh) })
 	if a.cluster != nil {
 		g.Go(func() error { return a.cluster.Run(ctx) })
@@ -380,6 +388,17 @@ func (a *App) runWebhooks(ctx context.Context) error {
 	return cluster.Exclusive(ctx, cluster.ExclusiveOptions{
 		DSN: a.cfg.dbURL(), Node: a.cfg.Node, Name: "webhooks", Logger: a.log,
 	}, a.webhooks.Run)
+}
+
+// runMail sends the voicemail email outbox; with PostgreSQL on one node at
+// a time, as webhooks (every node queues its own deposits).
+func (a *App) runMail(ctx context.Context) error {
+	if a.cluster == nil {
+		return a.mail.Deliver(ctx)
+	}
+	return cluster.Exclusive(ctx, cluster.ExclusiveOptions{
+		DSN: a.cfg.dbURL(), Node: a.cfg.Node, Name: "mail", Logger: a.log,
+	}, a.mail.Deliver)
 }
 
 func (a *App) serveHTTP(ctx context.Context) error {
