@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"context"
+	"fmt"
 	"regexp"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -48,4 +50,36 @@ func voicemailErrors(st hotdesk.Settings) []error {
 		}
 	}
 	return errs
+}
+
+// mailboxCounter is the part of a store that counts a mailbox (every
+// hotdesk.Store; test stores may lack it).
+type mailboxCounter interface {
+	VoicemailCounts(ctx context.Context, ext string) (newCount, oldCount int, err error)
+}
+
+// mailboxSize counts ext's messages before the user is deleted (-1 when
+// unknown).
+func (s *Service) mailboxSize(ctx context.Context, ext string) int {
+	mc, ok := s.store.(mailboxCounter)
+	if !ok {
+		return -1
+	}
+	n, o, err := mc.VoicemailCounts(ctx, ext)
+	if err != nil {
+		s.log.Warn("admin: count mailbox of deleted user", "extension", ext, "err", err)
+		return -1
+	}
+	return n + o
+}
+
+// auditMailboxDeleted records that the store deleted ext's messages and
+// greeting with the user, as a voicemail event whose counts are zero, so
+// message-waiting lights of the user go dark.
+func (s *Service) auditMailboxDeleted(ctx context.Context, source, ext string, messages int) {
+	if messages < 0 {
+		return
+	}
+	s.audit(ctx, source, &hotdesk.AuditEvent{Kind: hotdesk.KindVoicemail, Extension: ext, Reason: hotdesk.VoicemailDeleted,
+		Detail: fmt.Sprintf("id=0 new=0 old=0 mailbox deleted with the user (%d messages)", messages)})
 }

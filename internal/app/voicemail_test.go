@@ -115,9 +115,9 @@ func TestVoicemailDepositAndRetrieve(t *testing.T) {
 	if err := c.SendKeysRTP("1234#"); err != nil {
 		t.Fatal(err)
 	}
-	// "You have one new message", the announcement and the message:
-	// several seconds of audio in which the tone comes back.
-	heard := c.Record(1500*time.Millisecond, 20*time.Second)
+	// "You have one new message", the announcement, the message and the
+	// menu: 9 cuts in once a good part of it was heard.
+	heard := c.Record(1500*time.Millisecond, 7*time.Second)
 	if heard.Duration() < 4*time.Second {
 		t.Fatalf("mailbox played %v", heard.Duration())
 	}
@@ -221,4 +221,27 @@ func TestVoicemailBusySilentFull(t *testing.T) {
 		t.Fatalf("full mailbox did not hang up: %v", err)
 	}
 	waitMessages(t, r.Store(), "202", 1)
+}
+
+// Deleting a user deletes the mailbox with them, audited as a voicemail
+// event with zero counts (the message light goes dark).
+func TestVoicemailDeletedWithUser(t *testing.T) {
+	r := mustStart(t, testConfig(t.TempDir(), true))
+	ctx := context.Background()
+	for range 2 {
+		if err := r.Store().CreateVoicemail(ctx, &hotdesk.Voicemail{Extension: "203", New: true, Codec: "PCMU"}, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code := r.api(t, "DELETE", "/users/203", "", nil); code != http.StatusNoContent && code != http.StatusOK {
+		t.Fatalf("DELETE /users/203: %d", code)
+	}
+	if n, o, err := r.Store().VoicemailCounts(ctx, "203"); err != nil || n+o != 0 {
+		t.Fatalf("203's mailbox after delete: %d+%d %v", n, o, err)
+	}
+	audits, err := r.Store().FindAudit(ctx, hotdesk.AuditFilter{Extension: "203", Kinds: []string{hotdesk.KindVoicemail}})
+	if err != nil || len(audits) != 1 || audits[0].Reason != hotdesk.VoicemailDeleted ||
+		!strings.Contains(audits[0].Detail, "new=0 old=0") || !strings.Contains(audits[0].Detail, "(2 messages)") {
+		t.Fatalf("audit: %+v %v", audits, err)
+	}
 }
