@@ -115,8 +115,10 @@ type Notifier struct {
 }
 
 // worker serialises one device's NOTIFYs: again says state changed while
-// it was sending, so it reads the state once more before it stops.
-type worker struct{ again bool }
+// it was sending, so it reads the state once more before it stops; always
+// says the next round notifies even a phone nobody is on (else only a
+// phone with a user hears of it).
+type worker struct{ again, always bool }
 
 // New checks o and returns an idle Notifier; Register and Run start it.
 func New(o Options) (*Notifier, error) {
@@ -172,8 +174,13 @@ func (n *Notifier) Run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
+			// A phone that registers anew (rebooted, re-provisioned) is
+			// told the state at once, as Cisco and Asterisk do, when it
+			// has a user; a neutral phone's lamp is off anyway, and a
+			// flood of registrations sends nothing.
+			always := e.Kind != hotdesk.KindRegistered
 			for _, d := range n.devicesOf(ctx, e) {
-				n.Kick(d)
+				n.kick(d, always)
 			}
 		case <-t.C:
 			n.sweep(n.o.Now())
@@ -189,9 +196,7 @@ func (n *Notifier) devicesOf(ctx context.Context, e events.Event) []string {
 			return []string{e.Device}
 		}
 	case hotdesk.KindRegistered:
-		// A phone that registers anew (rebooted, re-provisioned) is told
-		// the state at once, as Cisco and Asterisk do; only by its node.
-		if e.Device != "" && !e.Remote() {
+		if e.Device != "" && !e.Remote() { // only by its node
 			return []string{e.Device}
 		}
 	case hotdesk.KindVoicemail:
@@ -270,7 +275,9 @@ func (n *Notifier) account(s Summary, device string) string {
 // or unsolicited at its contacts on this node when it has none. NOTIFYs of
 // one device go one round at a time, each round reading the state afresh,
 // so the last one a phone gets is never older than the last change.
-func (n *Notifier) Kick(device string) {
+func (n *Notifier) Kick(device string) { n.kick(device, true) }
+
+func (n *Notifier) kick(device string, always bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
@@ -278,13 +285,14 @@ func (n *Notifier) Kick(device string) {
 	}
 	if w := n.workers[device]; w != nil {
 		w.again = true
+		w.always = w.always || always
 		return
 	}
 	if len(n.workers) >= maxInFlight {
 		n.log.Warn("mwi: too many phones being notified, skipped", "device", device)
 		return
 	}
-	w := &worker{}
+	w := &worker{always: always}
 	n.workers[device] = w
 	n.wg.Add(1)
 	go n.work(device, w)
@@ -293,7 +301,11 @@ func (n *Notifier) Kick(device string) {
 func (n *Notifier) work(device string, w *worker) {
 	defer n.wg.Done()
 	for {
-		n.round(device)
+		n.mu.Lock()
+		always := w.always
+		w.always = false
+		n.mu.Unlock()
+		n.round(device, always)
 		n.mu.Lock()
 		if !w.again || n.base.Err() != nil {
 			delete(n.workers, device)
@@ -306,12 +318,16 @@ func (n *Notifier) work(device string, w *worker) {
 }
 
 // round sends device's current state to each of its subscriptions, or to
-// its contacts when it has none, and waits for the answers.
-func (n *Notifier) round(device string) {
+// its contacts when it has none, and waits for the answers; unless always,
+// only when someone is on the phone.
+func (n *Notifier) round(device string, always bool) {
 	ctx := n.base
 	s, err := n.SummaryOf(ctx, device)
 	if err != nil {
 		n.log.Warn("mwi: read state", "device", device, "err", err)
+		return
+	}
+	if !always && s.Extension == "" {
 		return
 	}
 	body := s.Body(n.account(s, device))

@@ -31,9 +31,6 @@ func TestUnsolicitedFollowsUser(t *testing.T) {
 	h := mustStart(t, nil)
 	h.counts.set("201", 2, 1)
 	a, b := h.phone(t, "HD00001"), h.phone(t, "HD00002")
-	// Registering tells a neutral phone its lamp is off (its own account).
-	waitSummary(t, a, summary{"no", "sip:HD00001@pbx.test", "0/0 (0/0)"})
-
 	h.login(t, "201", "HD00001")
 	n := waitSummary(t, a, summary{"yes", "sip:201@pbx.test", "2/1 (0/0)"})
 	if st := n.GetHeader("Subscription-State"); st == nil || st.Value() != "active" {
@@ -63,7 +60,8 @@ func TestUnsolicitedFollowsUser(t *testing.T) {
 }
 
 // TestPersonalPhoneShowsOwner: a personal phone shows its owner's mailbox
-// without any login, and a deposit for the owner reaches it.
+// without any login, as soon as it registers, and a deposit for the owner
+// reaches it.
 func TestPersonalPhoneShowsOwner(t *testing.T) {
 	h := mustStart(t, nil)
 	soft := h.phone(t, "soft205")
@@ -154,4 +152,21 @@ func TestSubscribeNeedsDigest(t *testing.T) {
 	if h.mwi.Subscriptions() != 0 {
 		t.Fatal("subscription created without valid credentials")
 	}
+}
+
+// TestNeutralRegistrationQuiet: a neutral phone that registers is sent
+// nothing (its lamp is off anyway; a flood of registrations stays quiet),
+// while a phone with a user on it is told its state when it registers
+// anew (after a reboot).
+func TestNeutralRegistrationQuiet(t *testing.T) {
+	h := mustStart(t, nil)
+	h.counts.set("201", 1, 0)
+	a := h.phone(t, "HD00001")
+	time.Sleep(200 * time.Millisecond)
+	if got, _ := a.WaitNotify(1, mwi.Event, 0); len(got) != 0 {
+		t.Fatalf("a neutral phone got %d message-summary NOTIFYs on registering", len(got))
+	}
+	h.login(t, "201", "HD00002")
+	b := h.phone(t, "HD00002")
+	waitSummary(t, b, summary{"yes", "sip:201@pbx.test", "1/0 (0/0)"})
 }
