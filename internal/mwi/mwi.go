@@ -116,8 +116,7 @@ type Notifier struct {
 
 // worker serialises one device's NOTIFYs: again says state changed while
 // it was sending, so it reads the state once more before it stops; always
-// says the next round notifies even a phone nobody is on (else only a
-// phone with a user hears of it).
+// says the next round notifies whatever the state (else only a lit lamp).
 type worker struct{ again, always bool }
 
 // New checks o and returns an idle Notifier; Register and Run start it.
@@ -174,10 +173,10 @@ func (n *Notifier) Run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			// A phone that registers anew (rebooted, re-provisioned) is
-			// told the state at once, as Cisco and Asterisk do, when it
-			// has a user; a neutral phone's lamp is off anyway, and a
-			// flood of registrations sends nothing.
+			// A phone that registers anew (rebooted, re-provisioned)
+			// comes up with its lamp off: it is told only when there are
+			// new messages to light it, so a flood of registrations (and
+			// phones that take no NOTIFY) hears nothing otherwise.
 			always := e.Kind != hotdesk.KindRegistered
 			for _, d := range n.devicesOf(ctx, e) {
 				n.kick(d, always)
@@ -319,7 +318,7 @@ func (n *Notifier) work(device string, w *worker) {
 
 // round sends device's current state to each of its subscriptions, or to
 // its contacts when it has none, and waits for the answers; unless always,
-// only when someone is on the phone.
+// only when the lamp is to be lit.
 func (n *Notifier) round(device string, always bool) {
 	ctx := n.base
 	s, err := n.SummaryOf(ctx, device)
@@ -327,7 +326,7 @@ func (n *Notifier) round(device string, always bool) {
 		n.log.Warn("mwi: read state", "device", device, "err", err)
 		return
 	}
-	if !always && s.Extension == "" {
+	if !always && s.New == 0 {
 		return
 	}
 	body := s.Body(n.account(s, device))

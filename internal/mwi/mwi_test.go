@@ -64,10 +64,13 @@ func TestUnsolicitedFollowsUser(t *testing.T) {
 // reaches it.
 func TestPersonalPhoneShowsOwner(t *testing.T) {
 	h := mustStart(t, nil)
+	h.counts.set("205", 1, 0)
 	soft := h.phone(t, "soft205")
-	waitSummary(t, soft, summary{"no", "sip:205@pbx.test", "0/0 (0/0)"})
-	h.deposit("205", 1, 0)
 	waitSummary(t, soft, summary{"yes", "sip:205@pbx.test", "1/0 (0/0)"})
+	h.deposit("205", 2, 0)
+	waitSummary(t, soft, summary{"yes", "sip:205@pbx.test", "2/0 (0/0)"})
+	h.deposit("205", 0, 2)
+	waitSummary(t, soft, summary{"no", "sip:205@pbx.test", "0/2 (0/0)"})
 }
 
 // TestSubscribeFollowsUser: a phone that subscribes (digest-challenged like
@@ -154,17 +157,23 @@ func TestSubscribeNeedsDigest(t *testing.T) {
 	}
 }
 
-// TestNeutralRegistrationQuiet: a neutral phone that registers is sent
-// nothing (its lamp is off anyway; a flood of registrations stays quiet),
-// while a phone with a user on it is told its state when it registers
-// anew (after a reboot).
-func TestNeutralRegistrationQuiet(t *testing.T) {
+// TestRegistrationLightsOnly: a phone that registers (its lamp off after
+// a reboot) is sent nothing when there is nothing to light — neutral, or
+// its user has no new messages — and the lit lamp when there is.
+func TestRegistrationLightsOnly(t *testing.T) {
 	h := mustStart(t, nil)
 	h.counts.set("201", 1, 0)
-	a := h.phone(t, "HD00001")
+	h.counts.set("202", 0, 3)
+	h.login(t, "202", "HD00001")
+	time.Sleep(100 * time.Millisecond) // the login's (always) round finds no contact yet
+	a := h.phone(t, "HD00001")         // 202 is on it, nothing new
+	c := siptest.New(t, siptest.Options{Server: h.srv.UDPAddr().String(), User: "soft205", Password: "pw-soft205", Domain: testDomain})
+	c.MustRegister(t) // 205 has no messages at all
 	time.Sleep(200 * time.Millisecond)
-	if got, _ := a.WaitNotify(1, mwi.Event, 0); len(got) != 0 {
-		t.Fatalf("a neutral phone got %d message-summary NOTIFYs on registering", len(got))
+	for _, p := range []*siptest.Phone{a, c} {
+		if got, _ := p.WaitNotify(1, mwi.Event, 0); len(got) != 0 {
+			t.Fatalf("%s got %d message-summary NOTIFYs on registering with nothing to light", p.User(), len(got))
+		}
 	}
 	h.login(t, "201", "HD00002")
 	b := h.phone(t, "HD00002")
