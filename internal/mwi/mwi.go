@@ -42,6 +42,11 @@ const (
 const (
 	notifyTimeout = 32 * time.Second // RFC 3261 Timer F
 	maxInFlight   = 512              // device workers at once; more are skipped and logged
+	// A phone needs one message-summary subscription (a few with several
+	// lines); more from one device are refused, so a broken or hostile
+	// phone cannot grow memory without bound.
+	maxPerDevice     = 4
+	maxSubscriptions = 100_000
 )
 
 // Counts is what MWI needs of the mailbox store (hotdesk.VoicemailStore

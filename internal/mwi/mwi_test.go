@@ -179,3 +179,34 @@ func TestRegistrationLightsOnly(t *testing.T) {
 	b := h.phone(t, "HD00002")
 	waitSummary(t, b, summary{"yes", "sip:201@pbx.test", "1/0 (0/0)"})
 }
+
+// TestSubscriptionsPerDeviceCapped: a phone may hold a few message-summary
+// subscriptions; more (new Call-IDs) are refused with 403, and refreshing
+// one it holds still works.
+func TestSubscriptionsPerDeviceCapped(t *testing.T) {
+	h := mustStart(t, nil)
+	var last *siptest.Phone
+	for i := range 5 {
+		// Each Go test phone subscribes from its own port and Call-ID.
+		p := siptest.New(t, siptest.Options{Server: h.srv.UDPAddr().String(), User: "HD00001", Password: "pw-HD00001", Domain: testDomain})
+		res, err := p.Subscribe("HD00001", mwi.Event, 600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 200
+		if i == 4 {
+			want = 403
+		} else {
+			last = p
+		}
+		if res.StatusCode != want {
+			t.Fatalf("subscription %d: %d, want %d", i+1, res.StatusCode, want)
+		}
+	}
+	if n := h.mwi.Subscriptions(); n != 4 {
+		t.Fatalf("%d subscriptions, want 4", n)
+	}
+	if res, err := last.Subscribe("HD00001", mwi.Event, 600); err != nil || res.StatusCode != 200 {
+		t.Fatalf("re-SUBSCRIBE of a held subscription: %v %v", err, res)
+	}
+}

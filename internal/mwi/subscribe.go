@@ -62,6 +62,12 @@ func (n *Notifier) HandleSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		s.local.User = dev.ID
 	}
 	n.mu.Lock()
+	if exp > 0 && n.subs[s.callID] == nil && (len(n.byDev[s.device]) >= maxPerDevice || len(n.subs) >= maxSubscriptions) {
+		n.mu.Unlock()
+		n.log.Warn("mwi: subscription refused: too many", "device", s.device, "source", s.dest)
+		n.reply(req, tx, sip.StatusForbidden, "Too Many Subscriptions From This Device")
+		return
+	}
 	if exp > 0 && !n.closed {
 		s.expires = n.o.Now().Add(time.Duration(exp) * time.Second)
 		n.addLocked(s)
