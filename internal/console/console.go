@@ -182,6 +182,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /users/{ext}/unlock", c.auth(c.userUnlock))
 	mux.Handle("POST /users/{ext}/logout", c.auth(c.userLogout))
 	mux.Handle("POST /users/{ext}/login", c.auth(c.userLogin))
+	c.voicemailRoutes(mux)
 
 	mux.Handle("GET /devices", c.auth(c.devicesPage))
 	mux.Handle("GET /devices/new", c.auth(c.deviceNewPage))

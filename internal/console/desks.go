@@ -29,6 +29,7 @@ type deskRow struct {
 	For        string     // how long the user has been there
 	Call       string     // callUp, callRinging or ""
 	Locked     *time.Time // PIN logins from it refused until, nil unless locked now
+	Waiting    int        // new voicemail of the logged-in user (the phone's message lamp)
 }
 
 // State is free, occupied or unregistered (unregistered wins over free).
@@ -125,6 +126,7 @@ func (c *Console) desks(r *http.Request) (*desksData, error) {
 		if row.Login != nil {
 			row.UserName = names[row.Login.Extension]
 			row.For = since(now.Sub(row.Login.Since))
+			row.Waiting = c.waiting(ctx, row.Login.Extension)
 		}
 		if loc := dev.Location.Text; loc != "" && !seen[loc] {
 			seen[loc] = true
@@ -219,7 +221,7 @@ func (c *Console) logoutAll(w http.ResponseWriter, r *http.Request) error {
 var liveKinds = map[string]bool{
 	hotdesk.KindLogin: true, hotdesk.KindLogout: true, hotdesk.KindRegistered: true,
 	hotdesk.KindUnregistered: true, hotdesk.KindDeviceChanged: true, hotdesk.KindUserChanged: true,
-	hotdesk.KindLocked: true, hotdesk.KindUnlocked: true,
+	hotdesk.KindLocked: true, hotdesk.KindUnlocked: true, hotdesk.KindVoicemail: true,
 }
 
 // stream is the console's server-sent events endpoint: one "desk" event

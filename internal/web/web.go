@@ -138,6 +138,8 @@ func (a *API) Handler() http.Handler {
 	a.resource(mux, "/api/v1/users/{ext}/logout", methods{"POST": a.logoutUser})
 	a.resource(mux, "/api/v1/users/{ext}/unlock", methods{"POST": a.unlockUser})
 	a.resource(mux, "/api/v1/users/{ext}/calls", methods{"GET": a.userCalls})
+	a.resource(mux, "/api/v1/users/{ext}/voicemail", methods{"GET": a.listVoicemail})
+	a.resource(mux, "/api/v1/users/{ext}/voicemail/{id}", methods{"GET": a.getVoicemail, "PATCH": a.patchVoicemail, "DELETE": a.deleteVoicemail})
 	a.resource(mux, "/api/v1/devices", methods{"GET": a.listDevices, "POST": a.createDevice})
 	a.resource(mux, "/api/v1/devices/{id}", methods{"GET": a.getDevice, "PATCH": a.patchDevice, "DELETE": a.deleteDevice})
 	a.resource(mux, "/api/v1/devices/{id}/logout", methods{"POST": a.logoutDevice})
