@@ -33,6 +33,7 @@ type Admin interface {
 	DeleteDevice(ctx context.Context, source, id string) error
 	PutSettings(ctx context.Context, source string, st hotdesk.Settings) (hotdesk.Settings, error)
 	Audit(ctx context.Context, source string, e *hotdesk.AuditEvent)
+	admin.Voicemails
 }
 
 var _ Admin = (*admin.Service)(nil)

@@ -38,6 +38,7 @@ type Admin interface {
 	LogoutDevice(ctx context.Context, source, id string) (*hotdesk.Login, error)
 	PutSettings(ctx context.Context, source string, st hotdesk.Settings) (hotdesk.Settings, error)
 	Audit(ctx context.Context, source string, e *hotdesk.AuditEvent)
+	admin.Voicemails
 }
 
 var _ Admin = (*admin.Service)(nil)
