@@ -78,7 +78,7 @@ func TestTLSGarbageHandshakesThenRealClient(t *testing.T) {
 	garbage := [][]byte{
 		[]byte("OPTIONS sip:x@pbx.test SIP/2.0\r\nContent-Length: 0\r\n\r\n"),
 		bytes.Repeat([]byte{0x16, 0x03, 0x01, 0xff, 0xff}, 10), // a record header lying about its length
-		{0x16, 0x03, 0x03, 0x00, 0x05, 1, 2, 3, 4, 5},         // a handshake record that is no ClientHello
+		{0x16, 0x03, 0x03, 0x00, 0x05, 1, 2, 3, 4, 5},          // a handshake record that is no ClientHello
 	}
 	var wg sync.WaitGroup
 	for i := range 200 {
