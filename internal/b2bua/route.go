@@ -220,7 +220,7 @@ func fillInvite(r, a *sip.Request, from identity, to sip.Uri) {
 	if ct := a.ContentType(); ct != nil {
 		r.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 	}
-	r.SetBody(a.Body())
+	r.SetBody(keysFor(a.Body(), r.Transport()))
 }
 
 // displayName makes a name safe inside a quoted SIP display name.

@@ -5,7 +5,10 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"strings"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // TLSHandshakeTimeout bounds a SIP TLS handshake. It runs in the
@@ -78,4 +81,11 @@ func (s *Server) bindTLS() error {
 	s.tls = newGuardListener(l, s, s.opts.TCP)
 	s.tls.tlsConf = s.opts.TLSConfig
 	return nil
+}
+
+// Secure reports whether req came over TLS (its Via names TLS, or the
+// connection it came on is TLS): the only signalling SRTP keys may be
+// sent over (RFC 4568 section 8.3).
+func Secure(req *sip.Request) bool {
+	return strings.EqualFold(req.Transport(), "TLS")
 }
