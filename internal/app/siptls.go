@@ -101,3 +101,11 @@ func (a *App) tlsBanner(pub string) string {
 	return fmt.Sprintf("  SIP over TLS:   %s (%s)\n    SHA-256 fingerprint %s\n",
 		net.JoinHostPort(pub, strconv.Itoa(addr.Port)), kind, Fingerprint(a.sipCert.Raw))
 }
+
+// SIPTLSAddr is the bound SIP over TLS address, "" when disabled.
+func (a *App) SIPTLSAddr() string {
+	if addr := a.sip.TLSAddr(); addr != nil {
+		return addr.String()
+	}
+	return ""
+}
