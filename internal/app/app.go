@@ -233,7 +233,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	sipPort := a.sip.UDPAddr().Port
 	prov, err := provision.New(provision.Options{
 		Store: a.store, Desk: a.desk, Logger: a.log, Now: a.now,
-		SIPHost: publicIP, SIPPort: sipPort, Realm: a.cfg.Domain, Algorithms: a.reg.Algorithms(),
+		SIPHost: publicIP, SIPPort: sipPort, SIPTLSPort: a.sipTLSPort(), Realm: a.cfg.Domain, Algorithms: a.reg.Algorithms(),
 	})
 	if err != nil {
 		return fmt.Errorf("provisioning: %w", err)

@@ -109,3 +109,11 @@ func (a *App) SIPTLSAddr() string {
 	}
 	return ""
 }
+
+// sipTLSPort is the bound SIP TLS port, 0 without the listener.
+func (a *App) sipTLSPort() int {
+	if addr := a.sip.TLSAddr(); addr != nil {
+		return addr.Port
+	}
+	return 0
+}

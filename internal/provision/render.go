@@ -2,6 +2,7 @@ package provision
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/xml"
@@ -128,15 +129,19 @@ type view struct {
 	Password string
 	Realm    string
 	Host     string
-	Port     int
-	Display  string // SIP display name
-	Label    string // text on the idle screen / account key
-	Number   string // extension shown, or the device id when neutral
-	LoggedIn bool
-	Keys     []key
-	LangName string // English, Dutch
-	LangCode string // en, nl
-	Zone     zone
+	Port     int // the SIP port of Transport
+	// Transport is the phone's SIP transport (udp, tcp or tls) and SRTP
+	// its SRTP policy on it (off, optional, required; off unless tls).
+	Transport string
+	SRTP      string
+	Display   string // SIP display name
+	Label     string // text on the idle screen / account key
+	Number    string // extension shown, or the device id when neutral
+	LoggedIn  bool
+	Keys      []key
+	LangName  string // English, Dutch
+	LangCode  string // en, nl
+	Zone      zone
 }
 
 // labels are the key labels per language.
@@ -149,6 +154,10 @@ var labels = map[string]struct{ login, logout string }{
 func (s *Server) buildView(ctx context.Context, d *hotdesk.Device, u *hotdesk.User, st hotdesk.Settings) view {
 	v := view{MAC: d.MAC, DeviceID: d.ID, Password: d.SIPPassword, Realm: s.opts.Realm,
 		Host: s.opts.SIPHost, Port: s.opts.SIPPort, Display: d.ID, Label: d.ID, Number: d.ID}
+	v.Transport, v.SRTP = s.transport(d, st)
+	if v.Transport == "tls" {
+		v.Port = s.opts.SIPTLSPort
+	}
 	v.LangCode, v.LangName = "en", "English"
 	if st.Lang == "nl" {
 		v.LangCode, v.LangName = "nl", "Dutch"
@@ -186,6 +195,21 @@ func (s *Server) buildView(ctx context.Context, d *hotdesk.Device, u *hotdesk.Us
 	}
 	v.Display, v.Label = oneLine(v.Display), oneLine(v.Label)
 	return v
+}
+
+// transport is the device's SIP transport (its own, else the site's,
+// else udp) and SRTP policy. TLS needs the TLS listener: without one the
+// phone is told UDP (and the log says why). SRTP only goes with TLS.
+func (s *Server) transport(d *hotdesk.Device, st hotdesk.Settings) (transport, srtp string) {
+	transport = cmp.Or(d.SIPTransport, st.TLS.PhoneTransport, "udp")
+	if transport == "tls" && s.opts.SIPTLSPort == 0 {
+		s.log.Warn("provisioning: device set to TLS but the PBX has no SIP TLS listener (--sip-tls); provisioned with UDP", "device", d.ID)
+		transport = "udp"
+	}
+	if transport != "tls" {
+		return transport, hotdesk.SRTPOff
+	}
+	return transport, cmp.Or(d.SRTP, hotdesk.SRTPOptional)
 }
 
 // userKeys are the user's BLF keys (labelled with the watched user's name
