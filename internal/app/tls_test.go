@@ -37,6 +37,8 @@ type tlsPhone struct {
 	rtp  *net.UDPConn
 	key  []byte // our SRTP master key and salt
 	byes chan struct{}
+	// notifies counts NOTIFYs the PBX sent over the phone's TLS flow.
+	notifies chan string
 }
 
 func newTLSPhone(t *testing.T, pbx, id string, roots *x509.CertPool) *tlsPhone {
@@ -52,14 +54,21 @@ func newTLSPhone(t *testing.T, pbx, id string, roots *x509.CertPool) *tlsPhone {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &tlsPhone{t: t, id: id, pbx: pbx, cli: cli, rtp: conn, key: []byte("phone-key-0123456789-salt-0123"), byes: make(chan struct{}, 4)}
-	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: id, Host: "127.0.0.1", Port: 5999,
-		UriParams: tlsParam()}}
+	p := &tlsPhone{t: t, id: id, pbx: pbx, cli: cli, rtp: conn, key: []byte("phone-key-0123456789-salt-0123"), byes: make(chan struct{}, 4), notifies: make(chan string, 16)}
+	// sips: (RFC 3261 19.1): the phone is reached over TLS only, on the
+	// connection it registered over (nothing listens on port 5999).
+	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sips", User: id, Host: "127.0.0.1", Port: 5999}}
 	p.dua = &sipgo.DialogUA{Client: cli, ContactHDR: contact}
 	ok := func(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	}
-	srv.OnNotify(ok)
+	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+		ok(req, tx)
+		select {
+		case p.notifies <- req.Transport():
+		default:
+		}
+	})
 	srv.OnOptions(ok)
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		ok(req, tx)
@@ -77,7 +86,8 @@ func (p *tlsPhone) uri(user string) sip.Uri {
 // register registers over TLS with digest authentication.
 func (p *tlsPhone) register() {
 	p.t.Helper()
-	req := sip.NewRequest(sip.REGISTER, p.uri(""))
+	host, port, _ := sip.ParseAddr(p.pbx)
+	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sips", Host: host, Port: port})
 	req.SetTransport("TLS")
 	aor := sip.Uri{Scheme: "sip", User: p.id, Host: "hotdesk.local"}
 	req.AppendHeader(&sip.FromHeader{Address: aor, Params: tagParam()})
@@ -241,6 +251,15 @@ func TestTLSLoginWithSRTP(t *testing.T) {
 	l, err := r.Store().LoginByDevice(context.Background(), "HD00001")
 	if err != nil || l.Extension != "201" {
 		t.Fatalf("login after *35 over TLS: %+v %v", l, err)
+	}
+	// The login's check-sync NOTIFY reaches the phone on its TLS flow.
+	select {
+	case tr := <-p.notifies:
+		if tr != "TLS" {
+			t.Errorf("NOTIFY came over %s", tr)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("no check-sync NOTIFY over the phone's TLS connection")
 	}
 
 	_, ans = p.dial("*77*5*")
