@@ -325,3 +325,61 @@ func tagParam() sip.HeaderParams {
 	p.Add("tag", sip.GenerateTagN(8))
 	return p
 }
+
+// dialStatus calls number with body and returns the final status (0 for
+// a 2xx, which it hangs up at once; -1 for none within 3 s).
+func (p *tlsPhone) dialStatus(number string, body []byte) int {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	dlg, err := p.dua.Invite(ctx, p.uri(number), body, sip.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		p.t.Fatalf("INVITE %s: %v", number, err)
+	}
+	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{Username: p.id, Password: DemoPassword(p.id)})
+	var de *sipgo.ErrDialogResponse
+	switch {
+	case err == nil:
+		dlg.Ack(ctx)
+		dlg.Bye(ctx)
+		return 0
+	case errors.As(err, &de):
+		return de.Res.StatusCode
+	case ctx.Err() != nil:
+		return -1
+	}
+	p.t.Fatalf("INVITE %s: %v", number, err)
+	return -1
+}
+
+// TestTLSSRTPRequiredDevice: a device with srtp=required gets 488 for a
+// call between phones offering plain RTP, not for one offering a key, and
+// never for an emergency call.
+func TestTLSSRTPRequiredDevice(t *testing.T) {
+	dir := t.TempDir()
+	r := mustStart(t, testConfig(dir, true))
+	req := hotdesk.SRTPRequired
+	if _, err := r.Store().UpdateDevice(context.Background(), "HD00001", hotdesk.DeviceUpdate{SRTP: &req}); err != nil {
+		t.Fatal(err)
+	}
+	roots, _ := mustTrustPBX(t, dir)
+	p := newTLSPhone(t, r.SIPTLSAddr(), "HD00001", roots)
+	p.register()
+	if _, ans := p.dial("*35*201*1234"); !strings.Contains(string(ans), "a=crypto:") {
+		t.Fatalf("login answer without SRTP:\n%s", ans)
+	}
+	plain := []byte(strings.ReplaceAll(strings.ReplaceAll(string(p.offer()), "RTP/SAVP", "RTP/AVP"),
+		"a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:"+base64.StdEncoding.EncodeToString(p.key)+"\r\n", ""))
+	if strings.Contains(string(plain), "crypto") {
+		t.Fatal("test offer still has a key")
+	}
+	if got := p.dialStatus("202", plain); got != sip.StatusNotAcceptableHere {
+		t.Errorf("plain RTP to 202 from a device requiring SRTP: %d, want 488", got)
+	}
+	if got := p.dialStatus("202", p.offer()); got == sip.StatusNotAcceptableHere {
+		t.Errorf("SRTP offer to 202 refused with 488")
+	}
+	if got := p.dialStatus("112", plain); got == sip.StatusNotAcceptableHere {
+		t.Errorf("emergency call refused for its SRTP policy")
+	}
+}

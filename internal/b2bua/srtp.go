@@ -3,6 +3,12 @@ package b2bua
 import (
 	"bytes"
 	"strings"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 )
 
 // keysFor is an SDP body as it may be sent over transport. Between phones
@@ -28,4 +34,18 @@ func keysFor(body []byte, transport string) []byte {
 		}
 	}
 	return out
+}
+
+// srtpRefused reports whether a call from dev must be refused (488) by
+// its SRTP policy: a device that requires SRTP calls over TLS with a key
+// of a supported suite (an offerless INVITE over TLS may still get one in
+// its answer). Emergency calls are never refused for it.
+func srtpRefused(req *sip.Request, dev *hotdesk.Device) bool {
+	if dev.SRTP != hotdesk.SRTPRequired {
+		return false
+	}
+	if !signaling.Secure(req) {
+		return true
+	}
+	return len(req.Body()) > 0 && !media.HasSRTPKey(req.Body())
 }

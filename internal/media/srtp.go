@@ -210,3 +210,19 @@ func withCrypto(md *sdp.MediaDescription, c cryptoAttr, savp bool) *sdp.MediaDes
 	}
 	return md.WithValueAttribute("crypto", c.value())
 }
+
+// HasSRTPKey reports whether an SDP offers SRTP the PBX supports: an
+// audio stream with an a=crypto line of a supported suite. The B2BUA uses
+// it for devices that require SRTP on calls it passes through.
+func HasSRTPKey(raw []byte) bool {
+	var desc sdp.SessionDescription
+	if desc.UnmarshalString(string(raw)) != nil {
+		return false
+	}
+	for _, md := range desc.MediaDescriptions {
+		if known, _ := cryptoLines(md); md.MediaName.Media == "audio" && md.MediaName.Port.Value != 0 && len(known) > 0 {
+			return true
+		}
+	}
+	return false
+}
