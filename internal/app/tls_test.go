@@ -22,8 +22,10 @@ import (
 	"github.com/pion/srtp/v3"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/media/g711"
 	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // tlsPhone is a SIP phone over TLS (sipgo) that trusts the PBX's
@@ -382,4 +384,38 @@ func TestTLSSRTPRequiredDevice(t *testing.T) {
 	if got := p.dialStatus("112", plain); got == sip.StatusNotAcceptableHere {
 		t.Errorf("emergency call refused for its SRTP policy")
 	}
+}
+
+// TestTLSCallToPlainPhoneDropsKeys: a TLS phone's SRTP keys are not
+// passed on to a phone registered over UDP; the rest of its offer is.
+func TestTLSCallToPlainPhoneDropsKeys(t *testing.T) {
+	dir := t.TempDir()
+	r := mustStart(t, testConfig(dir, true))
+	ctx := context.Background()
+	for dev, ext := range map[string]string{"HD00001": "201", "HD00002": "202"} {
+		if _, err := r.Desk().Login(ctx, desk.LoginRequest{Extension: ext, Device: dev, Via: hotdesk.ViaAPI}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	callee := siptest.New(t, siptest.Options{Server: r.SIPAddr(), User: "HD00002", Password: DemoPassword("HD00002"), Domain: "hotdesk.local"})
+	callee.MustRegister(t)
+	callee.SetAnswerMode(siptest.AnswerRing)
+	roots, _ := mustTrustPBX(t, dir)
+	p := newTLSPhone(t, r.SIPTLSAddr(), "HD00001", roots)
+	p.register()
+	offer := strings.ReplaceAll(string(p.offer()), "RTP/SAVP", "RTP/AVP") // best-effort SRTP
+	done := make(chan int, 1)
+	go func() { done <- p.dialStatus("202", []byte(offer)) }()
+	in, err := callee.WaitIncoming(5 * time.Second)
+	if err != nil {
+		t.Fatalf("202 did not ring: %v", err)
+	}
+	body := string(in.Request.Body())
+	if strings.Contains(body, "a=crypto") || strings.Contains(body, "inline:") {
+		t.Errorf("SRTP keys sent to a phone over UDP:\n%s", body)
+	}
+	if !strings.Contains(body, "m=audio") || !strings.Contains(body, "a=rtpmap:0 PCMU/8000") {
+		t.Errorf("the rest of the offer was not passed on:\n%s", body)
+	}
+	<-done
 }
