@@ -69,9 +69,24 @@ type Settings struct {
 	// Prompts: digit timeouts of prompted logins.
 	Prompts PromptSettings `json:"prompts"`
 	Limits  LimitSettings  `json:"limits"` // per-device caps (issue 11)
+	TLS     TLSSettings    `json:"tls"`    // SIP over TLS and SRTP (issue 15)
 
 	Voicemail VoicemailSettings `json:"voicemail"` // mailboxes (issue 13)
 	Mail      MailSettings      `json:"mail"`      // voicemail-to-email (issue 13)
+}
+
+// TLSSettings are the site's SIP over TLS choices.
+type TLSSettings struct {
+	// PhoneTransport is the SIP transport provisioned to phones whose
+	// device says none: "udp" (default, also ""), "tcp" or "tls".
+	PhoneTransport string `json:"phone_transport"`
+	// TrunkCA pins the CA (PEM) a TLS trunk's certificate must chain to
+	// instead of the system's roots; TrunkFingerprint pins the
+	// certificate itself (SHA-256, hex with or without colons). Either
+	// replaces the system roots; the host name is checked unless a
+	// fingerprint matches.
+	TrunkCA          string `json:"trunk_ca"`
+	TrunkFingerprint string `json:"trunk_fingerprint"`
 }
 
 // MailSettings is the SMTP server voicemail-to-email goes through. With

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -83,6 +84,9 @@ type App struct {
 	adminToken string
 	dirLock    *dataDirLock
 
+	sipCert          *x509.Certificate // the SIP TLS certificate, nil without the listener
+	sipCertGenerated bool
+
 	metrics     *eventMetrics
 	metricsCh   <-chan events.Event
 	metricsStop func()
@@ -155,10 +159,14 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("registrar: %w", err)
 	}
-	a.sip, err = signaling.New(signaling.Options{
+	sipOpts := signaling.Options{
 		UDPAddr: cfg.SIPAddr, TCPAddr: cfg.SIPAddr, Hostname: publicIP, Domain: cfg.Domain,
 		UserAgent: "Hotdesk PBX " + Version, Logger: a.log, ReadFilter: a.reg.Allow, TCP: cfg.sipLimits(),
-	})
+	}
+	if err := a.sipTLSOptions(&sipOpts, publicIP); err != nil {
+		return err
+	}
+	a.sip, err = signaling.New(sipOpts)
 	if err != nil {
 		return err
 	}
@@ -248,7 +256,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	sipPort := a.sip.UDPAddr().Port
 	prov, err := provision.New(provision.Options{
 		Store: a.store, Desk: a.desk, Logger: a.log, Now: a.now,
-		SIPHost: publicIP, SIPPort: sipPort, Realm: a.cfg.Domain, Algorithms: a.reg.Algorithms(),
+		SIPHost: publicIP, SIPPort: sipPort, SIPTLSPort: a.sipTLSPort(), Realm: a.cfg.Domain, Algorithms: a.reg.Algorithms(),
 	})
 	if err != nil {
 		return fmt.Errorf("provisioning: %w", err)
@@ -540,5 +548,6 @@ func (a *App) banner() {
 	fmt.Fprintf(w, "  Admin console:  %s/\n", base)
 	fmt.Fprintf(w, "  REST API:       %s/api/v1/  (Authorization: Bearer <token in %s>)\n", base, filepath.Join(a.cfg.DataDir, "admin-token"))
 	fmt.Fprintf(w, "  SIP:            %s (UDP and TCP), domain %s\n", net.JoinHostPort(pub, strconv.Itoa(a.sip.UDPAddr().Port)), a.cfg.Domain)
+	fmt.Fprint(w, a.tlsBanner(pub))
 	fmt.Fprintf(w, "  Forgot the console password?  hotdesk admin passwd --data %s\n", a.cfg.DataDir)
 }

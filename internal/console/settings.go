@@ -43,6 +43,7 @@ func settingsForm(s hotdesk.Settings) *form {
 		"trunk_sources": {strings.Join(t.Sources, ", ")}, "trunk_transport": {cmp.Or(t.Transport, "udp")},
 		"calls_per_device": {strconv.Itoa(s.Limits.CallsPerDevice)}, "subscriptions_per_device": {strconv.Itoa(s.Limits.SubscriptionsPerDevice)},
 		"subscriptions_per_extension": {strconv.Itoa(s.Limits.SubscriptionsPerExtension)},
+		"phone_transport":             {s.TLS.PhoneTransport}, "trunk_fingerprint": {s.TLS.TrunkFingerprint},
 	})
 	f.Values.Set("first_digit_seconds", strconv.Itoa(s.Prompts.FirstDigitSeconds))
 	f.Values.Set("inter_digit_seconds", strconv.Itoa(s.Prompts.InterDigitSeconds))

@@ -10,6 +10,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/voicemail"
 )
 
@@ -95,7 +96,8 @@ func (s *Service) Deposit(ctx context.Context, dlg *sipgo.DialogServerSession, r
 	if s.vm == nil {
 		return false
 	}
-	c, status := s.newCallOn(dlg, req, s.contact(req))
+	// The caller may be a trunk or a phone: SRTP as offered, keys only over TLS.
+	c, status := s.newCallOn(dlg, req, s.contact(req), media.Security{Secure: signaling.Secure(req)})
 	if c == nil {
 		s.log.Warn("feature: no media for voicemail", "status", status)
 		return false

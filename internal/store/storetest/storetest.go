@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"HotdeskIDs", testHotdeskIDs},
 		{"HotdeskIDsConcurrent", testHotdeskIDsConcurrent},
 		{"DeleteDevice", testDeleteDevice},
+		{"DeviceTLS", testDeviceTLS},
 		{"Logins", testLogins},
 		{"LoginConflicts", testLoginConflicts},
 		{"LoginRace", testLoginRace},
