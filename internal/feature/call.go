@@ -78,7 +78,7 @@ func (s *Service) newCall(req *sip.Request, tx sip.ServerTransaction) (*call, in
 	if err != nil {
 		return nil, sip.StatusBadRequest
 	}
-	sess, err := media.NewSessionWith(media.SessionOptions{Pool: s.ports, LocalIP: s.mediaIP, Logger: s.log})
+	sess, err := media.NewSessionWith(media.SessionOptions{Pool: s.ports, LocalIP: s.mediaIP, Logger: s.log, FlowIP: media.SourceIP(req.Source())})
 	if err != nil {
 		s.log.Warn("feature: media session", "err", err)
 		return nil, sip.StatusServiceUnavailable
