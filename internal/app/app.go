@@ -41,6 +41,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/presence"
 	"github.com/hotdesk-pbx/hotdesk/internal/provision"
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
+	"github.com/hotdesk-pbx/hotdesk/internal/relay"
 	"github.com/hotdesk-pbx/hotdesk/internal/settings"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
@@ -178,10 +179,15 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("feature codes: %w", err)
 	}
+	rel, err := relay.New(relay.Options{Pool: ports, BindIP: cfg.mediaBindIP(), SDPIP: publicIP, Logger: a.log})
+	if err != nil {
+		return err
+	}
 	a.b2bua, err = b2bua.New(b2bua.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
 		Settings: a.settings.Get, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
 		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(),
+		Relay: rel, Media: cfg.Media,
 	})
 	if err != nil {
 		return fmt.Errorf("b2bua: %w", err)

@@ -83,7 +83,7 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 			out.AppendHeader(sip.NewHeader(name, h.Value()))
 		}
 	}
-	out.SetBody(req.Body())
+	out.SetBody(c.sdpFrom(sideOf(fromA), req.Body(), req.Source()))
 	winner := c.winner
 	// A re-INVITE without SDP: the far end's 2xx offers and the asker's
 	// ACK answers (RFC 3261 14.1), so the far end's ACK waits for it.
@@ -124,7 +124,7 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 				if ct := from.ContentType(); ct != nil {
 					ack.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 				}
-				ack.SetBody(from.Body())
+				ack.SetBody(c.sdpFrom(sideOf(fromA), from.Body(), from.Source()))
 			}
 			if err := c.b.o.SIP.Client.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
 				c.log.Debug("b2bua: ack relayed re-invite", "err", err)
@@ -134,7 +134,7 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 		if req.Method == sip.INVITE && res.IsSuccess() && !answerInAck {
 			ackFar(nil)
 		}
-		back := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, res.Body())
+		back := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, c.sdpFrom(sideOf(!fromA), res.Body(), ""))
 		if ct := res.ContentType(); ct != nil {
 			back.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 		}
