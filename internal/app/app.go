@@ -146,7 +146,10 @@ func (a *App) build(ctx context.Context) error {
 	// are in a call (an auto-logout waits for the call to end).
 	a.desk = desk.New(desk.Options{Store: a.store, Bus: a.bus, Now: a.now, Logger: a.log, Settings: a.settings,
 		InCall: func(device string) bool { return a.b2bua != nil && a.b2bua.InCall(device) }})
-	a.reg, err = registrar.New(registrar.Options{Store: a.store, Bus: a.bus, Realm: cfg.Domain, Now: a.now, Logger: a.log, Node: cfg.Node, Algorithms: algs})
+	a.reg, err = registrar.New(registrar.Options{Store: a.store, Bus: a.bus, Realm: cfg.Domain, Now: a.now, Logger: a.log, Node: cfg.Node, Algorithms: algs,
+		KeepAlive: func() time.Duration {
+			return time.Duration(a.settings.Get(context.Background()).NAT.KeepaliveSeconds) * time.Second
+		}})
 	if err != nil {
 		return fmt.Errorf("registrar: %w", err)
 	}

@@ -3,6 +3,7 @@ package registrar
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -153,6 +154,13 @@ func (r *Registrar) Rewrite() {
 func (r *Registrar) Run(ctx context.Context) error {
 	t := time.NewTicker(r.opts.FlushInterval)
 	defer t.Stop()
+	// Keep-alives to phones behind NAT, every KeepAlive (looked at again
+	// each round; while off, every keepaliveRecheck).
+	ka := time.NewTimer(r.nextKeepalive())
+	defer ka.Stop()
+	var kaWG sync.WaitGroup
+	defer kaWG.Wait()
+	kaSem := make(chan struct{}, keepaliveInFlight)
 	if r.opts.Bus != nil {
 		r.mu.Lock()
 		loaded := r.loaded
@@ -176,6 +184,11 @@ func (r *Registrar) Run(ctx context.Context) error {
 			r.flush(ctx)
 		case <-r.kick:
 			r.flush(ctx)
+		case <-ka.C:
+			if r.keepaliveInterval() > 0 {
+				r.keepalives(ctx, &kaWG, kaSem)
+			}
+			ka.Reset(r.nextKeepalive())
 		}
 	}
 }

@@ -1,9 +1,15 @@
 package signaling
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"net/netip"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk"
 )
 
 // BehindNAT reports whether req's sender wrote an address that is not
@@ -42,4 +48,42 @@ func hostAddr(h string) netip.Addr {
 		return netip.Addr{}
 	}
 	return a.Unmap()
+}
+
+// crlfPing is the RFC 5626 section 3.5.1 keep-alive ping on a stream flow.
+var crlfPing = []byte("\r\n\r\n")
+
+// KeepAlive keeps a phone's flow through its NAT open (issue 15 item 1):
+// over UDP an OPTIONS to the flow, waiting (bounded by ctx) for any final
+// answer; over TCP or TLS a CRLF ping on the phone's own connection (the
+// phone answers a CRLF pong, which the transport drops). It returns an
+// error when the phone did not answer or its connection is gone.
+func (s *Server) KeepAlive(ctx context.Context, b hotdesk.Binding) error {
+	if t := strings.ToLower(b.Transport); t == "tcp" || t == "tls" {
+		c := s.UA.TransportLayer().Pool(t).Get(b.Source)
+		if c == nil {
+			return fmt.Errorf("keep-alive %s: no %s connection from %s", b.Device, t, b.Source)
+		}
+		defer c.TryClose() // Get took a reference
+		w, ok := c.(io.Writer)
+		if !ok {
+			return fmt.Errorf("keep-alive %s: connection cannot be written", b.Device)
+		}
+		if _, err := w.Write(crlfPing); err != nil {
+			return fmt.Errorf("keep-alive %s: %w", b.Device, err)
+		}
+		return nil
+	}
+	req, err := s.NewRequestTo(sip.OPTIONS, b)
+	if err != nil {
+		return fmt.Errorf("keep-alive %s: %w", b.Device, err)
+	}
+	res, err := s.Client.Do(ctx, req)
+	if err != nil {
+		return fmt.Errorf("keep-alive %s: %w", b.Device, err)
+	}
+	if res == nil {
+		return fmt.Errorf("keep-alive %s: no answer", b.Device)
+	}
+	return nil // any answer, even 404 or 405, came through the NAT
 }
