@@ -87,3 +87,25 @@ func (s *Server) KeepAlive(ctx context.Context, b hotdesk.Binding) error {
 	}
 	return nil // any answer, even 404 or 405, came through the NAT
 }
+
+// markReceived adds received=<source IP> to req's top Via when its
+// sent-by host is not the address req came from (RFC 3261 section
+// 18.2.1), so every response built from req tells the phone its public
+// address. With an empty rport sipgo adds received and rport itself
+// (RFC 3581 section 4) when the response is built.
+func markReceived(req *sip.Request) {
+	v := req.Via()
+	if v == nil || v.Params == nil {
+		return
+	}
+	if _, ok := v.Params.Get("received"); ok {
+		return
+	}
+	if rport, ok := v.Params.Get("rport"); ok && rport == "" {
+		return
+	}
+	src := SourceAddr(req.Source())
+	if src.IsValid() && hostAddr(v.Host) != src {
+		v.Params.Add("received", src.String())
+	}
+}
