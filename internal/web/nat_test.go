@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -21,5 +22,21 @@ func TestSettingsNAT(t *testing.T) {
 	st, _ := e.store.GetSettings(context.Background())
 	if st.NAT.KeepaliveSeconds != 15 || st.NAT.NoMediaSeconds != 60 {
 		t.Fatalf("stored %+v", st.NAT)
+	}
+}
+
+// A device's registration says whether the phone is behind NAT and where
+// its flow is (source, transport): how an admin checks a phone's flow.
+func TestRegistrationShowsNAT(t *testing.T) {
+	e := MustEnv(t)
+	id := e.MustDesk()
+	e.regs.mu.Lock()
+	e.regs.m[id] = []hotdesk.Binding{{Device: id, Contact: "sip:HD00001@192.168.1.20:5060", Expires: e.clock.Now().Add(time.Hour),
+		Source: "203.0.113.7:40312", Transport: "udp", NAT: true}}
+	e.regs.mu.Unlock()
+	var d deviceOut
+	e.do("GET", "/api/v1/devices/"+id, "").want(t, 200, &d)
+	if len(d.Registration) != 1 || !d.Registration[0].NAT || d.Registration[0].Source != "203.0.113.7:40312" {
+		t.Fatalf("registration %+v", d.Registration)
 	}
 }
