@@ -163,13 +163,15 @@ func (r *Registrar) keepalives(ctx context.Context, wg *sync.WaitGroup, sem chan
 	}
 }
 
-// keepaliveRecheck is how often a keep-alive interval of 0 (off) is looked
-// at again.
+// keepaliveRecheck is how often the keep-alive interval is looked at
+// again, so a changed setting applies within it.
 const keepaliveRecheck = 5 * time.Second
 
+// nextKeepalive is when Run looks at keep-alives next: the interval, at
+// most keepaliveRecheck.
 func (r *Registrar) nextKeepalive() time.Duration {
 	if d := r.keepaliveInterval(); d > 0 {
-		return d
+		return min(d, keepaliveRecheck)
 	}
 	return keepaliveRecheck
 }

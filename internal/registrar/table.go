@@ -158,6 +158,7 @@ func (r *Registrar) Run(ctx context.Context) error {
 	// each round; while off, every keepaliveRecheck).
 	ka := time.NewTimer(r.nextKeepalive())
 	defer ka.Stop()
+	lastKA := time.Now()
 	var kaWG sync.WaitGroup
 	defer kaWG.Wait()
 	kaSem := make(chan struct{}, keepaliveInFlight)
@@ -185,8 +186,9 @@ func (r *Registrar) Run(ctx context.Context) error {
 		case <-r.kick:
 			r.flush(ctx)
 		case <-ka.C:
-			if r.keepaliveInterval() > 0 {
+			if d := r.keepaliveInterval(); d > 0 && time.Since(lastKA) >= d-d/10 {
 				r.keepalives(ctx, &kaWG, kaSem)
+				lastKA = time.Now()
 			}
 			ka.Reset(r.nextKeepalive())
 		}
