@@ -40,7 +40,7 @@ type phone struct {
 func newPhone(t *testing.T, ns, ip, user, pass string) *phone {
 	p := &phone{t: t, user: user, pass: pass, ip: ip,
 		sip: listenUDP(t, ns, ip+":5060"), rtp: listenUDP(t, ns, ip+":0"),
-		pbx: &net.UDPAddr{IP: net.ParseIP(pbxIP), Port: 5060},
+		pbx:  &net.UDPAddr{IP: net.ParseIP(pbxIP), Port: 5060},
 		reqs: make(chan *sip.Request, 8), ress: make(chan *sip.Response, 64)}
 	go p.readSIP()
 	go p.readRTP()
