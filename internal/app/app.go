@@ -62,6 +62,7 @@ type App struct {
 	desk      *desk.Service
 	feature   *feature.Service
 	b2bua     *b2bua.B2BUA
+	relay     *relay.Relay // anchored media (issue 15)
 	checksync *checksync.Notifier
 	presence  *presence.Presence
 	webhooks  *webhook.Dispatcher
@@ -182,7 +183,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("feature codes: %w", err)
 	}
-	rel, err := relay.New(relay.Options{Pool: ports, BindIP: cfg.mediaBindIP(), SDPIP: publicIP, Logger: a.log})
+	a.relay, err = relay.New(relay.Options{Pool: ports, BindIP: cfg.mediaBindIP(), SDPIP: publicIP, Logger: a.log})
 	if err != nil {
 		return err
 	}
@@ -190,7 +191,7 @@ func (a *App) build(ctx context.Context) error {
 		Store: a.store, Desk: a.desk, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
 		Settings: a.settings.Get, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
 		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(),
-		Relay: rel, Media: cfg.Media,
+		Relay: a.relay, Media: cfg.Media,
 	})
 	if err != nil {
 		return fmt.Errorf("b2bua: %w", err)
@@ -223,6 +224,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
 	reg.MustRegister(a.sip.Collectors()...)
 	a.metrics = newEventMetrics(reg, a.bus, func() int { return len(a.b2bua.Live()) })
+	reg.MustRegister(relayMetrics(a.relay)...)
 	// Subscribed now, so no event published after New is missed.
 	a.metricsCh, a.metricsStop = a.bus.Subscribe(1024)
 	// One admin service: the API and the console apply the same rules.

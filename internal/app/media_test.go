@@ -1,6 +1,8 @@
 package app
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -26,6 +28,23 @@ func TestMediaFlag(t *testing.T) {
 		c.SIPAddr = addr
 		if got := c.mediaBindIP(); got != want {
 			t.Errorf("--sip %s: relay binds %s, want %s", addr, got, want)
+		}
+	}
+}
+
+// /metrics shows the media relay: anchored calls up, packets relayed and
+// dropped.
+func TestRelayMetrics(t *testing.T) {
+	r := mustStart(t, testConfig(t.TempDir(), true))
+	res, err := http.Get(r.HTTPURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, w := range []string{"hotdesk_relay_sessions 0", "hotdesk_relay_packets_total 0", "hotdesk_relay_packets_dropped_total 0"} {
+		if !strings.Contains(string(b), w) {
+			t.Errorf("/metrics lacks %q", w)
 		}
 	}
 }

@@ -45,6 +45,9 @@ type Relay struct {
 	sdpIP  netip.Addr
 	log    *slog.Logger
 	active atomic.Int64
+	// Packets of closed sessions (counted at Close, not per packet, so
+	// the packet path shares no counter between calls).
+	relayed, dropped atomic.Uint64
 }
 
 // New checks o and returns a Relay.
@@ -77,6 +80,10 @@ func New(o Options) (*Relay, error) {
 
 // Active is the number of open sessions.
 func (r *Relay) Active() int { return int(r.active.Load()) }
+
+// Packets returns the packets relayed and dropped (third address, or
+// nowhere to send yet) by the sessions closed so far.
+func (r *Relay) Packets() (relayed, dropped uint64) { return r.relayed.Load(), r.dropped.Load() }
 
 // SDPIP is the address rewritten SDP names.
 func (r *Relay) SDPIP() netip.Addr { return r.sdpIP }
@@ -289,6 +296,10 @@ func (s *Session) Close() {
 		}
 		s.wg.Wait()
 		s.release()
+		for _, l := range s.legs {
+			s.r.relayed.Add(l.Sent.Load())
+			s.r.dropped.Add(l.Dropped.Load())
+		}
 		s.r.active.Add(-1)
 	})
 }

@@ -207,6 +207,10 @@ func TestRelayDropsThirdAddress(t *testing.T) {
 	if d := s.Leg(A).Dropped.Load() + s.Leg(B).Dropped.Load(); d < 3 {
 		t.Fatalf("dropped %d packets, want 3", d)
 	}
+	s.Close()
+	if relayed, dropped := s.r.Packets(); relayed != 1 || dropped < 3 {
+		t.Fatalf("relay totals after close: %d relayed, %d dropped", relayed, dropped)
+	}
 }
 
 // A re-INVITE to a new address (a phone moving, or resuming from
