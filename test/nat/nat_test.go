@@ -143,7 +143,6 @@ func TestPhoneBehindNAT(t *testing.T) {
 	bin := buildHotdesk(t)
 	pb := startPBX(t, bin, tp)
 	pb.api(t, "PUT", "/api/v1/settings", `{"nat":{"keepalive_seconds":5}}`, nil)
-	pb.api(t, "POST", "/api/v1/logins", `{"extension":"201","device":"HD00001"}`, nil)
 
 	home := newPhone(t, tp.home, homeIP, "HD00001", "demo-HD00001-secret")
 	office := newPhone(t, tp.office, officeIP, "soft205", "demo-soft205-secret")
@@ -166,6 +165,25 @@ func TestPhoneBehindNAT(t *testing.T) {
 	}
 	t.Logf("home phone's flow: %s (Contact %s)", dev.Registration[0].Source, dev.Registration[0].Contact)
 
+	// Hot desking through the NAT: *35*201 and the PIN as RFC 4733 keys.
+	// The PBX's prompt session latches to the phone's flow address (its
+	// SDP names the private one), so the keys count (issue 15 item 5).
+	d, ok := home.dial("*35*201")
+	home.sendDigits(mediaAddr(t, string(ok.Body())), "1234#")
+	var logins []struct{ Extension, Device string }
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		pb.api(t, "GET", "/api/v1/logins", "", &logins)
+		if len(logins) == 1 && logins[0].Extension == "201" && logins[0].Device == "HD00001" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("201 not logged in at HD00001 by keys through the NAT: logins %+v", logins)
+		}
+	}
+	if res := home.bye(d); res.StatusCode != 200 && res.StatusCode != 481 {
+		t.Fatalf("BYE after login: %d", res.StatusCode)
+	}
+
 	// Idle for longer than the NAT keeps a UDP mapping: only the PBX's
 	// keep-alives keep it, so the call below still reaches the phone.
 	time.Sleep(natUDPTimeout + 4*time.Second)
@@ -175,7 +193,7 @@ func TestPhoneBehindNAT(t *testing.T) {
 
 	// Called: the office phone calls 201, logged in at the home phone.
 	go home.answer(10 * time.Second)
-	d, ok := office.dial("201")
+	d, ok = office.dial("201")
 	if got := mediaAddr(t, string(ok.Body())); got.IP.String() != pbxIP {
 		t.Fatalf("office phone got media at %v, want the relay on %s", got, pbxIP)
 	}

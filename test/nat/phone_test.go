@@ -2,6 +2,7 @@ package nat
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/media/dtmf"
 )
 
 const domain = "hotdesk.local"
@@ -128,8 +131,8 @@ func (p *phone) received() []*sip.Request {
 }
 
 func (p *phone) write(msg string) {
-	if _, err := p.sip.WriteToUDP([]byte(msg), p.pbx); err != nil {
-		p.t.Errorf("%s: send: %v", p.user, err)
+	if _, err := p.sip.WriteToUDP([]byte(msg), p.pbx); err != nil && !errors.Is(err, net.ErrClosed) {
+		p.t.Errorf("%s: send: %v", p.user, err) // closed: the reader answered as the test ended
 	}
 }
 
@@ -351,5 +354,41 @@ func (p *phone) stream(addr *net.UDPAddr, n int) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sendDigits sends keys to addr as RFC 4733 telephone-events (payload type
+// 101), as a phone does: three updates and three end packets per key.
+func (p *phone) sendDigits(addr *net.UDPAddr, keys string) {
+	ssrc := uint32(p.seq.Add(1))
+	seq := uint16(1)
+	ts := uint32(1000)
+	for _, k := range keys {
+		code, ok := dtmf.Code(k)
+		if !ok {
+			p.t.Errorf("not a key: %q", k)
+			return
+		}
+		for i, end := range []bool{false, false, false, true, true, true} {
+			ev := dtmf.Event{Code: code, End: end, Volume: 10, Duration: uint16(160 * min(i+1, 4))}
+			hdr := make([]byte, 12)
+			hdr[0], hdr[1] = 0x80, 101
+			if i == 0 {
+				hdr[1] |= 0x80 // marker
+			}
+			binary.BigEndian.PutUint16(hdr[2:], seq)
+			binary.BigEndian.PutUint32(hdr[4:], ts)
+			binary.BigEndian.PutUint32(hdr[8:], ssrc)
+			if !end || i == 3 {
+				seq++
+			}
+			if _, err := p.rtp.WriteToUDP(ev.Marshal(hdr), addr); err != nil {
+				p.t.Errorf("%s: rtp: %v", p.user, err)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		ts += 1600
+		time.Sleep(60 * time.Millisecond)
 	}
 }
