@@ -1,8 +1,10 @@
 package b2bua
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"net/netip"
 	"time"
 
@@ -48,10 +50,28 @@ func (c *call) anchorMedia(req *sip.Request) error {
 	if body := req.Body(); len(body) > 0 {
 		out := c.sdpFrom(relay.A, body, req.Source())
 		for _, l := range c.legs {
-			l.req.SetBody(out)
+			replaceSDP(l.req, body, out)
+			replaceSDP(l.udp, body, out)
 		}
 	}
 	return nil
+}
+
+// replaceSDP puts the anchored offer where a leg carries the caller's:
+// its whole body, or its SDP part (an emergency INVITE is multipart, the
+// SDP beside the PIDF-LO).
+func replaceSDP(r *sip.Request, orig, anchored []byte) {
+	if r == nil || len(r.Body()) == 0 {
+		return
+	}
+	body := r.Body()
+	if bytes.Equal(body, orig) {
+		r.SetBody(anchored)
+		return
+	}
+	if i := bytes.Index(body, orig); i >= 0 {
+		r.SetBody(slices.Concat(body[:i], anchored, body[i+len(orig):]))
+	}
 }
 
 // needsAnchor is the auto rule: the caller is behind NAT, or a callee's

@@ -22,6 +22,13 @@ import (
 func mustAnchoredOffice(t *testing.T, mode string, noMediaSeconds int) (*office, *relay.Relay) {
 	t.Helper()
 	o := mustOffice(t)
+	return o, anchor(t, o, mode, noMediaSeconds)
+}
+
+// anchor gives o's B2BUA a media relay in mode (--media) and the given
+// no-media timeout setting.
+func anchor(t *testing.T, o *office, mode string, noMediaSeconds int) *relay.Relay {
+	t.Helper()
 	ctx := context.Background()
 	st, err := o.store.GetSettings(ctx)
 	if err != nil {
@@ -49,7 +56,24 @@ func mustAnchoredOffice(t *testing.T, mode string, noMediaSeconds int) (*office,
 	done := make(chan struct{})
 	go func() { defer close(done); _ = b.Run(runCtx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return o, r
+	return r
+}
+
+// An anchored emergency call keeps its PIDF-LO: only the SDP part of the
+// multipart body is the relay's.
+func TestAnchoredEmergencyKeepsLocation(t *testing.T) {
+	o := trunkOffice(t)
+	anchor(t, o, b2bua.MediaAnchor, 0)
+	prov := o.provider(t, "t1")
+	dialAndHangUp(t, o.hd3, "112")
+	inv := received(prov.Wait(t), "INVITE")
+	for _, want := range []string{"Content-Type: multipart/mixed;boundary=", "Content-Type: application/pidf+xml",
+		"<ca:SEAT>HD3</ca:SEAT>", "Content-Type: application/sdp", "a=rtcp:"} {
+		if !strings.Contains(inv, want) {
+			t.Errorf("anchored emergency INVITE lacks %q:\n%s", want, inv)
+		}
+	}
+	o.waitIdle(t, 3*time.Second)
 }
 
 // mediaPort is the audio port and address an SDP body names.
