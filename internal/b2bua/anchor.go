@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
