@@ -19,6 +19,7 @@ const (
 	ResultCancelled = "cancelled"
 	ResultRejected  = "rejected"
 	ResultFailed    = "failed"
+	ResultNoMedia   = "no_media" // an anchored call ended for lack of media (issue 15)
 )
 
 // CallRecord is one call leg from one user's point of view. Records belong to

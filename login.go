@@ -46,6 +46,14 @@ type Binding struct {
 	Transport string    `json:"transport"` // udp, tcp
 	Node      string    `json:"node"`      // PBX node holding the connection
 	Updated   time.Time `json:"updated"`
+	// NAT: the phone is behind NAT (its Contact or Via address is not
+	// Source), so requests go to Source and it gets keep-alives.
+	NAT bool `json:"nat"`
+	// Instance and RegID are the Contact's +sip.instance and reg-id (RFC
+	// 5626 outbound; "" and 0 when not given): a REGISTER with the same
+	// pair replaces the binding whatever its Contact.
+	Instance string `json:"instance,omitempty"`
+	RegID    int    `json:"reg_id,omitempty"`
 	// Stale: the node holding it went silent; the phone counts as
 	// unregistered until it registers again (listings leave these out).
 	Stale bool `json:"-"`

@@ -70,6 +70,7 @@ type Settings struct {
 	Prompts PromptSettings `json:"prompts"`
 	Limits  LimitSettings  `json:"limits"` // per-device caps (issue 11)
 	TLS     TLSSettings    `json:"tls"`    // SIP over TLS and SRTP (issue 15)
+	NAT     NATSettings    `json:"nat"`    // phones behind NAT, anchored media (issue 15)
 
 	Voicemail VoicemailSettings `json:"voicemail"` // mailboxes (issue 13)
 	Mail      MailSettings      `json:"mail"`      // voicemail-to-email (issue 13)
@@ -124,6 +125,20 @@ func (v VoicemailSettings) WithDefaults() VoicemailSettings {
 	return v
 }
 
+// NATSettings keep phones behind NAT reachable and bound anchored calls.
+type NATSettings struct {
+	// KeepaliveSeconds is how often a phone behind NAT (its Contact or Via
+	// address is not where its REGISTER came from) is sent a keep-alive:
+	// OPTIONS over UDP, a CRLF ping over TCP, so its NAT keeps the
+	// binding open. 0 turns keep-alives off; default 25 (NATs forget UDP
+	// after 30 s or more).
+	KeepaliveSeconds int `json:"keepalive_seconds"`
+	// NoMediaSeconds ends an anchored call through which no RTP or RTCP
+	// has passed for this long while not on hold (result no_media); 0
+	// turns it off; default 60.
+	NoMediaSeconds int `json:"no_media_seconds"`
+}
+
 // LimitSettings bound what one phone can hold, so a broken or hostile
 // phone cannot take every RTP port or flood the PBX with subscriptions.
 type LimitSettings struct {
@@ -151,6 +166,7 @@ func DefaultSettings() Settings {
 		Prompts: PromptSettings{FirstDigitSeconds: 10, InterDigitSeconds: 10},
 		Limits:  LimitSettings{CallsPerDevice: 4, SubscriptionsPerDevice: 100, SubscriptionsPerExtension: 500},
 		Mail:    MailSettings{Port: 587, StartTLS: true},
+		NAT:     NATSettings{KeepaliveSeconds: 25, NoMediaSeconds: 60},
 
 		Voicemail: VoicemailSettings{MaxSeconds: 180, SilenceSeconds: 5, Quota: 100},
 	}

@@ -25,6 +25,7 @@ func serveFlags(cfg *app.Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.Domain, "domain", cfg.Domain, "SIP domain and digest realm")
 	fs.StringVar(&cfg.PublicIP, "public-ip", cfg.PublicIP, "address phones reach this PBX at, used in SDP and provisioning (default: the SIP listen IP or the first non-loopback interface)")
 	fs.StringVar(&cfg.RTPPorts, "rtp-ports", cfg.RTPPorts, "UDP port range for RTP (LOW-HIGH)")
+	fs.StringVar(&cfg.Media, "media", cfg.Media, "relay calls' RTP through the PBX: auto (when a phone is behind NAT or on another network), anchor (always) or direct (never)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", cfg.AdminToken, "API bearer token (generated and stored in the data dir when empty)")
 	fs.StringVar(&cfg.Lang, "lang", cfg.Lang, "voice prompt language on first start: en or nl (later changed in the console)")
 	fs.StringVar(&cfg.Node, "node", cfg.Node, "unique name of this node when several share one PostgreSQL database (default: the host name; node1 on SQLite)")

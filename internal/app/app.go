@@ -44,6 +44,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/presence"
 	"github.com/hotdesk-pbx/hotdesk/internal/provision"
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
+	"github.com/hotdesk-pbx/hotdesk/internal/relay"
 	"github.com/hotdesk-pbx/hotdesk/internal/settings"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
@@ -66,6 +67,7 @@ type App struct {
 	feature   *feature.Service
 	voicemail *voicemail.Service
 	b2bua     *b2bua.B2BUA
+	relay     *relay.Relay // anchored media (issue 15)
 	checksync *checksync.Notifier
 	presence  *presence.Presence
 	mwi       *mwi.Notifier
@@ -155,7 +157,10 @@ func (a *App) build(ctx context.Context) error {
 	// are in a call (an auto-logout waits for the call to end).
 	a.desk = desk.New(desk.Options{Store: a.store, Bus: a.bus, Now: a.now, Logger: a.log, Settings: a.settings,
 		InCall: func(device string) bool { return a.b2bua != nil && a.b2bua.InCall(device) }})
-	a.reg, err = registrar.New(registrar.Options{Store: a.store, Bus: a.bus, Realm: cfg.Domain, Now: a.now, Logger: a.log, Node: cfg.Node, Algorithms: algs})
+	a.reg, err = registrar.New(registrar.Options{Store: a.store, Bus: a.bus, Realm: cfg.Domain, Now: a.now, Logger: a.log, Node: cfg.Node, Algorithms: algs,
+		KeepAlive: func() time.Duration {
+			return time.Duration(a.settings.Get(context.Background()).NAT.KeepaliveSeconds) * time.Second
+		}})
 	if err != nil {
 		return fmt.Errorf("registrar: %w", err)
 	}
@@ -199,10 +204,15 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("feature codes: %w", err)
 	}
+	a.relay, err = relay.New(relay.Options{Pool: ports, BindIP: cfg.mediaBindIP(), SDPIP: publicIP, Logger: a.log})
+	if err != nil {
+		return err
+	}
 	a.b2bua, err = b2bua.New(b2bua.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
 		Settings: a.settings.Get, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
 		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(), Voicemail: a.feature,
+		Relay: a.relay, Media: cfg.Media,
 	})
 	if err != nil {
 		return fmt.Errorf("b2bua: %w", err)
@@ -245,6 +255,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
 	reg.MustRegister(a.sip.Collectors()...)
 	a.metrics = newEventMetrics(reg, a.bus, func() int { return len(a.b2bua.Live()) })
+	reg.MustRegister(relayMetrics(a.relay)...)
 	// Subscribed now, so no event published after New is missed.
 	a.metricsCh, a.metricsStop = a.bus.Subscribe(1024)
 	// One admin service: the API and the console apply the same rules.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/b2bua"
 	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 	Domain     string
 	PublicIP   string
 	RTPPorts   string
+	// Media is when calls' RTP is relayed through the PBX: "auto"
+	// (default: a phone behind NAT or on another network), "anchor"
+	// (always) or "direct" (never).
+	Media      string
 	AdminToken string
 	Lang       string
 	// Node names this process among the nodes sharing one PostgreSQL
@@ -79,6 +84,7 @@ func DefaultConfig() Config {
 		HTTPAddr:   ":8080",
 		Domain:     "hotdesk.local",
 		RTPPorts:   "10000-20000",
+		Media:      b2bua.MediaAuto,
 		Lang:       "en",
 		LogLevel:   "info",
 		Digest:     "MD5",
@@ -111,6 +117,9 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := ParsePortRange(c.RTPPorts); err != nil {
 		return fmt.Errorf("--rtp-ports: %w", err)
+	}
+	if !slices.Contains(b2bua.MediaModes, c.Media) {
+		return fmt.Errorf("--media %q: want auto, anchor or direct", c.Media)
 	}
 	if c.Domain == "" || strings.ContainsAny(c.Domain, " \t\"@:;") {
 		return fmt.Errorf("--domain %q: want a host name", c.Domain)
@@ -208,6 +217,16 @@ func (c Config) nodeName() string {
 		}
 	}
 	return "node1"
+}
+
+// mediaBindIP is the address the media relay binds: the SIP listen IP,
+// or every address when SIP listens on all.
+func (c Config) mediaBindIP() string {
+	host, _, _ := net.SplitHostPort(c.SIPAddr)
+	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+		return ip.String()
+	}
+	return "0.0.0.0"
 }
 
 // publicIP is the address phones use to reach the PBX.

@@ -8,6 +8,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/relay"
 )
 
 // buildInfoGauge is hotdesk_build_info{version,commit,date,goversion} 1, so
@@ -70,5 +71,21 @@ func (m *eventMetrics) run(ctx context.Context, ch <-chan events.Event) error {
 				m.events.WithLabelValues(e.Kind).Inc()
 			}
 		}
+	}
+}
+
+// relayMetrics expose the media relay: anchored calls up, and the packets
+// relayed and dropped by the calls that ended.
+func relayMetrics(r *relay.Relay) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hotdesk_relay_sessions", Help: "Anchored calls whose media goes through this node's relay now.",
+		}, func() float64 { return float64(r.Active()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hotdesk_relay_packets_total", Help: "RTP and RTCP packets the relay sent on, counted when each anchored call ends.",
+		}, func() float64 { n, _ := r.Packets(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hotdesk_relay_packets_dropped_total", Help: "Packets the relay dropped (from a third address, or before the other phone was heard from), counted when each anchored call ends.",
+		}, func() float64 { _, n := r.Packets(); return float64(n) }),
 	}
 }

@@ -29,7 +29,7 @@ func (b *B2BUA) refuse(req *sip.Request, tx sip.ServerTransaction, prompt, lang 
 		return
 	}
 	sess, err := media.NewSessionWith(media.SessionOptions{Pool: b.o.Ports, LocalIP: b.o.MediaIP, Logger: b.log,
-		Security: media.Security{Secure: signaling.Secure(req)}})
+		Security: media.Security{Secure: signaling.Secure(req)}, FlowIP: media.SourceIP(req.Source())})
 	if err != nil {
 		b.log.Warn("b2bua: media for announcement", "err", err)
 		_ = dlg.Respond(sip.StatusForbidden, signaling.Reason(sip.StatusForbidden), nil)

@@ -6,8 +6,9 @@
 // emergency numbers (feature codes are answered by internal/feature before
 // this package is asked); emergency calls carry the desk's civic location as
 // PIDF-LO (RFC 6442); a SIP trunk takes external calls out and brings DIDs
-// in. The PBX is a back-to-back user agent with direct media: SDP passes
-// through unchanged.
+// in. The PBX is a back-to-back user agent; media flows directly between
+// the phones (SDP passes through unchanged) unless the call is anchored in
+// the relay (anchor.go: a phone behind NAT, another network, --media).
 //
 // One goroutine — the one sipgo runs the INVITE handler in — owns each
 // call from INVITE to the last BYE. In-dialog requests of every leg (routed
@@ -34,6 +35,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
 	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
+	"github.com/hotdesk-pbx/hotdesk/internal/relay"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 )
 
@@ -86,6 +88,11 @@ type Options struct {
 	// in 486, 480 or 603 (busy, no answer, logged in nowhere, declined).
 	// Nil: those answers go to the caller as before.
 	Voicemail Voicemail
+	// Relay anchors calls' media (issue 15); nil: media always direct.
+	Relay *relay.Relay
+	// Media is when calls are anchored: MediaAuto (default), MediaAnchor
+	// or MediaDirect.
+	Media string
 }
 
 // B2BUA routes and bridges calls. Safe for concurrent use.

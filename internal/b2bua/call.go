@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/relay"
 )
 
 // Call states for LiveCall.State (the RFC 4235 names presence uses).
@@ -74,6 +75,9 @@ type call struct {
 	early     bool // 183 with SDP relayed
 	answerDev string
 	calleeRec bool // callee's record written
+
+	media   *relay.Session // the call's anchored media; nil when direct
+	noMedia time.Duration  // end the anchored call after this long without media; 0 never
 
 	mu    sync.Mutex
 	state string
@@ -154,6 +158,11 @@ func (c *call) bridge(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c.atx = tx
+	if err := c.anchorMedia(req); err != nil {
+		c.log.Warn("b2bua: no media relay for the call", "err", err)
+		signaling.Respond(tx, req, sip.StatusServiceUnavailable, c.b.log)
+		return
+	}
 	c.since = c.b.o.Now()
 	c.b.addCall(c)
 	c.b.o.SIP.AddDialog(c.id, c)
@@ -225,6 +234,7 @@ func (c *call) progress(l *leg, res *sip.Response) {
 		if ct := res.ContentType(); ct != nil {
 			hdrs = append(hdrs, sip.NewHeader("Content-Type", ct.Value()))
 		}
+		body = c.sdpFrom(relay.B, body, l.req.Destination())
 		if err := c.a.Respond(sip.StatusSessionInProgress, "Session Progress", body, hdrs...); err != nil {
 			c.log.Debug("b2bua: relay 183", "err", err)
 		}
@@ -295,7 +305,7 @@ func (c *call) connect(l *leg) (answered, over bool) {
 		c.ackLeg(l, nil)
 	}
 	inv := l.dlg.InviteResponse
-	res := sip.NewResponseFromRequest(c.a.InviteRequest, sip.StatusOK, "OK", keysFor(inv.Body(), c.a.InviteRequest.Transport()))
+	res := sip.NewResponseFromRequest(c.a.InviteRequest, sip.StatusOK, "OK", keysFor(c.sdpFrom(relay.B, inv.Body(), l.req.Destination()), c.a.InviteRequest.Transport()))
 	if ct := inv.ContentType(); ct != nil {
 		res.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 	}
@@ -333,7 +343,7 @@ func (c *call) ackLeg(l *leg, from *sip.Request) {
 		if ct := from.ContentType(); ct != nil {
 			ack.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 		}
-		ack.SetBody(keysFor(from.Body(), l.req.Transport()))
+		ack.SetBody(keysFor(c.sdpFrom(relay.A, from.Body(), from.Source()), l.req.Transport()))
 		ack.AppendHeader(sip.HeaderClone(d.InviteRequest.From()))
 		ack.AppendHeader(sip.HeaderClone(d.InviteResponse.To()))
 		ack.AppendHeader(sip.HeaderClone(d.InviteRequest.CallID()))
@@ -351,8 +361,18 @@ func (c *call) ackLeg(l *leg, from *sip.Request) {
 func (c *call) talkPhase() {
 	limit := time.NewTimer(c.b.o.MaxCallDuration)
 	defer limit.Stop()
+	idle, stopIdle := c.noMediaTicker()
+	defer stopIdle()
 	for {
 		select {
+		case <-idle:
+			if c.mediaGone() {
+				c.log.Info("b2bua: no media on the anchored call: hanging up", "timeout", c.noMedia)
+				c.result = hotdesk.ResultNoMedia
+				c.byeLeg(c.winner)
+				c.byeCaller()
+				return
+			}
 		case <-limit.C:
 			c.log.Info("b2bua: call reached the maximum duration", "max", c.b.o.MaxCallDuration)
 			c.byeLeg(c.winner)
@@ -638,6 +658,9 @@ func (c *call) cleanup() {
 		break
 	}
 	c.a.Close()
+	if c.media != nil {
+		c.media.Close() // the ports are free once the call is over
+	}
 	c.finish()
 	c.b.removeCall(c) // last: Active counts a call until its records and devices are settled
 }

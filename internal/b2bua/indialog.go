@@ -85,7 +85,7 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 			out.AppendHeader(sip.NewHeader(name, h.Value()))
 		}
 	}
-	out.SetBody(keysFor(req.Body(), far))
+	out.SetBody(keysFor(c.sdpFrom(sideOf(fromA), req.Body(), req.Source()), far))
 	winner := c.winner
 	// A re-INVITE without SDP: the far end's 2xx offers and the asker's
 	// ACK answers (RFC 3261 14.1), so the far end's ACK waits for it.
@@ -126,7 +126,7 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 				if ct := from.ContentType(); ct != nil {
 					ack.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 				}
-				ack.SetBody(keysFor(from.Body(), far))
+				ack.SetBody(keysFor(c.sdpFrom(sideOf(fromA), from.Body(), from.Source()), far))
 			}
 			if err := c.b.o.SIP.Client.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
 				c.log.Debug("b2bua: ack relayed re-invite", "err", err)
@@ -136,7 +136,7 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 		if req.Method == sip.INVITE && res.IsSuccess() && !answerInAck {
 			ackFar(nil)
 		}
-		back := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, keysFor(res.Body(), req.Transport()))
+		back := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, keysFor(c.sdpFrom(sideOf(!fromA), res.Body(), ""), req.Transport()))
 		if ct := res.ContentType(); ct != nil {
 			back.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 		}

@@ -93,7 +93,7 @@ func (c *call) finish() {
 	c.calleeRecord(ctx, now)
 	for _, r := range c.recs {
 		r.End = &now
-		if r.Answer == nil {
+		if r.Answer == nil || c.result == hotdesk.ResultNoMedia {
 			r.Result = c.result
 		}
 		if r.ID == 0 {

@@ -90,7 +90,8 @@ func (s *Service) newCall(req *sip.Request, tx sip.ServerTransaction, dev *hotde
 // newCallOn prepares the call on a dialog already read (a call the B2BUA
 // hands over to voicemail, or newCall's).
 func (s *Service) newCallOn(dlg *sipgo.DialogServerSession, req *sip.Request, contact *sip.ContactHeader, sec media.Security) (*call, int) {
-	sess, err := media.NewSessionWith(media.SessionOptions{Pool: s.ports, LocalIP: s.mediaIP, Logger: s.log, Security: sec})
+	sess, err := media.NewSessionWith(media.SessionOptions{Pool: s.ports, LocalIP: s.mediaIP, Logger: s.log, Security: sec,
+		FlowIP: media.SourceIP(req.Source())})
 	if err != nil {
 		s.log.Warn("feature: media session", "err", err)
 		return nil, sip.StatusServiceUnavailable

@@ -52,13 +52,21 @@ func (s *Session) readLoop() {
 // as payload types 72-76).
 func isRTCP(pt uint8) bool { return pt >= 72 && pt <= 76 }
 
-// accept applies symmetric RTP: the first packet received fixes where RTP
-// is sent (the phone may be behind NAT) and after that only packets from
-// that address count. It returns the telephone-event payload type.
+// accept applies symmetric RTP: the first packet received from the
+// phone's SDP address or its signalling flow's address fixes where RTP is
+// sent (the phone may be behind NAT, sending from another port than it
+// wrote) and after that only packets from that address count. Packets from
+// any other address are dropped, before latching too: a third party
+// cannot inject digits ahead of the phone's first packet (issue 15 item
+// 5). It returns the telephone-event payload type.
 func (s *Session) accept(from *net.UDPAddr, pt uint8) (dtmfPT int, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.neg != nil && pt != s.neg.pt && int(pt) != s.neg.dtmfPT && int(pt) != s.neg.cnPT {
+		return 0, false
+	}
+	if !s.latched && !from.IP.Equal(s.peerIP) && !from.IP.Equal(s.flowIP) {
+		s.log.Debug("rtp from a third address dropped", "from", from, "sdp", s.peerIP, "flow", s.flowIP)
 		return 0, false
 	}
 	if !s.latched {

@@ -42,6 +42,11 @@ type SessionOptions struct {
 	// Security allows SDES-SRTP (over TLS signalling only) and may
 	// require it; the zero value is plain RTP only.
 	Security Security
+	// FlowIP is the address the call's signalling came from (the phone's
+	// flow, its NAT's public address). RTP latches only to a packet from
+	// this address or from the address in the phone's SDP: a third
+	// address can neither take the stream over nor type digits.
+	FlowIP string
 }
 
 // Session is one call's media endpoint. Its methods are safe for
@@ -58,6 +63,8 @@ type Session struct {
 	mu       sync.Mutex // guards the fields below
 	neg      *negotiated
 	remote   *net.UDPAddr // where RTP goes: from SDP, then from the first packet received
+	peerIP   net.IP       // the address in the peer's SDP, nil when none (hold, host name)
+	flowIP   net.IP       // SessionOptions.FlowIP
 	latched  bool
 	rec      *Recorder // receives the audio while set (Record)
 	sec      Security
@@ -76,6 +83,16 @@ type Session struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 	det       dtmf.Detector // reader goroutine only
+}
+
+// SourceIP is the host of a SIP message's source ("ip:port", as
+// sip.Request.Source gives it), for SessionOptions.FlowIP.
+func SourceIP(source string) string {
+	host, _, err := net.SplitHostPort(source)
+	if err != nil {
+		return source
+	}
+	return host
 }
 
 // NewSession opens a media endpoint on a port from pool, bound to localIP.
@@ -105,7 +122,7 @@ func NewSessionWith(o SessionOptions) (*Session, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Session{
-		conn: conn, pool: o.Pool, port: port, sdpIP: sdpIP, sec: o.Security,
+		conn: conn, pool: o.Pool, port: port, sdpIP: sdpIP, sec: o.Security, flowIP: net.ParseIP(o.FlowIP),
 		log:     log.With("rtp_port", conn.LocalAddr().(*net.UDPAddr).Port),
 		digits:  make(chan rune, digitBuffer),
 		done:    make(chan struct{}),
@@ -220,6 +237,10 @@ func (s *Session) apply(n *negotiated) (sdpParams, error) {
 	}
 	if s.neg == nil || !sameAddr(s.neg.remote, n.remote) {
 		s.remote, s.latched = n.remote, false
+		s.peerIP = nil
+		if n.remote != nil {
+			s.peerIP = n.remote.IP
+		}
 	}
 	if n.dtmfPT < 0 && s.keysFrom == keysRTP {
 		s.keysFrom = keysAny // telephone-event no longer negotiated

@@ -93,7 +93,8 @@ func (r *Registrar) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 	now := r.now()
-	ch := r.apply(dev.ID, req, cs, wildcard, now)
+	flows := contactFlows(req)
+	ch := r.apply(dev.ID, req, cs, flows, wildcard, now)
 	if ch.wait != nil {
 		if err := r.waitStored(ch.wait); err != nil {
 			r.log.Error("sip register: store new binding", "device", dev.ID, "error", err)
@@ -104,7 +105,9 @@ func (r *Registrar) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if ch.event != "" {
 		r.publish(ch.event, dev.ID, req.Source(), ch.detail, now)
 	}
-	r.reply(req, tx, r.okResponse(req, ch.current, now), false)
+	res := r.okResponse(req, ch.current, now)
+	r.outboundHeaders(res, cs, flows)
+	r.reply(req, tx, res, false)
 }
 
 // okResponse is the 200 listing every current binding (RFC 3261 10.3 step 8).
@@ -140,7 +143,7 @@ type change struct {
 }
 
 // apply updates the device's bindings from one REGISTER under the table lock.
-func (r *Registrar) apply(device string, req *sip.Request, cs []contactReq, wildcard bool, now time.Time) change {
+func (r *Registrar) apply(device string, req *sip.Request, cs []contactReq, flows map[string]contactFlow, wildcard bool, now time.Time) change {
 	callID, cseq := "", uint32(0)
 	if h := req.CallID(); h != nil {
 		callID = h.Value()
@@ -165,12 +168,12 @@ func (r *Registrar) apply(device string, req *sip.Request, cs []contactReq, wild
 		live = nil
 	}
 	base := hotdesk.Binding{Device: device, CallID: callID, CSeq: cseq, Source: req.Source(),
-		Transport: strings.ToLower(req.Transport()), Node: r.opts.Node, Updated: now}
+		Transport: strings.ToLower(req.Transport()), Node: r.opts.Node, Updated: now, NAT: viaNAT(req)}
 	if h := req.GetHeader("User-Agent"); h != nil {
 		base.UserAgent = h.Value()
 	}
 	for _, c := range cs {
-		live = r.upsertLocked(live, base, c, now)
+		live = r.upsertLocked(live, base, c, flows[c.uri], now)
 	}
 	live = r.capLocked(live)
 	r.setLocked(device, live)
@@ -178,8 +181,17 @@ func (r *Registrar) apply(device string, req *sip.Request, cs []contactReq, wild
 }
 
 // upsertLocked adds, refreshes or (expires 0) removes one contact.
-func (r *Registrar) upsertLocked(live []hotdesk.Binding, base hotdesk.Binding, c contactReq, now time.Time) []hotdesk.Binding {
+func (r *Registrar) upsertLocked(live []hotdesk.Binding, base hotdesk.Binding, c contactReq, f contactFlow, now time.Time) []hotdesk.Binding {
 	i := slices.IndexFunc(live, func(b hotdesk.Binding) bool { return b.Contact == c.uri })
+	if j := sameFlow(live, f); i < 0 && j >= 0 {
+		// RFC 5626 section 6: the same instance and reg-id over a new
+		// flow (another Contact) replaces the binding.
+		r.markDeleteLocked(live[j])
+		if c.expires == 0 {
+			return slices.Delete(live, j, j+1)
+		}
+		live = slices.Delete(live, j, j+1)
+	}
 	if c.expires == 0 {
 		if i >= 0 {
 			r.markDeleteLocked(live[i])
@@ -189,6 +201,8 @@ func (r *Registrar) upsertLocked(live []hotdesk.Binding, base hotdesk.Binding, c
 	}
 	b := base
 	b.Contact = c.uri
+	b.NAT = base.NAT || signaling.SourceAddr(f.host) != signaling.SourceAddr(base.Source)
+	b.Instance, b.RegID = f.instance, f.regID
 	b.Expires = now.Add(time.Duration(min(c.expires, r.opts.MaxExpires)) * time.Second)
 	r.markPutLocked(b)
 	if i >= 0 {

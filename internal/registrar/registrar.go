@@ -75,6 +75,10 @@ type Options struct {
 	DeviceBlockAfter int           // default 20
 	DeviceFailWindow time.Duration // default 1m
 	DeviceBlockFor   time.Duration // default 5m
+
+	// KeepAlive returns how often phones behind NAT are sent keep-alives
+	// (settings nat.keepalive_seconds; read each round); nil or 0: none.
+	KeepAlive func() time.Duration
 }
 
 func (o *Options) setDefaults() error {
@@ -142,7 +146,10 @@ type Registrar struct {
 	// digestChecks counts digest responses computed and compared (tests
 	// check known and unknown devices do the same work).
 	digestChecks atomic.Int64
-	srv          *sipgo.Server // for delayed responses; set by Register
+	srv          *sipgo.Server     // for delayed responses; set by Register
+	sig          *signaling.Server // keep-alives to phones behind NAT; set by Register
+	// keepalivesSent counts keep-alive pings sent (tests).
+	keepalivesSent atomic.Int64
 
 	mu       sync.Mutex
 	devices  map[string][]hotdesk.Binding // live table
@@ -191,6 +198,7 @@ func (r *Registrar) Algorithms() []string { return slices.Clone(r.opts.Algorithm
 // Register installs the REGISTER and OPTIONS handlers on srv.
 func (r *Registrar) Register(srv *signaling.Server) {
 	r.srv = srv.Server
+	r.sig = srv
 	srv.Handle(sip.REGISTER, r.handleRegister)
 	srv.Handle(sip.OPTIONS, r.handleOptions)
 }

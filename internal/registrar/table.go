@@ -3,6 +3,7 @@ package registrar
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -153,6 +154,14 @@ func (r *Registrar) Rewrite() {
 func (r *Registrar) Run(ctx context.Context) error {
 	t := time.NewTicker(r.opts.FlushInterval)
 	defer t.Stop()
+	// Keep-alives to phones behind NAT, every KeepAlive (looked at again
+	// each round; while off, every keepaliveRecheck).
+	ka := time.NewTimer(r.nextKeepalive())
+	defer ka.Stop()
+	lastKA := time.Now()
+	var kaWG sync.WaitGroup
+	defer kaWG.Wait()
+	kaSem := make(chan struct{}, keepaliveInFlight)
 	if r.opts.Bus != nil {
 		r.mu.Lock()
 		loaded := r.loaded
@@ -176,6 +185,12 @@ func (r *Registrar) Run(ctx context.Context) error {
 			r.flush(ctx)
 		case <-r.kick:
 			r.flush(ctx)
+		case <-ka.C:
+			if d := r.keepaliveInterval(); d > 0 && time.Since(lastKA) >= d-d/10 {
+				r.keepalives(ctx, &kaWG, kaSem)
+				lastKA = time.Now()
+			}
+			ka.Reset(r.nextKeepalive())
 		}
 	}
 }

@@ -345,6 +345,7 @@ func (s *Server) route(m sip.RequestMethod, req *sip.Request, tx sip.ServerTrans
 		}
 		return
 	}
+	markReceived(req)
 	s.mu.RLock()
 	d := s.dialogs[callID]
 	h := s.handlers[m]

@@ -354,6 +354,24 @@ func Limits(prefix string, l hotdesk.LimitSettings) []error {
 	return errs
 }
 
+// NAT bounds the keep-alive interval (0 off, else 5 s to 1 h) and the
+// no-media timeout (0 off, else 10 s to 1 h).
+func NAT(prefix string, n hotdesk.NATSettings) []error {
+	var errs []error
+	for _, f := range []struct {
+		name     string
+		v, least int
+	}{
+		{"keepalive_seconds", n.KeepaliveSeconds, 5},
+		{"no_media_seconds", n.NoMediaSeconds, 10},
+	} {
+		if f.v != 0 && (f.v < f.least || f.v > 3600) {
+			errs = append(errs, hotdesk.Invalidf(prefix+f.name, "%s must be 0 (off) or from %d to 3600 seconds.", label(f.name), f.least))
+		}
+	}
+	return errs
+}
+
 // Sources requires each entry to be an IP address, a CIDR range, or an
 // address with a port (192.0.2.7:5060, [2001:db8::7]:5060) for a provider
 // that shares its address with phones (one NAT or SBC for both).

@@ -70,6 +70,9 @@ type contactOut struct {
 	UserAgent string    `json:"user_agent"`
 	Transport string    `json:"transport"`
 	Node      string    `json:"node"` // the PBX node holding the phone's flow
+	// NAT: the phone is behind NAT (its Contact or Via is not Source):
+	// requests go to Source and it gets keep-alives (issue 15).
+	NAT bool `json:"nat"`
 }
 
 // deviceOut is a device as the API writes it. SIPPassword is set only in
@@ -102,7 +105,7 @@ func (a *API) deviceOut(d *hotdesk.Device, l *hotdesk.Login) deviceOut {
 	if a.regs != nil {
 		for _, b := range a.regs.Contacts(d.ID) {
 			o.Registration = append(o.Registration, contactOut{Contact: b.Contact, Expires: b.Expires,
-				Source: b.Source, UserAgent: b.UserAgent, Transport: b.Transport, Node: b.Node})
+				Source: b.Source, UserAgent: b.UserAgent, Transport: b.Transport, Node: b.Node, NAT: b.NAT})
 		}
 	}
 	if l != nil {

@@ -7,7 +7,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
-const bindingCols = `device, contact, expires, call_id, cseq, user_agent, source, transport, node, updated, stale`
+const bindingCols = `device, contact, expires, call_id, cseq, user_agent, source, transport, node, updated, stale, nat, instance, reg_id`
 
 // PutBindings upserts bindings keyed by (device, contact, node) in one
 // transaction, so a registrar batch costs one durable commit. Writing a
@@ -18,18 +18,19 @@ func (db *DB) PutBindings(ctx context.Context, bs []hotdesk.Binding) error {
 	}
 	return db.inTx(ctx, func(q querier) error {
 		st, err := q.PrepareContext(ctx, `INSERT INTO bindings (`+bindingCols+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,0)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,0,$11,$12,$13)
 			ON CONFLICT (device, contact, node) DO UPDATE SET expires = excluded.expires,
 			call_id = excluded.call_id, cseq = excluded.cseq, user_agent = excluded.user_agent,
 			source = excluded.source, transport = excluded.transport,
-			updated = excluded.updated, stale = 0`)
+			updated = excluded.updated, stale = 0, nat = excluded.nat,
+			instance = excluded.instance, reg_id = excluded.reg_id`)
 		if err != nil {
 			return db.wrap(err, "prepare put binding")
 		}
 		defer st.Close()
 		for _, b := range bs {
 			_, err := st.ExecContext(ctx, b.Device, b.Contact, ts(b.Expires), b.CallID, int64(b.CSeq),
-				b.UserAgent, b.Source, b.Transport, b.Node, ts(b.Updated))
+				b.UserAgent, b.Source, b.Transport, b.Node, ts(b.Updated), boolInt(b.NAT), b.Instance, b.RegID)
 			if err != nil {
 				return db.wrap(err, "put binding")
 			}
@@ -81,12 +82,13 @@ func (db *DB) bindings(ctx context.Context, q querier, query string, args ...any
 	var out []hotdesk.Binding
 	for rows.Next() {
 		var b hotdesk.Binding
-		var exp, upd, cseq, stale int64
-		err := rows.Scan(&b.Device, &b.Contact, &exp, &b.CallID, &cseq, &b.UserAgent, &b.Source, &b.Transport, &b.Node, &upd, &stale)
+		var exp, upd, cseq, stale, nat int64
+		err := rows.Scan(&b.Device, &b.Contact, &exp, &b.CallID, &cseq, &b.UserAgent, &b.Source, &b.Transport, &b.Node, &upd, &stale,
+			&nat, &b.Instance, &b.RegID)
 		if err != nil {
 			return nil, db.wrap(err, "scan binding")
 		}
-		b.Expires, b.Updated, b.CSeq, b.Stale = fromTS(exp), fromTS(upd), uint32(cseq), stale != 0
+		b.Expires, b.Updated, b.CSeq, b.Stale, b.NAT = fromTS(exp), fromTS(upd), uint32(cseq), stale != 0, nat != 0
 		out = append(out, b)
 	}
 	return out, db.wrap(rows.Err(), "list bindings")
@@ -146,4 +148,12 @@ func (db *DB) MarkNodeStale(ctx context.Context, node string, audit hotdesk.Audi
 		return nil
 	})
 	return out, err
+}
+
+// boolInt stores a flag as the 0/1 INTEGER both backends' binding columns use.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

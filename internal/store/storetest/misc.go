@@ -45,12 +45,15 @@ func testBindings(t *testing.T, s hotdesk.Store) {
 		t.Fatalf("binding = %+v, want %+v", got, want)
 	}
 
-	// Upsert by (device, contact, node): a refresh replaces the row.
+	// Upsert by (device, contact, node): a refresh replaces the row, its
+	// flow (issue 15: NAT, outbound instance and reg-id) included.
 	ref := b("HD00000", "sip:x@192.0.2.1", 2*time.Hour)
 	ref.CSeq, ref.Source = 8, "192.0.2.9:5062"
+	ref.NAT, ref.Instance, ref.RegID = true, "<urn:uuid:00000000-0000-1000-8000-000a95a0e128>", 2
 	must(t, s.PutBindings(ctx, []hotdesk.Binding{ref}))
 	dev, _ = s.DeviceBindings(ctx, "HD00000", now.Add(90*time.Minute))
-	if len(dev) != 1 || dev[0].CSeq != 8 || dev[0].Source != "192.0.2.9:5062" {
+	if len(dev) != 1 || dev[0].CSeq != 8 || dev[0].Source != "192.0.2.9:5062" ||
+		!dev[0].NAT || dev[0].Instance != ref.Instance || dev[0].RegID != 2 {
 		t.Fatalf("after refresh = %+v", dev)
 	}
 
