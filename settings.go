@@ -71,6 +71,20 @@ type Settings struct {
 	Limits  LimitSettings  `json:"limits"` // per-device caps (issue 11)
 
 	Voicemail VoicemailSettings `json:"voicemail"` // mailboxes (issue 13)
+	Mail      MailSettings      `json:"mail"`      // voicemail-to-email (issue 13)
+}
+
+// MailSettings is the SMTP server voicemail-to-email goes through. With
+// Enabled, each new message of a user with voicemail and an email address
+// is mailed to them with the WAV attached.
+type MailSettings struct {
+	Enabled  bool   `json:"enabled"`
+	Host     string `json:"host"`
+	Port     int    `json:"port"`     // default 587
+	StartTLS bool   `json:"starttls"` // STARTTLS required before credentials are sent
+	Username string `json:"username"` // "" = no authentication
+	Password string `json:"password,omitempty"`
+	From     string `json:"from"` // sender address, e.g. pbx@example.com
 }
 
 // VoicemailSettings bound the mailboxes. A zero field means its default.
@@ -121,6 +135,7 @@ func DefaultSettings() Settings {
 
 		Prompts: PromptSettings{FirstDigitSeconds: 10, InterDigitSeconds: 10},
 		Limits:  LimitSettings{CallsPerDevice: 4, SubscriptionsPerDevice: 100, SubscriptionsPerExtension: 500},
+		Mail:    MailSettings{Port: 587, StartTLS: true},
 
 		Voicemail: VoicemailSettings{MaxSeconds: 180, SilenceSeconds: 5, Quota: 100},
 	}

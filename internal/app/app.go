@@ -36,7 +36,9 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/feature"
+	"github.com/hotdesk-pbx/hotdesk/internal/mail"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/mwi"
 	"github.com/hotdesk-pbx/hotdesk/internal/nodes"
 	"github.com/hotdesk-pbx/hotdesk/internal/presence"
 	"github.com/hotdesk-pbx/hotdesk/internal/provision"
@@ -65,6 +67,8 @@ type App struct {
 	b2bua     *b2bua.B2BUA
 	checksync *checksync.Notifier
 	presence  *presence.Presence
+	mwi       *mwi.Notifier
+	mail      *mail.Outbox
 	webhooks  *webhook.Dispatcher
 	console   *console.Console
 	settings  *settings.Cache // the one settings cache, shared by desk, feature, b2bua, presence
@@ -198,13 +202,23 @@ func (a *App) build(ctx context.Context) error {
 	a.sip.Handle(sip.INVITE, a.onInvite)
 
 	a.checksync = checksync.New(checksync.Options{Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts, Store: a.store, Logger: a.log})
+	a.mwi, err = mwi.New(mwi.Options{Store: a.store, Counts: a.store, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
+		Node: cfg.Node, Auth: a.reg.Authenticate, Logger: a.log, Now: a.now})
+	if err != nil {
+		return fmt.Errorf("mwi: %w", err)
+	}
 	a.presence, err = presence.New(presence.Options{Store: a.store, Bus: a.bus, SIP: a.sip, Auth: a.reg.Authenticate, Logger: a.log, Now: a.now,
-		Limits: func() hotdesk.LimitSettings { return a.settings.Get(context.Background()).Limits }})
+		Limits:   func() hotdesk.LimitSettings { return a.settings.Get(context.Background()).Limits },
+		Packages: map[string]func(*sip.Request, sip.ServerTransaction){mwi.Event: a.mwi.HandleSubscribe}})
 	if err != nil {
 		return fmt.Errorf("presence: %w", err)
 	}
 	a.presence.Register(a.sip)
 	a.webhooks = webhook.New(webhook.Options{Store: a.store, Bus: a.bus, Logger: a.log, Now: a.now})
+	a.mail, err = mail.New(mail.Options{Store: a.store, Bus: a.bus, Logger: a.log, Now: a.now, Hostname: cfg.Domain})
+	if err != nil {
+		return err
+	}
 	if isPostgres(cfg.dbURL()) {
 		// Other nodes may share the database: share events with them.
 		a.cluster, err = cluster.New(cluster.Options{DSN: cfg.dbURL(), Node: cfg.Node, Bus: a.bus, Logger: a.log})
@@ -342,7 +356,10 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.desk.Run(ctx) })
 	g.Go(func() error { return a.checksync.Run(ctx) })
 	g.Go(func() error { return a.presence.Run(ctx) })
+	g.Go(func() error { return a.mwi.Run(ctx) })
 	g.Go(func() error { return a.runWebhooks(ctx) })
+	g.Go(func() error { return a.mail.Queue(ctx) })
+	g.Go(func() error { return a.runMail(ctx) })
 	g.Go(func() error { defer a.metricsStop(); return a.metrics.run(ctx, a.metricsCh) })
 	if a.cluster != nil {
 		g.Go(func() error { return a.cluster.Run(ctx) })
@@ -371,6 +388,17 @@ func (a *App) runWebhooks(ctx context.Context) error {
 	return cluster.Exclusive(ctx, cluster.ExclusiveOptions{
 		DSN: a.cfg.dbURL(), Node: a.cfg.Node, Name: "webhooks", Logger: a.log,
 	}, a.webhooks.Run)
+}
+
+// runMail sends the voicemail email outbox; with PostgreSQL on one node at
+// a time, as webhooks (every node queues its own deposits).
+func (a *App) runMail(ctx context.Context) error {
+	if a.cluster == nil {
+		return a.mail.Deliver(ctx)
+	}
+	return cluster.Exclusive(ctx, cluster.ExclusiveOptions{
+		DSN: a.cfg.dbURL(), Node: a.cfg.Node, Name: "mail", Logger: a.log,
+	}, a.mail.Deliver)
 }
 
 func (a *App) serveHTTP(ctx context.Context) error {

@@ -12,8 +12,9 @@ import (
 )
 
 type settingsData struct {
-	Form        *form
-	HasPassword bool
+	Form            *form
+	HasPassword     bool
+	HasMailPassword bool
 }
 
 func (c *Console) settingsPage(w http.ResponseWriter, r *http.Request) error {
@@ -21,7 +22,8 @@ func (c *Console) settingsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("get settings: %w", err)
 	}
-	c.render(w, r, http.StatusOK, "settings", settingsData{Form: settingsForm(s), HasPassword: s.Trunk.Password != ""})
+	c.render(w, r, http.StatusOK, "settings", settingsData{Form: settingsForm(s), HasPassword: s.Trunk.Password != "",
+		HasMailPassword: s.Mail.Password != ""})
 	return nil
 }
 
@@ -44,6 +46,7 @@ func settingsForm(s hotdesk.Settings) *form {
 	})
 	f.Values.Set("first_digit_seconds", strconv.Itoa(s.Prompts.FirstDigitSeconds))
 	f.Values.Set("inter_digit_seconds", strconv.Itoa(s.Prompts.InterDigitSeconds))
+	mailFormValues(f, s.Mail)
 	return f
 }
 
@@ -61,7 +64,9 @@ func (c *Console) settingsSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !f.Valid() {
 		f.Values.Del("trunk_password")
-		c.render(w, r, http.StatusBadRequest, "settings", settingsData{Form: f, HasPassword: cur.Trunk.Password != ""})
+		f.Values.Del("mail_password")
+		c.render(w, r, http.StatusBadRequest, "settings", settingsData{Form: f, HasPassword: cur.Trunk.Password != "",
+			HasMailPassword: cur.Mail.Password != ""})
 		return nil
 	}
 	return redirect(w, r, "/settings?flash="+url.QueryEscape("Settings saved."))

@@ -79,6 +79,9 @@ func settingsField(name string) string {
 	if rest, ok := strings.CutPrefix(name, "trunk."); ok {
 		return "trunk_" + rest
 	}
+	if rest, ok := strings.CutPrefix(name, "mail."); ok {
+		return "mail_" + rest
+	}
 	if _, rest, ok := strings.Cut(name, "."); ok {
 		return rest // feature_codes., auto_logout., prompts., limits.
 	}
@@ -139,6 +142,7 @@ func settingsFromForm(f *form, cur hotdesk.Settings) hotdesk.Settings {
 	s.Trunk = trunkFromForm(f, cur.Trunk)
 	s.Prompts = promptsFromForm(f, cur.Prompts)
 	s.Limits = limitsFromForm(f, cur.Limits)
+	s.Mail = mailFromForm(f, cur.Mail)
 	return s
 }
 

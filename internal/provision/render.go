@@ -134,6 +134,12 @@ type view struct {
 	Number   string // extension shown, or the device id when neutral
 	LoggedIn bool
 	Keys     []key
+	// Mailbox is what the phone's message key dials: the code that opens
+	// the mailbox of the user logged in on the phone (*97 by default), so
+	// it reaches whoever is at the desk. The phone subscribes to
+	// message-summary with its own account; the PBX answers with the
+	// mailbox of the user logged in on it (internal/mwi).
+	Mailbox  string
 	LangName string // English, Dutch
 	LangCode string // en, nl
 	Zone     zone
@@ -149,6 +155,7 @@ var labels = map[string]struct{ login, logout string }{
 func (s *Server) buildView(ctx context.Context, d *hotdesk.Device, u *hotdesk.User, st hotdesk.Settings) view {
 	v := view{MAC: d.MAC, DeviceID: d.ID, Password: d.SIPPassword, Realm: s.opts.Realm,
 		Host: s.opts.SIPHost, Port: s.opts.SIPPort, Display: d.ID, Label: d.ID, Number: d.ID}
+	v.Mailbox, _ = st.FeatureCodes.VoicemailCodes()
 	v.LangCode, v.LangName = "en", "English"
 	if st.Lang == "nl" {
 		v.LangCode, v.LangName = "nl", "Dutch"

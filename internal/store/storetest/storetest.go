@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		{"Voicemail", testVoicemail},
 		{"VoicemailGreeting", testVoicemailGreeting},
 		{"VoicemailDeletedWithUser", testVoicemailDeletedWithUser},
+		{"MailOutbox", testMailOutbox},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
