@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +17,33 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
 
+// startVMNode starts a single node on dir and db. Unlike startNodeIn it
+// waits for the banner's SIP line, which a restart prints a moment after
+// the console's.
+func startVMNode(t *testing.T, dir, db string, demo bool) *node {
+	t.Helper()
+	args := []string{"serve", "--data", dir, "--db", db, "--node", "pbx", "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0",
+		"--public-ip", "127.0.0.1", "--rtp-ports", "33000-33199", "--log-level", "warn"}
+	if demo {
+		args = append(args, "--demo")
+	}
+	n := &node{name: "pbx", ip: "127.0.0.1", p: startProc(t, nil, args...)}
+	n.http = n.p.baseURL(t, 30*time.Second)
+	eventually(t, 10*time.Second, "SIP address in the banner", func() bool {
+		m := sipRE.FindStringSubmatch(n.p.stdout.String())
+		if m != nil {
+			n.sip = m[1]
+		}
+		return m != nil
+	})
+	b, err := os.ReadFile(filepath.Join(dir, "admin-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.token = strings.TrimSpace(string(b))
+	return n
+}
+
 // Messages are durable: one left before a clean restart is still there,
 // and one being recorded when the process is killed with SIGKILL is
 // stored at the next start with what was said up to about a second before
@@ -23,7 +51,7 @@ import (
 func TestVoicemailSurvivesKill(t *testing.T) {
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "hotdesk.db")
-	n := startNodeIn(t, dir, "pbx", "127.0.0.1", db, "33000-33199", true)
+	n := startVMNode(t, dir, db, true)
 	if code := n.api(t, "PATCH", "/users/202", `{"voicemail":true}`, nil); code != http.StatusOK {
 		t.Fatalf("PATCH /users/202: %d", code)
 	}
@@ -44,7 +72,7 @@ func TestVoicemailSurvivesKill(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond) // stored after the BYE
 	n.p.stop(t)
-	n = startNodeIn(t, dir, "pbx", "127.0.0.1", db, "33000-33199", false)
+	n = startVMNode(t, dir, db, false)
 
 	// Mid-message kill: 3 s said, the process killed while the caller
 	// still talks.
@@ -62,7 +90,7 @@ func TestVoicemailSurvivesKill(t *testing.T) {
 	_ = n.p.wait(t, 10*time.Second)
 
 	// The next start stores what the spool kept.
-	n = startNodeIn(t, dir, "pbx", "127.0.0.1", db, "33000-33199", false)
+	n = startVMNode(t, dir, db, false)
 	spool := filepath.Join(dir, "voicemail", "spool")
 	eventually(t, 10*time.Second, "spool emptied into the store", func() bool {
 		entries, err := os.ReadDir(spool)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -243,5 +245,109 @@ func TestVoicemailDeletedWithUser(t *testing.T) {
 	if err != nil || len(audits) != 1 || audits[0].Reason != hotdesk.VoicemailDeleted ||
 		!strings.Contains(audits[0].Detail, "new=0 old=0") || !strings.Contains(audits[0].Detail, "(2 messages)") {
 		t.Fatalf("audit: %+v %v", audits, err)
+	}
+}
+
+// 202 records a greeting by phone (*97, PIN, 0 options are offered at
+// once as the mailbox is empty, 1 records, # ends, 1 keeps it); then a
+// call 202 does not answer within their ring timeout goes to the mailbox,
+// which plays that greeting.
+func TestVoicemailGreetingAndNoAnswer(t *testing.T) {
+	r := mustStart(t, testConfig(t.TempDir(), true))
+	vmSettings(t, r, hotdesk.VoicemailSettings{SilenceSeconds: 3}, "202")
+	if code := r.api(t, "PATCH", "/users/202", `{"ring_timeout":5}`, nil); code != http.StatusOK {
+		t.Fatalf("PATCH ring_timeout: %d", code)
+	}
+	hd1, hd2 := demoPhone(t, r, "HD00001"), demoPhone(t, r, "HD00002")
+	loginByPhone(t, hd1, "*35*201*1234")
+	loginByPhone(t, hd2, "*35*202*1234")
+
+	c, err := hd2.Dial("*97")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendKeysRTP("1234#"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // "you have no messages", options
+	if err := c.SendKeysRTP("1"); err != nil {
+		t.Fatal(err)
+	}
+	c.Record(400*time.Millisecond, 15*time.Second) // "record your greeting", tone
+	if err := c.Media.SendAudio(0, mediatest.Tone(880, 1500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendKeysRTP("#"); err != nil {
+		t.Fatal(err)
+	}
+	review := c.Record(400*time.Millisecond, 15*time.Second) // the greeting back, then the review menu
+	if got := mediatest.ToneFrames(review.PCM, 880); got < 60 {
+		t.Errorf("greeting played back with %d frames of its tone", got)
+	}
+	if err := c.SendKeysRTP("1"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := r.Store().Greeting(context.Background(), "202"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("greeting not kept")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = c.Hangup()
+
+	hd2.SetAnswerMode(siptest.AnswerRing)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	c, err = hd1.DialContext(ctx, "202", siptest.DialOptions{})
+	if err != nil {
+		t.Fatalf("202 not answering: %v, want the mailbox", err)
+	}
+	if waited := time.Since(start); waited < 4500*time.Millisecond {
+		t.Errorf("mailbox answered after %v, before the 5 s ring timeout", waited)
+	}
+	heard := c.Record(400*time.Millisecond, 15*time.Second)
+	if got := mediatest.ToneFrames(heard.PCM, 880); got < 60 {
+		t.Errorf("caller heard %v with %d frames of 202's recorded greeting", heard.Duration(), got)
+	}
+	if err := c.Media.SendAudio(0, mediatest.Tone(440, 1500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Hangup()
+	waitMessages(t, r.Store(), "202", 1)
+}
+
+// Shutting the PBX down while a caller is recording keeps what was said
+// (stored, not left in the spool) and hangs up on the caller with a BYE.
+func TestVoicemailKeptAtShutdown(t *testing.T) {
+	dir := t.TempDir()
+	r := mustStart(t, testConfig(dir, true))
+	vmSettings(t, r, hotdesk.VoicemailSettings{}, "202")
+	hd1 := demoPhone(t, r, "HD00001")
+	loginByPhone(t, hd1, "*35*201*1234")
+	c, err := hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Record(400*time.Millisecond, 15*time.Second)
+	if err := c.Media.SendAudio(0, mediatest.Tone(440, 2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { r.stop(); close(stopped) }()
+	if err := c.WaitBye(10 * time.Second); err != nil {
+		t.Errorf("caller got no BYE at shutdown: %v", err)
+	}
+	<-stopped
+	if entries, err := os.ReadDir(filepath.Join(dir, "voicemail", "spool")); err != nil || len(entries) != 0 {
+		t.Errorf("spool after a clean shutdown: %v %v", entries, err)
+	}
+	r2 := mustStart(t, testConfig(dir, false))
+	if msgs := waitMessages(t, r2.Store(), "202", 1); msgs[0].DurationMS < 2000 {
+		t.Errorf("message kept at shutdown: %+v", msgs[0])
 	}
 }

@@ -86,11 +86,12 @@ func (c *call) Session() *media.Session { return c.sess }
 
 // Deposit takes over a call the B2BUA could not connect (busy, no answer,
 // logged in nowhere) whose INVITE dialog it has read, and lets the caller
-// leave a message in ext's mailbox. It blocks until the call is over and
+// leave a message in ext's mailbox. It blocks until the call is over or
+// ctx is done (then what was said is kept and the caller gets a BYE). It
 // reports whether it took the call: false (nothing sent to the caller)
 // when voicemail is not wired or no media session could be made, and the
 // B2BUA then rejects the call as before.
-func (s *Service) Deposit(dlg *sipgo.DialogServerSession, req *sip.Request, ext string, from voicemail.Caller) bool {
+func (s *Service) Deposit(ctx context.Context, dlg *sipgo.DialogServerSession, req *sip.Request, ext string, from voicemail.Caller) bool {
 	if s.vm == nil {
 		return false
 	}
@@ -103,12 +104,11 @@ func (s *Service) Deposit(dlg *sipgo.DialogServerSession, req *sip.Request, ext 
 	defer s.active.Add(-1)
 	defer c.close()
 	c.log = s.log.With("call_id", c.callID, "voicemail", ext)
-	ctx := dlg.Context()
 	_, err := s.vm.Deposit(ctx, c, ext, from)
-	if ctx.Err() != nil {
-		return true
+	if dlg.Context().Err() != nil {
+		return true // the caller hung up
 	}
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		c.log.Info("voicemail deposit failed", "err", err)
 		if !c.answered {
 			// Nothing was said yet: the caller hears "unavailable".

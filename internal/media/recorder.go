@@ -54,6 +54,7 @@ type Recorder struct {
 	started   bool
 	ssrc      uint32
 	err       error
+	stopped   bool
 	full      chan struct{}
 	pcm       []int16
 }
@@ -102,6 +103,15 @@ func (r *Recorder) Err() error {
 	return r.err
 }
 
+// Stop makes the recorder ignore packets from now on, also one the
+// session's reader is handing over as Record(nil) detaches it; Flush
+// still writes what was recorded.
+func (r *Recorder) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopped = true
+}
+
 // Flush writes buffered audio to the writer and, when it is a file (has
 // Sync), to disk: a crash after Flush loses none of it.
 func (r *Recorder) Flush() error {
@@ -120,7 +130,7 @@ func (r *Recorder) Flush() error {
 func (r *Recorder) packet(pkt *rtp.Packet) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.err != nil || len(pkt.Payload) == 0 {
+	if r.err != nil || r.stopped || len(pkt.Payload) == 0 {
 		return
 	}
 	if !r.started || pkt.SSRC != r.ssrc {

@@ -151,3 +151,16 @@ func TestSessionRecords(t *testing.T) {
 		t.Fatalf("recording RMS %.0f, not the tone", RMS(got))
 	}
 }
+
+// After Stop a packet is not recorded.
+func TestRecorderStop(t *testing.T) {
+	var buf bytes.Buffer
+	r := NewRecorder(&buf, "PCMU", 0)
+	r.packet(frame(1, 0, loud()))
+	r.Stop()
+	r.packet(frame(1, 160, loud()))
+	_ = r.Flush()
+	if buf.Len() != 160 || r.Samples() != 160 {
+		t.Fatalf("%d bytes after Stop", buf.Len())
+	}
+}

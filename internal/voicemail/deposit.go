@@ -72,6 +72,7 @@ func (s *Service) Deposit(ctx context.Context, call Call, ext string, from Calle
 	sess.Record(rec)
 	why := s.record(ctx, sess, rec, time.Duration(vs.SilenceSeconds)*time.Second)
 	sess.Record(nil)
+	rec.Stop()
 	if err := rec.Flush(); err != nil {
 		s.log.Warn("voicemail: flush spool", "extension", ext, "err", err)
 	}

@@ -329,6 +329,7 @@ func (d *dialogue) recordGreeting(ctx context.Context) error {
 	d.sess.Record(rec)
 	d.s.record(ctx, d.sess, rec, time.Duration(vs.SilenceSeconds)*time.Second)
 	d.sess.Record(nil)
+	rec.Stop()
 	if err := rec.Flush(); err != nil {
 		return err
 	}
