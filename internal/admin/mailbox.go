@@ -22,6 +22,15 @@ type Mailbox interface {
 	VoicemailCounts(ctx context.Context, ext string) (newCount, oldCount int, err error)
 }
 
+// Voicemails is the voicemail part of the Service that the API and the
+// console call; both declare it in their Admin interface.
+type Voicemails interface {
+	ListVoicemail(ctx context.Context, ext string) ([]*hotdesk.Voicemail, error)
+	Voicemail(ctx context.Context, ext string, id int64) (*hotdesk.Voicemail, []byte, error)
+	UpdateVoicemail(ctx context.Context, source, ext string, id int64, in VoicemailInput) (*hotdesk.Voicemail, error)
+	DeleteVoicemail(ctx context.Context, source, ext string, id int64) error
+}
+
 // mailbox is the store's mailbox part; a store without one (a test fake)
 // answers that voicemail is unavailable.
 func (s *Service) mailbox() (Mailbox, error) {

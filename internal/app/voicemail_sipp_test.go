@@ -41,7 +41,7 @@ func runSipp(tb testing.TB, r *running, dir, scenario string, port int, args ...
 		tb.Fatal(err)
 	}
 	all := append([]string{r.SIPAddr(), "-sf", sf, "-m", "1", "-t", "u1", "-i", "127.0.0.1", "-p", fmt.Sprint(port),
-		"-mi", "127.0.0.1", "-mp", fmt.Sprint(freeUDP(tb)), "-nostdin", "-key", "domain", r.cfg.Domain,
+		"-mi", "127.0.0.1", "-mp", fmt.Sprint(siptest.FreePort(tb, "127.0.0.1")), "-nostdin", "-key", "domain", r.cfg.Domain,
 		"-timeout", "40s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
@@ -50,7 +50,7 @@ func runSipp(tb testing.TB, r *running, dir, scenario string, port int, args ...
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
-		tb.Fatalf("sipp %s: %v\n%s\nerrors:\n%s", scenario, err, lastLines(string(out), 6), lastLines(string(errs), 30))
+		tb.Fatalf("sipp %s: %v\n%s\nerrors:\n%s", scenario, err, siptest.LastLines(string(out), 6), siptest.LastLines(string(errs), 30))
 	}
 }
 
@@ -63,7 +63,7 @@ func TestSippVoicemailDepositAndRetrieve(t *testing.T) {
 	cfg := testConfig(t.TempDir(), true)
 	cfg.Digest = "MD5" // sipp 3.6 answers only an MD5 challenge
 	r := mustStart(t, cfg)
-	trunkPort := freeUDP(t)
+	trunkPort := siptest.FreePort(t, "127.0.0.1")
 	st, err := r.Store().GetSettings(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestSippVoicemailDepositAndRetrieve(t *testing.T) {
 	if err := os.WriteFile(inf, []byte(line), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	runSipp(t, r, dir, "voicemail_retrieve.xml", freeUDP(t), "-inf", inf, "-s", "*97")
+	runSipp(t, r, dir, "voicemail_retrieve.xml", siptest.FreePort(t, "127.0.0.1"), "-inf", inf, "-s", "*97")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		got, err := r.Store().GetVoicemail(context.Background(), "202", v.ID)

@@ -53,7 +53,7 @@ const (
 // Options configures a B2BUA. Store, Desk, SIP, Contacts and Settings are
 // required.
 type Options struct {
-	Store    hotdesk.Store
+	Store    Store
 	Desk     *desk.Service
 	Bus      *events.Bus // call events (BLF, console); nil: none
 	SIP      *signaling.Server

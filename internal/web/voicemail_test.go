@@ -56,7 +56,7 @@ func TestVoicemailAPI(t *testing.T) {
 	e.MustUser("201")
 	e.MustUser("202")
 	id1 := e.MustVoicemail("201")
-	e.clock.t = e.clock.t.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	id2 := e.MustVoicemail("201")
 	ch, stop := e.bus.Subscribe(16)
 	defer stop()
