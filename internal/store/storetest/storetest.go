@@ -52,6 +52,8 @@ func Run(t *testing.T, open Opener) {
 		{"DeviceLock", testDeviceLock},
 		{"PINFailures", testPINFailures},
 		{"PINFailuresConcurrent", testPINFailuresConcurrent},
+		{"Sites", testSites},
+		{"EmergencyCalls", testEmergencyCalls},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
