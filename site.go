@@ -83,10 +83,18 @@ type EmergencyStore interface {
 	CreateEmergencyCall(ctx context.Context, c *EmergencyCall) error
 	FindEmergencyCalls(ctx context.Context, f EmergencyCallFilter) ([]*EmergencyCall, error)
 	// AckEmergencyCall records the first acknowledgement and returns the
-	// record; a later one changes nothing and returns the record with the
-	// first. Returns ENOTFOUND if there is no such call.
-	AckEmergencyCall(ctx context.Context, id int64, by, via string, at time.Time) (*EmergencyCall, error)
+	// record and true; a later one changes nothing and returns the record
+	// with the first and false. Returns ENOTFOUND if there is no such call.
+	AckEmergencyCall(ctx context.Context, id int64, by, via string, at time.Time) (*EmergencyCall, bool, error)
 	// LastEmergencyTests returns, per device, when it last made a test
 	// call.
 	LastEmergencyTests(ctx context.Context) (map[string]time.Time, error)
 }
+
+// Audit kinds of issue 16.
+const (
+	KindSiteChanged          = "site_changed"           // a site was created, changed or deleted
+	KindPhoneMoved           = "phone_moved"            // a phone registered from a network not its site's
+	KindEmergencyAck         = "emergency_ack"          // an on-site alert was acknowledged
+	KindEmergencyAlertFailed = "emergency_alert_failed" // an alert could not be placed
+)

@@ -24,6 +24,7 @@ func (s *Service) PutSettings(ctx context.Context, source string, st hotdesk.Set
 	errs = append(errs, validate.Trunk("trunk.", st.Trunk)...)
 	errs = append(errs, validate.Prompts("prompts.", st.Prompts)...)
 	errs = append(errs, validate.Limits("limits.", st.Limits)...)
+	errs = append(errs, checkEmergencySettings(&st)...)
 	if err := collect(errs...); err != nil {
 		return st, err
 	}

@@ -18,13 +18,36 @@ type trunkOut struct {
 // shallower Trunk field wins over the embedded one in encoding/json).
 type settingsOut struct {
 	hotdesk.Settings
-	Trunk trunkOut `json:"trunk"`
+	Trunk  trunkOut   `json:"trunk"`
+	Trunks []trunkOut `json:"trunks"` // further trunks, passwords hidden alike
 }
 
 func settingsJSON(s hotdesk.Settings) settingsOut {
-	t := s.Trunk
-	t.Password = ""
-	return settingsOut{Settings: s, Trunk: trunkOut{Trunk: t, PasswordSet: s.Trunk.Password != ""}}
+	out := settingsOut{Settings: s, Trunk: hideTrunk(s.Trunk), Trunks: []trunkOut{}}
+	for _, t := range s.Trunks {
+		out.Trunks = append(out.Trunks, hideTrunk(t))
+	}
+	return out
+}
+
+func hideTrunk(t hotdesk.Trunk) trunkOut {
+	out := trunkOut{Trunk: t, PasswordSet: t.Password != ""}
+	out.Password = ""
+	return out
+}
+
+// keepPassword applies the password rule of PUT to one trunk: a new
+// password replaces, password_set false clears, else cur's stays.
+func keepPassword(in trunkIn, cur hotdesk.Trunk) hotdesk.Trunk {
+	t := in.Trunk
+	switch {
+	case t.Password != "":
+	case in.PasswordSet != nil && !*in.PasswordSet:
+		t.Password = ""
+	default:
+		t.Password = cur.Password
+	}
+	return t
 }
 
 // trunkIn is the trunk as PUT reads it: password_set (echoed from a GET)
@@ -36,7 +59,8 @@ type trunkIn struct {
 
 type settingsIn struct {
 	hotdesk.Settings
-	Trunk *trunkIn `json:"trunk"`
+	Trunk  *trunkIn   `json:"trunk"`
+	Trunks *[]trunkIn `json:"trunks"` // nil: not given, kept
 }
 
 func (a *API) getSettings(w http.ResponseWriter, r *http.Request) error {
@@ -73,6 +97,18 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request) error {
 		s.Trunk.Password = ""
 	default:
 		s.Trunk.Password = cur.Trunk.Password
+	}
+	s.Trunks = cur.Trunks
+	if in.Trunks != nil {
+		s.Trunks = nil
+		for _, t := range *in.Trunks {
+			old, _ := cur.TrunkNamed(t.Name)
+			if old.Name != t.Name {
+				old = hotdesk.Trunk{}
+			}
+			t.Sources = splitList(t.Sources)
+			s.Trunks = append(s.Trunks, keepPassword(t, old))
+		}
 	}
 	s.Emergency = splitList(s.Emergency)
 	s.Trunk.Sources = splitList(s.Trunk.Sources)

@@ -116,7 +116,7 @@ func New(o Options) *API {
 		a.registry = prometheus.NewRegistry()
 	}
 	if a.admin == nil {
-		a.admin = admin.New(admin.Options{Store: o.Store, Desk: o.Desk, Bus: o.Bus, Logger: a.log, Now: a.now})
+		a.admin = admin.New(admin.Options{Store: o.Store, Desk: o.Desk, Bus: o.Bus, Logger: a.log, Now: a.now, Sites: o.Store})
 	}
 	a.metrics = newMetrics(a)
 	return a
@@ -151,6 +151,10 @@ func (a *API) Handler() http.Handler {
 	a.resource(mux, "/api/v1/webhooks/{id}", methods{"GET": a.getWebhook, "PATCH": a.patchWebhook, "DELETE": a.deleteWebhook})
 	a.resource(mux, "/api/v1/webhooks/{id}/deliveries", methods{"GET": a.listDeliveries})
 	a.resource(mux, "/api/v1/calls", methods{"GET": a.liveCalls})
+	a.resource(mux, "/api/v1/sites", methods{"GET": a.listSites, "POST": a.createSite})
+	a.resource(mux, "/api/v1/sites/{id}", methods{"GET": a.getSite, "PUT": a.putSite, "DELETE": a.deleteSite})
+	a.resource(mux, "/api/v1/emergency-calls", methods{"GET": a.listEmergencyCalls})
+	a.resource(mux, "/api/v1/emergency-calls/{id}/ack", methods{"POST": a.ackEmergencyCall})
 	mux.Handle("/api/", a.handle("unmatched", true, func(w http.ResponseWriter, r *http.Request) error {
 		return hotdesk.Errorf(hotdesk.ENOTFOUND, "There is no API endpoint at %s.", r.URL.Path)
 	}))

@@ -252,17 +252,21 @@ func (db *DB) FindEmergencyCalls(ctx context.Context, f hotdesk.EmergencyCallFil
 }
 
 // AckEmergencyCall records the first acknowledgement of call id.
-func (db *DB) AckEmergencyCall(ctx context.Context, id int64, by, via string, at time.Time) (*hotdesk.EmergencyCall, error) {
-	_, err := db.w.ExecContext(ctx, `UPDATE emergency_calls SET acked_at = $1, acked_by = $2, acked_via = $3
+func (db *DB) AckEmergencyCall(ctx context.Context, id int64, by, via string, at time.Time) (*hotdesk.EmergencyCall, bool, error) {
+	res, err := db.w.ExecContext(ctx, `UPDATE emergency_calls SET acked_at = $1, acked_by = $2, acked_via = $3
 		WHERE id = $4 AND acked_at IS NULL`, ts(at), by, via, id)
 	if err != nil {
-		return nil, db.wrap(err, "acknowledge emergency call")
+		return nil, false, db.wrap(err, "acknowledge emergency call")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, false, db.wrap(err, "acknowledge emergency call")
 	}
 	c, err := scanEmergencyCall(db.w.QueryRowContext(ctx, `SELECT `+emergencyCols+` FROM emergency_calls WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Emergency call %d not found.", id)
+		return nil, false, notFound("Emergency call %d not found.", id)
 	}
-	return c, db.wrap(err, "acknowledge emergency call")
+	return c, n == 1, db.wrap(err, "acknowledge emergency call")
 }
 
 // LastEmergencyTests returns each device's latest test call time.
