@@ -2,6 +2,9 @@ package hotdesk
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -98,3 +101,24 @@ const (
 	KindEmergencyAck         = "emergency_ack"          // an on-site alert was acknowledged
 	KindEmergencyAlertFailed = "emergency_alert_failed" // an alert could not be placed
 )
+
+// EmergencyCallPrefix starts the detail of the audit rows of an emergency
+// call and of its alert (emergency_call, emergency_ack, …), followed by
+// the call record's id.
+const EmergencyCallPrefix = "emergency call "
+
+// AckDetail is the detail of an emergency_ack audit row.
+func AckDetail(id int64, by, via string) string {
+	return fmt.Sprintf("%s%d acknowledged by %s via %s", EmergencyCallPrefix, id, by, via)
+}
+
+// AckedCallID reads the call record id back from an emergency_ack detail.
+func AckedCallID(detail string) (int64, bool) {
+	rest, ok := strings.CutPrefix(detail, EmergencyCallPrefix)
+	if !ok {
+		return 0, false
+	}
+	num, _, _ := strings.Cut(rest, " ")
+	id, err := strconv.ParseInt(strings.TrimSuffix(num, ":"), 10, 64)
+	return id, err == nil && id > 0
+}

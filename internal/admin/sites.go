@@ -186,10 +186,6 @@ func (s *Service) EmergencyCalls(ctx context.Context, f hotdesk.EmergencyCallFil
 	return s.sites.FindEmergencyCalls(ctx, f)
 }
 
-// AckPrefix starts the detail of an emergency_ack audit row, followed by
-// the emergency call's id: internal/emergency reads it to stop alerting.
-const AckPrefix = "emergency call "
-
 // AckEmergency records who acknowledged the on-site alert of emergency
 // call id, how (via: "console", "api" or "phone") and when; the first
 // acknowledgement is audited (emergency_ack) and published, which stops
@@ -206,7 +202,7 @@ func (s *Service) AckEmergency(ctx context.Context, source string, id int64, by,
 	}
 	if first {
 		s.audit(ctx, source, &hotdesk.AuditEvent{Time: at, Kind: hotdesk.KindEmergencyAck, Device: c.Device, Extension: c.Extension,
-			Reason: via, Detail: fmt.Sprintf("%s%d acknowledged by %s via %s", AckPrefix, c.ID, by, via)})
+			Reason: via, Detail: hotdesk.AckDetail(c.ID, by, via)})
 	}
 	return c, nil
 }

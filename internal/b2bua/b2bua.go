@@ -82,6 +82,10 @@ type Options struct {
 	// Nodes are the other PBX nodes on the same database; a callee's phone
 	// registered with one of them is rung through it. Nil: one node.
 	Nodes Nodes
+	// Emergency locates emergency callers, alerts on site and keeps the
+	// callback window (internal/emergency). Nil: the desk's address, the
+	// default trunk, an audit row and no alerts.
+	Emergency Emergency
 }
 
 // B2BUA routes and bridges calls. Safe for concurrent use.
