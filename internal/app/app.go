@@ -34,6 +34,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/cluster"
 	"github.com/hotdesk-pbx/hotdesk/internal/console"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/emergency"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/feature"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
@@ -61,6 +62,7 @@ type App struct {
 	desk      *desk.Service
 	feature   *feature.Service
 	b2bua     *b2bua.B2BUA
+	emergency *emergency.Service
 	checksync *checksync.Notifier
 	presence  *presence.Presence
 	webhooks  *webhook.Dispatcher
@@ -178,10 +180,12 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("feature codes: %w", err)
 	}
+	a.emergency = emergency.New(emergency.Options{Store: a.store, Bus: a.bus, Settings: a.settings.Get, Prompts: promptSets.get,
+		Caller: func() emergency.Caller { return a.b2bua }, Logger: a.log, Now: a.now})
 	a.b2bua, err = b2bua.New(b2bua.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
 		Settings: a.settings.Get, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
-		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(),
+		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(), Emergency: a.emergency,
 	})
 	if err != nil {
 		return fmt.Errorf("b2bua: %w", err)
@@ -342,6 +346,7 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { return a.nodes.Run(ctx) })
 	}
 	g.Go(func() error { defer stopSIP(); return a.b2bua.Run(ctx) })
+	g.Go(func() error { return a.emergency.Run(ctx) })
 	g.Go(func() error { return a.serveHTTP(ctx) })
 	g.Go(func() error { return a.console.Run(ctx) })
 	g.Go(func() error { return a.settings.Run(ctx, a.bus) })

@@ -146,19 +146,27 @@ func place(dev *hotdesk.Device, home *hotdesk.Site, sites []*hotdesk.Site, sourc
 		Warning: fmt.Sprintf("LOCATION NOT VERIFIED: phone %s of site %s calls from %s, on none of its networks; the configured address was sent", dev.ID, home.Name, hostOf(source))}
 }
 
-// merge is the site's address with the desk's non-empty fields on top
-// (floor, room and seat usually come from the desk).
+// merge is the desk's address within its site: the site's fields where
+// it has them (the building's civic address is the site's), the desk's
+// for the rest, and the desk's floor, room and seat over the site's.
 func merge(site, desk hotdesk.Location) hotdesk.Location {
-	out := site
+	out := desk
 	for _, f := range []struct {
 		dst *string
 		v   string
 	}{
-		{&out.Text, desk.Text}, {&out.Country, desk.Country}, {&out.A1, desk.A1}, {&out.A3, desk.A3},
-		{&out.Street, desk.Street}, {&out.HouseNo, desk.HouseNo}, {&out.Postcode, desk.Postcode},
-		{&out.Building, desk.Building}, {&out.Floor, desk.Floor}, {&out.Room, desk.Room}, {&out.Seat, desk.Seat},
+		{&out.Text, site.Text}, {&out.Country, site.Country}, {&out.A1, site.A1}, {&out.A3, site.A3},
+		{&out.Street, site.Street}, {&out.HouseNo, site.HouseNo}, {&out.Postcode, site.Postcode}, {&out.Building, site.Building},
 	} {
 		if strings.TrimSpace(f.v) != "" {
+			*f.dst = f.v
+		}
+	}
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{{&out.Floor, site.Floor}, {&out.Room, site.Room}, {&out.Seat, site.Seat}} {
+		if strings.TrimSpace(*f.dst) == "" {
 			*f.dst = f.v
 		}
 	}
