@@ -221,3 +221,111 @@ func waitAudit(tb testing.TB, r *running, kind, device string) *hotdesk.AuditEve
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// The test number runs the whole path without a PSAP: the caller hears the
+// test confirmation, alert extension 205 (Eva's softphone) is called within
+// a second and hears the alert, presses 1, hears the thanks and is hung
+// up on; the acknowledgement (who, when, how) is stored and audited, and
+// the desk's last test is listed.
+func TestEmergencyTestCallAlertsAndDTMFAck(t *testing.T) {
+	r, ams, _ := emergencyPBX(t, `{"alert_extensions":["205"],"test_number":"933"}`)
+	trunk := startPeer(t, "emergency_trunk_uas.xml", "127.0.0.2", ams, "", "-t", "t1", "-timeout", "5s")
+	alertee := demoPhone(t, r, "soft205")
+	hd1 := demoPhone(t, r, "HD00001")
+	type dialled struct {
+		c   *siptest.Call
+		err error
+	}
+	dials := make(chan dialled, 1)
+	start := time.Now()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		c, err := hd1.DialContext(ctx, "933", siptest.DialOptions{})
+		dials <- dialled{c, err}
+	}()
+	in, err := alertee.WaitIncoming(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alertAfter := time.Since(start)
+	t.Logf("alert call %v after dialling", alertAfter)
+	if alertAfter > time.Second {
+		t.Errorf("alert call %v after dialling, want within 1 s", alertAfter)
+	}
+	d := <-dials
+	if d.err == nil || !strings.Contains(d.err.Error(), "480") {
+		t.Fatalf("test call: %v, want 480 after the announcement", d.err)
+	}
+	if rec := d.c.Record(300*time.Millisecond, 10*time.Second); rec.Packets < 50 {
+		t.Errorf("test caller heard %d packets, want the emergency_test prompt", rec.Packets)
+	}
+	<-in.Confirmed()
+	if rec := in.Media.Record(200*time.Millisecond, 10*time.Second); rec.Packets < 100 || rec.RMS() < 500 {
+		t.Errorf("alert: %d packets RMS %.0f, want the message read out", rec.Packets, rec.RMS())
+	}
+	if err := in.Media.SendDigits("1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-in.Ended():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the PBX did not hang up the acknowledged alert")
+	}
+	ack := waitAudit(t, r, hotdesk.KindEmergencyAck, "HD00001")
+	if ack.Reason != "phone" || !strings.Contains(ack.Detail, "acknowledged by 205 via phone") {
+		t.Errorf("ack audit %+v", ack)
+	}
+	var calls []hotdesk.EmergencyCall
+	r.api(t, "GET", "/emergency-calls?test=true", "", &calls)
+	if len(calls) != 1 || calls[0].AckedBy != "205" || calls[0].AckedVia != "phone" || calls[0].AckedAt == nil || !calls[0].Test {
+		t.Fatalf("records %+v", calls)
+	}
+	emerg := waitAudit(t, r, hotdesk.KindEmergency, "HD00001")
+	if emerg.Reason != "test" || !strings.Contains(emerg.Detail, "TEST (no PSAP called)") {
+		t.Errorf("emergency audit %+v", emerg)
+	}
+	// The trunk saw nothing: sipp times out waiting for an INVITE.
+	err = <-trunk.done
+	trunk.done <- err
+	if err == nil {
+		t.Error("the test call reached the trunk")
+	}
+	last, err := r.store.LastEmergencyTests(context.Background())
+	if err != nil || last["HD00001"].IsZero() {
+		t.Errorf("last tests %v %v", last, err)
+	}
+}
+
+// Bad input never stops the call: an alert extension that is busy, one
+// with no phone and a webhook nobody answers; the INVITE reaches the
+// trunk, and the failed alerts are audited.
+func TestEmergencyGoesOutWhenAlertsFail(t *testing.T) {
+	r, ams, _ := emergencyPBX(t, `{"alert_extensions":["205","204"]}`)
+	if code := r.api(t, "POST", "/webhooks", `{"url":"https://127.0.0.1:1/hook","kinds":["emergency_call"]}`, nil); code != 201 {
+		t.Fatalf("webhook: %d", code)
+	}
+	busy := demoPhone(t, r, "soft205")
+	busy.SetAnswerMode(siptest.AnswerBusy)
+	hd3 := demoPhone(t, r, "HD00003")
+	if code := r.api(t, "PATCH", "/devices/HD00003", `{"location":{}}`, nil); code != 200 {
+		t.Fatalf("PATCH: %d", code)
+	}
+	p := startPeer(t, "emergency_trunk_uas.xml", "127.0.0.2", ams, "", "-t", "t1")
+	dialEmergency(t, hd3, "112")
+	inv := p.wait(t)
+	wantIn(t, "INVITE without an address", inv, "INVITE sip:112@ams.provider.test", "<sip:+31201234000@ams.provider.test>", "<ca:civicAddress></ca:civicAddress>")
+	for _, ext := range []string{"205", "204"} {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			es, _ := r.store.FindAudit(context.Background(), hotdesk.AuditFilter{Kinds: []string{hotdesk.KindEmergencyAlertFailed}, Extension: ext})
+			if len(es) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no failed-alert audit for %s", ext)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
