@@ -146,7 +146,13 @@ func (a *App) build(ctx context.Context) error {
 	// The B2BUA is built after the desk rules but tells them which phones
 	// are in a call (an auto-logout waits for the call to end).
 	a.desk = desk.New(desk.Options{Store: a.store, Bus: a.bus, Now: a.now, Logger: a.log, Settings: a.settings,
-		InCall: func(device string) bool { return a.b2bua != nil && a.b2bua.InCall(device) }})
+		InCall: func(device string) bool { return a.b2bua != nil && a.b2bua.InCall(device) },
+		Hold: func(ctx context.Context, device string) (time.Time, bool) {
+			if a.emergency == nil {
+				return time.Time{}, false
+			}
+			return a.emergency.InWindow(ctx, device)
+		}})
 	a.reg, err = registrar.New(registrar.Options{Store: a.store, Bus: a.bus, Realm: cfg.Domain, Now: a.now, Logger: a.log, Node: cfg.Node, Algorithms: algs})
 	if err != nil {
 		return fmt.Errorf("registrar: %w", err)

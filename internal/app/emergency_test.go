@@ -329,3 +329,38 @@ func TestEmergencyGoesOutWhenAlertsFail(t *testing.T) {
 		}
 	}
 }
+
+// The callback window: 201 dials 112 at HD00001, then roams to HD00002
+// (HD00001 is neutral now); the PSAP calling back the callback sent
+// (201's number) within the window rings both the desk that made the call
+// and the user where they are now.
+func TestEmergencyCallbackRingsDeskAndUserAfterLogout(t *testing.T) {
+	r, ams, _ := emergencyPBX(t, `{"callback_minutes":60}`)
+	hd1, hd2 := demoPhone(t, r, "HD00001"), demoPhone(t, r, "HD00002")
+	loginByPhone(t, hd1, "*35*201*1234")
+	p := startPeer(t, "emergency_trunk_uas.xml", "127.0.0.2", ams, "", "-t", "t1")
+	dialEmergency(t, hd1, "112")
+	p.wait(t)
+	loginByPhone(t, hd2, "*35*201*1234") // roams: HD00001 is neutral
+	if got := r.logins(t); got != "201@HD00002" {
+		t.Fatalf("logins %q", got)
+	}
+	hd1.SetAnswerMode(siptest.AnswerRing)
+	hd2.SetAnswerMode(siptest.AnswerRing)
+	psap := startPeer(t, "call_trunk_in.xml", "127.0.0.2", freePortOn(t, "127.0.0.2"), r.SIPAddr(), "-s", "0201234201", "-key", "caller", "112")
+	in1, err := hd1.WaitIncoming(5 * time.Second)
+	if err != nil {
+		t.Fatalf("the desk that made the emergency call did not ring: %v", err)
+	}
+	in2, err := hd2.WaitIncoming(5 * time.Second)
+	if err != nil {
+		t.Fatalf("the user's desk now did not ring: %v", err)
+	}
+	in1.Answer()
+	psap.wait(t)
+	select {
+	case <-in2.Ended(): // cancelled: the first answer won
+	case <-time.After(5 * time.Second):
+		t.Error("the other phone kept ringing")
+	}
+}

@@ -234,8 +234,9 @@ func (b *B2BUA) emergencyCallback(ctx context.Context, req *sip.Request, tx sip.
 	}
 	binds := uniqueBindings(b.o.Contacts(rec.Device))
 	for i := range binds {
-		binds[i].Device = rec.Device
+		binds[i].Device, binds[i].Node = rec.Device, "" // rung from here, as targets does
 	}
+	binds = append(binds, b.remoteTargets(ctx, rec.Device)...)
 	callee := party{Ext: rec.Extension, Name: rec.Name, Number: rec.Extension, Device: rec.Device}
 	for _, ext := range []string{rec.Extension, userExt(owner)} {
 		if ext == "" {
