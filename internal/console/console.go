@@ -88,7 +88,7 @@ func New(o Options) (*Console, error) {
 		c.now = time.Now
 	}
 	if c.admin == nil {
-		c.admin = admin.New(admin.Options{Store: o.Store, Desk: o.Desk, Bus: o.Bus, Logger: c.log, Now: c.now})
+		c.admin = admin.New(admin.Options{Store: o.Store, Desk: o.Desk, Bus: o.Bus, Logger: c.log, Now: c.now, Sites: o.Store})
 	}
 	if c.regs == nil {
 		c.regs = noRegistrations{}
@@ -195,6 +195,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /audit", c.auth(c.auditPage))
 	mux.Handle("GET /settings", c.auth(c.settingsPage))
 	mux.Handle("POST /settings", c.auth(c.settingsSave))
+	c.emergencyRoutes(mux)
 	mux.Handle("/", c.maybeAuth(func(w http.ResponseWriter, r *http.Request) error {
 		return hotdesk.Errorf(hotdesk.ENOTFOUND, "There is no page at %s.", r.URL.Path)
 	}))
