@@ -182,6 +182,9 @@ func (a *App) build(ctx context.Context) error {
 	a.feature, err = feature.New(feature.Options{
 		Desk: a.desk, Store: a.store, Prompts: promptSets.get, Settings: a.settings,
 		Ports: ports, MediaIP: publicIP, SIP: a.sip, Logger: a.log,
+		Moved: func(ctx context.Context, dev *hotdesk.Device, source string) bool {
+			return a.emergency.MovedAt(ctx, dev, source)
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("feature codes: %w", err)

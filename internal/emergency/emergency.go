@@ -601,3 +601,9 @@ func (s *Service) checkMoved(ctx context.Context, device, source string) {
 	s.audit(&hotdesk.AuditEvent{Kind: hotdesk.KindPhoneMoved, Device: device, Source: source,
 		Detail: fmt.Sprintf("phone of site %s registered from %s, on %s: check its location", home.Name, hostOf(source), where)})
 }
+
+// MovedAt reports whether dev, seen at source, is off its site's
+// networks (for the warning a user hears on logging in there).
+func (s *Service) MovedAt(ctx context.Context, dev *hotdesk.Device, source string) bool {
+	return s.Locate(ctx, dev, source).Moved
+}

@@ -53,7 +53,7 @@ func (s *Service) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *
 	defer c.close()
 	c.log = s.log.With("call_id", c.callID, "device", dev.ID, "code", code.String())
 	ctx := c.dlg.Context()
-	f := &flow{rules: s.rules, io: c, dev: dev, source: req.Source(), now: s.now, log: c.log}
+	f := &flow{rules: s.rules, io: c, dev: dev, source: req.Source(), now: s.now, log: c.log, moved: s.moved}
 	err := f.run(ctx, code)
 	if ctx.Err() != nil {
 		c.log.Debug("feature call ended by caller")

@@ -63,6 +63,10 @@ type Options struct {
 	// Settings is the shared settings cache (internal/settings); nil: a
 	// cache of its own over Store.
 	Settings *settings.Cache
+	// Moved, when set, reports whether the phone, calling from source,
+	// seems to have moved off its site's networks: a login there ends with
+	// a warning prompt (issue 16).
+	Moved func(ctx context.Context, dev *hotdesk.Device, source string) bool
 }
 
 // Service handles feature-code calls. Safe for concurrent use.
@@ -75,6 +79,7 @@ type Service struct {
 	sip     *signaling.Server
 	log     *slog.Logger
 	now     hotdesk.Clock
+	moved   func(ctx context.Context, dev *hotdesk.Device, source string) bool
 
 	active atomic.Int64
 
@@ -91,7 +96,7 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{
 		rules: o.Desk, store: o.Store, prompts: promptLoader(o.Prompts), ports: o.Ports, mediaIP: o.MediaIP,
-		sip: o.SIP, log: o.Logger, now: o.Now, settings: o.Settings,
+		sip: o.SIP, log: o.Logger, now: o.Now, settings: o.Settings, moved: o.Moved,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
