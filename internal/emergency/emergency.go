@@ -67,6 +67,11 @@ type Options struct {
 	Caller func() Caller
 	Logger *slog.Logger
 	Now    hotdesk.Clock
+	// Mail queues one alert email (to, subject, plain-text body), e.g. in
+	// the voicemail work's mail outbox, which retries; nil: no alert
+	// emails. It is called once per Settings.EmergencyAlerts.AlertEmails
+	// address.
+	Mail func(ctx context.Context, to, subject, body string) error
 	// Retry is the pause between alert calls to an extension that did not
 	// acknowledge (default 10 s); tests shorten it.
 	Retry time.Duration
@@ -242,6 +247,7 @@ func (s *Service) handle(c *hotdesk.EmergencyCall) {
 	}
 	s.audit(&hotdesk.AuditEvent{Time: c.Time, Kind: hotdesk.KindEmergency, Extension: c.Extension, Device: c.Device,
 		Reason: reason, Source: "pbx", Detail: Describe(c)})
+	s.mail(c)
 	ctx, cancel := context.WithTimeout(context.Background(), MaxAlert)
 	defer cancel()
 	if c.ID != 0 {
@@ -262,6 +268,30 @@ func (s *Service) handle(c *hotdesk.EmergencyCall) {
 		}
 	}()
 	s.alert(ctx, cancel, c)
+}
+
+// mail queues the alert email to every AlertEmails address (Options.Mail);
+// a failure is audited and the others still go.
+func (s *Service) mail(c *hotdesk.EmergencyCall) {
+	if s.o.Mail == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	to := s.o.Settings(ctx).EmergencyAlerts.AlertEmails
+	cancel()
+	subject := fmt.Sprintf("EMERGENCY CALL %s from desk %s", c.Number, c.Device)
+	if c.Test {
+		subject = "Emergency TEST call from desk " + c.Device
+	}
+	body := Describe(c) + "\n\nAcknowledge it in the console (the banner on every page) or by pressing 1 on the alert call.\n"
+	for _, addr := range to {
+		var err error
+		s.retry("queue alert email", func(ctx context.Context) error { err = s.o.Mail(ctx, addr, subject, body); return err })
+		if err != nil {
+			s.audit(&hotdesk.AuditEvent{Kind: hotdesk.KindEmergencyAlertFailed, Device: c.Device, Source: "pbx",
+				Detail: fmt.Sprintf("%s%d: alert email to %s not queued: %v", hotdesk.EmergencyCallPrefix, c.ID, addr, err)})
+		}
+	}
 }
 
 // alert calls the alert extensions, and after the escalation time the
