@@ -240,14 +240,28 @@ func (s *Service) handle(c *hotdesk.EmergencyCall) {
 	if c.Time.IsZero() {
 		c.Time = s.o.Now()
 	}
-	s.retry("record emergency call", func(ctx context.Context) error { return s.o.Store.CreateEmergencyCall(ctx, c) })
-	reason := ""
-	if c.Test {
-		reason = "test"
-	}
-	s.audit(&hotdesk.AuditEvent{Time: c.Time, Kind: hotdesk.KindEmergency, Extension: c.Extension, Device: c.Device,
-		Reason: reason, Source: "pbx", Detail: Describe(c)})
-	s.mail(c)
+	// One try at the record before alerting (its id ties the
+	// acknowledgement to it); when the store fails, the alerts go at once
+	// and the record is retried beside them.
+	rctx, rcancel := context.WithTimeout(context.Background(), locateTimeout)
+	err := s.o.Store.CreateEmergencyCall(rctx, c)
+	rcancel()
+	rec := *c
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err != nil {
+			s.log.Error("emergency: recording the call failed, alerting anyway", "device", rec.Device, "err", err)
+			s.retry("record emergency call", func(ctx context.Context) error { return s.o.Store.CreateEmergencyCall(ctx, &rec) })
+		}
+		reason := ""
+		if rec.Test {
+			reason = "test"
+		}
+		s.audit(&hotdesk.AuditEvent{Time: rec.Time, Kind: hotdesk.KindEmergency, Extension: rec.Extension, Device: rec.Device,
+			Reason: reason, Source: "pbx", Detail: Describe(&rec)})
+		s.mail(&rec)
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), MaxAlert)
 	defer cancel()
 	if c.ID != 0 {
