@@ -72,6 +72,9 @@ type Options struct {
 	// emails. It is called once per Settings.EmergencyAlerts.AlertEmails
 	// address.
 	Mail func(ctx context.Context, to, subject, body string) error
+	// EscalateAfter, when set, replaces the settings' escalate_minutes
+	// (tests).
+	EscalateAfter time.Duration
 	// Retry is the pause between alert calls to an extension that did not
 	// acknowledge (default 10 s); tests shorten it.
 	Retry time.Duration
@@ -338,6 +341,9 @@ func (s *Service) alert(ctx context.Context, done context.CancelFunc, c *hotdesk
 	}
 	call(st.AlertExtensions)
 	esc := time.Duration(st.EscalateMinutes) * time.Minute
+	if s.o.EscalateAfter > 0 {
+		esc = s.o.EscalateAfter
+	}
 	if esc <= 0 {
 		esc = DefaultEscalate
 	}
