@@ -22,6 +22,8 @@ type Store interface {
 	WebhookStore
 	VoicemailStore
 	MailStore
+	SiteStore
+	EmergencyStore
 
 	// InTx runs fn in one database transaction. If fn returns an error the
 	// transaction is rolled back and that error is returned. Concurrent writers

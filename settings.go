@@ -29,6 +29,9 @@ func (fc FeatureCodes) VoicemailCodes() (own, any string) {
 
 // Trunk is the SIP trunk to the provider.
 type Trunk struct {
+	// Name identifies an entry of Settings.Trunks (a site's emergency
+	// trunk names it); the default trunk (Settings.Trunk) needs none.
+	Name     string   `json:"name,omitempty"`
 	Enabled  bool     `json:"enabled"`
 	Proxy    string   `json:"proxy"`    // host:port of the provider's proxy
 	Register bool     `json:"register"` // register to the provider
@@ -74,6 +77,12 @@ type Settings struct {
 
 	Voicemail VoicemailSettings `json:"voicemail"` // mailboxes (issue 13)
 	Mail      MailSettings      `json:"mail"`      // voicemail-to-email (issue 13)
+
+	// Trunks are further trunks, by name, beside the default Trunk: a
+	// site's emergency calls go out through the one it names (issue 16).
+	Trunks []Trunk `json:"trunks"`
+	// EmergencyAlerts: on-site alerts, callback window, test number.
+	EmergencyAlerts EmergencySettings `json:"emergency"`
 }
 
 // TLSSettings are the site's SIP over TLS choices.
@@ -139,6 +148,40 @@ type NATSettings struct {
 	NoMediaSeconds int `json:"no_media_seconds"`
 }
 
+// TrunkNamed returns the trunk of that name from Trunks, or the default
+// trunk for "" or a name not (or no longer) configured: an emergency call
+// goes out through some trunk rather than none.
+func (s Settings) TrunkNamed(name string) (Trunk, bool) {
+	for _, t := range s.Trunks {
+		if name != "" && t.Name == name {
+			return t, true
+		}
+	}
+	return s.Trunk, name == ""
+}
+
+// EmergencySettings say who is alerted on site when an emergency call
+// starts, for how long the PSAP's callback reaches the caller, and the
+// test number (issue 16).
+type EmergencySettings struct {
+	// AlertExtensions are called by the PBX, which reads out the caller's
+	// desk, location and callback until someone presses 1.
+	AlertExtensions []string `json:"alert_extensions"`
+	// EscalateExtensions are called too when nobody acknowledged within
+	// EscalateMinutes.
+	EscalateExtensions []string `json:"escalate_extensions"`
+	EscalateMinutes    int      `json:"escalate_minutes"` // default 3
+	// AlertEmails receive the alert by email once SMTP is configured.
+	AlertEmails []string `json:"alert_emails"`
+	// CallbackMinutes is the window after an emergency call in which a
+	// call to the callback number sent rings the desk and the user; 0
+	// means the default 60.
+	CallbackMinutes int `json:"callback_minutes"`
+	// TestNumber runs the whole emergency path (location, alerts,
+	// acknowledgement) without reaching a PSAP; "" = off.
+	TestNumber string `json:"test_number"`
+}
+
 // LimitSettings bound what one phone can hold, so a broken or hostile
 // phone cannot take every RTP port or flood the PBX with subscriptions.
 type LimitSettings struct {
@@ -168,7 +211,8 @@ func DefaultSettings() Settings {
 		Mail:    MailSettings{Port: 587, StartTLS: true},
 		NAT:     NATSettings{KeepaliveSeconds: 25, NoMediaSeconds: 60},
 
-		Voicemail: VoicemailSettings{MaxSeconds: 180, SilenceSeconds: 5, Quota: 100},
+		Voicemail:       VoicemailSettings{MaxSeconds: 180, SilenceSeconds: 5, Quota: 100},
+		EmergencyAlerts: EmergencySettings{EscalateMinutes: 3, CallbackMinutes: 60, TestNumber: "933"},
 	}
 }
 

@@ -51,6 +51,7 @@ type Options struct {
 	Bus    *events.Bus   // nil: changes are audited, not published
 	Logger *slog.Logger  // nil = slog.Default()
 	Now    hotdesk.Clock // nil = time.Now
+	Sites  SiteStore     // sites and emergency calls (issue 16); nil: their methods answer EUNAVAILABLE
 }
 
 // Service applies admin changes. Safe for concurrent use.
@@ -60,11 +61,12 @@ type Service struct {
 	bus   *events.Bus
 	log   *slog.Logger
 	now   hotdesk.Clock
+	sites SiteStore
 }
 
 // New returns a Service. It does no I/O.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, desk: o.Desk, bus: o.Bus, log: o.Logger, now: o.Now}
+	s := &Service{store: o.Store, desk: o.Desk, bus: o.Bus, log: o.Logger, now: o.Now, sites: o.Sites}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

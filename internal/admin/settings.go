@@ -28,6 +28,7 @@ func (s *Service) PutSettings(ctx context.Context, source string, st hotdesk.Set
 	errs = append(errs, voicemailErrors(st)...)
 	errs = append(errs, validate.TLS("tls.", st.TLS)...)
 	errs = append(errs, validate.NAT("nat.", st.NAT)...)
+	errs = append(errs, checkEmergencySettings(&st)...)
 	if err := collect(errs...); err != nil {
 		return st, err
 	}

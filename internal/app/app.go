@@ -35,6 +35,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/cluster"
 	"github.com/hotdesk-pbx/hotdesk/internal/console"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/emergency"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/feature"
 	"github.com/hotdesk-pbx/hotdesk/internal/mail"
@@ -68,6 +69,7 @@ type App struct {
 	voicemail *voicemail.Service
 	b2bua     *b2bua.B2BUA
 	relay     *relay.Relay // anchored media (issue 15)
+	emergency *emergency.Service
 	checksync *checksync.Notifier
 	presence  *presence.Presence
 	mwi       *mwi.Notifier
@@ -156,7 +158,13 @@ func (a *App) build(ctx context.Context) error {
 	// The B2BUA is built after the desk rules but tells them which phones
 	// are in a call (an auto-logout waits for the call to end).
 	a.desk = desk.New(desk.Options{Store: a.store, Bus: a.bus, Now: a.now, Logger: a.log, Settings: a.settings,
-		InCall: func(device string) bool { return a.b2bua != nil && a.b2bua.InCall(device) }})
+		InCall: func(device string) bool { return a.b2bua != nil && a.b2bua.InCall(device) },
+		Hold: func(ctx context.Context, device string) (time.Time, bool) {
+			if a.emergency == nil {
+				return time.Time{}, false
+			}
+			return a.emergency.InWindow(ctx, device)
+		}})
 	a.reg, err = registrar.New(registrar.Options{Store: a.store, Bus: a.bus, Realm: cfg.Domain, Now: a.now, Logger: a.log, Node: cfg.Node, Algorithms: algs,
 		KeepAlive: func() time.Duration {
 			return time.Duration(a.settings.Get(context.Background()).NAT.KeepaliveSeconds) * time.Second
@@ -200,6 +208,9 @@ func (a *App) build(ctx context.Context) error {
 	a.feature, err = feature.New(feature.Options{
 		Desk: a.desk, Store: a.store, Prompts: promptSets.get, Settings: a.settings,
 		Ports: ports, MediaIP: publicIP, SIP: a.sip, Logger: a.log, Voicemail: a.voicemail,
+		Moved: func(ctx context.Context, dev *hotdesk.Device, source string) bool {
+			return a.emergency.MovedAt(ctx, dev, source)
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("feature codes: %w", err)
@@ -208,11 +219,20 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.emergency = emergency.New(emergency.Options{Store: a.store, Bus: a.bus, Settings: a.settings.Get, Prompts: promptSets.get,
+		Caller: func() emergency.Caller { return a.b2bua }, Logger: a.log, Now: a.now,
+		Mail: func(ctx context.Context, to, subject, body string) error {
+			if a.mail == nil { // built below; nil only during start-up
+				return fmt.Errorf("mail outbox not ready")
+			}
+			_, err := a.mail.QueueText(ctx, to, subject, body)
+			return err
+		}})
 	a.b2bua, err = b2bua.New(b2bua.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
 		Settings: a.settings.Get, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
 		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(), Voicemail: a.feature,
-		Relay: a.relay, Media: cfg.Media,
+		Relay: a.relay, Media: cfg.Media, Emergency: a.emergency,
 	})
 	if err != nil {
 		return fmt.Errorf("b2bua: %w", err)
@@ -259,7 +279,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	// Subscribed now, so no event published after New is missed.
 	a.metricsCh, a.metricsStop = a.bus.Subscribe(1024)
 	// One admin service: the API and the console apply the same rules.
-	adm := admin.New(admin.Options{Store: a.store, Desk: a.desk, Bus: a.bus, Logger: a.log, Now: a.now})
+	adm := admin.New(admin.Options{Store: a.store, Desk: a.desk, Bus: a.bus, Logger: a.log, Now: a.now, Sites: a.store})
 	api := web.New(web.Options{
 		Store: a.store, Desk: a.desk, Admin: adm, Bus: a.bus, Registrations: a.registrations(),
 		Calls: liveCalls{a.b2bua}, AdminToken: a.adminToken, Registry: reg, Logger: a.log, Now: a.now,
@@ -387,6 +407,7 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { return a.nodes.Run(ctx) })
 	}
 	g.Go(func() error { defer stopSIP(); return a.b2bua.Run(ctx) })
+	g.Go(func() error { return a.emergency.Run(ctx) })
 	g.Go(func() error { return a.serveHTTP(ctx) })
 	g.Go(func() error { return a.console.Run(ctx) })
 	g.Go(func() error { return a.settings.Run(ctx, a.bus) })

@@ -12,33 +12,39 @@ import (
 // SDP and the PBX has prompts and RTP ports. The caller's CANCEL stops
 // the prompt.
 func (b *B2BUA) refuse(req *sip.Request, tx sip.ServerTransaction, prompt, lang string) {
+	b.announce(req, tx, prompt, lang, sip.StatusForbidden)
+}
+
+// announce plays prompt as early media and then answers final (refuse's
+// 403; the emergency test call's 480).
+func (b *B2BUA) announce(req *sip.Request, tx sip.ServerTransaction, prompt, lang string, final int) {
 	if len(req.Body()) == 0 || b.o.Ports == nil || b.o.Prompts == nil {
-		signaling.Respond(tx, req, sip.StatusForbidden, b.log)
+		signaling.Respond(tx, req, final, b.log)
 		return
 	}
 	dlg, err := b.dialogUA(req.Transport()).ReadInvite(req, tx)
 	if err != nil {
-		signaling.Respond(tx, req, sip.StatusForbidden, b.log)
+		signaling.Respond(tx, req, final, b.log)
 		return
 	}
 	defer dlg.Close()
 	set, err := b.promptSet(lang)
 	if err != nil {
 		b.log.Warn("b2bua: prompts for announcement", "err", err)
-		_ = dlg.Respond(sip.StatusForbidden, signaling.Reason(sip.StatusForbidden), nil)
+		_ = dlg.Respond(final, signaling.Reason(final), nil)
 		return
 	}
 	sess, err := media.NewSessionWith(media.SessionOptions{Pool: b.o.Ports, LocalIP: b.o.MediaIP, Logger: b.log,
 		Security: media.Security{Secure: signaling.Secure(req)}, FlowIP: media.SourceIP(req.Source())})
 	if err != nil {
 		b.log.Warn("b2bua: media for announcement", "err", err)
-		_ = dlg.Respond(sip.StatusForbidden, signaling.Reason(sip.StatusForbidden), nil)
+		_ = dlg.Respond(final, signaling.Reason(final), nil)
 		return
 	}
 	defer sess.Close()
 	answer, err := sess.Answer(req.Body())
 	if err != nil {
-		_ = dlg.Respond(sip.StatusForbidden, signaling.Reason(sip.StatusForbidden), nil)
+		_ = dlg.Respond(final, signaling.Reason(final), nil)
 		return
 	}
 	ct := sip.NewHeader("Content-Type", "application/sdp")
@@ -56,8 +62,8 @@ func (b *B2BUA) refuse(req *sip.Request, tx sip.ServerTransaction, prompt, lang 
 	}
 	// Not dlg.Respond: it waits for the ACK, for Timer H (32 s) when the
 	// caller has gone; the transaction retransmits and absorbs it itself.
-	res := sip.NewResponseFromRequest(dlg.InviteRequest, sip.StatusForbidden, signaling.Reason(sip.StatusForbidden), nil)
+	res := sip.NewResponseFromRequest(dlg.InviteRequest, final, signaling.Reason(final), nil)
 	if err := tx.Respond(res); err != nil {
-		b.log.Debug("b2bua: announcement 403", "err", err)
+		b.log.Debug("b2bua: announcement final answer", "status", final, "err", err)
 	}
 }

@@ -93,6 +93,10 @@ type Options struct {
 	// Media is when calls are anchored: MediaAuto (default), MediaAnchor
 	// or MediaDirect.
 	Media string
+	// Emergency locates emergency callers, alerts on site and keeps the
+	// callback window (internal/emergency). Nil: the desk's address, the
+	// default trunk, an audit row and no alerts.
+	Emergency Emergency
 }
 
 // B2BUA routes and bridges calls. Safe for concurrent use.

@@ -95,6 +95,7 @@ type leg struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	udp    *sip.Request // an emergency INVITE's UDP copy, sent when req's TCP/TLS connection fails
+	sent   func()       // run (in its own goroutine) once the INVITE was sent or failed to be: an emergency call's alerts
 
 	dlg   *sipgo.DialogClientSession // set before the first event about the leg
 	done  bool                       // owner only
@@ -479,6 +480,9 @@ func (l *leg) run() {
 		l.req, l.udp = l.udp, nil
 		l.req.SetBody(keysFor(l.req.Body(), l.req.Transport()))
 		dlg, err = l.c.b.dialogUA(l.req.Transport()).WriteInvite(l.ctx, l.req)
+	}
+	if l.sent != nil {
+		go l.sent()
 	}
 	if err != nil {
 		l.c.post(legDone{l: l, err: err})

@@ -6,59 +6,108 @@ import (
 	"fmt"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/google/uuid"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/emergency"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 )
 
+// Emergency is what internal/emergency does around an emergency call.
+type Emergency interface {
+	// Locate returns the caller's site, address and any warning (phone
+	// moved); it answers within a second, from the desk's own address
+	// when the store fails.
+	Locate(ctx context.Context, dev *hotdesk.Device, source string) emergency.Place
+	// Started takes over the call once its INVITE has gone out (record,
+	// audit, event, on-site alerts); it returns at once.
+	Started(c hotdesk.EmergencyCall)
+	// CallbackFor returns the emergency call that sent number as its
+	// callback within the callback window, or nil.
+	CallbackFor(ctx context.Context, number string) *hotdesk.EmergencyCall
+}
+
+// emergencyLookup bounds the store reads made before an emergency INVITE
+// goes out: a slow database must not hold the call up.
+const emergencyLookup = time.Second
+
+// isTestNumber reports whether number is the emergency test number.
+func isTestNumber(number string, st hotdesk.Settings) bool {
+	t := st.EmergencyAlerts.TestNumber
+	return t != "" && number == t
+}
+
 // emergency takes an emergency call to the trunk, whoever (or nobody) is
 // logged in and whatever their permission: with the user's caller ID or
-// else the device's emergency callback number, and the desk's location as
-// PIDF-LO by value (RFC 6442). Every emergency call is audited; with no
-// trunk it is refused with 503 and logged as an error, never dropped
-// silently.
+// else the desk's, else the site's emergency callback number, through the
+// trunk of the site the phone is at (issue 16), and the location as
+// PIDF-LO by value (RFC 6442) with a note when it is not verified. The
+// INVITE goes out first; the record, audit row and on-site alerts follow
+// (Options.Emergency). With no trunk the call is refused with 503, logged
+// as an error and alerted on site, never dropped silently. The test number
+// runs the same path up to the trunk: the caller hears that it was a test.
 func (b *B2BUA) emergency(req *sip.Request, tx sip.ServerTransaction, dev *hotdesk.Device, user *hotdesk.User, number string, st hotdesk.Settings) {
 	// The device as stored now: an admin may have moved the desk since the
 	// phone authenticated.
-	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), emergencyLookup)
 	if fresh, err := b.o.Store.FindDevice(ctx, dev.ID); err == nil {
 		dev = fresh
 	} else {
 		b.log.Error("b2bua: emergency call: reading the device failed, using what the phone authenticated as", "device", dev.ID, "err", err)
 	}
+	place := emergency.Place{Location: dev.Location}
+	if b.o.Emergency != nil {
+		place = b.o.Emergency.Locate(ctx, dev, req.Source())
+	}
 	cancel()
+	rec := hotdesk.EmergencyCall{Time: b.o.Now(), Device: dev.ID, Name: dev.Label, Number: number, Location: place.Location,
+		Warning: place.Warning, Test: isTestNumber(number, st)}
 	callback := dev.EmergencyCallback
-	name := dev.Label
 	caller := party{Device: dev.ID}
 	if user != nil {
 		if user.CallerID != "" {
 			callback = user.CallerID
 		}
-		name = user.Name
+		rec.Name, rec.Extension = user.Name, user.Extension
 		caller.Ext, caller.Name = user.Extension, user.Name
+	}
+	if place.Site != nil {
+		rec.Site, rec.Trunk = place.Site.ID, place.Site.Trunk
+		if callback == "" {
+			callback = place.Site.Callback
+		}
 	}
 	if callback == "" {
 		callback = dev.ID
 	}
-	caller.Number = callback
-	tr := st.Trunk
-	detail := fmt.Sprintf("dialled %s, callback %s, location %s", number, callback, locationText(dev.Location))
+	caller.Number, rec.Callback = callback, callback
+	tr, _ := st.TrunkNamed(rec.Trunk)
+	log := b.log.With("device", dev.ID, "extension", caller.Ext, "number", number, "callback", callback, "trunk", rec.Trunk)
+	if rec.Test {
+		log.Info("b2bua: emergency test call: alerts without a PSAP")
+		b.emergencyStarted(rec, req.Source())
+		b.announce(req, tx, promptEmergencyTest, st.Lang, sip.StatusTemporarilyUnavailable)
+		return
+	}
 	if !tr.Enabled || tr.Proxy == "" {
-		b.log.Error("b2bua: EMERGENCY CALL CANNOT GO OUT: no trunk configured", "device", dev.ID, "extension", caller.Ext,
-			"number", number, "callback", callback)
-		b.auditEmergency(dev.ID, caller.Ext, req.Source(), detail+"; refused 503: no trunk")
+		log.Error("b2bua: EMERGENCY CALL CANNOT GO OUT: no trunk configured")
+		rec.Warning = strings.TrimPrefix(rec.Warning+"; CALL REFUSED 503: no trunk", "; ")
+		b.emergencyStarted(rec, req.Source())
 		signaling.Respond(tx, req, sip.StatusServiceUnavailable, b.log)
 		return
 	}
-	b.log.Warn("b2bua: emergency call", "device", dev.ID, "extension", caller.Ext, "number", number, "callback", callback)
-	b.auditEmergency(dev.ID, caller.Ext, req.Source(), detail)
-	out := b.trunkInvite(req, tr, identity{name: name, user: callback}, number)
+	log.Warn("b2bua: emergency call", "warning", place.Warning)
+	out := b.trunkInvite(req, tr, identity{name: rec.Name, user: callback}, number)
 	cid := uuid.NewString() + "@" + b.domain()
-	body, ctype := emergencyBody(req, PIDFLO(dev.ID+"@"+b.domain(), dev.Location, b.o.Now()), cid)
+	note := ""
+	if place.Warning != "" {
+		note = "WARNING: " + place.Warning
+	}
+	body, ctype := emergencyBody(req, PIDFLONote(dev.ID+"@"+b.domain(), place.Location, b.o.Now(), note), cid)
 	out.RemoveHeader("Content-Type")
 	out.AppendHeader(sip.NewHeader("Content-Type", ctype))
 	out.SetBody(keysFor(body, out.Transport()))
@@ -68,8 +117,24 @@ func (b *B2BUA) emergency(req *sip.Request, tx sip.ServerTransaction, dev *hotde
 	c := b.newCall(req, caller, party{}, number)
 	c.emerg = true
 	c.ring = MaxOutboundRing
-	c.addLeg("", out, tr.Username, tr.Password).udp = udp
+	l := c.addLeg("", out, tr.Username, tr.Password)
+	l.udp = udp
+	l.sent = sync.OnceFunc(func() { b.emergencyStarted(rec, req.Source()) })
 	c.bridge(req, tx)
+}
+
+// emergencyStarted hands the call to Options.Emergency, or without one
+// writes the audit row itself.
+func (b *B2BUA) emergencyStarted(rec hotdesk.EmergencyCall, source string) {
+	if b.o.Emergency != nil {
+		b.o.Emergency.Started(rec)
+		return
+	}
+	detail := fmt.Sprintf("dialled %s, callback %s, location %s", rec.Number, rec.Callback, locationText(rec.Location))
+	if rec.Warning != "" {
+		detail += "; " + rec.Warning
+	}
+	b.auditEmergency(rec.Device, rec.Extension, source, detail)
 }
 
 // auditEmergency writes the audit row and publishes it.
@@ -107,6 +172,13 @@ func emergencyBody(a *sip.Request, pidf []byte, cid string) ([]byte, string) {
 // empty ones are left out; values are XML-escaped. It is compact (no
 // indentation, only the namespaces used) so the INVITE stays small.
 func PIDFLO(entity string, loc hotdesk.Location, at time.Time) []byte {
+	return PIDFLONote(entity, loc, at, "")
+}
+
+// PIDFLONote is PIDFLO with a note on the device (RFC 4479 section 3.4,
+// a pidf note) when not empty: the warning that the location is not
+// verified.
+func PIDFLONote(entity string, loc hotdesk.Location, at time.Time, note string) []byte {
 	var sb strings.Builder
 	esc := func(s string) string {
 		var e strings.Builder
@@ -126,6 +198,9 @@ func PIDFLO(entity string, loc hotdesk.Location, at time.Time) []byte {
 		}
 	}
 	sb.WriteString(`</ca:civicAddress></gp:location-info><gp:usage-rules/><gp:method>Manual</gp:method></gp:geopriv>`)
+	if note != "" {
+		fmt.Fprintf(&sb, `<note xml:lang="en">%s</note>`, esc(note))
+	}
 	fmt.Fprintf(&sb, "<dm:timestamp>%s</dm:timestamp></dm:device></presence>", at.UTC().Format(time.RFC3339))
 	return []byte(sb.String())
 }
@@ -143,4 +218,61 @@ func locationText(loc hotdesk.Location) string {
 		return "unknown"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// emergencyCallback rings, for a call to the callback number an emergency
+// call sent within the callback window (the PSAP calling back), the desk
+// phone that made the emergency call and the user who made it wherever
+// they are now, and the number's owner when that is someone else: a
+// logout or roam since does not lose the callback (issue 16).
+func (b *B2BUA) emergencyCallback(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, rec *hotdesk.EmergencyCall,
+	owner *hotdesk.User, did string, st hotdesk.Settings) {
+	from := req.From()
+	caller := party{Name: from.DisplayName, Number: TrunkNumber(from.Address.User, st)}
+	if caller.Number == "" {
+		caller.Number = "anonymous"
+	}
+	binds := uniqueBindings(b.o.Contacts(rec.Device))
+	for i := range binds {
+		binds[i].Device, binds[i].Node = rec.Device, "" // rung from here, as targets does
+	}
+	binds = append(binds, b.remoteTargets(ctx, rec.Device)...)
+	callee := party{Ext: rec.Extension, Name: rec.Name, Number: rec.Extension, Device: rec.Device}
+	for _, ext := range []string{rec.Extension, userExt(owner)} {
+		if ext == "" {
+			continue
+		}
+		_, more := b.targets(ctx, ext, "")
+		binds = uniqueBindings(append(binds, more...))
+		if callee.Ext == "" {
+			callee = party{Ext: owner.Extension, Name: owner.Name, Number: owner.Extension, Device: rec.Device}
+		}
+	}
+	b.log.Warn("b2bua: emergency callback within the window: ringing the desk and the user", "did", did, "device", rec.Device,
+		"extension", rec.Extension, "emergency_call", rec.ID, "contacts", len(binds))
+	c := b.newCall(req, caller, callee, did)
+	c.emerg = true
+	c.ring = MaxOutboundRing
+	for _, bind := range binds {
+		var out *sip.Request
+		var err error
+		if bind.Node != "" {
+			out, err = b.nodeInvite(req, bind, caller, callee.Ext, c.ring)
+		} else {
+			out, err = b.deviceInvite(req, bind, caller, callee.Ext)
+		}
+		if err != nil {
+			c.log.Warn("b2bua: unusable contact", "device", bind.Device, "err", err)
+			continue
+		}
+		c.addLeg(bind.Device, out, "", "")
+	}
+	c.bridge(req, tx)
+}
+
+func userExt(u *hotdesk.User) string {
+	if u == nil {
+		return ""
+	}
+	return u.Extension
 }

@@ -18,6 +18,9 @@ import (
 const (
 	promptNeutral    = "neutral_phone"
 	promptNotAllowed = "not_allowed"
+	// promptEmergencyTest tells the caller of the test number that no
+	// PSAP was called and the on-site alert went out.
+	promptEmergencyTest = "emergency_test"
 )
 
 // HandleInvite routes an authenticated initial INVITE from dev whose
@@ -34,7 +37,7 @@ func (b *B2BUA) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *ho
 	user, err := b.userAt(ctx, dev)
 	if err != nil {
 		b.log.Error("b2bua: who is at the device", "device", dev.ID, "err", err)
-		if IsEmergency(number, st) {
+		if IsEmergency(number, st) || isTestNumber(number, st) {
 			user = nil // an emergency call goes out even when the database is down
 		} else {
 			signaling.Respond(tx, req, sip.StatusServiceUnavailable, b.log)
@@ -49,7 +52,7 @@ func (b *B2BUA) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *ho
 	switch {
 	case number == "":
 		signaling.Respond(tx, req, sip.StatusNotFound, b.log)
-	case IsEmergency(number, st):
+	case IsEmergency(number, st) || isTestNumber(number, st):
 		b.emergency(req, tx, dev, user, number, st)
 	case srtpRefused(req, dev):
 		log.Info("b2bua: device requires SRTP: the call is not over TLS or offers no supported key")

@@ -78,6 +78,12 @@ func (b *B2BUA) HandleTrunkInvite(req *sip.Request, tx sip.ServerTransaction) {
 		did = number
 	}
 	callee := b.userByDID(ctx, did)
+	if b.o.Emergency != nil {
+		if rec := b.o.Emergency.CallbackFor(ctx, did); rec != nil {
+			b.emergencyCallback(ctx, req, tx, rec, callee, did, st)
+			return
+		}
+	}
 	if callee == nil {
 		b.log.Info("b2bua: trunk call to unknown DID", "did", did, "source", req.Source())
 		signaling.Respond(tx, req, sip.StatusNotFound, b.log)

@@ -18,6 +18,10 @@ type Store interface {
 	FindSession(ctx context.Context, tokenHash string) (*hotdesk.Session, error)
 	DeleteSession(ctx context.Context, tokenHash string) error
 	DeleteExpiredSessions(ctx context.Context, now time.Time) error
+	// Sites and emergency calls (issue 16): desks page badges, Emergency page.
+	ListSites(ctx context.Context) ([]*hotdesk.Site, error)
+	FindEmergencyCalls(ctx context.Context, f hotdesk.EmergencyCallFilter) ([]*hotdesk.EmergencyCall, error)
+	LastEmergencyTests(ctx context.Context) (map[string]time.Time, error)
 }
 
 // Admin is the part of the admin Service (internal/admin) the console
@@ -34,6 +38,7 @@ type Admin interface {
 	PutSettings(ctx context.Context, source string, st hotdesk.Settings) (hotdesk.Settings, error)
 	Audit(ctx context.Context, source string, e *hotdesk.AuditEvent)
 	admin.Voicemails
+	admin.Sites
 }
 
 var _ Admin = (*admin.Service)(nil)

@@ -26,10 +26,11 @@ type deskRow struct {
 	Contacts   int
 	Login      *hotdesk.Login
 	UserName   string
-	For        string     // how long the user has been there
-	Call       string     // callUp, callRinging or ""
-	Locked     *time.Time // PIN logins from it refused until, nil unless locked now
-	Waiting    int        // new voicemail of the logged-in user (the phone's message lamp)
+	For        string        // how long the user has been there
+	Call       string        // callUp, callRinging or ""
+	Locked     *time.Time    // PIN logins from it refused until, nil unless locked now
+	Waiting    int           // new voicemail of the logged-in user (the phone's message lamp)
+	Emergency  deskEmergency // moved?, callback window, last test (issue 16)
 }
 
 // State is free, occupied or unregistered (unregistered wins over free).
@@ -144,6 +145,7 @@ func (c *Console) desks(r *http.Request) (*desksData, error) {
 		}
 	}
 	slices.Sort(d.Locations)
+	c.annotate(ctx, d.Rows)
 	return d, nil
 }
 
@@ -222,6 +224,8 @@ var liveKinds = map[string]bool{
 	hotdesk.KindLogin: true, hotdesk.KindLogout: true, hotdesk.KindRegistered: true,
 	hotdesk.KindUnregistered: true, hotdesk.KindDeviceChanged: true, hotdesk.KindUserChanged: true,
 	hotdesk.KindLocked: true, hotdesk.KindUnlocked: true, hotdesk.KindVoicemail: true,
+	// issue 16: the emergency banner reloads on these (console.js)
+	hotdesk.KindEmergency: true, hotdesk.KindEmergencyAck: true, hotdesk.KindPhoneMoved: true,
 }
 
 // stream is the console's server-sent events endpoint: one "desk" event

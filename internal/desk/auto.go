@@ -107,12 +107,29 @@ func (s *Service) evaluate(ctx context.Context, device string, now time.Time, ca
 		return s.storeDeadline(ctx, l, nil, "")
 	case at.After(now):
 		return s.storeDeadline(ctx, l, &at, policy)
+	case s.held(ctx, device, &at):
+		s.log.Info("auto-logout suspended: emergency callback window", "device", device, "extension", l.Extension, "until", at)
+		return s.storeDeadline(ctx, l, &at, policy)
 	case !callOver && s.inCall(device):
 		s.log.Info("auto-logout deferred until the call ends", "device", device, "extension", l.Extension, "policy", policy)
 		s.sched.setDeferred(device, policy)
 		return nil
 	}
 	return s.autoLogout(ctx, l, policy)
+}
+
+// held reports whether Options.Hold suspends device's auto-logout, and
+// sets *until to when the suspension ends.
+func (s *Service) held(ctx context.Context, device string, until *time.Time) bool {
+	if s.hold == nil {
+		return false
+	}
+	t, ok := s.hold(ctx, device)
+	if ok && t.After(s.now()) {
+		*until = t
+		return true
+	}
+	return false
 }
 
 // policyFor returns the auto-logout policy and time zone for a device.

@@ -61,6 +61,9 @@ type Options struct {
 	// InCall reports whether a device is in a call; an auto-logout that fires
 	// during a call waits for CallEnded. Nil means never in a call.
 	InCall func(device string) bool
+	// Hold, when set, says until when a device's auto-logout is suspended
+	// (the callback window after an emergency call, issue 16).
+	Hold func(ctx context.Context, device string) (until time.Time, ok bool)
 	// Settings is the shared settings cache (internal/settings); nil: a
 	// cache of its own over Store with SettingsTTL (default 2 s). A
 	// settings_changed event on the bus drops the cache at once.
@@ -75,6 +78,7 @@ type Service struct {
 	now    hotdesk.Clock
 	log    *slog.Logger
 	inCall func(string) bool
+	hold   func(context.Context, string) (time.Time, bool)
 
 	settings *settings.Cache
 
@@ -84,7 +88,7 @@ type Service struct {
 // New returns a Service. It does no I/O; call Run to start auto-logout.
 func New(o Options) *Service {
 	s := &Service{
-		store: o.Store, bus: o.Bus, now: o.Now, log: o.Logger, inCall: o.InCall, settings: o.Settings,
+		store: o.Store, bus: o.Bus, now: o.Now, log: o.Logger, inCall: o.InCall, hold: o.Hold, settings: o.Settings,
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -57,7 +57,7 @@ func (s *Service) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *
 		s.mailbox(ctx, c, req, dev, code)
 		return
 	}
-	f := &flow{rules: s.rules, io: c, dev: dev, source: req.Source(), now: s.now, log: c.log}
+	f := &flow{rules: s.rules, io: c, dev: dev, source: req.Source(), now: s.now, log: c.log, moved: s.moved}
 	err := f.run(ctx, code)
 	if ctx.Err() != nil {
 		c.log.Debug("feature call ended by caller")

@@ -67,6 +67,10 @@ type Options struct {
 	// Voicemail answers *97/*98 and calls the B2BUA hands over (Deposit);
 	// nil: those codes are answered "service unavailable".
 	Voicemail *voicemail.Service
+	// Moved, when set, reports whether the phone, calling from source,
+	// seems to have moved off its site's networks: a login there ends with
+	// a warning prompt (issue 16).
+	Moved func(ctx context.Context, dev *hotdesk.Device, source string) bool
 }
 
 // Service handles feature-code calls. Safe for concurrent use.
@@ -79,6 +83,7 @@ type Service struct {
 	sip     *signaling.Server
 	log     *slog.Logger
 	now     hotdesk.Clock
+	moved   func(ctx context.Context, dev *hotdesk.Device, source string) bool
 
 	active atomic.Int64
 
@@ -96,7 +101,7 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{
 		rules: o.Desk, store: o.Store, prompts: promptLoader(o.Prompts), ports: o.Ports, mediaIP: o.MediaIP,
-		sip: o.SIP, log: o.Logger, now: o.Now, settings: o.Settings, vm: o.Voicemail,
+		sip: o.SIP, log: o.Logger, now: o.Now, settings: o.Settings, vm: o.Voicemail, moved: o.Moved,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

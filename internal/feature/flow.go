@@ -9,6 +9,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
 )
 
 // Prompt names (internal/media/prompts).
@@ -60,6 +61,7 @@ type flow struct {
 	source string
 	now    hotdesk.Clock
 	log    *slog.Logger
+	moved  func(ctx context.Context, dev *hotdesk.Device, source string) bool // Options.Moved
 }
 
 // run carries out code and plays the outcome. It returns when the PBX
@@ -187,9 +189,15 @@ func (f *flow) giveUp(ctx context.Context, ext, stage string, err error) error {
 	return f.io.Play(ctx, pGoodbye)
 }
 
-// outcome plays the prompt for a login result (err nil: logged in as ext).
+// outcome plays the prompt for a login result (err nil: logged in as ext),
+// and after a login at a phone that seems to have moved, the warning that
+// an emergency call may give a wrong address (issue 16).
 func (f *flow) outcome(ctx context.Context, ext string, err error) error {
-	return f.io.Play(ctx, OutcomePrompts(ext, err)...)
+	names := OutcomePrompts(ext, err)
+	if err == nil && f.moved != nil && f.moved(ctx, f.dev, f.source) {
+		names = append(names, prompts.PhoneMoved)
+	}
+	return f.io.Play(ctx, names...)
 }
 
 // OutcomePrompts names the prompts that confirm a login outcome: for nil,

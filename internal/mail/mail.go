@@ -193,6 +193,26 @@ func (b *Outbox) QueueMessage(ctx context.Context, ext string, id int64) (bool, 
 	return true, nil
 }
 
+// QueueText queues a plain-text email (an emergency alert) when mail is
+// on, wakes the sender, and reports whether it queued it: with mail off
+// there is nobody to send it, and the alert's other channels carry it.
+func (b *Outbox) QueueText(ctx context.Context, to, subject, body string) (bool, error) {
+	st, err := b.o.Store.GetSettings(ctx)
+	if err != nil {
+		return false, fmt.Errorf("settings: %w", err)
+	}
+	if !st.Mail.Enabled || st.Mail.Host == "" {
+		return false, nil
+	}
+	m := &hotdesk.Mail{To: to, Subject: subject, Body: body, Status: hotdesk.MailPending, CreatedAt: b.o.Now()}
+	if err := b.o.Store.EnqueueMail(ctx, m); err != nil {
+		return false, fmt.Errorf("enqueue: %w", err)
+	}
+	b.log.Info("mail: queued", "to", to, "mail", m.ID)
+	b.Wake()
+	return true, nil
+}
+
 // Deliver sends due mail until ctx is done: woken by Queue, and every
 // Poll for retries and mail queued by other nodes.
 func (b *Outbox) Deliver(ctx context.Context) error {

@@ -401,6 +401,7 @@ func AuditKinds() []string {
 		hotdesk.KindAuthFailed, hotdesk.KindAuthBlocked, hotdesk.KindAuthDeviceBlocked, hotdesk.KindRegistered, hotdesk.KindUnregistered,
 		hotdesk.KindEmergency, hotdesk.KindUserChanged, hotdesk.KindDeviceChanged, hotdesk.KindSettings,
 		hotdesk.KindAdminSignIn, hotdesk.KindProvisionFetch, hotdesk.KindVoicemail,
+		hotdesk.KindSiteChanged, hotdesk.KindPhoneMoved, hotdesk.KindEmergencyAck, hotdesk.KindEmergencyAlertFailed,
 	}
 }
 

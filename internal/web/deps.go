@@ -39,6 +39,7 @@ type Admin interface {
 	PutSettings(ctx context.Context, source string, st hotdesk.Settings) (hotdesk.Settings, error)
 	Audit(ctx context.Context, source string, e *hotdesk.AuditEvent)
 	admin.Voicemails
+	admin.Sites
 }
 
 var _ Admin = (*admin.Service)(nil)

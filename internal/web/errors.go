@@ -155,6 +155,7 @@ var queryParams = map[string][]string{
 	"GET /api/v1/audit":                    {"extension", "device", "kind", "since", "until", "before_id", "offset", "limit"},
 	"GET /api/v1/events":                   {"kinds"},
 	"GET /api/v1/webhooks/{id}/deliveries": {"state", "limit"},
+	"GET /api/v1/emergency-calls":          {"device", "unacked", "test", "since", "limit"},
 }
 
 // checkParams refuses the query parameters route does not read, naming

@@ -24,15 +24,40 @@ type mailOut struct {
 // (the shallower fields win over the embedded ones in encoding/json).
 type settingsOut struct {
 	hotdesk.Settings
-	Trunk trunkOut `json:"trunk"`
-	Mail  mailOut  `json:"mail"`
+	Trunk  trunkOut   `json:"trunk"`
+	Trunks []trunkOut `json:"trunks"` // further trunks, passwords hidden alike
+	Mail   mailOut    `json:"mail"`
 }
 
 func settingsJSON(s hotdesk.Settings) settingsOut {
-	t, m := s.Trunk, s.Mail
-	t.Password, m.Password = "", ""
-	return settingsOut{Settings: s, Trunk: trunkOut{Trunk: t, PasswordSet: s.Trunk.Password != ""},
+	m := s.Mail
+	m.Password = ""
+	out := settingsOut{Settings: s, Trunk: hideTrunk(s.Trunk), Trunks: []trunkOut{},
 		Mail: mailOut{MailSettings: m, PasswordSet: s.Mail.Password != ""}}
+	for _, t := range s.Trunks {
+		out.Trunks = append(out.Trunks, hideTrunk(t))
+	}
+	return out
+}
+
+func hideTrunk(t hotdesk.Trunk) trunkOut {
+	out := trunkOut{Trunk: t, PasswordSet: t.Password != ""}
+	out.Password = ""
+	return out
+}
+
+// keepPassword applies the password rule of PUT to one trunk: a new
+// password replaces, password_set false clears, else cur's stays.
+func keepPassword(in trunkIn, cur hotdesk.Trunk) hotdesk.Trunk {
+	t := in.Trunk
+	switch {
+	case t.Password != "":
+	case in.PasswordSet != nil && !*in.PasswordSet:
+		t.Password = ""
+	default:
+		t.Password = cur.Password
+	}
+	return t
 }
 
 // trunkIn is the trunk as PUT reads it: password_set (echoed from a GET)
@@ -50,8 +75,9 @@ type mailIn struct {
 
 type settingsIn struct {
 	hotdesk.Settings
-	Trunk *trunkIn `json:"trunk"`
-	Mail  *mailIn  `json:"mail"`
+	Trunk  *trunkIn   `json:"trunk"`
+	Trunks *[]trunkIn `json:"trunks"` // nil: not given, kept
+	Mail   *mailIn    `json:"mail"`
 }
 
 func (a *API) getSettings(w http.ResponseWriter, r *http.Request) error {
@@ -95,6 +121,18 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request) error {
 	s.Mail = in.Mail.MailSettings
 	if s.Mail.Password == "" && (in.Mail.PasswordSet == nil || *in.Mail.PasswordSet) {
 		s.Mail.Password = cur.Mail.Password
+	}
+	s.Trunks = cur.Trunks
+	if in.Trunks != nil {
+		s.Trunks = nil
+		for _, t := range *in.Trunks {
+			old, _ := cur.TrunkNamed(t.Name)
+			if old.Name != t.Name {
+				old = hotdesk.Trunk{}
+			}
+			t.Sources = splitList(t.Sources)
+			s.Trunks = append(s.Trunks, keepPassword(t, old))
+		}
 	}
 	s.Emergency = splitList(s.Emergency)
 	s.Trunk.Sources = splitList(s.Trunk.Sources)

@@ -152,6 +152,10 @@ func (a *API) Handler() http.Handler {
 	a.resource(mux, "/api/v1/webhooks/{id}", methods{"GET": a.getWebhook, "PATCH": a.patchWebhook, "DELETE": a.deleteWebhook})
 	a.resource(mux, "/api/v1/webhooks/{id}/deliveries", methods{"GET": a.listDeliveries})
 	a.resource(mux, "/api/v1/calls", methods{"GET": a.liveCalls})
+	a.resource(mux, "/api/v1/sites", methods{"GET": a.listSites, "POST": a.createSite})
+	a.resource(mux, "/api/v1/sites/{id}", methods{"GET": a.getSite, "PUT": a.putSite, "DELETE": a.deleteSite})
+	a.resource(mux, "/api/v1/emergency-calls", methods{"GET": a.listEmergencyCalls})
+	a.resource(mux, "/api/v1/emergency-calls/{id}/ack", methods{"POST": a.ackEmergencyCall})
 	mux.Handle("/api/", a.handle("unmatched", true, func(w http.ResponseWriter, r *http.Request) error {
 		return hotdesk.Errorf(hotdesk.ENOTFOUND, "There is no API endpoint at %s.", r.URL.Path)
 	}))

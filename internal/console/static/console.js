@@ -15,8 +15,9 @@
     });
     document.body.addEventListener("htmx:afterSwap", clearError);
     var el = document.querySelector("[data-live]");
-    if (!el || !window.EventSource || !window.htmx) return;
-    live(el.getAttribute("data-live"));
+    if (!window.EventSource || !window.htmx) return;
+    if (el) live(el.getAttribute("data-live"), true);
+    else if ((el = document.getElementById("emergency-banner"))) live(el.getAttribute("data-events"), false);
   }
   // live follows the event stream. While it is down (server stopped, stream
   // cut, an error answer) for longer than a normal reconnect takes, a banner
@@ -24,7 +25,9 @@
   // were missed) and the banner goes. EventSource retries a cut connection
   // itself but gives up on an error answer (say a 503 while the server
   // restarts): then we open a new one, backing off to 15 s.
-  function live(url) {
+  // desks says the page shows the desks table (its banner names it); every
+  // signed-in page follows the stream for the emergency banner.
+  function live(url, desks) {
     var es = null, timer = null, bannerTimer = null, retry = null, delay = 2000, opened = false;
     function refresh() {
       clearTimeout(timer);
@@ -38,7 +41,10 @@
       document.body.classList.remove("not-live");
       var b = document.getElementById("live-banner");
       if (b) b.remove();
-      if (opened) refresh(); // after a reconnect we may have missed events
+      if (opened) { // after a reconnect we may have missed events
+        if (desks) refresh();
+        htmx.trigger(document.body, "emergency-changed");
+      }
       opened = true;
     }
     function down() {
@@ -52,14 +58,19 @@
       b.id = "live-banner";
       b.className = "live-banner";
       b.setAttribute("role", "alert");
-      b.textContent = "Not live — reconnecting. The desks below may be out of date.";
+      b.textContent = desks ? "Not live — reconnecting. The desks below may be out of date." : "Not live — reconnecting. Emergency alerts may be late.";
       var main = document.querySelector("main");
       if (main) main.insertBefore(b, main.firstChild);
     }
     function connect() {
       retry = null;
       es = new EventSource(url);
-      es.addEventListener("desk", refresh);
+      es.addEventListener("desk", function (ev) {
+        var kind = "";
+        try { kind = JSON.parse(ev.data).kind || ""; } catch (e) { /* a malformed event only refreshes */ }
+        if (/^emergency_/.test(kind)) htmx.trigger(document.body, "emergency-changed");
+        if (desks) refresh();
+      });
       es.addEventListener("open", up);
       es.addEventListener("error", function () {
         down();

@@ -57,6 +57,8 @@ func Run(t *testing.T, open Opener) {
 		{"VoicemailGreeting", testVoicemailGreeting},
 		{"VoicemailDeletedWithUser", testVoicemailDeletedWithUser},
 		{"MailOutbox", testMailOutbox},
+		{"Sites", testSites},
+		{"EmergencyCalls", testEmergencyCalls},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
