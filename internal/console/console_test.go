@@ -74,7 +74,7 @@ func newHarness(t testing.TB) *harness {
 	hs := &harness{t: t, store: store, bus: events.New(), regs: &siptest.Contacts{}, clock: siptest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hs.desk = desk.New(desk.Options{Store: store, Bus: hs.bus, Now: hs.clock.Now, Logger: log})
-	adm := admin.New(admin.Options{Store: store, Desk: hs.desk, Bus: hs.bus, Logger: log, Now: hs.clock.Now})
+	adm := admin.New(admin.Options{Store: store, Desk: hs.desk, Bus: hs.bus, Logger: log, Now: hs.clock.Now, Sites: store})
 	con, err := New(Options{Store: store, Desk: hs.desk, Admin: adm, Bus: hs.bus, Registrations: hs.regs, Logger: log, Now: hs.clock.Now, StreamMax: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)

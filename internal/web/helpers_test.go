@@ -61,7 +61,7 @@ func MustEnv(tb testing.TB, opts ...func(*Options)) *env {
 		f(&o)
 	}
 	if o.Admin == nil {
-		o.Admin = admin.New(admin.Options{Store: db, Desk: o.Desk, Bus: o.Bus, Logger: log, Now: e.clock.Now})
+		o.Admin = admin.New(admin.Options{Store: db, Desk: o.Desk, Bus: o.Bus, Logger: log, Now: e.clock.Now, Sites: db})
 	}
 	e.api = New(o)
 	e.srv = httptest.NewServer(e.api.Handler())
