@@ -72,9 +72,9 @@ func (b *Bridge) listenOnce(ctx context.Context, r *reader, backoff *time.Durati
 			return err
 		}
 		// On a busy site a wake-up comes with every commit: the ones
-		// within minReadGap of the last read are served by one read.
+		// within ReadGap of the last read are served by one read.
 		for woken {
-			if woken, err = b.wait(ctx, conn, lastRead.Add(minReadGap)); err != nil {
+			if woken, err = b.wait(ctx, conn, lastRead.Add(b.o.ReadGap)); err != nil {
 				return err
 			}
 		}
@@ -90,10 +90,6 @@ func (b *Bridge) listenOnce(ctx context.Context, r *reader, backoff *time.Durati
 		}
 	}
 }
-
-// minReadGap is the least time between two reads of the log after
-// wake-ups.
-const minReadGap = 5 * time.Millisecond
 
 // wait takes notifications until one from another node arrives (true) or
 // until is reached (false). This node's own wake-ups are ignored.
@@ -198,35 +194,77 @@ func (r *reader) read(ctx context.Context, conn *pgx.Conn) error {
 
 const batchSize = 500
 
+// readSQL reads the log after $1 in one statement: one snapshot for the
+// rows and for xmin/xmax, and one round trip. This node's own rows ($2)
+// come back as their seq only (they are skipped, but count for the cursor
+// and the gap rule). Another node's login comes with the login as it is
+// now ("live", its deadline), so the nodes reading the event need not each
+// read it again (events.LoginNow).
+var readSQL = `SELECT pg_snapshot_xmin(s.s)::text, pg_snapshot_xmax(s.s)::text, e.seq, e.mine, e.time, e.node, e.kind,
+	e.extension, e.device, e.reason, e.source, e.detail, e.call_id, e.direction, e.peer, l.device IS NOT NULL, l.ends_at
+	FROM (SELECT pg_current_snapshot() s) s
+	LEFT JOIN LATERAL (SELECT seq, node = $2 AS mine, ` + notMine("time", "node", "kind", "extension", "device", "reason",
+	"source", "detail", "call_id", "direction", "peer") + `
+		FROM events WHERE seq > $1 ORDER BY seq LIMIT ` + strconv.Itoa(batchSize) + `) e ON true
+	LEFT JOIN logins l ON e.kind = '` + loginKind + `' AND l.device = e.device AND l.extension = e.extension
+	ORDER BY e.seq`
+
+// loginKind is hotdesk.KindLogin (not imported: the log's contract is
+// its own).
+const loginKind = "login"
+
+// notMine selects cols of another node's row, NULL for this node's.
+func notMine(cols ...string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = "CASE WHEN node <> $2 THEN " + c + " END AS " + c
+	}
+	return strings.Join(out, ", ")
+}
+
 func (r *reader) readBatch(ctx context.Context, conn *pgx.Conn) (applied int, full bool, err error) {
-	// One statement, so one snapshot for the rows and for xmin/xmax
-	// (pg_current_snapshot is the statement's own), and one round trip.
-	rows, err := conn.Query(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text, pg_snapshot_xmax(pg_current_snapshot())::text, e.*
-		FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT `+eventCols+` FROM events WHERE seq > $1 ORDER BY seq LIMIT `+strconv.Itoa(batchSize)+`) e ON true`, r.cursor)
+	r.b.reads.Add(1)
+	rows, err := conn.Query(ctx, readSQL, r.cursor, r.b.o.Node)
 	if err != nil {
 		return 0, false, err
 	}
 	type row struct {
 		seq  int64
-		node string
+		mine bool
 		e    events.Event
 	}
 	var batch []row
 	var xminS, xmaxS string
 	for rows.Next() {
-		var seq, t *int64
+		var seq, t, ends *int64
+		var mine *bool
+		var live bool
 		var node, kind, ext, dev, reason, source, detail, callID, dir, peer *string
-		if err := rows.Scan(&xminS, &xmaxS, &seq, &t, &node, &kind, &ext, &dev, &reason, &source, &detail, &callID, &dir, &peer); err != nil {
+		if err := rows.Scan(&xminS, &xmaxS, &seq, &mine, &t, &node, &kind, &ext, &dev, &reason, &source, &detail, &callID, &dir, &peer,
+			&live, &ends); err != nil {
 			rows.Close()
 			return 0, false, err
 		}
 		if seq == nil {
 			continue // no events after the cursor
 		}
-		x := row{seq: *seq, node: *node, e: events.Event{Kind: *kind, Extension: *ext, Device: *dev, Reason: *reason,
-			Source: *source, Detail: *detail, CallID: *callID, Direction: *dir, Peer: *peer}}
-		if *t != 0 {
-			x.e.Time = time.Unix(0, *t)
+		x := row{seq: *seq, mine: *mine}
+		if !x.mine {
+			x.e = events.Event{Node: *node, Kind: *kind, Extension: *ext, Device: *dev, Reason: *reason,
+				Source: *source, Detail: *detail, CallID: *callID, Direction: *dir, Peer: *peer}
+			if *t != 0 {
+				x.e.Time = time.Unix(0, *t)
+			}
+			if x.e.Node == "" {
+				x.e.Node = "?" // written by a store without a node name: still remote
+			}
+			if x.e.Kind == loginKind {
+				x.e.Login = &events.LoginNow{Live: live}
+				if ends != nil {
+					at := time.Unix(0, *ends).UTC()
+					x.e.Login.EndsAt = &at
+				}
+			}
 		}
 		batch = append(batch, x)
 	}
@@ -262,15 +300,10 @@ func (r *reader) readBatch(ctx context.Context, conn *pgx.Conn) (applied int, fu
 		}
 		r.cursor = x.seq
 		applied++
-		if x.node == r.b.o.Node {
+		if x.mine {
 			continue // published on this node's bus when it happened
 		}
-		e := x.e
-		e.Node = x.node
-		if e.Node == "" {
-			e.Node = "?" // written by a store without a node name: still remote
-		}
-		r.b.o.Bus.Publish(e)
+		r.b.o.Bus.Publish(x.e)
 	}
 	return applied, len(batch) == batchSize, nil
 }
@@ -282,7 +315,7 @@ func (r *reader) readBatch(ctx context.Context, conn *pgx.Conn) (applied int, fu
 func (b *Bridge) send(ctx context.Context) {
 	s := &sender{b: b}
 	defer s.close(ctx)
-	var retry <-chan time.Time
+	var retry, hold <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -307,10 +340,19 @@ func (b *Bridge) send(ctx context.Context) {
 			}
 		case <-retry:
 			retry = nil
+		case <-hold:
+			hold = nil
 		}
-		if retry != nil || !s.due() {
+		if retry != nil || hold != nil || !s.due() {
 			continue
 		}
+		// At most one write (and wake-up) per NotifyGap: on a busy node
+		// one NOTIFY wakes the others for many events.
+		if wait := time.Until(s.last.Add(b.o.NotifyGap)); wait > 0 {
+			hold = time.After(wait)
+			continue
+		}
+		s.last = time.Now()
 		if err := s.flush(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
@@ -330,6 +372,7 @@ type sender struct {
 	channel string
 	backoff time.Duration
 	pending []events.Event // to insert, oldest first
+	last    time.Time      // of the last flush
 	wake    bool           // a NOTIFY is owed
 	dropped int
 }
@@ -367,6 +410,7 @@ func (s *sender) flush(ctx context.Context) error {
 			return err
 		}
 		s.wake = false
+		s.b.wakeups.Add(1)
 		return nil
 	}
 	for len(s.pending) > 0 {
@@ -394,6 +438,7 @@ func (s *sender) flush(ctx context.Context) error {
 		s.pending = s.pending[n:]
 	}
 	s.wake = false
+	s.b.wakeups.Add(1)
 	if s.dropped > 0 {
 		s.b.log.Warn("cluster: events were dropped while the database was unreachable (queue full)", "dropped", s.dropped)
 		s.dropped = 0
