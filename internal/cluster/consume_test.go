@@ -123,4 +123,3 @@ func TestWakeUpsAndReadsCoalesce(t *testing.T) {
 		t.Errorf("%d reads for %d events in %v, want at most %d", reads, n, took, maxR)
 	}
 }
-
