@@ -30,12 +30,25 @@ func (a *App) joinNodes(ctx context.Context, publicIP string) error {
 		return nil
 	}
 	addr := a.cfg.NodeAddress
+	tcp := a.cfg.NodeTransport == "tcp"
 	if addr == "" {
 		host, _, _ := net.SplitHostPort(a.cfg.SIPAddr)
 		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 			host = publicIP
 		}
-		addr = net.JoinHostPort(host, strconv.Itoa(a.sip.UDPAddr().Port))
+		port := 0
+		switch {
+		case !tcp:
+			port = a.sip.UDPAddr().Port
+		case a.sip.TCPAddr() != nil:
+			port = a.sip.TCPAddr().Port
+		default:
+			return errors.New("--node-transport tcp: SIP over TCP is off")
+		}
+		addr = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	if tcp {
+		addr += nodes.TransportTCP
 	}
 	inst, err := nodeInstance(a.cfg.DataDir)
 	if err != nil {
