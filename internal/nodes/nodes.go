@@ -53,6 +53,10 @@ func SplitAddress(addr string) (hostport, transport string) {
 // ReasonNodeLost is the audit and event reason of bindings marked stale.
 const ReasonNodeLost = "node_lost"
 
+// ReasonNodeBack is the registered audit and event reason of a node's
+// stale bindings made live again when it is back.
+const ReasonNodeBack = "node_back"
+
 // Defaults.
 const (
 	DefaultTimeout = 30 * time.Second
