@@ -28,6 +28,9 @@ func (b *Bridge) listen(ctx context.Context) {
 	for {
 		err := b.listenOnce(ctx, r, &backoff)
 		if ctx.Err() != nil {
+			if err := r.save(ctx, nil); err != nil {
+				b.log.Warn("cluster: save the event log position at shutdown", "err", err)
+			}
 			return
 		}
 		backoff = b.nextBackoff(backoff)
@@ -82,6 +85,11 @@ func (b *Bridge) listenOnce(ctx context.Context, r *reader, backoff *time.Durati
 			return err
 		}
 		lastRead = time.Now()
+		if time.Since(r.savedAt) >= b.o.PollInterval {
+			if err := r.save(ctx, conn); err != nil {
+				return err
+			}
+		}
 		if time.Since(lastPrune) > time.Minute {
 			lastPrune = time.Now()
 			if err := b.prune(ctx, conn); err != nil {
@@ -150,32 +158,89 @@ type reader struct {
 	gapXmax  uint64
 	gapUpTo  int64
 	gapSince time.Time
+	// saved is the cursor as last written to this node's row in the nodes
+	// table (last_seq), at savedAt: a restarted node goes on from there.
+	saved   int64
+	savedAt time.Time
 }
 
-// start sets the cursor at the end of the log the first time: a node acts
-// on the events that happen once it runs (it reads the state before from
-// the store). Later it keeps the cursor, so nothing committed while the
-// connection was down is missed — unless those rows were pruned meanwhile,
-// when it asks its node to read the store again (events.KindResync).
+// save writes the cursor to the node's row (at most the last PollInterval
+// of events is read again after a crash: by a new process, which has not
+// applied them). At shutdown (ctx done) it gets a second of its own, and a
+// connection of its own when conn is nil or gone.
+func (r *reader) save(ctx context.Context, conn *pgx.Conn) error {
+	r.savedAt = time.Now()
+	if r.cursor == r.saved {
+		return nil
+	}
+	if ctx.Err() != nil {
+		var cancel func()
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		if conn == nil || conn.IsClosed() {
+			c, _, err := r.b.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeConn(ctx, c)
+			conn = c
+		}
+	}
+	if _, err := conn.Exec(ctx, `UPDATE nodes SET last_seq = $1 WHERE name = $2`, r.cursor, r.b.o.Node); err != nil {
+		return fmt.Errorf("save event log position: %w", err)
+	}
+	r.saved = r.cursor
+	return nil
+}
+
+// start sets the cursor the first time where this node's previous process
+// left off (last_seq in its nodes row), so a restarted node catches up on
+// the events committed while it was down — if the log still holds them;
+// otherwise (and for a new node) at the end of the log: the node reads the
+// state before from the store. Later it keeps the cursor, so nothing
+// committed while the connection was down is missed — unless those rows
+// were pruned meanwhile, when it asks its node to read the store again
+// (events.KindResync).
 func (r *reader) start(ctx context.Context, conn *pgx.Conn) error {
 	var lo, hi int64
 	if err := conn.QueryRow(ctx, `SELECT COALESCE(min(seq), 0), COALESCE(max(seq), 0) FROM events`).Scan(&lo, &hi); err != nil {
 		return fmt.Errorf("event log: %w", err)
 	}
 	if !r.started {
-		r.started, r.cursor = true, hi
-		return nil
-	}
-	if lo > r.cursor+1 {
-		var older bool
-		cutoff := time.Now().Add(-r.b.o.Retention / 2).UnixNano()
-		if err := conn.QueryRow(ctx, `SELECT time < $1 FROM events WHERE seq = $2`, cutoff, lo).Scan(&older); err == nil && older {
-			r.b.log.Warn("cluster: events were pruned before this node read them; reading the store again", "from", r.cursor+1, "to", lo-1)
-			r.cursor = lo - 1
-			r.b.o.Bus.Publish(events.Event{Kind: events.KindResync})
+		var last int64
+		err := conn.QueryRow(ctx, `SELECT last_seq FROM nodes WHERE name = $1`, r.b.o.Node).Scan(&last)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("event log position: %w", err)
 		}
+		r.started, r.cursor = true, hi
+		switch {
+		case last <= 0 || last >= hi:
+		case lo <= last+1 || !r.pruned(ctx, conn, lo):
+			r.cursor = last
+			r.b.log.Info("cluster: catching up on the events since this node last ran", "from", last+1, "to", hi)
+		default:
+			r.b.log.Warn("cluster: the events since this node last ran were pruned; it starts from the store", "from", last+1, "to", lo-1)
+		}
+		// Saved at once: a crash before the first periodic save still
+		// comes back to here.
+		r.saved = -1
+		return r.save(ctx, conn)
+	}
+	if lo > r.cursor+1 && r.pruned(ctx, conn, lo) {
+		r.b.log.Warn("cluster: events were pruned before this node read them; reading the store again", "from", r.cursor+1, "to", lo-1)
+		r.cursor = lo - 1
+		r.b.o.Bus.Publish(events.Event{Kind: events.KindResync})
 	}
 	return nil
+}
+
+// pruned reports whether the log's first row, lo, is old enough that the
+// rows before it were pruned (rather than rolled back).
+func (r *reader) pruned(ctx context.Context, conn *pgx.Conn, lo int64) bool {
+	var older bool
+	cutoff := time.Now().Add(-r.b.o.Retention / 2).UnixNano()
+	err := conn.QueryRow(ctx, `SELECT time < $1 FROM events WHERE seq = $2`, cutoff, lo).Scan(&older)
+	return err == nil && older
 }
 
 // read publishes the events after the cursor, in seq order, stopping at a
