@@ -9,8 +9,8 @@
 // (call progress, user_updated) and, for every local event, sends a NOTIFY
 // on the schema's channel (payload: its node name). NOTIFY is only a
 // wake-up: each node reads the log from its last seen seq after another
-// node's notification (at most one read per ReadGap, 20 ms, however many
-// commits woke it; a node sends at most one NOTIFY per NotifyGap, 10 ms),
+// node's notification (at most one read per ReadGap, 50 ms, however many
+// commits woke it; a node sends at most one NOTIFY per NotifyGap, 20 ms),
 // every PollInterval (1 s)
 // and after every reconnection, and publishes the other nodes' events
 // on its bus marked with their origin node (events.Event.Node); its own
@@ -64,11 +64,12 @@ type Options struct {
 	// (default 1 s).
 	PollInterval time.Duration
 	// ReadGap is the least time between two reads of the log after
-	// wake-ups (default 20 ms): on a busy site one read serves the
-	// events of many commits.
+	// wake-ups (default 50 ms): on a busy site one read serves the
+	// events of many commits. (A wake-up after a quiet spell is served
+	// at once: the last read, on the timer, is older than that.)
 	ReadGap time.Duration
 	// NotifyGap is the least time between two of this node's writes to
-	// the log and wake-ups of the others (default 10 ms).
+	// the log and wake-ups of the others (default 20 ms).
 	NotifyGap time.Duration
 	// Retention is how long events stay in the log (default 24 h): a node
 	// cut off for longer reads the store again instead.
@@ -112,10 +113,10 @@ func New(o Options) (*Bridge, error) {
 		o.PollInterval = time.Second
 	}
 	if o.ReadGap <= 0 {
-		o.ReadGap = 20 * time.Millisecond
+		o.ReadGap = 50 * time.Millisecond
 	}
 	if o.NotifyGap <= 0 {
-		o.NotifyGap = 10 * time.Millisecond
+		o.NotifyGap = 20 * time.Millisecond
 	}
 	if o.Retention <= 0 {
 		o.Retention = 24 * time.Hour
