@@ -79,6 +79,15 @@ func back(t *testing.T, a *node, moverID string) {
 
 func TestRestartedLostNodeComesBack(t *testing.T) {
 	a, b, db, dirB, hd2, mover, moverID := twoNodes(t, "33")
+	// b follows the event log (a login through a reaches its phone)
+	// before it is killed.
+	n := len(hd2.Notifies())
+	if code := a.api(t, "POST", "/logins", `{"extension":"202","device":"HD00002"}`, nil); code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("POST /logins 202@HD00002: %d", code)
+	}
+	if _, err := hd2.WaitNotify(n+1, "check-sync", 10*time.Second); err != nil {
+		t.Fatalf("HD00002 on b got no check-sync for a login through a: %v", err)
+	}
 	_ = b.p.cmd.Process.Signal(syscall.SIGKILL)
 	<-b.p.done
 	lost(t, a, mover, moverID)
