@@ -63,7 +63,20 @@ type Device struct {
 	// LockedUntil is set while hot-desk PIN logins from this device are
 	// locked after too many wrong PINs.
 	LockedUntil *time.Time `json:"locked_until"`
+	// SIPTransport is the transport provisioned to the phone: "udp",
+	// "tcp", "tls", or "" for the site's TLSSettings.PhoneTransport.
+	SIPTransport string `json:"sip_transport"`
+	// SRTP is the device's SRTP policy on TLS-signalled calls: SRTPOff,
+	// SRTPOptional ("" too) or SRTPRequired.
+	SRTP string `json:"srtp"`
 }
+
+// SRTP policies of a device (Device.SRTP).
+const (
+	SRTPOff      = "off"      // never offer or accept SRTP
+	SRTPOptional = "optional" // SRTP when the phone offers it over TLS, else RTP
+	SRTPRequired = "required" // SRTP over TLS only; anything else gets 488
+)
 
 // DeviceUpdate changes the non-nil fields of a device.
 type DeviceUpdate struct {
@@ -78,6 +91,8 @@ type DeviceUpdate struct {
 	ProvisionToken    *string
 	AutoLogout        **AutoLogout
 	LockedUntil       **time.Time
+	SIPTransport      *string
+	SRTP              *string
 }
 
 // DeviceFilter selects devices. Zero fields do not filter.
@@ -119,4 +134,6 @@ func (d *Device) Apply(upd DeviceUpdate) {
 	set(&d.ProvisionToken, upd.ProvisionToken)
 	set(&d.AutoLogout, upd.AutoLogout)
 	set(&d.LockedUntil, upd.LockedUntil)
+	set(&d.SIPTransport, upd.SIPTransport)
+	set(&d.SRTP, upd.SRTP)
 }

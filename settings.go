@@ -9,6 +9,22 @@ type FeatureCodes struct {
 	Star77Enabled bool   `json:"star77_enabled"` // the *77 family
 	Star77        string `json:"star77"`         // default "*77"
 	Logout77      string `json:"logout77"`       // the "5" in *77*5*
+	// Voicemail opens the mailbox of the user at the phone (default "*97",
+	// also when empty); VoicemailAny asks for the extension (default "*98").
+	Voicemail    string `json:"voicemail"`
+	VoicemailAny string `json:"voicemail_any"`
+}
+
+// VoicemailCodes returns the mailbox codes, the defaults for empty ones.
+func (fc FeatureCodes) VoicemailCodes() (own, any string) {
+	own, any = fc.Voicemail, fc.VoicemailAny
+	if own == "" {
+		own = "*97"
+	}
+	if any == "" {
+		any = "*98"
+	}
+	return own, any
 }
 
 // Trunk is the SIP trunk to the provider.
@@ -53,6 +69,59 @@ type Settings struct {
 	// Prompts: digit timeouts of prompted logins.
 	Prompts PromptSettings `json:"prompts"`
 	Limits  LimitSettings  `json:"limits"` // per-device caps (issue 11)
+	TLS     TLSSettings    `json:"tls"`    // SIP over TLS and SRTP (issue 15)
+
+	Voicemail VoicemailSettings `json:"voicemail"` // mailboxes (issue 13)
+	Mail      MailSettings      `json:"mail"`      // voicemail-to-email (issue 13)
+}
+
+// TLSSettings are the site's SIP over TLS choices.
+type TLSSettings struct {
+	// PhoneTransport is the SIP transport provisioned to phones whose
+	// device says none: "udp" (default, also ""), "tcp" or "tls".
+	PhoneTransport string `json:"phone_transport"`
+	// TrunkCA pins the CA (PEM) a TLS trunk's certificate must chain to
+	// instead of the system's roots; TrunkFingerprint pins the
+	// certificate itself (SHA-256, hex with or without colons). Either
+	// replaces the system roots; the host name is checked unless a
+	// fingerprint matches.
+	TrunkCA          string `json:"trunk_ca"`
+	TrunkFingerprint string `json:"trunk_fingerprint"`
+}
+
+// MailSettings is the SMTP server voicemail-to-email goes through. With
+// Enabled, each new message of a user with voicemail and an email address
+// is mailed to them with the WAV attached.
+type MailSettings struct {
+	Enabled  bool   `json:"enabled"`
+	Host     string `json:"host"`
+	Port     int    `json:"port"`     // default 587
+	StartTLS bool   `json:"starttls"` // STARTTLS required before credentials are sent
+	Username string `json:"username"` // "" = no authentication
+	Password string `json:"password,omitempty"`
+	From     string `json:"from"` // sender address, e.g. pbx@example.com
+}
+
+// VoicemailSettings bound the mailboxes. A zero field means its default.
+type VoicemailSettings struct {
+	MaxSeconds     int `json:"max_seconds"`     // longest message; default 180
+	SilenceSeconds int `json:"silence_seconds"` // a message ends after this much silence; default 5
+	Quota          int `json:"quota"`           // messages a mailbox holds; default 100
+}
+
+// WithDefaults returns v with zero fields set to their defaults.
+func (v VoicemailSettings) WithDefaults() VoicemailSettings {
+	def := DefaultSettings().Voicemail
+	if v.MaxSeconds <= 0 {
+		v.MaxSeconds = def.MaxSeconds
+	}
+	if v.SilenceSeconds <= 0 {
+		v.SilenceSeconds = def.SilenceSeconds
+	}
+	if v.Quota <= 0 {
+		v.Quota = def.Quota
+	}
+	return v
 }
 
 // LimitSettings bound what one phone can hold, so a broken or hostile
@@ -70,7 +139,8 @@ type LimitSettings struct {
 // DefaultSettings returns the settings of a fresh install.
 func DefaultSettings() Settings {
 	return Settings{
-		FeatureCodes:        FeatureCodes{Star35Enabled: true, Star35: "*35", Star77Enabled: true, Star77: "*77", Logout77: "5"},
+		FeatureCodes: FeatureCodes{Star35Enabled: true, Star35: "*35", Star77Enabled: true, Star77: "*77", Logout77: "5",
+			Voicemail: "*97", VoicemailAny: "*98"},
 		Emergency:           []string{"112", "911", "999"},
 		Lang:                "en",
 		Timezone:            "UTC",
@@ -80,6 +150,9 @@ func DefaultSettings() Settings {
 
 		Prompts: PromptSettings{FirstDigitSeconds: 10, InterDigitSeconds: 10},
 		Limits:  LimitSettings{CallsPerDevice: 4, SubscriptionsPerDevice: 100, SubscriptionsPerExtension: 500},
+		Mail:    MailSettings{Port: 587, StartTLS: true},
+
+		Voicemail: VoicemailSettings{MaxSeconds: 180, SilenceSeconds: 5, Quota: 100},
 	}
 }
 

@@ -5,7 +5,6 @@ package main
 // them with SIGINT.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 var (
@@ -55,29 +56,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is a bytes.Buffer safe for a process writing while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is a running `hotdesk` process.
 type proc struct {
 	cmd    *exec.Cmd
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *siptest.Buffer
+	stderr *siptest.Buffer
 	done   chan struct{}
 	err    error // exit status, once done is closed
 }
@@ -92,7 +75,7 @@ func startProc(tb testing.TB, env []string, args ...string) *proc {
 // startBin is startProc with another binary.
 func startBin(tb testing.TB, bin string, env []string, args ...string) *proc {
 	tb.Helper()
-	p := &proc{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{stdout: &siptest.Buffer{}, stderr: &siptest.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr

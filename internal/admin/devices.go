@@ -25,14 +25,17 @@ type DeviceInput struct {
 	EmergencyCallback *string
 	SIPPassword       *string
 	AutoLogout        **hotdesk.AutoLogout
+	SIPTransport      *string // udp, tcp, tls or "" (the site's)
+	SRTP              *string // off, optional or required ("" = optional)
 }
 
 // check validates the given fields and returns every bad one (Invalid)
 // and the store update they make (MAC normalised).
 func (in *DeviceInput) check(create bool) (hotdesk.DeviceUpdate, error) {
-	trim(in.ID, in.Label, in.MAC, in.Model, in.Mode, in.Owner, in.EmergencyCallback)
+	trim(in.ID, in.Label, in.MAC, in.Model, in.Mode, in.Owner, in.EmergencyCallback, in.SIPTransport, in.SRTP)
 	upd := hotdesk.DeviceUpdate{Label: in.Label, Model: in.Model, Mode: in.Mode, Owner: in.Owner,
-		EmergencyCallback: in.EmergencyCallback, SIPPassword: in.SIPPassword, AutoLogout: in.AutoLogout}
+		EmergencyCallback: in.EmergencyCallback, SIPPassword: in.SIPPassword, AutoLogout: in.AutoLogout,
+		SIPTransport: in.SIPTransport, SRTP: in.SRTP}
 	var errs []error
 	if in.ID != nil && create {
 		errs = append(errs, validate.DeviceID("id", *in.ID))
@@ -63,6 +66,12 @@ func (in *DeviceInput) check(create bool) (hotdesk.DeviceUpdate, error) {
 	}
 	if in.EmergencyCallback != nil {
 		errs = append(errs, validate.E164("emergency_callback", *in.EmergencyCallback))
+	}
+	if in.SIPTransport != nil {
+		errs = append(errs, validate.SIPTransport("sip_transport", *in.SIPTransport))
+	}
+	if in.SRTP != nil {
+		errs = append(errs, validate.SRTP("srtp", *in.SRTP))
 	}
 	if in.SIPPassword != nil {
 		errs = append(errs, checkSIPPassword(*in.SIPPassword))

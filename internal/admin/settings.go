@@ -24,6 +24,9 @@ func (s *Service) PutSettings(ctx context.Context, source string, st hotdesk.Set
 	errs = append(errs, validate.Trunk("trunk.", st.Trunk)...)
 	errs = append(errs, validate.Prompts("prompts.", st.Prompts)...)
 	errs = append(errs, validate.Limits("limits.", st.Limits)...)
+	errs = append(errs, mailErrors(&st.Mail)...)
+	errs = append(errs, voicemailErrors(st)...)
+	errs = append(errs, validate.TLS("tls.", st.TLS)...)
 	if err := collect(errs...); err != nil {
 		return st, err
 	}

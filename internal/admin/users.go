@@ -193,6 +193,7 @@ func (s *Service) DeleteUser(ctx context.Context, source, ext string, freePhones
 	if _, err := s.desk.LogoutUser(ctx, ext, hotdesk.ReasonDeleted, source); hotdesk.IgnoreNotFound(err) != nil {
 		return err
 	}
+	mailbox := s.mailboxSize(ctx, ext)
 	var freed []string
 	if freePhones {
 		freed, err = s.store.DeleteUserFreeingPhones(ctx, ext)
@@ -207,6 +208,7 @@ func (s *Service) DeleteUser(ctx context.Context, source, ext string, freePhones
 			Detail: "updated, owner " + ext + " deleted: now a hot desk phone"})
 	}
 	s.audit(ctx, source, &hotdesk.AuditEvent{Kind: hotdesk.KindUserChanged, Extension: ext, Reason: hotdesk.ReasonDeleted, Detail: "deleted"})
+	s.auditMailboxDeleted(ctx, source, ext, mailbox)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -36,7 +37,9 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/feature"
+	"github.com/hotdesk-pbx/hotdesk/internal/mail"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/mwi"
 	"github.com/hotdesk-pbx/hotdesk/internal/nodes"
 	"github.com/hotdesk-pbx/hotdesk/internal/presence"
 	"github.com/hotdesk-pbx/hotdesk/internal/provision"
@@ -44,6 +47,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/settings"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
+	"github.com/hotdesk-pbx/hotdesk/internal/voicemail"
 	"github.com/hotdesk-pbx/hotdesk/internal/web"
 	"github.com/hotdesk-pbx/hotdesk/internal/webhook"
 )
@@ -60,9 +64,12 @@ type App struct {
 	reg       *registrar.Registrar
 	desk      *desk.Service
 	feature   *feature.Service
+	voicemail *voicemail.Service
 	b2bua     *b2bua.B2BUA
 	checksync *checksync.Notifier
 	presence  *presence.Presence
+	mwi       *mwi.Notifier
+	mail      *mail.Outbox
 	webhooks  *webhook.Dispatcher
 	console   *console.Console
 	settings  *settings.Cache // the one settings cache, shared by desk, feature, b2bua, presence
@@ -76,6 +83,9 @@ type App struct {
 
 	adminToken string
 	dirLock    *dataDirLock
+
+	sipCert          *x509.Certificate // the SIP TLS certificate, nil without the listener
+	sipCertGenerated bool
 
 	metrics     *eventMetrics
 	metricsCh   <-chan events.Event
@@ -149,10 +159,14 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("registrar: %w", err)
 	}
-	a.sip, err = signaling.New(signaling.Options{
+	sipOpts := signaling.Options{
 		UDPAddr: cfg.SIPAddr, TCPAddr: cfg.SIPAddr, Hostname: publicIP, Domain: cfg.Domain,
 		UserAgent: "Hotdesk PBX " + Version, Logger: a.log, ReadFilter: a.reg.Allow, TCP: cfg.sipLimits(),
-	})
+	}
+	if err := a.sipTLSOptions(&sipOpts, publicIP); err != nil {
+		return err
+	}
+	a.sip, err = signaling.New(sipOpts)
 	if err != nil {
 		return err
 	}
@@ -171,9 +185,16 @@ func (a *App) build(ctx context.Context) error {
 
 	promptSets := newPromptCache(filepath.Join(cfg.DataDir, "prompts"))
 	ports := media.NewPortPool(low, high)
+	a.voicemail, err = voicemail.New(voicemail.Options{
+		Store: a.store, PIN: a.desk, Bus: a.bus, SpoolDir: filepath.Join(cfg.DataDir, "voicemail", "spool"),
+		Settings: a.settings.Get, Prompts: promptSets.get, Logger: a.log, Now: a.now,
+	})
+	if err != nil {
+		return err
+	}
 	a.feature, err = feature.New(feature.Options{
 		Desk: a.desk, Store: a.store, Prompts: promptSets.get, Settings: a.settings,
-		Ports: ports, MediaIP: publicIP, SIP: a.sip, Logger: a.log,
+		Ports: ports, MediaIP: publicIP, SIP: a.sip, Logger: a.log, Voicemail: a.voicemail,
 	})
 	if err != nil {
 		return fmt.Errorf("feature codes: %w", err)
@@ -181,7 +202,7 @@ func (a *App) build(ctx context.Context) error {
 	a.b2bua, err = b2bua.New(b2bua.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
 		Settings: a.settings.Get, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
-		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(),
+		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(), Voicemail: a.feature,
 	})
 	if err != nil {
 		return fmt.Errorf("b2bua: %w", err)
@@ -189,13 +210,23 @@ func (a *App) build(ctx context.Context) error {
 	a.sip.Handle(sip.INVITE, a.onInvite)
 
 	a.checksync = checksync.New(checksync.Options{Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts, Store: a.store, Logger: a.log})
+	a.mwi, err = mwi.New(mwi.Options{Store: a.store, Counts: a.store, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
+		Node: cfg.Node, Auth: a.reg.Authenticate, Logger: a.log, Now: a.now})
+	if err != nil {
+		return fmt.Errorf("mwi: %w", err)
+	}
 	a.presence, err = presence.New(presence.Options{Store: a.store, Bus: a.bus, SIP: a.sip, Auth: a.reg.Authenticate, Logger: a.log, Now: a.now,
-		Limits: func() hotdesk.LimitSettings { return a.settings.Get(context.Background()).Limits }})
+		Limits:   func() hotdesk.LimitSettings { return a.settings.Get(context.Background()).Limits },
+		Packages: map[string]func(*sip.Request, sip.ServerTransaction){mwi.Event: a.mwi.HandleSubscribe}})
 	if err != nil {
 		return fmt.Errorf("presence: %w", err)
 	}
 	a.presence.Register(a.sip)
 	a.webhooks = webhook.New(webhook.Options{Store: a.store, Bus: a.bus, Logger: a.log, Now: a.now})
+	a.mail, err = mail.New(mail.Options{Store: a.store, Bus: a.bus, Logger: a.log, Now: a.now, Hostname: cfg.Domain})
+	if err != nil {
+		return err
+	}
 	if isPostgres(cfg.dbURL()) {
 		// Other nodes may share the database: share events with them.
 		a.cluster, err = cluster.New(cluster.Options{DSN: cfg.dbURL(), Node: cfg.Node, Bus: a.bus, Logger: a.log})
@@ -225,7 +256,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	sipPort := a.sip.UDPAddr().Port
 	prov, err := provision.New(provision.Options{
 		Store: a.store, Desk: a.desk, Logger: a.log, Now: a.now,
-		SIPHost: publicIP, SIPPort: sipPort, Realm: a.cfg.Domain, Algorithms: a.reg.Algorithms(),
+		SIPHost: publicIP, SIPPort: sipPort, SIPTLSPort: a.sipTLSPort(), Realm: a.cfg.Domain, Algorithms: a.reg.Algorithms(),
 	})
 	if err != nil {
 		return fmt.Errorf("provisioning: %w", err)
@@ -333,7 +364,10 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.desk.Run(ctx) })
 	g.Go(func() error { return a.checksync.Run(ctx) })
 	g.Go(func() error { return a.presence.Run(ctx) })
+	g.Go(func() error { return a.mwi.Run(ctx) })
 	g.Go(func() error { return a.runWebhooks(ctx) })
+	g.Go(func() error { return a.mail.Queue(ctx) })
+	g.Go(func() error { return a.runMail(ctx) })
 	g.Go(func() error { defer a.metricsStop(); return a.metrics.run(ctx, a.metricsCh) })
 	if a.cluster != nil {
 		g.Go(func() error { return a.cluster.Run(ctx) })
@@ -345,6 +379,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.serveHTTP(ctx) })
 	g.Go(func() error { return a.console.Run(ctx) })
 	g.Go(func() error { return a.settings.Run(ctx, a.bus) })
+	g.Go(func() error { return a.voicemail.Run(ctx) }) // stores messages a crash left in the spool
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
@@ -361,6 +396,17 @@ func (a *App) runWebhooks(ctx context.Context) error {
 	return cluster.Exclusive(ctx, cluster.ExclusiveOptions{
 		DSN: a.cfg.dbURL(), Node: a.cfg.Node, Name: "webhooks", Logger: a.log,
 	}, a.webhooks.Run)
+}
+
+// runMail sends the voicemail email outbox; with PostgreSQL on one node at
+// a time, as webhooks (every node queues its own deposits).
+func (a *App) runMail(ctx context.Context) error {
+	if a.cluster == nil {
+		return a.mail.Deliver(ctx)
+	}
+	return cluster.Exclusive(ctx, cluster.ExclusiveOptions{
+		DSN: a.cfg.dbURL(), Node: a.cfg.Node, Name: "mail", Logger: a.log,
+	}, a.mail.Deliver)
 }
 
 func (a *App) serveHTTP(ctx context.Context) error {
@@ -416,6 +462,9 @@ func (a *App) Cluster() *cluster.Bridge { return a.cluster }
 
 // Desk is the hot-desk service.
 func (a *App) Desk() *desk.Service { return a.desk }
+
+// Voicemail is the mailbox service.
+func (a *App) Voicemail() *voicemail.Service { return a.voicemail }
 
 // Registrar is the SIP registrar.
 func (a *App) Registrar() *registrar.Registrar { return a.reg }
@@ -499,5 +548,6 @@ func (a *App) banner() {
 	fmt.Fprintf(w, "  Admin console:  %s/\n", base)
 	fmt.Fprintf(w, "  REST API:       %s/api/v1/  (Authorization: Bearer <token in %s>)\n", base, filepath.Join(a.cfg.DataDir, "admin-token"))
 	fmt.Fprintf(w, "  SIP:            %s (UDP and TCP), domain %s\n", net.JoinHostPort(pub, strconv.Itoa(a.sip.UDPAddr().Port)), a.cfg.Domain)
+	fmt.Fprint(w, a.tlsBanner(pub))
 	fmt.Fprintf(w, "  Forgot the console password?  hotdesk admin passwd --data %s\n", a.cfg.DataDir)
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -37,29 +36,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// syncBuffer is a bytes.Buffer safe for the banner writer and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // running is a whole PBX started through New and Run, as `hotdesk serve`
 // does, on loopback ports chosen by the kernel.
 type running struct {
 	*App
-	out  *syncBuffer
+	out  *siptest.Buffer
 	stop func()
 }
 
@@ -81,7 +62,7 @@ func testConfig(dataDir string, demo bool) Config {
 // test ends or when stop is called.
 func mustStart(tb testing.TB, cfg Config) *running {
 	tb.Helper()
-	out := &syncBuffer{}
+	out := &siptest.Buffer{}
 	cfg.Stdout = out
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := New(ctx, cfg)
@@ -247,7 +228,8 @@ func TestServeDemoEndToEnd(t *testing.T) {
 
 	// An admin renaming a logged-in user reprovisions the phone: check-sync
 	// to HD00001, whose configuration then shows the new name.
-	before := len(hd1.Notifies())
+	syncs, _ := hd1.WaitNotify(0, "check-sync", 0) // the phone gets message-summary NOTIFYs too
+	before := len(syncs)
 	if code := r.api(t, "PATCH", "/users/202", `{"name":"Bram J. Jansen"}`, nil); code != http.StatusOK {
 		t.Fatalf("PATCH /users/202: %d", code)
 	}

@@ -23,9 +23,13 @@ var Version = buildinfo.Get().Version
 // Config is everything `hotdesk serve` can be told. Validate once; never
 // mutate afterwards.
 type Config struct {
-	DataDir    string
-	DB         string // sqlite:PATH, a bare path, or postgres://…
-	SIPAddr    string
+	DataDir string
+	DB      string // sqlite:PATH, a bare path, or postgres://…
+	SIPAddr string
+	// SIPTLSAddr is the SIP over TLS listen address; "" disables it. A
+	// host left out is --sip's host, and the default port follows an
+	// ephemeral --sip port (:0, for tests) to an ephemeral one.
+	SIPTLSAddr string
 	HTTPAddr   string
 	HTTPSAddr  string
 	TLSCert    string
@@ -73,14 +77,15 @@ type Config struct {
 // DefaultConfig is what `hotdesk serve` uses with no flags.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:  "./data",
-		SIPAddr:  ":5060",
-		HTTPAddr: ":8080",
-		Domain:   "hotdesk.local",
-		RTPPorts: "10000-20000",
-		Lang:     "en",
-		LogLevel: "info",
-		Digest:   "MD5",
+		DataDir:    "./data",
+		SIPAddr:    ":5060",
+		SIPTLSAddr: DefaultSIPTLSAddr,
+		HTTPAddr:   ":8080",
+		Domain:     "hotdesk.local",
+		RTPPorts:   "10000-20000",
+		Lang:       "en",
+		LogLevel:   "info",
+		Digest:     "MD5",
 	}
 }
 
@@ -91,6 +96,11 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.SIPAddr); err != nil {
 		return fmt.Errorf("--sip %q: want HOST:PORT: %w", c.SIPAddr, err)
+	}
+	if c.SIPTLSAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SIPTLSAddr); err != nil {
+			return fmt.Errorf("--sip-tls %q: want HOST:PORT (empty disables): %w", c.SIPTLSAddr, err)
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return fmt.Errorf("--http %q: want HOST:PORT: %w", c.HTTPAddr, err)
@@ -136,6 +146,27 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--db %q: want sqlite:PATH or postgres://…", c.DB)
 	}
 	return nil
+}
+
+// DefaultSIPTLSAddr is the default SIP over TLS address (RFC 3261 port).
+const DefaultSIPTLSAddr = ":5061"
+
+// sipTLSAddr is the address the TLS listener binds, "" when disabled: a
+// missing host is --sip's, and the default port is ephemeral when --sip's
+// is (so test PBXs on :0 do not fight over 5061).
+func (c Config) sipTLSAddr() string {
+	if c.SIPTLSAddr == "" {
+		return ""
+	}
+	host, port, _ := net.SplitHostPort(c.SIPTLSAddr)
+	sipHost, sipPort, _ := net.SplitHostPort(c.SIPAddr)
+	if host == "" {
+		host = sipHost
+	}
+	if c.SIPTLSAddr == DefaultSIPTLSAddr && sipPort == "0" {
+		port = "0"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // ParsePortRange parses "LOW-HIGH" (1024 ≤ LOW < HIGH ≤ 65535, at least two ports).

@@ -1,12 +1,7 @@
 package app
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,61 +9,14 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
-// freeUDP returns a UDP port free on 127.0.0.1 at the time of the call.
-func freeUDP(tb testing.TB) int {
-	tb.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
 // startSipp runs calls (all at once) of scenario from demo device dev
 // dialling number, each holding for hold; wait returns sipp's verdict.
 func startSipp(tb testing.TB, r *running, scenario, dev, number string, calls int, hold time.Duration) (wait func() error) {
 	tb.Helper()
-	bin := siptest.MustSipp(tb)
-	dir := tb.TempDir()
-	inf := filepath.Join(dir, "users.csv")
-	line := fmt.Sprintf("SEQUENTIAL\n%s;[authentication username=%s password=%s]\n", dev, dev, DemoPassword(dev))
-	if err := os.WriteFile(inf, []byte(line), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	sf, err := filepath.Abs(filepath.Join("..", "..", "test", "sipp", scenario))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	args := []string{r.SIPAddr(), "-sf", sf, "-inf", inf, "-s", number, "-m", fmt.Sprint(calls), "-l", fmt.Sprint(calls),
-		"-r", "100", "-d", fmt.Sprint(hold.Milliseconds()), "-t", "u1", "-i", "127.0.0.1", "-p", fmt.Sprint(freeUDP(tb)),
-		"-mi", "127.0.0.1", "-mp", fmt.Sprint(freeUDP(tb)), "-nostdin", "-key", "domain", r.cfg.Domain,
-		"-timeout", "30s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		tb.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait(); cancel() }()
-	tb.Cleanup(func() { cancel(); <-done })
-	return func() error {
-		err := <-done
-		done <- err // for the cleanup
-		if err != nil {
-			errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
-			return fmt.Errorf("sipp %s from %s: %w\n%s\nerrors:\n%s", scenario, dev, err, lastLines(out.String(), 4), lastLines(string(errs), 30))
-		}
-		return nil
-	}
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+	run := siptest.Sipp{Scenario: scenario, Remote: r.SIPAddr(), User: dev, Password: DemoPassword(dev), Timeout: 30 * time.Second,
+		Args: []string{"-s", number, "-m", fmt.Sprint(calls), "-l", fmt.Sprint(calls), "-r", "100",
+			"-d", fmt.Sprint(hold.Milliseconds()), "-key", "domain", r.cfg.Domain}}.Start(tb)
+	return func() error { _, err := run.Wait(); return err }
 }
 
 // The per-device call limit against a real peer: sipp holds 4 feature-code

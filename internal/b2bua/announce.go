@@ -28,7 +28,8 @@ func (b *B2BUA) refuse(req *sip.Request, tx sip.ServerTransaction, prompt, lang 
 		_ = dlg.Respond(sip.StatusForbidden, signaling.Reason(sip.StatusForbidden), nil)
 		return
 	}
-	sess, err := media.NewSessionWith(media.SessionOptions{Pool: b.o.Ports, LocalIP: b.o.MediaIP, Logger: b.log})
+	sess, err := media.NewSessionWith(media.SessionOptions{Pool: b.o.Ports, LocalIP: b.o.MediaIP, Logger: b.log,
+		Security: media.Security{Secure: signaling.Secure(req)}})
 	if err != nil {
 		b.log.Warn("b2bua: media for announcement", "err", err)
 		_ = dlg.Respond(sip.StatusForbidden, signaling.Reason(sip.StatusForbidden), nil)

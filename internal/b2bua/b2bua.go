@@ -53,7 +53,7 @@ const (
 // Options configures a B2BUA. Store, Desk, SIP, Contacts and Settings are
 // required.
 type Options struct {
-	Store    hotdesk.Store
+	Store    Store
 	Desk     *desk.Service
 	Bus      *events.Bus // call events (BLF, console); nil: none
 	SIP      *signaling.Server
@@ -82,6 +82,10 @@ type Options struct {
 	// Nodes are the other PBX nodes on the same database; a callee's phone
 	// registered with one of them is rung through it. Nil: one node.
 	Nodes Nodes
+	// Voicemail takes the calls to users with voicemail that would end
+	// in 486, 480 or 603 (busy, no answer, logged in nowhere, declined).
+	// Nil: those answers go to the caller as before.
+	Voicemail Voicemail
 }
 
 // B2BUA routes and bridges calls. Safe for concurrent use.

@@ -48,7 +48,8 @@ type call struct {
 	callee  party
 	dialled string
 	emerg   bool
-	hop     bool // this node's hop of another node's call (HandleNodeInvite)
+	hop     bool   // this node's hop of another node's call (HandleNodeInvite)
+	mailbox string // callee's extension when they have voicemail: unanswered calls go there
 	ring    time.Duration
 	legs    []*leg
 	byID    map[string]*leg
@@ -172,7 +173,7 @@ func (c *call) bridge(req *sip.Request, tx sip.ServerTransaction) {
 func (c *call) ringPhase() bool {
 	if len(c.legs) == 0 {
 		c.result = hotdesk.ResultNoAnswer // logged in nowhere, nothing registered
-		c.reject(sip.StatusTemporarilyUnavailable)
+		c.rejectOrVoicemail(sip.StatusTemporarilyUnavailable)
 		return false
 	}
 	for _, l := range c.legs {
@@ -190,7 +191,7 @@ func (c *call) ringPhase() bool {
 		case <-timer.C:
 			c.cancelLegs(nil)
 			c.result = hotdesk.ResultNoAnswer
-			c.reject(sip.StatusTemporarilyUnavailable)
+			c.rejectOrVoicemail(sip.StatusTemporarilyUnavailable)
 			return false
 		case <-c.b.quit:
 			c.cancelLegs(nil)
@@ -216,7 +217,7 @@ func (c *call) ringPhase() bool {
 // progress relays a provisional response: the first 183 with SDP as
 // early media (SDP unchanged), otherwise one 180.
 func (c *call) progress(l *leg, res *sip.Response) {
-	body := res.Body()
+	body := keysFor(res.Body(), c.a.InviteRequest.Transport())
 	switch {
 	case len(body) > 0 && !c.early:
 		c.early = true
@@ -279,7 +280,7 @@ func (c *call) legDone(e legDone) (answered, over bool) {
 		}
 	}
 	c.result = result
-	c.reject(status)
+	c.rejectOrVoicemail(status)
 	return false, true
 }
 
@@ -294,7 +295,7 @@ func (c *call) connect(l *leg) (answered, over bool) {
 		c.ackLeg(l, nil)
 	}
 	inv := l.dlg.InviteResponse
-	res := sip.NewResponseFromRequest(c.a.InviteRequest, sip.StatusOK, "OK", inv.Body())
+	res := sip.NewResponseFromRequest(c.a.InviteRequest, sip.StatusOK, "OK", keysFor(inv.Body(), c.a.InviteRequest.Transport()))
 	if ct := inv.ContentType(); ct != nil {
 		res.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 	}
@@ -332,7 +333,7 @@ func (c *call) ackLeg(l *leg, from *sip.Request) {
 		if ct := from.ContentType(); ct != nil {
 			ack.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 		}
-		ack.SetBody(from.Body())
+		ack.SetBody(keysFor(from.Body(), l.req.Transport()))
 		ack.AppendHeader(sip.HeaderClone(d.InviteRequest.From()))
 		ack.AppendHeader(sip.HeaderClone(d.InviteResponse.To()))
 		ack.AppendHeader(sip.HeaderClone(d.InviteRequest.CallID()))
@@ -456,6 +457,7 @@ func (l *leg) run() {
 		// may go over UDP when the connection is refused.
 		l.c.log.Warn("b2bua: emergency INVITE: no connection to the trunk, sending it over UDP", "transport", l.req.Transport(), "err", err)
 		l.req, l.udp = l.udp, nil
+		l.req.SetBody(keysFor(l.req.Body(), l.req.Transport()))
 		dlg, err = l.c.b.dialogUA(l.req.Transport()).WriteInvite(l.ctx, l.req)
 	}
 	if err != nil {

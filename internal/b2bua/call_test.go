@@ -66,6 +66,37 @@ func (o *office) mustConnect(t *testing.T) (*siptest.Call, *siptest.Incoming) {
 	return c, in
 }
 
+// mustEnd waits up to 3 s for the PBX to end the leg in (BYE or CANCEL)
+// and fails with why otherwise.
+func mustEnd(t *testing.T, in *siptest.Incoming, why string) {
+	t.Helper()
+	select {
+	case <-in.Ended():
+	case <-time.After(3 * time.Second):
+		t.Fatal(why)
+	}
+}
+
+// hangUp ends call c from the caller's side; the callee's leg in must end.
+func hangUp(t *testing.T, c *siptest.Call, in *siptest.Incoming) {
+	t.Helper()
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	mustEnd(t, in, "callee got no BYE")
+}
+
+// wantCode returns a check that an in-dialog request (what) was answered
+// want: wantCode(t, "hold", 200)(c.Request(…)).
+func wantCode(t *testing.T, what string, want int) func(code int, err error) {
+	return func(code int, err error) {
+		t.Helper()
+		if err != nil || code != want {
+			t.Fatalf("%s: %d %v, want %d", what, code, err, want)
+		}
+	}
+}
+
 func statusOf(err error) int {
 	var de *sipgo.ErrDialogResponse
 	if errors.As(err, &de) {
@@ -91,14 +122,7 @@ func TestCallReachesLoggedInPhone(t *testing.T) {
 	if _, err := o.hd3.WaitIncoming(200 * time.Millisecond); err == nil {
 		t.Error("the neutral phone rang")
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-in.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("callee got no BYE")
-	}
+	hangUp(t, c, in)
 	out := o.waitRecord(t, "201")
 	if out.Direction != hotdesk.DirectionOutbound || out.Peer != "202" || out.Device != "HD1" || out.Result != hotdesk.ResultAnswered || out.Answer == nil {
 		t.Errorf("caller record %+v", out)
@@ -162,11 +186,7 @@ func TestParallelRingingCancelsLoser(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer call.Hangup()
-	select {
-	case <-desk.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("losing phone was not cancelled")
-	}
+	mustEnd(t, desk, "losing phone was not cancelled")
 	if !slices.Contains(provisional, sip.StatusRinging) {
 		t.Errorf("caller saw %v, want a 180", provisional)
 	}
@@ -215,11 +235,7 @@ func TestNoAnswerTimesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-in.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("ringing phone not cancelled")
-	}
+	mustEnd(t, in, "ringing phone not cancelled")
 	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultNoAnswer {
 		t.Errorf("record %+v, want no_answer", rec)
 	}
@@ -252,11 +268,7 @@ func TestCallerCancelReachesEveryLeg(t *testing.T) {
 		t.Fatal("cancelled dial succeeded")
 	}
 	for i, in := range ins {
-		select {
-		case <-in.Ended():
-		case <-time.After(3 * time.Second):
-			t.Fatalf("leg %d not cancelled", i)
-		}
+		mustEnd(t, in, fmt.Sprintf("leg %d not cancelled", i))
 	}
 	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultCancelled {
 		t.Errorf("record %+v, want cancelled", rec)
@@ -286,35 +298,20 @@ func TestHoldAndByeRelayed(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
 	for _, calleeHangsUp := range []bool{false, true} {
-		c, err := o.hd1.Dial("202")
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, err := o.hd2.WaitIncoming(2 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, in := o.mustRing(t)
 		// Caller holds: the callee gets the re-INVITE with the SDP unchanged.
-		if code, err := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
-			t.Fatalf("hold: %d %v", code, err)
-		}
+		wantCode(t, "hold", sip.StatusOK)(c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)))
 		if got := in.Received(); len(got) != 1 || got[0].Method != sip.INVITE || string(got[0].Body()) != holdSDP {
 			t.Fatalf("callee received %v", got)
 		}
 		// A key press as SIP INFO is relayed too.
-		if code, err := c.SendInfo('5', true); err != nil || code != sip.StatusOK {
-			t.Fatalf("INFO: %d %v", code, err)
-		}
+		wantCode(t, "INFO", sip.StatusOK)(c.SendInfo('5', true))
 		if got := in.Received(); len(got) != 2 || got[1].Method != sip.INFO || !strings.Contains(string(got[1].Body()), "Signal=5") {
 			t.Fatalf("callee received %v", got)
 		}
 		// Callee holds back, then UPDATE: the caller gets both.
-		if code, err := in.Send(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
-			t.Fatalf("callee re-INVITE: %d %v", code, err)
-		}
-		if code, err := in.Send(sip.UPDATE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
-			t.Fatalf("callee UPDATE: %d %v", code, err)
-		}
+		wantCode(t, "callee re-INVITE", sip.StatusOK)(in.Send(sip.INVITE, "application/sdp", []byte(holdSDP)))
+		wantCode(t, "callee UPDATE", sip.StatusOK)(in.Send(sip.UPDATE, "application/sdp", []byte(holdSDP)))
 		if got := c.Received(); len(got) != 2 || got[0].Method != sip.INVITE || got[1].Method != sip.UPDATE || string(got[0].Body()) != holdSDP {
 			t.Fatalf("caller received %v", got)
 		}
@@ -326,14 +323,7 @@ func TestHoldAndByeRelayed(t *testing.T) {
 				t.Fatal(err)
 			}
 		} else {
-			if err := c.Hangup(); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-in.Ended():
-			case <-time.After(3 * time.Second):
-				t.Fatal("callee got no BYE")
-			}
+			hangUp(t, c, in)
 		}
 		o.waitIdle(t, 3*time.Second)
 	}
@@ -345,14 +335,7 @@ func TestManyCallsLeaveNothingBehind(t *testing.T) {
 	o := mustOffice(t)
 	const calls = 200
 	warm := func() {
-		c, err := o.hd1.Dial("202")
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, err := o.hd2.WaitIncoming(2 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, in := o.mustRing(t)
 		if err := c.Hangup(); err != nil {
 			t.Fatal(err)
 		}
@@ -526,9 +509,5 @@ func TestMaxCallDuration(t *testing.T) {
 	if d := time.Since(start); d < maxCall {
 		t.Errorf("BYE after %v, before the %v limit", d, maxCall)
 	}
-	select {
-	case <-in.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("callee got no BYE")
-	}
+	mustEnd(t, in, "callee got no BYE")
 }

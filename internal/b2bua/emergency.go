@@ -61,7 +61,7 @@ func (b *B2BUA) emergency(req *sip.Request, tx sip.ServerTransaction, dev *hotde
 	body, ctype := emergencyBody(req, PIDFLO(dev.ID+"@"+b.domain(), dev.Location, b.o.Now()), cid)
 	out.RemoveHeader("Content-Type")
 	out.AppendHeader(sip.NewHeader("Content-Type", ctype))
-	out.SetBody(body)
+	out.SetBody(keysFor(body, out.Transport()))
 	out.AppendHeader(sip.NewHeader("Geolocation", "<cid:"+cid+">"))
 	out.AppendHeader(sip.NewHeader("Geolocation-Routing", "no"))
 	udp := b.emergencyTransport(out)

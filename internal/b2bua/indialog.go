@@ -69,8 +69,10 @@ func (c *call) talkRequest(req *sip.Request, tx sip.ServerTransaction) bool {
 // the call through wg) so a slow far end does not hold up a BYE.
 func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 	var target sip.Uri
+	far := c.a.InviteRequest.Transport() // for SRTP keys: the far side's signalling
 	if fromA {
 		target = contactOf(c.winner.dlg.InviteResponse, c.winner.req.Recipient)
+		far = c.winner.req.Transport()
 	} else {
 		target = contactOf(c.a.InviteRequest, c.a.InviteRequest.From().Address)
 	}
@@ -83,7 +85,7 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 			out.AppendHeader(sip.NewHeader(name, h.Value()))
 		}
 	}
-	out.SetBody(req.Body())
+	out.SetBody(keysFor(req.Body(), far))
 	winner := c.winner
 	// A re-INVITE without SDP: the far end's 2xx offers and the asker's
 	// ACK answers (RFC 3261 14.1), so the far end's ACK waits for it.
@@ -124,7 +126,7 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 				if ct := from.ContentType(); ct != nil {
 					ack.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 				}
-				ack.SetBody(from.Body())
+				ack.SetBody(keysFor(from.Body(), far))
 			}
 			if err := c.b.o.SIP.Client.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
 				c.log.Debug("b2bua: ack relayed re-invite", "err", err)
@@ -134,7 +136,7 @@ func (c *call) relay(fromA bool, req *sip.Request, tx sip.ServerTransaction) {
 		if req.Method == sip.INVITE && res.IsSuccess() && !answerInAck {
 			ackFar(nil)
 		}
-		back := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, res.Body())
+		back := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, keysFor(res.Body(), req.Transport()))
 		if ct := res.ContentType(); ct != nil {
 			back.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 		}

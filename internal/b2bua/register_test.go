@@ -5,12 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 func TestTrunkRegistersWithDigestAndRefreshes(t *testing.T) {
 	t.Parallel()
 	p := mustPBX(t)
-	port := freePort(t, providerIP)
+	port := siptest.FreePort(t, providerIP)
 	r := startSipp(t, "call_trunk_register_uas.xml", port, "", "-key", "trunkuser", "pbxuser", "-key", "trunkpass", "s3cret")
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
@@ -23,7 +25,7 @@ func TestTrunkRegistersWithDigestAndRefreshes(t *testing.T) {
 	if err := p.store.PutSettings(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
-	trace := r.Wait(t) // two cycles: register, then refresh of the 2 s registration
+	trace := r.MustWait(t) // two cycles: register, then refresh of the 2 s registration
 	if d := time.Since(start); d > 3500*time.Millisecond {
 		t.Errorf("registered and refreshed in %v; a 2 s registration must be refreshed before it lapses", d)
 	}

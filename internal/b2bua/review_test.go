@@ -2,6 +2,7 @@ package b2bua_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func TestEscapedPlusNeedsInternationalPermission(t *testing.T) {
 		t.Errorf("national user dialling %%2B49…: %v, want 403", err)
 	}
 	dialAndHangUp(t, o.hd2, "%2B31205551234")
-	if inv := received(prov.Wait(t), "INVITE"); !strings.HasPrefix(inv, "INVITE sip:+31205551234@provider.test") {
+	if inv := received(prov.MustWait(t), "INVITE"); !strings.HasPrefix(inv, "INVITE sip:+31205551234@provider.test") {
 		t.Errorf("provider's INVITE:\n%s\nwant sip:+31205551234@provider.test", inv)
 	}
 	o.waitIdle(t, 3*time.Second)
@@ -165,11 +166,7 @@ func TestAnswerCrossingCancel(t *testing.T) {
 				t.Errorf("round %d: hang up the answered call: %v", i, err)
 			}
 		}
-		select {
-		case <-in.Ended():
-		case <-time.After(3 * time.Second):
-			t.Fatalf("round %d (caller got %v): callee's answer was never hung up", i, d.err)
-		}
+		mustEnd(t, in, fmt.Sprintf("round %d (caller got %v): callee's answer was never hung up", i, d.err))
 		o.waitIdle(t, 5*time.Second)
 	}
 	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultCancelled && rec.Result != hotdesk.ResultAnswered {
@@ -186,7 +183,7 @@ func TestRelayedAnswerContactMatchesLegTransport(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
 	args := append(deviceArgs(t, "HD1"), "-s", "202", "-t", "t1")
-	r := startSippOn(t, "call_uac_update.xml", "127.0.0.1", freePort(t, "127.0.0.1"), o.sip.TCPAddr().String(), args...)
+	r := startSippOn(t, "call_uac_update.xml", "127.0.0.1", siptest.FreePort(t, "127.0.0.1"), o.sip.TCPAddr().String(), args...)
 	in, err := o.hd2.WaitIncoming(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -196,9 +193,7 @@ func TestRelayedAnswerContactMatchesLegTransport(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("callee's answer not ACKed")
 	}
-	if code, err := in.Send(sip.UPDATE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
-		t.Fatalf("callee UPDATE: %d %v", code, err)
-	}
+	wantCode(t, "callee UPDATE", sip.StatusOK)(in.Send(sip.UPDATE, "application/sdp", []byte(holdSDP)))
 	res := in.Responses()
 	if len(res) != 1 || res[0].Contact() == nil {
 		t.Fatalf("callee got %v", res)
@@ -207,12 +202,8 @@ func TestRelayedAnswerContactMatchesLegTransport(t *testing.T) {
 	if tr, _ := ct.UriParams.Get("transport"); tr != "" || ct.Port != o.sip.UDPAddr().Port {
 		t.Errorf("UDP callee got Contact %s, want the PBX's UDP address %s", ct.String(), o.sip.UDPAddr())
 	}
-	r.Wait(t)
-	select {
-	case <-in.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("callee got no BYE")
-	}
+	r.MustWait(t)
+	mustEnd(t, in, "callee got no BYE")
 	o.waitIdle(t, 3*time.Second)
 }
 
@@ -223,24 +214,11 @@ func TestRefusedReinviteRelayedAndCallSurvives(t *testing.T) {
 	o := mustOffice(t)
 	c, in := o.mustConnect(t)
 	o.hd2.SetReofferStatus(sip.StatusNotAcceptableHere)
-	if code, err := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusNotAcceptableHere {
-		t.Fatalf("refused hold: %d %v, want 488", code, err)
-	}
+	wantCode(t, "refused hold", sip.StatusNotAcceptableHere)(c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)))
 	o.hd2.SetReofferStatus(0)
-	if code, err := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
-		t.Fatalf("hold after a refusal: %d %v", code, err)
-	}
-	if code, err := in.Send(sip.UPDATE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
-		t.Fatalf("callee UPDATE after a refusal: %d %v", code, err)
-	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-in.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("callee got no BYE")
-	}
+	wantCode(t, "hold after a refusal", sip.StatusOK)(c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)))
+	wantCode(t, "callee UPDATE after a refusal", sip.StatusOK)(in.Send(sip.UPDATE, "application/sdp", []byte(holdSDP)))
+	hangUp(t, c, in)
 	o.waitIdle(t, 3*time.Second)
 }
 
@@ -299,9 +277,7 @@ func TestSlowReinviteRelayedOnce(t *testing.T) {
 	o := mustOffice(t)
 	c, in := o.mustConnect(t)
 	o.hd2.SetReofferDelay(1200 * time.Millisecond) // past two retransmissions (T1, 2*T1)
-	if code, err := c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)); err != nil || code != sip.StatusOK {
-		t.Fatalf("hold: %d %v", code, err)
-	}
+	wantCode(t, "hold", sip.StatusOK)(c.Request(sip.INVITE, "application/sdp", []byte(holdSDP)))
 	time.Sleep(300 * time.Millisecond)
 	if got := in.Received(); len(got) != 1 {
 		t.Errorf("callee got %d re-INVITEs, want 1", len(got))
@@ -359,17 +335,13 @@ func TestVanishedCallerReleasedAtRingTimeout(t *testing.T) {
 	o := mustOffice(t, hotdesk.User{Extension: "201"}, hotdesk.User{Extension: "202", RingTimeout: 1})
 	o.hd2.SetAnswerMode(siptest.AnswerRing)
 	args := append(deviceArgs(t, "HD1"), "-s", "202")
-	r := startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", freePort(t, "127.0.0.1"), o.addr(), args...)
+	r := startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", siptest.FreePort(t, "127.0.0.1"), o.addr(), args...)
 	in, err := o.hd2.WaitIncoming(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Wait(t)
-	select {
-	case <-in.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("ringing phone not cancelled at the ring timeout")
-	}
+	r.MustWait(t)
+	mustEnd(t, in, "ringing phone not cancelled at the ring timeout")
 	o.waitIdle(t, 3*time.Second)
 	if o.b2b.InCall("HD1") || o.b2b.InCall("HD2") {
 		t.Error("a device is still marked in a call")
@@ -427,11 +399,7 @@ func TestTwoAnswersAtOnce(t *testing.T) {
 		if err := d.c.Hangup(); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case <-winner.Ended():
-		case <-time.After(3 * time.Second):
-			t.Fatalf("round %d: winner got no BYE", round)
-		}
+		mustEnd(t, winner, fmt.Sprintf("round %d: winner got no BYE", round))
 		o.waitIdle(t, 3*time.Second)
 	}
 }
@@ -465,7 +433,7 @@ func TestVanishedCallerReleasesAnnouncementPort(t *testing.T) {
 	p.mustUser(t, hotdesk.User{Extension: "202"})
 	hd3 := p.mustDevice(t, hotdesk.Device{ID: "HD3"})
 	args := append(deviceArgs(t, "HD3"), "-s", "202")
-	startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", freePort(t, "127.0.0.1"), p.addr(), args...).Wait(t)
+	startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", siptest.FreePort(t, "127.0.0.1"), p.addr(), args...).MustWait(t)
 	deadline := time.Now().Add(12 * time.Second) // the prompt plays out first
 	for {
 		announced := false
@@ -498,8 +466,8 @@ func TestCalleeAnswerCrossingPBXCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.login(t, "202", "HD9")
-	port := freePort(t, "127.0.0.1")
-	startSippOn(t, "register_ok.xml", "127.0.0.1", port, o.addr(), append(deviceArgs(t, "HD9"), "-key", "expires", "300")...).Wait(t)
+	port := siptest.FreePort(t, "127.0.0.1")
+	startSippOn(t, "register_ok.xml", "127.0.0.1", port, o.addr(), append(deviceArgs(t, "HD9"), "-key", "expires", "300")...).MustWait(t)
 	callee := startSippOn(t, "call_callee_cancel_glare_uas.xml", "127.0.0.1", port, "")
 	time.Sleep(300 * time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -512,7 +480,7 @@ func TestCalleeAnswerCrossingPBXCancel(t *testing.T) {
 	if err == nil {
 		t.Fatal("cancelled dial succeeded")
 	}
-	callee.Wait(t)
+	callee.MustWait(t)
 	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultCancelled {
 		t.Errorf("record %+v, want cancelled", rec)
 	}
@@ -535,9 +503,7 @@ func TestReinviteAckKeepsItsCSeq(t *testing.T) {
 		hold <- code
 	}()
 	time.Sleep(100 * time.Millisecond)
-	if code, err := c.SendInfo('5', true); err != nil || code != sip.StatusOK {
-		t.Fatalf("INFO: %d %v", code, err)
-	}
+	wantCode(t, "INFO", sip.StatusOK)(c.SendInfo('5', true))
 	if code := <-hold; code != sip.StatusOK {
 		t.Fatalf("hold: %d", code)
 	}

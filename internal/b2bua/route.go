@@ -51,6 +51,9 @@ func (b *B2BUA) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *ho
 		signaling.Respond(tx, req, sip.StatusNotFound, b.log)
 	case IsEmergency(number, st):
 		b.emergency(req, tx, dev, user, number, st)
+	case srtpRefused(req, dev):
+		log.Info("b2bua: device requires SRTP: the call is not over TLS or offers no supported key")
+		signaling.Respond(tx, req, sip.StatusNotAcceptableHere, b.log)
 	case user == nil:
 		log.Info("b2bua: neutral phone may only dial login codes and emergency numbers")
 		b.refuse(req, tx, promptNeutral, st.Lang)
@@ -118,6 +121,9 @@ func (b *B2BUA) userByDID(ctx context.Context, did string) *hotdesk.User {
 func (b *B2BUA) callUser(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, caller party, callee *hotdesk.User, dialled string) {
 	at, binds := b.targets(ctx, callee.Extension, caller.Device)
 	c := b.newCall(req, caller, party{Ext: callee.Extension, Name: callee.Name, Number: callee.Extension, Device: at}, dialled)
+	if callee.Voicemail {
+		c.mailbox = callee.Extension
+	}
 	c.ring = b.o.RingTimeout
 	if callee.RingTimeout > 0 {
 		c.ring = time.Duration(callee.RingTimeout) * time.Second
@@ -220,7 +226,7 @@ func fillInvite(r, a *sip.Request, from identity, to sip.Uri) {
 	if ct := a.ContentType(); ct != nil {
 		r.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
 	}
-	r.SetBody(a.Body())
+	r.SetBody(keysFor(a.Body(), r.Transport()))
 }
 
 // displayName makes a name safe inside a quoted SIP display name.

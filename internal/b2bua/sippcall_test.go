@@ -18,7 +18,7 @@ func TestSippCallerReachesGoPhone(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
 	args := append(deviceArgs(t, "HD1"), "-s", "202")
-	r := startSippOn(t, "call_uac.xml", "127.0.0.1", freePort(t, "127.0.0.1"), o.addr(), args...)
+	r := startSippOn(t, "call_uac.xml", "127.0.0.1", siptest.FreePort(t, "127.0.0.1"), o.addr(), args...)
 	in, err := o.hd2.WaitIncoming(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -29,12 +29,8 @@ func TestSippCallerReachesGoPhone(t *testing.T) {
 	if !strings.Contains(string(in.Request.Body()), "o=sipp 1 2") {
 		t.Errorf("callee's offer is not sipp's:\n%s", in.Request.Body())
 	}
-	r.Wait(t)
-	select {
-	case <-in.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("callee got no BYE")
-	}
+	r.MustWait(t)
+	mustEnd(t, in, "callee got no BYE")
 	if rec := o.waitRecord(t, "201"); rec.Result != hotdesk.ResultAnswered || rec.Device != "HD1" {
 		t.Errorf("caller record %+v", rec)
 	}
@@ -50,8 +46,8 @@ func TestSippCalleeEarlyMediaPassesThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.login(t, "202", "HD9") // roams from HD2
-	port := freePort(t, "127.0.0.1")
-	startSippOn(t, "register_ok.xml", "127.0.0.1", port, o.addr(), append(deviceArgs(t, "HD9"), "-key", "expires", "300")...).Wait(t)
+	port := siptest.FreePort(t, "127.0.0.1")
+	startSippOn(t, "register_ok.xml", "127.0.0.1", port, o.addr(), append(deviceArgs(t, "HD9"), "-key", "expires", "300")...).MustWait(t)
 	if len(o.reg.Contacts("HD9")) != 1 {
 		t.Fatal("sipp did not register HD9")
 	}
@@ -78,7 +74,7 @@ func TestSippCalleeEarlyMediaPassesThrough(t *testing.T) {
 	if err := c.Hangup(); err != nil {
 		t.Fatal(err)
 	}
-	inv := received(callee.Wait(t), "INVITE")
+	inv := received(callee.MustWait(t), "INVITE")
 	if !strings.Contains(inv, `"User 201" <sip:201@pbx.test>`) {
 		t.Errorf("callee's INVITE does not present 201:\n%s", inv)
 	}

@@ -70,7 +70,7 @@ func TestEmergencyFromNeutralPhoneCarriesLocation(t *testing.T) {
 	o := trunkOffice(t)
 	prov := o.provider(t, "t1") // with the PIDF-LO the INVITE is too large for UDP
 	dialAndHangUp(t, o.hd3, "112")
-	trace := prov.Wait(t)
+	trace := prov.MustWait(t)
 	inv := received(trace, "INVITE")
 	for _, want := range []string{
 		"INVITE sip:112@provider.test",
@@ -107,7 +107,7 @@ func TestEmergencyWithUserCallerIDAndNoPermission(t *testing.T) {
 	o.login(t, "201", "HD3") // internal-only user at the desk with the location
 	prov := o.provider(t, "t1")
 	dialAndHangUp(t, o.hd3, "911")
-	inv := received(prov.Wait(t), "INVITE")
+	inv := received(prov.MustWait(t), "INVITE")
 	if !strings.Contains(inv, "<sip:+31205550201@provider.test>") || !strings.Contains(inv, "<ca:SEAT>HD3</ca:SEAT>") {
 		t.Errorf("provider's INVITE should carry 201's caller ID and HD3's location:\n%s", inv)
 	}
@@ -141,7 +141,7 @@ func TestOutboundTrunkCallerIDAndPermission(t *testing.T) {
 		t.Errorf("national user calling abroad: %v, want 403", err)
 	}
 	dialAndHangUp(t, o.hd2, "0205551234")
-	inv := received(prov.Wait(t), "INVITE")
+	inv := received(prov.MustWait(t), "INVITE")
 	for _, want := range []string{"INVITE sip:+31205551234@provider.test", `"Ada Lovelace" <sip:+31205550202@provider.test>`,
 		"P-Asserted-Identity: \"Ada Lovelace\" <sip:+31205550202@provider.test>"} {
 		if !strings.Contains(inv, want) {
@@ -159,7 +159,7 @@ func TestInboundDIDReachesUserWhereverLoggedIn(t *testing.T) {
 	o := trunkOffice(t)
 	o.withTrunk(t, 5060)
 	o.login(t, "202", "HD3") // roamed: the DID follows
-	r := startSipp(t, "call_trunk_in.xml", freePort(t, providerIP), o.addr(), "-s", "0205550202", "-key", "caller", "0612345678")
+	r := startSipp(t, "call_trunk_in.xml", siptest.FreePort(t, providerIP), o.addr(), "-s", "0205550202", "-key", "caller", "0612345678")
 	in, err := o.hd3.WaitIncoming(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -167,17 +167,13 @@ func TestInboundDIDReachesUserWhereverLoggedIn(t *testing.T) {
 	if u := in.Request.From().Address.User; u != "+31612345678" {
 		t.Errorf("callee sees caller %q, want +31612345678", u)
 	}
-	r.Wait(t)
-	select {
-	case <-in.Ended():
-	case <-time.After(3 * time.Second):
-		t.Fatal("callee got no BYE")
-	}
+	r.MustWait(t)
+	mustEnd(t, in, "callee got no BYE")
 	if rec := o.waitRecord(t, "202"); rec.Direction != hotdesk.DirectionInbound || rec.Peer != "+31612345678" || rec.Device != "HD3" {
 		t.Errorf("record %+v", rec)
 	}
 	// Unknown DID: 404.
-	startSipp(t, "call_trunk_in_unknown.xml", freePort(t, providerIP), o.addr(), "-s", "0205550000").Wait(t)
+	startSipp(t, "call_trunk_in_unknown.xml", siptest.FreePort(t, providerIP), o.addr(), "-s", "0205550000").MustWait(t)
 	o.waitIdle(t, 3*time.Second)
 }
 
@@ -262,7 +258,7 @@ func TestPIDFLOEscapesAndOrders(t *testing.T) {
 func TestTrunkFailurePassesThrough(t *testing.T) {
 	t.Parallel()
 	o := trunkOffice(t)
-	port := freePort(t, providerIP)
+	port := siptest.FreePort(t, providerIP)
 	o.withTrunk(t, port)
 	prov := startSipp(t, "call_trunk_busy_uas.xml", port, "")
 	time.Sleep(300 * time.Millisecond)
@@ -270,7 +266,7 @@ func TestTrunkFailurePassesThrough(t *testing.T) {
 	if statusOf(err) != sip.StatusBusyHere || c == nil || c.Response.Reason != "Number Busy" {
 		t.Fatalf("provider busy: %v, want its 486 Number Busy", err)
 	}
-	prov.Wait(t)
+	prov.MustWait(t)
 	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultBusy {
 		t.Errorf("record %+v, want busy", rec)
 	}

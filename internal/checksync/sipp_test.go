@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +21,7 @@ import (
 // Max-Forwards, Event) answers 200 (issue 10: the From was sipgo's
 // "Hotdesk PBX dev" <sip:Hotdesk PBX dev@…> and linphone answered 400).
 func TestSippPhoneAcceptsCheckSync(t *testing.T) {
-	bin := siptest.MustSipp(t)
+	siptest.MustSipp(t) // before the server starts
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", Domain: "pbx.test", UserAgent: "Hotdesk PBX dev", Logger: log})
 	if err != nil {
@@ -40,19 +36,8 @@ func TestSippPhoneAcceptsCheckSync(t *testing.T) {
 	go func() { defer wg.Done(); _ = srv.Serve(ctx) }()
 	defer func() { cancel(); wg.Wait() }()
 
-	port := freeUDPPort(t)
-	dir := t.TempDir()
-	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer scancel()
-	scen, _ := filepath.Abs(filepath.Join("..", "..", "test", "sipp", "login_notify_uas.xml"))
-	cmd := exec.CommandContext(sctx, bin, "-sf", scen, "-t", "u1", "-i", "127.0.0.1", "-p", fmt.Sprint(port),
-		"-m", "1", "-nostdin", "-timeout", "15s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"))
-	cmd.Dir = dir
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	port := siptest.FreePort(t, "127.0.0.1")
+	r := siptest.Sipp{Scenario: "login_notify_uas.xml", Port: port, Timeout: 15 * time.Second}.Start(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	n := checksync.New(checksync.Options{SIP: srv, Logger: log})
 	b := hotdesk.Binding{Device: "HD00001", Contact: "<sip:HD00001@" + addr + ">", Source: addr, Transport: "udp"}
@@ -65,19 +50,7 @@ func TestSippPhoneAcceptsCheckSync(t *testing.T) {
 			break
 		}
 	}
-	waitErr := cmd.Wait()
-	if notifyErr != nil || waitErr != nil {
-		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
-		t.Fatalf("notify: %v; sipp: %v\n%s\n%s", notifyErr, waitErr, out.String(), errs)
+	if _, waitErr := r.Wait(); notifyErr != nil || waitErr != nil {
+		t.Fatalf("notify: %v; sipp: %v", notifyErr, waitErr)
 	}
-}
-
-func freeUDPPort(tb testing.TB) int {
-	tb.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
 }

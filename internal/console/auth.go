@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -26,7 +25,8 @@ const (
 	csrfField      = "csrf"
 	csrfHeader     = "X-CSRF-Token"
 	signInFailures = 5           // failed sign-ins per source IP …
-	signInWindow   = time.Minute // … within this window, then 429
+	signInWindow   = time.Minute // … within this window block it …
+	signInBlock    = time.Minute // … for this long (429)
 	bcryptCost     = bcrypt.DefaultCost
 )
 
@@ -223,7 +223,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) error {
 		return hotdesk.Errorf(hotdesk.EFORBIDDEN, "Sign-in must come from this console's own page.")
 	}
 	ip := clientIP(r)
-	if wait := c.limiter.blocked(ip, c.now()); wait > 0 {
+	if wait := c.limiter.BlockedFor(ip, c.now()); wait > 0 {
 		return hotdesk.Errorf(errTooMany, "Too many failed sign-ins from your address. Try again in %d seconds.", int(wait.Seconds()+0.999))
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -237,7 +237,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !ok {
-		c.limiter.fail(ip, c.now())
+		c.limiter.Fail(ip, c.now())
 		c.audit(r.Context(), &hotdesk.AuditEvent{Kind: hotdesk.KindAdminSignIn, Reason: "bad_password", Source: ip, Detail: "admin " + f.Get("username")})
 		f.Error = "Wrong username or password."
 		c.render(w, r, http.StatusUnauthorized, "signin", signInData{Form: f, Next: next})
@@ -327,53 +327,4 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// limiter counts failures per key in a sliding window.
-type limiter struct {
-	max    int
-	window time.Duration
-	mu     sync.Mutex
-	fails  map[string][]time.Time
-}
-
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, fails: map[string][]time.Time{}}
-}
-
-// blocked returns how long key must still wait, or 0.
-func (l *limiter) blocked(key string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	fs := l.prune(key, now)
-	if len(fs) < l.max {
-		return 0
-	}
-	return fs[len(fs)-l.max].Add(l.window).Sub(now)
-}
-
-func (l *limiter) fail(key string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.fails[key] = append(l.prune(key, now), now)
-	if len(l.fails) > 10000 { // bound memory under a distributed attack
-		for k := range l.fails {
-			l.prune(k, now)
-		}
-	}
-}
-
-func (l *limiter) prune(key string, now time.Time) []time.Time {
-	fs := l.fails[key]
-	i := 0
-	for i < len(fs) && now.Sub(fs[i]) >= l.window {
-		i++
-	}
-	fs = fs[i:]
-	if len(fs) == 0 {
-		delete(l.fails, key)
-		return nil
-	}
-	l.fails[key] = fs
-	return fs
 }

@@ -185,8 +185,8 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hs.regs.set("HD00001", hotdesk.Binding{Device: "HD00001", Contact: "sip:HD00001@192.0.2.31:5060"})
-	hs.regs.set("HD00002", hotdesk.Binding{Device: "HD00002", Contact: "sip:HD00002@192.0.2.32:5060"})
+	hs.regs.Set("HD00001", hotdesk.Binding{Device: "HD00001", Contact: "sip:HD00001@192.0.2.31:5060"})
+	hs.regs.Set("HD00002", hotdesk.Binding{Device: "HD00002", Contact: "sip:HD00002@192.0.2.32:5060"})
 
 	step(t, ctx, "desks", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("desk-HD00001")))
 	waitFor(t, ctx, "live stream connected", `document.body.classList.contains('live')`)
@@ -196,9 +196,7 @@ func TestBrowser(t *testing.T) {
 	eval[int](t, ctx, `window.__noReload = 42`)
 
 	// The API (stand-in: the desk Service) logs the user in; the page updates by itself.
-	if _, err := hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00001", Via: hotdesk.ViaAPI, Source: "api"}); err != nil {
-		t.Fatal(err)
-	}
+	hs.login("201", "HD00001")
 	waitFor(t, ctx, "desk turns occupied live", deskState("HD00001")+` === 'occupied'`)
 	if eval[int](t, ctx, `window.__noReload || 0`) != 42 {
 		t.Fatal("the page reloaded")
@@ -229,7 +227,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// A registration event alone also refreshes the table.
-	hs.regs.set("HD00003", hotdesk.Binding{Device: "HD00003", Contact: "sip:HD00003@192.0.2.33:5060"})
+	hs.regs.Set("HD00003", hotdesk.Binding{Device: "HD00003", Contact: "sip:HD00003@192.0.2.33:5060"})
 	hs.bus.Publish(events.Event{Kind: hotdesk.KindRegistered, Device: "HD00003"})
 	waitFor(t, ctx, "desk registers live", deskState("HD00003")+` === 'free'`)
 
@@ -280,19 +278,15 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Filters: only occupied desks, and the live refresh keeps the filter.
-	if _, err := hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00002", Via: hotdesk.ViaAPI}); err != nil {
-		t.Fatal(err)
-	}
+	hs.login("201", "HD00002")
 	step(t, ctx, "desks again", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("desk-HD00002")))
 	waitFor(t, ctx, "live stream connected again", `document.body.classList.contains('live')`)
 	eval[int](t, ctx, `window.__noReload = 42`)
 	eval[bool](t, ctx, `(s => { s.value = 'occupied'; return s.dispatchEvent(new Event('change', {bubbles: true})) })(document.querySelector('#f-state'))`)
 	waitFor(t, ctx, "filtered to occupied", `document.querySelectorAll('#desks tr.desk').length === 1 && !!document.querySelector('#desk-HD00002')`)
-	hs.regs.set("HD00001") // a registration change refreshes the filtered table
+	hs.regs.Set("HD00001") // a registration change refreshes the filtered table
 	hs.bus.Publish(events.Event{Kind: hotdesk.KindUnregistered, Device: "HD00001"})
-	if _, err := hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00003", Via: hotdesk.ViaAPI}); err != nil {
-		t.Fatal(err)
-	}
+	hs.login("201", "HD00003")
 	waitFor(t, ctx, "filter kept on live refresh", `document.querySelectorAll('#desks tr.desk').length === 1 && !!document.querySelector('#desk-HD00003')`)
 	if u := eval[string](t, ctx, `location.pathname + location.search`); u != "/?location=&state=occupied" {
 		t.Errorf("address bar %q does not keep the filter", u)
@@ -307,9 +301,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal("the page reloaded or shows the internal error")
 	}
 	hs.store.setFail(nil)
-	if _, err := hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00003", Via: hotdesk.ViaAPI}); err != nil {
-		t.Fatal(err)
-	}
+	hs.login("201", "HD00003")
 	waitFor(t, ctx, "error cleared by the next refresh", `!document.querySelector('#request-error') && `+deskState("HD00003")+` === 'occupied'`)
 
 	// The desks page on a phone-sized screen.

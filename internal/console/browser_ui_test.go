@@ -18,7 +18,6 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/hotdesk-pbx/hotdesk"
-	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 )
 
 // switchServer serves the console until down is set; then every request
@@ -94,7 +93,7 @@ func TestBrowserAdminDefects(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hs.regs.set("HD00001",
+	hs.regs.Set("HD00001",
 		hotdesk.Binding{Device: "HD00001", Contact: "sip:HD00001@127.0.0.1:5062;transport=tcp;line=x8f3kq2w", Transport: "tcp", Source: "127.0.0.1:40522",
 			UserAgent: "snom D785/10.1.141.13 (a rather long user agent string)", Node: "pbx-a", Expires: hs.clock.Now().Add(time.Hour)},
 		hotdesk.Binding{Device: "HD00001", Contact: "sip:HD00001@127.0.0.2:5062", Transport: "udp", Source: "127.0.0.2:5062",
@@ -113,9 +112,7 @@ func TestBrowserAdminDefects(t *testing.T) {
 	waitFor(t, ctx, "not-live banner", `document.querySelector('#live-banner')?.textContent.startsWith('Not live — reconnecting') && document.body.classList.contains('not-live') && !document.body.classList.contains('live')`)
 	screenshot(t, ctx, out, "desks-not-live")
 	// What happens meanwhile is missed by the page …
-	if _, err := hs.desk.Login(bg, desk.LoginRequest{Extension: "201", Device: "HD00002", Via: hotdesk.ViaAPI}); err != nil {
-		t.Fatal(err)
-	}
+	hs.login("201", "HD00002")
 	time.Sleep(500 * time.Millisecond)
 	if s := eval[string](t, ctx, deskState("HD00002")); s == "occupied" {
 		t.Fatalf("desk %q while the server is down", s)

@@ -1,10 +1,8 @@
 package console
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 func TestCallsState(t *testing.T) {
@@ -61,7 +60,7 @@ func TestCallsState(t *testing.T) {
 
 func TestCallsBounded(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := siptest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	cs := newCalls(clk.Now)
 	seq := int64(0)
 	pub := func(kind, dev, cid string) bool {
@@ -70,11 +69,11 @@ func TestCallsBounded(t *testing.T) {
 	}
 	// A call whose call_terminated was lost stops showing after a day.
 	pub(events.KindCallConfirmed, "D", "lost")
-	clk.Add(callMaxAge - time.Minute)
+	clk.Advance(callMaxAge - time.Minute)
 	if cs.state("D") != callUp {
 		t.Fatal("call gone too early")
 	}
-	clk.Add(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	if s := cs.state("D"); s != "" {
 		t.Fatalf("a day-old call still shows as %q", s)
 	}
@@ -82,7 +81,7 @@ func TestCallsBounded(t *testing.T) {
 	if cs.n != 1 {                           // only the new tombstone is left
 		t.Fatalf("%d entries after pruning, want 1", cs.n)
 	}
-	clk.Add(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	pub(events.KindCallConfirmed, "F", "y")
 	if cs.n != 1 || cs.state("F") != callUp {
 		t.Fatalf("tombstone not dropped: %d entries", cs.n)
@@ -182,30 +181,11 @@ func TestEventsStreamForwardsCalls(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events", nil)
-	req.AddCookie(c.cookie)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	rd := bufio.NewReader(resp.Body)
-	if _, err := rd.ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	rd := openEvents(t, ctx, srv.URL, c)
 	hs.bus.Publish(events.Event{Kind: events.KindCallEarly, CallID: "x", Extension: "202"}) // no device: nothing to show
 	hs.bus.Publish(events.Event{Kind: events.KindCallConfirmed, Device: "HD00001", Extension: "201", CallID: "x"})
-	for {
-		line, err := rd.ReadString('\n')
-		if err != nil {
-			t.Fatalf("stream ended: %v", err)
-		}
-		if strings.HasPrefix(line, "data: ") {
-			if !strings.Contains(line, `"kind":"call_confirmed"`) || !strings.Contains(line, `"device":"HD00001"`) {
-				t.Fatalf("data = %q", line)
-			}
-			break
-		}
+	if line := nextData(t, rd); !strings.Contains(line, `"kind":"call_confirmed"`) || !strings.Contains(line, `"device":"HD00001"`) {
+		t.Fatalf("data = %q", line)
 	}
 	if row := rowOf(t, c.get("/desks/table").Body.String(), "HD00001"); !strings.Contains(row, "on a call") {
 		t.Fatalf("table after the event: %s", row)

@@ -22,6 +22,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/limit"
 )
 
 //go:embed static
@@ -34,13 +35,13 @@ type Registrations interface {
 
 // Options configures a Console.
 type Options struct {
-	Store         hotdesk.Store
+	Store         Store
 	Desk          *desk.Service
-	Admin         *admin.Service // nil: one made from Store, Desk, Bus, Logger and Now
-	Bus           *events.Bus    // live desk updates; nil disables them
-	Registrations Registrations  // nil: every device shows as unregistered
-	Logger        *slog.Logger   // nil = slog.Default()
-	Now           hotdesk.Clock  // nil = time.Now
+	Admin         Admin         // users, devices, settings and PINs change through it
+	Bus           *events.Bus   // live desk updates; nil disables them
+	Registrations Registrations // nil: every device shows as unregistered
+	Logger        *slog.Logger  // nil = slog.Default()
+	Now           hotdesk.Clock // nil = time.Now
 	// Secure sets the Secure flag on the session cookie; requests that
 	// arrive over TLS get it anyway. Set it behind a TLS-terminating proxy.
 	Secure bool
@@ -53,9 +54,9 @@ type Options struct {
 
 // Console serves the admin pages. Safe for concurrent use.
 type Console struct {
-	store   hotdesk.Store
+	store   Store
 	desk    *desk.Service
-	admin   *admin.Service
+	admin   Admin
 	bus     *events.Bus
 	regs    Registrations
 	log     *slog.Logger
@@ -64,7 +65,7 @@ type Console struct {
 	ttl     time.Duration
 	maxSSE  time.Duration
 	pages   map[string]*pageTemplate
-	limiter *limiter
+	limiter *limit.Limiter // failed sign-ins per source address
 
 	calls      *calls              // which phones ring or are in a call
 	callEvents <-chan events.Event // the bus, for calls; nil without a bus
@@ -76,8 +77,8 @@ type Console struct {
 
 // New returns a Console. It does no I/O.
 func New(o Options) (*Console, error) {
-	if o.Store == nil || o.Desk == nil {
-		return nil, errors.New("console: Store and Desk are required")
+	if o.Store == nil || o.Desk == nil || o.Admin == nil {
+		return nil, errors.New("console: Store, Desk and Admin are required")
 	}
 	c := &Console{store: o.Store, desk: o.Desk, admin: o.Admin, bus: o.Bus, regs: o.Registrations,
 		log: o.Logger, now: o.Now, secure: o.Secure, ttl: o.SessionTTL, maxSSE: o.StreamMax}
@@ -86,9 +87,6 @@ func New(o Options) (*Console, error) {
 	}
 	if c.now == nil {
 		c.now = time.Now
-	}
-	if c.admin == nil {
-		c.admin = admin.New(admin.Options{Store: o.Store, Desk: o.Desk, Bus: o.Bus, Logger: c.log, Now: c.now})
 	}
 	if c.regs == nil {
 		c.regs = noRegistrations{}
@@ -104,7 +102,7 @@ func New(o Options) (*Console, error) {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	c.pages = pages
-	c.limiter = newLimiter(signInFailures, signInWindow)
+	c.limiter = limit.NewBlocking(signInFailures, signInWindow, signInBlock)
 	c.done = make(chan struct{})
 	c.calls = newCalls(c.now)
 	c.callsStop = func() {}
@@ -141,6 +139,7 @@ func (c *Console) Run(ctx context.Context) error {
 			if err := c.store.DeleteExpiredSessions(ctx, c.now()); err != nil {
 				c.log.Warn("console: delete expired sessions", "err", err)
 			}
+			c.limiter.Sweep(c.now())
 		}
 	}
 }
@@ -183,6 +182,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /users/{ext}/unlock", c.auth(c.userUnlock))
 	mux.Handle("POST /users/{ext}/logout", c.auth(c.userLogout))
 	mux.Handle("POST /users/{ext}/login", c.auth(c.userLogin))
+	c.voicemailRoutes(mux)
 
 	mux.Handle("GET /devices", c.auth(c.devicesPage))
 	mux.Handle("GET /devices/new", c.auth(c.deviceNewPage))

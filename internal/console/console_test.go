@@ -15,44 +15,12 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
-
-// fakeRegs is a Registrations whose contacts tests set.
-type fakeRegs struct {
-	mu sync.Mutex
-	m  map[string][]hotdesk.Binding
-}
-
-func (f *fakeRegs) Contacts(device string) []hotdesk.Binding {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.m[device]
-}
-
-func (f *fakeRegs) set(device string, bs ...hotdesk.Binding) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.m == nil {
-		f.m = map[string][]hotdesk.Binding{}
-	}
-	f.m[device] = bs
-}
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // faultyStore is the real store with a switch that makes listing devices
 // fail like a broken database, for the server-error test.
@@ -91,8 +59,8 @@ type harness struct {
 	store *faultyStore
 	desk  *desk.Service
 	bus   *events.Bus
-	regs  *fakeRegs
-	clock *clock
+	regs  *siptest.Contacts
+	clock *siptest.Clock
 	con   *Console
 	h     http.Handler
 	pw    string
@@ -103,10 +71,11 @@ type harness struct {
 func newHarness(t testing.TB) *harness {
 	t.Helper()
 	store := MustOpenStore(t)
-	hs := &harness{t: t, store: store, bus: events.New(), regs: &fakeRegs{}, clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
+	hs := &harness{t: t, store: store, bus: events.New(), regs: &siptest.Contacts{}, clock: siptest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hs.desk = desk.New(desk.Options{Store: store, Bus: hs.bus, Now: hs.clock.Now, Logger: log})
-	con, err := New(Options{Store: store, Desk: hs.desk, Bus: hs.bus, Registrations: hs.regs, Logger: log, Now: hs.clock.Now, StreamMax: 5 * time.Second})
+	adm := admin.New(admin.Options{Store: store, Desk: hs.desk, Bus: hs.bus, Logger: log, Now: hs.clock.Now})
+	con, err := New(Options{Store: store, Desk: hs.desk, Admin: adm, Bus: hs.bus, Registrations: hs.regs, Logger: log, Now: hs.clock.Now, StreamMax: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,6 +194,24 @@ func (c *client) post(path string, form url.Values) *httptest.ResponseRecorder {
 	}
 	form.Set("csrf", c.csrf)
 	return c.hs.do(c, "POST", path, form)
+}
+
+// mustPost posts a form that must succeed (answer 303, to the next page).
+func (c *client) mustPost(path string, form url.Values) *httptest.ResponseRecorder {
+	c.hs.t.Helper()
+	w := c.post(path, form)
+	if w.Code != http.StatusSeeOther {
+		c.hs.t.Fatalf("POST %s: %d %s", path, w.Code, w.Body)
+	}
+	return w
+}
+
+// login logs ext in at device through the desk Service, as the API does.
+func (hs *harness) login(ext, device string) {
+	hs.t.Helper()
+	if _, err := hs.desk.Login(context.Background(), desk.LoginRequest{Extension: ext, Device: device, Via: hotdesk.ViaAPI, Source: "api"}); err != nil {
+		hs.t.Fatal(err)
+	}
 }
 
 func (c *client) get(path string) *httptest.ResponseRecorder {

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -30,6 +29,7 @@ type deskRow struct {
 	For        string     // how long the user has been there
 	Call       string     // callUp, callRinging or ""
 	Locked     *time.Time // PIN logins from it refused until, nil unless locked now
+	Waiting    int        // new voicemail of the logged-in user (the phone's message lamp)
 }
 
 // State is free, occupied or unregistered (unregistered wins over free).
@@ -126,6 +126,7 @@ func (c *Console) desks(r *http.Request) (*desksData, error) {
 		if row.Login != nil {
 			row.UserName = names[row.Login.Extension]
 			row.For = since(now.Sub(row.Login.Since))
+			row.Waiting = c.waiting(ctx, row.Login.Extension)
 		}
 		if loc := dev.Location.Text; loc != "" && !seen[loc] {
 			seen[loc] = true
@@ -220,7 +221,7 @@ func (c *Console) logoutAll(w http.ResponseWriter, r *http.Request) error {
 var liveKinds = map[string]bool{
 	hotdesk.KindLogin: true, hotdesk.KindLogout: true, hotdesk.KindRegistered: true,
 	hotdesk.KindUnregistered: true, hotdesk.KindDeviceChanged: true, hotdesk.KindUserChanged: true,
-	hotdesk.KindLocked: true, hotdesk.KindUnlocked: true,
+	hotdesk.KindLocked: true, hotdesk.KindUnlocked: true, hotdesk.KindVoicemail: true,
 }
 
 // stream is the console's server-sent events endpoint: one "desk" event
@@ -231,66 +232,29 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) error {
 	if c.bus == nil {
 		return hotdesk.Errorf(hotdesk.EUNAVAILABLE, "Live updates are not available.")
 	}
-	ch, cancel := c.bus.Subscribe(64)
-	defer cancel()
-	// The controller reaches the connection through wrapping writers. A
-	// server WriteTimeout would cut the stream mid-way; StreamMax bounds
-	// it instead.
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, "retry: 2000\n: hello\n\n")
-	if err := rc.Flush(); err != nil {
-		c.log.Warn("console: live updates cannot be streamed", "err", err)
-		return nil
-	}
-	end := time.NewTimer(c.maxSSE)
-	defer end.Stop()
-	ping := time.NewTicker(25 * time.Second)
-	defer ping.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return nil
-		case <-end.C:
-			return nil
-		case <-c.done:
-			return nil
-		case <-ping.C:
-			fmt.Fprint(w, ": ping\n\n")
-		case e, ok := <-ch:
-			if !ok {
-				return nil
-			}
-			if isCallKind(e.Kind) {
-				if e.Device == "" {
-					continue // a call still ringing several phones
-				}
-				// Applied here too (in Seq order, so twice is harmless):
-				// the table this event makes the browser fetch must show it.
-				c.calls.apply(e)
-			} else if !liveKinds[e.Kind] {
-				continue
-			}
-			writeEvent(w, e)
-		}
-		if err := rc.Flush(); err != nil {
-			return nil // the tab went away
-		}
-	}
+	s := events.Stream{Bus: c.bus, Buffer: 64, Heartbeat: 25 * time.Second, Max: c.maxSSE, Done: c.done, Log: c.log}
+	s.Serve(w, r, c.deskFrame)
+	return nil
 }
 
-func writeEvent(w http.ResponseWriter, e events.Event) {
-	b, _ := json.Marshal(struct {
+// deskFrame is what the desks page hears of an event: its kind, device
+// and extension, under the one event name "desk".
+func (c *Console) deskFrame(e events.Event) (string, any, bool) {
+	if isCallKind(e.Kind) {
+		if e.Device == "" {
+			return "", nil, false // a call still ringing several phones
+		}
+		// Applied here too (in Seq order, so twice is harmless): the
+		// table this event makes the browser fetch must show it.
+		c.calls.apply(e)
+	} else if !liveKinds[e.Kind] {
+		return "", nil, false
+	}
+	return "desk", struct {
 		Kind      string `json:"kind"`
 		Device    string `json:"device,omitempty"`
 		Extension string `json:"extension,omitempty"`
-	}{e.Kind, e.Device, e.Extension})
-	fmt.Fprintf(w, "id: %d\nevent: desk\ndata: %s\n\n", e.Seq, b)
+	}{e.Kind, e.Device, e.Extension}, true
 }
 
 // drainCalls applies the call events waiting on the console's

@@ -23,12 +23,10 @@ func TestDesksLoginLogoutAndAudit(t *testing.T) {
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann Jansen"}, "outbound": {"national"}, "hotdesk": {"on"}})
 	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}, "label": {"Desk A"}, "location": {"Floor 3"}})
 	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}, "label": {"Desk B"}, "location": {"Floor 4"}})
-	hs.regs.set("HD00001", hotdesk.Binding{Contact: "sip:a@192.0.2.1"})
+	hs.regs.Set("HD00001", hotdesk.Binding{Contact: "sip:a@192.0.2.1"})
 	mustContain(t, c.get("/"), 200, `data-state="free"`, `data-state="unregistered"`, "0</strong> of 2 desks occupied")
 
-	if _, err := hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00001", Via: hotdesk.ViaAPI, Source: "api"}); err != nil {
-		t.Fatal(err)
-	}
+	hs.login("201", "HD00001")
 	w := c.get("/desks/table?state=occupied")
 	mustContain(t, w, 200, `id="desk-HD00001"`, `data-state="occupied"`, "Ann Jansen")
 	if strings.Contains(w.Body.String(), "HD00002") || strings.Contains(w.Body.String(), "<html") {
@@ -47,11 +45,59 @@ func TestDesksLoginLogoutAndAudit(t *testing.T) {
 	// Log everyone out, with a confirmation step.
 	hs.desk.Login(context.Background(), desk.LoginRequest{Extension: "201", Device: "HD00002", Via: hotdesk.ViaAPI})
 	mustContain(t, c.get("/desks/logout-all"), 200, "Yes, log everyone out", "<strong>1</strong> user")
-	if w := c.post("/desks/logout-all", nil); w.Code != http.StatusSeeOther {
-		t.Fatalf("logout all: %d", w.Code)
-	}
+	c.mustPost("/desks/logout-all", nil)
 	if ls, _ := hs.store.ListLogins(context.Background()); len(ls) != 0 {
 		t.Fatalf("logins left: %v", ls)
+	}
+}
+
+// openEvents opens the console's event stream on srvURL as c until ctx
+// ends and reads its preamble, so events published next reach it.
+func openEvents(t *testing.T, ctx context.Context, srvURL string, c *client) *bufio.Reader {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srvURL+"/events", nil)
+	req.AddCookie(c.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	rd := bufio.NewReader(resp.Body)
+	if _, err := rd.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	return rd
+}
+
+// nextData returns the next "data: " line of the stream.
+func nextData(t *testing.T, rd *bufio.Reader) string {
+	t.Helper()
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended: %v", err)
+		}
+		if strings.HasPrefix(line, "data: ") {
+			return line
+		}
+	}
+}
+
+// mustClose fails unless the server ends the stream within 3 s.
+func mustClose(t *testing.T, rd io.Reader, why string) {
+	t.Helper()
+	read := make(chan error, 1)
+	go func() { _, err := io.ReadAll(rd); read <- err }()
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal(why)
 	}
 }
 
@@ -63,36 +109,11 @@ func TestEventsStream(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events", nil)
-	req.AddCookie(c.cookie)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	rd := bufio.NewReader(resp.Body)
-	if _, err := rd.ReadString('\n'); err != nil { // the hello preamble arrives before we publish
-		t.Fatal(err)
-	}
+	rd := openEvents(t, ctx, srv.URL, c)
 	hs.bus.Publish(events.Event{Kind: events.KindCallTrying, Device: "HD00009"}) // not a desk change
 	hs.bus.Publish(events.Event{Kind: hotdesk.KindLogin, Device: "HD00001", Extension: "201"})
-	for {
-		line, err := rd.ReadString('\n')
-		if err != nil {
-			t.Fatalf("stream ended: %v", err)
-		}
-		if strings.Contains(line, "HD00009") {
-			t.Fatal("non-desk event forwarded")
-		}
-		if strings.HasPrefix(line, "data: ") {
-			if !strings.Contains(line, `"kind":"login"`) || !strings.Contains(line, `"device":"HD00001"`) {
-				t.Fatalf("data = %q", line)
-			}
-			return
-		}
+	if line := nextData(t, rd); !strings.Contains(line, `"kind":"login"`) || !strings.Contains(line, `"device":"HD00001"`) {
+		t.Fatalf("data = %q (non-desk events must not be forwarded)", line)
 	}
 }
 
@@ -105,27 +126,12 @@ func TestRunEndsStreams(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan error, 1)
 	go func() { runDone <- hs.con.Run(ctx) }()
-	req, _ := http.NewRequest("GET", srv.URL+"/events", nil)
-	req.AddCookie(c.cookie)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	rd := openEvents(t, context.Background(), srv.URL, c)
 	cancel()
 	if err := <-runDone; err != nil {
 		t.Fatal(err)
 	}
-	read := make(chan error, 1)
-	go func() { _, err := io.ReadAll(resp.Body); read <- err }()
-	select {
-	case err := <-read:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("stream still open after Run ended")
-	}
+	mustClose(t, rd, "stream still open after Run ended")
 }
 
 func TestCloseEndsStreams(t *testing.T) {
@@ -134,25 +140,10 @@ func TestCloseEndsStreams(t *testing.T) {
 	c := hs.signIn()
 	srv := httptest.NewServer(hs.h)
 	defer srv.Close()
-	req, _ := http.NewRequest("GET", srv.URL+"/events", nil)
-	req.AddCookie(c.cookie)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	rd := openEvents(t, context.Background(), srv.URL, c)
 	hs.con.Close()
 	hs.con.Close() // twice is fine
-	read := make(chan error, 1)
-	go func() { _, err := io.ReadAll(resp.Body); read <- err }()
-	select {
-	case err := <-read:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("stream still open after Close")
-	}
+	mustClose(t, rd, "stream still open after Close")
 }
 
 // A server WriteTimeout shorter than the stream must not cut it: the
@@ -167,26 +158,8 @@ func TestEventsStreamOutlivesWriteTimeout(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events", nil)
-	req.AddCookie(c.cookie)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	rd := bufio.NewReader(resp.Body)
-	if _, err := rd.ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	rd := openEvents(t, ctx, srv.URL, c)
 	time.Sleep(600 * time.Millisecond) // past the write timeout
 	hs.bus.Publish(events.Event{Kind: hotdesk.KindLogout, Device: "HD00001"})
-	for {
-		line, err := rd.ReadString('\n')
-		if err != nil {
-			t.Fatalf("stream cut: %v", err)
-		}
-		if strings.HasPrefix(line, "data: ") {
-			return
-		}
-	}
+	nextData(t, rd)
 }

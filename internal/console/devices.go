@@ -139,6 +139,7 @@ func (c *Console) deviceData(r *http.Request, f *form) (*deviceData, error) {
 		l := dev.Location
 		f = newForm(url.Values{"label": {dev.Label}, "mac": {dev.MAC}, "model": {dev.Model}, "mode": {dev.Mode},
 			"owner": {dev.Owner}, "emergency_callback": {dev.EmergencyCallback}, "location": {l.Text},
+			"sip_transport": {dev.SIPTransport}, "srtp": {dev.SRTP},
 			"country": {l.Country}, "a1": {l.A1}, "a3": {l.A3}, "street": {l.Street}, "house_no": {l.HouseNo},
 			"postcode": {l.Postcode}, "building": {l.Building}, "floor": {l.Floor}, "room": {l.Room}, "seat": {l.Seat}})
 		setAutoLogoutForm(f, dev.AutoLogout)

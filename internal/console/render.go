@@ -56,6 +56,7 @@ var funcs = template.FuncMap{
 	"join":       strings.Join,
 	"callResult": func(c *hotdesk.CallRecord) string { return strings.ReplaceAll(c.Result, "_", " ") },
 	"talk":       talkTime,
+	"duration":   duration,
 	"pick": func(c bool, a, b string) string {
 		if c {
 			return a

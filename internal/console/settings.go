@@ -12,8 +12,9 @@ import (
 )
 
 type settingsData struct {
-	Form        *form
-	HasPassword bool
+	Form            *form
+	HasPassword     bool
+	HasMailPassword bool
 }
 
 func (c *Console) settingsPage(w http.ResponseWriter, r *http.Request) error {
@@ -21,7 +22,8 @@ func (c *Console) settingsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("get settings: %w", err)
 	}
-	c.render(w, r, http.StatusOK, "settings", settingsData{Form: settingsForm(s), HasPassword: s.Trunk.Password != ""})
+	c.render(w, r, http.StatusOK, "settings", settingsData{Form: settingsForm(s), HasPassword: s.Trunk.Password != "",
+		HasMailPassword: s.Mail.Password != ""})
 	return nil
 }
 
@@ -41,9 +43,11 @@ func settingsForm(s hotdesk.Settings) *form {
 		"trunk_sources": {strings.Join(t.Sources, ", ")}, "trunk_transport": {cmp.Or(t.Transport, "udp")},
 		"calls_per_device": {strconv.Itoa(s.Limits.CallsPerDevice)}, "subscriptions_per_device": {strconv.Itoa(s.Limits.SubscriptionsPerDevice)},
 		"subscriptions_per_extension": {strconv.Itoa(s.Limits.SubscriptionsPerExtension)},
+		"phone_transport":             {s.TLS.PhoneTransport}, "trunk_fingerprint": {s.TLS.TrunkFingerprint},
 	})
 	f.Values.Set("first_digit_seconds", strconv.Itoa(s.Prompts.FirstDigitSeconds))
 	f.Values.Set("inter_digit_seconds", strconv.Itoa(s.Prompts.InterDigitSeconds))
+	mailFormValues(f, s.Mail)
 	return f
 }
 
@@ -61,7 +65,9 @@ func (c *Console) settingsSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !f.Valid() {
 		f.Values.Del("trunk_password")
-		c.render(w, r, http.StatusBadRequest, "settings", settingsData{Form: f, HasPassword: cur.Trunk.Password != ""})
+		f.Values.Del("mail_password")
+		c.render(w, r, http.StatusBadRequest, "settings", settingsData{Form: f, HasPassword: cur.Trunk.Password != "",
+			HasMailPassword: cur.Mail.Password != ""})
 		return nil
 	}
 	return redirect(w, r, "/settings?flash="+url.QueryEscape("Settings saved."))

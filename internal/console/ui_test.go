@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/hotdesk-pbx/hotdesk"
-	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 )
 
 // TestFlashOnlyFromTheSession: a ?flash= link shows nothing; a handler's
@@ -61,10 +60,8 @@ func TestUnregisteredFilterKeepsOccupiedPhones(t *testing.T) {
 		}
 	}
 	// HD00001 occupied and offline, HD00002 free and online, HD00003 free and offline.
-	hs.regs.set("HD00002", hotdesk.Binding{Device: "HD00002", Contact: "sip:HD00002@127.0.0.1:5062"})
-	if _, err := hs.desk.Login(ctx, desk.LoginRequest{Extension: "201", Device: "HD00001", Via: hotdesk.ViaAPI}); err != nil {
-		t.Fatal(err)
-	}
+	hs.regs.Set("HD00002", hotdesk.Binding{Device: "HD00002", Contact: "sip:HD00002@127.0.0.1:5062"})
+	hs.login("201", "HD00001")
 	for state, want := range map[string]string{
 		"unregistered": "HD00001 HD00003", "occupied": "HD00001", "free": "HD00002", "": "HD00001 HD00002 HD00003",
 	} {
@@ -114,19 +111,13 @@ func TestLoginPickerShowsWhoIsWhere(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := hs.desk.Login(ctx, desk.LoginRequest{Extension: "201", Device: "HD00002", Via: hotdesk.ViaAPI}); err != nil {
-		t.Fatal(err)
-	}
+	hs.login("201", "HD00002")
 	mustContain(t, c.get("/users/203"), 200,
 		`<option value="HD00001">HD00001 · Desk 1 — free</option>`,
 		`<option value="HD00002">HD00002 · Desk 2 — 201 Ann Jansen is logged in</option>`)
-	if w := c.post("/users/203/login", url.Values{"device": {"HD00002"}}); w.Code != http.StatusSeeOther {
-		t.Fatalf("login: %d %s", w.Code, w.Body)
-	}
+	c.mustPost("/users/203/login", url.Values{"device": {"HD00002"}})
 	mustContain(t, c.get("/users/203"), 200, `<p class="flash" role="status">Logged 203 in at HD00002; 201 was logged out of it.</p>`)
 	// A login elsewhere (a form from an older page) names the desk left.
-	if w := c.post("/users/203/login", url.Values{"device": {"HD00001"}}); w.Code != http.StatusSeeOther {
-		t.Fatalf("login: %d %s", w.Code, w.Body)
-	}
+	c.mustPost("/users/203/login", url.Values{"device": {"HD00001"}})
 	mustContain(t, c.get("/users/203"), 200, `role="status">Logged 203 in at HD00001; 203 was logged out of HD00002.</p>`)
 }

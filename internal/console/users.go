@@ -102,6 +102,7 @@ type userData struct {
 	Calls     []*hotdesk.CallRecord
 	Desks     []*hotdesk.Device
 	NewPIN    string // a generated PIN, shown once
+	Voicemail []*hotdesk.Voicemail
 
 	AtDesk map[string]string // who is logged in at each desk (deskOccupants)
 	Phones string            // the personal phones the user owns, comma-separated
@@ -157,6 +158,9 @@ func (c *Console) userData(r *http.Request, f *form) (*userData, error) {
 		ids[i] = p.ID
 	}
 	d.Phones = strings.Join(ids, ", ")
+	if d.Voicemail, err = c.mailbox(ctx, u.Extension); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

@@ -32,9 +32,7 @@ func TestUserFormValidationKeepsInput(t *testing.T) {
 	}
 	// A duplicate extension is shown on the extension field.
 	ok := url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}, "pin": {"1234"}}
-	if w := c.post("/users", ok); w.Code != http.StatusSeeOther {
-		t.Fatalf("create: %d %s", w.Code, w.Body)
-	}
+	c.mustPost("/users", ok)
 	u := hs.user("201")
 	if !u.Hotdesk || !desk.CheckPIN(u.PINHash, "1234") {
 		t.Fatalf("user stored wrong: %+v", u)
@@ -78,9 +76,7 @@ func TestUserDeskLoginAndDeletes(t *testing.T) {
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
 	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}})
 	mustContain(t, c.post("/users/201/login", url.Values{"device": {"HD00404"}}), http.StatusBadRequest, "Unknown device.")
-	if w := c.post("/users/201/login", url.Values{"device": {"HD00001"}}); w.Code != http.StatusSeeOther {
-		t.Fatalf("admin login: %d %s", w.Code, w.Body)
-	}
+	c.mustPost("/users/201/login", url.Values{"device": {"HD00001"}})
 	l, err := hs.store.LoginByUser(context.Background(), "201")
 	if err != nil || l.Device != "HD00001" || l.Via != hotdesk.ViaAdmin {
 		t.Fatalf("login = %+v, %v", l, err)
@@ -94,9 +90,7 @@ func TestUserDeskLoginAndDeletes(t *testing.T) {
 	if hs.user("201") == nil {
 		t.Fatal("user deleted without confirmation")
 	}
-	if w := c.post("/devices/HD00001/delete", url.Values{"sure": {"on"}}); w.Code != http.StatusSeeOther {
-		t.Fatalf("delete device: %d", w.Code)
-	}
+	c.mustPost("/devices/HD00001/delete", url.Values{"sure": {"on"}})
 	evs, _ := hs.store.FindAudit(context.Background(), hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogout}})
 	if len(evs) != 1 || evs[0].Reason != hotdesk.ReasonDeleted {
 		t.Fatalf("logout on delete not audited: %+v", evs)
@@ -140,13 +134,9 @@ func TestUserLogoutAndCallHistory(t *testing.T) {
 	}
 
 	// Logging a user out from the user page needs no confirmation box.
-	if _, err := hs.desk.Login(ctx, desk.LoginRequest{Extension: "201", Device: "HD00001", Via: hotdesk.ViaAPI}); err != nil {
-		t.Fatal(err)
-	}
+	hs.login("201", "HD00001")
 	mustContain(t, c.get("/users/201"), 200, "Logged in at", `action="/users/201/logout"`)
-	if w := c.post("/users/201/logout", nil); w.Code != http.StatusSeeOther {
-		t.Fatalf("log out user: %d %s", w.Code, w.Body)
-	}
+	c.mustPost("/users/201/logout", nil)
 	if _, err := hs.store.LoginByUser(ctx, "201"); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		t.Fatalf("still logged in: %v", err)
 	}
@@ -163,13 +153,9 @@ func TestUserHotdeskOffEndsLogin(t *testing.T) {
 	ctx := context.Background()
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
 	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}})
-	if _, err := hs.desk.Login(ctx, desk.LoginRequest{Extension: "201", Device: "HD00001", Via: hotdesk.ViaAPI}); err != nil {
-		t.Fatal(err)
-	}
+	hs.login("201", "HD00001")
 	edit := url.Values{"name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}, "voicemail": {"on"}}
-	if w := c.post("/users/201", edit); w.Code != http.StatusSeeOther {
-		t.Fatalf("edit: %d %s", w.Code, w.Body)
-	}
+	c.mustPost("/users/201", edit)
 	if _, err := hs.store.LoginByUser(ctx, "201"); err != nil {
 		t.Fatalf("an edit keeping hot desking ended the login: %v", err)
 	}
@@ -180,9 +166,7 @@ func TestUserHotdeskOffEndsLogin(t *testing.T) {
 		t.Fatalf("a rejected edit ended the login: %v", err)
 	}
 	edit.Del("caller_id")
-	if w := c.post("/users/201", edit); w.Code != http.StatusSeeOther {
-		t.Fatalf("edit: %d %s", w.Code, w.Body)
-	}
+	c.mustPost("/users/201", edit)
 	if u := hs.user("201"); u.Hotdesk || !u.Voicemail {
 		t.Fatalf("user = %+v", u)
 	}
@@ -216,9 +200,7 @@ func TestDeleteUserOwningPhonesAsks(t *testing.T) {
 		t.Fatal("user deleted although the phone was not freed")
 	}
 
-	if w := c.post("/users/205/delete", url.Values{"sure": {"on"}, "free_phones": {"on"}}); w.Code != http.StatusSeeOther {
-		t.Fatalf("delete: %d %s", w.Code, w.Body)
-	}
+	c.mustPost("/users/205/delete", url.Values{"sure": {"on"}, "free_phones": {"on"}})
 	if hs.user("205") != nil {
 		t.Fatal("user not deleted")
 	}
@@ -238,9 +220,7 @@ func TestPINAuditSource(t *testing.T) {
 	hs := newHarness(t)
 	c := hs.signIn()
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}})
-	if w := c.post("/users/201/pin", url.Values{"pin": {"4321"}}); w.Code != http.StatusSeeOther {
-		t.Fatalf("set PIN: %d", w.Code)
-	}
+	c.mustPost("/users/201/pin", url.Values{"pin": {"4321"}})
 	es, err := hs.store.FindAudit(context.Background(), hotdesk.AuditFilter{Extension: "201", Limit: 1})
 	if err != nil || len(es) != 1 || es[0].Detail != "pin changed" || es[0].Source != "console:admin" {
 		t.Fatalf("PIN audit %+v, %v", es, err)

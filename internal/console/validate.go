@@ -46,7 +46,7 @@ func userInput(f *form, create bool) admin.UserInput {
 func deviceInput(f *form, create bool) admin.DeviceInput {
 	str := func(name string) *string { v := f.Get(name); return &v }
 	in := admin.DeviceInput{Label: str("label"), MAC: str("mac"), Model: str("model"), Mode: str("mode"),
-		Owner: str("owner"), EmergencyCallback: str("emergency_callback"),
+		Owner: str("owner"), EmergencyCallback: str("emergency_callback"), SIPTransport: str("sip_transport"), SRTP: str("srtp"),
 		Location: &hotdesk.Location{Text: f.Get("location"), Country: f.Get("country"), A1: f.Get("a1"), A3: f.Get("a3"),
 			Street: f.Get("street"), HouseNo: f.Get("house_no"), Postcode: f.Get("postcode"), Building: f.Get("building"),
 			Floor: f.Get("floor"), Room: f.Get("room"), Seat: f.Get("seat")}}
@@ -78,6 +78,9 @@ func settingsField(name string) string {
 	}
 	if rest, ok := strings.CutPrefix(name, "trunk."); ok {
 		return "trunk_" + rest
+	}
+	if rest, ok := strings.CutPrefix(name, "mail."); ok {
+		return "mail_" + rest
 	}
 	if _, rest, ok := strings.Cut(name, "."); ok {
 		return rest // feature_codes., auto_logout., prompts., limits.
@@ -139,7 +142,22 @@ func settingsFromForm(f *form, cur hotdesk.Settings) hotdesk.Settings {
 	s.Trunk = trunkFromForm(f, cur.Trunk)
 	s.Prompts = promptsFromForm(f, cur.Prompts)
 	s.Limits = limitsFromForm(f, cur.Limits)
+	s.Mail = mailFromForm(f, cur.Mail)
+	s.TLS = tlsFromForm(f, cur.TLS)
 	return s
+}
+
+// tlsFromForm reads the TLS settings; a field left out keeps its value.
+func tlsFromForm(f *form, cur hotdesk.TLSSettings) hotdesk.TLSSettings {
+	keep := func(name string, v *string) {
+		if _, ok := f.Values[name]; ok {
+			*v = strings.TrimSpace(f.Get(name))
+		}
+	}
+	keep("phone_transport", &cur.PhoneTransport)
+	keep("trunk_ca", &cur.TrunkCA)
+	keep("trunk_fingerprint", &cur.TrunkFingerprint)
+	return cur
 }
 
 // promptsFromForm reads the digit timeouts; an empty field keeps the

@@ -45,7 +45,7 @@ type call struct {
 func (s *Service) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *hotdesk.Device, code Code) {
 	s.active.Add(1)
 	defer s.active.Add(-1)
-	c, status := s.newCall(req, tx)
+	c, status := s.newCall(req, tx, dev)
 	if c == nil {
 		signaling.Respond(tx, req, status, s.log)
 		return
@@ -53,6 +53,10 @@ func (s *Service) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *
 	defer c.close()
 	c.log = s.log.With("call_id", c.callID, "device", dev.ID, "code", code.String())
 	ctx := c.dlg.Context()
+	if code.Family == FamilyVoicemail {
+		s.mailbox(ctx, c, req, dev, code)
+		return
+	}
 	f := &flow{rules: s.rules, io: c, dev: dev, source: req.Source(), now: s.now, log: c.log}
 	err := f.run(ctx, code)
 	if ctx.Err() != nil {
@@ -71,14 +75,22 @@ func (s *Service) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *
 
 // newCall prepares the dialog and the media session. On failure it returns
 // the status to reject the INVITE with.
-func (s *Service) newCall(req *sip.Request, tx sip.ServerTransaction) (*call, int) {
+func (s *Service) newCall(req *sip.Request, tx sip.ServerTransaction, dev *hotdesk.Device) (*call, int) {
 	contact := s.contact(req)
 	ua := &sipgo.DialogUA{Client: s.sip.Client, ContactHDR: *contact, RewriteContact: true}
 	dlg, err := ua.ReadInvite(req, tx)
 	if err != nil {
 		return nil, sip.StatusBadRequest
 	}
-	sess, err := media.NewSessionWith(media.SessionOptions{Pool: s.ports, LocalIP: s.mediaIP, Logger: s.log})
+	// SRTP keys only over TLS, as the device's policy allows.
+	sec := media.Security{Secure: signaling.Secure(req), SRTP: dev.SRTP}
+	return s.newCallOn(dlg, req, contact, sec)
+}
+
+// newCallOn prepares the call on a dialog already read (a call the B2BUA
+// hands over to voicemail, or newCall's).
+func (s *Service) newCallOn(dlg *sipgo.DialogServerSession, req *sip.Request, contact *sip.ContactHeader, sec media.Security) (*call, int) {
+	sess, err := media.NewSessionWith(media.SessionOptions{Pool: s.ports, LocalIP: s.mediaIP, Logger: s.log, Security: sec})
 	if err != nil {
 		s.log.Warn("feature: media session", "err", err)
 		return nil, sip.StatusServiceUnavailable
@@ -110,7 +122,10 @@ func (s *Service) newCall(req *sip.Request, tx sip.ServerTransaction) (*call, in
 // contact is the PBX's Contact for this call, on the transport it came in.
 func (s *Service) contact(req *sip.Request) *sip.ContactHeader {
 	uri := sip.Uri{Scheme: "sip", Host: s.sip.Hostname()}
-	if t := strings.ToLower(req.Transport()); t == "tcp" && s.sip.TCPAddr() != nil {
+	if t := strings.ToLower(req.Transport()); t == "tls" && s.sip.TLSAddr() != nil {
+		ct := s.sip.Contact(t)
+		return &ct
+	} else if t == "tcp" && s.sip.TCPAddr() != nil {
 		uri.Port = s.sip.TCPAddr().Port
 		uri.UriParams = sip.NewParams()
 		uri.UriParams.Add("transport", "tcp")

@@ -52,6 +52,10 @@ func (k Kind) String() string {
 		return "login77"
 	case KindLogout77:
 		return "logout77"
+	case KindMailbox:
+		return "mailbox"
+	case KindMailboxAny:
+		return "mailbox_any"
 	}
 	return "unknown"
 }
@@ -81,6 +85,9 @@ func Parse(dialled string, fc hotdesk.FeatureCodes) (Code, bool) {
 		dialled = u
 	}
 	dialled = strings.TrimSuffix(dialled, "#")
+	if c, ok := parseVoicemail(dialled, fc); ok {
+		return c, true
+	}
 	if fc.Star35Enabled && fc.Star35 != "" {
 		if rest, ok := strings.CutPrefix(dialled, fc.Star35); ok {
 			return parse35(rest)

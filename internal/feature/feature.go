@@ -20,6 +20,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
 	"github.com/hotdesk-pbx/hotdesk/internal/settings"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"github.com/hotdesk-pbx/hotdesk/internal/voicemail"
 )
 
 // PromptSet is one language's voice prompts (internal/media/prompts.Set).
@@ -63,6 +64,9 @@ type Options struct {
 	// Settings is the shared settings cache (internal/settings); nil: a
 	// cache of its own over Store.
 	Settings *settings.Cache
+	// Voicemail answers *97/*98 and calls the B2BUA hands over (Deposit);
+	// nil: those codes are answered "service unavailable".
+	Voicemail *voicemail.Service
 }
 
 // Service handles feature-code calls. Safe for concurrent use.
@@ -79,6 +83,7 @@ type Service struct {
 	active atomic.Int64
 
 	settings *settings.Cache
+	vm       *voicemail.Service
 }
 
 // New checks o and returns a Service.
@@ -91,7 +96,7 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{
 		rules: o.Desk, store: o.Store, prompts: promptLoader(o.Prompts), ports: o.Ports, mediaIP: o.MediaIP,
-		sip: o.SIP, log: o.Logger, now: o.Now, settings: o.Settings,
+		sip: o.SIP, log: o.Logger, now: o.Now, settings: o.Settings, vm: o.Voicemail,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

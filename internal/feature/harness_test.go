@@ -175,3 +175,55 @@ func (p *pbx) waitIdle(tb testing.TB, within time.Duration) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// deskPBX is a PBX with user 201 (PIN 1234, hot desking) and a registered
+// hot desk phone HD00001, the start of most login tests.
+func deskPBX(t *testing.T) (*pbx, *siptest.Phone) {
+	t.Helper()
+	p := mustPBX(t)
+	p.mustUser(t, "201", "1234", true)
+	return p, p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+}
+
+// mustDial dials code from ph; the PBX must answer.
+func mustDial(tb testing.TB, ph *siptest.Phone, code string) *siptest.Call {
+	tb.Helper()
+	c, err := ph.Dial(code)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// Silences that end a recording: after a prompt that waits for digits,
+// and after the last announcement of a call (whose parts play back to
+// back, so it allows for a longer pause).
+const (
+	toPrompt = 300 * time.Millisecond
+	toEnd    = 500 * time.Millisecond
+)
+
+// loggedIn201 is the announcement of a login as 201.
+var loggedIn201 = []string{"logged_in_as", "digit_2", "digit_0", "digit_1"}
+
+// hear records c until quiet and checks it is the named prompts.
+func (p *pbx) hear(t *testing.T, c *siptest.Call, quiet time.Duration, names ...string) {
+	t.Helper()
+	checkPrompt(t, p, c.Record(quiet, 10*time.Second), names...)
+}
+
+// mustBye waits for the PBX to hang up c.
+func mustBye(tb testing.TB, c *siptest.Call) {
+	tb.Helper()
+	if err := c.WaitBye(3 * time.Second); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// wantLogin checks who is logged in on device ("" for nobody).
+func (p *pbx) wantLogin(tb testing.TB, device, want string) {
+	tb.Helper()
+	if got := p.loginAt(tb, device); got != want {
+		tb.Errorf("%s: %q logged in, want %q", device, got, want)
+	}
+}

@@ -3,9 +3,6 @@ package feature_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,24 +15,12 @@ import (
 // are refused as locked without a check (they used to check 7 without
 // locking).
 func TestSippParallelWrongPINsLockAfterFive(t *testing.T) {
-	bin := siptest.MustSipp(t)
 	p := sippPBX(t)
 	const n = 30
-	dir := t.TempDir()
-	inf := filepath.Join(dir, "users.csv")
-	if err := os.WriteFile(inf, []byte("SEQUENTIAL\nHD00001;[authentication username=HD00001 password=pw-HD00001]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{p.addr(), "-sf", filepath.Join(sippDir, "login_inline.xml"), "-inf", inf, "-s", "*35*201*0000",
-		"-m", fmt.Sprint(n), "-l", fmt.Sprint(n), "-r", "1000", "-t", "u1", "-i", "127.0.0.1",
-		"-p", fmt.Sprint(freeUDPPort(t)), "-mi", "127.0.0.1", "-mp", fmt.Sprint(freeUDPPort(t)), "-nostdin",
-		"-key", "domain", realm, "-timeout", "40s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	_, err := siptest.Sipp{Scenario: "login_inline.xml", Remote: p.addr(), User: "HD00001", Password: "pw-HD00001", Timeout: 40 * time.Second,
+		Args: []string{"-s", "*35*201*0000", "-m", fmt.Sprint(n), "-l", fmt.Sprint(n), "-r", "1000", "-key", "domain", realm}}.Run(t)
 	if err != nil {
-		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
-		t.Fatalf("sipp: %v\n%s\n%s", err, tail(string(out), 5), tail(string(errs), 40))
+		t.Fatal(err)
 	}
 	es, err := p.store.FindAudit(context.Background(), hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLoginFailed}, Limit: 1000})
 	if err != nil {

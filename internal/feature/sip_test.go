@@ -44,26 +44,18 @@ func checkAudio(t *testing.T, rec *mediatest.Recording, want time.Duration, what
 
 func TestInlineLoginPlaysConfirmationAndHangsUp(t *testing.T) {
 	t.Parallel()
-	p := mustPBX(t)
-	p.mustUser(t, "201", "1234", true)
-	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
-
-	c, err := ph.Dial("*35*201*1234")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, ph := deskPBX(t)
+	c := mustDial(t, ph, "*35*201*1234")
 	// The login is stored before the 200 OK.
 	if got := p.loginAt(t, "HD00001"); got != "201" {
 		t.Fatalf("after 200 OK: %q logged in, want 201", got)
 	}
-	rec := c.Record(500*time.Millisecond, 10*time.Second)
-	checkPrompt(t, p, rec, "logged_in_as", "digit_2", "digit_0", "digit_1")
+	rec := c.Record(toEnd, 10*time.Second)
+	checkPrompt(t, p, rec, loggedIn201...)
 	if rec.PayloadType != 0 {
 		t.Errorf("payload type %d, want 0 (PCMU offered first)", rec.PayloadType)
 	}
-	if err := c.WaitBye(3 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	mustBye(t, c)
 	if _, err := ph.WaitNotify(1, "check-sync", 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -79,106 +71,87 @@ func TestInlineLoginPlaysConfirmationAndHangsUp(t *testing.T) {
 
 func TestInlineLoginPCMA(t *testing.T) {
 	t.Parallel()
-	p := mustPBX(t)
-	p.mustUser(t, "201", "1234", true)
-	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+	p, ph := deskPBX(t)
 	c, err := ph.DialWith("%2A35%2A201%2A1234%23", siptest.DialOptions{PayloadTypes: []string{"8"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := c.Record(500*time.Millisecond, 10*time.Second)
+	rec := c.Record(toEnd, 10*time.Second)
 	if rec.PayloadType != 8 {
 		t.Errorf("payload type %d, want 8", rec.PayloadType)
 	}
-	checkPrompt(t, p, rec, "logged_in_as", "digit_2", "digit_0", "digit_1")
-	if got := p.loginAt(t, "HD00001"); got != "201" {
-		t.Errorf("%q logged in, want 201", got)
-	}
+	checkPrompt(t, p, rec, loggedIn201...)
+	p.wantLogin(t, "HD00001", "201")
 }
 
-func TestWrongInlinePINEndsCall(t *testing.T) {
+// TestLoginCallsEndedByThePBX: calls the PBX ends itself after its
+// announcement, and who is logged in on the phone then.
+func TestLoginCallsEndedByThePBX(t *testing.T) {
 	t.Parallel()
-	p := mustPBX(t)
-	p.mustUser(t, "201", "1234", true)
-	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
-	c, err := ph.Dial("*35*201*9999")
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name, code, device, mode string
+		hear                     []string
+		want                     string
+	}{
+		{"wrong inline PIN", "*35*201*9999", "HD00001", hotdesk.ModeHotdesk, []string{"incorrect_pin"}, ""},
+		{"personal phone", "*35*201*1234", "SOFT201", hotdesk.ModePersonal, []string{"not_enabled_phone"}, ""},
 	}
-	checkPrompt(t, p, c.Record(500*time.Millisecond, 10*time.Second), "incorrect_pin")
-	if err := c.WaitBye(3 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if got := p.loginAt(t, "HD00001"); got != "" {
-		t.Errorf("%q logged in after a wrong PIN", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := mustPBX(t)
+			p.mustUser(t, "201", "1234", true)
+			c := mustDial(t, p.mustPhone(t, tt.device, tt.mode), tt.code)
+			p.hear(t, c, toEnd, tt.hear...)
+			mustBye(t, c)
+			p.wantLogin(t, tt.device, tt.want)
+		})
 	}
 }
 
 func TestPromptedLoginWithSIPInfo(t *testing.T) {
 	t.Parallel()
-	p := mustPBX(t)
-	p.mustUser(t, "201", "1234", true)
-	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
-	c, err := ph.Dial("*35")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkPrompt(t, p, c.Record(300*time.Millisecond, 10*time.Second), "enter_extension")
+	p, ph := deskPBX(t)
+	c := mustDial(t, ph, "*35")
+	p.hear(t, c, toPrompt, "enter_extension")
 	if err := c.SendKeysInfo("201#"); err != nil {
 		t.Fatal(err)
 	}
-	checkPrompt(t, p, c.Record(300*time.Millisecond, 10*time.Second), "enter_pin")
+	p.hear(t, c, toPrompt, "enter_pin")
 	// application/dtmf as well as dtmf-relay.
 	for _, k := range "1234#" {
 		if code, err := c.SendInfo(k, false); err != nil || code != 200 {
 			t.Fatalf("INFO %c: %d %v", k, code, err)
 		}
 	}
-	checkPrompt(t, p, c.Record(500*time.Millisecond, 10*time.Second), "logged_in_as", "digit_2", "digit_0", "digit_1")
-	if err := c.WaitBye(3 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if got := p.loginAt(t, "HD00001"); got != "201" {
-		t.Errorf("%q logged in, want 201", got)
-	}
+	p.hear(t, c, toEnd, loggedIn201...)
+	mustBye(t, c)
+	p.wantLogin(t, "HD00001", "201")
 }
 
 func TestPromptedLoginWithRTPEventsAndRetry(t *testing.T) {
 	t.Parallel()
 	p := mustPBX(t)
 	p.mustUser(t, "202", "5678", true)
-	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
-	c, err := ph.Dial("*77*202*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkPrompt(t, p, c.Record(300*time.Millisecond, 10*time.Second), "enter_pin")
+	c := mustDial(t, p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk), "*77*202*")
+	p.hear(t, c, toPrompt, "enter_pin")
 	if err := c.SendKeysRTP("1111#"); err != nil {
 		t.Fatal(err)
 	}
 	// Two plays back to back: no gap between them.
-	checkAudio(t, c.Record(300*time.Millisecond, 10*time.Second), p.promptLen("incorrect_pin")+p.promptLen("enter_pin"), "incorrect_pin, enter_pin")
+	checkAudio(t, c.Record(toPrompt, 10*time.Second), p.promptLen("incorrect_pin")+p.promptLen("enter_pin"), "incorrect_pin, enter_pin")
 	if err := c.SendKeysRTP("5678#"); err != nil {
 		t.Fatal(err)
 	}
-	checkPrompt(t, p, c.Record(500*time.Millisecond, 10*time.Second), "logged_in_as", "digit_2", "digit_0", "digit_2")
-	if err := c.WaitBye(3 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if got := p.loginAt(t, "HD00001"); got != "202" {
-		t.Errorf("%q logged in, want 202", got)
-	}
+	p.hear(t, c, toEnd, "logged_in_as", "digit_2", "digit_0", "digit_2")
+	mustBye(t, c)
+	p.wantLogin(t, "HD00001", "202")
 }
 
 func TestCallerHangsUpMidPrompt(t *testing.T) {
 	t.Parallel()
-	p := mustPBX(t)
-	p.mustUser(t, "201", "1234", true)
-	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
-	c, err := ph.Dial("*35")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, ph := deskPBX(t)
+	c := mustDial(t, ph, "*35")
 	if rec := c.Record(time.Second, 200*time.Millisecond); rec.Packets == 0 {
 		t.Fatal("no prompt playing")
 	}
@@ -197,50 +170,22 @@ func TestCallerHangsUpMidPrompt(t *testing.T) {
 
 func TestCancelBeforeAnswerAnd488(t *testing.T) {
 	t.Parallel()
-	p := mustPBX(t)
-	p.mustUser(t, "201", "1234", true)
-	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+	p, ph := deskPBX(t)
 	_, err := ph.DialWith("*35*201*1234", siptest.DialOptions{PayloadTypes: []string{"18"}})
 	var de *sipgo.ErrDialogResponse
 	if !errors.As(err, &de) || de.Res.StatusCode != sip.StatusNotAcceptableHere {
 		t.Fatalf("G.729 only: err %v, want 488", err)
 	}
-	if got := p.loginAt(t, "HD00001"); got != "" {
-		t.Errorf("login %q made although the call was refused", got)
-	}
+	p.wantLogin(t, "HD00001", "") // the call was refused
 	p.waitIdle(t, time.Second)
-}
-
-func TestPersonalPhoneRefused(t *testing.T) {
-	t.Parallel()
-	p := mustPBX(t)
-	p.mustUser(t, "201", "1234", true)
-	ph := p.mustPhone(t, "SOFT201", hotdesk.ModePersonal)
-	c, err := ph.Dial("*35*201*1234")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkPrompt(t, p, c.Record(500*time.Millisecond, 10*time.Second), "not_enabled_phone")
-	if err := c.WaitBye(3 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if got := p.loginAt(t, "SOFT201"); got != "" {
-		t.Errorf("%q logged in on a personal phone", got)
-	}
 }
 
 func TestRoamingNotifiesBothPhones(t *testing.T) {
 	t.Parallel()
-	p := mustPBX(t)
-	p.mustUser(t, "201", "1234", true)
-	a := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
+	p, a := deskPBX(t)
 	b := p.mustPhone(t, "HD00002", hotdesk.ModeHotdesk)
 	for _, ph := range []*siptest.Phone{a, b} {
-		c, err := ph.Dial("*35*201*1234")
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = c.Hangup()
+		_ = mustDial(t, ph, "*35*201*1234").Hangup()
 		if ph == a {
 			// Let A's first NOTIFY go out before roaming: the notifier
 			// rightly folds events still queued together into one NOTIFY
@@ -250,12 +195,8 @@ func TestRoamingNotifiesBothPhones(t *testing.T) {
 			}
 		}
 	}
-	if got := p.loginAt(t, "HD00001"); got != "" {
-		t.Errorf("HD00001: %q still logged in after roaming", got)
-	}
-	if got := p.loginAt(t, "HD00002"); got != "201" {
-		t.Errorf("HD00002: %q, want 201", got)
-	}
+	p.wantLogin(t, "HD00001", "") // roamed away
+	p.wantLogin(t, "HD00002", "201")
 	if _, err := a.WaitNotify(2, "check-sync", 3*time.Second); err != nil {
 		t.Error(err) // login, then roamed away
 	}
@@ -263,14 +204,8 @@ func TestRoamingNotifiesBothPhones(t *testing.T) {
 		t.Error(err)
 	}
 	// Toggle out with the same code: logged out, and told so.
-	c, err := b.Dial("*35*201*1234")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkPrompt(t, p, c.Record(500*time.Millisecond, 10*time.Second), "logged_out")
-	if got := p.loginAt(t, "HD00002"); got != "" {
-		t.Errorf("toggle: %q still logged in", got)
-	}
+	p.hear(t, mustDial(t, b, "*35*201*1234"), toEnd, "logged_out")
+	p.wantLogin(t, "HD00002", "")
 	if _, err := b.WaitNotify(2, "check-sync", 3*time.Second); err != nil {
 		t.Error(err)
 	}
@@ -278,13 +213,8 @@ func TestRoamingNotifiesBothPhones(t *testing.T) {
 
 func TestInDialogRequests(t *testing.T) {
 	t.Parallel()
-	p := mustPBX(t)
-	p.mustUser(t, "201", "1234", true)
-	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
-	c, err := ph.Dial("*35")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ph := deskPBX(t)
+	c := mustDial(t, ph, "*35")
 	defer c.Hangup()
 	tests := []struct {
 		method sip.RequestMethod
@@ -325,14 +255,9 @@ func rawInfo(c *siptest.Call, conn *net.UDPConn, cseq uint32, key rune) string {
 // applies them in CSeq order, once each.
 func TestInfoDigitsAppliedInCSeqOrder(t *testing.T) {
 	t.Parallel()
-	p := mustPBX(t)
-	p.mustUser(t, "201", "1234", true)
-	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
-	c, err := ph.Dial("*35*201")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkPrompt(t, p, c.Record(300*time.Millisecond, 10*time.Second), "enter_pin")
+	p, ph := deskPBX(t)
+	c := mustDial(t, ph, "*35*201")
+	p.hear(t, c, toPrompt, "enter_pin")
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -358,8 +283,6 @@ func TestInfoDigitsAppliedInCSeqOrder(t *testing.T) {
 			t.Errorf("INFO answered %q", strings.SplitN(string(buf[:n]), "\r\n", 2)[0])
 		}
 	}
-	checkPrompt(t, p, c.Record(500*time.Millisecond, 10*time.Second), "logged_in_as", "digit_2", "digit_0", "digit_1")
-	if got := p.loginAt(t, "HD00001"); got != "201" {
-		t.Errorf("%q logged in, want 201", got)
-	}
+	p.hear(t, c, toEnd, loggedIn201...)
+	p.wantLogin(t, "HD00001", "201")
 }

@@ -3,11 +3,6 @@ package feature_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,57 +10,17 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
-// sippDir holds the scenario files, relative to this package.
-var sippDir, _ = filepath.Abs(filepath.Join("..", "..", "test", "sipp"))
-
-// freeUDPPort returns a loopback UDP port that was free a moment ago.
-func freeUDPPort(tb testing.TB) int {
-	tb.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
 // sipp runs calls of scenario from device dev dialling code, one at a
 // time, and returns sipp's error when a call failed.
 func (p *pbx) sipp(tb testing.TB, scenario, dev, code string, calls int) error {
 	tb.Helper()
-	bin := siptest.MustSipp(tb)
 	d, err := p.store.FindDevice(context.Background(), dev)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dir := tb.TempDir()
-	inf := filepath.Join(dir, "users.csv")
-	line := fmt.Sprintf("SEQUENTIAL\n%s;[authentication username=%s password=%s]\n", dev, dev, d.SIPPassword)
-	if err := os.WriteFile(inf, []byte(line), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	args := []string{p.addr(), "-sf", filepath.Join(sippDir, scenario), "-inf", inf, "-s", code,
-		"-m", fmt.Sprint(calls), "-l", "1", "-t", "u1", "-i", "127.0.0.1", "-p", fmt.Sprint(freeUDPPort(tb)),
-		"-mi", "127.0.0.1", "-mp", fmt.Sprint(freeUDPPort(tb)), "-nostdin", "-key", "domain", realm,
-		"-timeout", "40s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
-		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log")}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
-		msgs, _ := os.ReadFile(filepath.Join(dir, "messages.log"))
-		return fmt.Errorf("sipp %s %s: %w\n%s\nerrors:\n%s\nmessages:\n%s", scenario, code, err,
-			tail(string(out), 3), errs, tail(string(msgs), 60))
-	}
-	return nil
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+	_, err = siptest.Sipp{Scenario: scenario, Remote: p.addr(), User: dev, Password: d.SIPPassword, Timeout: 40 * time.Second,
+		Args: []string{"-s", code, "-m", fmt.Sprint(calls), "-l", "1", "-key", "domain", realm}}.Run(tb)
+	return err
 }
 
 // sippPBX is a PBX with users 201 and 202 (PIN 1234), 203 (not hot desk),

@@ -21,12 +21,8 @@ func TestSlowSIPInfoClientWithinSettingsTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.mustUser(t, "201", "1234", true)
-	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
-	c, err := ph.Dial("*35*201")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkPrompt(t, p, c.Record(300*time.Millisecond, 10*time.Second), "enter_pin")
+	c := mustDial(t, p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk), "*35*201")
+	p.hear(t, c, toPrompt, "enter_pin")
 	for _, keys := range []string{"1", "2", "34#"} {
 		if keys != "1" {
 			time.Sleep(2500 * time.Millisecond)
@@ -35,10 +31,8 @@ func TestSlowSIPInfoClientWithinSettingsTimeouts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	checkPrompt(t, p, c.Record(500*time.Millisecond, 10*time.Second), "logged_in_as", "digit_2", "digit_0", "digit_1")
-	if got := p.loginAt(t, "HD00001"); got != "201" {
-		t.Errorf("%q logged in, want 201", got)
-	}
+	p.hear(t, c, toEnd, loggedIn201...)
+	p.wantLogin(t, "HD00001", "201")
 }
 
 // TestPromptedLoginTimeoutIsAudited: a caller who stops typing the PIN
@@ -46,21 +40,14 @@ func TestSlowSIPInfoClientWithinSettingsTimeouts(t *testing.T) {
 // login_failed/timeout without the digits typed.
 func TestPromptedLoginTimeoutIsAudited(t *testing.T) {
 	t.Parallel()
-	p := mustPBX(t)
-	p.mustUser(t, "201", "1234", true)
-	ph := p.mustPhone(t, "HD00001", hotdesk.ModeHotdesk)
-	c, err := ph.Dial("*35*201")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkPrompt(t, p, c.Record(300*time.Millisecond, 10*time.Second), "enter_pin")
+	p, ph := deskPBX(t)
+	c := mustDial(t, ph, "*35*201")
+	p.hear(t, c, toPrompt, "enter_pin")
 	if err := c.SendKeysInfo("12"); err != nil {
 		t.Fatal(err)
 	}
-	checkPrompt(t, p, c.Record(300*time.Millisecond, 10*time.Second), "goodbye")
-	if err := c.WaitBye(3 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	p.hear(t, c, toPrompt, "goodbye")
+	mustBye(t, c)
 	es, err := p.store.FindAudit(context.Background(), hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLoginFailed}})
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +59,5 @@ func TestPromptedLoginTimeoutIsAudited(t *testing.T) {
 	if e.Extension != "201" || e.Device != "HD00001" || e.Reason != hotdesk.ReasonTimeout || e.Detail != "pin" || e.Source == "" {
 		t.Errorf("audit %+v", e)
 	}
-	if got := p.loginAt(t, "HD00001"); got != "" {
-		t.Errorf("%q logged in", got)
-	}
+	p.wantLogin(t, "HD00001", "")
 }

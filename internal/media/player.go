@@ -43,6 +43,7 @@ type sender struct {
 	sent    bool // a packet went out: no more marker for the stream start
 	wasCN   bool // the last packet was comfort noise
 	buf     []byte
+	sbuf    []byte // SRTP output
 	payload []byte
 	frame   []int16
 }
@@ -50,7 +51,7 @@ type sender struct {
 func newSender() sender {
 	return sender{
 		ssrc: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(),
-		buf: make([]byte, maxPacket), payload: make([]byte, 0, frameSamples), frame: make([]int16, frameSamples),
+		buf: make([]byte, maxPacket), sbuf: make([]byte, 0, maxPacket+16), payload: make([]byte, 0, frameSamples), frame: make([]int16, frameSamples),
 	}
 }
 
@@ -251,7 +252,15 @@ func (s *Session) send(pt uint8, payload []byte, marker bool) {
 		s.log.Warn("rtp marshal", "err", err)
 		return
 	}
-	if _, err := s.conn.WriteToUDP(tx.buf[:size], to); err != nil && !s.closed() {
+	out := tx.buf[:size]
+	if enc := s.encrypter(); enc != nil {
+		if out, err = enc.EncryptRTP(tx.sbuf[:0], out, nil); err != nil {
+			s.log.Warn("srtp encrypt", "err", err)
+			return
+		}
+		tx.sbuf = out[:0]
+	}
+	if _, err := s.conn.WriteToUDP(out, to); err != nil && !s.closed() {
 		s.log.Debug("rtp send", "to", to, "err", err)
 	}
 }

@@ -5,15 +5,18 @@ import (
 	"net"
 
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 
 	"github.com/hotdesk-pbx/hotdesk/internal/media/dtmf"
 )
 
 // readLoop reads RTP until Close: it latches the remote address and feeds
-// telephone-events to the detector. Audio is not used.
+// telephone-events to the detector, and audio to the Recorder if one is
+// attached (Record).
 func (s *Session) readLoop() {
 	defer s.wg.Done()
 	buf := make([]byte, maxPacket)
+	plain := make([]byte, maxPacket)
 	var pkt rtp.Packet
 	for {
 		n, from, err := s.conn.ReadFromUDP(buf)
@@ -23,11 +26,24 @@ func (s *Session) readLoop() {
 			}
 			return
 		}
-		if pkt.Unmarshal(buf[:n]) != nil || pkt.Version != 2 || isRTCP(pkt.PayloadType) {
+		data := buf[:n]
+		if dec := s.decrypter(); dec != nil && len(data) >= 2 && !isRTCP(data[1]&0x7f) {
+			// Authenticated before anything else: a packet without the
+			// peer's key neither latches nor carries a key press.
+			if data, err = dec.DecryptRTP(plain[:0], data, nil); err != nil {
+				continue
+			}
+		}
+		if pkt.Unmarshal(data) != nil || pkt.Version != 2 || isRTCP(pkt.PayloadType) {
 			continue
 		}
-		if dtmfPT, ok := s.accept(from, pkt.PayloadType); ok && int(pkt.PayloadType) == dtmfPT {
+		dtmfPT, ok := s.accept(from, pkt.PayloadType)
+		switch {
+		case !ok:
+		case int(pkt.PayloadType) == dtmfPT:
 			s.telephoneEvent(&pkt)
+		default:
+			s.recordPacket(&pkt)
 		}
 	}
 }
@@ -55,6 +71,26 @@ func (s *Session) accept(from *net.UDPAddr, pt uint8) (dtmfPT int, ok bool) {
 		return 0, false
 	}
 	return s.neg.dtmfPT, true
+}
+
+// decrypter is the SRTP context of received packets, nil for plain RTP.
+func (s *Session) decrypter() *srtp.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srtp == nil {
+		return nil
+	}
+	return s.srtp.dec
+}
+
+// encrypter is the SRTP context of sent packets, nil for plain RTP.
+func (s *Session) encrypter() *srtp.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srtp == nil {
+		return nil
+	}
+	return s.srtp.enc
 }
 
 func (s *Session) telephoneEvent(pkt *rtp.Packet) {

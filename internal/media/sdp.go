@@ -42,30 +42,43 @@ type negotiated struct {
 	remote *net.UDPAddr
 	dir    string // our direction attribute in the answer
 	media  []*sdp.MediaDescription
-	index  int // which m= line is the audio stream we use
+	index  int         // which m= line is the audio stream we use
+	crypto *cryptoAttr // the peer's SRTP key line; nil: plain RTP
+	savp   bool        // the stream is RTP/SAVP(F)
 }
 
 // negotiate picks the first usable audio stream of desc, the first of
-// PCMU/PCMA in the peer's order and its 8 kHz telephone-event.
-func negotiate(raw []byte) (*negotiated, error) {
+// PCMU/PCMA in the peer's order and its 8 kHz telephone-event, and
+// decides SRTP on it under sec.
+func negotiate(raw []byte, sec Security) (*negotiated, error) {
 	var desc sdp.SessionDescription
 	if err := desc.UnmarshalString(string(raw)); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotAcceptable, err)
 	}
+	var secErr error
 	for i, md := range desc.MediaDescriptions {
-		if md.MediaName.Media != "audio" || md.MediaName.Port.Value == 0 || !isAVP(md.MediaName.Protos) {
+		if md.MediaName.Media != "audio" || md.MediaName.Port.Value == 0 || !(isAVP(md.MediaName.Protos) || isSAVP(md.MediaName.Protos)) {
 			continue
 		}
 		n, ok := chooseCodec(md)
 		if !ok {
 			continue
 		}
+		crypto, err := secureStream(md, sec)
+		if err != nil {
+			secErr = err
+			continue
+		}
+		n.crypto, n.savp = crypto, isSAVP(md.MediaName.Protos)
 		n.media, n.index = desc.MediaDescriptions, i
 		n.dtmfPT = telephoneEvent(md)
 		n.cnPT = comfortNoise(md)
 		n.remote = remoteAddr(&desc, md)
 		n.dir = answerDirection(&desc, md)
 		return n, nil
+	}
+	if secErr != nil {
+		return nil, secErr
 	}
 	return nil, fmt.Errorf("%w: no audio stream with PCMU or PCMA over RTP/AVP", ErrNotAcceptable)
 }
@@ -189,6 +202,8 @@ type sdpParams struct {
 	ip      net.IP
 	port    int
 	id, ver uint64
+	crypto  *cryptoAttr // our a=crypto line; nil: plain RTP
+	savp    bool        // answer with RTP/SAVP
 }
 
 func (p sdpParams) session() *sdp.SessionDescription {
@@ -235,6 +250,9 @@ func buildAnswer(p sdpParams, n *negotiated) ([]byte, error) {
 			md = md.WithCodec(uint8(n.cnPT), "CN", 8000, 0, "")
 		}
 		md = md.WithValueAttribute("ptime", "20").WithPropertyAttribute(n.dir)
+		if p.crypto != nil {
+			md = withCrypto(md, *p.crypto, p.savp)
+		}
 		desc.MediaDescriptions = append(desc.MediaDescriptions, md)
 	}
 	b, err := desc.Marshal()
@@ -257,6 +275,9 @@ func buildOffer(p sdpParams) ([]byte, error) {
 		WithCodec(cnPayloadType, "CN", 8000, 0, "").
 		WithValueAttribute("ptime", "20").
 		WithPropertyAttribute("sendrecv")
+	if p.crypto != nil {
+		md = withCrypto(md, *p.crypto, p.savp)
+	}
 	desc.MediaDescriptions = append(desc.MediaDescriptions, md)
 	b, err := desc.Marshal()
 	if err != nil {

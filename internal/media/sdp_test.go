@@ -56,7 +56,7 @@ func TestNegotiate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, err := negotiate(tt.offer)
+			n, err := negotiate(tt.offer, Security{})
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -87,7 +87,7 @@ func parseSDP(tb testing.TB, b []byte) *sdp.SessionDescription {
 func TestBuildAnswer(t *testing.T) {
 	offer := sdpText("v=0", "o=- 1 1 IN IP4 1.2.3.4", "s=-", "c=IN IP4 1.2.3.4", "t=0 0",
 		"m=audio 5000 RTP/AVP 8 0 101", "a=rtpmap:101 telephone-event/8000", "m=video 5002 RTP/AVP 96 97")
-	n, err := negotiate(offer)
+	n, err := negotiate(offer, Security{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestBuildOfferIsAcceptable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := negotiate(b)
+	n, err := negotiate(b, Security{})
 	if err != nil {
 		t.Fatalf("our own offer: %v\n%s", err, b)
 	}
@@ -151,7 +151,7 @@ func TestComfortNoiseNegotiation(t *testing.T) {
 		{"16 kHz only", offerSDP("10.0.0.5", 4000, "0 105", "a=rtpmap:105 CN/16000"), -1, "0"},
 		{"none", offerSDP("10.0.0.5", 4000, "0 101"), -1, "0 101"},
 	} {
-		n, err := negotiate(tc.offer)
+		n, err := negotiate(tc.offer, Security{})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}

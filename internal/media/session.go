@@ -39,6 +39,9 @@ type SessionOptions struct {
 	Pool    *PortPool
 	LocalIP string       // address to bind and to put in SDP; "0.0.0.0" binds all and advertises the default route's address
 	Logger  *slog.Logger // nil discards
+	// Security allows SDES-SRTP (over TLS signalling only) and may
+	// require it; the zero value is plain RTP only.
+	Security Security
 }
 
 // Session is one call's media endpoint. Its methods are safe for
@@ -56,7 +59,11 @@ type Session struct {
 	neg      *negotiated
 	remote   *net.UDPAddr // where RTP goes: from SDP, then from the first packet received
 	latched  bool
-	keysFrom int // keysAny, keysRTP or keysINFO: how the call's keys come
+	rec      *Recorder // receives the audio while set (Record)
+	sec      Security
+	srtp     *srtpState  // nil: plain RTP
+	ourKey   *cryptoAttr // the key of our offer (Offer), nil before
+	keysFrom int         // keysAny, keysRTP or keysINFO: how the call's keys come
 	sdpID    uint64
 	sdpVer   uint64
 
@@ -98,7 +105,7 @@ func NewSessionWith(o SessionOptions) (*Session, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Session{
-		conn: conn, pool: o.Pool, port: port, sdpIP: sdpIP,
+		conn: conn, pool: o.Pool, port: port, sdpIP: sdpIP, sec: o.Security,
 		log:     log.With("rtp_port", conn.LocalAddr().(*net.UDPAddr).Port),
 		digits:  make(chan rune, digitBuffer),
 		done:    make(chan struct{}),
@@ -161,12 +168,20 @@ func (s *Session) LocalAddr() *net.UDPAddr { return s.conn.LocalAddr().(*net.UDP
 // type, from localIP and LocalPort. It can be called again for a re-INVITE.
 // It returns an error wrapping ErrNotAcceptable (SIP 488) when there is
 // nothing in common.
+//
+// With Security allowing it, an offer's supported a=crypto line makes the
+// media SRTP and the answer carries our key; an RTP/SAVP offer that
+// cannot be met, or plain RTP when SRTP is required, is ErrNotAcceptable.
 func (s *Session) Answer(offerSDP []byte) (answerSDP []byte, err error) {
-	n, err := negotiate(offerSDP)
+	n, err := negotiate(offerSDP, s.sec)
 	if err != nil {
 		return nil, err
 	}
-	return buildAnswer(s.apply(n), n)
+	p, err := s.apply(n)
+	if err != nil {
+		return nil, err
+	}
+	return buildAnswer(p, n)
 }
 
 // Offer returns an SDP offer of PCMU, PCMA and telephone-event, for an
@@ -175,25 +190,34 @@ func (s *Session) Offer() ([]byte, error) {
 	s.mu.Lock()
 	s.sdpVer++
 	p := sdpParams{ip: s.sdpIP, port: s.LocalPort(), id: s.sdpID, ver: s.sdpVer}
+	if s.sec.offers() {
+		if s.ourKey == nil {
+			s.ourKey = &cryptoAttr{tag: 1, suite: suites[0], key: newKey()}
+		}
+		p.crypto, p.savp = s.ourKey, s.sec.required()
+	}
 	s.mu.Unlock()
 	return buildOffer(p)
 }
 
 // SetAnswer applies the peer's answer to our Offer.
 func (s *Session) SetAnswer(answerSDP []byte) error {
-	n, err := negotiate(answerSDP)
+	n, err := negotiate(answerSDP, s.sec)
 	if err != nil {
 		return err
 	}
-	s.apply(n)
-	return nil
+	_, err = s.apply(n)
+	return err
 }
 
 // apply makes n the negotiated state and returns our SDP parameters. A new
 // remote address in the SDP (re-INVITE) undoes latching.
-func (s *Session) apply(n *negotiated) sdpParams {
+func (s *Session) apply(n *negotiated) (sdpParams, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.applyCrypto(n.crypto); err != nil {
+		return sdpParams{}, err
+	}
 	if s.neg == nil || !sameAddr(s.neg.remote, n.remote) {
 		s.remote, s.latched = n.remote, false
 	}
@@ -202,7 +226,11 @@ func (s *Session) apply(n *negotiated) sdpParams {
 	}
 	s.neg = n
 	s.sdpVer++
-	return sdpParams{ip: s.sdpIP, port: s.LocalPort(), id: s.sdpID, ver: s.sdpVer}
+	p := sdpParams{ip: s.sdpIP, port: s.LocalPort(), id: s.sdpID, ver: s.sdpVer}
+	if s.srtp != nil {
+		p.crypto, p.savp = &s.srtp.local, n.savp
+	}
+	return p, nil
 }
 
 func sameAddr(a, b *net.UDPAddr) bool {

@@ -76,6 +76,9 @@ type Options struct {
 	// device and per watched extension (Settings.Limits); nil or zero
 	// fields take hotdesk.DefaultSettings().
 	Limits func() hotdesk.LimitSettings
+	// Packages hands SUBSCRIBEs of other event packages (message-summary:
+	// internal/mwi) to their handler; others get 489.
+	Packages map[string]func(req *sip.Request, tx sip.ServerTransaction)
 }
 
 // Presence holds the dialog-event subscriptions. Safe for concurrent use.

@@ -58,7 +58,11 @@ func (p *Presence) dialogEvent(req *sip.Request, tx sip.ServerTransaction) bool 
 	if eventPackage(req) == "dialog" {
 		return true
 	}
-	p.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", "dialog"))
+	allow := "dialog"
+	for pkg := range p.o.Packages {
+		allow += ", " + pkg
+	}
+	p.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", allow))
 	return false
 }
 
@@ -81,6 +85,10 @@ func (p *Presence) expires(req *sip.Request, tx sip.ServerTransaction) (int, boo
 func (p *Presence) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if _, ok := req.To().Params.Get("tag"); ok {
 		p.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
+		return
+	}
+	if h := p.o.Packages[eventPackage(req)]; h != nil {
+		h(req, tx)
 		return
 	}
 	if !p.dialogEvent(req, tx) {

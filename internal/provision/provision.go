@@ -60,6 +60,9 @@ type Options struct {
 	// SIPHost and SIPPort are the PBX address the phones register with.
 	SIPHost string
 	SIPPort int
+	// SIPTLSPort is the PBX's SIP over TLS port; 0: no TLS listener, so
+	// phones set to TLS are provisioned with UDP.
+	SIPTLSPort int
 	// Realm is the digest realm and SIP domain.
 	Realm string
 	// Algorithms are the digest algorithms challenged, in order of

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/xml"
@@ -128,12 +129,22 @@ type view struct {
 	Password string
 	Realm    string
 	Host     string
-	Port     int
-	Display  string // SIP display name
-	Label    string // text on the idle screen / account key
-	Number   string // extension shown, or the device id when neutral
-	LoggedIn bool
-	Keys     []key
+	Port     int // the SIP port of Transport
+	// Transport is the phone's SIP transport (udp, tcp or tls) and SRTP
+	// its SRTP policy on it (off, optional, required; off unless tls).
+	Transport string
+	SRTP      string
+	Display   string // SIP display name
+	Label     string // text on the idle screen / account key
+	Number    string // extension shown, or the device id when neutral
+	LoggedIn  bool
+	Keys      []key
+	// Mailbox is what the phone's message key dials: the code that opens
+	// the mailbox of the user logged in on the phone (*97 by default), so
+	// it reaches whoever is at the desk. The phone subscribes to
+	// message-summary with its own account; the PBX answers with the
+	// mailbox of the user logged in on it (internal/mwi).
+	Mailbox  string
 	LangName string // English, Dutch
 	LangCode string // en, nl
 	Zone     zone
@@ -149,6 +160,11 @@ var labels = map[string]struct{ login, logout string }{
 func (s *Server) buildView(ctx context.Context, d *hotdesk.Device, u *hotdesk.User, st hotdesk.Settings) view {
 	v := view{MAC: d.MAC, DeviceID: d.ID, Password: d.SIPPassword, Realm: s.opts.Realm,
 		Host: s.opts.SIPHost, Port: s.opts.SIPPort, Display: d.ID, Label: d.ID, Number: d.ID}
+	v.Mailbox, _ = st.FeatureCodes.VoicemailCodes()
+	v.Transport, v.SRTP = s.transport(d, st)
+	if v.Transport == "tls" {
+		v.Port = s.opts.SIPTLSPort
+	}
 	v.LangCode, v.LangName = "en", "English"
 	if st.Lang == "nl" {
 		v.LangCode, v.LangName = "nl", "Dutch"
@@ -186,6 +202,21 @@ func (s *Server) buildView(ctx context.Context, d *hotdesk.Device, u *hotdesk.Us
 	}
 	v.Display, v.Label = oneLine(v.Display), oneLine(v.Label)
 	return v
+}
+
+// transport is the device's SIP transport (its own, else the site's,
+// else udp) and SRTP policy. TLS needs the TLS listener: without one the
+// phone is told UDP (and the log says why). SRTP only goes with TLS.
+func (s *Server) transport(d *hotdesk.Device, st hotdesk.Settings) (transport, srtp string) {
+	transport = cmp.Or(d.SIPTransport, st.TLS.PhoneTransport, "udp")
+	if transport == "tls" && s.opts.SIPTLSPort == 0 {
+		s.log.Warn("provisioning: device set to TLS but the PBX has no SIP TLS listener (--sip-tls); provisioned with UDP", "device", d.ID)
+		transport = "udp"
+	}
+	if transport != "tls" {
+		return transport, hotdesk.SRTPOff
+	}
+	return transport, cmp.Or(d.SRTP, hotdesk.SRTPOptional)
 }
 
 // userKeys are the user's BLF keys (labelled with the watched user's name

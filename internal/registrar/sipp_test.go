@@ -1,89 +1,31 @@
 package registrar
 
 import (
-	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
-// sippDir holds the scenario files, relative to this package.
-var sippDir, _ = filepath.Abs(filepath.Join("..", "..", "test", "sipp"))
-
-// freePort returns a port free on loopback for both UDP and TCP.
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	for i := 0; i < 20; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
-	}
-	tb.Fatal("no free port")
-	return 0
-}
-
 // runSipp runs one call of scenario against h for user;password over
 // transport ("udp" or "tcp") and returns sipp's error when the call failed.
 func runSipp(tb testing.TB, h *harness, scenario, transport, user, password string, keys ...string) error {
 	tb.Helper()
-	bin := siptest.MustSipp(tb)
-	dir := tb.TempDir()
-	inf := filepath.Join(dir, "users.csv")
-	if err := os.WriteFile(inf, []byte("SEQUENTIAL\n"+user+";[authentication username="+user+" password="+password+"]\n"), 0o600); err != nil {
-		tb.Fatal(err)
-	}
 	mode, addr := "u1", h.srv.UDPAddr().String()
 	if transport == "tcp" {
 		mode, addr = "t1", h.srv.TCPAddr().String()
 	}
-	args := []string{addr, "-sf", filepath.Join(sippDir, scenario), "-inf", inf, "-m", "1",
-		"-t", mode, "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(tb)), "-nostdin",
-		"-timeout", "10s", "-timeout_error", "-key", "domain", testRealm,
-		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
-		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log")}
+	args := []string{"-t", mode, "-key", "domain", testRealm}
 	if !slices.Contains(keys, "expires") {
 		keys = append(keys, "expires", "3600")
 	}
 	for i := 0; i+1 < len(keys); i += 2 {
 		args = append(args, "-key", keys[i], keys[i+1])
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
-		msgs, _ := os.ReadFile(filepath.Join(dir, "messages.log"))
-		return fmt.Errorf("sipp %s over %s: %w\n%s\nerrors:\n%s\nmessages:\n%s", scenario, transport, err,
-			lastLines(string(out), 3), errs, lastLines(string(msgs), 60))
-	}
-	return nil
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	_, err := siptest.Sipp{Scenario: scenario, Remote: addr, User: user, Password: password, Args: args, Timeout: 10 * time.Second}.Run(tb)
+	return err
 }
 
 func sippTransports(t *testing.T, f func(t *testing.T, transport string)) {

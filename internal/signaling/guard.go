@@ -36,6 +36,7 @@ type guard struct {
 	tcpRefuse *prometheus.CounterVec
 	tcpClosed *prometheus.CounterVec
 	acceptErr prometheus.Counter
+	tlsFailed prometheus.Counter
 
 	mu         sync.Mutex
 	start      time.Time
@@ -67,6 +68,10 @@ func newGuard(log *slog.Logger) *guard {
 			Name: "hotdesk_sip_accept_errors_total",
 			Help: "Errors accepting SIP TCP connections (e.g. out of file descriptors); the listener backs off and keeps serving.",
 		}),
+		tlsFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotdesk_sip_tls_handshake_failures_total",
+			Help: "SIP TLS connections closed because the handshake failed or timed out.",
+		}),
 		seen:       map[string]int{},
 		panicKinds: map[string]bool{},
 	}
@@ -74,7 +79,7 @@ func newGuard(log *slog.Logger) *guard {
 
 // collectors are registered by the app on its /metrics registry.
 func (g *guard) collectors() []prometheus.Collector {
-	return []prometheus.Collector{g.bad, g.panics, g.tcpRefuse, g.tcpClosed, g.acceptErr}
+	return []prometheus.Collector{g.bad, g.panics, g.tcpRefuse, g.tcpClosed, g.acceptErr, g.tlsFailed}
 }
 
 // hostOf returns the IP of a host:port, or the string itself.

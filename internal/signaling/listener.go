@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -68,6 +69,9 @@ type guardListener struct {
 	limits TCPLimits
 	done   chan struct{}
 	once   sync.Once
+	// tlsConf, when set, makes this the TLS listener: each connection is
+	// a TLS server whose handshake runs on its first read.
+	tlsConf *tls.Config
 
 	mu       sync.Mutex
 	total    int
@@ -132,6 +136,9 @@ func (l *guardListener) Accept() (net.Conn, error) {
 			}
 			continue
 		}
+		if l.tlsConf != nil {
+			c = tls.Server(c, l.tlsConf)
+		}
 		return newGuardConn(c, l, ip), nil
 	}
 }
@@ -169,6 +176,7 @@ type guardConn struct {
 
 	messages   int
 	registered bool
+	handshaken bool      // TLS: the handshake was run (see handshake)
 	lastMsg    time.Time // last complete message or keep-alive
 	msgStart   time.Time // first byte of the message being received
 }
@@ -217,6 +225,9 @@ func (c *guardConn) Read(b []byte) (n int, err error) {
 
 // fill reads more bytes under the deadline that fits the state.
 func (c *guardConn) fill() error {
+	if err := c.handshake(); err != nil {
+		return err
+	}
 	lim := c.l.limits
 	var deadline time.Time
 	var reason string

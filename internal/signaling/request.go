@@ -165,6 +165,10 @@ func (s *Server) LocalURI() sip.Uri {
 func (s *Server) Contact(transport string) sip.ContactHeader {
 	uri := sip.Uri{Scheme: "sip", Host: s.opts.Hostname}
 	switch t := strings.ToLower(transport); {
+	case t == "tls" && s.tls != nil:
+		uri.Port = s.TLSAddr().Port
+		uri.UriParams = sip.NewParams()
+		uri.UriParams.Add("transport", t)
 	case (t == "tcp" || t == "tls") && s.tcp != nil:
 		uri.Port = s.TCPAddr().Port
 		uri.UriParams = sip.NewParams()

@@ -9,6 +9,7 @@ package signaling
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,7 +42,15 @@ type Options struct {
 	// which it returns false (used to shed blocked brute-force sources).
 	ReadFilter func(src string) bool
 	// TCP bounds TCP connections; zero fields take DefaultTCPLimits.
+	// The TLS listener has the same caps, counted on its own.
 	TCP TCPLimits
+	// TLSAddr is the SIP over TLS listen address ("" disables it) and
+	// TLSConfig its server configuration (see ServerTLSConfig).
+	TLSAddr   string
+	TLSConfig *tls.Config
+	// ClientTLS configures TLS connections the PBX opens (to a trunk);
+	// nil: Go's defaults (system roots, host name verified).
+	ClientTLS *tls.Config
 }
 
 // DialogHandler receives in-dialog requests (ACK, BYE, CANCEL, INFO, UPDATE,
@@ -70,6 +79,7 @@ type Server struct {
 	parser *sip.Parser
 	udp    net.PacketConn
 	tcp    *guardListener
+	tls    *guardListener
 
 	mu       sync.RWMutex
 	handlers map[sip.RequestMethod]sipgo.RequestHandler
@@ -105,6 +115,10 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return err
 	}
+	if err := s.bindTLS(); err != nil {
+		s.closeListeners()
+		return fmt.Errorf("listen sip tls: %w", err)
+	}
 	if h := s.opts.Hostname; h != "" {
 		host = h
 	}
@@ -117,6 +131,9 @@ func (s *Server) Listen() error {
 		sipgo.WithUserAgent(s.opts.UserAgent),
 		sipgo.WithUserAgentHostname(host),
 		sipgo.WithUserAgentParser(s.parser),
+	}
+	if s.opts.ClientTLS != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(s.opts.ClientTLS))
 	}
 	// sipgo logs unparseable input at ERROR with its payload, once per
 	// packet: its layers get a logger that drops payloads and repeats.
@@ -221,7 +238,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.Server == nil {
 		return errors.New("signaling: Serve before Listen")
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	n := 0
 	if s.udp != nil {
 		n++
@@ -230,6 +247,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.tcp != nil {
 		n++
 		go func() { errc <- s.Server.ServeTCP(s.tcp) }()
+	}
+	if s.tls != nil {
+		n++
+		// The listener's connections are TLS already (guardListener).
+		go func() { errc <- s.Server.ServeTLS(s.tls) }()
 	}
 	var err error
 	select {
@@ -254,6 +276,9 @@ func (s *Server) closeListeners() {
 	}
 	if s.tcp != nil {
 		s.tcp.Close()
+	}
+	if s.tls != nil {
+		s.tls.Close()
 	}
 }
 
@@ -418,6 +443,13 @@ func (s *Server) Collectors() []prometheus.Collector {
 			return 0
 		}
 		return float64(s.tcp.Conns())
+	}), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hotdesk_sip_tls_connections", Help: "Open SIP TLS connections accepted by the PBX.",
+	}, func() float64 {
+		if s.tls == nil {
+			return 0
+		}
+		return float64(s.tls.Conns())
 	}))
 	return cs
 }

@@ -382,7 +382,7 @@ func AuditKinds() []string {
 		hotdesk.KindLogin, hotdesk.KindLogout, hotdesk.KindLoginFailed, hotdesk.KindLocked, hotdesk.KindUnlocked,
 		hotdesk.KindAuthFailed, hotdesk.KindAuthBlocked, hotdesk.KindAuthDeviceBlocked, hotdesk.KindRegistered, hotdesk.KindUnregistered,
 		hotdesk.KindEmergency, hotdesk.KindUserChanged, hotdesk.KindDeviceChanged, hotdesk.KindSettings,
-		hotdesk.KindAdminSignIn, hotdesk.KindProvisionFetch,
+		hotdesk.KindAdminSignIn, hotdesk.KindProvisionFetch, hotdesk.KindVoicemail,
 	}
 }
 

@@ -46,7 +46,7 @@ func TestAuth(t *testing.T) {
 }
 
 // failingStore fails Ping and ListLogins like a lost database.
-type failingStore struct{ hotdesk.Store }
+type failingStore struct{ Store }
 
 func (failingStore) Ping(context.Context) error { return errors.New("dial tcp: connection refused") }
 func (failingStore) ListLogins(context.Context) ([]*hotdesk.Login, error) {
@@ -70,9 +70,7 @@ func TestMetrics(t *testing.T) {
 	e.MustUser("201")
 	d := e.MustDesk()
 	e.do("POST", "/api/v1/logins", `{"extension":"201","device":"`+d+`"}`).want(t, 201, nil)
-	e.regs.mu.Lock()
-	e.regs.m[d] = []hotdesk.Binding{{Device: d, Contact: "sip:x@192.0.2.1"}}
-	e.regs.mu.Unlock()
+	e.regs.Set(d, hotdesk.Binding{Device: d, Contact: "sip:x@192.0.2.1"})
 	e.doAuth("GET", "/api/v1/users", "", "").want(t, 401, nil)
 	b := string(e.doAuth("GET", "/metrics", "", "").want(t, 200, nil).Body)
 	for _, want := range []string{
@@ -88,7 +86,7 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	// A second API on the same registry does not panic and shares counters.
-	New(Options{Store: e.store, Desk: e.desk, Registry: e.reg, AdminToken: "x"})
+	New(Options{Store: e.store, Desk: e.desk, Admin: e.api.admin, Registry: e.reg, AdminToken: "x"})
 }
 
 func TestLiveCalls(t *testing.T) {

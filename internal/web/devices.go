@@ -27,12 +27,14 @@ type deviceIn struct {
 	EmergencyCallback *string         `json:"emergency_callback"`
 	SIPPassword       *string         `json:"sip_password"`
 	AutoLogout        json.RawMessage `json:"auto_logout"`
+	SIPTransport      *string         `json:"sip_transport"`
+	SRTP              *string         `json:"srtp"`
 }
 
 // input decodes the raw parts and returns the service's input.
 func (in *deviceIn) input() (admin.DeviceInput, error) {
 	out := admin.DeviceInput{ID: in.ID, Label: in.Label, MAC: in.MAC, Model: in.Model, Mode: in.Mode, Owner: in.Owner,
-		EmergencyCallback: in.EmergencyCallback, SIPPassword: in.SIPPassword}
+		EmergencyCallback: in.EmergencyCallback, SIPPassword: in.SIPPassword, SIPTransport: in.SIPTransport, SRTP: in.SRTP}
 	if in.Location != nil {
 		out.Location = new(hotdesk.Location)
 		if err := decodeBytes(in.Location, out.Location); err != nil {
@@ -88,12 +90,14 @@ type deviceOut struct {
 	LockedUntil       *time.Time          `json:"locked_until"` // PIN logins refused until; null unless locked now
 	CreatedAt         time.Time           `json:"created_at"`
 	UpdatedAt         time.Time           `json:"updated_at"`
+	SIPTransport      string              `json:"sip_transport"` // "" = the site's tls.phone_transport
+	SRTP              string              `json:"srtp"`          // off, optional, required; "" = optional
 }
 
 func (a *API) deviceOut(d *hotdesk.Device, l *hotdesk.Login) deviceOut {
 	o := deviceOut{ID: d.ID, Label: d.Label, MAC: d.MAC, Model: d.Model, Mode: d.Mode, Owner: d.Owner,
 		Location: d.Location, EmergencyCallback: d.EmergencyCallback, Registration: []contactOut{},
-		AutoLogout: d.AutoLogout, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		AutoLogout: d.AutoLogout, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, SIPTransport: d.SIPTransport, SRTP: d.SRTP,
 		LockedUntil: desk.ActiveLock(d.LockedUntil, a.now())}
 	if a.regs != nil {
 		for _, b := range a.regs.Contacts(d.ID) {

@@ -102,10 +102,8 @@ func TestDevicePatchDeleteAndRegistration(t *testing.T) {
 	e := MustEnv(t)
 	id := e.MustDesk()
 	exp := e.clock.Now().Add(time.Hour)
-	e.regs.mu.Lock()
-	e.regs.m[id] = []hotdesk.Binding{{Device: id, Contact: "sip:HD00001@192.0.2.10:5060", Expires: exp,
-		UserAgent: "Yealink T54W", Source: "192.0.2.10:5060", Transport: "udp", Node: "pbx2"}}
-	e.regs.mu.Unlock()
+	e.regs.Set(id, hotdesk.Binding{Device: id, Contact: "sip:HD00001@192.0.2.10:5060", Expires: exp,
+		UserAgent: "Yealink T54W", Source: "192.0.2.10:5060", Transport: "udp", Node: "pbx2"})
 
 	var d deviceOut
 	e.do("PATCH", "/api/v1/devices/"+id, `{"label":"Desk 4.02","auto_logout":{"max_duration":"8h"}}`).want(t, 200, &d)
@@ -183,7 +181,7 @@ func TestDeviceLockVisibleAndUnlock(t *testing.T) {
 	for _, ext := range []string{"201", "202", "203", "204", "205"} {
 		e.desk.Login(ctx, desk.LoginRequest{Extension: ext, Device: id, PIN: "0000", CheckPIN: true})
 	}
-	e.clock.Add(desk.LockFor)
+	e.clock.Advance(desk.LockFor)
 	e.do("GET", "/api/v1/devices/"+id, "").want(t, 200, &d)
 	if d.LockedUntil != nil {
 		t.Fatalf("expired lock shown: %v", d.LockedUntil)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,72 +8,25 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
 
 const testToken = "test-admin-token"
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// fakeRegs is a Registrations with fixed contacts.
-type fakeRegs struct {
-	mu sync.Mutex
-	m  map[string][]hotdesk.Binding
-}
-
-func (f *fakeRegs) Contacts(device string) []hotdesk.Binding {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.m[device]
-}
-
 // fakeCalls is a Calls with fixed calls.
 type fakeCalls []LiveCall
 
 func (f fakeCalls) Live() []LiveCall { return f }
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // env is an API over a real SQLite store and desk Service.
 type env struct {
@@ -84,9 +36,9 @@ type env struct {
 	store hotdesk.Store
 	desk  *desk.Service
 	bus   *events.Bus
-	clock *clock
-	regs  *fakeRegs
-	logs  *syncBuffer
+	clock *siptest.Clock
+	regs  *siptest.Contacts
+	logs  *siptest.Buffer
 	reg   *prometheus.Registry
 }
 
@@ -99,14 +51,17 @@ func MustEnv(tb testing.TB, opts ...func(*Options)) *env {
 		tb.Fatalf("open store: %v", err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	e := &env{t: tb, store: db, bus: events.New(), clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)},
-		regs: &fakeRegs{m: map[string][]hotdesk.Binding{}}, logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
+	e := &env{t: tb, store: db, bus: events.New(), clock: siptest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)),
+		regs: &siptest.Contacts{}, logs: &siptest.Buffer{}, reg: prometheus.NewRegistry()}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.desk = desk.New(desk.Options{Store: db, Bus: e.bus, Now: e.clock.Now, Logger: log})
 	o := Options{Store: db, Desk: e.desk, Bus: e.bus, Registrations: e.regs, AdminToken: testToken,
 		Registry: e.reg, Logger: log, Now: e.clock.Now}
 	for _, f := range opts {
 		f(&o)
+	}
+	if o.Admin == nil {
+		o.Admin = admin.New(admin.Options{Store: db, Desk: o.Desk, Bus: o.Bus, Logger: log, Now: e.clock.Now})
 	}
 	e.api = New(o)
 	e.srv = httptest.NewServer(e.api.Handler())

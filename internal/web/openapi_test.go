@@ -147,6 +147,7 @@ func TestOpenAPI(t *testing.T) {
 			}
 			e.do("POST", "/api/v1/webhooks", `{"url":"https://hooks.example.com/fixture"}`).want(t, 201, nil)
 			e.do("POST", "/api/v1/logins", `{"extension":"201","device":"HD00001"}`).want(t, 201, nil)
+			e.MustVoicemail("201") // message 1
 			auth := "Bearer " + testToken
 			if op.Security != nil && len(*op.Security) == 0 {
 				auth = "" // documented as needing no token

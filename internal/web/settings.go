@@ -14,17 +14,25 @@ type trunkOut struct {
 	PasswordSet bool `json:"password_set"`
 }
 
-// settingsOut is hotdesk.Settings with the trunk password hidden (the
-// shallower Trunk field wins over the embedded one in encoding/json).
+// mailOut is the SMTP settings without the password, like trunkOut.
+type mailOut struct {
+	hotdesk.MailSettings
+	PasswordSet bool `json:"password_set"`
+}
+
+// settingsOut is hotdesk.Settings with the trunk and mail passwords hidden
+// (the shallower fields win over the embedded ones in encoding/json).
 type settingsOut struct {
 	hotdesk.Settings
 	Trunk trunkOut `json:"trunk"`
+	Mail  mailOut  `json:"mail"`
 }
 
 func settingsJSON(s hotdesk.Settings) settingsOut {
-	t := s.Trunk
-	t.Password = ""
-	return settingsOut{Settings: s, Trunk: trunkOut{Trunk: t, PasswordSet: s.Trunk.Password != ""}}
+	t, m := s.Trunk, s.Mail
+	t.Password, m.Password = "", ""
+	return settingsOut{Settings: s, Trunk: trunkOut{Trunk: t, PasswordSet: s.Trunk.Password != ""},
+		Mail: mailOut{MailSettings: m, PasswordSet: s.Mail.Password != ""}}
 }
 
 // trunkIn is the trunk as PUT reads it: password_set (echoed from a GET)
@@ -34,9 +42,16 @@ type trunkIn struct {
 	PasswordSet *bool `json:"password_set"`
 }
 
+// mailIn is the SMTP settings as PUT reads them, like trunkIn.
+type mailIn struct {
+	hotdesk.MailSettings
+	PasswordSet *bool `json:"password_set"`
+}
+
 type settingsIn struct {
 	hotdesk.Settings
 	Trunk *trunkIn `json:"trunk"`
+	Mail  *mailIn  `json:"mail"`
 }
 
 func (a *API) getSettings(w http.ResponseWriter, r *http.Request) error {
@@ -57,8 +72,8 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("get settings: %w", err)
 	}
-	in := settingsIn{Settings: cur, Trunk: &trunkIn{Trunk: cur.Trunk}}
-	in.Trunk.Password = ""
+	in := settingsIn{Settings: cur, Trunk: &trunkIn{Trunk: cur.Trunk}, Mail: &mailIn{MailSettings: cur.Mail}}
+	in.Trunk.Password, in.Mail.Password = "", ""
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
@@ -73,6 +88,13 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request) error {
 		s.Trunk.Password = ""
 	default:
 		s.Trunk.Password = cur.Trunk.Password
+	}
+	if in.Mail == nil {
+		return hotdesk.Invalidf("mail", "mail must be an object.")
+	}
+	s.Mail = in.Mail.MailSettings
+	if s.Mail.Password == "" && (in.Mail.PasswordSet == nil || *in.Mail.PasswordSet) {
+		s.Mail.Password = cur.Mail.Password
 	}
 	s.Emergency = splitList(s.Emergency)
 	s.Trunk.Sources = splitList(s.Trunk.Sources)

@@ -108,10 +108,10 @@ func TestAudit(t *testing.T) {
 	e.MustUser("201")
 	e.MustUser("202")
 	d := e.MustDesk()
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	mid := e.clock.Now()
 	e.do("POST", "/api/v1/logins", `{"extension":"201","device":"`+d+`"}`).want(t, 201, nil)
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	e.do("POST", "/api/v1/logins", `{"extension":"202","device":"`+d+`"}`).want(t, 201, nil)
 
 	var es []hotdesk.AuditEvent

@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotdesk-pbx/hotdesk"
-	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 )
@@ -49,12 +48,12 @@ type Calls interface {
 
 // Options configures an API.
 type Options struct {
-	Store         hotdesk.Store
+	Store         Store
 	Desk          *desk.Service
-	Admin         *admin.Service // nil: one made from Store, Desk, Bus, Logger and Now
-	Bus           *events.Bus    // nil: /api/v1/events answers 503
-	Registrations Registrations  // nil: every device shows as unregistered
-	Calls         Calls          // nil: no live calls
+	Admin         Admin         // required: users, devices, settings and PINs change through it
+	Bus           *events.Bus   // nil: /api/v1/events answers 503
+	Registrations Registrations // nil: every device shows as unregistered
+	Calls         Calls         // nil: no live calls
 	// AdminToken is the bearer token every /api/v1 request must carry. An
 	// empty token refuses every request.
 	AdminToken string
@@ -73,9 +72,9 @@ type Options struct {
 
 // API serves the admin REST API. Safe for concurrent use.
 type API struct {
-	store     hotdesk.Store
+	store     Store
 	desk      *desk.Service
-	admin     *admin.Service
+	admin     Admin
 	bus       *events.Bus
 	regs      Registrations
 	calls     Calls
@@ -92,8 +91,11 @@ type API struct {
 	closeOnce sync.Once
 }
 
-// New returns an API. It does no I/O.
+// New returns an API. It does no I/O. Store, Desk and Admin are required.
 func New(o Options) *API {
+	if o.Store == nil || o.Desk == nil || o.Admin == nil {
+		panic("web: Store, Desk and Admin are required")
+	}
 	a := &API{store: o.Store, desk: o.Desk, admin: o.Admin, bus: o.Bus, regs: o.Registrations, calls: o.Calls,
 		registry: o.Registry, log: o.Logger, now: o.Now, streamMax: o.StreamMax, heartbeat: o.Heartbeat,
 		done: make(chan struct{})}
@@ -114,9 +116,6 @@ func New(o Options) *API {
 	}
 	if a.registry == nil {
 		a.registry = prometheus.NewRegistry()
-	}
-	if a.admin == nil {
-		a.admin = admin.New(admin.Options{Store: o.Store, Desk: o.Desk, Bus: o.Bus, Logger: a.log, Now: a.now})
 	}
 	a.metrics = newMetrics(a)
 	return a
@@ -139,6 +138,8 @@ func (a *API) Handler() http.Handler {
 	a.resource(mux, "/api/v1/users/{ext}/logout", methods{"POST": a.logoutUser})
 	a.resource(mux, "/api/v1/users/{ext}/unlock", methods{"POST": a.unlockUser})
 	a.resource(mux, "/api/v1/users/{ext}/calls", methods{"GET": a.userCalls})
+	a.resource(mux, "/api/v1/users/{ext}/voicemail", methods{"GET": a.listVoicemail})
+	a.resource(mux, "/api/v1/users/{ext}/voicemail/{id}", methods{"GET": a.getVoicemail, "PATCH": a.patchVoicemail, "DELETE": a.deleteVoicemail})
 	a.resource(mux, "/api/v1/devices", methods{"GET": a.listDevices, "POST": a.createDevice})
 	a.resource(mux, "/api/v1/devices/{id}", methods{"GET": a.getDevice, "PATCH": a.patchDevice, "DELETE": a.deleteDevice})
 	a.resource(mux, "/api/v1/devices/{id}/logout", methods{"POST": a.logoutDevice})

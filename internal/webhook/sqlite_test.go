@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
 
@@ -38,7 +39,7 @@ func appendEvents(tb testing.TB, db *sqlite.DB, at time.Time, kinds ...string) {
 func TestSQLiteOutboxOrderRetryRestart(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hotdesk.db")
-	c := &clock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
+	c := siptest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	r := newReceiver(t, 2, c.Now)
 	db := mustOpenSQLite(t, path)
 	w := &hotdesk.Webhook{URL: r.srv.URL, Secret: secret, Enabled: true, Kinds: []string{hotdesk.KindLogin, hotdesk.KindLogout}}

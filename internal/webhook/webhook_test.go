@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 const secret = "s3cret-key"
@@ -73,15 +74,7 @@ func (r *receiver) requests() int {
 	return len(r.got)
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
-func newDispatcher(tb testing.TB, st *memStore, c *clock) *Dispatcher {
+func newDispatcher(tb testing.TB, st *memStore, c *siptest.Clock) *Dispatcher {
 	return New(Options{Store: st, Now: c.Now, Logger: slog.New(slog.DiscardHandler)})
 }
 
@@ -92,7 +85,7 @@ func addEvents(st *memStore, at time.Time, n int) {
 }
 
 func TestOrderSignatureAndBackoff(t *testing.T) {
-	c := &clock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
+	c := siptest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	st := &memStore{}
 	r := newReceiver(t, 2, c.Now)
 	st.addHook(hotdesk.Webhook{URL: r.srv.URL, Secret: secret, Enabled: true})
@@ -138,7 +131,7 @@ func TestOrderSignatureAndBackoff(t *testing.T) {
 }
 
 func TestGiveUpAfterRetryWindow(t *testing.T) {
-	c := &clock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
+	c := siptest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	st := &memStore{}
 	r := newReceiver(t, 1_000_000, c.Now)
 	st.addHook(hotdesk.Webhook{URL: r.srv.URL, Secret: secret, Enabled: true})
@@ -174,7 +167,7 @@ func TestGiveUpAfterRetryWindow(t *testing.T) {
 }
 
 func TestNoLossAcrossRestart(t *testing.T) {
-	c := &clock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
+	c := siptest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	st := &memStore{}
 	r := newReceiver(t, 1, c.Now)
 	st.addHook(hotdesk.Webhook{URL: r.srv.URL, Secret: secret, Enabled: true})

@@ -51,6 +51,9 @@ type baresipOpts struct {
 	ctrlPort  int
 	rtpLow    int
 	tone      string // WAV played as the microphone
+	// extraConfig is appended to the config file, accountParams to the
+	// account line (TLS and SRTP tests).
+	extraConfig, accountParams string
 }
 
 // startBaresip writes a config dir (-f) with file audio (aufile as the
@@ -77,9 +80,13 @@ module_tmp account.so
 module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:%d
-`, clientIP, o.sipPort, o.tone, o.rtpLow, o.rtpLow+99, o.ctrlPort)
-	account := fmt.Sprintf("<sip:%s@hotdesk.local;transport=%s>;auth_pass=demo-%s-secret;outbound=\"sip:127.0.0.1:5060;transport=%s\";regint=600;audio_codecs=pcmu,pcma;answermode=manual\n",
-		o.device, o.transport, o.device, o.transport)
+`, clientIP, o.sipPort, o.tone, o.rtpLow, o.rtpLow+99, o.ctrlPort) + o.extraConfig
+	pbxPort := 5060
+	if o.transport == "tls" {
+		pbxPort = 5061
+	}
+	account := fmt.Sprintf("<sip:%s@hotdesk.local;transport=%s>;auth_pass=demo-%s-secret;outbound=\"sip:127.0.0.1:%d;transport=%s\";regint=600;audio_codecs=pcmu,pcma;answermode=manual%s\n",
+		o.device, o.transport, o.device, pbxPort, o.transport, o.accountParams)
 	for name, body := range map[string]string{"config": config, "accounts": account, "contacts": ""} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)

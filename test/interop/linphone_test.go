@@ -41,12 +41,6 @@ const (
 // microphone.
 func startLinphone(t *testing.T, tone string) *linphone {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "linphone")
-	// liblinphone does not start its core when its database directory
-	// is missing.
-	if err := os.MkdirAll(filepath.Join(dir, ".local", "share", "linphone"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	rc := fmt.Sprintf(`[sip]
 sip_port=%d
 sip_tcp_port=%d
@@ -95,6 +89,18 @@ passwd=demo-soft205-secret
 realm=hotdesk.local
 domain=hotdesk.local
 `, linphoneUDPPort, linphoneTCPPort, linphoneRTPPort)
+	return startLinphoneRC(t, tone, rc)
+}
+
+// startLinphoneRC starts linphonec with the linphonerc text rc.
+func startLinphoneRC(t *testing.T, tone, rc string) *linphone {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "linphone")
+	// liblinphone does not start its core when its database directory
+	// is missing.
+	if err := os.MkdirAll(filepath.Join(dir, ".local", "share", "linphone"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	rcPath := filepath.Join(dir, "linphonerc")
 	if err := os.WriteFile(rcPath, []byte(rc), 0o600); err != nil {
 		t.Fatal(err)

@@ -61,7 +61,7 @@ func runInNamespace(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), runTime+20*time.Second)
 	defer cancel()
-	args := append(unshareArgs(), os.Args[0], "-test.run=^TestInterop$", "-test.v",
+	args := append(unshareArgs(), os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v",
 		"-test.timeout="+runTime.String(), "-test.count=1")
 	cmd := exec.CommandContext(ctx, "unshare", args...)
 	cmd.Env = append(os.Environ(), envInner+"=1", envBinary+"="+bin)

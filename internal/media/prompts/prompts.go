@@ -39,14 +39,67 @@ const (
 	Goodbye             = "goodbye"
 )
 
-// Names lists every prompt, digit_0 … digit_9 included.
-var Names = []string{
-	EnterExtension, EnterPIN, LoggedInAs, LoggedOut, IncorrectPIN,
-	NotEnabledExtension, NotEnabledPhone, Locked, NobodyLoggedIn,
-	ServiceUnavailable, UnknownExtension, NeutralPhone, NotAllowed, Goodbye,
-	"digit_0", "digit_1", "digit_2", "digit_3", "digit_4",
-	"digit_5", "digit_6", "digit_7", "digit_8", "digit_9",
+// Voicemail prompts (issue 13).
+const (
+	VMPersonAt          = "vm_person_at"   // followed by the extension's digits
+	VMUnavailable       = "vm_unavailable" // "... is not available, leave a message after the tone"
+	VMMailboxFull       = "vm_mailbox_full"
+	VMNotEnabled        = "vm_not_enabled"
+	VMYouHave           = "vm_you_have"
+	VMNewMessages       = "vm_new_messages"
+	VMSavedMessages     = "vm_saved_messages"
+	VMAnd               = "vm_and"
+	VMNoMessages        = "vm_no_messages"
+	VMNewMessage        = "vm_new_message"
+	VMSavedMessage      = "vm_saved_message"
+	VMReceived          = "vm_received" // followed by day, month
+	VMAt                = "vm_at"       // followed by hour, minute
+	VMFrom              = "vm_from"     // followed by the caller's digits
+	VMUnknownCaller     = "vm_unknown_caller"
+	VMMessageMenu       = "vm_message_menu"
+	VMDeleted           = "vm_deleted"
+	VMSaved             = "vm_saved"
+	VMNoMore            = "vm_no_more"
+	VMOptions           = "vm_options"
+	VMRecordGreeting    = "vm_record_greeting"
+	VMGreetingReview    = "vm_greeting_review"
+	VMGreetingSaved     = "vm_greeting_saved"
+	VMGreetingDiscarded = "vm_greeting_discarded"
+	VMGreetingDeleted   = "vm_greeting_deleted"
+	VMNoGreeting        = "vm_no_greeting"
+)
+
+// Names lists every prompt: digit_0 … digit_9, num_0 … num_59 and
+// month_1 … month_12 included.
+var Names = names()
+
+func names() []string {
+	n := []string{
+		EnterExtension, EnterPIN, LoggedInAs, LoggedOut, IncorrectPIN,
+		NotEnabledExtension, NotEnabledPhone, Locked, NobodyLoggedIn,
+		ServiceUnavailable, UnknownExtension, NeutralPhone, NotAllowed, Goodbye,
+		"digit_0", "digit_1", "digit_2", "digit_3", "digit_4",
+		"digit_5", "digit_6", "digit_7", "digit_8", "digit_9",
+		VMPersonAt, VMUnavailable, VMMailboxFull, VMNotEnabled, VMYouHave, VMNewMessages,
+		VMSavedMessages, VMAnd, VMNoMessages, VMNewMessage, VMSavedMessage, VMReceived, VMAt,
+		VMFrom, VMUnknownCaller, VMMessageMenu, VMDeleted, VMSaved, VMNoMore, VMOptions,
+		VMRecordGreeting, VMGreetingReview, VMGreetingSaved, VMGreetingDiscarded,
+		VMGreetingDeleted, VMNoGreeting,
+	}
+	for i := 0; i < 60; i++ {
+		n = append(n, Number(i))
+	}
+	for m := 1; m <= 12; m++ {
+		n = append(n, fmt.Sprintf("month_%d", m))
+	}
+	return n
 }
+
+// Number names the prompt that says n (0-59) as a number ("twenty-six").
+func Number(n int) string { return fmt.Sprintf("num_%d", n) }
+
+// Month names the prompt of a month (1-12).
+func Month(m int) string { return fmt.Sprintf("month_%d", m) }
 
 // Languages are the languages shipped with the binary.
 var Languages = []string{"en", "nl"}

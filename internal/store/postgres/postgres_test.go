@@ -122,7 +122,7 @@ func TestTwoNodes(t *testing.T) {
 func roamRetry(ctx context.Context, db *DB, ext, dev string) error {
 	var err error
 	for range 50 {
-		err = db.InTx(ctx, func(tx hotdesk.Tx) error { return benchLogin(ctx, tx, ext, dev) })
+		err = db.InTx(ctx, func(tx hotdesk.Tx) error { return storetest.RoamLogin(ctx, tx, ext, dev) })
 		if hotdesk.ErrorCode(err) != hotdesk.ECONFLICT {
 			return err
 		}

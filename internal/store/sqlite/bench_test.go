@@ -1,95 +1,26 @@
 package sqlite
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/storetest"
 )
 
-// BenchmarkLoginTx measures durable login transactions on a file database
-// (WAL, synchronous=FULL): each op is one InTx that looks up the user,
-// device and current logins, ends the user's previous login, creates the new
-// one and appends two audit events (with the outbox query), then commits
-// with an fsync. Run with
+// BenchmarkLoginTx measures durable login transactions
+// (storetest.BenchLoginTx) on a file database (WAL, synchronous=FULL):
+// each commit is an fsync. Run with
 //
 //	go test -run X -bench LoginTx -benchtime 3s ./internal/store/sqlite
 //
 // and read logins/s. -cpu 1,8 shows serial vs concurrent callers (writers
-// queue on the one write connection either way).
+// queue on the one write connection either way); BENCH_MEM=1 uses an
+// in-memory database.
 func BenchmarkLoginTx(b *testing.B) {
-	ctx := context.Background()
 	dsn := filepath.Join(b.TempDir(), "bench.db")
 	if os.Getenv("BENCH_MEM") != "" {
 		dsn = ":memory:"
 	}
-	db := MustOpen(b, dsn)
-	const users, devices = 200, 200
-	for i := range users {
-		if err := db.CreateUser(ctx, &hotdesk.User{Extension: fmt.Sprint(1000 + i), Hotdesk: true}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for range devices {
-		if err := db.CreateDevice(ctx, &hotdesk.Device{Mode: hotdesk.ModeHotdesk}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := db.CreateWebhook(ctx, &hotdesk.Webhook{URL: "https://example.com/h", Kinds: []string{"none"}, Enabled: true}); err != nil {
-		b.Fatal(err)
-	}
-	var seq atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			n := seq.Add(1)
-			ext, dev := fmt.Sprint(1000+n%users), fmt.Sprintf("HD%05d", 1+(n*7)%devices)
-			for {
-				err := db.InTx(ctx, func(tx hotdesk.Tx) error { return benchLogin(ctx, tx, ext, dev) })
-				if hotdesk.ErrorCode(err) == hotdesk.ECONFLICT {
-					continue
-				}
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				break
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "logins/s")
-}
-
-// benchLogin is the store work of one roaming login, as internal/desk does it.
-func benchLogin(ctx context.Context, tx hotdesk.Tx, ext, dev string) error {
-	now := time.Now()
-	if _, err := tx.FindUser(ctx, ext); err != nil {
-		return err
-	}
-	if _, err := tx.FindDevice(ctx, dev); err != nil {
-		return err
-	}
-	if cur, err := tx.LoginByDevice(ctx, dev); err == nil {
-		if err := tx.DeleteLogin(ctx, cur.Device); err != nil {
-			return err
-		}
-	}
-	if old, err := tx.LoginByUser(ctx, ext); err == nil {
-		if err := tx.DeleteLogin(ctx, old.Device); err != nil {
-			return err
-		}
-		if err := tx.AppendAudit(ctx, &hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindLogout, Extension: ext, Device: old.Device, Reason: hotdesk.ReasonRoamed}); err != nil {
-			return err
-		}
-	}
-	if err := tx.CreateLogin(ctx, &hotdesk.Login{Extension: ext, Device: dev, Since: now, Via: hotdesk.ViaPhone, LastActivity: now}); err != nil {
-		return err
-	}
-	return tx.AppendAudit(ctx, &hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindLogin, Extension: ext, Device: dev})
+	storetest.BenchLoginTx(b, MustOpen(b, dsn))
 }

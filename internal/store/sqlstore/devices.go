@@ -10,7 +10,8 @@ import (
 )
 
 const deviceCols = `id, label, mac, model, mode, owner, location, emergency_callback,
-	sip_password, provision_token, auto_logout, created_at, updated_at, locked_until`
+	sip_password, provision_token, auto_logout, created_at, updated_at, locked_until,
+	sip_transport, srtp`
 
 // scanDevice reads one row of deviceCols.
 func scanDevice(row interface{ Scan(...any) error }) (*hotdesk.Device, error) {
@@ -20,7 +21,8 @@ func scanDevice(row interface{ Scan(...any) error }) (*hotdesk.Device, error) {
 	var created, updated int64
 	var locked sql.NullInt64
 	err := row.Scan(&d.ID, &d.Label, &d.MAC, &d.Model, &d.Mode, &d.Owner, &loc, &d.EmergencyCallback,
-		&d.SIPPassword, &d.ProvisionToken, &auto, &created, &updated, &locked)
+		&d.SIPPassword, &d.ProvisionToken, &auto, &created, &updated, &locked,
+		&d.SIPTransport, &d.SRTP)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +49,8 @@ func deviceArgs(d *hotdesk.Device) []any {
 		auto.Valid = true
 	}
 	return []any{d.ID, d.Label, d.MAC, d.Model, d.Mode, d.Owner, loc, d.EmergencyCallback,
-		d.SIPPassword, d.ProvisionToken, auto, ts(d.CreatedAt), ts(d.UpdatedAt), tsPtr(d.LockedUntil)}
+		d.SIPPassword, d.ProvisionToken, auto, ts(d.CreatedAt), ts(d.UpdatedAt), tsPtr(d.LockedUntil),
+		d.SIPTransport, d.SRTP}
 }
 
 // FindDevice returns ENOTFOUND if the id does not exist.
@@ -131,7 +134,7 @@ func (db *DB) CreateDevice(ctx context.Context, d *hotdesk.Device) error {
 			d.ID = id
 		}
 		_, err := q.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`, deviceArgs(d)...)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`, deviceArgs(d)...)
 		return err
 	})
 	err = db.deviceConflict(ctx, err, d, "create device")
@@ -214,8 +217,9 @@ func (db *DB) updateDevice(ctx context.Context, q querier, id string, upd hotdes
 	a := deviceArgs(d)
 	_, err = q.ExecContext(ctx, `UPDATE devices SET label = $2, mac = $3, model = $4, mode = $5,
 		owner = $6, location = $7, emergency_callback = $8, sip_password = $9,
-		provision_token = $10, auto_logout = $11, updated_at = $12, locked_until = $13 WHERE id = $1`,
-		append(a[:11:11], a[12], a[13])...)
+		provision_token = $10, auto_logout = $11, updated_at = $12, locked_until = $13,
+		sip_transport = $14, srtp = $15 WHERE id = $1`,
+		append(a[:11:11], a[12], a[13], a[14], a[15])...)
 	return d, err
 }
 

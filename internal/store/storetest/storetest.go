@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"HotdeskIDs", testHotdeskIDs},
 		{"HotdeskIDsConcurrent", testHotdeskIDsConcurrent},
 		{"DeleteDevice", testDeleteDevice},
+		{"DeviceTLS", testDeviceTLS},
 		{"Logins", testLogins},
 		{"LoginConflicts", testLoginConflicts},
 		{"LoginRace", testLoginRace},
@@ -53,6 +54,10 @@ func Run(t *testing.T, open Opener) {
 		{"DeviceLock", testDeviceLock},
 		{"PINFailures", testPINFailures},
 		{"PINFailuresConcurrent", testPINFailuresConcurrent},
+		{"Voicemail", testVoicemail},
+		{"VoicemailGreeting", testVoicemailGreeting},
+		{"VoicemailDeletedWithUser", testVoicemailDeletedWithUser},
+		{"MailOutbox", testMailOutbox},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

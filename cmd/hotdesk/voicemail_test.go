@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/app"
+	"github.com/hotdesk-pbx/hotdesk/internal/media/mediatest"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+)
+
+// Messages are durable: one left before a clean restart is still there,
+// and one being recorded when the process is killed with SIGKILL is
+// stored at the next start with what was said up to about a second before
+// the kill (the spool file is synced every second).
+func TestVoicemailSurvivesKill(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "hotdesk.db")
+	n := startNodeIn(t, dir, "pbx", "127.0.0.1", db, "33000-33199", true)
+	if code := n.api(t, "PATCH", "/users/202", `{"voicemail":true}`, nil); code != http.StatusOK {
+		t.Fatalf("PATCH /users/202: %d", code)
+	}
+	hd1 := phoneAt(t, n, "HD00001", "demo-HD00001-secret")
+	phoneLogin(t, hd1, "*35*201*1234")
+
+	// A whole message, then a clean restart.
+	c, err := hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Record(400*time.Millisecond, 15*time.Second) // greeting and tone
+	if err := c.Media.SendAudio(0, mediatest.Tone(440, 1500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // stored after the BYE
+	n.p.stop(t)
+	n = startNodeIn(t, dir, "pbx", "127.0.0.1", db, "33000-33199", false)
+
+	// Mid-message kill: 3 s said, the process killed while the caller
+	// still talks.
+	hd1.SetServer(n.sip)
+	hd1.MustRegister(t)
+	c, err = hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Record(400*time.Millisecond, 15*time.Second)
+	if err := c.Media.SendAudio(0, mediatest.Tone(440, 3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	_ = n.p.cmd.Process.Signal(syscall.SIGKILL)
+	_ = n.p.wait(t, 10*time.Second)
+
+	// The next start stores what the spool kept.
+	n = startNodeIn(t, dir, "pbx", "127.0.0.1", db, "33000-33199", false)
+	spool := filepath.Join(dir, "voicemail", "spool")
+	eventually(t, 10*time.Second, "spool emptied into the store", func() bool {
+		entries, err := os.ReadDir(spool)
+		return err == nil && len(entries) == 0
+	})
+	n.p.stop(t)
+
+	s, err := sqlite.Open(context.Background(), filepath.Join(dir, "hotdesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	list, err := s.ListVoicemail(context.Background(), "202")
+	if err != nil || len(list) != 2 {
+		t.Fatalf("202's mailbox: %d messages %v, want 2", len(list), err)
+	}
+	first, killed := list[0], list[1]
+	if first.DurationMS < 1500 || first.DurationMS > 2200 {
+		t.Errorf("message before the restart: %d ms, want 1.5 s and a tail", first.DurationMS)
+	}
+	// The voice up to the last sync (>= 2 s of the 3 s) and at most the
+	// half-second tail.
+	if killed.DurationMS < 2000 || killed.DurationMS > 3600 || !killed.New || killed.Caller != "201" {
+		t.Errorf("message cut by the kill: %+v", killed)
+	}
+	audits, err := s.FindAudit(context.Background(), hotdesk.AuditFilter{Extension: "202", Kinds: []string{hotdesk.KindVoicemail}})
+	if err != nil || len(audits) != 2 || audits[0].Source != "spool" {
+		t.Errorf("audit of the recovered message: %+v %v", audits, err)
+	}
+}
+
+// Two nodes on one PostgreSQL: a message left through node a is played
+// by node b (*97 from a phone registered there), audio and all.
+func TestVoicemailTwoNodes(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	testBinary(t)
+	db, _ := pgtest.MustSchema(t, dsn)
+	a := startNode(t, "a", "127.0.0.1", db, "33200-33399", true)
+	b := startNode(t, "b", "127.0.0.2", db, "33400-33599", false)
+	if code := a.api(t, "PATCH", "/users/202", `{"voicemail":true}`, nil); code != http.StatusOK {
+		t.Fatalf("PATCH /users/202: %d", code)
+	}
+	hd1 := phoneAt(t, a, "HD00001", app.DemoPassword("HD00001"))
+	phoneLogin(t, hd1, "*35*201*1234")
+	c, err := hd1.Dial("202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Record(400*time.Millisecond, 15*time.Second)
+	if err := c.Media.SendAudio(0, mediatest.Tone(440, 2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+
+	hd2 := phoneAt(t, b, "HD00002", app.DemoPassword("HD00002"))
+	phoneLogin(t, hd2, "*35*202*1234")
+	c, err = hd2.Dial("*97")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendKeysRTP("1234#"); err != nil {
+		t.Fatal(err)
+	}
+	heard := c.Record(1500*time.Millisecond, 14*time.Second)
+	_ = c.Hangup()
+	if got := mediatest.ToneFrames(heard.PCM, 440); got < 75 { // 1.5 s of the 2 s tone
+		t.Fatalf("node b played %v with %d frames of the message's tone, want the 2 s message", heard.Duration(), got)
+	}
+	if got := mediatest.ToneFrames(mediatest.Tone(440, time.Second), 440); got != 50 {
+		t.Fatalf("toneFrames of 1 s of tone: %d", got)
+	}
+}

@@ -1,0 +1,39 @@
+package console
+
+import (
+	"context"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
+)
+
+// Store is what the console reads from the database itself, and its
+// sign-in sessions: changes go through Admin and the desk Service. Both
+// stores implement it.
+type Store interface {
+	admin.ReadStore
+	FindAdmin(ctx context.Context, username string) (*hotdesk.Admin, error)
+	CreateSession(ctx context.Context, s *hotdesk.Session) error
+	FindSession(ctx context.Context, tokenHash string) (*hotdesk.Session, error)
+	DeleteSession(ctx context.Context, tokenHash string) error
+	DeleteExpiredSessions(ctx context.Context, now time.Time) error
+}
+
+// Admin is the part of the admin Service (internal/admin) the console
+// calls: every change to users, devices and settings, and the audit of the
+// changes it makes through the desk Service.
+type Admin interface {
+	CreateUser(ctx context.Context, source string, in admin.UserInput) (*hotdesk.User, error)
+	UpdateUser(ctx context.Context, source, ext string, in admin.UserInput) (*hotdesk.User, error)
+	DeleteUser(ctx context.Context, source, ext string, freePhones bool) error
+	SetPIN(ctx context.Context, source, ext string, in admin.PINInput) (generated string, err error)
+	CreateDevice(ctx context.Context, source string, in admin.DeviceInput) (*hotdesk.Device, error)
+	UpdateDevice(ctx context.Context, source, id string, in admin.DeviceInput) (*hotdesk.Device, error)
+	DeleteDevice(ctx context.Context, source, id string) error
+	PutSettings(ctx context.Context, source string, st hotdesk.Settings) (hotdesk.Settings, error)
+	Audit(ctx context.Context, source string, e *hotdesk.AuditEvent)
+	admin.Voicemails
+}
+
+var _ Admin = (*admin.Service)(nil)

@@ -1,0 +1,232 @@
+package mail_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"mime"
+	"mime/multipart"
+	netmail "net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/mail"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+)
+
+// fixture is a real SQLite store with user 201 (voicemail on, an email
+// address), one message and the mail settings pointing at srv.
+type fixture struct {
+	store hotdesk.Store
+	bus   *events.Bus
+	box   *mail.Outbox
+	msg   *hotdesk.Voicemail
+	wav   []byte
+}
+
+func newFixture(t *testing.T, srv *smtpServer, tweak func(*mail.Options)) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f := &fixture{store: db, bus: events.New(), wav: bytes.Repeat([]byte("RIFF\x00\xff"), 3000)}
+	if err := db.CreateUser(ctx, &hotdesk.User{Extension: "201", Name: "Ann", Email: "ann@example.com", Voicemail: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.msg = &hotdesk.Voicemail{Extension: "201", Caller: "0612345678", CallerName: "Piet Bakker", DurationMS: 7400, New: true,
+		Codec: "PCMU", ReceivedAt: time.Date(2026, 12, 1, 14, 5, 0, 0, time.UTC)}
+	if err := db.CreateVoicemail(ctx, f.msg, f.wav); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := db.GetSettings(ctx)
+	st.Timezone = "Europe/Amsterdam"
+	st.Mail = hotdesk.MailSettings{Enabled: true, Host: "127.0.0.1", Port: srv.port(), StartTLS: srv.tls != nil,
+		Username: "pbx", Password: "s3cret", From: "pbx@example.com"}
+	if err := db.PutSettings(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	o := mail.Options{Store: db, Bus: f.bus, RootCAs: srv.roots, Hostname: "pbx.test", Logger: slogDiscard(),
+		FirstRetry: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Poll: 20 * time.Millisecond, Timeout: 5 * time.Second}
+	if tweak != nil {
+		tweak(&o)
+	}
+	if f.box, err = mail.New(o); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = f.box.Queue(runCtx) })
+	wg.Go(func() { _ = f.box.Deliver(runCtx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return f
+}
+
+// deposit publishes the event a deposit publishes.
+func (f *fixture) deposit() {
+	f.bus.Publish(events.Event{Kind: hotdesk.KindVoicemail, Extension: "201", Reason: hotdesk.VoicemailNew,
+		Detail: "id=" + itoa(f.msg.ID) + " new=1 old=0"})
+}
+
+func waitMessages(t *testing.T, srv *smtpServer, n int) []received {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if got := srv.messages(); len(got) >= n {
+			return got
+		}
+	}
+	t.Fatalf("SMTP server got %d messages, want %d", len(srv.messages()), n)
+	return nil
+}
+
+// TestVoicemailEmailed: a deposit is mailed over STARTTLS with AUTH PLAIN,
+// with a subject naming the caller and the WAV attached byte for byte.
+func TestVoicemailEmailed(t *testing.T) {
+	srv := startSMTP(t, true)
+	f := newFixture(t, srv, nil)
+	f.deposit()
+	got := waitMessages(t, srv, 1)[0]
+	if !got.TLS || got.User != "pbx" || got.From != "pbx@example.com" || got.To != "ann@example.com" {
+		t.Fatalf("session: TLS %v user %q from %q to %q", got.TLS, got.User, got.From, got.To)
+	}
+	msg, err := netmail.ReadMessage(strings.NewReader(got.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if subj != "Voicemail from Piet Bakker 0612345678 (0:07)" {
+		t.Errorf("Subject %q", subj)
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/mixed" {
+		t.Fatalf("Content-Type %q: %v", msg.Header.Get("Content-Type"), err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	text, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(text)
+	for _, want := range []string{"From: Piet Bakker 0612345678", "Received: 2026-12-01 15:05", "Length: 0:07", "Dial *97"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("text part lacks %q:\n%s", want, body)
+		}
+	}
+	att, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if att.FileName() != "voicemail-201-"+itoa(f.msg.ID)+".wav" || !strings.HasPrefix(att.Header.Get("Content-Type"), "audio/wav") {
+		t.Errorf("attachment %q %q", att.FileName(), att.Header.Get("Content-Type"))
+	}
+	wav, _ := io.ReadAll(att)
+	if !bytes.Equal(decodeB64(t, wav), f.wav) {
+		t.Fatalf("attachment differs from the message's WAV (%d bytes)", len(wav))
+	}
+}
+
+// TestFailingServerLosesNothing: a server that drops the first session and
+// refuses the second still gets the message on a later retry, once.
+func TestFailingServerLosesNothing(t *testing.T) {
+	srv := startSMTP(t, true)
+	srv.fail = []string{"drop", "451"}
+	f := newFixture(t, srv, nil)
+	f.deposit()
+	got := waitMessages(t, srv, 1)
+	time.Sleep(100 * time.Millisecond) // a second delivery would come by now
+	if len(srv.messages()) != 1 || !strings.Contains(got[0].Data, "Piet Bakker") {
+		t.Fatalf("%d messages delivered", len(srv.messages()))
+	}
+	m, err := f.store.FindMail(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != hotdesk.MailSent || m.Attempts != 3 || m.SentAt == nil || m.LastError != "" {
+		t.Fatalf("outbox row %+v", m)
+	}
+}
+
+// TestNoSTARTTLSNoCredentials: with STARTTLS required, a server that does
+// not offer it never sees the credentials, and the mail waits (pending,
+// the reason recorded) rather than going out in clear.
+func TestNoSTARTTLSNoCredentials(t *testing.T) {
+	srv := startSMTP(t, false)
+	f := newFixture(t, srv, nil)
+	ctx := context.Background()
+	st, _ := f.store.GetSettings(ctx)
+	st.Mail.StartTLS = true
+	if err := f.store.PutSettings(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	f.deposit()
+	var m *hotdesk.Mail
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m, _ = f.store.FindMail(ctx, 1); m != nil && m.Attempts >= 2 {
+			break
+		}
+	}
+	if m == nil || m.Status != hotdesk.MailPending || !strings.Contains(m.LastError, "STARTTLS") {
+		t.Fatalf("outbox row %+v", m)
+	}
+	if len(srv.auths()) != 0 || len(srv.messages()) != 0 {
+		t.Fatalf("credentials or message sent without TLS: %v %d", srv.auths(), len(srv.messages()))
+	}
+}
+
+// TestGivesUpAfterRetryFor: a mail that keeps failing is marked failed
+// once RetryFor has passed, and stays in the outbox.
+func TestGivesUpAfterRetryFor(t *testing.T) {
+	srv := startSMTP(t, true)
+	srv.fail = []string{"451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451"}
+	f := newFixture(t, srv, func(o *mail.Options) { o.RetryFor = 100 * time.Millisecond })
+	f.deposit()
+	ctx := context.Background()
+	var m *hotdesk.Mail
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m, _ = f.store.FindMail(ctx, 1); m != nil && m.Status == hotdesk.MailFailed {
+			break
+		}
+	}
+	if m == nil || m.Status != hotdesk.MailFailed || m.Attempts < 2 || !strings.Contains(m.LastError, "451") {
+		t.Fatalf("outbox row %+v", m)
+	}
+}
+
+// TestOnlyWhenWanted: nothing is queued with mail off, or for a user
+// without an address or with voicemail off.
+func TestOnlyWhenWanted(t *testing.T) {
+	srv := startSMTP(t, true)
+	f := newFixture(t, srv, nil)
+	ctx := context.Background()
+	st, _ := f.store.GetSettings(ctx)
+	st.Mail.Enabled = false
+	_ = f.store.PutSettings(ctx, st)
+	if ok, err := f.box.QueueMessage(ctx, "201", f.msg.ID); ok || err != nil {
+		t.Fatalf("mail off: queued %v, %v", ok, err)
+	}
+	st.Mail.Enabled = true
+	_ = f.store.PutSettings(ctx, st)
+	empty := ""
+	if _, err := f.store.UpdateUser(ctx, "201", hotdesk.UserUpdate{Email: &empty}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := f.box.QueueMessage(ctx, "201", f.msg.ID); ok || err != nil {
+		t.Fatalf("no address: queued %v, %v", ok, err)
+	}
+	addr, off := "ann@example.com", false
+	if _, err := f.store.UpdateUser(ctx, "201", hotdesk.UserUpdate{Email: &addr, Voicemail: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := f.box.QueueMessage(ctx, "201", f.msg.ID); ok || err != nil {
+		t.Fatalf("voicemail off: queued %v, %v", ok, err)
+	}
+	if due, _ := f.store.DueMail(ctx, time.Now().Add(time.Hour), 10); len(due) != 0 {
+		t.Fatalf("queued: %+v", due)
+	}
+}

@@ -1,0 +1,207 @@
+package mail_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"io"
+	"math/big"
+	"net"
+	"net/textproto"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// smtpServer is a small SMTP server on loopback, written for these tests
+// with net/textproto: EHLO, STARTTLS (with a certificate made here), AUTH
+// PLAIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT. Sessions can be made to fail.
+type smtpServer struct {
+	tb    testing.TB
+	ln    net.Listener
+	tls   *tls.Config // nil: no STARTTLS offered
+	roots *x509.CertPool
+	user  string // AUTH PLAIN credentials accepted
+	pass  string
+
+	mu sync.Mutex
+	// fail says how the n-th session (from 0) fails: "drop" closes the
+	// connection after the greeting, "451" refuses MAIL FROM; "" works.
+	fail     []string
+	sessions int
+	got      []received
+	authed   []string // users that authenticated, per session
+}
+
+// received is one accepted message.
+type received struct {
+	From, To string
+	Data     string
+	TLS      bool
+	User     string
+}
+
+func startSMTP(tb testing.TB, withTLS bool) *smtpServer {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &smtpServer{tb: tb, ln: ln, user: "pbx", pass: "s3cret"}
+	if withTLS {
+		s.tls, s.roots = testCert(tb)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() { s.serve(c) })
+		}
+	})
+	tb.Cleanup(func() { ln.Close(); wg.Wait() })
+	return s
+}
+
+func (s *smtpServer) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+
+func (s *smtpServer) messages() []received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]received(nil), s.got...)
+}
+
+func (s *smtpServer) auths() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.authed...)
+}
+
+func (s *smtpServer) serve(c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	s.mu.Lock()
+	n := s.sessions
+	s.sessions++
+	mode := ""
+	if n < len(s.fail) {
+		mode = s.fail[n]
+	}
+	s.mu.Unlock()
+	tp := textproto.NewConn(c)
+	_ = tp.PrintfLine("220 test.local ESMTP")
+	if mode == "drop" {
+		return
+	}
+	var cur received
+	for {
+		line, err := tp.ReadLine()
+		if err != nil {
+			return
+		}
+		verb, arg, _ := strings.Cut(line, " ")
+		switch strings.ToUpper(verb) {
+		case "EHLO", "HELO":
+			lines := []string{"test.local"}
+			if s.tls != nil && !cur.TLS {
+				lines = append(lines, "STARTTLS")
+			}
+			lines = append(lines, "AUTH PLAIN", "8BITMIME")
+			for i, l := range lines {
+				sep := "-"
+				if i == len(lines)-1 {
+					sep = " "
+				}
+				_ = tp.PrintfLine("250%s%s", sep, l)
+			}
+		case "STARTTLS":
+			if s.tls == nil || cur.TLS {
+				_ = tp.PrintfLine("502 no")
+				continue
+			}
+			_ = tp.PrintfLine("220 go ahead")
+			tc := tls.Server(c, s.tls)
+			if err := tc.Handshake(); err != nil {
+				return
+			}
+			c, tp, cur = tc, textproto.NewConn(tc), received{TLS: true}
+		case "AUTH":
+			mech, b64, _ := strings.Cut(arg, " ")
+			raw, err := base64.StdEncoding.DecodeString(b64)
+			parts := strings.Split(string(raw), "\x00")
+			if strings.ToUpper(mech) != "PLAIN" || err != nil || len(parts) != 3 || parts[1] != s.user || parts[2] != s.pass {
+				_ = tp.PrintfLine("535 5.7.8 bad credentials")
+				continue
+			}
+			cur.User = parts[1]
+			s.mu.Lock()
+			s.authed = append(s.authed, parts[1])
+			s.mu.Unlock()
+			_ = tp.PrintfLine("235 2.7.0 ok")
+		case "MAIL":
+			if mode == "451" {
+				_ = tp.PrintfLine("451 4.3.0 try again later")
+				continue
+			}
+			cur.From = between(arg)
+			_ = tp.PrintfLine("250 ok")
+		case "RCPT":
+			cur.To = between(arg)
+			_ = tp.PrintfLine("250 ok")
+		case "DATA":
+			_ = tp.PrintfLine("354 end with .")
+			b, err := io.ReadAll(tp.DotReader())
+			if err != nil {
+				return
+			}
+			cur.Data = string(b)
+			s.mu.Lock()
+			s.got = append(s.got, cur)
+			s.mu.Unlock()
+			_ = tp.PrintfLine("250 queued")
+		case "RSET", "NOOP":
+			_ = tp.PrintfLine("250 ok")
+		case "QUIT":
+			_ = tp.PrintfLine("221 bye")
+			return
+		default:
+			_ = tp.PrintfLine("500 what")
+		}
+	}
+}
+
+// testCert makes a self-signed certificate for 127.0.0.1 and the pool
+// that trusts it.
+func testCert(tb testing.TB) (*tls.Config, *x509.CertPool) {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test SMTP"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
+}
+
+// between is the address in <…> of a MAIL or RCPT argument.
+func between(arg string) string {
+	_, rest, _ := strings.Cut(arg, "<")
+	addr, _, _ := strings.Cut(rest, ">")
+	return addr
+}

@@ -1,0 +1,410 @@
+// Package mwi lights the message-waiting lamp (RFC 3842, Event:
+// message-summary) of the phone a user is at. The lamp belongs to the
+// user, not the phone: a phone reports the mailbox of whoever is logged in
+// on it (or of its owner, for a personal phone), so a login lights the new
+// desk, and a logout, roam or replacement darkens the old one.
+//
+// Phones learn the state two ways. A phone that subscribes (SUBSCRIBE
+// Event: message-summary, digest-authenticated like every request of a
+// device) gets NOTIFYs in that subscription's dialog; a phone that does not
+// gets unsolicited NOTIFYs at its registered contacts, which Snom, Yealink,
+// Grandstream and most others act on. Changes come from the event bus
+// (login, logout, registered, device_changed, voicemail), local and from
+// other nodes alike, and each node notifies only the phones registered with
+// it, so with several nodes every phone is told once.
+package mwi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+)
+
+// Event is the SIP event package, ContentType the NOTIFY body's type.
+const (
+	Event       = "message-summary"
+	ContentType = "application/simple-message-summary"
+)
+
+// Limits.
+const (
+	notifyTimeout = 32 * time.Second // RFC 3261 Timer F
+	maxInFlight   = 512              // device workers at once; more are skipped and logged
+	// A phone needs one message-summary subscription (a few with several
+	// lines); more from one device are refused, so a broken or hostile
+	// phone cannot grow memory without bound.
+	maxPerDevice     = 4
+	maxSubscriptions = 100_000
+)
+
+// Counts is what MWI needs of the mailbox store (hotdesk.VoicemailStore
+// has it): the user's new and saved message counts.
+type Counts interface {
+	VoicemailCounts(ctx context.Context, ext string) (newCount, oldCount int, err error)
+}
+
+// Store is what MWI needs of the store to find whose mailbox a phone shows
+// and where a user is.
+type Store interface {
+	LoginByUser(ctx context.Context, ext string) (*hotdesk.Login, error)
+	LoginByDevice(ctx context.Context, device string) (*hotdesk.Login, error)
+	FindDevice(ctx context.Context, id string) (*hotdesk.Device, error)
+	FindDevices(ctx context.Context, f hotdesk.DeviceFilter) ([]*hotdesk.Device, int, error)
+}
+
+// Options configure a Notifier. Store, Counts and SIP are required.
+type Options struct {
+	Store    Store
+	Counts   Counts
+	Bus      *events.Bus
+	SIP      *signaling.Server
+	Contacts func(device string) []hotdesk.Binding // this node's live registrations (registrar.Contacts)
+	Node     string                                // this node's name; bindings of other nodes are skipped
+	// Auth authenticates an out-of-dialog SUBSCRIBE (registrar.Authenticate);
+	// when it returns false it has answered (407 or 403). Required to accept
+	// subscriptions: the subscriber's device decides whose mailbox it sees.
+	Auth   func(req *sip.Request, tx sip.ServerTransaction) (*hotdesk.Device, bool)
+	Logger *slog.Logger
+	Now    hotdesk.Clock
+	// MinExpires (default 60), MaxExpires (default 3600) and DefaultExpires
+	// (RFC 3842 suggests 3600) bound subscriptions.
+	MinExpires, MaxExpires, DefaultExpires int
+}
+
+// Summary is the state one phone shows.
+type Summary struct {
+	Extension string // the user whose mailbox it is; "" for a neutral phone
+	New, Old  int
+}
+
+// Body is the RFC 3842 simple-message-summary body for account (a SIP URI).
+func (s Summary) Body(account string) []byte {
+	waiting := "no"
+	if s.New > 0 {
+		waiting = "yes"
+	}
+	return fmt.Appendf(nil, "Messages-Waiting: %s\r\nMessage-Account: %s\r\nVoice-Message: %d/%d (0/0)\r\n",
+		waiting, account, s.New, s.Old)
+}
+
+// Notifier sends message-summary NOTIFYs. Run drives it.
+type Notifier struct {
+	o    Options
+	log  *slog.Logger
+	base context.Context // cancelled when Run returns
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	events      <-chan events.Event // subscribed in New: nothing published before Run is missed
+	unsubscribe func()
+
+	mu      sync.Mutex
+	workers map[string]*worker // device → its NOTIFY worker while one runs
+	subs    map[string]*subscription
+	byDev   map[string]map[*subscription]struct{}
+	closed  bool
+
+	sent atomic.Int64 // NOTIFYs answered 2xx
+}
+
+// worker serialises one device's NOTIFYs: again says state changed while
+// it was sending, so it reads the state once more before it stops; always
+// says the next round notifies whatever the state (else only a lit lamp).
+type worker struct{ again, always bool }
+
+// New checks o and returns an idle Notifier; Register and Run start it.
+func New(o Options) (*Notifier, error) {
+	if o.Store == nil || o.Counts == nil || o.SIP == nil {
+		return nil, errors.New("mwi: Store, Counts and SIP are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MinExpires <= 0 {
+		o.MinExpires = 60
+	}
+	if o.MaxExpires < o.MinExpires {
+		o.MaxExpires = max(3600, o.MinExpires)
+	}
+	if o.DefaultExpires <= 0 {
+		o.DefaultExpires = 3600
+	}
+	o.DefaultExpires = min(max(o.DefaultExpires, o.MinExpires), o.MaxExpires)
+	base, stop := context.WithCancel(context.Background())
+	n := &Notifier{o: o, log: o.Logger, base: base, stop: stop, unsubscribe: func() {},
+		workers: map[string]*worker{}, subs: map[string]*subscription{}, byDev: map[string]map[*subscription]struct{}{}}
+	if o.Bus != nil {
+		n.events, n.unsubscribe = o.Bus.Subscribe(1024)
+	}
+	return n, nil
+}
+
+// Sent is how many NOTIFYs were answered with 2xx (tests, metrics).
+func (n *Notifier) Sent() int64 { return n.sent.Load() }
+
+// Run follows the bus and expires subscriptions until ctx is done, then
+// aborts and waits for the NOTIFYs in flight.
+func (n *Notifier) Run(ctx context.Context) error {
+	defer n.unsubscribe()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	defer func() {
+		n.mu.Lock()
+		n.closed = true
+		n.mu.Unlock()
+		n.stop()
+		n.wg.Wait()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-n.events:
+			if !ok {
+				return nil
+			}
+			// A phone that registers anew (rebooted, re-provisioned)
+			// comes up with its lamp off: it is told only when there are
+			// new messages to light it, so a flood of registrations (and
+			// phones that take no NOTIFY) hears nothing otherwise.
+			always := e.Kind != hotdesk.KindRegistered
+			for _, d := range n.devicesOf(ctx, e) {
+				n.kick(d, always)
+			}
+		case <-t.C:
+			n.sweep(n.o.Now())
+		}
+	}
+}
+
+// devicesOf returns the phones whose lamp e may change.
+func (n *Notifier) devicesOf(ctx context.Context, e events.Event) []string {
+	switch e.Kind {
+	case hotdesk.KindLogin, hotdesk.KindLogout, hotdesk.KindDeviceChanged:
+		if e.Device != "" {
+			return []string{e.Device}
+		}
+	case hotdesk.KindRegistered:
+		if e.Device != "" && !e.Remote() { // only by its node
+			return []string{e.Device}
+		}
+	case hotdesk.KindVoicemail:
+		if e.Extension != "" {
+			return n.devicesOfUser(ctx, e.Extension)
+		}
+	}
+	return nil
+}
+
+// devicesOfUser is the desk ext is logged in on plus ext's personal phones.
+func (n *Notifier) devicesOfUser(ctx context.Context, ext string) []string {
+	var out []string
+	if l, err := n.o.Store.LoginByUser(ctx, ext); err == nil {
+		out = append(out, l.Device)
+	} else if hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		n.log.Warn("mwi: find login", "extension", ext, "err", err)
+	}
+	ds, _, err := n.o.Store.FindDevices(ctx, hotdesk.DeviceFilter{Owner: ext, Mode: hotdesk.ModePersonal})
+	if err != nil {
+		n.log.Warn("mwi: find personal phones", "extension", ext, "err", err)
+	}
+	for _, d := range ds {
+		if d.Mode == hotdesk.ModePersonal && d.Owner == ext && !slices.Contains(out, d.ID) {
+			out = append(out, d.ID)
+		}
+	}
+	return out
+}
+
+// SummaryOf reads the state device shows now: the mailbox of the user
+// logged in on it, else of its owner when it is a personal phone, else
+// none (the lamp off).
+func (n *Notifier) SummaryOf(ctx context.Context, device string) (Summary, error) {
+	var s Summary
+	l, err := n.o.Store.LoginByDevice(ctx, device)
+	switch {
+	case err == nil:
+		s.Extension = l.Extension
+	case hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND:
+		return s, fmt.Errorf("mwi: login of %s: %w", device, err)
+	default:
+		d, err := n.o.Store.FindDevice(ctx, device)
+		if err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+			return s, fmt.Errorf("mwi: device %s: %w", device, err)
+		}
+		if d != nil && d.Mode == hotdesk.ModePersonal {
+			s.Extension = d.Owner
+		}
+	}
+	if s.Extension == "" {
+		return s, nil
+	}
+	s.New, s.Old, err = n.o.Counts.VoicemailCounts(ctx, s.Extension)
+	if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
+		return Summary{Extension: s.Extension}, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("mwi: counts of %s: %w", s.Extension, err)
+	}
+	return s, nil
+}
+
+// account is the Message-Account of s on device: the user's AOR, or the
+// phone's own for a neutral phone.
+func (n *Notifier) account(s Summary, device string) string {
+	user := s.Extension
+	if user == "" {
+		user = device
+	}
+	u := sip.Uri{Scheme: "sip", User: user, Host: n.o.SIP.Domain()}
+	return u.String()
+}
+
+// Kick tells device its current state soon: in its subscriptions' dialogs,
+// or unsolicited at its contacts on this node when it has none. NOTIFYs of
+// one device go one round at a time, each round reading the state afresh,
+// so the last one a phone gets is never older than the last change.
+func (n *Notifier) Kick(device string) { n.kick(device, true) }
+
+func (n *Notifier) kick(device string, always bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return
+	}
+	if w := n.workers[device]; w != nil {
+		w.again = true
+		w.always = w.always || always
+		return
+	}
+	if len(n.workers) >= maxInFlight {
+		n.log.Warn("mwi: too many phones being notified, skipped", "device", device)
+		return
+	}
+	w := &worker{always: always}
+	n.workers[device] = w
+	n.wg.Add(1)
+	go n.work(device, w)
+}
+
+func (n *Notifier) work(device string, w *worker) {
+	defer n.wg.Done()
+	for {
+		n.mu.Lock()
+		always := w.always
+		w.always = false
+		n.mu.Unlock()
+		n.round(device, always)
+		n.mu.Lock()
+		if !w.again || n.base.Err() != nil {
+			delete(n.workers, device)
+			n.mu.Unlock()
+			return
+		}
+		w.again = false
+		n.mu.Unlock()
+	}
+}
+
+// round sends device's current state to each of its subscriptions, or to
+// its contacts when it has none, and waits for the answers; unless always,
+// only when the lamp is to be lit.
+func (n *Notifier) round(device string, always bool) {
+	ctx := n.base
+	s, err := n.SummaryOf(ctx, device)
+	if err != nil {
+		n.log.Warn("mwi: read state", "device", device, "err", err)
+		return
+	}
+	if !always && s.New == 0 {
+		return
+	}
+	body := s.Body(n.account(s, device))
+	n.mu.Lock()
+	subs := make([]*subscription, 0, len(n.byDev[device]))
+	for sub := range n.byDev[device] {
+		subs = append(subs, sub)
+	}
+	n.mu.Unlock()
+	var wg sync.WaitGroup
+	if len(subs) > 0 {
+		for _, sub := range subs {
+			wg.Go(func() { n.notifySub(sub, body, false, "") })
+		}
+		wg.Wait()
+		return
+	}
+	for _, b := range n.o.Contacts(device) {
+		if n.o.Node != "" && b.Node != "" && b.Node != n.o.Node {
+			continue
+		}
+		wg.Go(func() {
+			if err := n.unsolicited(ctx, b, body); err != nil {
+				n.log.Info("mwi: notify failed", "device", device, "contact", b.Contact, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// unsolicited sends one NOTIFY outside any subscription to b, as phones
+// configured for unsolicited MWI expect (Subscription-State active, as
+// Cisco, Asterisk and the phone makers' own examples show).
+func (n *Notifier) unsolicited(ctx context.Context, b hotdesk.Binding, body []byte) error {
+	req, err := n.o.SIP.NewRequestTo(sip.NOTIFY, b)
+	if err != nil {
+		return err
+	}
+	req.AppendHeader(sip.NewHeader("Event", Event))
+	req.AppendHeader(sip.NewHeader("Subscription-State", "active"))
+	req.AppendHeader(sip.NewHeader("Content-Type", ContentType))
+	req.SetBody(body)
+	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
+	defer cancel()
+	res, err := n.o.SIP.Client.Do(ctx, req)
+	if err != nil {
+		return fmt.Errorf("notify %s: %w", b.Contact, err)
+	}
+	if !res.IsSuccess() {
+		return fmt.Errorf("notify %s: %d %s", b.Contact, res.StatusCode, res.Reason)
+	}
+	n.sent.Add(1)
+	return nil
+}
+
+// send runs one NOTIFY transaction and returns its final status.
+func (n *Notifier) send(req *sip.Request) (int, error) {
+	ctx, cancel := context.WithTimeout(n.base, notifyTimeout)
+	defer cancel()
+	res, err := n.o.SIP.Client.Do(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	if res.IsSuccess() {
+		n.sent.Add(1)
+	}
+	return res.StatusCode, nil
+}
+
+// trimValue is a header's value without surrounding space.
+func trimValue(h sip.Header) string {
+	if h == nil {
+		return ""
+	}
+	return strings.TrimSpace(h.Value())
+}

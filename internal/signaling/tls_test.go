@@ -1,0 +1,153 @@
+package signaling
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// mustTestCert is a self-signed ECDSA certificate for 127.0.0.1.
+func mustTestCert(tb testing.TB) tls.Certificate {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pbx.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"pbx.test"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// lockedBuffer is a log sink safe for the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestTLSGarbageHandshakesThenRealClient: 200 connections that send
+// garbage, a plain SIP message or nothing at all instead of a ClientHello
+// are each closed and counted, logged once for their source, and a real
+// TLS client is served after them (and while the silent ones still hang).
+func TestTLSGarbageHandshakesThenRealClient(t *testing.T) {
+	logs := &lockedBuffer{}
+	cert := mustTestCert(t)
+	s := mustServeOpts(t, Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0",
+		TLSConfig: ServerTLSConfig(cert), Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	addr := s.TLSAddr().String()
+
+	// A few silent connections stay open: their handshakes wait, the
+	// listener does not.
+	for range 5 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	garbage := [][]byte{
+		[]byte("OPTIONS sip:x@pbx.test SIP/2.0\r\nContent-Length: 0\r\n\r\n"),
+		bytes.Repeat([]byte{0x16, 0x03, 0x01, 0xff, 0xff}, 10), // a record header lying about its length
+		{0x16, 0x03, 0x03, 0x00, 0x05, 1, 2, 3, 4, 5},          // a handshake record that is no ClientHello
+	}
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			c.Write(garbage[i%len(garbage)])
+			if i%len(garbage) == 1 {
+				c.(*net.TCPConn).CloseWrite() // the server reads EOF mid-record
+			}
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, _ = bufio.NewReader(c).ReadByte() // alert or close
+		}()
+	}
+	wg.Wait()
+
+	start := time.Now()
+	conf := &tls.Config{ServerName: "pbx.test", RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}
+	leaf, _ := x509.ParseCertificate(cert.Certificate[0])
+	conf.RootCAs.AddCert(leaf)
+	c, err := tls.Dial("tcp", addr, conf)
+	if err != nil {
+		t.Fatalf("real client after garbage: %v", err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, sipText("OPTIONS", "tls-real", "", c.LocalAddr().String(), "TLS"))
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "SIP/2.0 200") {
+		t.Fatalf("real client: %q, %v", line, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("real client served after %s", d)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for counterValue(t, s.guard.tlsFailed) < 200 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := counterValue(t, s.guard.tlsFailed); got != 200 {
+		t.Errorf("handshake failures counted %v, want 200", got)
+	}
+	if n := strings.Count(logs.String(), "TLS handshake failed"); n != 1 {
+		t.Errorf("handshake failure logged %d times for one source, want once:\n%s", n, logs)
+	}
+	if ct := s.Contact("tls"); ct.Address.Port != s.TLSAddr().Port || !strings.Contains(ct.Address.String(), "transport=tls") {
+		t.Errorf("TLS contact %s, want the TLS port %d with transport=tls", ct.Address.String(), s.TLSAddr().Port)
+	}
+}
+
+// TestTLSOldVersionRefused: a TLS 1.1 client gets no session.
+func TestTLSOldVersionRefused(t *testing.T) {
+	s := mustServeOpts(t, Options{UDPAddr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0",
+		TLSConfig: ServerTLSConfig(mustTestCert(t)), Logger: slog.New(slog.DiscardHandler)})
+	c, err := tls.Dial("tcp", s.TLSAddr().String(), &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11})
+	if err == nil {
+		c.Close()
+		t.Fatal("TLS 1.1 handshake succeeded")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for counterValue(t, s.guard.tlsFailed) != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := counterValue(t, s.guard.tlsFailed); got != 1 {
+		t.Errorf("handshake failures %v, want 1", got)
+	}
+}
