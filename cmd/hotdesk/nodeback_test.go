@@ -81,7 +81,8 @@ func TestRestartedLostNodeComesBack(t *testing.T) {
 	a, b, db, dirB, hd2, mover, moverID := twoNodes(t, "33")
 	// b follows the event log (a login through a reaches its phone)
 	// before it is killed.
-	n := len(hd2.Notifies())
+	syncs, _ := hd2.WaitNotify(0, "check-sync", 0) // message-summary NOTIFYs come too
+	n := len(syncs)
 	if code := a.api(t, "POST", "/logins", `{"extension":"202","device":"HD00002"}`, nil); code != http.StatusCreated && code != http.StatusOK {
 		t.Fatalf("POST /logins 202@HD00002: %d", code)
 	}
@@ -96,7 +97,8 @@ func TestRestartedLostNodeComesBack(t *testing.T) {
 	if code := a.api(t, "POST", "/logins", `{"extension":"201","device":"HD00002"}`, nil); code != http.StatusCreated && code != http.StatusOK {
 		t.Fatalf("POST /logins 201@HD00002: %d", code)
 	}
-	before := len(hd2.Notifies())
+	syncs, _ = hd2.WaitNotify(0, "check-sync", 0)
+	before := len(syncs)
 	time.Sleep(500 * time.Millisecond)
 	// Same data directory (node id) and SIP address.
 	startNodeIn(t, dirB, "b", "127.0.0.2", db, "33200-33399", false, "--sip", b.sip)
