@@ -115,4 +115,12 @@ type NodeStore interface {
 	// node at audit.Time. It returns the marked bindings of those devices;
 	// a second caller finds none.
 	MarkNodeStale(ctx context.Context, node string, audit AuditEvent) ([]Binding, error)
+	// ReviveNodeBindings is for a node back after it was declared lost: in
+	// one transaction it deletes the node's unexpired stale bindings of
+	// devices with a live binding on another node at audit.Time (the phone
+	// moved there and stays) and those keep (nil: all) rejects, makes the
+	// others live again, and appends a copy of audit (Device and Source
+	// filled in) per device made live. It returns the bindings made live
+	// and those deleted.
+	ReviveNodeBindings(ctx context.Context, node string, keep func(Binding) bool, audit AuditEvent) (live, gone []Binding, err error)
 }

@@ -9,6 +9,8 @@
 #   bench/cluster/run.sh                       # 1 2 3 nodes, 32 clients, 20 s each
 #   NODES="1 3" WORKERS=64 DURATION=30s bench/cluster/run.sh
 #   HOTDESK_BIN=/path/to/other/hotdesk bench/cluster/run.sh   # another build, to compare
+#   LOAD_NODES=1 bench/cluster/run.sh          # requests to the first node only: the
+#                                              # others only consume the event log
 #
 # Prints one line per node count and a table; exits non-zero when a login
 # failed or a node did not start.
@@ -65,12 +67,15 @@ for n in $NODES; do
   done
   "$OUT/load" -nodes "$(IFS=,; echo "${urls[*]}")" -token "$TOKEN" -users "$USERS" -workers "$WORKERS" -duration 1s >/dev/null
   # Measure only the logins: users and phones exist now (-setup=false).
-  pg0=$(cpu $(pgpids)); nodes0=$(cpu "${pids[@]}")
-  line=$("$OUT/load" -setup=false -nodes "$(IFS=,; echo "${urls[*]}")" -token "$TOKEN" -users "$USERS" -workers "$WORKERS" -duration "$DURATION")
-  pg1=$(cpu $(pgpids)); nodes1=$(cpu "${pids[@]}")
+  pg0=$(cpu $(pgpids)); nodes0=$(cpu "${pids[@]}"); each0=(); for p in "${pids[@]}"; do each0+=("$(cpu "$p")"); done
+  line=$("$OUT/load" -setup=false -nodes "$(IFS=,; echo "${urls[*]:0:${LOAD_NODES:-$n}}")" -token "$TOKEN" -users "$USERS" -workers "$WORKERS" -duration "$DURATION")
+  pg1=$(cpu $(pgpids)); nodes1=$(cpu "${pids[@]}"); each1=(); for p in "${pids[@]}"; do each1+=("$(cpu "$p")"); done
   logins=$(echo "$line" | sed -E 's/.* logins=([0-9]+).*/\1/')
+  line=$(echo "$line" | sed -E "s/^nodes=[0-9]+/nodes=$n load-on=${LOAD_NODES:-$n}/")
   hz=$(getconf CLK_TCK)
-  line="$line node-cpu/login=$(( (nodes1 - nodes0) * 1000000 / hz / (logins > 0 ? logins : 1) ))us pg-cpu/login=$(( (pg1 - pg0) * 1000000 / hz / (logins > 0 ? logins : 1) ))us"
+  each=""
+  for i in "${!pids[@]}"; do each="$each${each:+/}$(( (each1[i] - each0[i]) * 1000000 / hz / (logins > 0 ? logins : 1) ))"; done
+  line="$line node-cpu/login=$(( (nodes1 - nodes0) * 1000000 / hz / (logins > 0 ? logins : 1) ))us pg-cpu/login=$(( (pg1 - pg0) * 1000000 / hz / (logins > 0 ? logins : 1) ))us each-node-cpu/login=${each}us"
   echo "$line"
   results+=("$line")
   for p in "${pids[@]}"; do kill "$p"; done
@@ -80,8 +85,8 @@ for n in $NODES; do
 done
 
 echo
-echo "| nodes | logins/s | p50 | p99 | CPU per login: nodes | PostgreSQL |"
-echo "|---|---|---|---|---|---|"
+echo "| nodes | logins/s | p50 | p99 | CPU per login: nodes | PostgreSQL | each node |"
+echo "|---|---|---|---|---|---|---|"
 for l in "${results[@]}"; do
-  echo "$l" | sed -E 's/nodes=([0-9]+).*logins\/s=([0-9]+) p50=([^ ]+) p99=([^ ]+) node-cpu\/login=([^ ]+) pg-cpu\/login=([^ ]+)/| \1 | \2 | \3 | \4 | \5 | \6 |/'
+  echo "$l" | sed -E 's/nodes=([0-9]+).*logins\/s=([0-9]+) p50=([^ ]+) p99=([^ ]+) node-cpu\/login=([^ ]+) pg-cpu\/login=([^ ]+) each-node-cpu\/login=([^ ]+)/| \1 | \2 | \3 | \4 | \5 | \6 | \7 |/'
 done

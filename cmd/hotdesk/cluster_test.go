@@ -33,7 +33,8 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	testBinary(t)
 	db, _ := pgtest.MustSchema(t, dsn)
 	a := startNode(t, "a", "127.0.0.1", db, "32000-32199", true)
-	b := startNode(t, "b", "127.0.0.2", db, "32200-32399", false)
+	// b takes SIP from the other nodes over TCP, c over UDP.
+	b := startNode(t, "b", "127.0.0.2", db, "32200-32399", false, "--node-transport", "tcp")
 	c := startNode(t, "c", "127.0.0.3", db, "32400-32599", false)
 
 	hd1 := phoneAt(t, a, "HD00001", app.DemoPassword("HD00001"))
@@ -68,6 +69,9 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		}
 		<-in.Confirmed()
 		t.Logf("INVITE on node a -> answered and ACKed at HD00002 on node b: %v", time.Since(start).Round(time.Millisecond))
+		if !tcpConnected(t, "127.0.0.1", b.sip) {
+			t.Errorf("no TCP connection from node a to node b's SIP port %s: the leg did not go over TCP", b.sip)
+		}
 		if from := in.Request.From(); from.Address.User != "201" {
 			t.Errorf("HD00002 was called by %q, want 201", from.Address.User)
 		}
@@ -273,6 +277,11 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		})
 		if r := recs[0]; r.Result != hotdesk.ResultAnswered || r.Device != "HD00002" || r.Direction != hotdesk.DirectionInbound {
 			t.Errorf("202's record of the trunk call: %+v", r)
+		}
+		// Node c connected to b over TCP from its own address (b takes
+		// signed requests only from there).
+		if !tcpConnected(t, "127.0.0.3", b.sip) {
+			t.Errorf("no TCP connection from node c's address to node b's SIP port %s", b.sip)
 		}
 		set.Trunk = hotdesk.Trunk{}
 		if err := st.PutSettings(context.Background(), set); err != nil {

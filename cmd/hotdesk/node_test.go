@@ -31,18 +31,19 @@ type node struct {
 
 const nodeTimeout = 3 * time.Second
 
-func startNode(t *testing.T, name, ip, db, rtp string, demo bool) *node {
+func startNode(t *testing.T, name, ip, db, rtp string, demo bool, extra ...string) *node {
 	t.Helper()
-	return startNodeIn(t, t.TempDir(), name, ip, db, rtp, demo)
+	return startNodeIn(t, t.TempDir(), name, ip, db, rtp, demo, extra...)
 }
 
-func startNodeIn(t *testing.T, dir, name, ip, db, rtp string, demo bool) *node {
+func startNodeIn(t *testing.T, dir, name, ip, db, rtp string, demo bool, extra ...string) *node {
 	t.Helper()
 	args := []string{"serve", "--data", dir, "--db", db, "--node", name, "--sip", ip + ":0", "--http", ip + ":0",
 		"--public-ip", ip, "--rtp-ports", rtp, "--log-level", "warn", "--node-timeout", nodeTimeout.String()}
 	if demo {
 		args = append(args, "--demo")
 	}
+	args = append(args, extra...)
 	n := &node{name: name, ip: ip, p: startProc(t, nil, args...)}
 	n.http = n.p.baseURL(t, 30*time.Second)
 	m := sipRE.FindStringSubmatch(n.p.stdout.String())

@@ -53,6 +53,10 @@ type Config struct {
 	// phones' calls to (SIP, UDP); empty: the SIP listen address, with the
 	// public IP when that is a wildcard.
 	NodeAddress string
+	// NodeTransport is how the other nodes send SIP to this node: "udp"
+	// (default) or "tcp" (to the TCP listener, on one connection per
+	// pair of nodes).
+	NodeTransport string
 	// NodeTimeout is how long a node may be silent before its phones
 	// count as unregistered; 0 = 30 s.
 	NodeTimeout time.Duration
@@ -134,6 +138,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.NodeAddress); err != nil {
 			return fmt.Errorf("--node-address %q: want HOST:PORT: %w", c.NodeAddress, err)
 		}
+	}
+	if t := c.NodeTransport; t != "" && t != "udp" && t != "tcp" {
+		return fmt.Errorf("--node-transport %q: want udp or tcp", t)
 	}
 	if c.NodeTimeout < 0 || (c.NodeTimeout > 0 && c.NodeTimeout < time.Second) {
 		return fmt.Errorf("--node-timeout %s: want at least 1s", c.NodeTimeout)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/b2bua"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/nodes"
 )
 
@@ -30,20 +31,79 @@ func (a *App) joinNodes(ctx context.Context, publicIP string) error {
 		return nil
 	}
 	addr := a.cfg.NodeAddress
+	tcp := a.cfg.NodeTransport == "tcp"
 	if addr == "" {
 		host, _, _ := net.SplitHostPort(a.cfg.SIPAddr)
 		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 			host = publicIP
 		}
-		addr = net.JoinHostPort(host, strconv.Itoa(a.sip.UDPAddr().Port))
+		port := 0
+		switch {
+		case !tcp:
+			port = a.sip.UDPAddr().Port
+		case a.sip.TCPAddr() != nil:
+			port = a.sip.TCPAddr().Port
+		default:
+			return errors.New("--node-transport tcp: SIP over TCP is off")
+		}
+		addr = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	if tcp {
+		addr += nodes.TransportTCP
 	}
 	inst, err := nodeInstance(a.cfg.DataDir)
 	if err != nil {
 		return err
 	}
 	a.nodes, err = nodes.New(ctx, nodes.Options{Store: ns, Name: a.cfg.Node, Instance: inst, Address: addr, Secret: a.cfg.ClusterSecret,
-		Timeout: a.cfg.NodeTimeout, Bus: a.bus, Now: a.now, Logger: a.log, OnRevive: a.reg.Rewrite})
-	return err
+		Timeout: a.cfg.NodeTimeout, Bus: a.bus, Now: a.now, Logger: a.log, OnRevive: func() {
+			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := a.reviveBindings(rctx, ns, false); err != nil {
+				a.log.Warn("nodes: bindings marked stale while this node was cut off", "err", err)
+			}
+			a.reg.Rewrite()
+		}})
+	if err != nil {
+		return err
+	}
+	return a.reviveBindings(ctx, ns, true)
+}
+
+// reviveBindings is for this node back after the others declared it lost
+// (its bindings marked stale): the stale bindings of phones that registered
+// with another node meanwhile are deleted (the phone stays there), the
+// others are live again, audited and published as registered (node_back).
+// At a restart (before the registrar loads its bindings) only UDP ones are
+// kept: a TCP or TLS connection did not outlive the process, so those
+// phones register again; after a partition, all (the registrar still
+// holds them), and the deleted ones are dropped from the registrar.
+func (a *App) reviveBindings(ctx context.Context, ns nodes.Store, restart bool) error {
+	var keep func(hotdesk.Binding) bool
+	if restart {
+		keep = func(b hotdesk.Binding) bool { return b.Transport == "" || strings.EqualFold(b.Transport, "udp") }
+	}
+	now := a.now()
+	detail := "node " + a.cfg.Node + " back"
+	live, gone, err := ns.ReviveNodeBindings(ctx, a.cfg.Node, keep,
+		hotdesk.AuditEvent{Time: now, Kind: hotdesk.KindRegistered, Reason: nodes.ReasonNodeBack, Detail: detail})
+	if err != nil {
+		return fmt.Errorf("nodes: revive bindings: %w", err)
+	}
+	a.reg.Drop(gone)
+	if len(live)+len(gone) > 0 {
+		a.log.Warn("node back after it was declared lost: its phones' bindings are live again unless they moved",
+			"live", len(live), "dropped", len(gone))
+	}
+	seen := map[string]bool{}
+	for _, b := range live {
+		if !seen[b.Device] {
+			seen[b.Device] = true
+			a.bus.Publish(events.Event{Kind: hotdesk.KindRegistered, Device: b.Device, Source: b.Source,
+				Reason: nodes.ReasonNodeBack, Detail: detail, Time: now})
+		}
+	}
+	return nil
 }
 
 // nodeInstance is the id of this data directory's node, created on first

@@ -3,6 +3,7 @@ package b2bua
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -15,9 +16,11 @@ import (
 // database (internal/nodes.Roster): where each is, and how to sign a
 // request to one.
 type Nodes interface {
-	Name() string                       // this node
-	Address(node string) (string, bool) // SIP address of an alive other node
-	Sign(req *sip.Request)              // marks req as this node's
+	Name() string // this node
+	// Address is the SIP address of an alive other node: HOST:PORT, with
+	// ";transport=tcp" when that node takes SIP from the others over TCP.
+	Address(node string) (string, bool)
+	Sign(req *sip.Request) // marks req as this node's
 }
 
 // ringHeader tells the node holding a phone how long the calling node
@@ -51,8 +54,17 @@ func (b *B2BUA) remoteTargets(ctx context.Context, device string) []hotdesk.Bind
 			b.log.Info("b2bua: phone registered with a node that is not alive", "device", device, "node", x.Node)
 			continue
 		}
-		out = append(out, hotdesk.Binding{Device: device, Contact: "sip:" + device + "@" + addr,
-			Source: addr, Transport: "udp", Node: x.Node})
+		hostport, transport := "", "udp"
+		if hp, ok := strings.CutSuffix(addr, ";transport=tcp"); ok {
+			hostport, transport = hp, "tcp"
+		} else {
+			hostport = addr
+		}
+		contact := "sip:" + device + "@" + hostport
+		if transport != "udp" {
+			contact += ";transport=" + transport
+		}
+		out = append(out, hotdesk.Binding{Device: device, Contact: contact, Source: hostport, Transport: transport, Node: x.Node})
 	}
 	return out
 }
@@ -66,6 +78,11 @@ func (b *B2BUA) nodeInvite(a *sip.Request, bind hotdesk.Binding, from party, toE
 		return nil, err
 	}
 	r.AppendHeader(sip.NewHeader(ringHeader, strconv.Itoa(int(ring/time.Second)+5)))
+	if a := b.o.SIP.TCPAddr(); bind.Transport == "tcp" && a != nil && !a.IP.IsUnspecified() {
+		// Connect from this node's own address: the other node takes
+		// signed requests only from the address this node registered.
+		r.Laddr = sip.Addr{IP: a.IP}
+	}
 	b.o.Nodes.Sign(r)
 	return r, nil
 }

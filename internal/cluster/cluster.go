@@ -9,7 +9,9 @@
 // (call progress, user_updated) and, for every local event, sends a NOTIFY
 // on the schema's channel (payload: its node name). NOTIFY is only a
 // wake-up: each node reads the log from its last seen seq after another
-// node's notification (at most one read per 5 ms), every PollInterval (1 s)
+// node's notification (at most one read per ReadGap, 50 ms, however many
+// commits woke it; a node sends at most one NOTIFY per NotifyGap, 20 ms),
+// every PollInterval (1 s)
 // and after every reconnection, and publishes the other nodes' events
 // on its bus marked with their origin node (events.Event.Node); its own
 // were published on its bus when they happened and are skipped. A seq
@@ -25,6 +27,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,6 +63,14 @@ type Options struct {
 	// PollInterval is how often the log is read without a wake-up
 	// (default 1 s).
 	PollInterval time.Duration
+	// ReadGap is the least time between two reads of the log after
+	// wake-ups (default 50 ms): on a busy site one read serves the
+	// events of many commits. (A wake-up after a quiet spell is served
+	// at once: the last read, on the timer, is older than that.)
+	ReadGap time.Duration
+	// NotifyGap is the least time between two of this node's writes to
+	// the log and wake-ups of the others (default 20 ms).
+	NotifyGap time.Duration
 	// Retention is how long events stay in the log (default 24 h): a node
 	// cut off for longer reads the store again instead.
 	Retention time.Duration
@@ -79,6 +90,8 @@ type Bridge struct {
 	cancel func()
 
 	ready chan struct{} // closed by the listener (its only writer)
+
+	reads, wakeups atomic.Int64
 }
 
 // New returns a bridge. It subscribes to the bus at once, so events
@@ -98,6 +111,12 @@ func New(o Options) (*Bridge, error) {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
+	}
+	if o.ReadGap <= 0 {
+		o.ReadGap = 50 * time.Millisecond
+	}
+	if o.NotifyGap <= 0 {
+		o.NotifyGap = 20 * time.Millisecond
 	}
 	if o.Retention <= 0 {
 		o.Retention = 24 * time.Hour
@@ -131,6 +150,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 	<-done
 	return nil
 }
+
+// Reads is how many times this node has read the log; Wakeups how many
+// NOTIFYs it has sent (for tests and metrics).
+func (b *Bridge) Reads() int64   { return b.reads.Load() }
+func (b *Bridge) Wakeups() int64 { return b.wakeups.Load() }
 
 // Listening is closed once the bridge first follows the log, so other
 // nodes' events committed from then on reach this node's bus.

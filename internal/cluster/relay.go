@@ -28,6 +28,9 @@ func (b *Bridge) listen(ctx context.Context) {
 	for {
 		err := b.listenOnce(ctx, r, &backoff)
 		if ctx.Err() != nil {
+			if err := r.save(ctx, nil); err != nil {
+				b.log.Warn("cluster: save the event log position at shutdown", "err", err)
+			}
 			return
 		}
 		backoff = b.nextBackoff(backoff)
@@ -72,9 +75,9 @@ func (b *Bridge) listenOnce(ctx context.Context, r *reader, backoff *time.Durati
 			return err
 		}
 		// On a busy site a wake-up comes with every commit: the ones
-		// within minReadGap of the last read are served by one read.
+		// within ReadGap of the last read are served by one read.
 		for woken {
-			if woken, err = b.wait(ctx, conn, lastRead.Add(minReadGap)); err != nil {
+			if woken, err = b.wait(ctx, conn, lastRead.Add(b.o.ReadGap)); err != nil {
 				return err
 			}
 		}
@@ -82,6 +85,11 @@ func (b *Bridge) listenOnce(ctx context.Context, r *reader, backoff *time.Durati
 			return err
 		}
 		lastRead = time.Now()
+		if time.Since(r.savedAt) >= b.o.PollInterval {
+			if err := r.save(ctx, conn); err != nil {
+				return err
+			}
+		}
 		if time.Since(lastPrune) > time.Minute {
 			lastPrune = time.Now()
 			if err := b.prune(ctx, conn); err != nil {
@@ -90,10 +98,6 @@ func (b *Bridge) listenOnce(ctx context.Context, r *reader, backoff *time.Durati
 		}
 	}
 }
-
-// minReadGap is the least time between two reads of the log after
-// wake-ups.
-const minReadGap = 5 * time.Millisecond
 
 // wait takes notifications until one from another node arrives (true) or
 // until is reached (false). This node's own wake-ups are ignored.
@@ -154,32 +158,89 @@ type reader struct {
 	gapXmax  uint64
 	gapUpTo  int64
 	gapSince time.Time
+	// saved is the cursor as last written to this node's row in the nodes
+	// table (last_seq), at savedAt: a restarted node goes on from there.
+	saved   int64
+	savedAt time.Time
 }
 
-// start sets the cursor at the end of the log the first time: a node acts
-// on the events that happen once it runs (it reads the state before from
-// the store). Later it keeps the cursor, so nothing committed while the
-// connection was down is missed — unless those rows were pruned meanwhile,
-// when it asks its node to read the store again (events.KindResync).
+// save writes the cursor to the node's row (at most the last PollInterval
+// of events is read again after a crash: by a new process, which has not
+// applied them). At shutdown (ctx done) it gets a second of its own, and a
+// connection of its own when conn is nil or gone.
+func (r *reader) save(ctx context.Context, conn *pgx.Conn) error {
+	r.savedAt = time.Now()
+	if r.cursor == r.saved {
+		return nil
+	}
+	if ctx.Err() != nil {
+		var cancel func()
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		if conn == nil || conn.IsClosed() {
+			c, _, err := r.b.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeConn(ctx, c)
+			conn = c
+		}
+	}
+	if _, err := conn.Exec(ctx, `UPDATE nodes SET last_seq = $1 WHERE name = $2`, r.cursor, r.b.o.Node); err != nil {
+		return fmt.Errorf("save event log position: %w", err)
+	}
+	r.saved = r.cursor
+	return nil
+}
+
+// start sets the cursor the first time where this node's previous process
+// left off (last_seq in its nodes row), so a restarted node catches up on
+// the events committed while it was down — if the log still holds them;
+// otherwise (and for a new node) at the end of the log: the node reads the
+// state before from the store. Later it keeps the cursor, so nothing
+// committed while the connection was down is missed — unless those rows
+// were pruned meanwhile, when it asks its node to read the store again
+// (events.KindResync).
 func (r *reader) start(ctx context.Context, conn *pgx.Conn) error {
 	var lo, hi int64
 	if err := conn.QueryRow(ctx, `SELECT COALESCE(min(seq), 0), COALESCE(max(seq), 0) FROM events`).Scan(&lo, &hi); err != nil {
 		return fmt.Errorf("event log: %w", err)
 	}
 	if !r.started {
-		r.started, r.cursor = true, hi
-		return nil
-	}
-	if lo > r.cursor+1 {
-		var older bool
-		cutoff := time.Now().Add(-r.b.o.Retention / 2).UnixNano()
-		if err := conn.QueryRow(ctx, `SELECT time < $1 FROM events WHERE seq = $2`, cutoff, lo).Scan(&older); err == nil && older {
-			r.b.log.Warn("cluster: events were pruned before this node read them; reading the store again", "from", r.cursor+1, "to", lo-1)
-			r.cursor = lo - 1
-			r.b.o.Bus.Publish(events.Event{Kind: events.KindResync})
+		var last int64
+		err := conn.QueryRow(ctx, `SELECT last_seq FROM nodes WHERE name = $1`, r.b.o.Node).Scan(&last)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("event log position: %w", err)
 		}
+		r.started, r.cursor = true, hi
+		switch {
+		case last <= 0 || last >= hi:
+		case lo <= last+1 || !r.pruned(ctx, conn, lo):
+			r.cursor = last
+			r.b.log.Info("cluster: catching up on the events since this node last ran", "from", last+1, "to", hi)
+		default:
+			r.b.log.Warn("cluster: the events since this node last ran were pruned; it starts from the store", "from", last+1, "to", lo-1)
+		}
+		// Saved at once: a crash before the first periodic save still
+		// comes back to here.
+		r.saved = -1
+		return r.save(ctx, conn)
+	}
+	if lo > r.cursor+1 && r.pruned(ctx, conn, lo) {
+		r.b.log.Warn("cluster: events were pruned before this node read them; reading the store again", "from", r.cursor+1, "to", lo-1)
+		r.cursor = lo - 1
+		r.b.o.Bus.Publish(events.Event{Kind: events.KindResync})
 	}
 	return nil
+}
+
+// pruned reports whether the log's first row, lo, is old enough that the
+// rows before it were pruned (rather than rolled back).
+func (r *reader) pruned(ctx context.Context, conn *pgx.Conn, lo int64) bool {
+	var older bool
+	cutoff := time.Now().Add(-r.b.o.Retention / 2).UnixNano()
+	err := conn.QueryRow(ctx, `SELECT time < $1 FROM events WHERE seq = $2`, cutoff, lo).Scan(&older)
+	return err == nil && older
 }
 
 // read publishes the events after the cursor, in seq order, stopping at a
@@ -198,35 +259,77 @@ func (r *reader) read(ctx context.Context, conn *pgx.Conn) error {
 
 const batchSize = 500
 
+// readSQL reads the log after $1 in one statement: one snapshot for the
+// rows and for xmin/xmax, and one round trip. This node's own rows ($2)
+// come back as their seq only (they are skipped, but count for the cursor
+// and the gap rule). Another node's login comes with the login as it is
+// now ("live", its deadline), so the nodes reading the event need not each
+// read it again (events.LoginNow).
+var readSQL = `SELECT pg_snapshot_xmin(s.s)::text, pg_snapshot_xmax(s.s)::text, e.seq, e.mine, e.time, e.node, e.kind,
+	e.extension, e.device, e.reason, e.source, e.detail, e.call_id, e.direction, e.peer, l.device IS NOT NULL, l.ends_at
+	FROM (SELECT pg_current_snapshot() s) s
+	LEFT JOIN LATERAL (SELECT seq, node = $2 AS mine, ` + notMine("time", "node", "kind", "extension", "device", "reason",
+	"source", "detail", "call_id", "direction", "peer") + `
+		FROM events WHERE seq > $1 ORDER BY seq LIMIT ` + strconv.Itoa(batchSize) + `) e ON true
+	LEFT JOIN logins l ON e.kind = '` + loginKind + `' AND l.device = e.device AND l.extension = e.extension
+	ORDER BY e.seq`
+
+// loginKind is hotdesk.KindLogin (not imported: the log's contract is
+// its own).
+const loginKind = "login"
+
+// notMine selects cols of another node's row, NULL for this node's.
+func notMine(cols ...string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = "CASE WHEN node <> $2 THEN " + c + " END AS " + c
+	}
+	return strings.Join(out, ", ")
+}
+
 func (r *reader) readBatch(ctx context.Context, conn *pgx.Conn) (applied int, full bool, err error) {
-	// One statement, so one snapshot for the rows and for xmin/xmax
-	// (pg_current_snapshot is the statement's own), and one round trip.
-	rows, err := conn.Query(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text, pg_snapshot_xmax(pg_current_snapshot())::text, e.*
-		FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT `+eventCols+` FROM events WHERE seq > $1 ORDER BY seq LIMIT `+strconv.Itoa(batchSize)+`) e ON true`, r.cursor)
+	r.b.reads.Add(1)
+	rows, err := conn.Query(ctx, readSQL, r.cursor, r.b.o.Node)
 	if err != nil {
 		return 0, false, err
 	}
 	type row struct {
 		seq  int64
-		node string
+		mine bool
 		e    events.Event
 	}
 	var batch []row
 	var xminS, xmaxS string
 	for rows.Next() {
-		var seq, t *int64
+		var seq, t, ends *int64
+		var mine *bool
+		var live bool
 		var node, kind, ext, dev, reason, source, detail, callID, dir, peer *string
-		if err := rows.Scan(&xminS, &xmaxS, &seq, &t, &node, &kind, &ext, &dev, &reason, &source, &detail, &callID, &dir, &peer); err != nil {
+		if err := rows.Scan(&xminS, &xmaxS, &seq, &mine, &t, &node, &kind, &ext, &dev, &reason, &source, &detail, &callID, &dir, &peer,
+			&live, &ends); err != nil {
 			rows.Close()
 			return 0, false, err
 		}
 		if seq == nil {
 			continue // no events after the cursor
 		}
-		x := row{seq: *seq, node: *node, e: events.Event{Kind: *kind, Extension: *ext, Device: *dev, Reason: *reason,
-			Source: *source, Detail: *detail, CallID: *callID, Direction: *dir, Peer: *peer}}
-		if *t != 0 {
-			x.e.Time = time.Unix(0, *t)
+		x := row{seq: *seq, mine: *mine}
+		if !x.mine {
+			x.e = events.Event{Node: *node, Kind: *kind, Extension: *ext, Device: *dev, Reason: *reason,
+				Source: *source, Detail: *detail, CallID: *callID, Direction: *dir, Peer: *peer}
+			if *t != 0 {
+				x.e.Time = time.Unix(0, *t)
+			}
+			if x.e.Node == "" {
+				x.e.Node = "?" // written by a store without a node name: still remote
+			}
+			if x.e.Kind == loginKind {
+				x.e.Login = &events.LoginNow{Live: live}
+				if ends != nil {
+					at := time.Unix(0, *ends).UTC()
+					x.e.Login.EndsAt = &at
+				}
+			}
 		}
 		batch = append(batch, x)
 	}
@@ -262,15 +365,10 @@ func (r *reader) readBatch(ctx context.Context, conn *pgx.Conn) (applied int, fu
 		}
 		r.cursor = x.seq
 		applied++
-		if x.node == r.b.o.Node {
+		if x.mine {
 			continue // published on this node's bus when it happened
 		}
-		e := x.e
-		e.Node = x.node
-		if e.Node == "" {
-			e.Node = "?" // written by a store without a node name: still remote
-		}
-		r.b.o.Bus.Publish(e)
+		r.b.o.Bus.Publish(x.e)
 	}
 	return applied, len(batch) == batchSize, nil
 }
@@ -282,7 +380,7 @@ func (r *reader) readBatch(ctx context.Context, conn *pgx.Conn) (applied int, fu
 func (b *Bridge) send(ctx context.Context) {
 	s := &sender{b: b}
 	defer s.close(ctx)
-	var retry <-chan time.Time
+	var retry, hold <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -307,10 +405,19 @@ func (b *Bridge) send(ctx context.Context) {
 			}
 		case <-retry:
 			retry = nil
+		case <-hold:
+			hold = nil
 		}
-		if retry != nil || !s.due() {
+		if retry != nil || hold != nil || !s.due() {
 			continue
 		}
+		// At most one write (and wake-up) per NotifyGap: on a busy node
+		// one NOTIFY wakes the others for many events.
+		if wait := time.Until(s.last.Add(b.o.NotifyGap)); wait > 0 {
+			hold = time.After(wait)
+			continue
+		}
+		s.last = time.Now()
 		if err := s.flush(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
@@ -330,6 +437,7 @@ type sender struct {
 	channel string
 	backoff time.Duration
 	pending []events.Event // to insert, oldest first
+	last    time.Time      // of the last flush
 	wake    bool           // a NOTIFY is owed
 	dropped int
 }
@@ -367,6 +475,7 @@ func (s *sender) flush(ctx context.Context) error {
 			return err
 		}
 		s.wake = false
+		s.b.wakeups.Add(1)
 		return nil
 	}
 	for len(s.pending) > 0 {
@@ -394,6 +503,7 @@ func (s *sender) flush(ctx context.Context) error {
 		s.pending = s.pending[n:]
 	}
 	s.wake = false
+	s.b.wakeups.Add(1)
 	if s.dropped > 0 {
 		s.b.log.Warn("cluster: events were dropped while the database was unreachable (queue full)", "dropped", s.dropped)
 		s.dropped = 0

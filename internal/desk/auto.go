@@ -298,6 +298,13 @@ func (s *Service) fireLost(ctx context.Context, device string, now time.Time) er
 // even if that node stops. Both nodes firing is harmless: the second finds
 // the login gone or replaced (autoLogout compares Since).
 func (s *Service) remoteLogin(ctx context.Context, e events.Event) {
+	if n := e.Login; n != nil {
+		// The cluster's reader looked the login up with the event.
+		if n.Live {
+			s.schedule(&hotdesk.Login{Extension: e.Extension, Device: e.Device, EndsAt: n.EndsAt})
+		}
+		return
+	}
 	l, err := s.store.LoginByDevice(ctx, e.Device)
 	if isNotFound(err) {
 		return // already ended

@@ -53,6 +53,16 @@ type Event struct {
 	// taken by the origin node check it, and the cluster bridge never sends
 	// an event with a Node on, so events do not loop between nodes.
 	Node string `json:"node,omitempty"`
+	// Login is set on another node's login event by the cluster's reader:
+	// the login as it was when the event was read from the log (in the
+	// same query), so every node need not read it again per event.
+	Login *LoginNow `json:"-"`
+}
+
+// LoginNow is a login's state when its event was read from the log.
+type LoginNow struct {
+	Live   bool       // still there (same user and phone)
+	EndsAt *time.Time // its auto-logout deadline, nil for none
 }
 
 // Remote reports whether e was published by another node.

@@ -37,8 +37,25 @@ import (
 // Header is the SIP header that authenticates a request between nodes.
 const Header = "X-Hotdesk-Node"
 
+// TransportTCP ends the address of a node that takes SIP from the other
+// nodes over TCP ("HOST:PORT;transport=tcp"); a bare HOST:PORT is UDP.
+const TransportTCP = ";transport=tcp"
+
+// SplitAddress splits a node's address into HOST:PORT and its transport,
+// "udp" or "tcp".
+func SplitAddress(addr string) (hostport, transport string) {
+	if hp, ok := strings.CutSuffix(addr, TransportTCP); ok {
+		return hp, "tcp"
+	}
+	return addr, "udp"
+}
+
 // ReasonNodeLost is the audit and event reason of bindings marked stale.
 const ReasonNodeLost = "node_lost"
+
+// ReasonNodeBack is the registered audit and event reason of a node's
+// stale bindings made live again when it is back.
+const ReasonNodeBack = "node_back"
 
 // Defaults.
 const (
@@ -208,6 +225,7 @@ func (r *Roster) refresh(ctx context.Context) error {
 }
 
 func resolve(ctx context.Context, addr string) []net.IP {
+	addr, _ = SplitAddress(addr)
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		host = addr

@@ -149,6 +149,23 @@ func (r *Registrar) Rewrite() {
 	}
 }
 
+// Drop forgets bindings without writing anything: their rows are gone
+// (the phone registered with another node while this one was cut off).
+func (r *Registrar) Drop(bs []hotdesk.Binding) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range bs {
+		delete(r.puts, bindingKey{b.Device, b.Contact})
+		var kept []hotdesk.Binding
+		for _, x := range r.devices[b.Device] {
+			if x.Contact != b.Contact {
+				kept = append(kept, x)
+			}
+		}
+		r.setLocked(b.Device, kept)
+	}
+}
+
 // Run writes changed bindings to the store in group commits and sweeps
 // expired bindings until ctx is done; then it writes what is left.
 func (r *Registrar) Run(ctx context.Context) error {

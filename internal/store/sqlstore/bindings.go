@@ -157,3 +157,51 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// ReviveNodeBindings makes the node's stale bindings live again, or deletes
+// those of phones registered with another node meanwhile (hotdesk.NodeStore).
+func (db *DB) ReviveNodeBindings(ctx context.Context, node string, keep func(hotdesk.Binding) bool, audit hotdesk.AuditEvent) (live, gone []hotdesk.Binding, err error) {
+	err = db.inTx(ctx, func(q querier) error {
+		live, gone = nil, nil
+		stale, err := db.bindings(ctx, q, `SELECT `+bindingCols+` FROM bindings WHERE node = $1 AND stale <> 0 AND expires > $2
+			ORDER BY device, contact`, node, ts(audit.Time))
+		if err != nil {
+			return err
+		}
+		elsewhere := map[string]bool{}
+		for _, b := range stale {
+			moved, seen := elsewhere[b.Device]
+			if !seen {
+				var n int
+				err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM bindings WHERE device = $1 AND node <> $2 AND stale = 0 AND expires > $3`,
+					b.Device, node, ts(audit.Time)).Scan(&n)
+				if err != nil {
+					return db.wrap(err, "count bindings")
+				}
+				moved = n > 0
+				elsewhere[b.Device] = moved
+			}
+			if moved || (keep != nil && !keep(b)) {
+				if _, err := q.ExecContext(ctx, `DELETE FROM bindings WHERE device = $1 AND contact = $2 AND node = $3`, b.Device, b.Contact, node); err != nil {
+					return db.wrap(err, "delete binding")
+				}
+				gone = append(gone, b)
+				continue
+			}
+			if _, err := q.ExecContext(ctx, `UPDATE bindings SET stale = 0 WHERE device = $1 AND contact = $2 AND node = $3`, b.Device, b.Contact, node); err != nil {
+				return db.wrap(err, "revive binding")
+			}
+			if len(live) == 0 || live[len(live)-1].Device != b.Device {
+				e := audit
+				e.Device, e.Source = b.Device, b.Source
+				if err := db.appendAudit(ctx, q, &e); err != nil {
+					return err
+				}
+			}
+			b.Stale = false
+			live = append(live, b)
+		}
+		return nil
+	})
+	return live, gone, err
+}

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"Bindings", testBindings},
 		{"BindingOwnership", testBindingOwnership},
 		{"NodeStale", testNodeStale},
+		{"NodeRevive", testNodeRevive},
 		{"Nodes", testNodes},
 		{"Settings", testSettings},
 		{"Admins", testAdmins},
