@@ -33,6 +33,7 @@ type Store interface {
 	DeleteUserFreeingPhones(ctx context.Context, ext string) ([]string, error)
 	AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error
 	InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error
+	ReportStore
 }
 
 // Desk is the part of the desk Service the admin rules use.

@@ -221,6 +221,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	api := web.New(web.Options{
 		Store: a.store, Desk: a.desk, Admin: adm, Bus: a.bus, Registrations: a.registrations(),
 		Calls: liveCalls{a.b2bua}, AdminToken: a.adminToken, Registry: reg, Logger: a.log, Now: a.now,
+		Trunk: a.trunkState,
 	})
 	sipPort := a.sip.UDPAddr().Port
 	prov, err := provision.New(provision.Options{
@@ -233,6 +234,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	a.console, err = console.New(console.Options{
 		Store: a.store, Desk: a.desk, Admin: adm, Bus: a.bus, Registrations: a.registrations(),
 		Logger: a.log, Now: a.now, Secure: false,
+		Trunk: a.trunkState, LiveCalls: a.consoleCalls,
 	})
 	if err != nil {
 		return fmt.Errorf("console: %w", err)

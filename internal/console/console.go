@@ -49,6 +49,10 @@ type Options struct {
 	// StreamMax bounds one SSE response; the browser reconnects by itself,
 	// so a server shutdown never waits on a console tab (default 5 min).
 	StreamMax time.Duration
+	// Trunk and LiveCalls feed the dashboard and the live calls page (nil:
+	// no trunk state; calls counted from the bus).
+	Trunk     func() admin.TrunkState
+	LiveCalls func() []LiveCall
 }
 
 // Console serves the admin pages. Safe for concurrent use.
@@ -66,6 +70,9 @@ type Console struct {
 	pages   map[string]*pageTemplate
 	limiter *limiter
 
+	trunk     func() admin.TrunkState
+	liveCalls func() []LiveCall
+
 	calls      *calls              // which phones ring or are in a call
 	callEvents <-chan events.Event // the bus, for calls; nil without a bus
 	callsStop  func()
@@ -80,7 +87,8 @@ func New(o Options) (*Console, error) {
 		return nil, errors.New("console: Store and Desk are required")
 	}
 	c := &Console{store: o.Store, desk: o.Desk, admin: o.Admin, bus: o.Bus, regs: o.Registrations,
-		log: o.Logger, now: o.Now, secure: o.Secure, ttl: o.SessionTTL, maxSSE: o.StreamMax}
+		log: o.Logger, now: o.Now, secure: o.Secure, ttl: o.SessionTTL, maxSSE: o.StreamMax,
+		trunk: o.Trunk, liveCalls: o.LiveCalls}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -167,6 +175,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /signout", c.auth(c.signOut))
 
 	mux.Handle("GET /{$}", c.auth(c.desksPage))
+	c.routes17(mux)
 	mux.Handle("GET /desks/table", c.auth(c.desksTable))
 	mux.Handle("POST /desks/{id}/logout", c.auth(c.deskLogout))
 	mux.Handle("GET /desks/logout-all", c.auth(c.logoutAllPage))

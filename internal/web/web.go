@@ -69,6 +69,9 @@ type Options struct {
 	// Heartbeat is the SSE comment interval that keeps proxies from timing
 	// the stream out (default 15 s).
 	Heartbeat time.Duration
+	// Trunk reports the trunk registration for GET /api/v1/summary (nil:
+	// its trunk is null).
+	Trunk func() admin.TrunkState
 }
 
 // API serves the admin REST API. Safe for concurrent use.
@@ -79,6 +82,7 @@ type API struct {
 	bus       *events.Bus
 	regs      Registrations
 	calls     Calls
+	trunk     func() admin.TrunkState
 	tokenSum  [sha256.Size]byte
 	hasToken  bool
 	registry  *prometheus.Registry
@@ -94,7 +98,7 @@ type API struct {
 
 // New returns an API. It does no I/O.
 func New(o Options) *API {
-	a := &API{store: o.Store, desk: o.Desk, admin: o.Admin, bus: o.Bus, regs: o.Registrations, calls: o.Calls,
+	a := &API{store: o.Store, desk: o.Desk, admin: o.Admin, bus: o.Bus, regs: o.Registrations, calls: o.Calls, trunk: o.Trunk,
 		registry: o.Registry, log: o.Logger, now: o.Now, streamMax: o.StreamMax, heartbeat: o.Heartbeat,
 		done: make(chan struct{})}
 	if o.AdminToken != "" {
@@ -151,6 +155,7 @@ func (a *API) Handler() http.Handler {
 	a.resource(mux, "/api/v1/webhooks/{id}", methods{"GET": a.getWebhook, "PATCH": a.patchWebhook, "DELETE": a.deleteWebhook})
 	a.resource(mux, "/api/v1/webhooks/{id}/deliveries", methods{"GET": a.listDeliveries})
 	a.resource(mux, "/api/v1/calls", methods{"GET": a.liveCalls})
+	a.routes17(mux)
 	mux.Handle("/api/", a.handle("unmatched", true, func(w http.ResponseWriter, r *http.Request) error {
 		return hotdesk.Errorf(hotdesk.ENOTFOUND, "There is no API endpoint at %s.", r.URL.Path)
 	}))
