@@ -52,6 +52,8 @@ type Options struct {
 	Bus    *events.Bus   // nil: changes are audited, not published
 	Logger *slog.Logger  // nil = slog.Default()
 	Now    hotdesk.Clock // nil = time.Now
+	// Phones sends check-sync and reboot NOTIFYs (nil: nothing is sent).
+	Phones Phones
 }
 
 // Service applies admin changes. Safe for concurrent use.
@@ -61,11 +63,13 @@ type Service struct {
 	bus   *events.Bus
 	log   *slog.Logger
 	now   hotdesk.Clock
+
+	phones Phones
 }
 
 // New returns a Service. It does no I/O.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, desk: o.Desk, bus: o.Bus, log: o.Logger, now: o.Now}
+	s := &Service{store: o.Store, desk: o.Desk, bus: o.Bus, log: o.Logger, now: o.Now, phones: o.Phones}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -217,7 +217,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	// Subscribed now, so no event published after New is missed.
 	a.metricsCh, a.metricsStop = a.bus.Subscribe(1024)
 	// One admin service: the API and the console apply the same rules.
-	adm := admin.New(admin.Options{Store: a.store, Desk: a.desk, Bus: a.bus, Logger: a.log, Now: a.now})
+	adm := admin.New(admin.Options{Store: a.store, Desk: a.desk, Bus: a.bus, Logger: a.log, Now: a.now, Phones: a.checksync})
 	api := web.New(web.Options{
 		Store: a.store, Desk: a.desk, Admin: adm, Bus: a.bus, Registrations: a.registrations(),
 		Calls: liveCalls{a.b2bua}, AdminToken: a.adminToken, Registry: reg, Logger: a.log, Now: a.now,
@@ -225,7 +225,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	})
 	sipPort := a.sip.UDPAddr().Port
 	prov, err := provision.New(provision.Options{
-		Store: a.store, Desk: a.desk, Logger: a.log, Now: a.now,
+		Store: a.store, Desk: a.desk, Logger: a.log, Now: a.now, Bus: a.bus,
 		SIPHost: publicIP, SIPPort: sipPort, Realm: a.cfg.Domain, Algorithms: a.reg.Algorithms(),
 	})
 	if err != nil {

@@ -74,6 +74,7 @@ type Console struct {
 	liveCalls func() []LiveCall
 
 	calls      *calls              // which phones ring or are in a call
+	phones     *phoneTracker       // last fetches and login pipelines
 	callEvents <-chan events.Event // the bus, for calls; nil without a bus
 	callsStop  func()
 
@@ -115,6 +116,7 @@ func New(o Options) (*Console, error) {
 	c.limiter = newLimiter(signInFailures, signInWindow)
 	c.done = make(chan struct{})
 	c.calls = newCalls(c.now)
+	c.phones = newPhoneTracker(c.now)
 	c.callsStop = func() {}
 	if c.bus != nil {
 		// Subscribed here rather than in Run so no call of the first
@@ -145,6 +147,7 @@ func (c *Console) Run(ctx context.Context) error {
 				continue
 			}
 			c.calls.apply(e)
+			c.phones.apply(e)
 		case <-t.C:
 			if err := c.store.DeleteExpiredSessions(ctx, c.now()); err != nil {
 				c.log.Warn("console: delete expired sessions", "err", err)

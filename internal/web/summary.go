@@ -9,6 +9,7 @@ import (
 // routes17 adds the endpoints of issue 17 (managing hundreds of phones).
 func (a *API) routes17(mux *patternMux) {
 	a.resource(mux, "/api/v1/summary", methods{"GET": a.summary})
+	a.phoneRoutes(mux)
 }
 
 // summaryOut is the dashboard's figures.
