@@ -67,6 +67,7 @@ type desksData struct {
 	Online    int
 	Query     string    // current filter as a query string
 	Now       time.Time // for showing login times relative to today
+	deskPage            // search and paging (issue 17 item 11)
 }
 
 func (c *Console) desksPage(w http.ResponseWriter, r *http.Request) error {
@@ -119,6 +120,8 @@ func (c *Console) desks(r *http.Request) (*desksData, error) {
 	q := r.URL.Query()
 	d := &desksData{Location: q.Get("location"), State: q.Get("state"), Now: c.now()}
 	d.Query = "location=" + urlq(d.Location) + "&state=" + urlq(d.State)
+	d.deskPage = newDeskPage(q)
+	d.Query += d.deskPage.query()
 	seen := map[string]bool{}
 	now := c.now()
 	c.drainCalls()
@@ -146,11 +149,12 @@ func (c *Console) desks(r *http.Request) (*desksData, error) {
 		if row.Registered {
 			d.Online++
 		}
-		if (d.Location == "" || dev.Location.Text == d.Location) && row.Is(d.State) {
+		if (d.Location == "" || dev.Location.Text == d.Location) && row.Is(d.State) && d.matches(row) {
 			d.Rows = append(d.Rows, row)
 		}
 	}
 	slices.Sort(d.Locations)
+	d.Rows = d.page(d.Rows, "/?location="+urlq(d.Location)+"&state="+urlq(d.State))
 	return d, nil
 }
 

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
@@ -23,6 +24,7 @@ func init() {
 		titles[name], navOf[name] = t[0], t[1]
 	}
 	funcs["shortUA"] = shortUA
+	funcs["trimPrefix"] = strings.TrimPrefix
 	// Events of the login pipeline refresh the desks table live.
 	for _, k := range []string{events.KindCheckSync, events.KindCheckSyncFailed, events.KindSubscribed, hotdesk.KindProvisionFetch} {
 		liveKinds[k] = true
