@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeviceLock", testDeviceLock},
 		{"PINFailures", testPINFailures},
 		{"PINFailuresConcurrent", testPINFailuresConcurrent},
+		{"Bulk", testBulk},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
