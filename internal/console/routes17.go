@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 )
 
@@ -14,12 +15,17 @@ func (c *Console) routes17(mux *http.ServeMux) {
 	mux.Handle("POST /devices/{id}/action", c.auth(c.phoneAction))
 	mux.Handle("POST /devices/{id}/sip-password", c.auth(c.sipPassword))
 	mux.Handle("POST /desks/{id}/retry", c.auth(c.deskRetry))
+	mux.Handle("GET /users/export.csv", c.auth(c.exportCSV(admin.ImportUsers)))
+	mux.Handle("GET /devices/export.csv", c.auth(c.exportCSV(admin.ImportDevices)))
+	mux.Handle("GET /import", c.auth(c.importPage))
+	mux.Handle("POST /import", multipartForm(c.auth(c.importCSV)))
 }
 
 func init() {
 	for name, t := range map[string][2]string{
 		"dashboard":   {"Dashboard", "dashboard"},
 		"sippassword": {"New SIP password", "devices"},
+		"import":      {"Import CSV", "users"},
 	} {
 		titles[name], navOf[name] = t[0], t[1]
 	}
@@ -29,4 +35,22 @@ func init() {
 	for _, k := range []string{events.KindCheckSync, events.KindCheckSyncFailed, events.KindSubscribed, hotdesk.KindProvisionFetch} {
 		liveKinds[k] = true
 	}
+}
+
+// maxUpload bounds an uploaded CSV file with its form.
+const maxUpload = 2 << 20
+
+// multipartForm parses a multipart/form-data body (a file upload) before
+// the session and CSRF checks, which read the form's csrf field.
+func multipartForm(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+			r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+			if err := r.ParseMultipartForm(maxUpload); err != nil {
+				http.Error(w, "The upload is too large or malformed (at most 2 MB).", http.StatusBadRequest)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }

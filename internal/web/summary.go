@@ -10,6 +10,7 @@ import (
 func (a *API) routes17(mux *patternMux) {
 	a.resource(mux, "/api/v1/summary", methods{"GET": a.summary})
 	a.phoneRoutes(mux)
+	a.bulkRoutes(mux)
 }
 
 // summaryOut is the dashboard's figures.
