@@ -105,7 +105,7 @@ func (s *Service) Import(ctx context.Context, source, kind string, r io.Reader, 
 	var b hotdesk.Bulk
 	switch kind {
 	case ImportUsers:
-		err = s.checkUsers(ctx, rows, header, rep, &b)
+		err = s.checkUsers(ctx, rows, header, rep, &b, apply)
 	case ImportDevices:
 		err = s.checkDevices(ctx, rows, header, rep, &b)
 	default:

@@ -95,6 +95,9 @@ func TestImportUsers(t *testing.T) {
 	if u, _ := db.FindUser(ctx, "203"); u == nil || !u.HasPIN || u.Outbound != hotdesk.OutboundNational {
 		t.Fatalf("203 after import: %+v", u)
 	}
+	if _, err := d.Login(ctx, desk.LoginRequest{Extension: "203", PIN: "5555", CheckPIN: true, Device: "HD00001", Via: hotdesk.ViaPhone}); err != nil {
+		t.Fatalf("203 with the imported PIN: %v", err)
+	}
 	if _, err := db.LoginByUser(ctx, "201"); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		t.Fatal("201 still logged in after the file switched hot desking off")
 	}

@@ -5,13 +5,17 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
+	"strings"
+	"sync"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 )
 
 // checkUsers turns each row into a create or an update of a user.
-func (s *Service) checkUsers(ctx context.Context, rows []csvRow, header []string, rep *ImportReport, b *hotdesk.Bulk) error {
+func (s *Service) checkUsers(ctx context.Context, rows []csvRow, header []string, rep *ImportReport, b *hotdesk.Bulk, apply bool) error {
 	if !checkHeader(header, UserColumns, "extension", rep) {
 		return nil
 	}
@@ -36,9 +40,14 @@ func (s *Service) checkUsers(ctx context.Context, rows []csvRow, header []string
 			rep.fail(row.line, err)
 			continue
 		}
+		pin := in.PIN
+		in.PIN = nil // hashed below, all at once, and only to apply
 		upd, err := in.update()
 		if err != nil {
 			return err
+		}
+		if pin != nil {
+			upd.PINHash = pinPlaceholder(pin)
 		}
 		if old == nil {
 			u := &hotdesk.User{Extension: ext, Outbound: hotdesk.OutboundNational}
@@ -55,7 +64,63 @@ func (s *Service) checkUsers(ctx context.Context, rows []csvRow, header []string
 		b.UpdateUsers = append(b.UpdateUsers, hotdesk.BulkUserUpdate{Extension: ext, Update: upd})
 		rep.add(ImportLine{Line: row.line, Key: ext, Action: ActionUpdate, Fields: changed})
 	}
-	return nil
+	if !apply || !rep.OK() {
+		return nil
+	}
+	var hashes []*string
+	for _, u := range b.CreateUsers {
+		if u.PINHash != "" {
+			hashes = append(hashes, &u.PINHash)
+		}
+	}
+	for i := range b.UpdateUsers {
+		if h := b.UpdateUsers[i].Update.PINHash; h != nil {
+			hashes = append(hashes, h)
+		}
+	}
+	return hashPINs(hashes)
+}
+
+// pinPlaceholder holds a PIN in the hash's place until hashPINs: the
+// dry run never pays for hashing (PBKDF2, deliberately slow).
+func pinPlaceholder(pin *string) *string {
+	p := "pin:" + *pin
+	return &p
+}
+
+// hashPINs replaces each placeholder by the PIN's hash, on every CPU.
+func hashPINs(ps []*string) error {
+	work := make(chan *string)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				h, err := desk.HashPIN(strings.TrimPrefix(*p, "pin:"))
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					continue
+				}
+				*p = h
+			}
+		}()
+	}
+	for _, p := range ps {
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
 }
 
 // userRow reads a row's cells into a UserInput.
