@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"PINFailures", testPINFailures},
 		{"PINFailuresConcurrent", testPINFailuresConcurrent},
 		{"Bulk", testBulk},
+		{"CallLog", testCallLog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
