@@ -20,6 +20,8 @@ type Store interface {
 	SettingsStore
 	AdminStore
 	WebhookStore
+	BulkStore    // CSV imports (bulk.go)
+	CallLogStore // every user's calls (calllog.go)
 
 	// InTx runs fn in one database transaction. If fn returns an error the
 	// transaction is rolled back and that error is returned. Concurrent writers

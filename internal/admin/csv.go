@@ -115,11 +115,7 @@ func (s *Service) Import(ctx context.Context, source, kind string, r io.Reader, 
 	if err != nil || !apply || !rep.OK() {
 		return rep, err
 	}
-	bs, ok := s.store.(hotdesk.BulkStore)
-	if !ok {
-		return nil, hotdesk.Errorf(hotdesk.EUNAVAILABLE, "This store cannot import files.")
-	}
-	if err := bs.ApplyBulk(ctx, b); err != nil {
+	if err := s.store.ApplyBulk(ctx, b); err != nil {
 		return nil, err
 	}
 	rep.Applied = true

@@ -16,6 +16,8 @@ type ReportStore interface {
 	ListLogins(ctx context.Context) ([]*hotdesk.Login, error)
 	FindAudit(ctx context.Context, f hotdesk.AuditFilter) ([]*hotdesk.AuditEvent, error)
 	CountAudit(ctx context.Context, f hotdesk.AuditFilter) (int, error)
+	hotdesk.BulkStore
+	hotdesk.CallLogStore
 }
 
 // Summary is the dashboard's picture of the site: what an admin with a few

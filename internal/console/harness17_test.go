@@ -11,7 +11,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 )
 
@@ -46,9 +45,4 @@ func (hs *harness) browse(t *testing.T) (context.Context, string) {
 	submit(t, ctx, "sign in", `button[type=submit]`)
 	waitFor(t, ctx, "signed in", `document.querySelector('.whoami')?.textContent === 'admin'`)
 	return ctx, srv.URL
-}
-
-// ApplyBulk passes the import's transaction to the SQLite store.
-func (s *faultyStore) ApplyBulk(ctx context.Context, b hotdesk.Bulk) error {
-	return s.Store.(hotdesk.BulkStore).ApplyBulk(ctx, b)
 }

@@ -18,6 +18,9 @@ func (c *Console) routes17(mux *http.ServeMux) {
 	mux.Handle("GET /users/export.csv", c.auth(c.exportCSV(admin.ImportUsers)))
 	mux.Handle("GET /devices/export.csv", c.auth(c.exportCSV(admin.ImportDevices)))
 	mux.Handle("GET /import", c.auth(c.importPage))
+	mux.Handle("GET /calls", c.auth(c.callsPage))
+	mux.Handle("GET /calls/live", c.auth(c.liveCallsTable))
+	mux.Handle("GET /calls/export.csv", c.auth(c.exportCalls))
 	mux.Handle("POST /import", multipartForm(c.auth(c.importCSV)))
 }
 
@@ -26,6 +29,7 @@ func init() {
 		"dashboard":   {"Dashboard", "dashboard"},
 		"sippassword": {"New SIP password", "devices"},
 		"import":      {"Import CSV", "users"},
+		"calls":       {"Calls", "calls"},
 	} {
 		titles[name], navOf[name] = t[0], t[1]
 	}

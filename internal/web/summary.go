@@ -11,6 +11,7 @@ func (a *API) routes17(mux *patternMux) {
 	a.resource(mux, "/api/v1/summary", methods{"GET": a.summary})
 	a.phoneRoutes(mux)
 	a.bulkRoutes(mux)
+	a.callLogRoutes(mux)
 }
 
 // summaryOut is the dashboard's figures.

@@ -10,10 +10,7 @@ import (
 // testBulk: a bulk change lands whole, with new hot desk ids and a new
 // user owning a new personal phone; one conflict anywhere leaves nothing.
 func testBulk(t *testing.T, s hotdesk.Store) {
-	bs, ok := s.(hotdesk.BulkStore)
-	if !ok {
-		t.Fatal("the store is no hotdesk.BulkStore")
-	}
+	var bs hotdesk.BulkStore = s
 	ctx := context.Background()
 	must(t, s.CreateUser(ctx, &hotdesk.User{Extension: "201", Name: "Ann", Outbound: hotdesk.OutboundNational}))
 	must(t, s.CreateDevice(ctx, &hotdesk.Device{Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelSnom}))

@@ -11,10 +11,7 @@ import (
 // testCallLog: the call log of every user, filtered by user, device,
 // result and start time, newest first, paged, with the total.
 func testCallLog(t *testing.T, s hotdesk.Store) {
-	cs, ok := s.(hotdesk.CallLogStore)
-	if !ok {
-		t.Fatal("the store is no hotdesk.CallLogStore")
-	}
+	var cs hotdesk.CallLogStore = s
 	ctx := context.Background()
 	for i, c := range []struct{ ext, dev, result string }{
 		{"201", "HD00001", hotdesk.ResultAnswered}, {"202", "HD00002", hotdesk.ResultBusy},
