@@ -22,6 +22,7 @@ type Store interface {
 	WebhookStore
 	BulkStore    // CSV imports (bulk.go)
 	CallLogStore // every user's calls (calllog.go)
+	AdminAccessStore
 
 	// InTx runs fn in one database transaction. If fn returns an error the
 	// transaction is rolled back and that error is returned. Concurrent writers

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"PINFailuresConcurrent", testPINFailuresConcurrent},
 		{"Bulk", testBulk},
 		{"CallLog", testCallLog},
+		{"AdminAccess", testAdminAccess},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
