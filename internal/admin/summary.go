@@ -18,6 +18,10 @@ type ReportStore interface {
 	CountAudit(ctx context.Context, f hotdesk.AuditFilter) (int, error)
 	hotdesk.BulkStore
 	hotdesk.CallLogStore
+	hotdesk.AdminAccessStore
+	FindAdmin(ctx context.Context, username string) (*hotdesk.Admin, error)
+	CreateAdmin(ctx context.Context, a *hotdesk.Admin) error
+	SetAdminPassword(ctx context.Context, username, hash string) error
 }
 
 // Summary is the dashboard's picture of the site: what an admin with a few

@@ -19,6 +19,11 @@ func (c *Console) routes17(mux *http.ServeMux) {
 	mux.Handle("GET /devices/export.csv", c.auth(c.exportCSV(admin.ImportDevices)))
 	mux.Handle("GET /import", c.auth(c.importPage))
 	mux.Handle("GET /calls", c.auth(c.callsPage))
+	mux.Handle("GET /admins", c.auth(c.adminsPage))
+	mux.Handle("POST /admins", c.auth(c.adminCreate))
+	mux.Handle("POST /admins/{name}", c.auth(c.adminAccess))
+	mux.Handle("GET /account", c.auth(c.accountPage))
+	mux.Handle("POST /account/password", c.auth(c.changePassword))
 	mux.Handle("GET /calls/live", c.auth(c.liveCallsTable))
 	mux.Handle("GET /calls/export.csv", c.auth(c.exportCalls))
 	mux.Handle("POST /import", multipartForm(c.auth(c.importCSV)))
@@ -30,6 +35,8 @@ func init() {
 		"sippassword": {"New SIP password", "devices"},
 		"import":      {"Import CSV", "users"},
 		"calls":       {"Calls", "calls"},
+		"admins":      {"Console accounts", "settings"},
+		"account":     {"Your account", ""},
 	} {
 		titles[name], navOf[name] = t[0], t[1]
 	}
