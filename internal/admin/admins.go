@@ -21,7 +21,6 @@ const MinPasswordLen = 12
 
 var reUsername = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,31}$`)
 
-
 // Accounts lists every console account with its role and state.
 func (s *Service) Accounts(ctx context.Context) ([]hotdesk.AdminAccess, error) {
 	return s.store.ListAdminAccess(ctx)
