@@ -22,6 +22,11 @@ type ReportStore interface {
 	FindAdmin(ctx context.Context, username string) (*hotdesk.Admin, error)
 	CreateAdmin(ctx context.Context, a *hotdesk.Admin) error
 	SetAdminPassword(ctx context.Context, username, hash string) error
+	CreateWebhook(ctx context.Context, w *hotdesk.Webhook) error
+	FindWebhook(ctx context.Context, id int64) (*hotdesk.Webhook, error)
+	ListWebhooks(ctx context.Context) ([]*hotdesk.Webhook, error)
+	UpdateWebhook(ctx context.Context, w *hotdesk.Webhook) error
+	DeleteWebhook(ctx context.Context, id int64) error
 }
 
 // Summary is the dashboard's picture of the site: what an admin with a few

@@ -57,7 +57,7 @@ func (c *Console) authorize(r *http.Request, s *hotdesk.Session) error {
 
 // disabled reports whether the account may not sign in.
 func (c *Console) disabled(ctx context.Context, username string) bool {
-	acc, err := c.admin.Access(ctx, username)
+	acc, err := c.store.AdminAccess(ctx, username)
 	return err != nil || acc.Disabled
 }
 

@@ -23,6 +23,12 @@ func (c *Console) routes17(mux *http.ServeMux) {
 	mux.Handle("POST /admins", c.auth(c.adminCreate))
 	mux.Handle("POST /admins/{name}", c.auth(c.adminAccess))
 	mux.Handle("GET /account", c.auth(c.accountPage))
+	mux.Handle("GET /webhooks", c.auth(c.webhooksPage))
+	mux.Handle("POST /webhooks", c.auth(c.webhookCreate))
+	mux.Handle("POST /webhooks/{id}", c.auth(c.webhookToggle))
+	mux.Handle("POST /webhooks/{id}/delete", c.auth(c.webhookDelete))
+	mux.Handle("GET /users/{ext}/speed-dials", c.auth(c.speedDialsPage))
+	mux.Handle("POST /users/{ext}/speed-dials", c.auth(c.speedDialsSave))
 	mux.Handle("POST /account/password", c.auth(c.changePassword))
 	mux.Handle("GET /calls/live", c.auth(c.liveCallsTable))
 	mux.Handle("GET /calls/export.csv", c.auth(c.exportCalls))
@@ -37,11 +43,14 @@ func init() {
 		"calls":       {"Calls", "calls"},
 		"admins":      {"Console accounts", "settings"},
 		"account":     {"Your account", ""},
+		"webhooks":    {"Webhooks", "webhooks"},
+		"speeddials":  {"Speed dials", "users"},
 	} {
 		titles[name], navOf[name] = t[0], t[1]
 	}
 	funcs["shortUA"] = shortUA
 	funcs["trimPrefix"] = strings.TrimPrefix
+	funcs["splitList"] = func(s string) []string { return strings.Split(s, ", ") }
 	// Events of the login pipeline refresh the desks table live.
 	for _, k := range []string{events.KindCheckSync, events.KindCheckSyncFailed, events.KindSubscribed, hotdesk.KindProvisionFetch} {
 		liveKinds[k] = true
