@@ -28,9 +28,13 @@ func newDeskPage(q url.Values) deskPage {
 	return p
 }
 
-// query is the search and offset as query parameters ("&q=…&offset=…").
+// query is the search and offset as query parameters ("&q=…&offset=…"),
+// each only when set (the address bar of an unsearched page stays as it was).
 func (p deskPage) query() string {
-	s := "&q=" + urlq(p.Q)
+	s := ""
+	if p.Q != "" {
+		s += "&q=" + urlq(p.Q)
+	}
 	if p.Offset > 0 {
 		s += "&offset=" + strconv.Itoa(p.Offset)
 	}
@@ -61,7 +65,7 @@ func (p *deskPage) page(rows []deskRow, base string) []deskRow {
 		p.Offset = max(0, (len(rows)-1)/desksPerPage*desksPerPage)
 	}
 	end := min(p.Offset+desksPerPage, len(rows))
-	link := func(off int) string { return base + "&q=" + urlq(p.Q) + "&offset=" + strconv.Itoa(off) }
+	link := func(off int) string { return base + deskPage{Q: p.Q, Offset: off}.query() }
 	if p.Offset > 0 {
 		p.Prev = link(max(p.Offset-desksPerPage, 0))
 	}
