@@ -24,6 +24,9 @@ type Store interface {
 	MailStore
 	SiteStore
 	EmergencyStore
+	BulkStore    // CSV imports (bulk.go)
+	CallLogStore // every user's calls (calllog.go)
+	AdminAccessStore
 
 	// InTx runs fn in one database transaction. If fn returns an error the
 	// transaction is rolled back and that error is returned. Concurrent writers

@@ -33,6 +33,7 @@ type Store interface {
 	DeleteUserFreeingPhones(ctx context.Context, ext string) ([]string, error)
 	AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error
 	InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error
+	ReportStore
 }
 
 // Desk is the part of the desk Service the admin rules use.
@@ -52,6 +53,8 @@ type Options struct {
 	Logger *slog.Logger  // nil = slog.Default()
 	Now    hotdesk.Clock // nil = time.Now
 	Sites  SiteStore     // sites and emergency calls (issue 16); nil: their methods answer EUNAVAILABLE
+	// Phones sends check-sync and reboot NOTIFYs (nil: nothing is sent).
+	Phones Phones
 }
 
 // Service applies admin changes. Safe for concurrent use.
@@ -62,11 +65,13 @@ type Service struct {
 	log   *slog.Logger
 	now   hotdesk.Clock
 	sites SiteStore
+
+	phones Phones
 }
 
 // New returns a Service. It does no I/O.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, desk: o.Desk, bus: o.Bus, log: o.Logger, now: o.Now, sites: o.Sites}
+	s := &Service{store: o.Store, desk: o.Desk, bus: o.Bus, log: o.Logger, now: o.Now, sites: o.Sites, phones: o.Phones}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -279,14 +279,15 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	// Subscribed now, so no event published after New is missed.
 	a.metricsCh, a.metricsStop = a.bus.Subscribe(1024)
 	// One admin service: the API and the console apply the same rules.
-	adm := admin.New(admin.Options{Store: a.store, Desk: a.desk, Bus: a.bus, Logger: a.log, Now: a.now, Sites: a.store})
+	adm := admin.New(admin.Options{Store: a.store, Desk: a.desk, Bus: a.bus, Logger: a.log, Now: a.now, Sites: a.store, Phones: a.checksync})
 	api := web.New(web.Options{
 		Store: a.store, Desk: a.desk, Admin: adm, Bus: a.bus, Registrations: a.registrations(),
 		Calls: liveCalls{a.b2bua}, AdminToken: a.adminToken, Registry: reg, Logger: a.log, Now: a.now,
+		Trunk: a.trunkState,
 	})
 	sipPort := a.sip.UDPAddr().Port
 	prov, err := provision.New(provision.Options{
-		Store: a.store, Desk: a.desk, Logger: a.log, Now: a.now,
+		Store: a.store, Desk: a.desk, Logger: a.log, Now: a.now, Bus: a.bus,
 		SIPHost: publicIP, SIPPort: sipPort, SIPTLSPort: a.sipTLSPort(), Realm: a.cfg.Domain, Algorithms: a.reg.Algorithms(),
 	})
 	if err != nil {
@@ -295,6 +296,7 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	a.console, err = console.New(console.Options{
 		Store: a.store, Desk: a.desk, Admin: adm, Bus: a.bus, Registrations: a.registrations(),
 		Logger: a.log, Now: a.now, Secure: false,
+		Trunk: a.trunkState, LiveCalls: a.consoleCalls,
 	})
 	if err != nil {
 		return fmt.Errorf("console: %w", err)

@@ -167,11 +167,17 @@ func (n *Notifier) notifyDevice(ctx context.Context, device string) {
 
 // Notify sends one check-sync NOTIFY to b and waits for the final response.
 func (n *Notifier) Notify(ctx context.Context, b hotdesk.Binding) error {
+	return n.published(b, EventHeader, n.notify(ctx, b, EventHeader))
+}
+
+// notify sends one NOTIFY with the Event header event to b and waits for
+// the final response.
+func (n *Notifier) notify(ctx context.Context, b hotdesk.Binding, event string) error {
 	req, err := n.o.SIP.NewRequestTo(sip.NOTIFY, b)
 	if err != nil {
 		return fmt.Errorf("checksync: %w", err)
 	}
-	req.AppendHeader(sip.NewHeader("Event", EventHeader))
+	req.AppendHeader(sip.NewHeader("Event", event))
 	// Unsolicited: no subscription exists. RFC 6665 8.2.1 wants the header
 	// in every NOTIFY; "terminated" says there is no state to keep.
 	req.AppendHeader(sip.NewHeader("Subscription-State", "terminated"))

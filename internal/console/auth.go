@@ -138,6 +138,9 @@ func (c *Console) auth(h handlerFunc) http.Handler {
 		if r.Method == http.MethodPost && !validCSRF(r, s.CSRF) {
 			return hotdesk.Errorf(hotdesk.EFORBIDDEN, "The form has expired or did not come from this console. Reload the page and try again.")
 		}
+		if err := c.authorize(r, s); err != nil { // roles (roles.go)
+			return err
+		}
 		return h(w, c.withSession(r, s))
 	})
 }
@@ -259,7 +262,7 @@ func (c *Console) checkPassword(ctx context.Context, username, password string) 
 	} else if err != nil {
 		return nil, false, fmt.Errorf("find admin: %w", err)
 	}
-	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) != nil {
+	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) != nil || c.disabled(ctx, username) {
 		return nil, false, nil
 	}
 	return a, true, nil

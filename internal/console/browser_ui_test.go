@@ -151,7 +151,7 @@ func TestBrowserAdminDefects(t *testing.T) {
 
 	// 6. A signed-in admin's 404 keeps the menu and offers no sign-in.
 	step(t, ctx, "404", chromedp.Navigate(srv.URL+"/no/such/page"), chromedp.WaitVisible(chromedp.CSS("main h1")))
-	if nav := eval[int](t, ctx, `document.querySelectorAll('.top nav a').length`); nav != 6 || strings.Contains(eval[string](t, ctx, `document.body.innerText`), "Sign in") {
+	if nav := eval[int](t, ctx, `document.querySelectorAll('.top nav a').length`); nav < 6 || strings.Contains(eval[string](t, ctx, `document.body.innerText`), "Sign in") {
 		t.Fatalf("404 page: %d menu entries, text %q", nav, eval[string](t, ctx, `document.body.innerText`))
 	}
 	screenshot(t, ctx, out, "not-found")

@@ -50,6 +50,10 @@ type Options struct {
 	// StreamMax bounds one SSE response; the browser reconnects by itself,
 	// so a server shutdown never waits on a console tab (default 5 min).
 	StreamMax time.Duration
+	// Trunk and LiveCalls feed the dashboard and the live calls page (nil:
+	// no trunk state; calls counted from the bus).
+	Trunk     func() admin.TrunkState
+	LiveCalls func() []LiveCall
 }
 
 // Console serves the admin pages. Safe for concurrent use.
@@ -67,7 +71,11 @@ type Console struct {
 	pages   map[string]*pageTemplate
 	limiter *limit.Limiter // failed sign-ins per source address
 
+	trunk     func() admin.TrunkState
+	liveCalls func() []LiveCall
+
 	calls      *calls              // which phones ring or are in a call
+	phones     *phoneTracker       // last fetches and login pipelines
 	callEvents <-chan events.Event // the bus, for calls; nil without a bus
 	callsStop  func()
 
@@ -81,7 +89,8 @@ func New(o Options) (*Console, error) {
 		return nil, errors.New("console: Store, Desk and Admin are required")
 	}
 	c := &Console{store: o.Store, desk: o.Desk, admin: o.Admin, bus: o.Bus, regs: o.Registrations,
-		log: o.Logger, now: o.Now, secure: o.Secure, ttl: o.SessionTTL, maxSSE: o.StreamMax}
+		log: o.Logger, now: o.Now, secure: o.Secure, ttl: o.SessionTTL, maxSSE: o.StreamMax,
+		trunk: o.Trunk, liveCalls: o.LiveCalls}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -105,6 +114,7 @@ func New(o Options) (*Console, error) {
 	c.limiter = limit.NewBlocking(signInFailures, signInWindow, signInBlock)
 	c.done = make(chan struct{})
 	c.calls = newCalls(c.now)
+	c.phones = newPhoneTracker(c.now)
 	c.callsStop = func() {}
 	if c.bus != nil {
 		// Subscribed here rather than in Run so no call of the first
@@ -135,6 +145,7 @@ func (c *Console) Run(ctx context.Context) error {
 				continue
 			}
 			c.calls.apply(e)
+			c.phones.apply(e)
 		case <-t.C:
 			if err := c.store.DeleteExpiredSessions(ctx, c.now()); err != nil {
 				c.log.Warn("console: delete expired sessions", "err", err)
@@ -166,6 +177,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /signout", c.auth(c.signOut))
 
 	mux.Handle("GET /{$}", c.auth(c.desksPage))
+	c.routes17(mux)
 	mux.Handle("GET /desks/table", c.auth(c.desksTable))
 	mux.Handle("POST /desks/{id}/logout", c.auth(c.deskLogout))
 	mux.Handle("GET /desks/logout-all", c.auth(c.logoutAllPage))

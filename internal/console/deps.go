@@ -22,6 +22,8 @@ type Store interface {
 	ListSites(ctx context.Context) ([]*hotdesk.Site, error)
 	FindEmergencyCalls(ctx context.Context, f hotdesk.EmergencyCallFilter) ([]*hotdesk.EmergencyCall, error)
 	LastEmergencyTests(ctx context.Context) (map[string]time.Time, error)
+	// Roles (issue 17): the signed-in admin's role and whether they are disabled.
+	AdminAccess(ctx context.Context, username string) (*hotdesk.AdminAccess, error)
 }
 
 // Admin is the part of the admin Service (internal/admin) the console
@@ -39,6 +41,8 @@ type Admin interface {
 	Audit(ctx context.Context, source string, e *hotdesk.AuditEvent)
 	admin.Voicemails
 	admin.Sites
+	admin.Operations
+	admin.Accounts
 }
 
 var _ Admin = (*admin.Service)(nil)

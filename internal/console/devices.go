@@ -17,6 +17,7 @@ type deviceRow struct {
 	Registered bool
 	Login      *hotdesk.Login
 	Locked     *time.Time // PIN logins from it refused until, nil unless locked now
+	Phone      phoneInfo
 }
 
 type devicesData struct {
@@ -45,9 +46,13 @@ func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request) error {
 		byDev[l.Device] = l
 	}
 	d := devicesData{Q: q, Mode: mode, Total: total}
+	c.seedPhones(r)
+	c.drainCalls()
+	loc := c.location(ctx)
 	for _, dev := range devs {
-		d.Rows = append(d.Rows, deviceRow{Device: dev, Registered: len(c.regs.Contacts(dev.ID)) > 0, Login: byDev[dev.ID],
-			Locked: desk.ActiveLock(dev.LockedUntil, c.now())})
+		contacts := c.regs.Contacts(dev.ID)
+		d.Rows = append(d.Rows, deviceRow{Device: dev, Registered: len(contacts) > 0, Login: byDev[dev.ID],
+			Locked: desk.ActiveLock(dev.LockedUntil, c.now()), Phone: c.phone(dev.ID, contacts, nil, loc)})
 	}
 	base := "/devices?q=" + url.QueryEscape(q) + "&mode=" + url.QueryEscape(mode) + "&offset="
 	if off > 0 {
@@ -117,6 +122,7 @@ type deviceData struct {
 	Login    *hotdesk.Login
 	URL      string
 	Locked   *time.Time // PIN logins from it refused until, nil unless locked now
+	Phone    phoneInfo
 }
 
 func (d *deviceData) title() string { return "Device " + d.Device.ID }
@@ -146,6 +152,13 @@ func (c *Console) deviceData(r *http.Request, f *form) (*deviceData, error) {
 	}
 	d := &deviceData{Device: dev, Form: f, DelForm: newForm(nil), Contacts: c.regs.Contacts(dev.ID), URL: provisionURL(r, c.secure, dev),
 		Locked: desk.ActiveLock(dev.LockedUntil, c.now())}
+	c.seedPhones(r)
+	c.drainCalls()
+	blf := func(ext string) bool {
+		u, err := c.store.FindUser(r.Context(), ext)
+		return err == nil && len(u.BLF) > 0
+	}
+	d.Phone = c.phone(dev.ID, d.Contacts, blf, c.location(r.Context()))
 	if d.Login, err = c.store.LoginByDevice(r.Context(), dev.ID); err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		return nil, fmt.Errorf("find login: %w", err)
 	}

@@ -2,6 +2,7 @@ package presence
 
 import (
 	"context"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"strconv"
 	"time"
@@ -183,6 +184,9 @@ func (p *Presence) accept(req *sip.Request, tx sip.ServerTransaction, s *subscri
 	p.mu.Unlock()
 	signaling.Send(tx, p.okResponse(req, s, exp), p.log)
 	p.log.Info("presence: subscribed", "extension", s.ext, "device", s.device, "expires", exp, "source", s.dest)
+	if p.o.Bus != nil && s.device != "" && exp > 0 { // the console's login pipeline: BLF subscribed
+		p.o.Bus.Publish(events.Event{Kind: events.KindSubscribed, Device: s.device, Extension: s.ext})
+	}
 	p.mu.Lock()
 	p.enqueueLocked(s, exp == 0, "timeout")
 	p.mu.Unlock()

@@ -30,6 +30,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/digest"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/limit"
 )
 
@@ -73,6 +74,9 @@ type Options struct {
 	MaxFailures int
 	Window      time.Duration
 	BlockFor    time.Duration
+	// Bus hears of each configuration fetch (the console shows the last
+	// one and the login pipeline); nil: they are only audited.
+	Bus *events.Bus
 }
 
 // Server serves /provision/.
@@ -296,6 +300,9 @@ func (s *Server) audit(ctx context.Context, e *hotdesk.AuditEvent) {
 	e.Time = s.opts.Now()
 	if err := s.opts.Store.AppendAudit(ctx, e); err != nil {
 		s.log.Error("provisioning: audit", "kind", e.Kind, "error", err)
+	}
+	if s.opts.Bus != nil {
+		s.opts.Bus.Publish(events.Event{Time: e.Time, Kind: e.Kind, Extension: e.Extension, Device: e.Device, Source: e.Source, Detail: e.Detail})
 	}
 }
 

@@ -40,6 +40,7 @@ type Admin interface {
 	Audit(ctx context.Context, source string, e *hotdesk.AuditEvent)
 	admin.Voicemails
 	admin.Sites
+	admin.Operations
 }
 
 var _ Admin = (*admin.Service)(nil)

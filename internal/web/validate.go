@@ -1,11 +1,9 @@
 package web
 
 import (
-	"net"
-	"net/url"
 	"strings"
 
-	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 )
 
 // The field rules of users, devices and settings live in internal/admin
@@ -14,29 +12,7 @@ import (
 
 // checkWebhookURL requires https, or http to a loopback host (local
 // receivers and tests).
-func checkWebhookURL(v string) error {
-	u, err := url.Parse(v)
-	if err != nil || u.Host == "" || len(v) > 2000 {
-		return hotdesk.Invalidf("url", "url must be an absolute https:// URL.")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if isLoopback(u.Hostname()) {
-			return nil
-		}
-	}
-	return hotdesk.Invalidf("url", "url must use https:// (http:// only to localhost).")
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func checkWebhookURL(v string) error { return admin.CheckWebhookURL(v) }
 
 // splitList splits values that may repeat and hold commas, dropping blanks.
 func splitList(vs []string) []string {

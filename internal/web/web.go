@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 )
@@ -68,6 +69,9 @@ type Options struct {
 	// Heartbeat is the SSE comment interval that keeps proxies from timing
 	// the stream out (default 15 s).
 	Heartbeat time.Duration
+	// Trunk reports the trunk registration for GET /api/v1/summary (nil:
+	// its trunk is null).
+	Trunk func() admin.TrunkState
 }
 
 // API serves the admin REST API. Safe for concurrent use.
@@ -78,6 +82,7 @@ type API struct {
 	bus       *events.Bus
 	regs      Registrations
 	calls     Calls
+	trunk     func() admin.TrunkState
 	tokenSum  [sha256.Size]byte
 	hasToken  bool
 	registry  *prometheus.Registry
@@ -96,7 +101,7 @@ func New(o Options) *API {
 	if o.Store == nil || o.Desk == nil || o.Admin == nil {
 		panic("web: Store, Desk and Admin are required")
 	}
-	a := &API{store: o.Store, desk: o.Desk, admin: o.Admin, bus: o.Bus, regs: o.Registrations, calls: o.Calls,
+	a := &API{store: o.Store, desk: o.Desk, admin: o.Admin, bus: o.Bus, regs: o.Registrations, calls: o.Calls, trunk: o.Trunk,
 		registry: o.Registry, log: o.Logger, now: o.Now, streamMax: o.StreamMax, heartbeat: o.Heartbeat,
 		done: make(chan struct{})}
 	if o.AdminToken != "" {
@@ -156,6 +161,7 @@ func (a *API) Handler() http.Handler {
 	a.resource(mux, "/api/v1/sites/{id}", methods{"GET": a.getSite, "PUT": a.putSite, "DELETE": a.deleteSite})
 	a.resource(mux, "/api/v1/emergency-calls", methods{"GET": a.listEmergencyCalls})
 	a.resource(mux, "/api/v1/emergency-calls/{id}/ack", methods{"POST": a.ackEmergencyCall})
+	a.routes17(mux)
 	mux.Handle("/api/", a.handle("unmatched", true, func(w http.ResponseWriter, r *http.Request) error {
 		return hotdesk.Errorf(hotdesk.ENOTFOUND, "There is no API endpoint at %s.", r.URL.Path)
 	}))

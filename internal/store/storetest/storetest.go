@@ -60,6 +60,9 @@ func Run(t *testing.T, open Opener) {
 		{"MailOutbox", testMailOutbox},
 		{"Sites", testSites},
 		{"EmergencyCalls", testEmergencyCalls},
+		{"Bulk", testBulk},
+		{"CallLog", testCallLog},
+		{"AdminAccess", testAdminAccess},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -1,0 +1,41 @@
+package admin
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// Operations is the day-one management part of the Service (issue 17:
+// dashboard, phone actions, call log, CSV import and export) that the API
+// and the console call; both declare it in their Admin interface.
+type Operations interface {
+	Summary(ctx context.Context, registered func(device string) bool) (*Summary, error)
+	PhoneAction(ctx context.Context, source, id, action string) (int, error)
+	ResetSIPPassword(ctx context.Context, source, id string) (string, error)
+	CallLog(ctx context.Context, f hotdesk.CallFilter) ([]*hotdesk.CallRecord, int, error)
+	ExportCalls(ctx context.Context, f hotdesk.CallFilter, loc *time.Location, w io.Writer) error
+	Import(ctx context.Context, source, kind string, r io.Reader, apply bool) (*ImportReport, error)
+	ExportUsers(ctx context.Context, w io.Writer) error
+	ExportDevices(ctx context.Context, w io.Writer) error
+}
+
+var _ Operations = (*Service)(nil)
+
+// Accounts is the console's admin-accounts part of the Service (issue 17
+// item 12: roles, disabling, own password) and its webhook pages.
+type Accounts interface {
+	Accounts(ctx context.Context) ([]hotdesk.AdminAccess, error)
+	Access(ctx context.Context, username string) (*hotdesk.AdminAccess, error)
+	CreateAccount(ctx context.Context, source, username, password, role string) error
+	SetAccess(ctx context.Context, source, actor string, a hotdesk.AdminAccess) error
+	ChangePassword(ctx context.Context, source, username, current, password string) error
+	Webhooks(ctx context.Context) ([]*hotdesk.Webhook, error)
+	CreateWebhook(ctx context.Context, source, rawURL string, kinds []string) (*hotdesk.Webhook, error)
+	SetWebhookEnabled(ctx context.Context, source string, id int64, on bool) error
+	DeleteWebhook(ctx context.Context, source string, id int64) error
+}
+
+var _ Accounts = (*Service)(nil)

@@ -1,0 +1,58 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+var _ hotdesk.CallLogStore = (*DB)(nil)
+
+// FindCallLog returns the matching call records of every user, newest
+// first, and the number of matches.
+func (db *DB) FindCallLog(ctx context.Context, f hotdesk.CallFilter) ([]*hotdesk.CallRecord, int, error) {
+	var w where
+	if f.Extension != "" {
+		w.add(`extension = ?`, f.Extension)
+	}
+	if f.Device != "" {
+		w.add(`LOWER(device) = LOWER(?)`, f.Device)
+	}
+	if f.Result != "" {
+		w.add(`result = ?`, f.Result)
+	}
+	if !f.Since.IsZero() {
+		w.add(`start_at >= ?`, ts(f.Since))
+	}
+	if !f.Until.IsZero() {
+		w.add(`start_at < ?`, ts(f.Until))
+	}
+	var total int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM calls`+w.sql(), w.args...).Scan(&total); err != nil {
+		return nil, 0, db.wrap(err, "count calls")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT id, call_id, extension, direction, peer, device, start_at,
+		answer_at, end_at, result, emergency FROM calls`+w.sql()+` ORDER BY start_at DESC, id DESC`+w.page(limit, f.Offset), w.args...)
+	if err != nil {
+		return nil, 0, db.wrap(err, "find call log")
+	}
+	defer rows.Close()
+	var out []*hotdesk.CallRecord
+	for rows.Next() {
+		var c hotdesk.CallRecord
+		var start int64
+		var answer, end sql.NullInt64
+		if err := rows.Scan(&c.ID, &c.CallID, &c.Extension, &c.Direction, &c.Peer, &c.Device, &start,
+			&answer, &end, &c.Result, &c.Emergency); err != nil {
+			return nil, 0, db.wrap(err, "scan call")
+		}
+		c.Start, c.Answer, c.End = fromTS(start), fromTSPtr(answer), fromTSPtr(end)
+		out = append(out, &c)
+	}
+	return out, total, db.wrap(rows.Err(), "find call log")
+}
