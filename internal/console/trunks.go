@@ -191,3 +191,23 @@ func (c *Console) trunkUsers(r *http.Request) (map[string][]string, error) {
 	}
 	return usedBy, nil
 }
+
+// trunkOptions are the choices of a site's emergency trunk: the default
+// trunk and every named one; a current name no longer configured stays
+// selectable (marked) so saving the site does not change it silently.
+func (c *Console) trunkOptions(r *http.Request, current string) []option {
+	os := []option{{Value: "", Label: "Default trunk"}}
+	s, err := c.store.GetSettings(r.Context())
+	if err != nil {
+		c.log.Warn("console: settings", "err", err)
+	}
+	found := current == ""
+	for _, t := range s.Trunks {
+		os = append(os, option{Value: t.Name, Label: t.Name})
+		found = found || t.Name == current
+	}
+	if !found {
+		os = append(os, option{Value: current, Label: current + " (not configured)"})
+	}
+	return os
+}
