@@ -208,6 +208,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /settings", c.auth(c.settingsPage))
 	mux.Handle("POST /settings", c.auth(c.settingsSave))
 	c.emergencyRoutes(mux)
+	c.trunkRoutes(mux)
 	mux.Handle("/", c.maybeAuth(func(w http.ResponseWriter, r *http.Request) error {
 		return hotdesk.Errorf(hotdesk.ENOTFOUND, "There is no page at %s.", r.URL.Path)
 	}))

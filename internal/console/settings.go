@@ -48,6 +48,7 @@ func settingsForm(s hotdesk.Settings) *form {
 	f.Values.Set("first_digit_seconds", strconv.Itoa(s.Prompts.FirstDigitSeconds))
 	f.Values.Set("inter_digit_seconds", strconv.Itoa(s.Prompts.InterDigitSeconds))
 	mailFormValues(f, s.Mail)
+	emergencyFormValues(f, s.EmergencyAlerts)
 	return f
 }
 

@@ -230,13 +230,15 @@ func (c *Console) emergencyPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 type sitesData struct {
-	Sites []*hotdesk.Site
-	Form  *form
+	Sites  []*hotdesk.Site
+	Form   *form
+	Trunks []option // the emergency trunk select
 }
 
 type siteData struct {
-	Site *hotdesk.Site
-	Form *form
+	Site   *hotdesk.Site
+	Form   *form
+	Trunks []option // the emergency trunk select
 }
 
 func (d siteData) title() string { return "Site " + d.Site.Name }
@@ -246,7 +248,7 @@ func (c *Console) sitesPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c.render(w, r, http.StatusOK, "sites", sitesData{Sites: sites, Form: newForm(nil)})
+	c.render(w, r, http.StatusOK, "sites", sitesData{Sites: sites, Form: newForm(nil), Trunks: c.trunkOptions(r, "")})
 	return nil
 }
 
@@ -284,7 +286,7 @@ func (c *Console) siteCreate(w http.ResponseWriter, r *http.Request) error {
 		if lerr != nil {
 			return lerr
 		}
-		c.render(w, r, http.StatusBadRequest, "sites", sitesData{Sites: sites, Form: f})
+		c.render(w, r, http.StatusBadRequest, "sites", sitesData{Sites: sites, Form: f, Trunks: c.trunkOptions(r, f.Get("trunk"))})
 		return nil
 	}
 	return redirect(w, r, "/sites?flash="+urlq("Site "+s.Name+" created."))
@@ -312,7 +314,7 @@ func (c *Console) sitePage(w http.ResponseWriter, r *http.Request) error {
 		"networks": {strings.Join(s.Networks, "\n")}, "devices": {strings.Join(s.Devices, "\n")}, "text": {l.Text},
 		"country": {l.Country}, "a1": {l.A1}, "a3": {l.A3}, "street": {l.Street}, "house_no": {l.HouseNo},
 		"postcode": {l.Postcode}, "building": {l.Building}, "floor": {l.Floor}})
-	c.render(w, r, http.StatusOK, "site", siteData{Site: s, Form: f})
+	c.render(w, r, http.StatusOK, "site", siteData{Site: s, Form: f, Trunks: c.trunkOptions(r, s.Trunk)})
 	return nil
 }
 
@@ -327,7 +329,8 @@ func (c *Console) siteUpdate(w http.ResponseWriter, r *http.Request) error {
 		if !f.ApplyAll(err, siteField) {
 			return err
 		}
-		c.render(w, r, http.StatusBadRequest, "site", siteData{Site: &hotdesk.Site{ID: id, Name: f.Values.Get("name")}, Form: f})
+		c.render(w, r, http.StatusBadRequest, "site", siteData{Site: &hotdesk.Site{ID: id, Name: f.Values.Get("name")}, Form: f,
+			Trunks: c.trunkOptions(r, f.Get("trunk"))})
 		return nil
 	}
 	return redirect(w, r, "/sites?flash="+urlq("Site "+s.Name+" saved."))

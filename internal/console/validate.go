@@ -144,6 +144,7 @@ func settingsFromForm(f *form, cur hotdesk.Settings) hotdesk.Settings {
 	s.Limits = limitsFromForm(f, cur.Limits)
 	s.Mail = mailFromForm(f, cur.Mail)
 	s.TLS = tlsFromForm(f, cur.TLS)
+	s.EmergencyAlerts = emergencyFromForm(f, cur.EmergencyAlerts)
 	return s
 }
 
