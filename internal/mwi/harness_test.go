@@ -23,8 +23,9 @@ const testDomain = "pbx.test"
 // counts is a mailbox of fixed counts per extension (the voicemail store's
 // VoicemailCounts).
 type counts struct {
-	mu sync.Mutex
-	m  map[string][2]int
+	mu    sync.Mutex
+	m     map[string][2]int
+	reads int // VoicemailCounts calls
 }
 
 func (c *counts) set(ext string, n, o int) {
@@ -36,6 +37,7 @@ func (c *counts) set(ext string, n, o int) {
 func (c *counts) VoicemailCounts(_ context.Context, ext string) (int, int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.reads++
 	v := c.m[ext]
 	return v[0], v[1], nil
 }
@@ -205,4 +207,10 @@ func waitSummary(tb testing.TB, p *siptest.Phone, want summary) *sip.Request {
 	}
 	tb.Fatalf("%s: last summary %+v, want %+v", p.User(), last, want)
 	return nil
+}
+
+func (c *counts) readCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
 }

@@ -326,6 +326,25 @@ func (n *Notifier) work(device string, w *worker) {
 // only when the lamp is to be lit.
 func (n *Notifier) round(device string, always bool) {
 	ctx := n.base
+	n.mu.Lock()
+	subs := make([]*subscription, 0, len(n.byDev[device]))
+	for sub := range n.byDev[device] {
+		subs = append(subs, sub)
+	}
+	n.mu.Unlock()
+	var local []hotdesk.Binding
+	if len(subs) == 0 {
+		for _, b := range n.o.Contacts(device) {
+			if n.o.Node == "" || b.Node == "" || b.Node == n.o.Node {
+				local = append(local, b)
+			}
+		}
+		// Every node hears every login; only the node holding the phone
+		// reads its mailbox (a store read per login per node otherwise).
+		if len(local) == 0 {
+			return
+		}
+	}
 	s, err := n.SummaryOf(ctx, device)
 	if err != nil {
 		n.log.Warn("mwi: read state", "device", device, "err", err)
@@ -335,12 +354,6 @@ func (n *Notifier) round(device string, always bool) {
 		return
 	}
 	body := s.Body(n.account(s, device))
-	n.mu.Lock()
-	subs := make([]*subscription, 0, len(n.byDev[device]))
-	for sub := range n.byDev[device] {
-		subs = append(subs, sub)
-	}
-	n.mu.Unlock()
 	var wg sync.WaitGroup
 	if len(subs) > 0 {
 		for _, sub := range subs {
@@ -349,10 +362,7 @@ func (n *Notifier) round(device string, always bool) {
 		wg.Wait()
 		return
 	}
-	for _, b := range n.o.Contacts(device) {
-		if n.o.Node != "" && b.Node != "" && b.Node != n.o.Node {
-			continue
-		}
+	for _, b := range local {
 		wg.Go(func() {
 			if err := n.unsolicited(ctx, b, body); err != nil {
 				n.log.Info("mwi: notify failed", "device", device, "contact", b.Contact, "err", err)
