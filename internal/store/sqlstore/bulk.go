@@ -78,8 +78,7 @@ func (db *DB) insertDevice(ctx context.Context, q querier, d *hotdesk.Device, as
 		}
 		d.ID, *assigned = id, true
 	}
-	if _, err := q.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`, deviceArgs(d)...); err != nil {
+	if _, err := q.ExecContext(ctx, insertDevice, deviceArgs(d)...); err != nil {
 		return db.conflict(err, "create device", "Device %s or its MAC address already exists.", d.ID)
 	}
 	return nil

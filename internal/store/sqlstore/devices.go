@@ -13,6 +13,11 @@ const deviceCols = `id, label, mac, model, mode, owner, location, emergency_call
 	sip_password, provision_token, auto_logout, created_at, updated_at, locked_until,
 	sip_transport, srtp`
 
+// insertDevice inserts one row of deviceCols (deviceArgs); CreateDevice
+// and the CSV import both use it, so a new column is added in one place.
+const insertDevice = `INSERT INTO devices (` + deviceCols + `)
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`
+
 // scanDevice reads one row of deviceCols.
 func scanDevice(row interface{ Scan(...any) error }) (*hotdesk.Device, error) {
 	var d hotdesk.Device
@@ -133,8 +138,7 @@ func (db *DB) CreateDevice(ctx context.Context, d *hotdesk.Device) error {
 			}
 			d.ID = id
 		}
-		_, err := q.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`, deviceArgs(d)...)
+		_, err := q.ExecContext(ctx, insertDevice, deviceArgs(d)...)
 		return err
 	})
 	err = db.deviceConflict(ctx, err, d, "create device")
