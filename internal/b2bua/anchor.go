@@ -77,18 +77,22 @@ func (c *call) anchorMedia(req *sip.Request) error {
 
 // replaceSDP puts the anchored offer where a leg carries the caller's:
 // its whole body, or its SDP part (an emergency INVITE is multipart, the
-// SDP beside the PIDF-LO).
+// SDP beside the PIDF-LO). A leg not over TLS carries the caller's SDP
+// without its a=crypto lines (keysFor).
 func replaceSDP(r *sip.Request, orig, anchored []byte) {
 	if r == nil || len(r.Body()) == 0 {
 		return
 	}
 	body := r.Body()
-	if bytes.Equal(body, orig) {
-		r.SetBody(anchored)
-		return
-	}
-	if i := bytes.Index(body, orig); i >= 0 {
-		r.SetBody(slices.Concat(body[:i], anchored, body[i+len(orig):]))
+	for _, o := range [][]byte{orig, keysFor(orig, "")} {
+		if bytes.Equal(body, o) {
+			r.SetBody(anchored)
+			return
+		}
+		if i := bytes.Index(body, o); i >= 0 {
+			r.SetBody(slices.Concat(body[:i], anchored, body[i+len(o):]))
+			return
+		}
 	}
 }
 
