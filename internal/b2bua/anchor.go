@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/relay"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 )
@@ -58,21 +59,35 @@ func (c *call) anchorMedia(req *sip.Request) error {
 		return nil
 	}
 	// One offer for the legs over TLS (the PBX's key when the caller
-	// uses SRTP) and one plain for the others.
-	outs, err := c.srtp.rewrite(relay.A, relayed, false, true)
+	// uses SRTP, or the device requires SRTP) and one plain for the
+	// others.
+	kinds := []toLeg{{}, {tls: true}, {tls: true, required: true}}
+	outs, err := c.srtp.rewrite(relay.A, relayed, kinds...)
 	if err != nil {
 		c.log.Warn("b2bua: SRTP not terminated", "side", relay.A, "err", err)
-		outs = [][]byte{relayed, relayed}
+		outs = [][]byte{relayed, relayed, relayed}
 	}
 	for _, l := range c.legs {
 		out := outs[0]
 		if signaling.Secure(l.req) {
 			out = outs[1]
+			if c.requiresSRTP(ctx, l.device) {
+				out = outs[2]
+			}
 		}
 		replaceSDP(l.req, body, out)
 		replaceSDP(l.udp, body, outs[0])
 	}
 	return nil
+}
+
+// requiresSRTP reports whether device's policy is srtp = required.
+func (c *call) requiresSRTP(ctx context.Context, device string) bool {
+	if device == "" {
+		return false
+	}
+	dev, err := c.b.o.Store.FindDevice(ctx, device)
+	return err == nil && dev.SRTP == hotdesk.SRTPRequired
 }
 
 // replaceSDP puts the anchored offer where a leg carries the caller's:

@@ -144,10 +144,15 @@ func (k *legSRTP) learn(from relay.Side, md *sdp.MediaDescription) (answer bool,
 	return answer, nil
 }
 
-// write puts in md, the SDP to side to (over TLS when secure), the PBX's
-// key for that side, or makes it plain RTP/AVP. SRTP goes to a TLS phone
-// that used it in its last SDP, or, in an offer, when the sender used it.
-func (k *legSRTP) write(to relay.Side, md *sdp.MediaDescription, secure, answer bool) error {
+// toLeg is how the SDP for a side goes: over TLS, and to a device whose
+// policy is srtp = required.
+type toLeg struct{ tls, required bool }
+
+// write puts in md, the SDP to side to, the PBX's key for that side, or
+// makes it plain RTP/AVP. SRTP goes to a TLS phone that used it in its
+// last SDP, or, in an offer, when the sender used it or the phone's
+// device requires it.
+func (k *legSRTP) write(to relay.Side, md *sdp.MediaDescription, leg toLeg, answer bool) error {
 	from := k.side[1-to]
 	st := k.side[to]
 	kept := md.Attributes[:0]
@@ -157,11 +162,11 @@ func (k *legSRTP) write(to relay.Side, md *sdp.MediaDescription, secure, answer 
 		}
 	}
 	md.Attributes = kept
-	savp := from.savp
+	savp := from.savp || (leg.required && from.peer == nil)
 	if answer {
 		savp = st.savp
 	}
-	use := secure && (st.peer != nil || (!answer && from.peer != nil))
+	use := leg.tls && (st.peer != nil || (!answer && (from.peer != nil || leg.required)))
 	if !use {
 		setProfile(md, false)
 		st.out.Store(nil)
@@ -213,13 +218,13 @@ func relayedAudio(desc *sdp.SessionDescription) *sdp.MediaDescription {
 
 // rewrite is the SRTP part of an anchored SDP: relayed is what the relay
 // made of the SDP from's phone sent; the result is what side to is sent,
-// one body per transport of to given (false: not TLS, true: TLS), or
-// none given: one for the transport set for to.
-func (k *legSRTP) rewrite(from relay.Side, relayed []byte, toSecure ...bool) ([][]byte, error) {
+// one body per kind of leg given, or none given: one for the transport
+// set for to.
+func (k *legSRTP) rewrite(from relay.Side, relayed []byte, to ...toLeg) ([][]byte, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if len(toSecure) == 0 {
-		toSecure = []bool{k.secure[1-from]}
+	if len(to) == 0 {
+		to = []toLeg{{tls: k.secure[1-from]}}
 	}
 	var desc sdp.SessionDescription
 	if err := desc.UnmarshalString(string(relayed)); err != nil {
@@ -234,10 +239,10 @@ func (k *legSRTP) rewrite(from relay.Side, relayed []byte, toSecure ...bool) ([]
 		return nil, fmt.Errorf("srtp: %w", err)
 	}
 	attrs := md.Attributes
-	out := make([][]byte, len(toSecure))
-	for i, sec := range toSecure {
+	out := make([][]byte, len(to))
+	for i, leg := range to {
 		md.Attributes = append([]sdp.Attribute(nil), attrs...)
-		if err := k.write(1-from, md, sec, answer); err != nil {
+		if err := k.write(1-from, md, leg, answer); err != nil {
 			return nil, fmt.Errorf("srtp: %w", err)
 		}
 		if out[i], err = desc.Marshal(); err != nil {

@@ -264,3 +264,40 @@ func BenchmarkLegSRTPPacket(b *testing.B) {
 		b.StopTimer()
 	}
 }
+
+// TestAnchoredSRTPRequiredCallee: a plain UDP phone calls a TLS phone whose
+// device requires SRTP: the callee is offered RTP/SAVP with a PBX key, the
+// caller gets a plain answer, and the media is converted both ways.
+func TestAnchoredSRTPRequiredCallee(t *testing.T) {
+	c := anchoredCall(t, false, true)
+	a, b := newSRTPPhone(t, false), newSRTPPhone(t, true)
+	relayed, err := c.media.Pass(relay.A, a.sdp(), "127.0.0.1:5060")
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := c.srtp.rewrite(relay.A, relayed, toLeg{}, toLeg{tls: true}, toLeg{tls: true, required: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(outs[1], []byte("a=crypto")) {
+		t.Errorf("a TLS callee that does not require SRTP is offered keys the caller did not ask for:\n%s", outs[1])
+	}
+	toB := outs[2]
+	keyB := keyIn(t, toB)
+	if len(keyB) != 30 || !bytes.Contains(toB, []byte(" RTP/SAVP ")) || !bytes.Contains(toB, []byte("a=crypto:1 ")) {
+		t.Fatalf("the callee requiring SRTP must be offered RTP/SAVP with the PBX's key:\n%s", toB)
+	}
+	b.key = bytes.Repeat([]byte{9}, 30)
+	toA := c.sdpFrom(relay.B, bytes.Replace(b.sdp(), []byte("a=crypto:7 "), []byte("a=crypto:1 "), 1), "127.0.0.1:5061")
+	if bytes.Contains(toA, []byte("a=crypto")) || !bytes.Contains(toA, []byte(" RTP/AVP ")) {
+		t.Fatalf("the UDP caller must be answered plain RTP/AVP:\n%s", toA)
+	}
+	a.send(toA, nil, 0xa0a, []byte("plain from a"))
+	if got, err := payloadWith(t, b.recv(), keyB); err != nil || string(got) != "plain from a" {
+		t.Fatalf("callee decrypting with its PBX key: %q %v", got, err)
+	}
+	b.send(toB, b.key, 0xb0b, []byte("secret from b"))
+	if got, err := payloadWith(t, a.recv(), nil); err != nil || string(got) != "secret from b" {
+		t.Fatalf("caller, plain: %q %v", got, err)
+	}
+}
