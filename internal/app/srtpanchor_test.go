@@ -2,6 +2,8 @@ package app
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"net"
@@ -9,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 
@@ -135,4 +139,133 @@ func TestAnchoredSRTPPhoneCallsPlainPhone(t *testing.T) {
 	if mine == 0 || silent != mine {
 		t.Fatalf("the UDP phone got %d of the TLS phone's packets, %d of them decrypted", mine, silent)
 	}
+}
+
+// newTLSCallee is a tlsPhone (key: its own, 30 bytes) that answers an
+// INVITE with RTP/SAVP and its key under the offer's first tag, and hands
+// the offer to invites.
+func newTLSCallee(t *testing.T, pbx, id string, roots *x509.CertPool, invites chan<- []byte) *tlsPhone {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("tls-test-callee"), sipgo.WithUserAgentHostname("127.0.0.1"),
+		sipgo.WithUserAgenTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := sipgo.NewServer(ua)
+	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(); ua.Close() })
+	p := &tlsPhone{t: t, id: id, pbx: pbx, cli: cli, rtp: conn, key: []byte("callee-key-0123456789-salt-012"), byes: make(chan struct{}, 4), notifies: make(chan string, 16)}
+	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sips", User: id, Host: "127.0.0.1", Port: 5999}}
+	p.dua = &sipgo.DialogUA{Client: cli, ContactHDR: contact}
+	ok := func(req *sip.Request, tx sip.ServerTransaction) {
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	}
+	srv.OnNotify(ok)
+	srv.OnOptions(ok)
+	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {})
+	srv.OnBye(ok)
+	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		offer := req.Body()
+		tag := "1"
+		for l := range strings.SplitSeq(string(offer), "\r\n") {
+			if v, ok := strings.CutPrefix(l, "a=crypto:"); ok {
+				tag, _, _ = strings.Cut(v, " ")
+				break
+			}
+		}
+		ans := strings.Replace(string(p.offer()), "a=crypto:7 ", "a=crypto:"+tag+" ", 1)
+		res := sip.NewResponseFromRequest(req, 200, "OK", []byte(ans))
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		c := contact
+		res.AppendHeader(&c)
+		tx.Respond(res)
+		select {
+		case invites <- offer:
+		default:
+		}
+	})
+	return p
+}
+
+// TestAnchoredSRTPBetweenTLSPhones (issue 15 item 4): with --media anchor
+// two TLS phones with SRTP each get a key of the PBX's for their own leg;
+// what one sends reaches the other decryptable with the key the PBX gave
+// that other phone, and not with the sender's key.
+func TestAnchoredSRTPBetweenTLSPhones(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir, true)
+	cfg.Media = b2bua.MediaAnchor
+	r := mustStart(t, cfg)
+	roots, _ := mustTrustPBX(t, dir)
+	invites := make(chan []byte, 1)
+	b := newTLSCallee(t, r.SIPTLSAddr(), "HD00002", roots, invites)
+	b.register()
+	_, ans := b.dial("*35*202*1234")
+	b.receive(ans, 15*time.Second)
+	a := newTLSPhone(t, r.SIPTLSAddr(), "HD00001", roots)
+	a.register()
+	_, ans = a.dial("*35*201*1234")
+	a.receive(ans, 15*time.Second)
+
+	_, toA := a.dial("202")
+	var toB []byte
+	select {
+	case toB = <-invites:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the callee got no INVITE")
+	}
+	keyA := sdesKey(toA)
+	var keyB []byte
+	for l := range strings.SplitSeq(string(toB), "\r\n") {
+		if _, v, ok := strings.Cut(l, " AES_CM_128_HMAC_SHA1_80 inline:"); ok && strings.HasPrefix(l, "a=crypto:") {
+			keyB, _ = base64.StdEncoding.DecodeString(v)
+		}
+	}
+	if len(keyA) != 30 || len(keyB) != 30 || bytes.Equal(keyA, keyB) || bytes.Equal(keyA, b.key) || bytes.Equal(keyB, a.key) {
+		t.Fatalf("each phone must get a PBX key of its own leg:\nto A:\n%s\nto B:\n%s", toA, toB)
+	}
+	check := func(from, to *tlsPhone, relayPort int, toKey []byte, payload string) {
+		t.Helper()
+		enc, err := srtp.CreateContext(from.key[:16], from.key[16:], srtp.ProtectionProfileAes128CmHmacSha1_80)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: relayPort}
+		buf := make([]byte, 1500)
+		for i := range 10 {
+			pkt := rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: uint32(160 * i), SSRC: 0x5151}, Payload: []byte(payload)}
+			raw, _ := pkt.Marshal()
+			sealed, _ := enc.EncryptRTP(nil, raw, nil)
+			from.rtp.WriteToUDP(sealed, dst)
+			to.rtp.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			n, err := to.rtp.Read(buf)
+			if err != nil {
+				continue
+			}
+			if _, err := ctxDecrypt(t, from.key, buf[:n]); err == nil {
+				t.Fatal("a packet decrypts with the sender's own key")
+			}
+			plain, err := ctxDecrypt(t, toKey, buf[:n])
+			var got rtp.Packet
+			if err == nil && got.Unmarshal(plain) == nil && string(got.Payload) == payload {
+				return
+			}
+		}
+		t.Fatalf("no packet %q decryptable with the receiver's PBX key", payload)
+	}
+	check(a, b, audioPort(t, toA), keyB, "from the caller")
+	check(b, a, audioPort(t, toB), keyA, "from the callee")
+}
+
+func ctxDecrypt(t *testing.T, key, pkt []byte) ([]byte, error) {
+	t.Helper()
+	c, err := srtp.CreateContext(key[:16], key[16:], srtp.ProtectionProfileAes128CmHmacSha1_80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.DecryptRTP(nil, pkt, nil)
 }
