@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/relay"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 )
@@ -47,30 +48,66 @@ func (c *call) anchorMedia(req *sip.Request) error {
 	defer cancel()
 	c.noMedia = time.Duration(b.o.Settings(ctx).NAT.NoMediaSeconds) * time.Second
 	c.log.Debug("b2bua: media anchored", "caller_port", s.Leg(relay.A).Port(), "callee_port", s.Leg(relay.B).Port())
-	if body := req.Body(); len(body) > 0 {
-		out := c.sdpFrom(relay.A, body, req.Source())
-		for _, l := range c.legs {
-			replaceSDP(l.req, body, out)
-			replaceSDP(l.udp, body, out)
+	c.srtp = newLegSRTP(s, signaling.Secure(req))
+	body := req.Body()
+	if len(body) == 0 {
+		return nil
+	}
+	relayed, err := s.Pass(relay.A, body, req.Source())
+	if err != nil {
+		c.log.Warn("b2bua: SDP not anchored", "side", relay.A, "err", err)
+		return nil
+	}
+	// One offer for the legs over TLS (the PBX's key when the caller
+	// uses SRTP, or the device requires SRTP) and one plain for the
+	// others.
+	kinds := []toLeg{{}, {tls: true}, {tls: true, required: true}}
+	outs, err := c.srtp.rewrite(relay.A, relayed, kinds...)
+	if err != nil {
+		c.log.Warn("b2bua: SRTP not terminated", "side", relay.A, "err", err)
+		outs = [][]byte{relayed, relayed, relayed}
+	}
+	for _, l := range c.legs {
+		out := outs[0]
+		if signaling.Secure(l.req) {
+			out = outs[1]
+			if c.requiresSRTP(ctx, l.device) {
+				out = outs[2]
+			}
 		}
+		replaceSDP(l.req, body, out)
+		replaceSDP(l.udp, body, outs[0])
 	}
 	return nil
 }
 
+// requiresSRTP reports whether device's policy is srtp = required.
+func (c *call) requiresSRTP(ctx context.Context, device string) bool {
+	if device == "" {
+		return false
+	}
+	dev, err := c.b.o.Store.FindDevice(ctx, device)
+	return err == nil && dev.SRTP == hotdesk.SRTPRequired
+}
+
 // replaceSDP puts the anchored offer where a leg carries the caller's:
 // its whole body, or its SDP part (an emergency INVITE is multipart, the
-// SDP beside the PIDF-LO).
+// SDP beside the PIDF-LO). A leg not over TLS carries the caller's SDP
+// without its a=crypto lines (keysFor).
 func replaceSDP(r *sip.Request, orig, anchored []byte) {
 	if r == nil || len(r.Body()) == 0 {
 		return
 	}
 	body := r.Body()
-	if bytes.Equal(body, orig) {
-		r.SetBody(anchored)
-		return
-	}
-	if i := bytes.Index(body, orig); i >= 0 {
-		r.SetBody(slices.Concat(body[:i], anchored, body[i+len(orig):]))
+	for _, o := range [][]byte{orig, keysFor(orig, "")} {
+		if bytes.Equal(body, o) {
+			r.SetBody(anchored)
+			return
+		}
+		if i := bytes.Index(body, o); i >= 0 {
+			r.SetBody(slices.Concat(body[:i], anchored, body[i+len(o):]))
+			return
+		}
 	}
 }
 
@@ -115,6 +152,8 @@ func sameNetwork(a, b netip.Addr) bool {
 // signalling source; "" when unknown) through the relay and returns what
 // the other side is sent: unchanged when the call is not anchored or the
 // body is empty. SDP the relay cannot read goes on unchanged (logged).
+// SRTP is terminated per leg (legSRTP): the other side gets the PBX's
+// key for its leg, or plain RTP.
 func (c *call) sdpFrom(from relay.Side, body []byte, flow string) []byte {
 	if c.media == nil || len(body) == 0 {
 		return body
@@ -124,7 +163,20 @@ func (c *call) sdpFrom(from relay.Side, body []byte, flow string) []byte {
 		c.log.Warn("b2bua: SDP not anchored", "side", from, "err", err)
 		return body
 	}
-	return out
+	outs, err := c.srtp.rewrite(from, out)
+	if err != nil {
+		c.log.Warn("b2bua: SRTP not terminated", "side", from, "err", err)
+		return out
+	}
+	return outs[0]
+}
+
+// answeringLeg records the transport of the leg whose SDP comes back, for
+// the SRTP of the callee's side of an anchored call.
+func (c *call) answeringLeg(l *leg) {
+	if c.srtp != nil {
+		c.srtp.setSecure(relay.B, signaling.Secure(l.req))
+	}
 }
 
 // sideOf is the relay side of a request from the caller (A) or a leg (B).

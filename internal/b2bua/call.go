@@ -77,6 +77,7 @@ type call struct {
 	calleeRec bool // callee's record written
 
 	media   *relay.Session // the call's anchored media; nil when direct
+	srtp    *legSRTP       // SRTP terminated per leg when anchored
 	noMedia time.Duration  // end the anchored call after this long without media; 0 never
 
 	mu    sync.Mutex
@@ -227,7 +228,7 @@ func (c *call) ringPhase() bool {
 // progress relays a provisional response: the first 183 with SDP as
 // early media (SDP unchanged), otherwise one 180.
 func (c *call) progress(l *leg, res *sip.Response) {
-	body := keysFor(res.Body(), c.a.InviteRequest.Transport())
+	body := res.Body()
 	switch {
 	case len(body) > 0 && !c.early:
 		c.early = true
@@ -235,7 +236,8 @@ func (c *call) progress(l *leg, res *sip.Response) {
 		if ct := res.ContentType(); ct != nil {
 			hdrs = append(hdrs, sip.NewHeader("Content-Type", ct.Value()))
 		}
-		body = c.sdpFrom(relay.B, body, l.req.Destination())
+		c.answeringLeg(l)
+		body = keysFor(c.sdpFrom(relay.B, body, l.req.Destination()), c.a.InviteRequest.Transport())
 		if err := c.a.Respond(sip.StatusSessionInProgress, "Session Progress", body, hdrs...); err != nil {
 			c.log.Debug("b2bua: relay 183", "err", err)
 		}
@@ -300,6 +302,7 @@ func (c *call) legDone(e legDone) (answered, over bool) {
 // the answer, which goes on in the callee's ACK.
 func (c *call) connect(l *leg) (answered, over bool) {
 	c.winner = l
+	c.answeringLeg(l)
 	c.cancelLegs(l)
 	offerless := len(c.a.InviteRequest.Body()) == 0
 	if !offerless {

@@ -226,3 +226,48 @@ func HasSRTPKey(raw []byte) bool {
 	}
 	return false
 }
+
+// SDESKey is one usable a=crypto line (tag, suite, master key and salt),
+// for the B2BUA, which terminates SRTP per leg on anchored calls.
+type SDESKey struct{ a cryptoAttr }
+
+// SDESKeys are md's usable a=crypto lines, in the order offered.
+func SDESKeys(md *sdp.MediaDescription) []SDESKey {
+	known, _ := cryptoLines(md)
+	keys := make([]SDESKey, len(known))
+	for i, c := range known {
+		keys[i] = SDESKey{c}
+	}
+	return keys
+}
+
+// NewSDESKey is a fresh random key with tag, of like's suite (the
+// preferred suite, AES_CM_128_HMAC_SHA1_80, when like is nil).
+func NewSDESKey(tag int, like *SDESKey) SDESKey {
+	s := suites[0]
+	if like != nil {
+		s = like.a.suite
+	}
+	return SDESKey{cryptoAttr{tag: tag, suite: s, key: newKey()}}
+}
+
+// Tag is the line's tag.
+func (k SDESKey) Tag() int { return k.a.tag }
+
+// WithTag is k under another tag (the one an answer must repeat).
+func (k SDESKey) WithTag(tag int) SDESKey { k.a.tag = tag; return k }
+
+// SameSuite reports whether k and o use one crypto-suite.
+func (k SDESKey) SameSuite(o SDESKey) bool { return k.a.suite == o.a.suite }
+
+// Equal reports whether k and o are one suite and key (the tag aside).
+func (k SDESKey) Equal(o SDESKey) bool { return k.SameSuite(o) && string(k.a.key) == string(o.a.key) }
+
+// Value is the a=crypto attribute value: "tag suite inline:key".
+func (k SDESKey) Value() string { return k.a.value() }
+
+// Context is a new pion SRTP context of the key (replay-protected).
+func (k SDESKey) Context() (*srtp.Context, error) { return k.a.context() }
+
+// SAVP reports whether md uses a secure RTP profile (RTP/SAVP or SAVPF).
+func SAVP(md *sdp.MediaDescription) bool { return isSAVP(md.MediaName.Protos) }
