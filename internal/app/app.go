@@ -424,23 +424,24 @@ func (a *App) Run(ctx context.Context) error {
 // runWebhooks delivers webhooks; with PostgreSQL on one node at a time,
 // since every node reads the same outbox and would deliver each row.
 func (a *App) runWebhooks(ctx context.Context) error {
-	if a.cluster == nil {
-		return a.webhooks.Run(ctx)
-	}
-	return cluster.Exclusive(ctx, cluster.ExclusiveOptions{
-		DSN: a.cfg.dbURL(), Node: a.cfg.Node, Name: "webhooks", Logger: a.log,
-	}, a.webhooks.Run)
+	return a.runExclusive(ctx, "webhooks", a.webhooks.Run)
 }
 
 // runMail sends the voicemail email outbox; with PostgreSQL on one node at
 // a time, as webhooks (every node queues its own deposits).
 func (a *App) runMail(ctx context.Context) error {
+	return a.runExclusive(ctx, "mail", a.mail.Deliver)
+}
+
+// runExclusive runs fn; with PostgreSQL on one node at a time under the
+// lock called name, taken over by another node when this one goes away.
+func (a *App) runExclusive(ctx context.Context, name string, fn func(context.Context) error) error {
 	if a.cluster == nil {
-		return a.mail.Deliver(ctx)
+		return fn(ctx)
 	}
 	return cluster.Exclusive(ctx, cluster.ExclusiveOptions{
-		DSN: a.cfg.dbURL(), Node: a.cfg.Node, Name: "mail", Logger: a.log,
-	}, a.mail.Deliver)
+		DSN: a.cfg.dbURL(), Node: a.cfg.Node, Name: name, Logger: a.log,
+	}, fn)
 }
 
 func (a *App) serveHTTP(ctx context.Context) error {
