@@ -36,8 +36,15 @@ const (
 	LockFor       = 15 * time.Minute
 )
 
-// conflictRetries bounds retries of a login transaction that lost a race.
-const conflictRetries = 5
+// A login transaction that lost a race (a row lock busy, a deadlock, a
+// serialisation failure) is tried again after a random pause that grows
+// with each attempt, so the racers spread out instead of colliding again:
+// up to conflictRetries times within conflictBudget.
+const (
+	conflictRetries = 25
+	conflictBudget  = 5 * time.Second
+	conflictPause   = 2 * time.Millisecond // the longest first pause; 16× that from the fifth
+)
 
 // Store is what the desk rules need of the store (hotdesk.Store has it);
 // every change is made in one transaction (InTx).

@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -66,6 +67,7 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	var res *LoginResult
 	var audits []*hotdesk.AuditEvent
 	var outcome error
+	start := time.Now()
 	for attempt := 0; ; attempt++ {
 		res, audits, outcome = &LoginResult{}, nil, nil
 		err = s.store.InTx(ctx, func(tx hotdesk.Tx) error {
@@ -73,7 +75,10 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			audits, outcome, err = s.loginTx(ctx, tx, req, st, res)
 			return err
 		})
-		if hotdesk.ErrorCode(err) != hotdesk.ECONFLICT || attempt >= conflictRetries {
+		if hotdesk.ErrorCode(err) != hotdesk.ECONFLICT || attempt >= conflictRetries || time.Since(start) > conflictBudget {
+			break
+		}
+		if !pause(ctx, attempt) {
 			break
 		}
 	}
@@ -319,4 +324,19 @@ func (s *Service) UserAt(ctx context.Context, device string) (*hotdesk.User, err
 		return nil, unavailable("find user", err)
 	}
 	return u, nil
+}
+
+// pause waits a random time before attempt+1 of a login that lost a race:
+// uniform in [0, 2^min(attempt,4) × conflictPause). It is false when ctx
+// ends first.
+func pause(ctx context.Context, attempt int) bool {
+	d := time.Duration(rand.Int64N(int64(conflictPause) << min(attempt, 4)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
