@@ -83,7 +83,12 @@ func startBin(tb testing.TB, bin string, env []string, args ...string) *proc {
 		tb.Fatal(err)
 	}
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	tb.Cleanup(func() { p.stop(tb) })
+	tb.Cleanup(func() {
+		p.stop(tb)
+		if tb.Failed() {
+			tb.Logf("%v printed last:\n%s", p.cmd.Args[1:min(len(p.cmd.Args), 8)], siptest.LastLines(p.stderr.String(), 40))
+		}
+	})
 	return p
 }
 

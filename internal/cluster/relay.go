@@ -186,7 +186,13 @@ func (r *reader) save(ctx context.Context, conn *pgx.Conn) error {
 			conn = c
 		}
 	}
-	if _, err := conn.Exec(ctx, `UPDATE nodes SET last_seq = $1 WHERE name = $2`, r.cursor, r.b.o.Node); err != nil {
+	// 0 is the column's default, "never ran": a node that ran at the
+	// start of an empty log says so with -1 (see start).
+	v := r.cursor
+	if v == 0 {
+		v = -1
+	}
+	if _, err := conn.Exec(ctx, `UPDATE nodes SET last_seq = $1 WHERE name = $2`, v, r.b.o.Node); err != nil {
 		return fmt.Errorf("save event log position: %w", err)
 	}
 	r.saved = r.cursor
@@ -212,9 +218,14 @@ func (r *reader) start(ctx context.Context, conn *pgx.Conn) error {
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("event log position: %w", err)
 		}
+		// last_seq 0 (the default) is a node that never ran: it starts at
+		// the end. -1 is one that ran while the log was empty: it read
+		// nothing yet, so everything logged since is news to it.
+		ran := last != 0
+		last = max(last, 0)
 		r.started, r.cursor = true, hi
 		switch {
-		case last <= 0 || last >= hi:
+		case !ran || last >= hi:
 		case lo <= last+1 || !r.pruned(ctx, conn, lo):
 			r.cursor = last
 			r.b.log.Info("cluster: catching up on the events since this node last ran", "from", last+1, "to", hi)
