@@ -197,11 +197,16 @@ func (r *Roster) Run(ctx context.Context) error {
 			}
 			lastOK = now
 		case <-look.C:
+			// Heartbeats are judged by the time before the roster was
+			// read: a process paused between reading and judging (stopped,
+			// swapped out, cut off) would otherwise find every other node
+			// silent for as long as it was paused itself.
+			now := r.o.Now()
 			if err := r.refresh(ctx); err != nil {
 				r.log.Warn("nodes: list", "err", err)
 				continue
 			}
-			r.sweep(ctx, r.o.Now())
+			r.sweep(ctx, now)
 		}
 	}
 }
