@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -123,14 +124,21 @@ func (p *proc) wait(tb testing.TB, d time.Duration) error {
 
 var consoleRE = regexp.MustCompile(`Admin console:\s+(http://\S+?)/\s`)
 
-// baseURL waits until the banner names the HTTP address (the server is
-// listening then) and returns it; it fails the test if the process exits.
+// bannerEnd starts the banner's last line.
+const bannerEnd = "Forgot the console password?"
+
+// baseURL waits until the whole banner is printed (the server is listening
+// then) and returns the HTTP address it names; it fails the test if the
+// process exits.
 func (p *proc) baseURL(tb testing.TB, d time.Duration) string {
 	tb.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		if m := consoleRE.FindStringSubmatch(p.stdout.String()); m != nil {
-			return m[1]
+		// The whole banner: its SIP lines come after the console's.
+		if out := p.stdout.String(); strings.Contains(out, bannerEnd) {
+			if m := consoleRE.FindStringSubmatch(out); m != nil {
+				return m[1]
+			}
 		}
 		select {
 		case <-p.done:
