@@ -114,4 +114,9 @@ func TestFrozenLostNodeComesBack(t *testing.T) {
 	lost(t, a, mover, moverID)
 	_ = b.p.cmd.Process.Signal(syscall.SIGCONT)
 	back(t, a, moverID)
+	if t.Failed() {
+		// What b's roster and store were doing (Go prints every
+		// goroutine's stack on SIGQUIT).
+		b.p.dumpStacks(t, "internal/nodes", "internal/store", "internal/cluster")
+	}
 }

@@ -93,6 +93,25 @@ func startBin(tb testing.TB, bin string, env []string, args ...string) *proc {
 	return p
 }
 
+// dumpStacks makes the process print its goroutines' stacks (SIGQUIT, so
+// it exits) and logs those whose stack names one of the packages.
+func (p *proc) dumpStacks(tb testing.TB, pkgs ...string) {
+	tb.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+	}
+	for _, g := range strings.Split(p.stderr.String(), "\n\ngoroutine ") {
+		for _, pkg := range pkgs {
+			if strings.Contains(g, pkg) {
+				tb.Logf("goroutine %s", g)
+				break
+			}
+		}
+	}
+}
+
 // stop sends SIGINT and waits up to 15 s, then kills.
 func (p *proc) stop(tb testing.TB) {
 	select {
