@@ -263,6 +263,12 @@ func (a *App) build(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// Where this node starts in the log is fixed now, before it
+		// serves: a login made through another node once this one is up
+		// reaches its phones even if the log's listener connects later.
+		if err := a.cluster.Begin(ctx); err != nil {
+			return err
+		}
 	}
 
 	return a.buildHTTP(ctx, publicIP)

@@ -90,6 +90,7 @@ type Bridge struct {
 	cancel func()
 
 	ready chan struct{} // closed by the listener (its only writer)
+	r     *reader       // the listener's place in the log (Begin sets it first)
 
 	reads, wakeups atomic.Int64
 }
@@ -132,8 +133,23 @@ func New(o Options) (*Bridge, error) {
 		log = slog.Default()
 	}
 	b := &Bridge{o: o, log: log, ready: make(chan struct{})}
+	b.r = &reader{b: b}
 	b.sub, b.cancel = o.Bus.Subscribe(sendBuffer)
 	return b, nil
+}
+
+// Begin fixes where this node starts in the event log — where its previous
+// process left off, else the end of the log — before Run. Call it before
+// the node reads its state from the store and starts serving: an event
+// committed after that is then read by Run, even one committed before Run
+// connects (without Begin, Run starts at the end of the log as it is then).
+func (b *Bridge) Begin(ctx context.Context) error {
+	conn, _, err := b.connect(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	defer closeConn(ctx, conn)
+	return b.r.start(ctx, conn)
 }
 
 // Run sends and receives events until ctx is done, reconnecting with

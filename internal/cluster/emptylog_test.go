@@ -51,3 +51,31 @@ func TestNodeThatRanAtAnEmptyLogCatchesUp(t *testing.T) {
 		}
 	}
 }
+
+// TestBeginFixesTheStart: a new node that called Begin (as it starts,
+// before serving) gets an event committed after that even though its
+// listener connects only later; one that did not starts at the end of
+// the log as it is when the listener connects.
+func TestBeginFixesTheStart(t *testing.T) {
+	ctx := context.Background()
+	url, _ := mustSchema(t, testDSN(t))
+	storeA := mustStore(t, url, "a")
+	busA := events.New()
+	audit(t, storeA, busA, hotdesk.KindLogin, "201", "old") // before b: not news to b
+	bus := events.New()
+	ch, unsub := bus.Subscribe(64)
+	defer unsub()
+	b := mustBridge(t, "b", url, bus)
+	if err := b.Begin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	audit(t, storeA, busA, hotdesk.KindLogin, "202", "early") // b is up, its listener not yet
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { b.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if e := next(t, ch); e.Device != "early" || e.Node != "a" {
+		t.Fatalf("b's first event: %+v, want a's login on early", e)
+	}
+	none(t, ch, 700*time.Millisecond, "b (nothing from before Begin)")
+}

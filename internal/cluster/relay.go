@@ -24,7 +24,7 @@ const insertSQL = `INSERT INTO events (xid, seq, time, node, kind, extension, de
 // with backoff; it keeps its place in the log across reconnections.
 func (b *Bridge) listen(ctx context.Context) {
 	var backoff time.Duration
-	r := &reader{b: b}
+	r := b.r
 	for {
 		err := b.listenOnce(ctx, r, &backoff)
 		if ctx.Err() != nil {
