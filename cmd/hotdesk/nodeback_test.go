@@ -112,11 +112,13 @@ func TestFrozenLostNodeComesBack(t *testing.T) {
 	a, b, _, _, _, mover, moverID := twoNodes(t, "34")
 	_ = b.p.cmd.Process.Signal(syscall.SIGSTOP)
 	lost(t, a, mover, moverID)
+	t.Cleanup(func() {
+		if t.Failed() {
+			// What b's roster and store were doing (Go prints every
+			// goroutine's stack on SIGQUIT).
+			b.p.dumpStacks(t, "internal/nodes", "internal/store", "internal/cluster", "database/sql")
+		}
+	})
 	_ = b.p.cmd.Process.Signal(syscall.SIGCONT)
 	back(t, a, moverID)
-	if t.Failed() {
-		// What b's roster and store were doing (Go prints every
-		// goroutine's stack on SIGQUIT).
-		b.p.dumpStacks(t, "internal/nodes", "internal/store", "internal/cluster")
-	}
 }

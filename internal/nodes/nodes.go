@@ -68,6 +68,7 @@ const (
 type Store interface {
 	hotdesk.NodeStore
 	DeleteExpiredBindings(ctx context.Context, node string, now time.Time) ([]hotdesk.Binding, error)
+	CountStaleBindings(ctx context.Context, node string, now time.Time) (int, error)
 }
 
 // Options configure a Roster.
@@ -101,6 +102,7 @@ type Roster struct {
 	log      *slog.Logger
 	instance string
 	secret   []byte
+	claimed  time.Time // the heartbeat written by the claim (New)
 
 	mu    sync.Mutex
 	nodes map[string]hotdesk.Node
@@ -127,6 +129,7 @@ func New(ctx context.Context, o Options) (*Roster, error) {
 	}
 	r := &Roster{o: o, log: o.Logger, instance: o.Instance, nodes: map[string]hotdesk.Node{}, ips: map[string][]net.IP{}}
 	now := o.Now()
+	r.claimed = now
 	err := o.Store.ClaimNode(ctx, hotdesk.Node{Name: o.Name, Address: o.Address, Instance: r.instance, Started: now, Heartbeat: now},
 		now.Add(-o.Timeout))
 	if hotdesk.ErrorCode(err) == hotdesk.ECONFLICT {
@@ -167,7 +170,10 @@ func (r *Roster) Run(ctx context.Context) error {
 	defer beat.Stop()
 	look := time.NewTicker(max(r.o.Timeout/30, 100*time.Millisecond))
 	defer look.Stop()
-	lastOK := r.o.Now()
+	// The last heartbeat written: the other nodes judge this one by it,
+	// so a gap is measured from there — from the claim at first, since a
+	// node may be stopped before its first beat.
+	lastOK := r.claimed
 	for {
 		select {
 		case <-ctx.Done():
@@ -190,12 +196,29 @@ func (r *Roster) Run(ctx context.Context) error {
 				r.log.Warn("node heartbeat", "node", r.o.Name, "err", err)
 				continue
 			}
-			if now.Sub(lastOK) > r.o.Timeout && r.o.OnRevive != nil {
+			// Less a beat: the others may have marked this node's bindings
+			// stale by their clocks, a little ahead of this one's; reviving
+			// when they did not costs one rewrite of the bindings.
+			gap := now.Sub(lastOK)
+			lastOK = now
+			if r.o.OnRevive == nil {
+				continue
+			}
+			if gap > r.o.Timeout-r.o.Timeout/6 {
 				r.log.Warn("node heartbeat back after a gap longer than the node timeout: writing this node's bindings again",
-					"gap", now.Sub(lastOK).Round(time.Millisecond))
+					"gap", gap.Round(time.Millisecond))
+				r.o.OnRevive()
+				continue
+			}
+			// Declared lost without a gap seen here (another node's view
+			// of the heartbeats was older, or its verdict crossed this
+			// node's return): the stale rows say so, and go live again.
+			if n, err := r.o.Store.CountStaleBindings(ctx, r.o.Name, now); err != nil {
+				r.log.Warn("nodes: count stale bindings", "err", err)
+			} else if n > 0 {
+				r.log.Warn("this node's bindings were marked stale while it heartbeats: writing them again", "stale", n)
 				r.o.OnRevive()
 			}
-			lastOK = now
 		case <-look.C:
 			// Heartbeats are judged by the time before the roster was
 			// read: a process paused between reading and judging (stopped,

@@ -63,3 +63,72 @@ func TestPausedNodeDoesNotJudgeByWhatItReadBefore(t *testing.T) {
 		t.Fatalf("a paused node declared the live node b lost: HD00002's bindings %+v", bs)
 	}
 }
+
+// TestStoppedBeforeTheFirstBeatRevives: a node stopped after its claim but
+// before its first heartbeat (the others declared it lost meanwhile) sees
+// the gap from the claim at its first beat and revives its bindings.
+func TestStoppedBeforeTheFirstBeatRevives(t *testing.T) {
+	db := mustStore(t)
+	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	revived := make(chan struct{}, 1)
+	r, err := New(context.Background(), Options{Store: db, Name: "b", Address: "127.0.0.2:5060", Timeout: 3 * time.Second, Now: clk.now,
+		OnRevive: func() {
+			select {
+			case revived <- struct{}{}:
+			default:
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.add(3500 * time.Millisecond) // stopped before Run's first beat
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-revived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no revive at the first beat after a gap of 3.5 s since the claim")
+	}
+}
+
+// TestAliveNodeRevivesBindingsMarkedStale: bindings of a node that
+// heartbeats are marked stale anyway (a verdict that crossed its return):
+// the node finds them at its next beat and revives them.
+func TestAliveNodeRevivesBindingsMarkedStale(t *testing.T) {
+	db := mustStore(t)
+	revived := make(chan struct{}, 1)
+	r, err := New(context.Background(), Options{Store: db, Name: "b", Address: "127.0.0.2:5060", Timeout: 3 * time.Second,
+		OnRevive: func() {
+			select {
+			case revived <- struct{}{}:
+			default:
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-revived:
+		t.Fatal("revived with nothing stale and no gap")
+	case <-time.After(1200 * time.Millisecond): // two beats
+	}
+	if err := db.PutBindings(ctx, []hotdesk.Binding{
+		{Device: "HD00002", Contact: "sip:HD00002@127.0.0.1:7001", Node: "b", Expires: time.Now().Add(time.Hour)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.MarkNodeStale(ctx, "b", hotdesk.AuditEvent{Time: time.Now(), Kind: hotdesk.KindUnregistered, Reason: ReasonNodeLost}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-revived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("bindings marked stale while the node heartbeats were not revived")
+	}
+}

@@ -158,6 +158,15 @@ func boolInt(b bool) int {
 	return 0
 }
 
+// CountStaleBindings is how many of the node's unexpired bindings are
+// marked stale (another node declared it lost): a node that finds some of
+// its own while alive revives them.
+func (db *DB) CountStaleBindings(ctx context.Context, node string, now time.Time) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM bindings WHERE node = $1 AND stale <> 0 AND expires > $2`, node, ts(now)).Scan(&n)
+	return n, db.wrap(err, "count stale bindings")
+}
+
 // ReviveNodeBindings makes the node's stale bindings live again, or deletes
 // those of phones registered with another node meanwhile (hotdesk.NodeStore).
 func (db *DB) ReviveNodeBindings(ctx context.Context, node string, keep func(hotdesk.Binding) bool, audit hotdesk.AuditEvent) (live, gone []hotdesk.Binding, err error) {
