@@ -261,7 +261,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, sipp, c.sip, "-sf", scen, "-m", "1", "-i", provider, "-p", freeUDP(t, provider),
-			"-mi", provider, "-mp", freeUDP(t, provider), "-nostdin", "-t", "u1", "-timeout", "20s", "-timeout_error",
+			"-mi", provider, "-mp", strconv.Itoa(siptest.FreeMediaPorts(t, provider)), "-nostdin", "-t", "u1", "-timeout", "20s", "-timeout_error",
 			"-s", "0201234202", "-key", "caller", "0612345678", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"))
 		cmd.Dir = dir
 		out, err := cmd.CombinedOutput()

@@ -54,7 +54,7 @@ func startPeer(tb testing.TB, scenario, ip string, port int, remote string, extr
 	bin := siptest.MustSipp(tb)
 	dir := tb.TempDir()
 	args := []string{"-sf", filepath.Join(sippScenarios, scenario), "-m", "1", "-i", ip, "-p", fmt.Sprint(port),
-		"-mi", ip, "-mp", fmt.Sprint(freePortOn(tb, ip)), "-nostdin", "-timeout", "20s", "-timeout_error",
+		"-mi", ip, "-mp", fmt.Sprint(siptest.FreeMediaPorts(tb, ip)), "-nostdin", "-timeout", "20s", "-timeout_error",
 		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"), "-trace_msg", "-message_file", filepath.Join(dir, "messages.log")}
 	args = append(args, extra...)
 	if remote != "" {

@@ -41,7 +41,7 @@ func runSipp(tb testing.TB, r *running, dir, scenario string, port int, args ...
 		tb.Fatal(err)
 	}
 	all := append([]string{r.SIPAddr(), "-sf", sf, "-m", "1", "-t", "u1", "-i", "127.0.0.1", "-p", fmt.Sprint(port),
-		"-mi", "127.0.0.1", "-mp", fmt.Sprint(siptest.FreePort(tb, "127.0.0.1")), "-nostdin", "-key", "domain", r.cfg.Domain,
+		"-mi", "127.0.0.1", "-mp", fmt.Sprint(siptest.FreeMediaPorts(tb, "127.0.0.1")), "-nostdin", "-key", "domain", r.cfg.Domain,
 		"-timeout", "40s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()

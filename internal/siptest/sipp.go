@@ -60,6 +60,37 @@ func FreePort(tb testing.TB, ip string) int {
 	return 0
 }
 
+// FreeMediaPorts returns an even port p on ip with p…p+3 free on UDP a
+// moment ago: sipp's -mp binds audio RTP/RTCP at p, p+1 and video at p+2,
+// p+3 (a run fails at start when any is taken, as under a full test run).
+func FreeMediaPorts(tb testing.TB, ip string) int {
+	tb.Helper()
+	for range 50 {
+		base := FreePort(tb, ip) &^ 1
+		if base > 65532 {
+			continue
+		}
+		var held []net.PacketConn
+		ok := true
+		for p := base; p < base+4; p++ {
+			c, err := net.ListenPacket("udp", net.JoinHostPort(ip, fmt.Sprint(p)))
+			if err != nil {
+				ok = false
+				break
+			}
+			held = append(held, c)
+		}
+		for _, c := range held {
+			c.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	tb.Fatal("no four UDP ports in a row free for sipp's media")
+	return 0
+}
+
 // Sipp is one run of a sipp scenario on loopback, keeping sipp's error and
 // message logs for the report when it fails.
 type Sipp struct {
@@ -107,7 +138,7 @@ func (s Sipp) Start(tb testing.TB) *SippRun {
 		args = append(args, s.Remote)
 	}
 	args = append(args, "-sf", SippScenario(s.Scenario), "-i", ip, "-p", fmt.Sprint(port),
-		"-mi", ip, "-mp", fmt.Sprint(FreePort(tb, ip)), "-nostdin", "-timeout", fmt.Sprintf("%ds", int(timeout.Seconds())),
+		"-mi", ip, "-mp", fmt.Sprint(FreeMediaPorts(tb, ip)), "-nostdin", "-timeout", fmt.Sprintf("%ds", int(timeout.Seconds())),
 		"-timeout_error", "-trace_err", "-error_file", filepath.Join(r.dir, "errors.log"),
 		"-trace_msg", "-message_file", filepath.Join(r.dir, "messages.log"))
 	if s.User != "" {
