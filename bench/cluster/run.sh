@@ -11,6 +11,10 @@
 #   HOTDESK_BIN=/path/to/other/hotdesk bench/cluster/run.sh   # another build, to compare
 #   LOAD_NODES=1 bench/cluster/run.sh          # requests to the first node only: the
 #                                              # others only consume the event log
+#   NODE_CPU=0.25 bench/cluster/run.sh         # each node in a cgroup of its own capped at
+#                                              # 0.25 CPU: nodes as on hosts of their own,
+#                                              # so a node added brings its CPU with it
+#                                              # (needs root and the cgroup cpu controller)
 #
 # Prints one line per node count and a table; exits non-zero when a login
 # failed or a node did not start.
@@ -34,12 +38,34 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  uncap
   run_pg "$pgbin/pg_ctl -D $OUT/pg -m fast stop" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 run_pg "$pgbin/initdb -D $OUT/pg -A trust -U hotdesk >/dev/null"
 run_pg "$pgbin/pg_ctl -D $OUT/pg -o \"-k $OUT -c listen_addresses='' -c fsync=on -c max_connections=300 ${PGOPTS:-}\" -l $OUT/pg.log -w start >/dev/null"
 echo "cluster bench: PostgreSQL $(basename "$(dirname "$pgbin")") fsync=$(run_pg "$pgbin/psql -h $OUT -U hotdesk -d postgres -Atc 'show fsync'"), $(nproc) CPUs, $WORKERS clients, $DURATION per run, out $OUT"
+
+# NODE_CPU: one cgroup per node with a CPU quota (v1 cpu controller or v2
+# cpu.max), as if each node had a host of that size to itself.
+cgroups=()
+cap() { # cap PID INDEX
+  [ -n "${NODE_CPU:-}" ] || return 0
+  local quota; quota=$(awk -v c="$NODE_CPU" 'BEGIN{printf "%d", c*100000}')
+  local g
+  if [ -d /sys/fs/cgroup/cpu ] && [ -w /sys/fs/cgroup/cpu ]; then
+    g=/sys/fs/cgroup/cpu/hotdesk-bench-$2
+    mkdir -p "$g"; echo 100000 >"$g/cpu.cfs_period_us"; echo "$quota" >"$g/cpu.cfs_quota_us"
+  elif [ -w /sys/fs/cgroup/cgroup.subtree_control ]; then
+    g=/sys/fs/cgroup/hotdesk-bench-$2
+    mkdir -p "$g"; echo "$quota 100000" >"$g/cpu.max"
+  else
+    echo "NODE_CPU: no writable cgroup cpu controller here"; exit 1
+  fi
+  echo "$1" >"$g/cgroup.procs"
+  cgroups+=("$g")
+}
+uncap() { local g; for g in "${cgroups[@]}"; do rmdir "$g" 2>/dev/null || true; done; cgroups=(); }
 
 # CPU seconds (user+system) used so far by the given processes.
 cpu() { local t=0 p; for p in "$@"; do [ -r /proc/$p/stat ] && t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo "$t"; }
@@ -59,6 +85,7 @@ for n in $NODES; do
       --sip "127.0.0.1:$((27100 + i))" --http "127.0.0.1:$((27200 + i))" --public-ip 127.0.0.1 \
       --rtp-ports "$((40000 + 1000 * i))-$((40000 + 1000 * i + 999))" --log-level warn >"$dir/log" 2>&1 &
     pids+=($!)
+    cap $! "$i"
     urls+=("http://127.0.0.1:$((27200 + i))")
   done
   for u in "${urls[@]}"; do
@@ -71,7 +98,7 @@ for n in $NODES; do
   line=$("$OUT/load" -setup=false -nodes "$(IFS=,; echo "${urls[*]:0:${LOAD_NODES:-$n}}")" -token "$TOKEN" -users "$USERS" -workers "$WORKERS" -duration "$DURATION")
   pg1=$(cpu $(pgpids)); nodes1=$(cpu "${pids[@]}"); each1=(); for p in "${pids[@]}"; do each1+=("$(cpu "$p")"); done
   logins=$(echo "$line" | sed -E 's/.* logins=([0-9]+).*/\1/')
-  line=$(echo "$line" | sed -E "s/^nodes=[0-9]+/nodes=$n load-on=${LOAD_NODES:-$n}/")
+  line=$(echo "$line" | sed -E "s/^nodes=[0-9]+/nodes=$n load-on=${LOAD_NODES:-$n}${NODE_CPU:+ node-cpu-cap=$NODE_CPU}/")
   hz=$(getconf CLK_TCK)
   each=""
   for i in "${!pids[@]}"; do each="$each${each:+/}$(( (each1[i] - each0[i]) * 1000000 / hz / (logins > 0 ? logins : 1) ))"; done
@@ -81,6 +108,7 @@ for n in $NODES; do
   for p in "${pids[@]}"; do kill "$p"; done
   wait "${pids[@]}" 2>/dev/null || true
   pids=()
+  uncap
   if grep -i "panic\|event log connection lost" "$OUT"/n$n-*/log; then echo "a node logged trouble (above)"; exit 1; fi
 done
 

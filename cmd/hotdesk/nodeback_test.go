@@ -101,7 +101,7 @@ func TestRestartedLostNodeComesBack(t *testing.T) {
 	before := len(syncs)
 	time.Sleep(500 * time.Millisecond)
 	// Same data directory (node id) and SIP address.
-	startNodeIn(t, dirB, "b", "127.0.0.2", db, "33200-33399", false, "--sip", b.sip, "--log-level", "info")
+	startNodeIn(t, dirB, "b", "127.0.0.2", db, "33200-33399", false, "--sip", b.sip, "--sip-tls", "127.0.0.2:0", "--log-level", "info")
 	if _, err := hd2.WaitNotify(before+1, "check-sync", 10*time.Second); err != nil {
 		t.Errorf("HD00002 got no check-sync from the restarted b for the login made while it was down: %v", err)
 	}
