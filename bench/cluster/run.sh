@@ -82,7 +82,7 @@ for n in $NODES; do
     dir=$OUT/n$n-$i
     mkdir -p "$dir"
     "$OUT/hotdesk" serve --data "$dir" --db "$url" --node "bench$i" --admin-token "$TOKEN" \
-      --sip "127.0.0.1:$((27100 + i))" --http "127.0.0.1:$((27200 + i))" --public-ip 127.0.0.1 \
+      --sip "127.0.0.1:$((27100 + i))" --sip-tls "127.0.0.1:$((27300 + i))" --http "127.0.0.1:$((27200 + i))" --public-ip 127.0.0.1 \
       --rtp-ports "$((40000 + 1000 * i))-$((40000 + 1000 * i + 999))" --log-level warn >"$dir/log" 2>&1 &
     pids+=($!)
     cap $! "$i"
