@@ -74,10 +74,13 @@ func (l *lazyLock) PrepareContext(ctx context.Context, query string) (*sql.Stmt,
 // both its user's and its device's row, so the logins read after this stay
 // as read until commit, and the PIN failure counts of ext and device are
 // read and written by one transaction at a time. The unique keys of the
-// logins table remain the guard. A login of another user or device that
-// appeared before the locks were taken is locked too, without waiting; if
-// that row is busy it returns ECONFLICT (the caller retries). It must be the transaction's first call; on SQLite (one
-// writer) it does nothing.
+// logins table remain the guard. A login of another user or device may
+// appear before the locks are held: then the locks taken are given back
+// (rollback to a savepoint; PostgreSQL releases row locks taken after it)
+// and the larger set is locked again from the start, in order and
+// waiting, so a busy row is waited for rather than failed on, and no two
+// logins ever hold one row while waiting for one before it. It must be the
+// transaction's first call; on SQLite (one writer) it does nothing.
 func (tx *Tx) LockLogin(ctx context.Context, ext, device string) error {
 	l, ok := tx.q.(*lazyLock)
 	if !ok {
@@ -93,44 +96,45 @@ func (tx *Tx) LockLogin(ctx context.Context, ext, device string) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.lockRows(ctx, `SELECT 1 FROM users WHERE extension = ANY($1) ORDER BY extension FOR NO KEY UPDATE`, users); err != nil {
-		return err
+	if _, err := tx.q.ExecContext(ctx, `SAVEPOINT lock_login`); err != nil {
+		return tx.db.wrap(err, "lock login")
 	}
-	if err := tx.lockRows(ctx, `SELECT 1 FROM devices WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, devices); err != nil {
-		return err
-	}
-	// A login of a user or phone not locked yet may have been made before
-	// the locks were taken: lock those too, without waiting (out of order,
-	// waiting could deadlock), and look again. Logins only appear under
-	// their own rows' locks, so once all are held the set is stable.
-	for range 4 {
+	for range 8 {
+		if err := tx.lockRows(ctx, `SELECT 1 FROM users WHERE extension = ANY($1) ORDER BY extension FOR NO KEY UPDATE`, users); err != nil {
+			return err
+		}
+		if err := tx.lockRows(ctx, `SELECT 1 FROM devices WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, devices); err != nil {
+			return err
+		}
+		// Logins only appear under their own rows' locks, so once all
+		// of the neighbours read now are held the set is stable.
 		u2, d2, err := tx.neighbours(ctx, ext, device)
 		if err != nil {
 			return err
 		}
-		var moreU, moreD []string
-		for _, u := range u2 {
-			if !slices.Contains(users, u) {
-				moreU = append(moreU, u)
-			}
-		}
-		for _, d := range d2 {
-			if !slices.Contains(devices, d) {
-				moreD = append(moreD, d)
-			}
-		}
+		moreU, moreD := missing(users, u2), missing(devices, d2)
 		if len(moreU) == 0 && len(moreD) == 0 {
 			return nil
 		}
-		if err := tx.lockRows(ctx, `SELECT 1 FROM users WHERE extension = ANY($1) ORDER BY extension FOR NO KEY UPDATE NOWAIT`, moreU); err != nil {
-			return err
-		}
-		if err := tx.lockRows(ctx, `SELECT 1 FROM devices WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE NOWAIT`, moreD); err != nil {
-			return err
+		if _, err := tx.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT lock_login`); err != nil {
+			return tx.db.wrap(err, "lock login")
 		}
 		users, devices = append(users, moreU...), append(devices, moreD...)
+		slices.Sort(users)
+		slices.Sort(devices)
 	}
 	return hotdesk.Errorf(hotdesk.ECONFLICT, "Logins of %s and %s keep changing; try again.", ext, device)
+}
+
+// missing returns the elements of b not in a.
+func missing(a, b []string) []string {
+	var out []string
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // neighbours returns the sorted users and devices a login of ext on device
