@@ -347,7 +347,9 @@ func TestVoicemailKeptAtShutdown(t *testing.T) {
 		t.Errorf("spool after a clean shutdown: %v %v", entries, err)
 	}
 	r2 := mustStart(t, testConfig(dir, false))
-	if msgs := waitMessages(t, r2.Store(), "202", 1); msgs[0].DurationMS < 2000 {
+	// 2 s were said; the last packets may still be in flight (or queued
+	// behind a loaded CPU) when the shutdown begins.
+	if msgs := waitMessages(t, r2.Store(), "202", 1); msgs[0].DurationMS < 1700 {
 		t.Errorf("message kept at shutdown: %+v", msgs[0])
 	}
 }
