@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +29,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"github.com/hotdesk-pbx/hotdesk/internal/sipnotify"
 )
 
 // Event is the SIP event package, ContentType the NOTIFY body's type.
@@ -40,8 +40,7 @@ const (
 
 // Limits.
 const (
-	notifyTimeout = 32 * time.Second // RFC 3261 Timer F
-	maxInFlight   = 512              // device workers at once; more are skipped and logged
+	maxInFlight = 512 // device workers at once; more are skipped and logged
 	// A phone needs one message-summary subscription (a few with several
 	// lines); more from one device are refused, so a broken or hostile
 	// phone cannot grow memory without bound.
@@ -101,11 +100,12 @@ func (s Summary) Body(account string) []byte {
 
 // Notifier sends message-summary NOTIFYs. Run drives it.
 type Notifier struct {
-	o    Options
-	log  *slog.Logger
-	base context.Context // cancelled when Run returns
-	stop context.CancelFunc
-	wg   sync.WaitGroup
+	o      Options
+	bounds sipnotify.Expiry // o's, defaulted
+	log    *slog.Logger
+	base   context.Context // cancelled when Run returns
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
 
 	events      <-chan events.Event // subscribed in New: nothing published before Run is missed
 	unsubscribe func()
@@ -135,18 +135,9 @@ func New(o Options) (*Notifier, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.MinExpires <= 0 {
-		o.MinExpires = 60
-	}
-	if o.MaxExpires < o.MinExpires {
-		o.MaxExpires = max(3600, o.MinExpires)
-	}
-	if o.DefaultExpires <= 0 {
-		o.DefaultExpires = 3600
-	}
-	o.DefaultExpires = min(max(o.DefaultExpires, o.MinExpires), o.MaxExpires)
 	base, stop := context.WithCancel(context.Background())
 	n := &Notifier{o: o, log: o.Logger, base: base, stop: stop, unsubscribe: func() {},
+		bounds:  sipnotify.Expiry{Min: o.MinExpires, Max: o.MaxExpires, Default: o.DefaultExpires}.Defaulted(),
 		workers: map[string]*worker{}, subs: map[string]*subscription{}, byDev: map[string]map[*subscription]struct{}{}}
 	if o.Bus != nil {
 		n.events, n.unsubscribe = o.Bus.Subscribe(1024)
@@ -376,22 +367,8 @@ func (n *Notifier) round(device string, always bool) {
 // configured for unsolicited MWI expect (Subscription-State active, as
 // Cisco, Asterisk and the phone makers' own examples show).
 func (n *Notifier) unsolicited(ctx context.Context, b hotdesk.Binding, body []byte) error {
-	req, err := n.o.SIP.NewRequestTo(sip.NOTIFY, b)
-	if err != nil {
+	if err := sipnotify.Unsolicited(ctx, n.o.SIP, b, Event, "active", ContentType, body); err != nil {
 		return err
-	}
-	req.AppendHeader(sip.NewHeader("Event", Event))
-	req.AppendHeader(sip.NewHeader("Subscription-State", "active"))
-	req.AppendHeader(sip.NewHeader("Content-Type", ContentType))
-	req.SetBody(body)
-	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
-	defer cancel()
-	res, err := n.o.SIP.Client.Do(ctx, req)
-	if err != nil {
-		return fmt.Errorf("notify %s: %w", b.Contact, err)
-	}
-	if !res.IsSuccess() {
-		return fmt.Errorf("notify %s: %d %s", b.Contact, res.StatusCode, res.Reason)
 	}
 	n.sent.Add(1)
 	return nil
@@ -399,9 +376,7 @@ func (n *Notifier) unsolicited(ctx context.Context, b hotdesk.Binding, body []by
 
 // send runs one NOTIFY transaction and returns its final status.
 func (n *Notifier) send(req *sip.Request) (int, error) {
-	ctx, cancel := context.WithTimeout(n.base, notifyTimeout)
-	defer cancel()
-	res, err := n.o.SIP.Client.Do(ctx, req)
+	res, err := sipnotify.Send(n.base, n.o.SIP, req)
 	if err != nil {
 		return 0, err
 	}
@@ -409,12 +384,4 @@ func (n *Notifier) send(req *sip.Request) (int, error) {
 		n.sent.Add(1)
 	}
 	return res.StatusCode, nil
-}
-
-// trimValue is a header's value without surrounding space.
-func trimValue(h sip.Header) string {
-	if h == nil {
-		return ""
-	}
-	return strings.TrimSpace(h.Value())
 }
