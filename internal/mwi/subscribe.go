@@ -75,25 +75,14 @@ func (n *Notifier) HandleSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 
 // HandleInDialog handles refreshes and unsubscribes of a subscription.
 func (n *Notifier) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
-	if req.IsAck() {
-		return
-	}
-	if req.Method != sip.SUBSCRIBE {
-		sipnotify.Reply(req, tx, n.log, sip.StatusMethodNotAllowed, "", sip.NewHeader("Allow", "SUBSCRIBE"))
-		return
-	}
 	n.mu.Lock()
 	s := n.subs[req.CallID().Value()]
 	n.mu.Unlock()
-	if s == nil || !s.Matches(req) {
-		sipnotify.Reply(req, tx, n.log, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
-		return
+	var d *sipnotify.Dialog
+	if s != nil {
+		d = &s.Dialog
 	}
-	if sipnotify.EventPackage(req) != Event {
-		sipnotify.Reply(req, tx, n.log, 489, "Bad Event", sip.NewHeader("Allow-Events", Event))
-		return
-	}
-	exp, ok := n.bounds.Read(req, tx, n.log)
+	exp, ok := n.bounds.Refresh(req, tx, n.log, d, Event, Event)
 	if !ok {
 		return
 	}

@@ -35,18 +35,13 @@ type pending struct {
 	reason string // with final: "timeout", ""…
 }
 
-// dialogEvent reports whether req subscribes to the dialog package, and
-// answers 489 when it does not.
-func (p *Presence) dialogEvent(req *sip.Request, tx sip.ServerTransaction) bool {
-	if sipnotify.EventPackage(req) == "dialog" {
-		return true
-	}
+// allowEvents is the Allow-Events of a 489: dialog and the Packages.
+func (p *Presence) allowEvents() string {
 	allow := "dialog"
 	for pkg := range p.o.Packages {
 		allow += ", " + pkg
 	}
-	sipnotify.Reply(req, tx, p.log, 489, "Bad Event", sip.NewHeader("Allow-Events", allow))
-	return false
+	return allow
 }
 
 // onSubscribe handles an out-of-dialog SUBSCRIBE.
@@ -59,7 +54,7 @@ func (p *Presence) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		h(req, tx)
 		return
 	}
-	if !p.dialogEvent(req, tx) {
+	if !sipnotify.CheckEvent(req, tx, p.log, "dialog", p.allowEvents()) {
 		return
 	}
 	var dev *hotdesk.Device
@@ -156,28 +151,16 @@ func (p *Presence) accept(req *sip.Request, tx sip.ServerTransaction, s *subscri
 // HandleInDialog handles requests inside a subscription dialog: refreshes
 // and unsubscribes (SUBSCRIBE with our To tag).
 func (p *Presence) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
-	if req.IsAck() {
-		return
-	}
-	if req.Method != sip.SUBSCRIBE {
-		sipnotify.Reply(req, tx, p.log, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", "SUBSCRIBE"))
-		return
-	}
 	p.mu.Lock()
 	s := p.subs[req.CallID().Value()]
 	p.mu.Unlock()
-	if s == nil || !s.Matches(req) {
-		sipnotify.Reply(req, tx, p.log, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
-		return
+	var d *sipnotify.Dialog
+	if s != nil {
+		d = &s.Dialog
 	}
-	if !p.dialogEvent(req, tx) {
-		return
+	if exp, ok := p.bounds.Refresh(req, tx, p.log, d, "dialog", p.allowEvents()); ok {
+		p.refresh(req, tx, s, exp)
 	}
-	exp, ok := p.bounds.Read(req, tx, p.log)
-	if !ok {
-		return
-	}
-	p.refresh(req, tx, s, exp)
 }
 
 // refresh extends s, or ends it when exp is 0, and notifies the current state.

@@ -162,6 +162,38 @@ func (e Expiry) Read(req *sip.Request, tx sip.ServerTransaction, log *slog.Logge
 	return min(exp, e.Max), true
 }
 
+// Refresh checks req, a request in the dialog of a subscription to the
+// event package pkg, and returns the expiry it asks for. d is the dialog of
+// req's Call-ID, nil when there is none. When it returns false it has
+// answered (nothing to an ACK): 481 when d is nil or the tags differ, 405
+// to other methods than SUBSCRIBE, 489 (with Allow-Events allow) to another
+// event package, 400 or 423 to a bad Expires.
+func (e Expiry) Refresh(req *sip.Request, tx sip.ServerTransaction, log *slog.Logger, d *Dialog, pkg, allow string) (int, bool) {
+	switch {
+	case req.IsAck():
+		return 0, false
+	case d == nil || !d.Matches(req):
+		Reply(req, tx, log, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
+		return 0, false
+	case req.Method != sip.SUBSCRIBE:
+		Reply(req, tx, log, sip.StatusMethodNotAllowed, "", sip.NewHeader("Allow", "SUBSCRIBE"))
+		return 0, false
+	case !CheckEvent(req, tx, log, pkg, allow):
+		return 0, false
+	}
+	return e.Read(req, tx, log)
+}
+
+// CheckEvent reports whether req's event package is pkg, and answers 489
+// with Allow-Events allow when it is not.
+func CheckEvent(req *sip.Request, tx sip.ServerTransaction, log *slog.Logger, pkg, allow string) bool {
+	if EventPackage(req) == pkg {
+		return true
+	}
+	Reply(req, tx, log, 489, "Bad Event", sip.NewHeader("Allow-Events", allow))
+	return false
+}
+
 // Reply answers req with code and hdrs (signaling.NewResponse), with reason
 // instead of the standard phrase when it is not empty.
 func Reply(req *sip.Request, tx sip.ServerTransaction, log *slog.Logger, code int, reason string, hdrs ...sip.Header) {
