@@ -59,14 +59,7 @@ func TestVoicemailSurvivesKill(t *testing.T) {
 	phoneLogin(t, hd1, "*35*201*1234")
 
 	// A whole message, then a clean restart.
-	c, err := hd1.Dial("202")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Record(400*time.Millisecond, 15*time.Second) // greeting and tone
-	if err := c.Media.SendAudio(0, mediatest.Tone(440, 1500*time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
+	c := hd1.MustLeaveMessage(t, "202", 1500*time.Millisecond)
 	if err := c.Hangup(); err != nil {
 		t.Fatal(err)
 	}
@@ -78,14 +71,7 @@ func TestVoicemailSurvivesKill(t *testing.T) {
 	// still talks.
 	hd1.SetServer(n.sip)
 	hd1.MustRegister(t)
-	c, err = hd1.Dial("202")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Record(400*time.Millisecond, 15*time.Second)
-	if err := c.Media.SendAudio(0, mediatest.Tone(440, 3*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	c = hd1.MustLeaveMessage(t, "202", 3*time.Second)
 	_ = n.p.cmd.Process.Signal(syscall.SIGKILL)
 	_ = n.p.wait(t, 10*time.Second)
 
@@ -135,21 +121,14 @@ func TestVoicemailTwoNodes(t *testing.T) {
 	}
 	hd1 := phoneAt(t, a, "HD00001", app.DemoPassword("HD00001"))
 	phoneLogin(t, hd1, "*35*201*1234")
-	c, err := hd1.Dial("202")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Record(400*time.Millisecond, 15*time.Second)
-	if err := c.Media.SendAudio(0, mediatest.Tone(440, 2*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	c := hd1.MustLeaveMessage(t, "202", 2*time.Second)
 	if err := c.Hangup(); err != nil {
 		t.Fatal(err)
 	}
 
 	hd2 := phoneAt(t, b, "HD00002", app.DemoPassword("HD00002"))
 	phoneLogin(t, hd2, "*35*202*1234")
-	c, err = hd2.Dial("*97")
+	c, err := hd2.Dial("*97")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -329,14 +329,7 @@ func TestVoicemailKeptAtShutdown(t *testing.T) {
 	vmSettings(t, r, hotdesk.VoicemailSettings{}, "202")
 	hd1 := demoPhone(t, r, "HD00001")
 	loginByPhone(t, hd1, "*35*201*1234")
-	c, err := hd1.Dial("202")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Record(400*time.Millisecond, 15*time.Second)
-	if err := c.Media.SendAudio(0, mediatest.Tone(440, 2*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	c := hd1.MustLeaveMessage(t, "202", 2*time.Second)
 	stopped := make(chan struct{})
 	go func() { r.stop(); close(stopped) }()
 	if err := c.WaitBye(10 * time.Second); err != nil {

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 )
 
@@ -38,11 +36,6 @@ func (hs *harness) browse(t *testing.T) (context.Context, string) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hs.h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	ctx := browser(t)
-	step(t, ctx, "open sign-in", chromedp.Navigate(srv.URL+"/signin"),
-		chromedp.WaitVisible(chromedp.ID("f-username")),
-		chromedp.SendKeys(chromedp.ID("f-username"), "admin"),
-		chromedp.SendKeys(chromedp.ID("f-password"), hs.pw))
-	submit(t, ctx, "sign in", `button[type=submit]`)
-	waitFor(t, ctx, "signed in", `document.querySelector('.whoami')?.textContent === 'admin'`)
+	signInBrowser(t, ctx, hs, srv.URL)
 	return ctx, srv.URL
 }

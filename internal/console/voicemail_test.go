@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -160,16 +159,8 @@ func TestDesksShowMessageWaiting(t *testing.T) {
 func TestBrowserPlaysVoicemail(t *testing.T) {
 	t.Parallel()
 	hs, _ := voicemailHarness(t)
-	srv := httptest.NewServer(hs.h)
-	defer srv.Close()
-	ctx := browser(t)
-	step(t, ctx, "sign in", chromedp.Navigate(srv.URL+"/signin"),
-		chromedp.WaitVisible(chromedp.ID("f-username")),
-		chromedp.SendKeys(chromedp.ID("f-username"), "admin"),
-		chromedp.SendKeys(chromedp.ID("f-password"), hs.pw))
-	submit(t, ctx, "sign in", `button[type=submit]`)
-	waitFor(t, ctx, "desks page", `document.querySelector('h1')?.textContent === 'Desks'`)
-	step(t, ctx, "user page", chromedp.Navigate(srv.URL+"/users/201"), chromedp.WaitVisible(chromedp.ID("voicemail")))
+	ctx, base := hs.browse(t)
+	step(t, ctx, "user page", chromedp.Navigate(base+"/users/201"), chromedp.WaitVisible(chromedp.ID("voicemail")))
 	waitFor(t, ctx, "audio metadata", `(() => { const a = document.querySelector('#voicemail audio'); return a && a.readyState >= 1 && a.duration > 0 })()`)
 	d := eval[float64](t, ctx, `document.querySelector('#voicemail audio').duration`)
 	if math.Abs(d-2.5) > 0.1 {

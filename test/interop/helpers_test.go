@@ -3,6 +3,8 @@ package interop
 import (
 	"fmt"
 	"strings"
+	"testing"
+	"time"
 )
 
 // linphoneAccount is one account of a linphonerc: a demo device or
@@ -31,4 +33,17 @@ func linphoneRC(sip string, rtpPort int, accounts ...linphoneAccount) string {
 		fmt.Fprintf(&b, "\n[auth_info_%d]\nusername=%s\npasswd=demo-%s-secret\nrealm=hotdesk.local\ndomain=hotdesk.local\n", i, a.user, a.user)
 	}
 	return b.String()
+}
+
+// callLinphone has baresip call ext, which linphonec answers (auto
+// answer), talk for talk and hang up; it returns when both ended the call.
+func callLinphone(t *testing.T, bs *baresip, lp *linphone, ext string, talk time.Duration) {
+	t.Helper()
+	lp.skip()
+	bs.dialAnswered(t, ext)
+	lp.waitLine(t, 10*time.Second, "Media streams established")
+	time.Sleep(talk) // the call carries audio this long
+	bs.cmd(t, "hangup", "")
+	bs.waitEvent(t, 10*time.Second, "CALL_CLOSED")
+	lp.waitLine(t, 10*time.Second, "ended")
 }

@@ -1,0 +1,41 @@
+package console
+
+import (
+	"context"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// loggedIn reports whether user ext is logged in at a desk.
+func (hs *harness) loggedIn(ext string) bool {
+	hs.t.Helper()
+	return hs.found(hs.store.LoginByUser(context.Background(), ext))
+}
+
+// occupied reports whether someone is logged in at device id.
+func (hs *harness) occupied(id string) bool {
+	hs.t.Helper()
+	return hs.found(hs.store.LoginByDevice(context.Background(), id))
+}
+
+// found is whether a login lookup found one; another error fails the test.
+func (hs *harness) found(_ *hotdesk.Login, err error) bool {
+	hs.t.Helper()
+	if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
+		return false
+	} else if err != nil {
+		hs.t.Fatal(err)
+	}
+	return true
+}
+
+// adminLogout is the one audited logout, which an admin made; else the
+// test fails.
+func (hs *harness) adminLogout() *hotdesk.AuditEvent {
+	hs.t.Helper()
+	evs, err := hs.store.FindAudit(context.Background(), hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogout}})
+	if err != nil || len(evs) != 1 || evs[0].Reason != hotdesk.ReasonAdmin {
+		hs.t.Fatalf("logout audit: %+v, %v", evs, err)
+	}
+	return evs[0]
+}
