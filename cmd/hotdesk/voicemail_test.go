@@ -59,7 +59,9 @@ func TestVoicemailSurvivesKill(t *testing.T) {
 	phoneLogin(t, hd1, "*35*201*1234")
 
 	// A whole message, then a clean restart.
-	c := hd1.MustLeaveMessage(t, "202", 1500*time.Millisecond)
+	// 1.6 s said: a frame lost as recording starts on a busy machine still
+	// leaves the 1.5 s the check below wants.
+	c := hd1.MustLeaveMessage(t, "202", 1600*time.Millisecond)
 	if err := c.Hangup(); err != nil {
 		t.Fatal(err)
 	}
@@ -128,13 +130,7 @@ func TestVoicemailTwoNodes(t *testing.T) {
 
 	hd2 := phoneAt(t, b, "HD00002", app.DemoPassword("HD00002"))
 	phoneLogin(t, hd2, "*35*202*1234")
-	c, err := hd2.Dial("*97")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SendKeysRTP("1234#"); err != nil {
-		t.Fatal(err)
-	}
+	c = hd2.MustOpenMailbox(t, "1234")
 	heard := c.Record(1500*time.Millisecond, 14*time.Second)
 	_ = c.Hangup()
 	if got := mediatest.ToneFrames(heard.PCM, 440); got < 75 { // 1.5 s of the 2 s tone

@@ -22,3 +22,17 @@ func (p *Phone) MustLeaveMessage(tb testing.TB, ext string, d time.Duration) *Ca
 	}
 	return c
 }
+
+// MustOpenMailbox dials the mailbox (*97) and enters pin and # as RFC 4733
+// digits; the caller is left in the mailbox menu.
+func (p *Phone) MustOpenMailbox(tb testing.TB, pin string) *Call {
+	tb.Helper()
+	c, err := p.Dial("*97")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := c.SendKeysRTP(pin + "#"); err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
