@@ -39,3 +39,16 @@ func (hs *harness) adminLogout() *hotdesk.AuditEvent {
 	}
 	return evs[0]
 }
+
+// changeSettings applies change to the stored settings.
+func (hs *harness) changeSettings(change func(*hotdesk.Settings)) {
+	hs.t.Helper()
+	st, err := hs.store.GetSettings(context.Background())
+	if err != nil {
+		hs.t.Fatal(err)
+	}
+	change(&st)
+	if err := hs.store.PutSettings(context.Background(), st); err != nil {
+		hs.t.Fatal(err)
+	}
+}
