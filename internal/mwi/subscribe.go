@@ -147,20 +147,20 @@ func (n *Notifier) sweep(now time.Time) {
 	}
 	closed := n.closed
 	if !closed {
-		n.wg.Add(len(gone))
+		n.loop.WG.Add(len(gone))
 	}
 	n.mu.Unlock()
 	if closed {
 		return
 	}
 	for _, s := range gone {
-		go func() { defer n.wg.Done(); n.final(s, "timeout") }()
+		go func() { defer n.loop.WG.Done(); n.final(s, "timeout") }()
 	}
 }
 
 // final sends the terminating NOTIFY of s with the current state.
 func (n *Notifier) final(s *subscription, reason string) {
-	sum, err := n.SummaryOf(n.base, s.device)
+	sum, err := n.SummaryOf(n.loop.Base, s.device)
 	if err != nil {
 		n.log.Warn("mwi: read state", "device", s.device, "err", err)
 	}

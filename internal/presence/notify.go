@@ -19,7 +19,7 @@ func (p *Presence) enqueueLocked(s *subscription, final bool, reason string) {
 	}
 	if !s.sending && !p.closed {
 		s.sending = true
-		p.wg.Add(1)
+		p.loop.WG.Add(1)
 		go p.drain(s)
 	}
 }
@@ -27,10 +27,10 @@ func (p *Presence) enqueueLocked(s *subscription, final bool, reason string) {
 // drain sends s's queued NOTIFYs one at a time, each after the previous
 // one was answered, and exits when the queue is empty.
 func (p *Presence) drain(s *subscription) {
-	defer p.wg.Done()
+	defer p.loop.WG.Done()
 	for {
 		p.mu.Lock()
-		if len(s.pending) == 0 || p.base.Err() != nil {
+		if len(s.pending) == 0 || p.loop.Base.Err() != nil {
 			s.pending, s.sending = nil, false
 			p.mu.Unlock()
 			return
@@ -66,7 +66,7 @@ func (p *Presence) buildNotifyLocked(s *subscription, n pending) *sip.Request {
 
 // send runs one NOTIFY transaction and returns the final status.
 func (p *Presence) send(req *sip.Request) (int, error) {
-	res, err := sipnotify.Send(p.base, p.o.SIP, req)
+	res, err := sipnotify.Send(p.loop.Base, p.o.SIP, req)
 	if err != nil {
 		return 0, fmt.Errorf("notify: %w", err)
 	}

@@ -83,13 +83,7 @@ type Presence struct {
 	o      Options
 	bounds sipnotify.Expiry // o's, defaulted
 	log    *slog.Logger
-	base   context.Context // cancelled when Run returns: aborts NOTIFYs in flight
-	stop   context.CancelFunc
-	// events is subscribed in New so that nothing published before Run
-	// starts is lost; Run releases it.
-	events      <-chan events.Event
-	unsubscribe func()
-	wg          sync.WaitGroup // senders
+	loop   *sipnotify.Loop // call events; its Base aborts NOTIFYs in flight when Run returns
 
 	mu     sync.Mutex
 	subs   map[string]*subscription // by Call-ID
@@ -114,15 +108,10 @@ func New(o Options) (*Presence, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	base, stop := context.WithCancel(context.Background())
-	p := &Presence{o: o, log: o.Logger, base: base, stop: stop, unsubscribe: func() {},
+	return &Presence{o: o, log: o.Logger, loop: sipnotify.NewLoop(o.Bus),
 		bounds: sipnotify.Expiry{Min: o.MinExpires, Max: o.MaxExpires, Default: o.DefaultExpires}.Defaulted(),
 		subs:   map[string]*subscription{}, byExt: map[string]map[*subscription]struct{}{}, byDev: map[string]int{},
-		calls: map[string]map[string]*callState{}}
-	if o.Bus != nil {
-		p.events, p.unsubscribe = o.Bus.Subscribe(1024)
-	}
-	return p, nil
+		calls: map[string]map[string]*callState{}}, nil
 }
 
 // Register installs the out-of-dialog SUBSCRIBE handler.
@@ -133,31 +122,9 @@ func (p *Presence) Register(srv *signaling.Server) {
 // Run consumes call events and expires subscriptions until ctx is done,
 // then waits for NOTIFYs in flight (aborting them).
 func (p *Presence) Run(ctx context.Context) error {
-	ch := p.events
-	defer p.unsubscribe()
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	defer func() {
-		// No sender starts after closed is set, so Wait cannot race Add.
-		p.mu.Lock()
-		p.closed = true
-		p.mu.Unlock()
-		p.stop()
-		p.wg.Wait()
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-ch:
-			if !ok {
-				return nil
-			}
-			p.onEvent(e)
-		case <-t.C:
-			p.sweep(p.o.Now())
-		}
-	}
+	return p.loop.Run(ctx, func(_ context.Context, e events.Event) { p.onEvent(e) },
+		func() { p.sweep(p.o.Now()) },
+		func() { p.mu.Lock(); p.closed = true; p.mu.Unlock() })
 }
 
 // Subscriptions is the number of live subscriptions.
