@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -33,8 +31,7 @@ func (hs *harness) reconfigure(set func(o *Options, a *admin.Options)) {
 // it returns the tab and the server's URL.
 func (hs *harness) browse(t *testing.T) (context.Context, string) {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hs.h.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
+	srv := hs.serve(t)
 	ctx := browser(t)
 	signInBrowser(t, ctx, hs, srv.URL)
 	return ctx, srv.URL

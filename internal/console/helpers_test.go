@@ -2,6 +2,9 @@ package console
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -51,4 +54,12 @@ func (hs *harness) changeSettings(change func(*hotdesk.Settings)) {
 	if err := hs.store.PutSettings(context.Background(), st); err != nil {
 		hs.t.Fatal(err)
 	}
+}
+
+// serve serves the harness's console (the current one: reconfigure may
+// replace it) over HTTP until the test ends.
+func (hs *harness) serve(t testing.TB) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hs.h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	return srv
 }
