@@ -12,7 +12,6 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/app"
 	"github.com/hotdesk-pbx/hotdesk/internal/mwi"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
 )
 
 // TestMessageLampAcrossNodes: a mailbox change made through node a (the
@@ -20,9 +19,7 @@ import (
 // logged in on, registered with node b: the voicemail event crosses the
 // event log and b's MWI sends the NOTIFY over the phone's flow.
 func TestMessageLampAcrossNodes(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	testBinary(t)
-	db, _ := pgtest.MustSchema(t, dsn)
+	db := mustCluster(t)
 	a := startNode(t, "a", "127.0.0.1", db, "35000-35199", true)
 	b := startNode(t, "b", "127.0.0.2", db, "35200-35399", false)
 	hd2 := phoneAt(t, b, "HD00002", app.DemoPassword("HD00002"))

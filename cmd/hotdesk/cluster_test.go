@@ -21,13 +21,10 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/app"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
 )
 
 func TestClusterOfThreeNodes(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	testBinary(t)
-	db, _ := pgtest.MustSchema(t, dsn)
+	db := mustCluster(t)
 	a := startNode(t, "a", "127.0.0.1", db, "32000-32199", true)
 	// b takes SIP from the other nodes over TCP, c over UDP.
 	b := startNode(t, "b", "127.0.0.2", db, "32200-32399", false, "--node-transport", "tcp")
@@ -336,9 +333,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 // so, and the first keeps running; the node itself, killed and restarted at
 // once from its data directory, takes its name back.
 func TestNodeNameInUseRefusesToStart(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	testBinary(t)
-	db, _ := pgtest.MustSchema(t, dsn)
+	db := mustCluster(t)
 	dir := t.TempDir()
 	first := startNodeIn(t, dir, "pbx1", "127.0.0.1", db, "32600-32699", false)
 	second := startProc(t, nil, "serve", "--data", t.TempDir(), "--db", db, "--node", "pbx1", "--sip", "127.0.0.2:0",

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
 )
 
 // mustStore opens the nodes' PostgreSQL schema db beside them, closed when
@@ -33,4 +34,14 @@ func changeSettings(t *testing.T, db string, change func(*hotdesk.Settings)) {
 	if err := st.PutSettings(context.Background(), set); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// mustCluster is a fresh PostgreSQL schema for nodes of the test binary
+// to share (the test skips without HOTDESK_TEST_POSTGRES).
+func mustCluster(t *testing.T) (db string) {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	testBinary(t)
+	db, _ = pgtest.MustSchema(t, dsn)
+	return db
 }

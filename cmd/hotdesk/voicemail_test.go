@@ -13,7 +13,6 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/app"
 	"github.com/hotdesk-pbx/hotdesk/internal/media/mediatest"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
 
@@ -113,9 +112,7 @@ func TestVoicemailSurvivesKill(t *testing.T) {
 // Two nodes on one PostgreSQL: a message left through node a is played
 // by node b (*97 from a phone registered there), audio and all.
 func TestVoicemailTwoNodes(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	testBinary(t)
-	db, _ := pgtest.MustSchema(t, dsn)
+	db := mustCluster(t)
 	a := startNode(t, "a", "127.0.0.1", db, "33200-33399", true)
 	b := startNode(t, "b", "127.0.0.2", db, "33400-33599", false)
 	if code := a.api(t, "PATCH", "/users/202", `{"voicemail":true}`, nil); code != http.StatusOK {
