@@ -43,6 +43,18 @@ func audioPort(t *testing.T, body []byte) int {
 	return 0
 }
 
+// startAnchored starts the demo PBX with --media anchor and returns it
+// with the roots that trust its TLS certificate.
+func startAnchored(t *testing.T) (*running, *x509.CertPool) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := testConfig(dir, true)
+	cfg.Media = b2bua.MediaAnchor
+	r := mustStart(t, cfg)
+	roots, _ := mustTrustPBX(t, dir)
+	return r, roots
+}
+
 // TestAnchoredSRTPPhoneCallsPlainPhone (issue 15 item 4): with --media
 // anchor, a TLS phone offering RTP/SAVP with its key calls a plain UDP
 // phone. The UDP phone is offered RTP/AVP without keys; the TLS phone is
@@ -50,11 +62,7 @@ func audioPort(t *testing.T, body []byte) int {
 // phone sends plain reaches the TLS phone encrypted with that key, and
 // SRTP the TLS phone sends with its key reaches the UDP phone plain.
 func TestAnchoredSRTPPhoneCallsPlainPhone(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(dir, true)
-	cfg.Media = b2bua.MediaAnchor
-	r := mustStart(t, cfg)
-	roots, _ := mustTrustPBX(t, dir)
+	r, roots := startAnchored(t)
 	hd2 := demoPhone(t, r, "HD00002")
 	loginByPhone(t, hd2, "*35*202*1234")
 	p := newTLSPhone(t, r.SIPTLSAddr(), "HD00001", roots)
@@ -177,11 +185,7 @@ func newTLSCallee(t *testing.T, pbx, id string, roots *x509.CertPool, invites ch
 // what one sends reaches the other decryptable with the key the PBX gave
 // that other phone, and not with the sender's key.
 func TestAnchoredSRTPBetweenTLSPhones(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(dir, true)
-	cfg.Media = b2bua.MediaAnchor
-	r := mustStart(t, cfg)
-	roots, _ := mustTrustPBX(t, dir)
+	r, roots := startAnchored(t)
 	invites := make(chan []byte, 1)
 	b := newTLSCallee(t, r.SIPTLSAddr(), "HD00002", roots, invites)
 	b.register()
