@@ -11,8 +11,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/app"
 	"github.com/hotdesk-pbx/hotdesk/internal/mwi"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // TestMessageLampAcrossNodes: a mailbox change made through node a (the
@@ -20,19 +19,13 @@ import (
 // logged in on, registered with node b: the voicemail event crosses the
 // event log and b's MWI sends the NOTIFY over the phone's flow.
 func TestMessageLampAcrossNodes(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	testBinary(t)
-	db, _ := pgtest.MustSchema(t, dsn)
+	db := mustCluster(t)
 	a := startNode(t, "a", "127.0.0.1", db, "35000-35199", true)
 	b := startNode(t, "b", "127.0.0.2", db, "35200-35399", false)
 	hd2 := phoneAt(t, b, "HD00002", app.DemoPassword("HD00002"))
 	phoneLogin(t, hd2, "*35*201*1234")
 
-	st, err := postgres.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := mustStore(t, db)
 	v := &hotdesk.Voicemail{Extension: "201", Caller: "202", DurationMS: 2000, New: false, Codec: "PCMU"}
 	if err := st.CreateVoicemail(context.Background(), v, []byte("RIFF....WAVE")); err != nil {
 		t.Fatal(err)
@@ -46,29 +39,11 @@ func TestMessageLampAcrossNodes(t *testing.T) {
 	last := ""
 	for time.Since(changed) < 5*time.Second && !(strings.HasPrefix(last, "yes ") && strings.HasSuffix(last, " 1/0")) {
 		if got, _ := hd2.WaitNotify(before+1, mwi.Event, 100*time.Millisecond); len(got) > 0 {
-			last = lampOf(string(got[len(got)-1].Body()))
+			last = siptest.Lamp(got[len(got)-1].Body())
 		}
 	}
 	if !strings.HasPrefix(last, "yes ") || !strings.HasSuffix(last, " 1/0") {
 		t.Fatalf("HD00002 on node b: lamp %q after 201's message was marked new through node a, want lit 1/0", last)
 	}
 	t.Logf("message marked new through node a -> lamp lit on HD00002 at node b: %v", time.Since(changed).Round(time.Millisecond))
-}
-
-// lampOf renders a message-summary body as "yes|no ACCOUNT NEW/OLD".
-func lampOf(body string) string {
-	var waiting, account, voice string
-	for line := range strings.SplitSeq(body, "\r\n") {
-		k, v, _ := strings.Cut(line, ":")
-		v = strings.TrimSpace(v)
-		switch k {
-		case "Messages-Waiting":
-			waiting = v
-		case "Message-Account":
-			account = v
-		case "Voice-Message":
-			voice, _, _ = strings.Cut(v, " ")
-		}
-	}
-	return waiting + " " + account + " " + voice
 }

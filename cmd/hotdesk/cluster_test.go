@@ -10,9 +10,6 @@ package main
 import (
 	"context"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,14 +21,10 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/app"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
 )
 
 func TestClusterOfThreeNodes(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	testBinary(t)
-	db, _ := pgtest.MustSchema(t, dsn)
+	db := mustCluster(t)
 	a := startNode(t, "a", "127.0.0.1", db, "32000-32199", true)
 	// b takes SIP from the other nodes over TCP, c over UDP.
 	b := startNode(t, "b", "127.0.0.2", db, "32200-32399", false, "--node-transport", "tcp")
@@ -240,34 +233,16 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	})
 
 	t.Run("trunk call arriving at c reaches 202 on b", func(t *testing.T) {
-		sipp := siptest.MustSipp(t)
+		siptest.MustSipp(t)
 		const provider = "127.0.0.5"
-		st, err := postgres.Open(context.Background(), db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		set, err := st.GetSettings(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		set.Trunk = hotdesk.Trunk{Enabled: true, Proxy: provider + ":5060", Domain: "provider.test", Sources: []string{provider + "/32"}}
-		if err := st.PutSettings(context.Background(), set); err != nil {
-			t.Fatal(err)
-		}
+		changeSettings(t, db, func(set *hotdesk.Settings) {
+			set.Trunk = hotdesk.Trunk{Enabled: true, Proxy: provider + ":5060", Domain: "provider.test", Sources: []string{provider + "/32"}}
+		})
 		time.Sleep(2500 * time.Millisecond) // every node's settings cache (2 s)
-		dir := t.TempDir()
-		scen, _ := filepath.Abs("../../test/sipp/call_trunk_in.xml")
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, sipp, c.sip, "-sf", scen, "-m", "1", "-i", provider, "-p", freeUDP(t, provider),
-			"-mi", provider, "-mp", strconv.Itoa(siptest.FreeMediaPorts(t, provider)), "-nostdin", "-t", "u1", "-timeout", "20s", "-timeout_error",
-			"-s", "0201234202", "-key", "caller", "0612345678", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"))
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
-			t.Fatalf("sipp provider calling 202's DID through node c: %v\n%s\n%s", err, out, errs)
+		sipp := siptest.Sipp{Scenario: "call_trunk_in.xml", Remote: c.sip, IP: provider,
+			Args: []string{"-s", "0201234202", "-key", "caller", "0612345678"}}
+		if _, err := sipp.Run(t); err != nil {
+			t.Fatalf("sipp provider calling 202's DID through node c: %v", err)
 		}
 		var recs []hotdesk.CallRecord
 		eventually(t, 5*time.Second, "202's record of the trunk call", func() bool {
@@ -283,29 +258,14 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		if !tcpConnected(t, "127.0.0.3", b.sip) {
 			t.Errorf("no TCP connection from node c's address to node b's SIP port %s", b.sip)
 		}
-		set.Trunk = hotdesk.Trunk{}
-		if err := st.PutSettings(context.Background(), set); err != nil {
-			t.Fatal(err)
-		}
+		changeSettings(t, db, func(set *hotdesk.Settings) { set.Trunk = hotdesk.Trunk{} })
 	})
 
 	t.Run("kill -9 a node", func(t *testing.T) {
 		// Lost registration logs out after 5 s: a phone on the killed node
 		// that does not come back loses its user, one that fails over does
 		// not. (The API accepts 1m at least; the store takes any.)
-		st, err := postgres.Open(context.Background(), db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		set, err := st.GetSettings(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		set.AutoLogout.LostRegistration = "5s"
-		if err := st.PutSettings(context.Background(), set); err != nil {
-			t.Fatal(err)
-		}
+		changeSettings(t, db, func(set *hotdesk.Settings) { set.AutoLogout.LostRegistration = "5s" })
 		var dev struct {
 			ID          string `json:"id"`
 			SIPPassword string `json:"sip_password"`
@@ -373,9 +333,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 // so, and the first keeps running; the node itself, killed and restarted at
 // once from its data directory, takes its name back.
 func TestNodeNameInUseRefusesToStart(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	testBinary(t)
-	db, _ := pgtest.MustSchema(t, dsn)
+	db := mustCluster(t)
 	dir := t.TempDir()
 	first := startNodeIn(t, dir, "pbx1", "127.0.0.1", db, "32600-32699", false)
 	second := startProc(t, nil, "serve", "--data", t.TempDir(), "--db", db, "--node", "pbx1", "--sip", "127.0.0.2:0",

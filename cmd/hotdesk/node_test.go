@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -152,16 +151,4 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) ti
 		time.Sleep(50 * time.Millisecond)
 	}
 	return time.Since(start)
-}
-
-// freeUDP is a UDP port free on ip now.
-func freeUDP(t *testing.T, ip string) string {
-	t.Helper()
-	c, err := net.ListenPacket("udp", ip+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, port, _ := net.SplitHostPort(c.LocalAddr().String())
-	return port
 }

@@ -16,15 +16,12 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/app"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
 )
 
 // twoNodes starts a (demo) and b, a phone HD00002 on b and a new phone on
 // b that will move to a; it returns them and b's data directory.
 func twoNodes(t *testing.T, ports string) (a, b *node, db, dirB string, hd2, mover *siptest.Phone, moverID string) {
-	dsn := pgtest.DSN(t)
-	testBinary(t)
-	db, _ = pgtest.MustSchema(t, dsn)
+	db = mustCluster(t)
 	a = startNode(t, "a", "127.0.0.1", db, ports+"000-"+ports+"199", true)
 	dirB = t.TempDir()
 	b = startNodeIn(t, dirB, "b", "127.0.0.2", db, ports+"200-"+ports+"399", false)

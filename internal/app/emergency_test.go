@@ -3,10 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,79 +15,26 @@ import (
 // trunk (test/sipp/emergency_trunk_uas.xml), test phones for desks and
 // alert extensions.
 
-var sippScenarios, _ = filepath.Abs(filepath.Join("..", "..", "test", "sipp"))
-
-// peer is one sipp run.
-type peer struct {
-	dir  string
-	done chan error
-	out  *strings.Builder
-}
-
-// freePortOn returns a port free for TCP and UDP on ip.
-func freePortOn(tb testing.TB, ip string) int {
-	tb.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", ip+":0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", net.JoinHostPort(ip, fmt.Sprint(port)))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
-	}
-	tb.Fatal("no free port")
-	return 0
-}
-
 // startPeer runs one call of scenario on ip:port (remote "" for a UAS).
-func startPeer(tb testing.TB, scenario, ip string, port int, remote string, extra ...string) *peer {
+func startPeer(tb testing.TB, scenario, ip string, port int, remote string, args ...string) *siptest.SippRun {
 	tb.Helper()
-	bin := siptest.MustSipp(tb)
-	dir := tb.TempDir()
-	args := []string{"-sf", filepath.Join(sippScenarios, scenario), "-m", "1", "-i", ip, "-p", fmt.Sprint(port),
-		"-mi", ip, "-mp", fmt.Sprint(siptest.FreeMediaPorts(tb, ip)), "-nostdin", "-timeout", "20s", "-timeout_error",
-		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"), "-trace_msg", "-message_file", filepath.Join(dir, "messages.log")}
-	args = append(args, extra...)
-	if remote != "" {
-		args = append([]string{remote}, args...)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = dir
-	p := &peer{dir: dir, done: make(chan error, 1), out: &strings.Builder{}}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		tb.Fatal(err)
-	}
-	go func() { p.done <- cmd.Wait(); cancel() }()
-	tb.Cleanup(func() { _ = cmd.Process.Kill(); err := <-p.done; p.done <- err })
+	r := siptest.Sipp{Scenario: scenario, IP: ip, Port: port, Remote: remote, Args: args}.Start(tb)
 	time.Sleep(300 * time.Millisecond) // let sipp bind
-	return p
+	return r
 }
 
-// wait returns the INVITE sipp received (the whole trace for a UAC).
-func (p *peer) wait(tb testing.TB) string {
+// invite waits for sipp and returns the INVITE it received (the whole
+// trace for a UAC); a failed call fails the test.
+func invite(tb testing.TB, r *siptest.SippRun) string {
 	tb.Helper()
-	err := <-p.done
-	p.done <- err
-	msgs, _ := os.ReadFile(filepath.Join(p.dir, "messages.log"))
-	if err != nil {
-		errs, _ := os.ReadFile(filepath.Join(p.dir, "errors.log"))
-		tb.Fatalf("sipp: %v\n%s\nerrors:\n%s\nmessages:\n%s", err, p.out, errs, msgs)
-	}
-	for _, block := range strings.Split(string(msgs), "----------------------------------------------- ") {
+	msgs := r.MustWait(tb)
+	for _, block := range strings.Split(msgs, "----------------------------------------------- ") {
 		if _, msg, ok := strings.Cut(block, "\n\n"); ok && strings.Contains(block, "message received") &&
 			strings.HasPrefix(strings.TrimLeft(msg, "\r\n "), "INVITE ") {
 			return msg
 		}
 	}
-	return string(msgs)
+	return msgs
 }
 
 // emergencyPBX starts the demo office with two trunks: the default one
@@ -99,7 +42,7 @@ func (p *peer) wait(tb testing.TB) string {
 func emergencyPBX(t *testing.T, emergency string) (r *running, ams, utr int) {
 	t.Helper()
 	r = mustStart(t, testConfig(t.TempDir(), true))
-	ams, utr = freePortOn(t, "127.0.0.2"), freePortOn(t, "127.0.0.3")
+	ams, utr = siptest.FreePort(t, "127.0.0.2"), siptest.FreePort(t, "127.0.0.3")
 	body := fmt.Sprintf(`{"trunk":{"enabled":true,"proxy":"127.0.0.2:%d","domain":"ams.provider.test","sources":["127.0.0.2"],"transport":"tcp"},
 		"trunks":[{"name":"utrecht","enabled":true,"proxy":"127.0.0.3:%d","domain":"utr.provider.test","sources":["127.0.0.3"],"transport":"tcp"}],
 		"emergency":%s}`, ams, utr, emergency)
@@ -169,14 +112,14 @@ func TestEmergencyPerSiteTrunkAndMovedPhone(t *testing.T) {
 
 	p := startPeer(t, "emergency_trunk_uas.xml", "127.0.0.2", ams, "", "-t", "t1")
 	dialEmergency(t, hd1, "112")
-	inv := p.wait(t)
+	inv := invite(t, p)
 	wantIn(t, "Amsterdam's INVITE", inv, "INVITE sip:112@ams.provider.test", "<sip:+31201234201@ams.provider.test>",
 		"<ca:A3>Amsterdam</ca:A3>", "<ca:RD>Keizersgracht</ca:RD>", "<ca:FLR>1</ca:FLR>", "<ca:ROOM>1.01</ca:ROOM>")
 	wantNotIn(t, "Amsterdam's INVITE", inv, "<note")
 
 	p = startPeer(t, "emergency_trunk_uas.xml", "127.0.0.3", utr, "", "-t", "t1")
 	dialEmergency(t, hd3, "112")
-	inv = p.wait(t)
+	inv = invite(t, p)
 	wantIn(t, "Utrecht's INVITE", inv, "INVITE sip:112@utr.provider.test", "<sip:+31301234000@utr.provider.test>",
 		"<ca:A3>Utrecht</ca:A3>", "<ca:RD>Oudegracht</ca:RD>", "<ca:FLR>2</ca:FLR>")
 	wantNotIn(t, "Utrecht's INVITE", inv, "<note")
@@ -186,7 +129,7 @@ func TestEmergencyPerSiteTrunkAndMovedPhone(t *testing.T) {
 	waitAudit(t, r, hotdesk.KindPhoneMoved, "HD00002")
 	p = startPeer(t, "emergency_trunk_uas.xml", "127.0.0.3", utr, "", "-t", "t1")
 	dialEmergency(t, hd2, "112")
-	inv = p.wait(t)
+	inv = invite(t, p)
 	wantIn(t, "the moved phone's INVITE", inv, "INVITE sip:112@utr.provider.test", "<ca:A3>Utrecht</ca:A3>", "<ca:RD>Oudegracht</ca:RD>",
 		"<note xml:lang=\"en\">WARNING: phone HD00002 of site Rotterdam is on the network of site Utrecht")
 	wantNotIn(t, "the moved phone's INVITE", inv, "Coolsingel", "<ca:FLR>")
@@ -286,9 +229,7 @@ func TestEmergencyTestCallAlertsAndDTMFAck(t *testing.T) {
 		t.Errorf("emergency audit %+v", emerg)
 	}
 	// The trunk saw nothing: sipp times out waiting for an INVITE.
-	err = <-trunk.done
-	trunk.done <- err
-	if err == nil {
+	if _, err := trunk.Wait(); err == nil {
 		t.Error("the test call reached the trunk")
 	}
 	last, err := r.store.LastEmergencyTests(context.Background())
@@ -313,7 +254,7 @@ func TestEmergencyGoesOutWhenAlertsFail(t *testing.T) {
 	}
 	p := startPeer(t, "emergency_trunk_uas.xml", "127.0.0.2", ams, "", "-t", "t1")
 	dialEmergency(t, hd3, "112")
-	inv := p.wait(t)
+	inv := invite(t, p)
 	wantIn(t, "INVITE without an address", inv, "INVITE sip:112@ams.provider.test", "<sip:+31201234000@ams.provider.test>", "<ca:civicAddress></ca:civicAddress>")
 	for _, ext := range []string{"205", "204"} {
 		deadline := time.Now().Add(5 * time.Second)
@@ -340,14 +281,14 @@ func TestEmergencyCallbackRingsDeskAndUserAfterLogout(t *testing.T) {
 	loginByPhone(t, hd1, "*35*201*1234")
 	p := startPeer(t, "emergency_trunk_uas.xml", "127.0.0.2", ams, "", "-t", "t1")
 	dialEmergency(t, hd1, "112")
-	p.wait(t)
+	invite(t, p)
 	loginByPhone(t, hd2, "*35*201*1234") // roams: HD00001 is neutral
 	if got := r.logins(t); got != "201@HD00002" {
 		t.Fatalf("logins %q", got)
 	}
 	hd1.SetAnswerMode(siptest.AnswerRing)
 	hd2.SetAnswerMode(siptest.AnswerRing)
-	psap := startPeer(t, "call_trunk_in.xml", "127.0.0.2", freePortOn(t, "127.0.0.2"), r.SIPAddr(), "-s", "0201234201", "-key", "caller", "112")
+	psap := startPeer(t, "call_trunk_in.xml", "127.0.0.2", siptest.FreePort(t, "127.0.0.2"), r.SIPAddr(), "-s", "0201234201", "-key", "caller", "112")
 	in1, err := hd1.WaitIncoming(5 * time.Second)
 	if err != nil {
 		t.Fatalf("the desk that made the emergency call did not ring: %v", err)
@@ -357,7 +298,7 @@ func TestEmergencyCallbackRingsDeskAndUserAfterLogout(t *testing.T) {
 		t.Fatalf("the user's desk now did not ring: %v", err)
 	}
 	in1.Answer()
-	psap.wait(t)
+	invite(t, psap)
 	select {
 	case <-in2.Ended(): // cancelled: the first answer won
 	case <-time.After(5 * time.Second):

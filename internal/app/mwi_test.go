@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/emiago/sipgo/sip"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
@@ -68,27 +65,10 @@ func lamp(tb testing.TB, p *siptest.Phone, want string) {
 	last := ""
 	for time.Now().Before(deadline) {
 		if got, _ := p.WaitNotify(1, mwi.Event, 100*time.Millisecond); len(got) > 0 {
-			if last = summaryOf(got[len(got)-1]); last == want {
+			if last = siptest.Lamp(got[len(got)-1].Body()); last == want {
 				return
 			}
 		}
 	}
 	tb.Fatalf("%s: lamp %q, want %q", p.User(), last, want)
-}
-
-func summaryOf(req *sip.Request) string {
-	var waiting, account, voice string
-	for line := range strings.SplitSeq(string(req.Body()), "\r\n") {
-		k, v, _ := strings.Cut(line, ":")
-		v = strings.TrimSpace(v)
-		switch k {
-		case "Messages-Waiting":
-			waiting = v
-		case "Message-Account":
-			account = v
-		case "Voice-Message":
-			voice, _, _ = strings.Cut(v, " ")
-		}
-	}
-	return waiting + " " + account + " " + voice
 }

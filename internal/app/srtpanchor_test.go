@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
@@ -45,6 +43,18 @@ func audioPort(t *testing.T, body []byte) int {
 	return 0
 }
 
+// startAnchored starts the demo PBX with --media anchor and returns it
+// with the roots that trust its TLS certificate.
+func startAnchored(t *testing.T) (*running, *x509.CertPool) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := testConfig(dir, true)
+	cfg.Media = b2bua.MediaAnchor
+	r := mustStart(t, cfg)
+	roots, _ := mustTrustPBX(t, dir)
+	return r, roots
+}
+
 // TestAnchoredSRTPPhoneCallsPlainPhone (issue 15 item 4): with --media
 // anchor, a TLS phone offering RTP/SAVP with its key calls a plain UDP
 // phone. The UDP phone is offered RTP/AVP without keys; the TLS phone is
@@ -52,11 +62,7 @@ func audioPort(t *testing.T, body []byte) int {
 // phone sends plain reaches the TLS phone encrypted with that key, and
 // SRTP the TLS phone sends with its key reaches the UDP phone plain.
 func TestAnchoredSRTPPhoneCallsPlainPhone(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(dir, true)
-	cfg.Media = b2bua.MediaAnchor
-	r := mustStart(t, cfg)
-	roots, _ := mustTrustPBX(t, dir)
+	r, roots := startAnchored(t)
 	hd2 := demoPhone(t, r, "HD00002")
 	loginByPhone(t, hd2, "*35*202*1234")
 	p := newTLSPhone(t, r.SIPTLSAddr(), "HD00001", roots)
@@ -146,28 +152,11 @@ func TestAnchoredSRTPPhoneCallsPlainPhone(t *testing.T) {
 // the offer to invites.
 func newTLSCallee(t *testing.T, pbx, id string, roots *x509.CertPool, invites chan<- []byte) *tlsPhone {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("tls-test-callee"), sipgo.WithUserAgentHostname("127.0.0.1"),
-		sipgo.WithUserAgenTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, _ := sipgo.NewServer(ua)
-	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(); ua.Close() })
-	p := &tlsPhone{t: t, id: id, pbx: pbx, cli: cli, rtp: conn, key: []byte("callee-key-0123456789-salt-012"), byes: make(chan struct{}, 4), notifies: make(chan string, 16)}
-	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sips", User: id, Host: "127.0.0.1", Port: 5999}}
-	p.dua = &sipgo.DialogUA{Client: cli, ContactHDR: contact}
-	ok := func(req *sip.Request, tx sip.ServerTransaction) {
-		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
-	}
-	srv.OnNotify(ok)
-	srv.OnOptions(ok)
+	p, srv := startTLSPhone(t, pbx, id, roots, "tls-test-callee", "callee-key-0123456789-salt-012")
+	srv.OnNotify(respondOK)
+	srv.OnOptions(respondOK)
 	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {})
-	srv.OnBye(ok)
+	srv.OnBye(respondOK)
 	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
 		offer := req.Body()
 		tag := "1"
@@ -180,7 +169,7 @@ func newTLSCallee(t *testing.T, pbx, id string, roots *x509.CertPool, invites ch
 		ans := strings.Replace(string(p.offer()), "a=crypto:7 ", "a=crypto:"+tag+" ", 1)
 		res := sip.NewResponseFromRequest(req, 200, "OK", []byte(ans))
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		c := contact
+		c := p.dua.ContactHDR
 		res.AppendHeader(&c)
 		tx.Respond(res)
 		select {
@@ -196,11 +185,7 @@ func newTLSCallee(t *testing.T, pbx, id string, roots *x509.CertPool, invites ch
 // what one sends reaches the other decryptable with the key the PBX gave
 // that other phone, and not with the sender's key.
 func TestAnchoredSRTPBetweenTLSPhones(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(dir, true)
-	cfg.Media = b2bua.MediaAnchor
-	r := mustStart(t, cfg)
-	roots, _ := mustTrustPBX(t, dir)
+	r, roots := startAnchored(t)
 	invites := make(chan []byte, 1)
 	b := newTLSCallee(t, r.SIPTLSAddr(), "HD00002", roots, invites)
 	b.register()

@@ -45,7 +45,28 @@ type tlsPhone struct {
 
 func newTLSPhone(t *testing.T, pbx, id string, roots *x509.CertPool) *tlsPhone {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("tls-test-phone"), sipgo.WithUserAgentHostname("127.0.0.1"),
+	p, srv := startTLSPhone(t, pbx, id, roots, "tls-test-phone", "phone-key-0123456789-salt-0123")
+	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+		respondOK(req, tx)
+		select {
+		case p.notifies <- req.Transport():
+		default:
+		}
+	})
+	srv.OnOptions(respondOK)
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		respondOK(req, tx)
+		p.byes <- struct{}{}
+	})
+	return p
+}
+
+// startTLSPhone makes a tlsPhone with the user agent name agent and the
+// SRTP key key, and returns it with its server side for the caller's
+// handlers.
+func startTLSPhone(t *testing.T, pbx, id string, roots *x509.CertPool, agent, key string) (*tlsPhone, *sipgo.Server) {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(agent), sipgo.WithUserAgentHostname("127.0.0.1"),
 		sipgo.WithUserAgenTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
 	if err != nil {
 		t.Fatal(err)
@@ -56,28 +77,18 @@ func newTLSPhone(t *testing.T, pbx, id string, roots *x509.CertPool) *tlsPhone {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &tlsPhone{t: t, id: id, pbx: pbx, cli: cli, rtp: conn, key: []byte("phone-key-0123456789-salt-0123"), byes: make(chan struct{}, 4), notifies: make(chan string, 16)}
+	t.Cleanup(func() { conn.Close(); ua.Close() })
+	p := &tlsPhone{t: t, id: id, pbx: pbx, cli: cli, rtp: conn, key: []byte(key), byes: make(chan struct{}, 4), notifies: make(chan string, 16)}
 	// sips: (RFC 3261 19.1): the phone is reached over TLS only, on the
 	// connection it registered over (nothing listens on port 5999).
 	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sips", User: id, Host: "127.0.0.1", Port: 5999}}
 	p.dua = &sipgo.DialogUA{Client: cli, ContactHDR: contact}
-	ok := func(req *sip.Request, tx sip.ServerTransaction) {
-		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
-	}
-	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
-		ok(req, tx)
-		select {
-		case p.notifies <- req.Transport():
-		default:
-		}
-	})
-	srv.OnOptions(ok)
-	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
-		ok(req, tx)
-		p.byes <- struct{}{}
-	})
-	t.Cleanup(func() { conn.Close(); ua.Close() })
-	return p
+	return p, srv
+}
+
+// respondOK answers 200 OK.
+func respondOK(req *sip.Request, tx sip.ServerTransaction) {
+	tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 }
 
 func (p *tlsPhone) uri(user string) sip.Uri {

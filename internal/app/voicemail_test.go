@@ -110,13 +110,7 @@ func TestVoicemailDepositAndRetrieve(t *testing.T) {
 	// 202 logs in on HD00002 and listens: PIN, then 9 saves the message.
 	hd2 := demoPhone(t, r, "HD00002")
 	loginByPhone(t, hd2, "*35*202*1234")
-	c, err := hd2.Dial("*97")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SendKeysRTP("1234#"); err != nil {
-		t.Fatal(err)
-	}
+	c := hd2.MustOpenMailbox(t, "1234")
 	// "You have one new message", the announcement, the message and the
 	// menu: 9 cuts in once a good part of it was heard.
 	heard := c.Record(1500*time.Millisecond, 7*time.Second)
@@ -262,13 +256,7 @@ func TestVoicemailGreetingAndNoAnswer(t *testing.T) {
 	loginByPhone(t, hd1, "*35*201*1234")
 	loginByPhone(t, hd2, "*35*202*1234")
 
-	c, err := hd2.Dial("*97")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SendKeysRTP("1234#"); err != nil {
-		t.Fatal(err)
-	}
+	c := hd2.MustOpenMailbox(t, "1234")
 	time.Sleep(1500 * time.Millisecond) // "you have no messages", options
 	if err := c.SendKeysRTP("1"); err != nil {
 		t.Fatal(err)
@@ -303,7 +291,7 @@ func TestVoicemailGreetingAndNoAnswer(t *testing.T) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	c, err = hd1.DialContext(ctx, "202", siptest.DialOptions{})
+	c, err := hd1.DialContext(ctx, "202", siptest.DialOptions{})
 	if err != nil {
 		t.Fatalf("202 not answering: %v, want the mailbox", err)
 	}
@@ -329,14 +317,7 @@ func TestVoicemailKeptAtShutdown(t *testing.T) {
 	vmSettings(t, r, hotdesk.VoicemailSettings{}, "202")
 	hd1 := demoPhone(t, r, "HD00001")
 	loginByPhone(t, hd1, "*35*201*1234")
-	c, err := hd1.Dial("202")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Record(400*time.Millisecond, 15*time.Second)
-	if err := c.Media.SendAudio(0, mediatest.Tone(440, 2*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	c := hd1.MustLeaveMessage(t, "202", 2*time.Second)
 	stopped := make(chan struct{})
 	go func() { r.stop(); close(stopped) }()
 	if err := c.WaitBye(10 * time.Second); err != nil {

@@ -13,22 +13,16 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
-
-	"github.com/emiago/sipgo/sip"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"github.com/hotdesk-pbx/hotdesk/internal/sipnotify"
 )
 
 // EventHeader is the Event header value sent (no reboot: phones re-provision
 // in place).
 const EventHeader = signaling.CheckSync
-
-// notifyTimeout bounds one NOTIFY transaction (UDP Timer F is 32 s; a phone
-// that does not answer within this is given up on).
-const notifyTimeout = 32 * time.Second
 
 // maxInFlight bounds concurrent NOTIFY transactions; beyond it devices are
 // skipped (and logged) rather than blocking the event loop.
@@ -120,7 +114,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 				}
 			}
 			for d := range devices {
-				n.notifyDevice(ctx, d)
+				n.start(ctx, d, EventHeader)
 			}
 		}
 	}
@@ -146,25 +140,6 @@ func (n *Notifier) collect(ctx context.Context, e events.Event, devices map[stri
 	}
 }
 
-// notifyDevice starts one NOTIFY per registered contact of device.
-func (n *Notifier) notifyDevice(ctx context.Context, device string) {
-	for _, b := range n.o.Contacts(device) {
-		select {
-		case n.sem <- struct{}{}:
-		default:
-			n.log.Warn("checksync: too many NOTIFYs in flight, skipped", "device", device, "contact", b.Contact)
-			continue
-		}
-		n.wg.Add(1)
-		go func() {
-			defer func() { <-n.sem; n.wg.Done() }()
-			if err := n.Notify(ctx, b); err != nil {
-				n.log.Info("checksync: notify failed", "device", device, "contact", b.Contact, "err", err)
-			}
-		}()
-	}
-}
-
 // Notify sends one check-sync NOTIFY to b and waits for the final response.
 func (n *Notifier) Notify(ctx context.Context, b hotdesk.Binding) error {
 	return n.published(b, EventHeader, n.notify(ctx, b, EventHeader))
@@ -173,22 +148,11 @@ func (n *Notifier) Notify(ctx context.Context, b hotdesk.Binding) error {
 // notify sends one NOTIFY with the Event header event to b and waits for
 // the final response.
 func (n *Notifier) notify(ctx context.Context, b hotdesk.Binding, event string) error {
-	req, err := n.o.SIP.NewRequestTo(sip.NOTIFY, b)
-	if err != nil {
+	// Unsolicited: no subscription exists. RFC 6665 8.2.1 wants the
+	// Subscription-State in every NOTIFY; "terminated" says there is no
+	// state to keep.
+	if err := sipnotify.Unsolicited(ctx, n.o.SIP, b, event, "terminated", "", nil); err != nil {
 		return fmt.Errorf("checksync: %w", err)
-	}
-	req.AppendHeader(sip.NewHeader("Event", event))
-	// Unsolicited: no subscription exists. RFC 6665 8.2.1 wants the header
-	// in every NOTIFY; "terminated" says there is no state to keep.
-	req.AppendHeader(sip.NewHeader("Subscription-State", "terminated"))
-	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
-	defer cancel()
-	res, err := n.o.SIP.Client.Do(ctx, req)
-	if err != nil {
-		return fmt.Errorf("checksync: notify %s: %w", b.Contact, err)
-	}
-	if !res.IsSuccess() {
-		return fmt.Errorf("checksync: notify %s: %d %s", b.Contact, res.StatusCode, res.Reason)
 	}
 	n.sent.Add(1)
 	return nil

@@ -2,9 +2,6 @@ package checksync_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,14 +13,7 @@ import (
 )
 
 func TestNotifiesAffectedDevices(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
+	srv := mustServe(t, signaling.Options{})
 	// Two phones stand in for registered contacts; only their NOTIFY
 	// handling is used.
 	a := siptest.New(t, siptest.Options{Server: srv.UDPAddr().String(), User: "HD1"})
@@ -39,16 +29,9 @@ func TestNotifiesAffectedDevices(t *testing.T) {
 		}
 		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "no login")
 	})
-	ctx := context.Background()
 	bus := events.New()
-	n := checksync.New(checksync.Options{Bus: bus, SIP: srv, Store: store, Logger: log,
+	n := mustRun(t, checksync.Options{Bus: bus, SIP: srv, Store: store,
 		Contacts: func(d string) []hotdesk.Binding { return contacts[d] }})
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = srv.Serve(runCtx) }()
-	go func() { defer wg.Done(); _ = n.Run(runCtx) }()
-	defer func() { cancel(); wg.Wait() }()
 	time.Sleep(50 * time.Millisecond) // let Run subscribe
 
 	bus.Publish(events.Event{Kind: hotdesk.KindLogin, Extension: "202", Device: "HD1"})

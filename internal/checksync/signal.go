@@ -24,7 +24,14 @@ func (n *Notifier) Signal(ctx context.Context, device, event string) int {
 	if n.o.SIP == nil || n.o.Contacts == nil {
 		return 0
 	}
-	ctx = context.WithoutCancel(ctx)
+	return n.start(context.WithoutCancel(ctx), device, event)
+}
+
+// start sends a NOTIFY with the Event header event to every registered
+// contact of device, each in a goroutine Run waits for, and returns how
+// many it started: beyond maxInFlight contacts are skipped (and logged)
+// rather than blocking the event loop.
+func (n *Notifier) start(ctx context.Context, device, event string) int {
 	started := 0
 	for _, b := range n.o.Contacts(device) {
 		select {

@@ -2,9 +2,6 @@ package checksync_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,14 +17,7 @@ import (
 // the bus hears that it was answered; a contact that does not answer is
 // published as failed.
 func TestSignal(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
+	srv := mustServe(t, signaling.Options{})
 	a := siptest.New(t, siptest.Options{Server: srv.UDPAddr().String(), User: "HD1"})
 	contacts := map[string][]hotdesk.Binding{
 		"HD1": {{Device: "HD1", Contact: "sip:HD1@" + a.Addr(), Source: a.Addr(), Transport: "udp"}},
@@ -37,14 +27,8 @@ func TestSignal(t *testing.T) {
 	bus := events.New()
 	seen, stop := bus.Subscribe(16)
 	defer stop()
-	n := checksync.New(checksync.Options{Bus: bus, SIP: srv, Logger: log,
+	n := mustRun(t, checksync.Options{Bus: bus, SIP: srv,
 		Contacts: func(d string) []hotdesk.Binding { return contacts[d] }})
-	runCtx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = srv.Serve(runCtx) }()
-	go func() { defer wg.Done(); _ = n.Run(runCtx) }()
-	defer func() { cancel(); wg.Wait() }()
 
 	reqCtx, endRequest := context.WithCancel(context.Background())
 	if got := n.Signal(reqCtx, "HD1", checksync.EventReboot); got != 1 {

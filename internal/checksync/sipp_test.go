@@ -3,10 +3,7 @@ package checksync_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,24 +19,12 @@ import (
 // "Hotdesk PBX dev" <sip:Hotdesk PBX dev@…> and linphone answered 400).
 func TestSippPhoneAcceptsCheckSync(t *testing.T) {
 	siptest.MustSipp(t) // before the server starts
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", Domain: "pbx.test", UserAgent: "Hotdesk PBX dev", Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = srv.Serve(ctx) }()
-	defer func() { cancel(); wg.Wait() }()
+	srv := mustServe(t, signaling.Options{Domain: "pbx.test", UserAgent: "Hotdesk PBX dev"})
 
 	port := siptest.FreePort(t, "127.0.0.1")
 	r := siptest.Sipp{Scenario: "login_notify_uas.xml", Port: port, Timeout: 15 * time.Second}.Start(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	n := checksync.New(checksync.Options{SIP: srv, Logger: log})
+	n := checksync.New(checksync.Options{SIP: srv, Logger: quiet})
 	b := hotdesk.Binding{Device: "HD00001", Contact: "<sip:HD00001@" + addr + ">", Source: addr, Transport: "udp"}
 	var notifyErr error
 	for try := 0; try < 20; try++ { // sipp may not be listening yet: no answer then

@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"net/http/httptest"
 	"slices"
 	"testing"
 
@@ -21,12 +20,9 @@ func typeInto(id, v string) []chromedp.Action[chromedp.Void] {
 func TestBrowserEmergencySettings(t *testing.T) {
 	t.Parallel()
 	hs := newHarness(t)
-	srv := httptest.NewServer(hs.h)
-	t.Cleanup(srv.Close)
-	ctx := browser(t)
-	signInBrowser(t, ctx, hs, srv.URL)
+	ctx, base := hs.browse(t)
 
-	step(t, ctx, "settings", chromedp.Navigate(srv.URL+"/settings"), chromedp.WaitVisible(chromedp.ID("f-alert_extensions")))
+	step(t, ctx, "settings", chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(chromedp.ID("f-alert_extensions")))
 	var fill []chromedp.Action[chromedp.Void]
 	for _, kv := range [][2]string{{"f-alert_extensions", "201, 2x"}, {"f-escalate_extensions", "300"}, {"f-escalate_minutes", "7"},
 		{"f-alert_emails", "desk@example.com, ops@example.com"}, {"f-callback_minutes", "120"}, {"f-test_number", "934"}} {
@@ -51,11 +47,11 @@ func TestBrowserEmergencySettings(t *testing.T) {
 	}
 
 	// A further trunk, then a site that sends its emergency calls through it.
-	step(t, ctx, "trunks page", chromedp.Navigate(srv.URL+"/settings/trunks"), chromedp.WaitVisible(chromedp.ID("f-t0_name")))
+	step(t, ctx, "trunks page", chromedp.Navigate(base+"/settings/trunks"), chromedp.WaitVisible(chromedp.ID("f-t0_name")))
 	step(t, ctx, "fill trunk", append(typeInto("f-t0_name", "site-b"), typeInto("f-t0_proxy", "127.0.0.1:5080")...)...)
 	submit(t, ctx, "save trunks", `form[action="/settings/trunks"] button[type=submit]`)
 	waitFor(t, ctx, "trunk saved", `document.body.innerText.includes('Trunks saved.') && document.querySelector('input[name=t0_orig]')?.value === 'site-b'`)
-	step(t, ctx, "sites page", chromedp.Navigate(srv.URL+"/sites"), chromedp.WaitVisible(chromedp.ID("f-trunk")))
+	step(t, ctx, "sites page", chromedp.Navigate(base+"/sites"), chromedp.WaitVisible(chromedp.ID("f-trunk")))
 	step(t, ctx, "new site", append(typeInto("f-name", "Utrecht"), chromedp.SetValue(chromedp.ID("f-trunk"), "site-b"))...)
 	submit(t, ctx, "create site", `form[action="/sites"] button`)
 	waitFor(t, ctx, "site listed with its trunk", `document.querySelector('#sites td[data-label=Trunk]')?.textContent === 'site-b'`)

@@ -60,6 +60,8 @@ func (s *switchServer) stop() {
 	s.streams = nil
 }
 
+// signInBrowser signs the tab ctx in as the harness's admin at the
+// console served at base.
 func signInBrowser(t *testing.T, ctx context.Context, hs *harness, base string) {
 	t.Helper()
 	step(t, ctx, "open sign-in", chromedp.Navigate(base+"/signin"),
@@ -67,7 +69,7 @@ func signInBrowser(t *testing.T, ctx context.Context, hs *harness, base string) 
 		chromedp.SendKeys(chromedp.ID("f-username"), "admin"),
 		chromedp.SendKeys(chromedp.ID("f-password"), hs.pw))
 	submit(t, ctx, "sign in", `button[type=submit]`)
-	waitFor(t, ctx, "desks page after sign-in", `document.querySelector('h1')?.textContent === 'Desks'`)
+	waitFor(t, ctx, "signed in", `document.querySelector('.whoami')?.textContent === 'admin'`)
 }
 
 // TestBrowserAdminDefects drives the console in Chromium through what an

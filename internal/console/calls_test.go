@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -177,8 +176,7 @@ func TestEventsStreamForwardsCalls(t *testing.T) {
 	if err := hs.store.CreateDevice(context.Background(), &hotdesk.Device{ID: "HD00001", Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelSnom}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(hs.h)
-	defer srv.Close()
+	srv := hs.serve(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	rd := openEvents(t, ctx, srv.URL, c)

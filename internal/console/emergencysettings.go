@@ -35,19 +35,9 @@ func emergencyFromForm(f *form, cur hotdesk.EmergencySettings) hotdesk.Emergency
 		}
 	}
 	num := func(name string, v *int) {
-		if !sent(name) {
-			return
+		if sent(name) {
+			*v = f.Int(name, 0)
 		}
-		s := strings.TrimSpace(f.Get(name))
-		if s == "" {
-			*v = 0
-			return
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			n = -1
-		}
-		*v = n
 	}
 	list("alert_extensions", &cur.AlertExtensions)
 	list("escalate_extensions", &cur.EscalateExtensions)

@@ -43,11 +43,9 @@ func TestSettingsEmergencyAlerts(t *testing.T) {
 	}
 
 	// Further trunks are set elsewhere; saving this page must keep them.
-	st, _ := hs.store.GetSettings(ctx)
-	st.Trunks = []hotdesk.Trunk{{Name: "site-b", Enabled: true, Proxy: "127.0.0.1:5090", Password: "pw"}}
-	if err := hs.store.PutSettings(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	hs.changeSettings(func(st *hotdesk.Settings) {
+		st.Trunks = []hotdesk.Trunk{{Name: "site-b", Enabled: true, Proxy: "127.0.0.1:5090", Password: "pw"}}
+	})
 	form.Set("alert_extensions", "201; 202")
 	form.Set("escalate_extensions", "300")
 	form.Set("escalate_minutes", "5")

@@ -4,12 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 
 	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 )
@@ -35,14 +31,8 @@ func (hs *harness) reconfigure(set func(o *Options, a *admin.Options)) {
 // it returns the tab and the server's URL.
 func (hs *harness) browse(t *testing.T) (context.Context, string) {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hs.h.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
+	srv := hs.serve(t)
 	ctx := browser(t)
-	step(t, ctx, "open sign-in", chromedp.Navigate(srv.URL+"/signin"),
-		chromedp.WaitVisible(chromedp.ID("f-username")),
-		chromedp.SendKeys(chromedp.ID("f-username"), "admin"),
-		chromedp.SendKeys(chromedp.ID("f-password"), hs.pw))
-	submit(t, ctx, "sign in", `button[type=submit]`)
-	waitFor(t, ctx, "signed in", `document.querySelector('.whoami')?.textContent === 'admin'`)
+	signInBrowser(t, ctx, hs, srv.URL)
 	return ctx, srv.URL
 }

@@ -26,14 +26,7 @@ func mailFormValues(f *form, m hotdesk.MailSettings) {
 func mailFromForm(f *form, cur hotdesk.MailSettings) hotdesk.MailSettings {
 	m := hotdesk.MailSettings{Enabled: f.Checked("mail_enabled"), Host: strings.TrimSpace(f.Get("mail_host")),
 		StartTLS: f.Checked("mail_starttls"), Username: strings.TrimSpace(f.Get("mail_username")),
-		Password: f.Get("mail_password"), From: strings.TrimSpace(f.Get("mail_from"))}
-	if p := strings.TrimSpace(f.Get("mail_port")); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil {
-			n = -1
-		}
-		m.Port = n
-	}
+		Password: f.Get("mail_password"), From: strings.TrimSpace(f.Get("mail_from")), Port: f.Int("mail_port", 0)}
 	if m.Password == "" {
 		m.Password = cur.Password
 	}

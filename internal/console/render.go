@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -215,6 +216,21 @@ func (f *form) Err(name string) string { return f.Errors[name] }
 func (f *form) Checked(name string) bool {
 	v := f.Values.Get(name)
 	return v == "on" || v == "true" || v == "1"
+}
+
+// Int is the whole number in the field name: def when it is empty, -1
+// (out of range for every setting, so validation names the field) when it
+// is not a number.
+func (f *form) Int(name string, def int) int {
+	v := strings.TrimSpace(f.Values.Get(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // Is reports whether name has the value v (for selects).

@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -79,12 +78,9 @@ func TestSitesPageAndDeskBadges(t *testing.T) {
 func TestBrowserEmergencyBanner(t *testing.T) {
 	t.Parallel()
 	hs := newHarness(t)
-	srv := httptest.NewServer(hs.h)
-	defer srv.Close()
-	ctx := browser(t)
+	ctx, base := hs.browse(t)
 	out := outputDir(t)
-	signInBrowser(t, ctx, hs, srv.URL)
-	step(t, ctx, "users page", chromedp.Navigate(srv.URL+"/users"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	step(t, ctx, "users page", chromedp.Navigate(base+"/users"), chromedp.WaitVisible(chromedp.CSS("main h1")))
 	waitFor(t, ctx, "event stream open", `document.body.classList.contains('live')`)
 	if eval[bool](t, ctx, `!!document.querySelector('.emergency-overlay')`) {
 		t.Fatal("a banner with no emergency call")

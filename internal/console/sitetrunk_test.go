@@ -17,11 +17,9 @@ func TestSiteFormTrunkSelect(t *testing.T) {
 	hs := newHarness(t)
 	c := hs.signIn()
 	ctx := context.Background()
-	st, _ := hs.store.GetSettings(ctx)
-	st.Trunks = []hotdesk.Trunk{{Name: "site-b", Enabled: true, Proxy: "127.0.0.1:5080"}, {Name: "site-c", Enabled: true, Proxy: "127.0.0.1:5090"}}
-	if err := hs.store.PutSettings(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	hs.changeSettings(func(st *hotdesk.Settings) {
+		st.Trunks = []hotdesk.Trunk{{Name: "site-b", Enabled: true, Proxy: "127.0.0.1:5080"}, {Name: "site-c", Enabled: true, Proxy: "127.0.0.1:5090"}}
+	})
 	mustContain(t, c.get("/sites"), 200, `<select name="trunk" id="f-trunk">`, `<option value="" selected>Default trunk</option>`,
 		`<option value="site-b">site-b</option>`, `<option value="site-c">site-c</option>`, `href="/settings/trunks"`)
 	mustContain(t, c.post("/sites", url.Values{"name": {"Utrecht"}, "trunk": {"gone"}}), http.StatusBadRequest,

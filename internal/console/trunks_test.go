@@ -19,12 +19,10 @@ func TestTrunksPage(t *testing.T) {
 	hs := newHarness(t)
 	c := hs.signIn()
 	ctx := context.Background()
-	st, _ := hs.store.GetSettings(ctx)
-	st.Trunk = hotdesk.Trunk{Enabled: true, Proxy: "127.0.0.1:5070", Password: "default-pw", Transport: "udp"}
-	st.EmergencyAlerts.AlertExtensions = []string{"201"}
-	if err := hs.store.PutSettings(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	hs.changeSettings(func(st *hotdesk.Settings) {
+		st.Trunk = hotdesk.Trunk{Enabled: true, Proxy: "127.0.0.1:5070", Password: "default-pw", Transport: "udp"}
+		st.EmergencyAlerts.AlertExtensions = []string{"201"}
+	})
 	mustContain(t, c.get("/settings/trunks"), 200, `<legend>New trunk</legend>`, `name="rows" value="1"`, `id="f-t0_name"`)
 
 	// Add two; the second is bad on two fields and the first's name is taken twice.

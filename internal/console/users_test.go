@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -137,12 +136,11 @@ func TestUserLogoutAndCallHistory(t *testing.T) {
 	hs.login("201", "HD00001")
 	mustContain(t, c.get("/users/201"), 200, "Logged in at", `action="/users/201/logout"`)
 	c.mustPost("/users/201/logout", nil)
-	if _, err := hs.store.LoginByUser(ctx, "201"); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
-		t.Fatalf("still logged in: %v", err)
+	if hs.loggedIn("201") {
+		t.Fatal("still logged in")
 	}
-	evs, _ := hs.store.FindAudit(ctx, hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogout}})
-	if len(evs) != 1 || evs[0].Reason != hotdesk.ReasonAdmin || evs[0].Source != "console:admin" {
-		t.Fatalf("logout audit: %+v", evs)
+	if e := hs.adminLogout(); e.Source != "console:admin" {
+		t.Fatalf("logout audit: %+v", e)
 	}
 }
 
@@ -150,32 +148,30 @@ func TestUserHotdeskOffEndsLogin(t *testing.T) {
 	t.Parallel()
 	hs := newHarness(t)
 	c := hs.signIn()
-	ctx := context.Background()
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
 	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}})
 	hs.login("201", "HD00001")
 	edit := url.Values{"name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}, "voicemail": {"on"}}
 	c.mustPost("/users/201", edit)
-	if _, err := hs.store.LoginByUser(ctx, "201"); err != nil {
-		t.Fatalf("an edit keeping hot desking ended the login: %v", err)
+	if !hs.loggedIn("201") {
+		t.Fatal("an edit keeping hot desking ended the login")
 	}
 	edit.Del("hotdesk")
 	edit.Set("caller_id", "020")
 	mustContain(t, c.post("/users/201", edit), http.StatusBadRequest, `id="err-caller_id"`)
-	if _, err := hs.store.LoginByUser(ctx, "201"); err != nil {
-		t.Fatalf("a rejected edit ended the login: %v", err)
+	if !hs.loggedIn("201") {
+		t.Fatal("a rejected edit ended the login")
 	}
 	edit.Del("caller_id")
 	c.mustPost("/users/201", edit)
 	if u := hs.user("201"); u.Hotdesk || !u.Voicemail {
 		t.Fatalf("user = %+v", u)
 	}
-	if _, err := hs.store.LoginByUser(ctx, "201"); hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
-		t.Fatalf("login kept with hot desking off: %v", err)
+	if hs.loggedIn("201") {
+		t.Fatal("login kept with hot desking off")
 	}
-	evs, _ := hs.store.FindAudit(ctx, hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogout}})
-	if len(evs) != 1 || evs[0].Reason != hotdesk.ReasonAdmin || evs[0].Extension != "201" {
-		t.Fatalf("logout audit: %+v", evs)
+	if e := hs.adminLogout(); e.Extension != "201" {
+		t.Fatalf("logout audit: %+v", e)
 	}
 }
 
@@ -241,17 +237,9 @@ func TestBrowserDeleteUserOwningPhones(t *testing.T) {
 	if err := hs.store.CreateDevice(ctx0, &hotdesk.Device{ID: "eve-soft", Mode: hotdesk.ModePersonal, Owner: "205", Model: hotdesk.ModelGeneric}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(hs.h)
-	defer srv.Close()
-	ctx := browser(t)
-	step(t, ctx, "sign in", chromedp.Navigate(srv.URL+"/signin"),
-		chromedp.WaitVisible(chromedp.ID("f-username")),
-		chromedp.SendKeys(chromedp.ID("f-username"), "admin"),
-		chromedp.SendKeys(chromedp.ID("f-password"), hs.pw))
-	submit(t, ctx, "sign in", `button[type=submit]`)
-	waitFor(t, ctx, "desks page", `document.querySelector('h1')?.textContent === 'Desks'`)
+	ctx, base := hs.browse(t)
 
-	step(t, ctx, "user page", chromedp.Navigate(srv.URL+"/users/205"), chromedp.WaitVisible(chromedp.ID("f-free_phones")))
+	step(t, ctx, "user page", chromedp.Navigate(base+"/users/205"), chromedp.WaitVisible(chromedp.ID("f-free_phones")))
 	waitFor(t, ctx, "phone named", `document.querySelector('.danger-zone').innerText.includes('eve-soft')`)
 	step(t, ctx, "tick sure only", chromedp.Click(chromedp.ID("f-sure")))
 	submit(t, ctx, "delete", `#delete-user`)

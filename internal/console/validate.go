@@ -164,38 +164,17 @@ func tlsFromForm(f *form, cur hotdesk.TLSSettings) hotdesk.TLSSettings {
 // promptsFromForm reads the digit timeouts; an empty field keeps the
 // current value and one that is not a number is out of range.
 func promptsFromForm(f *form, cur hotdesk.PromptSettings) hotdesk.PromptSettings {
-	secs := func(name string, cur int) int {
-		v := strings.TrimSpace(f.Get(name))
-		if v == "" {
-			return cur
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return -1
-		}
-		return n
-	}
-	p := hotdesk.PromptSettings{FirstDigitSeconds: secs("first_digit_seconds", cur.FirstDigitSeconds),
-		InterDigitSeconds: secs("inter_digit_seconds", cur.InterDigitSeconds)}
-	return p
+	return hotdesk.PromptSettings{FirstDigitSeconds: f.Int("first_digit_seconds", cur.FirstDigitSeconds),
+		InterDigitSeconds: f.Int("inter_digit_seconds", cur.InterDigitSeconds)}
 }
 
 // limitsFromForm reads the per-phone limits; a field left out keeps its
-// current value, one that is not a number reads as 0, which validate.Limits
-// names.
+// current value, one that is not a number is out of range, which
+// validate.Limits names.
 func limitsFromForm(f *form, cur hotdesk.LimitSettings) hotdesk.LimitSettings {
-	num := func(name string, v int) int {
-		s := strings.TrimSpace(f.Get(name))
-		if s == "" {
-			return v
-		}
-		n, _ := strconv.Atoi(s)
-		return n
-	}
-	l := hotdesk.LimitSettings{CallsPerDevice: num("calls_per_device", cur.CallsPerDevice),
-		SubscriptionsPerDevice:    num("subscriptions_per_device", cur.SubscriptionsPerDevice),
-		SubscriptionsPerExtension: num("subscriptions_per_extension", cur.SubscriptionsPerExtension)}
-	return l
+	return hotdesk.LimitSettings{CallsPerDevice: f.Int("calls_per_device", cur.CallsPerDevice),
+		SubscriptionsPerDevice:    f.Int("subscriptions_per_device", cur.SubscriptionsPerDevice),
+		SubscriptionsPerExtension: f.Int("subscriptions_per_extension", cur.SubscriptionsPerExtension)}
 }
 
 func trunkFromForm(f *form, cur hotdesk.Trunk) hotdesk.Trunk {

@@ -3,10 +3,8 @@ package console
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -18,53 +16,19 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/media/g711"
+	"github.com/hotdesk-pbx/hotdesk/internal/media/mediatest"
+	"github.com/hotdesk-pbx/hotdesk/internal/media/wav"
 )
 
 // mulawWAV is a μ-law WAV (format 7, 8 kHz mono, as the recorder stores
 // G.711 PCMU) of secs seconds of a 440 Hz tone.
 func mulawWAV(secs float64) []byte {
-	n := int(secs * 8000)
-	data := make([]byte, n)
-	for i := range data {
-		data[i] = linearToMulaw(int16(8000 * math.Sin(2*math.Pi*440*float64(i)/8000)))
+	b, err := wav.EncodeG711("PCMU", g711.EncodeUlaw(nil, mediatest.Tone(440, time.Duration(secs*float64(time.Second)))))
+	if err != nil {
+		panic(err)
 	}
-	var b bytes.Buffer
-	w := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
-	b.WriteString("RIFF")
-	w(uint32(4 + 26 + 12 + 8 + n))
-	b.WriteString("WAVEfmt ")
-	w(uint32(18))
-	w(uint16(7))
-	w(uint16(1))
-	w(uint32(8000))
-	w(uint32(8000))
-	w(uint16(1))
-	w(uint16(8))
-	w(uint16(0))
-	b.WriteString("fact")
-	w(uint32(4))
-	w(uint32(n))
-	b.WriteString("data")
-	w(uint32(n))
-	b.Write(data)
-	return b.Bytes()
-}
-
-// linearToMulaw is G.711 μ-law encoding of one sample.
-func linearToMulaw(s int16) byte {
-	const bias, clip = 0x84, 32635
-	sign := byte(0)
-	v := int(s)
-	if v < 0 {
-		v, sign = -v, 0x80
-	}
-	v = min(v, clip) + bias
-	exp := 7
-	for mask := 0x4000; v&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
-	}
-	mant := (v >> (exp + 3)) & 0x0f
-	return ^(sign | byte(exp<<4) | byte(mant))
+	return b
 }
 
 // voicemailHarness is a console with user 201 and one 2.5 s new message.
@@ -160,16 +124,8 @@ func TestDesksShowMessageWaiting(t *testing.T) {
 func TestBrowserPlaysVoicemail(t *testing.T) {
 	t.Parallel()
 	hs, _ := voicemailHarness(t)
-	srv := httptest.NewServer(hs.h)
-	defer srv.Close()
-	ctx := browser(t)
-	step(t, ctx, "sign in", chromedp.Navigate(srv.URL+"/signin"),
-		chromedp.WaitVisible(chromedp.ID("f-username")),
-		chromedp.SendKeys(chromedp.ID("f-username"), "admin"),
-		chromedp.SendKeys(chromedp.ID("f-password"), hs.pw))
-	submit(t, ctx, "sign in", `button[type=submit]`)
-	waitFor(t, ctx, "desks page", `document.querySelector('h1')?.textContent === 'Desks'`)
-	step(t, ctx, "user page", chromedp.Navigate(srv.URL+"/users/201"), chromedp.WaitVisible(chromedp.ID("voicemail")))
+	ctx, base := hs.browse(t)
+	step(t, ctx, "user page", chromedp.Navigate(base+"/users/201"), chromedp.WaitVisible(chromedp.ID("voicemail")))
 	waitFor(t, ctx, "audio metadata", `(() => { const a = document.querySelector('#voicemail audio'); return a && a.readyState >= 1 && a.duration > 0 })()`)
 	d := eval[float64](t, ctx, `document.querySelector('#voicemail audio').duration`)
 	if math.Abs(d-2.5) > 0.1 {

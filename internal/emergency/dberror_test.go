@@ -3,13 +3,11 @@ package emergency
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
-	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
 )
 
 // downStore fails every operation, as a database that went away.
@@ -55,8 +53,7 @@ func TestDatabaseDownStillLocatesAndAlerts(t *testing.T) {
 	st := hotdesk.DefaultSettings()
 	st.EmergencyAlerts.AlertExtensions = []string{"203"}
 	called := make(chan string, 4)
-	s := New(Options{Store: store, Settings: func(context.Context) hotdesk.Settings { return st }, Logger: slog.New(slog.DiscardHandler),
-		Prompts: func(lang string) (*prompts.Set, error) { return prompts.New(lang, "") },
+	s, _ := mustRun(t, Options{Store: store,
 		Caller: func() Caller {
 			return callerFunc(func(_ context.Context, ext string, say, _ []int16) (bool, error) {
 				if len(say) == 0 {
@@ -65,11 +62,7 @@ func TestDatabaseDownStillLocatesAndAlerts(t *testing.T) {
 				called <- ext
 				return true, nil
 			})
-		}})
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	defer func() { stop(); <-done }()
+		}}, st)
 	dev := &hotdesk.Device{ID: "HD1", Location: hotdesk.Location{Street: "Desk street", HouseNo: "9"}}
 	start := time.Now()
 	p := s.Locate(context.Background(), dev, "10.0.0.1:5060")

@@ -2,14 +2,11 @@ package emergency
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
-	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
 
 // Nobody at the alert extension acknowledges: after the escalation time
@@ -17,19 +14,13 @@ import (
 // every alert call stops; the record names who acknowledged and how.
 func TestEscalationAfterNoAck(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := mustDB(t)
 	st := hotdesk.DefaultSettings()
 	st.EmergencyAlerts.AlertExtensions = []string{"203"}
 	st.EmergencyAlerts.EscalateExtensions = []string{"204"}
 	var mu sync.Mutex
 	calls := map[string]int{}
-	s := New(Options{Store: db, Settings: func(context.Context) hotdesk.Settings { return st }, Logger: slog.New(slog.DiscardHandler),
-		Prompts: func(lang string) (*prompts.Set, error) { return prompts.New(lang, "") }, Retry: 50 * time.Millisecond,
-		EscalateAfter: 300 * time.Millisecond,
+	s, _ := mustRun(t, Options{Store: db, Retry: 50 * time.Millisecond, EscalateAfter: 300 * time.Millisecond,
 		Caller: func() Caller {
 			return callerFunc(func(ctx context.Context, ext string, _, _ []int16) (bool, error) {
 				mu.Lock()
@@ -44,11 +35,7 @@ func TestEscalationAfterNoAck(t *testing.T) {
 				}
 				return false, nil
 			})
-		}})
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+		}}, st)
 	s.Started(hotdesk.EmergencyCall{Device: "HD1", Number: "112", Callback: "+31201234000"})
 	deadline := time.Now().Add(5 * time.Second)
 	var rec *hotdesk.EmergencyCall

@@ -3,30 +3,24 @@ package emergency
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
 
 // Every alert email address gets the call's facts (Options.Mail); one
 // that cannot be queued is audited and does not stop the others.
 func TestAlertEmails(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := mustDB(t)
 	st := hotdesk.DefaultSettings()
 	st.EmergencyAlerts.AlertEmails = []string{"reception@example.com", "broken@example.com", "bhv@example.com"}
 	var mu sync.Mutex
 	sent := map[string]string{}
-	s := New(Options{Store: db, Settings: func(context.Context) hotdesk.Settings { return st }, Logger: slog.New(slog.DiscardHandler),
+	s, stop := mustRun(t, Options{Store: db,
 		Mail: func(_ context.Context, to, subject, body string) error {
 			if strings.HasPrefix(to, "broken") {
 				return errors.New("outbox full")
@@ -35,10 +29,7 @@ func TestAlertEmails(t *testing.T) {
 			sent[to] = subject + "\n" + body
 			mu.Unlock()
 			return nil
-		}})
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(runCtx) }()
+		}}, st)
 	s.Started(hotdesk.EmergencyCall{Device: "HD00003", Extension: "201", Name: "Anna de Vries", Number: "112", Callback: "+31201234201",
 		Location: hotdesk.Location{Street: "Keizersgracht", HouseNo: "1", A3: "Amsterdam", Floor: "2"}})
 	deadline := time.Now().Add(10 * time.Second)
@@ -59,7 +50,6 @@ func TestAlertEmails(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
-	<-done
 	for _, to := range []string{"reception@example.com", "bhv@example.com"} {
 		m := sent[to]
 		for _, want := range []string{"EMERGENCY CALL 112 from desk HD00003", "Anna de Vries", "+31201234201", "Keizersgracht 1", "floor 2"} {

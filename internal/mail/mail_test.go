@@ -74,6 +74,18 @@ func (f *fixture) deposit() {
 		Detail: "id=" + itoa(f.msg.ID) + " new=1 old=0"})
 }
 
+// waitMail returns the first mail of the outbox once done says it is (or
+// as it is after 5 s, nil when there is none).
+func (f *fixture) waitMail(done func(*hotdesk.Mail) bool) *hotdesk.Mail {
+	var m *hotdesk.Mail
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m, _ = f.store.FindMail(context.Background(), 1); m != nil && done(m) {
+			break
+		}
+	}
+	return m
+}
+
 func waitMessages(t *testing.T, srv *smtpServer, n int) []received {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -165,12 +177,7 @@ func TestNoSTARTTLSNoCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.deposit()
-	var m *hotdesk.Mail
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m, _ = f.store.FindMail(ctx, 1); m != nil && m.Attempts >= 2 {
-			break
-		}
-	}
+	m := f.waitMail(func(m *hotdesk.Mail) bool { return m.Attempts >= 2 })
 	if m == nil || m.Status != hotdesk.MailPending || !strings.Contains(m.LastError, "STARTTLS") {
 		t.Fatalf("outbox row %+v", m)
 	}
@@ -186,13 +193,7 @@ func TestGivesUpAfterRetryFor(t *testing.T) {
 	srv.fail = []string{"451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451"}
 	f := newFixture(t, srv, func(o *mail.Options) { o.RetryFor = 100 * time.Millisecond })
 	f.deposit()
-	ctx := context.Background()
-	var m *hotdesk.Mail
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m, _ = f.store.FindMail(ctx, 1); m != nil && m.Status == hotdesk.MailFailed {
-			break
-		}
-	}
+	m := f.waitMail(func(m *hotdesk.Mail) bool { return m.Status == hotdesk.MailFailed })
 	if m == nil || m.Status != hotdesk.MailFailed || m.Attempts < 1 || !strings.Contains(m.LastError, "451") {
 		t.Fatalf("outbox row %+v", m)
 	}

@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +29,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"github.com/hotdesk-pbx/hotdesk/internal/sipnotify"
 )
 
 // Event is the SIP event package, ContentType the NOTIFY body's type.
@@ -40,8 +40,7 @@ const (
 
 // Limits.
 const (
-	notifyTimeout = 32 * time.Second // RFC 3261 Timer F
-	maxInFlight   = 512              // device workers at once; more are skipped and logged
+	maxInFlight = 512 // device workers at once; more are skipped and logged
 	// A phone needs one message-summary subscription (a few with several
 	// lines); more from one device are refused, so a broken or hostile
 	// phone cannot grow memory without bound.
@@ -101,14 +100,10 @@ func (s Summary) Body(account string) []byte {
 
 // Notifier sends message-summary NOTIFYs. Run drives it.
 type Notifier struct {
-	o    Options
-	log  *slog.Logger
-	base context.Context // cancelled when Run returns
-	stop context.CancelFunc
-	wg   sync.WaitGroup
-
-	events      <-chan events.Event // subscribed in New: nothing published before Run is missed
-	unsubscribe func()
+	o      Options
+	bounds sipnotify.Expiry // o's, defaulted
+	log    *slog.Logger
+	loop   *sipnotify.Loop // the bus; its Base aborts NOTIFYs in flight when Run returns
 
 	mu      sync.Mutex
 	workers map[string]*worker // device → its NOTIFY worker while one runs
@@ -135,23 +130,9 @@ func New(o Options) (*Notifier, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.MinExpires <= 0 {
-		o.MinExpires = 60
-	}
-	if o.MaxExpires < o.MinExpires {
-		o.MaxExpires = max(3600, o.MinExpires)
-	}
-	if o.DefaultExpires <= 0 {
-		o.DefaultExpires = 3600
-	}
-	o.DefaultExpires = min(max(o.DefaultExpires, o.MinExpires), o.MaxExpires)
-	base, stop := context.WithCancel(context.Background())
-	n := &Notifier{o: o, log: o.Logger, base: base, stop: stop, unsubscribe: func() {},
-		workers: map[string]*worker{}, subs: map[string]*subscription{}, byDev: map[string]map[*subscription]struct{}{}}
-	if o.Bus != nil {
-		n.events, n.unsubscribe = o.Bus.Subscribe(1024)
-	}
-	return n, nil
+	return &Notifier{o: o, log: o.Logger, loop: sipnotify.NewLoop(o.Bus),
+		bounds:  sipnotify.Expiry{Min: o.MinExpires, Max: o.MaxExpires, Default: o.DefaultExpires}.Defaulted(),
+		workers: map[string]*worker{}, subs: map[string]*subscription{}, byDev: map[string]map[*subscription]struct{}{}}, nil
 }
 
 // Sent is how many NOTIFYs were answered with 2xx (tests, metrics).
@@ -160,36 +141,16 @@ func (n *Notifier) Sent() int64 { return n.sent.Load() }
 // Run follows the bus and expires subscriptions until ctx is done, then
 // aborts and waits for the NOTIFYs in flight.
 func (n *Notifier) Run(ctx context.Context) error {
-	defer n.unsubscribe()
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	defer func() {
-		n.mu.Lock()
-		n.closed = true
-		n.mu.Unlock()
-		n.stop()
-		n.wg.Wait()
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-n.events:
-			if !ok {
-				return nil
-			}
-			// A phone that registers anew (rebooted, re-provisioned)
-			// comes up with its lamp off: it is told only when there are
-			// new messages to light it, so a flood of registrations (and
-			// phones that take no NOTIFY) hears nothing otherwise.
-			always := e.Kind != hotdesk.KindRegistered
-			for _, d := range n.devicesOf(ctx, e) {
-				n.kick(d, always)
-			}
-		case <-t.C:
-			n.sweep(n.o.Now())
+	return n.loop.Run(ctx, func(ctx context.Context, e events.Event) {
+		// A phone that registers anew (rebooted, re-provisioned) comes up
+		// with its lamp off: it is told only when there are new messages
+		// to light it, so a flood of registrations (and phones that take
+		// no NOTIFY) hears nothing otherwise.
+		always := e.Kind != hotdesk.KindRegistered
+		for _, d := range n.devicesOf(ctx, e) {
+			n.kick(d, always)
 		}
-	}
+	}, func() { n.sweep(n.o.Now()) }, func() { n.mu.Lock(); n.closed = true; n.mu.Unlock() })
 }
 
 // devicesOf returns the phones whose lamp e may change.
@@ -298,12 +259,12 @@ func (n *Notifier) kick(device string, always bool) {
 	}
 	w := &worker{always: always}
 	n.workers[device] = w
-	n.wg.Add(1)
+	n.loop.WG.Add(1)
 	go n.work(device, w)
 }
 
 func (n *Notifier) work(device string, w *worker) {
-	defer n.wg.Done()
+	defer n.loop.WG.Done()
 	for {
 		n.mu.Lock()
 		always := w.always
@@ -311,7 +272,7 @@ func (n *Notifier) work(device string, w *worker) {
 		n.mu.Unlock()
 		n.round(device, always)
 		n.mu.Lock()
-		if !w.again || n.base.Err() != nil {
+		if !w.again || n.loop.Base.Err() != nil {
 			delete(n.workers, device)
 			n.mu.Unlock()
 			return
@@ -325,7 +286,7 @@ func (n *Notifier) work(device string, w *worker) {
 // its contacts when it has none, and waits for the answers; unless always,
 // only when the lamp is to be lit.
 func (n *Notifier) round(device string, always bool) {
-	ctx := n.base
+	ctx := n.loop.Base
 	n.mu.Lock()
 	subs := make([]*subscription, 0, len(n.byDev[device]))
 	for sub := range n.byDev[device] {
@@ -376,22 +337,8 @@ func (n *Notifier) round(device string, always bool) {
 // configured for unsolicited MWI expect (Subscription-State active, as
 // Cisco, Asterisk and the phone makers' own examples show).
 func (n *Notifier) unsolicited(ctx context.Context, b hotdesk.Binding, body []byte) error {
-	req, err := n.o.SIP.NewRequestTo(sip.NOTIFY, b)
-	if err != nil {
+	if err := sipnotify.Unsolicited(ctx, n.o.SIP, b, Event, "active", ContentType, body); err != nil {
 		return err
-	}
-	req.AppendHeader(sip.NewHeader("Event", Event))
-	req.AppendHeader(sip.NewHeader("Subscription-State", "active"))
-	req.AppendHeader(sip.NewHeader("Content-Type", ContentType))
-	req.SetBody(body)
-	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
-	defer cancel()
-	res, err := n.o.SIP.Client.Do(ctx, req)
-	if err != nil {
-		return fmt.Errorf("notify %s: %w", b.Contact, err)
-	}
-	if !res.IsSuccess() {
-		return fmt.Errorf("notify %s: %d %s", b.Contact, res.StatusCode, res.Reason)
 	}
 	n.sent.Add(1)
 	return nil
@@ -399,9 +346,7 @@ func (n *Notifier) unsolicited(ctx context.Context, b hotdesk.Binding, body []by
 
 // send runs one NOTIFY transaction and returns its final status.
 func (n *Notifier) send(req *sip.Request) (int, error) {
-	ctx, cancel := context.WithTimeout(n.base, notifyTimeout)
-	defer cancel()
-	res, err := n.o.SIP.Client.Do(ctx, req)
+	res, err := sipnotify.Send(n.loop.Base, n.o.SIP, req)
 	if err != nil {
 		return 0, err
 	}
@@ -409,12 +354,4 @@ func (n *Notifier) send(req *sip.Request) (int, error) {
 		n.sent.Add(1)
 	}
 	return res.StatusCode, nil
-}
-
-// trimValue is a header's value without surrounding space.
-func trimValue(h sip.Header) string {
-	if h == nil {
-		return ""
-	}
-	return strings.TrimSpace(h.Value())
 }

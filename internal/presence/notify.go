@@ -2,10 +2,11 @@ package presence
 
 import (
 	"container/heap"
-	"context"
 	"fmt"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/sipnotify"
 )
 
 // enqueueLocked queues a NOTIFY with the user's current state and starts
@@ -18,7 +19,7 @@ func (p *Presence) enqueueLocked(s *subscription, final bool, reason string) {
 	}
 	if !s.sending && !p.closed {
 		s.sending = true
-		p.wg.Add(1)
+		p.loop.WG.Add(1)
 		go p.drain(s)
 	}
 }
@@ -26,10 +27,10 @@ func (p *Presence) enqueueLocked(s *subscription, final bool, reason string) {
 // drain sends s's queued NOTIFYs one at a time, each after the previous
 // one was answered, and exits when the queue is empty.
 func (p *Presence) drain(s *subscription) {
-	defer p.wg.Done()
+	defer p.loop.WG.Done()
 	for {
 		p.mu.Lock()
-		if len(s.pending) == 0 || p.base.Err() != nil {
+		if len(s.pending) == 0 || p.loop.Base.Err() != nil {
 			s.pending, s.sending = nil, false
 			p.mu.Unlock()
 			return
@@ -59,66 +60,17 @@ func (p *Presence) buildNotifyLocked(s *subscription, n pending) *sip.Request {
 	s.cseq++
 	version := s.version
 	s.version++
-	state := "terminated"
-	if n.reason != "" {
-		state += ";reason=" + n.reason
-	}
-	if !n.final {
-		left := int(s.expires.Sub(p.o.Now()).Seconds() + 0.5)
-		state = fmt.Sprintf("active;expires=%d", max(left, 0))
-	}
-	req := sip.NewRequest(sip.NOTIFY, s.contact)
-	if s.dest != "" {
-		req.SetDestination(s.dest)
-	}
-	if s.transport != "" {
-		req.SetTransport(s.transport)
-	}
-	from := &sip.FromHeader{Address: s.local}
-	from.Params.Add("tag", s.localTag)
-	to := &sip.ToHeader{Address: s.remote}
-	to.Params.Add("tag", s.remoteTag)
-	callID := sip.CallIDHeader(s.callID)
-	maxFwd := sip.MaxForwardsHeader(70)
-	req.AppendHeader(from)
-	req.AppendHeader(to)
-	req.AppendHeader(&callID)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: s.cseq, MethodName: sip.NOTIFY})
-	req.AppendHeader(&maxFwd)
-	req.AppendHeader(&sip.ContactHeader{Address: s.ourURI})
-	req.AppendHeader(sip.NewHeader("Event", "dialog"))
-	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	req.AppendHeader(sip.NewHeader("Content-Type", ContentType))
-	req.SetBody(dialogInfo(s.local.String(), version, n.calls, s.local.Host))
-	return req
+	state := sipnotify.State(n.final, n.reason, s.expires.Sub(p.o.Now()))
+	return s.Notify(s.cseq, "dialog", state, ContentType, dialogInfo(s.Local.String(), version, n.calls, s.Local.Host))
 }
 
-// send runs one NOTIFY client transaction (retransmitted over UDP by
-// sipgo) and returns the final status.
+// send runs one NOTIFY transaction and returns the final status.
 func (p *Presence) send(req *sip.Request) (int, error) {
-	ctx, cancel := context.WithTimeout(p.base, notifyTimeout)
-	defer cancel()
-	tx, err := p.o.SIP.Client.TransactionRequest(ctx, req)
+	res, err := sipnotify.Send(p.loop.Base, p.o.SIP, req)
 	if err != nil {
 		return 0, fmt.Errorf("notify: %w", err)
 	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return res.StatusCode, nil
-		case <-tx.Done():
-			if err := tx.Err(); err != nil {
-				return 0, fmt.Errorf("notify: %w", err)
-			}
-			return 0, fmt.Errorf("notify: transaction ended")
-		case <-ctx.Done():
-			return 0, fmt.Errorf("notify: %w", ctx.Err())
-		}
-	}
+	return res.StatusCode, nil
 }
 
 // subHeap orders subscriptions by expiry (container/heap).

@@ -17,11 +17,8 @@ import (
 	"container/heap"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +27,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"github.com/hotdesk-pbx/hotdesk/internal/sipnotify"
 )
 
 // Bus kinds this package consumes.
@@ -43,9 +41,8 @@ const (
 // Limits.
 const (
 	maxSubscriptions = 100_000
-	maxPending       = 8                // queued NOTIFYs per subscription; older full-state ones are dropped
-	notifyTimeout    = 32 * time.Second // RFC 3261 Timer F
-	maxCallAge       = 24 * time.Hour   // call states never terminated are dropped
+	maxPending       = 8              // queued NOTIFYs per subscription; older full-state ones are dropped
+	maxCallAge       = 24 * time.Hour // call states never terminated are dropped
 )
 
 // Store is what presence needs of the store: a SUBSCRIBE's extension must
@@ -83,15 +80,10 @@ type Options struct {
 
 // Presence holds the dialog-event subscriptions. Safe for concurrent use.
 type Presence struct {
-	o    Options
-	log  *slog.Logger
-	base context.Context // cancelled when Run returns: aborts NOTIFYs in flight
-	stop context.CancelFunc
-	// events is subscribed in New so that nothing published before Run
-	// starts is lost; Run releases it.
-	events      <-chan events.Event
-	unsubscribe func()
-	wg          sync.WaitGroup // senders
+	o      Options
+	bounds sipnotify.Expiry // o's, defaulted
+	log    *slog.Logger
+	loop   *sipnotify.Loop // call events; its Base aborts NOTIFYs in flight when Run returns
 
 	mu     sync.Mutex
 	subs   map[string]*subscription // by Call-ID
@@ -116,27 +108,10 @@ func New(o Options) (*Presence, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.MinExpires <= 0 {
-		o.MinExpires = 60
-	}
-	if o.MaxExpires <= 0 {
-		o.MaxExpires = 3600
-	}
-	if o.MaxExpires < o.MinExpires {
-		o.MaxExpires = o.MinExpires
-	}
-	if o.DefaultExpires <= 0 {
-		o.DefaultExpires = 3600
-	}
-	o.DefaultExpires = min(max(o.DefaultExpires, o.MinExpires), o.MaxExpires)
-	base, stop := context.WithCancel(context.Background())
-	p := &Presence{o: o, log: o.Logger, base: base, stop: stop, unsubscribe: func() {},
-		subs: map[string]*subscription{}, byExt: map[string]map[*subscription]struct{}{}, byDev: map[string]int{},
-		calls: map[string]map[string]*callState{}}
-	if o.Bus != nil {
-		p.events, p.unsubscribe = o.Bus.Subscribe(1024)
-	}
-	return p, nil
+	return &Presence{o: o, log: o.Logger, loop: sipnotify.NewLoop(o.Bus),
+		bounds: sipnotify.Expiry{Min: o.MinExpires, Max: o.MaxExpires, Default: o.DefaultExpires}.Defaulted(),
+		subs:   map[string]*subscription{}, byExt: map[string]map[*subscription]struct{}{}, byDev: map[string]int{},
+		calls: map[string]map[string]*callState{}}, nil
 }
 
 // Register installs the out-of-dialog SUBSCRIBE handler.
@@ -147,31 +122,9 @@ func (p *Presence) Register(srv *signaling.Server) {
 // Run consumes call events and expires subscriptions until ctx is done,
 // then waits for NOTIFYs in flight (aborting them).
 func (p *Presence) Run(ctx context.Context) error {
-	ch := p.events
-	defer p.unsubscribe()
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	defer func() {
-		// No sender starts after closed is set, so Wait cannot race Add.
-		p.mu.Lock()
-		p.closed = true
-		p.mu.Unlock()
-		p.stop()
-		p.wg.Wait()
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-ch:
-			if !ok {
-				return nil
-			}
-			p.onEvent(e)
-		case <-t.C:
-			p.sweep(p.o.Now())
-		}
-	}
+	return p.loop.Run(ctx, func(_ context.Context, e events.Event) { p.onEvent(e) },
+		func() { p.sweep(p.o.Now()) },
+		func() { p.mu.Lock(); p.closed = true; p.mu.Unlock() })
 }
 
 // Subscriptions is the number of live subscriptions.
@@ -255,10 +208,10 @@ func (p *Presence) sweep(now time.Time) {
 
 // addLocked starts tracking s.
 func (p *Presence) addLocked(s *subscription) {
-	if old := p.subs[s.callID]; old != nil {
+	if old := p.subs[s.CallID]; old != nil {
 		p.removeLocked(old)
 	}
-	p.subs[s.callID] = s
+	p.subs[s.CallID] = s
 	if p.byExt[s.ext] == nil {
 		p.byExt[s.ext] = map[*subscription]struct{}{}
 	}
@@ -267,15 +220,15 @@ func (p *Presence) addLocked(s *subscription) {
 		p.byDev[s.device]++
 	}
 	heap.Push(&p.expiry, s)
-	p.o.SIP.AddDialog(s.callID, p)
+	p.o.SIP.AddDialog(s.CallID, p)
 }
 
 // removeLocked stops tracking s (its queued NOTIFYs still go out).
 func (p *Presence) removeLocked(s *subscription) {
-	if p.subs[s.callID] != s {
+	if p.subs[s.CallID] != s {
 		return
 	}
-	delete(p.subs, s.callID)
+	delete(p.subs, s.CallID)
 	if m := p.byExt[s.ext]; m != nil {
 		delete(m, s)
 		if len(m) == 0 {
@@ -290,7 +243,7 @@ func (p *Presence) removeLocked(s *subscription) {
 	if s.idx >= 0 {
 		heap.Remove(&p.expiry, s.idx)
 	}
-	p.o.SIP.RemoveDialog(s.callID)
+	p.o.SIP.RemoveDialog(s.CallID)
 }
 
 // terminate drops s after its NOTIFY failed (481 or timeout, RFC 6665
@@ -300,33 +253,7 @@ func (p *Presence) terminate(s *subscription, why string) {
 	p.removeLocked(s)
 	s.pending = nil
 	p.mu.Unlock()
-	p.log.Info("presence: subscription dropped", "extension", s.ext, "device", s.device, "call_id", s.callID, "reason", why)
-}
-
-// parseExpires reads the Expires header; def when absent.
-func parseExpires(req *sip.Request, def int) (int, error) {
-	h := req.GetHeader("Expires")
-	if h == nil {
-		return def, nil
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(h.Value()))
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("bad Expires %q", h.Value())
-	}
-	return n, nil
-}
-
-// eventPackage is the package of the Event header ("dialog" of "dialog;id=x").
-func eventPackage(req *sip.Request) string {
-	h := req.GetHeader("Event")
-	if h == nil {
-		h = req.GetHeader("o")
-	}
-	if h == nil {
-		return ""
-	}
-	pkg, _, _ := strings.Cut(h.Value(), ";")
-	return strings.ToLower(strings.TrimSpace(pkg))
+	p.log.Info("presence: subscription dropped", "extension", s.ext, "device", s.device, "call_id", s.CallID, "reason", why)
 }
 
 // extensionOf is the Request-URI user, unescaped (%2A is *).

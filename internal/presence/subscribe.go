@@ -2,29 +2,22 @@ package presence
 
 import (
 	"context"
-	"github.com/hotdesk-pbx/hotdesk/internal/events"
-	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
-	"strconv"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"github.com/hotdesk-pbx/hotdesk/internal/sipnotify"
 )
 
 // subscription is one dialog-event subscription: the dialog with the
 // subscriber (RFC 6665 section 4.1.2) and the watched extension.
 type subscription struct {
-	callID    string
-	localTag  string  // our tag (To of the SUBSCRIBE, From of our NOTIFYs)
-	remoteTag string  // the subscriber's From tag
-	local     sip.Uri // sip:EXT@domain
-	remote    sip.Uri // subscriber's From address
-	contact   sip.Uri // where NOTIFYs go (Request-URI)
-	ourURI    sip.Uri // our Contact
-	dest      string  // source address of the SUBSCRIBE (NAT-safe destination)
-	transport string
-	ext       string
-	device    string // authenticated subscriber device, for logs
+	sipnotify.Dialog // Local is sip:EXT@domain
+	ext              string
+	device           string // authenticated subscriber device, for logs
 
 	// Guarded by Presence.mu.
 	expires time.Time
@@ -42,57 +35,26 @@ type pending struct {
 	reason string // with final: "timeout", ""…
 }
 
-// respond answers tx, logging failures.
-// reply answers req with code and hdrs (signaling.NewResponse), and reason
-// instead of the standard phrase when it is not empty.
-func (p *Presence) reply(req *sip.Request, tx sip.ServerTransaction, code int, reason string, hdrs ...sip.Header) {
-	res := signaling.NewResponse(req, code, hdrs...)
-	if reason != "" {
-		res.Reason = reason
-	}
-	signaling.Send(tx, res, p.log)
-}
-
-// dialogEvent reports whether req subscribes to the dialog package, and
-// answers 489 when it does not.
-func (p *Presence) dialogEvent(req *sip.Request, tx sip.ServerTransaction) bool {
-	if eventPackage(req) == "dialog" {
-		return true
-	}
+// allowEvents is the Allow-Events of a 489: dialog and the Packages.
+func (p *Presence) allowEvents() string {
 	allow := "dialog"
 	for pkg := range p.o.Packages {
 		allow += ", " + pkg
 	}
-	p.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", allow))
-	return false
-}
-
-// expires returns req's requested expiry; when it returns false it has
-// answered 400 (unparseable) or 423 (shorter than MinExpires).
-func (p *Presence) expires(req *sip.Request, tx sip.ServerTransaction) (int, bool) {
-	exp, err := parseExpires(req, p.o.DefaultExpires)
-	if err != nil {
-		p.reply(req, tx, sip.StatusBadRequest, "Bad Expires")
-		return 0, false
-	}
-	if exp > 0 && exp < p.o.MinExpires {
-		p.reply(req, tx, 423, "Interval Too Brief", sip.NewHeader("Min-Expires", strconv.Itoa(p.o.MinExpires)))
-		return 0, false
-	}
-	return exp, true
+	return allow
 }
 
 // onSubscribe handles an out-of-dialog SUBSCRIBE.
 func (p *Presence) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if _, ok := req.To().Params.Get("tag"); ok {
-		p.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
+		sipnotify.Reply(req, tx, p.log, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
 		return
 	}
-	if h := p.o.Packages[eventPackage(req)]; h != nil {
+	if h := p.o.Packages[sipnotify.EventPackage(req)]; h != nil {
 		h(req, tx)
 		return
 	}
-	if !p.dialogEvent(req, tx) {
+	if !sipnotify.CheckEvent(req, tx, p.log, "dialog", p.allowEvents()) {
 		return
 	}
 	var dev *hotdesk.Device
@@ -102,45 +64,39 @@ func (p *Presence) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	}
-	exp, ok := p.expires(req, tx)
+	exp, ok := p.bounds.Read(req, tx, p.log)
 	if !ok {
 		return
 	}
 	ext := extensionOf(req)
 	if _, err := p.o.Store.FindUser(context.Background(), ext); hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
-		p.reply(req, tx, sip.StatusNotFound, "Not Found")
+		sipnotify.Reply(req, tx, p.log, sip.StatusNotFound, "Not Found")
 		return
 	} else if err != nil {
 		p.log.Error("presence: find user", "extension", ext, "error", err)
-		p.reply(req, tx, signaling.ErrorStatus(err), "")
+		sipnotify.Reply(req, tx, p.log, signaling.ErrorStatus(err), "")
 		return
 	}
 	s, ok := p.newSubscription(req, ext, dev)
 	if !ok {
-		p.reply(req, tx, sip.StatusBadRequest, "Missing Contact or Tags")
+		sipnotify.Reply(req, tx, p.log, sip.StatusBadRequest, "Missing Contact or Tags")
 		return
 	}
-	p.accept(req, tx, s, min(exp, p.o.MaxExpires))
+	p.accept(req, tx, s, exp)
 }
 
 // newSubscription builds the dialog state from an initial SUBSCRIBE.
 func (p *Presence) newSubscription(req *sip.Request, ext string, dev *hotdesk.Device) (*subscription, bool) {
-	c, from, cid := req.Contact(), req.From(), req.CallID()
-	if c == nil || from == nil || cid == nil {
-		return nil, false
-	}
-	rtag, ok := from.Params.Get("tag")
-	if !ok || rtag == "" {
-		return nil, false
-	}
 	domain := p.o.Domain
 	if domain == "" {
 		domain = req.Recipient.Host
 	}
-	s := &subscription{callID: cid.Value(), localTag: sip.GenerateTagN(16), remoteTag: rtag,
-		local: sip.Uri{Scheme: "sip", User: ext, Host: domain}, remote: from.Address,
-		contact: c.Address, dest: req.Source(), transport: req.Transport(), ext: ext, idx: -1,
-		ourURI: sip.Uri{Scheme: "sip", User: ext, Host: p.o.SIP.Hostname(), Port: p.sipPort(req.Transport())}}
+	d, ok := sipnotify.NewDialog(req, sip.Uri{Scheme: "sip", User: ext, Host: domain},
+		sip.Uri{Scheme: "sip", User: ext, Host: p.o.SIP.Hostname(), Port: p.sipPort(req.Transport())})
+	if !ok {
+		return nil, false
+	}
+	s := &subscription{Dialog: d, ext: ext, idx: -1}
 	if dev != nil {
 		s.device = dev.ID
 	}
@@ -167,7 +123,7 @@ func (p *Presence) accept(req *sip.Request, tx sip.ServerTransaction, s *subscri
 	if exp > 0 && len(p.subs) >= maxSubscriptions {
 		p.mu.Unlock()
 		p.log.Warn("presence: too many subscriptions", "extension", s.ext, "device", s.device)
-		p.reply(req, tx, sip.StatusServiceUnavailable, "Too Many Subscriptions")
+		sipnotify.Reply(req, tx, p.log, sip.StatusServiceUnavailable, "Too Many Subscriptions")
 		return
 	}
 	if exp > 0 {
@@ -182,8 +138,8 @@ func (p *Presence) accept(req *sip.Request, tx sip.ServerTransaction, s *subscri
 		p.addLocked(s)
 	}
 	p.mu.Unlock()
-	signaling.Send(tx, p.okResponse(req, s, exp), p.log)
-	p.log.Info("presence: subscribed", "extension", s.ext, "device", s.device, "expires", exp, "source", s.dest)
+	signaling.Send(tx, s.OK(req, exp), p.log)
+	p.log.Info("presence: subscribed", "extension", s.ext, "device", s.device, "expires", exp, "source", s.Dest)
 	if p.o.Bus != nil && s.device != "" && exp > 0 { // the console's login pipeline: BLF subscribed
 		p.o.Bus.Publish(events.Event{Kind: events.KindSubscribed, Device: s.device, Extension: s.ext})
 	}
@@ -192,45 +148,19 @@ func (p *Presence) accept(req *sip.Request, tx sip.ServerTransaction, s *subscri
 	p.mu.Unlock()
 }
 
-func (p *Presence) okResponse(req *sip.Request, s *subscription, exp int) *sip.Response {
-	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-	if to := res.To(); to != nil {
-		// sipgo may have tagged the response already; the dialog's tag is ours.
-		to.Params.Remove("tag")
-		to.Params.Add("tag", s.localTag)
-	}
-	res.AppendHeader(&sip.ContactHeader{Address: s.ourURI})
-	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(exp)))
-	return res
-}
-
 // HandleInDialog handles requests inside a subscription dialog: refreshes
 // and unsubscribes (SUBSCRIBE with our To tag).
 func (p *Presence) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
-	if req.IsAck() {
-		return
-	}
-	if req.Method != sip.SUBSCRIBE {
-		p.reply(req, tx, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", "SUBSCRIBE"))
-		return
-	}
 	p.mu.Lock()
 	s := p.subs[req.CallID().Value()]
 	p.mu.Unlock()
-	totag, _ := req.To().Params.Get("tag")
-	fromtag, _ := req.From().Params.Get("tag")
-	if s == nil || totag != s.localTag || fromtag != s.remoteTag {
-		p.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
-		return
+	var d *sipnotify.Dialog
+	if s != nil {
+		d = &s.Dialog
 	}
-	if !p.dialogEvent(req, tx) {
-		return
+	if exp, ok := p.bounds.Refresh(req, tx, p.log, d, "dialog", p.allowEvents()); ok {
+		p.refresh(req, tx, s, exp)
 	}
-	exp, ok := p.expires(req, tx)
-	if !ok {
-		return
-	}
-	p.refresh(req, tx, s, min(exp, p.o.MaxExpires))
 }
 
 // refresh extends s, or ends it when exp is 0, and notifies the current state.
@@ -245,7 +175,7 @@ func (p *Presence) refresh(req *sip.Request, tx sip.ServerTransaction, s *subscr
 		}
 	}
 	p.mu.Unlock()
-	signaling.Send(tx, p.okResponse(req, s, exp), p.log)
+	signaling.Send(tx, s.OK(req, exp), p.log)
 	if exp == 0 {
 		p.log.Info("presence: unsubscribed", "extension", s.ext, "device", s.device)
 	}
@@ -278,7 +208,7 @@ func (p *Presence) limits() hotdesk.LimitSettings {
 // twice.
 func (p *Presence) overLimitLocked(s *subscription, lim hotdesk.LimitSettings) int {
 	devN, extN := p.byDev[s.device], len(p.byExt[s.ext])
-	if old := p.subs[s.callID]; old != nil {
+	if old := p.subs[s.CallID]; old != nil {
 		if old.device == s.device {
 			devN--
 		}
@@ -302,12 +232,12 @@ const refuseRetryAfter = "300"
 func (p *Presence) refuse(req *sip.Request, tx sip.ServerTransaction, s *subscription, code int, lim hotdesk.LimitSettings) {
 	if code == sip.StatusForbidden {
 		p.log.Warn("presence: subscription refused: device at its limit", "device", s.device,
-			"extension", s.ext, "limit", lim.SubscriptionsPerDevice, "source", s.dest)
-		p.reply(req, tx, sip.StatusForbidden, "Too Many Subscriptions From This Device")
+			"extension", s.ext, "limit", lim.SubscriptionsPerDevice, "source", s.Dest)
+		sipnotify.Reply(req, tx, p.log, sip.StatusForbidden, "Too Many Subscriptions From This Device")
 		return
 	}
 	p.log.Warn("presence: subscription refused: extension at its limit", "device", s.device,
-		"extension", s.ext, "limit", lim.SubscriptionsPerExtension, "source", s.dest)
-	p.reply(req, tx, sip.StatusServiceUnavailable, "Too Many Subscriptions For This Extension",
+		"extension", s.ext, "limit", lim.SubscriptionsPerExtension, "source", s.Dest)
+	sipnotify.Reply(req, tx, p.log, sip.StatusServiceUnavailable, "Too Many Subscriptions For This Extension",
 		sip.NewHeader("Retry-After", refuseRetryAfter))
 }

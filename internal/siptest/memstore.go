@@ -44,6 +44,20 @@ func (s *MemStore) SetFail(err error) {
 
 func notFound(what string) error { return hotdesk.Errorf(hotdesk.ENOTFOUND, "%s not found", what) }
 
+// lookup returns a copy of m[key] (s.fail when set, ENOTFOUND naming what
+// when there is none). The caller holds s.mu.
+func lookup[T any](s *MemStore, m map[string]*T, key, what string) (*T, error) {
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	v, ok := m[key]
+	if !ok {
+		return nil, notFound(what)
+	}
+	c := *v
+	return &c, nil
+}
+
 // CreateUser stores a copy of u.
 func (s *MemStore) CreateUser(_ context.Context, u *hotdesk.User) error {
 	s.mu.Lock()
@@ -104,15 +118,7 @@ func (s *MemStore) FindUser(_ context.Context, ext string) (*hotdesk.User, error
 }
 
 func (s *MemStore) findUser(ext string) (*hotdesk.User, error) {
-	if s.fail != nil {
-		return nil, s.fail
-	}
-	u, ok := s.users[ext]
-	if !ok {
-		return nil, notFound("user")
-	}
-	c := *u
-	return &c, nil
+	return lookup(s, s.users, ext, "user")
 }
 
 // FindDevice returns a copy of the device.
@@ -123,15 +129,7 @@ func (s *MemStore) FindDevice(_ context.Context, id string) (*hotdesk.Device, er
 }
 
 func (s *MemStore) findDevice(id string) (*hotdesk.Device, error) {
-	if s.fail != nil {
-		return nil, s.fail
-	}
-	d, ok := s.devices[id]
-	if !ok {
-		return nil, notFound("device")
-	}
-	c := *d
-	return &c, nil
+	return lookup(s, s.devices, id, "device")
 }
 
 // UpdateUser applies the PIN hash and lock fields of upd.
@@ -209,15 +207,7 @@ func (s *MemStore) LoginByDevice(_ context.Context, device string) (*hotdesk.Log
 }
 
 func (s *MemStore) loginByDevice(device string) (*hotdesk.Login, error) {
-	if s.fail != nil {
-		return nil, s.fail
-	}
-	l, ok := s.logins[device]
-	if !ok {
-		return nil, notFound("login")
-	}
-	c := *l
-	return &c, nil
+	return lookup(s, s.logins, device, "login")
 }
 
 func (s *MemStore) createLogin(l *hotdesk.Login) error {

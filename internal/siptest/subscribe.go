@@ -2,6 +2,7 @@ package siptest
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -43,4 +44,24 @@ func (p *Phone) Subscribe(ext, event string, expires int) (*sip.Response, error)
 		return nil, err
 	}
 	return p.do(req2)
+}
+
+// Lamp is what a message-summary NOTIFY body (RFC 3842) shows, as
+// "yes|no ACCOUNT NEW/OLD": "yes sip:201@pbx 1/0" is a lit lamp for one
+// new message of 201's.
+func Lamp(body []byte) string {
+	var waiting, account, voice string
+	for line := range strings.SplitSeq(string(body), "\r\n") {
+		k, v, _ := strings.Cut(line, ":")
+		v = strings.TrimSpace(v)
+		switch k {
+		case "Messages-Waiting":
+			waiting = v
+		case "Message-Account":
+			account = v
+		case "Voice-Message":
+			voice, _, _ = strings.Cut(v, " ")
+		}
+	}
+	return waiting + " " + account + " " + voice
 }

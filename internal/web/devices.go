@@ -134,11 +134,7 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) createDevice(w http.ResponseWriter, r *http.Request) error {
-	var raw deviceIn
-	if _, err := decode(w, r, &raw, false); err != nil {
-		return err
-	}
-	in, err := raw.input()
+	in, err := decodeDevice(w, r)
 	if err != nil {
 		return err
 	}
@@ -153,6 +149,15 @@ func (a *API) createDevice(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// decodeDevice reads the device of a POST or PATCH body.
+func decodeDevice(w http.ResponseWriter, r *http.Request) (admin.DeviceInput, error) {
+	var raw deviceIn
+	if _, err := decode(w, r, &raw, false); err != nil {
+		return admin.DeviceInput{}, err
+	}
+	return raw.input()
+}
+
 func (a *API) getDevice(w http.ResponseWriter, r *http.Request) error {
 	ctx, id := r.Context(), r.PathValue("id")
 	d, err := a.store.FindDevice(ctx, id)
@@ -161,11 +166,7 @@ func (a *API) getDevice(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 	ctx, id := r.Context(), r.PathValue("id")
-	var raw deviceIn
-	if _, err := decode(w, r, &raw, false); err != nil {
-		return err
-	}
-	in, err := raw.input()
+	in, err := decodeDevice(w, r)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,31 +11,17 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/media/wav"
 )
 
 // testWAV is a μ-law WAV file (RIFF, format 7) of n 8 kHz samples of
 // silence, as the recorder stores messages.
 func testWAV(n int) []byte {
-	var b bytes.Buffer
-	w := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
-	b.WriteString("RIFF")
-	w(uint32(4 + 26 + 12 + 8 + n))
-	b.WriteString("WAVEfmt ")
-	w(uint32(18))
-	w(uint16(7)) // μ-law
-	w(uint16(1)) // mono
-	w(uint32(8000))
-	w(uint32(8000)) // bytes per second
-	w(uint16(1))    // block align
-	w(uint16(8))    // bits per sample
-	w(uint16(0))    // extension size
-	b.WriteString("fact")
-	w(uint32(4))
-	w(uint32(n))
-	b.WriteString("data")
-	w(uint32(n))
-	b.Write(bytes.Repeat([]byte{0xff}, n))
-	return b.Bytes()
+	b, err := wav.EncodeG711("PCMU", bytes.Repeat([]byte{0xff}, n))
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // MustVoicemail stores a 1 s message from 202 in ext's mailbox and returns

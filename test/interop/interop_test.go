@@ -228,13 +228,7 @@ func testCheckSyncLinphone(t *testing.T, wire *capture, from time.Time) {
 // the call.
 func testCall(t *testing.T, pbx *pbx, wire *capture, bs *baresip, lp *linphone) {
 	from := time.Now()
-	lp.skip()
-	bs.dialAnswered(t, "202")
-	lp.waitLine(t, 10*time.Second, "Media streams established")
-	time.Sleep(4 * time.Second)
-	bs.cmd(t, "hangup", "")
-	bs.waitEvent(t, 10*time.Second, "CALL_CLOSED")
-	lp.waitLine(t, 10*time.Second, "ended")
+	callLinphone(t, bs, lp, "202", 4*time.Second)
 	in := func(p rtpPkt) bool { return p.At.After(from) }
 	_, bsSent := wire.RTP(func(p rtpPkt) bool { return in(p) && bs.rtpFrom(p) })
 	_, lpGot := wire.RTP(func(p rtpPkt) bool { return in(p) && linphoneRTP(p.Dst) })
@@ -297,13 +291,7 @@ func testCallOverFlow(t *testing.T, wire *capture, bs *baresip, lp *linphone) {
 	}
 	flow := regs[len(regs)-1].Src
 	from := time.Now()
-	lp.skip()
-	bs.dialAnswered(t, "205")
-	lp.waitLine(t, 10*time.Second, "Media streams established")
-	time.Sleep(2 * time.Second)
-	bs.cmd(t, "hangup", "")
-	bs.waitEvent(t, 10*time.Second, "CALL_CLOSED")
-	lp.waitLine(t, 10*time.Second, "ended")
+	callLinphone(t, bs, lp, "205", 2*time.Second)
 	invites := wire.SIP(func(m sipMsg) bool {
 		return m.At.After(from) && m.Method() == "INVITE" && !m.IsResponse() && m.Src == pbxSIP && m.TCP
 	})

@@ -41,54 +41,10 @@ const (
 // microphone.
 func startLinphone(t *testing.T, tone string) *linphone {
 	t.Helper()
-	rc := fmt.Sprintf(`[sip]
-sip_port=%d
-sip_tcp_port=%d
-sip_tls_port=0
-use_info=1
-use_rfc2833=0
-default_proxy=0
-ping_with_options=0
-inc_timeout=30
-
-[rtp]
-audio_rtp_port=%d
-
-[sound]
-echocancellation=0
-
-[video]
-display=0
-capture=0
-
-[proxy_0]
-reg_proxy=<sip:127.0.0.1:5060;transport=udp>
-reg_route=<sip:127.0.0.1:5060;transport=udp;lr>
-reg_identity="Desk 1.02" <sip:HD00002@hotdesk.local>
-reg_expires=600
-reg_sendregister=1
-publish=0
-
-[proxy_1]
-reg_proxy=<sip:127.0.0.1:5060;transport=tcp>
-reg_route=<sip:127.0.0.1:5060;transport=tcp;lr>
-reg_identity="Eva" <sip:soft205@hotdesk.local>
-reg_expires=600
-reg_sendregister=1
-publish=0
-
-[auth_info_0]
-username=HD00002
-passwd=demo-HD00002-secret
-realm=hotdesk.local
-domain=hotdesk.local
-
-[auth_info_1]
-username=soft205
-passwd=demo-soft205-secret
-realm=hotdesk.local
-domain=hotdesk.local
-`, linphoneUDPPort, linphoneTCPPort, linphoneRTPPort)
+	rc := linphoneRC(fmt.Sprintf("sip_port=%d\nsip_tcp_port=%d\nsip_tls_port=0\ninc_timeout=30\n", linphoneUDPPort, linphoneTCPPort),
+		linphoneRTPPort,
+		linphoneAccount{"udp", 5060, "Desk 1.02", "HD00002"},
+		linphoneAccount{"tcp", 5060, "Eva", "soft205"})
 	return startLinphoneRC(t, tone, rc)
 }
 

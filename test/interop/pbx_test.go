@@ -104,36 +104,36 @@ func (p *pbx) restart(t *testing.T) {
 // post sends an API request with no body and wants a 2xx.
 func (p *pbx) post(t *testing.T, path string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", "http://127.0.0.1:8080"+path, nil)
-	req.Header.Set("Authorization", "Bearer "+p.token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", path, err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode/100 != 2 {
-		t.Fatalf("POST %s: %d %s", path, res.StatusCode, body)
+	if code, body := p.api(t, "POST", path); code/100 != 2 {
+		t.Fatalf("POST %s: %d %s", path, code, body)
 	}
 }
 
 // get fetches an API path and decodes its JSON into out.
 func (p *pbx) get(t *testing.T, path string, out any) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", "http://127.0.0.1:8080"+path, nil)
-	req.Header.Set("Authorization", "Bearer "+p.token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 {
-		t.Fatalf("GET %s: %d %s", path, res.StatusCode, body)
+	code, body := p.api(t, "GET", path)
+	if code != 200 {
+		t.Fatalf("GET %s: %d %s", path, code, body)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		t.Fatalf("GET %s: %v in %s", path, err, body)
 	}
+}
+
+// api sends an API request with no body as the admin and returns the
+// status and body.
+func (p *pbx) api(t *testing.T, method, path string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://127.0.0.1:8080"+path, nil)
+	req.Header.Set("Authorization", "Bearer "+p.token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, body
 }
 
 type apiLogin struct {

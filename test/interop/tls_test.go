@@ -88,44 +88,9 @@ func TestInteropTLS(t *testing.T) {
 	t.Run("LinphoneOverTLSWithSRTP", func(t *testing.T) {
 		// linphonec over TLS with SRTP mandatory, trusting the PBX's
 		// certificate as its root CA: logs HD00003 in as 203.
-		lp := startLinphoneRC(t, tone, fmt.Sprintf(`[sip]
-sip_port=0
-sip_tcp_port=0
-sip_tls_port=5074
-root_ca=%s
-verify_server_certs=1
-verify_server_cn=0
-use_info=1
-use_rfc2833=0
-default_proxy=0
-ping_with_options=0
-media_encryption=srtp
-media_encryption_mandatory=1
-
-[rtp]
-audio_rtp_port=31100
-
-[sound]
-echocancellation=0
-
-[video]
-display=0
-capture=0
-
-[proxy_0]
-reg_proxy=<sip:127.0.0.1:5061;transport=tls>
-reg_route=<sip:127.0.0.1:5061;transport=tls;lr>
-reg_identity="Desk 2.01" <sip:HD00003@hotdesk.local>
-reg_expires=600
-reg_sendregister=1
-publish=0
-
-[auth_info_0]
-username=HD00003
-passwd=demo-HD00003-secret
-realm=hotdesk.local
-domain=hotdesk.local
-`, ca))
+		lp := startLinphoneRC(t, tone, linphoneRC(fmt.Sprintf("sip_port=0\nsip_tcp_port=0\nsip_tls_port=5074\nroot_ca=%s\n"+
+			"verify_server_certs=1\nverify_server_cn=0\nmedia_encryption=srtp\nmedia_encryption_mandatory=1\n", ca),
+			31100, linphoneAccount{"tls", 5061, "Desk 2.01", "HD00003"}))
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			var d apiDevice

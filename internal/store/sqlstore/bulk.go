@@ -62,21 +62,8 @@ func (db *DB) insertUser(ctx context.Context, q querier, u *hotdesk.User) error 
 }
 
 func (db *DB) insertDevice(ctx context.Context, q querier, d *hotdesk.Device, assigned *bool) error {
-	if d.ID == "" && d.Mode != hotdesk.ModeHotdesk {
-		return hotdesk.Invalidf("id", "A personal device needs an id.")
-	}
-	if d.CreatedAt.IsZero() {
-		d.CreatedAt = now()
-	}
-	if d.UpdatedAt.IsZero() {
-		d.UpdatedAt = d.CreatedAt
-	}
-	if d.ID == "" {
-		id, err := db.nextHDID(ctx, q)
-		if err != nil {
-			return err
-		}
-		d.ID, *assigned = id, true
+	if err := db.newDevice(ctx, q, d, assigned); err != nil {
+		return err
 	}
 	if _, err := q.ExecContext(ctx, insertDevice, deviceArgs(d)...); err != nil {
 		return db.conflict(err, "create device", "Device %s or its MAC address already exists.", d.ID)

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -36,23 +35,10 @@ func (db *DB) FindCallLog(ctx context.Context, f hotdesk.CallFilter) ([]*hotdesk
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT id, call_id, extension, direction, peer, device, start_at,
-		answer_at, end_at, result, emergency FROM calls`+w.sql()+` ORDER BY start_at DESC, id DESC`+w.page(limit, f.Offset), w.args...)
+	out, err := db.queryCalls(ctx, "find call log", `SELECT `+callCols+` FROM calls`+w.sql()+
+		` ORDER BY start_at DESC, id DESC`+w.page(limit, f.Offset), w.args...)
 	if err != nil {
-		return nil, 0, db.wrap(err, "find call log")
+		return nil, 0, err
 	}
-	defer rows.Close()
-	var out []*hotdesk.CallRecord
-	for rows.Next() {
-		var c hotdesk.CallRecord
-		var start int64
-		var answer, end sql.NullInt64
-		if err := rows.Scan(&c.ID, &c.CallID, &c.Extension, &c.Direction, &c.Peer, &c.Device, &start,
-			&answer, &end, &c.Result, &c.Emergency); err != nil {
-			return nil, 0, db.wrap(err, "scan call")
-		}
-		c.Start, c.Answer, c.End = fromTS(start), fromTSPtr(answer), fromTSPtr(end)
-		out = append(out, &c)
-	}
-	return out, total, db.wrap(rows.Err(), "find call log")
+	return out, total, nil
 }

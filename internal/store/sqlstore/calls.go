@@ -31,11 +31,18 @@ func (db *DB) FindCalls(ctx context.Context, ext string, limit int) ([]*hotdesk.
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT id, call_id, extension, direction, peer, device, start_at,
-		answer_at, end_at, result, emergency FROM calls WHERE extension = $1
+	return db.queryCalls(ctx, "find calls", `SELECT `+callCols+` FROM calls WHERE extension = $1
 		ORDER BY start_at DESC, id DESC LIMIT $2`, ext, limit)
+}
+
+// callCols are the columns queryCalls reads.
+const callCols = `id, call_id, extension, direction, peer, device, start_at, answer_at, end_at, result, emergency`
+
+// queryCalls runs query, which selects callCols, and reads the records.
+func (db *DB) queryCalls(ctx context.Context, op, query string, args ...any) ([]*hotdesk.CallRecord, error) {
+	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, db.wrap(err, "find calls")
+		return nil, db.wrap(err, op)
 	}
 	defer rows.Close()
 	var out []*hotdesk.CallRecord
@@ -51,5 +58,5 @@ func (db *DB) FindCalls(ctx context.Context, ext string, limit int) ([]*hotdesk.
 		c.Start, c.Answer, c.End = fromTS(start), fromTSPtr(answer), fromTSPtr(end)
 		out = append(out, &c)
 	}
-	return out, db.wrap(rows.Err(), "find calls")
+	return out, db.wrap(rows.Err(), op)
 }

@@ -120,6 +120,29 @@ func (db *DB) FindDevices(ctx context.Context, f hotdesk.DeviceFilter) ([]*hotde
 // concurrent creators queue on it and ids are never handed out twice or
 // reused after a delete. Returns ECONFLICT if the id or MAC exists.
 func (db *DB) CreateDevice(ctx context.Context, d *hotdesk.Device) error {
+	assigned := false
+	err := db.inTx(ctx, func(q querier) error {
+		if err := db.newDevice(ctx, q, d, &assigned); err != nil {
+			return err
+		}
+		_, err := q.ExecContext(ctx, insertDevice, deviceArgs(d)...)
+		return err
+	})
+	err = db.deviceConflict(ctx, err, d, "create device")
+	if err != nil && assigned {
+		d.ID = ""
+	}
+	return err
+}
+
+// newDevice checks d for a create and fills in what it leaves out: the
+// times and, for a hot desk phone without an id, the next HD id (setting
+// *assigned). In a retried transaction an id it assigned before was
+// rolled back with the counter, so it takes one afresh.
+func (db *DB) newDevice(ctx context.Context, q querier, d *hotdesk.Device, assigned *bool) error {
+	if *assigned {
+		d.ID, *assigned = "", false
+	}
 	if d.ID == "" && d.Mode != hotdesk.ModeHotdesk {
 		return hotdesk.Invalidf("id", "A personal device needs an id.")
 	}
@@ -129,23 +152,14 @@ func (db *DB) CreateDevice(ctx context.Context, d *hotdesk.Device) error {
 	if d.UpdatedAt.IsZero() {
 		d.UpdatedAt = d.CreatedAt
 	}
-	assign := d.ID == ""
-	err := db.inTx(ctx, func(q querier) error {
-		if assign {
-			id, err := db.nextHDID(ctx, q)
-			if err != nil {
-				return err
-			}
-			d.ID = id
+	if d.ID == "" {
+		id, err := db.nextHDID(ctx, q)
+		if err != nil {
+			return err
 		}
-		_, err := q.ExecContext(ctx, insertDevice, deviceArgs(d)...)
-		return err
-	})
-	err = db.deviceConflict(ctx, err, d, "create device")
-	if err != nil && assign {
-		d.ID = ""
+		d.ID, *assigned = id, true
 	}
-	return err
+	return nil
 }
 
 // deviceConflict explains a unique violation on devices (id or MAC). Call it

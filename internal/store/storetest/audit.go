@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -63,7 +64,7 @@ func testAudit(t *testing.T, s hotdesk.Store) {
 		{hotdesk.AuditFilter{BeforeID: id(3), Limit: 2}, []int64{id(2), id(1)}},
 	}
 	for _, tt := range tests {
-		if got := ids(tt.f); !equalIDs(got, tt.want) {
+		if got := ids(tt.f); !slices.Equal(got, tt.want) {
 			t.Errorf("FindAudit(%+v) = %v, want %v", tt.f, got, tt.want)
 		}
 	}
@@ -86,18 +87,6 @@ func testAudit(t *testing.T, s hotdesk.Store) {
 	if got := ids(hotdesk.AuditFilter{Kinds: []string{hotdesk.KindRegistered}}); len(got) != 100 {
 		t.Errorf("default limit returned %d", len(got))
 	}
-}
-
-func equalIDs(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func testOutbox(t *testing.T, s hotdesk.Store) {

@@ -23,6 +23,32 @@ func nodesOf(bs []hotdesk.Binding) []string {
 	return out
 }
 
+// nodeStore is s as a hotdesk.NodeStore; the test fails when it is not one.
+func nodeStore(t *testing.T, s hotdesk.Store) hotdesk.NodeStore {
+	t.Helper()
+	ns, ok := s.(hotdesk.NodeStore)
+	if !ok {
+		t.Fatal("store does not implement hotdesk.NodeStore")
+	}
+	return ns
+}
+
+// audited is the devices of the (at most 10) audit events of kind with
+// reason, sorted.
+func audited(t *testing.T, s hotdesk.Store, kind, reason string) []string {
+	t.Helper()
+	evs, err := s.FindAudit(context.Background(), hotdesk.AuditFilter{Kinds: []string{kind}, Limit: 10})
+	must(t, err)
+	var devs []string
+	for _, e := range evs {
+		if e.Reason == reason {
+			devs = append(devs, e.Device)
+		}
+	}
+	slices.Sort(devs)
+	return devs
+}
+
 // testBindingOwnership: a phone that moved from node a to node b with the
 // same contact has one row per node; a's expiry and delete never remove b's.
 func testBindingOwnership(t *testing.T, s hotdesk.Store) {
@@ -59,10 +85,7 @@ func testBindingOwnership(t *testing.T, s hotdesk.Store) {
 // testNodeStale: a silent node's bindings are marked stale once (one audit
 // per device), hidden from listings, and live again when written again.
 func testNodeStale(t *testing.T, s hotdesk.Store) {
-	ns, ok := s.(hotdesk.NodeStore)
-	if !ok {
-		t.Fatal("store does not implement hotdesk.NodeStore")
-	}
+	ns := nodeStore(t, s)
 	ctx := context.Background()
 	now := t0
 	must(t, s.PutBindings(ctx, []hotdesk.Binding{
@@ -89,16 +112,7 @@ func testNodeStale(t *testing.T, s hotdesk.Store) {
 	if n := nodesOf(all); !slices.Equal(n, []string{"HD00003@alive", "HD00004@alive"}) {
 		t.Fatalf("listed after stale: %v", n)
 	}
-	evs, err := s.FindAudit(ctx, hotdesk.AuditFilter{Kinds: []string{hotdesk.KindUnregistered}, Limit: 10})
-	must(t, err)
-	var devs []string
-	for _, e := range evs {
-		if e.Reason == "node_lost" {
-			devs = append(devs, e.Device)
-		}
-	}
-	slices.Sort(devs)
-	if !slices.Equal(devs, []string{"HD00001", "HD00002"}) {
+	if devs := audited(t, s, hotdesk.KindUnregistered, "node_lost"); !slices.Equal(devs, []string{"HD00001", "HD00002"}) {
 		t.Fatalf("node_lost audit for %v, want one per device", devs)
 	}
 	// The phone registers again through the same node (it came back).
@@ -118,10 +132,7 @@ func testNodeStale(t *testing.T, s hotdesk.Store) {
 // testNodes: one live process per node name; a restart (same instance) or a
 // node silent past the limit may take the name over.
 func testNodes(t *testing.T, s hotdesk.Store) {
-	ns, ok := s.(hotdesk.NodeStore)
-	if !ok {
-		t.Fatal("store does not implement hotdesk.NodeStore")
-	}
+	ns := nodeStore(t, s)
 	ctx := context.Background()
 	now := t0
 	a := hotdesk.Node{Name: "pbx1", Address: "127.0.0.1:5060", Instance: "i1", Started: now, Heartbeat: now}

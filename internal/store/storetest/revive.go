@@ -14,10 +14,7 @@ import (
 // phones registered with another node meanwhile and those keep rejects,
 // which are deleted; expired and other nodes' rows are left alone.
 func testNodeRevive(t *testing.T, s hotdesk.Store) {
-	ns, ok := s.(hotdesk.NodeStore)
-	if !ok {
-		t.Fatal("store does not implement hotdesk.NodeStore")
-	}
+	ns := nodeStore(t, s)
 	ctx := context.Background()
 	now := t0
 	tcp := nodeBinding("HD00004", "sip:f@192.0.2.1;transport=tcp", "back", now.Add(time.Hour))
@@ -53,15 +50,7 @@ func testNodeRevive(t *testing.T, s hotdesk.Store) {
 			t.Fatalf("listed stale: %+v", b)
 		}
 	}
-	evs, err := s.FindAudit(ctx, hotdesk.AuditFilter{Kinds: []string{hotdesk.KindRegistered}, Limit: 10})
-	must(t, err)
-	var devs []string
-	for _, e := range evs {
-		if e.Reason == "node_back" {
-			devs = append(devs, e.Device)
-		}
-	}
-	if !slices.Equal(devs, []string{"HD00001"}) {
+	if devs := audited(t, s, hotdesk.KindRegistered, "node_back"); !slices.Equal(devs, []string{"HD00001"}) {
 		t.Fatalf("node_back audit for %v, want HD00001 once", devs)
 	}
 	// Nothing stale is left to revive; the expired row goes with the expiry.

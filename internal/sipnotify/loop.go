@@ -1,0 +1,61 @@
+package sipnotify
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+)
+
+// Loop is the life of a subscription notifier (presence, mwi): the bus
+// subscription taken when the notifier is made, so that nothing published
+// before Run starts is missed; Base, cancelled when Run returns to abort
+// the NOTIFYs in flight; and WG, the goroutines sending them, which Run
+// waits for.
+type Loop struct {
+	Base context.Context
+	WG   sync.WaitGroup
+
+	stop        context.CancelFunc
+	events      <-chan events.Event
+	unsubscribe func()
+}
+
+// NewLoop subscribes to bus (nil: no events).
+func NewLoop(bus *events.Bus) *Loop {
+	l := &Loop{unsubscribe: func() {}}
+	l.Base, l.stop = context.WithCancel(context.Background())
+	if bus != nil {
+		l.events, l.unsubscribe = bus.Subscribe(1024)
+	}
+	return l
+}
+
+// Run hands each bus event to on and calls tick every second until ctx
+// is done or the bus closes. Then it calls closing, which marks the
+// notifier closed so that it starts no more goroutines in WG, cancels Base
+// and waits for WG.
+func (l *Loop) Run(ctx context.Context, on func(context.Context, events.Event), tick, closing func()) error {
+	defer l.unsubscribe()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	defer func() {
+		closing() // no goroutine starts after this, so Wait cannot race Add
+		l.stop()
+		l.WG.Wait()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-l.events:
+			if !ok {
+				return nil
+			}
+			on(ctx, e)
+		case <-t.C:
+			tick()
+		}
+	}
+}
