@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Admins", testAdmins},
 		{"Sessions", testSessions},
 		{"Calls", testCalls},
+		{"CallBatch", testCallBatch},
 		{"Times", testTimes},
 		{"Ping", testPing},
 		{"DeviceLock", testDeviceLock},
