@@ -185,23 +185,64 @@ func (r *recorder) isRunning() bool {
 	return r.running
 }
 
-// A device marked while its login is being touched is touched once more
-// afterwards, however many calls marked it; without run, at once.
+// A device's login is touched at most once per touchEvery, however many
+// calls marked it: the first mark at once, the others once the second is
+// over; a final round touches whatever is marked; without run, at once.
 func TestToucherCoalesces(t *testing.T) {
 	var mu sync.Mutex
 	count := map[string]int{}
-	entered, gate := make(chan struct{}), make(chan struct{})
+	touched := func(dev string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return count[dev]
+	}
 	tc := newToucher(func(ctx context.Context, dev string) error {
-		entered <- struct{}{}
-		<-gate
 		mu.Lock()
 		count[dev]++
 		mu.Unlock()
 		return nil
 	}, quiet())
+	tc.put("HD0")
+	if touched("HD0") != 1 {
+		t.Fatal("put without run did not touch at once")
+	}
+
+	tc.running = true // as run does; rounds driven by hand with their times
+	t0 := time.Unix(1800000000, 0)
+	step := func(at time.Duration, wantWait time.Duration, want map[string]int) {
+		t.Helper()
+		if w := tc.round(t0.Add(at)); w != wantWait {
+			t.Errorf("round at %v: next in %v, want %v", at, w, wantWait)
+		}
+		for dev, n := range want {
+			if got := touched(dev); got != n {
+				t.Errorf("round at %v: %s touched %d times, want %d", at, dev, got, n)
+			}
+		}
+	}
+	for range 3 {
+		tc.put("HD1")
+	}
+	step(0, 0, map[string]int{"HD1": 1})
+	for range 5 {
+		tc.put("HD1")
+	}
+	step(500*time.Millisecond, 500*time.Millisecond, map[string]int{"HD1": 1})
+	tc.put("HD2")
+	step(600*time.Millisecond, 400*time.Millisecond, map[string]int{"HD1": 1, "HD2": 1})
+	step(time.Second, 0, map[string]int{"HD1": 2, "HD2": 1})
+	tc.put("HD2")
+	step(1100*time.Millisecond, 500*time.Millisecond, map[string]int{"HD2": 1})
+	if w := tc.round(time.Time{}); w != 0 || touched("HD2") != 2 {
+		t.Errorf("final round: next %v, HD2 touched %d times, want 2", w, touched("HD2"))
+	}
+	tc.running = false
+
+	// run's timer touches a held-back device once its second is over.
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() { defer close(stopped); tc.run(ctx) }()
+	defer func() { cancel(); <-stopped }()
 	for {
 		tc.mu.Lock()
 		r := tc.running
@@ -211,27 +252,18 @@ func TestToucherCoalesces(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	tc.put("HD1")
-	<-entered
-	for range 50 {
-		tc.put("HD1")
+	eventually := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
-	gate <- struct{}{}
-	<-entered
-	gate <- struct{}{}
-	cancel()
-	select {
-	case <-stopped:
-	case <-time.After(10 * time.Second):
-		t.Fatal("toucher did not stop")
-	}
-	if count["HD1"] != 2 {
-		t.Errorf("HD1 touched %d times, want 2", count["HD1"])
-	}
-
-	go func() { <-entered; gate <- struct{}{} }()
-	tc.put("HD2")
-	if count["HD2"] != 1 {
-		t.Errorf("put without run: HD2 touched %d times", count["HD2"])
-	}
+	tc.put("HD3")
+	eventually("first touch", func() bool { return touched("HD3") == 1 })
+	tc.put("HD3")
+	eventually("held-back touch", func() bool { return touched("HD3") == 2 })
 }
