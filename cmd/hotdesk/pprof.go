@@ -13,12 +13,16 @@ import (
 // runs (e.g. 127.0.0.1:6060), for profiling the real binary under load
 // (bench/calls). Unset: no profiler. It is an environment variable, not a
 // flag: a debugging aid that must not be switched on by a packaged
-// default file, and it should listen on loopback only.
+// default file, and it listens on loopback only.
 const pprofEnv = "HOTDESK_PPROF"
 
 // startPprof serves /debug/pprof/ on addr and returns the bound address
 // and a function that stops it.
 func startPprof(addr string) (string, func(), error) {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return "", nil, fmt.Errorf("%s=%q: give a loopback address and port, like 127.0.0.1:6060", pprofEnv, addr)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", pprofEnv, err)

@@ -17,6 +17,11 @@ func TestServePprof(t *testing.T) {
 	}
 	stop()
 
+	for _, bad := range []string{":6060", "0.0.0.0:6060", "192.0.2.1:6060", "localhost"} {
+		if _, err := servePprof(func(string) (string, bool) { return bad, true }, &out); err == nil {
+			t.Errorf("%s=%s accepted: only loopback addresses are", pprofEnv, bad)
+		}
+	}
 	stop, err = servePprof(func(k string) (string, bool) { return "127.0.0.1:0", k == pprofEnv }, &out)
 	if err != nil {
 		t.Fatal(err)
