@@ -72,7 +72,10 @@ GOSLACK=${GOSLACK:-5}        # goroutines allowed above the count before the cal
 HEAPSLACK=${HEAPSLACK:-8192} # kB of live heap allowed above the count before the calls
 PORT=${PORT:-35060}          # SIP; sipp uses PORT+1 (callees), PORT+2 (callers)
 HTTP=${HTTP:-35080}
-RTP=${RTP:-40000-44999}
+RTP=${RTP:-42000-44999}
+TLS=${TLS:-$((PORT + 3))}   # SIP over TLS (unused here, but it must not clash)
+PERDEV=${PERDEV:-100}        # settings limits.calls_per_device (default 4: 100 pairs would top out near 350 calls/s)
+PPROF=${PPROF:-}            # host:port: serve the Go profiler there and save CPU and allocation profiles of the run in $OUT
 OUT=${OUT:-$(mktemp -d /tmp/bench-calls.XXXXXX)}
 TOKEN=bench-token
 API="http://127.0.0.1:$HTTP"
@@ -80,8 +83,8 @@ command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester" 
 command -v curl >/dev/null || { echo "curl missing: apt-get install curl" >&2; exit 1; }
 
 go build -o "$OUT/hotdesk" ./cmd/hotdesk
-"$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" \
-  --rtp-ports "$RTP" --digest MD5 --admin-token "$TOKEN" --log-level warn >"$OUT/server.log" 2>&1 &
+HOTDESK_PPROF=$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" \
+  --sip-tls "127.0.0.1:$TLS" --rtp-ports "$RTP" --digest MD5 --admin-token "$TOKEN" --log-level warn >"$OUT/server.log" 2>&1 &
 server=$!
 uas=
 trap 'kill $server $uas 2>/dev/null || true' EXIT
@@ -111,6 +114,7 @@ snapshot() { # label: prints and sets rss heap gor
 }
 
 t0=$(date +%s.%N)
+api PUT /settings "{\"limits\":{\"calls_per_device\":$PERDEV}}"
 { echo SEQUENTIAL; } >"$OUT/callees.csv"
 { echo SEQUENTIAL; } >"$OUT/callers.csv"
 for i in $(seq 1 "$PAIRS"); do
@@ -153,6 +157,15 @@ stat() {
 echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 snapshot before
 rss0=$rss heap0=$heap gor0=$gor
+# cpu_ticks: the server's user+system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$server/stat"; }
+if [ -n "$PPROF" ]; then
+  curl -sf --max-time 10 -o "$OUT/allocs-before.pprof" "http://$PPROF/debug/pprof/allocs"
+  secs=$(( CALLS / RATE > 5 ? CALLS / RATE : 5 ))
+  curl -sf --max-time $((secs + 30)) -o "$OUT/cpu.pprof" "http://$PPROF/debug/pprof/profile?seconds=$secs" &
+  prof=$!
+fi
+k0=$(cpu_ticks)
 ts=$(date +%s.%N)
 (cd "$OUT/uac" && sipp "127.0.0.1:$PORT" -sf "$ROOT/test/sipp/bench_call_uac.xml" -inf "$OUT/callers.csv" \
   -m "$CALLS" -r "$RATE" -l "$LIMIT" -d "$HOLD" -t u1 -i 127.0.0.1 -p $((PORT + 2)) \
@@ -160,6 +173,7 @@ ts=$(date +%s.%N)
   -buff_size 4194304 -timeout $((CALLS / RATE + 120))s \
   -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 -trace_err >/dev/null 2>sipp.err) || true
 te=$(date +%s.%N)
+k1=$(cpu_ticks)
 ok=$(stat "$OUT/uac/stat.csv" "SuccessfulCall(C)"); fail=$(stat "$OUT/uac/stat.csv" "FailedCall(C)")
 retr=$(stat "$OUT/uac/stat.csv" "Retransmissions(C)")
 # rtt file: Date_ms;response_time_ms;rtd_no
@@ -169,6 +183,13 @@ sort -t';' -k2 -g <(tail -q -n +2 "$OUT"/uac/*_rtt.csv 2>/dev/null | awk -F';' '
     printf "calls    offered %d/s, %d ms talk: %d ok %d failed %d retrans in %.2fs = %.0f calls/s; ", r, h, ok, f, re, s, ok/s
     if (NR) printf "INVITE(auth)->200: p50 %.2f ms p99 %.2f ms max %.2f ms (%d samples)\n", v[int(NR*0.50)+1], v[int(NR*0.99)+1], v[NR], NR
     else print "no INVITE->200 samples" }'
+awk -v k="$((k1 - k0))" -v hz="$(getconf CLK_TCK)" -v ok="$ok" -v s="$(echo "$te - $ts" | bc)" \
+  'BEGIN {printf "server CPU %.2f s over %.2f s (%.0f%% of one core) = %.0f µs per call\n", k/hz, s, 100*k/hz/s, ok ? 1e6*k/hz/ok : 0}'
+if [ -n "$PPROF" ]; then
+  wait "$prof" || echo "CPU profile failed"
+  curl -sf --max-time 10 -o "$OUT/allocs-after.pprof" "http://$PPROF/debug/pprof/allocs"
+  echo "profiles: go tool pprof -top $OUT/hotdesk $OUT/cpu.pprof; go tool pprof -sample_index=alloc_space -top -diff_base $OUT/allocs-before.pprof $OUT/hotdesk $OUT/allocs-after.pprof"
+fi
 snapshot after
 sleep "$SETTLE"
 snapshot settled

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -20,7 +21,13 @@ func (db *DB) WriteCalls(ctx context.Context, recs []*hotdesk.CallRecord) (err e
 		return db.wrap(err, "begin")
 	}
 	created := make([]*hotdesk.CallRecord, 0, len(recs))
+	var ins, upd *sql.Stmt // prepared once per batch
 	defer func() {
+		for _, s := range []*sql.Stmt{ins, upd} {
+			if s != nil {
+				s.Close()
+			}
+		}
 		if err != nil {
 			_ = tx.Rollback()
 			for _, c := range created {
@@ -30,18 +37,26 @@ func (db *DB) WriteCalls(ctx context.Context, recs []*hotdesk.CallRecord) (err e
 	}()
 	for _, c := range recs {
 		if c.ID == 0 {
-			err = tx.QueryRowContext(ctx, `INSERT INTO calls (call_id, extension, direction, peer, device,
-				start_at, answer_at, end_at, result, emergency) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING id`,
-				c.CallID, c.Extension, c.Direction, c.Peer, c.Device, ts(c.Start), tsPtr(c.Answer), tsPtr(c.End),
-				c.Result, c.Emergency).Scan(&c.ID)
+			if ins == nil {
+				if ins, err = tx.PrepareContext(ctx, `INSERT INTO calls (call_id, extension, direction, peer, device,
+					start_at, answer_at, end_at, result, emergency) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING id`); err != nil {
+					return db.wrap(err, "create call")
+				}
+			}
+			err = ins.QueryRowContext(ctx, c.CallID, c.Extension, c.Direction, c.Peer, c.Device, ts(c.Start),
+				tsPtr(c.Answer), tsPtr(c.End), c.Result, c.Emergency).Scan(&c.ID)
 			if err != nil {
 				return db.wrap(err, "create call")
 			}
 			created = append(created, c)
 			continue
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE calls SET answer_at = $1, end_at = $2, result = $3 WHERE id = $4`,
-			tsPtr(c.Answer), tsPtr(c.End), c.Result, c.ID)
+		if upd == nil {
+			if upd, err = tx.PrepareContext(ctx, `UPDATE calls SET answer_at = $1, end_at = $2, result = $3 WHERE id = $4`); err != nil {
+				return db.wrap(err, "update call")
+			}
+		}
+		res, err := upd.ExecContext(ctx, tsPtr(c.Answer), tsPtr(c.End), c.Result, c.ID)
 		if err != nil {
 			return db.wrap(err, "update call")
 		}
