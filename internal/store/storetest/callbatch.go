@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -59,4 +60,35 @@ func testCallBatch(t *testing.T, s hotdesk.Store) {
 		t.Errorf("a failed batch updated %+v", cs[1])
 	}
 	must(t, w.WriteCalls(ctx, nil))
+}
+
+// personalDevices is the narrow lookup of a user's personal phones the
+// B2BUA makes on every call to the user.
+type personalDevices interface {
+	PersonalDevices(ctx context.Context, owner string) ([]string, error)
+}
+
+// testPersonalDevices: PersonalDevices lists the owner's personal phones in
+// id order, as FindDevices with Mode personal and Owner does.
+func testPersonalDevices(t *testing.T, s hotdesk.Store) {
+	p, ok := s.(personalDevices)
+	if !ok {
+		t.Skip("store has no PersonalDevices")
+	}
+	ctx := context.Background()
+	seed(t, s, 2)
+	for _, d := range []*hotdesk.Device{
+		{ID: "soft-b", Mode: hotdesk.ModePersonal, Owner: "201"},
+		{ID: "soft-a", Mode: hotdesk.ModePersonal, Owner: "201"},
+		{ID: "soft-c", Mode: hotdesk.ModePersonal, Owner: "202"},
+	} {
+		must(t, s.CreateDevice(ctx, d))
+	}
+	for owner, want := range map[string][]string{"201": {"soft-a", "soft-b"}, "202": {"soft-c"}, "203": nil, "": nil} {
+		got, err := p.PersonalDevices(ctx, owner)
+		must(t, err)
+		if !slices.Equal(got, want) {
+			t.Errorf("PersonalDevices(%q) = %q, want %q", owner, got, want)
+		}
+	}
 }

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sessions", testSessions},
 		{"Calls", testCalls},
 		{"CallBatch", testCallBatch},
+		{"PersonalDevices", testPersonalDevices},
 		{"Times", testTimes},
 		{"Ping", testPing},
 		{"DeviceLock", testDeviceLock},
