@@ -2,11 +2,17 @@
 # Calls between hot-desk users through the real `hotdesk serve` binary on
 # loopback (default 10,000 calls at 200/s): checks that every call connects
 # and that nothing stays behind, and prints calls/s, the latency from the
-# caller's authenticated INVITE to the 200 (p50/p99), and the server's RSS,
-# heap and goroutines before, right after and after settling.
+# caller's authenticated INVITE to the 200 (p50/p99), the server's CPU time
+# per call (utime+stime from /proc over the run), and the server's RSS, heap
+# and goroutines before, right after and after settling.
 #
 #   bench/calls/run.sh                        # CALLS=10000 RATE=200 PAIRS=100
 #   CALLS=1000 RATE=100 GCWAIT=0 bench/calls/run.sh   # quick, ~1.5 min
+#   PPROF=127.0.0.1:35090 bench/calls/run.sh  # + CPU and allocation profiles in $OUT
+#
+# PERDEV (default 100) sets limits.calls_per_device: with the product's
+# default of 4 calls at once per phone, 100 pairs top out near 350 calls/s
+# (the rest get 486), which would measure that limit, not the B2BUA.
 #
 # Not part of ./scripts/test: a load script, run by hand. Exits non-zero if
 # a call failed or did not run, if a call is still live after settling, if
@@ -14,8 +20,9 @@
 # grew (below).
 #
 # Set-up, all through the REST API (curl; no jq needed): PAIRS callers
-# 3001.. and PAIRS callees 4001.. (hot desking on, PIN 1234), PAIRS hot desk
-# phones BCA0001.. and PAIRS BCB0001.., user i logged in on phone i. Then
+# 3001.. and PAIRS callees 4001.. (hot desking on, PIN 1234; one CSV
+# import), PAIRS hot desk phones BCA0001.. and PAIRS BCB0001.., user i
+# logged in on phone i (8 API calls at a time). Then
 # sipp registers the callee phones from PORT+1 and leaves a UAS there that
 # rings and answers at once (test/sipp/bench_call_uas.xml), registers the
 # caller phones from PORT+2, and from that port makes the calls
@@ -39,7 +46,13 @@
 # leaking 1 kB each would still show). RSS is printed, not checked: the Go
 # runtime hands freed pages back to the OS only gradually.
 #
-# Figures (2 cores shared with other helpers' builds and tests, Go 1.26,
+# Figures after issue 18 (records and login touches written behind the
+# calls, prepared lookups; docs/performance-calls.md), box at load 13-16:
+#   CALLS=10000 RATE=500 PPROF=…: 9646 ok, 354 failed (the callee sipp,
+#     starved, lost calls), 174 calls/s, 2600 µs of server CPU per call
+#     (before: 9262 µs per call at 300/s, 4930 of 6000 calls failed on
+#     call-record writes timing out).
+# Figures before issue 18 (2 cores shared with other helpers' builds and tests, Go 1.26,
 # SQLite in $OUT; RSS / heap / goroutines: before, right after, settled,
 # after GC; sipp's clock ticks in 4 ms steps here):
 #   CALLS=10000 RATE=200 (quiet box, load 1.0): 10000 ok, 0 failed,
