@@ -2,11 +2,17 @@
 # Calls between hot-desk users through the real `hotdesk serve` binary on
 # loopback (default 10,000 calls at 200/s): checks that every call connects
 # and that nothing stays behind, and prints calls/s, the latency from the
-# caller's authenticated INVITE to the 200 (p50/p99), and the server's RSS,
-# heap and goroutines before, right after and after settling.
+# caller's authenticated INVITE to the 200 (p50/p99), the server's CPU time
+# per call (utime+stime from /proc over the run), and the server's RSS, heap
+# and goroutines before, right after and after settling.
 #
 #   bench/calls/run.sh                        # CALLS=10000 RATE=200 PAIRS=100
 #   CALLS=1000 RATE=100 GCWAIT=0 bench/calls/run.sh   # quick, ~1.5 min
+#   PPROF=127.0.0.1:35090 bench/calls/run.sh  # + CPU and allocation profiles in $OUT
+#
+# PERDEV (default 100) sets limits.calls_per_device: with the product's
+# default of 4 calls at once per phone, 100 pairs top out near 350 calls/s
+# (the rest get 486), which would measure that limit, not the B2BUA.
 #
 # Not part of ./scripts/test: a load script, run by hand. Exits non-zero if
 # a call failed or did not run, if a call is still live after settling, if
@@ -14,8 +20,9 @@
 # grew (below).
 #
 # Set-up, all through the REST API (curl; no jq needed): PAIRS callers
-# 3001.. and PAIRS callees 4001.. (hot desking on, PIN 1234), PAIRS hot desk
-# phones BCA0001.. and PAIRS BCB0001.., user i logged in on phone i. Then
+# 3001.. and PAIRS callees 4001.. (hot desking on, PIN 1234; one CSV
+# import), PAIRS hot desk phones BCA0001.. and PAIRS BCB0001.., user i
+# logged in on phone i (8 API calls at a time). Then
 # sipp registers the callee phones from PORT+1 and leaves a UAS there that
 # rings and answers at once (test/sipp/bench_call_uas.xml), registers the
 # caller phones from PORT+2, and from that port makes the calls
@@ -39,7 +46,17 @@
 # leaking 1 kB each would still show). RSS is printed, not checked: the Go
 # runtime hands freed pages back to the OS only gradually.
 #
-# Figures (2 cores shared with other helpers' builds and tests, Go 1.26,
+# Figures after issue 18 (records and login touches written behind the
+# calls, prepared lookups; docs/performance-calls.md), box at load 13-16:
+#   CALLS=6000 RATE=300 (load 25): 6000 ok, 0 failed, 10 retrans, 277
+#     calls/s; p50 12 ms, p99 500 ms; 2433 µs of server CPU per call; heap
+#     9.4 / 205 / 207 / 11.2 MB; goroutines 33 / 887 / 33 / 33; 60 records
+#     each for 3001 and 4001.
+#   CALLS=10000 RATE=500 PPROF=…: 9646 ok, 354 failed (the callee sipp,
+#     starved, lost calls), 174 calls/s, 2600 µs of server CPU per call
+#     (before: 9262 µs per call at 300/s, 4930 of 6000 calls failed on
+#     call-record writes timing out).
+# Figures before issue 18 (2 cores shared with other helpers' builds and tests, Go 1.26,
 # SQLite in $OUT; RSS / heap / goroutines: before, right after, settled,
 # after GC; sipp's clock ticks in 4 ms steps here):
 #   CALLS=10000 RATE=200 (quiet box, load 1.0): 10000 ok, 0 failed,
@@ -72,7 +89,10 @@ GOSLACK=${GOSLACK:-5}        # goroutines allowed above the count before the cal
 HEAPSLACK=${HEAPSLACK:-8192} # kB of live heap allowed above the count before the calls
 PORT=${PORT:-35060}          # SIP; sipp uses PORT+1 (callees), PORT+2 (callers)
 HTTP=${HTTP:-35080}
-RTP=${RTP:-40000-44999}
+RTP=${RTP:-42000-44999}
+TLS=${TLS:-$((PORT + 3))}   # SIP over TLS (unused here, but it must not clash)
+PERDEV=${PERDEV:-100}        # settings limits.calls_per_device (default 4: 100 pairs would top out near 350 calls/s)
+PPROF=${PPROF:-}            # host:port: serve the Go profiler there and save CPU and allocation profiles of the run in $OUT
 OUT=${OUT:-$(mktemp -d /tmp/bench-calls.XXXXXX)}
 TOKEN=bench-token
 API="http://127.0.0.1:$HTTP"
@@ -80,8 +100,8 @@ command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester" 
 command -v curl >/dev/null || { echo "curl missing: apt-get install curl" >&2; exit 1; }
 
 go build -o "$OUT/hotdesk" ./cmd/hotdesk
-"$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" \
-  --rtp-ports "$RTP" --digest MD5 --admin-token "$TOKEN" --log-level warn >"$OUT/server.log" 2>&1 &
+HOTDESK_PPROF=$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" \
+  --sip-tls "127.0.0.1:$TLS" --rtp-ports "$RTP" --digest MD5 --admin-token "$TOKEN" --log-level warn >"$OUT/server.log" 2>&1 &
 server=$!
 uas=
 trap 'kill $server $uas 2>/dev/null || true' EXIT
@@ -111,24 +131,28 @@ snapshot() { # label: prints and sets rss heap gor
 }
 
 t0=$(date +%s.%N)
+api PUT /settings "{\"limits\":{\"calls_per_device\":$PERDEV}}"
+# Users in one CSV import; phones, then logins, 8 API calls at a time.
+csv='extension,name,hotdesk,pin\n'
+for i in $(seq 1 "$PAIRS"); do csv+="$((3000 + i)),Bench $((3000 + i)),yes,1234\\n$((4000 + i)),Bench $((4000 + i)),yes,1234\\n"; done
+api POST /import/users "{\"csv\":\"$csv\"}"
+post_all() { # PATH: POSTs each JSON line of stdin, 8 at a time; fails if one does
+  xargs -d '\n' -P 8 -I{} curl -sf -o /dev/null --max-time 30 -X POST -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' --data {} "$API/api/v1$1"
+}
 { echo SEQUENTIAL; } >"$OUT/callees.csv"
 { echo SEQUENTIAL; } >"$OUT/callers.csv"
 for i in $(seq 1 "$PAIRS"); do
   a=$(printf 'BCA%04d' "$i") b=$(printf 'BCB%04d' "$i")
-  caller=$((3000 + i)) callee=$((4000 + i))
-  for u in "$caller" "$callee"; do
-    api POST /users "{\"extension\":\"$u\",\"name\":\"Bench $u\",\"hotdesk\":true,\"pin\":\"1234\"}"
-  done
-  for d in "$a" "$b"; do
-    api POST /devices "{\"id\":\"$d\",\"mode\":\"hotdesk\",\"sip_password\":\"bench-pw-$d\"}"
-  done
-  # Logged in before the phones register: no check-sync NOTIFY reaches sipp.
-  api POST /logins "{\"extension\":\"$caller\",\"device\":\"$a\"}"
-  api POST /logins "{\"extension\":\"$callee\",\"device\":\"$b\"}"
-  echo "$a;[authentication username=$a password=bench-pw-$a];$callee" >>"$OUT/callers.csv"
+  echo "$a;[authentication username=$a password=bench-pw-$a];$((4000 + i))" >>"$OUT/callers.csv"
   echo "$b;[authentication username=$b password=bench-pw-$b]" >>"$OUT/callees.csv"
-done
-echo "set-up: $PAIRS pairs of users, phones and logins through the API in $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-5)s"
+  for d in "$a" "$b"; do echo "{\"id\":\"$d\",\"mode\":\"hotdesk\",\"sip_password\":\"bench-pw-$d\"}"; done
+done | post_all /devices
+# Logged in before the phones register: no check-sync NOTIFY reaches sipp.
+for i in $(seq 1 "$PAIRS"); do
+  printf '{"extension":"%d","device":"BCA%04d"}\n{"extension":"%d","device":"BCB%04d"}\n' $((3000 + i)) "$i" $((4000 + i)) "$i"
+done | post_all /logins
+echo "set-up: $PAIRS pairs of users (CSV import), phones and logins through the API in $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-5)s"
 
 register() { # csv port
   sipp "127.0.0.1:$PORT" -sf test/sipp/register_ok.xml -inf "$1" -m "$PAIRS" -r 500 -l 200 \
@@ -153,6 +177,15 @@ stat() {
 echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 snapshot before
 rss0=$rss heap0=$heap gor0=$gor
+# cpu_ticks: the server's user+system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$server/stat"; }
+if [ -n "$PPROF" ]; then
+  curl -sf --max-time 10 -o "$OUT/allocs-before.pprof" "http://$PPROF/debug/pprof/allocs"
+  secs=$(( CALLS / RATE > 5 ? CALLS / RATE : 5 ))
+  curl -sf --max-time $((secs + 30)) -o "$OUT/cpu.pprof" "http://$PPROF/debug/pprof/profile?seconds=$secs" &
+  prof=$!
+fi
+k0=$(cpu_ticks)
 ts=$(date +%s.%N)
 (cd "$OUT/uac" && sipp "127.0.0.1:$PORT" -sf "$ROOT/test/sipp/bench_call_uac.xml" -inf "$OUT/callers.csv" \
   -m "$CALLS" -r "$RATE" -l "$LIMIT" -d "$HOLD" -t u1 -i 127.0.0.1 -p $((PORT + 2)) \
@@ -160,6 +193,7 @@ ts=$(date +%s.%N)
   -buff_size 4194304 -timeout $((CALLS / RATE + 120))s \
   -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 -trace_err >/dev/null 2>sipp.err) || true
 te=$(date +%s.%N)
+k1=$(cpu_ticks)
 ok=$(stat "$OUT/uac/stat.csv" "SuccessfulCall(C)"); fail=$(stat "$OUT/uac/stat.csv" "FailedCall(C)")
 retr=$(stat "$OUT/uac/stat.csv" "Retransmissions(C)")
 # rtt file: Date_ms;response_time_ms;rtd_no
@@ -169,6 +203,13 @@ sort -t';' -k2 -g <(tail -q -n +2 "$OUT"/uac/*_rtt.csv 2>/dev/null | awk -F';' '
     printf "calls    offered %d/s, %d ms talk: %d ok %d failed %d retrans in %.2fs = %.0f calls/s; ", r, h, ok, f, re, s, ok/s
     if (NR) printf "INVITE(auth)->200: p50 %.2f ms p99 %.2f ms max %.2f ms (%d samples)\n", v[int(NR*0.50)+1], v[int(NR*0.99)+1], v[NR], NR
     else print "no INVITE->200 samples" }'
+awk -v k="$((k1 - k0))" -v hz="$(getconf CLK_TCK)" -v ok="$ok" -v s="$(echo "$te - $ts" | bc)" \
+  'BEGIN {printf "server CPU %.2f s over %.2f s (%.0f%% of one core) = %.0f µs per call\n", k/hz, s, 100*k/hz/s, ok ? 1e6*k/hz/ok : 0}'
+if [ -n "$PPROF" ]; then
+  wait "$prof" || echo "CPU profile failed"
+  curl -sf --max-time 10 -o "$OUT/allocs-after.pprof" "http://$PPROF/debug/pprof/allocs"
+  echo "profiles: go tool pprof -top $OUT/hotdesk $OUT/cpu.pprof; go tool pprof -sample_index=alloc_space -top -diff_base $OUT/allocs-before.pprof $OUT/hotdesk $OUT/allocs-after.pprof"
+fi
 snapshot after
 sleep "$SETTLE"
 snapshot settled

@@ -52,6 +52,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cfg.Stdout = stdout
+		stopPprof, err := servePprof(os.LookupEnv, stderr)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
 		if _, err := app.RaiseFileLimit(); err != nil {
 			fmt.Fprintln(stderr, "warning: cannot raise the open-file limit:", err)
 		}

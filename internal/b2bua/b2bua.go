@@ -111,6 +111,9 @@ type B2BUA struct {
 	quitMu sync.Once
 
 	reg trunkRegState
+
+	rec     *recorder // call records, written behind the calls
+	touches *toucher  // call activity on logins, recorded behind the calls
 }
 
 // LiveCall is a call in progress, for GET /api/v1/calls.
@@ -147,12 +150,25 @@ func New(o Options) (*B2BUA, error) {
 	if o.RegisterRetry <= 0 {
 		o.RegisterRetry = 30 * time.Second
 	}
-	return &B2BUA{o: o, log: o.Logger, calls: map[string]*call{}, inCall: map[string]int{}, quit: make(chan struct{})}, nil
+	b := &B2BUA{o: o, log: o.Logger, calls: map[string]*call{}, inCall: map[string]int{}, quit: make(chan struct{})}
+	b.rec = newRecorder(o.Store, o.Logger)
+	b.touches = newToucher(o.Desk.Touch, o.Logger)
+	return b, nil
 }
 
-// Run keeps the trunk registered (when the settings ask for it) until ctx
-// is done, then hangs up the calls in progress and waits for them to end.
+// Run keeps the trunk registered (when the settings ask for it) and writes
+// the calls' records and activity until ctx is done, then hangs up the
+// calls in progress and waits for them to end.
 func (b *B2BUA) Run(ctx context.Context) error {
+	// The writers outlive ctx: they stop once the calls have ended, after
+	// writing what those calls left.
+	writers, stopWriters := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); b.rec.run(writers) }()
+	go func() { defer wg.Done(); b.touches.run(writers) }()
+	defer wg.Wait()
+	defer stopWriters()
 	b.registerLoop(ctx)
 	b.quitMu.Do(func() { close(b.quit) })
 	deadline := time.NewTimer(2 * byeTimeout)
@@ -238,15 +254,11 @@ func (b *B2BUA) deviceBusy(device string, delta int) {
 	}
 }
 
-// touch records call activity on device's login (idle auto-logout).
+// touch records call activity on device's login (idle auto-logout), soon
+// (toucher).
 func (b *B2BUA) touch(device string) {
-	if device == "" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
-	defer cancel()
-	if err := b.o.Desk.Touch(ctx, device); err != nil {
-		b.log.Warn("b2bua: touch login", "device", device, "err", err)
+	if device != "" {
+		b.touches.put(device)
 	}
 }
 

@@ -69,7 +69,7 @@ type call struct {
 	reAcksMu sync.Mutex
 	reAcks   map[string]chan *sip.Request
 
-	recs      []*hotdesk.CallRecord // caller's (outbound) and callee's (inbound), when users
+	recs      []*callRec // caller's (outbound) and callee's (inbound), when users
 	result    string
 	ringing   bool // 180 relayed
 	early     bool // 183 with SDP relayed

@@ -1,7 +1,6 @@
 package b2bua
 
 import (
-	"context"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -14,20 +13,22 @@ const (
 	dirRecipient = "recipient"
 )
 
+// callRec is one of a call's records and its row.
+type callRec struct {
+	hotdesk.CallRecord
+	slot recSlot
+}
+
 // start writes the caller's record, publishes call_trying for both users
 // and records the caller's activity on the desk. Records are per user, not
 // per device; the callee's is written once the answering device is known
 // (at the answer, or at the end), because UpdateCall keeps the device.
+// Records are written behind the call (recorder): the call does not wait
+// for them until it ends.
 func (c *call) start() {
-	now := c.since
 	if c.caller.Ext != "" {
-		c.recs = append(c.recs, &hotdesk.CallRecord{CallID: c.id, Extension: c.caller.Ext, Direction: hotdesk.DirectionOutbound,
-			Peer: c.dialled, Device: c.caller.Device, Start: now, Result: hotdesk.ResultFailed, Emergency: c.emerg})
-		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
-		defer cancel()
-		if err := c.b.o.Store.CreateCall(ctx, c.recs[0]); err != nil {
-			c.log.Warn("b2bua: create call record", "extension", c.caller.Ext, "err", err)
-		}
+		c.addRecord(hotdesk.CallRecord{CallID: c.id, Extension: c.caller.Ext, Direction: hotdesk.DirectionOutbound,
+			Peer: c.dialled, Device: c.caller.Device, Start: c.since, Result: hotdesk.ResultFailed, Emergency: c.emerg})
 	}
 	c.b.deviceBusy(c.caller.Device, 1)
 	if c.caller.Ext != "" {
@@ -36,21 +37,25 @@ func (c *call) start() {
 	c.publish(events.KindCallTrying)
 }
 
+// addRecord adds and queues a record of the call.
+func (c *call) addRecord(r hotdesk.CallRecord) {
+	rec := &callRec{CallRecord: r}
+	c.recs = append(c.recs, rec)
+	c.b.rec.put(&rec.slot, &rec.CallRecord, nil)
+}
+
 // calleeRecord writes the callee's inbound record, once.
-func (c *call) calleeRecord(ctx context.Context, now time.Time) {
+func (c *call) calleeRecord(now time.Time) {
 	if c.callee.Ext == "" || c.calleeRec {
 		return
 	}
 	c.calleeRec = true
-	r := &hotdesk.CallRecord{CallID: c.id, Extension: c.callee.Ext, Direction: hotdesk.DirectionInbound,
+	r := hotdesk.CallRecord{CallID: c.id, Extension: c.callee.Ext, Direction: hotdesk.DirectionInbound,
 		Peer: c.caller.Number, Device: c.callee.Device, Start: c.since, Result: c.result}
 	if c.result == hotdesk.ResultAnswered {
 		r.Answer = &now
 	}
-	if err := c.b.o.Store.CreateCall(ctx, r); err != nil {
-		c.log.Warn("b2bua: create call record", "extension", c.callee.Ext, "err", err)
-	}
-	c.recs = append(c.recs, r)
+	c.addRecord(r)
 }
 
 // answered records the answer by l's device.
@@ -62,19 +67,12 @@ func (c *call) answered(l *leg) {
 	c.mu.Unlock()
 	c.callee.Device = l.device
 	c.result = hotdesk.ResultAnswered
-	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
-	defer cancel()
 	for _, r := range c.recs {
 		r.Answer = &now
 		r.Result = hotdesk.ResultAnswered
-		if r.ID == 0 {
-			continue
-		}
-		if err := c.b.o.Store.UpdateCall(ctx, r); err != nil {
-			c.log.Warn("b2bua: update call record", "extension", r.Extension, "err", err)
-		}
+		c.b.rec.put(&r.slot, &r.CallRecord, nil)
 	}
-	c.calleeRecord(ctx, now)
+	c.calleeRecord(now)
 	if l.device != "" {
 		c.b.deviceBusy(l.device, 1)
 		if c.callee.Ext != "" {
@@ -84,24 +82,31 @@ func (c *call) answered(l *leg) {
 	c.publish(events.KindCallConfirmed)
 }
 
-// finish closes the records with the call's result and publishes
-// call_terminated.
+// finish closes the records with the call's result, waits until they are
+// written and publishes call_terminated.
 func (c *call) finish() {
 	now := c.b.o.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
-	defer cancel()
-	c.calleeRecord(ctx, now)
-	for _, r := range c.recs {
+	c.calleeRecord(now)
+	done := make(chan struct{})
+	for i, r := range c.recs {
 		r.End = &now
 		if r.Answer == nil || c.result == hotdesk.ResultNoMedia {
 			r.Result = c.result
 		}
-		if r.ID == 0 {
-			continue // creating it failed and was logged
+		var written chan struct{}
+		if i == len(c.recs)-1 {
+			written = done // a flush writes all that queued before
 		}
-		if err := c.b.o.Store.UpdateCall(ctx, r); err != nil {
-			c.log.Warn("b2bua: update call record", "extension", r.Extension, "err", err)
+		c.b.rec.put(&r.slot, &r.CallRecord, written)
+	}
+	if len(c.recs) > 0 {
+		t := time.NewTimer(2 * writeTimeout)
+		select {
+		case <-done:
+		case <-t.C:
+			c.log.Warn("b2bua: call records not written in time")
 		}
+		t.Stop()
 	}
 	if c.emerg && c.result != hotdesk.ResultAnswered {
 		c.log.Error("b2bua: EMERGENCY CALL NOT CONNECTED", "device", c.caller.Device, "extension", c.caller.Ext, "result", c.result)

@@ -162,13 +162,11 @@ func (b *B2BUA) targets(ctx context.Context, ext, except string) (string, []hotd
 	} else if hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		b.log.Warn("b2bua: login of callee", "extension", ext, "err", err)
 	}
-	ds, _, err := b.o.Store.FindDevices(ctx, hotdesk.DeviceFilter{Mode: hotdesk.ModePersonal, Owner: ext})
+	personal, err := b.personalDevices(ctx, ext)
 	if err != nil {
 		b.log.Warn("b2bua: personal phones of callee", "extension", ext, "err", err)
 	}
-	for _, d := range ds {
-		devs = append(devs, d.ID)
-	}
+	devs = append(devs, personal...)
 	var binds []hotdesk.Binding
 	for _, d := range devs {
 		if d == except {
@@ -182,6 +180,26 @@ func (b *B2BUA) targets(ctx context.Context, ext, except string) (string, []hotd
 		binds = append(binds, b.remoteTargets(ctx, d)...)
 	}
 	return at, uniqueBindings(binds)
+}
+
+// PersonalDevicesStore is implemented by stores with a narrow lookup of a
+// user's personal phones (internal/store/sqlstore), which every call to
+// the user makes; others are asked through FindDevices.
+type PersonalDevicesStore interface {
+	PersonalDevices(ctx context.Context, owner string) ([]string, error)
+}
+
+// personalDevices returns the ids of ext's personal phones.
+func (b *B2BUA) personalDevices(ctx context.Context, ext string) ([]string, error) {
+	if p, ok := b.o.Store.(PersonalDevicesStore); ok {
+		return p.PersonalDevices(ctx, ext)
+	}
+	ds, _, err := b.o.Store.FindDevices(ctx, hotdesk.DeviceFilter{Mode: hotdesk.ModePersonal, Owner: ext})
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	return ids, err
 }
 
 // deviceInvite builds the INVITE to one registered contact, presenting

@@ -209,14 +209,23 @@ func (s *Set) Get(name string) ([]int16, error) {
 // Say(append([]string{LoggedInAs}, DigitNames("201")...)...). Unknown
 // names are skipped.
 func (s *Set) Say(names ...string) []int16 {
-	var out []int16
+	// One allocation of the final size: growing the slice prompt by prompt
+	// copied the audio several times over, on every feature-code call.
+	parts := make([][]int16, 0, len(names))
+	n := 0
 	for _, name := range names {
-		pcm, err := s.Get(name)
-		if err != nil {
-			continue
+		if pcm, err := s.Get(name); err == nil {
+			parts = append(parts, pcm)
+			n += len(pcm)
 		}
-		if len(out) > 0 {
-			out = append(out, make([]int16, Gap)...)
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	out := make([]int16, 0, n+(len(parts)-1)*Gap)
+	for i, pcm := range parts {
+		if i > 0 {
+			out = out[:len(out)+Gap] // zeros: the slice is fresh
 		}
 		out = append(out, pcm...)
 	}

@@ -83,6 +83,7 @@ type Options struct {
 // DB implements hotdesk.Store on database/sql.
 type DB struct {
 	w, r     *sql.DB
+	rs       *readStmts // r with the hot lookups prepared once
 	classify func(error) Class
 	onClose  func() error
 	group    *grouper
@@ -103,6 +104,7 @@ func New(o Options) *DB {
 	if db.r == nil {
 		db.r = db.w
 	}
+	db.rs = &readStmts{db: db.r}
 	if o.GroupCommit {
 		db.group = &grouper{db: db}
 	}
@@ -138,7 +140,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	var errs []error
+	errs := []error{db.rs.close()}
 	if db.r != db.w {
 		errs = append(errs, db.r.Close())
 	}

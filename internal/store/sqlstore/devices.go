@@ -60,7 +60,7 @@ func deviceArgs(d *hotdesk.Device) []any {
 
 // FindDevice returns ENOTFOUND if the id does not exist.
 func (db *DB) FindDevice(ctx context.Context, id string) (*hotdesk.Device, error) {
-	return db.findDevice(ctx, db.r, id)
+	return db.findDevice(ctx, db.rs, id)
 }
 
 // FindDevice reads the device inside the transaction.

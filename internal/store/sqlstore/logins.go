@@ -51,12 +51,12 @@ func (db *DB) listLogins(ctx context.Context, q querier) ([]*hotdesk.Login, erro
 
 // LoginByUser returns the user's login or ENOTFOUND.
 func (db *DB) LoginByUser(ctx context.Context, ext string) (*hotdesk.Login, error) {
-	return db.loginBy(ctx, db.r, "extension", ext)
+	return db.loginBy(ctx, db.rs, "extension", ext)
 }
 
 // LoginByDevice returns the device's login or ENOTFOUND.
 func (db *DB) LoginByDevice(ctx context.Context, device string) (*hotdesk.Login, error) {
-	return db.loginBy(ctx, db.r, "device", device)
+	return db.loginBy(ctx, db.rs, "device", device)
 }
 
 // LoginByUser reads the user's login inside the transaction.

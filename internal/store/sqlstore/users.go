@@ -35,7 +35,7 @@ func scanUser(row interface{ Scan(...any) error }) (*hotdesk.User, error) {
 
 // FindUser returns ENOTFOUND if the extension does not exist.
 func (db *DB) FindUser(ctx context.Context, ext string) (*hotdesk.User, error) {
-	return db.findUser(ctx, db.r, ext)
+	return db.findUser(ctx, db.rs, ext)
 }
 
 func (db *DB) findUser(ctx context.Context, q querier, ext string) (*hotdesk.User, error) {

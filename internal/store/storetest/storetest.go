@@ -49,6 +49,8 @@ func Run(t *testing.T, open Opener) {
 		{"Admins", testAdmins},
 		{"Sessions", testSessions},
 		{"Calls", testCalls},
+		{"CallBatch", testCallBatch},
+		{"PersonalDevices", testPersonalDevices},
 		{"Times", testTimes},
 		{"Ping", testPing},
 		{"DeviceLock", testDeviceLock},
