@@ -56,9 +56,13 @@ type Options struct {
 	// read only the first. SHA-256 is opt-in ("SHA-256", "MD5").
 	Algorithms []string
 
-	MaxContacts   int           // per device; default 10 (the soonest to expire are dropped)
-	NonceTTL      time.Duration // default 30s (as Kamailio); older nonces get stale=true
-	CacheTTL      time.Duration // device credential cache; default 2s
+	MaxContacts int           // per device; default 10 (the soonest to expire are dropped)
+	NonceTTL    time.Duration // default 30s (as Kamailio); older nonces get stale=true
+	// CacheTTL bounds how long device credentials are cached; default 2s.
+	// With a Bus (and Run running) an entry is dropped as soon as its
+	// device changes, and all when events were lost, so a long TTL is
+	// safe there; without one the TTL is capped at 2s.
+	CacheTTL      time.Duration
 	FlushInterval time.Duration // group commit of refreshes; default 1s
 	SyncTimeout   time.Duration // wait for a new device's binding to be stored; default 5s
 
@@ -199,7 +203,7 @@ func (r *Registrar) Algorithms() []string { return slices.Clone(r.opts.Algorithm
 func (r *Registrar) Register(srv *signaling.Server) {
 	r.srv = srv.Server
 	r.sig = srv
-	srv.Handle(sip.REGISTER, r.handleRegister)
+	srv.HandleStateless(sip.REGISTER, r.handleRegister)
 	srv.Handle(sip.OPTIONS, r.handleOptions)
 }
 
@@ -218,6 +222,14 @@ func (r *Registrar) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
 // written from a timer straight to the transport, so a slowed-down attacker
 // holds no goroutine.
 func (r *Registrar) reply(req *sip.Request, tx sip.ServerTransaction, res *sip.Response, delay bool) {
+	if delay && signaling.IsStateless(tx) {
+		time.AfterFunc(r.opts.FailDelay, func() {
+			if err := tx.Respond(res); err != nil {
+				r.log.Debug("sip delayed response", "status", res.StatusCode, "error", err)
+			}
+		})
+		return
+	}
 	if delay && r.srv != nil {
 		time.AfterFunc(r.opts.FailDelay, func() {
 			if err := r.srv.WriteResponse(res); err != nil {

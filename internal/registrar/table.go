@@ -180,6 +180,12 @@ func (r *Registrar) Run(ctx context.Context) error {
 	defer kaWG.Wait()
 	kaSem := make(chan struct{}, keepaliveInFlight)
 	if r.opts.Bus != nil {
+		wctx, stop := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		done := make(chan struct{})
+		go func() { defer close(done); r.secrets.watch(wctx, r.opts.Bus, watched) }()
+		defer func() { stop(); <-done }()
+		<-watched
 		r.mu.Lock()
 		loaded := r.loaded
 		r.loaded = nil

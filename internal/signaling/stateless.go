@@ -1,0 +1,145 @@
+package signaling
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Requests of a method handled with HandleStateless never reach sipgo:
+// they are answered where they were read, parsed once (by inspect), and
+// without a server transaction. sipgo spawns a goroutine per message,
+// keeps every UDP server transaction 32 s (Timer J) with a timer goroutine
+// each, and guards all of them with one mutex: under ~4,000 REGISTER/s
+// hundreds of goroutines queued on that mutex and on the socket, the
+// socket buffer overflowed and phones retransmitted (issue 18). A
+// registrar needs none of it (Kamailio answers REGISTER statelessly too):
+// a retransmitted REGISTER is simply handled again, which RFC 3261 10.3
+// makes harmless (same Call-ID and CSeq: the bindings are reported, not
+// changed; a reused nonce-count is challenged again).
+
+// HandleStateless sets the handler for out-of-dialog requests of method
+// and answers them outside sipgo's transaction layer (see above). The
+// handler's transaction only answers (Respond); it has no ACKs, CANCEL or
+// timers. Use it for methods whose handling is idempotent: REGISTER.
+func (s *Server) HandleStateless(method sip.RequestMethod, h func(req *sip.Request, tx sip.ServerTransaction)) {
+	s.mu.Lock()
+	s.handlers[method] = h
+	if s.stateless == nil {
+		s.stateless = map[sip.RequestMethod]bool{}
+	}
+	s.stateless[method] = true
+	s.mu.Unlock()
+}
+
+// isStateless reports whether msg is a request to answer statelessly.
+func (s *Server) isStateless(msg sip.Message) (*sip.Request, bool) {
+	req, ok := msg.(*sip.Request)
+	if !ok {
+		return nil, false
+	}
+	s.mu.RLock()
+	st := s.stateless[req.Method]
+	s.mu.RUnlock()
+	return req, st
+}
+
+// serveStateless routes req (already checked by inspect) in a goroutine of
+// its own, answering through write.
+func (s *Server) serveStateless(req *sip.Request, transport, source string, write func([]byte) error) {
+	req.SetTransport(transport)
+	req.SetSource(source)
+	go s.route(req.Method, req, &statelessTx{write: write})
+}
+
+// statelessTx is the transaction handed to a stateless handler: Respond
+// writes the response, nothing else happens.
+type statelessTx struct {
+	write func([]byte) error
+	mu    sync.Mutex
+	err   error
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// Respond writes res where the request came from.
+func (t *statelessTx) Respond(res *sip.Response) error {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	res.StringWrite(buf)
+	err := t.write(buf.Bytes())
+	if buf.Cap() <= 64<<10 {
+		bufPool.Put(buf)
+	}
+	if err != nil {
+		t.mu.Lock()
+		t.err = err
+		t.mu.Unlock()
+	}
+	return err
+}
+
+func (t *statelessTx) Acks() <-chan *sip.Request            { return nil }
+func (t *statelessTx) OnCancel(f sip.FnTxCancel) bool       { return false }
+func (t *statelessTx) Terminate()                           {}
+func (t *statelessTx) OnTerminate(f sip.FnTxTerminate) bool { return false }
+func (t *statelessTx) Done() <-chan struct{}                { return closedDone }
+func (t *statelessTx) Err() error                           { t.mu.Lock(); defer t.mu.Unlock(); return t.err }
+
+var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// IsStateless reports whether tx is a stateless one (HandleStateless): a
+// response may then be written later with Respond (e.g. delayed), as no
+// transaction times out.
+func IsStateless(tx sip.ServerTransaction) bool {
+	_, ok := tx.(*statelessTx)
+	return ok
+}
+
+// udpResponseAddr is where a response to a request received over UDP
+// from src goes (RFC 3261 18.2.2, RFC 3581 4): the source address and port
+// when the top Via asked for rport, else the source address and the port
+// of the Via's sent-by (5060 when it names none).
+func udpResponseAddr(req *sip.Request, src *net.UDPAddr) *net.UDPAddr {
+	v := req.Via()
+	if v == nil {
+		return src
+	}
+	if _, ok := v.Params.Get("rport"); ok {
+		return src
+	}
+	port := v.Port
+	if port == 0 {
+		port = 5060
+	}
+	return &net.UDPAddr{IP: src.IP, Port: port, Zone: src.Zone}
+}
+
+// writeUDP returns a writer of datagrams to the response address of req.
+func (s *Server) writeUDP(req *sip.Request, src *net.UDPAddr) func([]byte) error {
+	dst := udpResponseAddr(req, src)
+	return func(b []byte) error {
+		if s.udp == nil {
+			return errors.New("no UDP socket")
+		}
+		_, err := s.udp.WriteTo(b, dst)
+		return err
+	}
+}
+
+// writeConn returns a writer of whole messages to a TCP or TLS connection
+// (net.Conn writes are safe from several goroutines; like sipgo's, they
+// set no deadline, which would stay on the connection for sipgo's writes).
+func writeConn(c net.Conn) func([]byte) error {
+	return func(b []byte) error {
+		n, err := c.Write(b)
+		if err == nil && n != len(b) {
+			err = errors.New("short write of " + strconv.Itoa(n) + " bytes")
+		}
+		return err
+	}
+}
