@@ -194,7 +194,7 @@ func (c *secrets) watch(ctx context.Context, bus *events.Bus, ready chan<- struc
 // findCredentials returns the first Digest credentials for our realm.
 func findCredentials(req *sip.Request, name, realm string) (*icdigest.Credentials, error) {
 	var firstErr error
-	for _, h := range req.GetHeaders(name) {
+	for _, h := range signaling.Headers(req, name) {
 		if !icdigest.IsDigest(h.Value()) {
 			continue
 		}

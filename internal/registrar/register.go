@@ -24,13 +24,13 @@ type contactReq struct {
 // stand alone with Expires: 0 (RFC 3261 10.3 step 6).
 func parseContacts(req *sip.Request, def int) (cs []contactReq, wildcard bool, err error) {
 	hdrExpires := -1
-	if h := req.GetHeader("Expires"); h != nil {
+	if h := signaling.Header(req, "Expires"); h != nil {
 		if hdrExpires, err = parseExpires(h.Value()); err != nil {
 			return nil, false, fmt.Errorf("bad Expires header: %w", err)
 		}
 		def = hdrExpires
 	}
-	for _, h := range req.GetHeaders("Contact") {
+	for _, h := range signaling.Headers(req, "Contact") {
 		ch, ok := h.(*sip.ContactHeader)
 		if !ok {
 			return nil, false, fmt.Errorf("unparsed Contact header %q", h.Value())
@@ -169,7 +169,7 @@ func (r *Registrar) apply(device string, req *sip.Request, cs []contactReq, flow
 	}
 	base := hotdesk.Binding{Device: device, CallID: callID, CSeq: cseq, Source: req.Source(),
 		Transport: strings.ToLower(req.Transport()), Node: r.opts.Node, Updated: now, NAT: viaNAT(req)}
-	if h := req.GetHeader("User-Agent"); h != nil {
+	if h := signaling.Header(req, "User-Agent"); h != nil {
 		base.UserAgent = h.Value()
 	}
 	for _, c := range cs {

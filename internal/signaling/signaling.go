@@ -88,7 +88,8 @@ type Server struct {
 	handlers map[sip.RequestMethod]sipgo.RequestHandler
 	// stateless methods are answered outside sipgo (HandleStateless).
 	stateless map[sip.RequestMethod]bool
-	dialogs  map[string]DialogHandler
+	answered  answered // UDP responses sent statelessly, for retransmissions
+	dialogs   map[string]DialogHandler
 }
 
 // New creates the user agent, server and client. Call Listen to bind.

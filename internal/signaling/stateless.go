@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -49,19 +50,87 @@ func (s *Server) isStateless(msg sip.Message) (*sip.Request, bool) {
 }
 
 // serveStateless routes req (already checked by inspect) in a goroutine of
-// its own, answering through write.
+// its own, answering through write. Over UDP a retransmission (same
+// transaction key from the same source) is not handled again: while the
+// first copy is being handled it is dropped, once answered it gets the
+// same response bytes (phones and sipp expect the very response again; a
+// second handling would answer an authenticated REGISTER with a new
+// challenge, its nonce-count being used).
 func (s *Server) serveStateless(req *sip.Request, transport, source string, write func([]byte) error) {
 	req.SetTransport(transport)
 	req.SetSource(source)
-	go s.route(req.Method, req, &statelessTx{write: write})
+	tx := &statelessTx{write: write}
+	if transport == "UDP" {
+		if key, err := sip.ServerTxKeyMake(req); err == nil {
+			key += "|" + source
+			if res, seen := s.answered.begin(key, time.Now()); seen {
+				if res != nil {
+					_ = write(res)
+				}
+				return
+			}
+			tx.key, tx.answered = key, &s.answered
+		}
+	}
+	go s.route(req.Method, req, tx)
+}
+
+// answered remembers the final responses to UDP requests answered
+// statelessly for answeredFor to 2×answeredFor (two generations), which
+// covers a UDP client's first retransmissions (0.5, 1, 2, 4 s after the
+// request): RFC 3261 17.2.2 keeps them 32 s, at ~600 bytes each that is
+// 150 MB at 8,000 requests/s; a later retransmission is handled again.
+type answered struct {
+	mu        sync.Mutex
+	cur, prev map[string][]byte // nil value: being handled
+	start     time.Time
+}
+
+const (
+	answeredFor = 4 * time.Second
+	answeredMax = 100_000 // per generation; beyond, requests are not remembered
+)
+
+// begin returns the response already sent for key (nil while it is being
+// handled) and true, or marks key as being handled and returns false.
+func (a *answered) begin(key string, now time.Time) ([]byte, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if now.Sub(a.start) >= answeredFor || a.cur == nil {
+		a.prev, a.cur, a.start = a.cur, make(map[string][]byte, len(a.cur)), now
+	}
+	if res, ok := a.cur[key]; ok {
+		return res, true
+	}
+	if res, ok := a.prev[key]; ok {
+		return res, true
+	}
+	if len(a.cur) < answeredMax {
+		a.cur[key] = nil
+	}
+	return nil, false
+}
+
+// done records the final response sent for key.
+func (a *answered) done(key string, res []byte) {
+	a.mu.Lock()
+	if _, ok := a.prev[key]; ok {
+		a.prev[key] = res
+	} else if len(a.cur) < answeredMax {
+		a.cur[key] = res
+	}
+	a.mu.Unlock()
 }
 
 // statelessTx is the transaction handed to a stateless handler: Respond
-// writes the response, nothing else happens.
+// writes the response (and, over UDP, remembers a final one for
+// retransmissions); nothing else happens.
 type statelessTx struct {
-	write func([]byte) error
-	mu    sync.Mutex
-	err   error
+	write    func([]byte) error
+	key      string
+	answered *answered // nil: nothing remembered (TCP, TLS)
+	mu       sync.Mutex
+	err      error
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -72,6 +141,9 @@ func (t *statelessTx) Respond(res *sip.Response) error {
 	buf.Reset()
 	res.StringWrite(buf)
 	err := t.write(buf.Bytes())
+	if err == nil && t.answered != nil && res.StatusCode >= 200 {
+		t.answered.done(t.key, bytes.Clone(buf.Bytes()))
+	}
 	if buf.Cap() <= 64<<10 {
 		bufPool.Put(buf)
 	}
