@@ -204,11 +204,12 @@ func (r *Registrar) upsertLocked(live []hotdesk.Binding, base hotdesk.Binding, c
 	b.NAT = base.NAT || signaling.SourceAddr(f.host) != signaling.SourceAddr(base.Source)
 	b.Instance, b.RegID = f.instance, f.regID
 	b.Expires = now.Add(time.Duration(min(c.expires, r.opts.MaxExpires)) * time.Second)
-	r.markPutLocked(b)
 	if i >= 0 {
+		r.markRefreshLocked(live[i], b, now)
 		live[i] = b
 		return live
 	}
+	r.markPutLocked(b)
 	return append(live, b)
 }
 

@@ -64,7 +64,11 @@ type Options struct {
 	// safe there; without one the TTL is capped at 2s.
 	CacheTTL      time.Duration
 	FlushInterval time.Duration // group commit of refreshes; default 1s
-	SyncTimeout   time.Duration // wait for a new device's binding to be stored; default 5s
+	// RefreshWriteDelay: a refresh that changes only the expiry (and
+	// Call-ID, CSeq) of a row stored well beyond the phone's next refresh
+	// is written within this; default 10s (see markRefreshLocked).
+	RefreshWriteDelay time.Duration
+	SyncTimeout       time.Duration // wait for a new device's binding to be stored; default 5s
 
 	SlowAfter  int           // auth failures per FailWindow before responses are delayed; default 5
 	BlockAfter int           // auth failures per FailWindow before the source is blocked; default 20
@@ -110,6 +114,7 @@ func (o *Options) setDefaults() error {
 	defDur(&o.NonceTTL, 30*time.Second)
 	defDur(&o.CacheTTL, 2*time.Second)
 	defDur(&o.FlushInterval, time.Second)
+	defDur(&o.RefreshWriteDelay, 10*time.Second)
 	defDur(&o.SyncTimeout, 5*time.Second)
 	defDur(&o.FailWindow, time.Minute)
 	defDur(&o.BlockFor, 10*time.Minute)
@@ -158,6 +163,7 @@ type Registrar struct {
 	mu       sync.Mutex
 	devices  map[string][]hotdesk.Binding // live table
 	puts     map[bindingKey]hotdesk.Binding
+	later    map[bindingKey]laterPut // refreshes written within RefreshWriteDelay
 	dels     map[bindingKey]hotdesk.Binding
 	audits   []*hotdesk.AuditEvent
 	loaded   []events.Event // unregistrations found by Load, published by Run
@@ -188,6 +194,7 @@ func New(o Options) (*Registrar, error) {
 		devLimiter: limit.NewBlocking(o.DeviceBlockAfter, o.DeviceFailWindow, o.DeviceBlockFor),
 		devices:    make(map[string][]hotdesk.Binding),
 		puts:       make(map[bindingKey]hotdesk.Binding),
+		later:      make(map[bindingKey]laterPut),
 		dels:       make(map[bindingKey]hotdesk.Binding),
 		kick:       make(chan struct{}, 1),
 	}, nil
