@@ -324,6 +324,9 @@ func (c *guardConn) frame() error {
 			c.registered = true
 		}
 		if req, ok := c.l.s.isStateless(parsed); ok {
+			if f := c.l.s.opts.ReadFilter; f != nil && !f(c.RemoteAddr().String()) {
+				continue // a blocked source, as readFilter drops for sipgo
+			}
 			transport := "TCP"
 			if c.l.tlsConf != nil {
 				transport = "TLS"

@@ -112,3 +112,52 @@ func TestStatelessUDPRetransmissionGetsSameResponse(t *testing.T) {
 		t.Fatalf("new request: %v, %d calls", err, calls.Load())
 	}
 }
+
+// The read filter (blocked brute-force sources) applies to requests
+// answered statelessly over TCP too, which never pass sipgo's read loop.
+func TestStatelessTCPHonoursReadFilter(t *testing.T) {
+	var block atomic.Bool
+	var refused atomic.Int32
+	s := mustServe(t, func(string) bool {
+		if block.Load() {
+			refused.Add(1)
+			return false
+		}
+		return true
+	})
+	var calls atomic.Int32
+	s.HandleStateless(sip.REGISTER, func(req *sip.Request, tx sip.ServerTransaction) {
+		calls.Add(1)
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	c, err := net.Dial("tcp", s.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	block.Store(true)
+	c.Write([]byte(sipText("REGISTER", "blocked-tcp", "", c.LocalAddr().String(), "TCP")))
+	for deadline := time.Now().Add(10 * time.Second); refused.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the read filter never saw the blocked REGISTER")
+		}
+	}
+	block.Store(false)
+	c.Write([]byte(sipText("REGISTER", "allowed-tcp", "", c.LocalAddr().String(), "TCP")))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	rd := bufio.NewReader(c)
+	var callIDs []string
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, "Call-ID:") {
+			callIDs = append(callIDs, strings.TrimSpace(strings.TrimPrefix(line, "Call-ID:")))
+			break
+		}
+	}
+	if calls.Load() != 1 || callIDs[0] != "allowed-tcp" {
+		t.Fatalf("%d handled, first answer for %v", calls.Load(), callIDs)
+	}
+}
