@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,10 +18,20 @@ func init() {
 	if addr == "" {
 		return
 	}
+	if _, err := servePprof(addr); err != nil {
+		fmt.Fprintln(os.Stderr, "hotdesk: HOTDESK_DEBUG_PPROF:", err)
+	}
+}
+
+// servePprof listens on addr (loopback only) and serves the profiler there.
+func servePprof(addr string) (net.Listener, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-		fmt.Fprintf(os.Stderr, "hotdesk: HOTDESK_DEBUG_PPROF=%q ignored: give a loopback host:port\n", addr)
-		return
+		return nil, errors.New("give a loopback host:port, not " + addr)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -28,9 +39,6 @@ func init() {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	go func() {
-		if err := http.ListenAndServe(addr, mux); err != nil {
-			fmt.Fprintln(os.Stderr, "hotdesk: pprof:", err)
-		}
-	}()
+	go http.Serve(l, mux)
+	return l, nil
 }
