@@ -109,6 +109,19 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time) (*secret,
 	return s, nil
 }
 
+// fresh reports whether user's credentials are cached and fresh (get
+// would not ask the store).
+func (c *secrets) fresh(user string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.m[user]
+	ttl := c.ttl
+	if !c.watching {
+		ttl = min(ttl, unwatchedTTL)
+	}
+	return s != nil && now.Sub(s.fetched) < ttl
+}
+
 // sweep drops entries older than the TTL.
 func (c *secrets) sweep(now time.Time) {
 	c.mu.Lock()

@@ -70,6 +70,35 @@ func parseExpires(v string) (int, error) {
 	return int(n), nil
 }
 
+// handleRegisterRead is the REGISTER handler signaling calls in its read
+// loops (HandleStateless): a REGISTER that may wait — for a store query
+// (credentials not cached) or for the group commit of a device's first
+// binding — is handled in a goroutine of its own; the rest (challenges,
+// refreshes: nearly all) at once, without one.
+func (r *Registrar) handleRegisterRead(req *sip.Request, tx sip.ServerTransaction) {
+	if r.mayWait(req) {
+		go r.handleRegister(req, tx)
+		return
+	}
+	r.handleRegister(req, tx)
+}
+
+// mayWait reports whether handling req may wait on the store.
+func (r *Registrar) mayWait(req *sip.Request) bool {
+	c, err := findCredentials(req, wwwAuth.credentials, r.opts.Realm)
+	if err != nil || c == nil || c.Username == "" {
+		return false // 400 or a challenge
+	}
+	now := r.now()
+	if !r.secrets.fresh(c.Username, now) {
+		return true
+	}
+	r.mu.Lock()
+	bound := len(r.devices[c.Username]) > 0
+	r.mu.Unlock()
+	return !bound
+}
+
 func (r *Registrar) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	dev, ok := r.authenticate(req, tx, wwwAuth)
 	if !ok {

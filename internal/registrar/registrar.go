@@ -210,7 +210,7 @@ func (r *Registrar) Algorithms() []string { return slices.Clone(r.opts.Algorithm
 func (r *Registrar) Register(srv *signaling.Server) {
 	r.srv = srv.Server
 	r.sig = srv
-	srv.HandleStateless(sip.REGISTER, r.handleRegister)
+	srv.HandleStateless(sip.REGISTER, r.handleRegisterRead)
 	srv.Handle(sip.OPTIONS, r.handleOptions)
 }
 
