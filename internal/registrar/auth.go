@@ -172,28 +172,56 @@ func (c *secrets) cached() int {
 
 // watch keeps the cache current from the bus until ctx is done: it drops a
 // device's entry when the device changes (here or on another node), and
-// every entry when this subscription lost events (a gap in their sequence)
-// or the cluster bridge says events were missed. ready is closed once watching.
+// every entry when this subscription lost events or the cluster bridge
+// says events were missed. ready is closed once watching.
+//
+// Every event has the next sequence number, but publishers on several
+// goroutines may deliver them out of order: a number skipped counts as
+// lost only when it has not arrived within lostAfter. (Clearing at every
+// crossing emptied the cache many times a second while thousands of
+// phones registered, issue 18.)
 func (c *secrets) watch(ctx context.Context, bus *events.Bus, ready chan<- struct{}) {
 	ch, cancel := bus.Subscribe(4096)
 	defer cancel()
 	c.forgetAll(true) // what was cached before no event could reach us
 	defer c.forgetAll(false)
 	close(ready)
+	c.follow(ctx, ch)
+}
+
+// follow applies the events of ch to the cache (see watch).
+func (c *secrets) follow(ctx context.Context, ch <-chan events.Event) {
+	tick := time.NewTicker(lostAfter / 2)
+	defer tick.Stop()
 	var last int64
+	missing := map[int64]time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case e := <-ch:
-			// Every event has the next sequence number; a gap means this
-			// subscription lost some (or two publishers crossed: harmless).
-			gap := last != 0 && e.Seq != last+1
-			last = max(last, e.Seq)
-			if gap {
-				c.forgetAll(true)
-				continue
+		case now := <-tick.C:
+			for _, at := range missing {
+				if now.Sub(at) >= lostAfter {
+					clear(missing)
+					c.forgetAll(true)
+					break
+				}
 			}
+		case e := <-ch:
+			switch {
+			case last == 0 || e.Seq == last+1:
+			case e.Seq <= last:
+				delete(missing, e.Seq) // arrived late
+			case e.Seq-last > maxMissing || len(missing) > maxMissing:
+				clear(missing)
+				c.forgetAll(true)
+			default:
+				now := time.Now()
+				for s := last + 1; s < e.Seq; s++ {
+					missing[s] = now
+				}
+			}
+			last = max(last, e.Seq)
 			switch {
 			case e.Kind == events.KindResync, e.Kind == hotdesk.KindDeviceChanged && e.Device == "":
 				c.forgetAll(true) // e.g. a CSV import: one event for many devices
@@ -203,6 +231,13 @@ func (c *secrets) watch(ctx context.Context, bus *events.Bus, ready chan<- struc
 		}
 	}
 }
+
+// lostAfter is how long a skipped event number may take to arrive before
+// the cache is emptied; maxMissing bounds the numbers waited for.
+const (
+	lostAfter  = time.Second
+	maxMissing = 4096
+)
 
 // findCredentials returns the first Digest credentials for our realm.
 func findCredentials(req *sip.Request, name, realm string) (*icdigest.Credentials, error) {

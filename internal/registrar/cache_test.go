@@ -1,6 +1,7 @@
 package registrar
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -87,4 +88,36 @@ func TestCacheTTLCappedWithoutBus(t *testing.T) {
 	mustStatus(t, p.register(p.contact(), "MD5"), 403)
 	p.pass = "new-password"
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+}
+
+// Events crossing on the way (published from several goroutines) keep the
+// cache; a number that never arrives empties it within about lostAfter.
+func TestCacheSurvivesReorderedEventsNotLostOnes(t *testing.T) {
+	c := &secrets{ttl: time.Hour, m: map[string]*secret{}}
+	c.forgetAll(true)
+	fill := func() {
+		c.mu.Lock()
+		c.m["HD00001"], c.m["HD00002"] = &secret{fetched: time.Now()}, &secret{fetched: time.Now()}
+		c.mu.Unlock()
+	}
+	fill()
+	ch := make(chan events.Event)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.follow(ctx, ch) }()
+	defer func() { cancel(); <-done }()
+	for _, seq := range []int64{1, 3, 2, 4, 6, 5} {
+		ch <- events.Event{Seq: seq, Kind: hotdesk.KindRegistered, Device: "HD00009"}
+	}
+	ch <- events.Event{Seq: 7, Kind: hotdesk.KindDeviceChanged, Device: "HD00002"}
+	ch <- events.Event{Seq: 8, Kind: hotdesk.KindRegistered} // handled after 7
+	if n := c.cached(); n != 1 {
+		t.Fatalf("%d cached after reordered events and one device change, want 1", n)
+	}
+	time.Sleep(2 * lostAfter) // nothing missing: nothing to clear
+	if n := c.cached(); n != 1 {
+		t.Fatalf("%d cached, want 1", n)
+	}
+	ch <- events.Event{Seq: 10, Kind: hotdesk.KindRegistered} // 9 lost
+	until(t, "a lost event to empty the cache", func() bool { return c.cached() == 0 })
 }
