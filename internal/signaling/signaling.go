@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -267,6 +268,18 @@ func (s *Server) Serve(ctx context.Context) error {
 		// The listener's connections are TLS already (guardListener).
 		go func() { errc <- s.Server.ServeTLS(s.tls) }()
 	}
+	go func() {
+		t := time.NewTicker(answeredFor)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				s.answered.expire(now)
+			}
+		}
+	}()
 	var err error
 	select {
 	case <-ctx.Done():

@@ -103,8 +103,11 @@ const (
 func (a *answered) begin(key string, now time.Time) ([]byte, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if now.Sub(a.start) >= answeredFor || a.cur == nil {
+	if now.Sub(a.start) >= answeredFor {
 		a.prev, a.cur, a.start = a.cur, make(map[string][]byte, len(a.cur)), now
+	}
+	if a.cur == nil {
+		a.cur = map[string][]byte{}
 	}
 	if res, ok := a.cur[key]; ok {
 		return res, true
@@ -116,6 +119,19 @@ func (a *answered) begin(key string, now time.Time) ([]byte, bool) {
 		a.cur[key] = nil
 	}
 	return nil, false
+}
+
+// expire forgets generations older than 2×answeredFor (called every
+// answeredFor: without traffic begin never rotates).
+func (a *answered) expire(now time.Time) {
+	a.mu.Lock()
+	if now.Sub(a.start) >= answeredFor {
+		a.prev, a.cur, a.start = a.cur, nil, now
+		if len(a.prev) == 0 {
+			a.prev = nil
+		}
+	}
+	a.mu.Unlock()
 }
 
 // done records the final response sent for key.

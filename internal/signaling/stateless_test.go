@@ -161,3 +161,23 @@ func TestStatelessTCPHonoursReadFilter(t *testing.T) {
 		t.Fatalf("%d handled, first answer for %v", calls.Load(), callIDs)
 	}
 }
+
+// Remembered responses go after two rounds without traffic.
+func TestAnsweredExpireWithoutTraffic(t *testing.T) {
+	var a answered
+	t0 := time.Now()
+	a.begin("k", t0)
+	a.done("k", []byte("SIP/2.0 200 OK\r\n\r\n"))
+	a.expire(t0.Add(answeredFor))
+	if res, seen := a.begin("k", t0.Add(answeredFor)); !seen || res == nil {
+		t.Fatal("forgotten after one round")
+	}
+	a.expire(t0.Add(2 * answeredFor))
+	a.expire(t0.Add(3 * answeredFor))
+	a.mu.Lock()
+	n := len(a.cur) + len(a.prev)
+	a.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d remembered after two rounds without traffic", n)
+	}
+}
