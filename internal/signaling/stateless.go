@@ -163,10 +163,12 @@ func (t *statelessTx) Respond(res *sip.Response) error {
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	res.StringWrite(buf)
-	err := t.write(buf.Bytes())
-	if err == nil && t.answered != nil && res.StatusCode >= 200 {
+	if t.answered != nil && res.StatusCode >= 200 {
+		// Remembered before it is sent: a retransmission read by another
+		// loop the moment the response arrives must find it.
 		t.answered.done(t.key, bytes.Clone(buf.Bytes()))
 	}
+	err := t.write(buf.Bytes())
 	if buf.Cap() <= 64<<10 {
 		bufPool.Put(buf)
 	}
