@@ -1,90 +1,135 @@
 #!/usr/bin/env bash
-# Registers N distinct devices (default 10,000) with digest auth through sipp
-# against a bench server (store + signaling + registrar), over UDP and then
-# TCP, and prints sustained registrations/s, failures, retransmissions and the
-# server's resident memory per 10,000 bindings. A CPU profile of each run is
-# summarised at the end.
+# REGISTER load on the real binary: builds ./cmd/hotdesk, starts
+# `hotdesk serve` (SQLite in a fresh data dir, --digest MD5) on loopback,
+# creates N devices through the API and drives sipp's register_ok.xml
+# (REGISTER → 401 → REGISTER with credentials → 200) at a fixed RATE of
+# registrations/s, over UDP, over one TCP connection and over CONNS TCP
+# connections. Each pass prints the achieved rate, failures,
+# retransmissions and the server's CPU time per registration (utime+stime
+# of the process from /proc, all threads). At the end it prints the Go heap
+# in use (after a forced GC) with no binding and with N bindings, per
+# 10,000 bindings, and the top of a CPU profile taken during the last
+# refresh pass (HOTDESK_PPROF).
 #
-#   bench/register/run.sh            # N=10000, both transports
-#   N=20000 RATE=8000 bench/register/run.sh udp
+#   bench/register/run.sh                     # N=10000, RATE=4000, udp tcp1 tcpn
+#   RATE=8000 bench/register/run.sh udp       # one transport
 #
-# One "registration" is REGISTER → 401 → REGISTER with credentials → 200, so
-# REGISTER requests/s are twice the registrations/s. Pass 1 registers every
-# device for the first time (each first binding is stored before its 200);
-# pass 2 refreshes them all (written behind, once a second). The store is
-# the real durable SQLite store in a fresh file (STORE=mem: the in-memory
-# stand-in, to see the registrar's own cost).
+# Pass "new" registers every device for the first time (each first binding
+# is stored before its 200); pass "refresh" registers them all again
+# (written behind). One registration is two REGISTERs. Only loopback.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-10000}
-RATE=${RATE:-20000}          # sipp's call rate ceiling; the server is the limit
-LIMIT=${LIMIT:-400}          # concurrent registrations in flight
+RATE=${RATE:-4000}           # registrations/s offered by sipp
+LIMIT=${LIMIT:-2000}         # registrations in flight at most
+CONNS=${CONNS:-1000}         # TCP connections of the tcpn pass
 PORT=${PORT:-15060}
-TRANSPORTS=${*:-udp tcp}
+HTTP=${HTTP:-15080}
+PPROF=${PPROF:-15090}
+PASSES=${*:-udp tcp1 tcpn}
 OUT=${OUT:-$(mktemp -d /tmp/bench-register.XXXXXX)}
-command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester" >&2; exit 1; }
+TOKEN=bench-register-token
+CLK=$(getconf CLK_TCK)
+for tool in sipp curl; do
+  command -v $tool >/dev/null || { echo "$tool missing (apt-get install sip-tester curl)" >&2; exit 1; }
+done
 
-go build -o "$OUT/server" ./bench/register/server
-{
-  echo SEQUENTIAL
-  for i in $(seq 1 "$N"); do
-    id=$(printf 'B%05d' "$i")
-    echo "$id;[authentication username=$id password=pw-$id]"
-  done
-} >"$OUT/users.csv"
+go build -o "$OUT/hotdesk" ./cmd/hotdesk
+HOTDESK_PPROF=127.0.0.1:$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" \
+  --http "127.0.0.1:$HTTP" --rtp-ports 40000-40999 --digest MD5 --admin-token "$TOKEN" --log-level warn \
+  --domain bench.test --sip-tls "" --sip-max-conns-per-source $((CONNS + 100)) --sip-max-conns $((CONNS + 1000)) \
+  >"$OUT/hotdesk.log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$HTTP/healthz" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$HTTP/healthz" >/dev/null || { cat "$OUT/hotdesk.log"; exit 1; }
 
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-
+# heap_kb: Go heap in use after a forced GC (the profile endpoint with gc=1
+# collects first; /metrics reads the memory statistics then).
+heap_kb() {
+  curl -sf "http://127.0.0.1:$PPROF/debug/pprof/heap?gc=1" >/dev/null
+  curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP/metrics" |
+    awk '/^go_memstats_heap_inuse_bytes / {printf "%d\n", $2/1024}'
+}
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 # stat FILE COLUMN: last value of a sipp -trace_stat column.
 stat() {
-  awk -F';' -v col="$2" 'NR==1 {for (i=1;i<=NF;i++) if ($i==col) c=i; next} {v=$c} END {print v}' "$1"
+  awk -F';' -v col="$2" 'NR==1 {for (i=1;i<=NF;i++) if ($i==col) c=i; next} {v=$c} END {print v+0}' "$1"
 }
 
-udp_drops() { awk '/^Udp:/ && !h {h=1; next} /^Udp:/ {print $6; exit}' /proc/net/snmp; }
+t0=$(date +%s.%N)
+python3 - "$HTTP" "$TOKEN" "$N" <<'PY'
+import concurrent.futures, http.client, json, sys, threading
+port, token, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+local = threading.local()
+def create(i):
+    if not hasattr(local, "c"):
+        local.c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    d = "B%05d" % i
+    local.c.request("POST", "/api/v1/devices", json.dumps({"id": d, "mode": "hotdesk", "sip_password": "pw-bench-" + d}),
+                    {"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    r = local.c.getresponse()
+    r.read()
+    if r.status != 201:
+        raise SystemExit("POST /devices %s: %d" % (d, r.status))
+with concurrent.futures.ThreadPoolExecutor(8) as ex:
+    list(ex.map(create, range(1, n + 1)))
+PY
+{
+  echo SEQUENTIAL
+  seq -f 'B%05g' 1 "$N" | awk '{print $1 ";[authentication username=" $1 " password=pw-bench-" $1 "]"}'
+} >"$OUT/users.csv"
+echo "box: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $N devices created in $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-5) s"
+heap0=$(heap_kb)
 
-pass() { # transport label calls
-  local t=$1 label=$2 calls=$3 mode=u1
-  [ "$t" = tcp ] && mode=t1
-  local sf="$OUT/$t-$label.csv"
+failed=0
+pass() { # name transport label
+  local name=$1 t=$2 label=$3 calls=$N
+  local sf="$OUT/$name-$label.csv" extra=()
+  [ "$t" = tn ] && extra=(-max_socket "$CONNS")
   rm -f "$sf"
-  local d0 t0 t1
-  d0=$(udp_drops); t0=$(date +%s.%N)
-  sipp "127.0.0.1:$PORT" -sf test/sipp/register_ok.xml -inf "$OUT/users.csv" -m "$calls" \
-    -r "$RATE" -l "$LIMIT" -t "$mode" -i 127.0.0.1 -p $((PORT + 1)) -nostdin \
-    -key domain bench.test -key expires 3600 -max_socket 2000 -buff_size 4194304 \
-    -trace_stat -stf "$sf" -fd 1 -timeout 120s >/dev/null 2>"$OUT/$t-$label.sipp.err" || true
-  t1=$(date +%s.%N)
-  local ok fail retr drops
-  ok=$(stat "$sf" "SuccessfulCall(C)"); fail=$(stat "$sf" "FailedCall(C)")
-  retr=$(stat "$sf" "Retransmissions(C)"); drops=$(( $(udp_drops) - d0 ))
-  if [ "${fail:-0}" != 0 ] || [ "${ok:-0}" != "$calls" ]; then failed_passes=$((failed_passes + 1)); fi
-  awk -v t="$t" -v l="$label" -v ok="$ok" -v f="$fail" -v r="$retr" -v s="$(echo "$t1 - $t0" | bc)" -v d="$drops" 'BEGIN {
-    printf "%-4s %-8s %6d ok %4d failed (%.3f%%) %5d retrans %5d udp drops (box-wide) in %6.2fs: %6.0f registrations/s = %6.0f REGISTER/s\n",
-      t, l, ok, f, 100*f/(ok+f), r, d, s, ok/s, 2*ok/s }'
+  local k0 w0 k1 w1
+  k0=$(ticks); w0=$(date +%s.%N)
+  sipp "127.0.0.1:$PORT" -sf test/sipp/register_ok.xml -inf "$OUT/users.csv" -m "$calls" -r "$RATE" -l "$LIMIT" \
+    -t "$t" -i 127.0.0.1 -p $((PORT + 1)) -nostdin -key domain bench.test -key expires 3600 \
+    -buff_size 4194304 -trace_stat -stf "$sf" -fd 1 -timeout 120s "${extra[@]}" \
+    >/dev/null 2>"$OUT/$name-$label.err" || true
+  k1=$(ticks); w1=$(date +%s.%N)
+  local ok fail retr
+  ok=$(stat "$sf" "SuccessfulCall(C)"); fail=$(stat "$sf" "FailedCall(C)"); retr=$(stat "$sf" "Retransmissions(C)")
+  [ "$fail" = 0 ] && [ "$ok" = "$calls" ] || failed=$((failed + 1))
+  awk -v n="$name" -v l="$label" -v ok="$ok" -v f="$fail" -v r="$retr" -v s="$(echo "$w1 - $w0" | bc)" \
+    -v cpu="$(echo "($k1 - $k0) / $CLK" | bc -l)" -v rate="$RATE" 'BEGIN {
+    printf "%-5s %-8s offered %6d/s: %6d ok %4d failed %5d retrans in %6.2f s = %6.0f registrations/s; CPU %5.1f%% of a core, %4.0f us per registration\n",
+      n, l, rate, ok, f, r, s, ok / s, 100 * cpu / s, ok ? 1e6 * cpu / ok : 0 }'
 }
 
-echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-failed_passes=0
-for t in $TRANSPORTS; do
-  db=(-db "$OUT/$t.db"); [ "${STORE:-sqlite}" = mem ] && db=()
-  "$OUT/server" -sip "127.0.0.1:$PORT" -devices "$N" "${db[@]}" -cpuprofile "$OUT/$t.pprof" -memprofile "$OUT/$t.heap" >"$OUT/$t.server.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 600); do grep -q ready "$OUT/$t.server.log" && break; sleep 0.1; done
-  grep -q ready "$OUT/$t.server.log" || { cat "$OUT/$t.server.log"; exit 1; }
-  before=$(rss_kb "$pid")
-  pass "$t" new "$N"
-  after=$(rss_kb "$pid")
-  pass "$t" refresh "$((2 * N))"
-  # sipgo keeps each UDP server transaction 32 s (Timer J) to absorb
-  # retransmissions; wait them out, return garbage to the OS, then measure.
-  sleep "${SETTLE:-34}"; kill -USR1 "$pid"; sleep 1
-  settled=$(rss_kb "$pid")
-  echo "$t  server RSS: ${before} kB seeded; ${after} kB right after $N new registrations; ${settled} kB settled with $N bindings = $(( (settled - before) * 10000 / N )) kB per 10,000 bindings; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
-  kill -INT "$pid"; wait "$pid" || true
+for p in $PASSES; do
+  case $p in
+    udp) t=u1 ;;
+    tcp1) t=t1 ;;
+    tcpn) t=tn ;;
+    *) echo "unknown pass $p (udp, tcp1, tcpn)" >&2; exit 1 ;;
+  esac
+  pass "$p" "$t" new
+  last=$p
+  curl -sf -o "$OUT/$p.pprof" "http://127.0.0.1:$PPROF/debug/pprof/profile?seconds=$((N / RATE > 1 ? N / RATE - 1 : 1))" &
+  prof=$!
+  pass "$p" "$t" refresh
+  wait "$prof" || true
 done
-for t in $TRANSPORTS; do
-  echo "--- $t CPU profile (top, flat) ---"
-  go tool pprof -top -nodecount=25 "$OUT/server" "$OUT/$t.pprof" 2>/dev/null | sed -n '1,32p'
-done
+# sipgo keeps each UDP server transaction 32 s (Timer J) to absorb
+# retransmissions: wait them out before measuring the bindings' memory.
+sleep "${SETTLE:-35}"
+heap1=$(heap_kb)
+echo "Go heap in use: ${heap0} kB with no binding, ${heap1} kB with $N bindings: $(( (heap1 - heap0) * 10000 / N )) kB per 10,000 bindings; process RSS $(rss_kb) kB"
+curl -sf -o "$OUT/heap.pprof" "http://127.0.0.1:$PPROF/debug/pprof/heap?gc=1"
+echo "--- heap in use with $N bindings (top, flat) ---"
+go tool pprof -sample_index=inuse_space -top -nodecount=15 "$OUT/hotdesk" "$OUT/heap.pprof" 2>/dev/null | sed -n '5,22p'
+echo "--- CPU profile of the $last refresh pass (top, flat) ---"
+go tool pprof -top -nodecount=30 "$OUT/hotdesk" "$OUT/$last.pprof" 2>/dev/null | sed -n '1,38p'
+kill -TERM "$pid"; wait "$pid" || true
+trap - EXIT
 echo "files in $OUT"
-if [ "$failed_passes" != 0 ]; then echo "FAILED: $failed_passes pass(es) had failed or missing registrations" >&2; exit 1; fi
+if [ "$failed" != 0 ]; then echo "FAILED: $failed pass(es) had failed or missing registrations" >&2; exit 1; fi

@@ -166,6 +166,7 @@ func (a *App) build(ctx context.Context) error {
 			return a.emergency.InWindow(ctx, device)
 		}})
 	a.reg, err = registrar.New(registrar.Options{Store: a.store, Bus: a.bus, Realm: cfg.Domain, Now: a.now, Logger: a.log, Node: cfg.Node, Algorithms: algs,
+		CacheTTL: 10 * time.Minute, // dropped at once when a device changes (bus)
 		KeepAlive: func() time.Duration {
 			return time.Duration(a.settings.Get(context.Background()).NAT.KeepaliveSeconds) * time.Second
 		}})

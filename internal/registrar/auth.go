@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/digest"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/limit"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	icdigest "github.com/icholy/digest"
@@ -51,24 +52,38 @@ type secret struct {
 
 // secrets caches device credentials for a short TTL so a burst of
 // registrations does not hit the database once per REGISTER, while a changed
-// or deleted device takes effect within the TTL.
+// or deleted device takes effect within the TTL. While Run follows the
+// event bus (watching), a device's entry is dropped as soon as it changes
+// (device_changed, from this node or another) and all entries when events
+// were lost, so the TTL may then be long (the app's is minutes): a phone's
+// refresh, hours apart, finds its credentials without a store round trip.
 type secrets struct {
 	find   func(ctx context.Context, id string) (*hotdesk.Device, error)
 	realm  string
-	ttl    time.Duration
+	ttl    time.Duration    // while watching
 	digest *digest.Verifier // for the dummy HA1 of an unknown device
 
-	mu sync.Mutex
-	m  map[string]*secret
+	mu       sync.Mutex
+	m        map[string]*secret
+	gen      uint64 // bumped by every invalidation (see get)
+	watching bool
 }
 
 const maxCachedSecrets = 200_000
 
+// unwatchedTTL caps the TTL while no event bus invalidates entries.
+const unwatchedTTL = 2 * time.Second
+
 func (c *secrets) get(ctx context.Context, user string, now time.Time) (*secret, error) {
 	c.mu.Lock()
 	s := c.m[user]
+	ttl := c.ttl
+	if !c.watching {
+		ttl = min(ttl, unwatchedTTL)
+	}
+	gen := c.gen
 	c.mu.Unlock()
-	if s != nil && now.Sub(s.fetched) < c.ttl {
+	if s != nil && now.Sub(s.fetched) < ttl {
 		return s, nil
 	}
 	d, err := c.find(ctx, user)
@@ -82,37 +97,152 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time) (*secret,
 		s.dev, s.ha1 = d, digest.NewHA1(user, c.realm, d.SIPPassword)
 	}
 	c.mu.Lock()
-	if len(c.m) >= maxCachedSecrets {
-		clear(c.m)
+	// A change announced while the store was read may not be in what was
+	// read: use it for this request, but do not keep it.
+	if c.gen == gen {
+		if len(c.m) >= maxCachedSecrets {
+			clear(c.m)
+		}
+		c.m[user] = s
 	}
-	c.m[user] = s
 	c.mu.Unlock()
 	return s, nil
+}
+
+// fresh reports whether user's credentials are cached and fresh (get
+// would not ask the store).
+func (c *secrets) fresh(user string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.m[user]
+	ttl := c.ttl
+	if !c.watching {
+		ttl = min(ttl, unwatchedTTL)
+	}
+	return s != nil && now.Sub(s.fetched) < ttl
 }
 
 // sweep drops entries older than the TTL.
 func (c *secrets) sweep(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	ttl := c.ttl
+	if !c.watching {
+		ttl = min(ttl, unwatchedTTL)
+	}
 	for k, s := range c.m {
-		if now.Sub(s.fetched) >= c.ttl {
+		if now.Sub(s.fetched) >= ttl {
 			delete(c.m, k)
 		}
 	}
 }
 
 // forget drops one device (after a failed check, so a just-changed password
-// is picked up on the client's retry).
+// is picked up on the client's retry; and when the device changed).
 func (c *secrets) forget(user string) {
 	c.mu.Lock()
 	delete(c.m, user)
+	c.gen++
 	c.mu.Unlock()
 }
+
+// forgetAll drops every entry and sets whether events keep the cache
+// current from now on.
+func (c *secrets) forgetAll(watching bool) {
+	c.mu.Lock()
+	clear(c.m)
+	c.gen++
+	c.watching = watching
+	c.mu.Unlock()
+}
+
+// isWatching reports whether events keep the cache current (tests).
+func (c *secrets) isWatching() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.watching
+}
+
+// cached is the number of cached entries (tests).
+func (c *secrets) cached() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
+
+// watch keeps the cache current from the bus until ctx is done: it drops a
+// device's entry when the device changes (here or on another node), and
+// every entry when this subscription lost events or the cluster bridge
+// says events were missed. ready is closed once watching.
+//
+// Every event has the next sequence number, but publishers on several
+// goroutines may deliver them out of order: a number skipped counts as
+// lost only when it has not arrived within lostAfter. (Clearing at every
+// crossing emptied the cache many times a second while thousands of
+// phones registered, issue 18.)
+func (c *secrets) watch(ctx context.Context, bus *events.Bus, ready chan<- struct{}) {
+	ch, cancel := bus.Subscribe(4096)
+	defer cancel()
+	c.forgetAll(true) // what was cached before no event could reach us
+	defer c.forgetAll(false)
+	close(ready)
+	c.follow(ctx, ch)
+}
+
+// follow applies the events of ch to the cache (see watch).
+func (c *secrets) follow(ctx context.Context, ch <-chan events.Event) {
+	tick := time.NewTicker(lostAfter / 2)
+	defer tick.Stop()
+	var last int64
+	missing := map[int64]time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			for _, at := range missing {
+				if now.Sub(at) >= lostAfter {
+					clear(missing)
+					c.forgetAll(true)
+					break
+				}
+			}
+		case e := <-ch:
+			switch {
+			case last == 0 || e.Seq == last+1:
+			case e.Seq <= last:
+				delete(missing, e.Seq) // arrived late
+			case e.Seq-last > maxMissing || len(missing) > maxMissing:
+				clear(missing)
+				c.forgetAll(true)
+			default:
+				now := time.Now()
+				for s := last + 1; s < e.Seq; s++ {
+					missing[s] = now
+				}
+			}
+			last = max(last, e.Seq)
+			switch {
+			case e.Kind == events.KindResync, e.Kind == hotdesk.KindDeviceChanged && e.Device == "":
+				c.forgetAll(true) // e.g. a CSV import: one event for many devices
+			case e.Kind == hotdesk.KindDeviceChanged:
+				c.forget(e.Device)
+			}
+		}
+	}
+}
+
+// lostAfter is how long a skipped event number may take to arrive before
+// the cache is emptied; maxMissing bounds the numbers waited for.
+const (
+	lostAfter  = time.Second
+	maxMissing = 4096
+)
 
 // findCredentials returns the first Digest credentials for our realm.
 func findCredentials(req *sip.Request, name, realm string) (*icdigest.Credentials, error) {
 	var firstErr error
-	for _, h := range req.GetHeaders(name) {
+	for _, h := range signaling.Headers(req, name) {
 		if !icdigest.IsDigest(h.Value()) {
 			continue
 		}

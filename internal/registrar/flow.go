@@ -30,7 +30,7 @@ func viaNAT(req *sip.Request) bool {
 // supportsOutbound reports whether req lists "outbound" in Supported (RFC
 // 5626 section 4.2.1: the phone asks for it).
 func supportsOutbound(req *sip.Request) bool {
-	for _, h := range req.GetHeaders("Supported") {
+	for _, h := range signaling.Headers(req, "Supported") {
 		for _, tag := range strings.Split(h.Value(), ",") {
 			if strings.EqualFold(strings.TrimSpace(tag), "outbound") {
 				return true
@@ -53,7 +53,7 @@ type contactFlow struct {
 func contactFlows(req *sip.Request) map[string]contactFlow {
 	out := map[string]contactFlow{}
 	outbound := supportsOutbound(req)
-	for _, h := range req.GetHeaders("Contact") {
+	for _, h := range signaling.Headers(req, "Contact") {
 		ch, ok := h.(*sip.ContactHeader)
 		if !ok || ch.Address.Wildcard {
 			continue

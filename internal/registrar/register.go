@@ -24,13 +24,13 @@ type contactReq struct {
 // stand alone with Expires: 0 (RFC 3261 10.3 step 6).
 func parseContacts(req *sip.Request, def int) (cs []contactReq, wildcard bool, err error) {
 	hdrExpires := -1
-	if h := req.GetHeader("Expires"); h != nil {
+	if h := signaling.Header(req, "Expires"); h != nil {
 		if hdrExpires, err = parseExpires(h.Value()); err != nil {
 			return nil, false, fmt.Errorf("bad Expires header: %w", err)
 		}
 		def = hdrExpires
 	}
-	for _, h := range req.GetHeaders("Contact") {
+	for _, h := range signaling.Headers(req, "Contact") {
 		ch, ok := h.(*sip.ContactHeader)
 		if !ok {
 			return nil, false, fmt.Errorf("unparsed Contact header %q", h.Value())
@@ -68,6 +68,35 @@ func parseExpires(v string) (int, error) {
 		n = 1<<32 - 1
 	}
 	return int(n), nil
+}
+
+// handleRegisterRead is the REGISTER handler signaling calls in its read
+// loops (HandleStateless): a REGISTER that may wait — for a store query
+// (credentials not cached) or for the group commit of a device's first
+// binding — is handled in a goroutine of its own; the rest (challenges,
+// refreshes: nearly all) at once, without one.
+func (r *Registrar) handleRegisterRead(req *sip.Request, tx sip.ServerTransaction) {
+	if r.mayWait(req) {
+		go r.handleRegister(req, tx)
+		return
+	}
+	r.handleRegister(req, tx)
+}
+
+// mayWait reports whether handling req may wait on the store.
+func (r *Registrar) mayWait(req *sip.Request) bool {
+	c, err := findCredentials(req, wwwAuth.credentials, r.opts.Realm)
+	if err != nil || c == nil || c.Username == "" {
+		return false // 400 or a challenge
+	}
+	now := r.now()
+	if !r.secrets.fresh(c.Username, now) {
+		return true
+	}
+	r.mu.Lock()
+	bound := len(r.devices[c.Username]) > 0
+	r.mu.Unlock()
+	return !bound
 }
 
 func (r *Registrar) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
@@ -169,7 +198,7 @@ func (r *Registrar) apply(device string, req *sip.Request, cs []contactReq, flow
 	}
 	base := hotdesk.Binding{Device: device, CallID: callID, CSeq: cseq, Source: req.Source(),
 		Transport: strings.ToLower(req.Transport()), Node: r.opts.Node, Updated: now, NAT: viaNAT(req)}
-	if h := req.GetHeader("User-Agent"); h != nil {
+	if h := signaling.Header(req, "User-Agent"); h != nil {
 		base.UserAgent = h.Value()
 	}
 	for _, c := range cs {
@@ -204,11 +233,12 @@ func (r *Registrar) upsertLocked(live []hotdesk.Binding, base hotdesk.Binding, c
 	b.NAT = base.NAT || signaling.SourceAddr(f.host) != signaling.SourceAddr(base.Source)
 	b.Instance, b.RegID = f.instance, f.regID
 	b.Expires = now.Add(time.Duration(min(c.expires, r.opts.MaxExpires)) * time.Second)
-	r.markPutLocked(b)
 	if i >= 0 {
+		r.markRefreshLocked(live[i], b, now)
 		live[i] = b
 		return live
 	}
+	r.markPutLocked(b)
 	return append(live, b)
 }
 

@@ -56,11 +56,19 @@ type Options struct {
 	// read only the first. SHA-256 is opt-in ("SHA-256", "MD5").
 	Algorithms []string
 
-	MaxContacts   int           // per device; default 10 (the soonest to expire are dropped)
-	NonceTTL      time.Duration // default 30s (as Kamailio); older nonces get stale=true
-	CacheTTL      time.Duration // device credential cache; default 2s
+	MaxContacts int           // per device; default 10 (the soonest to expire are dropped)
+	NonceTTL    time.Duration // default 30s (as Kamailio); older nonces get stale=true
+	// CacheTTL bounds how long device credentials are cached; default 2s.
+	// With a Bus (and Run running) an entry is dropped as soon as its
+	// device changes, and all when events were lost, so a long TTL is
+	// safe there; without one the TTL is capped at 2s.
+	CacheTTL      time.Duration
 	FlushInterval time.Duration // group commit of refreshes; default 1s
-	SyncTimeout   time.Duration // wait for a new device's binding to be stored; default 5s
+	// RefreshWriteDelay: a refresh that changes only the expiry (and
+	// Call-ID, CSeq) of a row stored well beyond the phone's next refresh
+	// is written within this; default 10s (see markRefreshLocked).
+	RefreshWriteDelay time.Duration
+	SyncTimeout       time.Duration // wait for a new device's binding to be stored; default 5s
 
 	SlowAfter  int           // auth failures per FailWindow before responses are delayed; default 5
 	BlockAfter int           // auth failures per FailWindow before the source is blocked; default 20
@@ -106,6 +114,7 @@ func (o *Options) setDefaults() error {
 	defDur(&o.NonceTTL, 30*time.Second)
 	defDur(&o.CacheTTL, 2*time.Second)
 	defDur(&o.FlushInterval, time.Second)
+	defDur(&o.RefreshWriteDelay, 10*time.Second)
 	defDur(&o.SyncTimeout, 5*time.Second)
 	defDur(&o.FailWindow, time.Minute)
 	defDur(&o.BlockFor, 10*time.Minute)
@@ -154,6 +163,7 @@ type Registrar struct {
 	mu       sync.Mutex
 	devices  map[string][]hotdesk.Binding // live table
 	puts     map[bindingKey]hotdesk.Binding
+	later    map[bindingKey]laterPut // refreshes written within RefreshWriteDelay
 	dels     map[bindingKey]hotdesk.Binding
 	audits   []*hotdesk.AuditEvent
 	loaded   []events.Event // unregistrations found by Load, published by Run
@@ -184,6 +194,7 @@ func New(o Options) (*Registrar, error) {
 		devLimiter: limit.NewBlocking(o.DeviceBlockAfter, o.DeviceFailWindow, o.DeviceBlockFor),
 		devices:    make(map[string][]hotdesk.Binding),
 		puts:       make(map[bindingKey]hotdesk.Binding),
+		later:      make(map[bindingKey]laterPut),
 		dels:       make(map[bindingKey]hotdesk.Binding),
 		kick:       make(chan struct{}, 1),
 	}, nil
@@ -199,7 +210,7 @@ func (r *Registrar) Algorithms() []string { return slices.Clone(r.opts.Algorithm
 func (r *Registrar) Register(srv *signaling.Server) {
 	r.srv = srv.Server
 	r.sig = srv
-	srv.Handle(sip.REGISTER, r.handleRegister)
+	srv.HandleStateless(sip.REGISTER, r.handleRegisterRead)
 	srv.Handle(sip.OPTIONS, r.handleOptions)
 }
 
@@ -218,6 +229,14 @@ func (r *Registrar) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
 // written from a timer straight to the transport, so a slowed-down attacker
 // holds no goroutine.
 func (r *Registrar) reply(req *sip.Request, tx sip.ServerTransaction, res *sip.Response, delay bool) {
+	if delay && signaling.IsStateless(tx) {
+		time.AfterFunc(r.opts.FailDelay, func() {
+			if err := tx.Respond(res); err != nil {
+				r.log.Debug("sip delayed response", "status", res.StatusCode, "error", err)
+			}
+		})
+		return
+	}
 	if delay && r.srv != nil {
 		time.AfterFunc(r.opts.FailDelay, func() {
 			if err := r.srv.WriteResponse(res); err != nil {

@@ -17,13 +17,50 @@ import (
 func (r *Registrar) markPutLocked(b hotdesk.Binding) {
 	k := bindingKey{b.Device, b.Contact}
 	delete(r.dels, k)
+	delete(r.later, k)
 	r.puts[k] = b
 }
 
 func (r *Registrar) markDeleteLocked(b hotdesk.Binding) {
 	k := bindingKey{b.Device, b.Contact}
 	delete(r.puts, k)
+	delete(r.later, k)
 	r.dels[k] = b
+}
+
+// markRefreshLocked queues b, a refresh of old, to be written. A refresh
+// that changes nothing but Call-ID, CSeq, expiry and time is written
+// within RefreshWriteDelay rather than at the next flush (a phone that
+// re-registers every few seconds cost a row write per second each, issue
+// 18) when the row already stored outlives the phone's next refresh by a
+// margin: a crash before the write then loses nothing, since the phone
+// refreshes again before the stored row expires. Anything else, and a
+// binding not yet stored, is written at the next flush.
+func (r *Registrar) markRefreshLocked(old, b hotdesk.Binding, now time.Time) {
+	k := bindingKey{b.Device, b.Contact}
+	if _, pending := r.puts[k]; pending {
+		r.puts[k] = b
+		return
+	}
+	stored := old.Expires
+	if p, ok := r.later[k]; ok {
+		stored = p.stored
+	}
+	same := old
+	same.CallID, same.CSeq, same.Expires, same.Updated = b.CallID, b.CSeq, b.Expires, b.Updated
+	period := now.Sub(old.Updated) // how often this phone refreshes
+	if same != b || !stored.After(now.Add(period+2*r.opts.RefreshWriteDelay)) {
+		r.markPutLocked(b)
+		return
+	}
+	r.later[k] = laterPut{b: b, stored: stored}
+}
+
+// laterPut is a refresh written within RefreshWriteDelay, and the expiry
+// of the row stored meanwhile.
+type laterPut struct {
+	b      hotdesk.Binding
+	stored time.Time
 }
 
 func (r *Registrar) setLocked(device string, live []hotdesk.Binding) {
@@ -156,6 +193,7 @@ func (r *Registrar) Drop(bs []hotdesk.Binding) {
 	defer r.mu.Unlock()
 	for _, b := range bs {
 		delete(r.puts, bindingKey{b.Device, b.Contact})
+		delete(r.later, bindingKey{b.Device, b.Contact})
 		var kept []hotdesk.Binding
 		for _, x := range r.devices[b.Device] {
 			if x.Contact != b.Contact {
@@ -176,10 +214,17 @@ func (r *Registrar) Run(ctx context.Context) error {
 	ka := time.NewTimer(r.nextKeepalive())
 	defer ka.Stop()
 	lastKA := time.Now()
+	lastLater := time.Now()
 	var kaWG sync.WaitGroup
 	defer kaWG.Wait()
 	kaSem := make(chan struct{}, keepaliveInFlight)
 	if r.opts.Bus != nil {
+		wctx, stop := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		done := make(chan struct{})
+		go func() { defer close(done); r.secrets.watch(wctx, r.opts.Bus, watched) }()
+		defer func() { stop(); <-done }()
+		<-watched
 		r.mu.Lock()
 		loaded := r.loaded
 		r.loaded = nil
@@ -199,9 +244,13 @@ func (r *Registrar) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			r.sweep(r.now())
-			r.flush(ctx)
+			later := time.Since(lastLater) >= r.opts.RefreshWriteDelay
+			if later {
+				lastLater = time.Now()
+			}
+			r.flushDue(ctx, later)
 		case <-r.kick:
-			r.flush(ctx)
+			r.flushDue(ctx, false)
 		case <-ka.C:
 			if d := r.keepaliveInterval(); d > 0 && time.Since(lastKA) >= d-d/10 {
 				r.keepalives(ctx, &kaWG, kaSem)
@@ -212,12 +261,22 @@ func (r *Registrar) Run(ctx context.Context) error {
 	}
 }
 
-// flush writes every pending change in one go and answers the REGISTERs
-// waiting for it. On failure the changes are queued again (unless newer ones
-// replaced them) and the waiters get the error.
-func (r *Registrar) flush(ctx context.Context) error {
+// flush writes every pending change, deferred refreshes included.
+func (r *Registrar) flush(ctx context.Context) error { return r.flushDue(ctx, true) }
+
+// flushDue writes every pending change in one go (the deferred refreshes
+// too when later is set) and answers the REGISTERs waiting for it. On
+// failure the changes are queued again (unless newer ones replaced them)
+// and the waiters get the error.
+func (r *Registrar) flushDue(ctx context.Context, later bool) error {
 	r.mu.Lock()
 	puts, dels, audits, waiters := r.puts, r.dels, r.audits, r.waiters
+	if later && len(r.later) > 0 {
+		for k, p := range r.later {
+			puts[k] = p.b
+		}
+		r.later = make(map[bindingKey]laterPut, len(r.later))
+	}
 	if len(puts) == 0 && len(dels) == 0 && len(audits) == 0 && len(waiters) == 0 {
 		r.mu.Unlock()
 		return nil
@@ -277,7 +336,9 @@ func (r *Registrar) requeue(puts, dels map[bindingKey]hotdesk.Binding, audits []
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k, b := range puts {
-		if _, newer := r.puts[k]; !newer {
+		_, newer := r.puts[k]
+		_, newerLater := r.later[k]
+		if !newer && !newerLater {
 			if _, gone := r.dels[k]; !gone {
 				r.puts[k] = b
 			}

@@ -39,8 +39,16 @@ type problem struct {
 // and returns it with LF-only line endings made CRLF. p.kind is "" when the
 // message may go on to sipgo.
 func inspect(parser *sip.Parser, data []byte) (out []byte, p problem) {
+	out, _, p = inspectMsg(parser, data)
+	return out, p
+}
+
+// inspectMsg is inspect that also returns the parsed message when it may
+// go on (nil otherwise), so a request answered outside sipgo (see
+// stateless.go) is parsed once.
+func inspectMsg(parser *sip.Parser, data []byte) (out []byte, _ sip.Message, p problem) {
 	if len(data) > MaxMessageSize {
-		return data, refuse(data, 513, "Message Too Large", kindTooLarge, strconv.Itoa(len(data))+" bytes")
+		return data, nil, refuse(data, 513, "Message Too Large", kindTooLarge, strconv.Itoa(len(data))+" bytes")
 	}
 	data = normalizeLineEndings(data)
 	line, _, _ := bytes.Cut(data, []byte("\n"))
@@ -50,38 +58,38 @@ func inspect(parser *sip.Parser, data []byte) (out []byte, p problem) {
 		// RFC 3261 7.1: Request-Line = Method SP Request-URI SP SIP-Version.
 		parts := strings.Split(string(line), " ")
 		if len(parts) != 3 || parts[0] == "" || !isToken(parts[0]) {
-			return data, refuse(data, 400, "Bad Request", kindUnparseable, "bad request line")
+			return data, nil, refuse(data, 400, "Bad Request", kindUnparseable, "bad request line")
 		}
 		if !strings.EqualFold(parts[2], "SIP/2.0") {
 			if strings.HasPrefix(strings.ToUpper(parts[2]), "SIP/") {
-				return data, refuse(data, 505, "Version Not Supported", kindVersion, parts[2])
+				return data, nil, refuse(data, 505, "Version Not Supported", kindVersion, parts[2])
 			}
-			return data, refuse(data, 400, "Bad Request", kindUnparseable, "bad request line")
+			return data, nil, refuse(data, 400, "Bad Request", kindUnparseable, "bad request line")
 		}
 	} else if !bytes.HasPrefix(line, []byte("SIP/2.0 ")) {
-		return data, problem{kind: kindVersion, detail: "response version"}
+		return data, nil, problem{kind: kindVersion, detail: "response version"}
 	}
 	msg, err := parser.ParseSIP(data)
 	if err != nil {
-		return data, refuse(data, 400, "Bad Request", kindUnparseable, err.Error())
+		return data, nil, refuse(data, 400, "Bad Request", kindUnparseable, err.Error())
 	}
 	if missing := missingHeader(msg); missing != "" {
-		return data, refuse(data, 400, "Missing "+missing, kindMissing, missing)
+		return data, nil, refuse(data, 400, "Missing "+missing, kindMissing, missing)
 	}
 	if req, ok := msg.(*sip.Request); ok {
 		if cseq := req.CSeq(); cseq.MethodName != req.Method {
-			return data, refuse(data, 400, "CSeq Method Mismatch", kindCSeqMethod, string(cseq.MethodName)+" in "+string(req.Method))
+			return data, nil, refuse(data, 400, "CSeq Method Mismatch", kindCSeqMethod, string(cseq.MethodName)+" in "+string(req.Method))
 		}
 		if sc := strings.ToLower(req.Recipient.Scheme); (sc == "sip" || sc == "sips") && req.Recipient.Host == "" {
 			// tel: URIs (RFC 3966) have no host and are fine.
-			return data, refuse(data, 400, "Bad Request-URI", kindUnparseable, "no host in Request-URI")
+			return data, nil, refuse(data, 400, "Bad Request-URI", kindUnparseable, "no host in Request-URI")
 		}
 		// Without an RFC 3261 branch, matching needs the From tag (17.2.3).
 		if _, err := sip.ServerTxKeyMake(req); err != nil {
-			return data, refuse(data, 400, "Bad Request", kindMissing, err.Error())
+			return data, nil, refuse(data, 400, "Bad Request", kindMissing, err.Error())
 		}
 	}
-	return data, problem{}
+	return data, msg, problem{}
 }
 
 // missingHeader names the first mandatory header (RFC 3261 8.1.1) that msg

@@ -314,7 +314,7 @@ func (c *guardConn) frame() error {
 			c.msgStart = time.Now()
 		}
 		c.lastMsg = time.Now()
-		out, p := inspect(c.l.s.parser, msg)
+		out, parsed, p := inspectMsg(c.l.s.parser, msg)
 		if p.kind != "" {
 			c.answer(msg, p)
 			continue
@@ -322,6 +322,20 @@ func (c *guardConn) frame() error {
 		c.messages++
 		if bytes.HasPrefix(out, []byte("REGISTER ")) {
 			c.registered = true
+		}
+		if req, ok := c.l.s.isStateless(parsed); ok {
+			if f := c.l.s.opts.ReadFilter; f != nil && !f(c.RemoteAddr().String()) {
+				continue // a blocked source, as readFilter drops for sipgo
+			}
+			transport := "TCP"
+			if c.l.tlsConf != nil {
+				transport = "TLS"
+			}
+			c.l.s.serveStateless(req, transport, c.RemoteAddr().String(), writeConn(c.Conn))
+			if len(c.buf) == 0 {
+				c.buf = nil
+			}
+			continue
 		}
 		c.ready = out
 		if len(c.buf) == 0 {

@@ -1,0 +1,123 @@
+package registrar
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
+)
+
+// until waits (bounded) for cond.
+func until(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func longCache(o *Options) { o.CacheTTL = 10 * time.Minute }
+
+// Issue 18: with the bus watched, a refresh minutes later finds the
+// device's credentials in the cache (no store round trip per REGISTER),
+// and a device_changed event drops them at once: the new password works
+// and the old one no longer does, without waiting for the TTL.
+func TestChangedDeviceLeavesCacheAtOnce(t *testing.T) {
+	store := newFakeStore()
+	store.addDevice("HD00001", "old-password")
+	h := mustStart(t, store, newClock(), longCache)
+	until(t, "the registrar to watch the bus", h.reg.secrets.isWatching)
+	p := h.mustPhone(t, "udp", "HD00001", "old-password")
+	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+	h.clock.Advance(time.Minute)
+	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+	store.mu.Lock()
+	finds := store.finds
+	store.mu.Unlock()
+	if finds != 1 {
+		t.Fatalf("%d store lookups for two registrations a minute apart, want 1", finds)
+	}
+
+	store.addDevice("HD00001", "new-password")
+	h.bus.Publish(events.Event{Kind: hotdesk.KindDeviceChanged, Device: "HD00001", Reason: "sip_password"})
+	until(t, "the changed device to leave the cache", func() bool { return h.reg.secrets.cached() == 0 })
+	mustStatus(t, p.register(p.contact(), "MD5"), 403)
+	p.pass = "new-password"
+	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+}
+
+// A device_changed event naming no device (a CSV import) and a cluster
+// resync drop every cached credential.
+func TestImportAndResyncEmptyTheCache(t *testing.T) {
+	store := newFakeStore()
+	store.addDevice("HD00001", "s3cret-one")
+	store.addDevice("HD00002", "s3cret-two")
+	h := mustStart(t, store, newClock(), longCache)
+	until(t, "the registrar to watch the bus", h.reg.secrets.isWatching)
+	for _, e := range []events.Event{
+		{Kind: hotdesk.KindDeviceChanged, Reason: "import"},
+		{Kind: events.KindResync},
+	} {
+		for _, id := range []string{"HD00001", "HD00002"} {
+			pw := map[string]string{"HD00001": "s3cret-one", "HD00002": "s3cret-two"}[id]
+			p := h.mustPhone(t, "udp", id, pw)
+			mustStatus(t, p.register(p.contact(), "MD5"), 200)
+		}
+		if n := h.reg.secrets.cached(); n != 2 {
+			t.Fatalf("%d cached credentials, want 2", n)
+		}
+		h.bus.Publish(e)
+		until(t, e.Kind+" to empty the cache", func() bool { return h.reg.secrets.cached() == 0 })
+	}
+}
+
+// Without a bus nothing tells the registrar a device changed: a long
+// CacheTTL is capped at 2 s then.
+func TestCacheTTLCappedWithoutBus(t *testing.T) {
+	store := newFakeStore()
+	store.addDevice("HD00001", "old-password")
+	h := mustStart(t, store, newClock(), func(o *Options) { longCache(o); o.Bus = nil })
+	p := h.mustPhone(t, "udp", "HD00001", "old-password")
+	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+	store.addDevice("HD00001", "new-password")
+	h.clock.Advance(3 * time.Second)
+	mustStatus(t, p.register(p.contact(), "MD5"), 403)
+	p.pass = "new-password"
+	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+}
+
+// Events crossing on the way (published from several goroutines) keep the
+// cache; a number that never arrives empties it within about lostAfter.
+func TestCacheSurvivesReorderedEventsNotLostOnes(t *testing.T) {
+	c := &secrets{ttl: time.Hour, m: map[string]*secret{}}
+	c.forgetAll(true)
+	fill := func() {
+		c.mu.Lock()
+		c.m["HD00001"], c.m["HD00002"] = &secret{fetched: time.Now()}, &secret{fetched: time.Now()}
+		c.mu.Unlock()
+	}
+	fill()
+	ch := make(chan events.Event)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.follow(ctx, ch) }()
+	defer func() { cancel(); <-done }()
+	for _, seq := range []int64{1, 3, 2, 4, 6, 5} {
+		ch <- events.Event{Seq: seq, Kind: hotdesk.KindRegistered, Device: "HD00009"}
+	}
+	ch <- events.Event{Seq: 7, Kind: hotdesk.KindDeviceChanged, Device: "HD00002"}
+	ch <- events.Event{Seq: 8, Kind: hotdesk.KindRegistered} // handled after 7
+	if n := c.cached(); n != 1 {
+		t.Fatalf("%d cached after reordered events and one device change, want 1", n)
+	}
+	time.Sleep(2 * lostAfter) // nothing missing: nothing to clear
+	if n := c.cached(); n != 1 {
+		t.Fatalf("%d cached, want 1", n)
+	}
+	ch <- events.Event{Seq: 10, Kind: hotdesk.KindRegistered} // 9 lost
+	until(t, "a lost event to empty the cache", func() bool { return c.cached() == 0 })
+}
