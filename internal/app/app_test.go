@@ -321,11 +321,14 @@ func TestServeCallsFollowLogin(t *testing.T) {
 	for _, tt := range []struct{ ext, dir, peer string }{{"201", "outbound", "202"}, {"202", "inbound", "201"}} {
 		var recs []struct {
 			Direction, Peer, Result, Device string
+			End                             *time.Time
 		}
-		deadline := time.Now().Add(3 * time.Second)
-		for len(recs) == 0 && time.Now().Before(deadline) {
+		// Records are written behind the call (one transaction per batch):
+		// wait for the one closed at the hang-up.
+		deadline := time.Now().Add(5 * time.Second)
+		for (len(recs) == 0 || recs[0].End == nil) && time.Now().Before(deadline) {
 			r.api(t, "GET", "/users/"+tt.ext+"/calls", "", &recs)
-			if len(recs) == 0 {
+			if len(recs) == 0 || recs[0].End == nil {
 				time.Sleep(50 * time.Millisecond)
 			}
 		}
