@@ -90,10 +90,17 @@ func mustStore(tb testing.TB, url, node string) *postgres.DB {
 // mustRun runs b until the test ends and waits for it to listen.
 func mustRun(tb testing.TB, b *Bridge) {
 	tb.Helper()
+	tb.Cleanup(startBridge(tb, b))
+}
+
+// startBridge runs b and waits for it to listen; stop ends it and waits
+// for Run to return.
+func startBridge(tb testing.TB, b *Bridge) (stop func()) {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
-	tb.Cleanup(func() {
+	stop = func() {
 		cancel()
 		select {
 		case err := <-done:
@@ -103,12 +110,24 @@ func mustRun(tb testing.TB, b *Bridge) {
 		case <-time.After(5 * time.Second):
 			tb.Errorf("Run did not return within 5 s of cancel")
 		}
-	})
+	}
 	select {
 	case <-b.Listening():
 	case <-time.After(10 * time.Second):
+		stop()
 		tb.Fatal("bridge never listened")
 	}
+	return stop
+}
+
+// runNode starts node's bridge on a bus of its own and returns what
+// arrives on that bus, and a stop.
+func runNode(tb testing.TB, node, url string) (<-chan events.Event, func()) {
+	tb.Helper()
+	bus := events.New()
+	ch, unsub := bus.Subscribe(64)
+	stop := startBridge(tb, mustBridge(tb, node, url, bus))
+	return ch, func() { stop(); unsub() }
 }
 
 // next returns the next event on ch, or fails after 5 s.

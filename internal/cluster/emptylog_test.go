@@ -24,26 +24,12 @@ func TestNodeThatRanAtAnEmptyLogCatchesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	busA := events.New()
-	run := func() (<-chan events.Event, func()) {
-		bus := events.New()
-		ch, unsub := bus.Subscribe(64)
-		b := mustBridge(t, "b", url, bus)
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { b.Run(rctx); close(done) }()
-		select {
-		case <-b.Listening():
-		case <-time.After(10 * time.Second):
-			t.Fatal("bridge never listened")
-		}
-		return ch, func() { cancel(); <-done; unsub() }
-	}
-	_, stopB := run()
+	_, stopB := runNode(t, "b", url)
 	stopB()
 	for i := range 2 {
 		audit(t, storeA, busA, hotdesk.KindLogin, "201", fmt.Sprint("down", i))
 	}
-	chB, stopB := run()
+	chB, stopB := runNode(t, "b", url)
 	defer stopB()
 	for i := range 2 {
 		if e := next(t, chB); e.Device != fmt.Sprint("down", i) || e.Node != "a" {
@@ -70,10 +56,7 @@ func TestBeginFixesTheStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	audit(t, storeA, busA, hotdesk.KindLogin, "202", "early") // b is up, its listener not yet
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { b.Run(rctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	defer startBridge(t, b)()
 	if e := next(t, ch); e.Device != "early" || e.Node != "a" {
 		t.Fatalf("b's first event: %+v, want a's login on early", e)
 	}

@@ -25,21 +25,7 @@ func TestRestartedNodeCatchesUp(t *testing.T) {
 		}
 	}
 	busA := events.New()
-	run := func(node string) (<-chan events.Event, func()) {
-		bus := events.New()
-		ch, unsub := bus.Subscribe(64)
-		b := mustBridge(t, node, url, bus)
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { b.Run(rctx); close(done) }()
-		select {
-		case <-b.Listening():
-		case <-time.After(10 * time.Second):
-			t.Fatal("bridge never listened")
-		}
-		return ch, func() { cancel(); <-done; unsub() }
-	}
-	chB, stopB := run("b")
+	chB, stopB := runNode(t, "b", url)
 	audit(t, storeA, busA, hotdesk.KindLogin, "201", "before")
 	if e := next(t, chB); e.Device != "before" {
 		t.Fatalf("b before its restart: %+v", e)
@@ -48,7 +34,7 @@ func TestRestartedNodeCatchesUp(t *testing.T) {
 	for i := range 3 {
 		audit(t, storeA, busA, hotdesk.KindLogin, "201", fmt.Sprint("down", i))
 	}
-	chB, stopB = run("b")
+	chB, stopB = runNode(t, "b", url)
 	defer stopB()
 	for i := range 3 {
 		if e := next(t, chB); e.Device != fmt.Sprint("down", i) || e.Node != "a" {
@@ -57,7 +43,7 @@ func TestRestartedNodeCatchesUp(t *testing.T) {
 	}
 	none(t, chB, 700*time.Millisecond, "b (once, nothing from before)")
 	// c never ran: it starts at the end.
-	chC, stopC := run("c")
+	chC, stopC := runNode(t, "c", url)
 	defer stopC()
 	none(t, chC, 700*time.Millisecond, "c (new: starts at the end of the log)")
 	audit(t, storeA, busA, hotdesk.KindLogin, "201", "after")

@@ -70,14 +70,9 @@ func TestPausedNodeDoesNotJudgeByWhatItReadBefore(t *testing.T) {
 func TestStoppedBeforeTheFirstBeatRevives(t *testing.T) {
 	db := mustStore(t)
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
-	revived := make(chan struct{}, 1)
+	revived, onRevive := reviveSignal()
 	r, err := New(context.Background(), Options{Store: db, Name: "b", Address: "127.0.0.2:5060", Timeout: 3 * time.Second, Now: clk.now,
-		OnRevive: func() {
-			select {
-			case revived <- struct{}{}:
-			default:
-			}
-		}})
+		OnRevive: onRevive})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,14 +93,9 @@ func TestStoppedBeforeTheFirstBeatRevives(t *testing.T) {
 // the node finds them at its next beat and revives them.
 func TestAliveNodeRevivesBindingsMarkedStale(t *testing.T) {
 	db := mustStore(t)
-	revived := make(chan struct{}, 1)
+	revived, onRevive := reviveSignal()
 	r, err := New(context.Background(), Options{Store: db, Name: "b", Address: "127.0.0.2:5060", Timeout: 3 * time.Second,
-		OnRevive: func() {
-			select {
-			case revived <- struct{}{}:
-			default:
-			}
-		}})
+		OnRevive: onRevive})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,5 +120,16 @@ func TestAliveNodeRevivesBindingsMarkedStale(t *testing.T) {
 	case <-revived:
 	case <-time.After(5 * time.Second):
 		t.Fatal("bindings marked stale while the node heartbeats were not revived")
+	}
+}
+
+// reviveSignal is an OnRevive that reports on the channel (never blocking).
+func reviveSignal() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	return ch, func() {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 }
