@@ -27,15 +27,21 @@ var _ Operations = (*Service)(nil)
 // Accounts is the console's admin-accounts part of the Service (issue 17
 // item 12: roles, disabling, own password) and its webhook pages.
 type Accounts interface {
+	WebhookAdmin
 	Accounts(ctx context.Context) ([]hotdesk.AdminAccess, error)
 	Access(ctx context.Context, username string) (*hotdesk.AdminAccess, error)
 	CreateAccount(ctx context.Context, source, username, password, role string) error
 	SetAccess(ctx context.Context, source, actor string, a hotdesk.AdminAccess) error
 	ChangePassword(ctx context.Context, source, username, current, password string) error
-	Webhooks(ctx context.Context) ([]*hotdesk.Webhook, error)
-	CreateWebhook(ctx context.Context, source, rawURL string, kinds []string) (*hotdesk.Webhook, error)
-	SetWebhookEnabled(ctx context.Context, source string, id int64, on bool) error
-	DeleteWebhook(ctx context.Context, source string, id int64) error
 }
 
 var _ Accounts = (*Service)(nil)
+
+// WebhookAdmin is the webhook part of the Service, which the API and the
+// console both call.
+type WebhookAdmin interface {
+	Webhooks(ctx context.Context) ([]*hotdesk.Webhook, error)
+	CreateWebhook(ctx context.Context, source string, in WebhookInput) (*hotdesk.Webhook, error)
+	UpdateWebhook(ctx context.Context, source string, id int64, in WebhookInput) (*hotdesk.Webhook, error)
+	DeleteWebhook(ctx context.Context, source string, id int64) error
+}

@@ -9,16 +9,11 @@ import (
 )
 
 // Store is what the API reads from the database itself: changes go through
-// Admin and the desk Service, except webhooks, which the API manages
-// directly. Both stores implement it.
+// Admin and the desk Service. Both stores implement it.
 type Store interface {
 	admin.ReadStore
 	ListBindings(ctx context.Context, now time.Time) ([]hotdesk.Binding, error)
-	CreateWebhook(ctx context.Context, w *hotdesk.Webhook) error
 	FindWebhook(ctx context.Context, id int64) (*hotdesk.Webhook, error)
-	ListWebhooks(ctx context.Context) ([]*hotdesk.Webhook, error)
-	UpdateWebhook(ctx context.Context, w *hotdesk.Webhook) error
-	DeleteWebhook(ctx context.Context, id int64) error
 	FindDeliveries(ctx context.Context, webhook int64, status string, limit int) ([]*hotdesk.Delivery, error)
 	Ping(ctx context.Context) error
 }
@@ -40,6 +35,7 @@ type Admin interface {
 	Audit(ctx context.Context, source string, e *hotdesk.AuditEvent)
 	admin.Voicemails
 	admin.Sites
+	admin.WebhookAdmin
 	admin.Operations
 }
 
