@@ -73,11 +73,7 @@ type desksData struct {
 
 func (c *Console) desksPage(w http.ResponseWriter, r *http.Request) error {
 	d, err := c.desks(r)
-	if err != nil {
-		return err
-	}
-	c.render(w, r, http.StatusOK, "desks", d)
-	return nil
+	return c.show(w, r, http.StatusOK, "desks", d, err)
 }
 
 // desksTable is the fragment htmx swaps in on every live update.

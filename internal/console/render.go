@@ -289,6 +289,16 @@ func (f *form) ApplyAll(err error, rename func(string) string) bool {
 	return true
 }
 
+// show renders page with data unless loading the data failed (err), which
+// it returns.
+func (c *Console) show(w http.ResponseWriter, r *http.Request, status int, page string, data any, err error) error {
+	if err != nil {
+		return err
+	}
+	c.render(w, r, status, page, data)
+	return nil
+}
+
 // bool returns "on" for true, for seeding checkbox values.
 func onOff(b bool) string {
 	if b {
