@@ -21,9 +21,7 @@ func baseSettingsForm() url.Values {
 // the stored values, bad ones are named on their own fields, good ones are
 // stored, and a form without the fieldset keeps them and the trunks.
 func TestSettingsEmergencyAlerts(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	ctx := context.Background()
 	mustContain(t, c.get("/settings"), 200, `id="emergency-alerts"`, `id="f-escalate_minutes" type="number" value="3"`,
 		`id="f-callback_minutes" type="number" value="60"`, `id="f-test_number" type="text" value="933"`, `href="/settings/trunks"`)

@@ -9,9 +9,7 @@ import (
 )
 
 func TestSettingsValidationAndSave(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	// The browser must not fill the saved console password into the trunk's.
 	mustContain(t, c.get("/settings"), 200, `value="*35"`, `value="112, 911, 999"`, `id="f-trunk_password" type="password" value="" autocomplete="new-password"`)
 	form := url.Values{"star35_enabled": {"on"}, "star35": {"*35"}, "star77": {"77"}, "logout77": {"5"},
@@ -53,9 +51,7 @@ func TestSettingsValidationAndSave(t *testing.T) {
 // The per-phone limits are on the settings page; a bad one is named, and
 // saved ones are stored.
 func TestSettingsLimits(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	mustContain(t, c.get("/settings"), 200, `id="f-calls_per_device" type="number" value="4"`, `value="100"`, `value="500"`)
 	form := url.Values{"star35_enabled": {"on"}, "star35": {"*35"}, "star77_enabled": {"on"}, "star77": {"*77"}, "logout77": {"5"},
 		"emergency": {"112"}, "lang": {"en"}, "timezone": {"UTC"}, "national_prefix": {"0"}, "international_prefix": {"00"},

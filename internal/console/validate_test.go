@@ -189,9 +189,7 @@ func TestUserFormNumbers(t *testing.T) {
 // by JSON field (auto_logout.daily_at, location.country), land on the
 // device form's own fields (al_daily_at, country), all at once.
 func TestDeviceFormAutoLogoutErrors(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	_, c := newSignedIn(t)
 	w := c.post("/devices", url.Values{"id": {"HD00001"}, "mode": {"hotdesk"}, "model": {"generic"}, "country": {"Holland"},
 		"al_mode": {"own"}, "al_daily_at": {"6pm"}, "al_idle_timeout": {"30s"}, "al_max_duration": {"-1h"}})
 	for _, f := range []string{"country", "al_daily_at", "al_idle_timeout", "al_max_duration"} {

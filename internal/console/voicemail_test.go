@@ -36,9 +36,7 @@ func voicemailHarness(t *testing.T) (*harness, *hotdesk.Voicemail) {
 	t.Helper()
 	hs := newHarness(t)
 	ctx := context.Background()
-	if err := hs.store.CreateUser(ctx, &hotdesk.User{Extension: "201", Name: "Ann", Hotdesk: true, Voicemail: true, Outbound: "national"}); err != nil {
-		t.Fatal(err)
-	}
+	hs.addUser(&hotdesk.User{Extension: "201", Name: "Ann", Hotdesk: true, Voicemail: true, Outbound: "national"})
 	v := &hotdesk.Voicemail{Extension: "201", Caller: "0612345678", CallerName: "Piet", DurationMS: 2500, New: true, Codec: "PCMU",
 		ReceivedAt: hs.clock.Now().Add(-time.Hour)}
 	if err := hs.store.CreateVoicemail(ctx, v, mulawWAV(2.5)); err != nil {
@@ -105,9 +103,7 @@ func TestDesksShowMessageWaiting(t *testing.T) {
 	t.Parallel()
 	hs, _ := voicemailHarness(t)
 	ctx := context.Background()
-	if err := hs.store.CreateDevice(ctx, &hotdesk.Device{Mode: hotdesk.ModeHotdesk}); err != nil {
-		t.Fatal(err)
-	}
+	hs.addDevice(&hotdesk.Device{Mode: hotdesk.ModeHotdesk})
 	c := hs.signIn()
 	if strings.Contains(c.get("/").Body.String(), "badge mwi") {
 		t.Fatal("a free desk shows message waiting")
@@ -140,9 +136,7 @@ func TestBrowserPlaysVoicemail(t *testing.T) {
 // shows the stored password, keeps it when the field is left empty, and
 // names a bad field.
 func TestMailSettingsForm(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	page := c.get("/settings").Body.String()
 	form := url.Values{}
 	for _, m := range regexpAll(`name="([a-z0-9_]+)"[^>]*value="([^"]*)"`, page) {
