@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"runtime"
@@ -180,12 +179,8 @@ func (s *Service) ExportUsers(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
 	}
-	cw := csv.NewWriter(w)
-	_ = cw.Write(UserColumns)
-	for _, u := range us {
-		_ = cw.Write([]string{u.Extension, u.Name, u.Email, yesNo(u.Hotdesk), "", u.CallerID, joinList(u.DIDs),
-			u.Outbound, joinList(u.BLF), yesNo(u.Voicemail)})
-	}
-	cw.Flush()
-	return cw.Error()
+	return writeCSV(w, UserColumns, us, func(u *hotdesk.User) []string {
+		return []string{u.Extension, u.Name, u.Email, yesNo(u.Hotdesk), "", u.CallerID, joinList(u.DIDs),
+			u.Outbound, joinList(u.BLF), yesNo(u.Voicemail)}
+	})
 }
