@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -30,6 +31,13 @@ func (hs *harness) addDevice(d *hotdesk.Device) {
 	hs.t.Helper()
 	if err := hs.store.CreateDevice(context.Background(), d); err != nil {
 		hs.t.Fatal(err)
+	}
+}
+
+// setForm sets the fields of changes in form, keeping the others.
+func setForm(form, changes url.Values) {
+	for k, v := range changes {
+		form[k] = v
 	}
 }
 

@@ -148,13 +148,8 @@ func TestMailSettingsForm(t *testing.T) {
 	for _, m := range regexpAll(`<select name="([a-z0-9_]+)"[^>]*>(?s:.*?)<option value="([^"]*)" selected`, page) {
 		form.Set(m[1], m[2])
 	}
-	form.Set("mail_enabled", "on")
-	form.Set("mail_starttls", "on")
-	form.Set("mail_host", "smtp.example.com")
-	form.Set("mail_port", "2525")
-	form.Set("mail_username", "pbx")
-	form.Set("mail_password", "s3cret")
-	form.Set("mail_from", "pbx@example.com")
+	setForm(form, url.Values{"mail_enabled": {"on"}, "mail_starttls": {"on"}, "mail_host": {"smtp.example.com"},
+		"mail_port": {"2525"}, "mail_username": {"pbx"}, "mail_password": {"s3cret"}, "mail_from": {"pbx@example.com"}})
 	if w := c.post("/settings", form); w.Code != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", w.Code, w.Body)
 	}
