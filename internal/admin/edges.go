@@ -8,6 +8,23 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
+// Changes is the core of the Service that the API and the console both
+// call: every change to users, devices and settings, and the audit of the
+// changes an edge makes through the desk Service.
+type Changes interface {
+	CreateUser(ctx context.Context, source string, in UserInput) (*hotdesk.User, error)
+	UpdateUser(ctx context.Context, source, ext string, in UserInput) (*hotdesk.User, error)
+	DeleteUser(ctx context.Context, source, ext string, freePhones bool) error
+	SetPIN(ctx context.Context, source, ext string, in PINInput) (generated string, err error)
+	CreateDevice(ctx context.Context, source string, in DeviceInput) (*hotdesk.Device, error)
+	UpdateDevice(ctx context.Context, source, id string, in DeviceInput) (*hotdesk.Device, error)
+	DeleteDevice(ctx context.Context, source, id string) error
+	PutSettings(ctx context.Context, source string, st hotdesk.Settings) (hotdesk.Settings, error)
+	Audit(ctx context.Context, source string, e *hotdesk.AuditEvent)
+}
+
+var _ Changes = (*Service)(nil)
+
 // Operations is the day-one management part of the Service (issue 17:
 // dashboard, phone actions, call log, CSV import and export) that the API
 // and the console call; both declare it in their Admin interface.

@@ -22,17 +22,9 @@ type Store interface {
 // every change to users, devices and settings, and the audit of the
 // changes the API makes through the desk Service.
 type Admin interface {
-	CreateUser(ctx context.Context, source string, in admin.UserInput) (*hotdesk.User, error)
-	UpdateUser(ctx context.Context, source, ext string, in admin.UserInput) (*hotdesk.User, error)
-	DeleteUser(ctx context.Context, source, ext string, freePhones bool) error
-	SetPIN(ctx context.Context, source, ext string, in admin.PINInput) (generated string, err error)
+	admin.Changes
 	LogoutUser(ctx context.Context, source, ext string) (*hotdesk.Login, error)
-	CreateDevice(ctx context.Context, source string, in admin.DeviceInput) (*hotdesk.Device, error)
-	UpdateDevice(ctx context.Context, source, id string, in admin.DeviceInput) (*hotdesk.Device, error)
-	DeleteDevice(ctx context.Context, source, id string) error
 	LogoutDevice(ctx context.Context, source, id string) (*hotdesk.Login, error)
-	PutSettings(ctx context.Context, source string, st hotdesk.Settings) (hotdesk.Settings, error)
-	Audit(ctx context.Context, source string, e *hotdesk.AuditEvent)
 	admin.Voicemails
 	admin.Sites
 	admin.WebhookAdmin
