@@ -78,12 +78,9 @@ type createdData struct {
 func (c *Console) deviceCreate(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r.PostForm)
 	in := deviceInput(f, true)
-	var d *hotdesk.Device
-	if f.Valid() {
-		var err error
-		if d, err = c.admin.CreateDevice(r.Context(), source(r), in); err != nil && !f.ApplyAll(err, deviceField) {
-			return err
-		}
+	d, err := saveForm(f, deviceField, func() (*hotdesk.Device, error) { return c.admin.CreateDevice(r.Context(), source(r), in) })
+	if err != nil {
+		return err
 	}
 	if !f.Valid() {
 		c.render(w, r, http.StatusBadRequest, "devicenew", deviceFormData{Form: f})
@@ -160,10 +157,8 @@ func (c *Console) deviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r.PostForm)
 	id := r.PathValue("id")
 	in := deviceInput(f, false)
-	if f.Valid() {
-		if _, err := c.admin.UpdateDevice(r.Context(), source(r), id, in); err != nil && !f.ApplyAll(err, deviceField) {
-			return err
-		}
+	if _, err := saveForm(f, deviceField, func() (*hotdesk.Device, error) { return c.admin.UpdateDevice(r.Context(), source(r), id, in) }); err != nil {
+		return err
 	}
 	if !f.Valid() {
 		dd, err := c.deviceData(r, f)

@@ -299,6 +299,22 @@ func (c *Console) show(w http.ResponseWriter, r *http.Request, status int, page 
 	return nil
 }
 
+// saveForm saves a form through the admin service: it calls save unless the
+// form has errors already, and puts the field errors save returns on the
+// form (ApplyAll with rename). It returns what save returned, or an error
+// the form cannot show; f.Valid then says whether to show the form again.
+func saveForm[T any](f *form, rename func(string) string, save func() (T, error)) (T, error) {
+	var v T
+	if !f.Valid() {
+		return v, nil
+	}
+	v, err := save()
+	if err != nil && !f.ApplyAll(err, rename) {
+		return v, err
+	}
+	return v, nil
+}
+
 // bool returns "on" for true, for seeding checkbox values.
 func onOff(b bool) string {
 	if b {

@@ -74,10 +74,8 @@ func (c *Console) userNewPage(w http.ResponseWriter, r *http.Request) error {
 func (c *Console) userCreate(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r.PostForm)
 	in := userInput(f, true)
-	if f.Valid() {
-		if _, err := c.admin.CreateUser(r.Context(), source(r), in); err != nil && !f.ApplyAll(err, nil) {
-			return err
-		}
+	if _, err := saveForm(f, nil, func() (*hotdesk.User, error) { return c.admin.CreateUser(r.Context(), source(r), in) }); err != nil {
+		return err
 	}
 	if !f.Valid() {
 		c.render(w, r, http.StatusBadRequest, "usernew", userFormData{Form: f})
@@ -159,10 +157,8 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r.PostForm)
 	ext := r.PathValue("ext")
 	in := userInput(f, false)
-	if f.Valid() {
-		if _, err := c.admin.UpdateUser(r.Context(), source(r), ext, in); err != nil && !f.ApplyAll(err, nil) {
-			return err
-		}
+	if _, err := saveForm(f, nil, func() (*hotdesk.User, error) { return c.admin.UpdateUser(r.Context(), source(r), ext, in) }); err != nil {
+		return err
 	}
 	if !f.Valid() {
 		d, err := c.userData(r, f)
