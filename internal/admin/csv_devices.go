@@ -27,7 +27,7 @@ func (s *Service) checkDevices(ctx context.Context, rows []csvRow, header []stri
 			macs[d.MAC] = d.ID
 		}
 	}
-	users, err := s.usersByExt(ctx)
+	users, err := UsersByExt(ctx, s.store)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func (s *Service) checkUsers(ctx context.Context, rows []csvRow, header []string
 	if !checkHeader(header, UserColumns, "extension", rep) {
 		return nil
 	}
-	existing, err := s.usersByExt(ctx)
+	existing, err := UsersByExt(ctx, s.store)
 	if err != nil {
 		return err
 	}
@@ -159,8 +159,11 @@ func userChanges(u *hotdesk.User, upd hotdesk.UserUpdate) []string {
 	return out
 }
 
-func (s *Service) usersByExt(ctx context.Context) (map[string]*hotdesk.User, error) {
-	us, _, err := s.store.FindUsers(ctx, hotdesk.UserFilter{})
+// UsersByExt maps the extension of every user to the user, in one query.
+func UsersByExt(ctx context.Context, store interface {
+	FindUsers(ctx context.Context, f hotdesk.UserFilter) ([]*hotdesk.User, int, error)
+}) (map[string]*hotdesk.User, error) {
+	us, _, err := store.FindUsers(ctx, hotdesk.UserFilter{})
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
