@@ -49,8 +49,9 @@ var funcs = template.FuncMap{
 	"fld": func(f *form, name, label, typ string, hint ...string) field {
 		return field{F: f, Name: name, Label: label, Type: typ, Hint: strings.Join(hint, " ")}
 	},
-	"opt":  func(value, label string) option { return option{Value: value, Label: label} },
-	"opts": func(os ...option) []option { return os },
+	"listHead": func(title, kind, one string) listHead { return listHead{Title: title, Kind: kind, One: one} },
+	"opt":      func(value, label string) option { return option{Value: value, Label: label} },
+	"opts":     func(os ...option) []option { return os },
 	"sel": func(f *form, name, label string, os []option) selectField {
 		return selectField{field: field{F: f, Name: name, Label: label}, Options: os}
 	},
@@ -109,6 +110,11 @@ type field struct {
 }
 
 type option struct{ Value, Label string }
+
+// listHead is the head of a list page with CSV export and import (users,
+// devices): its title, the kind in its paths (/users/new,
+// /import?kind=users) and one thing's name ("user").
+type listHead struct{ Title, Kind, One string }
 
 type selectField struct {
 	field
