@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"slices"
@@ -55,18 +54,15 @@ func (s *Service) ExportCalls(ctx context.Context, f hotdesk.CallFilter, loc *ti
 		}
 		return t.In(loc).Format(time.RFC3339)
 	}
-	cw := csv.NewWriter(w)
-	_ = cw.Write(CallColumns)
-	for _, c := range calls {
+	err = writeCSV(w, CallColumns, calls, func(c *hotdesk.CallRecord) []string {
 		talk := ""
 		if c.Answer != nil && c.End != nil {
 			talk = strconv.Itoa(int(c.End.Sub(*c.Answer).Round(time.Second).Seconds()))
 		}
-		_ = cw.Write([]string{stamp(&c.Start), c.Extension, c.Direction, c.Peer, c.Device, c.Result,
-			stamp(c.Answer), stamp(c.End), talk, strconv.FormatBool(c.Emergency), c.CallID})
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+		return []string{stamp(&c.Start), c.Extension, c.Direction, c.Peer, c.Device, c.Result,
+			stamp(c.Answer), stamp(c.End), talk, strconv.FormatBool(c.Emergency), c.CallID}
+	})
+	if err != nil {
 		return fmt.Errorf("write calls: %w", err)
 	}
 	return nil

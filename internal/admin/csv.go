@@ -275,6 +275,17 @@ func boolCell(v *string, field string) (*bool, error) {
 }
 
 // joinList is the export form of a list cell.
+// writeCSV writes header and a record per row (the exports).
+func writeCSV[T any](w io.Writer, header []string, rows []T, record func(T) []string) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(header)
+	for _, r := range rows {
+		_ = cw.Write(record(r))
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
 func joinList(ss []string) string { return strings.Join(ss, " ") }
 
 func yesNo(b bool) string { return strconv.FormatBool(b) }

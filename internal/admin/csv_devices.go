@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"crypto/rand"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strings"
@@ -28,7 +27,7 @@ func (s *Service) checkDevices(ctx context.Context, rows []csvRow, header []stri
 			macs[d.MAC] = d.ID
 		}
 	}
-	users, err := s.usersByExt(ctx)
+	users, err := UsersByExt(ctx, s.store)
 	if err != nil {
 		return err
 	}
@@ -156,11 +155,7 @@ func (s *Service) ExportDevices(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("list devices: %w", err)
 	}
-	cw := csv.NewWriter(w)
-	_ = cw.Write(DeviceColumns)
-	for _, d := range devs {
-		_ = cw.Write([]string{d.ID, d.Label, d.MAC, d.Model, d.Mode, d.Owner, d.Location.Text, d.EmergencyCallback})
-	}
-	cw.Flush()
-	return cw.Error()
+	return writeCSV(w, DeviceColumns, devs, func(d *hotdesk.Device) []string {
+		return []string{d.ID, d.Label, d.MAC, d.Model, d.Mode, d.Owner, d.Location.Text, d.EmergencyCallback}
+	})
 }

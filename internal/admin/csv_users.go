@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"runtime"
@@ -19,7 +18,7 @@ func (s *Service) checkUsers(ctx context.Context, rows []csvRow, header []string
 	if !checkHeader(header, UserColumns, "extension", rep) {
 		return nil
 	}
-	existing, err := s.usersByExt(ctx)
+	existing, err := UsersByExt(ctx, s.store)
 	if err != nil {
 		return err
 	}
@@ -160,8 +159,11 @@ func userChanges(u *hotdesk.User, upd hotdesk.UserUpdate) []string {
 	return out
 }
 
-func (s *Service) usersByExt(ctx context.Context) (map[string]*hotdesk.User, error) {
-	us, _, err := s.store.FindUsers(ctx, hotdesk.UserFilter{})
+// UsersByExt maps the extension of every user to the user, in one query.
+func UsersByExt(ctx context.Context, store interface {
+	FindUsers(ctx context.Context, f hotdesk.UserFilter) ([]*hotdesk.User, int, error)
+}) (map[string]*hotdesk.User, error) {
+	us, _, err := store.FindUsers(ctx, hotdesk.UserFilter{})
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -180,12 +182,8 @@ func (s *Service) ExportUsers(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
 	}
-	cw := csv.NewWriter(w)
-	_ = cw.Write(UserColumns)
-	for _, u := range us {
-		_ = cw.Write([]string{u.Extension, u.Name, u.Email, yesNo(u.Hotdesk), "", u.CallerID, joinList(u.DIDs),
-			u.Outbound, joinList(u.BLF), yesNo(u.Voicemail)})
-	}
-	cw.Flush()
-	return cw.Error()
+	return writeCSV(w, UserColumns, us, func(u *hotdesk.User) []string {
+		return []string{u.Extension, u.Name, u.Email, yesNo(u.Hotdesk), "", u.CallerID, joinList(u.DIDs),
+			u.Outbound, joinList(u.BLF), yesNo(u.Voicemail)}
+	})
 }

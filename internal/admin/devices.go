@@ -40,20 +40,13 @@ func (in *DeviceInput) check(create bool) (hotdesk.DeviceUpdate, error) {
 	if in.ID != nil && create {
 		errs = append(errs, validate.DeviceID("id", *in.ID))
 	}
-	if in.Label != nil {
-		errs = append(errs, validate.MaxLen("label", *in.Label, 100))
-	}
+	errs = append(errs, given(in.Label, "label", func(name, v string) error { return validate.MaxLen(name, v, 100) }))
 	if in.MAC != nil {
 		mac, err := validate.MAC("mac", *in.MAC)
 		errs = append(errs, err)
 		upd.MAC = &mac
 	}
-	if in.Model != nil {
-		errs = append(errs, validate.Model("model", *in.Model))
-	}
-	if in.Mode != nil {
-		errs = append(errs, validate.Mode("mode", *in.Mode))
-	}
+	errs = append(errs, given(in.Model, "model", validate.Model), given(in.Mode, "mode", validate.Mode))
 	if in.Owner != nil && *in.Owner != "" {
 		errs = append(errs, validate.Extension("owner", *in.Owner))
 	}
@@ -64,18 +57,11 @@ func (in *DeviceInput) check(create bool) (hotdesk.DeviceUpdate, error) {
 		errs = append(errs, checkLocation(l)...)
 		upd.Location = &l
 	}
-	if in.EmergencyCallback != nil {
-		errs = append(errs, validate.E164("emergency_callback", *in.EmergencyCallback))
-	}
-	if in.SIPTransport != nil {
-		errs = append(errs, validate.SIPTransport("sip_transport", *in.SIPTransport))
-	}
-	if in.SRTP != nil {
-		errs = append(errs, validate.SRTP("srtp", *in.SRTP))
-	}
-	if in.SIPPassword != nil {
-		errs = append(errs, checkSIPPassword(*in.SIPPassword))
-	}
+	errs = append(errs,
+		given(in.EmergencyCallback, "emergency_callback", validate.E164),
+		given(in.SIPTransport, "sip_transport", validate.SIPTransport),
+		given(in.SRTP, "srtp", validate.SRTP),
+		given(in.SIPPassword, "sip_password", checkSIPPassword))
 	if in.AutoLogout != nil && *in.AutoLogout != nil {
 		errs = append(errs, validate.AutoLogout("auto_logout.", **in.AutoLogout)...)
 	}
@@ -94,13 +80,13 @@ func checkLocation(l hotdesk.Location) []error {
 
 // checkSIPPassword requires a password a phone can hold and an attacker
 // cannot guess: 12 to 128 printable ASCII characters without spaces.
-func checkSIPPassword(v string) error {
+func checkSIPPassword(name, v string) error {
 	if len(v) < 12 || len(v) > 128 {
-		return hotdesk.Invalidf("sip_password", "sip_password must be 12 to 128 characters (leave it out to generate one).")
+		return hotdesk.Invalidf(name, "%s must be 12 to 128 characters (leave it out to generate one).", name)
 	}
 	for _, c := range v {
 		if c <= ' ' || c > '~' {
-			return hotdesk.Invalidf("sip_password", "sip_password may hold printable ASCII characters only, no spaces.")
+			return hotdesk.Invalidf(name, "%s may hold printable ASCII characters only, no spaces.", name)
 		}
 	}
 	return nil

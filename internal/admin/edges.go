@@ -8,6 +8,23 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
+// Changes is the core of the Service that the API and the console both
+// call: every change to users, devices and settings, and the audit of the
+// changes an edge makes through the desk Service.
+type Changes interface {
+	CreateUser(ctx context.Context, source string, in UserInput) (*hotdesk.User, error)
+	UpdateUser(ctx context.Context, source, ext string, in UserInput) (*hotdesk.User, error)
+	DeleteUser(ctx context.Context, source, ext string, freePhones bool) error
+	SetPIN(ctx context.Context, source, ext string, in PINInput) (generated string, err error)
+	CreateDevice(ctx context.Context, source string, in DeviceInput) (*hotdesk.Device, error)
+	UpdateDevice(ctx context.Context, source, id string, in DeviceInput) (*hotdesk.Device, error)
+	DeleteDevice(ctx context.Context, source, id string) error
+	PutSettings(ctx context.Context, source string, st hotdesk.Settings) (hotdesk.Settings, error)
+	Audit(ctx context.Context, source string, e *hotdesk.AuditEvent)
+}
+
+var _ Changes = (*Service)(nil)
+
 // Operations is the day-one management part of the Service (issue 17:
 // dashboard, phone actions, call log, CSV import and export) that the API
 // and the console call; both declare it in their Admin interface.
@@ -27,15 +44,21 @@ var _ Operations = (*Service)(nil)
 // Accounts is the console's admin-accounts part of the Service (issue 17
 // item 12: roles, disabling, own password) and its webhook pages.
 type Accounts interface {
+	WebhookAdmin
 	Accounts(ctx context.Context) ([]hotdesk.AdminAccess, error)
 	Access(ctx context.Context, username string) (*hotdesk.AdminAccess, error)
 	CreateAccount(ctx context.Context, source, username, password, role string) error
 	SetAccess(ctx context.Context, source, actor string, a hotdesk.AdminAccess) error
 	ChangePassword(ctx context.Context, source, username, current, password string) error
-	Webhooks(ctx context.Context) ([]*hotdesk.Webhook, error)
-	CreateWebhook(ctx context.Context, source, rawURL string, kinds []string) (*hotdesk.Webhook, error)
-	SetWebhookEnabled(ctx context.Context, source string, id int64, on bool) error
-	DeleteWebhook(ctx context.Context, source string, id int64) error
 }
 
 var _ Accounts = (*Service)(nil)
+
+// WebhookAdmin is the webhook part of the Service, which the API and the
+// console both call.
+type WebhookAdmin interface {
+	Webhooks(ctx context.Context) ([]*hotdesk.Webhook, error)
+	CreateWebhook(ctx context.Context, source string, in WebhookInput) (*hotdesk.Webhook, error)
+	UpdateWebhook(ctx context.Context, source string, id int64, in WebhookInput) (*hotdesk.Webhook, error)
+	DeleteWebhook(ctx context.Context, source string, id int64) error
+}

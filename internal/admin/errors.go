@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -123,3 +124,18 @@ func withField(err error, field string) error {
 
 // WithField is withField for the edges (login errors name their field).
 func WithField(err error, field string) error { return withField(err, field) }
+
+// ByID adapts an edge's handler of a numbered thing (a site, a webhook, a
+// message: "/sites/{id}"): it reads the {id} path value, a positive
+// integer, and answers anything else with ENOTFOUND naming what ("Site x
+// not found.").
+func ByID(what string, h func(w http.ResponseWriter, r *http.Request, id int64) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		v := r.PathValue("id")
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			return hotdesk.Errorf(hotdesk.ENOTFOUND, "%s %s not found.", what, v)
+		}
+		return h(w, r, id)
+	}
+}

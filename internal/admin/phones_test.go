@@ -3,27 +3,14 @@ package admin_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/admin"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin/admintest"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
-
-// fakePhones records what was signalled; every device has two contacts.
-type fakePhones struct {
-	mu   sync.Mutex
-	sent []string
-}
-
-func (f *fakePhones) Signal(_ context.Context, device, event string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.sent = append(f.sent, device+" "+event)
-	return 2
-}
 
 func mustService(t *testing.T, phones admin.Phones) (*admin.Service, hotdesk.Store) {
 	t.Helper()
@@ -37,7 +24,7 @@ func mustService(t *testing.T, phones admin.Phones) (*admin.Service, hotdesk.Sto
 }
 
 func TestPhoneActions(t *testing.T) {
-	ph := &fakePhones{}
+	ph := &admintest.Phones{}
 	s, db := mustService(t, ph)
 	ctx := context.Background()
 	dev, err := s.CreateDevice(ctx, "test", admin.DeviceInput{})
@@ -45,12 +32,12 @@ func TestPhoneActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, a := range []string{admin.ActionCheckSync, admin.ActionReprovision, admin.ActionReboot} {
-		if n, err := s.PhoneAction(ctx, "console:admin", dev.ID, a); err != nil || n != 2 {
+		if n, err := s.PhoneAction(ctx, "console:admin", dev.ID, a); err != nil || n != 1 {
 			t.Fatalf("%s: %d, %v", a, n, err)
 		}
 	}
 	want := dev.ID + " check-sync," + dev.ID + " check-sync;reboot=false," + dev.ID + " check-sync;reboot=true"
-	if got := strings.Join(ph.sent, ","); got != want {
+	if got := strings.Join(ph.Sent(), ","); got != want {
 		t.Fatalf("sent %s, want %s", got, want)
 	}
 	if _, err := s.PhoneAction(ctx, "api", dev.ID, "explode"); hotdesk.ErrorCode(err) != hotdesk.EINVALID || hotdesk.ErrorField(err) != "action" {

@@ -42,30 +42,15 @@ func (in *UserInput) check(create bool) error {
 	if in.Name != nil || create {
 		errs = append(errs, validate.Name("name", deref(in.Name), true))
 	}
-	if in.Email != nil {
-		errs = append(errs, validate.Email("email", *in.Email))
-	}
-	if in.PIN != nil {
-		errs = append(errs, desk.ValidatePIN(*in.PIN))
-	}
-	if in.CallerID != nil {
-		errs = append(errs, validate.E164("caller_id", *in.CallerID))
-	}
-	if in.DIDs != nil {
-		errs = append(errs, validate.DIDs("dids", *in.DIDs))
-	}
-	if in.Outbound != nil {
-		errs = append(errs, validate.Outbound("outbound", *in.Outbound))
-	}
-	if in.BLF != nil {
-		errs = append(errs, validate.BLF("blf", *in.BLF))
-	}
-	if in.RingTimeout != nil {
-		errs = append(errs, validate.RingTimeout("ring_timeout", *in.RingTimeout))
-	}
-	if in.SpeedDials != nil {
-		errs = append(errs, checkSpeedDials(*in.SpeedDials))
-	}
+	errs = append(errs,
+		given(in.Email, "email", validate.Email),
+		given(in.PIN, "pin", func(_, pin string) error { return desk.ValidatePIN(pin) }),
+		given(in.CallerID, "caller_id", validate.E164),
+		given(in.DIDs, "dids", validate.DIDs),
+		given(in.Outbound, "outbound", validate.Outbound),
+		given(in.BLF, "blf", validate.BLF),
+		given(in.RingTimeout, "ring_timeout", validate.RingTimeout),
+		given(in.SpeedDials, "speed_dials", checkSpeedDials))
 	return collect(errs...)
 }
 
@@ -86,16 +71,16 @@ func (in *UserInput) update() (hotdesk.UserUpdate, error) {
 
 var reSpeedDial = regexp.MustCompile(`^\+?[0-9*#]{1,32}$`)
 
-func checkSpeedDials(sds []hotdesk.SpeedDial) error {
+func checkSpeedDials(name string, sds []hotdesk.SpeedDial) error {
 	if len(sds) > 100 {
-		return hotdesk.Invalidf("speed_dials", "speed_dials may hold at most 100 entries.")
+		return hotdesk.Invalidf(name, "%s may hold at most 100 entries.", name)
 	}
 	for _, sd := range sds {
 		if len(sd.Label) > 50 {
-			return hotdesk.Invalidf("speed_dials", "A speed dial label must be at most 50 characters.")
+			return hotdesk.Invalidf(name, "A speed dial label must be at most 50 characters.")
 		}
 		if !reSpeedDial.MatchString(sd.Number) {
-			return hotdesk.Invalidf("speed_dials", "Speed dial number %q must be digits, * or # (an optional leading +).", sd.Number)
+			return hotdesk.Invalidf(name, "Speed dial number %q must be digits, * or # (an optional leading +).", sd.Number)
 		}
 	}
 	return nil
@@ -243,6 +228,21 @@ func trim(ps ...*string) {
 		if p != nil {
 			*p = strings.TrimSpace(*p)
 		}
+	}
+}
+
+// given applies rule to field name's value when it was given (p not nil).
+func given[T any](p *T, name string, rule func(name string, v T) error) error {
+	if p == nil {
+		return nil
+	}
+	return rule(name, *p)
+}
+
+// setField copies *v into *dst when v was given (not nil).
+func setField[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
 	}
 }
 

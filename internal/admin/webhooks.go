@@ -36,38 +36,72 @@ func (s *Service) Webhooks(ctx context.Context) ([]*hotdesk.Webhook, error) {
 	return s.store.ListWebhooks(ctx)
 }
 
-// CreateWebhook stores a webhook to url for the audit kinds given (none:
-// every kind) with a new signing secret, returned in the webhook this
-// once. Errors: EINVALID (url, kinds).
-func (s *Service) CreateWebhook(ctx context.Context, source, rawURL string, kinds []string) (*hotdesk.Webhook, error) {
-	rawURL = strings.TrimSpace(rawURL)
-	if err := collect(CheckWebhookURL(rawURL), validate.Kinds("kinds", kinds, validate.AuditKinds())); err != nil {
+// WebhookInput is a webhook as created or changed; a nil field is not
+// given (on create: every kind, enabled).
+type WebhookInput struct {
+	URL     *string   `json:"url"`
+	Kinds   *[]string `json:"kinds"` // empty: every kind
+	Enabled *bool     `json:"enabled"`
+}
+
+// check trims the URL and checks every given field, all errors at once;
+// create requires the URL.
+func (in *WebhookInput) check(create bool) error {
+	var urlErr, kindsErr error
+	if in.URL != nil {
+		*in.URL = strings.TrimSpace(*in.URL)
+		urlErr = CheckWebhookURL(*in.URL)
+	} else if create {
+		urlErr = hotdesk.Invalidf("url", "url is required.")
+	}
+	if in.Kinds != nil {
+		kindsErr = validate.Kinds("kinds", *in.Kinds, validate.AuditKinds())
+	}
+	return collect(urlErr, kindsErr)
+}
+
+// set copies the given fields into h.
+func (in *WebhookInput) set(h *hotdesk.Webhook) {
+	setField(&h.URL, in.URL)
+	setField(&h.Kinds, in.Kinds)
+	setField(&h.Enabled, in.Enabled)
+}
+
+// CreateWebhook stores a webhook with a new signing secret, returned in
+// the webhook this once. Errors: EINVALID (url, kinds).
+func (s *Service) CreateWebhook(ctx context.Context, source string, in WebhookInput) (*hotdesk.Webhook, error) {
+	if err := in.check(true); err != nil {
 		return nil, err
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return nil, fmt.Errorf("webhook secret: %w", err)
 	}
-	h := &hotdesk.Webhook{URL: rawURL, Secret: hex.EncodeToString(b), Kinds: kinds, Enabled: true, CreatedAt: s.now()}
+	h := &hotdesk.Webhook{Secret: hex.EncodeToString(b), Enabled: true, CreatedAt: s.now()}
+	in.set(h)
 	if err := s.store.CreateWebhook(ctx, h); err != nil {
 		return nil, fmt.Errorf("create webhook: %w", err)
 	}
-	s.audit(ctx, source, &hotdesk.AuditEvent{Kind: hotdesk.KindSettings, Detail: "webhook " + strconv.FormatInt(h.ID, 10) + " created"})
+	s.auditWebhook(ctx, source, h.ID, "created")
 	return h, nil
 }
 
-// SetWebhookEnabled switches a webhook on or off. Errors: ENOTFOUND.
-func (s *Service) SetWebhookEnabled(ctx context.Context, source string, id int64, on bool) error {
+// UpdateWebhook changes the given fields of a webhook. Errors: EINVALID
+// (url, kinds), ENOTFOUND.
+func (s *Service) UpdateWebhook(ctx context.Context, source string, id int64, in WebhookInput) (*hotdesk.Webhook, error) {
+	if err := in.check(false); err != nil {
+		return nil, err
+	}
 	h, err := s.store.FindWebhook(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	h.Enabled = on
+	in.set(h)
 	if err := s.store.UpdateWebhook(ctx, h); err != nil {
-		return err
+		return nil, err
 	}
-	s.audit(ctx, source, &hotdesk.AuditEvent{Kind: hotdesk.KindSettings, Detail: "webhook " + strconv.FormatInt(id, 10) + " updated"})
-	return nil
+	s.auditWebhook(ctx, source, id, "updated")
+	return h, nil
 }
 
 // DeleteWebhook removes a webhook and its deliveries. Errors: ENOTFOUND.
@@ -75,6 +109,11 @@ func (s *Service) DeleteWebhook(ctx context.Context, source string, id int64) er
 	if err := s.store.DeleteWebhook(ctx, id); err != nil {
 		return err
 	}
-	s.audit(ctx, source, &hotdesk.AuditEvent{Kind: hotdesk.KindSettings, Detail: "webhook " + strconv.FormatInt(id, 10) + " deleted"})
+	s.auditWebhook(ctx, source, id, "deleted")
 	return nil
+}
+
+// auditWebhook audits a change to webhook id (a settings event).
+func (s *Service) auditWebhook(ctx context.Context, source string, id int64, what string) {
+	s.audit(ctx, source, &hotdesk.AuditEvent{Kind: hotdesk.KindSettings, Detail: "webhook " + strconv.FormatInt(id, 10) + " " + what})
 }

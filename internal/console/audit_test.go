@@ -12,9 +12,7 @@ import (
 )
 
 func TestAuditFiltersAndPaging(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	ctx := context.Background()
 	base := hs.clock.Now().Add(-24 * time.Hour)
 	for i := range 120 {
@@ -56,9 +54,7 @@ func TestAuditFiltersAndPaging(t *testing.T) {
 // (a login and the logout it caused fall in one minute) and filters by
 // device regardless of case.
 func TestAuditSecondsAndDeviceCase(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	at := time.Date(2026, 3, 2, 8, 15, 7, 0, time.UTC)
 	if err := hs.store.AppendAudit(context.Background(), &hotdesk.AuditEvent{Time: at, Kind: hotdesk.KindLogin,
 		Extension: "201", Device: "HD00001", Source: "sip", Detail: "marker"}); err != nil {

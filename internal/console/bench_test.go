@@ -19,13 +19,9 @@ func BenchmarkDesksTable(b *testing.B) {
 	ctx := context.Background()
 	for i := range 500 {
 		ext := fmt.Sprint(1000 + i)
-		if err := hs.store.CreateUser(ctx, &hotdesk.User{Extension: ext, Name: "User " + ext, Hotdesk: true, Outbound: hotdesk.OutboundNational}); err != nil {
-			b.Fatal(err)
-		}
-		if err := hs.store.CreateDevice(ctx, &hotdesk.Device{Label: "Desk " + ext, Model: hotdesk.ModelSnom, Mode: hotdesk.ModeHotdesk,
-			Location: hotdesk.Location{Text: fmt.Sprintf("Floor %d", i/100)}}); err != nil {
-			b.Fatal(err)
-		}
+		hs.addUser(&hotdesk.User{Extension: ext, Name: "User " + ext, Hotdesk: true, Outbound: hotdesk.OutboundNational})
+		hs.addDevice(&hotdesk.Device{Label: "Desk " + ext, Model: hotdesk.ModelSnom, Mode: hotdesk.ModeHotdesk,
+			Location: hotdesk.Location{Text: fmt.Sprintf("Floor %d", i/100)}})
 		if i < 400 {
 			if _, err := hs.desk.Login(ctx, desk.LoginRequest{Extension: ext, Device: fmt.Sprintf("HD%05d", i+1), Via: hotdesk.ViaAPI}); err != nil {
 				b.Fatal(err)

@@ -181,9 +181,7 @@ func TestBrowser(t *testing.T) {
 	}
 	for i, label := range []string{"Desk 3.15", "Desk 2.01"} { // a fuller office for the screenshots
 		loc := []string{"Amsterdam, floor 3", "Amsterdam, floor 2"}[i]
-		if err := hs.store.CreateDevice(context.Background(), &hotdesk.Device{Label: label, Model: "snom", Mode: hotdesk.ModeHotdesk, Location: hotdesk.Location{Text: loc}}); err != nil {
-			t.Fatal(err)
-		}
+		hs.addDevice(&hotdesk.Device{Label: label, Model: "snom", Mode: hotdesk.ModeHotdesk, Location: hotdesk.Location{Text: loc}})
 	}
 	hs.regs.Set("HD00001", hotdesk.Binding{Device: "HD00001", Contact: "sip:HD00001@192.0.2.31:5060"})
 	hs.regs.Set("HD00002", hotdesk.Binding{Device: "HD00002", Contact: "sip:HD00002@192.0.2.32:5060"})

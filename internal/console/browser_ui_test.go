@@ -82,18 +82,13 @@ func TestBrowserAdminDefects(t *testing.T) {
 	t.Parallel()
 	hs := newHarness(t)
 	out := outputDir(t)
-	bg := context.Background()
 	for _, u := range []*hotdesk.User{{Extension: "201", Name: "Ann Jansen"}, {Extension: "203", Name: "Cor Bakker"}} {
 		u.Hotdesk, u.Outbound = true, "national"
-		if err := hs.store.CreateUser(bg, u); err != nil {
-			t.Fatal(err)
-		}
+		hs.addUser(u)
 	}
 	for i, label := range []string{"Desk 3.14", "Desk 3.15", "Desk 2.01"} {
 		loc := []string{"Amsterdam, floor 3", "Amsterdam, floor 3", "Amsterdam, floor 2"}[i]
-		if err := hs.store.CreateDevice(bg, &hotdesk.Device{Label: label, Model: "snom", Mode: hotdesk.ModeHotdesk, Location: hotdesk.Location{Text: loc}}); err != nil {
-			t.Fatal(err)
-		}
+		hs.addDevice(&hotdesk.Device{Label: label, Model: "snom", Mode: hotdesk.ModeHotdesk, Location: hotdesk.Location{Text: loc}})
 	}
 	hs.regs.Set("HD00001",
 		hotdesk.Binding{Device: "HD00001", Contact: "sip:HD00001@127.0.0.1:5062;transport=tcp;line=x8f3kq2w", Transport: "tcp", Source: "127.0.0.1:40522",

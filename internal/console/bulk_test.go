@@ -13,17 +13,18 @@ import (
 )
 
 func TestImportExportConsole(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
+	hs, c := newSignedIn(t)
 	hs.office()
-	c := hs.signIn()
 	w := c.get("/users/export.csv")
 	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "text/csv; charset=utf-8" ||
 		!strings.HasPrefix(w.Body.String(), "extension,name,email,hotdesk,pin,") || !strings.Contains(w.Body.String(), "\n203,User 203,") {
 		t.Fatalf("users export: %d %q\n%s", w.Code, w.Header().Get("Content-Type"), w.Body)
 	}
 	mustContain(t, c.get("/devices/export.csv"), http.StatusOK, "id,label,mac,model,mode,owner,location,emergency_callback\n", "P201,,,yealink,personal,201,")
-	mustContain(t, c.get("/users"), http.StatusOK, `href="/users/export.csv"`, `href="/import?kind=users"`)
+	mustContain(t, c.get("/users"), http.StatusOK, `<h1>Users</h1>`, `href="/users/export.csv"`, `href="/import?kind=users"`,
+		`href="/users/new">New user</a>`)
+	mustContain(t, c.get("/devices"), http.StatusOK, `<h1>Devices</h1>`, `href="/devices/export.csv"`, `href="/import?kind=devices"`,
+		`href="/devices/new">New device</a>`)
 
 	file := "extension,name,hotdesk\n201,Ann Jansen,yes\n301,New Person,no\n"
 	w = c.post("/import", map[string][]string{"kind": {"users"}, "csv": {file}})

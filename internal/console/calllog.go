@@ -14,15 +14,15 @@ import (
 const callsPerPage = 50
 
 type callsData struct {
-	Live       []LiveCall
-	HasLive    bool // a B2BUA reports live calls
-	Form       *form
-	Results    []string
-	Calls      []*hotdesk.CallRecord
-	Total      int
-	Query      string // the filter, for the pager
-	CSV        string // the export link with the filter
-	Prev, Next string
+	Live    []LiveCall
+	HasLive bool // a B2BUA reports live calls
+	Form    *form
+	Results []string
+	Calls   []*hotdesk.CallRecord
+	Total   int
+	Query   string // the filter, for the pager
+	CSV     string // the export link with the filter
+	pager
 }
 
 // callsPage is the live calls and the call log of every user, filtered
@@ -41,17 +41,11 @@ func (c *Console) callsPage(w http.ResponseWriter, r *http.Request) error {
 	if !d.Form.Valid() {
 		status = http.StatusBadRequest
 	}
-	link := func(off int) string {
+	d.pager = pageLinks(f.Offset, callsPerPage, d.Total, func(off int) string {
 		q, _ := url.ParseQuery(d.Query)
 		q.Set("offset", strconv.Itoa(off))
 		return "/calls?" + q.Encode()
-	}
-	if f.Offset > 0 {
-		d.Prev = link(max(f.Offset-callsPerPage, 0))
-	}
-	if f.Offset+callsPerPage < d.Total {
-		d.Next = link(f.Offset + callsPerPage)
-	}
+	})
 	c.render(w, r, status, "calls", d)
 	return nil
 }
@@ -80,8 +74,7 @@ func (c *Console) callsData(r *http.Request) (*callsData, hotdesk.CallFilter, er
 		Result: f.Get("result"), Limit: callsPerPage}
 	filter.Since = parseLocal(f, "since", loc, false)
 	filter.Until = parseLocal(f, "until", loc, true)
-	filter.Offset, _ = strconv.Atoi(q.Get("offset"))
-	filter.Offset = max(filter.Offset, 0)
+	filter.Offset = offsetParam(q)
 	keep := url.Values{}
 	for _, k := range []string{"extension", "device", "result", "since", "until"} {
 		if v := f.Get(k); v != "" {

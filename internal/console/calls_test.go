@@ -111,9 +111,7 @@ func TestDesksShowCalls(t *testing.T) {
 			hs := newHarness(t)
 			c := hs.signIn()
 			for _, id := range []string{"HD00001", "HD00002"} {
-				if err := hs.store.CreateDevice(context.Background(), &hotdesk.Device{ID: id, Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelSnom}); err != nil {
-					t.Fatal(err)
-				}
+				hs.addDevice(&hotdesk.Device{ID: id, Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelSnom})
 			}
 			if run {
 				ctx, cancel := context.WithCancel(context.Background())
@@ -170,12 +168,8 @@ func TestDesksShowCalls(t *testing.T) {
 // TestEventsStreamForwardsCalls: a call event of a device makes open
 // desks pages refresh, and the table they then fetch shows it.
 func TestEventsStreamForwardsCalls(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
-	if err := hs.store.CreateDevice(context.Background(), &hotdesk.Device{ID: "HD00001", Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelSnom}); err != nil {
-		t.Fatal(err)
-	}
+	hs, c := newSignedIn(t)
+	hs.addDevice(&hotdesk.Device{ID: "HD00001", Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelSnom})
 	srv := hs.serve(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -232,9 +232,7 @@ func mustContain(t *testing.T, w *httptest.ResponseRecorder, wantCode int, subs 
 }
 
 func TestServerErrorIsFriendly(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	hs.store.setFail(errors.New("database is locked: SQLITE_BUSY at /src/store.go:42"))
 	w := c.get("/")
 	mustContain(t, w, http.StatusInternalServerError, "Something went wrong")

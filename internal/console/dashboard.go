@@ -19,11 +19,7 @@ type dashboardData struct {
 // locks in force, the calls now, the trunk, and the latest audit events.
 func (c *Console) dashboardPage(w http.ResponseWriter, r *http.Request) error {
 	d, err := c.dashboard(r)
-	if err != nil {
-		return err
-	}
-	c.render(w, r, http.StatusOK, "dashboard", d)
-	return nil
+	return c.show(w, r, http.StatusOK, "dashboard", d, err)
 }
 
 func (c *Console) dashboard(r *http.Request) (*dashboardData, error) {

@@ -20,21 +20,15 @@ func (hs *harness) office() {
 	hs.t.Helper()
 	ctx := context.Background()
 	for _, ext := range []string{"201", "202", "203"} {
-		if err := hs.store.CreateUser(ctx, &hotdesk.User{Extension: ext, Name: "User " + ext, Hotdesk: true, Outbound: hotdesk.OutboundNational}); err != nil {
-			hs.t.Fatal(err)
-		}
+		hs.addUser(&hotdesk.User{Extension: ext, Name: "User " + ext, Hotdesk: true, Outbound: hotdesk.OutboundNational})
 		if _, err := hs.desk.SetPIN(ctx, ext, "1234"); err != nil {
 			hs.t.Fatal(err)
 		}
 	}
 	for i := range 3 {
-		if err := hs.store.CreateDevice(ctx, &hotdesk.Device{Label: "Desk " + string(rune('A'+i)), Model: hotdesk.ModelSnom, Mode: hotdesk.ModeHotdesk}); err != nil {
-			hs.t.Fatal(err)
-		}
+		hs.addDevice(&hotdesk.Device{Label: "Desk " + string(rune('A'+i)), Model: hotdesk.ModelSnom, Mode: hotdesk.ModeHotdesk})
 	}
-	if err := hs.store.CreateDevice(ctx, &hotdesk.Device{ID: "P201", Model: hotdesk.ModelYealink, Mode: hotdesk.ModePersonal, Owner: "201"}); err != nil {
-		hs.t.Fatal(err)
-	}
+	hs.addDevice(&hotdesk.Device{ID: "P201", Model: hotdesk.ModelYealink, Mode: hotdesk.ModePersonal, Owner: "201"})
 }
 
 // dashboardScene: 2 of 4 phones registered, 1 of 3 desks occupied, two

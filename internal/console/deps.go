@@ -30,15 +30,7 @@ type Store interface {
 // calls: every change to users, devices and settings, and the audit of the
 // changes it makes through the desk Service.
 type Admin interface {
-	CreateUser(ctx context.Context, source string, in admin.UserInput) (*hotdesk.User, error)
-	UpdateUser(ctx context.Context, source, ext string, in admin.UserInput) (*hotdesk.User, error)
-	DeleteUser(ctx context.Context, source, ext string, freePhones bool) error
-	SetPIN(ctx context.Context, source, ext string, in admin.PINInput) (generated string, err error)
-	CreateDevice(ctx context.Context, source string, in admin.DeviceInput) (*hotdesk.Device, error)
-	UpdateDevice(ctx context.Context, source, id string, in admin.DeviceInput) (*hotdesk.Device, error)
-	DeleteDevice(ctx context.Context, source, id string) error
-	PutSettings(ctx context.Context, source string, st hotdesk.Settings) (hotdesk.Settings, error)
-	Audit(ctx context.Context, source string, e *hotdesk.AuditEvent)
+	admin.Changes
 	admin.Voicemails
 	admin.Sites
 	admin.Operations

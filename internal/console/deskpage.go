@@ -13,18 +13,17 @@ const desksPerPage = 100
 
 // deskPage is the desks page's search and paging.
 type deskPage struct {
-	Q          string // case-insensitive substring of id, label, location, extension or name
-	Offset     int
-	Matched    int // desks passing the filters, on all pages
-	First      int // 1-based number of the first row shown
-	Last       int
-	Prev, Next string // links to the neighbouring pages, "" at the ends
+	Q       string // case-insensitive substring of id, label, location, extension or name
+	Offset  int
+	Matched int // desks passing the filters, on all pages
+	First   int // 1-based number of the first row shown
+	Last    int
+	pager
 }
 
 func newDeskPage(q url.Values) deskPage {
 	p := deskPage{Q: strings.TrimSpace(q.Get("q"))}
-	p.Offset, _ = strconv.Atoi(q.Get("offset"))
-	p.Offset = max(p.Offset, 0)
+	p.Offset = offsetParam(q)
 	return p
 }
 
@@ -65,15 +64,31 @@ func (p *deskPage) page(rows []deskRow, base string) []deskRow {
 		p.Offset = max(0, (len(rows)-1)/desksPerPage*desksPerPage)
 	}
 	end := min(p.Offset+desksPerPage, len(rows))
-	link := func(off int) string { return base + deskPage{Q: p.Q, Offset: off}.query() }
-	if p.Offset > 0 {
-		p.Prev = link(max(p.Offset-desksPerPage, 0))
-	}
-	if end < len(rows) {
-		p.Next = link(end)
-	}
+	p.pager = pageLinks(p.Offset, desksPerPage, len(rows), func(off int) string { return base + deskPage{Q: p.Q, Offset: off}.query() })
 	if len(rows) > 0 {
 		p.First, p.Last = p.Offset+1, end
 	}
 	return rows[p.Offset:end]
+}
+
+// pager is a list page's links to the neighbouring pages, "" at the ends.
+type pager struct{ Prev, Next string }
+
+// pageLinks is the pager of a list of total rows shown size at a time from
+// off; link is the address that shows the rows from an offset.
+func pageLinks(off, size, total int, link func(off int) string) (p pager) {
+	if off > 0 {
+		p.Prev = link(max(off-size, 0))
+	}
+	if off+size < total {
+		p.Next = link(off + size)
+	}
+	return p
+}
+
+// offsetParam is a list page's offset query parameter (0 when missing or
+// bad).
+func offsetParam(q url.Values) int {
+	off, _ := strconv.Atoi(q.Get("offset"))
+	return max(off, 0)
 }

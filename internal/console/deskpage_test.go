@@ -19,15 +19,11 @@ func (hs *harness) manyDesks(n, logged int) {
 	hs.t.Helper()
 	ctx := context.Background()
 	for i := range n {
-		if err := hs.store.CreateDevice(ctx, &hotdesk.Device{Label: fmt.Sprintf("Desk %04d", i+1), Model: hotdesk.ModelSnom, Mode: hotdesk.ModeHotdesk,
-			Location: hotdesk.Location{Text: fmt.Sprintf("Floor %d", i%2)}}); err != nil {
-			hs.t.Fatal(err)
-		}
+		hs.addDevice(&hotdesk.Device{Label: fmt.Sprintf("Desk %04d", i+1), Model: hotdesk.ModelSnom, Mode: hotdesk.ModeHotdesk,
+			Location: hotdesk.Location{Text: fmt.Sprintf("Floor %d", i%2)}})
 		if i < logged {
 			ext := fmt.Sprint(1000 + i)
-			if err := hs.store.CreateUser(ctx, &hotdesk.User{Extension: ext, Name: "Person " + ext, Hotdesk: true, Outbound: hotdesk.OutboundNational}); err != nil {
-				hs.t.Fatal(err)
-			}
+			hs.addUser(&hotdesk.User{Extension: ext, Name: "Person " + ext, Hotdesk: true, Outbound: hotdesk.OutboundNational})
 			if _, err := hs.desk.Login(ctx, desk.LoginRequest{Extension: ext, Device: fmt.Sprintf("HD%05d", i+1), Via: hotdesk.ViaAPI}); err != nil {
 				hs.t.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 )
@@ -73,11 +74,7 @@ type desksData struct {
 
 func (c *Console) desksPage(w http.ResponseWriter, r *http.Request) error {
 	d, err := c.desks(r)
-	if err != nil {
-		return err
-	}
-	c.render(w, r, http.StatusOK, "desks", d)
-	return nil
+	return c.show(w, r, http.StatusOK, "desks", d, err)
 }
 
 // desksTable is the fragment htmx swaps in on every live update.
@@ -174,15 +171,7 @@ func (c *Console) usersByExt(r *http.Request, logins int) (map[string]*hotdesk.U
 	if logins == 0 {
 		return nil, nil
 	}
-	us, _, err := c.store.FindUsers(r.Context(), hotdesk.UserFilter{})
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	users := make(map[string]*hotdesk.User, len(us))
-	for _, u := range us {
-		users[u.Extension] = u
-	}
-	return users, nil
+	return admin.UsersByExt(r.Context(), c.store)
 }
 
 // since renders a duration as "3 min", "2 h 5 min", "3 d".

@@ -17,9 +17,7 @@ import (
 )
 
 func TestDesksLoginLogoutAndAudit(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann Jansen"}, "outbound": {"national"}, "hotdesk": {"on"}})
 	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}, "label": {"Desk A"}, "location": {"Floor 3"}})
 	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}, "label": {"Desk B"}, "location": {"Floor 4"}})
@@ -102,9 +100,7 @@ func mustClose(t *testing.T, rd io.Reader, why string) {
 }
 
 func TestEventsStream(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	srv := hs.serve(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -117,9 +113,7 @@ func TestEventsStream(t *testing.T) {
 }
 
 func TestRunEndsStreams(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	srv := hs.serve(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan error, 1)
@@ -133,9 +127,7 @@ func TestRunEndsStreams(t *testing.T) {
 }
 
 func TestCloseEndsStreams(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	srv := hs.serve(t)
 	rd := openEvents(t, context.Background(), srv.URL, c)
 	hs.con.Close()
@@ -146,9 +138,7 @@ func TestCloseEndsStreams(t *testing.T) {
 // A server WriteTimeout shorter than the stream must not cut it: the
 // stream clears its own write deadline.
 func TestEventsStreamOutlivesWriteTimeout(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	srv := httptest.NewUnstartedServer(hs.h)
 	srv.Config.WriteTimeout = 300 * time.Millisecond
 	srv.Start()

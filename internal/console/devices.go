@@ -21,18 +21,17 @@ type deviceRow struct {
 }
 
 type devicesData struct {
-	Rows       []deviceRow
-	Q, Mode    string
-	Total      int
-	Prev, Next string
+	Rows    []deviceRow
+	Q, Mode string
+	Total   int
+	pager
 }
 
 func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	qv := r.URL.Query()
 	q, mode := strings.TrimSpace(qv.Get("q")), qv.Get("mode")
-	off, _ := strconv.Atoi(qv.Get("offset"))
-	off = max(off, 0)
+	off := offsetParam(qv)
 	devs, total, err := c.store.FindDevices(ctx, hotdesk.DeviceFilter{Search: q, Mode: mode, Offset: off, Limit: pageSize})
 	if err != nil {
 		return fmt.Errorf("list devices: %w", err)
@@ -54,13 +53,9 @@ func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request) error {
 		d.Rows = append(d.Rows, deviceRow{Device: dev, Registered: len(contacts) > 0, Login: byDev[dev.ID],
 			Locked: desk.ActiveLock(dev.LockedUntil, c.now()), Phone: c.phone(dev.ID, contacts, nil, loc)})
 	}
-	base := "/devices?q=" + url.QueryEscape(q) + "&mode=" + url.QueryEscape(mode) + "&offset="
-	if off > 0 {
-		d.Prev = base + strconv.Itoa(max(off-pageSize, 0))
-	}
-	if off+pageSize < total {
-		d.Next = base + strconv.Itoa(off+pageSize)
-	}
+	d.pager = pageLinks(off, pageSize, total, func(off int) string {
+		return "/devices?q=" + url.QueryEscape(q) + "&mode=" + url.QueryEscape(mode) + "&offset=" + strconv.Itoa(off)
+	})
 	c.render(w, r, http.StatusOK, "devices", d)
 	return nil
 }
@@ -83,12 +78,9 @@ type createdData struct {
 func (c *Console) deviceCreate(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r.PostForm)
 	in := deviceInput(f, true)
-	var d *hotdesk.Device
-	if f.Valid() {
-		var err error
-		if d, err = c.admin.CreateDevice(r.Context(), source(r), in); err != nil && !f.ApplyAll(err, deviceField) {
-			return err
-		}
+	d, err := saveForm(f, deviceField, func() (*hotdesk.Device, error) { return c.admin.CreateDevice(r.Context(), source(r), in) })
+	if err != nil {
+		return err
 	}
 	if !f.Valid() {
 		c.render(w, r, http.StatusBadRequest, "devicenew", deviceFormData{Form: f})
@@ -129,11 +121,7 @@ func (d *deviceData) title() string { return "Device " + d.Device.ID }
 
 func (c *Console) devicePage(w http.ResponseWriter, r *http.Request) error {
 	d, err := c.deviceData(r, nil)
-	if err != nil {
-		return err
-	}
-	c.render(w, r, http.StatusOK, "device", d)
-	return nil
+	return c.show(w, r, http.StatusOK, "device", d, err)
 }
 
 func (c *Console) deviceData(r *http.Request, f *form) (*deviceData, error) {
@@ -169,18 +157,12 @@ func (c *Console) deviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r.PostForm)
 	id := r.PathValue("id")
 	in := deviceInput(f, false)
-	if f.Valid() {
-		if _, err := c.admin.UpdateDevice(r.Context(), source(r), id, in); err != nil && !f.ApplyAll(err, deviceField) {
-			return err
-		}
+	if _, err := saveForm(f, deviceField, func() (*hotdesk.Device, error) { return c.admin.UpdateDevice(r.Context(), source(r), id, in) }); err != nil {
+		return err
 	}
 	if !f.Valid() {
 		dd, err := c.deviceData(r, f)
-		if err != nil {
-			return err
-		}
-		c.render(w, r, http.StatusBadRequest, "device", dd)
-		return nil
+		return c.show(w, r, http.StatusBadRequest, "device", dd, err)
 	}
 	return redirect(w, r, "/devices/"+url.PathEscape(id)+"?flash="+url.QueryEscape("Saved."))
 }

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -50,10 +49,7 @@ func TestCivicCheck(t *testing.T) {
 }
 
 func TestEmergencyAddressWarnings(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
-	ctx := context.Background()
+	hs, c := newSignedIn(t)
 	full := hotdesk.Location{Text: "Floor 3", Country: "NL", A3: "Amsterdam", Street: "Keizersgracht", HouseNo: "123"}
 	partial := full
 	partial.HouseNo = ""
@@ -62,9 +58,7 @@ func TestEmergencyAddressWarnings(t *testing.T) {
 		{ID: "HDHALF", Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelSnom, Location: partial},
 		{ID: "HDNONE", Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelSnom, Location: hotdesk.Location{Text: "Lobby"}},
 	} {
-		if err := hs.store.CreateDevice(ctx, d); err != nil {
-			t.Fatal(err)
-		}
+		hs.addDevice(d)
 	}
 	for _, path := range []string{"/", "/devices"} {
 		body := c.get(path).Body.String()

@@ -21,20 +21,14 @@ func baseSettingsForm() url.Values {
 // the stored values, bad ones are named on their own fields, good ones are
 // stored, and a form without the fieldset keeps them and the trunks.
 func TestSettingsEmergencyAlerts(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	ctx := context.Background()
 	mustContain(t, c.get("/settings"), 200, `id="emergency-alerts"`, `id="f-escalate_minutes" type="number" value="3"`,
 		`id="f-callback_minutes" type="number" value="60"`, `id="f-test_number" type="text" value="933"`, `href="/settings/trunks"`)
 
 	form := baseSettingsForm()
-	form.Set("alert_extensions", "201, 2x")
-	form.Set("escalate_extensions", "9")
-	form.Set("escalate_minutes", "soon")
-	form.Set("alert_emails", "desk@example.com, nobody")
-	form.Set("callback_minutes", "5000")
-	form.Set("test_number", "112")
+	setForm(form, url.Values{"alert_extensions": {"201, 2x"}, "escalate_extensions": {"9"}, "escalate_minutes": {"soon"},
+		"alert_emails": {"desk@example.com, nobody"}, "callback_minutes": {"5000"}, "test_number": {"112"}})
 	mustContain(t, c.post("/settings", form), http.StatusBadRequest, `id="err-alert_extensions"`, `id="err-escalate_extensions"`,
 		`id="err-escalate_minutes"`, `id="err-alert_emails"`, `id="err-callback_minutes"`,
 		`The test number must not be an emergency number.`, `value="201, 2x"`, `value="desk@example.com, nobody"`)
@@ -46,12 +40,8 @@ func TestSettingsEmergencyAlerts(t *testing.T) {
 	hs.changeSettings(func(st *hotdesk.Settings) {
 		st.Trunks = []hotdesk.Trunk{{Name: "site-b", Enabled: true, Proxy: "127.0.0.1:5090", Password: "pw"}}
 	})
-	form.Set("alert_extensions", "201; 202")
-	form.Set("escalate_extensions", "300")
-	form.Set("escalate_minutes", "5")
-	form.Set("alert_emails", "desk@example.com")
-	form.Set("callback_minutes", "90")
-	form.Set("test_number", "934")
+	setForm(form, url.Values{"alert_extensions": {"201; 202"}, "escalate_extensions": {"300"}, "escalate_minutes": {"5"},
+		"alert_emails": {"desk@example.com"}, "callback_minutes": {"90"}, "test_number": {"934"}})
 	c.mustPost("/settings", form)
 	s, _ := hs.store.GetSettings(ctx)
 	want := hotdesk.EmergencySettings{AlertExtensions: []string{"201", "202"}, EscalateExtensions: []string{"300"}, EscalateMinutes: 5,

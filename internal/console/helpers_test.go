@@ -4,10 +4,42 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
+
+// newSignedIn is how most console tests begin: it marks the test
+// parallel and returns a fresh harness with a signed-in admin.
+func newSignedIn(t *testing.T) (*harness, *client) {
+	t.Parallel()
+	hs := newHarness(t)
+	return hs, hs.signIn()
+}
+
+// addUser stores u; an error fails the test.
+func (hs *harness) addUser(u *hotdesk.User) {
+	hs.t.Helper()
+	if err := hs.store.CreateUser(context.Background(), u); err != nil {
+		hs.t.Fatal(err)
+	}
+}
+
+// addDevice stores d; an error fails the test.
+func (hs *harness) addDevice(d *hotdesk.Device) {
+	hs.t.Helper()
+	if err := hs.store.CreateDevice(context.Background(), d); err != nil {
+		hs.t.Fatal(err)
+	}
+}
+
+// setForm sets the fields of changes in form, keeping the others.
+func setForm(form, changes url.Values) {
+	for k, v := range changes {
+		form[k] = v
+	}
+}
 
 // loggedIn reports whether user ext is logged in at a desk.
 func (hs *harness) loggedIn(ext string) bool {
@@ -32,15 +64,19 @@ func (hs *harness) found(_ *hotdesk.Login, err error) bool {
 	return true
 }
 
-// adminLogout is the one audited logout, which an admin made; else the
-// test fails.
-func (hs *harness) adminLogout() *hotdesk.AuditEvent {
+// adminLoggedOut checks that an admin in the console logged user ext out
+// of device (the one audited logout, made by console:admin), and that
+// neither is logged in now.
+func (hs *harness) adminLoggedOut(ext, device string) {
 	hs.t.Helper()
+	if hs.loggedIn(ext) || hs.occupied(device) {
+		hs.t.Fatalf("%s or %s still logged in", ext, device)
+	}
 	evs, err := hs.store.FindAudit(context.Background(), hotdesk.AuditFilter{Kinds: []string{hotdesk.KindLogout}})
-	if err != nil || len(evs) != 1 || evs[0].Reason != hotdesk.ReasonAdmin {
+	if err != nil || len(evs) != 1 || evs[0].Reason != hotdesk.ReasonAdmin || evs[0].Extension != ext ||
+		evs[0].Device != device || evs[0].Source != "console:admin" {
 		hs.t.Fatalf("logout audit: %+v, %v", evs, err)
 	}
-	return evs[0]
 }
 
 // changeSettings applies change to the stored settings.

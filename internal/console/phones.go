@@ -115,11 +115,7 @@ func (c *Console) sipPassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	dev, err := c.store.FindDevice(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	c.render(w, r, http.StatusOK, "sippassword", &sipPasswordData{Device: dev, Password: pw})
-	return nil
+	return c.show(w, r, http.StatusOK, "sippassword", &sipPasswordData{Device: dev, Password: pw}, err)
 }
 
 func plural(n int, one, many string) string {

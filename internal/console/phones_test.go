@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,43 +12,16 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/admin"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin/admintest"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
-	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
-
-// sentSignals is an admin.Phones that records the NOTIFYs asked for; a
-// phone with a registration gets one per contact.
-type sentSignals struct {
-	mu   sync.Mutex
-	regs *siptest.Contacts
-	sent []string
-}
-
-func (s *sentSignals) Signal(_ context.Context, device, event string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := len(s.regs.Contacts(device))
-	if n > 0 {
-		s.sent = append(s.sent, device+" "+event)
-	}
-	return n
-}
-
-func (s *sentSignals) last() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.sent) == 0 {
-		return ""
-	}
-	return s.sent[len(s.sent)-1]
-}
 
 // phonesScene: the office with HD00001 registered from 127.0.0.1 by a
 // Snom, which fetched its configuration at 09:00; user 201 has a BLF key.
-func phonesScene(t *testing.T) (*harness, *sentSignals) {
+func phonesScene(t *testing.T) (*harness, *admintest.Phones) {
 	hs := newHarness(t)
-	sig := &sentSignals{regs: hs.regs}
+	sig := &admintest.Phones{Contacts: func(device string) int { return len(hs.regs.Contacts(device)) }}
 	hs.reconfigure(func(_ *Options, a *admin.Options) { a.Phones = sig })
 	hs.office()
 	blf := []string{"202"}
@@ -102,8 +74,8 @@ func TestPhoneActionsConsole(t *testing.T) {
 		{"reboot", "check-sync;reboot=true", "Asked to reboot: HD00001 (1 contact)."},
 	} {
 		w := c.post("/devices/HD00001/action", map[string][]string{"action": {tc.action}})
-		if w.Code != http.StatusSeeOther || sig.last() != "HD00001 "+tc.event {
-			t.Fatalf("%s: %d, sent %q", tc.action, w.Code, sig.last())
+		if w.Code != http.StatusSeeOther || sig.Last() != "HD00001 "+tc.event {
+			t.Fatalf("%s: %d, sent %q", tc.action, w.Code, sig.Last())
 		}
 		mustContain(t, c.get("/devices/HD00001"), http.StatusOK, tc.flash)
 	}
@@ -169,8 +141,8 @@ func TestLoginPipeline(t *testing.T) {
 	}
 	hs.regs.Set("HD00002", hotdesk.Binding{Device: "HD00002", Contact: "sip:HD00002@127.0.0.1:5066", Source: "127.0.0.1:5066"})
 	w := c.post("/desks/HD00002/retry", nil)
-	if w.Code != http.StatusSeeOther || sig.last() != "HD00002 check-sync;reboot=false" {
-		t.Fatalf("retry: %d, sent %q", w.Code, sig.last())
+	if w.Code != http.StatusSeeOther || sig.Last() != "HD00002 check-sync;reboot=false" {
+		t.Fatalf("retry: %d, sent %q", w.Code, sig.Last())
 	}
 	if got := steps(t, c, "HD00002"); got != "pending pending pending skipped" {
 		t.Fatalf("after retry: %s", got)
@@ -212,14 +184,14 @@ func TestBrowserPhones(t *testing.T) {
 	screenshot(t, ctx, outputDir(t), "desks-pipeline-failed")
 	step(t, ctx, "retry", chromedp.Click(chromedp.CSS(`#desk-HD00001 button.retry`)))
 	waitFor(t, ctx, "pending again", pipe+` === 'pending' && document.querySelectorAll('#desk-HD00001 [data-step=done]').length === 0`)
-	if got := sig.last(); got != "HD00001 check-sync;reboot=false" {
+	if got := sig.Last(); got != "HD00001 check-sync;reboot=false" {
 		t.Fatalf("retry sent %q", got)
 	}
 
 	step(t, ctx, "device page", chromedp.Navigate(url+"/devices/HD00001"), chromedp.WaitVisible(chromedp.ID("phone-actions")))
 	submit(t, ctx, "reboot", `#action-reboot`)
 	waitFor(t, ctx, "reboot flash", `document.querySelector('.flash')?.textContent === 'Asked to reboot: HD00001 (1 contact).'`)
-	if got := sig.last(); got != "HD00001 check-sync;reboot=true" {
+	if got := sig.Last(); got != "HD00001 check-sync;reboot=true" {
 		t.Fatalf("reboot sent %q", got)
 	}
 	submit(t, ctx, "reset SIP password", `#action-sip-password`)

@@ -11,9 +11,7 @@ import (
 // timeouts of prompted logins, with the same checks as the API; a form
 // without them keeps the stored values.
 func TestSettingsPromptTimeouts(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	mustContain(t, c.get("/settings"), 200, `id="f-first_digit_seconds" type="number" value="10"`,
 		`id="f-inter_digit_seconds" type="number" value="10"`)
 	form := url.Values{"star35_enabled": {"on"}, "star35": {"*35"}, "star77": {"*77"}, "logout77": {"5"},

@@ -49,8 +49,9 @@ var funcs = template.FuncMap{
 	"fld": func(f *form, name, label, typ string, hint ...string) field {
 		return field{F: f, Name: name, Label: label, Type: typ, Hint: strings.Join(hint, " ")}
 	},
-	"opt":  func(value, label string) option { return option{Value: value, Label: label} },
-	"opts": func(os ...option) []option { return os },
+	"listHead": func(title, kind, one string) listHead { return listHead{Title: title, Kind: kind, One: one} },
+	"opt":      func(value, label string) option { return option{Value: value, Label: label} },
+	"opts":     func(os ...option) []option { return os },
 	"sel": func(f *form, name, label string, os []option) selectField {
 		return selectField{field: field{F: f, Name: name, Label: label}, Options: os}
 	},
@@ -109,6 +110,11 @@ type field struct {
 }
 
 type option struct{ Value, Label string }
+
+// listHead is the head of a list page with CSV export and import (users,
+// devices): its title, the kind in its paths (/users/new,
+// /import?kind=users) and one thing's name ("user").
+type listHead struct{ Title, Kind, One string }
 
 type selectField struct {
 	field
@@ -287,6 +293,32 @@ func (f *form) ApplyAll(err error, rename func(string) string) bool {
 		}
 	}
 	return true
+}
+
+// show renders page with data unless loading the data failed (err), which
+// it returns.
+func (c *Console) show(w http.ResponseWriter, r *http.Request, status int, page string, data any, err error) error {
+	if err != nil {
+		return err
+	}
+	c.render(w, r, status, page, data)
+	return nil
+}
+
+// saveForm saves a form through the admin service: it calls save unless the
+// form has errors already, and puts the field errors save returns on the
+// form (ApplyAll with rename). It returns what save returned, or an error
+// the form cannot show; f.Valid then says whether to show the form again.
+func saveForm[T any](f *form, rename func(string) string, save func() (T, error)) (T, error) {
+	var v T
+	if !f.Valid() {
+		return v, nil
+	}
+	v, err := save()
+	if err != nil && !f.ApplyAll(err, rename) {
+		return v, err
+	}
+	return v, nil
 }
 
 // bool returns "on" for true, for seeding checkbox values.

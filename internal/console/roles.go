@@ -74,11 +74,7 @@ func (c *Console) adminsPage(w http.ResponseWriter, r *http.Request) error {
 
 func (c *Console) renderAdmins(w http.ResponseWriter, r *http.Request, status int, f *form) error {
 	accs, err := c.admin.Accounts(r.Context())
-	if err != nil {
-		return err
-	}
-	c.render(w, r, status, "admins", &accountsData{Accounts: accs, Roles: hotdesk.Roles, Me: sessionOf(r).Username, Form: f})
-	return nil
+	return c.show(w, r, status, "admins", &accountsData{Accounts: accs, Roles: hotdesk.Roles, Me: sessionOf(r).Username, Form: f}, err)
 }
 
 // adminCreate makes a console account.
@@ -123,11 +119,7 @@ func (c *Console) accountPage(w http.ResponseWriter, r *http.Request) error {
 
 func (c *Console) renderAccount(w http.ResponseWriter, r *http.Request, status int, f *form) error {
 	acc, err := c.admin.Access(r.Context(), sessionOf(r).Username)
-	if err != nil {
-		return err
-	}
-	c.render(w, r, status, "account", &accountData{Access: acc, Form: f})
-	return nil
+	return c.show(w, r, status, "account", &accountData{Access: acc, Form: f}, err)
 }
 
 // changePassword changes the signed-in admin's own password; the other

@@ -59,10 +59,8 @@ func (c *Console) settingsSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := newForm(r.PostForm)
 	s := settingsFromForm(f, cur)
-	if f.Valid() {
-		if _, err := c.admin.PutSettings(r.Context(), source(r), s); err != nil && !f.ApplyAll(err, settingsField) {
-			return err
-		}
+	if _, err := saveForm(f, settingsField, func() (hotdesk.Settings, error) { return c.admin.PutSettings(r.Context(), source(r), s) }); err != nil {
+		return err
 	}
 	if !f.Valid() {
 		f.Values.Del("trunk_password")

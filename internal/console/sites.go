@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 	"github.com/hotdesk-pbx/hotdesk/internal/emergency"
 )
 
@@ -33,13 +33,13 @@ func init() {
 // emergencyRoutes adds the routes of this file to mux.
 func (c *Console) emergencyRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /emergency/banner", c.auth(c.emergencyBanner))
-	mux.Handle("POST /emergency/{id}/ack", c.auth(c.emergencyAck))
+	mux.Handle("POST /emergency/{id}/ack", c.auth(admin.ByID("Emergency call", c.emergencyAck)))
 	mux.Handle("GET /emergency", c.auth(c.emergencyPage))
 	mux.Handle("GET /sites", c.auth(c.sitesPage))
 	mux.Handle("POST /sites", c.auth(c.siteCreate))
-	mux.Handle("GET /sites/{id}", c.auth(c.sitePage))
-	mux.Handle("POST /sites/{id}", c.auth(c.siteUpdate))
-	mux.Handle("POST /sites/{id}/delete", c.auth(c.siteDelete))
+	mux.Handle("GET /sites/{id}", c.auth(admin.ByID("Site", c.sitePage)))
+	mux.Handle("POST /sites/{id}", c.auth(admin.ByID("Site", c.siteUpdate)))
+	mux.Handle("POST /sites/{id}/delete", c.auth(admin.ByID("Site", c.siteDelete)))
 }
 
 // alertRow is one unacknowledged emergency call in the banner.
@@ -96,11 +96,7 @@ func (c *Console) siteNames(ctx context.Context) map[int64]string {
 }
 
 // emergencyAck acknowledges an alert as the signed-in admin.
-func (c *Console) emergencyAck(w http.ResponseWriter, r *http.Request) error {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		return hotdesk.Errorf(hotdesk.ENOTFOUND, "No emergency call %s.", r.PathValue("id"))
-	}
+func (c *Console) emergencyAck(w http.ResponseWriter, r *http.Request, id int64) error {
 	by := "console"
 	if s := sessionOf(r); s != nil {
 		by = s.Username
@@ -292,19 +288,7 @@ func (c *Console) siteCreate(w http.ResponseWriter, r *http.Request) error {
 	return redirect(w, r, "/sites?flash="+urlq("Site "+s.Name+" created."))
 }
 
-func (c *Console) siteID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		return 0, hotdesk.Errorf(hotdesk.ENOTFOUND, "Site %s not found.", r.PathValue("id"))
-	}
-	return id, nil
-}
-
-func (c *Console) sitePage(w http.ResponseWriter, r *http.Request) error {
-	id, err := c.siteID(r)
-	if err != nil {
-		return err
-	}
+func (c *Console) sitePage(w http.ResponseWriter, r *http.Request, id int64) error {
 	s, err := c.admin.FindSite(r.Context(), id)
 	if err != nil {
 		return err
@@ -318,11 +302,7 @@ func (c *Console) sitePage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (c *Console) siteUpdate(w http.ResponseWriter, r *http.Request) error {
-	id, err := c.siteID(r)
-	if err != nil {
-		return err
-	}
+func (c *Console) siteUpdate(w http.ResponseWriter, r *http.Request, id int64) error {
 	f := newForm(r.PostForm)
 	s, err := c.admin.UpdateSite(r.Context(), source(r), id, siteFromForm(f))
 	if err != nil {
@@ -336,11 +316,7 @@ func (c *Console) siteUpdate(w http.ResponseWriter, r *http.Request) error {
 	return redirect(w, r, "/sites?flash="+urlq("Site "+s.Name+" saved."))
 }
 
-func (c *Console) siteDelete(w http.ResponseWriter, r *http.Request) error {
-	id, err := c.siteID(r)
-	if err != nil {
-		return err
-	}
+func (c *Console) siteDelete(w http.ResponseWriter, r *http.Request, id int64) error {
 	if err := c.admin.DeleteSite(r.Context(), source(r), id); err != nil {
 		return err
 	}

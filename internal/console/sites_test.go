@@ -29,13 +29,9 @@ func (hs *harness) startEmergency(t *testing.T, c *hotdesk.EmergencyCall) {
 // beside its field; the desks page flags a phone registered from a
 // network not its site's ("moved?") and shows a desk's callback window.
 func TestSitesPageAndDeskBadges(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	for _, id := range []string{"HD00001", "HD00002"} {
-		if err := hs.store.CreateDevice(context.Background(), &hotdesk.Device{ID: id, Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelGeneric}); err != nil {
-			t.Fatal(err)
-		}
+		hs.addDevice(&hotdesk.Device{ID: id, Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelGeneric})
 	}
 	w := c.post("/sites", url.Values{"name": {"Amsterdam"}, "networks": {"10.1.0.0/16, nope"}, "devices": {"HD00001"}})
 	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `id="err-networks"`) {

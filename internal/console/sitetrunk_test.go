@@ -13,9 +13,7 @@ import (
 // The site form picks the emergency trunk from the configured trunk names
 // (a select); a name no longer configured stays visible, marked.
 func TestSiteFormTrunkSelect(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	ctx := context.Background()
 	hs.changeSettings(func(st *hotdesk.Settings) {
 		st.Trunks = []hotdesk.Trunk{{Name: "site-b", Enabled: true, Proxy: "127.0.0.1:5080"}, {Name: "site-c", Enabled: true, Proxy: "127.0.0.1:5090"}}

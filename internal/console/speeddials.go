@@ -69,12 +69,8 @@ func (c *Console) speedDialsSave(w http.ResponseWriter, r *http.Request) error {
 		if !f.ApplyAll(err, func(string) string { return "dials" }) {
 			return err
 		}
-		u, ferr := c.store.FindUser(r.Context(), ext)
-		if ferr != nil {
-			return ferr
-		}
-		c.render(w, r, http.StatusBadRequest, "speeddials", &speedDialsData{User: u, Form: f})
-		return nil
+		u, err := c.store.FindUser(r.Context(), ext)
+		return c.show(w, r, http.StatusBadRequest, "speeddials", &speedDialsData{User: u, Form: f}, err)
 	}
 	return redirect(w, r, "/users/"+url.PathEscape(ext)+"/speed-dials?flash="+url.QueryEscape(fmt.Sprintf("Saved %d speed dials.", len(sds))))
 }

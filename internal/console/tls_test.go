@@ -11,9 +11,7 @@ import (
 // stores the SIP transport and SRTP policy; the settings page the site's
 // phone transport and trunk fingerprint.
 func TestDeviceTransportAndSRTPForm(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	mustContain(t, c.get("/devices/new"), 200, `name="sip_transport"`, `name="srtp"`)
 	form := url.Values{"model": {"snom"}, "mode": {"hotdesk"}, "label": {"Desk 5"}, "sip_transport": {"sctp"}, "srtp": {"always"}}
 	mustContain(t, c.post("/devices", form), http.StatusBadRequest, `id="err-sip_transport"`, `id="err-srtp"`)

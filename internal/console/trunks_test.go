@@ -15,9 +15,7 @@ import (
 // left empty, the default trunk and the other settings are kept, and a
 // trunk a site names cannot be removed or renamed from under it.
 func TestTrunksPage(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	ctx := context.Background()
 	hs.changeSettings(func(st *hotdesk.Settings) {
 		st.Trunk = hotdesk.Trunk{Enabled: true, Proxy: "127.0.0.1:5070", Password: "default-pw", Transport: "udp"}

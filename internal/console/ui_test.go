@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,9 +14,7 @@ import (
 // flash shows once on the next whole page (not in an htmx fragment, not
 // after a reload), and a flash cookie made for another session is ignored.
 func TestFlashOnlyFromTheSession(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	spoof := "Your password has expired, call 0900-HACKER"
 	if w := c.get("/?flash=" + url.QueryEscape(spoof)); strings.Contains(w.Body.String(), "0900-HACKER") || strings.Contains(w.Body.String(), `class="flash"`) {
 		t.Fatalf("a flash from the URL is shown:\n%s", w.Body)
@@ -47,17 +44,10 @@ func TestFlashOnlyFromTheSession(t *testing.T) {
 // TestUnregisteredFilterKeepsOccupiedPhones: an occupied phone that went
 // offline is listed under "Unregistered" (and still under "Occupied").
 func TestUnregisteredFilterKeepsOccupiedPhones(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
-	ctx := context.Background()
-	if err := hs.store.CreateUser(ctx, &hotdesk.User{Extension: "201", Name: "Ann", Hotdesk: true, Outbound: "national"}); err != nil {
-		t.Fatal(err)
-	}
+	hs, c := newSignedIn(t)
+	hs.addUser(&hotdesk.User{Extension: "201", Name: "Ann", Hotdesk: true, Outbound: "national"})
 	for range 3 {
-		if err := hs.store.CreateDevice(ctx, &hotdesk.Device{Model: "snom", Mode: hotdesk.ModeHotdesk}); err != nil {
-			t.Fatal(err)
-		}
+		hs.addDevice(&hotdesk.Device{Model: "snom", Mode: hotdesk.ModeHotdesk})
 	}
 	// HD00001 occupied and offline, HD00002 free and online, HD00003 free and offline.
 	hs.regs.Set("HD00002", hotdesk.Binding{Device: "HD00002", Contact: "sip:HD00002@127.0.0.1:5062"})
@@ -78,9 +68,7 @@ var deskRowRE = regexp.MustCompile(`id="desk-HD\d+`)
 // TestNotFoundKeepsNavigation: a signed-in admin's 404 is a console page
 // with the menu and no "Sign in"; a stranger's has no menu.
 func TestNotFoundKeepsNavigation(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	w := c.get("/no/such/page")
 	mustContain(t, w, http.StatusNotFound, `There is no page at /no/such/page.`, `<a href="/users"`, `action="/signout"`)
 	if strings.Contains(w.Body.String(), "Sign in") {
@@ -96,20 +84,13 @@ func TestNotFoundKeepsNavigation(t *testing.T) {
 // TestLoginPickerShowsWhoIsWhere: the "Log in at desk" picker names who is
 // at each desk, and logging someone in there says who was logged out.
 func TestLoginPickerShowsWhoIsWhere(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
-	ctx := context.Background()
+	hs, c := newSignedIn(t)
 	for _, u := range []*hotdesk.User{{Extension: "201", Name: "Ann Jansen"}, {Extension: "203", Name: "Cor Bakker"}} {
 		u.Hotdesk, u.Outbound = true, "national"
-		if err := hs.store.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
+		hs.addUser(u)
 	}
 	for _, label := range []string{"Desk 1", "Desk 2"} {
-		if err := hs.store.CreateDevice(ctx, &hotdesk.Device{Label: label, Model: "snom", Mode: hotdesk.ModeHotdesk}); err != nil {
-			t.Fatal(err)
-		}
+		hs.addDevice(&hotdesk.Device{Label: label, Model: "snom", Mode: hotdesk.ModeHotdesk})
 	}
 	hs.login("201", "HD00002")
 	mustContain(t, c.get("/users/203"), 200,

@@ -24,18 +24,16 @@ type userRow struct {
 }
 
 type usersData struct {
-	Rows       []userRow
-	Q          string
-	Total      int
-	Offset     int
-	Prev, Next string // paging links
+	Rows   []userRow
+	Q      string
+	Total  int
+	Offset int
+	pager
 }
 
 func (c *Console) usersPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
-	off = max(off, 0)
+	q, off := strings.TrimSpace(r.URL.Query().Get("q")), offsetParam(r.URL.Query())
 	us, total, err := c.store.FindUsers(ctx, hotdesk.UserFilter{Search: q, Offset: off, Limit: pageSize})
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
@@ -52,12 +50,9 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request) error {
 	for _, u := range us {
 		d.Rows = append(d.Rows, userRow{User: u, Login: byUser[u.Extension], Locked: c.locked(u)})
 	}
-	if off > 0 {
-		d.Prev = "/users?q=" + url.QueryEscape(q) + "&offset=" + strconv.Itoa(max(off-pageSize, 0))
-	}
-	if off+pageSize < total {
-		d.Next = "/users?q=" + url.QueryEscape(q) + "&offset=" + strconv.Itoa(off+pageSize)
-	}
+	d.pager = pageLinks(off, pageSize, total, func(off int) string {
+		return "/users?q=" + url.QueryEscape(q) + "&offset=" + strconv.Itoa(off)
+	})
 	c.render(w, r, http.StatusOK, "users", d)
 	return nil
 }
@@ -79,10 +74,8 @@ func (c *Console) userNewPage(w http.ResponseWriter, r *http.Request) error {
 func (c *Console) userCreate(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r.PostForm)
 	in := userInput(f, true)
-	if f.Valid() {
-		if _, err := c.admin.CreateUser(r.Context(), source(r), in); err != nil && !f.ApplyAll(err, nil) {
-			return err
-		}
+	if _, err := saveForm(f, nil, func() (*hotdesk.User, error) { return c.admin.CreateUser(r.Context(), source(r), in) }); err != nil {
+		return err
 	}
 	if !f.Valid() {
 		c.render(w, r, http.StatusBadRequest, "usernew", userFormData{Form: f})
@@ -112,11 +105,7 @@ func (d *userData) title() string { return "User " + d.User.Extension }
 
 func (c *Console) userPage(w http.ResponseWriter, r *http.Request) error {
 	d, err := c.userData(r, nil)
-	if err != nil {
-		return err
-	}
-	c.render(w, r, http.StatusOK, "user", d)
-	return nil
+	return c.show(w, r, http.StatusOK, "user", d, err)
 }
 
 // userData loads the user page; f (if given) is the submitted edit form.
@@ -168,18 +157,12 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r.PostForm)
 	ext := r.PathValue("ext")
 	in := userInput(f, false)
-	if f.Valid() {
-		if _, err := c.admin.UpdateUser(r.Context(), source(r), ext, in); err != nil && !f.ApplyAll(err, nil) {
-			return err
-		}
+	if _, err := saveForm(f, nil, func() (*hotdesk.User, error) { return c.admin.UpdateUser(r.Context(), source(r), ext, in) }); err != nil {
+		return err
 	}
 	if !f.Valid() {
 		d, err := c.userData(r, f)
-		if err != nil {
-			return err
-		}
-		c.render(w, r, http.StatusBadRequest, "user", d)
-		return nil
+		return c.show(w, r, http.StatusBadRequest, "user", d, err)
 	}
 	return redirect(w, r, "/users/"+ext+"?flash="+url.QueryEscape("Saved."))
 }

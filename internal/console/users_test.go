@@ -16,9 +16,7 @@ import (
 )
 
 func TestUserFormValidationKeepsInput(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	w := c.post("/users", url.Values{"extension": {"2x"}, "name": {"Ann <Smith>"}, "email": {"ann@"},
 		"caller_id": {"0201234567"}, "dids": {"+31201234567, 12"}, "outbound": {"national"}, "blf": {"202, 9"},
 		"hotdesk": {"on"}, "pin": {"12"}})
@@ -43,9 +41,7 @@ func TestUserFormValidationKeepsInput(t *testing.T) {
 }
 
 func TestUserPINGeneratedOnceAndUnlock(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
 	w := c.post("/users/201/pin", url.Values{"generate": {"1"}})
 	mustContain(t, w, http.StatusOK, "shown only now")
@@ -69,9 +65,7 @@ func TestUserPINGeneratedOnceAndUnlock(t *testing.T) {
 }
 
 func TestUserDeskLoginAndDeletes(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
 	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}})
 	mustContain(t, c.post("/users/201/login", url.Values{"device": {"HD00404"}}), http.StatusBadRequest, "Unknown device.")
@@ -100,9 +94,7 @@ func TestUserDeskLoginAndDeletes(t *testing.T) {
 }
 
 func TestUserLogoutAndCallHistory(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	ctx := context.Background()
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
 	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}})
@@ -136,18 +128,11 @@ func TestUserLogoutAndCallHistory(t *testing.T) {
 	hs.login("201", "HD00001")
 	mustContain(t, c.get("/users/201"), 200, "Logged in at", `action="/users/201/logout"`)
 	c.mustPost("/users/201/logout", nil)
-	if hs.loggedIn("201") {
-		t.Fatal("still logged in")
-	}
-	if e := hs.adminLogout(); e.Source != "console:admin" {
-		t.Fatalf("logout audit: %+v", e)
-	}
+	hs.adminLoggedOut("201", "HD00001")
 }
 
 func TestUserHotdeskOffEndsLogin(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}, "hotdesk": {"on"}})
 	c.post("/devices", url.Values{"model": {"snom"}, "mode": {"hotdesk"}})
 	hs.login("201", "HD00001")
@@ -167,12 +152,7 @@ func TestUserHotdeskOffEndsLogin(t *testing.T) {
 	if u := hs.user("201"); u.Hotdesk || !u.Voicemail {
 		t.Fatalf("user = %+v", u)
 	}
-	if hs.loggedIn("201") {
-		t.Fatal("login kept with hot desking off")
-	}
-	if e := hs.adminLogout(); e.Extension != "201" {
-		t.Fatalf("logout audit: %+v", e)
-	}
+	hs.adminLoggedOut("201", "HD00001")
 }
 
 // TestDeleteUserOwningPhonesAsks: the user page names the personal phones
@@ -180,9 +160,7 @@ func TestUserHotdeskOffEndsLogin(t *testing.T) {
 // that answers 409 and changes nothing, with it the user goes and the
 // phones are hot desk phones (one transaction), audited as the admin.
 func TestDeleteUserOwningPhonesAsks(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	c.post("/users", url.Values{"extension": {"205"}, "name": {"Eve"}, "outbound": {"national"}})
 	c.post("/devices", url.Values{"id": {"eve-soft"}, "mode": {"personal"}, "owner": {"205"}, "model": {"generic"}, "al_mode": {"site"}})
 	if hs.device("eve-soft").Owner != "205" {
@@ -212,9 +190,7 @@ func TestDeleteUserOwningPhonesAsks(t *testing.T) {
 // TestPINAuditSource: a PIN set from the console is audited with its
 // source console:<admin> (it had none), like every console action.
 func TestPINAuditSource(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	c.post("/users", url.Values{"extension": {"201"}, "name": {"Ann"}, "outbound": {"national"}})
 	c.mustPost("/users/201/pin", url.Values{"pin": {"4321"}})
 	es, err := hs.store.FindAudit(context.Background(), hotdesk.AuditFilter{Extension: "201", Limit: 1})
@@ -230,13 +206,8 @@ func TestPINAuditSource(t *testing.T) {
 func TestBrowserDeleteUserOwningPhones(t *testing.T) {
 	t.Parallel()
 	hs := newHarness(t)
-	ctx0 := context.Background()
-	if err := hs.store.CreateUser(ctx0, &hotdesk.User{Extension: "205", Name: "Eve", Outbound: hotdesk.OutboundNational}); err != nil {
-		t.Fatal(err)
-	}
-	if err := hs.store.CreateDevice(ctx0, &hotdesk.Device{ID: "eve-soft", Mode: hotdesk.ModePersonal, Owner: "205", Model: hotdesk.ModelGeneric}); err != nil {
-		t.Fatal(err)
-	}
+	hs.addUser(&hotdesk.User{Extension: "205", Name: "Eve", Outbound: hotdesk.OutboundNational})
+	hs.addDevice(&hotdesk.Device{ID: "eve-soft", Mode: hotdesk.ModePersonal, Owner: "205", Model: hotdesk.ModelGeneric})
 	ctx, base := hs.browse(t)
 
 	step(t, ctx, "user page", chromedp.Navigate(base+"/users/205"), chromedp.WaitVisible(chromedp.ID("f-free_phones")))

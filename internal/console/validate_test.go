@@ -59,10 +59,7 @@ func TestTalkTimeAndSince(t *testing.T) {
 
 func TestParseLocal(t *testing.T) {
 	t.Parallel()
-	ams, err := time.LoadLocation("Europe/Amsterdam")
-	if err != nil {
-		t.Skip("no time zone data:", err)
-	}
+	ams := amsterdam(t)
 	for _, tc := range []struct {
 		v    string
 		end  bool
@@ -135,10 +132,7 @@ func TestSafeNext(t *testing.T) {
 
 func TestClockTime(t *testing.T) {
 	t.Parallel()
-	ams, err := time.LoadLocation("Europe/Amsterdam")
-	if err != nil {
-		t.Skip("no time zone data:", err)
-	}
+	ams := amsterdam(t)
 	now := time.Date(2026, 3, 2, 8, 30, 0, 0, time.UTC) // 09:30 in Amsterdam
 	for _, tc := range []struct {
 		t    time.Time
@@ -189,9 +183,7 @@ func TestUserFormNumbers(t *testing.T) {
 // by JSON field (auto_logout.daily_at, location.country), land on the
 // device form's own fields (al_daily_at, country), all at once.
 func TestDeviceFormAutoLogoutErrors(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	_, c := newSignedIn(t)
 	w := c.post("/devices", url.Values{"id": {"HD00001"}, "mode": {"hotdesk"}, "model": {"generic"}, "country": {"Holland"},
 		"al_mode": {"own"}, "al_daily_at": {"6pm"}, "al_idle_timeout": {"30s"}, "al_max_duration": {"-1h"}})
 	for _, f := range []string{"country", "al_daily_at", "al_idle_timeout", "al_max_duration"} {
@@ -202,4 +194,15 @@ func TestDeviceFormAutoLogoutErrors(t *testing.T) {
 	if w.Code != http.StatusBadRequest {
 		t.Fatalf("status %d", w.Code)
 	}
+}
+
+// amsterdam is the Europe/Amsterdam zone; without time zone data the test
+// is skipped.
+func amsterdam(t *testing.T) *time.Location {
+	t.Helper()
+	ams, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		t.Skip("no time zone data:", err)
+	}
+	return ams
 }

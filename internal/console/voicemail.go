@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/admin"
@@ -16,24 +15,12 @@ import (
 // Changes go through the admin service: audited as console:<admin> and
 // published, so the user's message lamp follows.
 func (c *Console) voicemailRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /users/{ext}/voicemail/{id}/audio", c.auth(c.voicemailAudio))
-	mux.Handle("POST /users/{ext}/voicemail/{id}", c.auth(c.voicemailMark))
-	mux.Handle("POST /users/{ext}/voicemail/{id}/delete", c.auth(c.voicemailDelete))
+	mux.Handle("GET /users/{ext}/voicemail/{id}/audio", c.auth(admin.ByID("Message", c.voicemailAudio)))
+	mux.Handle("POST /users/{ext}/voicemail/{id}", c.auth(admin.ByID("Message", c.voicemailMark)))
+	mux.Handle("POST /users/{ext}/voicemail/{id}/delete", c.auth(admin.ByID("Message", c.voicemailDelete)))
 }
 
-func voicemailID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, hotdesk.Errorf(hotdesk.ENOTFOUND, "There is no message %q.", r.PathValue("id"))
-	}
-	return id, nil
-}
-
-func (c *Console) voicemailAudio(w http.ResponseWriter, r *http.Request) error {
-	id, err := voicemailID(r)
-	if err != nil {
-		return err
-	}
+func (c *Console) voicemailAudio(w http.ResponseWriter, r *http.Request, id int64) error {
 	v, wav, err := c.admin.Voicemail(r.Context(), r.PathValue("ext"), id)
 	if err != nil {
 		return err
@@ -44,12 +31,8 @@ func (c *Console) voicemailAudio(w http.ResponseWriter, r *http.Request) error {
 }
 
 // voicemailMark marks a message heard (new=0) or new again (new=1).
-func (c *Console) voicemailMark(w http.ResponseWriter, r *http.Request) error {
+func (c *Console) voicemailMark(w http.ResponseWriter, r *http.Request, id int64) error {
 	ext := r.PathValue("ext")
-	id, err := voicemailID(r)
-	if err != nil {
-		return err
-	}
 	isNew := r.PostForm.Get("new") == "1"
 	if _, err := c.admin.UpdateVoicemail(r.Context(), source(r), ext, id, admin.VoicemailInput{New: &isNew}); err != nil {
 		return err
@@ -61,12 +44,8 @@ func (c *Console) voicemailMark(w http.ResponseWriter, r *http.Request) error {
 	return redirect(w, r, "/users/"+ext+"?flash="+url.QueryEscape(msg)+"#voicemail")
 }
 
-func (c *Console) voicemailDelete(w http.ResponseWriter, r *http.Request) error {
+func (c *Console) voicemailDelete(w http.ResponseWriter, r *http.Request, id int64) error {
 	ext := r.PathValue("ext")
-	id, err := voicemailID(r)
-	if err != nil {
-		return err
-	}
 	if err := c.admin.DeleteVoicemail(r.Context(), source(r), ext, id); err != nil {
 		return err
 	}

@@ -36,9 +36,7 @@ func voicemailHarness(t *testing.T) (*harness, *hotdesk.Voicemail) {
 	t.Helper()
 	hs := newHarness(t)
 	ctx := context.Background()
-	if err := hs.store.CreateUser(ctx, &hotdesk.User{Extension: "201", Name: "Ann", Hotdesk: true, Voicemail: true, Outbound: "national"}); err != nil {
-		t.Fatal(err)
-	}
+	hs.addUser(&hotdesk.User{Extension: "201", Name: "Ann", Hotdesk: true, Voicemail: true, Outbound: "national"})
 	v := &hotdesk.Voicemail{Extension: "201", Caller: "0612345678", CallerName: "Piet", DurationMS: 2500, New: true, Codec: "PCMU",
 		ReceivedAt: hs.clock.Now().Add(-time.Hour)}
 	if err := hs.store.CreateVoicemail(ctx, v, mulawWAV(2.5)); err != nil {
@@ -105,9 +103,7 @@ func TestDesksShowMessageWaiting(t *testing.T) {
 	t.Parallel()
 	hs, _ := voicemailHarness(t)
 	ctx := context.Background()
-	if err := hs.store.CreateDevice(ctx, &hotdesk.Device{Mode: hotdesk.ModeHotdesk}); err != nil {
-		t.Fatal(err)
-	}
+	hs.addDevice(&hotdesk.Device{Mode: hotdesk.ModeHotdesk})
 	c := hs.signIn()
 	if strings.Contains(c.get("/").Body.String(), "badge mwi") {
 		t.Fatal("a free desk shows message waiting")
@@ -140,9 +136,7 @@ func TestBrowserPlaysVoicemail(t *testing.T) {
 // shows the stored password, keeps it when the field is left empty, and
 // names a bad field.
 func TestMailSettingsForm(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
-	c := hs.signIn()
+	hs, c := newSignedIn(t)
 	page := c.get("/settings").Body.String()
 	form := url.Values{}
 	for _, m := range regexpAll(`name="([a-z0-9_]+)"[^>]*value="([^"]*)"`, page) {
@@ -154,13 +148,8 @@ func TestMailSettingsForm(t *testing.T) {
 	for _, m := range regexpAll(`<select name="([a-z0-9_]+)"[^>]*>(?s:.*?)<option value="([^"]*)" selected`, page) {
 		form.Set(m[1], m[2])
 	}
-	form.Set("mail_enabled", "on")
-	form.Set("mail_starttls", "on")
-	form.Set("mail_host", "smtp.example.com")
-	form.Set("mail_port", "2525")
-	form.Set("mail_username", "pbx")
-	form.Set("mail_password", "s3cret")
-	form.Set("mail_from", "pbx@example.com")
+	setForm(form, url.Values{"mail_enabled": {"on"}, "mail_starttls": {"on"}, "mail_host": {"smtp.example.com"},
+		"mail_port": {"2525"}, "mail_username": {"pbx"}, "mail_password": {"s3cret"}, "mail_from": {"pbx@example.com"}})
 	if w := c.post("/settings", form); w.Code != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", w.Code, w.Body)
 	}

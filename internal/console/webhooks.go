@@ -3,10 +3,9 @@ package console
 import (
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin"
 )
 
 type webhooksData struct {
@@ -33,13 +32,8 @@ func (c *Console) renderWebhooks(w http.ResponseWriter, r *http.Request, status 
 
 func (c *Console) webhookCreate(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r.PostForm)
-	var kinds []string
-	for _, k := range strings.Split(f.Get("kinds"), ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			kinds = append(kinds, k)
-		}
-	}
-	h, err := c.admin.CreateWebhook(r.Context(), source(r), f.Get("url"), kinds)
+	rawURL, kinds := f.Get("url"), splitList(f.Get("kinds"))
+	h, err := c.admin.CreateWebhook(r.Context(), source(r), admin.WebhookInput{URL: &rawURL, Kinds: &kinds})
 	if err != nil {
 		if !f.ApplyAll(err, nil) {
 			return err
@@ -49,32 +43,16 @@ func (c *Console) webhookCreate(w http.ResponseWriter, r *http.Request) error {
 	return c.renderWebhooks(w, r, http.StatusOK, &webhooksData{Form: newForm(nil), Created: h})
 }
 
-func webhookIDOf(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, hotdesk.Errorf(hotdesk.ENOTFOUND, "Webhook %s not found.", r.PathValue("id"))
-	}
-	return id, nil
-}
-
 // webhookToggle switches a webhook on or off.
-func (c *Console) webhookToggle(w http.ResponseWriter, r *http.Request) error {
-	id, err := webhookIDOf(r)
-	if err != nil {
-		return err
-	}
+func (c *Console) webhookToggle(w http.ResponseWriter, r *http.Request, id int64) error {
 	on := r.PostFormValue("enabled") == "1"
-	if err := c.admin.SetWebhookEnabled(r.Context(), source(r), id, on); err != nil {
+	if _, err := c.admin.UpdateWebhook(r.Context(), source(r), id, admin.WebhookInput{Enabled: &on}); err != nil {
 		return err
 	}
 	return redirect(w, r, "/webhooks?flash="+url.QueryEscape("Saved webhook "+r.PathValue("id")+"."))
 }
 
-func (c *Console) webhookDelete(w http.ResponseWriter, r *http.Request) error {
-	id, err := webhookIDOf(r)
-	if err != nil {
-		return err
-	}
+func (c *Console) webhookDelete(w http.ResponseWriter, r *http.Request, id int64) error {
 	if err := c.admin.DeleteWebhook(r.Context(), source(r), id); err != nil {
 		return err
 	}

@@ -13,10 +13,8 @@ import (
 )
 
 func TestWebhooksAndSpeedDials(t *testing.T) {
-	t.Parallel()
-	hs := newHarness(t)
+	hs, c := newSignedIn(t)
 	hs.office()
-	c := hs.signIn()
 	mustContain(t, c.get("/webhooks"), http.StatusOK, "No webhooks yet.")
 	mustContain(t, c.post("/webhooks", url.Values{"url": {"http://example.com/hook"}, "kinds": {"login, bogus"}}), http.StatusBadRequest,
 		"url must use https://", "bogus")

@@ -34,6 +34,29 @@ func fieldsOf(errs []error) []string {
 	return out
 }
 
+// fieldCase is a case of a check that names every bad field: the value
+// and the fields its errors must name, in order.
+type fieldCase[T any] struct {
+	name string
+	v    T
+	want []string
+}
+
+// checkFields runs check on every case: the errors must name the fields
+// wanted, each an EINVALID with a message.
+func checkFields[T any](t *testing.T, check func(T) []error, cases []fieldCase[T]) {
+	t.Helper()
+	for _, tc := range cases {
+		errs := check(tc.v)
+		if got := fieldsOf(errs); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: errors on %v, want %v", tc.name, got, tc.want)
+		}
+		for _, err := range errs {
+			wantField(t, tc.name, err, hotdesk.ErrorField(err))
+		}
+	}
+}
+
 func TestStringRules(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("x", 101)
@@ -216,11 +239,11 @@ func TestMAC(t *testing.T) {
 func TestFeatureCodes(t *testing.T) {
 	t.Parallel()
 	ok := hotdesk.FeatureCodes{Star35: "*35", Star77: "*77", Logout77: "5"}
-	for _, tc := range []struct {
-		name   string
-		change func(*hotdesk.FeatureCodes)
-		want   []string
-	}{
+	checkFields(t, func(change func(*hotdesk.FeatureCodes)) []error {
+		fc := ok
+		change(&fc)
+		return FeatureCodes("fc.", fc)
+	}, []fieldCase[func(*hotdesk.FeatureCodes)]{
 		{"ok", func(*hotdesk.FeatureCodes) {}, nil},
 		{"four digits", func(fc *hotdesk.FeatureCodes) { fc.Star35, fc.Logout77 = "*3535", "1234" }, nil},
 		{"no star", func(fc *hotdesk.FeatureCodes) { fc.Star77 = "77" }, []string{"fc.star77"}},
@@ -228,26 +251,20 @@ func TestFeatureCodes(t *testing.T) {
 		{"same", func(fc *hotdesk.FeatureCodes) { fc.Star77 = "*35" }, []string{"fc.star77"}},
 		{"logout", func(fc *hotdesk.FeatureCodes) { fc.Logout77 = "" }, []string{"fc.logout77"}},
 		{"logout star", func(fc *hotdesk.FeatureCodes) { fc.Logout77 = "*5" }, []string{"fc.logout77"}},
-	} {
-		fc := ok
-		tc.change(&fc)
-		errs := FeatureCodes("fc.", fc)
-		if got := fieldsOf(errs); !slices.Equal(got, tc.want) {
-			t.Errorf("%s: errors on %v, want %v", tc.name, got, tc.want)
-		}
-		for _, err := range errs {
-			wantField(t, tc.name, err, hotdesk.ErrorField(err))
-		}
-	}
+	})
 }
 
 func TestAutoLogout(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		p    hotdesk.AutoLogout
-		want []string
-	}{
+	checkFields(t, func(p hotdesk.AutoLogout) []error {
+		errs := AutoLogout("al_", p)
+		for _, err := range errs {
+			if msg := hotdesk.ErrorMessage(err); !strings.Contains(msg, "Daily logout time") && !strings.Contains(msg, "at least 1m") {
+				t.Errorf("%+v: message %q", p, msg)
+			}
+		}
+		return errs
+	}, []fieldCase[hotdesk.AutoLogout]{
 		{"off", hotdesk.AutoLogout{}, nil},
 		{"all set", hotdesk.AutoLogout{DailyAt: "23:59", MaxDuration: "12h", IdleTimeout: "90m", LostRegistration: "1m"}, nil},
 		{"midnight", hotdesk.AutoLogout{DailyAt: "00:00"}, nil},
@@ -256,27 +273,12 @@ func TestAutoLogout(t *testing.T) {
 		{"daily words", hotdesk.AutoLogout{DailyAt: "6pm"}, []string{"al_daily_at"}},
 		{"every field bad", hotdesk.AutoLogout{DailyAt: "25:61", MaxDuration: "5s", IdleTimeout: "soon", LostRegistration: "-1h"},
 			[]string{"al_daily_at", "al_max_duration", "al_idle_timeout", "al_lost_registration"}},
-	} {
-		errs := AutoLogout("al_", tc.p)
-		if got := fieldsOf(errs); !slices.Equal(got, tc.want) {
-			t.Errorf("%s: errors on %v, want %v", tc.name, got, tc.want)
-		}
-		for _, err := range errs {
-			msg := hotdesk.ErrorMessage(err)
-			if !strings.Contains(msg, "Daily logout time") && !strings.Contains(msg, "at least 1m") {
-				t.Errorf("%s: message %q", tc.name, msg)
-			}
-		}
-	}
+	})
 }
 
 func TestTrunk(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		t    hotdesk.Trunk
-		want []string
-	}{
+	checkFields(t, func(tr hotdesk.Trunk) []error { return Trunk("trunk.", tr) }, []fieldCase[hotdesk.Trunk]{
 		{"off", hotdesk.Trunk{}, nil},
 		{"ok", hotdesk.Trunk{Enabled: true, Proxy: "sip.provider.example:5060", Register: true, Username: "u",
 			Sources: []string{"192.0.2.0/24"}}, nil},
@@ -301,30 +303,18 @@ func TestTrunk(t *testing.T) {
 		{"sctp", hotdesk.Trunk{Transport: "sctp"}, []string{"trunk.transport"}},
 		{"all bad", hotdesk.Trunk{Enabled: true, Register: true, Sources: []string{"x"}},
 			[]string{"trunk.proxy", "trunk.sources", "trunk.username"}},
-	} {
-		if got := fieldsOf(Trunk("trunk.", tc.t)); !slices.Equal(got, tc.want) {
-			t.Errorf("%s: errors on %v, want %v", tc.name, got, tc.want)
-		}
-	}
+	})
 }
 
 func TestLimits(t *testing.T) {
 	t.Parallel()
 	ok := hotdesk.DefaultSettings().Limits
-	for _, tc := range []struct {
-		name string
-		l    hotdesk.LimitSettings
-		want []string
-	}{
+	checkFields(t, func(l hotdesk.LimitSettings) []error { return Limits("limits.", l) }, []fieldCase[hotdesk.LimitSettings]{
 		{"defaults", ok, nil},
 		{"ones", hotdesk.LimitSettings{CallsPerDevice: 1, SubscriptionsPerDevice: 1, SubscriptionsPerExtension: 1}, nil},
 		{"zero", hotdesk.LimitSettings{}, []string{"limits.calls_per_device", "limits.subscriptions_per_device", "limits.subscriptions_per_extension"}},
 		{"too many calls", hotdesk.LimitSettings{CallsPerDevice: 1001, SubscriptionsPerDevice: 1, SubscriptionsPerExtension: 1}, []string{"limits.calls_per_device"}},
-	} {
-		if got := fieldsOf(Limits("limits.", tc.l)); !slices.Equal(got, tc.want) {
-			t.Errorf("%s: errors on %v, want %v", tc.name, got, tc.want)
-		}
-	}
+	})
 }
 
 // TestMessages pins the wording both the API and the console show: the
@@ -393,21 +383,13 @@ func TestKinds(t *testing.T) {
 
 func TestPrompts(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		p    hotdesk.PromptSettings
-		want []string
-	}{
+	checkFields(t, func(p hotdesk.PromptSettings) []error { return Prompts("prompts.", p) }, []fieldCase[hotdesk.PromptSettings]{
 		{"defaults", hotdesk.DefaultSettings().Prompts, nil},
 		{"bounds", hotdesk.PromptSettings{FirstDigitSeconds: 3, InterDigitSeconds: 60}, nil},
 		{"too short", hotdesk.PromptSettings{FirstDigitSeconds: 2, InterDigitSeconds: 10}, []string{"prompts.first_digit_seconds"}},
 		{"too long", hotdesk.PromptSettings{FirstDigitSeconds: 10, InterDigitSeconds: 61}, []string{"prompts.inter_digit_seconds"}},
 		{"unset", hotdesk.PromptSettings{}, []string{"prompts.first_digit_seconds", "prompts.inter_digit_seconds"}},
-	} {
-		if got := fieldsOf(Prompts("prompts.", tc.p)); !slices.Equal(got, tc.want) {
-			t.Errorf("%s: errors on %v, want %v", tc.name, got, tc.want)
-		}
-	}
+	})
 	err := Prompts("", hotdesk.PromptSettings{FirstDigitSeconds: 1, InterDigitSeconds: 10})[0]
 	if msg := hotdesk.ErrorMessage(err); msg != "The wait for the first key must be 3 to 60 seconds (default 10)." {
 		t.Errorf("message %q", msg)

@@ -9,16 +9,11 @@ import (
 )
 
 // Store is what the API reads from the database itself: changes go through
-// Admin and the desk Service, except webhooks, which the API manages
-// directly. Both stores implement it.
+// Admin and the desk Service. Both stores implement it.
 type Store interface {
 	admin.ReadStore
 	ListBindings(ctx context.Context, now time.Time) ([]hotdesk.Binding, error)
-	CreateWebhook(ctx context.Context, w *hotdesk.Webhook) error
 	FindWebhook(ctx context.Context, id int64) (*hotdesk.Webhook, error)
-	ListWebhooks(ctx context.Context) ([]*hotdesk.Webhook, error)
-	UpdateWebhook(ctx context.Context, w *hotdesk.Webhook) error
-	DeleteWebhook(ctx context.Context, id int64) error
 	FindDeliveries(ctx context.Context, webhook int64, status string, limit int) ([]*hotdesk.Delivery, error)
 	Ping(ctx context.Context) error
 }
@@ -27,19 +22,12 @@ type Store interface {
 // every change to users, devices and settings, and the audit of the
 // changes the API makes through the desk Service.
 type Admin interface {
-	CreateUser(ctx context.Context, source string, in admin.UserInput) (*hotdesk.User, error)
-	UpdateUser(ctx context.Context, source, ext string, in admin.UserInput) (*hotdesk.User, error)
-	DeleteUser(ctx context.Context, source, ext string, freePhones bool) error
-	SetPIN(ctx context.Context, source, ext string, in admin.PINInput) (generated string, err error)
+	admin.Changes
 	LogoutUser(ctx context.Context, source, ext string) (*hotdesk.Login, error)
-	CreateDevice(ctx context.Context, source string, in admin.DeviceInput) (*hotdesk.Device, error)
-	UpdateDevice(ctx context.Context, source, id string, in admin.DeviceInput) (*hotdesk.Device, error)
-	DeleteDevice(ctx context.Context, source, id string) error
 	LogoutDevice(ctx context.Context, source, id string) (*hotdesk.Login, error)
-	PutSettings(ctx context.Context, source string, st hotdesk.Settings) (hotdesk.Settings, error)
-	Audit(ctx context.Context, source string, e *hotdesk.AuditEvent)
 	admin.Voicemails
 	admin.Sites
+	admin.WebhookAdmin
 	admin.Operations
 }
 

@@ -144,9 +144,7 @@ func (a *API) createDevice(w http.ResponseWriter, r *http.Request) error {
 	}
 	o := a.deviceOut(d, nil)
 	o.SIPPassword = d.SIPPassword
-	w.Header().Set("Location", "/api/v1/devices/"+url.PathEscape(d.ID))
-	writeJSON(w, http.StatusCreated, o)
-	return nil
+	return created(w, "/api/v1/devices/"+url.PathEscape(d.ID), o)
 }
 
 // decodeDevice reads the device of a POST or PATCH body.

@@ -165,13 +165,6 @@ func trim(ps ...*string) {
 	}
 }
 
-// set copies *v into *dst when v is not nil.
-func set[T any](dst *T, v *T) {
-	if v != nil {
-		*dst = *v
-	}
-}
-
 // boolParam reads an optional true/false query parameter.
 func boolParam(q url.Values, name string) (bool, error) {
 	switch strings.TrimSpace(q.Get(name)) {
@@ -191,6 +184,16 @@ func noContent(w http.ResponseWriter, err error) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// created answers 201 with v and the new thing's location.
+func created(w http.ResponseWriter, location string, v any) error {
+	w.Header().Set("Location", location)
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+// identity is writeOr's out for a value written as it is.
+func identity[T any](v T) T { return v }
 
 // writeOr writes out(v) with status unless err.
 func writeOr[T, O any](w http.ResponseWriter, status int, out func(T) O, v T, err error) error {

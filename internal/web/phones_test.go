@@ -2,32 +2,19 @@ package web
 
 import (
 	"context"
-	"sync"
 	"testing"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/admin"
+	"github.com/hotdesk-pbx/hotdesk/internal/admin/admintest"
 )
-
-// signals is an admin.Phones that records what was sent.
-type signals struct {
-	mu   sync.Mutex
-	sent []string
-}
-
-func (s *signals) Signal(_ context.Context, device, event string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sent = append(s.sent, device+" "+event)
-	return 1
-}
 
 // TestPhoneActions: check-sync, reprovision and reboot reach the phone
 // through the admin service; a reset SIP password is returned once and
 // stored; unknown phones are 404.
 func TestPhoneActions(t *testing.T) {
 	t.Parallel()
-	sig := &signals{}
+	sig := &admintest.Phones{}
 	var e *env
 	e = MustEnv(t, func(o *Options) {
 		o.Admin = admin.New(admin.Options{Store: o.Store.(admin.Store), Desk: o.Desk, Bus: o.Bus, Logger: o.Logger, Now: o.Now, Phones: sig})
@@ -38,8 +25,8 @@ func TestPhoneActions(t *testing.T) {
 	} {
 		var out phoneActionOut
 		e.do("POST", "/api/v1/devices/"+id+"/"+tc.path, "").want(t, 200, &out)
-		if out.Device != id || out.Contacts != 1 || sig.sent[len(sig.sent)-1] != id+" "+tc.event {
-			t.Fatalf("%s: %+v, sent %v", tc.path, out, sig.sent)
+		if out.Device != id || out.Contacts != 1 || sig.Last() != id+" "+tc.event {
+			t.Fatalf("%s: %+v, sent %v", tc.path, out, sig.Sent())
 		}
 	}
 	e.do("POST", "/api/v1/devices/HD09999/reboot", "").wantErr(t, 404, hotdesk.ENOTFOUND, "")

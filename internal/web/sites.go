@@ -29,15 +29,6 @@ func siteJSON(s *hotdesk.Site) *hotdesk.Site {
 	return s
 }
 
-// siteID parses the {id} path value.
-func siteID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, hotdesk.Errorf(hotdesk.ENOTFOUND, "Site %s not found.", r.PathValue("id"))
-	}
-	return id, nil
-}
-
 func (a *API) listSites(w http.ResponseWriter, r *http.Request) error {
 	ss, err := a.admin.ListSites(r.Context())
 	if err != nil {
@@ -59,51 +50,25 @@ func (a *API) createSite(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/sites/"+strconv.FormatInt(s.ID, 10))
-	writeJSON(w, http.StatusCreated, siteJSON(s))
-	return nil
+	return created(w, "/api/v1/sites/"+strconv.FormatInt(s.ID, 10), siteJSON(s))
 }
 
-func (a *API) getSite(w http.ResponseWriter, r *http.Request) error {
-	id, err := siteID(r)
-	if err != nil {
-		return err
-	}
+func (a *API) getSite(w http.ResponseWriter, r *http.Request, id int64) error {
 	s, err := a.admin.FindSite(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, siteJSON(s))
-	return nil
+	return writeOr(w, http.StatusOK, siteJSON, s, err)
 }
 
-func (a *API) putSite(w http.ResponseWriter, r *http.Request) error {
-	id, err := siteID(r)
-	if err != nil {
-		return err
-	}
+func (a *API) putSite(w http.ResponseWriter, r *http.Request, id int64) error {
 	var in siteIn
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
 	s, err := a.admin.UpdateSite(r.Context(), Source, id, in.site())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, siteJSON(s))
-	return nil
+	return writeOr(w, http.StatusOK, siteJSON, s, err)
 }
 
-func (a *API) deleteSite(w http.ResponseWriter, r *http.Request) error {
-	id, err := siteID(r)
-	if err != nil {
-		return err
-	}
-	if err := a.admin.DeleteSite(r.Context(), Source, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (a *API) deleteSite(w http.ResponseWriter, r *http.Request, id int64) error {
+	return noContent(w, a.admin.DeleteSite(r.Context(), Source, id))
 }
 
 // listEmergencyCalls lists emergency call records, newest first:
@@ -147,15 +112,7 @@ func (a *API) listEmergencyCalls(w http.ResponseWriter, r *http.Request) error {
 
 // ackEmergencyCall acknowledges the on-site alert of an emergency call
 // for the API ("by" is "api"); the first acknowledgement stands.
-func (a *API) ackEmergencyCall(w http.ResponseWriter, r *http.Request) error {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id < 1 {
-		return hotdesk.Errorf(hotdesk.ENOTFOUND, "Emergency call %s not found.", r.PathValue("id"))
-	}
+func (a *API) ackEmergencyCall(w http.ResponseWriter, r *http.Request, id int64) error {
 	c, err := a.admin.AckEmergency(r.Context(), Source, id, Source, "api")
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return writeOr(w, http.StatusOK, identity, c, err)
 }

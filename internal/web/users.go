@@ -88,9 +88,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/users/"+url.PathEscape(u.Extension))
-	writeJSON(w, http.StatusCreated, a.userOut(u, nil))
-	return nil
+	return created(w, "/api/v1/users/"+url.PathEscape(u.Extension), a.userOut(u, nil))
 }
 
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {

@@ -1,18 +1,9 @@
 package web
 
-import (
-	"strings"
+import "strings"
 
-	"github.com/hotdesk-pbx/hotdesk/internal/admin"
-)
-
-// The field rules of users, devices and settings live in internal/admin
-// (and internal/validate); the ones here are the API's own (webhooks,
-// filters).
-
-// checkWebhookURL requires https, or http to a loopback host (local
-// receivers and tests).
-func checkWebhookURL(v string) error { return admin.CheckWebhookURL(v) }
+// The field rules of users, devices, settings and webhooks live in
+// internal/admin (and internal/validate); the API only splits lists.
 
 // splitList splits values that may repeat and hold commas, dropping blanks.
 func splitList(vs []string) []string {

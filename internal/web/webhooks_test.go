@@ -77,3 +77,28 @@ func TestWebhookValidation(t *testing.T) {
 		e.do("POST", "/api/v1/webhooks", `{"url":"`+u+`"}`).want(t, 201, nil)
 	}
 }
+
+// TestWebhookErrorsAtOnce: webhooks change through the admin service, as
+// in the console, so a body with a bad url and bad kinds names both (like
+// users and devices), on create and on PATCH, and changes nothing.
+func TestWebhookErrorsAtOnce(t *testing.T) {
+	t.Parallel()
+	e := MustEnv(t)
+	bad := `{"url":"ftp://example.com/","kinds":["login","dance"]}`
+	for _, req := range []struct{ method, path string }{{"POST", "/api/v1/webhooks"}, {"PATCH", ""}} {
+		if req.path == "" {
+			var h webhookOut
+			e.do("POST", "/api/v1/webhooks", `{"url":"http://127.0.0.1:9/hook"}`).want(t, 201, &h)
+			req.path = "/api/v1/webhooks/" + strconv.FormatInt(h.ID, 10)
+		}
+		got := e.do(req.method, req.path, bad).wantErr(t, 400, hotdesk.EINVALID, "url")
+		if len(got.Errors) != 2 || got.Errors[1].Field != "kinds" {
+			t.Errorf("%s %s: errors %+v, want url and kinds", req.method, req.path, got.Errors)
+		}
+	}
+	var hs []webhookOut
+	e.do("GET", "/api/v1/webhooks", "").want(t, 200, &hs)
+	if len(hs) != 1 || hs[0].URL != "http://127.0.0.1:9/hook" || len(hs[0].Kinds) != 0 {
+		t.Fatalf("bad requests changed the webhooks: %+v", hs)
+	}
+}
