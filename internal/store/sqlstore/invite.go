@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"slices"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -60,9 +62,7 @@ func (db *DB) InviteLookup(ctx context.Context, callerDevice, owner, callee stri
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var kind int
-		var extra string
-		u, err := scanUser(taggedRow{rows: rows, kind: &kind, extra: &extra})
+		kind, u, extra, err := scanInviteRow(rows)
 		if err != nil {
 			return Invite{}, db.wrap(err, "invite lookup")
 		}
@@ -82,17 +82,39 @@ func (db *DB) InviteLookup(ctx context.Context, callerDevice, owner, callee stri
 	return inv, nil
 }
 
-// taggedRow scans a row of inviteSQL: its kind, the user columns (for
-// scanUser) and the extra column.
-type taggedRow struct {
-	rows  interface{ Scan(...any) error }
-	kind  *int
-	extra *string
+// scanInviteRow reads one row of inviteSQL: its kind, the user (as
+// scanUser reads it; nil for a personal phone's row) and the extra column.
+// The lists most users have empty are not run through the JSON decoder.
+func scanInviteRow(row interface{ Scan(...any) error }) (int, *hotdesk.User, string, error) {
+	var kind int
+	var extra string
+	var u hotdesk.User
+	var dids, blf, sd string
+	var locked sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&kind, &u.Extension, &u.Name, &u.Email, &u.Hotdesk, &u.PINHash, &u.CallerID, &dids,
+		&u.Outbound, &blf, &sd, &u.Voicemail, &u.RingTimeout, &locked, &created, &updated, &extra)
+	if err != nil || kind == 3 {
+		return kind, nil, extra, err
+	}
+	u.HasPIN = u.PINHash != ""
+	u.LockedUntil = fromTSPtr(locked)
+	u.CreatedAt, u.UpdatedAt = fromTS(created), fromTS(updated)
+	if err := errors.Join(jsonList(dids, &u.DIDs), jsonList(blf, &u.BLF), jsonList(sd, &u.SpeedDials)); err != nil {
+		return kind, nil, extra, err
+	}
+	return kind, &u, extra, nil
 }
 
-func (r taggedRow) Scan(dest ...any) error {
-	all := make([]any, 0, len(dest)+2)
-	all = append(all, r.kind)
-	all = append(all, dest...)
-	return r.rows.Scan(append(all, r.extra)...)
+// jsonList is fromJSON for a list, without the decoder for an empty one
+// (the same result: nil for "" and null, empty for []).
+func jsonList[T any](s string, v *[]T) error {
+	switch s {
+	case "", "null":
+		return nil
+	case "[]":
+		*v = []T{}
+		return nil
+	}
+	return fromJSON(s, v)
 }
