@@ -25,7 +25,7 @@ const (
 
 // eventBuffer is how many leg outcomes and in-dialog requests may wait for
 // a call's owner goroutine; senders wait (bounded by the call's end).
-const eventBuffer = 64
+const eventBuffer = 16
 
 // party is one end of a call.
 type party struct {
