@@ -59,6 +59,14 @@
 #     starved, lost calls), 174 calls/s, 2600 µs of server CPU per call
 #     (before: 9262 µs per call at 300/s, 4930 of 6000 calls failed on
 #     call-record writes timing out).
+# Second pass (one read per INVITE, record writes and touches paced;
+# docs/performance-calls.md), box at load 10-16, before -> after:
+#   CALLS=4500 RATE=300: 2651 -> 2162 and 3271 -> 2891 µs of server CPU per
+#     call in two alternating pairs, 0 failed; p99 184 -> 24 ms (second pair).
+#   CALLS=9000 RATE=600: p50 268 -> 4 ms, p99 1636 -> 240 ms, 4220 -> 0
+#     retransmissions (load 9.7 and 13.7).
+#   MEDIA=anchor RTP_SECS=1 CALLS=2000 RATE=100: 5820 µs per call (192008
+#     packets relayed, none dropped) against 3205 µs direct.
 # Figures before issue 18 (2 cores shared with other helpers' builds and tests, Go 1.26,
 # SQLite in $OUT; RSS / heap / goroutines: before, right after, settled,
 # after GC; sipp's clock ticks in 4 ms steps here):
