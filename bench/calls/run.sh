@@ -8,7 +8,10 @@
 #
 #   bench/calls/run.sh                        # CALLS=10000 RATE=200 PAIRS=100
 #   CALLS=1000 RATE=100 GCWAIT=0 bench/calls/run.sh   # quick, ~1.5 min
-#   PPROF=127.0.0.1:35090 bench/calls/run.sh  # + CPU and allocation profiles in $OUT
+#   PPROF=127.0.0.1:35090 bench/calls/run.sh  # + CPU and allocation profiles in $OUT,
+#                                             # and the goroutines in the middle of the run
+#   MEDIA=anchor bench/calls/run.sh           # media relayed (the default, auto, leaves these calls direct)
+#   MEDIA=anchor RTP_SECS=1 bench/calls/run.sh  # ... with 1 s of RTP each way per call through the relay
 #
 # PERDEV (default 100) sets limits.calls_per_device: with the product's
 # default of 4 calls at once per phone, 100 pairs top out near 350 calls/s
@@ -56,6 +59,14 @@
 #     starved, lost calls), 174 calls/s, 2600 µs of server CPU per call
 #     (before: 9262 µs per call at 300/s, 4930 of 6000 calls failed on
 #     call-record writes timing out).
+# Second pass (one read per INVITE, record writes and touches paced;
+# docs/performance-calls.md), box at load 10-16, before -> after:
+#   CALLS=4500 RATE=300: 2651 -> 2162 and 3271 -> 2891 µs of server CPU per
+#     call in two alternating pairs, 0 failed; p99 184 -> 24 ms (second pair).
+#   CALLS=9000 RATE=600: p50 268 -> 4 ms, p99 1636 -> 240 ms, 4220 -> 0
+#     retransmissions (load 9.7 and 13.7).
+#   MEDIA=anchor RTP_SECS=1 CALLS=2000 RATE=100: 5820 µs per call (192008
+#     packets relayed, none dropped) against 3205 µs direct.
 # Figures before issue 18 (2 cores shared with other helpers' builds and tests, Go 1.26,
 # SQLite in $OUT; RSS / heap / goroutines: before, right after, settled,
 # after GC; sipp's clock ticks in 4 ms steps here):
@@ -92,6 +103,8 @@ HTTP=${HTTP:-35080}
 RTP=${RTP:-42000-44999}
 TLS=${TLS:-$((PORT + 3))}   # SIP over TLS (unused here, but it must not clash)
 PERDEV=${PERDEV:-100}        # settings limits.calls_per_device (default 4: 100 pairs would top out near 350 calls/s)
+RTP_SECS=${RTP_SECS:-0}      # s of RTP (50 packets/s, PCMU) the caller sends after the ACK, echoed by the callee; 0 none
+MEDIA=${MEDIA:-auto}         # --media: auto (these loopback calls are then direct), anchor (relayed) or direct
 PPROF=${PPROF:-}            # host:port: serve the Go profiler there and save CPU and allocation profiles of the run in $OUT
 OUT=${OUT:-$(mktemp -d /tmp/bench-calls.XXXXXX)}
 TOKEN=bench-token
@@ -101,7 +114,7 @@ command -v curl >/dev/null || { echo "curl missing: apt-get install curl" >&2; e
 
 go build -o "$OUT/hotdesk" ./cmd/hotdesk
 HOTDESK_PPROF=$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" \
-  --sip-tls "127.0.0.1:$TLS" --rtp-ports "$RTP" --digest MD5 --admin-token "$TOKEN" --log-level warn >"$OUT/server.log" 2>&1 &
+  --sip-tls "127.0.0.1:$TLS" --rtp-ports "$RTP" --media "$MEDIA" --digest MD5 --admin-token "$TOKEN" --log-level warn >"$OUT/server.log" 2>&1 &
 server=$!
 uas=
 trap 'kill $server $uas 2>/dev/null || true' EXIT
@@ -162,8 +175,18 @@ register() { # csv port
 register "$OUT/callees.csv" $((PORT + 1))
 register "$OUT/callers.csv" $((PORT + 2))
 mkdir -p "$OUT/uas" "$OUT/uac"
+uac_xml=$ROOT/test/sipp/bench_call_uac.xml echo=
+if [ "$RTP_SECS" -gt 0 ]; then
+  # The caller plays RTP_SECS s of a tone after its ACK (sipp, a thread per
+  # call) and the callee's sipp echoes it: both directions of each call
+  # carry RTP, through the relay when the call is anchored (MEDIA=anchor).
+  go run ./bench/voicemail/tool pcap "$OUT/uac/rtp.pcap" "$RTP_SECS"
+  sed 's|^  <pause/>|  <nop><action><exec play_pcap_audio="rtp.pcap"/></action></nop>\n  <pause/>|' "$uac_xml" >"$OUT/uac/scenario.xml"
+  grep -q play_pcap_audio "$OUT/uac/scenario.xml" || { echo "RTP_SECS: scenario not rewritten"; exit 1; }
+  uac_xml=$OUT/uac/scenario.xml echo=-rtp_echo
+fi
 (cd "$OUT/uas" && exec sipp -sf "$ROOT/test/sipp/bench_call_uas.xml" -t u1 -i 127.0.0.1 -p $((PORT + 1)) \
-  -mi 127.0.0.1 -mp $((PORT + 20)) -nostdin -max_socket 2000 -buff_size 4194304 \
+  -mi 127.0.0.1 -mp $((PORT + 20)) $echo -nostdin -max_socket 2000 -buff_size 4194304 \
   -trace_stat -stf stat.csv -fd 1 >/dev/null 2>sipp.err) &
 uas=$!
 sleep 0.5
@@ -184,10 +207,12 @@ if [ -n "$PPROF" ]; then
   secs=$(( CALLS / RATE > 5 ? CALLS / RATE : 5 ))
   curl -sf --max-time $((secs + 30)) -o "$OUT/cpu.pprof" "http://$PPROF/debug/pprof/profile?seconds=$secs" &
   prof=$!
+  # Where the goroutines are (and wait) in the middle of the run.
+  (sleep $((secs / 2)); curl -sf --max-time 10 -o "$OUT/goroutines-mid.txt" "http://$PPROF/debug/pprof/goroutine?debug=1") &
 fi
 k0=$(cpu_ticks)
 ts=$(date +%s.%N)
-(cd "$OUT/uac" && sipp "127.0.0.1:$PORT" -sf "$ROOT/test/sipp/bench_call_uac.xml" -inf "$OUT/callers.csv" \
+(cd "$OUT/uac" && sipp "127.0.0.1:$PORT" -sf "$uac_xml" -inf "$OUT/callers.csv" \
   -m "$CALLS" -r "$RATE" -l "$LIMIT" -d "$HOLD" -t u1 -i 127.0.0.1 -p $((PORT + 2)) \
   -mi 127.0.0.1 -mp $((PORT + 10)) -nostdin -key domain hotdesk.local -max_socket 2000 \
   -buff_size 4194304 -timeout $((CALLS / RATE + 120))s \
@@ -233,6 +258,7 @@ remaining=$(live)
 first=$(calls 3001) firstcallee=$(calls 4001)
 want=$(( (CALLS + PAIRS - 1) / PAIRS ))
 if [ "$want" -gt 1000 ]; then want=1000; fi
+echo "relay: $(metric hotdesk_relay_packets_total) packets relayed, $(metric hotdesk_relay_packets_dropped_total) dropped (anchored calls; none when direct)"
 echo "callees answered $answered; call records: 3001 has $first, 4001 has $firstcallee (want $want each); load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 kill -INT "$server"; wait "$server" || true
 echo "server log: $(grep -c 'level=' "$OUT/server.log" || true) warnings and errors (--log-level warn); files in $OUT"

@@ -58,24 +58,32 @@ func (c *call) anchorMedia(req *sip.Request) error {
 		c.log.Warn("b2bua: SDP not anchored", "side", relay.A, "err", err)
 		return nil
 	}
-	// One offer for the legs over TLS (the PBX's key when the caller
-	// uses SRTP, or the device requires SRTP) and one plain for the
-	// others.
-	kinds := []toLeg{{}, {tls: true}, {tls: true, required: true}}
+	// One offer per kind of leg the call has: plain (always: an emergency
+	// leg's UDP copy), over TLS (the PBX's key when the caller uses SRTP),
+	// over TLS to a device that requires SRTP. Most calls have only plain
+	// legs, and then only one offer is written (issue 18).
+	kinds := []toLeg{{}}
+	kindOf := make([]int, len(c.legs))
+	for i, l := range c.legs {
+		var k toLeg
+		if signaling.Secure(l.req) {
+			k = toLeg{tls: true, required: c.requiresSRTP(ctx, l.device)}
+		}
+		if kindOf[i] = slices.Index(kinds, k); kindOf[i] < 0 {
+			kindOf[i] = len(kinds)
+			kinds = append(kinds, k)
+		}
+	}
 	outs, err := c.srtp.rewrite(relay.A, relayed, kinds...)
 	if err != nil {
 		c.log.Warn("b2bua: SRTP not terminated", "side", relay.A, "err", err)
-		outs = [][]byte{relayed, relayed, relayed}
-	}
-	for _, l := range c.legs {
-		out := outs[0]
-		if signaling.Secure(l.req) {
-			out = outs[1]
-			if c.requiresSRTP(ctx, l.device) {
-				out = outs[2]
-			}
+		outs = make([][]byte, len(kinds))
+		for i := range outs {
+			outs[i] = relayed
 		}
-		replaceSDP(l.req, body, out)
+	}
+	for i, l := range c.legs {
+		replaceSDP(l.req, body, outs[kindOf[i]])
 		replaceSDP(l.udp, body, outs[0])
 	}
 	return nil

@@ -25,7 +25,7 @@ const (
 
 // eventBuffer is how many leg outcomes and in-dialog requests may wait for
 // a call's owner goroutine; senders wait (bounded by the call's end).
-const eventBuffer = 64
+const eventBuffer = 16
 
 // party is one end of a call.
 type party struct {
@@ -546,7 +546,9 @@ func (cn *legCancel) saw(res *sip.Response, inv *sip.Request) {
 		cn.req = nil // final: a digest retry sends a new INVITE
 		return
 	}
-	cn.req = cancelOf(inv)
+	if cn.req == nil { // once per INVITE transaction: its CANCEL is the same for every provisional response
+		cn.req = cancelOf(inv)
+	}
 	select {
 	case cn.prov <- struct{}{}:
 	default:

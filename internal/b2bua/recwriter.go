@@ -19,6 +19,13 @@ type CallWriter interface {
 // writeTimeout bounds one batch of record writes.
 const writeTimeout = 10 * time.Second
 
+// recordPace is the least time between two batches of record writes: what
+// queues meanwhile is written together, so under load a batch holds many
+// calls' records (fewer commits) and a call answered within it has its
+// start and answer in one INSERT (issue 18). A record put when nothing
+// was written for as long is written at once.
+const recordPace = 100 * time.Millisecond
+
 // recSlot is one call record's row: its ID once written. Only a flush
 // (under recorder.wmu) reads or sets it.
 type recSlot struct{ id int64 }
@@ -41,8 +48,11 @@ type recorder struct {
 	batch CallWriter // nil: one write per record
 	log   *slog.Logger
 
+	pace time.Duration // recordPace
+
 	mu      sync.Mutex
 	queue   []recWrite
+	spare   []recWrite // the queue a flush took, for the next one (no new array per batch)
 	running bool
 	kick    chan struct{}
 
@@ -50,7 +60,7 @@ type recorder struct {
 }
 
 func newRecorder(store Store, log *slog.Logger) *recorder {
-	r := &recorder{store: store, log: log, kick: make(chan struct{}, 1)}
+	r := &recorder{store: store, log: log, pace: recordPace, kick: make(chan struct{}, 1)}
 	r.batch, _ = store.(CallWriter)
 	return r
 }
@@ -84,12 +94,20 @@ func (r *recorder) run(ctx context.Context) {
 		r.mu.Unlock()
 		r.flush()
 	}()
+	pace := time.NewTimer(r.pace)
+	pace.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.kick:
 			r.flush()
+		}
+		pace.Reset(r.pace)
+		select {
+		case <-ctx.Done():
+			return
+		case <-pace.C:
 		}
 	}
 }
@@ -101,11 +119,17 @@ func (r *recorder) flush() {
 	defer r.wmu.Unlock()
 	r.mu.Lock()
 	q := r.queue
-	r.queue = nil
+	r.queue, r.spare = r.spare, nil
 	r.mu.Unlock()
 	if len(q) == 0 {
 		return
 	}
+	defer func() {
+		clear(q) // no done channels or records kept alive
+		r.mu.Lock()
+		r.spare = q[:0]
+		r.mu.Unlock()
+	}()
 	recs := make([]*hotdesk.CallRecord, 0, len(q))
 	slots := make([]*recSlot, 0, len(q))
 	at := make(map[*recSlot]int, len(q))

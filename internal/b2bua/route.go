@@ -12,6 +12,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlstore"
 )
 
 // Prompt names of the announcements.
@@ -34,7 +35,11 @@ func (b *B2BUA) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *ho
 	defer cancel()
 	st := b.o.Settings(ctx)
 	number := requestNumber(req.Recipient)
-	user, err := b.userAt(ctx, dev)
+	ext := "" // the callee asked for with the caller
+	if IsExtensionLike(number, st) && !IsEmergency(number, st) && !isTestNumber(number, st) {
+		ext = number
+	}
+	user, callee, err := b.parties(ctx, dev, ext)
 	if err != nil {
 		b.log.Error("b2bua: who is at the device", "device", dev.ID, "err", err)
 		if IsEmergency(number, st) || isTestNumber(number, st) {
@@ -61,20 +66,15 @@ func (b *B2BUA) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *ho
 		log.Info("b2bua: neutral phone may only dial login codes and emergency numbers")
 		b.refuse(req, tx, promptNeutral, st.Lang)
 	case IsExtensionLike(number, st):
-		callee, err := b.o.Store.FindUser(ctx, number)
-		if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
+		if callee == nil {
 			signaling.Respond(tx, req, sip.StatusNotFound, b.log)
-			return
-		} else if err != nil {
-			log.Error("b2bua: find callee", "err", err)
-			signaling.Respond(tx, req, sip.StatusServiceUnavailable, b.log)
 			return
 		}
 		b.callUser(ctx, req, tx, caller, callee, number)
 	default:
 		if e, ok := E164(number, st); ok {
-			if callee := b.userByDID(ctx, e); callee != nil {
-				b.callUser(ctx, req, tx, caller, callee, number) // our own DID stays inside
+			if u := b.userByDID(ctx, e); u != nil {
+				b.callUser(ctx, req, tx, caller, &called{User: u}, number) // our own DID stays inside
 				return
 			}
 		}
@@ -85,6 +85,57 @@ func (b *B2BUA) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *ho
 		}
 		b.callTrunk(req, tx, caller, user, number, st)
 	}
+}
+
+// called is the user called and, when read with the caller
+// (InviteStore), where they are: the device they are logged in on and
+// their personal phones.
+type called struct {
+	*hotdesk.User
+	known    bool // at and personal were read
+	at       string
+	personal []string
+}
+
+// InviteStore is implemented by stores that read everything routing a
+// call from a phone to an extension needs in one statement
+// (internal/store/sqlstore): under call load each of the five lookups it
+// replaces waited for one of the few read connections (issue 18).
+type InviteStore interface {
+	InviteLookup(ctx context.Context, callerDevice, owner, callee string) (sqlstore.Invite, error)
+}
+
+// parties reads the user dev's calls belong to (userAt) and, when ext is
+// not "", the user with that extension and where they are (nil when there
+// is none). An error means the caller's user is unknown; a failure to read
+// the callee then counts as one too.
+func (b *B2BUA) parties(ctx context.Context, dev *hotdesk.Device, ext string) (*hotdesk.User, *called, error) {
+	if s, ok := b.o.Store.(InviteStore); ok {
+		device, owner := dev.ID, ""
+		if dev.Mode == hotdesk.ModePersonal {
+			device, owner = "", dev.Owner
+		}
+		inv, err := s.InviteLookup(ctx, device, owner, ext)
+		if err != nil {
+			return nil, nil, err
+		}
+		var c *called
+		if inv.Callee != nil {
+			c = &called{User: inv.Callee, known: true, at: inv.CalleeAt, personal: inv.CalleePersonal}
+		}
+		return inv.Caller, c, nil
+	}
+	user, err := b.userAt(ctx, dev)
+	if err != nil || ext == "" {
+		return user, nil, err
+	}
+	u, err := b.o.Store.FindUser(ctx, ext)
+	if hotdesk.ErrorCode(err) == hotdesk.ENOTFOUND {
+		return user, nil, nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	return user, &called{User: u}, nil
 }
 
 // userAt is the user a device's calls belong to: the owner of a personal
@@ -121,8 +172,14 @@ func (b *B2BUA) userByDID(ctx context.Context, did string) *hotdesk.User {
 
 // callUser rings every contact of the device the callee is logged in on
 // and of the callee's personal phones, in parallel.
-func (b *B2BUA) callUser(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, caller party, callee *hotdesk.User, dialled string) {
-	at, binds := b.targets(ctx, callee.Extension, caller.Device)
+func (b *B2BUA) callUser(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, caller party, callee *called, dialled string) {
+	var at string
+	var binds []hotdesk.Binding
+	if callee.known {
+		at, binds = callee.at, b.bindings(ctx, callee.at, callee.personal, caller.Device)
+	} else {
+		at, binds = b.targets(ctx, callee.Extension, caller.Device)
+	}
 	c := b.newCall(req, caller, party{Ext: callee.Extension, Name: callee.Name, Number: callee.Extension, Device: at}, dialled)
 	if callee.Voicemail {
 		c.mailbox = callee.Extension
@@ -154,17 +211,25 @@ func (b *B2BUA) callUser(ctx context.Context, req *sip.Request, tx sip.ServerTra
 // from the registrar; a phone registered with another node is one target
 // per node (Node set), rung through that node.
 func (b *B2BUA) targets(ctx context.Context, ext, except string) (string, []hotdesk.Binding) {
-	var devs []string
 	at := ""
 	if l, err := b.o.Store.LoginByUser(ctx, ext); err == nil {
 		at = l.Device
-		devs = append(devs, l.Device)
 	} else if hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		b.log.Warn("b2bua: login of callee", "extension", ext, "err", err)
 	}
 	personal, err := b.personalDevices(ctx, ext)
 	if err != nil {
 		b.log.Warn("b2bua: personal phones of callee", "extension", ext, "err", err)
+	}
+	return at, b.bindings(ctx, at, personal, except)
+}
+
+// bindings returns the live contacts of the device at ("" none) and the
+// personal phones, except the calling device's (targets).
+func (b *B2BUA) bindings(ctx context.Context, at string, personal []string, except string) []hotdesk.Binding {
+	var devs []string
+	if at != "" {
+		devs = append(devs, at)
 	}
 	devs = append(devs, personal...)
 	var binds []hotdesk.Binding
@@ -179,7 +244,7 @@ func (b *B2BUA) targets(ctx context.Context, ext, except string) (string, []hotd
 		}
 		binds = append(binds, b.remoteTargets(ctx, d)...)
 	}
-	return at, uniqueBindings(binds)
+	return uniqueBindings(binds)
 }
 
 // PersonalDevicesStore is implemented by stores with a narrow lookup of a

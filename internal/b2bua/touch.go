@@ -17,6 +17,11 @@ const (
 	// touched within the last second has its deadline nearly a minute
 	// away: holding back the next touch that long cannot let it fire.
 	touchEvery = time.Second
+	// touchPace is the least time between two rounds: the devices marked
+	// meanwhile are touched in one round, touchParallel at a time, so
+	// their transactions share commits (issue 18: a round per call made
+	// most touches a commit of their own).
+	touchPace = 100 * time.Millisecond
 )
 
 // toucher records call activity on the desks' logins (desk.Service.Touch,
@@ -30,6 +35,7 @@ type toucher struct {
 	touch func(ctx context.Context, device string) error
 	log   *slog.Logger
 	now   func() time.Time
+	pace  time.Duration // touchPace
 
 	mu      sync.Mutex
 	pending map[string]struct{}
@@ -39,7 +45,7 @@ type toucher struct {
 }
 
 func newToucher(touch func(ctx context.Context, device string) error, log *slog.Logger) *toucher {
-	return &toucher{touch: touch, log: log, now: time.Now, pending: map[string]struct{}{}, last: map[string]time.Time{},
+	return &toucher{touch: touch, log: log, now: time.Now, pace: touchPace, pending: map[string]struct{}{}, last: map[string]time.Time{},
 		kick: make(chan struct{}, 1)}
 }
 
@@ -72,6 +78,8 @@ func (t *toucher) run(ctx context.Context) {
 	}()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	pace := time.NewTimer(t.pace)
+	pace.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -81,6 +89,12 @@ func (t *toucher) run(ctx context.Context) {
 		}
 		if wait := t.round(t.now()); wait > 0 {
 			timer.Reset(wait)
+		}
+		pace.Reset(t.pace)
+		select {
+		case <-ctx.Done():
+			return
+		case <-pace.C:
 		}
 	}
 }

@@ -94,7 +94,7 @@ func (b *B2BUA) HandleTrunkInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if caller.Number == "" {
 		caller.Number = "anonymous"
 	}
-	b.callUser(ctx, req, tx, caller, callee, did)
+	b.callUser(ctx, req, tx, caller, &called{User: callee}, did)
 }
 
 // callTrunk takes an external call out over the trunk with the user's

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"Calls", testCalls},
 		{"CallBatch", testCallBatch},
 		{"PersonalDevices", testPersonalDevices},
+		{"InviteLookup", testInviteLookup},
 		{"Times", testTimes},
 		{"Ping", testPing},
 		{"DeviceLock", testDeviceLock},
