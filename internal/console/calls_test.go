@@ -77,13 +77,13 @@ func TestCallsBounded(t *testing.T) {
 		t.Fatalf("a day-old call still shows as %q", s)
 	}
 	pub(events.KindCallTerminated, "E", "x") // any event prunes
-	if cs.n != 1 {                           // only the new tombstone is left
-		t.Fatalf("%d entries after pruning, want 1", cs.n)
+	if cs.n != 0 || len(cs.tombs) != 1 {     // only the new tombstone is left
+		t.Fatalf("%d calls, %d tombstones after pruning, want 0 and 1", cs.n, len(cs.tombs))
 	}
 	clk.Advance(2 * time.Minute)
 	pub(events.KindCallConfirmed, "F", "y")
-	if cs.n != 1 || cs.state("F") != callUp {
-		t.Fatalf("tombstone not dropped: %d entries", cs.n)
+	if cs.n != 1 || len(cs.tombs) != 0 || cs.state("F") != callUp {
+		t.Fatalf("tombstone not dropped: %d calls, %d tombstones", cs.n, len(cs.tombs))
 	}
 	// The map is capped: beyond it new calls are not tracked.
 	for i := range callMaxCalls + 10 {
@@ -98,6 +98,49 @@ func TestCallsBounded(t *testing.T) {
 	// Ending tracked calls still works when full.
 	if !pub(events.KindCallTerminated, "F", "y") || cs.state("F") != "" {
 		t.Fatal("a call could not end while the map was full")
+	}
+}
+
+// TestCallsEndedDoNotFillTheTracker: calls that end leave the live map at
+// once, so a busy minute (more calls than the cap, each ended) does not
+// stop the desks page from showing the next call, and the tombstones
+// that guard against late events stay bounded and still guard.
+func TestCallsEndedDoNotFillTheTracker(t *testing.T) {
+	t.Parallel()
+	clk := siptest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	cs := newCalls(clk.Now)
+	seq := int64(0)
+	pub := func(kind, dev, cid string) bool {
+		seq++
+		return cs.apply(events.Event{Seq: seq, Kind: kind, Device: dev, CallID: cid})
+	}
+	for i := range 3 * callMaxCalls {
+		dev, id := fmt.Sprintf("D%d", i%500), fmt.Sprint(i)
+		pub(events.KindCallConfirmed, dev, id)
+		if !pub(events.KindCallTerminated, dev, id) {
+			t.Fatalf("call %d did not end", i)
+		}
+	}
+	if cs.n != 0 || len(cs.byDevice) != 0 {
+		t.Fatalf("%d calls on %d devices left after all ended", cs.n, len(cs.byDevice))
+	}
+	if !pub(events.KindCallConfirmed, "N", "next") || cs.state("N") != callUp {
+		t.Fatal("the next call after a busy minute is not tracked")
+	}
+	if len(cs.tombs) > callMaxTombs || len(cs.queue) > callMaxTombs {
+		t.Fatalf("%d tombstones, %d queued, want at most %d", len(cs.tombs), len(cs.queue), callMaxTombs)
+	}
+	// A late copy of an older event of a recent call does not revive it.
+	last := fmt.Sprint(3*callMaxCalls - 1)
+	dev := fmt.Sprintf("D%d", (3*callMaxCalls-1)%500)
+	if cs.apply(events.Event{Seq: 1, Kind: events.KindCallConfirmed, Device: dev, CallID: last}) || cs.state(dev) != "" {
+		t.Fatal("a late event revived an ended call")
+	}
+	// A minute later its tombstone is gone.
+	clk.Advance(callTombstone + time.Second)
+	pub(events.KindCallTerminated, "N", "next")
+	if len(cs.tombs) != 1 {
+		t.Fatalf("%d tombstones a minute on, want only the newest", len(cs.tombs))
 	}
 }
 
