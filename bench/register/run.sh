@@ -82,6 +82,7 @@ PY
 } >"$OUT/users.csv"
 echo "box: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $N devices created in $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-5) s"
 heap0=$(heap_kb)
+curl -sf -o "$OUT/heap0.pprof" "http://127.0.0.1:$PPROF/debug/pprof/heap?gc=1"
 
 failed=0
 pass() { # name transport label
@@ -125,8 +126,8 @@ sleep "${SETTLE:-35}"
 heap1=$(heap_kb)
 echo "Go heap in use: ${heap0} kB with no binding, ${heap1} kB with $N bindings: $(( (heap1 - heap0) * 10000 / N )) kB per 10,000 bindings; process RSS $(rss_kb) kB"
 curl -sf -o "$OUT/heap.pprof" "http://127.0.0.1:$PPROF/debug/pprof/heap?gc=1"
-echo "--- heap in use with $N bindings (top, flat) ---"
-go tool pprof -sample_index=inuse_space -top -nodecount=15 "$OUT/hotdesk" "$OUT/heap.pprof" 2>/dev/null | sed -n '5,22p'
+echo "--- heap in use with $N bindings less with none (top, flat; sampled every 512 kB) ---"
+go tool pprof -sample_index=inuse_space -top -nodecount=15 -base "$OUT/heap0.pprof" "$OUT/hotdesk" "$OUT/heap.pprof" 2>/dev/null | sed -n '5,22p'
 echo "--- CPU profile of the $last refresh pass (top, flat) ---"
 go tool pprof -top -nodecount=30 "$OUT/hotdesk" "$OUT/$last.pprof" 2>/dev/null | sed -n '1,38p'
 kill -TERM "$pid"; wait "$pid" || true

@@ -100,11 +100,11 @@ func (r *Registrar) mayWait(req *sip.Request) bool {
 }
 
 func (r *Registrar) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
-	dev, ok := r.authenticate(req, tx, wwwAuth)
+	dev, ok := r.authenticate(req, tx, wwwAuth, false)
 	if !ok {
 		return
 	}
-	if to := req.To(); to == nil || to.Address.User != dev.ID {
+	if to := req.To(); to == nil || to.Address.User != dev.id {
 		r.reply(req, tx, sip.NewResponseFromRequest(req, sip.StatusForbidden, "To Does Not Match Credentials", nil), false)
 		return
 	}
@@ -123,16 +123,16 @@ func (r *Registrar) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	now := r.now()
 	flows := contactFlows(req)
-	ch := r.apply(dev.ID, req, cs, flows, wildcard, now)
+	ch := r.apply(dev.id, req, cs, flows, wildcard, now)
 	if ch.wait != nil {
 		if err := r.waitStored(ch.wait); err != nil {
-			r.log.Error("sip register: store new binding", "device", dev.ID, "error", err)
+			r.log.Error("sip register: store new binding", "device", dev.id, "error", err)
 			r.reply(req, tx, signaling.NewResponse(req, sip.StatusServiceUnavailable), false)
 			return
 		}
 	}
 	if ch.event != "" {
-		r.publish(ch.event, dev.ID, req.Source(), ch.detail, now)
+		r.publish(ch.event, dev.id, req.Source(), ch.detail, now)
 	}
 	res := r.okResponse(req, ch.current, now)
 	r.outboundHeaders(res, cs, flows)
@@ -197,7 +197,7 @@ func (r *Registrar) apply(device string, req *sip.Request, cs []contactReq, flow
 		live = nil
 	}
 	base := hotdesk.Binding{Device: device, CallID: callID, CSeq: cseq, Source: req.Source(),
-		Transport: strings.ToLower(req.Transport()), Node: r.opts.Node, Updated: now, NAT: viaNAT(req)}
+		Transport: transportName(req.Transport()), Node: r.opts.Node, Updated: now, NAT: viaNAT(req)}
 	if h := signaling.Header(req, "User-Agent"); h != nil {
 		base.UserAgent = h.Value()
 	}
@@ -297,4 +297,18 @@ func (r *Registrar) waitStored(wait chan error) error {
 	case <-t.C:
 		return fmt.Errorf("binding not stored within %s", r.opts.SyncTimeout)
 	}
+}
+
+// transportName is a binding's transport, lower case, without an
+// allocation per REGISTER for the usual ones.
+func transportName(t string) string {
+	switch t {
+	case "UDP", "udp":
+		return "udp"
+	case "TCP", "tcp":
+		return "tcp"
+	case "TLS", "tls":
+		return "tls"
+	}
+	return strings.ToLower(t)
 }
