@@ -173,10 +173,10 @@ type guardConn struct {
 	l     *guardListener
 	ip    string
 	once  sync.Once
-	buf   []byte // received, not yet framed
-	ready []byte // framed and checked, not yet read by sipgo
-	rbuf  []byte // read array, reused while framing keeps up
-	src   string // RemoteAddr().String(), once
+	buf   []byte   // received, not yet framed
+	ready []byte   // framed and checked, not yet read by sipgo
+	rbuf  []byte   // read array, reused while framing keeps up
+	src   string   // RemoteAddr().String(), once
 	pend  [][]byte // stateless requests framed, not yet served
 	out   connWriter
 
