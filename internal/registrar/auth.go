@@ -283,8 +283,12 @@ var errDeviceBlocked = errors.New("device digest refused")
 // are internal/digest's). It returns the device's secret on authOK (with
 // the whole device when whole is set) and the claimed username whenever
 // there was one.
-func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind authHeaders, now time.Time, whole bool) (*secret, string, authOutcome, error) {
-	c, err := findCredentials(req, kind.credentials, r.opts.Realm)
+func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind authHeaders, now time.Time, whole bool, cr *creds) (*secret, string, authOutcome, error) {
+	if cr == nil {
+		cr = &creds{}
+		cr.c, cr.err = findCredentials(req, kind.credentials, r.opts.Realm)
+	}
+	c, err := cr.c, cr.err
 	if err != nil {
 		return nil, "", authMalformed, nil
 	}
@@ -343,20 +347,20 @@ func (r *Registrar) challenge(req *sip.Request, kind authHeaders, stale bool, no
 // the authenticated device and true; when it returns false it has already
 // responded (challenge, 403 or error).
 func (r *Registrar) Authenticate(req *sip.Request, tx sip.ServerTransaction) (*hotdesk.Device, bool) {
-	s, ok := r.authenticate(req, tx, proxyAuth, true)
+	s, ok := r.authenticate(req, tx, proxyAuth, true, nil)
 	if !ok {
 		return nil, false
 	}
 	return s.dev, true
 }
 
-// authenticate checks req's credentials (see checkDigest) and returns the
-// device's secret, or answers and returns false.
-func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kind authHeaders, whole bool) (*secret, bool) {
+// authenticate checks req's credentials (see checkDigest; c when parsed
+// already) and returns the device's secret, or answers and returns false.
+func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kind authHeaders, whole bool, c *creds) (*secret, bool) {
 	now := r.now()
 	// No per-request deadline: a context with a timer per REGISTER cost 8%
 	// of the CPU; the store's own timeouts bound a lookup.
-	s, user, out, err := r.checkDigest(context.Background(), req, kind, now, whole)
+	s, user, out, err := r.checkDigest(context.Background(), req, kind, now, whole, c)
 	src := req.Source()
 	switch out {
 	case authOK:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/hotdesk-pbx/hotdesk"
+	icdigest "github.com/icholy/digest"
 )
 
 // contactReq is one Contact of a REGISTER with its requested expiry.
@@ -76,16 +77,26 @@ func parseExpires(v string) (int, error) {
 // binding — is handled in a goroutine of its own; the rest (challenges,
 // refreshes: nearly all) at once, without one.
 func (r *Registrar) handleRegisterRead(req *sip.Request, tx sip.ServerTransaction) {
-	if r.mayWait(req) {
-		go r.handleRegister(req, tx)
+	// The credentials are parsed once, for mayWait and the check.
+	c := &creds{}
+	c.c, c.err = findCredentials(req, wwwAuth.credentials, r.opts.Realm)
+	if r.mayWait(c) {
+		go r.handleRegisterCreds(req, tx, c)
 		return
 	}
-	r.handleRegister(req, tx)
+	r.handleRegisterCreds(req, tx, c)
 }
 
-// mayWait reports whether handling req may wait on the store.
-func (r *Registrar) mayWait(req *sip.Request) bool {
-	c, err := findCredentials(req, wwwAuth.credentials, r.opts.Realm)
+// creds are a request's parsed credentials (findCredentials).
+type creds struct {
+	c   *icdigest.Credentials
+	err error
+}
+
+// mayWait reports whether handling a REGISTER with credentials c may wait
+// on the store.
+func (r *Registrar) mayWait(cr *creds) bool {
+	c, err := cr.c, cr.err
 	if err != nil || c == nil || c.Username == "" {
 		return false // 400 or a challenge
 	}
@@ -100,7 +111,13 @@ func (r *Registrar) mayWait(req *sip.Request) bool {
 }
 
 func (r *Registrar) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
-	dev, ok := r.authenticate(req, tx, wwwAuth, false)
+	r.handleRegisterCreds(req, tx, nil)
+}
+
+// handleRegisterCreds handles a REGISTER whose credentials were parsed
+// already (nil: not yet).
+func (r *Registrar) handleRegisterCreds(req *sip.Request, tx sip.ServerTransaction, c *creds) {
+	dev, ok := r.authenticate(req, tx, wwwAuth, false, c)
 	if !ok {
 		return
 	}
@@ -151,16 +168,32 @@ func (r *Registrar) okResponse(req *sip.Request, bs []hotdesk.Binding, now time.
 		left := int(b.Expires.Sub(now).Round(time.Second) / time.Second)
 		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(left)))
 	}
-	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")))
+	res.AppendHeader(sip.NewHeader("Date", r.date(now)))
 	return res
 }
 
+// toTag is a To tag unique to this process (a counter) and to the
+// process (a random suffix), with no HMAC per REGISTER as when a nonce
+// was cut for it.
 func (r *Registrar) toTag() string {
-	r.mu.Lock()
-	r.toTagSeq++
-	n := r.toTagSeq
-	r.mu.Unlock()
-	return "r" + strconv.FormatUint(n, 36) + "." + r.digest.Nonces().Issue(time.Unix(0, 0), "")[:8]
+	n := r.toTagSeq.Add(1)
+	return "r" + strconv.FormatUint(n, 36) + "." + r.tagSuffix
+}
+
+// date is the Date header value of now, formatted once per second.
+func (r *Registrar) date(now time.Time) string {
+	sec := now.Unix()
+	if d := r.dateCache.Load(); d != nil && d.sec == sec {
+		return d.value
+	}
+	d := &dateValue{sec: sec, value: now.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")}
+	r.dateCache.Store(d)
+	return d.value
+}
+
+type dateValue struct {
+	sec   int64
+	value string
 }
 
 // change is what one REGISTER did to a device's bindings.
