@@ -117,8 +117,13 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time, whole boo
 			clear(c.m)
 		}
 		// A copy of the key: user is a piece of the request's parsed
-		// Authorization header, which it would keep alive.
-		c.m[strings.Clone(user)] = s
+		// Authorization header, which it would keep alive. The id is
+		// the same string (one allocation) when equal.
+		key := strings.Clone(user)
+		if s.id == key {
+			s.id = key
+		}
+		c.m[key] = s
 	}
 	c.mu.Unlock()
 	return s, nil

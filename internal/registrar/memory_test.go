@@ -2,7 +2,11 @@ package registrar
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"unsafe"
+
+	"github.com/hotdesk-pbx/hotdesk"
 )
 
 // Issue 18, memory per binding: a REGISTER caches only what its digest
@@ -50,4 +54,25 @@ func TestRegisterCachesOnlyWhatDigestNeeds(t *testing.T) {
 		t.Fatalf("%d store lookups for the whole device twice, want 1", finds)
 	}
 	mustStatus(t, p.register(p.contact(), "MD5"), 200) // the whole entry serves REGISTER too
+}
+
+// A new binding's strings share one allocation; a refresh keeps the
+// binding's strings where they did not change.
+func TestBindingStringsPackedAndKept(t *testing.T) {
+	b := packStrings(hotdesk.Binding{Contact: "sip:a@10.0.0.1", CallID: "c1", UserAgent: "ua/1", Source: "10.0.0.1:5060", Instance: "<urn:x>"})
+	if b.Contact != "sip:a@10.0.0.1" || b.CallID != "c1" || b.UserAgent != "ua/1" || b.Source != "10.0.0.1:5060" || b.Instance != "<urn:x>" {
+		t.Fatalf("packed %+v", b)
+	}
+	base := unsafe.StringData(b.Contact)
+	for _, s := range []string{b.CallID, b.UserAgent, b.Source, b.Instance} {
+		if d := uintptr(unsafe.Pointer(unsafe.StringData(s))) - uintptr(unsafe.Pointer(base)); d > 64 {
+			t.Fatalf("%q not in the Contact's allocation", s)
+		}
+	}
+	fresh := hotdesk.Binding{Contact: strings.Clone(b.Contact), CallID: "c2", UserAgent: strings.Clone(b.UserAgent), Source: strings.Clone(b.Source)}
+	k := keepStrings(fresh, b)
+	if unsafe.StringData(k.Contact) != unsafe.StringData(b.Contact) || unsafe.StringData(k.UserAgent) != unsafe.StringData(b.UserAgent) ||
+		unsafe.StringData(k.Source) != unsafe.StringData(b.Source) || k.CallID != "c2" {
+		t.Fatalf("refresh kept %+v", k)
+	}
 }

@@ -267,12 +267,53 @@ func (r *Registrar) upsertLocked(live []hotdesk.Binding, base hotdesk.Binding, c
 	b.Instance, b.RegID = f.instance, f.regID
 	b.Expires = now.Add(time.Duration(min(c.expires, r.opts.MaxExpires)) * time.Second)
 	if i >= 0 {
+		b = keepStrings(b, live[i])
 		r.markRefreshLocked(live[i], b, now)
 		live[i] = b
 		return live
 	}
+	b = packStrings(b)
 	r.markPutLocked(b)
 	return append(live, b)
+}
+
+// keepStrings makes a refresh keep the strings its binding had where they
+// are equal (a phone's Contact, source and user agent do not change
+// between refreshes), so the table holds no new copies from every
+// REGISTER scattered among its garbage: after a GC those pinned
+// partly-empty spans, ~6 MB per 10,000 bindings of heap in use (issue 18).
+func keepStrings(b, old hotdesk.Binding) hotdesk.Binding {
+	b.Contact = old.Contact // the same URI: how the binding was found
+	if b.CallID == old.CallID {
+		b.CallID = old.CallID
+	}
+	if b.UserAgent == old.UserAgent {
+		b.UserAgent = old.UserAgent
+	}
+	if b.Source == old.Source {
+		b.Source = old.Source
+	}
+	if b.Instance == old.Instance {
+		b.Instance = old.Instance
+	}
+	return b
+}
+
+// packStrings copies a new binding's strings from the request into one
+// allocation (see keepStrings).
+func packStrings(b hotdesk.Binding) hotdesk.Binding {
+	all := b.Contact + b.CallID + b.UserAgent + b.Source + b.Instance
+	cut := func(n int) string {
+		s := all[:n]
+		all = all[n:]
+		return s
+	}
+	b.Contact = cut(len(b.Contact))
+	b.CallID = cut(len(b.CallID))
+	b.UserAgent = cut(len(b.UserAgent))
+	b.Source = cut(len(b.Source))
+	b.Instance = cut(len(b.Instance))
+	return b
 }
 
 // capLocked keeps at most MaxContacts bindings, dropping the soonest to expire.
