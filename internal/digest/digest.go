@@ -133,6 +133,25 @@ func (v *Verifier) Unknown(user string) HA1 {
 	return h
 }
 
+// Secret returns user's HA1 values for the algorithms this verifier
+// offers only (a cache of many devices keeps no value it never checks):
+// from password when known, else from the process's dummy password like
+// Unknown. Both cases do the same work.
+func (v *Verifier) Secret(user, password string, known bool) HA1 {
+	if !known {
+		password = v.dummy
+	}
+	h := HA1{Known: known}
+	for _, alg := range v.algorithms {
+		if alg == SHA256 {
+			h.SHA256 = hashHex(sha256.New(), user, v.realm, password)
+		} else {
+			h.MD5 = hashHex(md5.New(), user, v.realm, password)
+		}
+	}
+	return h
+}
+
 // Challenges returns the challenge header values (WWW-Authenticate or
 // Proxy-Authenticate) for a fresh nonce bound to bind: one per algorithm in
 // order of preference, each with qop=auth, all with one nonce.

@@ -268,7 +268,7 @@ func TestDigestResponseAgreesWithLibrary(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ha1 := hashHex(hashFor(alg)(), "HD00001", "pbx.test", "pw")
+				ha1 := NewHA1("HD00001", "pbx.test", "pw").of(alg)
 				got, err := Response("INVITE", want, ha1)
 				if err != nil || got != want.Response {
 					t.Fatalf("%s qop=%v nc=%d: got %s (%v), want %s", alg, qop, nc, got, err, want.Response)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,12 +43,16 @@ var (
 	proxyAuth = authHeaders{sip.StatusProxyAuthRequired, "Proxy Authentication Required", "Proxy-Authenticate", "Proxy-Authorization"}
 )
 
-// secret is what the registrar keeps per device to check digests: the HA1
-// values, never the password itself.
+// secret is what the registrar keeps per device to check digests: the
+// device id and the HA1 values of the offered algorithms, never the
+// password, and nothing else of the device unless a request other than
+// REGISTER needed the whole device (Authenticate): a cache of every
+// registered phone's whole device cost ~770 bytes each (issue 18).
 type secret struct {
-	dev     *hotdesk.Device // nil: no such device
+	id      string // the device's id; "": no such device
 	ha1     digest.HA1
 	fetched time.Time
+	dev     *hotdesk.Device // nil unless whole was asked for (see get)
 }
 
 // secrets caches device credentials for a short TTL so a burst of
@@ -61,7 +66,7 @@ type secrets struct {
 	find   func(ctx context.Context, id string) (*hotdesk.Device, error)
 	realm  string
 	ttl    time.Duration    // while watching
-	digest *digest.Verifier // for the dummy HA1 of an unknown device
+	digest *digest.Verifier // HA1 values, a dummy one for an unknown device
 
 	mu       sync.Mutex
 	m        map[string]*secret
@@ -74,7 +79,11 @@ const maxCachedSecrets = 200_000
 // unwatchedTTL caps the TTL while no event bus invalidates entries.
 const unwatchedTTL = 2 * time.Second
 
-func (c *secrets) get(ctx context.Context, user string, now time.Time) (*secret, error) {
+// get returns user's cached or fetched secret. With whole set the entry
+// carries the whole device (dev), fetched again if the cached entry has
+// only the id; without, a fetched entry keeps only what a digest check
+// needs.
+func (c *secrets) get(ctx context.Context, user string, now time.Time, whole bool) (*secret, error) {
 	c.mu.Lock()
 	s := c.m[user]
 	ttl := c.ttl
@@ -83,7 +92,7 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time) (*secret,
 	}
 	gen := c.gen
 	c.mu.Unlock()
-	if s != nil && now.Sub(s.fetched) < ttl {
+	if s != nil && now.Sub(s.fetched) < ttl && (!whole || s.dev != nil || s.id == "") {
 		return s, nil
 	}
 	d, err := c.find(ctx, user)
@@ -92,9 +101,13 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time) (*secret,
 	}
 	// An unknown device gets a dummy HA1, so checking its digest does the
 	// same work as a wrong password for a known one (equal timing).
-	s = &secret{fetched: now, ha1: c.digest.Unknown(user)}
-	if err == nil {
-		s.dev, s.ha1 = d, digest.NewHA1(user, c.realm, d.SIPPassword)
+	if err != nil {
+		s = &secret{fetched: now, ha1: c.digest.Secret(user, "", false)}
+	} else {
+		s = &secret{fetched: now, id: d.ID, ha1: c.digest.Secret(user, d.SIPPassword, true)}
+		if whole {
+			s.dev = d
+		}
 	}
 	c.mu.Lock()
 	// A change announced while the store was read may not be in what was
@@ -103,7 +116,14 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time) (*secret,
 		if len(c.m) >= maxCachedSecrets {
 			clear(c.m)
 		}
-		c.m[user] = s
+		// A copy of the key: user is a piece of the request's parsed
+		// Authorization header, which it would keep alive. The id is
+		// the same string (one allocation) when equal.
+		key := strings.Clone(user)
+		if s.id == key {
+			s.id = key
+		}
+		c.m[key] = s
 	}
 	c.mu.Unlock()
 	return s, nil
@@ -265,10 +285,15 @@ func findCredentials(req *sip.Request, name, realm string) (*icdigest.Credential
 var errDeviceBlocked = errors.New("device digest refused")
 
 // checkDigest verifies the request's credentials in header kind (the rules
-// are internal/digest's). It returns the device on authOK and the claimed
-// username whenever there was one.
-func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind authHeaders, now time.Time) (*hotdesk.Device, string, authOutcome, error) {
-	c, err := findCredentials(req, kind.credentials, r.opts.Realm)
+// are internal/digest's). It returns the device's secret on authOK (with
+// the whole device when whole is set) and the claimed username whenever
+// there was one.
+func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind authHeaders, now time.Time, whole bool, cr *creds) (*secret, string, authOutcome, error) {
+	if cr == nil {
+		cr = &creds{}
+		cr.c, cr.err = findCredentials(req, kind.credentials, r.opts.Realm)
+	}
+	c, err := cr.c, cr.err
 	if err != nil {
 		return nil, "", authMalformed, nil
 	}
@@ -278,7 +303,7 @@ func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind auth
 			return digest.HA1{}, errDeviceBlocked
 		}
 		var err error
-		if s, err = r.secrets.get(ctx, user, now); err != nil {
+		if s, err = r.secrets.get(ctx, user, now, whole); err != nil {
 			return digest.HA1{}, err
 		}
 		r.digestChecks.Add(1)
@@ -290,7 +315,7 @@ func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind auth
 	}
 	switch out {
 	case digest.OK:
-		return s.dev, user, authOK, nil
+		return s, user, authOK, nil
 	case digest.Stale:
 		return nil, user, authStale, nil
 	case digest.Failed:
@@ -327,18 +352,24 @@ func (r *Registrar) challenge(req *sip.Request, kind authHeaders, stale bool, no
 // the authenticated device and true; when it returns false it has already
 // responded (challenge, 403 or error).
 func (r *Registrar) Authenticate(req *sip.Request, tx sip.ServerTransaction) (*hotdesk.Device, bool) {
-	return r.authenticate(req, tx, proxyAuth)
+	s, ok := r.authenticate(req, tx, proxyAuth, true, nil)
+	if !ok {
+		return nil, false
+	}
+	return s.dev, true
 }
 
-func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kind authHeaders) (*hotdesk.Device, bool) {
+// authenticate checks req's credentials (see checkDigest; c when parsed
+// already) and returns the device's secret, or answers and returns false.
+func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kind authHeaders, whole bool, c *creds) (*secret, bool) {
 	now := r.now()
 	// No per-request deadline: a context with a timer per REGISTER cost 8%
 	// of the CPU; the store's own timeouts bound a lookup.
-	dev, user, out, err := r.checkDigest(context.Background(), req, kind, now)
+	s, user, out, err := r.checkDigest(context.Background(), req, kind, now, whole, c)
 	src := req.Source()
 	switch out {
 	case authOK:
-		return dev, true
+		return s, true
 	case authChallenge, authStale:
 		r.reply(req, tx, r.challenge(req, kind, out == authStale, now), r.limiter.Slow(digest.Host(src), now))
 	case authMalformed:

@@ -8,6 +8,8 @@ package registrar
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -160,17 +162,20 @@ type Registrar struct {
 	// keepalivesSent counts keep-alive pings sent (tests).
 	keepalivesSent atomic.Int64
 
-	mu       sync.Mutex
-	devices  map[string][]hotdesk.Binding // live table
-	puts     map[bindingKey]hotdesk.Binding
-	later    map[bindingKey]laterPut // refreshes written within RefreshWriteDelay
-	dels     map[bindingKey]hotdesk.Binding
-	audits   []*hotdesk.AuditEvent
-	loaded   []events.Event // unregistrations found by Load, published by Run
-	waiters  []chan error
-	kick     chan struct{}
-	running  bool
-	toTagSeq uint64
+	mu      sync.Mutex
+	devices map[string][]hotdesk.Binding // live table
+	puts    map[bindingKey]hotdesk.Binding
+	later   map[bindingKey]laterPut // refreshes written within RefreshWriteDelay
+	dels    map[bindingKey]hotdesk.Binding
+	audits  []*hotdesk.AuditEvent
+	loaded  []events.Event // unregistrations found by Load, published by Run
+	waiters []chan error
+	kick    chan struct{}
+	running bool
+
+	toTagSeq  atomic.Uint64
+	tagSuffix string // random, per process
+	dateCache atomic.Pointer[dateValue]
 }
 
 type bindingKey struct{ device, contact string }
@@ -184,12 +189,17 @@ func New(o Options) (*Registrar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registrar: %w", err)
 	}
+	var suffix [6]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		return nil, fmt.Errorf("registrar: %w", err)
+	}
 	return &Registrar{
-		opts:    o,
-		log:     o.Logger,
-		digest:  v,
-		secrets: &secrets{find: o.Store.FindDevice, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]*secret), digest: v},
-		limiter: limit.New(o.SlowAfter, o.BlockAfter, o.FailWindow, o.BlockFor),
+		tagSuffix: base64.RawURLEncoding.EncodeToString(suffix[:]),
+		opts:      o,
+		log:       o.Logger,
+		digest:    v,
+		secrets:   &secrets{find: o.Store.FindDevice, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]*secret), digest: v},
+		limiter:   limit.New(o.SlowAfter, o.BlockAfter, o.FailWindow, o.BlockFor),
 		// Responses are slowed per source, never per device.
 		devLimiter: limit.NewBlocking(o.DeviceBlockAfter, o.DeviceFailWindow, o.DeviceBlockFor),
 		devices:    make(map[string][]hotdesk.Binding),

@@ -123,15 +123,15 @@ func TestUnknownDeviceDoesSameWorkAsWrongPassword(t *testing.T) {
 	store.addDevice("HD00001", "s3cret")
 	h := mustStart(t, store, newClock(), nil)
 	ctx := context.Background()
-	known, err := h.reg.secrets.get(ctx, "HD00001", h.clock.Now())
+	known, err := h.reg.secrets.get(ctx, "HD00001", h.clock.Now(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ghost, err := h.reg.secrets.get(ctx, "HD09999", h.clock.Now())
+	ghost, err := h.reg.secrets.get(ctx, "HD09999", h.clock.Now(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ghost.dev != nil || len(ghost.ha1.MD5) != len(known.ha1.MD5) || len(ghost.ha1.SHA256) != len(known.ha1.SHA256) || ghost.ha1.MD5 == known.ha1.MD5 {
+	if ghost.id != "" || len(ghost.ha1.MD5) != len(known.ha1.MD5) || len(ghost.ha1.SHA256) != len(known.ha1.SHA256) || ghost.ha1.MD5 == known.ha1.MD5 {
 		t.Fatalf("unknown device secret %+v", ghost)
 	}
 	for _, user := range []string{"HD00001", "HD09999"} {

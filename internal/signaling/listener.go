@@ -6,10 +6,13 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // TCPLimits bound what SIP TCP clients can hold. Zero fields take the
@@ -170,9 +173,12 @@ type guardConn struct {
 	l     *guardListener
 	ip    string
 	once  sync.Once
-	buf   []byte // received, not yet framed
-	ready []byte // framed and checked, not yet read by sipgo
-	rbuf  []byte
+	buf   []byte   // received, not yet framed
+	ready []byte   // framed and checked, not yet read by sipgo
+	rbuf  []byte   // read array, reused while framing keeps up
+	src   string   // RemoteAddr().String(), once
+	pend  [][]byte // stateless requests framed, not yet served
+	out   connWriter
 
 	messages   int
 	registered bool
@@ -182,7 +188,64 @@ type guardConn struct {
 }
 
 func newGuardConn(c net.Conn, l *guardListener, ip string) *guardConn {
-	return &guardConn{Conn: c, l: l, ip: ip, lastMsg: time.Now(), rbuf: make([]byte, 4096)}
+	g := &guardConn{Conn: c, l: l, ip: ip, lastMsg: time.Now(), rbuf: make([]byte, minRead), src: c.RemoteAddr().String()}
+	g.out.c = c
+	return g
+}
+
+// Read sizes: a connection reads into an array of its own, minRead bytes
+// at first, doubled (up to maxRead) each time a read fills it, so a busy
+// connection frames many messages per read system call.
+const (
+	minRead = 4 << 10
+	maxRead = 64 << 10
+)
+
+// connWriter writes stateless responses to a connection. While the read
+// loop handles the messages of one read (batching), the responses are
+// collected and written together when it is done, with one system call
+// instead of one per response (REGISTER over one connection, issue 18);
+// responses written at other times (after a store query, delayed) go
+// out at once.
+type connWriter struct {
+	c        net.Conn
+	mu       sync.Mutex
+	batching bool
+	buf      []byte
+}
+
+// write writes b, or queues it while batching.
+func (w *connWriter) write(b []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.batching {
+		w.buf = append(w.buf, b...)
+		return nil
+	}
+	return writeAll(w.c, b)
+}
+
+// batch starts collecting responses.
+func (w *connWriter) batch() {
+	w.mu.Lock()
+	w.batching = true
+	w.mu.Unlock()
+}
+
+// flush writes what was collected and stops collecting.
+func (w *connWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.batching = false
+	if len(w.buf) == 0 {
+		return
+	}
+	_ = writeAll(w.c, w.buf) // a broken connection shows on the next read
+	if cap(w.buf) > maxRead {
+		w.buf = nil // not kept for a flow gone idle
+	} else {
+		w.buf = w.buf[:0]
+	}
 }
 
 // Close closes the connection and releases its place under the caps.
@@ -244,12 +307,17 @@ func (c *guardConn) fill() error {
 	if err := c.Conn.SetReadDeadline(deadline); err != nil {
 		return err
 	}
-	n, err := c.Conn.Read(c.rbuf)
+	c.room()
+	room := c.buf[len(c.buf):cap(c.buf)]
+	n, err := c.Conn.Read(room)
 	if n > 0 {
-		if c.msgStart.IsZero() && len(bytes.Trim(c.rbuf[:n], "\r\n")) > 0 {
+		if c.msgStart.IsZero() && len(bytes.Trim(room[:n], "\r\n")) > 0 {
 			c.msgStart = time.Now()
 		}
-		c.buf = append(c.buf, c.rbuf[:n]...)
+		c.buf = c.buf[:len(c.buf)+n]
+		if n == len(room) && len(c.rbuf) < maxRead {
+			c.rbuf = make([]byte, 2*len(c.rbuf)) // busy: read more at once
+		}
 	}
 	if err != nil {
 		if ne, ok := err.(net.Error); ok && ne.Timeout() {
@@ -265,10 +333,35 @@ func (c *guardConn) fill() error {
 	return nil
 }
 
+// room makes c.buf end in at least minRead/4 free bytes to read into:
+// the received bytes not yet framed are moved to the start of the
+// connection's read array, or to a larger array for a message longer
+// than it. Messages framed from the array are done with (parsed into
+// copies, or read by sipgo from ready) before the next read.
+func (c *guardConn) room() {
+	if len(c.buf) == 0 {
+		c.buf = c.rbuf[:0] // and a larger array for a long message goes
+	}
+	if cap(c.buf)-len(c.buf) >= minRead/4 {
+		return
+	}
+	if len(c.buf)+minRead/4 <= len(c.rbuf) {
+		c.buf = c.rbuf[:copy(c.rbuf, c.buf)]
+		return
+	}
+	nb := make([]byte, len(c.buf), 2*len(c.buf)+minRead)
+	copy(nb, c.buf)
+	c.buf = nb
+}
+
 // frame moves the next whole message (or keep-alive) from buf to ready,
 // answering and dropping refused ones. It returns an error when the stream
 // cannot be framed any more; the connection is then closed.
 func (c *guardConn) frame() error {
+	// Responses to the messages framed here go out together (connWriter).
+	c.out.batch()
+	defer c.out.flush()
+	defer c.servePending()
 	for len(c.buf) > 0 {
 		// RFC 5626 3.5.1 keep-alive: CRLFCRLF ping gets sipgo's CRLF pong.
 		// It keeps only a flow that has carried messages alive.
@@ -314,6 +407,11 @@ func (c *guardConn) frame() error {
 			c.msgStart = time.Now()
 		}
 		c.lastMsg = time.Now()
+		if c.l.s.statelessLine(msg) && len(c.pend) < maxPending {
+			c.pend = append(c.pend, msg) // served together, see servePending
+			continue
+		}
+		c.servePending()
 		out, parsed, p := inspectMsg(c.l.s.parser, msg)
 		if p.kind != "" {
 			c.answer(msg, p)
@@ -324,31 +422,100 @@ func (c *guardConn) frame() error {
 			c.registered = true
 		}
 		if req, ok := c.l.s.isStateless(parsed); ok {
-			if f := c.l.s.opts.ReadFilter; f != nil && !f(c.RemoteAddr().String()) {
-				continue // a blocked source, as readFilter drops for sipgo
-			}
-			transport := "TCP"
-			if c.l.tlsConf != nil {
-				transport = "TLS"
-			}
-			c.l.s.serveStateless(req, transport, c.RemoteAddr().String(), writeConn(c.Conn))
-			if len(c.buf) == 0 {
-				c.buf = nil
-			}
+			c.serveStateless(req)
 			continue
 		}
 		c.ready = out
-		if len(c.buf) == 0 {
-			c.buf = nil // do not keep a large array for an idle flow
-		}
 		return nil
 	}
 	return nil
 }
 
+// maxPending bounds the messages served together (servePending).
+const maxPending = 256
+
+// servePending checks and serves the stateless requests framed from one
+// read (c.pend), on up to UDPReaders goroutines when there are several:
+// one goroutine per connection framing, parsing and answering every
+// REGISTER of a busy connection in turn was the ceiling over one TCP
+// connection (issue 18; over UDP several read loops share the socket).
+// Their responses go out together when frame returns (connWriter). The
+// messages are slices of the read array: all are served before the next
+// read.
+func (c *guardConn) servePending() {
+	msgs := c.pend
+	if len(msgs) == 0 {
+		return
+	}
+	c.pend = c.pend[:0]
+	ok := make([]bool, len(msgs))
+	workers := min(len(msgs), UDPReaders, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for i, m := range msgs {
+			ok[i] = c.servePendingOne(m)
+		}
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(msgs); i += workers {
+					ok[i] = c.servePendingOne(msgs[i])
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for i, m := range msgs {
+		if ok[i] {
+			c.messages++
+			if bytes.HasPrefix(m, []byte("REGISTER ")) {
+				c.registered = true
+			}
+		}
+		msgs[i] = nil
+	}
+}
+
+// servePendingOne checks and serves one stateless request, or answers
+// it as refused; it reports whether it was a good message.
+func (c *guardConn) servePendingOne(msg []byte) (good bool) {
+	defer func() {
+		if v := recover(); v != nil { // as Read's: not in sipgo's goroutine here
+			c.l.s.guard.recovered("tcp stateless", v)
+			good = false
+		}
+	}()
+	_, parsed, p := inspectMsg(c.l.s.parser, msg)
+	if p.kind != "" {
+		c.answer(msg, p)
+		return false
+	}
+	req, ok := c.l.s.isStateless(parsed)
+	if !ok {
+		return false // statelessLine said it was: cannot happen
+	}
+	c.serveStateless(req)
+	return true
+}
+
+// serveStateless answers req outside sipgo (HandleStateless), unless its
+// source is blocked.
+func (c *guardConn) serveStateless(req *sip.Request) {
+	if f := c.l.s.opts.ReadFilter; f != nil && !f(c.src) {
+		return // a blocked source, as readFilter drops for sipgo
+	}
+	transport := "TCP"
+	if c.l.tlsConf != nil {
+		transport = "TLS"
+	}
+	c.l.s.serveStateless(req, transport, c.src, c.out.write)
+}
+
 // answer counts a refused message and sends its error response, if any.
 func (c *guardConn) answer(msg []byte, p problem) {
-	if ok := c.l.s.guard.badInput("TCP", c.RemoteAddr().String(), p); ok && p.code != 0 {
+	if ok := c.l.s.guard.badInput("TCP", c.src, p); ok && p.code != 0 {
+		c.out.flush() // after the responses to the messages before it
+		defer c.out.batch()
 		c.SetWriteDeadline(time.Now().Add(2 * time.Second))
 		c.Conn.Write(rawResponse(msg, p.code, p.reason, c.l.s.opts.UserAgent))
 		c.SetWriteDeadline(time.Time{})

@@ -56,6 +56,23 @@ func (s *Server) isStateless(msg sip.Message) (*sip.Request, bool) {
 	return req, st
 }
 
+// statelessLine reports whether msg's request line names a method
+// answered statelessly (checked again once parsed).
+func (s *Server) statelessLine(msg []byte) bool {
+	method, _, ok := bytes.Cut(msg, []byte(" "))
+	if !ok || len(method) > 16 {
+		return false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for m := range s.stateless { // one or two: no key made per message
+		if string(m) == string(method) {
+			return true
+		}
+	}
+	return false
+}
+
 // serveStateless routes req (already checked by inspect) in the calling
 // read loop, answering through write. Over UDP a retransmission (same
 // transaction key from the same source) is not handled again: while the
@@ -228,15 +245,13 @@ func (s *Server) writeUDP(req *sip.Request, src *net.UDPAddr) func([]byte) error
 	}
 }
 
-// writeConn returns a writer of whole messages to a TCP or TLS connection
-// (net.Conn writes are safe from several goroutines; like sipgo's, they
-// set no deadline, which would stay on the connection for sipgo's writes).
-func writeConn(c net.Conn) func([]byte) error {
-	return func(b []byte) error {
-		n, err := c.Write(b)
-		if err == nil && n != len(b) {
-			err = errors.New("short write of " + strconv.Itoa(n) + " bytes")
-		}
-		return err
+// writeAll writes a whole message to a TCP or TLS connection (net.Conn
+// writes are safe from several goroutines; like sipgo's, they set no
+// deadline, which would stay on the connection for sipgo's writes).
+func writeAll(c net.Conn, b []byte) error {
+	n, err := c.Write(b)
+	if err == nil && n != len(b) {
+		err = errors.New("short write of " + strconv.Itoa(n) + " bytes")
 	}
+	return err
 }
