@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer stopPprof()
+		tuneGC(os.LookupEnv)
 		if _, err := app.RaiseFileLimit(); err != nil {
 			fmt.Fprintln(stderr, "warning: cannot raise the open-file limit:", err)
 		}
