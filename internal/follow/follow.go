@@ -1,8 +1,7 @@
 // Package follow is the loop every follower of a channel writes (the
 // event bus's subscribers: metrics, emergency, mail, checksync, the
 // cluster bridge): take each value until the context ends or the channel
-// is closed, and take what is already queued in one go where one round
-// serves many.
+// is closed, and take (or throw away) what is already queued in one go.
 package follow
 
 import "context"
@@ -39,3 +38,7 @@ func Queued[T any](ch <-chan T, max int, on func(T)) {
 		}
 	}
 }
+
+// Discard throws away the values already waiting in ch, without waiting
+// for more.
+func Discard[T any](ch <-chan T) { Queued(ch, -1, func(T) {}) }

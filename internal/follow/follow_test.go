@@ -73,3 +73,14 @@ func TestQueued(t *testing.T) {
 		})
 	}
 }
+
+func TestDiscard(t *testing.T) {
+	ch := make(chan int, 4)
+	ch <- 1
+	ch <- 2
+	Discard(ch) // an empty channel after: Discard must not wait
+	Discard(ch)
+	if len(ch) != 0 {
+		t.Fatalf("%d left", len(ch))
+	}
+}
