@@ -32,6 +32,16 @@ func (in *Incoming) markEnded() { in.endOnce.Do(func() { close(in.ended) }) }
 // Ended is closed when the incoming call ended (BYE or CANCEL).
 func (in *Incoming) Ended() <-chan struct{} { return in.ended }
 
+// WaitEnded waits for the call to end (BYE or CANCEL).
+func (in *Incoming) WaitEnded(timeout time.Duration) error {
+	select {
+	case <-in.ended:
+		return nil
+	case <-time.After(timeout):
+		return fmt.Errorf("siptest: the call did not end within %v", timeout)
+	}
+}
+
 // Confirmed is closed when the phone's answer was ACKed (or the wait for
 // the ACK gave up); in-dialog requests may be sent from then on.
 func (in *Incoming) Confirmed() <-chan struct{} { return in.confirmed }
