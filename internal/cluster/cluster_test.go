@@ -115,13 +115,7 @@ func runNode(tb testing.TB, node, url string) (<-chan events.Event, func()) {
 // next returns the next event on ch, or fails after 5 s.
 func next(tb testing.TB, ch <-chan events.Event) events.Event {
 	tb.Helper()
-	select {
-	case e := <-ch:
-		return e
-	case <-time.After(5 * time.Second):
-		tb.Fatal("no event within 5 s")
-		return events.Event{}
-	}
+	return testrun.Receive(tb, ch, 5*time.Second, "event")
 }
 
 // none fails if ch delivers anything within d.

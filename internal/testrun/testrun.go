@@ -81,3 +81,17 @@ func Eventually(tb testing.TB, d time.Duration, what string, cond func() bool) t
 	}
 	return time.Since(start)
 }
+
+// Receive returns the next value from ch, and fails the test (naming
+// what it waited for) if none comes within d.
+func Receive[T any](tb testing.TB, ch <-chan T, d time.Duration, what string) T {
+	tb.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(d):
+		tb.Fatalf("no %s within %v", what, d)
+		var zero T
+		return zero
+	}
+}

@@ -89,3 +89,21 @@ func TestWaitHealthy(t *testing.T) {
 		t.Fatalf("%d requests, want 3 (two 503, one 200)", calls)
 	}
 }
+
+func TestReceive(t *testing.T) {
+	ch := make(chan string, 1)
+	ch <- "a"
+	if got := Receive(t, ch, 10*time.Second, "a value"); got != "a" {
+		t.Fatalf("got %q", got)
+	}
+	r := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Receive(r, ch, 20*time.Millisecond, "a second value")
+	}()
+	<-done
+	if r.fatals != 1 {
+		t.Fatalf("%d fatals for a channel that stays empty, want 1", r.fatals)
+	}
+}
