@@ -1,7 +1,9 @@
 // Package testrun runs a component in a test the way the binary runs it:
 // Run in a goroutine of its own until the test ends, then its context
 // cancelled and Run waited for, so that no test leaves a goroutine behind
-// or misses the error Run returned.
+// or misses the error Run returned. It also holds the waits tests share
+// instead of fixed sleeps: for a server to be healthy, for a condition,
+// for a value on a channel, each bounded generously.
 package testrun
 
 import (
