@@ -18,9 +18,7 @@ import (
 // startPeer runs one call of scenario on ip:port (remote "" for a UAS).
 func startPeer(tb testing.TB, scenario, ip string, port int, remote string, args ...string) *siptest.SippRun {
 	tb.Helper()
-	r := siptest.Sipp{Scenario: scenario, IP: ip, Port: port, Remote: remote, Args: args}.Start(tb)
-	time.Sleep(300 * time.Millisecond) // let sipp bind
-	return r
+	return siptest.Sipp{Scenario: scenario, IP: ip, Port: port, Remote: remote, Args: args}.Start(tb)
 }
 
 // invite waits for sipp and returns the INVITE it received (the whole
