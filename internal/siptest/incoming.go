@@ -34,12 +34,7 @@ func (in *Incoming) Ended() <-chan struct{} { return in.ended }
 
 // WaitEnded waits for the call to end (BYE or CANCEL).
 func (in *Incoming) WaitEnded(timeout time.Duration) error {
-	select {
-	case <-in.ended:
-		return nil
-	case <-time.After(timeout):
-		return fmt.Errorf("siptest: the call did not end within %v", timeout)
-	}
+	return waitClosed(in.ended, timeout, "the call did not end")
 }
 
 // Confirmed is closed when the phone's answer was ACKed (or the wait for
