@@ -21,6 +21,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/app"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 func TestClusterOfThreeNodes(t *testing.T) {
@@ -72,7 +73,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 			t.Errorf("the phone got the node header %q", h.Value())
 		}
 		// The lamp on node c's phone shows 202 in the call between a and b.
-		eventually(t, 5*time.Second, "HD00003 (node c) told by NOTIFY that 202 is in a call", func() bool {
+		testrun.Eventually(t, 5*time.Second, "HD00003 (node c) told by NOTIFY that 202 is in a call", func() bool {
 			for _, n := range hd3.Notifies() {
 				if ev := n.GetHeader("Event"); ev != nil && strings.HasPrefix(ev.Value(), "dialog") &&
 					strings.Contains(string(n.Body()), "confirmed") {
@@ -93,15 +94,13 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		if err := call.Hangup(); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case <-in.Ended():
-		case <-time.After(5 * time.Second):
-			t.Fatal("the callee on node b got no BYE")
+		if err := in.WaitEnded(5 * time.Second); err != nil {
+			t.Fatalf("the callee on node b got no BYE: %v", err)
 		}
 		// Records per user, once each, written by the node that took the call.
 		for ext, dir := range map[string]string{"201": hotdesk.DirectionOutbound, "202": hotdesk.DirectionInbound} {
 			var recs []hotdesk.CallRecord
-			eventually(t, 5*time.Second, ext+"'s call record", func() bool {
+			testrun.Eventually(t, 5*time.Second, ext+"'s call record", func() bool {
 				recs = nil
 				c.api(t, "GET", "/users/"+ext+"/calls", "", &recs)
 				return len(recs) == 1 && recs[0].End != nil
@@ -141,17 +140,9 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		hd2.SetAnswerMode(siptest.AnswerRing)
 		defer hd2.SetAnswerMode(siptest.AnswerOK)
 
-		type dialed struct {
-			c   *siptest.Call
-			err error
-		}
-		res := make(chan dialed, 1)
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			defer cancel()
-			call, err := hd1.DialContext(ctx, "202", siptest.DialOptions{})
-			res <- dialed{call, err}
-		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		dialing := hd1.DialAsync(ctx, "202", siptest.DialOptions{})
 		inB, err := hd2.WaitIncoming(5 * time.Second)
 		if err != nil {
 			t.Fatalf("HD00002 on node b did not ring: %v", err)
@@ -165,14 +156,12 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		}
 		answered := time.Now()
 		inC.Answer()
-		d := <-res
-		if d.err != nil {
-			t.Fatalf("call answered on node c: %v", d.err)
+		call, err := dialing.Result()
+		if err != nil {
+			t.Fatalf("call answered on node c: %v", err)
 		}
-		select {
-		case <-inB.Ended():
-		case <-time.After(5 * time.Second):
-			t.Fatal("HD00002 on node b kept ringing after the personal phone on node c answered")
+		if err := inB.WaitEnded(5 * time.Second); err != nil {
+			t.Fatalf("HD00002 on node b kept ringing after the personal phone on node c answered: %v", err)
 		}
 		t.Logf("answer on node c -> CANCEL at HD00002 on node b: %v", time.Since(answered).Round(time.Millisecond))
 		// The callee hangs up: its BYE goes through node c to node a to
@@ -180,10 +169,10 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		if err := inC.Hangup(); err != nil {
 			t.Fatal(err)
 		}
-		if err := d.c.WaitBye(5 * time.Second); err != nil {
+		if err := call.WaitBye(5 * time.Second); err != nil {
 			t.Fatalf("the caller on node a got no BYE from the callee on node c: %v", err)
 		}
-		eventually(t, 5*time.Second, "202's record of the call answered on the personal phone", func() bool {
+		testrun.Eventually(t, 5*time.Second, "202's record of the call answered on the personal phone", func() bool {
 			var recs []hotdesk.CallRecord
 			b.api(t, "GET", "/users/202/calls", "", &recs)
 			for _, r := range recs {
@@ -196,26 +185,20 @@ func TestClusterOfThreeNodes(t *testing.T) {
 
 		// The caller gives up while both ring: the CANCEL reaches both
 		// phones through their nodes.
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			call, err := hd1.DialContext(ctx, "202", siptest.DialOptions{})
-			res <- dialed{call, err}
-		}()
+		ctx, cancel = context.WithCancel(context.Background())
+		dialing = hd1.DialAsync(ctx, "202", siptest.DialOptions{})
 		inB, errB := hd2.WaitIncoming(5 * time.Second)
 		inC, errC := pers.WaitIncoming(5 * time.Second)
+		cancel()
 		if errB != nil || errC != nil {
-			cancel()
 			t.Fatalf("second call did not ring both: %v %v", errB, errC)
 		}
-		cancel()
-		if d := <-res; d.err == nil {
+		if _, err := dialing.Result(); err == nil {
 			t.Fatal("cancelled dial connected")
 		}
 		for name, in := range map[string]*siptest.Incoming{"HD00002 (node b)": inB, "personal phone (node c)": inC} {
-			select {
-			case <-in.Ended():
-			case <-time.After(5 * time.Second):
-				t.Fatalf("%s kept ringing after the caller's CANCEL", name)
+			if err := in.WaitEnded(5 * time.Second); err != nil {
+				t.Fatalf("%s kept ringing after the caller's CANCEL: %v", name, err)
 			}
 		}
 		if _, err := pers.Register(0); err != nil {
@@ -245,7 +228,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 			t.Fatalf("sipp provider calling 202's DID through node c: %v", err)
 		}
 		var recs []hotdesk.CallRecord
-		eventually(t, 5*time.Second, "202's record of the trunk call", func() bool {
+		testrun.Eventually(t, 5*time.Second, "202's record of the trunk call", func() bool {
 			recs = nil
 			b.api(t, "GET", "/users/202/calls", "", &recs)
 			return len(recs) > 0 && recs[0].Peer == "+31612345678" && recs[0].End != nil
@@ -290,7 +273,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		if got := c.registration(t, dev.ID); !strings.Contains(got, "b") {
 			t.Errorf("%s after failing over: registered at %q on node c's API, want b", dev.ID, got)
 		}
-		eventually(t, nodeTimeout+3*time.Second, "HD00001 on the killed node shown unregistered", func() bool {
+		testrun.Eventually(t, nodeTimeout+3*time.Second, "HD00001 on the killed node shown unregistered", func() bool {
 			return b.registration(t, "HD00001") == "" && c.registration(t, "HD00001") == ""
 		})
 		t.Logf("kill -9 node a -> HD00001 unregistered on the API of nodes b and c: %v (node timeout %v)",
@@ -300,7 +283,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		}
 		// The lost-registration deadline passes: 204 is logged out of the
 		// phone that stayed on the dead node, 203 keeps the one that moved.
-		eventually(t, 15*time.Second, "204 logged out of HD00001 (lost registration)", func() bool {
+		testrun.Eventually(t, 15*time.Second, "204 logged out of HD00001 (lost registration)", func() bool {
 			return b.loggedIn(t, "HD00001") == ""
 		})
 		time.Sleep(time.Second)

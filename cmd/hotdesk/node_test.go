@@ -138,17 +138,3 @@ func phoneLogin(t *testing.T, p *siptest.Phone, code string) {
 		t.Fatalf("%s dials %s: no BYE after the prompt: %v", p.User(), code, err)
 	}
 }
-
-// eventually polls cond every 50 ms until it holds or d has passed, and
-// returns how long it took.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return time.Since(start)
-}

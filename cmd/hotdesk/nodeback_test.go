@@ -16,6 +16,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/app"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 // twoNodes starts a (demo) and b, a phone HD00002 on b and a new phone on
@@ -35,7 +36,7 @@ func twoNodes(t *testing.T, ports string) (a, b *node, db, dirB string, hd2, mov
 	}
 	mover = phoneAt(t, b, dev.ID, dev.SIPPassword)
 	for _, d := range []string{"HD00002", dev.ID} {
-		eventually(t, 5*time.Second, d+" shown registered at b", func() bool { return a.registration(t, d) == "b" })
+		testrun.Eventually(t, 5*time.Second, d+" shown registered at b", func() bool { return a.registration(t, d) == "b" })
 	}
 	return a, b, db, dirB, hd2, mover, dev.ID
 }
@@ -43,12 +44,12 @@ func twoNodes(t *testing.T, ports string) (a, b *node, db, dirB string, hd2, mov
 // lost waits until a shows b's phones unregistered, then moves the mover
 // phone to a.
 func lost(t *testing.T, a *node, mover *siptest.Phone, moverID string) {
-	eventually(t, nodeTimeout+5*time.Second, "HD00002 shown unregistered once b is declared lost", func() bool {
+	testrun.Eventually(t, nodeTimeout+5*time.Second, "HD00002 shown unregistered once b is declared lost", func() bool {
 		return a.registration(t, "HD00002") == ""
 	})
 	mover.SetServer(a.sip)
 	mover.MustRegister(t)
-	eventually(t, 5*time.Second, moverID+" shown registered at a after moving there", func() bool {
+	testrun.Eventually(t, 5*time.Second, moverID+" shown registered at a after moving there", func() bool {
 		return a.registration(t, moverID) == "a"
 	})
 }
@@ -56,7 +57,7 @@ func lost(t *testing.T, a *node, mover *siptest.Phone, moverID string) {
 // back checks, once b is back, that HD00002 is registered at b again
 // (audited), and that the phone that moved is registered at a only.
 func back(t *testing.T, a *node, moverID string) {
-	took := eventually(t, 10*time.Second, "HD00002 registered at b again", func() bool {
+	took := testrun.Eventually(t, 10*time.Second, "HD00002 registered at b again", func() bool {
 		return a.registration(t, "HD00002") == "b"
 	})
 	t.Logf("HD00002 registered at b again %v after b was back", took.Round(time.Millisecond))

@@ -14,6 +14,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/app"
 	"github.com/hotdesk-pbx/hotdesk/internal/media/mediatest"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 // startVMNode starts a single node on dir and db. Unlike startNodeIn it
@@ -28,7 +29,7 @@ func startVMNode(t *testing.T, dir, db string, demo bool) *node {
 	}
 	n := &node{name: "pbx", ip: "127.0.0.1", p: startProc(t, nil, args...)}
 	n.http = n.p.baseURL(t, 30*time.Second)
-	eventually(t, 10*time.Second, "SIP address in the banner", func() bool {
+	testrun.Eventually(t, 10*time.Second, "SIP address in the banner", func() bool {
 		m := sipRE.FindStringSubmatch(n.p.stdout.String())
 		if m != nil {
 			n.sip = m[1]
@@ -79,7 +80,7 @@ func TestVoicemailSurvivesKill(t *testing.T) {
 	// The next start stores what the spool kept.
 	n = startVMNode(t, dir, db, false)
 	spool := filepath.Join(dir, "voicemail", "spool")
-	eventually(t, 10*time.Second, "spool emptied into the store", func() bool {
+	testrun.Eventually(t, 10*time.Second, "spool emptied into the store", func() bool {
 		entries, err := os.ReadDir(spool)
 		return err == nil && len(entries) == 0
 	})

@@ -25,6 +25,7 @@ import (
 	"github.com/icholy/digest"
 
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 // TestMain silences sipgo's fallback logger (it logs through slog.Default
@@ -64,49 +65,16 @@ func mustStart(tb testing.TB, cfg Config) *running {
 	tb.Helper()
 	out := &siptest.Buffer{}
 	cfg.Stdout = out
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg)
+	a, err := New(context.Background(), cfg)
 	if err != nil {
-		cancel()
 		tb.Fatalf("start: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					tb.Errorf("run: %v", err)
-				}
-			case <-time.After(15 * time.Second):
-				tb.Errorf("run did not return within 15 s of shutdown")
-			}
-			a.Close()
-		})
-	}
+	stopRun := testrun.Go(tb, a.Run)
+	stop := sync.OnceFunc(func() { stopRun(); a.Close() })
 	tb.Cleanup(stop)
 	r := &running{App: a, out: out, stop: stop}
-	r.waitHealthy(tb)
+	testrun.WaitHealthy(tb, nil, r.HTTPURL()+"/healthz", 5*time.Second)
 	return r
-}
-
-func (r *running) waitHealthy(tb testing.TB) {
-	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		res, err := http.Get(r.HTTPURL() + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	tb.Fatal("/healthz never answered 200")
 }
 
 // api sends a request with the admin token and decodes a JSON answer into v
@@ -313,10 +281,8 @@ func TestServeCallsFollowLogin(t *testing.T) {
 	if err := call.Hangup(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-in.Ended():
-	case <-time.After(5 * time.Second):
-		t.Fatal("202's phone never got the BYE")
+	if err := in.WaitEnded(5 * time.Second); err != nil {
+		t.Fatalf("202's phone never got the BYE: %v", err)
 	}
 	for _, tt := range []struct{ ext, dir, peer string }{{"201", "outbound", "202"}, {"202", "inbound", "201"}} {
 		var recs []struct {

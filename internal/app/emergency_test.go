@@ -18,9 +18,7 @@ import (
 // startPeer runs one call of scenario on ip:port (remote "" for a UAS).
 func startPeer(tb testing.TB, scenario, ip string, port int, remote string, args ...string) *siptest.SippRun {
 	tb.Helper()
-	r := siptest.Sipp{Scenario: scenario, IP: ip, Port: port, Remote: remote, Args: args}.Start(tb)
-	time.Sleep(300 * time.Millisecond) // let sipp bind
-	return r
+	return siptest.Sipp{Scenario: scenario, IP: ip, Port: port, Remote: remote, Args: args}.Start(tb)
 }
 
 // invite waits for sipp and returns the INVITE it received (the whole
@@ -175,18 +173,10 @@ func TestEmergencyTestCallAlertsAndDTMFAck(t *testing.T) {
 	trunk := startPeer(t, "emergency_trunk_uas.xml", "127.0.0.2", ams, "", "-t", "t1", "-timeout", "5s")
 	alertee := demoPhone(t, r, "soft205")
 	hd1 := demoPhone(t, r, "HD00001")
-	type dialled struct {
-		c   *siptest.Call
-		err error
-	}
-	dials := make(chan dialled, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
 	start := time.Now()
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		c, err := hd1.DialContext(ctx, "933", siptest.DialOptions{})
-		dials <- dialled{c, err}
-	}()
+	dialing := hd1.DialAsync(ctx, "933", siptest.DialOptions{})
 	in, err := alertee.WaitIncoming(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -196,11 +186,11 @@ func TestEmergencyTestCallAlertsAndDTMFAck(t *testing.T) {
 	if alertAfter > time.Second {
 		t.Errorf("alert call %v after dialling, want within 1 s", alertAfter)
 	}
-	d := <-dials
-	if d.err == nil || !strings.Contains(d.err.Error(), "480") {
-		t.Fatalf("test call: %v, want 480 after the announcement", d.err)
+	c, err := dialing.Result()
+	if err == nil || !strings.Contains(err.Error(), "480") {
+		t.Fatalf("test call: %v, want 480 after the announcement", err)
 	}
-	if rec := d.c.Record(300*time.Millisecond, 10*time.Second); rec.Packets < 50 {
+	if rec := c.Record(300*time.Millisecond, 10*time.Second); rec.Packets < 50 {
 		t.Errorf("test caller heard %d packets, want the emergency_test prompt", rec.Packets)
 	}
 	<-in.Confirmed()
@@ -210,10 +200,8 @@ func TestEmergencyTestCallAlertsAndDTMFAck(t *testing.T) {
 	if err := in.Media.SendDigits("1"); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-in.Ended():
-	case <-time.After(10 * time.Second):
-		t.Fatal("the PBX did not hang up the acknowledged alert")
+	if err := in.WaitEnded(10 * time.Second); err != nil {
+		t.Fatalf("the PBX did not hang up the acknowledged alert: %v", err)
 	}
 	ack := waitAudit(t, r, hotdesk.KindEmergencyAck, "HD00001")
 	if ack.Reason != "phone" || !strings.Contains(ack.Detail, "acknowledged by 205 via phone") {
@@ -299,9 +287,7 @@ func TestEmergencyCallbackRingsDeskAndUserAfterLogout(t *testing.T) {
 	}
 	in1.Answer()
 	invite(t, psap)
-	select {
-	case <-in2.Ended(): // cancelled: the first answer won
-	case <-time.After(5 * time.Second):
-		t.Error("the other phone kept ringing")
+	if err := in2.WaitEnded(5 * time.Second); err != nil { // cancelled: the first answer won
+		t.Errorf("the other phone kept ringing: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 	"github.com/hotdesk-pbx/hotdesk/internal/relay"
 )
 
@@ -59,19 +60,12 @@ func newEventMetrics(reg prometheus.Registerer, bus *events.Bus, liveCalls func(
 // run counts events until ctx is done. Events from other nodes are theirs
 // to count.
 func (m *eventMetrics) run(ctx context.Context, ch <-chan events.Event) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-ch:
-			if !ok {
-				return nil
-			}
-			if !e.Remote() {
-				m.events.WithLabelValues(e.Kind).Inc()
-			}
+	follow.Each(ctx, ch, func(e events.Event) {
+		if !e.Remote() {
+			m.events.WithLabelValues(e.Kind).Inc()
 		}
-	}
+	})
+	return nil
 }
 
 // relayMetrics expose the media relay: anchored calls up, and the packets

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite/sqlitetest"
 )
 
 // TestRegistrationsOfAllNodes: the API and console see this node's live
@@ -16,14 +16,10 @@ import (
 // listed twice.
 func TestRegistrationsOfAllNodes(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := sqlitetest.MustOpen(t)
 	now := time.Unix(1_800_000_000, 0)
 	exp := now.Add(time.Hour)
-	err = db.PutBindings(ctx, []hotdesk.Binding{
+	err := db.PutBindings(ctx, []hotdesk.Binding{
 		{Device: "HD00001", Contact: "sip:HD00001@127.0.0.1:7001", Node: "a", Expires: exp},
 		{Device: "HD00001", Contact: "sip:HD00001@127.0.0.1:7002", Node: "b", Expires: exp},
 		{Device: "HD00002", Contact: "sip:HD00002@127.0.0.1:7003", Node: "c", Expires: exp},

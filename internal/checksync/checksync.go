@@ -16,6 +16,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/sipnotify"
 )
@@ -89,35 +90,17 @@ func (n *Notifier) Run(ctx context.Context) error {
 	ch := n.events
 	defer n.unsubscribe()
 	defer n.wg.Wait()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-ch:
-			if !ok {
-				return nil
-			}
-			// Coalesce what is queued: a roaming login yields several
-			// events for the same device.
-			devices := map[string]bool{}
-			n.collect(ctx, e, devices)
-			for more := true; more; {
-				select {
-				case e, ok := <-ch:
-					if !ok {
-						more = false
-						break
-					}
-					n.collect(ctx, e, devices)
-				default:
-					more = false
-				}
-			}
-			for d := range devices {
-				n.start(ctx, d, EventHeader)
-			}
+	follow.Each(ctx, ch, func(e events.Event) {
+		// Coalesce what is queued: a roaming login yields several
+		// events for the same device.
+		devices := map[string]bool{}
+		n.collect(ctx, e, devices)
+		follow.Queued(ch, -1, func(e events.Event) { n.collect(ctx, e, devices) })
+		for d := range devices {
+			n.start(ctx, d, EventHeader)
 		}
-	}
+	})
+	return nil
 }
 
 // collect adds the devices affected by e.

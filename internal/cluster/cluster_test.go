@@ -16,6 +16,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -87,30 +88,11 @@ func mustStore(tb testing.TB, url, node string) *postgres.DB {
 	return db
 }
 
-// mustRun runs b until the test ends and waits for it to listen.
-func mustRun(tb testing.TB, b *Bridge) {
-	tb.Helper()
-	tb.Cleanup(startBridge(tb, b))
-}
-
-// startBridge runs b and waits for it to listen; stop ends it and waits
-// for Run to return.
+// startBridge runs b until the test ends and waits for it to listen; stop
+// ends it sooner and waits for Run to return.
 func startBridge(tb testing.TB, b *Bridge) (stop func()) {
 	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	stop = func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("run: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			tb.Errorf("Run did not return within 5 s of cancel")
-		}
-	}
+	stop = testrun.Go(tb, b.Run)
 	select {
 	case <-b.Listening():
 	case <-time.After(10 * time.Second):
@@ -133,13 +115,7 @@ func runNode(tb testing.TB, node, url string) (<-chan events.Event, func()) {
 // next returns the next event on ch, or fails after 5 s.
 func next(tb testing.TB, ch <-chan events.Event) events.Event {
 	tb.Helper()
-	select {
-	case e := <-ch:
-		return e
-	case <-time.After(5 * time.Second):
-		tb.Fatal("no event within 5 s")
-		return events.Event{}
-	}
+	return testrun.Receive(tb, ch, 5*time.Second, "event")
 }
 
 // none fails if ch delivers anything within d.
@@ -172,9 +148,9 @@ func TestEventsCrossNodesOnceAndStayInSchema(t *testing.T) {
 	url2, _ := mustSchema(t, dsn)
 	storeA := mustStore(t, url1, "a")
 	busA, busB, busC := events.New(), events.New(), events.New()
-	mustRun(t, mustBridge(t, "a", url1, busA))
-	mustRun(t, mustBridge(t, "b", url1, busB))
-	mustRun(t, mustBridge(t, "c", url2, busC))
+	startBridge(t, mustBridge(t, "a", url1, busA))
+	startBridge(t, mustBridge(t, "b", url1, busB))
+	startBridge(t, mustBridge(t, "c", url2, busC))
 	chA, cancelA := busA.Subscribe(16)
 	defer cancelA()
 	chB, cancelB := busB.Subscribe(16)
@@ -213,7 +189,7 @@ func TestEventsWithoutWakeUpArrive(t *testing.T) {
 	url, _ := mustSchema(t, testDSN(t))
 	store := mustStore(t, url, "gone")
 	bus := events.New()
-	mustRun(t, mustBridge(t, "b", url, bus))
+	startBridge(t, mustBridge(t, "b", url, bus))
 	ch, cancel := bus.Subscribe(16)
 	defer cancel()
 	if err := store.AppendAudit(context.Background(), &hotdesk.AuditEvent{Kind: hotdesk.KindLogin, Extension: "201", Device: "HD1"}); err != nil {
@@ -237,7 +213,7 @@ func TestGapWaitsForOpenTransaction(t *testing.T) {
 	}
 	defer raw.Close()
 	bus := events.New()
-	mustRun(t, mustBridge(t, "b", url, bus))
+	startBridge(t, mustBridge(t, "b", url, bus))
 	ch, cancel := bus.Subscribe(16)
 	defer cancel()
 
@@ -280,8 +256,8 @@ func TestReconnectLosesNothing(t *testing.T) {
 	node := fmt.Sprintf("r%d", time.Now().UnixNano())
 	storeA := mustStore(t, u, "a"+node)
 	busA, busB := events.New(), events.New()
-	mustRun(t, mustBridge(t, "a"+node, u, busA))
-	mustRun(t, mustBridge(t, "b"+node, u, busB))
+	startBridge(t, mustBridge(t, "a"+node, u, busA))
+	startBridge(t, mustBridge(t, "b"+node, u, busB))
 	chB, cancelB := busB.Subscribe(256)
 	defer cancelB()
 	audit(t, storeA, busA, hotdesk.KindLogin, "201", "before")

@@ -29,7 +29,7 @@ func TestLoginEventsComeWithTheLogin(t *testing.T) {
 		}
 	}
 	busB := events.New()
-	mustRun(t, mustBridge(t, "b", url, busB))
+	startBridge(t, mustBridge(t, "b", url, busB))
 	chB, cancel := busB.Subscribe(16)
 	defer cancel()
 
@@ -96,8 +96,8 @@ func TestWakeUpsAndReadsCoalesce(t *testing.T) {
 	storeA := mustStore(t, url, "a")
 	busA, busB := events.New(), events.New()
 	a, b := mustBridge(t, "a", url, busA), mustBridge(t, "b", url, busB)
-	mustRun(t, a)
-	mustRun(t, b)
+	startBridge(t, a)
+	startBridge(t, b)
 	chB, cancel := busB.Subscribe(512)
 	defer cancel()
 	reads0, wakeups0 := b.Reads(), a.Wakeups()

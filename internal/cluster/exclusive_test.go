@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 // TestExclusiveRunsOnOneNodeAndFailsOver: of two nodes only one runs the
@@ -74,11 +76,5 @@ func TestExclusiveRunsOnOneNodeAndFailsOver(t *testing.T) {
 
 func waitStart(tb testing.TB, started <-chan string) string {
 	tb.Helper()
-	select {
-	case node := <-started:
-		return node
-	case <-time.After(10 * time.Second):
-		tb.Fatal("nobody ran within 10 s")
-		return ""
-	}
+	return testrun.Receive(tb, started, 10*time.Second, "node running")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 )
 
 const eventCols = `seq, time, node, kind, extension, device, reason, source, detail, call_id, direction, peer`
@@ -402,18 +403,7 @@ func (b *Bridge) send(ctx context.Context) {
 			}
 			s.add(e)
 			// Take whatever else is queued, so one round trip serves many.
-		drain:
-			for range sendBatch {
-				select {
-				case e, ok := <-b.sub:
-					if !ok {
-						break drain
-					}
-					s.add(e)
-				default:
-					break drain
-				}
-			}
+			follow.Queued(b.sub, sendBatch, s.add)
 		case <-retry:
 			retry = nil
 		case <-hold:

@@ -24,6 +24,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
 )
 
@@ -592,26 +593,19 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	evs, stop := s.o.Bus.Subscribe(256)
 	defer stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-evs:
-			if !ok {
-				return nil
+	follow.Each(ctx, evs, func(e events.Event) {
+		switch e.Kind {
+		case hotdesk.KindEmergencyAck:
+			if id, ok := hotdesk.AckedCallID(e.Detail); ok {
+				s.stop(id)
 			}
-			switch e.Kind {
-			case hotdesk.KindEmergencyAck:
-				if id, ok := hotdesk.AckedCallID(e.Detail); ok {
-					s.stop(id)
-				}
-			case hotdesk.KindRegistered:
-				if !e.Remote() {
-					s.checkMoved(ctx, e.Device, e.Source)
-				}
+		case hotdesk.KindRegistered:
+			if !e.Remote() {
+				s.checkMoved(ctx, e.Device, e.Source)
 			}
 		}
-	}
+	})
+	return nil
 }
 
 // checkMoved audits a phone registering from a network that is not its

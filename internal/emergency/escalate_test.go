@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite/sqlitetest"
 )
 
 // Nobody at the alert extension acknowledges: after the escalation time
@@ -14,7 +15,7 @@ import (
 // every alert call stops; the record names who acknowledged and how.
 func TestEscalationAfterNoAck(t *testing.T) {
 	ctx := context.Background()
-	db := mustDB(t)
+	db := sqlitetest.MustOpen(t)
 	st := hotdesk.DefaultSettings()
 	st.EmergencyAlerts.AlertExtensions = []string{"203"}
 	st.EmergencyAlerts.EscalateExtensions = []string{"204"}

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite/sqlitetest"
 )
 
 // Every alert email address gets the call's facts (Options.Mail); one
 // that cannot be queued is audited and does not stop the others.
 func TestAlertEmails(t *testing.T) {
 	ctx := context.Background()
-	db := mustDB(t)
+	db := sqlitetest.MustOpen(t)
 	st := hotdesk.DefaultSettings()
 	st.EmergencyAlerts.AlertEmails = []string{"reception@example.com", "broken@example.com", "bhv@example.com"}
 	var mu sync.Mutex

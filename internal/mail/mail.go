@@ -23,6 +23,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 )
 
 // Defaults for Options.
@@ -118,29 +119,25 @@ func (b *Outbox) Wake() {
 // Detail "id=N ..."). Other nodes queue their own deposits.
 func (b *Outbox) Queue(ctx context.Context) error {
 	defer b.unsubscribe()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-b.events:
-			if !ok {
-				return nil
-			}
-			if e.Kind != hotdesk.KindVoicemail || e.Reason != hotdesk.VoicemailNew || e.Remote() || e.Extension == "" {
-				continue
-			}
-			id, ok := detailID(e.Detail)
-			if !ok {
-				b.log.Warn("mail: voicemail event without a message id", "extension", e.Extension, "detail", e.Detail)
-				continue
-			}
-			queued, err := b.QueueMessage(ctx, e.Extension, id)
-			if err != nil {
-				b.log.Error("mail: queue voicemail email", "extension", e.Extension, "id", id, "err", err)
-			} else if queued {
-				b.Wake()
-			}
-		}
+	follow.Each(ctx, b.events, func(e events.Event) { b.queueEvent(ctx, e) })
+	return nil
+}
+
+// queueEvent queues the email for e if it is a message deposited here.
+func (b *Outbox) queueEvent(ctx context.Context, e events.Event) {
+	if e.Kind != hotdesk.KindVoicemail || e.Reason != hotdesk.VoicemailNew || e.Remote() || e.Extension == "" {
+		return
+	}
+	id, ok := detailID(e.Detail)
+	if !ok {
+		b.log.Warn("mail: voicemail event without a message id", "extension", e.Extension, "detail", e.Detail)
+		return
+	}
+	queued, err := b.QueueMessage(ctx, e.Extension, id)
+	if err != nil {
+		b.log.Error("mail: queue voicemail email", "extension", e.Extension, "id", id, "err", err)
+	} else if queued {
+		b.Wake()
 	}
 }
 

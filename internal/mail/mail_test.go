@@ -8,14 +8,15 @@ import (
 	"mime/multipart"
 	netmail "net/mail"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/mail"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+	"github.com/hotdesk-pbx/hotdesk/internal/mail/mailtest"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite/sqlitetest"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 // fixture is a real SQLite store with user 201 (voicemail on, an email
@@ -28,14 +29,10 @@ type fixture struct {
 	wav   []byte
 }
 
-func newFixture(t *testing.T, srv *smtpServer, tweak func(*mail.Options)) *fixture {
+func newFixture(t *testing.T, srv *mailtest.Server, tweak func(*mail.Options)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := sqlitetest.MustOpen(t)
 	f := &fixture{store: db, bus: events.New(), wav: bytes.Repeat([]byte("RIFF\x00\xff"), 3000)}
 	if err := db.CreateUser(ctx, &hotdesk.User{Extension: "201", Name: "Ann", Email: "ann@example.com", Voicemail: true}); err != nil {
 		t.Fatal(err)
@@ -47,25 +44,38 @@ func newFixture(t *testing.T, srv *smtpServer, tweak func(*mail.Options)) *fixtu
 	}
 	st, _ := db.GetSettings(ctx)
 	st.Timezone = "Europe/Amsterdam"
-	st.Mail = hotdesk.MailSettings{Enabled: true, Host: "127.0.0.1", Port: srv.port(), StartTLS: srv.tls != nil,
-		Username: "pbx", Password: "s3cret", From: "pbx@example.com"}
+	st.Mail = hotdesk.MailSettings{Enabled: true, Host: "127.0.0.1", Port: srv.Port(), StartTLS: srv.TLS != nil,
+		Username: mailtest.User, Password: mailtest.Password, From: "pbx@example.com"}
 	if err := db.PutSettings(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	o := mail.Options{Store: db, Bus: f.bus, RootCAs: srv.roots, Hostname: "pbx.test", Logger: slogDiscard(),
+	o := mail.Options{Store: db, Bus: f.bus, RootCAs: srv.Roots, Hostname: "pbx.test", Logger: slogDiscard(),
 		FirstRetry: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Poll: 20 * time.Millisecond, Timeout: 5 * time.Second}
 	if tweak != nil {
 		tweak(&o)
 	}
-	if f.box, err = mail.New(o); err != nil {
+	box, err := mail.New(o)
+	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = f.box.Queue(runCtx) })
-	wg.Go(func() { _ = f.box.Deliver(runCtx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	f.box = box
+	testrun.Go(t, box.Queue)
+	testrun.Go(t, box.Deliver)
 	return f
+}
+
+// setMail changes the mail settings.
+func (f *fixture) setMail(t *testing.T, change func(*hotdesk.MailSettings)) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := f.store.GetSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(&st.Mail)
+	if err := f.store.PutSettings(ctx, st); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // deposit publishes the event a deposit publishes.
@@ -86,24 +96,13 @@ func (f *fixture) waitMail(done func(*hotdesk.Mail) bool) *hotdesk.Mail {
 	return m
 }
 
-func waitMessages(t *testing.T, srv *smtpServer, n int) []received {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if got := srv.messages(); len(got) >= n {
-			return got
-		}
-	}
-	t.Fatalf("SMTP server got %d messages, want %d", len(srv.messages()), n)
-	return nil
-}
-
 // TestVoicemailEmailed: a deposit is mailed over STARTTLS with AUTH PLAIN,
 // with a subject naming the caller and the WAV attached byte for byte.
 func TestVoicemailEmailed(t *testing.T) {
-	srv := startSMTP(t, true)
+	srv := mailtest.Start(t, true)
 	f := newFixture(t, srv, nil)
 	f.deposit()
-	got := waitMessages(t, srv, 1)[0]
+	got := srv.Wait(t, 1, 10*time.Second)[0]
 	if !got.TLS || got.User != "pbx" || got.From != "pbx@example.com" || got.To != "ann@example.com" {
 		t.Fatalf("session: TLS %v user %q from %q to %q", got.TLS, got.User, got.From, got.To)
 	}
@@ -146,14 +145,14 @@ func TestVoicemailEmailed(t *testing.T) {
 // TestFailingServerLosesNothing: a server that drops the first session and
 // refuses the second still gets the message on a later retry, once.
 func TestFailingServerLosesNothing(t *testing.T) {
-	srv := startSMTP(t, true)
-	srv.fail = []string{"drop", "451"}
+	srv := mailtest.Start(t, true)
+	srv.Fail = []string{"drop", "451"}
 	f := newFixture(t, srv, nil)
 	f.deposit()
-	got := waitMessages(t, srv, 1)
+	got := srv.Wait(t, 1, 10*time.Second)
 	time.Sleep(100 * time.Millisecond) // a second delivery would come by now
-	if len(srv.messages()) != 1 || !strings.Contains(got[0].Data, "Piet Bakker") {
-		t.Fatalf("%d messages delivered", len(srv.messages()))
+	if len(srv.Messages()) != 1 || !strings.Contains(got[0].Data, "Piet Bakker") {
+		t.Fatalf("%d messages delivered", len(srv.Messages()))
 	}
 	m, err := f.store.FindMail(context.Background(), 1)
 	if err != nil {
@@ -168,29 +167,24 @@ func TestFailingServerLosesNothing(t *testing.T) {
 // not offer it never sees the credentials, and the mail waits (pending,
 // the reason recorded) rather than going out in clear.
 func TestNoSTARTTLSNoCredentials(t *testing.T) {
-	srv := startSMTP(t, false)
+	srv := mailtest.Start(t, false)
 	f := newFixture(t, srv, nil)
-	ctx := context.Background()
-	st, _ := f.store.GetSettings(ctx)
-	st.Mail.StartTLS = true
-	if err := f.store.PutSettings(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	f.setMail(t, func(m *hotdesk.MailSettings) { m.StartTLS = true })
 	f.deposit()
 	m := f.waitMail(func(m *hotdesk.Mail) bool { return m.Attempts >= 2 })
 	if m == nil || m.Status != hotdesk.MailPending || !strings.Contains(m.LastError, "STARTTLS") {
 		t.Fatalf("outbox row %+v", m)
 	}
-	if len(srv.auths()) != 0 || len(srv.messages()) != 0 {
-		t.Fatalf("credentials or message sent without TLS: %v %d", srv.auths(), len(srv.messages()))
+	if len(srv.Auths()) != 0 || len(srv.Messages()) != 0 {
+		t.Fatalf("credentials or message sent without TLS: %v %d", srv.Auths(), len(srv.Messages()))
 	}
 }
 
 // TestGivesUpAfterRetryFor: a mail that keeps failing is marked failed
 // once RetryFor has passed, and stays in the outbox.
 func TestGivesUpAfterRetryFor(t *testing.T) {
-	srv := startSMTP(t, true)
-	srv.fail = []string{"451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451"}
+	srv := mailtest.Start(t, true)
+	srv.Fail = []string{"451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451", "451"}
 	f := newFixture(t, srv, func(o *mail.Options) { o.RetryFor = 100 * time.Millisecond })
 	f.deposit()
 	m := f.waitMail(func(m *hotdesk.Mail) bool { return m.Status == hotdesk.MailFailed })
@@ -202,17 +196,14 @@ func TestGivesUpAfterRetryFor(t *testing.T) {
 // TestOnlyWhenWanted: nothing is queued with mail off, or for a user
 // without an address or with voicemail off.
 func TestOnlyWhenWanted(t *testing.T) {
-	srv := startSMTP(t, true)
+	srv := mailtest.Start(t, true)
 	f := newFixture(t, srv, nil)
 	ctx := context.Background()
-	st, _ := f.store.GetSettings(ctx)
-	st.Mail.Enabled = false
-	_ = f.store.PutSettings(ctx, st)
+	f.setMail(t, func(m *hotdesk.MailSettings) { m.Enabled = false })
 	if ok, err := f.box.QueueMessage(ctx, "201", f.msg.ID); ok || err != nil {
 		t.Fatalf("mail off: queued %v, %v", ok, err)
 	}
-	st.Mail.Enabled = true
-	_ = f.store.PutSettings(ctx, st)
+	f.setMail(t, func(m *hotdesk.MailSettings) { m.Enabled = true })
 	empty := ""
 	if _, err := f.store.UpdateUser(ctx, "201", hotdesk.UserUpdate{Email: &empty}); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 	"github.com/hotdesk-pbx/hotdesk/internal/media/dtmf"
 )
 
@@ -63,15 +64,7 @@ func (s *Session) deliver(r rune) {
 }
 
 // ClearDigits discards keys pressed but not read yet.
-func (s *Session) ClearDigits() {
-	for {
-		select {
-		case <-s.digits:
-		default:
-			return
-		}
-	}
-}
+func (s *Session) ClearDigits() { follow.Discard(s.digits) }
 
 // CollectDigits reads keys until '#' (not included in the result) or until
 // maxDigits keys were typed (<= 0: no limit). It waits at most first for the

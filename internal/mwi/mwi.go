@@ -108,7 +108,7 @@ type Notifier struct {
 	mu      sync.Mutex
 	workers map[string]*worker // device → its NOTIFY worker while one runs
 	subs    map[string]*subscription
-	byDev   map[string]map[*subscription]struct{}
+	byDev   sipnotify.Index[*subscription]
 	closed  bool
 
 	sent atomic.Int64 // NOTIFYs answered 2xx
@@ -132,7 +132,7 @@ func New(o Options) (*Notifier, error) {
 	}
 	return &Notifier{o: o, log: o.Logger, loop: sipnotify.NewLoop(o.Bus),
 		bounds:  sipnotify.Expiry{Min: o.MinExpires, Max: o.MaxExpires, Default: o.DefaultExpires}.Defaulted(),
-		workers: map[string]*worker{}, subs: map[string]*subscription{}, byDev: map[string]map[*subscription]struct{}{}}, nil
+		workers: map[string]*worker{}, subs: map[string]*subscription{}}, nil
 }
 
 // Sent is how many NOTIFYs were answered with 2xx (tests, metrics).
@@ -288,10 +288,7 @@ func (n *Notifier) work(device string, w *worker) {
 func (n *Notifier) round(device string, always bool) {
 	ctx := n.loop.Base
 	n.mu.Lock()
-	subs := make([]*subscription, 0, len(n.byDev[device]))
-	for sub := range n.byDev[device] {
-		subs = append(subs, sub)
-	}
+	subs := slices.Collect(n.byDev.All(device))
 	n.mu.Unlock()
 	var local []hotdesk.Binding
 	if len(subs) == 0 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk/internal/mwi"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 func TestBody(t *testing.T) {
@@ -125,22 +126,12 @@ func TestSubscribeFollowsUser(t *testing.T) {
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("unSUBSCRIBE: %v %v", err, res)
 	}
-	waitFor(t, "no subscriptions", func() bool { return h.mwi.Subscriptions() == 0 })
-	waitFor(t, "terminated NOTIFY", func() bool {
+	testrun.Eventually(t, 5*time.Second, "no subscriptions", func() bool { return h.mwi.Subscriptions() == 0 })
+	testrun.Eventually(t, 5*time.Second, "terminated NOTIFY", func() bool {
 		all := a.Notifies()
 		st := all[len(all)-1].GetHeader("Subscription-State")
 		return st != nil && strings.HasPrefix(st.Value(), "terminated")
 	})
-}
-
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	tb.Fatalf("timed out waiting for %s", what)
 }
 
 // TestSubscribeNeedsDigest: a SUBSCRIBE with wrong credentials is refused

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 // sippPhone is a sipp UAS (test/sipp/mwi_uas.xml) standing in for a
@@ -87,9 +88,9 @@ func TestSippPhonesSeeTheLampMove(t *testing.T) {
 	// sipp may not be listening yet: a NOTIFY it misses is retransmitted
 	// (UDP Timer E), so the first one still arrives.
 	h.login(t, "201", "HD00001")
-	waitFor(t, "login NOTIFY answered", func() bool { return h.mwi.Sent() == 1 })
+	testrun.Eventually(t, 5*time.Second, "login NOTIFY answered", func() bool { return h.mwi.Sent() == 1 })
 	h.deposit("201", 3, 1)
-	waitFor(t, "deposit NOTIFY answered", func() bool { return h.mwi.Sent() == 2 })
+	testrun.Eventually(t, 5*time.Second, "deposit NOTIFY answered", func() bool { return h.mwi.Sent() == 2 })
 	h.login(t, "201", "HD00002")
 
 	if got, want := strings.Join(p1.wait(t), "; "), "yes sip:201@pbx.test 2/1; yes sip:201@pbx.test 3/1; no sip:HD00001@pbx.test 0/0"; got != want {

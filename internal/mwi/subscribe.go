@@ -50,7 +50,7 @@ func (n *Notifier) HandleSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	s := &subscription{Dialog: d, device: dev.ID}
 	n.mu.Lock()
-	if exp > 0 && n.subs[s.CallID] == nil && (len(n.byDev[s.device]) >= maxPerDevice || len(n.subs) >= maxSubscriptions) {
+	if exp > 0 && n.subs[s.CallID] == nil && (n.byDev.Len(s.device) >= maxPerDevice || len(n.subs) >= maxSubscriptions) {
 		n.mu.Unlock()
 		n.log.Warn("mwi: subscription refused: too many", "device", s.device, "source", s.Dest)
 		sipnotify.Reply(req, tx, n.log, sip.StatusForbidden, "Too Many Subscriptions From This Device")
@@ -107,10 +107,7 @@ func (n *Notifier) addLocked(s *subscription) {
 		n.removeLocked(old)
 	}
 	n.subs[s.CallID] = s
-	if n.byDev[s.device] == nil {
-		n.byDev[s.device] = map[*subscription]struct{}{}
-	}
-	n.byDev[s.device][s] = struct{}{}
+	n.byDev.Add(s.device, s)
 	n.o.SIP.AddDialog(s.CallID, n)
 }
 
@@ -119,12 +116,7 @@ func (n *Notifier) removeLocked(s *subscription) {
 		return
 	}
 	delete(n.subs, s.CallID)
-	if m := n.byDev[s.device]; m != nil {
-		delete(m, s)
-		if len(m) == 0 {
-			delete(n.byDev, s.device)
-		}
-	}
+	n.byDev.Remove(s.device, s)
 	n.o.SIP.RemoveDialog(s.CallID)
 }
 

@@ -13,7 +13,8 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite/sqlitetest"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 type clock struct {
@@ -26,16 +27,6 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
-}
-
-func mustStore(t *testing.T) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(context.Background(), ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 func mustRoster(t *testing.T, db Store, name, addr string, clk *clock, bus *events.Bus) *Roster {
@@ -60,7 +51,7 @@ func invite(src string) *sip.Request {
 // refused with a message naming the other; once that node has been silent
 // past the timeout the name may be taken over.
 func TestNodeNameIsUnique(t *testing.T) {
-	db := mustStore(t)
+	db := sqlitetest.MustOpen(t)
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
 	mustRoster(t, db, "pbx1", "127.0.0.1:5060", clk, nil)
 	clk.add(2 * time.Second)
@@ -72,20 +63,14 @@ func TestNodeNameIsUnique(t *testing.T) {
 	taken := mustRoster(t, db, "pbx1", "127.0.0.9:5060", clk, nil)
 
 	// A clean stop gives the name up at once.
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- taken.Run(ctx) }()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	testrun.Go(t, taken.Run)()
 	mustRoster(t, db, "pbx1", "127.0.0.10:5060", clk, nil)
 }
 
 // TestSignedRequestsBetweenNodes: a request signed by node a is taken from
 // a's address only, with the right secret, and not when too old.
 func TestSignedRequestsBetweenNodes(t *testing.T) {
-	db := mustStore(t)
+	db := sqlitetest.MustOpen(t)
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
 	a := mustRoster(t, db, "a", "127.0.0.1:5060", clk, nil)
 	b := mustRoster(t, db, "b", "127.0.0.2:5060", clk, nil)
@@ -129,7 +114,7 @@ func TestSignedRequestsBetweenNodes(t *testing.T) {
 // phones' registrations (one unregistered event per device, reason
 // node_lost), and its address is no longer offered for calls.
 func TestSilentNodeBindingsGoStale(t *testing.T) {
-	db := mustStore(t)
+	db := sqlitetest.MustOpen(t)
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
 	bus := events.New()
 	evs, cancel := bus.Subscribe(16)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite/sqlitetest"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 // pausingStore pauses "the process" (moves the clock on) right after the
@@ -36,7 +38,7 @@ func (p *pausingStore) ListNodes(ctx context.Context) ([]hotdesk.Node, error) {
 // lost (its phones' bindings marked stale): heartbeats are judged by the
 // time before the roster was read.
 func TestPausedNodeDoesNotJudgeByWhatItReadBefore(t *testing.T) {
-	db := mustStore(t)
+	db := sqlitetest.MustOpen(t)
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
 	b := mustRoster(t, db, "b", "127.0.0.2:5060", clk, nil)
 	ps := &pausingStore{Store: db, clk: clk, pause: 5 * time.Second, instance: b.instance}
@@ -47,15 +49,12 @@ func TestPausedNodeDoesNotJudgeByWhatItReadBefore(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(rctx) }()
+	stop := testrun.Go(t, a.Run)
 	deadline := time.Now().Add(10 * time.Second)
 	for ps.lists.Load() < 3 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	cancel()
-	<-done
+	stop()
 	if ps.lists.Load() < 3 {
 		t.Fatalf("the roster was read %d times in 10 s", ps.lists.Load())
 	}
@@ -68,7 +67,7 @@ func TestPausedNodeDoesNotJudgeByWhatItReadBefore(t *testing.T) {
 // before its first heartbeat (the others declared it lost meanwhile) sees
 // the gap from the claim at its first beat and revives its bindings.
 func TestStoppedBeforeTheFirstBeatRevives(t *testing.T) {
-	db := mustStore(t)
+	db := sqlitetest.MustOpen(t)
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
 	revived, onRevive := reviveSignal()
 	r, err := New(context.Background(), Options{Store: db, Name: "b", Address: "127.0.0.2:5060", Timeout: 3 * time.Second, Now: clk.now,
@@ -77,10 +76,7 @@ func TestStoppedBeforeTheFirstBeatRevives(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.add(3500 * time.Millisecond) // stopped before Run's first beat
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	testrun.Go(t, r.Run)
 	select {
 	case <-revived:
 	case <-time.After(5 * time.Second):
@@ -92,17 +88,15 @@ func TestStoppedBeforeTheFirstBeatRevives(t *testing.T) {
 // heartbeats are marked stale anyway (a verdict that crossed its return):
 // the node finds them at its next beat and revives them.
 func TestAliveNodeRevivesBindingsMarkedStale(t *testing.T) {
-	db := mustStore(t)
+	db := sqlitetest.MustOpen(t)
 	revived, onRevive := reviveSignal()
 	r, err := New(context.Background(), Options{Store: db, Name: "b", Address: "127.0.0.2:5060", Timeout: 3 * time.Second,
 		OnRevive: onRevive})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	testrun.Go(t, r.Run)
+	ctx := context.Background()
 	select {
 	case <-revived:
 		t.Fatal("revived with nothing stale and no gap")

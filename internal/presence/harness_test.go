@@ -96,17 +96,6 @@ func (h *harness) call(kind, ext, device, callID string) {
 	h.bus.Publish(events.Event{Kind: kind, Extension: ext, Device: device, CallID: callID, Direction: "recipient", Peer: "201"})
 }
 
-// waitFor polls cond for up to 5 s.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	tb.Fatalf("timed out waiting for %s", what)
-}
-
 // watcher is a raw UDP SIP peer that subscribes and answers NOTIFYs.
 type watcher struct {
 	tb     testing.TB

@@ -87,7 +87,7 @@ type Presence struct {
 
 	mu     sync.Mutex
 	subs   map[string]*subscription // by Call-ID
-	byExt  map[string]map[*subscription]struct{}
+	byExt  sipnotify.Index[*subscription]
 	byDev  map[string]int // live subscriptions per authenticated device
 	expiry subHeap
 	calls  map[string]map[string]*callState // extension → Call-ID → state
@@ -110,7 +110,7 @@ func New(o Options) (*Presence, error) {
 	}
 	return &Presence{o: o, log: o.Logger, loop: sipnotify.NewLoop(o.Bus),
 		bounds: sipnotify.Expiry{Min: o.MinExpires, Max: o.MaxExpires, Default: o.DefaultExpires}.Defaulted(),
-		subs:   map[string]*subscription{}, byExt: map[string]map[*subscription]struct{}{}, byDev: map[string]int{},
+		subs:   map[string]*subscription{}, byDev: map[string]int{},
 		calls: map[string]map[string]*callState{}}, nil
 }
 
@@ -164,7 +164,7 @@ func (p *Presence) onEvent(e events.Event) {
 	if e.Peer != "" {
 		c.Peer = e.Peer
 	}
-	for s := range p.byExt[e.Extension] {
+	for s := range p.byExt.All(e.Extension) {
 		p.enqueueLocked(s, false, "")
 	}
 	if st == StateTerminated {
@@ -212,10 +212,7 @@ func (p *Presence) addLocked(s *subscription) {
 		p.removeLocked(old)
 	}
 	p.subs[s.CallID] = s
-	if p.byExt[s.ext] == nil {
-		p.byExt[s.ext] = map[*subscription]struct{}{}
-	}
-	p.byExt[s.ext][s] = struct{}{}
+	p.byExt.Add(s.ext, s)
 	if s.device != "" {
 		p.byDev[s.device]++
 	}
@@ -229,12 +226,7 @@ func (p *Presence) removeLocked(s *subscription) {
 		return
 	}
 	delete(p.subs, s.CallID)
-	if m := p.byExt[s.ext]; m != nil {
-		delete(m, s)
-		if len(m) == 0 {
-			delete(p.byExt, s.ext)
-		}
-	}
+	p.byExt.Remove(s.ext, s)
 	if s.device != "" {
 		if p.byDev[s.device]--; p.byDev[s.device] <= 0 {
 			delete(p.byDev, s.device)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 func TestSubscribeFollowsCalls(t *testing.T) {
@@ -69,7 +70,7 @@ func TestSubscribeFollowsCalls(t *testing.T) {
 	if res.StatusCode != 200 || !strings.HasPrefix(header(n, "Subscription-State"), "terminated") {
 		t.Fatalf("unsubscribe: %d\n%s", res.StatusCode, n)
 	}
-	waitFor(t, "subscription removed", func() bool { return h.pres.Subscriptions() == 0 && h.srv.Dialogs() == 0 })
+	testrun.Eventually(t, 5*time.Second, "subscription removed", func() bool { return h.pres.Subscriptions() == 0 && h.srv.Dialogs() == 0 })
 	if res := w.subscribe("202", "Event: dialog\r\n"); res.StatusCode != 481 {
 		t.Fatalf("refresh after unsubscribe: %d", res.StatusCode)
 	}
@@ -78,7 +79,7 @@ func TestSubscribeFollowsCalls(t *testing.T) {
 func TestInitialStateShowsCallInProgress(t *testing.T) {
 	h := mustStart(t, false)
 	h.call(events.KindCallConfirmed, "202", "HD00001", "c1")
-	waitFor(t, "call state", func() bool {
+	testrun.Eventually(t, 5*time.Second, "call state", func() bool {
 		h.pres.mu.Lock()
 		defer h.pres.mu.Unlock()
 		return len(h.pres.calls["202"]) == 1
@@ -197,7 +198,7 @@ func TestNotify481DropsSubscription(t *testing.T) {
 	w.answer = 481
 	w.subscribe("202", "Event: dialog\r\n")
 	w.notify()
-	waitFor(t, "subscription dropped", func() bool { return h.pres.Subscriptions() == 0 })
+	testrun.Eventually(t, 5*time.Second, "subscription dropped", func() bool { return h.pres.Subscriptions() == 0 })
 }
 
 func TestSubscriberChangesUser(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 // startBLFWatcher runs test/sipp/blf_subscriber.xml against the SIP
@@ -62,5 +63,5 @@ func TestSippBLFWatcher(t *testing.T) {
 	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "unsubscribed", func() bool { return h.pres.Subscriptions() == 0 })
+	testrun.Eventually(t, 5*time.Second, "unsubscribed", func() bool { return h.pres.Subscriptions() == 0 })
 }

@@ -207,7 +207,7 @@ func (p *Presence) limits() hotdesk.LimitSettings {
 // else 0. A subscription that replaces its own Call-ID's is not counted
 // twice.
 func (p *Presence) overLimitLocked(s *subscription, lim hotdesk.LimitSettings) int {
-	devN, extN := p.byDev[s.device], len(p.byExt[s.ext])
+	devN, extN := p.byDev[s.device], p.byExt.Len(s.ext)
 	if old := p.subs[s.CallID]; old != nil {
 		if old.device == s.device {
 			devN--

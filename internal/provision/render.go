@@ -68,24 +68,22 @@ var funcs = template.FuncMap{
 		}
 		return "none"
 	},
-	"yealinkType": func(k key) int {
+	"yealinkType": keyCode(16, 13, 0),
+	"gsMode":      keyCode(1, 0, -1),
+}
+
+// keyCode is a vendor's number for a key's type: blf for a BLF key, dial
+// for a dial or speed-dial key, other for anything else.
+func keyCode(blf, dial, other int) func(key) int {
+	return func(k key) int {
 		switch k.Type {
 		case keyBLF:
-			return 16
+			return blf
 		case keyDial, keySpeed:
-			return 13
+			return dial
 		}
-		return 0
-	},
-	"gsMode": func(k key) int {
-		switch k.Type {
-		case keyBLF:
-			return 1
-		case keyDial, keySpeed:
-			return 0
-		}
-		return -1
-	},
+		return other
+	}
 }
 
 // xmlText escapes s for XML text and attribute values, dropping characters

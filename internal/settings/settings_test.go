@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 type fakeStore struct {
@@ -73,14 +74,12 @@ func TestCacheTTLAndFailures(t *testing.T) {
 }
 
 func TestSettingsChangedInvalidates(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	st := &fakeStore{}
 	st.set("nl", nil)
 	c := New(st, time.Hour, nil)
 	bus := events.New()
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx, bus) }()
+	testrun.Go(t, func(ctx context.Context) error { return c.Run(ctx, bus) }) // stopped, and its error checked, at the end
 	if got := c.Get(ctx); got.Lang != "nl" {
 		t.Fatal(got.Lang)
 	}
@@ -93,9 +92,5 @@ func TestSettingsChangedInvalidates(t *testing.T) {
 		}
 		bus.Publish(events.Event{Kind: hotdesk.KindSettings}) // until Run has subscribed
 		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
 	}
 }

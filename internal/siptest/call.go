@@ -300,11 +300,17 @@ func (c *Call) ByeAt() time.Time {
 
 // WaitBye waits for the PBX to hang up.
 func (c *Call) WaitBye(timeout time.Duration) error {
+	return waitClosed(c.ended, timeout, "no BYE")
+}
+
+// waitClosed waits up to timeout for ch to be closed; the error says
+// what did not happen.
+func waitClosed(ch <-chan struct{}, timeout time.Duration, what string) error {
 	select {
-	case <-c.ended:
+	case <-ch:
 		return nil
 	case <-time.After(timeout):
-		return fmt.Errorf("siptest: no BYE within %v", timeout)
+		return fmt.Errorf("siptest: %s within %v", what, timeout)
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 func TestCancelledDialAcksCrossingAnswer(t *testing.T) {
 	port := FreePort(t, "127.0.0.1")
 	uas := Sipp{Scenario: "call_callee_cancel_glare_uas.xml", Port: port, Timeout: 15 * time.Second}.Start(t)
-	time.Sleep(300 * time.Millisecond) // sipp binds its port
 
 	p := New(t, Options{Server: "127.0.0.1:" + strconv.Itoa(port), User: "caller", Password: "x"})
 	dctx, cancel := context.WithCancel(context.Background())

@@ -32,6 +32,11 @@ func (in *Incoming) markEnded() { in.endOnce.Do(func() { close(in.ended) }) }
 // Ended is closed when the incoming call ended (BYE or CANCEL).
 func (in *Incoming) Ended() <-chan struct{} { return in.ended }
 
+// WaitEnded waits for the call to end (BYE or CANCEL).
+func (in *Incoming) WaitEnded(timeout time.Duration) error {
+	return waitClosed(in.ended, timeout, "the call did not end")
+}
+
 // Confirmed is closed when the phone's answer was ACKed (or the wait for
 // the ACK gave up); in-dialog requests may be sent from then on.
 func (in *Incoming) Confirmed() <-chan struct{} { return in.confirmed }

@@ -170,6 +170,12 @@ func (s Sipp) Start(tb testing.TB) *SippRun {
 		close(r.done)
 	}()
 	tb.Cleanup(func() { cancel(); <-r.done })
+	// Ready when its port is bound (TCP and TLS listen), so that what the
+	// test does next reaches it even on a loaded machine.
+	transport := args[slices.Index(args, "-t")+1]
+	if !waitBound(transport[0] != 'u', ip, port, r.done, 10*time.Second) {
+		tb.Logf("sipp %s: port %s:%d not bound within 10 s", s.Scenario, ip, port)
+	}
 	return r
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/media/g711"
 	"github.com/hotdesk-pbx/hotdesk/internal/media/mediatest"
 	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite/sqlitetest"
 )
 
 type noPIN struct{}
@@ -21,11 +21,7 @@ func (noPIN) VerifyPIN(context.Context, string, string, string, string) error { 
 
 func mustService(t *testing.T) (*Service, hotdesk.Store) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqlitetest.MustOpen(t)
 	if err := st.CreateUser(context.Background(), &hotdesk.User{Extension: "202", Voicemail: true}); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 )
 
 // baresip drives one baresip process with one account through its
@@ -210,15 +212,7 @@ func (b *baresip) waitEvent(t *testing.T, timeout time.Duration, types ...string
 }
 
 // drain forgets queued events (from an earlier step).
-func (b *baresip) drain() {
-	for {
-		select {
-		case <-b.events:
-		default:
-			return
-		}
-	}
-}
+func (b *baresip) drain() { follow.Discard(b.events) }
 
 func (b *baresip) eventsSeen() []string {
 	b.mu.Lock()

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 // pbx is the real `hotdesk serve --demo` with every other setting at its
@@ -61,20 +63,7 @@ func (p *pbx) start(t *testing.T) {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start hotdesk: %v", err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		res, err := http.Get("http://127.0.0.1:8080/healthz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hotdesk did not become healthy: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testrun.WaitHealthy(t, nil, "http://127.0.0.1:8080/healthz", 20*time.Second)
 }
 
 // stop interrupts hotdesk (a graceful stop) and waits for it to exit.

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 // pbx is `hotdesk serve --demo` in the office namespace.
@@ -54,20 +56,7 @@ func startPBX(t *testing.T, bin string, tp *topology) *pbx {
 		}
 	})
 	p := &pbx{http: httpIn(tp.office), base: "http://" + pbxIP + ":8080"}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := p.http.Get(p.base + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hotdesk did not become healthy: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testrun.WaitHealthy(t, p.http, p.base+"/healthz", 30*time.Second)
 	tok, err := os.ReadFile(filepath.Join(dir, "data", "admin-token"))
 	if err != nil {
 		t.Fatal(err)

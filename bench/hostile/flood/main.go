@@ -164,85 +164,78 @@ func mustUDP(addr string) *net.UDPAddr {
 // tcpIdle opens n connections spread over srcs loopback addresses, sends
 // nothing and holds them; it counts those the PBX refused or closed.
 func tcpIdle(addr string, n, srcs int, d time.Duration) {
-	deadline := time.Now().Add(d)
-	var open, failed, closedByPeer atomic.Int64
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 200)
-	for i := 0; i < n && time.Now().Before(deadline); i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ip := net.IPv4(127, 0, 1, byte(1+i%srcs))
-			dl := net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 2 * time.Second}
-			c, err := dl.Dial("tcp", addr)
-			<-sem
-			if err != nil {
-				failed.Add(1)
-				return
-			}
-			defer c.Close()
-			open.Add(1)
-			c.SetReadDeadline(deadline)
-			buf := make([]byte, 64)
-			if _, err := c.Read(buf); err != nil {
-				if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
-					closedByPeer.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	open, failed, closed := holdConns(addr, n, 1, srcs, d, func(_ int, c net.Conn, deadline time.Time) bool {
+		c.SetReadDeadline(deadline)
+		_, err := c.Read(make([]byte, 64))
+		return closedByPeer(err)
+	})
 	fmt.Printf("tcp-idle: %d connections opened from %d addresses (%d dials failed), %d closed by the PBX within %v\n",
-		open.Load(), srcs, failed.Load(), closedByPeer.Load(), d)
+		open, srcs, failed, closed, d)
 }
 
 // slowHTTP holds n connections sending a request one byte a second: half
 // trickle their headers, half a POST /signin body.
 func slowHTTP(addr string, n int, d time.Duration) {
+	open, failed, closed := holdConns(addr, n, 2, 50, d, func(i int, c net.Conn, deadline time.Time) bool {
+		var msg string
+		if i%2 == 0 {
+			msg = "GET /healthz HTTP/1.1\r\nHost: pbx\r\nX-Slow: " + strings.Repeat("s", 1000) + "\r\n\r\n"
+		} else {
+			fmt.Fprintf(c, "POST /signin HTTP/1.1\r\nHost: pbx\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n")
+			msg = "user=admin&password=" + strings.Repeat("x", 1000)
+		}
+		for j := 0; j < len(msg) && time.Now().Before(deadline); j++ {
+			if _, err := c.Write([]byte{msg[j]}); err != nil {
+				return true
+			}
+			time.Sleep(time.Second)
+		}
+		c.SetReadDeadline(deadline)
+		_, err := bufio.NewReader(c).ReadByte()
+		return closedByPeer(err)
+	})
+	fmt.Printf("slow-http: %d connections opened (%d dials failed), %d closed by the PBX within %v\n", open, failed, closed, d)
+}
+
+// holdConns dials n TCP connections to addr within d, connection i from
+// 127.0.net3.(1+i%srcs), at most 200 dialling at once, and runs hold on
+// each (it says whether the PBX closed the connection) until d is over.
+// It returns how many were opened, failed to dial and were closed.
+func holdConns(addr string, n int, net3 byte, srcs int, d time.Duration, hold func(i int, c net.Conn, deadline time.Time) bool) (open, failed, closed int64) {
 	deadline := time.Now().Add(d)
-	var open, failed, closed atomic.Int64
+	var nOpen, nFailed, nClosed atomic.Int64
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 200)
 	for i := 0; i < n && time.Now().Before(deadline); i++ {
 		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ip := net.IPv4(127, 0, 2, byte(1+i%50))
+		wg.Go(func() {
+			ip := net.IPv4(127, 0, net3, byte(1+i%srcs))
 			dl := net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 2 * time.Second}
 			c, err := dl.Dial("tcp", addr)
 			<-sem
 			if err != nil {
-				failed.Add(1)
+				nFailed.Add(1)
 				return
 			}
 			defer c.Close()
-			open.Add(1)
-			var msg string
-			if i%2 == 0 {
-				msg = "GET /healthz HTTP/1.1\r\nHost: pbx\r\nX-Slow: " + strings.Repeat("s", 1000) + "\r\n\r\n"
-			} else {
-				fmt.Fprintf(c, "POST /signin HTTP/1.1\r\nHost: pbx\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n")
-				msg = "user=admin&password=" + strings.Repeat("x", 1000)
+			nOpen.Add(1)
+			if hold(i, c, deadline) {
+				nClosed.Add(1)
 			}
-			for j := 0; j < len(msg) && time.Now().Before(deadline); j++ {
-				if _, err := c.Write([]byte{msg[j]}); err != nil {
-					closed.Add(1)
-					return
-				}
-				time.Sleep(time.Second)
-			}
-			c.SetReadDeadline(deadline)
-			if _, err := bufio.NewReader(c).ReadByte(); err != nil {
-				if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
-					closed.Add(1)
-				}
-			}
-		}()
+		})
 	}
 	wg.Wait()
-	fmt.Printf("slow-http: %d connections opened (%d dials failed), %d closed by the PBX within %v\n", open.Load(), failed.Load(), closed.Load(), d)
+	return nOpen.Load(), nFailed.Load(), nClosed.Load()
+}
+
+// closedByPeer says whether a read ended by the PBX (an error that is not
+// the read deadline passing).
+func closedByPeer(err error) bool {
+	if err == nil {
+		return false
+	}
+	ne, ok := err.(net.Error)
+	return !ok || !ne.Timeout()
 }
 
 // inviteNoAck sends INVITEs from a device the PBX challenges, never ACKs

@@ -33,12 +33,7 @@ func MustCreateSchema(tb testing.TB, dsn string) string {
 // MustOpen opens a store at url and closes it when the test ends.
 func MustOpen(tb testing.TB, url string) *DB {
 	tb.Helper()
-	db, err := Open(context.Background(), url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
+	return storetest.MustOpen(tb, Open, url)
 }
 
 // MustOpenFresh opens a store on a new empty schema.

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
 
@@ -12,12 +11,7 @@ import (
 // MustOpen opens a store at dsn and closes it when the test ends.
 func MustOpen(tb testing.TB, dsn string) *DB {
 	tb.Helper()
-	db, err := Open(context.Background(), dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
+	return storetest.MustOpen(tb, Open, dsn)
 }
 
 func TestContractMemory(t *testing.T) {

@@ -20,33 +20,13 @@ func testCallLog(t *testing.T, s hotdesk.Store) {
 		must(t, s.CreateCall(ctx, &hotdesk.CallRecord{CallID: "c" + c.ext, Extension: c.ext, Device: c.dev, Direction: hotdesk.DirectionOutbound,
 			Peer: "0201234567", Start: t0.Add(time.Duration(i) * time.Hour), Result: c.result}))
 	}
-	ids := func(f hotdesk.CallFilter, wantTotal int) string {
-		t.Helper()
-		cs, n, err := cs.FindCallLog(ctx, f)
-		must(t, err)
-		if n != wantTotal {
-			t.Fatalf("%+v: total %d, want %d", f, n, wantTotal)
-		}
-		out := ""
-		for _, c := range cs {
-			out += c.Extension + "@" + c.Device + " "
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		f     hotdesk.CallFilter
-		total int
-		want  string
-	}{
-		{hotdesk.CallFilter{}, 4, "203@P203 201@HD00002 202@HD00002 201@HD00001 "},
-		{hotdesk.CallFilter{Extension: "201"}, 2, "201@HD00002 201@HD00001 "},
-		{hotdesk.CallFilter{Device: "hd00002"}, 2, "201@HD00002 202@HD00002 "},
-		{hotdesk.CallFilter{Result: hotdesk.ResultAnswered}, 2, "203@P203 201@HD00001 "},
-		{hotdesk.CallFilter{Since: t0.Add(time.Hour), Until: t0.Add(3 * time.Hour)}, 2, "201@HD00002 202@HD00002 "},
-		{hotdesk.CallFilter{Limit: 1, Offset: 1}, 4, "201@HD00002 "},
-	} {
-		if got := ids(tc.f, tc.total); got != tc.want {
-			t.Errorf("%+v: %s, want %s", tc.f, got, tc.want)
-		}
-	}
+	where := func(c *hotdesk.CallRecord) string { return c.Extension + "@" + c.Device }
+	checkFinds(t, "FindCallLog", cs.FindCallLog, where, []finding[hotdesk.CallFilter]{
+		{hotdesk.CallFilter{}, []string{"203@P203", "201@HD00002", "202@HD00002", "201@HD00001"}, 4},
+		{hotdesk.CallFilter{Extension: "201"}, []string{"201@HD00002", "201@HD00001"}, 2},
+		{hotdesk.CallFilter{Device: "hd00002"}, []string{"201@HD00002", "202@HD00002"}, 2},
+		{hotdesk.CallFilter{Result: hotdesk.ResultAnswered}, []string{"203@P203", "201@HD00001"}, 2},
+		{hotdesk.CallFilter{Since: t0.Add(time.Hour), Until: t0.Add(3 * time.Hour)}, []string{"201@HD00002", "202@HD00002"}, 2},
+		{hotdesk.CallFilter{Limit: 1, Offset: 1}, []string{"201@HD00002"}, 4},
+	})
 }

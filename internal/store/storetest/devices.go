@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"sort"
 	"sync"
 	"testing"
@@ -66,11 +65,7 @@ func testDeviceFilters(t *testing.T, s hotdesk.Store) {
 	} {
 		must(t, s.CreateDevice(ctx, d))
 	}
-	tests := []struct {
-		f     hotdesk.DeviceFilter
-		want  []string
-		total int
-	}{
+	checkFinds(t, "FindDevices", s.FindDevices, func(d *hotdesk.Device) string { return d.ID }, []finding[hotdesk.DeviceFilter]{
 		{hotdesk.DeviceFilter{}, []string{"HD00001", "HD00002", "soft-201", "soft-202"}, 4},
 		{hotdesk.DeviceFilter{ID: "soft-202"}, []string{"soft-202"}, 1},
 		{hotdesk.DeviceFilter{MAC: "000413000001"}, []string{"HD00001"}, 1},
@@ -80,18 +75,7 @@ func testDeviceFilters(t *testing.T, s hotdesk.Store) {
 		{hotdesk.DeviceFilter{Search: "desk"}, []string{"HD00001", "HD00002"}, 2},
 		{hotdesk.DeviceFilter{Search: "hd0"}, []string{"HD00001", "HD00002"}, 2},
 		{hotdesk.DeviceFilter{Limit: 1, Offset: 1}, []string{"HD00002"}, 4},
-	}
-	for _, tt := range tests {
-		ds, n, err := s.FindDevices(ctx, tt.f)
-		must(t, err)
-		got := []string{}
-		for _, d := range ds {
-			got = append(got, d.ID)
-		}
-		if !reflect.DeepEqual(got, tt.want) || n != tt.total {
-			t.Errorf("FindDevices(%+v) = %v, %d; want %v, %d", tt.f, got, n, tt.want, tt.total)
-		}
-	}
+	})
 }
 
 func testHotdeskIDs(t *testing.T, s hotdesk.Store) {

@@ -80,21 +80,7 @@ func testUserFilters(t *testing.T, s hotdesk.Store) {
 	} {
 		must(t, s.CreateUser(ctx, u))
 	}
-	exts := func(f hotdesk.UserFilter) ([]string, int) {
-		t.Helper()
-		us, n, err := s.FindUsers(ctx, f)
-		must(t, err)
-		out := []string{}
-		for _, u := range us {
-			out = append(out, u.Extension)
-		}
-		return out, n
-	}
-	tests := []struct {
-		f     hotdesk.UserFilter
-		want  []string
-		total int
-	}{
+	checkFinds(t, "FindUsers", s.FindUsers, func(u *hotdesk.User) string { return u.Extension }, []finding[hotdesk.UserFilter]{
 		{hotdesk.UserFilter{}, []string{"201", "202", "203", "1000"}, 4},
 		{hotdesk.UserFilter{Extension: "202"}, []string{"202"}, 1},
 		{hotdesk.UserFilter{Search: "SMIT"}, []string{"201"}, 1},
@@ -107,13 +93,7 @@ func testUserFilters(t *testing.T, s hotdesk.Store) {
 		{hotdesk.UserFilter{Offset: 2, Limit: 1}, []string{"203"}, 4},
 		{hotdesk.UserFilter{Offset: 3}, []string{"1000"}, 4},
 		{hotdesk.UserFilter{Offset: 9}, []string{}, 4},
-	}
-	for _, tt := range tests {
-		got, n := exts(tt.f)
-		if !reflect.DeepEqual(got, tt.want) || n != tt.total {
-			t.Errorf("FindUsers(%+v) = %v, %d; want %v, %d", tt.f, got, n, tt.want, tt.total)
-		}
-	}
+	})
 }
 
 func testUserDIDs(t *testing.T, s hotdesk.Store) {

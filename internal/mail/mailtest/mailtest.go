@@ -1,4 +1,7 @@
-package mail_test
+// Package mailtest is a small SMTP server on loopback for tests, written
+// with net/textproto: EHLO, STARTTLS (with a certificate made here), AUTH
+// PLAIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT. Sessions can be made to fail.
+package mailtest
 
 import (
 	"crypto/ecdsa"
@@ -18,43 +21,49 @@ import (
 	"time"
 )
 
-// smtpServer is a small SMTP server on loopback, written for these tests
-// with net/textproto: EHLO, STARTTLS (with a certificate made here), AUTH
-// PLAIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT. Sessions can be made to fail.
-type smtpServer struct {
-	tb    testing.TB
-	ln    net.Listener
-	tls   *tls.Config // nil: no STARTTLS offered
-	roots *x509.CertPool
-	user  string // AUTH PLAIN credentials accepted
-	pass  string
+// User and Password are the AUTH PLAIN credentials the server accepts.
+const (
+	User     = "pbx"
+	Password = "s3cret"
+)
 
-	mu sync.Mutex
-	// fail says how the n-th session (from 0) fails: "drop" closes the
+// Server is the SMTP server Start runs until the test ends.
+type Server struct {
+	// TLS is its STARTTLS configuration (nil: no STARTTLS offered) and
+	// Roots the pool that trusts its certificate.
+	TLS   *tls.Config
+	Roots *x509.CertPool
+	// Fail says how the n-th session (from 0) fails: "drop" closes the
 	// connection after the greeting, "451" refuses MAIL FROM; "" works.
-	fail     []string
+	// Set it before the first session.
+	Fail []string
+
+	ln       net.Listener
+	mu       sync.Mutex
 	sessions int
-	got      []received
+	got      []Message
 	authed   []string // users that authenticated, per session
 }
 
-// received is one accepted message.
-type received struct {
+// Message is one accepted message.
+type Message struct {
 	From, To string
 	Data     string
 	TLS      bool
 	User     string
 }
 
-func startSMTP(tb testing.TB, withTLS bool) *smtpServer {
+// Start runs a server on 127.0.0.1 until the test ends, offering
+// STARTTLS when withTLS.
+func Start(tb testing.TB, withTLS bool) *Server {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &smtpServer{tb: tb, ln: ln, user: "pbx", pass: "s3cret"}
+	s := &Server{ln: ln}
 	if withTLS {
-		s.tls, s.roots = testCert(tb)
+		s.TLS, s.Roots = testCert(tb)
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -70,29 +79,45 @@ func startSMTP(tb testing.TB, withTLS bool) *smtpServer {
 	return s
 }
 
-func (s *smtpServer) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+// Port is the server's TCP port.
+func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
-func (s *smtpServer) messages() []received {
+// Messages are the messages accepted so far.
+func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]received(nil), s.got...)
+	return append([]Message(nil), s.got...)
 }
 
-func (s *smtpServer) auths() []string {
+// Wait waits up to d for n messages and returns them all; it fails the
+// test when fewer came.
+func (s *Server) Wait(tb testing.TB, n int, d time.Duration) []Message {
+	tb.Helper()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if got := s.Messages(); len(got) >= n {
+			return got
+		}
+	}
+	tb.Fatalf("SMTP server got %d messages, want %d", len(s.Messages()), n)
+	return nil
+}
+
+// Auths are the users that authenticated, one per session that did.
+func (s *Server) Auths() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.authed...)
 }
 
-func (s *smtpServer) serve(c net.Conn) {
+func (s *Server) serve(c net.Conn) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	s.mu.Lock()
 	n := s.sessions
 	s.sessions++
 	mode := ""
-	if n < len(s.fail) {
-		mode = s.fail[n]
+	if n < len(s.Fail) {
+		mode = s.Fail[n]
 	}
 	s.mu.Unlock()
 	tp := textproto.NewConn(c)
@@ -100,7 +125,7 @@ func (s *smtpServer) serve(c net.Conn) {
 	if mode == "drop" {
 		return
 	}
-	var cur received
+	var cur Message
 	for {
 		line, err := tp.ReadLine()
 		if err != nil {
@@ -110,7 +135,7 @@ func (s *smtpServer) serve(c net.Conn) {
 		switch strings.ToUpper(verb) {
 		case "EHLO", "HELO":
 			lines := []string{"test.local"}
-			if s.tls != nil && !cur.TLS {
+			if s.TLS != nil && !cur.TLS {
 				lines = append(lines, "STARTTLS")
 			}
 			lines = append(lines, "AUTH PLAIN", "8BITMIME")
@@ -122,21 +147,21 @@ func (s *smtpServer) serve(c net.Conn) {
 				_ = tp.PrintfLine("250%s%s", sep, l)
 			}
 		case "STARTTLS":
-			if s.tls == nil || cur.TLS {
+			if s.TLS == nil || cur.TLS {
 				_ = tp.PrintfLine("502 no")
 				continue
 			}
 			_ = tp.PrintfLine("220 go ahead")
-			tc := tls.Server(c, s.tls)
+			tc := tls.Server(c, s.TLS)
 			if err := tc.Handshake(); err != nil {
 				return
 			}
-			c, tp, cur = tc, textproto.NewConn(tc), received{TLS: true}
+			c, tp, cur = tc, textproto.NewConn(tc), Message{TLS: true}
 		case "AUTH":
 			mech, b64, _ := strings.Cut(arg, " ")
 			raw, err := base64.StdEncoding.DecodeString(b64)
 			parts := strings.Split(string(raw), "\x00")
-			if strings.ToUpper(mech) != "PLAIN" || err != nil || len(parts) != 3 || parts[1] != s.user || parts[2] != s.pass {
+			if strings.ToUpper(mech) != "PLAIN" || err != nil || len(parts) != 3 || parts[1] != User || parts[2] != Password {
 				_ = tp.PrintfLine("535 5.7.8 bad credentials")
 				continue
 			}
