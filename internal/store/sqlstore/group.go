@@ -31,6 +31,7 @@ type grouper struct {
 	// stmts are the write connection's prepared statements made
 	// tx-specific for tx, shared by the members of its batch.
 	stmts map[string]*sql.Stmt
+	hooks hookState // see hookcache.go
 }
 
 // batch is one shared commit.
@@ -59,6 +60,7 @@ func (g *grouper) run(ctx context.Context, fn func(q querier) error) error {
 		}
 		g.tx, g.cur, g.members, g.broken = tx, &batch{done: make(chan struct{})}, 0, nil
 		clear(g.stmts)
+		g.beginBatch()
 	}
 	b := g.cur
 	err, p := g.member(fn)
@@ -96,6 +98,7 @@ func (g *grouper) member(fn func(q querier) error) (err error, p any) {
 			p, err = r, errPanicked
 		}
 		if err != nil {
+			g.hooks.known = false // it may have been read after changes undone now
 			if _, e := g.tx.Exec(`ROLLBACK TO member`); e != nil {
 				g.broken = g.db.wrap(e, "rollback to savepoint")
 			}
@@ -118,6 +121,9 @@ func (g *grouper) commit() {
 		b.err = fmt.Errorf("group commit: %w", g.broken)
 	} else if err := g.tx.Commit(); err != nil {
 		b.err = g.db.wrap(err, "commit")
+	}
+	if b.err != nil {
+		g.hooks.known = false
 	}
 	g.tx, g.cur = nil, nil
 	close(b.done)
