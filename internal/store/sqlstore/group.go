@@ -89,7 +89,7 @@ func (g *grouper) member(fn func(q querier) error) (err error, p any) {
 		return g.broken, nil
 	}
 	q := detached{g}
-	if _, err := g.tx.Exec(`SAVEPOINT member`); err != nil {
+	if _, err := q.ExecContext(context.Background(), `SAVEPOINT member`); err != nil {
 		g.broken = g.db.wrap(err, "savepoint")
 		return g.broken, nil
 	}
@@ -99,11 +99,11 @@ func (g *grouper) member(fn func(q querier) error) (err error, p any) {
 		}
 		if err != nil {
 			g.hooks.known = false // it may have been read after changes undone now
-			if _, e := g.tx.Exec(`ROLLBACK TO member`); e != nil {
+			if _, e := q.ExecContext(context.Background(), `ROLLBACK TO member`); e != nil {
 				g.broken = g.db.wrap(e, "rollback to savepoint")
 			}
 		}
-		if _, e := g.tx.Exec(`RELEASE member`); e != nil && g.broken == nil {
+		if _, e := q.ExecContext(context.Background(), `RELEASE member`); e != nil && g.broken == nil {
 			g.broken = g.db.wrap(e, "release savepoint")
 			if err == nil {
 				err = g.broken

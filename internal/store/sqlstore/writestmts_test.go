@@ -67,6 +67,9 @@ func TestGroupPreparesRepeatedStatements(t *testing.T) {
 	if !db.prepared(insKV) {
 		t.Fatalf("not prepared after %d uses", writeStmtSeen+1)
 	}
+	if !db.prepared(`SAVEPOINT member`) || !db.prepared(`RELEASE member`) {
+		t.Fatal("the savepoint statements of the members are not prepared")
+	}
 	// Prepared: a member that fails rolls back alone, its batch commits.
 	var v int
 	err := db.inTx(ctx, func(q querier) error {
