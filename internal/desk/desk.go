@@ -90,12 +90,15 @@ type Service struct {
 	settings *settings.Cache
 
 	sched *scheduler
+
+	checkPIN func(hash, pin string) bool // CheckPIN; tests watch it
 }
 
 // New returns a Service. It does no I/O; call Run to start auto-logout.
 func New(o Options) *Service {
 	s := &Service{
 		store: o.Store, bus: o.Bus, now: o.Now, log: o.Logger, inCall: o.InCall, hold: o.Hold, settings: o.Settings,
+		checkPIN: CheckPIN,
 	}
 	if s.now == nil {
 		s.now = time.Now

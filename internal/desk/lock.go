@@ -82,8 +82,11 @@ func (s *Service) deviceLockTx(ctx context.Context, tx hotdesk.Tx, device string
 // and the audit rows (returned, already appended) must be committed, so a
 // wrong PIN is the outcome with a nil err. A right PIN clears the user's
 // count.
-func (s *Service) checkPINTx(ctx context.Context, tx hotdesk.Tx, u *hotdesk.User, pin, device, source string, now time.Time) (audits []*hotdesk.AuditEvent, outcome, err error) {
-	if CheckPIN(u.PINHash, pin) {
+//
+// pre, if not nil, is the verdict on pin worked out before the transaction
+// (prejudgePIN); it is used only if u's hash is still the one it judged.
+func (s *Service) checkPINTx(ctx context.Context, tx hotdesk.Tx, u *hotdesk.User, pin string, pre *pinVerdict, device, source string, now time.Time) (audits []*hotdesk.AuditEvent, outcome, err error) {
+	if s.pinMatches(pre, u.PINHash, pin) {
 		return nil, nil, tx.PutPINFailures(ctx, LockScopeUser, u.Extension, nil)
 	}
 	audits = []*hotdesk.AuditEvent{{Time: now, Kind: hotdesk.KindLoginFailed, Extension: u.Extension,
@@ -129,6 +132,36 @@ func (s *Service) checkPINTx(ctx context.Context, tx hotdesk.Tx, u *hotdesk.User
 	return audits, ErrBadPIN, nil
 }
 
+// pinVerdict is whether a PIN matches one PIN hash, worked out before the
+// write transaction that acts on it.
+type pinVerdict struct {
+	hash string
+	ok   bool
+}
+
+// prejudgePIN checks pin against ext's hash as read outside any
+// transaction, or returns nil when there is nothing to check (no such
+// user, a user who may not log in, a failed read): the transaction then
+// decides alone. PBKDF2 is the costliest step of a login; inside the
+// transaction it held the store's single writer (SQLite), or the row locks
+// (PostgreSQL), for its whole length, serialising it (issue 18).
+func (s *Service) prejudgePIN(ctx context.Context, ext, pin string) *pinVerdict {
+	u, err := s.store.FindUser(ctx, ext)
+	if err != nil || s.checkUser(u) != nil {
+		return nil
+	}
+	return &pinVerdict{hash: u.PINHash, ok: s.checkPIN(u.PINHash, pin)}
+}
+
+// pinMatches reports whether pin matches hash, taking pre's verdict if it
+// was made on this very hash (a PIN changed in between is checked again).
+func (s *Service) pinMatches(pre *pinVerdict, hash, pin string) bool {
+	if pre != nil && pre.hash == hash {
+		return pre.ok
+	}
+	return s.checkPIN(hash, pin)
+}
+
 // countFailure adds a wrong PIN at now to the key's failures within the
 // window and reports whether that makes MaxFailures (the count then starts
 // again: the lock is what stops the next guesses).
@@ -156,6 +189,7 @@ func countFailure(ctx context.Context, tx hotdesk.Tx, scope, key string, now tim
 func (s *Service) VerifyPIN(ctx context.Context, ext, pin, device, source string) error {
 	var audits []*hotdesk.AuditEvent
 	var outcome error
+	pre := s.prejudgePIN(ctx, ext, pin)
 	err := s.store.InTx(ctx, func(tx hotdesk.Tx) error {
 		now := s.now()
 		if err := s.deviceLockTx(ctx, tx, device, now); err != nil {
@@ -170,7 +204,7 @@ func (s *Service) VerifyPIN(ctx context.Context, ext, pin, device, source string
 		if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
 			return ErrLocked
 		}
-		audits, outcome, err = s.checkPINTx(ctx, tx, u, pin, device, source, now)
+		audits, outcome, err = s.checkPINTx(ctx, tx, u, pin, pre, device, source, now)
 		return err
 	})
 	if isDomain(err) {

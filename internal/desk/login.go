@@ -64,6 +64,10 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	if err != nil {
 		return nil, err
 	}
+	var pre *pinVerdict
+	if req.CheckPIN {
+		pre = s.prejudgePIN(ctx, req.Extension, req.PIN)
+	}
 	var res *LoginResult
 	var audits []*hotdesk.AuditEvent
 	var outcome error
@@ -72,7 +76,7 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		res, audits, outcome = &LoginResult{}, nil, nil
 		err = s.store.InTx(ctx, func(tx hotdesk.Tx) error {
 			var err error
-			audits, outcome, err = s.loginTx(ctx, tx, req, st, res)
+			audits, outcome, err = s.loginTx(ctx, tx, req, st, pre, res)
 			return err
 		})
 		if hotdesk.ErrorCode(err) != hotdesk.ECONFLICT || attempt >= conflictRetries || time.Since(start) > conflictBudget {
@@ -120,7 +124,7 @@ func (s *Service) checkUser(u *hotdesk.User) error {
 // loginTx does the whole login inside tx and returns the audit rows written.
 // A wrong PIN is an outcome to commit (its count and audit rows), not an
 // error that rolls back.
-func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, st hotdesk.Settings, res *LoginResult) (audits []*hotdesk.AuditEvent, outcome, err error) {
+func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, st hotdesk.Settings, pre *pinVerdict, res *LoginResult) (audits []*hotdesk.AuditEvent, outcome, err error) {
 	now := s.now()
 	if l, ok := tx.(hotdesk.LoginLocker); ok {
 		if err := l.LockLogin(ctx, req.Extension, req.Device); err != nil {
@@ -151,7 +155,7 @@ func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, 
 		return nil, nil, err
 	}
 	if req.CheckPIN {
-		audits, outcome, err := s.checkPINTx(ctx, tx, u, req.PIN, req.Device, req.Source, now)
+		audits, outcome, err := s.checkPINTx(ctx, tx, u, req.PIN, pre, req.Device, req.Source, now)
 		if err != nil || outcome != nil {
 			return audits, outcome, err
 		}

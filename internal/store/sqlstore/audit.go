@@ -42,6 +42,14 @@ func (db *DB) appendAudit(ctx context.Context, q querier, e *hotdesk.AuditEvent)
 			return db.wrap(err, "append event")
 		}
 	}
+	if d, ok := q.(detached); ok {
+		// A group-commit member knows whether any webhook is enabled.
+		if on, err := d.g.webhooksEnabled(ctx); err != nil {
+			return db.wrap(err, "append outbox")
+		} else if !on {
+			return nil
+		}
+	}
 	// kinds is a JSON array of strings: a kind matches as its quoted form.
 	_, err = q.ExecContext(ctx, `INSERT INTO deliveries (webhook, audit_id, status, attempts, next_attempt, last_error, created_at)
 		SELECT id, $1, 'pending', 0, $2, '', $2 FROM webhooks

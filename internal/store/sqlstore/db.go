@@ -83,7 +83,8 @@ type Options struct {
 // DB implements hotdesk.Store on database/sql.
 type DB struct {
 	w, r     *sql.DB
-	rs       *readStmts // r with the hot lookups prepared once
+	rs       *readStmts  // r with the hot lookups prepared once
+	ws       *writeStmts // w's statements prepared once (group commit only)
 	classify func(error) Class
 	onClose  func() error
 	group    *grouper
@@ -107,6 +108,7 @@ func New(o Options) *DB {
 	db.rs = &readStmts{db: db.r}
 	if o.GroupCommit {
 		db.group = &grouper{db: db}
+		db.ws = &writeStmts{db: db.w}
 	}
 	if db.classify == nil {
 		db.classify = func(error) Class { return ClassOther }
@@ -141,6 +143,9 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes both pools.
 func (db *DB) Close() error {
 	errs := []error{db.rs.close()}
+	if db.ws != nil {
+		errs = append(errs, db.ws.close())
+	}
 	if db.r != db.w {
 		errs = append(errs, db.r.Close())
 	}

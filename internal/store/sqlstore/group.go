@@ -28,6 +28,10 @@ type grouper struct {
 	cur     *batch
 	members int   // functions that succeeded in cur
 	broken  error // a savepoint statement failed: cur cannot commit
+	// stmts are the write connection's prepared statements made
+	// tx-specific for tx, shared by the members of its batch.
+	stmts map[string]*sql.Stmt
+	hooks hookState // see hookcache.go
 }
 
 // batch is one shared commit.
@@ -44,6 +48,9 @@ func (g *grouper) run(ctx context.Context, fn func(q querier) error) error {
 	g.mu.Lock()
 	g.waiting.Add(-1)
 	if g.tx == nil {
+		// The write connection is free of our transactions now: prepare
+		// what the last batches ran often (writeStmts).
+		g.db.ws.prepareDue()
 		// Not the caller's ctx: its cancellation would roll back the
 		// transaction of every member of the batch.
 		tx, err := g.db.w.BeginTx(context.Background(), nil)
@@ -52,6 +59,8 @@ func (g *grouper) run(ctx context.Context, fn func(q querier) error) error {
 			return g.db.wrap(err, "begin")
 		}
 		g.tx, g.cur, g.members, g.broken = tx, &batch{done: make(chan struct{})}, 0, nil
+		clear(g.stmts)
+		g.beginBatch()
 	}
 	b := g.cur
 	err, p := g.member(fn)
@@ -79,8 +88,8 @@ func (g *grouper) member(fn func(q querier) error) (err error, p any) {
 	if g.broken != nil {
 		return g.broken, nil
 	}
-	q := detached{g.tx}
-	if _, err := g.tx.Exec(`SAVEPOINT member`); err != nil {
+	q := detached{g}
+	if _, err := q.ExecContext(context.Background(), `SAVEPOINT member`); err != nil {
 		g.broken = g.db.wrap(err, "savepoint")
 		return g.broken, nil
 	}
@@ -89,11 +98,12 @@ func (g *grouper) member(fn func(q querier) error) (err error, p any) {
 			p, err = r, errPanicked
 		}
 		if err != nil {
-			if _, e := g.tx.Exec(`ROLLBACK TO member`); e != nil {
+			g.hooks.known = false // it may have been read after changes undone now
+			if _, e := q.ExecContext(context.Background(), `ROLLBACK TO member`); e != nil {
 				g.broken = g.db.wrap(e, "rollback to savepoint")
 			}
 		}
-		if _, e := g.tx.Exec(`RELEASE member`); e != nil && g.broken == nil {
+		if _, e := q.ExecContext(context.Background(), `RELEASE member`); e != nil && g.broken == nil {
 			g.broken = g.db.wrap(e, "release savepoint")
 			if err == nil {
 				err = g.broken
@@ -112,28 +122,63 @@ func (g *grouper) commit() {
 	} else if err := g.tx.Commit(); err != nil {
 		b.err = g.db.wrap(err, "commit")
 	}
+	if b.err != nil {
+		g.hooks.known = false
+	}
 	g.tx, g.cur = nil, nil
 	close(b.done)
 }
 
-// detached runs statements without the caller's cancellation: SQLite
-// answers an interrupted write by rolling back the whole transaction, which
-// here holds other callers' work too. Statements are short, so this only
-// delays a cancelled caller until its current statement is done.
-type detached struct{ tx *sql.Tx }
+// stmt returns the batch's form of the prepared statement for query, or nil
+// when query is not prepared (yet). Members call it holding g.mu.
+func (g *grouper) stmt(ctx context.Context, query string) *sql.Stmt {
+	if s := g.stmts[query]; s != nil {
+		return s
+	}
+	ps := g.db.ws.get(query)
+	if ps == nil {
+		return nil
+	}
+	s := g.tx.StmtContext(ctx, ps)
+	if g.stmts == nil {
+		g.stmts = map[string]*sql.Stmt{}
+	}
+	g.stmts[query] = s
+	return s
+}
+
+// detached runs a member's statements in the batch's transaction, without
+// the caller's cancellation: SQLite answers an interrupted write by rolling
+// back the whole transaction, which here holds other callers' work too.
+// Statements are short, so this only delays a cancelled caller until its
+// current statement is done. Statements the batches run often are run
+// prepared (writeStmts).
+type detached struct{ g *grouper }
 
 func (d detached) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return d.tx.ExecContext(context.WithoutCancel(ctx), query, args...)
+	ctx = context.WithoutCancel(ctx)
+	if s := d.g.stmt(ctx, query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return d.g.tx.ExecContext(ctx, query, args...)
 }
 
 func (d detached) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return d.tx.QueryContext(context.WithoutCancel(ctx), query, args...)
+	ctx = context.WithoutCancel(ctx)
+	if s := d.g.stmt(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return d.g.tx.QueryContext(ctx, query, args...)
 }
 
 func (d detached) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return d.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
+	ctx = context.WithoutCancel(ctx)
+	if s := d.g.stmt(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return d.g.tx.QueryRowContext(ctx, query, args...)
 }
 
 func (d detached) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	return d.tx.PrepareContext(context.WithoutCancel(ctx), query)
+	return d.g.tx.PrepareContext(context.WithoutCancel(ctx), query)
 }

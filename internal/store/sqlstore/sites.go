@@ -98,7 +98,7 @@ func (db *DB) FindSite(ctx context.Context, id int64) (*hotdesk.Site, error) {
 
 // ListSites returns every site with its devices, by name.
 func (db *DB) ListSites(ctx context.Context) ([]*hotdesk.Site, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+siteCols+` FROM sites ORDER BY name`)
+	rows, err := db.rs.QueryContext(ctx, `SELECT `+siteCols+` FROM sites ORDER BY name`)
 	if err != nil {
 		return nil, db.wrap(err, "list sites")
 	}
@@ -119,7 +119,7 @@ func (db *DB) ListSites(ctx context.Context) ([]*hotdesk.Site, error) {
 
 // siteDevices fills in the devices of sites.
 func (db *DB) siteDevices(ctx context.Context, sites []*hotdesk.Site) error {
-	rows, err := db.r.QueryContext(ctx, `SELECT device, site FROM site_devices ORDER BY device`)
+	rows, err := db.rs.QueryContext(ctx, `SELECT device, site FROM site_devices ORDER BY device`)
 	if err != nil {
 		return db.wrap(err, "site devices")
 	}
@@ -177,7 +177,7 @@ func (db *DB) DeleteSite(ctx context.Context, id int64) error {
 // SiteOfDevice returns the device's site or ENOTFOUND.
 func (db *DB) SiteOfDevice(ctx context.Context, device string) (*hotdesk.Site, error) {
 	var id int64
-	err := db.r.QueryRowContext(ctx, `SELECT site FROM site_devices WHERE lower(device) = lower($1)`, device).Scan(&id)
+	err := db.rs.QueryRowContext(ctx, `SELECT site FROM site_devices WHERE lower(device) = lower($1)`, device).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Device %s belongs to no site.", device)
 	} else if err != nil {

@@ -9,9 +9,11 @@ import (
 
 // readStmts is the read pool with each query prepared once: database/sql
 // keeps a *sql.Stmt's copy per connection, so the lookups that run on
-// every call (FindUser, LoginByUser, LoginByDevice, FindDevice) skip the
-// parse and plan of their SQL, which under call load was a tenth of the
-// PBX's CPU (issue 18). Only constant query texts may go through it: the
+// every call (FindUser, LoginByUser, LoginByDevice, FindDevice) and
+// every login (the sites and site devices an emergency location check
+// reads, a mailbox's counts for the message lamp) skip the parse and plan
+// of their SQL, which under call load was a tenth of the PBX's CPU
+// (issue 18). Only constant query texts may go through it: the
 // cache is never pruned.
 type readStmts struct {
 	db *sql.DB

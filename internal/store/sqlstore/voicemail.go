@@ -114,7 +114,7 @@ func (db *DB) DeleteVoicemail(ctx context.Context, ext string, id int64) error {
 
 // VoicemailCounts counts ext's new and saved messages.
 func (db *DB) VoicemailCounts(ctx context.Context, ext string) (newCount, oldCount int, err error) {
-	err = db.r.QueryRowContext(ctx, `SELECT
+	err = db.rs.QueryRowContext(ctx, `SELECT
 		COALESCE(SUM(CASE WHEN is_new THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN is_new THEN 0 ELSE 1 END), 0)
 		FROM voicemail WHERE extension = $1`, ext).Scan(&newCount, &oldCount)

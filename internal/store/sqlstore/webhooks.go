@@ -26,10 +26,12 @@ func (db *DB) CreateWebhook(ctx context.Context, w *hotdesk.Webhook) error {
 	if w.CreatedAt.IsZero() {
 		w.CreatedAt = now()
 	}
-	err := db.w.QueryRowContext(ctx, `INSERT INTO webhooks (url, secret, kinds, enabled, created_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		w.URL, w.Secret, strList(w.Kinds), w.Enabled, ts(w.CreatedAt)).Scan(&w.ID)
-	return db.wrap(err, "create webhook")
+	return db.writeWebhooks(ctx, func(q querier) error {
+		err := q.QueryRowContext(ctx, `INSERT INTO webhooks (url, secret, kinds, enabled, created_at)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			w.URL, w.Secret, strList(w.Kinds), w.Enabled, ts(w.CreatedAt)).Scan(&w.ID)
+		return db.wrap(err, "create webhook")
+	})
 }
 
 // FindWebhook returns the webhook or ENOTFOUND.
@@ -61,21 +63,25 @@ func (db *DB) ListWebhooks(ctx context.Context) ([]*hotdesk.Webhook, error) {
 
 // UpdateWebhook rewrites URL, secret, kinds and enabled; ENOTFOUND if none.
 func (db *DB) UpdateWebhook(ctx context.Context, w *hotdesk.Webhook) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE webhooks SET url = $1, secret = $2, kinds = $3, enabled = $4 WHERE id = $5`,
-		w.URL, w.Secret, strList(w.Kinds), w.Enabled, w.ID)
-	if err != nil {
-		return db.wrap(err, "update webhook")
-	}
-	return affected(res, func() error { return notFound("Webhook %d not found.", w.ID) })
+	return db.writeWebhooks(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE webhooks SET url = $1, secret = $2, kinds = $3, enabled = $4 WHERE id = $5`,
+			w.URL, w.Secret, strList(w.Kinds), w.Enabled, w.ID)
+		if err != nil {
+			return db.wrap(err, "update webhook")
+		}
+		return affected(res, func() error { return notFound("Webhook %d not found.", w.ID) })
+	})
 }
 
 // DeleteWebhook deletes the webhook and (by cascade) its deliveries.
 func (db *DB) DeleteWebhook(ctx context.Context, id int64) error {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM webhooks WHERE id = $1`, id)
-	if err != nil {
-		return db.wrap(err, "delete webhook")
-	}
-	return affected(res, func() error { return notFound("Webhook %d not found.", id) })
+	return db.writeWebhooks(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM webhooks WHERE id = $1`, id)
+		if err != nil {
+			return db.wrap(err, "delete webhook")
+		}
+		return affected(res, func() error { return notFound("Webhook %d not found.", id) })
+	})
 }
 
 const deliveryCols = `id, webhook, audit_id, status, attempts, next_attempt, last_error, created_at, delivered_at`

@@ -40,6 +40,8 @@ func Run(t *testing.T, open Opener) {
 		{"Audit", testAudit},
 		{"Outbox", testOutbox},
 		{"Webhooks", testWebhooks},
+		{"OutboxFollowsWebhooks", testOutboxFollowsWebhooks},
+		{"OutboxWebhookCreatedUnderLoad", testOutboxWebhookCreatedUnderLoad},
 		{"Bindings", testBindings},
 		{"BindingOwnership", testBindingOwnership},
 		{"NodeStale", testNodeStale},
