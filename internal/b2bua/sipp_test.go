@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
@@ -68,9 +67,7 @@ func (p *pbx) provider(tb testing.TB, transport string) *siptest.SippRun {
 	tb.Helper()
 	port := siptest.FreePort(tb, providerIP)
 	p.withTrunk(tb, port)
-	r := startSipp(tb, "call_trunk_uas.xml", port, "", "-t", transport, "-key", "trunkuser", "pbxuser", "-key", "trunkpass", "s3cret")
-	time.Sleep(300 * time.Millisecond) // let sipp bind
-	return r
+	return startSipp(tb, "call_trunk_uas.xml", port, "", "-t", transport, "-key", "trunkuser", "pbxuser", "-key", "trunkpass", "s3cret")
 }
 
 // deviceArgs are sipp's arguments to act as device (injection file with
