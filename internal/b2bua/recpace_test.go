@@ -1,7 +1,6 @@
 package b2bua
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -16,13 +15,7 @@ func TestRecorderPaces(t *testing.T) {
 	st := newRecStore()
 	r := newRecorder(st, quiet())
 	r.pace = 2 * time.Second // far longer than the puts below take, even on a busy machine
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() { defer close(stopped); r.run(ctx) }()
-	defer func() { cancel(); <-stopped }()
-	for !r.isRunning() {
-		time.Sleep(time.Millisecond)
-	}
+	runInBackground(t, r.run, r.isRunning)
 
 	var first recSlot
 	done1 := make(chan struct{})

@@ -102,13 +102,7 @@ func TestRecorderBatches(t *testing.T) {
 	st := newRecStore()
 	st.entered, st.gate = make(chan struct{}), make(chan struct{})
 	r := newRecorder(st, quiet())
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() { defer close(stopped); r.run(ctx) }()
-	defer func() { cancel(); <-stopped }()
-	for !r.isRunning() {
-		time.Sleep(time.Millisecond)
-	}
+	runInBackground(t, r.run, r.isRunning)
 
 	var first recSlot
 	rec1 := hotdesk.CallRecord{CallID: "c1", Extension: "201", Result: hotdesk.ResultFailed}
@@ -179,6 +173,28 @@ func TestRecorderFallback(t *testing.T) {
 	}
 }
 
+// isRunning reports whether tc's run loop has started.
+func (tc *toucher) isRunning() bool {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return tc.running
+}
+
+// runInBackground runs run until the test ends (cancelled and waited for
+// then) and returns once running reports it started.
+func runInBackground(t *testing.T, run func(context.Context), running func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); run(ctx) }()
+	t.Cleanup(func() { cancel(); <-stopped })
+	for deadline := time.Now().Add(10 * time.Second); !running(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the run loop did not start within 10 s")
+		}
+	}
+}
+
 func (r *recorder) isRunning() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -239,19 +255,7 @@ func TestToucherCoalesces(t *testing.T) {
 	tc.running = false
 
 	// run's timer touches a held-back device once its second is over.
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() { defer close(stopped); tc.run(ctx) }()
-	defer func() { cancel(); <-stopped }()
-	for {
-		tc.mu.Lock()
-		r := tc.running
-		tc.mu.Unlock()
-		if r {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	runInBackground(t, tc.run, tc.isRunning)
 	eventually := func(what string, ok func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)

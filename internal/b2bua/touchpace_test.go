@@ -31,19 +31,7 @@ func TestToucherPaces(t *testing.T) {
 		return nil
 	}, quiet())
 	tc.pace = 2 * time.Second // far longer than the puts below take, even on a busy machine
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() { defer close(stopped); tc.run(ctx) }()
-	defer func() { cancel(); <-stopped }()
-	for {
-		tc.mu.Lock()
-		r := tc.running
-		tc.mu.Unlock()
-		if r {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	runInBackground(t, tc.run, tc.isRunning)
 	tc.put("X")
 	for { // X's round has begun: A and B come within its pace
 		tc.mu.Lock()

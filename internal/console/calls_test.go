@@ -57,15 +57,21 @@ func TestCallsState(t *testing.T) {
 	}
 }
 
+// publisher applies call events to cs with rising Seqs, as the bus
+// delivers them, and reports what apply reports.
+func publisher(cs *calls) func(kind, dev, cid string) bool {
+	seq := int64(0)
+	return func(kind, dev, cid string) bool {
+		seq++
+		return cs.apply(events.Event{Seq: seq, Kind: kind, Device: dev, CallID: cid})
+	}
+}
+
 func TestCallsBounded(t *testing.T) {
 	t.Parallel()
 	clk := siptest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	cs := newCalls(clk.Now)
-	seq := int64(0)
-	pub := func(kind, dev, cid string) bool {
-		seq++
-		return cs.apply(events.Event{Seq: seq, Kind: kind, Device: dev, CallID: cid})
-	}
+	pub := publisher(cs)
 	// A call whose call_terminated was lost stops showing after a day.
 	pub(events.KindCallConfirmed, "D", "lost")
 	clk.Advance(callMaxAge - time.Minute)
@@ -109,11 +115,7 @@ func TestCallsEndedDoNotFillTheTracker(t *testing.T) {
 	t.Parallel()
 	clk := siptest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	cs := newCalls(clk.Now)
-	seq := int64(0)
-	pub := func(kind, dev, cid string) bool {
-		seq++
-		return cs.apply(events.Event{Seq: seq, Kind: kind, Device: dev, CallID: cid})
-	}
+	pub := publisher(cs)
 	for i := range 3 * callMaxCalls {
 		dev, id := fmt.Sprintf("D%d", i%500), fmt.Sprint(i)
 		pub(events.KindCallConfirmed, dev, id)
