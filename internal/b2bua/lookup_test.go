@@ -17,7 +17,6 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlstore"
 )
 
 // countingStore is the B2BUA's view of the store with the per-party
@@ -44,7 +43,7 @@ type inviteStore struct {
 	invites atomic.Int32
 }
 
-func (s *inviteStore) InviteLookup(ctx context.Context, device, owner, callee string) (sqlstore.Invite, error) {
+func (s *inviteStore) InviteLookup(ctx context.Context, device, owner, callee string) (hotdesk.InviteParties, error) {
 	s.invites.Add(1)
 	return s.db.InviteLookup(ctx, device, owner, callee)
 }

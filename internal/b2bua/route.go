@@ -12,7 +12,6 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/desk"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlstore"
 )
 
 // Prompt names of the announcements.
@@ -102,7 +101,7 @@ type called struct {
 // (internal/store/sqlstore): under call load each of the five lookups it
 // replaces waited for one of the few read connections (issue 18).
 type InviteStore interface {
-	InviteLookup(ctx context.Context, callerDevice, owner, callee string) (sqlstore.Invite, error)
+	InviteLookup(ctx context.Context, callerDevice, owner, callee string) (hotdesk.InviteParties, error)
 }
 
 // parties reads the user dev's calls belong to (userAt) and, when ext is

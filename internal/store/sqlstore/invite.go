@@ -9,24 +9,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
-// Invite is what routing a call from a phone to an extension reads: who
-// the call belongs to, who is called, and which phones ring.
-type Invite struct {
-	// Caller is the user the calling phone's calls belong to: the user
-	// logged in on it (a hot desk phone) or its owner (a personal phone);
-	// nil when there is none (a neutral phone, an owner deleted).
-	Caller *hotdesk.User
-	// Callee is the user with the dialled extension; nil when there is
-	// none or no callee was asked for.
-	Callee *hotdesk.User
-	// CalleeAt is the device the callee is logged in on; "" when none.
-	CalleeAt string
-	// CalleePersonal are the ids of the callee's personal phones, in id
-	// order (PersonalDevices).
-	CalleePersonal []string
-}
-
-// inviteSQL reads an Invite in one statement: one round trip to the
+// inviteSQL reads a hotdesk.InviteParties in one statement: one round trip to the
 // database and one read snapshot instead of five lookups (the caller's
 // login and user, the callee's user, login and personal phones), each of
 // which waited for a read connection under call load (issue 18). Rows are
@@ -51,11 +34,11 @@ const inviteUserCols = `u.extension, u.name, u.email, u.hotdesk, u.pin_hash, u.c
 // callee is not "", the user with that extension, the device they are
 // logged in on and their personal phones. A party not found is left nil
 // or empty; only a database failure is an error.
-func (db *DB) InviteLookup(ctx context.Context, callerDevice, owner, callee string) (Invite, error) {
+func (db *DB) InviteLookup(ctx context.Context, callerDevice, owner, callee string) (hotdesk.InviteParties, error) {
 	if owner != "" {
 		callerDevice = ""
 	}
-	var inv Invite
+	var inv hotdesk.InviteParties
 	rows, err := db.rs.QueryContext(ctx, inviteSQL, callerDevice, owner, callee, hotdesk.ModePersonal)
 	if err != nil {
 		return inv, db.wrap(err, "invite lookup")
@@ -64,7 +47,7 @@ func (db *DB) InviteLookup(ctx context.Context, callerDevice, owner, callee stri
 	for rows.Next() {
 		kind, u, extra, err := scanInviteRow(rows)
 		if err != nil {
-			return Invite{}, db.wrap(err, "invite lookup")
+			return hotdesk.InviteParties{}, db.wrap(err, "invite lookup")
 		}
 		switch kind {
 		case 1:
@@ -76,7 +59,7 @@ func (db *DB) InviteLookup(ctx context.Context, callerDevice, owner, callee stri
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return Invite{}, db.wrap(err, "invite lookup")
+		return hotdesk.InviteParties{}, db.wrap(err, "invite lookup")
 	}
 	slices.Sort(inv.CalleePersonal)
 	return inv, nil

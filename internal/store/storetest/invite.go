@@ -7,12 +7,11 @@ import (
 	"testing"
 
 	"github.com/hotdesk-pbx/hotdesk"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlstore"
 )
 
 // inviteLookup is the B2BUA's one read per INVITE (internal/b2bua).
 type inviteLookup interface {
-	InviteLookup(ctx context.Context, callerDevice, owner, callee string) (sqlstore.Invite, error)
+	InviteLookup(ctx context.Context, callerDevice, owner, callee string) (hotdesk.InviteParties, error)
 }
 
 // testInviteLookup: InviteLookup gives what FindUser, LoginByDevice,
