@@ -27,6 +27,7 @@ DURATION=${DURATION:-20s}
 OUT=${OUT:-$(mktemp -d /tmp/bench-cluster.XXXXXX)}
 chmod 755 "$OUT"
 TOKEN=bench-cluster-token-0123456789abcdef
+source bench/lib.sh
 
 if [ -n "${HOTDESK_BIN:-}" ]; then cp "$HOTDESK_BIN" "$OUT/hotdesk"; else go build -o "$OUT/hotdesk" ./cmd/hotdesk; fi
 go build -o "$OUT/load" ./bench/cluster/load
@@ -68,7 +69,6 @@ cap() { # cap PID INDEX
 uncap() { local g; for g in "${cgroups[@]}"; do rmdir "$g" 2>/dev/null || true; done; cgroups=(); }
 
 # CPU seconds (user+system) used so far by the given processes.
-cpu() { local t=0 p; for p in "$@"; do [ -r /proc/$p/stat ] && t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo "$t"; }
 pgpids() { pgrep -P "$(head -1 "$OUT/pg/postmaster.pid")" | tr '\n' ' '; }
 
 results=()
@@ -89,20 +89,18 @@ for n in $NODES; do
     urls+=("http://127.0.0.1:$((27200 + i))")
   done
   for u in "${urls[@]}"; do
-    for _ in $(seq 1 200); do curl -fs "$u/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-    curl -fs "$u/healthz" >/dev/null || { echo "node at $u did not start"; cat "$OUT"/n$n-*/log; exit 1; }
+    wait_healthy "$u" "$OUT"/n$n-*/log
   done
   "$OUT/load" -nodes "$(IFS=,; echo "${urls[*]}")" -token "$TOKEN" -users "$USERS" -workers "$WORKERS" -duration 1s >/dev/null
   # Measure only the logins: users and phones exist now (-setup=false).
-  pg0=$(cpu $(pgpids)); nodes0=$(cpu "${pids[@]}"); each0=(); for p in "${pids[@]}"; do each0+=("$(cpu "$p")"); done
+  pg0=$(cpu_ticks $(pgpids)); nodes0=$(cpu_ticks "${pids[@]}"); each0=(); for p in "${pids[@]}"; do each0+=("$(cpu_ticks "$p")"); done
   line=$("$OUT/load" -setup=false -nodes "$(IFS=,; echo "${urls[*]:0:${LOAD_NODES:-$n}}")" -token "$TOKEN" -users "$USERS" -workers "$WORKERS" -duration "$DURATION")
-  pg1=$(cpu $(pgpids)); nodes1=$(cpu "${pids[@]}"); each1=(); for p in "${pids[@]}"; do each1+=("$(cpu "$p")"); done
+  pg1=$(cpu_ticks $(pgpids)); nodes1=$(cpu_ticks "${pids[@]}"); each1=(); for p in "${pids[@]}"; do each1+=("$(cpu_ticks "$p")"); done
   logins=$(echo "$line" | sed -E 's/.* logins=([0-9]+).*/\1/')
   line=$(echo "$line" | sed -E "s/^nodes=[0-9]+/nodes=$n load-on=${LOAD_NODES:-$n}${NODE_CPU:+ node-cpu-cap=$NODE_CPU}/")
-  hz=$(getconf CLK_TCK)
   each=""
-  for i in "${!pids[@]}"; do each="$each${each:+/}$(( (each1[i] - each0[i]) * 1000000 / hz / (logins > 0 ? logins : 1) ))"; done
-  line="$line node-cpu/login=$(( (nodes1 - nodes0) * 1000000 / hz / (logins > 0 ? logins : 1) ))us pg-cpu/login=$(( (pg1 - pg0) * 1000000 / hz / (logins > 0 ? logins : 1) ))us each-node-cpu/login=${each}us"
+  for i in "${!pids[@]}"; do each="$each${each:+/}$(( (each1[i] - each0[i]) * 1000000 / CLK / (logins > 0 ? logins : 1) ))"; done
+  line="$line node-cpu/login=$(( (nodes1 - nodes0) * 1000000 / CLK / (logins > 0 ? logins : 1) ))us pg-cpu/login=$(( (pg1 - pg0) * 1000000 / CLK / (logins > 0 ? logins : 1) ))us each-node-cpu/login=${each}us"
   echo "$line"
   results+=("$line")
   for p in "${pids[@]}"; do kill "$p"; done

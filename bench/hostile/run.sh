@@ -39,7 +39,8 @@ PIN_PARALLEL=${PIN_PARALLEL:-30}
 FLOODS=${*:-udp-garbage tcp-idle slow-http invite-noack wrong-pins}
 OUT=${OUT:-$(mktemp -d /tmp/bench-hostile.XXXXXX)}
 TOKEN=bench-hostile-token
-command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester" >&2; exit 1; }
+source bench/lib.sh
+need sipp sip-tester curl curl
 
 go build -o "$OUT/hotdesk" ./cmd/hotdesk
 go build -o "$OUT/flood" ./bench/hostile/flood
@@ -57,14 +58,11 @@ trap cleanup EXIT
   >"$OUT/server.out" 2>"$OUT/server.log" &
 server=$!
 pids+=("$server")
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$HTTP/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs "http://127.0.0.1:$HTTP/healthz" >/dev/null || { cat "$OUT/server.log"; exit 1; }
+wait_healthy "http://127.0.0.1:$HTTP" "$OUT/server.log"
 
 metric() { curl -s -m 5 -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP/metrics" | awk -v m="$1" '$1==m {print $2}'; }
-rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2/1024}' "/proc/$server/status"; }
+rss_mb() { awk -v k="$(rss_kb "$server")" 'BEGIN {printf "%.1f", k/1024}'; }
 logbytes() { stat -c %s "$OUT/server.log"; }
-# stat FILE COLUMN: last value of a sipp -trace_stat column.
-stat_col() { awk -F';' -v col="$2" 'NR==1 {for (i=1;i<=NF;i++) if ($i==col) c=i; next} {v=$c} END {print v+0}' "$1"; }
 
 # HD00001 registers once from PORT+1, where a sipp UAS answers check-sync NOTIFYs.
 sipp "127.0.0.1:$PORT" -sf test/sipp/register_ok.xml -inf "$OUT/login.csv" -m 1 -t u1 -i 127.0.0.1 \

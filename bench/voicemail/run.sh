@@ -33,8 +33,8 @@ RTP=${RTP:-46000-47999}
 OUT=${OUT:-$(mktemp -d /tmp/bench-voicemail.XXXXXX)}
 TOKEN=bench-token
 API="http://127.0.0.1:$HTTP"
-command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester" >&2; exit 1; }
-command -v curl >/dev/null || { echo "curl missing: apt-get install curl" >&2; exit 1; }
+source bench/lib.sh
+need sipp sip-tester curl curl
 
 go build -o "$OUT/hotdesk" ./cmd/hotdesk
 go build -o "$OUT/tool" ./bench/voicemail/tool
@@ -42,21 +42,17 @@ go build -o "$OUT/tool" ./bench/voicemail/tool
   --rtp-ports "$RTP" --admin-token "$TOKEN" --log-level warn >"$OUT/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do curl -sf "$API/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -sf "$API/healthz" >/dev/null || { echo "server did not come up"; cat "$OUT/server.log"; exit 1; }
+wait_healthy "$API" "$OUT/server.log"
 "$OUT/tool" setup "$API" "$TOKEN" "127.0.0.1:$((PORT + 1))" 299 $((CALLS + 10))
 mkdir -p "$OUT/uac"
 "$OUT/tool" pcap "$OUT/uac/vm_message.pcap" "$LENGTH"
 sed "s/<pause milliseconds=\"21000\"\/>/<pause milliseconds=\"$((LENGTH * 1000 + 1000))\"\/>/" \
   test/sipp/bench_voicemail_uac.xml >"$OUT/uac/scenario.xml"
 
-tck=$(getconf CLK_TCK)
-cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 wbytes() { awk '/^write_bytes/ {print $2}' "/proc/$server/io"; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
-rss0=$(rss_kb)
+rss0=$(rss_kb "$server")
 echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); server RSS before $rss0 kB"
-c0=$(cpu) w0=$(wbytes) t0=$(date +%s.%N)
+c0=$(cpu_ticks "$server") w0=$(wbytes) t0=$(date +%s.%N)
 peak=0
 (cd "$OUT/uac" && sipp "127.0.0.1:$PORT" -sf scenario.xml -s 0201234999 -m "$CALLS" -l "$CALLS" -r "$CALLS" -rp 1000 \
   -t u1 -i 127.0.0.1 -p $((PORT + 1)) -mi 127.0.0.1 -mp $((PORT + 100)) -nostdin -max_socket 2000 \
@@ -64,15 +60,14 @@ peak=0
   >/dev/null 2>sipp.err) &
 sipp_pid=$!
 while kill -0 "$sipp_pid" 2>/dev/null; do
-  r=$(rss_kb); [ "$r" -gt "$peak" ] && peak=$r
+  r=$(rss_kb "$server"); [ "$r" -gt "$peak" ] && peak=$r
   sleep 1
 done
 wait "$sipp_pid" || true
 sleep 1 # the last messages move into the store after the BYE
-c1=$(cpu) w1=$(wbytes) t1=$(date +%s.%N)
-stat() { awk -F';' -v col="$2" 'NR==1 {for (i=1;i<=NF;i++) if ($i==col) c=i; next} {v=$c} END {print v+0}' "$1"; }
-ok=$(stat "$OUT/uac/stat.csv" "SuccessfulCall(C)"); failed=$(stat "$OUT/uac/stat.csv" "FailedCall(C)")
-awk -v c0="$c0" -v c1="$c1" -v tck="$tck" -v t0="$t0" -v t1="$t1" -v w0="$w0" -v w1="$w1" -v peak="$peak" \
+c1=$(cpu_ticks "$server") w1=$(wbytes) t1=$(date +%s.%N)
+ok=$(stat_col "$OUT/uac/stat.csv" "SuccessfulCall(C)"); failed=$(stat_col "$OUT/uac/stat.csv" "FailedCall(C)")
+awk -v c0="$c0" -v c1="$c1" -v tck="$CLK" -v t0="$t0" -v t1="$t1" -v w0="$w0" -v w1="$w1" -v peak="$peak" \
   -v ok="$ok" -v failed="$failed" -v n="$CALLS" -v s="$LENGTH" 'BEGIN {
   el = t1 - t0; cpus = (c1 - c0) / tck
   printf "calls    %d x %d s messages at once: %d ok, %d failed, in %.1f s\n", n, s, ok, failed, el
