@@ -114,6 +114,7 @@ type B2BUA struct {
 
 	rec     *recorder // call records, written behind the calls
 	touches *toucher  // call activity on logins, recorded behind the calls
+	cache   *partyCache
 }
 
 // LiveCall is a call in progress, for GET /api/v1/calls.
@@ -153,6 +154,7 @@ func New(o Options) (*B2BUA, error) {
 	b := &B2BUA{o: o, log: o.Logger, calls: map[string]*call{}, inCall: map[string]int{}, quit: make(chan struct{})}
 	b.rec = newRecorder(o.Store, o.Logger)
 	b.touches = newToucher(o.Desk.Touch, o.Logger)
+	b.cache = newPartyCache()
 	return b, nil
 }
 
@@ -167,6 +169,10 @@ func (b *B2BUA) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); b.rec.run(writers) }()
 	go func() { defer wg.Done(); b.touches.run(writers) }()
+	if b.o.Bus != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); b.cache.watch(ctx, b.o.Bus) }()
+	}
 	defer wg.Wait()
 	defer stopWriters()
 	b.registerLoop(ctx)

@@ -108,21 +108,39 @@ type InviteStore interface {
 // not "", the user with that extension and where they are (nil when there
 // is none). An error means the caller's user is unknown; a failure to read
 // the callee then counts as one too.
+//
+// With an InviteStore the parties come from the cache (parties.go) when it
+// has them, and what it lacks is read in one InviteLookup and kept.
 func (b *B2BUA) parties(ctx context.Context, dev *hotdesk.Device, ext string) (*hotdesk.User, *called, error) {
 	if s, ok := b.o.Store.(InviteStore); ok {
-		device, owner := dev.ID, ""
+		now := b.o.Now()
+		user, haveUser, c, haveCallee, gen := b.cache.get(dev, ext, now)
+		if haveUser && (ext == "" || haveCallee) {
+			return user, c, nil
+		}
+		device, owner, callee := dev.ID, "", ext
 		if dev.Mode == hotdesk.ModePersonal {
 			device, owner = "", dev.Owner
 		}
-		inv, err := s.InviteLookup(ctx, device, owner, ext)
+		if haveUser {
+			device, owner = "", ""
+		}
+		if haveCallee {
+			callee = ""
+		}
+		b.cache.fetches.Add(1)
+		inv, err := s.InviteLookup(ctx, device, owner, callee)
 		if err != nil {
 			return nil, nil, err
 		}
-		var c *called
-		if inv.Callee != nil {
+		if !haveUser {
+			user = inv.Caller
+		}
+		if !haveCallee && inv.Callee != nil {
 			c = &called{User: inv.Callee, known: true, at: inv.CalleeAt, personal: inv.CalleePersonal}
 		}
-		return inv.Caller, c, nil
+		b.cache.put(gen, dev, !haveUser, user, ext, c, now)
+		return user, c, nil
 	}
 	user, err := b.userAt(ctx, dev)
 	if err != nil || ext == "" {
