@@ -122,7 +122,6 @@ func (r *Registrar) sweep(now time.Time) {
 		}
 	}
 	r.mu.Unlock()
-	r.digest.Nonces().Sweep(now)
 	r.limiter.Sweep(now)
 	r.devLimiter.Sweep(now)
 	r.secrets.sweep(now)
