@@ -1,0 +1,98 @@
+package registrar
+
+import (
+	"context"
+	"runtime"
+	"sync"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// lookups runs the store queries for credentials not cached (a device's
+// first REGISTER, or after its entry was dropped) on a few long-lived
+// goroutines while Run serves them. A first REGISTER is handled in a
+// goroutine of its own (it waits for the group commit); when that
+// goroutine ran the query itself, the SQLite driver's deep stack grew
+// each new goroutine's stack (runtime.copystack ~30% of the CPU of 10,000
+// first registrations a second over 1,000 TCP connections, issue 18) and
+// thousands of queries at once contended for the pool of read connections
+// (database/sql's connStmt ~13%). The workers' stacks have grown once;
+// the queries run a few at a time.
+type lookups struct {
+	mu sync.RWMutex
+	q  chan *lookup // nil while not serving
+}
+
+type lookup struct {
+	ctx  context.Context
+	id   string
+	dev  *hotdesk.Device
+	err  error
+	done chan struct{}
+}
+
+// lookupQueue bounds the queries waiting for a worker; beyond it a
+// caller queries itself, as when not serving.
+const lookupQueue = 4096
+
+// find returns find(ctx, id), run by a worker while serving.
+func (p *lookups) find(ctx context.Context, id string, find func(context.Context, string) (*hotdesk.Device, error)) (*hotdesk.Device, error) {
+	l := &lookup{ctx: ctx, id: id, done: make(chan struct{})}
+	sent := false
+	p.mu.RLock()
+	if p.q != nil {
+		select {
+		case p.q <- l:
+			sent = true
+		default:
+		}
+	}
+	p.mu.RUnlock()
+	if !sent {
+		return find(ctx, id)
+	}
+	<-l.done // every queued lookup is answered, also when serving ends
+	return l.dev, l.err
+}
+
+// serve answers lookups with find on workers goroutines (GOMAXPROCS, at
+// most 4, when workers ≤ 0) until ctx is done; then it answers what was
+// queued and returns.
+func (p *lookups) serve(ctx context.Context, workers int, find func(context.Context, string) (*hotdesk.Device, error)) {
+	if workers <= 0 {
+		workers = min(runtime.GOMAXPROCS(0), 4)
+	}
+	q := make(chan *lookup, lookupQueue)
+	p.mu.Lock()
+	p.q = q
+	p.mu.Unlock()
+	answer := func(l *lookup) {
+		l.dev, l.err = find(l.ctx, l.id)
+		close(l.done)
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				select {
+				case l := <-q:
+					answer(l)
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	p.mu.Lock() // no lookup is queued after this
+	p.q = nil
+	p.mu.Unlock()
+	for {
+		select {
+		case l := <-q:
+			answer(l)
+		default:
+			return
+		}
+	}
+}
