@@ -168,20 +168,22 @@ func run(c config) error {
 		}
 		readers.Wait()
 	}()
+	var unclean error
 	for i, p := range c.passes {
 		if i > 0 {
 			time.Sleep(c.pause) // the server's work left from the pass before
 		}
-		if err := pass(c, conns, p); err != nil {
+		if err := pass(c, conns, p); errors.Is(err, errUnclean) {
+			unclean = err
+		} else if err != nil {
 			return err
 		}
 	}
-	return nil
+	return unclean
 }
 
 // pass runs one pass over all connections and prints its figures.
 func pass(c config, conns []*conn, name string) error {
-	per := c.n / c.conns // devices per connection at least
 	dur := c.dur
 	if name == "new" {
 		dur = time.Duration(float64(c.n) / c.rate * float64(time.Second))
@@ -211,11 +213,22 @@ func pass(c config, conns []*conn, name string) error {
 	for _, cn := range conns {
 		cn.expire(time.Now().Add(time.Hour)) // anything left failed
 	}
-	wall := sent.Sub(start)
+	// The rate and CPU share over the time until the last answer: a
+	// server answering late has not kept up with the offered rate.
+	end := sent
+	if last := st.lastDone(); last.After(end) {
+		end = last
+	}
+	wall := end.Sub(start)
 	cpu1, self1 := cpuTicks(c.pids), selfTicks()
-	st.print(name, c.rate, wall, per, float64(cpu1-cpu0)/clkTck, float64(self1-self0)/clkTck, len(c.pids) > 0)
+	st.print(name, c.rate, wall, float64(cpu1-cpu0)/clkTck, float64(self1-self0)/clkTck, len(c.pids) > 0)
+	if st.unclean {
+		return errUnclean
+	}
 	return nil
 }
+
+var errUnclean = errors.New("a pass was not clean")
 
 // device is one registering phone; its fields are guarded by its conn's mu.
 type device struct {
@@ -330,6 +343,7 @@ func (cn *conn) finish(d *device, st *stats, ok bool) {
 	if ok {
 		st.ok.Add(1)
 		st.addLatency(time.Since(started))
+		st.done(time.Now())
 	} else {
 		st.failed.Add(1)
 	}
@@ -530,9 +544,11 @@ type stats struct {
 	offered, ok, failed, running atomic.Int64
 	busy, late, timeouts         atomic.Int64
 	errs, rejected, stray        atomic.Int64
+	last                         atomic.Int64 // UnixNano of the last 200
 	mu                           sync.Mutex
 	lat                          []time.Duration
 	statuses                     map[int]int // of rejections
+	unclean                      bool
 }
 
 func (s *stats) reject(status int) {
@@ -544,6 +560,18 @@ func (s *stats) reject(status int) {
 	s.mu.Unlock()
 }
 
+// done records an answer's time (the last one ends the pass's span).
+func (s *stats) done(t time.Time) {
+	for {
+		last := s.last.Load()
+		if t.UnixNano() <= last || s.last.CompareAndSwap(last, t.UnixNano()) {
+			return
+		}
+	}
+}
+
+func (s *stats) lastDone() time.Time { return time.Unix(0, s.last.Load()) }
+
 func (s *stats) addLatency(d time.Duration) {
 	s.mu.Lock()
 	if len(s.lat) < 10_000_000 {
@@ -552,7 +580,7 @@ func (s *stats) addLatency(d time.Duration) {
 	s.mu.Unlock()
 }
 
-func (s *stats) print(name string, rate float64, wall time.Duration, per int, cpu, self float64, server bool) {
+func (s *stats) print(name string, rate float64, wall time.Duration, cpu, self float64, server bool) {
 	s.mu.Lock()
 	lat := slices.Clone(s.lat)
 	s.mu.Unlock()
@@ -564,9 +592,17 @@ func (s *stats) print(name string, rate float64, wall time.Duration, per int, cp
 		return fmt.Sprintf("%.1f", float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds())/1000)
 	}
 	ok, secs := s.ok.Load(), wall.Seconds()
-	fmt.Printf("%-8s offered %6.0f/s: %7d started %7d ok %5d failed (%d timeouts, %d rejected, %d errors; %d not started: busy %d, late %d) in %5.2f s = %6.0f registrations/s; latency ms p50 %s p99 %s max %s\n",
+	notStarted := s.busy.Load() + s.late.Load()
+	// Clean as the side-by-side script judges a step: < 0.1% failed (or
+	// not started) and >= 97% of the offered rate achieved.
+	due := s.offered.Load() + notStarted
+	verdict := "clean"
+	if 1000*(s.failed.Load()+notStarted) >= due || float64(ok)/secs < 0.97*rate {
+		verdict, s.unclean = "NOT CLEAN", true
+	}
+	fmt.Printf("%-8s offered %6.0f/s: %7d started %7d ok %5d failed (%d timeouts, %d rejected, %d errors; %d not started: busy %d, late %d) in %5.2f s = %6.0f registrations/s; latency ms p50 %s p99 %s max %s; %s\n",
 		name, rate, s.offered.Load(), ok, s.failed.Load(), s.timeouts.Load(), s.rejected.Load(), s.errs.Load(),
-		s.busy.Load()+s.late.Load(), s.busy.Load(), s.late.Load(), secs, float64(ok)/secs, q(0.5), q(0.99), q(1))
+		notStarted, s.busy.Load(), s.late.Load(), secs, float64(ok)/secs, q(0.5), q(0.99), q(1), verdict)
 	if ok > 0 {
 		line := fmt.Sprintf("%-8s CPU: load generator %.0f%% of a core, %.0f µs per registration", name, 100*self/secs, 1e6*self/float64(ok))
 		if server {
