@@ -19,8 +19,9 @@ import (
 // (database/sql's connStmt ~13%). The workers' stacks have grown once;
 // the queries run a few at a time.
 type lookups struct {
-	mu sync.RWMutex
-	q  chan *lookup // nil while not serving
+	mu   sync.RWMutex
+	q    chan *lookup  // nil while not serving
+	stop chan struct{} // closed when serving ends
 }
 
 type lookup struct {
@@ -31,8 +32,10 @@ type lookup struct {
 	done chan struct{}
 }
 
-// lookupQueue bounds the queries waiting for a worker; beyond it a
-// caller queries itself, as when not serving.
+// lookupQueue is how many lookups wait for a worker at most; beyond it
+// a caller waits to queue (its REGISTER waits in a goroutine of its own:
+// querying itself, as at first, made thousands of queries at once and
+// left the workers waiting for read connections).
 const lookupQueue = 4096
 
 // find returns find(ctx, id), run by a worker while serving.
@@ -44,7 +47,7 @@ func (p *lookups) find(ctx context.Context, id string, find func(context.Context
 		select {
 		case p.q <- l:
 			sent = true
-		default:
+		case <-p.stop:
 		}
 	}
 	p.mu.RUnlock()
@@ -62,9 +65,9 @@ func (p *lookups) serve(ctx context.Context, workers int, find func(context.Cont
 	if workers <= 0 {
 		workers = min(runtime.GOMAXPROCS(0), 4)
 	}
-	q := make(chan *lookup, lookupQueue)
+	q, stop := make(chan *lookup, lookupQueue), make(chan struct{})
 	p.mu.Lock()
-	p.q = q
+	p.q, p.stop = q, stop
 	p.mu.Unlock()
 	answer := func(l *lookup) {
 		l.dev, l.err = find(l.ctx, l.id)
@@ -84,6 +87,7 @@ func (p *lookups) serve(ctx context.Context, workers int, find func(context.Cont
 		})
 	}
 	wg.Wait()
+	close(stop) // callers waiting to queue look up themselves
 	p.mu.Lock() // no lookup is queued after this
 	p.q = nil
 	p.mu.Unlock()

@@ -81,3 +81,51 @@ func waitLookups(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// With the queue full, a lookup waits for room rather than querying the
+// store itself (thousands at once starved the workers of read
+// connections); when serving ends, the waiting callers look up
+// themselves, and nobody is left waiting.
+func TestLookupsFullQueueWaits(t *testing.T) {
+	var running, most atomic.Int32
+	release := make(chan struct{})
+	find := func(ctx context.Context, id string) (*hotdesk.Device, error) {
+		n := running.Add(1)
+		defer running.Add(-1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		<-release
+		return &hotdesk.Device{ID: id}, nil
+	}
+	var p lookups
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() { defer close(served); p.serve(ctx, 1, find) }()
+	waitLookups(t, func() bool { p.mu.RLock(); defer p.mu.RUnlock(); return p.q != nil })
+
+	const callers = lookupQueue + 20 // one running, a full queue, 19 waiting for room
+	var wg sync.WaitGroup
+	var answered atomic.Int32
+	for range callers {
+		wg.Go(func() {
+			if d, err := p.find(context.Background(), "D", find); err == nil && d.ID == "D" {
+				answered.Add(1)
+			}
+		})
+	}
+	waitLookups(t, func() bool { return running.Load() == 1 && len(p.q) == lookupQueue })
+	if m := most.Load(); m != 1 {
+		t.Fatalf("%d lookups ran at once with a full queue, want 1 (the worker)", m)
+	}
+	stop()
+	close(release)
+	wg.Wait()
+	<-served
+	if n := answered.Load(); n != callers {
+		t.Fatalf("%d lookups answered, want %d", n, callers)
+	}
+}
