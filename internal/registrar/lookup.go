@@ -2,7 +2,6 @@ package registrar
 
 import (
 	"context"
-	"runtime"
 	"sync"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -17,7 +16,7 @@ import (
 // first registrations a second over 1,000 TCP connections, issue 18) and
 // thousands of queries at once contended for the pool of read connections
 // (database/sql's connStmt ~13%). The workers' stacks have grown once;
-// the queries run a few at a time.
+// at most lookupWorkers queries run at a time.
 type lookups struct {
 	mu   sync.RWMutex
 	q    chan *lookup  // nil while not serving
@@ -58,12 +57,19 @@ func (p *lookups) find(ctx context.Context, id string, find func(context.Context
 	return l.dev, l.err
 }
 
-// serve answers lookups with find on workers goroutines (GOMAXPROCS, at
-// most 4, when workers ≤ 0) until ctx is done; then it answers what was
-// queued and returns.
+// lookupWorkers is how many lookups run at once: enough that a few slow
+// queries (a device row locked, a store stalling for some ids) leave
+// workers for the others, as when every REGISTER queried itself; few
+// enough that 10,000 first registrations a second do not contend for
+// the store's read connections.
+const lookupWorkers = 16
+
+// serve answers lookups with find on workers goroutines (lookupWorkers
+// when workers ≤ 0) until ctx is done; then it answers what was queued
+// and returns.
 func (p *lookups) serve(ctx context.Context, workers int, find func(context.Context, string) (*hotdesk.Device, error)) {
 	if workers <= 0 {
-		workers = min(runtime.GOMAXPROCS(0), 4)
+		workers = lookupWorkers
 	}
 	q, stop := make(chan *lookup, lookupQueue), make(chan struct{})
 	p.mu.Lock()
