@@ -44,12 +44,19 @@ type Nonces struct {
 	macs   sync.Pool // of keyed HMAC-SHA256 (hash.Hash)
 	ttl    time.Duration
 	serial atomic.Uint64 // the last serial issued
-	counts []atomic.Uint32
+	ring   uint64        // slots, a power of two
+	chunks []atomic.Pointer[countChunk]
 }
+
+// countChunk is a part of the ring, allocated when first used: a store
+// issuing few nonces (provisioning) keeps one, not 4 MB.
+type countChunk [chunkSlots]atomic.Uint32
+
+const chunkSlots = 4096
 
 // RingSize is the number of nonces whose counts are kept: at 10,000
 // challenges a second a nonce keeps its slot for 104 s, longer than the
-// registrar's 30 s nonce TTL; 4 MB, touched as serials advance.
+// registrar's 30 s nonce TTL; 4 MB once all are in use.
 const RingSize = 1 << 20
 
 // NewNonces returns a nonce store whose nonces pass Check for ttl.
@@ -65,7 +72,21 @@ func newNonces(ttl time.Duration, ring int) (*Nonces, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("nonce key: %w", err)
 	}
-	return &Nonces{key: key, ttl: ttl, counts: make([]atomic.Uint32, ring)}, nil
+	return &Nonces{key: key, ttl: ttl, ring: uint64(ring), chunks: make([]atomic.Pointer[countChunk], (ring+chunkSlots-1)/chunkSlots)}, nil
+}
+
+// count is the ring slot of serial.
+func (n *Nonces) count(serial uint64) *atomic.Uint32 {
+	i := serial & (n.ring - 1)
+	ch := &n.chunks[i/chunkSlots]
+	c := ch.Load()
+	if c == nil {
+		c = new(countChunk)
+		if !ch.CompareAndSwap(nil, c) {
+			c = ch.Load()
+		}
+	}
+	return &c[i%chunkSlots]
 }
 
 // Issue returns a fresh nonce for time now, valid only for bind (see
@@ -76,7 +97,7 @@ func (n *Nonces) Issue(now time.Time, bind string) string {
 	serial := n.serial.Add(1)
 	// The slot is cleared after the serial moved on: a count written for
 	// the slot's previous nonce meanwhile is refused by Use's second look.
-	n.counts[serial&uint64(len(n.counts)-1)].Store(0)
+	n.count(serial).Store(0)
 	binary.BigEndian.PutUint64(raw[8:16], serial)
 	var m [16]byte
 	n.mac(&m, raw[:16], bind)
@@ -134,7 +155,7 @@ func (n *Nonces) Use(serial uint64, nc uint32) error {
 	if nc == 0 || !n.inRing(serial) {
 		return ErrReplay
 	}
-	slot := &n.counts[serial&uint64(len(n.counts)-1)]
+	slot := n.count(serial)
 	for {
 		seen := slot.Load()
 		if nc <= seen {
@@ -155,5 +176,5 @@ func (n *Nonces) Use(serial uint64, nc uint32) error {
 // inRing reports whether serial still owns its slot.
 func (n *Nonces) inRing(serial uint64) bool {
 	last := n.serial.Load()
-	return serial != 0 && serial <= last && last-serial < uint64(len(n.counts))
+	return serial != 0 && serial <= last && last-serial < n.ring
 }

@@ -41,8 +41,8 @@ func TestNonceRingBounded(t *testing.T) {
 			t.Fatalf("fresh nonce %d replayed: %v, want replay", s, err)
 		}
 	}
-	if len(n.counts) != ring {
-		t.Fatalf("ring has %d slots, want %d", len(n.counts), ring)
+	if n.ring != ring || len(n.chunks) != 1 {
+		t.Fatalf("ring has %d slots in %d chunks, want %d in 1", n.ring, len(n.chunks), ring)
 	}
 	// The first nonce's slot went to newer nonces: its count is unknown,
 	// so even a higher one is refused (the client is challenged again).
@@ -65,6 +65,34 @@ func TestNonceRingBounded(t *testing.T) {
 	}
 	if _, err := newNonces(time.Minute, 6); err == nil {
 		t.Fatal("a ring of 6 slots accepted, want a power of two")
+	}
+}
+
+// The ring's memory is taken as serials advance: a store that issued a
+// few nonces holds one chunk of it.
+func TestNonceRingAllocatedInUse(t *testing.T) {
+	n, err := NewNonces(time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	used := func() int {
+		k := 0
+		for i := range n.chunks {
+			if n.chunks[i].Load() != nil {
+				k++
+			}
+		}
+		return k
+	}
+	if got := used(); got != 0 {
+		t.Fatalf("%d chunks before any nonce, want 0", got)
+	}
+	for range chunkSlots + 1 {
+		n.Issue(t0, "UDP 127.0.0.1")
+	}
+	if got := used(); got != 2 {
+		t.Fatalf("%d chunks after %d nonces, want 2", got, chunkSlots+1)
 	}
 }
 
