@@ -19,6 +19,15 @@
 # Pass "new" registers every device for the first time (each first binding
 # is stored before its 200); pass "refresh" registers them all again
 # (written behind). One registration is two REGISTERs. Only loopback.
+#
+# Mode tcpmany drives bench/register/tcpload instead of sipp: CONNS TCP
+# connections kept open, the N devices spread over them, RATE
+# registrations/s in total (first registrations, then refreshes for DUR
+# seconds), as phones do and sipp cannot. With KAMAILIO=1 the same load
+# runs against Kamailio first (the side-by-side config, KAMAILIO_CFG, on
+# 127.0.0.1:5070; its users 1000..10999, N at most 10000), in the same run:
+#
+#   CONNS=1000 N=10000 RATE=10000 DUR=10 KAMAILIO=1 bench/register/run.sh tcpmany
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-10000}
@@ -28,6 +37,7 @@ CONNS=${CONNS:-1000}         # TCP connections of the tcpn pass
 PORT=${PORT:-15060}
 HTTP=${HTTP:-15080}
 PPROF=${PPROF:-15090}
+DUR=${DUR:-10}               # seconds of refreshes in tcpmany
 PASSES=${*:-udp tcp1 tcpn}
 OUT=${OUT:-$(mktemp -d /tmp/bench-register.XXXXXX)}
 TOKEN=bench-register-token
@@ -37,6 +47,7 @@ for tool in sipp curl; do
 done
 
 go build -o "$OUT/hotdesk" ./cmd/hotdesk
+go build -o "$OUT/tcpload" ./bench/register/tcpload
 HOTDESK_PPROF=127.0.0.1:$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" \
   --http "127.0.0.1:$HTTP" --rtp-ports 40000-40999 --digest MD5 --admin-token "$TOKEN" --log-level warn \
   --domain bench.test --sip-tls "" --sip-max-conns-per-source $((CONNS + 100)) --sip-max-conns $((CONNS + 1000)) \
@@ -114,12 +125,39 @@ pass() { # name transport label
       n, l, rate, ok, f, r, s, ok / s, 100 * cpu / s, ok ? 1e6 * cpu / ok : 0 }'
 }
 
+# tcpmany: tcpload over CONNS connections, against Kamailio first when
+# KAMAILIO=1, then the PBX, with a CPU profile of the PBX's refreshes.
+tcpmany() {
+  if [ "${KAMAILIO:-}" = 1 ]; then
+    local cfg=${KAMAILIO_CFG:-../shared/bench/kamailio/kamailio.cfg} kpid
+    command -v kamailio >/dev/null || { echo "kamailio missing (apt-get install kamailio)" >&2; exit 1; }
+    kamailio -f "$cfg" -DD -E -n 4 -m 2048 -M 16 -A "CTL_SOCK=\"unix:$OUT/kam_ctl\"" >"$OUT/kamailio.log" 2>&1 &
+    kpid=$!
+    for _ in $(seq 1 50); do kamcmd -s "unix:$OUT/kam_ctl" core.uptime >/dev/null 2>&1 && break; sleep 0.2; done
+    echo "--- kamailio ---"
+    "$OUT/tcpload" -addr 127.0.0.1:5070 -conns "$CONNS" -n "$N" -rate "$RATE" -dur "${DUR}s" \
+      -user %d -first 1000 -password secret -domain 127.0.0.1:5070 -pid "$kpid" || failed=$((failed + 1))
+    kill -TERM "$kpid"; wait "$kpid" || true
+  fi
+  echo "--- hotdesk ---"
+  (sleep $((N / ${RATE%.*} + 2)); curl -sf -o "$OUT/tcpmany.pprof" \
+    "http://127.0.0.1:$PPROF/debug/pprof/profile?seconds=$((DUR > 4 ? DUR - 3 : 1))") &
+  local prof=$!
+  "$OUT/tcpload" -addr "127.0.0.1:$PORT" -conns "$CONNS" -n "$N" -rate "$RATE" -dur "${DUR}s" \
+    -user B%05d -first 1 -password pw-bench-%s -domain bench.test -pid "$pid" || failed=$((failed + 1))
+  wait "$prof" || true
+  echo "goroutines $(curl -sf "http://127.0.0.1:$PPROF/debug/pprof/goroutine?debug=1" | head -1)"
+  curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP/metrics" |
+    grep -E '^hotdesk_(events_dropped_total|sip_tcp_(closed|refused)_total|sip_bad_messages_total|registrations?_)' || true
+}
+
 for p in $PASSES; do
+  if [ "$p" = tcpmany ]; then tcpmany; last=$p; continue; fi
   case $p in
     udp) t=u1 ;;
     tcp1) t=t1 ;;
     tcpn) t=tn ;;
-    *) echo "unknown pass $p (udp, tcp1, tcpn)" >&2; exit 1 ;;
+    *) echo "unknown pass $p (udp, tcp1, tcpn, tcpmany)" >&2; exit 1 ;;
   esac
   pass "$p" "$t" new
   last=$p

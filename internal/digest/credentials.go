@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"hash"
 	"strconv"
 	"strings"
 
@@ -159,16 +158,13 @@ func hexNC(dst []byte, n uint32) {
 	}
 }
 
-// hashHex returns hex(H(parts joined by ":")).
-func hashHex(h hash.Hash, parts ...string) string {
-	for i, p := range parts {
-		if i > 0 {
-			h.Write([]byte{':'})
-		}
-		h.Write([]byte(p))
-	}
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
+// hashHex returns hex(H(parts joined by ":")), SHA-256 when sha, else MD5:
+// the HA1 of a password (digestResponse joins and hashes on its stack
+// the same way).
+func hashHex(sha bool, parts ...string) string {
+	var buf [256]byte
+	var out [sha256.Size * 2]byte
+	return string(out[:sumHex(sha, out[:], appendJoined(buf[:0], parts...))])
 }
 
 // Response computes the digest response the client should have sent for

@@ -9,9 +9,7 @@
 package digest
 
 import (
-	"crypto/md5"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
@@ -68,8 +66,7 @@ type HA1 struct {
 
 // NewHA1 computes the HA1 values of user in realm with password.
 func NewHA1(user, realm, password string) HA1 {
-	return HA1{MD5: hashHex(md5.New(), user, realm, password),
-		SHA256: hashHex(sha256.New(), user, realm, password), Known: true}
+	return HA1{MD5: hashHex(false, user, realm, password), SHA256: hashHex(true, user, realm, password), Known: true}
 }
 
 func (h HA1) of(alg string) string {
@@ -144,9 +141,9 @@ func (v *Verifier) Secret(user, password string, known bool) HA1 {
 	h := HA1{Known: known}
 	for _, alg := range v.algorithms {
 		if alg == SHA256 {
-			h.SHA256 = hashHex(sha256.New(), user, v.realm, password)
+			h.SHA256 = hashHex(true, user, v.realm, password)
 		} else {
-			h.MD5 = hashHex(md5.New(), user, v.realm, password)
+			h.MD5 = hashHex(false, user, v.realm, password)
 		}
 	}
 	return h

@@ -1,8 +1,6 @@
 package digest
 
 import (
-	"crypto/md5"
-	"crypto/sha256"
 	"errors"
 	"reflect"
 	"testing"
@@ -162,15 +160,9 @@ func TestNonces(t *testing.T) {
 	if err := n.Use(sa, 1); !errors.Is(err, ErrReplay) {
 		t.Fatalf("lower nc: %v, want replay", err)
 	}
-	// Counts survive one rotation (the nonce may still be valid) and go after two.
-	n.Sweep(t0)
-	n.Sweep(t0.Add(6 * time.Minute))
+	// Counts are kept while the nonce can pass check: later, as before.
 	if err := n.Use(sa, 2); !errors.Is(err, ErrReplay) {
-		t.Fatalf("after one rotation: %v, want replay", err)
-	}
-	n.Sweep(t0.Add(12 * time.Minute))
-	if got := n.Tracked(); got != 0 {
-		t.Fatalf("%d nonces tracked after two rotations, want 0", got)
+		t.Fatalf("later: %v, want replay", err)
 	}
 }
 
@@ -183,8 +175,8 @@ func TestExpectedResponseRFC7616Vectors(t *testing.T) {
 	for _, tt := range []struct {
 		alg, ha1, want string
 	}{
-		{"MD5", hashHex(md5.New(), user, realm, pass), "8ca523f5e9506fed4657c9700eebdbec"},
-		{"SHA-256", hashHex(sha256.New(), user, realm, pass), "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"},
+		{"MD5", hashHex(false, user, realm, pass), "8ca523f5e9506fed4657c9700eebdbec"},
+		{"SHA-256", hashHex(true, user, realm, pass), "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"},
 	} {
 		t.Run(tt.alg, func(t *testing.T) {
 			c := &digest.Credentials{Username: user, Realm: realm, Nonce: nonce, URI: "/dir/index.html",
@@ -203,12 +195,12 @@ func TestExpectedResponseRFC7616Vectors(t *testing.T) {
 // RFC 2617 section 3.5 style without qop (RFC 2069 compatibility).
 func TestExpectedResponseWithoutQOP(t *testing.T) {
 	c := &digest.Credentials{Username: "u", Realm: "r", Nonce: "n", URI: "sip:r"}
-	ha1 := hashHex(md5.New(), "u", "r", "p")
+	ha1 := hashHex(false, "u", "r", "p")
 	got, err := Response("REGISTER", c, ha1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := hashHex(md5.New(), ha1, "n", hashHex(md5.New(), "REGISTER", "sip:r")); got != want {
+	if want := hashHex(false, ha1, "n", hashHex(false, "REGISTER", "sip:r")); got != want {
 		t.Fatalf("response %s, want %s", got, want)
 	}
 }
@@ -276,7 +268,7 @@ func TestDigestResponseAgreesWithLibrary(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Response("INVITE", &digest.Credentials{Algorithm: "SHA-512"}, hashHex(md5.New(), "x")); err == nil {
+	if _, err := Response("INVITE", &digest.Credentials{Algorithm: "SHA-512"}, hashHex(false, "x")); err == nil {
 		t.Error("SHA-512 accepted")
 	}
 }

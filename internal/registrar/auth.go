@@ -67,6 +67,7 @@ type secrets struct {
 	realm  string
 	ttl    time.Duration    // while watching
 	digest *digest.Verifier // HA1 values, a dummy one for an unknown device
+	pool   lookups          // runs find while Run serves it
 
 	mu       sync.Mutex
 	m        map[string]*secret
@@ -95,7 +96,7 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time, whole boo
 	if s != nil && now.Sub(s.fetched) < ttl && (!whole || s.dev != nil || s.id == "") {
 		return s, nil
 	}
-	d, err := c.find(ctx, user)
+	d, err := c.pool.find(ctx, user, c.find)
 	if err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		return nil, err
 	}

@@ -62,9 +62,27 @@ func contactFlows(req *sip.Request) map[string]contactFlow {
 		if outbound { // RFC 5626 section 6: only when the phone asks for it
 			f.instance, f.regID = outboundFlow(ch)
 		}
-		out[ch.Address.String()] = f
+		out[uriString(&ch.Address)] = f
 	}
 	return out
+}
+
+// uriString is u.String() in one allocation: sipgo's grows a
+// strings.Builder from empty, ~6 allocations per Contact URI, twice per
+// REGISTER (issue 18).
+func uriString(u *sip.Uri) string {
+	var b strings.Builder
+	b.Grow(len(u.Scheme) + len(u.User) + len(u.Password) + len(u.Host) + 16 + paramsLen(u.UriParams) + paramsLen(u.Headers))
+	u.StringWrite(&b)
+	return b.String()
+}
+
+func paramsLen(ps sip.HeaderParams) int {
+	n := 0
+	for _, p := range ps {
+		n += len(p.K) + len(p.V) + 2
+	}
+	return n
 }
 
 // outboundFlow reads a Contact's +sip.instance and reg-id; "" and 0 unless

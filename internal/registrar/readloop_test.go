@@ -63,10 +63,13 @@ func TestStoreWaitDoesNotHoldReadLoops(t *testing.T) {
 			t.Fatalf("held REGISTER answered %d", res.StatusCode)
 		}
 	}
+	// Each waits in the store or queued for a lookup worker (lookups).
 	until(t, "the held REGISTERs to wait on the store", func() bool {
 		gs.mu.Lock()
 		defer gs.mu.Unlock()
-		return gs.waiting == held
+		h.reg.secrets.pool.mu.RLock()
+		defer h.reg.secrets.pool.mu.RUnlock()
+		return gs.waiting+len(h.reg.secrets.pool.q) == held
 	})
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
 	release()

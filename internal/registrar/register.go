@@ -40,7 +40,7 @@ func parseContacts(req *sip.Request, def int) (cs []contactReq, wildcard bool, e
 			wildcard = true
 			continue
 		}
-		c := contactReq{uri: ch.Address.String(), expires: def}
+		c := contactReq{uri: uriString(&ch.Address), expires: def}
 		if v, ok := ch.Params.Get("expires"); ok {
 			if c.expires, err = parseExpires(v); err != nil {
 				return nil, false, fmt.Errorf("bad expires parameter in Contact %q: %w", c.uri, err)

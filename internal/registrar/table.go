@@ -122,7 +122,6 @@ func (r *Registrar) sweep(now time.Time) {
 		}
 	}
 	r.mu.Unlock()
-	r.digest.Nonces().Sweep(now)
 	r.limiter.Sweep(now)
 	r.devLimiter.Sweep(now)
 	r.secrets.sweep(now)
@@ -219,6 +218,10 @@ func (r *Registrar) Run(ctx context.Context) error {
 	var kaWG sync.WaitGroup
 	defer kaWG.Wait()
 	kaSem := make(chan struct{}, keepaliveInFlight)
+	lctx, stopLookups := context.WithCancel(ctx)
+	lookupsDone := make(chan struct{})
+	go func() { defer close(lookupsDone); r.secrets.pool.serve(lctx, 0, r.secrets.find) }()
+	defer func() { stopLookups(); <-lookupsDone }()
 	if r.opts.Bus != nil {
 		wctx, stop := context.WithCancel(ctx)
 		watched := make(chan struct{})

@@ -1,0 +1,108 @@
+package registrar
+
+import (
+	"context"
+	"sync"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// lookups runs the store queries for credentials not cached (a device's
+// first REGISTER, or after its entry was dropped) on a few long-lived
+// goroutines while Run serves them. A first REGISTER is handled in a
+// goroutine of its own (it waits for the group commit); when that
+// goroutine ran the query itself, the SQLite driver's deep stack grew
+// each new goroutine's stack (runtime.copystack ~30% of the CPU of 10,000
+// first registrations a second over 1,000 TCP connections, issue 18) and
+// thousands of queries at once contended for the pool of read connections
+// (database/sql's connStmt ~13%). The workers' stacks have grown once;
+// at most lookupWorkers queries run at a time.
+type lookups struct {
+	mu   sync.RWMutex
+	q    chan *lookup  // nil while not serving
+	stop chan struct{} // closed when serving ends
+}
+
+type lookup struct {
+	ctx  context.Context
+	id   string
+	dev  *hotdesk.Device
+	err  error
+	done chan struct{}
+}
+
+// lookupQueue is how many lookups wait for a worker at most; beyond it
+// a caller waits to queue (its REGISTER waits in a goroutine of its own:
+// querying itself, as at first, made thousands of queries at once and
+// left the workers waiting for read connections).
+const lookupQueue = 4096
+
+// find returns find(ctx, id), run by a worker while serving.
+func (p *lookups) find(ctx context.Context, id string, find func(context.Context, string) (*hotdesk.Device, error)) (*hotdesk.Device, error) {
+	l := &lookup{ctx: ctx, id: id, done: make(chan struct{})}
+	sent := false
+	p.mu.RLock()
+	if p.q != nil {
+		select {
+		case p.q <- l:
+			sent = true
+		case <-p.stop:
+		}
+	}
+	p.mu.RUnlock()
+	if !sent {
+		return find(ctx, id)
+	}
+	<-l.done // every queued lookup is answered, also when serving ends
+	return l.dev, l.err
+}
+
+// lookupWorkers is how many lookups run at once: enough that a few slow
+// queries (a device row locked, a store stalling for some ids) leave
+// workers for the others, as when every REGISTER queried itself; few
+// enough that 10,000 first registrations a second do not contend for
+// the store's read connections.
+const lookupWorkers = 16
+
+// serve answers lookups with find on workers goroutines (lookupWorkers
+// when workers ≤ 0) until ctx is done; then it answers what was queued
+// and returns.
+func (p *lookups) serve(ctx context.Context, workers int, find func(context.Context, string) (*hotdesk.Device, error)) {
+	if workers <= 0 {
+		workers = lookupWorkers
+	}
+	q, stop := make(chan *lookup, lookupQueue), make(chan struct{})
+	p.mu.Lock()
+	p.q, p.stop = q, stop
+	p.mu.Unlock()
+	answer := func(l *lookup) {
+		l.dev, l.err = find(l.ctx, l.id)
+		close(l.done)
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				select {
+				case l := <-q:
+					answer(l)
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop) // callers waiting to queue look up themselves
+	p.mu.Lock() // no lookup is queued after this
+	p.q = nil
+	p.mu.Unlock()
+	for {
+		select {
+		case l := <-q:
+			answer(l)
+		default:
+			return
+		}
+	}
+}
