@@ -59,7 +59,7 @@ func newSender() sender {
 // one after the other with gap samples of silence between them, read in
 // place (a prompt and the digits after it are not copied into one buffer).
 type playJob struct {
-	ctx  context.Context
+	ctx    context.Context
 	segs   [][]int16
 	gap    int
 	inline [8][]int16 // holds segs when they fit: no allocation per Play
