@@ -63,6 +63,15 @@ type Store interface {
 	FindDevices(ctx context.Context, f hotdesk.DeviceFilter) ([]*hotdesk.Device, int, error)
 }
 
+// MailboxStore reads in one query what SummaryOf reads in up to three
+// (LoginByDevice, FindDevice, VoicemailCounts): the extension whose
+// mailbox device shows ("" for none) and its counts. The SQL stores have
+// it; SummaryOf uses it when Store has it and is Counts too (one
+// database answers both).
+type MailboxStore interface {
+	DeviceMailbox(ctx context.Context, device string) (ext string, newCount, oldCount int, err error)
+}
+
 // Options configure a Notifier. Store, Counts and SIP are required.
 type Options struct {
 	Store    Store
@@ -197,6 +206,14 @@ func (n *Notifier) devicesOfUser(ctx context.Context, ext string) []string {
 // none (the lamp off).
 func (n *Notifier) SummaryOf(ctx context.Context, device string) (Summary, error) {
 	var s Summary
+	if m, ok := n.o.Store.(MailboxStore); ok && any(n.o.Counts) == any(n.o.Store) {
+		// Every login and logout reads a lamp: one read, not three.
+		ext, nw, old, err := m.DeviceMailbox(ctx, device)
+		if err != nil {
+			return s, fmt.Errorf("mwi: mailbox of %s: %w", device, err)
+		}
+		return Summary{Extension: ext, New: nw, Old: old}, nil
+	}
 	l, err := n.o.Store.LoginByDevice(ctx, device)
 	switch {
 	case err == nil:
