@@ -9,7 +9,7 @@
 #
 #   bench/featurelogin/run.sh                  # N=500: 4,000 at 200/s, then 10,000 at 1,000/s
 #   LATRATE=200 RATE=1500 CALLS=15000 bench/featurelogin/run.sh
-#   PPROF=127.0.0.1:36090 bench/featurelogin/run.sh   # CPU profile of the throughput pass in $OUT
+#   PPROF=127.0.0.1:36090 bench/featurelogin/run.sh   # CPU profile of the throughput pass in $OUT, and allocations
 #
 # Not part of ./scripts/test: a load script, run by hand. Exits non-zero if
 # a login failed or did not run. Set-up: users 5001.. (hot desking on, PIN
@@ -105,6 +105,8 @@ pass() { # label rate calls
     -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>sipp.err) || true
   k1=$(cpu_ticks) te=$(date +%s.%N)
   [ -n "$prof" ] && { wait "$prof" || echo "CPU profile failed"; }
+  # Allocations since the start (set-up included, logins most of them).
+  [ -n "$prof" ] && { curl -sf --max-time 30 -o "$OUT/allocs.pprof" "http://$PPROF/debug/pprof/allocs" || echo "allocation profile failed"; }
   local ok fail retr
   ok=$(stat "$dir/stat.csv" "SuccessfulCall(C)") fail=$(stat "$dir/stat.csv" "FailedCall(C)")
   retr=$(stat "$dir/stat.csv" "Retransmissions(C)")
@@ -122,7 +124,7 @@ pass throughput "$RATE" "$CALLS"
 sleep 35 # sipgo keeps finished UDP transactions 32 s
 printf 'settled    goroutines %d, heap %d kB (not after a GC); load average now: %s\n' "$(metric go_goroutines)" \
   $(( $(metric go_memstats_heap_alloc_bytes) / 1024 )) "$(cut -d' ' -f1-3 /proc/loadavg)"
-[ -n "$PPROF" ] && echo "profile: go tool pprof -top $OUT/hotdesk $OUT/cpu.pprof"
+[ -n "$PPROF" ] && echo "profile: go tool pprof -top $OUT/hotdesk $OUT/cpu.pprof (allocations: -sample_index=alloc_space $OUT/allocs.pprof)"
 kill -INT "$server"; wait "$server" || true
 echo "server log: $(grep -c 'level=' "$OUT/server.log" || true) warnings and errors; files in $OUT"
 [ "$bad" = 0 ] || { echo "FAIL: logins failed or did not run (see $OUT/*/sipp.err)"; exit 1; }
