@@ -86,7 +86,10 @@ uas=$!
 sleep 0.5
 kill -0 "$uas" 2>/dev/null || { echo "NOTIFY answerer did not start"; cat "$OUT/uas/sipp.err"; exit 1; }
 
-echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+k0=$(cpu_ticks)
+sleep 5
+k1=$(cpu_ticks)
+echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); idle server CPU $(( 100 * (k1 - k0) / $(getconf CLK_TCK) / 5 ))% of a core"
 printf 'before     goroutines %d, heap %d kB\n' "$(metric go_goroutines)" $(( $(metric go_memstats_heap_alloc_bytes) / 1024 ))
 bad=0
 pass() { # label rate calls
@@ -121,9 +124,12 @@ pass() { # label rate calls
 }
 pass latency "$LATRATE" "$LATCALLS"
 pass throughput "$RATE" "$CALLS"
+k0=$(cpu_ticks)
 sleep 35 # sipgo keeps finished UDP transactions 32 s
-printf 'settled    goroutines %d, heap %d kB (not after a GC); load average now: %s\n' "$(metric go_goroutines)" \
-  $(( $(metric go_memstats_heap_alloc_bytes) / 1024 )) "$(cut -d' ' -f1-3 /proc/loadavg)"
+k1=$(cpu_ticks)
+printf 'settled    goroutines %d, heap %d kB (not after a GC); idle server CPU %d%% of a core; load average now: %s\n' \
+  "$(metric go_goroutines)" $(( $(metric go_memstats_heap_alloc_bytes) / 1024 )) $(( 100 * (k1 - k0) / $(getconf CLK_TCK) / 35 )) \
+  "$(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$PPROF" ] && echo "profile: go tool pprof -top $OUT/hotdesk $OUT/cpu.pprof (allocations: -sample_index=alloc_space $OUT/allocs.pprof)"
 kill -INT "$server"; wait "$server" || true
 echo "server log: $(grep -c 'level=' "$OUT/server.log" || true) warnings and errors; files in $OUT"
