@@ -617,9 +617,9 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) checkMoved(ctx context.Context, device, source string) {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	home, err := s.o.Store.SiteOfDevice(ctx, device)
+	home, err := s.homeSite(ctx, device) // the cache: this runs in the loop that keeps it
 	if err != nil {
-		if !errors.Is(err, context.Canceled) && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		if !errors.Is(err, context.Canceled) {
 			s.log.Warn("emergency: site of registering phone", "device", device, "err", err)
 		}
 		return

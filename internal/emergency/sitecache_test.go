@@ -192,3 +192,52 @@ func TestMovedAtWithoutBusReadsEachTime(t *testing.T) {
 		t.Fatalf("%d site lists and %d site lookups, want 0 and 2", n, l)
 	}
 }
+
+// auditingSitesStore records audit rows.
+type auditingSitesStore struct {
+	sitesStore
+	mu     sync.Mutex
+	audits []hotdesk.AuditEvent
+}
+
+func (a *auditingSitesStore) AppendAudit(_ context.Context, e *hotdesk.AuditEvent) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.audits = append(a.audits, *e)
+	return nil
+}
+
+func (a *auditingSitesStore) moved() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, e := range a.audits {
+		if e.Kind == hotdesk.KindPhoneMoved {
+			n++
+		}
+	}
+	return n
+}
+
+// A phone registering off its site's networks is flagged with its site
+// taken from the cache (no lookup per registration), and a site change
+// published before a registration is seen by it.
+func TestRegistrationMovedCheckUsesCache(t *testing.T) {
+	store := &auditingSitesStore{}
+	store.set(amsterdam("10.1.0.0/16"))
+	bus := events.New()
+	s, _ := mustRun(t, Options{Store: store, Bus: bus}, hotdesk.DefaultSettings())
+	testrun.Eventually(t, 10*time.Second, "Run following the bus", following(s))
+	bus.Publish(events.Event{Kind: hotdesk.KindRegistered, Device: "HD00001", Source: "10.9.0.1:5060"})
+	testrun.Eventually(t, 10*time.Second, "phone_moved audited", func() bool { return store.moved() == 1 })
+
+	// The site takes in that network; the phone registers from a third.
+	store.set(amsterdam("10.1.0.0/16", "10.9.0.0/16"))
+	bus.Publish(events.Event{Kind: hotdesk.KindSiteChanged})
+	bus.Publish(events.Event{Kind: hotdesk.KindRegistered, Device: "HD00001", Source: "10.9.0.1:5060"})
+	bus.Publish(events.Event{Kind: hotdesk.KindRegistered, Device: "HD00001", Source: "10.7.0.1:5060"})
+	testrun.Eventually(t, 10*time.Second, "the second phone_moved", func() bool { return store.moved() == 2 })
+	if l := store.lookups.Load(); l != 0 {
+		t.Fatalf("%d site lookups for registrations, want 0 (the cache)", l)
+	}
+}
