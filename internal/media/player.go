@@ -43,7 +43,7 @@ type sender struct {
 	sent    bool // a packet went out: no more marker for the stream start
 	wasCN   bool // the last packet was comfort noise
 	buf     []byte
-	sbuf    []byte // SRTP output
+	sbuf    []byte // SRTP output, made by the first encryption (most calls are plain RTP)
 	payload []byte
 	frame   []int16
 }
@@ -51,7 +51,7 @@ type sender struct {
 func newSender() sender {
 	return sender{
 		ssrc: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(),
-		buf: make([]byte, maxPacket), sbuf: make([]byte, 0, maxPacket+16), payload: make([]byte, 0, frameSamples), frame: make([]int16, frameSamples),
+		buf: make([]byte, maxPacket), payload: make([]byte, 0, frameSamples), frame: make([]int16, frameSamples),
 	}
 }
 
