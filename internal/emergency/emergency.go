@@ -594,8 +594,8 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	evs, stop := s.o.Bus.Subscribe(256)
 	defer stop()
-	s.sites.follow(true)
-	defer s.sites.follow(false)
+	s.sites.follow(true, s.o.Bus.Dropped)
+	defer s.sites.follow(false, nil)
 	follow.Each(ctx, evs, func(e events.Event) {
 		s.sites.event(e)
 		switch e.Kind {

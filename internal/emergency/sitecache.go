@@ -17,27 +17,30 @@ import (
 const siteCacheTTL = 30 * time.Second
 
 // siteCache is every site with its devices as last read, for the check
-// each login makes before its 200 OK (MovedAt): reading them per login
-// was three queries, and under load their timeouts. It is used only while
-// Run follows the bus, which drops it on a site or device change, on a
-// cluster resync, and on a gap in the events' sequence (events lost to a
-// full buffer may have held a change). Emergency calls do not use it:
-// Locate reads the store each time.
+// each login makes before its 200 OK (MovedAt) and each registration
+// (checkMoved): reading them per login was three queries, and under load
+// their timeouts. It is used only while Run follows the bus, which drops
+// it on a site or device change and on a cluster resync; events the bus
+// dropped (a full subscriber buffer: events.Bus.Dropped moved) may have
+// held a change, so they make it stale too. Emergency calls do not use
+// it: Locate reads the store each time.
 type siteCache struct {
-	load sync.Mutex // one reload at a time; the others wait for it
+	load sync.Mutex // one reload at a time; the others read the store meanwhile
 
 	mu      sync.Mutex
 	on      bool                     // Run follows the bus
 	gen     uint64                   // bumped by every drop
 	byDev   map[string]*hotdesk.Site // lower-case device id → its site; nil: not loaded
 	loaded  time.Time
-	lastSeq int64
+	lost    int64        // dropped() when byDev was read
+	dropped func() int64 // events the bus could not deliver (events.Bus.Dropped); nil: none
 }
 
-// follow marks the cache usable (on) or not, and drops it.
-func (c *siteCache) follow(on bool) {
+// follow marks the cache usable (on) or not, and drops it. dropped counts
+// the events the bus lost.
+func (c *siteCache) follow(on bool, dropped func() int64) {
 	c.mu.Lock()
-	c.on, c.lastSeq = on, 0
+	c.on, c.dropped = on, dropped
 	c.dropLocked()
 	c.mu.Unlock()
 }
@@ -49,32 +52,41 @@ func (c *siteCache) dropLocked() {
 
 // event drops the cache when e may mean the sites changed.
 func (c *siteCache) event(e events.Event) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	gap := c.lastSeq != 0 && e.Seq > c.lastSeq+1
-	c.lastSeq = max(c.lastSeq, e.Seq)
-	switch {
-	case gap, e.Kind == hotdesk.KindSiteChanged, e.Kind == hotdesk.KindDeviceChanged, e.Kind == events.KindResync:
+	switch e.Kind {
+	case hotdesk.KindSiteChanged, hotdesk.KindDeviceChanged, events.KindResync:
+		c.mu.Lock()
 		c.dropLocked()
+		c.mu.Unlock()
 	}
 }
 
+// lostLocked is how many events the bus has lost so far.
+func (c *siteCache) lostLocked() int64 {
+	if c.dropped == nil {
+		return 0
+	}
+	return c.dropped()
+}
+
 // home returns dev's site (nil: none) from the cache, loading it with
-// list when needed; ok is false when the cache is not in use or could not
-// be loaded.
+// list when needed; ok is false when the cache is not in use, could not be
+// loaded, or another caller is loading it (the caller then reads the
+// store itself rather than queue behind the load).
 func (c *siteCache) home(ctx context.Context, now time.Time, device string,
 	list func(ctx context.Context) ([]*hotdesk.Site, error)) (site *hotdesk.Site, ok bool) {
 	key := strings.ToLower(device)
 	if site, ok, usable := c.lookup(now, key); ok || !usable {
 		return site, ok
 	}
-	c.load.Lock()
+	if !c.load.TryLock() {
+		return nil, false
+	}
 	defer c.load.Unlock()
 	if site, ok, usable := c.lookup(now, key); ok || !usable {
-		return site, ok // loaded while this one waited
+		return site, ok // loaded meanwhile
 	}
 	c.mu.Lock()
-	gen := c.gen
+	gen, lost := c.gen, c.lostLocked()
 	c.mu.Unlock()
 	sites, err := list(ctx)
 	if err != nil {
@@ -91,12 +103,12 @@ func (c *siteCache) home(ctx context.Context, now time.Time, device string,
 	if c.gen == gen && c.on {
 		// Nothing dropped it while it was read: what was read may be
 		// older than a change only if that change's event is still to come.
-		c.byDev, c.loaded = byDev, now
+		c.byDev, c.loaded, c.lost = byDev, now, lost
 	}
 	return byDev[key], true
 }
 
-// lookup answers from the cache: ok when loaded and fresh, usable when
+// lookup answers from the cache: ok when loaded and current, usable when
 // the cache is in use at all.
 func (c *siteCache) lookup(now time.Time, key string) (site *hotdesk.Site, ok, usable bool) {
 	c.mu.Lock()
@@ -104,14 +116,15 @@ func (c *siteCache) lookup(now time.Time, key string) (site *hotdesk.Site, ok, u
 	if !c.on {
 		return nil, false, false
 	}
-	if c.byDev == nil || now.Sub(c.loaded) > siteCacheTTL || now.Before(c.loaded) {
+	if c.byDev == nil || now.Sub(c.loaded) > siteCacheTTL || now.Before(c.loaded) || c.lostLocked() != c.lost {
 		return nil, false, true
 	}
 	return c.byDev[key], true, true
 }
 
-// homeSite is dev's site for MovedAt: from the cache while Run follows the
-// bus, else (or when the sites cannot be listed) read from the store.
+// homeSite is dev's site for MovedAt and checkMoved: from the cache while
+// Run follows the bus, else (or when the sites cannot be listed, or are
+// being listed by another caller) read from the store.
 func (s *Service) homeSite(ctx context.Context, device string) (*hotdesk.Site, error) {
 	if site, ok := s.sites.home(ctx, s.o.Now(), device, s.o.Store.ListSites); ok {
 		return site, nil

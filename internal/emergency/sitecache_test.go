@@ -124,32 +124,33 @@ func TestMovedAtCachesSites(t *testing.T) {
 	}
 }
 
-// The cache is dropped by the events that may mean a change, a gap in
-// the sequence (events lost to a full buffer) among them, and kept by the
-// others.
+// The cache is dropped by the events that may mean a change and made
+// stale by events the bus lost; other events keep it.
 func TestSiteCacheEvents(t *testing.T) {
 	list := func(context.Context) ([]*hotdesk.Site, error) { return []*hotdesk.Site{amsterdam()}, nil }
 	now := time.Now()
 	for _, tc := range []struct {
 		name string
 		e    events.Event
+		lost int64 // events the bus lost meanwhile
 		drop bool
 	}{
-		{"login", events.Event{Seq: 2, Kind: hotdesk.KindLogin}, false},
-		{"registered", events.Event{Seq: 2, Kind: hotdesk.KindRegistered}, false},
-		{"reordered", events.Event{Seq: 1, Kind: hotdesk.KindLogin}, false},
-		{"site changed", events.Event{Seq: 2, Kind: hotdesk.KindSiteChanged}, true},
-		{"device changed", events.Event{Seq: 2, Kind: hotdesk.KindDeviceChanged}, true},
-		{"resync", events.Event{Seq: 2, Kind: events.KindResync}, true},
-		{"gap", events.Event{Seq: 4, Kind: hotdesk.KindLogin}, true},
+		{"login", events.Event{Kind: hotdesk.KindLogin}, 0, false},
+		{"registered", events.Event{Kind: hotdesk.KindRegistered}, 0, false},
+		{"site changed", events.Event{Kind: hotdesk.KindSiteChanged}, 0, true},
+		{"device changed", events.Event{Kind: hotdesk.KindDeviceChanged}, 0, true},
+		{"resync", events.Event{Kind: events.KindResync}, 0, true},
+		{"events lost", events.Event{Kind: hotdesk.KindLogin}, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			var lost atomic.Int64
+			lost.Store(7)
 			var c siteCache
-			c.follow(true)
-			c.event(events.Event{Seq: 1, Kind: hotdesk.KindLogin})
+			c.follow(true, lost.Load)
 			if site, ok := c.home(context.Background(), now, "HD00001", list); !ok || site == nil {
 				t.Fatal("not loaded")
 			}
+			lost.Add(tc.lost)
 			c.event(tc.e)
 			_, cached, _ := c.lookup(now, "hd00001")
 			if cached == tc.drop {
@@ -159,12 +160,38 @@ func TestSiteCacheEvents(t *testing.T) {
 	}
 }
 
+// While one caller loads the sites, the others do not queue behind it:
+// they read the phone's site from the store.
+func TestSiteCacheLoadDoesNotQueue(t *testing.T) {
+	var c siteCache
+	c.follow(true, nil)
+	started, release := make(chan struct{}), make(chan struct{})
+	list := func(context.Context) ([]*hotdesk.Site, error) {
+		close(started)
+		<-release
+		return []*hotdesk.Site{amsterdam()}, nil
+	}
+	done := make(chan bool)
+	go func() { _, ok := c.home(context.Background(), time.Now(), "HD00001", list); done <- ok }()
+	<-started
+	if _, ok := c.home(context.Background(), time.Now(), "HD00001", list); ok {
+		t.Fatal("a second caller was answered from a cache still loading")
+	}
+	close(release)
+	if !<-done {
+		t.Fatal("the loading caller got no answer")
+	}
+	if _, ok, _ := c.lookup(time.Now(), "hd00001"); !ok {
+		t.Fatal("the load was not kept")
+	}
+}
+
 // A load that raced a drop is not kept: the next login reads again.
 func TestSiteCacheLoadRacingDrop(t *testing.T) {
 	var c siteCache
-	c.follow(true)
+	c.follow(true, nil)
 	list := func(context.Context) ([]*hotdesk.Site, error) {
-		c.event(events.Event{Seq: 1, Kind: hotdesk.KindSiteChanged}) // a change committed while it read
+		c.event(events.Event{Kind: hotdesk.KindSiteChanged}) // a change committed while it read
 		return []*hotdesk.Site{amsterdam()}, nil
 	}
 	if _, ok := c.home(context.Background(), time.Now(), "HD00001", list); !ok {
