@@ -594,10 +594,10 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	evs, stop := s.o.Bus.Subscribe(256)
 	defer stop()
-	s.sites.follow(true, s.o.Bus.Dropped)
-	defer s.sites.follow(false, nil)
+	s.sites.follow(true)
+	defer s.sites.follow(false)
 	follow.Each(ctx, evs, func(e events.Event) {
-		s.sites.event(e)
+		s.sites.event(e, len(evs) >= cap(evs)-1)
 		switch e.Kind {
 		case hotdesk.KindEmergencyAck:
 			if id, ok := hotdesk.AckedCallID(e.Detail); ok {

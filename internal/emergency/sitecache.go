@@ -20,27 +20,24 @@ const siteCacheTTL = 30 * time.Second
 // each login makes before its 200 OK (MovedAt) and each registration
 // (checkMoved): reading them per login was three queries, and under load
 // their timeouts. It is used only while Run follows the bus, which drops
-// it on a site or device change and on a cluster resync; events the bus
-// dropped (a full subscriber buffer: events.Bus.Dropped moved) may have
-// held a change, so they make it stale too. Emergency calls do not use
-// it: Locate reads the store each time.
+// it on a site or device change and on a cluster resync, and when Run's
+// buffer was full (the bus drops what a full subscriber cannot take, and
+// a dropped event may have been a change). Emergency calls do not use it:
+// Locate reads the store each time.
 type siteCache struct {
 	load sync.Mutex // one reload at a time; the others read the store meanwhile
 
-	mu      sync.Mutex
-	on      bool                     // Run follows the bus
-	gen     uint64                   // bumped by every drop
-	byDev   map[string]*hotdesk.Site // lower-case device id → its site; nil: not loaded
-	loaded  time.Time
-	lost    int64        // dropped() when byDev was read
-	dropped func() int64 // events the bus could not deliver (events.Bus.Dropped); nil: none
+	mu     sync.Mutex
+	on     bool                     // Run follows the bus
+	gen    uint64                   // bumped by every drop
+	byDev  map[string]*hotdesk.Site // lower-case device id → its site; nil: not loaded
+	loaded time.Time
 }
 
-// follow marks the cache usable (on) or not, and drops it. dropped counts
-// the events the bus lost.
-func (c *siteCache) follow(on bool, dropped func() int64) {
+// follow marks the cache usable (on) or not, and drops it.
+func (c *siteCache) follow(on bool) {
 	c.mu.Lock()
-	c.on, c.dropped = on, dropped
+	c.on = on
 	c.dropLocked()
 	c.mu.Unlock()
 }
@@ -50,22 +47,17 @@ func (c *siteCache) dropLocked() {
 	c.byDev = nil
 }
 
-// event drops the cache when e may mean the sites changed.
-func (c *siteCache) event(e events.Event) {
-	switch e.Kind {
-	case hotdesk.KindSiteChanged, hotdesk.KindDeviceChanged, events.KindResync:
+// event drops the cache when e may mean the sites changed, or when the
+// bus may have dropped events for Run (full: its buffer was full or
+// nearly so when e was taken; Run is its only reader, so after a drop the
+// buffer stays full until Run takes the next event).
+func (c *siteCache) event(e events.Event, full bool) {
+	switch {
+	case full, e.Kind == hotdesk.KindSiteChanged, e.Kind == hotdesk.KindDeviceChanged, e.Kind == events.KindResync:
 		c.mu.Lock()
 		c.dropLocked()
 		c.mu.Unlock()
 	}
-}
-
-// lostLocked is how many events the bus has lost so far.
-func (c *siteCache) lostLocked() int64 {
-	if c.dropped == nil {
-		return 0
-	}
-	return c.dropped()
 }
 
 // home returns dev's site (nil: none) from the cache, loading it with
@@ -86,7 +78,7 @@ func (c *siteCache) home(ctx context.Context, now time.Time, device string,
 		return site, ok // loaded meanwhile
 	}
 	c.mu.Lock()
-	gen, lost := c.gen, c.lostLocked()
+	gen := c.gen
 	c.mu.Unlock()
 	sites, err := list(ctx)
 	if err != nil {
@@ -103,7 +95,7 @@ func (c *siteCache) home(ctx context.Context, now time.Time, device string,
 	if c.gen == gen && c.on {
 		// Nothing dropped it while it was read: what was read may be
 		// older than a change only if that change's event is still to come.
-		c.byDev, c.loaded, c.lost = byDev, now, lost
+		c.byDev, c.loaded = byDev, now
 	}
 	return byDev[key], true
 }
@@ -116,7 +108,7 @@ func (c *siteCache) lookup(now time.Time, key string) (site *hotdesk.Site, ok, u
 	if !c.on {
 		return nil, false, false
 	}
-	if c.byDev == nil || now.Sub(c.loaded) > siteCacheTTL || now.Before(c.loaded) || c.lostLocked() != c.lost {
+	if c.byDev == nil || now.Sub(c.loaded) > siteCacheTTL || now.Before(c.loaded) {
 		return nil, false, true
 	}
 	return c.byDev[key], true, true
