@@ -9,7 +9,7 @@
 #
 #   bench/featurelogin/run.sh                  # N=500: 4,000 at 200/s, then 10,000 at 1,000/s
 #   LATRATE=200 RATE=1500 CALLS=15000 bench/featurelogin/run.sh
-#   PPROF=127.0.0.1:36090 bench/featurelogin/run.sh   # CPU profile of the throughput pass in $OUT
+#   PPROF=127.0.0.1:36090 bench/featurelogin/run.sh   # CPU profile of the throughput pass in $OUT, and allocations
 #
 # Not part of ./scripts/test: a load script, run by hand. Exits non-zero if
 # a login failed or did not run. Set-up: users 5001.. (hot desking on, PIN
@@ -61,6 +61,7 @@ api() { # METHOD PATH BODY: must answer 200 or 201
 }
 metric() { curl -sf --max-time 10 "$API/metrics" | awk -v m="$1" '$1 == m {printf "%.0f", $2}'; }
 cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$server/stat"; }
+sys_ticks() { awk '{sub(/.*\) /, ""); print $13}' "/proc/$server/stat"; } # kernel time: syscalls, fsync
 stat() { awk -F';' -v col="$2" 'NR==1 {for (i=1;i<=NF;i++) if ($i==col) c=i; next} {v=$c} END {print v+0}' "$1"; }
 
 t0=$(date +%s.%N)
@@ -86,7 +87,10 @@ uas=$!
 sleep 0.5
 kill -0 "$uas" 2>/dev/null || { echo "NOTIFY answerer did not start"; cat "$OUT/uas/sipp.err"; exit 1; }
 
-echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+k0=$(cpu_ticks)
+sleep 5
+k1=$(cpu_ticks)
+echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); idle server CPU $(( 100 * (k1 - k0) / $(getconf CLK_TCK) / 5 ))% of a core"
 printf 'before     goroutines %d, heap %d kB\n' "$(metric go_goroutines)" $(( $(metric go_memstats_heap_alloc_bytes) / 1024 ))
 bad=0
 pass() { # label rate calls
@@ -98,31 +102,37 @@ pass() { # label rate calls
     prof=$!
   fi
   local k0 k1 ts te
-  k0=$(cpu_ticks) ts=$(date +%s.%N)
+  k0=$(cpu_ticks) s0=$(sys_ticks) ts=$(date +%s.%N)
   (cd "$dir" && sipp "127.0.0.1:$PORT" -sf "$ROOT/test/sipp/login_bench.xml" -inf "$OUT/phones.csv" \
     -m "$calls" -r "$rate" -l "$LIMIT" -t u1 -i 127.0.0.1 -p $((PORT + 2)) -mi 127.0.0.1 -mp $((PORT + 10)) \
     -nostdin -key domain bench.test -max_socket 2000 -buff_size 4194304 -timeout $((calls / rate + 120))s \
     -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>sipp.err) || true
-  k1=$(cpu_ticks) te=$(date +%s.%N)
+  k1=$(cpu_ticks) s1=$(sys_ticks) te=$(date +%s.%N)
   [ -n "$prof" ] && { wait "$prof" || echo "CPU profile failed"; }
+  # Allocations since the start (set-up included, logins most of them).
+  [ -n "$prof" ] && { curl -sf --max-time 30 -o "$OUT/allocs.pprof" "http://$PPROF/debug/pprof/allocs" || echo "allocation profile failed"; }
   local ok fail retr
   ok=$(stat "$dir/stat.csv" "SuccessfulCall(C)") fail=$(stat "$dir/stat.csv" "FailedCall(C)")
   retr=$(stat "$dir/stat.csv" "Retransmissions(C)")
   [ "$fail" -eq 0 ] && [ "$ok" -eq "$calls" ] || bad=1
   sort -t';' -k2 -g <(tail -q -n +2 "$dir"/*_rtt.csv 2>/dev/null | awk -F';' 'NF>=2') | awk -F';' \
     -v l="$label" -v r="$rate" -v ok="$ok" -v f="$fail" -v re="$retr" -v s="$(echo "$te - $ts" | bc)" \
-    -v k="$((k1 - k0))" -v hz="$(getconf CLK_TCK)" '
+    -v k="$((k1 - k0))" -v sk="$((s1 - s0))" -v hz="$(getconf CLK_TCK)" '
     {v[NR]=$2} END {
       printf "%-10s offered %5d/s: %6d ok %4d failed %5d retrans in %6.2fs = %6.0f logins/s; ", l, r, ok, f, re, s, ok/s
       if (NR) printf "INVITE(auth)->200 p50 %.2f ms p99 %.2f ms max %.2f ms; ", v[int(NR*0.50)+1], v[int(NR*0.99)+1], v[NR]
-      printf "server CPU %.0f%% of a core, %.0f µs per login\n", 100*k/hz/s, ok ? 1e6*k/hz/ok : 0 }'
+      printf "server CPU %.0f%% of a core, %.0f µs per login (%.0f in the kernel)\n", 100*k/hz/s, ok ? 1e6*k/hz/ok : 0,
+        ok ? 1e6*sk/hz/ok : 0 }'
 }
 pass latency "$LATRATE" "$LATCALLS"
 pass throughput "$RATE" "$CALLS"
+k0=$(cpu_ticks)
 sleep 35 # sipgo keeps finished UDP transactions 32 s
-printf 'settled    goroutines %d, heap %d kB (not after a GC); load average now: %s\n' "$(metric go_goroutines)" \
-  $(( $(metric go_memstats_heap_alloc_bytes) / 1024 )) "$(cut -d' ' -f1-3 /proc/loadavg)"
-[ -n "$PPROF" ] && echo "profile: go tool pprof -top $OUT/hotdesk $OUT/cpu.pprof"
+k1=$(cpu_ticks)
+printf 'settled    goroutines %d, heap %d kB (not after a GC); idle server CPU %d%% of a core; load average now: %s\n' \
+  "$(metric go_goroutines)" $(( $(metric go_memstats_heap_alloc_bytes) / 1024 )) $(( 100 * (k1 - k0) / $(getconf CLK_TCK) / 35 )) \
+  "$(cut -d' ' -f1-3 /proc/loadavg)"
+[ -n "$PPROF" ] && echo "profile: go tool pprof -top $OUT/hotdesk $OUT/cpu.pprof (allocations: -sample_index=alloc_space $OUT/allocs.pprof)"
 kill -INT "$server"; wait "$server" || true
 echo "server log: $(grep -c 'level=' "$OUT/server.log" || true) warnings and errors; files in $OUT"
 [ "$bad" = 0 ] || { echo "FAIL: logins failed or did not run (see $OUT/*/sipp.err)"; exit 1; }

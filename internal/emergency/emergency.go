@@ -89,6 +89,7 @@ type Service struct {
 	mu     sync.Mutex
 	active map[int64]context.CancelFunc // alerts running, by call record id
 	moved  map[string]string            // device → network site it was flagged on (notified once)
+	sites  siteCache                    // for MovedAt
 	wg     sync.WaitGroup
 	quit   chan struct{}
 	once   sync.Once
@@ -593,7 +594,10 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	evs, stop := s.o.Bus.Subscribe(256)
 	defer stop()
+	s.sites.follow(true)
+	defer s.sites.follow(false)
 	follow.Each(ctx, evs, func(e events.Event) {
+		s.sites.event(e, len(evs) >= cap(evs)-1)
 		switch e.Kind {
 		case hotdesk.KindEmergencyAck:
 			if id, ok := hotdesk.AckedCallID(e.Detail); ok {
@@ -613,9 +617,9 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) checkMoved(ctx context.Context, device, source string) {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	home, err := s.o.Store.SiteOfDevice(ctx, device)
+	home, err := s.homeSite(ctx, device) // the cache: this runs in the loop that keeps it
 	if err != nil {
-		if !errors.Is(err, context.Canceled) && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
+		if !errors.Is(err, context.Canceled) {
 			s.log.Warn("emergency: site of registering phone", "device", device, "err", err)
 		}
 		return
@@ -647,7 +651,17 @@ func (s *Service) checkMoved(ctx context.Context, device, source string) {
 }
 
 // MovedAt reports whether dev, seen at source, is off its site's
-// networks (for the warning a user hears on logging in there).
+// networks (for the warning a user hears on logging in there). Every login
+// asks before its 200 OK, so it takes the sites from a cache (siteCache)
+// and needs only the phone's own site, not the others' networks; on a
+// store error it says no, as Locate would.
 func (s *Service) MovedAt(ctx context.Context, dev *hotdesk.Device, source string) bool {
-	return s.Locate(ctx, dev, source).Moved
+	ctx, cancel := context.WithTimeout(ctx, locateTimeout)
+	defer cancel()
+	home, err := s.homeSite(ctx, dev.ID)
+	if err != nil {
+		s.log.Error("emergency: site of the phone logging in unknown", "device", dev.ID, "err", err)
+		return false
+	}
+	return Moved(home, source)
 }

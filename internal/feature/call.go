@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/media"
+	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
 )
 
 // byeTimeout bounds the PBX's BYE at the end of a call.
@@ -31,7 +32,9 @@ type call struct {
 	contact *sip.ContactHeader
 	log     *slog.Logger
 
-	answered     bool // owner only
+	answered     bool       // owner only
+	parts        [][]int16  // owner only: Play's prompts, reused
+	partsBuf     [8][]int16 // parts' first backing array
 	order        *infoOrder
 	first, inter time.Duration // digit timeouts
 
@@ -97,6 +100,7 @@ func (s *Service) newCallOn(dlg *sipgo.DialogServerSession, req *sip.Request, co
 		return nil, sip.StatusServiceUnavailable
 	}
 	c := &call{s: s, dlg: dlg, sess: sess, callID: req.CallID().Value(), contact: contact, log: s.log}
+	c.parts = c.partsBuf[:0]
 	c.order = newInfoOrder(req.CSeq().SeqNo, sess.InjectDigit)
 	c.first, c.inter = s.digitTimeouts(context.Background())
 	if body := req.Body(); len(body) > 0 {
@@ -171,7 +175,10 @@ func (c *call) Play(ctx context.Context, names ...string) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return c.sess.Play(ctx, c.prompts.Say(names...))
+	// The prompts play from their shared samples: joining them (Say)
+	// copied about 64 kB per login confirmation.
+	c.parts = c.prompts.Parts(c.parts[:0], names...)
+	return c.sess.PlaySegments(ctx, prompts.Gap, c.parts...)
 }
 
 // Collect reads keys up to '#' with the first- and inter-digit timeouts.

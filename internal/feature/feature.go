@@ -27,6 +27,9 @@ import (
 type PromptSet interface {
 	// Say concatenates the named prompts into 8 kHz linear PCM.
 	Say(names ...string) []int16
+	// Parts appends the named prompts' samples to dst (shared, not
+	// copied), for media.Session.PlaySegments with prompts.Gap.
+	Parts(dst [][]int16, names ...string) [][]int16
 }
 
 // promptLoader adapts a prompts.Set loader to the PromptSet interface (nil

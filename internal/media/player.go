@@ -43,7 +43,7 @@ type sender struct {
 	sent    bool // a packet went out: no more marker for the stream start
 	wasCN   bool // the last packet was comfort noise
 	buf     []byte
-	sbuf    []byte // SRTP output
+	sbuf    []byte // SRTP output, made by the first encryption (most calls are plain RTP)
 	payload []byte
 	frame   []int16
 }
@@ -51,17 +51,50 @@ type sender struct {
 func newSender() sender {
 	return sender{
 		ssrc: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(),
-		buf: make([]byte, maxPacket), sbuf: make([]byte, 0, maxPacket+16), payload: make([]byte, 0, frameSamples), frame: make([]int16, frameSamples),
+		buf: make([]byte, maxPacket), payload: make([]byte, 0, frameSamples), frame: make([]int16, frameSamples),
 	}
 }
 
-// playJob is one Play call handed to sendLoop.
+// playJob is one Play call handed to sendLoop: segments of audio played
+// one after the other with gap samples of silence between them, read in
+// place (a prompt and the digits after it are not copied into one buffer).
 type playJob struct {
-	ctx  context.Context
-	pcm  []int16
-	pos  int        // samples sent
-	done chan error // buffered: the result
+	ctx    context.Context
+	segs   [][]int16
+	gap    int
+	inline [8][]int16 // holds segs when they fit: no allocation per Play
+	seg    int        // segment being sent
+	pos    int        // samples of segs[seg] sent, its leading gap included
+	done   chan error // buffered: the result
 }
+
+// fill copies the job's next samples into frame, silence in the gaps, and
+// returns how many it copied (less than len(frame) at the end).
+func (j *playJob) fill(frame []int16) int {
+	n := 0
+	for n < len(frame) && j.seg < len(j.segs) {
+		lead := j.gap
+		if j.seg == 0 {
+			lead = 0
+		}
+		if j.pos < lead {
+			k := min(lead-j.pos, len(frame)-n)
+			clear(frame[n : n+k])
+			n, j.pos = n+k, j.pos+k
+			continue
+		}
+		seg := j.segs[j.seg]
+		k := copy(frame[n:], seg[j.pos-lead:])
+		n, j.pos = n+k, j.pos+k
+		if j.pos-lead >= len(seg) {
+			j.seg, j.pos = j.seg+1, 0
+		}
+	}
+	return n
+}
+
+// finished reports whether every sample of the job was sent.
+func (j *playJob) finished() bool { return j.seg >= len(j.segs) }
 
 // Start begins the outgoing stream: silence until a prompt plays. Call it
 // once the call is answered; Play starts the stream too. Before an SDP
@@ -73,6 +106,26 @@ func (s *Session) Start() { s.startOnce.Do(func() { close(s.started) }) }
 // the last packet's 20 ms have passed, or at once when ctx is done or the
 // session closes. A tail shorter than 20 ms is padded with silence.
 func (s *Session) Play(ctx context.Context, pcm []int16) error {
+	job := &playJob{ctx: ctx}
+	job.segs = append(job.inline[:0], pcm)
+	return s.play(job)
+}
+
+// PlaySegments plays segs one after the other with gap samples (8 kHz) of
+// silence between two of them, as Play would play them concatenated,
+// without concatenating them: the samples are read in place while they
+// play (prompts are shared, read-only buffers: prompts.Set.Parts), so
+// they must not change. segs itself is not kept: the caller may reuse it
+// once PlaySegments returns.
+func (s *Session) PlaySegments(ctx context.Context, gap int, segs ...[]int16) error {
+	job := &playJob{ctx: ctx, gap: max(gap, 0)}
+	job.segs = append(job.inline[:0], segs...)
+	return s.play(job)
+}
+
+// play runs job: queued to sendLoop, which paces it (see Play).
+func (s *Session) play(job *playJob) error {
+	ctx := job.ctx
 	s.playMu.Lock()
 	defer s.playMu.Unlock()
 	if s.closed() {
@@ -87,7 +140,7 @@ func (s *Session) Play(ctx context.Context, pcm []int16) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	job := &playJob{ctx: ctx, pcm: pcm, done: make(chan error, 1)}
+	job.done = make(chan error, 1)
 	select {
 	case s.plays <- job:
 	case <-ctx.Done():
@@ -155,10 +208,8 @@ func (s *Session) sendLoop() {
 		case neg == nil:
 			// Not negotiated yet (offer in our 200, answer in the ACK).
 		case cur != nil:
-			end := min(cur.pos+frameSamples, len(cur.pcm))
-			s.sendAudio(neg, cur.pcm[cur.pos:end])
-			cur.pos = end
-			if cur.pos >= len(cur.pcm) {
+			s.sendAudio(neg, cur)
+			if cur.finished() {
 				ending, cur = cur, nil
 			}
 		case dir == "sendrecv" || dir == "sendonly":
@@ -203,9 +254,10 @@ func (s *Session) stream() (*negotiated, string) {
 	return s.neg, s.neg.dir
 }
 
-func (s *Session) sendAudio(neg *negotiated, samples []int16) {
+// sendAudio sends the job's next 20 ms, a tail padded with silence.
+func (s *Session) sendAudio(neg *negotiated, job *playJob) {
 	tx := &s.tx
-	n := copy(tx.frame, samples)
+	n := job.fill(tx.frame)
 	clear(tx.frame[n:])
 	tx.payload = neg.codec.encode(tx.payload[:0], tx.frame)
 	s.send(neg.pt, tx.payload, !tx.sent || tx.wasCN)

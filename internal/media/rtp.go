@@ -16,7 +16,7 @@ import (
 func (s *Session) readLoop() {
 	defer s.wg.Done()
 	buf := make([]byte, maxPacket)
-	plain := make([]byte, maxPacket)
+	var plain []byte // SRTP's decrypted packet, made by the first (most calls are plain RTP)
 	var pkt rtp.Packet
 	for {
 		n, from, err := s.conn.ReadFromUDP(buf)
@@ -33,6 +33,7 @@ func (s *Session) readLoop() {
 			if data, err = dec.DecryptRTP(plain[:0], data, nil); err != nil {
 				continue
 			}
+			plain = data[:0]
 		}
 		if pkt.Unmarshal(data) != nil || pkt.Version != 2 || isRTCP(pkt.PayloadType) {
 			continue

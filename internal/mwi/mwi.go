@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,15 @@ type Store interface {
 	LoginByDevice(ctx context.Context, device string) (*hotdesk.Login, error)
 	FindDevice(ctx context.Context, id string) (*hotdesk.Device, error)
 	FindDevices(ctx context.Context, f hotdesk.DeviceFilter) ([]*hotdesk.Device, int, error)
+}
+
+// MailboxStore reads in one query what SummaryOf reads in up to three
+// (LoginByDevice, FindDevice, VoicemailCounts): the extension whose
+// mailbox device shows ("" for none) and its counts. The SQL stores have
+// it; SummaryOf uses it when Store has it and is Counts too (one
+// database answers both).
+type MailboxStore interface {
+	DeviceMailbox(ctx context.Context, device string) (ext string, newCount, oldCount int, err error)
 }
 
 // Options configure a Notifier. Store, Counts and SIP are required.
@@ -112,6 +122,8 @@ type Notifier struct {
 	closed  bool
 
 	sent atomic.Int64 // NOTIFYs answered 2xx
+
+	mailbox MailboxStore // Store, when it has DeviceMailbox and is Counts too
 }
 
 // worker serialises one device's NOTIFYs: again says state changed while
@@ -130,9 +142,19 @@ func New(o Options) (*Notifier, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Notifier{o: o, log: o.Logger, loop: sipnotify.NewLoop(o.Bus),
+	n := &Notifier{o: o, log: o.Logger, loop: sipnotify.NewLoop(o.Bus),
 		bounds:  sipnotify.Expiry{Min: o.MinExpires, Max: o.MaxExpires, Default: o.DefaultExpires}.Defaulted(),
-		workers: map[string]*worker{}, subs: map[string]*subscription{}}, nil
+		workers: map[string]*worker{}, subs: map[string]*subscription{}}
+	if m, ok := o.Store.(MailboxStore); ok && sameValue(o.Store, o.Counts) {
+		n.mailbox = m
+	}
+	return n, nil
+}
+
+// sameValue reports whether a and b are the same (comparable) value.
+func sameValue(a, b any) bool {
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	return ta == tb && ta != nil && ta.Comparable() && a == b
 }
 
 // Sent is how many NOTIFYs were answered with 2xx (tests, metrics).
@@ -197,6 +219,14 @@ func (n *Notifier) devicesOfUser(ctx context.Context, ext string) []string {
 // none (the lamp off).
 func (n *Notifier) SummaryOf(ctx context.Context, device string) (Summary, error) {
 	var s Summary
+	if n.mailbox != nil {
+		// Every login and logout reads a lamp: one read, not three.
+		ext, nw, old, err := n.mailbox.DeviceMailbox(ctx, device)
+		if err != nil {
+			return s, fmt.Errorf("mwi: mailbox of %s: %w", device, err)
+		}
+		return Summary{Extension: ext, New: nw, Old: old}, nil
+	}
 	l, err := n.o.Store.LoginByDevice(ctx, device)
 	switch {
 	case err == nil:

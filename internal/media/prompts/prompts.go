@@ -232,6 +232,21 @@ func (s *Set) Say(names ...string) []int16 {
 	return out
 }
 
+// Parts appends the named prompts' samples to dst, in order, unknown
+// names skipped: Say's audio without the gaps and without copying it, for
+// media.Session.PlaySegments(ctx, Gap, parts...). The slices are shared:
+// do not modify them.
+func (s *Set) Parts(dst [][]int16, names ...string) [][]int16 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, name := range names {
+		if pcm, ok := s.current[name]; ok {
+			dst = append(dst, pcm)
+		}
+	}
+	return dst
+}
+
 // DigitNames maps a number to its digit prompts: "201" → digit_2,
 // digit_0, digit_1. Other characters are skipped.
 func DigitNames(number string) []string {

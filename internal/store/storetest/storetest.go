@@ -27,6 +27,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteUserEndsLogin", testDeleteUserEndsLogin},
 		{"DeleteUserOwningPhones", testDeleteUserOwningPhones},
 		{"DeviceIDsIgnoreCase", testDeviceIDsIgnoreCase},
+		{"DeviceMailbox", testDeviceMailbox},
 		{"Devices", testDevices},
 		{"DeviceFilters", testDeviceFilters},
 		{"HotdeskIDs", testHotdeskIDs},

@@ -1,0 +1,81 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// deviceMailboxer is the one-query read of a phone's message lamp
+// (sqlstore.DB.DeviceMailbox; internal/mwi uses it when the store has it).
+type deviceMailboxer interface {
+	DeviceMailbox(ctx context.Context, device string) (ext string, newCount, oldCount int, err error)
+}
+
+// testDeviceMailbox: a phone shows the mailbox of the user logged in on
+// it, else its owner's when personal, else none; the counts are that
+// mailbox's new and saved messages, and agree with LoginByDevice,
+// FindDevice and VoicemailCounts read one by one.
+func testDeviceMailbox(t *testing.T, s hotdesk.Store) {
+	m, ok := s.(deviceMailboxer)
+	if !ok {
+		t.Skip("store reads the lamp through LoginByDevice, FindDevice and VoicemailCounts")
+	}
+	ctx := context.Background()
+	for _, ext := range []string{"201", "202", "203"} {
+		mkUser(t, s, ext)
+	}
+	mkDevice(t, s, "HD00001")
+	mkDevice(t, s, "HD00002")
+	for _, d := range []*hotdesk.Device{
+		{ID: "P202", Mode: hotdesk.ModePersonal, Owner: "202", Model: hotdesk.ModelGeneric},
+		{ID: "P000", Mode: hotdesk.ModePersonal, Model: hotdesk.ModelGeneric}, // no owner
+	} {
+		must(t, s.CreateDevice(ctx, d))
+	}
+	for _, v := range []struct {
+		ext   string
+		isNew bool
+	}{{"201", true}, {"201", true}, {"201", false}, {"202", false}, {"203", true}} {
+		must(t, s.CreateVoicemail(ctx, &hotdesk.Voicemail{Extension: v.ext, ReceivedAt: t0, New: v.isNew}, wavOf(8)))
+	}
+	login(t, s, "201", "HD00001")
+	login(t, s, "203", "P202") // a user at another's personal phone: the user's mailbox
+
+	for _, tc := range []struct {
+		device   string
+		ext      string
+		new, old int
+	}{
+		{"HD00001", "201", 2, 1},
+		{"HD00002", "", 0, 0}, // neutral
+		{"P202", "203", 1, 0},
+		{"P000", "", 0, 0},
+		{"XX99999", "", 0, 0}, // unknown
+	} {
+		ext, n, o, err := m.DeviceMailbox(ctx, tc.device)
+		must(t, err)
+		if ext != tc.ext || n != tc.new || o != tc.old {
+			t.Errorf("%s: %q %d/%d, want %q %d/%d", tc.device, ext, n, o, tc.ext, tc.new, tc.old)
+		}
+		// The same as read one by one.
+		want := ""
+		if l, err := s.LoginByDevice(ctx, tc.device); err == nil {
+			want = l.Extension
+		} else if d, err := s.FindDevice(ctx, tc.device); err == nil && d.Mode == hotdesk.ModePersonal {
+			want = d.Owner
+		}
+		wn, wo, err := s.VoicemailCounts(ctx, want)
+		must(t, err)
+		if ext != want || n != wn || o != wo {
+			t.Errorf("%s: %q %d/%d, read one by one %q %d/%d", tc.device, ext, n, o, want, wn, wo)
+		}
+	}
+
+	// Logging out hands the personal phone back to its owner.
+	must(t, s.InTx(ctx, func(tx hotdesk.Tx) error { return tx.DeleteLogin(ctx, "P202") }))
+	if ext, n, o, err := m.DeviceMailbox(ctx, "P202"); err != nil || ext != "202" || n != 0 || o != 1 {
+		t.Errorf("P202 after the logout: %q %d/%d %v, want 202 0/1", ext, n, o, err)
+	}
+}
