@@ -3,65 +3,26 @@ package signaling
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
-
-// mustTestCert is a self-signed ECDSA certificate for 127.0.0.1.
-func mustTestCert(tb testing.TB) tls.Certificate {
-	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pbx.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"pbx.test"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-// lockedBuffer is a log sink safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestTLSGarbageHandshakesThenRealClient: 200 connections that send
 // garbage, a plain SIP message or nothing at all instead of a ClientHello
 // are each closed and counted, logged once for their source, and a real
 // TLS client is served after them (and while the silent ones still hang).
 func TestTLSGarbageHandshakesThenRealClient(t *testing.T) {
-	logs := &lockedBuffer{}
-	cert := mustTestCert(t)
+	logs := &siptest.Buffer{}
+	cert := siptest.SelfSigned(t).TLS
 	s := mustServeOpts(t, Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0",
 		TLSConfig: ServerTLSConfig(cert), Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	addr := s.TLSAddr().String()
@@ -137,7 +98,7 @@ func TestTLSGarbageHandshakesThenRealClient(t *testing.T) {
 // TestTLSOldVersionRefused: a TLS 1.1 client gets no session.
 func TestTLSOldVersionRefused(t *testing.T) {
 	s := mustServeOpts(t, Options{UDPAddr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0",
-		TLSConfig: ServerTLSConfig(mustTestCert(t)), Logger: slog.New(slog.DiscardHandler)})
+		TLSConfig: ServerTLSConfig(siptest.SelfSigned(t).TLS), Logger: slog.New(slog.DiscardHandler)})
 	c, err := tls.Dial("tcp", s.TLSAddr().String(), &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11})
 	if err == nil {
 		c.Close()
