@@ -25,23 +25,8 @@ func mustListen(tb testing.TB) *Server { return mustListenOn(tb, "127.0.0.1:0") 
 // mustListenOn is mustListen on addr (UDP and TCP).
 func mustListenOn(tb testing.TB, addr string) *Server {
 	tb.Helper()
-	s, err := New(Options{UDPAddr: addr, TCPAddr: addr, Domain: "pbx.test",
+	return mustServeOpts(tb, Options{UDPAddr: addr, TCPAddr: addr, Domain: "pbx.test",
 		UserAgent: "Hotdesk PBX dev", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := s.Listen(); err != nil {
-		tb.Fatal(err)
-	}
-	s.Handle(sip.OPTIONS, func(req *sip.Request, tx sip.ServerTransaction) {
-		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); s.Serve(ctx) }()
-	tb.Cleanup(func() { cancel(); wg.Wait() })
-	return s
 }
 
 // TestNewRequestToHeaders: what the PBX originates is well formed (issue
