@@ -27,9 +27,8 @@ func longCache(o *Options) { o.CacheTTL = 10 * time.Minute }
 // and a device_changed event drops them at once: the new password works
 // and the old one no longer does, without waiting for the TTL.
 func TestChangedDeviceLeavesCacheAtOnce(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "old-password")
-	h := mustStart(t, store, newClock(), longCache)
+	h := mustStartOne(t, "old-password", newClock(), longCache)
+	store := h.store
 	until(t, "the registrar to watch the bus", h.reg.secrets.isWatching)
 	p := h.mustPhone(t, "udp", "HD00001", "old-password")
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
@@ -78,9 +77,8 @@ func TestImportAndResyncEmptyTheCache(t *testing.T) {
 // Without a bus nothing tells the registrar a device changed: a long
 // CacheTTL is capped at 2 s then.
 func TestCacheTTLCappedWithoutBus(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "old-password")
-	h := mustStart(t, store, newClock(), func(o *Options) { longCache(o); o.Bus = nil })
+	h := mustStartOne(t, "old-password", newClock(), func(o *Options) { longCache(o); o.Bus = nil })
+	store := h.store
 	p := h.mustPhone(t, "udp", "HD00001", "old-password")
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
 	store.addDevice("HD00001", "new-password")

@@ -3,6 +3,7 @@ package registrar
 import (
 	"context"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -27,6 +28,15 @@ type storeKey struct{ device, contact, node string }
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{devices: map[string]*hotdesk.Device{}, bindings: map[storeKey]hotdesk.Binding{}, audits: siptest.NewMemStore()}
+}
+
+// mustStartOne starts a registrar (see mustStart) on a new fakeStore
+// holding hot desk phone HD00001 with SIP password pass.
+func mustStartOne(tb testing.TB, pass string, clock *fakeClock, tweak func(*Options)) *harness {
+	tb.Helper()
+	store := newFakeStore()
+	store.addDevice("HD00001", pass)
+	return mustStart(tb, store, clock, tweak)
 }
 
 func (s *fakeStore) addDevice(id, password string) {

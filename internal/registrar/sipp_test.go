@@ -42,9 +42,7 @@ func sippTransports(t *testing.T, f func(t *testing.T, transport string)) {
 // default.
 func TestSippRegister(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
-		store := newFakeStore()
-		store.addDevice("HD00001", "s3cret")
-		h := mustStart(t, store, newClock(), nil)
+		h := mustStartOne(t, "s3cret", newClock(), nil)
 		if err := runSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret"); err != nil {
 			t.Fatal(err)
 		}
@@ -57,9 +55,7 @@ func TestSippRegister(t *testing.T) {
 
 func TestSippWrongPasswordAndUnknownDevice(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
-		store := newFakeStore()
-		store.addDevice("HD00001", "s3cret")
-		h := mustStart(t, store, newClock(), nil)
+		h := mustStartOne(t, "s3cret", newClock(), nil)
 		if err := runSipp(t, h, "register_forbidden.xml", tr, "HD00001", "wrong"); err != nil {
 			t.Fatal(err)
 		}
@@ -74,10 +70,8 @@ func TestSippWrongPasswordAndUnknownDevice(t *testing.T) {
 
 func TestSippExpiryBounds(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
-		store := newFakeStore()
-		store.addDevice("HD00001", "s3cret")
 		clock := newClock()
-		h := mustStart(t, store, clock, nil)
+		h := mustStartOne(t, "s3cret", clock, nil)
 		if err := runSipp(t, h, "register_too_brief.xml", tr, "HD00001", "s3cret", "expires", "30"); err != nil {
 			t.Fatal(err)
 		}
@@ -96,9 +90,7 @@ func TestSippExpiryBounds(t *testing.T) {
 
 func TestSippUnregister(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
-		store := newFakeStore()
-		store.addDevice("HD00001", "s3cret")
-		h := mustStart(t, store, newClock(), nil)
+		h := mustStartOne(t, "s3cret", newClock(), nil)
 		if err := runSipp(t, h, "register_unregister.xml", tr, "HD00001", "s3cret"); err != nil {
 			t.Fatal(err)
 		}
@@ -110,10 +102,9 @@ func TestSippUnregister(t *testing.T) {
 
 func TestSippRestartKeepsBindings(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
-		store := newFakeStore()
-		store.addDevice("HD00001", "s3cret")
 		clock := newClock()
-		h := mustStart(t, store, clock, nil)
+		h := mustStartOne(t, "s3cret", clock, nil)
+		store := h.store
 		if err := runSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret"); err != nil {
 			t.Fatal(err)
 		}
