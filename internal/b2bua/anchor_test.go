@@ -30,14 +30,9 @@ func mustAnchoredOffice(t *testing.T, mode string, noMediaSeconds int) (*office,
 func anchor(t *testing.T, o *office, mode string, noMediaSeconds int) *relay.Relay {
 	t.Helper()
 	ctx := context.Background()
-	st, err := o.store.GetSettings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.NAT.NoMediaSeconds = noMediaSeconds // below the API's minimum: the store does not check
-	if err := o.store.PutSettings(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	o.updateSettings(t, func(st *hotdesk.Settings) {
+		st.NAT.NoMediaSeconds = noMediaSeconds // below the API's minimum: the store does not check
+	})
 	r, err := relay.New(relay.Options{Pool: media.NewPortPool(0, 0), BindIP: "127.0.0.1", Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)

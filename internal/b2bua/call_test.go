@@ -26,6 +26,16 @@ type office struct {
 	hd1, hd2, hd3 *siptest.Phone
 }
 
+// softphone202 gives 202 a second personal phone, SOFT202, and sets both
+// of 202's phones to answer with mode.
+func (o *office) softphone202(t *testing.T, mode siptest.AnswerMode) *siptest.Phone {
+	t.Helper()
+	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
+	o.hd2.SetAnswerMode(mode)
+	soft.SetAnswerMode(mode)
+	return soft
+}
+
 func mustOffice(t *testing.T, users ...hotdesk.User) *office {
 	t.Helper()
 	p := mustPBX(t)
@@ -161,9 +171,7 @@ func TestCallFollowsRoaming(t *testing.T) {
 func TestParallelRingingCancelsLoser(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
-	o.hd2.SetAnswerMode(siptest.AnswerRing)
-	soft.SetAnswerMode(siptest.AnswerRing)
+	soft := o.softphone202(t, siptest.AnswerRing)
 	var provisional []int
 	done := make(chan error, 1)
 	var call *siptest.Call
@@ -204,9 +212,7 @@ func TestParallelRingingCancelsLoser(t *testing.T) {
 func TestBusyEverywhere(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
-	o.hd2.SetAnswerMode(siptest.AnswerBusy)
-	soft.SetAnswerMode(siptest.AnswerBusy)
+	o.softphone202(t, siptest.AnswerBusy)
 	_, err := o.hd1.Dial("202")
 	if statusOf(err) != sip.StatusBusyHere {
 		t.Fatalf("dial: %v, want 486", err)
@@ -245,9 +251,7 @@ func TestNoAnswerTimesOut(t *testing.T) {
 func TestCallerCancelReachesEveryLeg(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
-	o.hd2.SetAnswerMode(siptest.AnswerRing)
-	soft.SetAnswerMode(siptest.AnswerRing)
+	soft := o.softphone202(t, siptest.AnswerRing)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

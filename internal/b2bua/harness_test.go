@@ -180,6 +180,20 @@ func (p *pbx) mustDevice(tb testing.TB, d hotdesk.Device) *siptest.Phone {
 	return p.phone(tb, d.ID)
 }
 
+// updateSettings applies change to the stored settings.
+func (p *pbx) updateSettings(tb testing.TB, change func(st *hotdesk.Settings)) {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := p.store.GetSettings(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	change(&st)
+	if err := p.store.PutSettings(ctx, st); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // phone is another registered test phone of an existing device.
 func (p *pbx) phone(tb testing.TB, id string) *siptest.Phone {
 	tb.Helper()

@@ -356,9 +356,7 @@ func TestVanishedCallerReleasedAtRingTimeout(t *testing.T) {
 func TestTwoAnswersAtOnce(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
-	o.hd2.SetAnswerMode(siptest.AnswerRing)
-	soft.SetAnswerMode(siptest.AnswerRing)
+	soft := o.softphone202(t, siptest.AnswerRing)
 	for round := range 5 {
 		type dialed struct {
 			c   *siptest.Call

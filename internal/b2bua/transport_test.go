@@ -1,7 +1,6 @@
 package b2bua_test
 
 import (
-	"context"
 	"net"
 	"strings"
 	"testing"
@@ -15,15 +14,7 @@ import (
 // setTrunkTransport sets Settings.Trunk.Transport.
 func (p *pbx) setTrunkTransport(tb testing.TB, transport string) {
 	tb.Helper()
-	ctx := context.Background()
-	st, err := p.store.GetSettings(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	st.Trunk.Transport = transport
-	if err := p.store.PutSettings(ctx, st); err != nil {
-		tb.Fatal(err)
-	}
+	p.updateSettings(tb, func(st *hotdesk.Settings) { st.Trunk.Transport = transport })
 }
 
 // TestEmergencyOnUDPOnlyTrunk: the INVITE with its PIDF-LO is too large

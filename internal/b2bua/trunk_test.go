@@ -197,15 +197,7 @@ func TestFromTrunkWithPortLeavesPhonesOnItsAddress(t *testing.T) {
 	t.Parallel()
 	o := trunkOffice(t)
 	o.withTrunk(t, 5060)
-	ctx := context.Background()
-	st, err := o.store.GetSettings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Trunk.Sources = []string{"127.0.0.2:5060"}
-	if err := o.store.PutSettings(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	o.updateSettings(t, func(st *hotdesk.Settings) { st.Trunk.Sources = []string{"127.0.0.2:5060"} })
 	for src, want := range map[string]bool{"127.0.0.2:5060": true, "127.0.0.2:40000": false} {
 		req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "0205550202", Host: "pbx.test"})
 		req.SetSource(src)
