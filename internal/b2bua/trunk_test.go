@@ -45,17 +45,26 @@ func dialAndHangUp(t *testing.T, ph *siptest.Phone, number string) {
 	}
 }
 
+// dialAnnounced403 dials number from ph and wants it refused with 403
+// after a 183 (the announcement, which the returned call records); what
+// names the case in failures.
+func dialAnnounced403(t *testing.T, ph *siptest.Phone, number, what string) *siptest.Call {
+	t.Helper()
+	var codes []int
+	c, err := ph.DialWith(number, siptest.DialOptions{OnResponse: func(r *sip.Response) { codes = append(codes, r.StatusCode) }})
+	if statusOf(err) != sip.StatusForbidden {
+		t.Fatalf("%s: %v, want 403", what, err)
+	}
+	if len(codes) < 2 || codes[len(codes)-2] != sip.StatusSessionInProgress {
+		t.Errorf("%s: responses %v, want 183 then 403", what, codes)
+	}
+	return c
+}
+
 func TestNeutralPhoneRefusedWithAnnouncement(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	var codes []int
-	c, err := o.hd3.DialWith("202", siptest.DialOptions{OnResponse: func(r *sip.Response) { codes = append(codes, r.StatusCode) }})
-	if statusOf(err) != sip.StatusForbidden {
-		t.Fatalf("neutral phone dialling 202: %v, want 403", err)
-	}
-	if len(codes) < 2 || codes[len(codes)-2] != sip.StatusSessionInProgress {
-		t.Errorf("responses %v, want 183 then 403", codes)
-	}
+	c := dialAnnounced403(t, o.hd3, "202", "neutral phone dialling 202")
 	rec := c.Record(300*time.Millisecond, 10*time.Second)
 	if rec.Packets < 50 || rec.RMS() < 500 {
 		t.Errorf("announcement: %d packets, RMS %.0f; want the neutral_phone prompt", rec.Packets, rec.RMS())
@@ -282,14 +291,7 @@ func TestOwnDIDStaysInside(t *testing.T) {
 func TestNotAllowedIsAnnounced(t *testing.T) {
 	t.Parallel()
 	o := trunkOffice(t)
-	var codes []int
-	c, err := o.hd1.DialWith("0205551234", siptest.DialOptions{OnResponse: func(r *sip.Response) { codes = append(codes, r.StatusCode) }})
-	if statusOf(err) != sip.StatusForbidden {
-		t.Fatalf("internal-only user calling out: %v, want 403", err)
-	}
-	if len(codes) < 2 || codes[len(codes)-2] != sip.StatusSessionInProgress {
-		t.Errorf("responses %v, want 183 (not_allowed) then 403", codes)
-	}
+	c := dialAnnounced403(t, o.hd1, "0205551234", "internal-only user calling out")
 	if rec := c.Record(300*time.Millisecond, 10*time.Second); rec.Packets < 25 {
 		t.Errorf("not_allowed prompt: %d packets", rec.Packets)
 	}
