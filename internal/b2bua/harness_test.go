@@ -22,6 +22,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
 
@@ -78,18 +79,8 @@ func mustPBXWith(tb testing.TB, ports *media.PortPool) *pbx {
 	tb.Cleanup(func() { db.Close() })
 	p := &pbx{store: db, bus: events.New()}
 	p.desk = desk.New(desk.Options{Store: db, Bus: p.bus, Logger: log, InCall: func(d string) bool { return p.b2b.InCall(d) }})
-	p.reg, err = registrar.New(registrar.Options{Store: db, Bus: p.bus, Realm: realm, Logger: log, Node: "n1", Algorithms: []string{"MD5"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p.sip, err = signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Logger: log, ReadFilter: p.reg.Allow})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := p.sip.Listen(); err != nil {
-		tb.Fatal(err)
-	}
-	p.reg.Register(p.sip)
+	p.reg, p.sip = sipstack.Start(tb, registrar.Options{Store: db, Bus: p.bus, Realm: realm, Logger: log, Node: "n1", Algorithms: []string{"MD5"}},
+		signaling.Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Logger: log})
 	set, err := prompts.New("en", "")
 	if err != nil {
 		tb.Fatal(err)

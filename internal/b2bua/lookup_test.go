@@ -16,6 +16,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
 )
 
@@ -66,18 +67,8 @@ func mustLookupPBX(t *testing.T, wrap func(db *sqlite.DB) b2bua.Store) *lookupPB
 	bus := events.New()
 	var b2b *b2bua.B2BUA
 	dk := desk.New(desk.Options{Store: db, Bus: bus, Logger: log, InCall: func(d string) bool { return b2b.InCall(d) }})
-	reg, err := registrar.New(registrar.Options{Store: db, Bus: bus, Realm: realm, Logger: log, Node: "n1", Algorithms: []string{"MD5"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", Logger: log, ReadFilter: reg.Allow})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	reg.Register(srv)
+	reg, srv := sipstack.Start(t, registrar.Options{Store: db, Bus: bus, Realm: realm, Logger: log, Node: "n1", Algorithms: []string{"MD5"}},
+		signaling.Options{UDPAddr: "127.0.0.1:0", Logger: log})
 	b2b, err = b2bua.New(b2bua.Options{Store: wrap(db), Desk: dk, Bus: bus, SIP: srv, Contacts: reg.Contacts,
 		Settings: func(context.Context) hotdesk.Settings { return hotdesk.DefaultSettings() },
 		Domain:   realm, Logger: log})

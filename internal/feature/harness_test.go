@@ -21,6 +21,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
 )
 
 const realm = "pbx.test"
@@ -68,21 +69,10 @@ func mustPBX(tb testing.TB) *pbx {
 	if err := mem.PutSettings(ctx, st); err != nil {
 		tb.Fatal(err)
 	}
-	var err error
 	p.desk = desk.New(desk.Options{Store: p.store, Bus: p.bus, Logger: log})
-	p.reg, err = registrar.New(registrar.Options{Store: p.store, Bus: p.bus, Realm: realm, Logger: log, Node: "n1",
-		Algorithms: []string{"MD5"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p.sip, err = signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Logger: log, ReadFilter: p.reg.Allow})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := p.sip.Listen(); err != nil {
-		tb.Fatal(err)
-	}
-	p.reg.Register(p.sip)
+	p.reg, p.sip = sipstack.Start(tb, registrar.Options{Store: p.store, Bus: p.bus, Realm: realm, Logger: log, Node: "n1", Algorithms: []string{"MD5"}},
+		signaling.Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Logger: log})
+	var err error
 	if p.prompts, err = prompts.New("en", ""); err != nil {
 		tb.Fatal(err)
 	}
