@@ -24,6 +24,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 const realm = "pbx.test"
@@ -105,22 +106,17 @@ func mustPBXWith(tb testing.TB, ports *media.PortPool) *pbx {
 	}
 	p.pres.Register(p.sip)
 	evs, unsub := p.bus.Subscribe(4096)
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
+	collected := make(chan struct{})
 	go func() {
-		defer wg.Done()
+		defer close(collected)
 		for e := range evs {
 			p.mu.Lock()
 			p.got = append(p.got, e)
 			p.mu.Unlock()
 		}
 	}()
-	for _, run := range []func(context.Context) error{p.sip.Serve, p.reg.Run, p.b2b.Run, p.pres.Run} {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = run(runCtx) }()
-	}
-	tb.Cleanup(func() { cancel(); unsub(); wg.Wait() })
+	tb.Cleanup(func() { unsub(); <-collected }) // after the components stopped
+	testrun.Background(tb, p.sip.Serve, p.reg.Run, p.b2b.Run, p.pres.Run)
 	return p
 }
 

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 const realm = "pbx.test"
@@ -84,13 +84,7 @@ func mustPBX(tb testing.TB) *pbx {
 	}
 	p.sip.Handle(sip.INVITE, p.onInvite)
 	p.notify = checksync.New(checksync.Options{Bus: p.bus, SIP: p.sip, Contacts: p.reg.Contacts, Store: p.store, Logger: log})
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for _, run := range []func(context.Context) error{p.sip.Serve, p.reg.Run, p.notify.Run} {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = run(runCtx) }()
-	}
-	tb.Cleanup(func() { cancel(); wg.Wait() })
+	testrun.Background(tb, p.sip.Serve, p.reg.Run, p.notify.Run)
 	return p
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 const testDomain = "pbx.test"
@@ -90,13 +91,7 @@ func mustStart(tb testing.TB, contacts func(string) []hotdesk.Binding) *harness 
 		tb.Fatal(err)
 	}
 	pres.Register(h.srv)
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = h.srv.Serve(runCtx) })
-	wg.Go(func() { _ = h.reg.Run(runCtx) })
-	wg.Go(func() { _ = pres.Run(runCtx) })
-	wg.Go(func() { _ = h.mwi.Run(runCtx) })
-	tb.Cleanup(func() { cancel(); wg.Wait() })
+	testrun.Background(tb, h.srv.Serve, h.reg.Run, pres.Run, h.mwi.Run)
 	return h
 }
 

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 const testRealm = "pbx.test"
@@ -73,13 +73,7 @@ func mustStartWith(tb testing.TB, auth bool, tweak func(*Options)) *harness {
 		tb.Fatal(err)
 	}
 	h.pres.Register(h.srv)
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); h.srv.Serve(runCtx) }()
-	go func() { defer wg.Done(); reg.Run(runCtx) }()
-	go func() { defer wg.Done(); h.pres.Run(runCtx) }()
-	tb.Cleanup(func() { cancel(); wg.Wait() })
+	testrun.Background(tb, h.srv.Serve, reg.Run, h.pres.Run)
 	return h
 }
 
