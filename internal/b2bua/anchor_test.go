@@ -60,7 +60,7 @@ func TestAnchoredEmergencyKeepsLocation(t *testing.T) {
 	o := trunkOffice(t)
 	anchor(t, o, b2bua.MediaAnchor, 0)
 	prov := o.provider(t, "t1")
-	dialAndHangUp(t, o.hd3, "112")
+	o.hd3.MustCallAndHangUp(t, "112")
 	inv := received(prov.MustWait(t), "INVITE")
 	for _, want := range []string{"Content-Type: multipart/mixed;boundary=", "Content-Type: application/pidf+xml",
 		"<ca:SEAT>HD3</ca:SEAT>", "Content-Type: application/sdp", "a=rtcp:"} {

@@ -26,7 +26,7 @@ func TestEscapedPlusNeedsInternationalPermission(t *testing.T) {
 	if _, err := o.hd2.Dial("%2B4930123456"); statusOf(err) != sip.StatusForbidden {
 		t.Errorf("national user dialling %%2B49…: %v, want 403", err)
 	}
-	dialAndHangUp(t, o.hd2, "%2B31205551234")
+	o.hd2.MustCallAndHangUp(t, "%2B31205551234")
 	if inv := received(prov.MustWait(t), "INVITE"); !strings.HasPrefix(inv, "INVITE sip:+31205551234@provider.test") {
 		t.Errorf("provider's INVITE:\n%s\nwant sip:+31205551234@provider.test", inv)
 	}

@@ -26,7 +26,7 @@ func TestEmergencyOnUDPOnlyTrunk(t *testing.T) {
 	o := trunkOffice(t)
 	o.login(t, "201", "HD3")
 	prov := o.provider(t, "u1") // sipp on UDP only: TCP to its port is refused
-	dialAndHangUp(t, o.hd3, "112")
+	o.hd3.MustCallAndHangUp(t, "112")
 	inv := received(prov.MustWait(t), "INVITE")
 	for _, want := range []string{"INVITE sip:112@provider.test", "Via: SIP/2.0/UDP", "<ca:SEAT>HD3</ca:SEAT>",
 		"Content-Type: application/pidf+xml"} {
@@ -50,7 +50,7 @@ func TestEmergencyOnTCPTrunkFallsBackToUDP(t *testing.T) {
 			o := trunkOffice(t)
 			prov := o.provider(t, "u1")
 			o.setTrunkTransport(t, transport)
-			dialAndHangUp(t, o.hd3, "112")
+			o.hd3.MustCallAndHangUp(t, "112")
 			if inv := received(prov.MustWait(t), "INVITE"); !strings.Contains(inv, "<ca:SEAT>HD3</ca:SEAT>") {
 				t.Errorf("provider's INVITE:\n%s", inv)
 			}
@@ -66,7 +66,7 @@ func TestTrunkTransportTCP(t *testing.T) {
 	o := trunkOffice(t)
 	prov := o.provider(t, "t1")
 	o.setTrunkTransport(t, "tcp")
-	dialAndHangUp(t, o.hd2, "0205551234")
+	o.hd2.MustCallAndHangUp(t, "0205551234")
 	inv := received(prov.MustWait(t), "INVITE")
 	if !strings.Contains(inv, "Via: SIP/2.0/TCP") || !strings.Contains(inv, ";transport=tcp>") {
 		t.Errorf("provider's INVITE should come over TCP with a TCP Contact:\n%s", inv)

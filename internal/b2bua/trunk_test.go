@@ -32,19 +32,6 @@ func trunkOffice(t *testing.T) *office {
 	return o
 }
 
-// dialAndHangUp dials number, expects an answer, and hangs up.
-func dialAndHangUp(t *testing.T, ph *siptest.Phone, number string) {
-	t.Helper()
-	c, err := ph.Dial(number)
-	if err != nil {
-		t.Fatalf("dial %s: %v", number, err)
-	}
-	time.Sleep(100 * time.Millisecond)
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // dialAnnounced403 dials number from ph and wants it refused with 403
 // after a 183 (the announcement, which the returned call records); what
 // names the case in failures.
@@ -78,7 +65,7 @@ func TestEmergencyFromNeutralPhoneCarriesLocation(t *testing.T) {
 	t.Parallel()
 	o := trunkOffice(t)
 	prov := o.provider(t, "t1") // with the PIDF-LO the INVITE is too large for UDP
-	dialAndHangUp(t, o.hd3, "112")
+	o.hd3.MustCallAndHangUp(t, "112")
 	trace := prov.MustWait(t)
 	inv := received(trace, "INVITE")
 	for _, want := range []string{
@@ -115,7 +102,7 @@ func TestEmergencyWithUserCallerIDAndNoPermission(t *testing.T) {
 	o := trunkOffice(t)
 	o.login(t, "201", "HD3") // internal-only user at the desk with the location
 	prov := o.provider(t, "t1")
-	dialAndHangUp(t, o.hd3, "911")
+	o.hd3.MustCallAndHangUp(t, "911")
 	inv := received(prov.MustWait(t), "INVITE")
 	if !strings.Contains(inv, "<sip:+31205550201@provider.test>") || !strings.Contains(inv, "<ca:SEAT>HD3</ca:SEAT>") {
 		t.Errorf("provider's INVITE should carry 201's caller ID and HD3's location:\n%s", inv)
@@ -149,7 +136,7 @@ func TestOutboundTrunkCallerIDAndPermission(t *testing.T) {
 	if _, err := o.hd2.Dial("004930123456"); statusOf(err) != sip.StatusForbidden {
 		t.Errorf("national user calling abroad: %v, want 403", err)
 	}
-	dialAndHangUp(t, o.hd2, "0205551234")
+	o.hd2.MustCallAndHangUp(t, "0205551234")
 	inv := received(prov.MustWait(t), "INVITE")
 	for _, want := range []string{"INVITE sip:+31205551234@provider.test", `"Ada Lovelace" <sip:+31205550202@provider.test>`,
 		"P-Asserted-Identity: \"Ada Lovelace\" <sip:+31205550202@provider.test>"} {
