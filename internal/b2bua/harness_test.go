@@ -23,7 +23,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite/sqlitetest"
 	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
@@ -71,13 +71,8 @@ func mustPBX(tb testing.TB) *pbx {
 // mustPBXWith is mustPBX with the announcements' RTP port pool.
 func mustPBXWith(tb testing.TB, ports *media.PortPool) *pbx {
 	tb.Helper()
-	ctx := context.Background()
 	log := testLogger()
-	db, err := sqlite.Open(ctx, ":memory:")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
+	db := sqlitetest.MustOpen(tb)
 	p := &pbx{store: db, bus: events.New()}
 	p.desk = desk.New(desk.Options{Store: db, Bus: p.bus, Logger: log, InCall: func(d string) bool { return p.b2b.InCall(d) }})
 	p.reg, p.sip = sipstack.Start(tb, registrar.Options{Store: db, Bus: p.bus, Realm: realm, Logger: log, Node: "n1", Algorithms: []string{"MD5"}},
@@ -225,13 +220,7 @@ func (p *pbx) waitRecord(tb testing.TB, ext string) *hotdesk.CallRecord {
 // waitIdle waits until no call is up and no dialog is routed.
 func (p *pbx) waitIdle(tb testing.TB, within time.Duration) {
 	tb.Helper()
-	deadline := time.Now().Add(within)
-	for p.b2b.Active() != 0 || p.sip.Dialogs() != 0 {
-		if time.Now().After(deadline) {
-			tb.Fatalf("still %d calls, %d dialogs after %v", p.b2b.Active(), p.sip.Dialogs(), within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testrun.Eventually(tb, within, "no call up and no dialog routed", func() bool { return p.b2b.Active() == 0 && p.sip.Dialogs() == 0 })
 }
 
 // callEvents returns the call_* kinds published for ext, in order.

@@ -151,13 +151,7 @@ func (p *pbx) promptLen(names ...string) time.Duration {
 // waitIdle waits until no feature call is active and no dialog is routed.
 func (p *pbx) waitIdle(tb testing.TB, within time.Duration) {
 	tb.Helper()
-	deadline := time.Now().Add(within)
-	for p.feature.Active() != 0 || p.sip.Dialogs() != 0 {
-		if time.Now().After(deadline) {
-			tb.Fatalf("still %d feature calls, %d dialogs after %v", p.feature.Active(), p.sip.Dialogs(), within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testrun.Eventually(tb, within, "no feature call active and no dialog routed", func() bool { return p.feature.Active() == 0 && p.sip.Dialogs() == 0 })
 }
 
 // deskPBX is a PBX with user 201 (PIN 1234, hot desking) and a registered
