@@ -22,14 +22,22 @@ func until(tb testing.TB, what string, cond func() bool) {
 
 func longCache(o *Options) { o.CacheTTL = 10 * time.Minute }
 
+// mustStartCaching is mustStartOne with a long credential cache, started
+// once the registrar watches the bus for changed devices.
+func mustStartCaching(t *testing.T, pass string) *harness {
+	t.Helper()
+	h := mustStartOne(t, pass, newClock(), longCache)
+	until(t, "the registrar to watch the bus", h.reg.secrets.isWatching)
+	return h
+}
+
 // Issue 18: with the bus watched, a refresh minutes later finds the
 // device's credentials in the cache (no store round trip per REGISTER),
 // and a device_changed event drops them at once: the new password works
 // and the old one no longer does, without waiting for the TTL.
 func TestChangedDeviceLeavesCacheAtOnce(t *testing.T) {
-	h := mustStartOne(t, "old-password", newClock(), longCache)
+	h := mustStartCaching(t, "old-password")
 	store := h.store
-	until(t, "the registrar to watch the bus", h.reg.secrets.isWatching)
 	p := h.mustPhone(t, "udp", "HD00001", "old-password")
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
 	h.clock.Advance(time.Minute)

@@ -15,9 +15,8 @@ import (
 // (Authenticate, an INVITE) fetches it once and then finds it cached.
 // The table keeps each device's bindings without spare capacity.
 func TestRegisterCachesOnlyWhatDigestNeeds(t *testing.T) {
-	h := mustStartOne(t, "s3cret-one", newClock(), longCache)
+	h := mustStartCaching(t, "s3cret-one")
 	store := h.store
-	until(t, "the registrar to watch the bus", h.reg.secrets.isWatching)
 	p := h.mustPhone(t, "udp", "HD00001", "s3cret-one")
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
 

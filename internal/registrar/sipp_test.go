@@ -9,9 +9,9 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
-// runSipp runs one call of scenario against h for user;password over
-// transport ("udp" or "tcp") and returns sipp's error when the call failed.
-func runSipp(tb testing.TB, h *harness, scenario, transport, user, password string, keys ...string) error {
+// mustSipp runs one call of scenario against h for user;password over
+// transport ("udp" or "tcp") and fails the test when the call failed.
+func mustSipp(tb testing.TB, h *harness, scenario, transport, user, password string, keys ...string) {
 	tb.Helper()
 	mode, addr := "u1", h.srv.UDPAddr().String()
 	if transport == "tcp" {
@@ -24,8 +24,9 @@ func runSipp(tb testing.TB, h *harness, scenario, transport, user, password stri
 	for i := 0; i+1 < len(keys); i += 2 {
 		args = append(args, "-key", keys[i], keys[i+1])
 	}
-	_, err := siptest.Sipp{Scenario: scenario, Remote: addr, User: user, Password: password, Args: args, Timeout: 10 * time.Second}.Run(tb)
-	return err
+	if _, err := (siptest.Sipp{Scenario: scenario, Remote: addr, User: user, Password: password, Args: args, Timeout: 10 * time.Second}).Run(tb); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 func sippTransports(t *testing.T, f func(t *testing.T, transport string)) {
@@ -43,9 +44,7 @@ func sippTransports(t *testing.T, f func(t *testing.T, transport string)) {
 func TestSippRegister(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
 		h := mustStartOne(t, "s3cret", newClock(), nil)
-		if err := runSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret"); err != nil {
-			t.Fatal(err)
-		}
+		mustSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret")
 		bs := h.reg.Contacts("HD00001")
 		if len(bs) != 1 || bs[0].Transport != tr || bs[0].UserAgent != "sipp" {
 			t.Fatalf("contacts after sipp: %+v", bs)
@@ -56,12 +55,8 @@ func TestSippRegister(t *testing.T) {
 func TestSippWrongPasswordAndUnknownDevice(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
 		h := mustStartOne(t, "s3cret", newClock(), nil)
-		if err := runSipp(t, h, "register_forbidden.xml", tr, "HD00001", "wrong"); err != nil {
-			t.Fatal(err)
-		}
-		if err := runSipp(t, h, "register_forbidden.xml", tr, "HD09999", "s3cret"); err != nil {
-			t.Fatal(err)
-		}
+		mustSipp(t, h, "register_forbidden.xml", tr, "HD00001", "wrong")
+		mustSipp(t, h, "register_forbidden.xml", tr, "HD09999", "s3cret")
 		if len(h.reg.Contacts("HD00001")) != 0 {
 			t.Fatal("binding after wrong password")
 		}
@@ -72,15 +67,11 @@ func TestSippExpiryBounds(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
 		clock := newClock()
 		h := mustStartOne(t, "s3cret", clock, nil)
-		if err := runSipp(t, h, "register_too_brief.xml", tr, "HD00001", "s3cret", "expires", "30"); err != nil {
-			t.Fatal(err)
-		}
+		mustSipp(t, h, "register_too_brief.xml", tr, "HD00001", "s3cret", "expires", "30")
 		if len(h.reg.Contacts("HD00001")) != 0 {
 			t.Fatal("binding after 423")
 		}
-		if err := runSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret", "expires", "86400"); err != nil {
-			t.Fatal(err)
-		}
+		mustSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret", "expires", "86400")
 		bs := h.reg.Contacts("HD00001")
 		if len(bs) != 1 || !bs[0].Expires.Equal(clock.Now().Add(time.Hour)) {
 			t.Fatalf("want one binding capped at 3600s, got %+v", bs)
@@ -91,9 +82,7 @@ func TestSippExpiryBounds(t *testing.T) {
 func TestSippUnregister(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
 		h := mustStartOne(t, "s3cret", newClock(), nil)
-		if err := runSipp(t, h, "register_unregister.xml", tr, "HD00001", "s3cret"); err != nil {
-			t.Fatal(err)
-		}
+		mustSipp(t, h, "register_unregister.xml", tr, "HD00001", "s3cret")
 		if bs := h.reg.Contacts("HD00001"); len(bs) != 0 {
 			t.Fatalf("still registered: %+v", bs)
 		}
@@ -105,9 +94,7 @@ func TestSippRestartKeepsBindings(t *testing.T) {
 		clock := newClock()
 		h := mustStartOne(t, "s3cret", clock, nil)
 		store := h.store
-		if err := runSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret"); err != nil {
-			t.Fatal(err)
-		}
+		mustSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret")
 		before := h.reg.Contacts("HD00001")
 		h.stop()
 		h2 := mustStart(t, store, clock, nil)
