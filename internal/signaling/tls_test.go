@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,9 +20,9 @@ import (
 // TLS client is served after them (and while the silent ones still hang).
 func TestTLSGarbageHandshakesThenRealClient(t *testing.T) {
 	logs := &siptest.Buffer{}
-	cert := siptest.SelfSigned(t).TLS
+	cert := siptest.SelfSigned(t)
 	s := mustServeOpts(t, Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0",
-		TLSConfig: ServerTLSConfig(cert), Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		TLSConfig: ServerTLSConfig(cert.TLS), Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	addr := s.TLSAddr().String()
 
 	// A few silent connections stay open: their handshakes wait, the
@@ -41,31 +39,15 @@ func TestTLSGarbageHandshakesThenRealClient(t *testing.T) {
 		bytes.Repeat([]byte{0x16, 0x03, 0x01, 0xff, 0xff}, 10), // a record header lying about its length
 		{0x16, 0x03, 0x03, 0x00, 0x05, 1, 2, 3, 4, 5},          // a handshake record that is no ClientHello
 	}
-	var wg sync.WaitGroup
-	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer c.Close()
-			c.Write(garbage[i%len(garbage)])
-			if i%len(garbage) == 1 {
-				c.(*net.TCPConn).CloseWrite() // the server reads EOF mid-record
-			}
-			c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			_, _ = bufio.NewReader(c).ReadByte() // alert or close
-		}()
-	}
-	wg.Wait()
+	siptest.Junk(t, addr, 200, func(i int, c *net.TCPConn) {
+		c.Write(garbage[i%len(garbage)])
+		if i%len(garbage) == 1 {
+			c.CloseWrite() // the server reads EOF mid-record
+		}
+	})
 
 	start := time.Now()
-	conf := &tls.Config{ServerName: "pbx.test", RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}
-	leaf, _ := x509.ParseCertificate(cert.Certificate[0])
-	conf.RootCAs.AddCert(leaf)
+	conf := &tls.Config{ServerName: "pbx.test", RootCAs: cert.Roots, MinVersion: tls.VersionTLS12}
 	c, err := tls.Dial("tcp", addr, conf)
 	if err != nil {
 		t.Fatalf("real client after garbage: %v", err)
