@@ -23,21 +23,11 @@ func TestSelfSignedServesTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				conn.SetDeadline(time.Now().Add(10 * time.Second))
-				_ = conn.(*tls.Conn).Handshake()
-				conn.Read(make([]byte, 1))
-			}()
-		}
-	}()
+	serveEach(t, ln, func(conn net.Conn) {
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		_ = conn.(*tls.Conn).Handshake()
+		conn.Read(make([]byte, 1))
+	})
 	for _, name := range []string{"127.0.0.1", "pbx.test"} {
 		d := &net.Dialer{Timeout: 10 * time.Second}
 		conn, err := tls.DialWithDialer(d, "tcp", ln.Addr().String(), &tls.Config{RootCAs: c.Roots, ServerName: name})

@@ -15,24 +15,14 @@ func TestJunkSendsOnEveryConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
 	var mu sync.Mutex
 	got := map[string]bool{}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				mu.Lock()
-				got[line] = true
-				mu.Unlock()
-			}()
-		}
-	}()
+	serveEach(t, ln, func(c net.Conn) {
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		mu.Lock()
+		got[line] = true
+		mu.Unlock()
+	})
 	Junk(t, ln.Addr().String(), 20, func(i int, c *net.TCPConn) { c.Write([]byte(strconv.Itoa(i) + "\n")) })
 	mu.Lock()
 	defer mu.Unlock()
@@ -41,4 +31,22 @@ func TestJunkSendsOnEveryConnection(t *testing.T) {
 			t.Errorf("connection %d's line not received (got %d lines)", i, len(got))
 		}
 	}
+}
+
+// serveEach serves every connection ln accepts with serve, then closes
+// it, until the test ends and closes ln.
+func serveEach(t *testing.T, ln net.Listener, serve func(c net.Conn)) {
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
 }
