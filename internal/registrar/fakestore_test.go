@@ -88,26 +88,13 @@ func (s *fakeStore) DeleteBindings(ctx context.Context, bs []hotdesk.Binding) er
 func (s *fakeStore) ListBindings(ctx context.Context, now time.Time) ([]hotdesk.Binding, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []hotdesk.Binding
-	for _, b := range s.bindings {
-		if b.Expires.After(now) {
-			out = append(out, b)
-		}
-	}
-	return out, nil
+	return siptest.LiveBindings(s.bindings, "", now), nil
 }
 
 func (s *fakeStore) DeleteExpiredBindings(ctx context.Context, node string, now time.Time) ([]hotdesk.Binding, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []hotdesk.Binding
-	for k, b := range s.bindings {
-		if !b.Expires.After(now) && (node == "" || b.Node == node) {
-			delete(s.bindings, k)
-			out = append(out, b)
-		}
-	}
-	return out, nil
+	return siptest.TakeExpired(s.bindings, node, now), nil
 }
 
 // InTx runs fn in the audit store's transaction (AppendAudit is all the
