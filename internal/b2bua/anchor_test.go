@@ -130,10 +130,7 @@ func TestAnchoredCallHoldResume(t *testing.T) {
 	}
 	both("resumed")
 
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 	if r.Active() != 0 {
 		t.Fatalf("relay sessions after hang-up: %d", r.Active())
 	}

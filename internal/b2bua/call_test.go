@@ -427,10 +427,7 @@ func TestLiveCallsAndInCall(t *testing.T) {
 	if !o.b2b.InCall("HD1") || !o.b2b.InCall("HD2") || o.b2b.InCall("HD3") {
 		t.Error("InCall should report the caller's and the answering device only")
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 	if o.b2b.InCall("HD1") || o.b2b.InCall("HD2") || len(o.b2b.Live()) != 0 {
 		t.Error("call still listed after hang-up")
 	}

@@ -217,6 +217,15 @@ func (p *pbx) waitRecord(tb testing.TB, ext string) *hotdesk.CallRecord {
 	}
 }
 
+// hangUp hangs c up and waits until the PBX has no call and no dialog.
+func (p *pbx) hangUp(tb testing.TB, c *siptest.Call) {
+	tb.Helper()
+	if err := c.Hangup(); err != nil {
+		tb.Fatal(err)
+	}
+	p.waitIdle(tb, 3*time.Second)
+}
+
 // waitIdle waits until no call is up and no dialog is routed.
 func (p *pbx) waitIdle(tb testing.TB, within time.Duration) {
 	tb.Helper()

@@ -49,10 +49,7 @@ func TestTelURIReachesDID(t *testing.T) {
 	if _, err := o.hd2.WaitIncoming(2 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 }
 
 // Found in review: every leg left with Max-Forwards 70 whatever the caller
@@ -80,10 +77,7 @@ func TestMaxForwardsDecrementedAndZeroRefused(t *testing.T) {
 	if mf := in.Request.MaxForwards(); mf == nil || mf.Val() != 9 {
 		t.Errorf("callee's Max-Forwards %v, want 9", mf)
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 }
 
 // Checked in review (fine): a phone cannot present another user to the
@@ -124,10 +118,7 @@ func TestCallerCannotSpoofIdentity(t *testing.T) {
 	if in.Request.CallID().Value() == c.CallID {
 		t.Error("the callee's leg reuses the caller's Call-ID")
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 }
 
 // Found in review: when the callee's 200 crossed the caller's CANCEL
@@ -282,10 +273,7 @@ func TestSlowReinviteRelayedOnce(t *testing.T) {
 	if got := in.Received(); len(got) != 1 {
 		t.Errorf("callee got %d re-INVITEs, want 1", len(got))
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 }
 
 // Found in review: for a re-INVITE without SDP the other side's 200 holds
@@ -320,10 +308,7 @@ func TestOfferlessReinviteAnswerReachesFarEnd(t *testing.T) {
 	if len(acks) != 1 || !strings.Contains(string(acks[0].Body()), "m=audio") {
 		t.Errorf("callee's ACKs with an answer: %v, want the caller's answer", acks)
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 }
 
 // Found in review: when the caller vanished while ringing (no CANCEL, UDP)
@@ -526,8 +511,5 @@ func TestReinviteAckKeepsItsCSeq(t *testing.T) {
 		}
 		t.Errorf("ACK CSeqs %v, want the last one %d (the re-INVITE's)", got, inv.CSeq().SeqNo)
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 }
