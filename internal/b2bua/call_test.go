@@ -218,9 +218,7 @@ func TestBusyEverywhere(t *testing.T) {
 		t.Fatalf("dial: %v, want 486", err)
 	}
 	for _, ext := range []string{"201", "202"} {
-		if rec := o.waitRecord(t, ext); rec.Result != hotdesk.ResultBusy {
-			t.Errorf("%s record %+v, want busy", ext, rec)
-		}
+		o.wantResult(t, ext, hotdesk.ResultBusy)
 	}
 	o.waitIdle(t, 3*time.Second)
 }
@@ -242,9 +240,7 @@ func TestNoAnswerTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustEnd(t, in, "ringing phone not cancelled")
-	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultNoAnswer {
-		t.Errorf("record %+v, want no_answer", rec)
-	}
+	o.wantResult(t, "202", hotdesk.ResultNoAnswer)
 	o.waitIdle(t, 3*time.Second)
 }
 
@@ -274,9 +270,7 @@ func TestCallerCancelReachesEveryLeg(t *testing.T) {
 	for i, in := range ins {
 		mustEnd(t, in, fmt.Sprintf("leg %d not cancelled", i))
 	}
-	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultCancelled {
-		t.Errorf("record %+v, want cancelled", rec)
-	}
+	o.wantResult(t, "202", hotdesk.ResultCancelled)
 	o.waitIdle(t, 5*time.Second)
 }
 

@@ -217,6 +217,14 @@ func (p *pbx) waitRecord(tb testing.TB, ext string) *hotdesk.CallRecord {
 	}
 }
 
+// wantResult waits for ext's ended call record and checks its result.
+func (p *pbx) wantResult(tb testing.TB, ext, result string) {
+	tb.Helper()
+	if rec := p.waitRecord(tb, ext); rec.Result != result {
+		tb.Errorf("%s's record %+v, want %s", ext, rec, result)
+	}
+}
+
 // hangUp hangs c up and waits until the PBX has no call and no dialog.
 func (p *pbx) hangUp(tb testing.TB, c *siptest.Call) {
 	tb.Helper()

@@ -331,9 +331,7 @@ func TestVanishedCallerReleasedAtRingTimeout(t *testing.T) {
 	if o.b2b.InCall("HD1") || o.b2b.InCall("HD2") {
 		t.Error("a device is still marked in a call")
 	}
-	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultNoAnswer {
-		t.Errorf("record %+v, want no_answer", rec)
-	}
+	o.wantResult(t, "202", hotdesk.ResultNoAnswer)
 }
 
 // Checked in review (fine): when two phones answer at once the caller gets
@@ -464,9 +462,7 @@ func TestCalleeAnswerCrossingPBXCancel(t *testing.T) {
 		t.Fatal("cancelled dial succeeded")
 	}
 	callee.MustWait(t)
-	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultCancelled {
-		t.Errorf("record %+v, want cancelled", rec)
-	}
+	o.wantResult(t, "202", hotdesk.ResultCancelled)
 	o.waitIdle(t, 3*time.Second)
 }
 

@@ -255,9 +255,7 @@ func TestTrunkFailurePassesThrough(t *testing.T) {
 		t.Fatalf("provider busy: %v, want its 486 Number Busy", err)
 	}
 	prov.MustWait(t)
-	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultBusy {
-		t.Errorf("record %+v, want busy", rec)
-	}
+	o.wantResult(t, "202", hotdesk.ResultBusy)
 }
 
 // TestOwnDIDStaysInside: dialling a colleague's DID reaches the colleague
