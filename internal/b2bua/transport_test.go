@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // setTrunkTransport sets Settings.Trunk.Transport.
@@ -88,17 +89,7 @@ func TestTrunkInviteLeavesFromListeningPort(t *testing.T) {
 	o.withTrunk(t, prov.LocalAddr().(*net.UDPAddr).Port)
 	done := make(chan error, 1)
 	go func() { _, err := o.hd2.Dial("0205551234"); done <- err }()
-	buf := make([]byte, 65535)
-	prov.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, src, err := prov.ReadFromUDP(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := sip.ParseMessage(buf[:n])
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := msg.(*sip.Request)
+	inv, src := siptest.ReadRequest(t, prov)
 	want := o.sip.UDPAddr().Port
 	if src.Port != want || inv.Via().Port != want {
 		t.Errorf("trunk INVITE from port %d, Via port %d; want both %d", src.Port, inv.Via().Port, want)
@@ -112,9 +103,8 @@ func TestTrunkInviteLeavesFromListeningPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Take the ACK so nothing is retransmitted at the next test.
-	prov.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, _, err := prov.ReadFromUDP(buf); err != nil || !strings.HasPrefix(string(buf[:n]), "ACK ") {
-		t.Errorf("no ACK: %v %q", err, buf[:n])
+	if ack, _ := siptest.ReadRequest(t, prov); !ack.IsAck() {
+		t.Errorf("%s after the 503, want ACK", ack.Method)
 	}
 	if err := <-done; statusOf(err) != sip.StatusServiceUnavailable {
 		t.Errorf("caller got %v, want the provider's 503", err)
