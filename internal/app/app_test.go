@@ -18,6 +18,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
+	"github.com/hotdesk-pbx/hotdesk/internal/web/apitest"
 )
 
 // TestMain silences sipgo's fallback logger (it logs through slog.Default
@@ -73,30 +74,8 @@ func mustStart(tb testing.TB, cfg Config) *running {
 // (when v is not nil); it returns the status.
 func (r *running) api(tb testing.TB, method, path, body string, v any) int {
 	tb.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, r.HTTPURL()+"/api/v1"+path, rd)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+r.AdminToken())
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if v != nil && res.StatusCode < 300 {
-		if err := json.Unmarshal(b, v); err != nil {
-			tb.Fatalf("%s %s: decode %q: %v", method, path, b, err)
-		}
-	}
-	return res.StatusCode
+	code, _ := apitest.Client{Base: r.HTTPURL() + "/api/v1", Token: r.AdminToken()}.Do(tb, method, path, body, v)
+	return code
 }
 
 type loginJSON struct {
