@@ -23,7 +23,7 @@ func TestSelfSignedServesTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveEach(t, ln, func(conn net.Conn) {
+	ServeConns(t, ln, func(conn net.Conn) {
 		conn.SetDeadline(time.Now().Add(10 * time.Second))
 		_ = conn.(*tls.Conn).Handshake()
 		conn.Read(make([]byte, 1))

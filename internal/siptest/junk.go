@@ -30,3 +30,22 @@ func Junk(tb testing.TB, addr string, n int, send func(i int, c *net.TCPConn)) {
 	}
 	wg.Wait()
 }
+
+// ServeConns serves every connection ln accepts with serve, each in a
+// goroutine of its own, and closes it after; ln is closed when the test
+// ends. For a test's own peer of the PBX (a provider, a mail server).
+func ServeConns(tb testing.TB, ln net.Listener, serve func(c net.Conn)) {
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+}

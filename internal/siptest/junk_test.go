@@ -17,7 +17,7 @@ func TestJunkSendsOnEveryConnection(t *testing.T) {
 	}
 	var mu sync.Mutex
 	got := map[string]bool{}
-	serveEach(t, ln, func(c net.Conn) {
+	ServeConns(t, ln, func(c net.Conn) {
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		mu.Lock()
 		got[line] = true
@@ -31,22 +31,4 @@ func TestJunkSendsOnEveryConnection(t *testing.T) {
 			t.Errorf("connection %d's line not received (got %d lines)", i, len(got))
 		}
 	}
-}
-
-// serveEach serves every connection ln accepts with serve, then closes
-// it, until the test ends and closes ln.
-func serveEach(t *testing.T, ln net.Listener, serve func(c net.Conn)) {
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				serve(c)
-			}()
-		}
-	}()
 }
