@@ -236,10 +236,7 @@ func TestServeCallsFollowLogin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("201 calls 202: %v", err)
 	}
-	in, err := hd2.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := hd2.MustWaitIncoming(t, 5*time.Second)
 	if from := in.Request.From(); from == nil || from.Address.User != "201" || from.DisplayName != "Anna de Vries" {
 		t.Errorf("202's phone sees the call from %v, want 201 Anna de Vries", from)
 	}

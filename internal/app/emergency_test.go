@@ -172,10 +172,7 @@ func TestEmergencyTestCallAlertsAndDTMFAck(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	dialing := hd1.DialAsync(ctx, "933", siptest.DialOptions{})
-	in, err := alertee.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := alertee.MustWaitIncoming(t, 5*time.Second)
 	alertAfter := time.Since(start)
 	t.Logf("alert call %v after dialling", alertAfter)
 	if alertAfter > time.Second {

@@ -61,10 +61,7 @@ func (o *office) mustRing(t *testing.T) (*siptest.Call, *siptest.Incoming) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, 2*time.Second)
 	return c, in
 }
 
@@ -180,14 +177,8 @@ func TestParallelRingingCancelsLoser(t *testing.T) {
 		call, err = o.hd1.DialWith("202", siptest.DialOptions{OnResponse: func(r *sip.Response) { provisional = append(provisional, r.StatusCode) }})
 		done <- err
 	}()
-	desk, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mobile, err := soft.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	desk := o.hd2.MustWaitIncoming(t, 2*time.Second)
+	mobile := soft.MustWaitIncoming(t, 2*time.Second)
 	time.Sleep(100 * time.Millisecond)
 	mobile.Answer()
 	if err := <-done; err != nil {
@@ -235,10 +226,7 @@ func TestNoAnswerTimesOut(t *testing.T) {
 	if d := time.Since(start); d < 900*time.Millisecond || d > 3*time.Second {
 		t.Errorf("480 after %v, want about the 1 s ring timeout", d)
 	}
-	in, err := o.hd2.WaitIncoming(time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, time.Second)
 	mustEnd(t, in, "ringing phone not cancelled")
 	o.wantResult(t, "202", hotdesk.ResultNoAnswer)
 	o.waitIdle(t, 3*time.Second)
@@ -256,10 +244,7 @@ func TestCallerCancelReachesEveryLeg(t *testing.T) {
 	}()
 	var ins []*siptest.Incoming
 	for _, ph := range []*siptest.Phone{o.hd2, soft} {
-		in, err := ph.WaitIncoming(2 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
+		in := ph.MustWaitIncoming(t, 2*time.Second)
 		ins = append(ins, in)
 	}
 	time.Sleep(100 * time.Millisecond)
@@ -380,10 +365,7 @@ func TestOfferlessInvite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Hangup()
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, 2*time.Second)
 	if len(in.Request.Body()) != 0 {
 		t.Errorf("callee got an offer from nowhere:\n%s", in.Request.Body())
 	}

@@ -147,10 +147,7 @@ func (p *lookupPBX) callBoth(t *testing.T) {
 	if err != nil {
 		t.Fatal("call from the personal phone:", err)
 	}
-	in, err := p.hd1.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := p.hd1.MustWaitIncoming(t, 5*time.Second)
 	if pai := header(in.Request, "P-Asserted-Identity"); !strings.Contains(pai, "sip:202@") {
 		t.Errorf("the personal phone's call came as %q, want 202 (its owner)", pai)
 	}

@@ -70,10 +70,7 @@ func TestMaxForwardsDecrementedAndZeroRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, 2*time.Second)
 	if mf := in.Request.MaxForwards(); mf == nil || mf.Val() != 9 {
 		t.Errorf("callee's Max-Forwards %v, want 9", mf)
 	}
@@ -97,10 +94,7 @@ func TestCallerCannotSpoofIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, 2*time.Second)
 	if pais := in.Request.GetHeaders("P-Asserted-Identity"); len(pais) != 1 || !strings.Contains(pais[0].Value(), "sip:201@") {
 		t.Errorf("callee's P-Asserted-Identity %v, want only 201's", pais)
 	}
@@ -143,10 +137,7 @@ func TestAnswerCrossingCancel(t *testing.T) {
 			c, err := o.hd1.DialContext(ctx, "202", siptest.DialOptions{})
 			done <- dialed{c, err}
 		}()
-		in, err := o.hd2.WaitIncoming(2 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
+		in := o.hd2.MustWaitIncoming(t, 2*time.Second)
 		time.Sleep(50 * time.Millisecond)
 		go in.Answer()
 		time.Sleep(time.Duration(i%4) * time.Millisecond)
@@ -175,10 +166,7 @@ func TestRelayedAnswerContactMatchesLegTransport(t *testing.T) {
 	o := mustOffice(t)
 	args := append(deviceArgs(t, "HD1"), "-s", "202", "-t", "t1")
 	r := startSippOn(t, "call_uac_update.xml", "127.0.0.1", siptest.FreePort(t, "127.0.0.1"), o.sip.TCPAddr().String(), args...)
-	in, err := o.hd2.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, 5*time.Second)
 	select {
 	case <-in.Confirmed():
 	case <-time.After(5 * time.Second):
@@ -321,10 +309,7 @@ func TestVanishedCallerReleasedAtRingTimeout(t *testing.T) {
 	o.hd2.SetAnswerMode(siptest.AnswerRing)
 	args := append(deviceArgs(t, "HD1"), "-s", "202")
 	r := startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", siptest.FreePort(t, "127.0.0.1"), o.addr(), args...)
-	in, err := o.hd2.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, 5*time.Second)
 	r.MustWait(t)
 	mustEnd(t, in, "ringing phone not cancelled at the ring timeout")
 	o.waitIdle(t, 3*time.Second)
@@ -350,14 +335,8 @@ func TestTwoAnswersAtOnce(t *testing.T) {
 			c, err := o.hd1.Dial("202")
 			done <- dialed{c, err}
 		}()
-		a, err := o.hd2.WaitIncoming(2 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := soft.WaitIncoming(2 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := o.hd2.MustWaitIncoming(t, 2*time.Second)
+		b := soft.MustWaitIncoming(t, 2*time.Second)
 		go a.Answer()
 		go b.Answer()
 		d := <-done

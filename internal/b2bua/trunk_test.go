@@ -156,10 +156,7 @@ func TestInboundDIDReachesUserWhereverLoggedIn(t *testing.T) {
 	o.withTrunk(t, 5060)
 	o.login(t, "202", "HD3") // roamed: the DID follows
 	r := startSipp(t, "call_trunk_in.xml", siptest.FreePort(t, providerIP), o.addr(), "-s", "0205550202", "-key", "caller", "0612345678")
-	in, err := o.hd3.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd3.MustWaitIncoming(t, 5*time.Second)
 	if u := in.Request.From().Address.User; u != "+31612345678" {
 		t.Errorf("callee sees caller %q, want +31612345678", u)
 	}
