@@ -57,10 +57,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("201 on HD00001 (node a) calls 202 on HD00002 (node b): %v", err)
 		}
-		in, err := hd2.WaitIncoming(5 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
+		in := hd2.MustWaitIncoming(t, 5*time.Second)
 		<-in.Confirmed()
 		t.Logf("INVITE on node a -> answered and ACKed at HD00002 on node b: %v", time.Since(start).Round(time.Millisecond))
 		if !tcpConnected(t, "127.0.0.1", b.sip) {

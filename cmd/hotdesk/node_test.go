@@ -3,9 +3,6 @@ package main
 // Helpers for the tests that run several nodes on one PostgreSQL.
 
 import (
-	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/web/apitest"
 )
 
 var sipRE = regexp.MustCompile(`SIP:\s+(\S+) \(UDP`)
@@ -61,29 +59,9 @@ func startNodeIn(t *testing.T, dir, name, ip, db, rtp string, demo bool, extra .
 // api calls n's API and decodes a 2xx body into v.
 func (n *node) api(t *testing.T, method, path, body string, v any) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, _ := http.NewRequestWithContext(ctx, method, n.http+"/api/v1"+path, rd)
-	req.Header.Set("Authorization", "Bearer "+n.token)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("node %s: %s %s: %v", n.name, method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if v != nil && res.StatusCode < 300 {
-		if err := json.Unmarshal(b, v); err != nil {
-			t.Fatalf("node %s: %s %s: %v: %s", n.name, method, path, err, b)
-		}
-	}
-	return res.StatusCode
+	code, _ := apitest.Client{Base: n.http + "/api/v1", Token: n.token, HTTP: &http.Client{Timeout: 10 * time.Second},
+		Name: "node " + n.name}.Do(t, method, path, body, v)
+	return code
 }
 
 type regJSON struct {

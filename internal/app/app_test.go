@@ -2,18 +2,10 @@ package app
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,6 +18,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
+	"github.com/hotdesk-pbx/hotdesk/internal/web/apitest"
 )
 
 // TestMain silences sipgo's fallback logger (it logs through slog.Default
@@ -81,30 +74,8 @@ func mustStart(tb testing.TB, cfg Config) *running {
 // (when v is not nil); it returns the status.
 func (r *running) api(tb testing.TB, method, path, body string, v any) int {
 	tb.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, r.HTTPURL()+"/api/v1"+path, rd)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+r.AdminToken())
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if v != nil && res.StatusCode < 300 {
-		if err := json.Unmarshal(b, v); err != nil {
-			tb.Fatalf("%s %s: decode %q: %v", method, path, b, err)
-		}
-	}
-	return res.StatusCode
+	code, _ := apitest.Client{Base: r.HTTPURL() + "/api/v1", Token: r.AdminToken()}.Do(tb, method, path, body, v)
+	return code
 }
 
 type loginJSON struct {
@@ -265,10 +236,7 @@ func TestServeCallsFollowLogin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("201 calls 202: %v", err)
 	}
-	in, err := hd2.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := hd2.MustWaitIncoming(t, 5*time.Second)
 	if from := in.Request.From(); from == nil || from.Address.User != "201" || from.DisplayName != "Anna de Vries" {
 		t.Errorf("202's phone sees the call from %v, want 201 Anna de Vries", from)
 	}
@@ -336,7 +304,8 @@ func TestServeMetricsShowRuntime(t *testing.T) {
 // configured certificate as well as over HTTP.
 func TestServeHTTPS(t *testing.T) {
 	dir := t.TempDir()
-	certPEM, keyPEM := selfSigned(t)
+	cert := siptest.SelfSigned(t)
+	certPEM, keyPEM := cert.CertPEM, cert.KeyPEM
 	cfg := testConfig(dir, true)
 	cfg.HTTPSAddr = "127.0.0.1:0"
 	cfg.TLSCert, cfg.TLSKey = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
@@ -347,9 +316,7 @@ func TestServeHTTPS(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := mustStart(t, cfg)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
-	tlsTransport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	tlsTransport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cert.Roots}}
 	base := "https://" + r.httpsLn.Addr().String()
 
 	res, err := (&http.Client{Transport: tlsTransport, Timeout: 5 * time.Second}).Get(base + "/healthz")
@@ -370,30 +337,6 @@ func TestServeHTTPS(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "HD00002") {
 		t.Fatalf("provisioning over HTTPS: %d %s", res.StatusCode, b)
 	}
-}
-
-// selfSigned returns a PEM certificate and key for 127.0.0.1.
-func selfSigned(tb testing.TB) (certPEM, keyPEM []byte) {
-	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hotdesk test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	kb, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb})
 }
 
 func TestServeHTTPSBadCertificate(t *testing.T) {

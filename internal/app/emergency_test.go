@@ -58,19 +58,6 @@ func (r *running) mustSite(tb testing.TB, body string) {
 	}
 }
 
-// dialEmergency dials number, waits for the answer and hangs up.
-func dialEmergency(tb testing.TB, p *siptest.Phone, number string) {
-	tb.Helper()
-	c, err := p.Dial(number)
-	if err != nil {
-		tb.Fatalf("dial %s: %v", number, err)
-	}
-	time.Sleep(100 * time.Millisecond)
-	if err := c.Hangup(); err != nil {
-		tb.Fatal(err)
-	}
-}
-
 func wantIn(tb testing.TB, what, msg string, wants ...string) {
 	tb.Helper()
 	for _, w := range wants {
@@ -110,14 +97,14 @@ func TestEmergencyPerSiteTrunkAndMovedPhone(t *testing.T) {
 	loginByPhone(t, hd1, "*35*201*1234")
 
 	p := startPeer(t, "emergency_trunk_uas.xml", "127.0.0.2", ams, "", "-t", "t1")
-	dialEmergency(t, hd1, "112")
+	hd1.MustCallAndHangUp(t, "112")
 	inv := invite(t, p)
 	wantIn(t, "Amsterdam's INVITE", inv, "INVITE sip:112@ams.provider.test", "<sip:+31201234201@ams.provider.test>",
 		"<ca:A3>Amsterdam</ca:A3>", "<ca:RD>Keizersgracht</ca:RD>", "<ca:FLR>1</ca:FLR>", "<ca:ROOM>1.01</ca:ROOM>")
 	wantNotIn(t, "Amsterdam's INVITE", inv, "<note")
 
 	p = startPeer(t, "emergency_trunk_uas.xml", "127.0.0.3", utr, "", "-t", "t1")
-	dialEmergency(t, hd3, "112")
+	hd3.MustCallAndHangUp(t, "112")
 	inv = invite(t, p)
 	wantIn(t, "Utrecht's INVITE", inv, "INVITE sip:112@utr.provider.test", "<sip:+31301234000@utr.provider.test>",
 		"<ca:A3>Utrecht</ca:A3>", "<ca:RD>Oudegracht</ca:RD>", "<ca:FLR>2</ca:FLR>")
@@ -127,7 +114,7 @@ func TestEmergencyPerSiteTrunkAndMovedPhone(t *testing.T) {
 	hd2 := demoPhone(t, r, "HD00002")
 	waitAudit(t, r, hotdesk.KindPhoneMoved, "HD00002")
 	p = startPeer(t, "emergency_trunk_uas.xml", "127.0.0.3", utr, "", "-t", "t1")
-	dialEmergency(t, hd2, "112")
+	hd2.MustCallAndHangUp(t, "112")
 	inv = invite(t, p)
 	wantIn(t, "the moved phone's INVITE", inv, "INVITE sip:112@utr.provider.test", "<ca:A3>Utrecht</ca:A3>", "<ca:RD>Oudegracht</ca:RD>",
 		"<note xml:lang=\"en\">WARNING: phone HD00002 of site Rotterdam is on the network of site Utrecht")
@@ -185,10 +172,7 @@ func TestEmergencyTestCallAlertsAndDTMFAck(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	dialing := hd1.DialAsync(ctx, "933", siptest.DialOptions{})
-	in, err := alertee.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := alertee.MustWaitIncoming(t, 5*time.Second)
 	alertAfter := time.Since(start)
 	t.Logf("alert call %v after dialling", alertAfter)
 	if alertAfter > time.Second {
@@ -249,7 +233,7 @@ func TestEmergencyGoesOutWhenAlertsFail(t *testing.T) {
 		t.Fatalf("PATCH: %d", code)
 	}
 	p := startPeer(t, "emergency_trunk_uas.xml", "127.0.0.2", ams, "", "-t", "t1")
-	dialEmergency(t, hd3, "112")
+	hd3.MustCallAndHangUp(t, "112")
 	inv := invite(t, p)
 	wantIn(t, "INVITE without an address", inv, "INVITE sip:112@ams.provider.test", "<sip:+31201234000@ams.provider.test>", "<ca:civicAddress></ca:civicAddress>")
 	for _, ext := range []string{"205", "204"} {
@@ -276,7 +260,7 @@ func TestEmergencyCallbackRingsDeskAndUserAfterLogout(t *testing.T) {
 	hd1, hd2 := demoPhone(t, r, "HD00001"), demoPhone(t, r, "HD00002")
 	loginByPhone(t, hd1, "*35*201*1234")
 	p := startPeer(t, "emergency_trunk_uas.xml", "127.0.0.2", ams, "", "-t", "t1")
-	dialEmergency(t, hd1, "112")
+	hd1.MustCallAndHangUp(t, "112")
 	invite(t, p)
 	loginByPhone(t, hd2, "*35*201*1234") // roams: HD00001 is neutral
 	if got := r.logins(t); got != "201@HD00002" {

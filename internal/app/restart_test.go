@@ -45,10 +45,7 @@ func TestRequestsAfterRestartLeaveFromSIPPort(t *testing.T) {
 		}
 		done <- err
 	}()
-	in, err := hd1.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := hd1.MustWaitIncoming(t, 5*time.Second)
 	if p := sourcePort(in.Request.Source()); p != port {
 		t.Errorf("INVITE to HD00001 from port %s, want the SIP port %s", p, port)
 	}

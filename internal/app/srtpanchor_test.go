@@ -71,10 +71,7 @@ func TestAnchoredSRTPPhoneCallsPlainPhone(t *testing.T) {
 	p.receive(ans, 15*time.Second)
 
 	_, ans = p.dial("202")
-	in, err := hd2.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := hd2.MustWaitIncoming(t, 5*time.Second)
 	if offer := in.Request.Body(); bytes.Contains(offer, []byte("a=crypto")) || !bytes.Contains(offer, []byte(" RTP/AVP ")) {
 		t.Fatalf("the UDP phone's offer must be plain RTP/AVP without keys:\n%s", offer)
 	}

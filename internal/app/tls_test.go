@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -234,22 +233,7 @@ func TestTLSLoginWithSRTP(t *testing.T) {
 		t.Errorf("banner names no fingerprint:\n%s", r.out)
 	}
 
-	var wg sync.WaitGroup
-	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			fmt.Fprintf(c, "REGISTER sip:x SIP/2.0\r\nX: %d\r\n\r\n", i)
-			c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			c.Read(make([]byte, 64))
-		}()
-	}
-	wg.Wait()
+	siptest.Junk(t, addr, 200, func(i int, c *net.TCPConn) { fmt.Fprintf(c, "REGISTER sip:x SIP/2.0\r\nX: %d\r\n\r\n", i) })
 
 	p := newTLSPhone(t, addr, "HD00001", roots)
 	p.register()

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // tlsProvider is a SIP provider's TLS proxy: it answers every REGISTER
@@ -42,16 +44,7 @@ func startTLSProvider(t *testing.T) *tlsProvider {
 	}
 	blk, _ := pem.Decode(certPEM)
 	p := &tlsProvider{addr: ln.Addr().String(), certPEM: certPEM, der: blk.Bytes}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.serve(c.(*tls.Conn))
-		}
-	}()
+	siptest.ServeConns(t, ln, func(c net.Conn) { p.serve(c.(*tls.Conn)) })
 	return p
 }
 

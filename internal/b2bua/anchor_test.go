@@ -30,14 +30,9 @@ func mustAnchoredOffice(t *testing.T, mode string, noMediaSeconds int) (*office,
 func anchor(t *testing.T, o *office, mode string, noMediaSeconds int) *relay.Relay {
 	t.Helper()
 	ctx := context.Background()
-	st, err := o.store.GetSettings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.NAT.NoMediaSeconds = noMediaSeconds // below the API's minimum: the store does not check
-	if err := o.store.PutSettings(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	o.updateSettings(t, func(st *hotdesk.Settings) {
+		st.NAT.NoMediaSeconds = noMediaSeconds // below the API's minimum: the store does not check
+	})
 	r, err := relay.New(relay.Options{Pool: media.NewPortPool(0, 0), BindIP: "127.0.0.1", Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +60,7 @@ func TestAnchoredEmergencyKeepsLocation(t *testing.T) {
 	o := trunkOffice(t)
 	anchor(t, o, b2bua.MediaAnchor, 0)
 	prov := o.provider(t, "t1")
-	dialAndHangUp(t, o.hd3, "112")
+	o.hd3.MustCallAndHangUp(t, "112")
 	inv := received(prov.MustWait(t), "INVITE")
 	for _, want := range []string{"Content-Type: multipart/mixed;boundary=", "Content-Type: application/pidf+xml",
 		"<ca:SEAT>HD3</ca:SEAT>", "Content-Type: application/sdp", "a=rtcp:"} {
@@ -135,10 +130,7 @@ func TestAnchoredCallHoldResume(t *testing.T) {
 	}
 	both("resumed")
 
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 	if r.Active() != 0 {
 		t.Fatalf("relay sessions after hang-up: %d", r.Active())
 	}

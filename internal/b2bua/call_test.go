@@ -26,6 +26,16 @@ type office struct {
 	hd1, hd2, hd3 *siptest.Phone
 }
 
+// softphone202 gives 202 a second personal phone, SOFT202, and sets both
+// of 202's phones to answer with mode.
+func (o *office) softphone202(t *testing.T, mode siptest.AnswerMode) *siptest.Phone {
+	t.Helper()
+	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
+	o.hd2.SetAnswerMode(mode)
+	soft.SetAnswerMode(mode)
+	return soft
+}
+
 func mustOffice(t *testing.T, users ...hotdesk.User) *office {
 	t.Helper()
 	p := mustPBX(t)
@@ -51,10 +61,7 @@ func (o *office) mustRing(t *testing.T) (*siptest.Call, *siptest.Incoming) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, 2*time.Second)
 	return c, in
 }
 
@@ -161,9 +168,7 @@ func TestCallFollowsRoaming(t *testing.T) {
 func TestParallelRingingCancelsLoser(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
-	o.hd2.SetAnswerMode(siptest.AnswerRing)
-	soft.SetAnswerMode(siptest.AnswerRing)
+	soft := o.softphone202(t, siptest.AnswerRing)
 	var provisional []int
 	done := make(chan error, 1)
 	var call *siptest.Call
@@ -172,14 +177,8 @@ func TestParallelRingingCancelsLoser(t *testing.T) {
 		call, err = o.hd1.DialWith("202", siptest.DialOptions{OnResponse: func(r *sip.Response) { provisional = append(provisional, r.StatusCode) }})
 		done <- err
 	}()
-	desk, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mobile, err := soft.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	desk := o.hd2.MustWaitIncoming(t, 2*time.Second)
+	mobile := soft.MustWaitIncoming(t, 2*time.Second)
 	time.Sleep(100 * time.Millisecond)
 	mobile.Answer()
 	if err := <-done; err != nil {
@@ -204,17 +203,13 @@ func TestParallelRingingCancelsLoser(t *testing.T) {
 func TestBusyEverywhere(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
-	o.hd2.SetAnswerMode(siptest.AnswerBusy)
-	soft.SetAnswerMode(siptest.AnswerBusy)
+	o.softphone202(t, siptest.AnswerBusy)
 	_, err := o.hd1.Dial("202")
 	if statusOf(err) != sip.StatusBusyHere {
 		t.Fatalf("dial: %v, want 486", err)
 	}
 	for _, ext := range []string{"201", "202"} {
-		if rec := o.waitRecord(t, ext); rec.Result != hotdesk.ResultBusy {
-			t.Errorf("%s record %+v, want busy", ext, rec)
-		}
+		o.wantResult(t, ext, hotdesk.ResultBusy)
 	}
 	o.waitIdle(t, 3*time.Second)
 }
@@ -231,23 +226,16 @@ func TestNoAnswerTimesOut(t *testing.T) {
 	if d := time.Since(start); d < 900*time.Millisecond || d > 3*time.Second {
 		t.Errorf("480 after %v, want about the 1 s ring timeout", d)
 	}
-	in, err := o.hd2.WaitIncoming(time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, time.Second)
 	mustEnd(t, in, "ringing phone not cancelled")
-	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultNoAnswer {
-		t.Errorf("record %+v, want no_answer", rec)
-	}
+	o.wantResult(t, "202", hotdesk.ResultNoAnswer)
 	o.waitIdle(t, 3*time.Second)
 }
 
 func TestCallerCancelReachesEveryLeg(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
-	o.hd2.SetAnswerMode(siptest.AnswerRing)
-	soft.SetAnswerMode(siptest.AnswerRing)
+	soft := o.softphone202(t, siptest.AnswerRing)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -256,10 +244,7 @@ func TestCallerCancelReachesEveryLeg(t *testing.T) {
 	}()
 	var ins []*siptest.Incoming
 	for _, ph := range []*siptest.Phone{o.hd2, soft} {
-		in, err := ph.WaitIncoming(2 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
+		in := ph.MustWaitIncoming(t, 2*time.Second)
 		ins = append(ins, in)
 	}
 	time.Sleep(100 * time.Millisecond)
@@ -270,9 +255,7 @@ func TestCallerCancelReachesEveryLeg(t *testing.T) {
 	for i, in := range ins {
 		mustEnd(t, in, fmt.Sprintf("leg %d not cancelled", i))
 	}
-	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultCancelled {
-		t.Errorf("record %+v, want cancelled", rec)
-	}
+	o.wantResult(t, "202", hotdesk.ResultCancelled)
 	o.waitIdle(t, 5*time.Second)
 }
 
@@ -382,10 +365,7 @@ func TestOfferlessInvite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Hangup()
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, 2*time.Second)
 	if len(in.Request.Body()) != 0 {
 		t.Errorf("callee got an offer from nowhere:\n%s", in.Request.Body())
 	}
@@ -423,10 +403,7 @@ func TestLiveCallsAndInCall(t *testing.T) {
 	if !o.b2b.InCall("HD1") || !o.b2b.InCall("HD2") || o.b2b.InCall("HD3") {
 		t.Error("InCall should report the caller's and the answering device only")
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 	if o.b2b.InCall("HD1") || o.b2b.InCall("HD2") || len(o.b2b.Live()) != 0 {
 		t.Error("call still listed after hang-up")
 	}

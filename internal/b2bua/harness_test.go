@@ -22,7 +22,9 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
-	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite/sqlitetest"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 const realm = "pbx.test"
@@ -69,27 +71,12 @@ func mustPBX(tb testing.TB) *pbx {
 // mustPBXWith is mustPBX with the announcements' RTP port pool.
 func mustPBXWith(tb testing.TB, ports *media.PortPool) *pbx {
 	tb.Helper()
-	ctx := context.Background()
 	log := testLogger()
-	db, err := sqlite.Open(ctx, ":memory:")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
+	db := sqlitetest.MustOpen(tb)
 	p := &pbx{store: db, bus: events.New()}
 	p.desk = desk.New(desk.Options{Store: db, Bus: p.bus, Logger: log, InCall: func(d string) bool { return p.b2b.InCall(d) }})
-	p.reg, err = registrar.New(registrar.Options{Store: db, Bus: p.bus, Realm: realm, Logger: log, Node: "n1", Algorithms: []string{"MD5"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p.sip, err = signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Logger: log, ReadFilter: p.reg.Allow})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := p.sip.Listen(); err != nil {
-		tb.Fatal(err)
-	}
-	p.reg.Register(p.sip)
+	p.reg, p.sip = sipstack.Start(tb, registrar.Options{Store: db, Bus: p.bus, Realm: realm, Logger: log, Node: "n1", Algorithms: []string{"MD5"}},
+		signaling.Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Logger: log})
 	set, err := prompts.New("en", "")
 	if err != nil {
 		tb.Fatal(err)
@@ -114,22 +101,17 @@ func mustPBXWith(tb testing.TB, ports *media.PortPool) *pbx {
 	}
 	p.pres.Register(p.sip)
 	evs, unsub := p.bus.Subscribe(4096)
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
+	collected := make(chan struct{})
 	go func() {
-		defer wg.Done()
+		defer close(collected)
 		for e := range evs {
 			p.mu.Lock()
 			p.got = append(p.got, e)
 			p.mu.Unlock()
 		}
 	}()
-	for _, run := range []func(context.Context) error{p.sip.Serve, p.reg.Run, p.b2b.Run, p.pres.Run} {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = run(runCtx) }()
-	}
-	tb.Cleanup(func() { cancel(); unsub(); wg.Wait() })
+	tb.Cleanup(func() { unsub(); <-collected }) // after the components stopped
+	testrun.Background(tb, p.sip.Serve, p.reg.Run, p.b2b.Run, p.pres.Run)
 	return p
 }
 
@@ -180,6 +162,20 @@ func (p *pbx) mustDevice(tb testing.TB, d hotdesk.Device) *siptest.Phone {
 	return p.phone(tb, d.ID)
 }
 
+// updateSettings applies change to the stored settings.
+func (p *pbx) updateSettings(tb testing.TB, change func(st *hotdesk.Settings)) {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := p.store.GetSettings(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	change(&st)
+	if err := p.store.PutSettings(ctx, st); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // phone is another registered test phone of an existing device.
 func (p *pbx) phone(tb testing.TB, id string) *siptest.Phone {
 	tb.Helper()
@@ -221,16 +217,27 @@ func (p *pbx) waitRecord(tb testing.TB, ext string) *hotdesk.CallRecord {
 	}
 }
 
+// wantResult waits for ext's ended call record and checks its result.
+func (p *pbx) wantResult(tb testing.TB, ext, result string) {
+	tb.Helper()
+	if rec := p.waitRecord(tb, ext); rec.Result != result {
+		tb.Errorf("%s's record %+v, want %s", ext, rec, result)
+	}
+}
+
+// hangUp hangs c up and waits until the PBX has no call and no dialog.
+func (p *pbx) hangUp(tb testing.TB, c *siptest.Call) {
+	tb.Helper()
+	if err := c.Hangup(); err != nil {
+		tb.Fatal(err)
+	}
+	p.waitIdle(tb, 3*time.Second)
+}
+
 // waitIdle waits until no call is up and no dialog is routed.
 func (p *pbx) waitIdle(tb testing.TB, within time.Duration) {
 	tb.Helper()
-	deadline := time.Now().Add(within)
-	for p.b2b.Active() != 0 || p.sip.Dialogs() != 0 {
-		if time.Now().After(deadline) {
-			tb.Fatalf("still %d calls, %d dialogs after %v", p.b2b.Active(), p.sip.Dialogs(), within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testrun.Eventually(tb, within, "no call up and no dialog routed", func() bool { return p.b2b.Active() == 0 && p.sip.Dialogs() == 0 })
 }
 
 // callEvents returns the call_* kinds published for ext, in order.

@@ -16,7 +16,10 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite/sqlitetest"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 // countingStore is the B2BUA's view of the store with the per-party
@@ -58,26 +61,13 @@ func mustLookupPBX(t *testing.T, wrap func(db *sqlite.DB) b2bua.Store) *lookupPB
 	t.Helper()
 	ctx := context.Background()
 	log := testLogger()
-	db, err := sqlite.Open(ctx, ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := sqlitetest.MustOpen(t)
 	bus := events.New()
 	var b2b *b2bua.B2BUA
 	dk := desk.New(desk.Options{Store: db, Bus: bus, Logger: log, InCall: func(d string) bool { return b2b.InCall(d) }})
-	reg, err := registrar.New(registrar.Options{Store: db, Bus: bus, Realm: realm, Logger: log, Node: "n1", Algorithms: []string{"MD5"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", Logger: log, ReadFilter: reg.Allow})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	reg.Register(srv)
+	reg, srv := sipstack.Start(t, registrar.Options{Store: db, Bus: bus, Realm: realm, Logger: log, Node: "n1", Algorithms: []string{"MD5"}},
+		signaling.Options{UDPAddr: "127.0.0.1:0", Logger: log})
+	var err error
 	b2b, err = b2bua.New(b2bua.Options{Store: wrap(db), Desk: dk, Bus: bus, SIP: srv, Contacts: reg.Contacts,
 		Settings: func(context.Context) hotdesk.Settings { return hotdesk.DefaultSettings() },
 		Domain:   realm, Logger: log})
@@ -89,17 +79,7 @@ func mustLookupPBX(t *testing.T, wrap func(db *sqlite.DB) b2bua.Store) *lookupPB
 			b2b.HandleInvite(req, tx, dev)
 		}
 	})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{}, 3)
-	for _, run := range []func(context.Context) error{srv.Serve, reg.Run, b2b.Run} {
-		go func() { _ = run(runCtx); done <- struct{}{} }()
-	}
-	t.Cleanup(func() {
-		cancel()
-		for range 3 {
-			<-done
-		}
-	})
+	testrun.Background(t, srv.Serve, reg.Run, b2b.Run)
 	for _, ext := range []string{"201", "202"} {
 		if err := db.CreateUser(ctx, &hotdesk.User{Extension: ext, Name: "User " + ext, Hotdesk: true, Outbound: hotdesk.OutboundNational}); err != nil {
 			t.Fatal(err)
@@ -167,10 +147,7 @@ func (p *lookupPBX) callBoth(t *testing.T) {
 	if err != nil {
 		t.Fatal("call from the personal phone:", err)
 	}
-	in, err := p.hd1.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := p.hd1.MustWaitIncoming(t, 5*time.Second)
 	if pai := header(in.Request, "P-Asserted-Identity"); !strings.Contains(pai, "sip:202@") {
 		t.Errorf("the personal phone's call came as %q, want 202 (its owner)", pai)
 	}

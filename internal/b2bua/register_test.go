@@ -1,11 +1,11 @@
 package b2bua_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
@@ -17,14 +17,7 @@ func TestTrunkRegistersWithDigestAndRefreshes(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
 	p.withTrunk(t, port)
-	st, err := p.store.GetSettings(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Trunk.Register = true
-	if err := p.store.PutSettings(context.Background(), st); err != nil {
-		t.Fatal(err)
-	}
+	p.updateSettings(t, func(st *hotdesk.Settings) { st.Trunk.Register = true })
 	trace := r.MustWait(t) // two cycles: register, then refresh of the 2 s registration
 	if d := time.Since(start); d > 3500*time.Millisecond {
 		t.Errorf("registered and refreshed in %v; a 2 s registration must be refreshed before it lapses", d)

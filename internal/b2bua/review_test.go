@@ -26,7 +26,7 @@ func TestEscapedPlusNeedsInternationalPermission(t *testing.T) {
 	if _, err := o.hd2.Dial("%2B4930123456"); statusOf(err) != sip.StatusForbidden {
 		t.Errorf("national user dialling %%2B49…: %v, want 403", err)
 	}
-	dialAndHangUp(t, o.hd2, "%2B31205551234")
+	o.hd2.MustCallAndHangUp(t, "%2B31205551234")
 	if inv := received(prov.MustWait(t), "INVITE"); !strings.HasPrefix(inv, "INVITE sip:+31205551234@provider.test") {
 		t.Errorf("provider's INVITE:\n%s\nwant sip:+31205551234@provider.test", inv)
 	}
@@ -49,10 +49,7 @@ func TestTelURIReachesDID(t *testing.T) {
 	if _, err := o.hd2.WaitIncoming(2 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 }
 
 // Found in review: every leg left with Max-Forwards 70 whatever the caller
@@ -73,17 +70,11 @@ func TestMaxForwardsDecrementedAndZeroRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, 2*time.Second)
 	if mf := in.Request.MaxForwards(); mf == nil || mf.Val() != 9 {
 		t.Errorf("callee's Max-Forwards %v, want 9", mf)
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 }
 
 // Checked in review (fine): a phone cannot present another user to the
@@ -103,10 +94,7 @@ func TestCallerCannotSpoofIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := o.hd2.WaitIncoming(2 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, 2*time.Second)
 	if pais := in.Request.GetHeaders("P-Asserted-Identity"); len(pais) != 1 || !strings.Contains(pais[0].Value(), "sip:201@") {
 		t.Errorf("callee's P-Asserted-Identity %v, want only 201's", pais)
 	}
@@ -124,10 +112,7 @@ func TestCallerCannotSpoofIdentity(t *testing.T) {
 	if in.Request.CallID().Value() == c.CallID {
 		t.Error("the callee's leg reuses the caller's Call-ID")
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 }
 
 // Found in review: when the callee's 200 crossed the caller's CANCEL
@@ -152,10 +137,7 @@ func TestAnswerCrossingCancel(t *testing.T) {
 			c, err := o.hd1.DialContext(ctx, "202", siptest.DialOptions{})
 			done <- dialed{c, err}
 		}()
-		in, err := o.hd2.WaitIncoming(2 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
+		in := o.hd2.MustWaitIncoming(t, 2*time.Second)
 		time.Sleep(50 * time.Millisecond)
 		go in.Answer()
 		time.Sleep(time.Duration(i%4) * time.Millisecond)
@@ -184,10 +166,7 @@ func TestRelayedAnswerContactMatchesLegTransport(t *testing.T) {
 	o := mustOffice(t)
 	args := append(deviceArgs(t, "HD1"), "-s", "202", "-t", "t1")
 	r := startSippOn(t, "call_uac_update.xml", "127.0.0.1", siptest.FreePort(t, "127.0.0.1"), o.sip.TCPAddr().String(), args...)
-	in, err := o.hd2.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, 5*time.Second)
 	select {
 	case <-in.Confirmed():
 	case <-time.After(5 * time.Second):
@@ -282,10 +261,7 @@ func TestSlowReinviteRelayedOnce(t *testing.T) {
 	if got := in.Received(); len(got) != 1 {
 		t.Errorf("callee got %d re-INVITEs, want 1", len(got))
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 }
 
 // Found in review: for a re-INVITE without SDP the other side's 200 holds
@@ -320,10 +296,7 @@ func TestOfferlessReinviteAnswerReachesFarEnd(t *testing.T) {
 	if len(acks) != 1 || !strings.Contains(string(acks[0].Body()), "m=audio") {
 		t.Errorf("callee's ACKs with an answer: %v, want the caller's answer", acks)
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 }
 
 // Found in review: when the caller vanished while ringing (no CANCEL, UDP)
@@ -336,19 +309,14 @@ func TestVanishedCallerReleasedAtRingTimeout(t *testing.T) {
 	o.hd2.SetAnswerMode(siptest.AnswerRing)
 	args := append(deviceArgs(t, "HD1"), "-s", "202")
 	r := startSippOn(t, "call_uac_vanish.xml", "127.0.0.1", siptest.FreePort(t, "127.0.0.1"), o.addr(), args...)
-	in, err := o.hd2.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, 5*time.Second)
 	r.MustWait(t)
 	mustEnd(t, in, "ringing phone not cancelled at the ring timeout")
 	o.waitIdle(t, 3*time.Second)
 	if o.b2b.InCall("HD1") || o.b2b.InCall("HD2") {
 		t.Error("a device is still marked in a call")
 	}
-	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultNoAnswer {
-		t.Errorf("record %+v, want no_answer", rec)
-	}
+	o.wantResult(t, "202", hotdesk.ResultNoAnswer)
 }
 
 // Checked in review (fine): when two phones answer at once the caller gets
@@ -356,9 +324,7 @@ func TestVanishedCallerReleasedAtRingTimeout(t *testing.T) {
 func TestTwoAnswersAtOnce(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	soft := o.mustDevice(t, hotdesk.Device{ID: "SOFT202", Owner: "202"})
-	o.hd2.SetAnswerMode(siptest.AnswerRing)
-	soft.SetAnswerMode(siptest.AnswerRing)
+	soft := o.softphone202(t, siptest.AnswerRing)
 	for round := range 5 {
 		type dialed struct {
 			c   *siptest.Call
@@ -369,14 +335,8 @@ func TestTwoAnswersAtOnce(t *testing.T) {
 			c, err := o.hd1.Dial("202")
 			done <- dialed{c, err}
 		}()
-		a, err := o.hd2.WaitIncoming(2 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := soft.WaitIncoming(2 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := o.hd2.MustWaitIncoming(t, 2*time.Second)
+		b := soft.MustWaitIncoming(t, 2*time.Second)
 		go a.Answer()
 		go b.Answer()
 		d := <-done
@@ -481,9 +441,7 @@ func TestCalleeAnswerCrossingPBXCancel(t *testing.T) {
 		t.Fatal("cancelled dial succeeded")
 	}
 	callee.MustWait(t)
-	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultCancelled {
-		t.Errorf("record %+v, want cancelled", rec)
-	}
+	o.wantResult(t, "202", hotdesk.ResultCancelled)
 	o.waitIdle(t, 3*time.Second)
 }
 
@@ -528,8 +486,5 @@ func TestReinviteAckKeepsItsCSeq(t *testing.T) {
 		}
 		t.Errorf("ACK CSeqs %v, want the last one %d (the re-INVITE's)", got, inv.CSeq().SeqNo)
 	}
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	o.waitIdle(t, 3*time.Second)
+	o.hangUp(t, c)
 }

@@ -1,7 +1,6 @@
 package b2bua_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,16 +48,10 @@ func received(trace, method string) string {
 // withTrunk points the site's trunk at the sipp provider on port.
 func (p *pbx) withTrunk(tb testing.TB, port int) {
 	tb.Helper()
-	ctx := context.Background()
-	st, err := p.store.GetSettings(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	st.Trunk = hotdesk.Trunk{Enabled: true, Proxy: fmt.Sprintf("%s:%d", providerIP, port), Username: "pbxuser", Password: "s3cret",
-		Realm: "provider.test", Domain: "provider.test", Sources: []string{providerIP + "/32"}}
-	if err := p.store.PutSettings(ctx, st); err != nil {
-		tb.Fatal(err)
-	}
+	p.updateSettings(tb, func(st *hotdesk.Settings) {
+		st.Trunk = hotdesk.Trunk{Enabled: true, Proxy: fmt.Sprintf("%s:%d", providerIP, port), Username: "pbxuser", Password: "s3cret",
+			Realm: "provider.test", Domain: "provider.test", Sources: []string{providerIP + "/32"}}
+	})
 }
 
 // provider starts the sipp provider UAS on transport (sipp -t: u1 or t1)

@@ -19,10 +19,7 @@ func TestSippCallerReachesGoPhone(t *testing.T) {
 	o := mustOffice(t)
 	args := append(deviceArgs(t, "HD1"), "-s", "202")
 	r := startSippOn(t, "call_uac.xml", "127.0.0.1", siptest.FreePort(t, "127.0.0.1"), o.addr(), args...)
-	in, err := o.hd2.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd2.MustWaitIncoming(t, 5*time.Second)
 	if f := in.Request.From(); f.Address.User != "201" || f.DisplayName != "User 201" {
 		t.Errorf("callee sees From %q, want 201's identity (not the device's)", f.Value())
 	}

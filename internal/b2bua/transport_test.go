@@ -1,7 +1,6 @@
 package b2bua_test
 
 import (
-	"context"
 	"net"
 	"strings"
 	"testing"
@@ -10,20 +9,13 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // setTrunkTransport sets Settings.Trunk.Transport.
 func (p *pbx) setTrunkTransport(tb testing.TB, transport string) {
 	tb.Helper()
-	ctx := context.Background()
-	st, err := p.store.GetSettings(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	st.Trunk.Transport = transport
-	if err := p.store.PutSettings(ctx, st); err != nil {
-		tb.Fatal(err)
-	}
+	p.updateSettings(tb, func(st *hotdesk.Settings) { st.Trunk.Transport = transport })
 }
 
 // TestEmergencyOnUDPOnlyTrunk: the INVITE with its PIDF-LO is too large
@@ -35,7 +27,7 @@ func TestEmergencyOnUDPOnlyTrunk(t *testing.T) {
 	o := trunkOffice(t)
 	o.login(t, "201", "HD3")
 	prov := o.provider(t, "u1") // sipp on UDP only: TCP to its port is refused
-	dialAndHangUp(t, o.hd3, "112")
+	o.hd3.MustCallAndHangUp(t, "112")
 	inv := received(prov.MustWait(t), "INVITE")
 	for _, want := range []string{"INVITE sip:112@provider.test", "Via: SIP/2.0/UDP", "<ca:SEAT>HD3</ca:SEAT>",
 		"Content-Type: application/pidf+xml"} {
@@ -59,7 +51,7 @@ func TestEmergencyOnTCPTrunkFallsBackToUDP(t *testing.T) {
 			o := trunkOffice(t)
 			prov := o.provider(t, "u1")
 			o.setTrunkTransport(t, transport)
-			dialAndHangUp(t, o.hd3, "112")
+			o.hd3.MustCallAndHangUp(t, "112")
 			if inv := received(prov.MustWait(t), "INVITE"); !strings.Contains(inv, "<ca:SEAT>HD3</ca:SEAT>") {
 				t.Errorf("provider's INVITE:\n%s", inv)
 			}
@@ -75,7 +67,7 @@ func TestTrunkTransportTCP(t *testing.T) {
 	o := trunkOffice(t)
 	prov := o.provider(t, "t1")
 	o.setTrunkTransport(t, "tcp")
-	dialAndHangUp(t, o.hd2, "0205551234")
+	o.hd2.MustCallAndHangUp(t, "0205551234")
 	inv := received(prov.MustWait(t), "INVITE")
 	if !strings.Contains(inv, "Via: SIP/2.0/TCP") || !strings.Contains(inv, ";transport=tcp>") {
 		t.Errorf("provider's INVITE should come over TCP with a TCP Contact:\n%s", inv)
@@ -97,17 +89,7 @@ func TestTrunkInviteLeavesFromListeningPort(t *testing.T) {
 	o.withTrunk(t, prov.LocalAddr().(*net.UDPAddr).Port)
 	done := make(chan error, 1)
 	go func() { _, err := o.hd2.Dial("0205551234"); done <- err }()
-	buf := make([]byte, 65535)
-	prov.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, src, err := prov.ReadFromUDP(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := sip.ParseMessage(buf[:n])
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := msg.(*sip.Request)
+	inv, src := siptest.ReadRequest(t, prov)
 	want := o.sip.UDPAddr().Port
 	if src.Port != want || inv.Via().Port != want {
 		t.Errorf("trunk INVITE from port %d, Via port %d; want both %d", src.Port, inv.Via().Port, want)
@@ -121,9 +103,8 @@ func TestTrunkInviteLeavesFromListeningPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Take the ACK so nothing is retransmitted at the next test.
-	prov.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, _, err := prov.ReadFromUDP(buf); err != nil || !strings.HasPrefix(string(buf[:n]), "ACK ") {
-		t.Errorf("no ACK: %v %q", err, buf[:n])
+	if ack, _ := siptest.ReadRequest(t, prov); !ack.IsAck() {
+		t.Errorf("%s after the 503, want ACK", ack.Method)
 	}
 	if err := <-done; statusOf(err) != sip.StatusServiceUnavailable {
 		t.Errorf("caller got %v, want the provider's 503", err)

@@ -32,30 +32,26 @@ func trunkOffice(t *testing.T) *office {
 	return o
 }
 
-// dialAndHangUp dials number, expects an answer, and hangs up.
-func dialAndHangUp(t *testing.T, ph *siptest.Phone, number string) {
+// dialAnnounced403 dials number from ph and wants it refused with 403
+// after a 183 (the announcement, which the returned call records); what
+// names the case in failures.
+func dialAnnounced403(t *testing.T, ph *siptest.Phone, number, what string) *siptest.Call {
 	t.Helper()
-	c, err := ph.Dial(number)
-	if err != nil {
-		t.Fatalf("dial %s: %v", number, err)
+	var codes []int
+	c, err := ph.DialWith(number, siptest.DialOptions{OnResponse: func(r *sip.Response) { codes = append(codes, r.StatusCode) }})
+	if statusOf(err) != sip.StatusForbidden {
+		t.Fatalf("%s: %v, want 403", what, err)
 	}
-	time.Sleep(100 * time.Millisecond)
-	if err := c.Hangup(); err != nil {
-		t.Fatal(err)
+	if len(codes) < 2 || codes[len(codes)-2] != sip.StatusSessionInProgress {
+		t.Errorf("%s: responses %v, want 183 then 403", what, codes)
 	}
+	return c
 }
 
 func TestNeutralPhoneRefusedWithAnnouncement(t *testing.T) {
 	t.Parallel()
 	o := mustOffice(t)
-	var codes []int
-	c, err := o.hd3.DialWith("202", siptest.DialOptions{OnResponse: func(r *sip.Response) { codes = append(codes, r.StatusCode) }})
-	if statusOf(err) != sip.StatusForbidden {
-		t.Fatalf("neutral phone dialling 202: %v, want 403", err)
-	}
-	if len(codes) < 2 || codes[len(codes)-2] != sip.StatusSessionInProgress {
-		t.Errorf("responses %v, want 183 then 403", codes)
-	}
+	c := dialAnnounced403(t, o.hd3, "202", "neutral phone dialling 202")
 	rec := c.Record(300*time.Millisecond, 10*time.Second)
 	if rec.Packets < 50 || rec.RMS() < 500 {
 		t.Errorf("announcement: %d packets, RMS %.0f; want the neutral_phone prompt", rec.Packets, rec.RMS())
@@ -69,7 +65,7 @@ func TestEmergencyFromNeutralPhoneCarriesLocation(t *testing.T) {
 	t.Parallel()
 	o := trunkOffice(t)
 	prov := o.provider(t, "t1") // with the PIDF-LO the INVITE is too large for UDP
-	dialAndHangUp(t, o.hd3, "112")
+	o.hd3.MustCallAndHangUp(t, "112")
 	trace := prov.MustWait(t)
 	inv := received(trace, "INVITE")
 	for _, want := range []string{
@@ -106,7 +102,7 @@ func TestEmergencyWithUserCallerIDAndNoPermission(t *testing.T) {
 	o := trunkOffice(t)
 	o.login(t, "201", "HD3") // internal-only user at the desk with the location
 	prov := o.provider(t, "t1")
-	dialAndHangUp(t, o.hd3, "911")
+	o.hd3.MustCallAndHangUp(t, "911")
 	inv := received(prov.MustWait(t), "INVITE")
 	if !strings.Contains(inv, "<sip:+31205550201@provider.test>") || !strings.Contains(inv, "<ca:SEAT>HD3</ca:SEAT>") {
 		t.Errorf("provider's INVITE should carry 201's caller ID and HD3's location:\n%s", inv)
@@ -140,7 +136,7 @@ func TestOutboundTrunkCallerIDAndPermission(t *testing.T) {
 	if _, err := o.hd2.Dial("004930123456"); statusOf(err) != sip.StatusForbidden {
 		t.Errorf("national user calling abroad: %v, want 403", err)
 	}
-	dialAndHangUp(t, o.hd2, "0205551234")
+	o.hd2.MustCallAndHangUp(t, "0205551234")
 	inv := received(prov.MustWait(t), "INVITE")
 	for _, want := range []string{"INVITE sip:+31205551234@provider.test", `"Ada Lovelace" <sip:+31205550202@provider.test>`,
 		"P-Asserted-Identity: \"Ada Lovelace\" <sip:+31205550202@provider.test>"} {
@@ -160,10 +156,7 @@ func TestInboundDIDReachesUserWhereverLoggedIn(t *testing.T) {
 	o.withTrunk(t, 5060)
 	o.login(t, "202", "HD3") // roamed: the DID follows
 	r := startSipp(t, "call_trunk_in.xml", siptest.FreePort(t, providerIP), o.addr(), "-s", "0205550202", "-key", "caller", "0612345678")
-	in, err := o.hd3.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := o.hd3.MustWaitIncoming(t, 5*time.Second)
 	if u := in.Request.From().Address.User; u != "+31612345678" {
 		t.Errorf("callee sees caller %q, want +31612345678", u)
 	}
@@ -197,15 +190,7 @@ func TestFromTrunkWithPortLeavesPhonesOnItsAddress(t *testing.T) {
 	t.Parallel()
 	o := trunkOffice(t)
 	o.withTrunk(t, 5060)
-	ctx := context.Background()
-	st, err := o.store.GetSettings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Trunk.Sources = []string{"127.0.0.2:5060"}
-	if err := o.store.PutSettings(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	o.updateSettings(t, func(st *hotdesk.Settings) { st.Trunk.Sources = []string{"127.0.0.2:5060"} })
 	for src, want := range map[string]bool{"127.0.0.2:5060": true, "127.0.0.2:40000": false} {
 		req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "0205550202", Host: "pbx.test"})
 		req.SetSource(src)
@@ -267,9 +252,7 @@ func TestTrunkFailurePassesThrough(t *testing.T) {
 		t.Fatalf("provider busy: %v, want its 486 Number Busy", err)
 	}
 	prov.MustWait(t)
-	if rec := o.waitRecord(t, "202"); rec.Result != hotdesk.ResultBusy {
-		t.Errorf("record %+v, want busy", rec)
-	}
+	o.wantResult(t, "202", hotdesk.ResultBusy)
 }
 
 // TestOwnDIDStaysInside: dialling a colleague's DID reaches the colleague
@@ -290,14 +273,7 @@ func TestOwnDIDStaysInside(t *testing.T) {
 func TestNotAllowedIsAnnounced(t *testing.T) {
 	t.Parallel()
 	o := trunkOffice(t)
-	var codes []int
-	c, err := o.hd1.DialWith("0205551234", siptest.DialOptions{OnResponse: func(r *sip.Response) { codes = append(codes, r.StatusCode) }})
-	if statusOf(err) != sip.StatusForbidden {
-		t.Fatalf("internal-only user calling out: %v, want 403", err)
-	}
-	if len(codes) < 2 || codes[len(codes)-2] != sip.StatusSessionInProgress {
-		t.Errorf("responses %v, want 183 (not_allowed) then 403", codes)
-	}
+	c := dialAnnounced403(t, o.hd1, "0205551234", "internal-only user calling out")
 	if rec := c.Record(300*time.Millisecond, 10*time.Second); rec.Packets < 25 {
 		t.Errorf("not_allowed prompt: %d packets", rec.Packets)
 	}

@@ -20,6 +20,14 @@ func mustLoc(tb testing.TB, name string) *time.Location {
 	return loc
 }
 
+// autoFixture is a fixture whose settings have the auto-logout policy al.
+func autoFixture(t *testing.T, al hotdesk.AutoLogout) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = al })
+	return f
+}
+
 func TestDailyDeadlineAcrossDST(t *testing.T) {
 	ams := mustLoc(t, "Europe/Amsterdam")
 	utc := func(s string) time.Time {
@@ -115,9 +123,8 @@ func (f *fixture) autoLogouts() []string {
 }
 
 func TestMaxDurationAndDailyFire(t *testing.T) {
-	f := newFixture(t)
+	f := autoFixture(t, hotdesk.AutoLogout{MaxDuration: "12h", DailyAt: "02:00"})
 	ctx := context.Background()
-	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{MaxDuration: "12h", DailyAt: "02:00"} })
 	f.editSettings(t, func(s *hotdesk.Settings) { s.Timezone = "Europe/Amsterdam" })
 	start := f.clock.Now() // 09:00 UTC = 10:00 CET
 	l := f.MustLogin(t, "201", "HD00001").Login
@@ -156,9 +163,8 @@ func TestMaxDurationAndDailyFire(t *testing.T) {
 }
 
 func TestIdleTimeoutMovesWithActivity(t *testing.T) {
-	f := newFixture(t)
+	f := autoFixture(t, hotdesk.AutoLogout{IdleTimeout: "2h"})
 	ctx := context.Background()
-	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{IdleTimeout: "2h"} })
 	f.MustLogin(t, "201", "HD00001")
 	f.svc.Tick(ctx, f.clock.Advance(90*time.Minute))
 	if err := f.svc.Touch(ctx, "HD00001"); err != nil { // a call
@@ -182,9 +188,8 @@ func TestIdleTimeoutMovesWithActivity(t *testing.T) {
 }
 
 func TestCallInProgressDelaysLogout(t *testing.T) {
-	f := newFixture(t)
+	f := autoFixture(t, hotdesk.AutoLogout{MaxDuration: "8h"})
 	ctx := context.Background()
-	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{MaxDuration: "8h"} })
 	f.MustLogin(t, "201", "HD00001")
 	f.setInCall("HD00001", true)
 	f.svc.Tick(ctx, f.clock.Advance(8*time.Hour+time.Minute))
@@ -208,9 +213,8 @@ func TestCallInProgressDelaysLogout(t *testing.T) {
 }
 
 func TestIdleDeferredByCallIsPushedBack(t *testing.T) {
-	f := newFixture(t)
+	f := autoFixture(t, hotdesk.AutoLogout{IdleTimeout: "1h"})
 	ctx := context.Background()
-	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{IdleTimeout: "1h"} })
 	f.MustLogin(t, "201", "HD00001")
 	f.setInCall("HD00001", true)
 	f.svc.Tick(ctx, f.clock.Advance(time.Hour))
@@ -226,9 +230,8 @@ func TestIdleDeferredByCallIsPushedBack(t *testing.T) {
 }
 
 func TestPerDeviceOverrideAndPolicyOff(t *testing.T) {
-	f := newFixture(t)
+	f := autoFixture(t, hotdesk.AutoLogout{MaxDuration: "1h"})
 	ctx := context.Background()
-	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{MaxDuration: "1h"} })
 	f.setDeviceAutoLogout(t, "HD00002", &hotdesk.AutoLogout{}) // never
 	f.setDeviceAutoLogout(t, "HD00003", &hotdesk.AutoLogout{MaxDuration: "30m"})
 	f.MustLogin(t, "201", "HD00001")
@@ -252,9 +255,8 @@ func TestPerDeviceOverrideAndPolicyOff(t *testing.T) {
 }
 
 func TestRestartKeepsPendingDeadlines(t *testing.T) {
-	f := newFixture(t)
+	f := autoFixture(t, hotdesk.AutoLogout{MaxDuration: "4h"})
 	ctx := context.Background()
-	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{MaxDuration: "4h"} })
 	f.MustLogin(t, "201", "HD00001")
 	f.clock.Advance(time.Hour)
 	f.MustLogin(t, "202", "HD00002")
@@ -279,9 +281,8 @@ func TestRestartKeepsPendingDeadlines(t *testing.T) {
 }
 
 func TestLostRegistrationLogsOut(t *testing.T) {
-	f := newFixture(t)
+	f := autoFixture(t, hotdesk.AutoLogout{LostRegistration: "10m"})
 	ctx := context.Background()
-	f.editSettings(t, func(s *hotdesk.Settings) { s.AutoLogout = hotdesk.AutoLogout{LostRegistration: "10m"} })
 	f.MustLogin(t, "201", "HD00001")
 	f.MustLogin(t, "202", "HD00002")
 	f.svc.handleEvent(ctx, events.Event{Kind: hotdesk.KindUnregistered, Device: "HD00001"})

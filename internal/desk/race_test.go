@@ -14,6 +14,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/postgres/pgtest"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite/sqlitetest"
 )
 
 // lockStores runs fn on a durable SQLite store and, when
@@ -23,7 +24,7 @@ func lockStores(t *testing.T, fn func(t *testing.T, open func() hotdesk.Store)) 
 	t.Run("sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "hotdesk.db")
 		fn(t, func() hotdesk.Store {
-			db := MustOpenSQLite(t, path)
+			db := sqlitetest.MustOpenFile(t, path)
 			t.Cleanup(func() { db.Close() })
 			return db
 		})

@@ -1,52 +1,30 @@
 package desk
 
 import (
-	"container/heap"
 	"sync"
 	"time"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/deadlines"
 )
 
 // entry is one pending auto-logout: the policy deadline of a device's login
 // ("p:"+device) or a lost-registration deadline ("r:"+device).
 type entry struct {
+	deadlines.Entry
 	key    string
 	device string
-	at     time.Time
 	lost   bool
-	index  int
 }
 
 func policyKey(device string) string { return "p:" + device }
 func lostKey(device string) string   { return "r:" + device }
 
-type entryHeap []*entry
-
-func (h entryHeap) Len() int           { return len(h) }
-func (h entryHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h entryHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *entryHeap) Push(x any) {
-	e := x.(*entry)
-	e.index = len(*h)
-	*h = append(*h, e)
-}
-func (h *entryHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	e.index = -1
-	return e
-}
-
-// scheduler is the one timer structure for all logins: a min-heap by
-// deadline with an index by key, so setting, moving and removing a
-// deadline are O(log n) and only the earliest needs a timer.
+// scheduler is the one timer structure for all logins: a deadline heap
+// with an index by key, so setting, moving and removing a deadline are
+// O(log n) and only the earliest needs a timer.
 type scheduler struct {
 	mu       sync.Mutex
-	h        entryHeap
+	h        deadlines.Heap[*entry]
 	byKey    map[string]*entry
 	deferred map[string]string // device → policy that fired during a call
 	wake     chan struct{}
@@ -59,14 +37,12 @@ func newScheduler() *scheduler {
 // set adds or moves the deadline for key.
 func (sc *scheduler) set(key, device string, at time.Time, lost bool) {
 	sc.mu.Lock()
-	if e, ok := sc.byKey[key]; ok {
-		e.at = at
-		heap.Fix(&sc.h, e.index)
-	} else {
-		e = &entry{key: key, device: device, at: at, lost: lost}
-		heap.Push(&sc.h, e)
+	e, ok := sc.byKey[key]
+	if !ok {
+		e = &entry{key: key, device: device, lost: lost}
 		sc.byKey[key] = e
 	}
+	sc.h.Set(e, at)
 	sc.mu.Unlock()
 	sc.poke()
 }
@@ -80,7 +56,7 @@ func (sc *scheduler) remove(key string) {
 
 func (sc *scheduler) removeLocked(key string) {
 	if e, ok := sc.byKey[key]; ok {
-		heap.Remove(&sc.h, e.index)
+		sc.h.Remove(e)
 		delete(sc.byKey, key)
 	}
 }
@@ -99,29 +75,28 @@ func (sc *scheduler) due(now time.Time) []*entry {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	var out []*entry
-	for len(sc.h) > 0 && !sc.h[0].at.After(now) {
-		e := heap.Pop(&sc.h).(*entry)
+	for {
+		e, ok := sc.h.PopDue(now)
+		if !ok {
+			return out
+		}
 		delete(sc.byKey, e.key)
 		out = append(out, e)
 	}
-	return out
 }
 
 // next returns the earliest deadline.
 func (sc *scheduler) next() (time.Time, bool) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if len(sc.h) == 0 {
-		return time.Time{}, false
-	}
-	return sc.h[0].at, true
+	return sc.h.Next()
 }
 
 // len returns the number of pending deadlines.
 func (sc *scheduler) len() int {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	return len(sc.h)
+	return sc.h.Len()
 }
 
 func (sc *scheduler) setDeferred(device, policy string) {

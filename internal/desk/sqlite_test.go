@@ -14,17 +14,8 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite/sqlitetest"
 )
-
-// MustOpenSQLite opens (or reopens) a durable SQLite store at path.
-func MustOpenSQLite(tb testing.TB, path string) *sqlite.DB {
-	tb.Helper()
-	db, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return db
-}
 
 // seedSQLite creates users 1000.. and hot desk phones HD.. (n each).
 func seedSQLite(tb testing.TB, db *sqlite.DB, n int) {
@@ -45,7 +36,7 @@ func seedSQLite(tb testing.TB, db *sqlite.DB, n int) {
 func TestSQLiteRestartWithPendingDeadlines(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hotdesk.db")
-	db := MustOpenSQLite(t, path)
+	db := sqlitetest.MustOpenFile(t, path)
 	seedSQLite(t, db, 3)
 	st, _ := db.GetSettings(ctx)
 	st.AutoLogout = hotdesk.AutoLogout{MaxDuration: "4h", DailyAt: "02:00"}
@@ -70,7 +61,7 @@ func TestSQLiteRestartWithPendingDeadlines(t *testing.T) {
 	db.Close()
 
 	// Restart: new store handle and Service on the same file.
-	db = MustOpenSQLite(t, path)
+	db = sqlitetest.MustOpenFile(t, path)
 	defer db.Close()
 	svc = New(Options{Store: db, Now: clock.Now, Logger: slog.New(slog.DiscardHandler)})
 	if err := svc.Load(ctx); err != nil {
@@ -101,7 +92,7 @@ func TestSQLiteRestartWithPendingDeadlines(t *testing.T) {
 
 func TestSQLiteRacingLoginsLeaveOneLogin(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpenSQLite(t, filepath.Join(t.TempDir(), "hotdesk.db"))
+	db := sqlitetest.MustOpenFile(t, filepath.Join(t.TempDir(), "hotdesk.db"))
 	defer db.Close()
 	seedSQLite(t, db, 8)
 	svc := New(Options{Store: db, Logger: slog.New(slog.DiscardHandler)})
@@ -140,7 +131,7 @@ func TestSQLiteRacingLoginsLeaveOneLogin(t *testing.T) {
 // on a durable SQLite file: go test -run X -bench LoginSQLite ./internal/desk
 func BenchmarkLoginSQLite(b *testing.B) {
 	ctx := context.Background()
-	db := MustOpenSQLite(b, filepath.Join(b.TempDir(), "hotdesk.db"))
+	db := sqlitetest.MustOpenFile(b, filepath.Join(b.TempDir(), "hotdesk.db"))
 	defer db.Close()
 	const n = 200
 	seedSQLite(b, db, n)

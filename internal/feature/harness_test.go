@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,8 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 const realm = "pbx.test"
@@ -68,21 +69,10 @@ func mustPBX(tb testing.TB) *pbx {
 	if err := mem.PutSettings(ctx, st); err != nil {
 		tb.Fatal(err)
 	}
-	var err error
 	p.desk = desk.New(desk.Options{Store: p.store, Bus: p.bus, Logger: log})
-	p.reg, err = registrar.New(registrar.Options{Store: p.store, Bus: p.bus, Realm: realm, Logger: log, Node: "n1",
-		Algorithms: []string{"MD5"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p.sip, err = signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Logger: log, ReadFilter: p.reg.Allow})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := p.sip.Listen(); err != nil {
-		tb.Fatal(err)
-	}
-	p.reg.Register(p.sip)
+	p.reg, p.sip = sipstack.Start(tb, registrar.Options{Store: p.store, Bus: p.bus, Realm: realm, Logger: log, Node: "n1", Algorithms: []string{"MD5"}},
+		signaling.Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Logger: log})
+	var err error
 	if p.prompts, err = prompts.New("en", ""); err != nil {
 		tb.Fatal(err)
 	}
@@ -94,13 +84,7 @@ func mustPBX(tb testing.TB) *pbx {
 	}
 	p.sip.Handle(sip.INVITE, p.onInvite)
 	p.notify = checksync.New(checksync.Options{Bus: p.bus, SIP: p.sip, Contacts: p.reg.Contacts, Store: p.store, Logger: log})
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for _, run := range []func(context.Context) error{p.sip.Serve, p.reg.Run, p.notify.Run} {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = run(runCtx) }()
-	}
-	tb.Cleanup(func() { cancel(); wg.Wait() })
+	testrun.Background(tb, p.sip.Serve, p.reg.Run, p.notify.Run)
 	return p
 }
 
@@ -167,13 +151,7 @@ func (p *pbx) promptLen(names ...string) time.Duration {
 // waitIdle waits until no feature call is active and no dialog is routed.
 func (p *pbx) waitIdle(tb testing.TB, within time.Duration) {
 	tb.Helper()
-	deadline := time.Now().Add(within)
-	for p.feature.Active() != 0 || p.sip.Dialogs() != 0 {
-		if time.Now().After(deadline) {
-			tb.Fatalf("still %d feature calls, %d dialogs after %v", p.feature.Active(), p.sip.Dialogs(), within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testrun.Eventually(tb, within, "no feature call active and no dialog routed", func() bool { return p.feature.Active() == 0 && p.sip.Dialogs() == 0 })
 }
 
 // deskPBX is a PBX with user 201 (PIN 1234, hot desking) and a registered

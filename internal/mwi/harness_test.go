@@ -16,6 +16,8 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 const testDomain = "pbx.test"
@@ -72,20 +74,9 @@ func mustStart(tb testing.TB, contacts func(string) []hotdesk.Binding) *harness 
 			tb.Fatal(err)
 		}
 	}
+	h.reg, h.srv = sipstack.Start(tb, registrar.Options{Store: h.store, Bus: h.bus, Realm: testDomain, Logger: siptest.QuietLogger(), Algorithms: []string{"MD5"}},
+		signaling.Options{UDPAddr: "127.0.0.1:0", Hostname: "127.0.0.1", Domain: testDomain, Logger: siptest.QuietLogger()})
 	var err error
-	h.reg, err = registrar.New(registrar.Options{Store: h.store, Bus: h.bus, Realm: testDomain, Logger: siptest.QuietLogger(),
-		Algorithms: []string{"MD5"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h.srv, err = signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", Hostname: "127.0.0.1", Domain: testDomain, Logger: siptest.QuietLogger()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := h.srv.Listen(); err != nil {
-		tb.Fatal(err)
-	}
-	h.reg.Register(h.srv)
 	if contacts == nil {
 		contacts = h.reg.Contacts
 	}
@@ -100,13 +91,7 @@ func mustStart(tb testing.TB, contacts func(string) []hotdesk.Binding) *harness 
 		tb.Fatal(err)
 	}
 	pres.Register(h.srv)
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = h.srv.Serve(runCtx) })
-	wg.Go(func() { _ = h.reg.Run(runCtx) })
-	wg.Go(func() { _ = pres.Run(runCtx) })
-	wg.Go(func() { _ = h.mwi.Run(runCtx) })
-	tb.Cleanup(func() { cancel(); wg.Wait() })
+	testrun.Background(tb, h.srv.Serve, h.reg.Run, pres.Run, h.mwi.Run)
 	return h
 }
 

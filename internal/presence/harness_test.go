@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +16,8 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 const testRealm = "pbx.test"
@@ -57,19 +58,9 @@ func mustStartWith(tb testing.TB, auth bool, tweak func(*Options)) *harness {
 			tb.Fatal(err)
 		}
 	}
-	reg, err := registrar.New(registrar.Options{Store: h.store, Realm: testRealm, Now: h.clock.Now, Logger: quietLogger(),
-		Algorithms: []string{"MD5"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h.srv, err = signaling.New(signaling.Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Logger: quietLogger()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := h.srv.Listen(); err != nil {
-		tb.Fatal(err)
-	}
-	reg.Register(h.srv)
+	reg, srv := sipstack.Start(tb, registrar.Options{Store: h.store, Realm: testRealm, Now: h.clock.Now, Logger: quietLogger(), Algorithms: []string{"MD5"}},
+		signaling.Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Logger: quietLogger()})
+	h.srv = srv
 	o := Options{Store: h.store, Bus: h.bus, SIP: h.srv, Logger: quietLogger(), Now: h.clock.Now}
 	if auth {
 		o.Auth = reg.Authenticate
@@ -77,17 +68,12 @@ func mustStartWith(tb testing.TB, auth bool, tweak func(*Options)) *harness {
 	if tweak != nil {
 		tweak(&o)
 	}
+	var err error
 	if h.pres, err = New(o); err != nil {
 		tb.Fatal(err)
 	}
 	h.pres.Register(h.srv)
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); h.srv.Serve(runCtx) }()
-	go func() { defer wg.Done(); reg.Run(runCtx) }()
-	go func() { defer wg.Done(); h.pres.Run(runCtx) }()
-	tb.Cleanup(func() { cancel(); wg.Wait() })
+	testrun.Background(tb, h.srv.Serve, reg.Run, h.pres.Run)
 	return h
 }
 

@@ -1,7 +1,6 @@
 package presence
 
 import (
-	"container/heap"
 	"fmt"
 
 	"github.com/emiago/sipgo/sip"
@@ -72,30 +71,3 @@ func (p *Presence) send(req *sip.Request) (int, error) {
 	}
 	return res.StatusCode, nil
 }
-
-// subHeap orders subscriptions by expiry (container/heap).
-type subHeap []*subscription
-
-func (h subHeap) Len() int           { return len(h) }
-func (h subHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
-func (h subHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].idx, h[j].idx = i, j
-}
-
-func (h *subHeap) Push(x any) {
-	s := x.(*subscription)
-	s.idx = len(*h)
-	*h = append(*h, s)
-}
-
-func (h *subHeap) Pop() any {
-	old := *h
-	s := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	s.idx = -1
-	return s
-}
-
-func (h *subHeap) fix(s *subscription) { heap.Fix(h, s.idx) }

@@ -14,7 +14,6 @@
 package presence
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"log/slog"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/deadlines"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/sipnotify"
@@ -89,7 +89,7 @@ type Presence struct {
 	subs   map[string]*subscription // by Call-ID
 	byExt  sipnotify.Index[*subscription]
 	byDev  map[string]int // live subscriptions per authenticated device
-	expiry subHeap
+	expiry deadlines.Heap[*subscription]
 	calls  map[string]map[string]*callState // extension → Call-ID → state
 	seq    int
 	closed bool // Run has returned: no more NOTIFYs
@@ -189,8 +189,11 @@ func (p *Presence) snapshotLocked(ext string) []callState {
 func (p *Presence) sweep(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for len(p.expiry) > 0 && !p.expiry[0].expires.After(now) {
-		s := p.expiry[0]
+	for {
+		s, ok := p.expiry.PopDue(now)
+		if !ok {
+			break
+		}
 		p.removeLocked(s)
 		p.enqueueLocked(s, true, "timeout")
 	}
@@ -216,7 +219,7 @@ func (p *Presence) addLocked(s *subscription) {
 	if s.device != "" {
 		p.byDev[s.device]++
 	}
-	heap.Push(&p.expiry, s)
+	p.expiry.Set(s, s.expires)
 	p.o.SIP.AddDialog(s.CallID, p)
 }
 
@@ -232,9 +235,7 @@ func (p *Presence) removeLocked(s *subscription) {
 			delete(p.byDev, s.device)
 		}
 	}
-	if s.idx >= 0 {
-		heap.Remove(&p.expiry, s.idx)
-	}
+	p.expiry.Remove(s)
 	p.o.SIP.RemoveDialog(s.CallID)
 }
 

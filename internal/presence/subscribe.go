@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/deadlines"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/sipnotify"
@@ -20,12 +21,12 @@ type subscription struct {
 	device           string // authenticated subscriber device, for logs
 
 	// Guarded by Presence.mu.
-	expires time.Time
-	idx     int // index in the expiry heap, -1 when out
-	version int // next dialog-info version (RFC 4235: starts at 0)
-	cseq    uint32
-	pending []pending
-	sending bool
+	deadlines.Entry // in Presence.expiry while subscribed
+	expires         time.Time
+	version         int // next dialog-info version (RFC 4235: starts at 0)
+	cseq            uint32
+	pending         []pending
+	sending         bool
 }
 
 // pending is one queued NOTIFY.
@@ -96,7 +97,7 @@ func (p *Presence) newSubscription(req *sip.Request, ext string, dev *hotdesk.De
 	if !ok {
 		return nil, false
 	}
-	s := &subscription{Dialog: d, ext: ext, idx: -1}
+	s := &subscription{Dialog: d, ext: ext}
 	if dev != nil {
 		s.device = dev.ID
 	}
@@ -170,8 +171,8 @@ func (p *Presence) refresh(req *sip.Request, tx sip.ServerTransaction, s *subscr
 		p.removeLocked(s)
 	} else {
 		s.expires = p.o.Now().Add(time.Duration(exp) * time.Second)
-		if s.idx >= 0 {
-			p.expiry.fix(s)
+		if s.Queued() {
+			p.expiry.Set(s, s.expires)
 		}
 	}
 	p.mu.Unlock()

@@ -22,15 +22,22 @@ func until(tb testing.TB, what string, cond func() bool) {
 
 func longCache(o *Options) { o.CacheTTL = 10 * time.Minute }
 
+// mustStartCaching is mustStartOne with a long credential cache, started
+// once the registrar watches the bus for changed devices.
+func mustStartCaching(t *testing.T, pass string) *harness {
+	t.Helper()
+	h := mustStartOne(t, pass, newClock(), longCache)
+	until(t, "the registrar to watch the bus", h.reg.secrets.isWatching)
+	return h
+}
+
 // Issue 18: with the bus watched, a refresh minutes later finds the
 // device's credentials in the cache (no store round trip per REGISTER),
 // and a device_changed event drops them at once: the new password works
 // and the old one no longer does, without waiting for the TTL.
 func TestChangedDeviceLeavesCacheAtOnce(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "old-password")
-	h := mustStart(t, store, newClock(), longCache)
-	until(t, "the registrar to watch the bus", h.reg.secrets.isWatching)
+	h := mustStartCaching(t, "old-password")
+	store := h.store
 	p := h.mustPhone(t, "udp", "HD00001", "old-password")
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
 	h.clock.Advance(time.Minute)
@@ -78,9 +85,8 @@ func TestImportAndResyncEmptyTheCache(t *testing.T) {
 // Without a bus nothing tells the registrar a device changed: a long
 // CacheTTL is capped at 2 s then.
 func TestCacheTTLCappedWithoutBus(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "old-password")
-	h := mustStart(t, store, newClock(), func(o *Options) { longCache(o); o.Bus = nil })
+	h := mustStartOne(t, "old-password", newClock(), func(o *Options) { longCache(o); o.Bus = nil })
+	store := h.store
 	p := h.mustPhone(t, "udp", "HD00001", "old-password")
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
 	store.addDevice("HD00001", "new-password")

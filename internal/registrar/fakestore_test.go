@@ -3,6 +3,7 @@ package registrar
 import (
 	"context"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -27,6 +28,15 @@ type storeKey struct{ device, contact, node string }
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{devices: map[string]*hotdesk.Device{}, bindings: map[storeKey]hotdesk.Binding{}, audits: siptest.NewMemStore()}
+}
+
+// mustStartOne starts a registrar (see mustStart) on a new fakeStore
+// holding hot desk phone HD00001 with SIP password pass.
+func mustStartOne(tb testing.TB, pass string, clock *fakeClock, tweak func(*Options)) *harness {
+	tb.Helper()
+	store := newFakeStore()
+	store.addDevice("HD00001", pass)
+	return mustStart(tb, store, clock, tweak)
 }
 
 func (s *fakeStore) addDevice(id, password string) {
@@ -78,26 +88,13 @@ func (s *fakeStore) DeleteBindings(ctx context.Context, bs []hotdesk.Binding) er
 func (s *fakeStore) ListBindings(ctx context.Context, now time.Time) ([]hotdesk.Binding, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []hotdesk.Binding
-	for _, b := range s.bindings {
-		if b.Expires.After(now) {
-			out = append(out, b)
-		}
-	}
-	return out, nil
+	return siptest.LiveBindings(s.bindings, "", now), nil
 }
 
 func (s *fakeStore) DeleteExpiredBindings(ctx context.Context, node string, now time.Time) ([]hotdesk.Binding, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []hotdesk.Binding
-	for k, b := range s.bindings {
-		if !b.Expires.After(now) && (node == "" || b.Node == node) {
-			delete(s.bindings, k)
-			out = append(out, b)
-		}
-	}
-	return out, nil
+	return siptest.TakeExpired(s.bindings, node, now), nil
 }
 
 // InTx runs fn in the audit store's transaction (AppendAudit is all the

@@ -15,10 +15,8 @@ import (
 // (Authenticate, an INVITE) fetches it once and then finds it cached.
 // The table keeps each device's bindings without spare capacity.
 func TestRegisterCachesOnlyWhatDigestNeeds(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "s3cret-one")
-	h := mustStart(t, store, newClock(), longCache)
-	until(t, "the registrar to watch the bus", h.reg.secrets.isWatching)
+	h := mustStartCaching(t, "s3cret-one")
+	store := h.store
 	p := h.mustPhone(t, "udp", "HD00001", "s3cret-one")
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
 

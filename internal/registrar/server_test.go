@@ -21,9 +21,7 @@ func sha256First(o *Options) { o.Algorithms = []string{"SHA-256", "MD5"} }
 // TestDefaultDigestMD5Only: by default one challenge, MD5 (issue 10: baresip
 // 1.0 fails on any SHA-256 challenge, sipp 3.6 reads only the first).
 func TestDefaultDigestMD5Only(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "s3cret")
-	h := mustStart(t, store, newClock(), nil)
+	h := mustStartOne(t, "s3cret", newClock(), nil)
 	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
 	first := p.request("REGISTER", p.contact(), 2*time.Second)
 	mustStatus(t, first, 401)
@@ -37,9 +35,8 @@ func TestRegisterDigestUDPAndTCP(t *testing.T) {
 	for _, network := range []string{"udp", "tcp"} {
 		for _, alg := range []string{"MD5", "SHA-256"} {
 			t.Run(network+"/"+alg, func(t *testing.T) {
-				store := newFakeStore()
-				store.addDevice("HD00001", "s3cret")
-				h := mustStart(t, store, newClock(), sha256First)
+				h := mustStartOne(t, "s3cret", newClock(), sha256First)
+				store := h.store
 				evs, cancel := h.bus.Subscribe(10)
 				defer cancel()
 				p := h.mustPhone(t, network, "HD00001", "s3cret")
@@ -90,9 +87,7 @@ func TestRegisterDigestUDPAndTCP(t *testing.T) {
 }
 
 func TestUnknownDeviceGetsSameChallengeThenForbidden(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "s3cret")
-	h := mustStart(t, store, newClock(), nil)
+	h := mustStartOne(t, "s3cret", newClock(), nil)
 	known := h.mustPhone(t, "udp", "HD00001", "s3cret").request("REGISTER", "", time.Second)
 	ghost := h.mustPhone(t, "udp", "HD09999", "s3cret")
 	unknown := ghost.request("REGISTER", "", time.Second)
@@ -116,9 +111,7 @@ func TestUnknownDeviceGetsSameChallengeThenForbidden(t *testing.T) {
 }
 
 func TestWrongPasswordForbidden(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "s3cret")
-	h := mustStart(t, store, newClock(), sha256First)
+	h := mustStartOne(t, "s3cret", newClock(), sha256First)
 	p := h.mustPhone(t, "udp", "HD00001", "wrong")
 	mustStatus(t, p.register(p.contact(), "SHA-256"), 403)
 	if len(h.reg.Contacts("HD00001")) != 0 {
@@ -127,10 +120,8 @@ func TestWrongPasswordForbidden(t *testing.T) {
 }
 
 func TestStaleNonceAndReplay(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "s3cret")
 	clock := newClock()
-	h := mustStart(t, store, clock, nil)
+	h := mustStartOne(t, "s3cret", clock, nil)
 	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
 	first := p.request("REGISTER", p.contact(), time.Second)
 	auth := p.authorization(first, "WWW-Authenticate", "REGISTER", "MD5")
@@ -161,9 +152,7 @@ func TestStaleNonceAndReplay(t *testing.T) {
 }
 
 func TestExpiryBounds(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "s3cret")
-	h := mustStart(t, store, newClock(), nil)
+	h := mustStartOne(t, "s3cret", newClock(), nil)
 	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
 	res := p.register(p.contact()+"Expires: 30\r\n", "MD5")
 	mustStatus(t, res, 423)
@@ -183,9 +172,8 @@ func TestExpiryBounds(t *testing.T) {
 }
 
 func TestContactsUnregisterAndCSeqOrder(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "s3cret")
-	h := mustStart(t, store, newClock(), nil)
+	h := mustStartOne(t, "s3cret", newClock(), nil)
+	store := h.store
 	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
 	p.cseq = 100
 	two := "Contact: <sip:HD00001@192.0.2.10:5060>, <sip:HD00001@192.0.2.11:5060>;expires=120\r\n"
@@ -222,10 +210,9 @@ func TestContactsUnregisterAndCSeqOrder(t *testing.T) {
 }
 
 func TestRefreshIsWrittenBehindAndRestartKeepsBindings(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "s3cret")
 	clock := newClock()
-	h := mustStart(t, store, clock, func(o *Options) { o.FlushInterval = time.Hour })
+	h := mustStartOne(t, "s3cret", clock, func(o *Options) { o.FlushInterval = time.Hour })
+	store := h.store
 	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
 	stored := store.storedBindings("HD00001")
@@ -249,10 +236,9 @@ func TestRefreshIsWrittenBehindAndRestartKeepsBindings(t *testing.T) {
 }
 
 func TestSweepExpiresBindings(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "s3cret")
 	clock := newClock()
-	h := mustStart(t, store, clock, func(o *Options) { o.FlushInterval = time.Hour })
+	h := mustStartOne(t, "s3cret", clock, func(o *Options) { o.FlushInterval = time.Hour })
+	store := h.store
 	evs, cancel := h.bus.Subscribe(10)
 	defer cancel()
 	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
@@ -273,9 +259,8 @@ func TestSweepExpiresBindings(t *testing.T) {
 }
 
 func TestStoreFailureOnNewRegistrationIs503(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "s3cret")
-	h := mustStart(t, store, newClock(), nil)
+	h := mustStartOne(t, "s3cret", newClock(), nil)
+	store := h.store
 	store.mu.Lock()
 	store.fail = hotdesk.Errorf(hotdesk.EUNAVAILABLE, "database down")
 	store.mu.Unlock()
@@ -287,9 +272,8 @@ func TestStoreFailureOnNewRegistrationIs503(t *testing.T) {
 // signaling table): a failed credentials lookup is 503 with Retry-After,
 // as a failed binding write is, no longer 500.
 func TestStoreFailureOnCredentialsLookupIs503(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "s3cret")
-	h := mustStart(t, store, newClock(), nil)
+	h := mustStartOne(t, "s3cret", newClock(), nil)
+	store := h.store
 	store.mu.Lock()
 	store.findFail = errors.New("sql: connection refused")
 	store.mu.Unlock()
@@ -302,10 +286,9 @@ func TestStoreFailureOnCredentialsLookupIs503(t *testing.T) {
 }
 
 func TestChangedPasswordTakesEffectAfterCacheTTL(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "old")
 	clock := newClock()
-	h := mustStart(t, store, clock, nil)
+	h := mustStartOne(t, "old", clock, nil)
+	store := h.store
 	p := h.mustPhone(t, "udp", "HD00001", "old")
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
 	store.addDevice("HD00001", "new")
@@ -316,11 +299,10 @@ func TestChangedPasswordTakesEffectAfterCacheTTL(t *testing.T) {
 }
 
 func TestBruteForceIsSlowedThenBlocked(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "s3cret")
-	h := mustStart(t, store, newClock(), func(o *Options) {
+	h := mustStartOne(t, "s3cret", newClock(), func(o *Options) {
 		o.SlowAfter, o.BlockAfter, o.FailDelay = 2, 4, 150*time.Millisecond
 	})
+	store := h.store
 	p := h.mustPhone(t, "udp", "HD00001", "wrong")
 	mustStatus(t, p.register("", "MD5"), 403)
 	start := time.Now()
@@ -343,9 +325,7 @@ func TestBruteForceIsSlowedThenBlocked(t *testing.T) {
 }
 
 func TestAuthenticateUsesProxyAuth(t *testing.T) {
-	store := newFakeStore()
-	store.addDevice("HD00001", "s3cret")
-	h := mustStart(t, store, newClock(), sha256First)
+	h := mustStartOne(t, "s3cret", newClock(), sha256First)
 	h.srv.Handle(sip.MESSAGE, func(req *sip.Request, tx sip.ServerTransaction) {
 		if dev, ok := h.reg.Authenticate(req, tx); ok {
 			res := sip.NewResponseFromRequest(req, 200, "OK", nil)

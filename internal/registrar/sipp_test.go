@@ -9,9 +9,9 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
-// runSipp runs one call of scenario against h for user;password over
-// transport ("udp" or "tcp") and returns sipp's error when the call failed.
-func runSipp(tb testing.TB, h *harness, scenario, transport, user, password string, keys ...string) error {
+// mustSipp runs one call of scenario against h for user;password over
+// transport ("udp" or "tcp") and fails the test when the call failed.
+func mustSipp(tb testing.TB, h *harness, scenario, transport, user, password string, keys ...string) {
 	tb.Helper()
 	mode, addr := "u1", h.srv.UDPAddr().String()
 	if transport == "tcp" {
@@ -24,8 +24,9 @@ func runSipp(tb testing.TB, h *harness, scenario, transport, user, password stri
 	for i := 0; i+1 < len(keys); i += 2 {
 		args = append(args, "-key", keys[i], keys[i+1])
 	}
-	_, err := siptest.Sipp{Scenario: scenario, Remote: addr, User: user, Password: password, Args: args, Timeout: 10 * time.Second}.Run(tb)
-	return err
+	if _, err := (siptest.Sipp{Scenario: scenario, Remote: addr, User: user, Password: password, Args: args, Timeout: 10 * time.Second}).Run(tb); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 func sippTransports(t *testing.T, f func(t *testing.T, transport string)) {
@@ -42,12 +43,8 @@ func sippTransports(t *testing.T, f func(t *testing.T, transport string)) {
 // default.
 func TestSippRegister(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
-		store := newFakeStore()
-		store.addDevice("HD00001", "s3cret")
-		h := mustStart(t, store, newClock(), nil)
-		if err := runSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret"); err != nil {
-			t.Fatal(err)
-		}
+		h := mustStartOne(t, "s3cret", newClock(), nil)
+		mustSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret")
 		bs := h.reg.Contacts("HD00001")
 		if len(bs) != 1 || bs[0].Transport != tr || bs[0].UserAgent != "sipp" {
 			t.Fatalf("contacts after sipp: %+v", bs)
@@ -57,15 +54,9 @@ func TestSippRegister(t *testing.T) {
 
 func TestSippWrongPasswordAndUnknownDevice(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
-		store := newFakeStore()
-		store.addDevice("HD00001", "s3cret")
-		h := mustStart(t, store, newClock(), nil)
-		if err := runSipp(t, h, "register_forbidden.xml", tr, "HD00001", "wrong"); err != nil {
-			t.Fatal(err)
-		}
-		if err := runSipp(t, h, "register_forbidden.xml", tr, "HD09999", "s3cret"); err != nil {
-			t.Fatal(err)
-		}
+		h := mustStartOne(t, "s3cret", newClock(), nil)
+		mustSipp(t, h, "register_forbidden.xml", tr, "HD00001", "wrong")
+		mustSipp(t, h, "register_forbidden.xml", tr, "HD09999", "s3cret")
 		if len(h.reg.Contacts("HD00001")) != 0 {
 			t.Fatal("binding after wrong password")
 		}
@@ -74,19 +65,13 @@ func TestSippWrongPasswordAndUnknownDevice(t *testing.T) {
 
 func TestSippExpiryBounds(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
-		store := newFakeStore()
-		store.addDevice("HD00001", "s3cret")
 		clock := newClock()
-		h := mustStart(t, store, clock, nil)
-		if err := runSipp(t, h, "register_too_brief.xml", tr, "HD00001", "s3cret", "expires", "30"); err != nil {
-			t.Fatal(err)
-		}
+		h := mustStartOne(t, "s3cret", clock, nil)
+		mustSipp(t, h, "register_too_brief.xml", tr, "HD00001", "s3cret", "expires", "30")
 		if len(h.reg.Contacts("HD00001")) != 0 {
 			t.Fatal("binding after 423")
 		}
-		if err := runSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret", "expires", "86400"); err != nil {
-			t.Fatal(err)
-		}
+		mustSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret", "expires", "86400")
 		bs := h.reg.Contacts("HD00001")
 		if len(bs) != 1 || !bs[0].Expires.Equal(clock.Now().Add(time.Hour)) {
 			t.Fatalf("want one binding capped at 3600s, got %+v", bs)
@@ -96,12 +81,8 @@ func TestSippExpiryBounds(t *testing.T) {
 
 func TestSippUnregister(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
-		store := newFakeStore()
-		store.addDevice("HD00001", "s3cret")
-		h := mustStart(t, store, newClock(), nil)
-		if err := runSipp(t, h, "register_unregister.xml", tr, "HD00001", "s3cret"); err != nil {
-			t.Fatal(err)
-		}
+		h := mustStartOne(t, "s3cret", newClock(), nil)
+		mustSipp(t, h, "register_unregister.xml", tr, "HD00001", "s3cret")
 		if bs := h.reg.Contacts("HD00001"); len(bs) != 0 {
 			t.Fatalf("still registered: %+v", bs)
 		}
@@ -110,13 +91,10 @@ func TestSippUnregister(t *testing.T) {
 
 func TestSippRestartKeepsBindings(t *testing.T) {
 	sippTransports(t, func(t *testing.T, tr string) {
-		store := newFakeStore()
-		store.addDevice("HD00001", "s3cret")
 		clock := newClock()
-		h := mustStart(t, store, clock, nil)
-		if err := runSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret"); err != nil {
-			t.Fatal(err)
-		}
+		h := mustStartOne(t, "s3cret", clock, nil)
+		store := h.store
+		mustSipp(t, h, "register_ok.xml", tr, "HD00001", "s3cret")
 		before := h.reg.Contacts("HD00001")
 		h.stop()
 		h2 := mustStart(t, store, clock, nil)

@@ -16,6 +16,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // mustListen starts a server on loopback UDP+TCP for domain pbx.test that
@@ -25,23 +26,8 @@ func mustListen(tb testing.TB) *Server { return mustListenOn(tb, "127.0.0.1:0") 
 // mustListenOn is mustListen on addr (UDP and TCP).
 func mustListenOn(tb testing.TB, addr string) *Server {
 	tb.Helper()
-	s, err := New(Options{UDPAddr: addr, TCPAddr: addr, Domain: "pbx.test",
+	return mustServeOpts(tb, Options{UDPAddr: addr, TCPAddr: addr, Domain: "pbx.test",
 		UserAgent: "Hotdesk PBX dev", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := s.Listen(); err != nil {
-		tb.Fatal(err)
-	}
-	s.Handle(sip.OPTIONS, func(req *sip.Request, tx sip.ServerTransaction) {
-		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); s.Serve(ctx) }()
-	tb.Cleanup(func() { cancel(); wg.Wait() })
-	return s
 }
 
 // TestNewRequestToHeaders: what the PBX originates is well formed (issue
@@ -161,7 +147,7 @@ func testUDPRequestsLeaveFromListeningPort(t *testing.T, s *Server) {
 		}
 		done <- err
 	}()
-	got, src := readUDP(t, phone)
+	got, src := siptest.ReadRequest(t, phone)
 	want := s.UDPAddr().Port
 	if src.Port != want || got.Via().Port != want {
 		t.Fatalf("NOTIFY from port %d, Via port %d; want both %d", src.Port, got.Via().Port, want)
@@ -179,28 +165,9 @@ func testUDPRequestsLeaveFromListeningPort(t *testing.T, s *Server) {
 	if err := s.Client.WriteRequest(ack); err != nil {
 		t.Fatal(err)
 	}
-	if got, src := readUDP(t, phone); !got.IsAck() || src.Port != want {
+	if got, src := siptest.ReadRequest(t, phone); !got.IsAck() || src.Port != want {
 		t.Fatalf("%s from port %d, want ACK from %d", got.Method, src.Port, want)
 	}
-}
-
-func readUDP(tb testing.TB, c *net.UDPConn) (*sip.Request, *net.UDPAddr) {
-	tb.Helper()
-	buf := make([]byte, 65535)
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, src, err := c.ReadFromUDP(buf)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	msg, err := sip.ParseMessage(buf[:n])
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req, ok := msg.(*sip.Request)
-	if !ok {
-		tb.Fatalf("got %s", firstLine(msg))
-	}
-	return req, src
 }
 
 // TestTCPRequestsReusePhoneConnection: a phone connected over TCP gets the
@@ -308,7 +275,7 @@ func TestRequestBeforeServe(t *testing.T) {
 	wg.Add(1)
 	go func() { defer wg.Done(); s.Serve(serveCtx) }()
 	defer func() { stop(); wg.Wait() }()
-	got, src := readUDP(t, phone)
+	got, src := siptest.ReadRequest(t, phone)
 	if src.Port != s.UDPAddr().Port {
 		t.Fatalf("OPTIONS from port %d, want %d", src.Port, s.UDPAddr().Port)
 	}

@@ -2,18 +2,17 @@ package signaling
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
 // mustServe starts a server on loopback UDP+TCP ports with an OPTIONS
@@ -37,11 +36,7 @@ func mustServeOpts(tb testing.TB, opts Options) *Server {
 	s.Handle(sip.OPTIONS, func(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); s.Serve(ctx) }()
-	tb.Cleanup(func() { cancel(); wg.Wait() })
+	testrun.Background(tb, s.Serve)
 	return s
 }
 

@@ -3,67 +3,26 @@ package signaling
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
-
-// mustTestCert is a self-signed ECDSA certificate for 127.0.0.1.
-func mustTestCert(tb testing.TB) tls.Certificate {
-	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pbx.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"pbx.test"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-// lockedBuffer is a log sink safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestTLSGarbageHandshakesThenRealClient: 200 connections that send
 // garbage, a plain SIP message or nothing at all instead of a ClientHello
 // are each closed and counted, logged once for their source, and a real
 // TLS client is served after them (and while the silent ones still hang).
 func TestTLSGarbageHandshakesThenRealClient(t *testing.T) {
-	logs := &lockedBuffer{}
-	cert := mustTestCert(t)
+	logs := &siptest.Buffer{}
+	cert := siptest.SelfSigned(t)
 	s := mustServeOpts(t, Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0",
-		TLSConfig: ServerTLSConfig(cert), Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		TLSConfig: ServerTLSConfig(cert.TLS), Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	addr := s.TLSAddr().String()
 
 	// A few silent connections stay open: their handshakes wait, the
@@ -80,31 +39,15 @@ func TestTLSGarbageHandshakesThenRealClient(t *testing.T) {
 		bytes.Repeat([]byte{0x16, 0x03, 0x01, 0xff, 0xff}, 10), // a record header lying about its length
 		{0x16, 0x03, 0x03, 0x00, 0x05, 1, 2, 3, 4, 5},          // a handshake record that is no ClientHello
 	}
-	var wg sync.WaitGroup
-	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer c.Close()
-			c.Write(garbage[i%len(garbage)])
-			if i%len(garbage) == 1 {
-				c.(*net.TCPConn).CloseWrite() // the server reads EOF mid-record
-			}
-			c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			_, _ = bufio.NewReader(c).ReadByte() // alert or close
-		}()
-	}
-	wg.Wait()
+	siptest.Junk(t, addr, 200, func(i int, c *net.TCPConn) {
+		c.Write(garbage[i%len(garbage)])
+		if i%len(garbage) == 1 {
+			c.CloseWrite() // the server reads EOF mid-record
+		}
+	})
 
 	start := time.Now()
-	conf := &tls.Config{ServerName: "pbx.test", RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}
-	leaf, _ := x509.ParseCertificate(cert.Certificate[0])
-	conf.RootCAs.AddCert(leaf)
+	conf := &tls.Config{ServerName: "pbx.test", RootCAs: cert.Roots, MinVersion: tls.VersionTLS12}
 	c, err := tls.Dial("tcp", addr, conf)
 	if err != nil {
 		t.Fatalf("real client after garbage: %v", err)
@@ -137,7 +80,7 @@ func TestTLSGarbageHandshakesThenRealClient(t *testing.T) {
 // TestTLSOldVersionRefused: a TLS 1.1 client gets no session.
 func TestTLSOldVersionRefused(t *testing.T) {
 	s := mustServeOpts(t, Options{UDPAddr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0",
-		TLSConfig: ServerTLSConfig(mustTestCert(t)), Logger: slog.New(slog.DiscardHandler)})
+		TLSConfig: ServerTLSConfig(siptest.SelfSigned(t).TLS), Logger: slog.New(slog.DiscardHandler)})
 	c, err := tls.Dial("tcp", s.TLSAddr().String(), &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11})
 	if err == nil {
 		c.Close()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -53,6 +54,20 @@ type Call struct {
 // ACKs the 200. A non-2xx final response is returned as an error wrapping
 // *sipgo.ErrDialogResponse, with Call.Response set.
 func (p *Phone) Dial(number string) (*Call, error) { return p.DialWith(number, DialOptions{}) }
+
+// MustCallAndHangUp dials number, fails the test unless it is answered,
+// keeps the call up for 100 ms and hangs up.
+func (p *Phone) MustCallAndHangUp(tb testing.TB, number string) {
+	tb.Helper()
+	c, err := p.Dial(number)
+	if err != nil {
+		tb.Fatalf("dial %s: %v", number, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := c.Hangup(); err != nil {
+		tb.Fatal(err)
+	}
+}
 
 // DialWith is Dial with options.
 func (p *Phone) DialWith(number string, o DialOptions) (*Call, error) {

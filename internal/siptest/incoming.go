@@ -8,6 +8,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"testing"
+
 	"github.com/hotdesk-pbx/hotdesk/internal/media/mediatest"
 )
 
@@ -46,6 +48,16 @@ func (p *Phone) SetAnswerMode(m AnswerMode) {
 	p.mu.Lock()
 	p.answer = m
 	p.mu.Unlock()
+}
+
+// MustWaitIncoming is WaitIncoming failing the test when no INVITE comes.
+func (p *Phone) MustWaitIncoming(tb testing.TB, timeout time.Duration) *Incoming {
+	tb.Helper()
+	in, err := p.WaitIncoming(timeout)
+	if err != nil {
+		tb.Fatalf("siptest: %s: %v", p.opts.User, err)
+	}
+	return in
 }
 
 // WaitIncoming waits for the next incoming INVITE.

@@ -310,27 +310,39 @@ func (s *MemStore) ListBindings(_ context.Context, now time.Time) ([]hotdesk.Bin
 func (s *MemStore) DeviceBindings(_ context.Context, device string, now time.Time) ([]hotdesk.Binding, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []hotdesk.Binding
-	for _, b := range s.bindings {
-		if (device == "" || b.Device == device) && b.Expires.After(now) {
-			out = append(out, b)
-		}
-	}
-	return out, nil
+	return LiveBindings(s.bindings, device, now), nil
 }
 
 // DeleteExpiredBindings removes the node's ("" = all) expired bindings.
 func (s *MemStore) DeleteExpiredBindings(_ context.Context, node string, now time.Time) ([]hotdesk.Binding, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return TakeExpired(s.bindings, node, now), nil
+}
+
+// LiveBindings returns the bindings of m that have not expired at now,
+// of device ("" = all): a store's rule, for fake stores of bindings.
+func LiveBindings[K comparable](m map[K]hotdesk.Binding, device string, now time.Time) []hotdesk.Binding {
 	var out []hotdesk.Binding
-	for k, b := range s.bindings {
-		if !b.Expires.After(now) && (node == "" || b.Node == node) {
-			delete(s.bindings, k)
+	for _, b := range m {
+		if (device == "" || b.Device == device) && b.Expires.After(now) {
 			out = append(out, b)
 		}
 	}
-	return out, nil
+	return out
+}
+
+// TakeExpired deletes from m and returns the bindings of node ("" = all)
+// expired at now: a store's DeleteExpiredBindings, for fake stores.
+func TakeExpired[K comparable](m map[K]hotdesk.Binding, node string, now time.Time) []hotdesk.Binding {
+	var out []hotdesk.Binding
+	for k, b := range m {
+		if !b.Expires.After(now) && (node == "" || b.Node == node) {
+			delete(m, k)
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // InTx runs fn under the store lock and undoes its changes if it fails.

@@ -43,6 +43,19 @@ func Go(tb testing.TB, run func(context.Context) error) (stop func()) {
 	return stop
 }
 
+// Background runs each of runs in a goroutine of its own with one context
+// until the test ends, then cancels it and waits for all of them: the
+// loops of a harness of several components, stopped together. Unlike Go
+// it does not judge what they return.
+func Background(tb testing.TB, runs ...func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, run := range runs {
+		wg.Go(func() { _ = run(ctx) })
+	}
+	tb.Cleanup(func() { cancel(); wg.Wait() })
+}
+
 // WaitHealthy polls url with c (nil: http.DefaultClient) until it answers
 // 200, and fails the test if it has not within d.
 func WaitHealthy(tb testing.TB, c *http.Client, url string, d time.Duration) {

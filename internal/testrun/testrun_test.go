@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -56,6 +57,32 @@ func TestErrorFailsTheTest(t *testing.T) {
 	r.runCleanups() // the end of the test stops it
 	if r.errors != 1 {
 		t.Fatalf("%d errors, want 1 for the error run returned", r.errors)
+	}
+}
+
+// TestBackgroundStopsAllTogether: every run gets the one context, runs
+// until the test ends, and the cleanup returns only once all returned.
+func TestBackgroundStopsAllTogether(t *testing.T) {
+	r := &recorder{TB: t}
+	started := make(chan struct{}, 3)
+	var returned atomic.Int32
+	run := func(ctx context.Context) error {
+		started <- struct{}{}
+		<-ctx.Done()
+		time.Sleep(10 * time.Millisecond) // a slow stop is waited for
+		returned.Add(1)
+		return errors.New("not judged")
+	}
+	Background(r, run, run, run)
+	for range 3 {
+		Receive(t, started, 5*time.Second, "a run starting")
+	}
+	if n := returned.Load(); n != 0 {
+		t.Fatalf("%d runs returned before the end of the test", n)
+	}
+	r.runCleanups()
+	if n := returned.Load(); n != 3 || r.errors != 0 {
+		t.Fatalf("%d runs returned at the end, %d errors; want 3 and none", n, r.errors)
 	}
 }
 

@@ -58,11 +58,7 @@ func (s *memStore) ListWebhooks(ctx context.Context) ([]*hotdesk.Webhook, error)
 func (s *memStore) FindWebhook(ctx context.Context, id int64) (*hotdesk.Webhook, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if id < 1 || int(id) > len(s.hooks) {
-		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "no webhook")
-	}
-	c := *s.hooks[id-1]
-	return &c, nil
+	return byID(s.hooks, id, "webhook")
 }
 
 func (s *memStore) PendingDeliveries(ctx context.Context, webhook int64, limit int) ([]*hotdesk.Delivery, error) {
@@ -89,11 +85,17 @@ func (s *memStore) UpdateDelivery(ctx context.Context, d *hotdesk.Delivery) erro
 func (s *memStore) FindAuditEvent(ctx context.Context, id int64) (*hotdesk.AuditEvent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if id < 1 || int(id) > len(s.audit) {
-		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "no event")
-	}
-	c := *s.audit[id-1]
-	return &c, nil
+	return byID(s.audit, id, "event")
 }
 
 var _ Store = (*memStore)(nil)
+
+// byID returns a copy of row id (numbered from 1) of rows, or ENOTFOUND
+// naming what.
+func byID[T any](rows []*T, id int64, what string) (*T, error) {
+	if id < 1 || int(id) > len(rows) {
+		return nil, hotdesk.Errorf(hotdesk.ENOTFOUND, "no %s", what)
+	}
+	c := *rows[id-1]
+	return &c, nil
+}

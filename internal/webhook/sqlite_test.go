@@ -11,16 +11,8 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlite/sqlitetest"
 )
-
-func mustOpenSQLite(tb testing.TB, path string) *sqlite.DB {
-	tb.Helper()
-	db, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return db
-}
 
 // appendEvents writes audit events through the store, which puts them in
 // the outbox of every matching webhook in the same transaction.
@@ -41,7 +33,7 @@ func TestSQLiteOutboxOrderRetryRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hotdesk.db")
 	c := siptest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	r := newReceiver(t, 2, c.Now)
-	db := mustOpenSQLite(t, path)
+	db := sqlitetest.MustOpenFile(t, path)
 	w := &hotdesk.Webhook{URL: r.srv.URL, Secret: secret, Enabled: true, Kinds: []string{hotdesk.KindLogin, hotdesk.KindLogout}}
 	if err := db.CreateWebhook(ctx, w); err != nil {
 		t.Fatal(err)
@@ -60,7 +52,7 @@ func TestSQLiteOutboxOrderRetryRestart(t *testing.T) {
 	db.Close()
 
 	// Restart while a retry is pending; another event arrives meanwhile.
-	db = mustOpenSQLite(t, path)
+	db = sqlitetest.MustOpenFile(t, path)
 	defer db.Close()
 	c.Set(next)
 	appendEvents(t, db, c.Now(), hotdesk.KindLogin)

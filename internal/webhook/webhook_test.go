@@ -78,6 +78,15 @@ func newDispatcher(tb testing.TB, st *memStore, c *siptest.Clock) *Dispatcher {
 	return New(Options{Store: st, Now: c.Now, Logger: slog.New(slog.DiscardHandler)})
 }
 
+// hookedReceiver is a store with one enabled webhook, to a new receiver
+// that fails its first fail deliveries.
+func hookedReceiver(t testing.TB, fail int, now func() time.Time) (*memStore, *receiver) {
+	st := &memStore{}
+	r := newReceiver(t, fail, now)
+	st.addHook(hotdesk.Webhook{URL: r.srv.URL, Secret: secret, Enabled: true})
+	return st, r
+}
+
 func addEvents(st *memStore, at time.Time, n int) {
 	for i := range n {
 		st.addEvent(hotdesk.AuditEvent{Time: at, Kind: hotdesk.KindLogin, Extension: strconv.Itoa(201 + i), Device: "HD00001", Source: "192.0.2.1:5060"})
@@ -86,9 +95,7 @@ func addEvents(st *memStore, at time.Time, n int) {
 
 func TestOrderSignatureAndBackoff(t *testing.T) {
 	c := siptest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
-	st := &memStore{}
-	r := newReceiver(t, 2, c.Now)
-	st.addHook(hotdesk.Webhook{URL: r.srv.URL, Secret: secret, Enabled: true})
+	st, r := hookedReceiver(t, 2, c.Now)
 	st.addHook(hotdesk.Webhook{URL: r.srv.URL + "/off", Secret: secret, Enabled: false})
 	addEvents(st, c.Now(), 3)
 	d := newDispatcher(t, st, c)
@@ -132,9 +139,7 @@ func TestOrderSignatureAndBackoff(t *testing.T) {
 
 func TestGiveUpAfterRetryWindow(t *testing.T) {
 	c := siptest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
-	st := &memStore{}
-	r := newReceiver(t, 1_000_000, c.Now)
-	st.addHook(hotdesk.Webhook{URL: r.srv.URL, Secret: secret, Enabled: true})
+	st, _ := hookedReceiver(t, 1_000_000, c.Now)
 	addEvents(st, c.Now(), 2)
 	d := newDispatcher(t, st, c)
 	t0 := c.Now()
@@ -168,9 +173,7 @@ func TestGiveUpAfterRetryWindow(t *testing.T) {
 
 func TestNoLossAcrossRestart(t *testing.T) {
 	c := siptest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
-	st := &memStore{}
-	r := newReceiver(t, 1, c.Now)
-	st.addHook(hotdesk.Webhook{URL: r.srv.URL, Secret: secret, Enabled: true})
+	st, r := hookedReceiver(t, 1, c.Now)
 	addEvents(st, c.Now(), 2)
 	next, _ := newDispatcher(t, st, c).Tick(context.Background()) // fails the first
 	// Down for a while; more events are written meanwhile.
@@ -186,9 +189,7 @@ func TestNoLossAcrossRestart(t *testing.T) {
 }
 
 func TestRunDeliversOnBusEvent(t *testing.T) {
-	st := &memStore{}
-	r := newReceiver(t, 0, time.Now)
-	st.addHook(hotdesk.Webhook{URL: r.srv.URL, Secret: secret, Enabled: true})
+	st, r := hookedReceiver(t, 0, time.Now)
 	bus := events.New()
 	d := New(Options{Store: st, Bus: bus, Logger: slog.New(slog.DiscardHandler)})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -3,9 +3,7 @@ package interop
 import (
 	"encoding/binary"
 	"encoding/json"
-	"io"
 	"math"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
+	"github.com/hotdesk-pbx/hotdesk/internal/web/apitest"
 )
 
 // pbx is the real `hotdesk serve --demo` with every other setting at its
@@ -114,15 +113,7 @@ func (p *pbx) get(t *testing.T, path string, out any) {
 // status and body.
 func (p *pbx) api(t *testing.T, method, path string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, "http://127.0.0.1:8080"+path, nil)
-	req.Header.Set("Authorization", "Bearer "+p.token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return res.StatusCode, body
+	return apitest.Client{Base: "http://127.0.0.1:8080", Token: p.token}.Do(t, method, path, "", nil)
 }
 
 type apiLogin struct {

@@ -1,8 +1,6 @@
 package nat
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
+	"github.com/hotdesk-pbx/hotdesk/internal/web/apitest"
 )
 
 // pbx is `hotdesk serve --demo` in the office namespace.
@@ -76,22 +75,8 @@ func lastLines(s string, n int) string {
 // api calls the PBX's API and decodes the answer into out (when not nil).
 func (p *pbx) api(t *testing.T, method, path, body string, out any) {
 	t.Helper()
-	req, _ := http.NewRequest(method, p.base+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+p.token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := p.http.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode >= 300 {
-		t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, b)
-		}
+	if code, b := (apitest.Client{Base: p.base, Token: p.token, HTTP: p.http}).Do(t, method, path, body, out); code >= 300 {
+		t.Fatalf("%s %s: %d %s", method, path, code, b)
 	}
 }
 

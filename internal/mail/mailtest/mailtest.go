@@ -1,24 +1,21 @@
 // Package mailtest is a small SMTP server on loopback for tests, written
-// with net/textproto: EHLO, STARTTLS (with a certificate made here), AUTH
+// with net/textproto: EHLO, STARTTLS (with a siptest.SelfSigned certificate), AUTH
 // PLAIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT. Sessions can be made to fail.
 package mailtest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"io"
-	"math/big"
 	"net"
 	"net/textproto"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 )
 
 // User and Password are the AUTH PLAIN credentials the server accepts.
@@ -63,7 +60,8 @@ func Start(tb testing.TB, withTLS bool) *Server {
 	}
 	s := &Server{ln: ln}
 	if withTLS {
-		s.TLS, s.Roots = testCert(tb)
+		c := siptest.SelfSigned(tb)
+		s.TLS, s.Roots = &tls.Config{Certificates: []tls.Certificate{c.TLS}}, c.Roots
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -200,28 +198,6 @@ func (s *Server) serve(c net.Conn) {
 			_ = tp.PrintfLine("500 what")
 		}
 	}
-}
-
-// testCert makes a self-signed certificate for 127.0.0.1 and the pool
-// that trusts it.
-func testCert(tb testing.TB) (*tls.Config, *x509.CertPool) {
-	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test SMTP"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
 }
 
 // between is the address in <…> of a MAIL or RCPT argument.

@@ -129,12 +129,7 @@ func EncodeUlaw(dst []byte, pcm []int16) []byte {
 }
 
 // DecodeUlaw appends the linear samples of the μ-law bytes src to dst.
-func DecodeUlaw(dst []int16, src []byte) []int16 {
-	for _, b := range src {
-		dst = append(dst, ulawToLinear[b])
-	}
-	return dst
-}
+func DecodeUlaw(dst []int16, src []byte) []int16 { return decode(dst, src, &ulawToLinear) }
 
 // EncodeAlaw appends the A-law encoding of pcm to dst and returns the result.
 func EncodeAlaw(dst []byte, pcm []int16) []byte {
@@ -145,9 +140,12 @@ func EncodeAlaw(dst []byte, pcm []int16) []byte {
 }
 
 // DecodeAlaw appends the linear samples of the A-law bytes src to dst.
-func DecodeAlaw(dst []int16, src []byte) []int16 {
+func DecodeAlaw(dst []int16, src []byte) []int16 { return decode(dst, src, &alawToLinear) }
+
+// decode appends table[b] for each byte b of src to dst.
+func decode(dst []int16, src []byte, table *[256]int16) []int16 {
 	for _, b := range src {
-		dst = append(dst, alawToLinear[b])
+		dst = append(dst, table[b])
 	}
 	return dst
 }
