@@ -109,8 +109,8 @@ PPROF=${PPROF:-}            # host:port: serve the Go profiler there and save CP
 OUT=${OUT:-$(mktemp -d /tmp/bench-calls.XXXXXX)}
 TOKEN=bench-token
 API="http://127.0.0.1:$HTTP"
-command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester" >&2; exit 1; }
-command -v curl >/dev/null || { echo "curl missing: apt-get install curl" >&2; exit 1; }
+source bench/lib.sh
+need sipp sip-tester curl curl
 
 go build -o "$OUT/hotdesk" ./cmd/hotdesk
 HOTDESK_PPROF=$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" \
@@ -118,8 +118,7 @@ HOTDESK_PPROF=$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$P
 server=$!
 uas=
 trap 'kill $server $uas 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do curl -sf "$API/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -sf "$API/healthz" >/dev/null || { echo "server did not come up"; cat "$OUT/server.log"; exit 1; }
+wait_healthy "$API" "$OUT/server.log"
 
 # api METHOD PATH BODY: an admin API call that must answer 200 or 201.
 api() {
@@ -137,9 +136,8 @@ ids() { awk '{n += gsub(/"call_id"/, "")} END {print n + 0}' "$OUT/api.out"; }
 calls() { api GET "/users/$1/calls?limit=1000" && ids; }
 live() { api GET /calls && ids; }
 metric() { curl -sf --max-time 10 "$API/metrics" | awk -v m="$1" '$1 == m {printf "%.0f", $2}'; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
 snapshot() { # label: prints and sets rss heap gor
-  rss=$(rss_kb) heap=$(( $(metric go_memstats_heap_alloc_bytes) / 1024 )) gor=$(metric go_goroutines)
+  rss=$(rss_kb "$server") heap=$(( $(metric go_memstats_heap_alloc_bytes) / 1024 )) gor=$(metric go_goroutines)
   printf '%-8s server RSS %6d kB, heap %6d kB, goroutines %5d, live calls %d\n' "$1" "$rss" "$heap" "$gor" "$(live)"
 }
 
@@ -192,16 +190,9 @@ uas=$!
 sleep 0.5
 kill -0 "$uas" 2>/dev/null || { echo "callee UAS did not start"; cat "$OUT/uas/sipp.err"; exit 1; }
 
-# stat FILE COLUMN: last value of a sipp -trace_stat column.
-stat() {
-  awk -F';' -v col="$2" 'NR==1 {for (i=1;i<=NF;i++) if ($i==col) c=i; next} {v=$c} END {print v+0}' "$1"
-}
-
 echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 snapshot before
 rss0=$rss heap0=$heap gor0=$gor
-# cpu_ticks: the server's user+system CPU time so far, in clock ticks.
-cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$server/stat"; }
 if [ -n "$PPROF" ]; then
   curl -sf --max-time 10 -o "$OUT/allocs-before.pprof" "http://$PPROF/debug/pprof/allocs"
   secs=$(( CALLS / RATE > 5 ? CALLS / RATE : 5 ))
@@ -210,7 +201,7 @@ if [ -n "$PPROF" ]; then
   # Where the goroutines are (and wait) in the middle of the run.
   (sleep $((secs / 2)); curl -sf --max-time 10 -o "$OUT/goroutines-mid.txt" "http://$PPROF/debug/pprof/goroutine?debug=1") &
 fi
-k0=$(cpu_ticks)
+k0=$(cpu_ticks "$server")
 ts=$(date +%s.%N)
 (cd "$OUT/uac" && sipp "127.0.0.1:$PORT" -sf "$uac_xml" -inf "$OUT/callers.csv" \
   -m "$CALLS" -r "$RATE" -l "$LIMIT" -d "$HOLD" -t u1 -i 127.0.0.1 -p $((PORT + 2)) \
@@ -218,9 +209,9 @@ ts=$(date +%s.%N)
   -buff_size 4194304 -timeout $((CALLS / RATE + 120))s \
   -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 -trace_err >/dev/null 2>sipp.err) || true
 te=$(date +%s.%N)
-k1=$(cpu_ticks)
-ok=$(stat "$OUT/uac/stat.csv" "SuccessfulCall(C)"); fail=$(stat "$OUT/uac/stat.csv" "FailedCall(C)")
-retr=$(stat "$OUT/uac/stat.csv" "Retransmissions(C)")
+k1=$(cpu_ticks "$server")
+ok=$(stat_col "$OUT/uac/stat.csv" "SuccessfulCall(C)"); fail=$(stat_col "$OUT/uac/stat.csv" "FailedCall(C)")
+retr=$(stat_col "$OUT/uac/stat.csv" "Retransmissions(C)")
 # rtt file: Date_ms;response_time_ms;rtd_no
 sort -t';' -k2 -g <(tail -q -n +2 "$OUT"/uac/*_rtt.csv 2>/dev/null | awk -F';' 'NF>=2') | awk -F';' \
   -v r="$RATE" -v ok="$ok" -v f="$fail" -v re="$retr" -v s="$(echo "$te - $ts" | bc)" -v h="$HOLD" '
@@ -228,7 +219,7 @@ sort -t';' -k2 -g <(tail -q -n +2 "$OUT"/uac/*_rtt.csv 2>/dev/null | awk -F';' '
     printf "calls    offered %d/s, %d ms talk: %d ok %d failed %d retrans in %.2fs = %.0f calls/s; ", r, h, ok, f, re, s, ok/s
     if (NR) printf "INVITE(auth)->200: p50 %.2f ms p99 %.2f ms max %.2f ms (%d samples)\n", v[int(NR*0.50)+1], v[int(NR*0.99)+1], v[NR], NR
     else print "no INVITE->200 samples" }'
-awk -v k="$((k1 - k0))" -v hz="$(getconf CLK_TCK)" -v ok="$ok" -v s="$(echo "$te - $ts" | bc)" \
+awk -v k="$((k1 - k0))" -v hz="$CLK" -v ok="$ok" -v s="$(echo "$te - $ts" | bc)" \
   'BEGIN {printf "server CPU %.2f s over %.2f s (%.0f%% of one core) = %.0f µs per call\n", k/hz, s, 100*k/hz/s, ok ? 1e6*k/hz/ok : 0}'
 if [ -n "$PPROF" ]; then
   wait "$prof" || echo "CPU profile failed"
@@ -253,7 +244,7 @@ else
   echo "no garbage collection within ${GCWAIT}s of settling: heap not compared"
   gc=0
 fi
-answered=$(stat "$OUT/uas/stat.csv" "SuccessfulCall(C)")
+answered=$(stat_col "$OUT/uas/stat.csv" "SuccessfulCall(C)")
 remaining=$(live)
 first=$(calls 3001) firstcallee=$(calls 4001)
 want=$(( (CALLS + PAIRS - 1) / PAIRS ))

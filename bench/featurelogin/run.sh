@@ -37,8 +37,8 @@ PPROF=${PPROF:-}
 OUT=${OUT:-$(mktemp -d /tmp/bench-featurelogin.XXXXXX)}
 TOKEN=bench-token
 API="http://127.0.0.1:$HTTP"
-command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester" >&2; exit 1; }
-command -v curl >/dev/null || { echo "curl missing: apt-get install curl" >&2; exit 1; }
+source bench/lib.sh
+need sipp sip-tester curl curl
 
 go build -o "$OUT/hotdesk" ./cmd/hotdesk
 HOTDESK_PPROF=$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" \
@@ -47,8 +47,7 @@ HOTDESK_PPROF=$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$P
 server=$!
 uas=
 trap 'kill $server $uas 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do curl -sf "$API/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -sf "$API/healthz" >/dev/null || { echo "server did not come up"; cat "$OUT/server.log"; exit 1; }
+wait_healthy "$API" "$OUT/server.log"
 
 api() { # METHOD PATH BODY: must answer 200 or 201
   local code
@@ -60,9 +59,7 @@ api() { # METHOD PATH BODY: must answer 200 or 201
   esac
 }
 metric() { curl -sf --max-time 10 "$API/metrics" | awk -v m="$1" '$1 == m {printf "%.0f", $2}'; }
-cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$server/stat"; }
 sys_ticks() { awk '{sub(/.*\) /, ""); print $13}' "/proc/$server/stat"; } # kernel time: syscalls, fsync
-stat() { awk -F';' -v col="$2" 'NR==1 {for (i=1;i<=NF;i++) if ($i==col) c=i; next} {v=$c} END {print v+0}' "$1"; }
 
 t0=$(date +%s.%N)
 csv='extension,name,hotdesk,pin\n'
@@ -87,10 +84,10 @@ uas=$!
 sleep 0.5
 kill -0 "$uas" 2>/dev/null || { echo "NOTIFY answerer did not start"; cat "$OUT/uas/sipp.err"; exit 1; }
 
-k0=$(cpu_ticks)
+k0=$(cpu_ticks "$server")
 sleep 5
-k1=$(cpu_ticks)
-echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); idle server CPU $(( 100 * (k1 - k0) / $(getconf CLK_TCK) / 5 ))% of a core"
+k1=$(cpu_ticks "$server")
+echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); idle server CPU $(( 100 * (k1 - k0) / $CLK / 5 ))% of a core"
 printf 'before     goroutines %d, heap %d kB\n' "$(metric go_goroutines)" $(( $(metric go_memstats_heap_alloc_bytes) / 1024 ))
 bad=0
 pass() { # label rate calls
@@ -102,22 +99,22 @@ pass() { # label rate calls
     prof=$!
   fi
   local k0 k1 ts te
-  k0=$(cpu_ticks) s0=$(sys_ticks) ts=$(date +%s.%N)
+  k0=$(cpu_ticks "$server") s0=$(sys_ticks) ts=$(date +%s.%N)
   (cd "$dir" && sipp "127.0.0.1:$PORT" -sf "$ROOT/test/sipp/login_bench.xml" -inf "$OUT/phones.csv" \
     -m "$calls" -r "$rate" -l "$LIMIT" -t u1 -i 127.0.0.1 -p $((PORT + 2)) -mi 127.0.0.1 -mp $((PORT + 10)) \
     -nostdin -key domain bench.test -max_socket 2000 -buff_size 4194304 -timeout $((calls / rate + 120))s \
     -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>sipp.err) || true
-  k1=$(cpu_ticks) s1=$(sys_ticks) te=$(date +%s.%N)
+  k1=$(cpu_ticks "$server") s1=$(sys_ticks) te=$(date +%s.%N)
   [ -n "$prof" ] && { wait "$prof" || echo "CPU profile failed"; }
   # Allocations since the start (set-up included, logins most of them).
   [ -n "$prof" ] && { curl -sf --max-time 30 -o "$OUT/allocs.pprof" "http://$PPROF/debug/pprof/allocs" || echo "allocation profile failed"; }
   local ok fail retr
-  ok=$(stat "$dir/stat.csv" "SuccessfulCall(C)") fail=$(stat "$dir/stat.csv" "FailedCall(C)")
-  retr=$(stat "$dir/stat.csv" "Retransmissions(C)")
+  ok=$(stat_col "$dir/stat.csv" "SuccessfulCall(C)") fail=$(stat_col "$dir/stat.csv" "FailedCall(C)")
+  retr=$(stat_col "$dir/stat.csv" "Retransmissions(C)")
   [ "$fail" -eq 0 ] && [ "$ok" -eq "$calls" ] || bad=1
   sort -t';' -k2 -g <(tail -q -n +2 "$dir"/*_rtt.csv 2>/dev/null | awk -F';' 'NF>=2') | awk -F';' \
     -v l="$label" -v r="$rate" -v ok="$ok" -v f="$fail" -v re="$retr" -v s="$(echo "$te - $ts" | bc)" \
-    -v k="$((k1 - k0))" -v sk="$((s1 - s0))" -v hz="$(getconf CLK_TCK)" '
+    -v k="$((k1 - k0))" -v sk="$((s1 - s0))" -v hz="$CLK" '
     {v[NR]=$2} END {
       printf "%-10s offered %5d/s: %6d ok %4d failed %5d retrans in %6.2fs = %6.0f logins/s; ", l, r, ok, f, re, s, ok/s
       if (NR) printf "INVITE(auth)->200 p50 %.2f ms p99 %.2f ms max %.2f ms; ", v[int(NR*0.50)+1], v[int(NR*0.99)+1], v[NR]
@@ -126,11 +123,11 @@ pass() { # label rate calls
 }
 pass latency "$LATRATE" "$LATCALLS"
 pass throughput "$RATE" "$CALLS"
-k0=$(cpu_ticks)
+k0=$(cpu_ticks "$server")
 sleep 35 # sipgo keeps finished UDP transactions 32 s
-k1=$(cpu_ticks)
+k1=$(cpu_ticks "$server")
 printf 'settled    goroutines %d, heap %d kB (not after a GC); idle server CPU %d%% of a core; load average now: %s\n' \
-  "$(metric go_goroutines)" $(( $(metric go_memstats_heap_alloc_bytes) / 1024 )) $(( 100 * (k1 - k0) / $(getconf CLK_TCK) / 35 )) \
+  "$(metric go_goroutines)" $(( $(metric go_memstats_heap_alloc_bytes) / 1024 )) $(( 100 * (k1 - k0) / $CLK / 35 )) \
   "$(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$PPROF" ] && echo "profile: go tool pprof -top $OUT/hotdesk $OUT/cpu.pprof (allocations: -sample_index=alloc_space $OUT/allocs.pprof)"
 kill -INT "$server"; wait "$server" || true

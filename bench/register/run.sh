@@ -41,10 +41,8 @@ DUR=${DUR:-10}               # seconds of refreshes in tcpmany
 PASSES=${*:-udp tcp1 tcpn}
 OUT=${OUT:-$(mktemp -d /tmp/bench-register.XXXXXX)}
 TOKEN=bench-register-token
-CLK=$(getconf CLK_TCK)
-for tool in sipp curl; do
-  command -v $tool >/dev/null || { echo "$tool missing (apt-get install sip-tester curl)" >&2; exit 1; }
-done
+source bench/lib.sh
+need sipp sip-tester curl curl
 
 go build -o "$OUT/hotdesk" ./cmd/hotdesk
 go build -o "$OUT/tcpload" ./bench/register/tcpload
@@ -54,8 +52,7 @@ HOTDESK_PPROF=127.0.0.1:$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "12
   >"$OUT/hotdesk.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$HTTP/healthz" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$HTTP/healthz" >/dev/null || { cat "$OUT/hotdesk.log"; exit 1; }
+wait_healthy "http://127.0.0.1:$HTTP" "$OUT/hotdesk.log"
 
 # heap_kb: Go heap in use after a forced GC (the profile endpoint with gc=1
 # collects first; /metrics reads the memory statistics then).
@@ -63,12 +60,6 @@ heap_kb() {
   curl -sf "http://127.0.0.1:$PPROF/debug/pprof/heap?gc=1" >/dev/null
   curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP/metrics" |
     awk '/^go_memstats_heap_inuse_bytes / {printf "%d\n", $2/1024}'
-}
-ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
-# stat FILE COLUMN: last value of a sipp -trace_stat column.
-stat() {
-  awk -F';' -v col="$2" 'NR==1 {for (i=1;i<=NF;i++) if ($i==col) c=i; next} {v=$c} END {print v+0}' "$1"
 }
 
 t0=$(date +%s.%N)
@@ -110,14 +101,14 @@ pass() { # name transport label
   [ "$t" = tn ] && extra=(-l "$(( LIMIT < CONNS / 2 ? LIMIT : CONNS / 2 ))" -max_socket "$CONNS")
   rm -f "$sf"
   local k0 w0 k1 w1
-  k0=$(ticks); w0=$(date +%s.%N)
+  k0=$(cpu_ticks "$pid"); w0=$(date +%s.%N)
   sipp "127.0.0.1:$PORT" -sf test/sipp/register_ok.xml -inf "$OUT/users.csv" -m "$calls" -r "$RATE" \
     -t "$t" -i 127.0.0.1 -p $((PORT + 1)) -nostdin -key domain bench.test -key expires 3600 \
     -buff_size 4194304 -trace_stat -stf "$sf" -fd 1 -timeout 120s "${extra[@]}" \
     >/dev/null 2>"$OUT/$name-$label.err" || true
-  k1=$(ticks); w1=$(date +%s.%N)
+  k1=$(cpu_ticks "$pid"); w1=$(date +%s.%N)
   local ok fail retr
-  ok=$(stat "$sf" "SuccessfulCall(C)"); fail=$(stat "$sf" "FailedCall(C)"); retr=$(stat "$sf" "Retransmissions(C)")
+  ok=$(stat_col "$sf" "SuccessfulCall(C)"); fail=$(stat_col "$sf" "FailedCall(C)"); retr=$(stat_col "$sf" "Retransmissions(C)")
   [ "$fail" = 0 ] && [ "$ok" = "$calls" ] || failed=$((failed + 1))
   awk -v n="$name" -v l="$label" -v ok="$ok" -v f="$fail" -v r="$retr" -v s="$(echo "$w1 - $w0" | bc)" \
     -v cpu="$(echo "($k1 - $k0) / $CLK" | bc -l)" -v rate="$RATE" 'BEGIN {
@@ -170,7 +161,7 @@ done
 # retransmissions: wait them out before measuring the bindings' memory.
 sleep "${SETTLE:-35}"
 heap1=$(heap_kb)
-echo "Go heap in use: ${heap0} kB with no binding, ${heap1} kB with $N bindings: $(( (heap1 - heap0) * 10000 / N )) kB per 10,000 bindings; process RSS $(rss_kb) kB"
+echo "Go heap in use: ${heap0} kB with no binding, ${heap1} kB with $N bindings: $(( (heap1 - heap0) * 10000 / N )) kB per 10,000 bindings; process RSS $(rss_kb "$pid") kB"
 curl -sf -o "$OUT/heap.pprof" "http://127.0.0.1:$PPROF/debug/pprof/heap?gc=1"
 echo "--- heap in use with $N bindings less with none (top, flat; sampled every 512 kB) ---"
 go tool pprof -sample_index=inuse_space -top -nodecount=15 -base "$OUT/heap0.pprof" "$OUT/hotdesk" "$OUT/heap.pprof" 2>/dev/null | sed -n '5,22p'
