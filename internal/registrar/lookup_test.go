@@ -15,21 +15,8 @@ import (
 // lookup is answered, also those queued when serving ends and those made
 // after.
 func TestLookupsRunOnWorkers(t *testing.T) {
-	var running, most, calls atomic.Int32
-	release := make(chan struct{})
-	find := func(ctx context.Context, id string) (*hotdesk.Device, error) {
-		n := running.Add(1)
-		defer running.Add(-1)
-		for {
-			m := most.Load()
-			if n <= m || most.CompareAndSwap(m, n) {
-				break
-			}
-		}
-		calls.Add(1)
-		<-release
-		return &hotdesk.Device{ID: id}, nil
-	}
+	bf := &blockingFind{release: make(chan struct{})}
+	running, most, calls, release, find := &bf.running, &bf.most, &bf.calls, bf.release, bf.find
 	var p lookups
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan struct{})
@@ -87,20 +74,8 @@ func waitLookups(t *testing.T, cond func() bool) {
 // connections); when serving ends, the waiting callers look up
 // themselves, and nobody is left waiting.
 func TestLookupsFullQueueWaits(t *testing.T) {
-	var running, most atomic.Int32
-	release := make(chan struct{})
-	find := func(ctx context.Context, id string) (*hotdesk.Device, error) {
-		n := running.Add(1)
-		defer running.Add(-1)
-		for {
-			m := most.Load()
-			if n <= m || most.CompareAndSwap(m, n) {
-				break
-			}
-		}
-		<-release
-		return &hotdesk.Device{ID: id}, nil
-	}
+	bf := &blockingFind{release: make(chan struct{})}
+	running, most, release, find := &bf.running, &bf.most, bf.release, bf.find
 	var p lookups
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan struct{})
@@ -128,4 +103,25 @@ func TestLookupsFullQueueWaits(t *testing.T) {
 	if n := answered.Load(); n != callers {
 		t.Fatalf("%d lookups answered, want %d", n, callers)
 	}
+}
+
+// blockingFind is a store lookup that counts its calls and the most of them
+// running at once, and answers only when release lets it.
+type blockingFind struct {
+	running, most, calls atomic.Int32
+	release              chan struct{}
+}
+
+func (b *blockingFind) find(ctx context.Context, id string) (*hotdesk.Device, error) {
+	n := b.running.Add(1)
+	defer b.running.Add(-1)
+	for {
+		m := b.most.Load()
+		if n <= m || b.most.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	b.calls.Add(1)
+	<-b.release
+	return &hotdesk.Device{ID: id}, nil
 }

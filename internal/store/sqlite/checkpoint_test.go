@@ -15,20 +15,7 @@ import (
 
 // The writer never checkpoints inside a commit: wal_autocheckpoint is 0.
 func TestWriterNoAutoCheckpoint(t *testing.T) {
-	base, err := baseDSN(filepath.Join(t.TempDir(), "hotdesk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := sql.Open("sqlite", base+writerParams("FULL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	var pages int
-	if err := w.QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&pages); err != nil {
-		t.Fatal(err)
-	}
-	if pages != 0 {
+	if pages := writerPragma(t, "wal_autocheckpoint"); pages != 0 {
 		t.Fatalf("writer wal_autocheckpoint = %d, want 0 (the checkpointer's job)", pages)
 	}
 }
