@@ -12,6 +12,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/digest"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 	"github.com/hotdesk-pbx/hotdesk/internal/limit"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	icdigest "github.com/icholy/digest"
@@ -196,11 +197,10 @@ func (c *secrets) cached() int {
 // every entry when this subscription lost events or the cluster bridge
 // says events were missed. ready is closed once watching.
 //
-// Every event has the next sequence number, but publishers on several
-// goroutines may deliver them out of order: a number skipped counts as
-// lost only when it has not arrived within lostAfter. (Clearing at every
-// crossing emptied the cache many times a second while thousands of
-// phones registered, issue 18.)
+// Lost events are told from the sequence numbers by follow.Seqs: a number
+// skipped counts as lost only when it has not arrived within
+// follow.LostAfter. (Clearing at every crossing emptied the cache many
+// times a second while thousands of phones registered, issue 18.)
 func (c *secrets) watch(ctx context.Context, bus *events.Bus, ready chan<- struct{}) {
 	ch, cancel := bus.Subscribe(4096)
 	defer cancel()
@@ -212,37 +212,21 @@ func (c *secrets) watch(ctx context.Context, bus *events.Bus, ready chan<- struc
 
 // follow applies the events of ch to the cache (see watch).
 func (c *secrets) follow(ctx context.Context, ch <-chan events.Event) {
-	tick := time.NewTicker(lostAfter / 2)
+	tick := time.NewTicker(follow.LostAfter / 2)
 	defer tick.Stop()
-	var last int64
-	missing := map[int64]time.Time{}
+	var seqs follow.Seqs
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			for _, at := range missing {
-				if now.Sub(at) >= lostAfter {
-					clear(missing)
-					c.forgetAll(true)
-					break
-				}
+			if seqs.Overdue(now) {
+				c.forgetAll(true)
 			}
 		case e := <-ch:
-			switch {
-			case last == 0 || e.Seq == last+1:
-			case e.Seq <= last:
-				delete(missing, e.Seq) // arrived late
-			case e.Seq-last > maxMissing || len(missing) > maxMissing:
-				clear(missing)
+			if seqs.See(e.Seq, time.Now()) {
 				c.forgetAll(true)
-			default:
-				now := time.Now()
-				for s := last + 1; s < e.Seq; s++ {
-					missing[s] = now
-				}
 			}
-			last = max(last, e.Seq)
 			switch {
 			case e.Kind == events.KindResync, e.Kind == hotdesk.KindDeviceChanged && e.Device == "":
 				c.forgetAll(true) // e.g. a CSV import: one event for many devices
@@ -252,13 +236,6 @@ func (c *secrets) follow(ctx context.Context, ch <-chan events.Event) {
 		}
 	}
 }
-
-// lostAfter is how long a skipped event number may take to arrive before
-// the cache is emptied; maxMissing bounds the numbers waited for.
-const (
-	lostAfter  = time.Second
-	maxMissing = 4096
-)
 
 // findCredentials returns the first Digest credentials for our realm.
 func findCredentials(req *sip.Request, name, realm string) (*icdigest.Credentials, error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 )
 
 // until waits (bounded) for cond.
@@ -97,7 +98,7 @@ func TestCacheTTLCappedWithoutBus(t *testing.T) {
 }
 
 // Events crossing on the way (published from several goroutines) keep the
-// cache; a number that never arrives empties it within about lostAfter.
+// cache; a number that never arrives empties it within about follow.LostAfter.
 func TestCacheSurvivesReorderedEventsNotLostOnes(t *testing.T) {
 	c := &secrets{ttl: time.Hour, m: map[string]*secret{}}
 	c.forgetAll(true)
@@ -120,7 +121,7 @@ func TestCacheSurvivesReorderedEventsNotLostOnes(t *testing.T) {
 	if n := c.cached(); n != 1 {
 		t.Fatalf("%d cached after reordered events and one device change, want 1", n)
 	}
-	time.Sleep(2 * lostAfter) // nothing missing: nothing to clear
+	time.Sleep(2 * follow.LostAfter) // nothing missing: nothing to clear
 	if n := c.cached(); n != 1 {
 		t.Fatalf("%d cached, want 1", n)
 	}
