@@ -62,7 +62,7 @@ func TestTLSGarbageHandshakesThenRealClient(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("real client served after %s", d)
 	}
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for counterValue(t, s.guard.tlsFailed) < 200 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
