@@ -32,27 +32,23 @@ func (db *DB) AdminAccess(ctx context.Context, username string) (*hotdesk.AdminA
 
 // ListAdminAccess returns every admin's access by username.
 func (db *DB) ListAdminAccess(ctx context.Context) ([]hotdesk.AdminAccess, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT a.username, x.role, x.disabled FROM admins a
+	return queryAll(ctx, db, db.r, "list admin access", scanAdminAccess, `SELECT a.username, x.role, x.disabled FROM admins a
 		LEFT JOIN admin_access x ON x.username = a.username ORDER BY a.username`)
-	if err != nil {
-		return nil, db.wrap(err, "list admin access")
+}
+
+// scanAdminAccess reads an admin with no access row as an enabled admin.
+func scanAdminAccess(row rowScanner) (hotdesk.AdminAccess, error) {
+	a := hotdesk.AdminAccess{Role: hotdesk.RoleAdmin}
+	var role sql.NullString
+	var disabled sql.NullBool
+	if err := row.Scan(&a.Username, &role, &disabled); err != nil {
+		return a, err
 	}
-	defer rows.Close()
-	var out []hotdesk.AdminAccess
-	for rows.Next() {
-		a := hotdesk.AdminAccess{Role: hotdesk.RoleAdmin}
-		var role sql.NullString
-		var disabled sql.NullBool
-		if err := rows.Scan(&a.Username, &role, &disabled); err != nil {
-			return nil, db.wrap(err, "scan admin access")
-		}
-		if role.Valid {
-			a.Role = role.String
-		}
-		a.Disabled = disabled.Bool
-		out = append(out, a)
+	if role.Valid {
+		a.Role = role.String
 	}
-	return out, db.wrap(rows.Err(), "list admin access")
+	a.Disabled = disabled.Bool
+	return a, nil
 }
 
 // PutAdminAccess stores the role and state; disabling ends the admin's

@@ -100,23 +100,11 @@ func (db *DB) FindAudit(ctx context.Context, f hotdesk.AuditFilter) ([]*hotdesk.
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+auditCols+` FROM audit`+w.sql()+` ORDER BY id DESC`+w.page(limit, 0), w.args...)
-	if err != nil {
-		return nil, db.wrap(err, "find audit")
-	}
-	defer rows.Close()
-	var out []*hotdesk.AuditEvent
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, db.wrap(err, "scan audit")
-		}
-		out = append(out, e)
-	}
-	return out, db.wrap(rows.Err(), "find audit")
+	return queryAll(ctx, db, db.r, "find audit", scanAudit,
+		`SELECT `+auditCols+` FROM audit`+w.sql()+` ORDER BY id DESC`+w.page(limit, 0), w.args...)
 }
 
-func scanAudit(row interface{ Scan(...any) error }) (*hotdesk.AuditEvent, error) {
+func scanAudit(row rowScanner) (*hotdesk.AuditEvent, error) {
 	var e hotdesk.AuditEvent
 	var t int64
 	if err := row.Scan(&e.ID, &t, &e.Kind, &e.Extension, &e.Device, &e.Reason, &e.Source, &e.Detail); err != nil {

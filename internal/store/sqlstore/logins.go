@@ -11,7 +11,7 @@ import (
 
 const loginCols = `extension, device, since, via, ends_at, policy, last_activity`
 
-func scanLogin(row interface{ Scan(...any) error }) (*hotdesk.Login, error) {
+func scanLogin(row rowScanner) (*hotdesk.Login, error) {
 	var l hotdesk.Login
 	var since, last int64
 	var ends sql.NullInt64
@@ -33,20 +33,7 @@ func (tx *Tx) ListLogins(ctx context.Context) ([]*hotdesk.Login, error) {
 }
 
 func (db *DB) listLogins(ctx context.Context, q querier) ([]*hotdesk.Login, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+loginCols+` FROM logins ORDER BY device`)
-	if err != nil {
-		return nil, db.wrap(err, "list logins")
-	}
-	defer rows.Close()
-	var out []*hotdesk.Login
-	for rows.Next() {
-		l, err := scanLogin(rows)
-		if err != nil {
-			return nil, db.wrap(err, "scan login")
-		}
-		out = append(out, l)
-	}
-	return out, db.wrap(rows.Err(), "list logins")
+	return queryAll(ctx, db, q, "list logins", scanLogin, `SELECT `+loginCols+` FROM logins ORDER BY device`)
 }
 
 // LoginByUser returns the user's login or ENOTFOUND.

@@ -14,19 +14,6 @@ func (db *DB) PersonalDevices(ctx context.Context, owner string) ([]string, erro
 	if owner == "" {
 		return nil, nil
 	}
-	rows, err := db.rs.QueryContext(ctx, `SELECT id FROM devices WHERE owner = $1 AND owner <> '' AND mode = $2 ORDER BY id`,
-		owner, hotdesk.ModePersonal)
-	if err != nil {
-		return nil, db.wrap(err, "personal devices")
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, db.wrap(err, "personal devices")
-		}
-		ids = append(ids, id)
-	}
-	return ids, db.wrap(rows.Err(), "personal devices")
+	return queryAll(ctx, db, db.rs, "personal devices", scanString,
+		`SELECT id FROM devices WHERE owner = $1 AND owner <> '' AND mode = $2 ORDER BY id`, owner, hotdesk.ModePersonal)
 }
