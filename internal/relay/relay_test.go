@@ -119,19 +119,24 @@ func mustOpen(tb testing.TB, r *Relay) *Session {
 	return s
 }
 
+// mustPass passes the SDP body from side's phone (signalled from src) and
+// returns the SDP the other phone gets.
+func mustPass(tb testing.TB, s *Session, side Side, body []byte, src string) []byte {
+	tb.Helper()
+	out, err := s.Pass(side, body, src)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
 // Both phones on their own addresses, neither behind NAT: the SDP each
 // gets names the relay, and RTP and RTCP go both ways through it.
 func TestRelayBothWays(t *testing.T) {
 	a, b := newPhone(t, "127.0.0.1"), newPhone(t, "127.0.0.2")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	toB, err := s.Pass(A, a.sdp("127.0.0.1", "sendrecv"), "127.0.0.1:5060")
-	if err != nil {
-		t.Fatal(err)
-	}
-	toA, err := s.Pass(B, b.sdp("127.0.0.2", "sendrecv"), "127.0.0.2:5060")
-	if err != nil {
-		t.Fatal(err)
-	}
+	toB := mustPass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "127.0.0.1:5060")
+	toA := mustPass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "127.0.0.2:5060")
 	bRTP, bRTCP := relayAddr(t, toB) // where B sends
 	aRTP, aRTCP := relayAddr(t, toA) // where A sends
 	if bRTP.Port() != uint16(s.Leg(B).Port()) || aRTP.Port() != uint16(s.Leg(A).Port()) {
@@ -159,14 +164,8 @@ func TestRelayBothWays(t *testing.T) {
 func TestRelayLatchesNattedPhone(t *testing.T) {
 	office, home := newPhone(t, "127.0.0.1"), newPhone(t, "127.0.0.3")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	toHome, err := s.Pass(A, office.sdp("127.0.0.1", "sendrecv"), "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	toOffice, err := s.Pass(B, home.sdp("192.168.1.20", "sendrecv"), "127.0.0.3:40000")
-	if err != nil {
-		t.Fatal(err)
-	}
+	toHome := mustPass(t, s, A, office.sdp("127.0.0.1", "sendrecv"), "127.0.0.1")
+	toOffice := mustPass(t, s, B, home.sdp("192.168.1.20", "sendrecv"), "127.0.0.3:40000")
 	homeRTP, _ := relayAddr(t, toHome)
 	officeRTP, _ := relayAddr(t, toOffice)
 	office.send(office.rtp, officeRTP, "early")
@@ -189,8 +188,8 @@ func TestRelayDropsThirdAddress(t *testing.T) {
 	a, b := newPhone(t, "127.0.0.1"), newPhone(t, "127.0.0.2")
 	intruder := newPhone(t, "127.0.0.9")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	toB, _ := s.Pass(A, a.sdp("127.0.0.1", "sendrecv"), "127.0.0.1")
-	toA, _ := s.Pass(B, b.sdp("127.0.0.2", "sendrecv"), "127.0.0.2")
+	toB := mustPass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "127.0.0.1")
+	toA := mustPass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "127.0.0.2")
 	bRTP, _ := relayAddr(t, toB)
 	aRTP, _ := relayAddr(t, toA)
 	intruder.send(intruder.rtp, aRTP, "injected")
@@ -218,8 +217,8 @@ func TestRelayDropsThirdAddress(t *testing.T) {
 func TestRelayReinvite(t *testing.T) {
 	a, b, b2 := newPhone(t, "127.0.0.1"), newPhone(t, "127.0.0.2"), newPhone(t, "127.0.0.2")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	toB, _ := s.Pass(A, a.sdp("127.0.0.1", "sendrecv"), "")
-	toA, _ := s.Pass(B, b.sdp("127.0.0.2", "sendrecv"), "")
+	toB := mustPass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "")
+	toA := mustPass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "")
 	bRTP, _ := relayAddr(t, toB)
 	aRTP, _ := relayAddr(t, toA)
 	b.send(b.rtp, bRTP, "pkt-b1")
@@ -227,15 +226,11 @@ func TestRelayReinvite(t *testing.T) {
 	if s.OnHold() {
 		t.Fatal("on hold before any hold")
 	}
-	if _, err := s.Pass(A, a.sdp("127.0.0.1", "sendonly"), ""); err != nil {
-		t.Fatal(err)
-	}
+	mustPass(t, s, A, a.sdp("127.0.0.1", "sendonly"), "")
 	if !s.OnHold() {
 		t.Fatal("sendonly is not hold")
 	}
-	if _, err := s.Pass(B, b2.sdp("127.0.0.2", "sendrecv"), ""); err != nil {
-		t.Fatal(err)
-	}
+	mustPass(t, s, B, b2.sdp("127.0.0.2", "sendrecv"), "")
 	a.send(a.rtp, aRTP, "to-new")
 	expect(t, b2.rtp, "to-new")
 	b2.send(b2.rtp, bRTP, "pkt-b2")
@@ -294,8 +289,8 @@ func TestRelayTransforms(t *testing.T) {
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
 	s.Leg(A).In = func(p []byte, rtcp bool) ([]byte, bool) { return append(p, "+inA"...), true }
 	s.Leg(B).Out = func(p []byte, rtcp bool) ([]byte, bool) { return append(p, "+outB"...), !rtcp }
-	toB, _ := s.Pass(A, a.sdp("127.0.0.1", "sendrecv"), "")
-	toA, _ := s.Pass(B, b.sdp("127.0.0.2", "sendrecv"), "")
+	toB := mustPass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "")
+	toA := mustPass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "")
 	_, _ = relayAddr(t, toB)
 	aRTP, aRTCP := relayAddr(t, toA)
 	a.send(a.rtp, aRTP, "pkt-x")
@@ -308,12 +303,8 @@ func TestRelayTransforms(t *testing.T) {
 func TestForwardAllocatesNothing(t *testing.T) {
 	b := newPhone(t, "127.0.0.2")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	if _, err := s.Pass(A, b.sdp("127.0.0.1", "sendrecv"), ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Pass(B, b.sdp("127.0.0.2", "sendrecv"), ""); err != nil {
-		t.Fatal(err)
-	}
+	mustPass(t, s, A, b.sdp("127.0.0.1", "sendrecv"), "")
+	mustPass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "")
 	pkt := make([]byte, 172)
 	src := netip.MustParseAddrPort("127.0.0.1:4000")
 	s.forward(s.Leg(A), false, pkt, src) // latches
