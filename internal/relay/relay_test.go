@@ -119,15 +119,16 @@ func mustOpen(tb testing.TB, r *Relay) *Session {
 	return s
 }
 
-// mustPass passes the SDP body from side's phone (signalled from src) and
-// returns the SDP the other phone gets.
-func mustPass(tb testing.TB, s *Session, side Side, body []byte, src string) []byte {
+// pass passes the SDP body from side's phone (signalled from src) and
+// returns where the SDP the other phone gets tells it to send RTP and RTCP:
+// the relay's ports of the other phone's leg.
+func pass(tb testing.TB, s *Session, side Side, body []byte, src string) (rtp, rtcp netip.AddrPort) {
 	tb.Helper()
 	out, err := s.Pass(side, body, src)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return out
+	return relayAddr(tb, out)
 }
 
 // Both phones on their own addresses, neither behind NAT: the SDP each
@@ -135,10 +136,8 @@ func mustPass(tb testing.TB, s *Session, side Side, body []byte, src string) []b
 func TestRelayBothWays(t *testing.T) {
 	a, b := newPhone(t, "127.0.0.1"), newPhone(t, "127.0.0.2")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	toB := mustPass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "127.0.0.1:5060")
-	toA := mustPass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "127.0.0.2:5060")
-	bRTP, bRTCP := relayAddr(t, toB) // where B sends
-	aRTP, aRTCP := relayAddr(t, toA) // where A sends
+	bRTP, bRTCP := pass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "127.0.0.1:5060") // where B sends
+	aRTP, aRTCP := pass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "127.0.0.2:5060") // where A sends
 	if bRTP.Port() != uint16(s.Leg(B).Port()) || aRTP.Port() != uint16(s.Leg(A).Port()) {
 		t.Fatalf("ports: B is told %v (leg %d), A is told %v (leg %d)", bRTP, s.Leg(B).Port(), aRTP, s.Leg(A).Port())
 	}
@@ -164,10 +163,8 @@ func TestRelayBothWays(t *testing.T) {
 func TestRelayLatchesNattedPhone(t *testing.T) {
 	office, home := newPhone(t, "127.0.0.1"), newPhone(t, "127.0.0.3")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	toHome := mustPass(t, s, A, office.sdp("127.0.0.1", "sendrecv"), "127.0.0.1")
-	toOffice := mustPass(t, s, B, home.sdp("192.168.1.20", "sendrecv"), "127.0.0.3:40000")
-	homeRTP, _ := relayAddr(t, toHome)
-	officeRTP, _ := relayAddr(t, toOffice)
+	homeRTP, _ := pass(t, s, A, office.sdp("127.0.0.1", "sendrecv"), "127.0.0.1")
+	officeRTP, _ := pass(t, s, B, home.sdp("192.168.1.20", "sendrecv"), "127.0.0.3:40000")
 	office.send(office.rtp, officeRTP, "early")
 	expectNothing(t, home.rtp, 100*time.Millisecond)
 	if got := s.Leg(B).Remote(); got.IsValid() {
@@ -188,10 +185,8 @@ func TestRelayDropsThirdAddress(t *testing.T) {
 	a, b := newPhone(t, "127.0.0.1"), newPhone(t, "127.0.0.2")
 	intruder := newPhone(t, "127.0.0.9")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	toB := mustPass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "127.0.0.1")
-	toA := mustPass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "127.0.0.2")
-	bRTP, _ := relayAddr(t, toB)
-	aRTP, _ := relayAddr(t, toA)
+	bRTP, _ := pass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "127.0.0.1")
+	aRTP, _ := pass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "127.0.0.2")
 	intruder.send(intruder.rtp, aRTP, "injected")
 	expectNothing(t, b.rtp, 100*time.Millisecond)
 	if s.Leg(A).Latched() {
@@ -217,20 +212,18 @@ func TestRelayDropsThirdAddress(t *testing.T) {
 func TestRelayReinvite(t *testing.T) {
 	a, b, b2 := newPhone(t, "127.0.0.1"), newPhone(t, "127.0.0.2"), newPhone(t, "127.0.0.2")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	toB := mustPass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "")
-	toA := mustPass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "")
-	bRTP, _ := relayAddr(t, toB)
-	aRTP, _ := relayAddr(t, toA)
+	bRTP, _ := pass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "")
+	aRTP, _ := pass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "")
 	b.send(b.rtp, bRTP, "pkt-b1")
 	expect(t, a.rtp, "pkt-b1")
 	if s.OnHold() {
 		t.Fatal("on hold before any hold")
 	}
-	mustPass(t, s, A, a.sdp("127.0.0.1", "sendonly"), "")
+	pass(t, s, A, a.sdp("127.0.0.1", "sendonly"), "")
 	if !s.OnHold() {
 		t.Fatal("sendonly is not hold")
 	}
-	mustPass(t, s, B, b2.sdp("127.0.0.2", "sendrecv"), "")
+	pass(t, s, B, b2.sdp("127.0.0.2", "sendrecv"), "")
 	a.send(a.rtp, aRTP, "to-new")
 	expect(t, b2.rtp, "to-new")
 	b2.send(b2.rtp, bRTP, "pkt-b2")
@@ -289,10 +282,8 @@ func TestRelayTransforms(t *testing.T) {
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
 	s.Leg(A).In = func(p []byte, rtcp bool) ([]byte, bool) { return append(p, "+inA"...), true }
 	s.Leg(B).Out = func(p []byte, rtcp bool) ([]byte, bool) { return append(p, "+outB"...), !rtcp }
-	toB := mustPass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "")
-	toA := mustPass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "")
-	_, _ = relayAddr(t, toB)
-	aRTP, aRTCP := relayAddr(t, toA)
+	pass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "")
+	aRTP, aRTCP := pass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "")
 	a.send(a.rtp, aRTP, "pkt-x")
 	expect(t, b.rtp, "pkt-x+inA+outB")
 	a.send(a.rtcp, aRTCP, "pkt-r")
@@ -303,8 +294,8 @@ func TestRelayTransforms(t *testing.T) {
 func TestForwardAllocatesNothing(t *testing.T) {
 	b := newPhone(t, "127.0.0.2")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	mustPass(t, s, A, b.sdp("127.0.0.1", "sendrecv"), "")
-	mustPass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "")
+	pass(t, s, A, b.sdp("127.0.0.1", "sendrecv"), "")
+	pass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "")
 	pkt := make([]byte, 172)
 	src := netip.MustParseAddrPort("127.0.0.1:4000")
 	s.forward(s.Leg(A), false, pkt, src) // latches
