@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -13,19 +12,11 @@ var _ hotdesk.AdminAccessStore = (*DB)(nil)
 // AdminAccess returns the admin's role and state (an enabled admin when
 // no row is stored); ENOTFOUND if no such admin.
 func (db *DB) AdminAccess(ctx context.Context, username string) (*hotdesk.AdminAccess, error) {
-	a := hotdesk.AdminAccess{Username: username}
-	var role sql.NullString
-	var disabled sql.NullBool
-	err := db.r.QueryRowContext(ctx, `SELECT a.username, x.role, x.disabled FROM admins a
-		LEFT JOIN admin_access x ON x.username = a.username WHERE a.username = $1`, username).Scan(&a.Username, &role, &disabled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Admin %s not found.", username)
-	} else if err != nil {
-		return nil, db.wrap(err, "find admin access")
-	}
-	a.Role, a.Disabled = hotdesk.RoleAdmin, disabled.Bool
-	if role.Valid {
-		a.Role = role.String
+	a, err := queryOne(ctx, db, db.r, "find admin access", func() error { return notFound("Admin %s not found.", username) },
+		scanAdminAccess, `SELECT a.username, x.role, x.disabled FROM admins a
+		LEFT JOIN admin_access x ON x.username = a.username WHERE a.username = $1`, username)
+	if err != nil {
+		return nil, err
 	}
 	return &a, nil
 }

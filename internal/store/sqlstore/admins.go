@@ -11,17 +11,8 @@ import (
 
 // FindAdmin returns ENOTFOUND if the username does not exist.
 func (db *DB) FindAdmin(ctx context.Context, username string) (*hotdesk.Admin, error) {
-	var a hotdesk.Admin
-	var created int64
-	err := db.r.QueryRowContext(ctx, `SELECT username, password_hash, created_at FROM admins WHERE username = $1`,
-		username).Scan(&a.Username, &a.PasswordHash, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Admin %s not found.", username)
-	} else if err != nil {
-		return nil, db.wrap(err, "find admin")
-	}
-	a.CreatedAt = fromTS(created)
-	return &a, nil
+	return queryOne(ctx, db, db.r, "find admin", func() error { return notFound("Admin %s not found.", username) },
+		scanAdmin, `SELECT username, password_hash, created_at FROM admins WHERE username = $1`, username)
 }
 
 // ListAdmins returns every admin by username.

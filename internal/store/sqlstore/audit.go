@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -124,9 +122,6 @@ func (db *DB) CountAudit(ctx context.Context, f hotdesk.AuditFilter) (int, error
 
 // FindAuditEvent returns one event by ID or ENOTFOUND.
 func (db *DB) FindAuditEvent(ctx context.Context, id int64) (*hotdesk.AuditEvent, error) {
-	e, err := scanAudit(db.r.QueryRowContext(ctx, `SELECT `+auditCols+` FROM audit WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Audit event %d not found.", id)
-	}
-	return e, db.wrap(err, "find audit event")
+	return queryOne(ctx, db, db.r, "find audit event", func() error { return notFound("Audit event %d not found.", id) },
+		scanAudit, `SELECT `+auditCols+` FROM audit WHERE id = $1`, id)
 }

@@ -293,6 +293,17 @@ type Tx struct {
 
 var _ hotdesk.Tx = (*Tx)(nil)
 
+// queryOne runs query on q for one row and returns what scan makes of it:
+// missing's error when there is none; op names the read in other errors.
+func queryOne[T any](ctx context.Context, db *DB, q querier, op string, missing func() error, scan func(rowScanner) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(q.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		var zero T
+		return zero, missing()
+	}
+	return v, db.wrap(err, op)
+}
+
 // scanString reads a one-column row of text.
 func scanString(row rowScanner) (string, error) {
 	var s string

@@ -36,3 +36,25 @@ func TestQueryAll(t *testing.T) {
 		t.Fatalf("query error: %v", err)
 	}
 }
+
+// queryOne returns the row, missing's error for none, and names its read
+// in a failing query's error.
+func TestQueryOne(t *testing.T) {
+	ctx := context.Background()
+	db := openGroup(t)
+	if err := put(ctx, db, "a", 1); err != nil {
+		t.Fatal(err)
+	}
+	gone := errors.New("no such key")
+	missing := func() error { return gone }
+	const key = `SELECT k FROM kv WHERE v = $1`
+	if got, err := queryOne(ctx, db, db.r, "find key", missing, scanString, key, 1); err != nil || got != "a" {
+		t.Fatalf("queryOne = %q, %v; want a", got, err)
+	}
+	if got, err := queryOne(ctx, db, db.r, "find key", missing, scanString, key, 2); !errors.Is(err, gone) || got != "" {
+		t.Fatalf("no row: queryOne = %q, %v; want the missing error", got, err)
+	}
+	if _, err := queryOne(ctx, db, db.r, "find key", missing, scanString, `SELECT k FROM nowhere`); err == nil || !strings.HasPrefix(err.Error(), "find key: ") {
+		t.Fatalf("query error: %v", err)
+	}
+}

@@ -69,11 +69,8 @@ func (tx *Tx) FindDevice(ctx context.Context, id string) (*hotdesk.Device, error
 }
 
 func (db *DB) findDevice(ctx context.Context, q querier, id string) (*hotdesk.Device, error) {
-	d, err := scanDevice(q.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Device %s not found.", id)
-	}
-	return d, db.wrap(err, "find device")
+	return queryOne(ctx, db, q, "find device", func() error { return notFound("Device %s not found.", id) },
+		scanDevice, `SELECT `+deviceCols+` FROM devices WHERE id = $1`, id)
 }
 
 // FindDevices returns matching devices ordered by id, and the total count.

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -58,11 +57,8 @@ func (tx *Tx) LoginByDevice(ctx context.Context, device string) (*hotdesk.Login,
 
 // loginBy looks a login up by col, which is a constant from this file.
 func (db *DB) loginBy(ctx context.Context, q querier, col, v string) (*hotdesk.Login, error) {
-	l, err := scanLogin(q.QueryRowContext(ctx, `SELECT `+loginCols+` FROM logins WHERE `+col+` = $1`, v))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("No login for %s.", v)
-	}
-	return l, db.wrap(err, "find login")
+	return queryOne(ctx, db, q, "find login", func() error { return notFound("No login for %s.", v) },
+		scanLogin, `SELECT `+loginCols+` FROM logins WHERE `+col+` = $1`, v)
 }
 
 // TouchLogin records activity on the device's login; no-op if none.

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -76,9 +75,7 @@ func (db *DB) UpdateMail(ctx context.Context, m *hotdesk.Mail) error {
 
 // FindMail returns one mail without its attachment.
 func (db *DB) FindMail(ctx context.Context, id int64) (*hotdesk.Mail, error) {
-	m, err := scanMail(db.r.QueryRowContext(ctx, `SELECT `+mailCols+` FROM mail_outbox WHERE id = $1`, id), false)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Mail %d not found.", id)
-	}
-	return m, db.wrap(err, "find mail")
+	withoutAttachment := func(row rowScanner) (*hotdesk.Mail, error) { return scanMail(row, false) }
+	return queryOne(ctx, db, db.r, "find mail", func() error { return notFound("Mail %d not found.", id) },
+		withoutAttachment, `SELECT `+mailCols+` FROM mail_outbox WHERE id = $1`, id)
 }

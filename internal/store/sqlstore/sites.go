@@ -87,11 +87,10 @@ func (db *DB) setSiteDevices(ctx context.Context, q querier, s *hotdesk.Site) er
 
 // FindSite returns the site with its devices, or ENOTFOUND.
 func (db *DB) FindSite(ctx context.Context, id int64) (*hotdesk.Site, error) {
-	s, err := scanSite(db.r.QueryRowContext(ctx, `SELECT `+siteCols+` FROM sites WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Site %d not found.", id)
-	} else if err != nil {
-		return nil, db.wrap(err, "find site")
+	s, err := queryOne(ctx, db, db.r, "find site", func() error { return notFound("Site %d not found.", id) },
+		scanSite, `SELECT `+siteCols+` FROM sites WHERE id = $1`, id)
+	if err != nil {
+		return nil, err
 	}
 	return s, db.siteDevices(ctx, []*hotdesk.Site{s})
 }

@@ -39,11 +39,8 @@ func (db *DB) FindUser(ctx context.Context, ext string) (*hotdesk.User, error) {
 }
 
 func (db *DB) findUser(ctx context.Context, q querier, ext string) (*hotdesk.User, error) {
-	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE extension = $1`, ext))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("User %s not found.", ext)
-	}
-	return u, db.wrap(err, "find user")
+	return queryOne(ctx, db, q, "find user", func() error { return notFound("User %s not found.", ext) },
+		scanUser, `SELECT `+userCols+` FROM users WHERE extension = $1`, ext)
 }
 
 // FindUsers returns matching users in extension order (numeric for digit

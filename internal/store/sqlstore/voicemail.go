@@ -57,12 +57,8 @@ func (db *DB) ListVoicemail(ctx context.Context, ext string) ([]*hotdesk.Voicema
 
 // GetVoicemail returns one message of ext; ENOTFOUND if none.
 func (db *DB) GetVoicemail(ctx context.Context, ext string, id int64) (*hotdesk.Voicemail, error) {
-	v, err := scanVoicemail(db.r.QueryRowContext(ctx, `SELECT `+voicemailCols+` FROM voicemail
-		WHERE extension = $1 AND id = $2`, ext, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, noMessage(ext, id)
-	}
-	return v, db.wrap(err, "get voicemail")
+	return queryOne(ctx, db, db.r, "get voicemail", func() error { return noMessage(ext, id) },
+		scanVoicemail, `SELECT `+voicemailCols+` FROM voicemail WHERE extension = $1 AND id = $2`, ext, id)
 }
 
 // VoicemailAudio returns the message's WAV file; ENOTFOUND if none.

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -36,11 +35,8 @@ func (db *DB) CreateWebhook(ctx context.Context, w *hotdesk.Webhook) error {
 
 // FindWebhook returns the webhook or ENOTFOUND.
 func (db *DB) FindWebhook(ctx context.Context, id int64) (*hotdesk.Webhook, error) {
-	w, err := scanWebhook(db.r.QueryRowContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Webhook %d not found.", id)
-	}
-	return w, db.wrap(err, "find webhook")
+	return queryOne(ctx, db, db.r, "find webhook", func() error { return notFound("Webhook %d not found.", id) },
+		scanWebhook, `SELECT `+webhookCols+` FROM webhooks WHERE id = $1`, id)
 }
 
 // ListWebhooks returns every webhook by ID.
