@@ -239,14 +239,7 @@ func TestRelayCloseFreesPorts(t *testing.T) {
 	low := 30000 + 2*(int(time.Now().UnixNano()/1000)%5000)
 	pool := media.NewPortPool(low, low+7) // four pairs: two calls
 	r := mustRelay(t, pool)
-	s1, err := r.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2, err := r.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1, s2 := mustOpen(t, r), mustOpen(t, r)
 	if _, err := r.Open(); err == nil {
 		t.Fatal("a third call got ports from a pool of two calls")
 	}
