@@ -17,6 +17,15 @@ wait_healthy() {
   exit 1
 }
 
+# serve ARGS...: build cmd/hotdesk into $OUT and start `hotdesk serve --data $OUT/data
+# --admin-token $TOKEN ARGS...` in the background, its output in $OUT/server.log and the Go
+# profiler on $PPROF when that is set; server is its pid. Set the EXIT trap that stops it next.
+serve() {
+  go build -o "$OUT/hotdesk" ./cmd/hotdesk
+  HOTDESK_PPROF=${PPROF:-} "$OUT/hotdesk" serve --data "$OUT/data" --admin-token "$TOKEN" "$@" >"$OUT/server.log" 2>&1 &
+  server=$!
+}
+
 # cpu_ticks PID...: user + system CPU of the processes in clock ticks (CLK_TCK a second);
 # a process that is gone counts 0. The command name may hold spaces, so fields are counted
 # from the ")" that ends it.

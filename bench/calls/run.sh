@@ -112,10 +112,8 @@ API="http://127.0.0.1:$HTTP"
 source bench/lib.sh
 need sipp sip-tester curl curl
 
-go build -o "$OUT/hotdesk" ./cmd/hotdesk
-HOTDESK_PPROF=$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" \
-  --sip-tls "127.0.0.1:$TLS" --rtp-ports "$RTP" --media "$MEDIA" --digest MD5 --admin-token "$TOKEN" --log-level warn >"$OUT/server.log" 2>&1 &
-server=$!
+serve --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" --sip-tls "127.0.0.1:$TLS" --rtp-ports "$RTP" \
+  --media "$MEDIA" --digest MD5 --log-level warn
 uas=
 trap 'kill $server $uas 2>/dev/null || true' EXIT
 wait_healthy "$API" "$OUT/server.log"

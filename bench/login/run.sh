@@ -27,7 +27,8 @@ RATE=${RATE:-1500}           # offered calls/s for the throughput pass
 CALLS=${CALLS:-15000}
 LIMIT=${LIMIT:-500}
 OUT=${OUT:-$(mktemp -d /tmp/bench-login.XXXXXX)}
-command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester" >&2; exit 1; }
+source bench/lib.sh
+need sipp sip-tester
 
 go build -o "$OUT/server" ./bench/login/server
 {
@@ -58,11 +59,6 @@ sipp "127.0.0.1:$PORT" -sf test/sipp/register_ok.xml -inf "$OUT/phones.csv" -m "
 sipp -sf test/sipp/login_notify_uas.xml -t u1 -i 127.0.0.1 -p $((PORT + 1)) -nostdin -bg >/dev/null 2>&1 || true
 uas=$(pgrep -n -f "login_notify_uas.xml -t u1 -i 127.0.0.1 -p $((PORT + 1))" || true)
 
-# stat FILE COLUMN: last value of a sipp -trace_stat column.
-stat() {
-  awk -F';' -v col="$2" 'NR==1 {for (i=1;i<=NF;i++) if ($i==col) c=i; next} {v=$c} END {print v}' "$1"
-}
-
 pass() { # label rate calls
   local label=$1 rate=$2 calls=$3 dir="$OUT/$1"
   mkdir -p "$dir"
@@ -74,8 +70,8 @@ pass() { # label rate calls
     -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>sipp.err) || true
   t1=$(date +%s.%N)
   local ok fail retr
-  ok=$(stat "$dir/stat.csv" "SuccessfulCall(C)"); fail=$(stat "$dir/stat.csv" "FailedCall(C)")
-  retr=$(stat "$dir/stat.csv" "Retransmissions(C)")
+  ok=$(stat_col "$dir/stat.csv" "SuccessfulCall(C)"); fail=$(stat_col "$dir/stat.csv" "FailedCall(C)")
+  retr=$(stat_col "$dir/stat.csv" "Retransmissions(C)")
   if [ "${fail:-0}" != 0 ] || [ "${ok:-0}" != "$calls" ]; then failed_passes=$((failed_passes + 1)); fi
   # rtt file: Date_ms;response_time_ms;rtd_no
   sort -t';' -k2 -g <(tail -n +2 "$dir"/*_rtt.csv | awk -F';' 'NF>=2 {print $0}') | awk -F';' \

@@ -36,11 +36,8 @@ API="http://127.0.0.1:$HTTP"
 source bench/lib.sh
 need sipp sip-tester curl curl
 
-go build -o "$OUT/hotdesk" ./cmd/hotdesk
 go build -o "$OUT/tool" ./bench/voicemail/tool
-"$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" \
-  --rtp-ports "$RTP" --admin-token "$TOKEN" --log-level warn >"$OUT/server.log" 2>&1 &
-server=$!
+serve --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" --rtp-ports "$RTP" --log-level warn
 trap 'kill $server 2>/dev/null || true' EXIT
 wait_healthy "$API" "$OUT/server.log"
 "$OUT/tool" setup "$API" "$TOKEN" "127.0.0.1:$((PORT + 1))" 299 $((CALLS + 10))

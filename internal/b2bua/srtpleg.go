@@ -71,27 +71,16 @@ func newLegSRTP(s *relay.Session, callerTLS bool) *legSRTP {
 }
 
 // decrypter is a leg's In: SRTP to RTP in place when the phone uses SRTP.
-// Its RTP header is the RTP read loop's alone.
-func decrypter(p *atomic.Pointer[srtpPair]) relay.Transform {
-	var h rtp.Header
-	return func(pkt []byte, rtcp bool) ([]byte, bool) {
-		ctx := p.Load()
-		if ctx == nil {
-			return pkt, true
-		}
-		var err error
-		if rtcp {
-			pkt, err = ctx.rtcp.DecryptRTCP(pkt, pkt, nil)
-		} else {
-			pkt, err = ctx.rtp.DecryptRTP(pkt, pkt, &h)
-		}
-		return pkt, err == nil
-	}
-}
+func decrypter(p *atomic.Pointer[srtpPair]) relay.Transform { return srtpTransform(p, false) }
 
 // encrypter is a leg's Out: RTP to SRTP in place (the relay's buffer has
 // room for the tag) with the PBX's key for that phone.
-func encrypter(p *atomic.Pointer[srtpPair]) relay.Transform {
+func encrypter(p *atomic.Pointer[srtpPair]) relay.Transform { return srtpTransform(p, true) }
+
+// srtpTransform encrypts or decrypts RTP and RTCP with the pair p holds,
+// passing packets through while it holds none. Its RTP header is the RTP
+// read loop's alone: each transform runs in one.
+func srtpTransform(p *atomic.Pointer[srtpPair], encrypt bool) relay.Transform {
 	var h rtp.Header
 	return func(pkt []byte, rtcp bool) ([]byte, bool) {
 		ctx := p.Load()
@@ -99,10 +88,15 @@ func encrypter(p *atomic.Pointer[srtpPair]) relay.Transform {
 			return pkt, true
 		}
 		var err error
-		if rtcp {
+		switch {
+		case rtcp && encrypt:
 			pkt, err = ctx.rtcp.EncryptRTCP(pkt, pkt, nil)
-		} else {
+		case rtcp:
+			pkt, err = ctx.rtcp.DecryptRTCP(pkt, pkt, nil)
+		case encrypt:
 			pkt, err = ctx.rtp.EncryptRTP(pkt, pkt, &h)
+		default:
+			pkt, err = ctx.rtp.DecryptRTP(pkt, pkt, &h)
 		}
 		return pkt, err == nil
 	}

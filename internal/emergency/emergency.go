@@ -597,7 +597,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.sites.follow(true)
 	defer s.sites.follow(false)
 	follow.Each(ctx, evs, func(e events.Event) {
-		s.sites.event(e, len(evs) >= cap(evs)-1)
+		s.sites.event(e, s.o.Now())
 		switch e.Kind {
 		case hotdesk.KindEmergencyAck:
 			if id, ok := hotdesk.AckedCallID(e.Detail); ok {

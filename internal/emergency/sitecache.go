@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 )
 
 // siteCacheTTL bounds how long the cached sites are trusted without an
@@ -20,10 +21,11 @@ const siteCacheTTL = 30 * time.Second
 // each login makes before its 200 OK (MovedAt) and each registration
 // (checkMoved): reading them per login was three queries, and under load
 // their timeouts. It is used only while Run follows the bus, which drops
-// it on a site or device change and on a cluster resync, and when Run's
-// buffer was full (the bus drops what a full subscriber cannot take, and
-// a dropped event may have been a change). Emergency calls do not use it:
-// Locate reads the store each time.
+// it on a site or device change and on a cluster resync, and when Run
+// lost events (the bus drops what a full subscriber cannot take, and a
+// dropped event may have been a change), told by follow.Seqs as the
+// registrar's credential cache and the B2BUA's party cache tell them.
+// Emergency calls do not use it: Locate reads the store each time.
 type siteCache struct {
 	load sync.Mutex // one reload at a time; the others read the store meanwhile
 
@@ -32,12 +34,13 @@ type siteCache struct {
 	gen    uint64                   // bumped by every drop
 	byDev  map[string]*hotdesk.Site // lower-case device id → its site; nil: not loaded
 	loaded time.Time
+	seqs   follow.Seqs // the numbers of the events Run took
 }
 
 // follow marks the cache usable (on) or not, and drops it.
 func (c *siteCache) follow(on bool) {
 	c.mu.Lock()
-	c.on = on
+	c.on, c.seqs = on, follow.Seqs{}
 	c.dropLocked()
 	c.mu.Unlock()
 }
@@ -47,16 +50,16 @@ func (c *siteCache) dropLocked() {
 	c.byDev = nil
 }
 
-// event drops the cache when e may mean the sites changed, or when the
-// bus may have dropped events for Run (full: its buffer was full or
-// nearly so when e was taken; Run is its only reader, so after a drop the
-// buffer stays full until Run takes the next event).
-func (c *siteCache) event(e events.Event, full bool) {
+// event drops the cache when e, taken by Run at now, may mean the sites
+// changed, or when too many events before it were skipped to wait for
+// (lookup drops it when a skipped one is overdue).
+func (c *siteCache) event(e events.Event, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lost := c.seqs.See(e.Seq, now)
 	switch {
-	case full, e.Kind == hotdesk.KindSiteChanged, e.Kind == hotdesk.KindDeviceChanged, e.Kind == events.KindResync:
-		c.mu.Lock()
+	case lost, e.Kind == hotdesk.KindSiteChanged, e.Kind == hotdesk.KindDeviceChanged, e.Kind == events.KindResync:
 		c.dropLocked()
-		c.mu.Unlock()
 	}
 }
 
@@ -107,6 +110,9 @@ func (c *siteCache) lookup(now time.Time, key string) (site *hotdesk.Site, ok, u
 	defer c.mu.Unlock()
 	if !c.on {
 		return nil, false, false
+	}
+	if c.seqs.Overdue(now) {
+		c.dropLocked() // an event Run skipped is lost: it may have been a change
 	}
 	if c.byDev == nil || now.Sub(c.loaded) > siteCacheTTL || now.Before(c.loaded) {
 		return nil, false, true

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
@@ -125,31 +126,39 @@ func TestMovedAtCachesSites(t *testing.T) {
 }
 
 // The cache is dropped by the events that may mean a change and when
-// Run's buffer was full (events may have been lost); other events keep it.
+// Run lost events (a number skipped and overdue, or too many skipped:
+// follow.Seqs); other events, and a skipped one that arrives late, keep it.
 func TestSiteCacheEvents(t *testing.T) {
 	list := func(context.Context) ([]*hotdesk.Site, error) { return []*hotdesk.Site{amsterdam()}, nil }
+	login := func(seq int64) events.Event { return events.Event{Kind: hotdesk.KindLogin, Seq: seq} }
 	now := time.Now()
 	for _, tc := range []struct {
-		name string
-		e    events.Event
-		full bool // Run's buffer full
-		drop bool
+		name  string
+		es    []events.Event // after event 1, taken with the cache loaded
+		after time.Duration  // from the events to the lookup
+		drop  bool
 	}{
-		{"login", events.Event{Kind: hotdesk.KindLogin}, false, false},
-		{"registered", events.Event{Kind: hotdesk.KindRegistered}, false, false},
-		{"site changed", events.Event{Kind: hotdesk.KindSiteChanged}, false, true},
-		{"device changed", events.Event{Kind: hotdesk.KindDeviceChanged}, false, true},
-		{"resync", events.Event{Kind: events.KindResync}, false, true},
-		{"buffer full", events.Event{Kind: hotdesk.KindLogin}, true, true},
+		{"login", []events.Event{login(2)}, 0, false},
+		{"registered", []events.Event{{Kind: hotdesk.KindRegistered, Seq: 2}}, 0, false},
+		{"site changed", []events.Event{{Kind: hotdesk.KindSiteChanged, Seq: 2}}, 0, true},
+		{"device changed", []events.Event{{Kind: hotdesk.KindDeviceChanged, Seq: 2}}, 0, true},
+		{"resync", []events.Event{{Kind: events.KindResync, Seq: 2}}, 0, true},
+		{"number skipped, not yet lost", []events.Event{login(3)}, follow.LostAfter / 2, false},
+		{"number skipped, arrived late", []events.Event{login(3), login(2)}, follow.LostAfter, false},
+		{"number skipped, lost", []events.Event{login(3)}, follow.LostAfter, true},
+		{"too many skipped", []events.Event{login(3 + follow.MaxMissing)}, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c siteCache
 			c.follow(true)
+			c.event(login(1), now)
 			if site, ok := c.home(context.Background(), now, "HD00001", list); !ok || site == nil {
 				t.Fatal("not loaded")
 			}
-			c.event(tc.e, tc.full)
-			_, cached, _ := c.lookup(now, "hd00001")
+			for _, e := range tc.es {
+				c.event(e, now)
+			}
+			_, cached, _ := c.lookup(now.Add(tc.after), "hd00001")
 			if cached == tc.drop {
 				t.Fatalf("cached %v after %s", cached, tc.name)
 			}
@@ -188,7 +197,7 @@ func TestSiteCacheLoadRacingDrop(t *testing.T) {
 	var c siteCache
 	c.follow(true)
 	list := func(context.Context) ([]*hotdesk.Site, error) {
-		c.event(events.Event{Kind: hotdesk.KindSiteChanged}, false) // a change committed while it read
+		c.event(events.Event{Kind: hotdesk.KindSiteChanged}, time.Now()) // a change committed while it read
 		return []*hotdesk.Site{amsterdam()}, nil
 	}
 	if _, ok := c.home(context.Background(), time.Now(), "HD00001", list); !ok {

@@ -116,9 +116,8 @@ type Notifier struct {
 	loop   *sipnotify.Loop // the bus; its Base aborts NOTIFYs in flight when Run returns
 
 	mu      sync.Mutex
-	workers map[string]*worker // device → its NOTIFY worker while one runs
-	subs    map[string]*subscription
-	byDev   sipnotify.Index[*subscription]
+	workers map[string]*worker            // device → its NOTIFY worker while one runs
+	subs    sipnotify.Subs[*subscription] // filed by device
 	closed  bool
 
 	sent atomic.Int64 // NOTIFYs answered 2xx
@@ -144,7 +143,7 @@ func New(o Options) (*Notifier, error) {
 	}
 	n := &Notifier{o: o, log: o.Logger, loop: sipnotify.NewLoop(o.Bus),
 		bounds:  sipnotify.Expiry{Min: o.MinExpires, Max: o.MaxExpires, Default: o.DefaultExpires}.Defaulted(),
-		workers: map[string]*worker{}, subs: map[string]*subscription{}}
+		workers: map[string]*worker{}}
 	if m, ok := o.Store.(MailboxStore); ok && sameValue(o.Store, o.Counts) {
 		n.mailbox = m
 	}
@@ -318,7 +317,7 @@ func (n *Notifier) work(device string, w *worker) {
 func (n *Notifier) round(device string, always bool) {
 	ctx := n.loop.Base
 	n.mu.Lock()
-	subs := slices.Collect(n.byDev.All(device))
+	subs := slices.Collect(n.subs.Under(device))
 	n.mu.Unlock()
 	var local []hotdesk.Binding
 	if len(subs) == 0 {

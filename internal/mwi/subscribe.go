@@ -50,7 +50,8 @@ func (n *Notifier) HandleSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	s := &subscription{Dialog: d, device: dev.ID}
 	n.mu.Lock()
-	if exp > 0 && n.subs[s.CallID] == nil && (n.byDev.Len(s.device) >= maxPerDevice || len(n.subs) >= maxSubscriptions) {
+	old, _ := n.subs.Get(s.CallID)
+	if exp > 0 && old == nil && (n.subs.LenUnder(s.device) >= maxPerDevice || n.subs.Len() >= maxSubscriptions) {
 		n.mu.Unlock()
 		n.log.Warn("mwi: subscription refused: too many", "device", s.device, "source", s.Dest)
 		sipnotify.Reply(req, tx, n.log, sip.StatusForbidden, "Too Many Subscriptions From This Device")
@@ -59,7 +60,7 @@ func (n *Notifier) HandleSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if exp > 0 && !n.closed {
 		s.expires = n.o.Now().Add(time.Duration(exp) * time.Second)
 		n.addLocked(s)
-	} else if old := n.subs[s.CallID]; old != nil {
+	} else if old != nil {
 		n.removeLocked(old) // the phone unsubscribes without our tag
 	}
 	n.mu.Unlock()
@@ -76,12 +77,8 @@ func (n *Notifier) HandleSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 // HandleInDialog handles refreshes and unsubscribes of a subscription.
 func (n *Notifier) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	n.mu.Lock()
-	s := n.subs[req.CallID().Value()]
+	s, d := n.subs.Get(req.CallID().Value())
 	n.mu.Unlock()
-	var d *sipnotify.Dialog
-	if s != nil {
-		d = &s.Dialog
-	}
 	exp, ok := n.bounds.Refresh(req, tx, n.log, d, Event, Event)
 	if !ok {
 		return
@@ -103,35 +100,26 @@ func (n *Notifier) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (n *Notifier) addLocked(s *subscription) {
-	if old := n.subs[s.CallID]; old != nil {
+	if old, _ := n.subs.Get(s.CallID); old != nil {
 		n.removeLocked(old)
 	}
-	n.subs[s.CallID] = s
-	n.byDev.Add(s.device, s)
-	n.o.SIP.AddDialog(s.CallID, n)
+	n.subs.Add(s.device, s, n.o.SIP, n)
 }
 
-func (n *Notifier) removeLocked(s *subscription) {
-	if n.subs[s.CallID] != s {
-		return
-	}
-	delete(n.subs, s.CallID)
-	n.byDev.Remove(s.device, s)
-	n.o.SIP.RemoveDialog(s.CallID)
-}
+func (n *Notifier) removeLocked(s *subscription) { n.subs.Remove(s.device, s, n.o.SIP) }
 
 // Subscriptions is the number of live subscriptions.
 func (n *Notifier) Subscriptions() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return len(n.subs)
+	return n.subs.Len()
 }
 
 // sweep ends expired subscriptions with a final NOTIFY (reason=timeout).
 func (n *Notifier) sweep(now time.Time) {
 	var gone []*subscription
 	n.mu.Lock()
-	for _, s := range n.subs {
+	for s := range n.subs.All() {
 		if !s.expires.After(now) {
 			n.removeLocked(s)
 			gone = append(gone, s)

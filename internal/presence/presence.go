@@ -86,9 +86,8 @@ type Presence struct {
 	loop   *sipnotify.Loop // call events; its Base aborts NOTIFYs in flight when Run returns
 
 	mu     sync.Mutex
-	subs   map[string]*subscription // by Call-ID
-	byExt  sipnotify.Index[*subscription]
-	byDev  map[string]int // live subscriptions per authenticated device
+	subs   sipnotify.Subs[*subscription] // filed by watched extension
+	byDev  map[string]int                // live subscriptions per authenticated device
 	expiry deadlines.Heap[*subscription]
 	calls  map[string]map[string]*callState // extension → Call-ID → state
 	seq    int
@@ -110,8 +109,7 @@ func New(o Options) (*Presence, error) {
 	}
 	return &Presence{o: o, log: o.Logger, loop: sipnotify.NewLoop(o.Bus),
 		bounds: sipnotify.Expiry{Min: o.MinExpires, Max: o.MaxExpires, Default: o.DefaultExpires}.Defaulted(),
-		subs:   map[string]*subscription{}, byDev: map[string]int{},
-		calls: map[string]map[string]*callState{}}, nil
+		byDev:  map[string]int{}, calls: map[string]map[string]*callState{}}, nil
 }
 
 // Register installs the out-of-dialog SUBSCRIBE handler.
@@ -131,7 +129,7 @@ func (p *Presence) Run(ctx context.Context) error {
 func (p *Presence) Subscriptions() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.subs)
+	return p.subs.Len()
 }
 
 // Answered is how many NOTIFYs were answered with 2xx (tests, metrics).
@@ -164,7 +162,7 @@ func (p *Presence) onEvent(e events.Event) {
 	if e.Peer != "" {
 		c.Peer = e.Peer
 	}
-	for s := range p.byExt.All(e.Extension) {
+	for s := range p.subs.Under(e.Extension) {
 		p.enqueueLocked(s, false, "")
 	}
 	if st == StateTerminated {
@@ -211,32 +209,27 @@ func (p *Presence) sweep(now time.Time) {
 
 // addLocked starts tracking s.
 func (p *Presence) addLocked(s *subscription) {
-	if old := p.subs[s.CallID]; old != nil {
+	if old, _ := p.subs.Get(s.CallID); old != nil {
 		p.removeLocked(old)
 	}
-	p.subs[s.CallID] = s
-	p.byExt.Add(s.ext, s)
+	p.subs.Add(s.ext, s, p.o.SIP, p)
 	if s.device != "" {
 		p.byDev[s.device]++
 	}
 	p.expiry.Set(s, s.expires)
-	p.o.SIP.AddDialog(s.CallID, p)
 }
 
 // removeLocked stops tracking s (its queued NOTIFYs still go out).
 func (p *Presence) removeLocked(s *subscription) {
-	if p.subs[s.CallID] != s {
+	if !p.subs.Remove(s.ext, s, p.o.SIP) {
 		return
 	}
-	delete(p.subs, s.CallID)
-	p.byExt.Remove(s.ext, s)
 	if s.device != "" {
 		if p.byDev[s.device]--; p.byDev[s.device] <= 0 {
 			delete(p.byDev, s.device)
 		}
 	}
 	p.expiry.Remove(s)
-	p.o.SIP.RemoveDialog(s.CallID)
 }
 
 // terminate drops s after its NOTIFY failed (481 or timeout, RFC 6665

@@ -121,7 +121,7 @@ func (p *Presence) sipPort(transport string) int {
 func (p *Presence) accept(req *sip.Request, tx sip.ServerTransaction, s *subscription, exp int) {
 	lim := p.limits()
 	p.mu.Lock()
-	if exp > 0 && len(p.subs) >= maxSubscriptions {
+	if exp > 0 && p.subs.Len() >= maxSubscriptions {
 		p.mu.Unlock()
 		p.log.Warn("presence: too many subscriptions", "extension", s.ext, "device", s.device)
 		sipnotify.Reply(req, tx, p.log, sip.StatusServiceUnavailable, "Too Many Subscriptions")
@@ -153,12 +153,8 @@ func (p *Presence) accept(req *sip.Request, tx sip.ServerTransaction, s *subscri
 // and unsubscribes (SUBSCRIBE with our To tag).
 func (p *Presence) HandleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	p.mu.Lock()
-	s := p.subs[req.CallID().Value()]
+	s, d := p.subs.Get(req.CallID().Value())
 	p.mu.Unlock()
-	var d *sipnotify.Dialog
-	if s != nil {
-		d = &s.Dialog
-	}
 	if exp, ok := p.bounds.Refresh(req, tx, p.log, d, "dialog", p.allowEvents()); ok {
 		p.refresh(req, tx, s, exp)
 	}
@@ -208,8 +204,8 @@ func (p *Presence) limits() hotdesk.LimitSettings {
 // else 0. A subscription that replaces its own Call-ID's is not counted
 // twice.
 func (p *Presence) overLimitLocked(s *subscription, lim hotdesk.LimitSettings) int {
-	devN, extN := p.byDev[s.device], p.byExt.Len(s.ext)
-	if old := p.subs[s.CallID]; old != nil {
+	devN, extN := p.byDev[s.device], p.subs.LenUnder(s.ext)
+	if old, _ := p.subs.Get(s.CallID); old != nil {
 		if old.device == s.device {
 			devN--
 		}

@@ -119,21 +119,25 @@ func mustOpen(tb testing.TB, r *Relay) *Session {
 	return s
 }
 
+// pass passes the SDP body from side's phone (signalled from src) and
+// returns where the SDP the other phone gets tells it to send RTP and RTCP:
+// the relay's ports of the other phone's leg.
+func pass(tb testing.TB, s *Session, side Side, body []byte, src string) (rtp, rtcp netip.AddrPort) {
+	tb.Helper()
+	out, err := s.Pass(side, body, src)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return relayAddr(tb, out)
+}
+
 // Both phones on their own addresses, neither behind NAT: the SDP each
 // gets names the relay, and RTP and RTCP go both ways through it.
 func TestRelayBothWays(t *testing.T) {
 	a, b := newPhone(t, "127.0.0.1"), newPhone(t, "127.0.0.2")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	toB, err := s.Pass(A, a.sdp("127.0.0.1", "sendrecv"), "127.0.0.1:5060")
-	if err != nil {
-		t.Fatal(err)
-	}
-	toA, err := s.Pass(B, b.sdp("127.0.0.2", "sendrecv"), "127.0.0.2:5060")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bRTP, bRTCP := relayAddr(t, toB) // where B sends
-	aRTP, aRTCP := relayAddr(t, toA) // where A sends
+	bRTP, bRTCP := pass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "127.0.0.1:5060") // where B sends
+	aRTP, aRTCP := pass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "127.0.0.2:5060") // where A sends
 	if bRTP.Port() != uint16(s.Leg(B).Port()) || aRTP.Port() != uint16(s.Leg(A).Port()) {
 		t.Fatalf("ports: B is told %v (leg %d), A is told %v (leg %d)", bRTP, s.Leg(B).Port(), aRTP, s.Leg(A).Port())
 	}
@@ -159,16 +163,8 @@ func TestRelayBothWays(t *testing.T) {
 func TestRelayLatchesNattedPhone(t *testing.T) {
 	office, home := newPhone(t, "127.0.0.1"), newPhone(t, "127.0.0.3")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	toHome, err := s.Pass(A, office.sdp("127.0.0.1", "sendrecv"), "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	toOffice, err := s.Pass(B, home.sdp("192.168.1.20", "sendrecv"), "127.0.0.3:40000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	homeRTP, _ := relayAddr(t, toHome)
-	officeRTP, _ := relayAddr(t, toOffice)
+	homeRTP, _ := pass(t, s, A, office.sdp("127.0.0.1", "sendrecv"), "127.0.0.1")
+	officeRTP, _ := pass(t, s, B, home.sdp("192.168.1.20", "sendrecv"), "127.0.0.3:40000")
 	office.send(office.rtp, officeRTP, "early")
 	expectNothing(t, home.rtp, 100*time.Millisecond)
 	if got := s.Leg(B).Remote(); got.IsValid() {
@@ -189,10 +185,8 @@ func TestRelayDropsThirdAddress(t *testing.T) {
 	a, b := newPhone(t, "127.0.0.1"), newPhone(t, "127.0.0.2")
 	intruder := newPhone(t, "127.0.0.9")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	toB, _ := s.Pass(A, a.sdp("127.0.0.1", "sendrecv"), "127.0.0.1")
-	toA, _ := s.Pass(B, b.sdp("127.0.0.2", "sendrecv"), "127.0.0.2")
-	bRTP, _ := relayAddr(t, toB)
-	aRTP, _ := relayAddr(t, toA)
+	bRTP, _ := pass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "127.0.0.1")
+	aRTP, _ := pass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "127.0.0.2")
 	intruder.send(intruder.rtp, aRTP, "injected")
 	expectNothing(t, b.rtp, 100*time.Millisecond)
 	if s.Leg(A).Latched() {
@@ -218,24 +212,18 @@ func TestRelayDropsThirdAddress(t *testing.T) {
 func TestRelayReinvite(t *testing.T) {
 	a, b, b2 := newPhone(t, "127.0.0.1"), newPhone(t, "127.0.0.2"), newPhone(t, "127.0.0.2")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	toB, _ := s.Pass(A, a.sdp("127.0.0.1", "sendrecv"), "")
-	toA, _ := s.Pass(B, b.sdp("127.0.0.2", "sendrecv"), "")
-	bRTP, _ := relayAddr(t, toB)
-	aRTP, _ := relayAddr(t, toA)
+	bRTP, _ := pass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "")
+	aRTP, _ := pass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "")
 	b.send(b.rtp, bRTP, "pkt-b1")
 	expect(t, a.rtp, "pkt-b1")
 	if s.OnHold() {
 		t.Fatal("on hold before any hold")
 	}
-	if _, err := s.Pass(A, a.sdp("127.0.0.1", "sendonly"), ""); err != nil {
-		t.Fatal(err)
-	}
+	pass(t, s, A, a.sdp("127.0.0.1", "sendonly"), "")
 	if !s.OnHold() {
 		t.Fatal("sendonly is not hold")
 	}
-	if _, err := s.Pass(B, b2.sdp("127.0.0.2", "sendrecv"), ""); err != nil {
-		t.Fatal(err)
-	}
+	pass(t, s, B, b2.sdp("127.0.0.2", "sendrecv"), "")
 	a.send(a.rtp, aRTP, "to-new")
 	expect(t, b2.rtp, "to-new")
 	b2.send(b2.rtp, bRTP, "pkt-b2")
@@ -251,14 +239,7 @@ func TestRelayCloseFreesPorts(t *testing.T) {
 	low := 30000 + 2*(int(time.Now().UnixNano()/1000)%5000)
 	pool := media.NewPortPool(low, low+7) // four pairs: two calls
 	r := mustRelay(t, pool)
-	s1, err := r.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2, err := r.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1, s2 := mustOpen(t, r), mustOpen(t, r)
 	if _, err := r.Open(); err == nil {
 		t.Fatal("a third call got ports from a pool of two calls")
 	}
@@ -294,10 +275,8 @@ func TestRelayTransforms(t *testing.T) {
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
 	s.Leg(A).In = func(p []byte, rtcp bool) ([]byte, bool) { return append(p, "+inA"...), true }
 	s.Leg(B).Out = func(p []byte, rtcp bool) ([]byte, bool) { return append(p, "+outB"...), !rtcp }
-	toB, _ := s.Pass(A, a.sdp("127.0.0.1", "sendrecv"), "")
-	toA, _ := s.Pass(B, b.sdp("127.0.0.2", "sendrecv"), "")
-	_, _ = relayAddr(t, toB)
-	aRTP, aRTCP := relayAddr(t, toA)
+	pass(t, s, A, a.sdp("127.0.0.1", "sendrecv"), "")
+	aRTP, aRTCP := pass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "")
 	a.send(a.rtp, aRTP, "pkt-x")
 	expect(t, b.rtp, "pkt-x+inA+outB")
 	a.send(a.rtcp, aRTCP, "pkt-r")
@@ -308,12 +287,8 @@ func TestRelayTransforms(t *testing.T) {
 func TestForwardAllocatesNothing(t *testing.T) {
 	b := newPhone(t, "127.0.0.2")
 	s := mustOpen(t, mustRelay(t, media.NewPortPool(0, 0)))
-	if _, err := s.Pass(A, b.sdp("127.0.0.1", "sendrecv"), ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Pass(B, b.sdp("127.0.0.2", "sendrecv"), ""); err != nil {
-		t.Fatal(err)
-	}
+	pass(t, s, A, b.sdp("127.0.0.1", "sendrecv"), "")
+	pass(t, s, B, b.sdp("127.0.0.2", "sendrecv"), "")
 	pkt := make([]byte, 172)
 	src := netip.MustParseAddrPort("127.0.0.1:4000")
 	s.forward(s.Leg(A), false, pkt, src) // latches

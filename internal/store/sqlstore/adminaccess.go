@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -13,46 +12,34 @@ var _ hotdesk.AdminAccessStore = (*DB)(nil)
 // AdminAccess returns the admin's role and state (an enabled admin when
 // no row is stored); ENOTFOUND if no such admin.
 func (db *DB) AdminAccess(ctx context.Context, username string) (*hotdesk.AdminAccess, error) {
-	a := hotdesk.AdminAccess{Username: username}
-	var role sql.NullString
-	var disabled sql.NullBool
-	err := db.r.QueryRowContext(ctx, `SELECT a.username, x.role, x.disabled FROM admins a
-		LEFT JOIN admin_access x ON x.username = a.username WHERE a.username = $1`, username).Scan(&a.Username, &role, &disabled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Admin %s not found.", username)
-	} else if err != nil {
-		return nil, db.wrap(err, "find admin access")
-	}
-	a.Role, a.Disabled = hotdesk.RoleAdmin, disabled.Bool
-	if role.Valid {
-		a.Role = role.String
+	a, err := queryOne(ctx, db, db.r, "find admin access", func() error { return notFound("Admin %s not found.", username) },
+		scanAdminAccess, `SELECT a.username, x.role, x.disabled FROM admins a
+		LEFT JOIN admin_access x ON x.username = a.username WHERE a.username = $1`, username)
+	if err != nil {
+		return nil, err
 	}
 	return &a, nil
 }
 
 // ListAdminAccess returns every admin's access by username.
 func (db *DB) ListAdminAccess(ctx context.Context) ([]hotdesk.AdminAccess, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT a.username, x.role, x.disabled FROM admins a
+	return queryAll(ctx, db, db.r, "list admin access", scanAdminAccess, `SELECT a.username, x.role, x.disabled FROM admins a
 		LEFT JOIN admin_access x ON x.username = a.username ORDER BY a.username`)
-	if err != nil {
-		return nil, db.wrap(err, "list admin access")
+}
+
+// scanAdminAccess reads an admin with no access row as an enabled admin.
+func scanAdminAccess(row rowScanner) (hotdesk.AdminAccess, error) {
+	a := hotdesk.AdminAccess{Role: hotdesk.RoleAdmin}
+	var role sql.NullString
+	var disabled sql.NullBool
+	if err := row.Scan(&a.Username, &role, &disabled); err != nil {
+		return a, err
 	}
-	defer rows.Close()
-	var out []hotdesk.AdminAccess
-	for rows.Next() {
-		a := hotdesk.AdminAccess{Role: hotdesk.RoleAdmin}
-		var role sql.NullString
-		var disabled sql.NullBool
-		if err := rows.Scan(&a.Username, &role, &disabled); err != nil {
-			return nil, db.wrap(err, "scan admin access")
-		}
-		if role.Valid {
-			a.Role = role.String
-		}
-		a.Disabled = disabled.Bool
-		out = append(out, a)
+	if role.Valid {
+		a.Role = role.String
 	}
-	return out, db.wrap(rows.Err(), "list admin access")
+	a.Disabled = disabled.Bool
+	return a, nil
 }
 
 // PutAdminAccess stores the role and state; disabling ends the admin's

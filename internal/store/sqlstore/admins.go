@@ -11,37 +11,24 @@ import (
 
 // FindAdmin returns ENOTFOUND if the username does not exist.
 func (db *DB) FindAdmin(ctx context.Context, username string) (*hotdesk.Admin, error) {
-	var a hotdesk.Admin
-	var created int64
-	err := db.r.QueryRowContext(ctx, `SELECT username, password_hash, created_at FROM admins WHERE username = $1`,
-		username).Scan(&a.Username, &a.PasswordHash, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Admin %s not found.", username)
-	} else if err != nil {
-		return nil, db.wrap(err, "find admin")
-	}
-	a.CreatedAt = fromTS(created)
-	return &a, nil
+	return queryOne(ctx, db, db.r, "find admin", func() error { return notFound("Admin %s not found.", username) },
+		scanAdmin, `SELECT username, password_hash, created_at FROM admins WHERE username = $1`, username)
 }
 
 // ListAdmins returns every admin by username.
 func (db *DB) ListAdmins(ctx context.Context) ([]*hotdesk.Admin, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT username, password_hash, created_at FROM admins ORDER BY username`)
-	if err != nil {
-		return nil, db.wrap(err, "list admins")
+	return queryAll(ctx, db, db.r, "list admins", scanAdmin,
+		`SELECT username, password_hash, created_at FROM admins ORDER BY username`)
+}
+
+func scanAdmin(row rowScanner) (*hotdesk.Admin, error) {
+	var a hotdesk.Admin
+	var created int64
+	if err := row.Scan(&a.Username, &a.PasswordHash, &created); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	var out []*hotdesk.Admin
-	for rows.Next() {
-		var a hotdesk.Admin
-		var created int64
-		if err := rows.Scan(&a.Username, &a.PasswordHash, &created); err != nil {
-			return nil, db.wrap(err, "scan admin")
-		}
-		a.CreatedAt = fromTS(created)
-		out = append(out, &a)
-	}
-	return out, db.wrap(rows.Err(), "list admins")
+	a.CreatedAt = fromTS(created)
+	return &a, nil
 }
 
 // CreateAdmin returns ECONFLICT if the username exists.

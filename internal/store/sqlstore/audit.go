@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -100,23 +98,11 @@ func (db *DB) FindAudit(ctx context.Context, f hotdesk.AuditFilter) ([]*hotdesk.
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+auditCols+` FROM audit`+w.sql()+` ORDER BY id DESC`+w.page(limit, 0), w.args...)
-	if err != nil {
-		return nil, db.wrap(err, "find audit")
-	}
-	defer rows.Close()
-	var out []*hotdesk.AuditEvent
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, db.wrap(err, "scan audit")
-		}
-		out = append(out, e)
-	}
-	return out, db.wrap(rows.Err(), "find audit")
+	return queryAll(ctx, db, db.r, "find audit", scanAudit,
+		`SELECT `+auditCols+` FROM audit`+w.sql()+` ORDER BY id DESC`+w.page(limit, 0), w.args...)
 }
 
-func scanAudit(row interface{ Scan(...any) error }) (*hotdesk.AuditEvent, error) {
+func scanAudit(row rowScanner) (*hotdesk.AuditEvent, error) {
 	var e hotdesk.AuditEvent
 	var t int64
 	if err := row.Scan(&e.ID, &t, &e.Kind, &e.Extension, &e.Device, &e.Reason, &e.Source, &e.Detail); err != nil {
@@ -136,9 +122,6 @@ func (db *DB) CountAudit(ctx context.Context, f hotdesk.AuditFilter) (int, error
 
 // FindAuditEvent returns one event by ID or ENOTFOUND.
 func (db *DB) FindAuditEvent(ctx context.Context, id int64) (*hotdesk.AuditEvent, error) {
-	e, err := scanAudit(db.r.QueryRowContext(ctx, `SELECT `+auditCols+` FROM audit WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Audit event %d not found.", id)
-	}
-	return e, db.wrap(err, "find audit event")
+	return queryOne(ctx, db, db.r, "find audit event", func() error { return notFound("Audit event %d not found.", id) },
+		scanAudit, `SELECT `+auditCols+` FROM audit WHERE id = $1`, id)
 }

@@ -131,6 +131,29 @@ type querier interface {
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
+// rowScanner is what *sql.Row and *sql.Rows have in common, so one scanX
+// function reads a row of either.
+type rowScanner = interface{ Scan(...any) error }
+
+// queryAll runs query on q and returns what scan makes of each row, in
+// order (nil for none); op names the read in its errors.
+func queryAll[T any](ctx context.Context, db *DB, q querier, op string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, db.wrap(err, op)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, db.wrap(err, op)
+		}
+		out = append(out, v)
+	}
+	return out, db.wrap(rows.Err(), op)
+}
+
 // Ping reports whether the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
@@ -269,3 +292,21 @@ type Tx struct {
 }
 
 var _ hotdesk.Tx = (*Tx)(nil)
+
+// queryOne runs query on q for one row and returns what scan makes of it:
+// missing's error when there is none; op names the read in other errors.
+func queryOne[T any](ctx context.Context, db *DB, q querier, op string, missing func() error, scan func(rowScanner) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(q.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		var zero T
+		return zero, missing()
+	}
+	return v, db.wrap(err, op)
+}
+
+// scanString reads a one-column row of text.
+func scanString(row rowScanner) (string, error) {
+	var s string
+	err := row.Scan(&s)
+	return s, err
+}

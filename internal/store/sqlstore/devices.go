@@ -19,7 +19,7 @@ const insertDevice = `INSERT INTO devices (` + deviceCols + `)
 	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`
 
 // scanDevice reads one row of deviceCols.
-func scanDevice(row interface{ Scan(...any) error }) (*hotdesk.Device, error) {
+func scanDevice(row rowScanner) (*hotdesk.Device, error) {
 	var d hotdesk.Device
 	var loc string
 	var auto sql.NullString
@@ -69,11 +69,8 @@ func (tx *Tx) FindDevice(ctx context.Context, id string) (*hotdesk.Device, error
 }
 
 func (db *DB) findDevice(ctx context.Context, q querier, id string) (*hotdesk.Device, error) {
-	d, err := scanDevice(q.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Device %s not found.", id)
-	}
-	return d, db.wrap(err, "find device")
+	return queryOne(ctx, db, q, "find device", func() error { return notFound("Device %s not found.", id) },
+		scanDevice, `SELECT `+deviceCols+` FROM devices WHERE id = $1`, id)
 }
 
 // FindDevices returns matching devices ordered by id, and the total count.
@@ -99,20 +96,12 @@ func (db *DB) FindDevices(ctx context.Context, f hotdesk.DeviceFilter) ([]*hotde
 	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices`+w.sql(), w.args...).Scan(&total); err != nil {
 		return nil, 0, db.wrap(err, "count devices")
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices`+w.sql()+` ORDER BY id`+w.page(f.Limit, f.Offset), w.args...)
+	out, err := queryAll(ctx, db, db.r, "find devices", scanDevice,
+		`SELECT `+deviceCols+` FROM devices`+w.sql()+` ORDER BY id`+w.page(f.Limit, f.Offset), w.args...)
 	if err != nil {
-		return nil, 0, db.wrap(err, "find devices")
+		return nil, 0, err
 	}
-	defer rows.Close()
-	var out []*hotdesk.Device
-	for rows.Next() {
-		d, err := scanDevice(rows)
-		if err != nil {
-			return nil, 0, db.wrap(err, "scan device")
-		}
-		out = append(out, d)
-	}
-	return out, total, db.wrap(rows.Err(), "find devices")
+	return out, total, nil
 }
 
 // CreateDevice assigns the next free HD00001-style id when d.ID is empty and

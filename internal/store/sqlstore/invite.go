@@ -68,7 +68,7 @@ func (db *DB) InviteLookup(ctx context.Context, callerDevice, owner, callee stri
 // scanInviteRow reads one row of inviteSQL: its kind, the user (as
 // scanUser reads it; nil for a personal phone's row) and the extra column.
 // The lists most users have empty are not run through the JSON decoder.
-func scanInviteRow(row interface{ Scan(...any) error }) (int, *hotdesk.User, string, error) {
+func scanInviteRow(row rowScanner) (int, *hotdesk.User, string, error) {
 	var kind int
 	var extra string
 	var u hotdesk.User

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -11,7 +10,7 @@ import (
 
 const loginCols = `extension, device, since, via, ends_at, policy, last_activity`
 
-func scanLogin(row interface{ Scan(...any) error }) (*hotdesk.Login, error) {
+func scanLogin(row rowScanner) (*hotdesk.Login, error) {
 	var l hotdesk.Login
 	var since, last int64
 	var ends sql.NullInt64
@@ -33,20 +32,7 @@ func (tx *Tx) ListLogins(ctx context.Context) ([]*hotdesk.Login, error) {
 }
 
 func (db *DB) listLogins(ctx context.Context, q querier) ([]*hotdesk.Login, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+loginCols+` FROM logins ORDER BY device`)
-	if err != nil {
-		return nil, db.wrap(err, "list logins")
-	}
-	defer rows.Close()
-	var out []*hotdesk.Login
-	for rows.Next() {
-		l, err := scanLogin(rows)
-		if err != nil {
-			return nil, db.wrap(err, "scan login")
-		}
-		out = append(out, l)
-	}
-	return out, db.wrap(rows.Err(), "list logins")
+	return queryAll(ctx, db, q, "list logins", scanLogin, `SELECT `+loginCols+` FROM logins ORDER BY device`)
 }
 
 // LoginByUser returns the user's login or ENOTFOUND.
@@ -71,11 +57,8 @@ func (tx *Tx) LoginByDevice(ctx context.Context, device string) (*hotdesk.Login,
 
 // loginBy looks a login up by col, which is a constant from this file.
 func (db *DB) loginBy(ctx context.Context, q querier, col, v string) (*hotdesk.Login, error) {
-	l, err := scanLogin(q.QueryRowContext(ctx, `SELECT `+loginCols+` FROM logins WHERE `+col+` = $1`, v))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("No login for %s.", v)
-	}
-	return l, db.wrap(err, "find login")
+	return queryOne(ctx, db, q, "find login", func() error { return notFound("No login for %s.", v) },
+		scanLogin, `SELECT `+loginCols+` FROM logins WHERE `+col+` = $1`, v)
 }
 
 // TouchLogin records activity on the device's login; no-op if none.

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -14,7 +13,7 @@ var _ hotdesk.MailStore = (*DB)(nil)
 const mailCols = `id, to_addr, subject, body, attachment_name, status, attempts, next_attempt, last_error, created_at, sent_at`
 
 // scanMail reads mailCols, plus the attachment when withAttachment.
-func scanMail(row interface{ Scan(...any) error }, withAttachment bool) (*hotdesk.Mail, error) {
+func scanMail(row rowScanner, withAttachment bool) (*hotdesk.Mail, error) {
 	var m hotdesk.Mail
 	var next, created int64
 	var sent sql.NullInt64
@@ -53,21 +52,9 @@ func (db *DB) EnqueueMail(ctx context.Context, m *hotdesk.Mail) error {
 
 // DueMail returns pending mails due at now, oldest first, with attachments.
 func (db *DB) DueMail(ctx context.Context, at time.Time, limit int) ([]*hotdesk.Mail, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+mailCols+`, attachment FROM mail_outbox
+	withAttachment := func(row rowScanner) (*hotdesk.Mail, error) { return scanMail(row, true) }
+	return queryAll(ctx, db, db.r, "due mail", withAttachment, `SELECT `+mailCols+`, attachment FROM mail_outbox
 		WHERE status = $1 AND next_attempt <= $2 ORDER BY next_attempt, id LIMIT $3`, hotdesk.MailPending, ts(at), limit)
-	if err != nil {
-		return nil, db.wrap(err, "due mail")
-	}
-	defer rows.Close()
-	var out []*hotdesk.Mail
-	for rows.Next() {
-		m, err := scanMail(rows, true)
-		if err != nil {
-			return nil, db.wrap(err, "scan mail")
-		}
-		out = append(out, m)
-	}
-	return out, db.wrap(rows.Err(), "due mail")
 }
 
 // UpdateMail stores m's delivery state.
@@ -88,9 +75,7 @@ func (db *DB) UpdateMail(ctx context.Context, m *hotdesk.Mail) error {
 
 // FindMail returns one mail without its attachment.
 func (db *DB) FindMail(ctx context.Context, id int64) (*hotdesk.Mail, error) {
-	m, err := scanMail(db.r.QueryRowContext(ctx, `SELECT `+mailCols+` FROM mail_outbox WHERE id = $1`, id), false)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Mail %d not found.", id)
-	}
-	return m, db.wrap(err, "find mail")
+	withoutAttachment := func(row rowScanner) (*hotdesk.Mail, error) { return scanMail(row, false) }
+	return queryOne(ctx, db, db.r, "find mail", func() error { return notFound("Mail %d not found.", id) },
+		withoutAttachment, `SELECT `+mailCols+` FROM mail_outbox WHERE id = $1`, id)
 }

@@ -63,22 +63,18 @@ func (db *DB) NodeHeartbeat(ctx context.Context, name, instance string, at time.
 
 // ListNodes returns every node, by name.
 func (db *DB) ListNodes(ctx context.Context) ([]hotdesk.Node, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT name, address, instance, started, heartbeat FROM nodes ORDER BY name`)
-	if err != nil {
-		return nil, db.wrap(err, "list nodes")
+	return queryAll(ctx, db, db.r, "list nodes", scanNode,
+		`SELECT name, address, instance, started, heartbeat FROM nodes ORDER BY name`)
+}
+
+func scanNode(row rowScanner) (hotdesk.Node, error) {
+	var n hotdesk.Node
+	var st, hb int64
+	if err := row.Scan(&n.Name, &n.Address, &n.Instance, &st, &hb); err != nil {
+		return n, err
 	}
-	defer rows.Close()
-	var out []hotdesk.Node
-	for rows.Next() {
-		var n hotdesk.Node
-		var st, hb int64
-		if err := rows.Scan(&n.Name, &n.Address, &n.Instance, &st, &hb); err != nil {
-			return nil, db.wrap(err, "scan node")
-		}
-		n.Started, n.Heartbeat = fromTS(st), fromTS(hb)
-		out = append(out, n)
-	}
-	return out, db.wrap(rows.Err(), "list nodes")
+	n.Started, n.Heartbeat = fromTS(st), fromTS(hb)
+	return n, nil
 }
 
 // NodeSecret returns the stored node secret, storing propose if none is.

@@ -12,7 +12,7 @@ import (
 
 const siteCols = `id, name, location, networks, trunk, callback, created_at, updated_at`
 
-func scanSite(row interface{ Scan(...any) error }) (*hotdesk.Site, error) {
+func scanSite(row rowScanner) (*hotdesk.Site, error) {
 	var s hotdesk.Site
 	var loc, nets string
 	var created, updated int64
@@ -87,32 +87,22 @@ func (db *DB) setSiteDevices(ctx context.Context, q querier, s *hotdesk.Site) er
 
 // FindSite returns the site with its devices, or ENOTFOUND.
 func (db *DB) FindSite(ctx context.Context, id int64) (*hotdesk.Site, error) {
-	s, err := scanSite(db.r.QueryRowContext(ctx, `SELECT `+siteCols+` FROM sites WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Site %d not found.", id)
-	} else if err != nil {
-		return nil, db.wrap(err, "find site")
+	s, err := queryOne(ctx, db, db.r, "find site", func() error { return notFound("Site %d not found.", id) },
+		scanSite, `SELECT `+siteCols+` FROM sites WHERE id = $1`, id)
+	if err != nil {
+		return nil, err
 	}
 	return s, db.siteDevices(ctx, []*hotdesk.Site{s})
 }
 
 // ListSites returns every site with its devices, by name.
 func (db *DB) ListSites(ctx context.Context) ([]*hotdesk.Site, error) {
-	rows, err := db.rs.QueryContext(ctx, `SELECT `+siteCols+` FROM sites ORDER BY name`)
+	out, err := queryAll(ctx, db, db.rs, "list sites", scanSite, `SELECT `+siteCols+` FROM sites ORDER BY name`)
 	if err != nil {
-		return nil, db.wrap(err, "list sites")
+		return nil, err
 	}
-	defer rows.Close()
-	out := []*hotdesk.Site{}
-	for rows.Next() {
-		s, err := scanSite(rows)
-		if err != nil {
-			return nil, db.wrap(err, "scan site")
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.wrap(err, "list sites")
+	if out == nil {
+		out = []*hotdesk.Site{}
 	}
 	return out, db.siteDevices(ctx, out)
 }
@@ -189,7 +179,7 @@ func (db *DB) SiteOfDevice(ctx context.Context, device string) (*hotdesk.Site, e
 const emergencyCols = `id, time, device, extension, name, number, callback, site, trunk, location, warning, test,
 	acked_at, acked_by, acked_via`
 
-func scanEmergencyCall(row interface{ Scan(...any) error }) (*hotdesk.EmergencyCall, error) {
+func scanEmergencyCall(row rowScanner) (*hotdesk.EmergencyCall, error) {
 	var c hotdesk.EmergencyCall
 	var at int64
 	var loc string
@@ -234,21 +224,12 @@ func (db *DB) FindEmergencyCalls(ctx context.Context, f hotdesk.EmergencyCallFil
 	if f.Test != nil {
 		w.add(`test = ?`, *f.Test)
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+emergencyCols+` FROM emergency_calls`+w.sql()+` ORDER BY time DESC, id DESC`+
-		w.page(nonZero(f.Limit), 0), w.args...)
-	if err != nil {
-		return nil, db.wrap(err, "find emergency calls")
+	out, err := queryAll(ctx, db, db.r, "find emergency calls", scanEmergencyCall,
+		`SELECT `+emergencyCols+` FROM emergency_calls`+w.sql()+` ORDER BY time DESC, id DESC`+w.page(nonZero(f.Limit), 0), w.args...)
+	if out == nil && err == nil {
+		out = []*hotdesk.EmergencyCall{}
 	}
-	defer rows.Close()
-	out := []*hotdesk.EmergencyCall{}
-	for rows.Next() {
-		c, err := scanEmergencyCall(rows)
-		if err != nil {
-			return nil, db.wrap(err, "scan emergency call")
-		}
-		out = append(out, c)
-	}
-	return out, db.wrap(rows.Err(), "find emergency calls")
+	return out, err
 }
 
 // AckEmergencyCall records the first acknowledgement of call id.

@@ -14,7 +14,7 @@ const userCols = `extension, name, email, hotdesk, pin_hash, caller_id, dids, ou
 	blf, speed_dials, voicemail, ring_timeout, locked_until, created_at, updated_at`
 
 // scanUser reads one row of userCols.
-func scanUser(row interface{ Scan(...any) error }) (*hotdesk.User, error) {
+func scanUser(row rowScanner) (*hotdesk.User, error) {
 	var u hotdesk.User
 	var dids, blf, sd string
 	var locked sql.NullInt64
@@ -39,11 +39,8 @@ func (db *DB) FindUser(ctx context.Context, ext string) (*hotdesk.User, error) {
 }
 
 func (db *DB) findUser(ctx context.Context, q querier, ext string) (*hotdesk.User, error) {
-	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE extension = $1`, ext))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("User %s not found.", ext)
-	}
-	return u, db.wrap(err, "find user")
+	return queryOne(ctx, db, q, "find user", func() error { return notFound("User %s not found.", ext) },
+		scanUser, `SELECT `+userCols+` FROM users WHERE extension = $1`, ext)
 }
 
 // FindUsers returns matching users in extension order (numeric for digit
@@ -65,20 +62,11 @@ func (db *DB) FindUsers(ctx context.Context, f hotdesk.UserFilter) ([]*hotdesk.U
 		return nil, 0, db.wrap(err, "count users")
 	}
 	q := `SELECT ` + userCols + ` FROM users` + w.sql() + ` ORDER BY LENGTH(extension), extension` + w.page(f.Limit, f.Offset)
-	rows, err := db.r.QueryContext(ctx, q, w.args...)
+	out, err := queryAll(ctx, db, db.r, "find users", scanUser, q, w.args...)
 	if err != nil {
-		return nil, 0, db.wrap(err, "find users")
+		return nil, 0, err
 	}
-	defer rows.Close()
-	var out []*hotdesk.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, 0, db.wrap(err, "scan user")
-		}
-		out = append(out, u)
-	}
-	return out, total, db.wrap(rows.Err(), "find users")
+	return out, total, nil
 }
 
 // CreateUser returns ECONFLICT if the extension or one of its DIDs exists.
@@ -195,9 +183,10 @@ func (db *DB) DeleteUserFreeingPhones(ctx context.Context, ext string) (freed []
 }
 
 func (db *DB) deleteUser(ctx context.Context, q querier, ext string, free bool) ([]string, error) {
-	phones, err := ownedPhones(ctx, q, ext)
+	phones, err := queryAll(ctx, db, q, "find owned phones", scanString,
+		`SELECT id FROM devices WHERE owner = $1 AND mode = 'personal' ORDER BY id`, ext)
 	if err != nil {
-		return nil, db.wrap(err, "find owned phones")
+		return nil, err
 	}
 	if len(phones) > 0 && !free {
 		return nil, &hotdesk.Error{Code: hotdesk.ECONFLICT, Field: "phones", Message: fmt.Sprintf(
@@ -217,22 +206,4 @@ func (db *DB) deleteUser(ctx context.Context, q querier, ext string, free bool) 
 		return nil, db.wrap(err, "delete user")
 	}
 	return phones, affected(res, func() error { return notFound("User %s not found.", ext) })
-}
-
-// ownedPhones lists the ids of the personal phones ext owns.
-func ownedPhones(ctx context.Context, q querier, ext string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id FROM devices WHERE owner = $1 AND mode = 'personal' ORDER BY id`, ext)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }

@@ -13,7 +13,7 @@ var _ hotdesk.VoicemailStore = (*DB)(nil)
 const voicemailCols = `id, extension, caller, caller_name, received_at, duration_ms, is_new, codec`
 
 // scanVoicemail reads one row of voicemailCols.
-func scanVoicemail(row interface{ Scan(...any) error }) (*hotdesk.Voicemail, error) {
+func scanVoicemail(row rowScanner) (*hotdesk.Voicemail, error) {
 	var v hotdesk.Voicemail
 	var at int64
 	err := row.Scan(&v.ID, &v.Extension, &v.Caller, &v.CallerName, &at, &v.DurationMS, &v.New, &v.Codec)
@@ -51,31 +51,14 @@ func (db *DB) CreateVoicemail(ctx context.Context, v *hotdesk.Voicemail, wav []b
 
 // ListVoicemail lists ext's messages, new ones first, oldest first in each group.
 func (db *DB) ListVoicemail(ctx context.Context, ext string) ([]*hotdesk.Voicemail, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+voicemailCols+` FROM voicemail WHERE extension = $1
+	return queryAll(ctx, db, db.r, "list voicemail", scanVoicemail, `SELECT `+voicemailCols+` FROM voicemail WHERE extension = $1
 		ORDER BY is_new DESC, received_at, id`, ext)
-	if err != nil {
-		return nil, db.wrap(err, "list voicemail")
-	}
-	defer rows.Close()
-	var out []*hotdesk.Voicemail
-	for rows.Next() {
-		v, err := scanVoicemail(rows)
-		if err != nil {
-			return nil, db.wrap(err, "scan voicemail")
-		}
-		out = append(out, v)
-	}
-	return out, db.wrap(rows.Err(), "list voicemail")
 }
 
 // GetVoicemail returns one message of ext; ENOTFOUND if none.
 func (db *DB) GetVoicemail(ctx context.Context, ext string, id int64) (*hotdesk.Voicemail, error) {
-	v, err := scanVoicemail(db.r.QueryRowContext(ctx, `SELECT `+voicemailCols+` FROM voicemail
-		WHERE extension = $1 AND id = $2`, ext, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, noMessage(ext, id)
-	}
-	return v, db.wrap(err, "get voicemail")
+	return queryOne(ctx, db, db.r, "get voicemail", func() error { return noMessage(ext, id) },
+		scanVoicemail, `SELECT `+voicemailCols+` FROM voicemail WHERE extension = $1 AND id = $2`, ext, id)
 }
 
 // VoicemailAudio returns the message's WAV file; ENOTFOUND if none.

@@ -3,14 +3,13 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
 const webhookCols = `id, url, secret, kinds, enabled, created_at`
 
-func scanWebhook(row interface{ Scan(...any) error }) (*hotdesk.Webhook, error) {
+func scanWebhook(row rowScanner) (*hotdesk.Webhook, error) {
 	var w hotdesk.Webhook
 	var kinds string
 	var created int64
@@ -36,29 +35,13 @@ func (db *DB) CreateWebhook(ctx context.Context, w *hotdesk.Webhook) error {
 
 // FindWebhook returns the webhook or ENOTFOUND.
 func (db *DB) FindWebhook(ctx context.Context, id int64) (*hotdesk.Webhook, error) {
-	w, err := scanWebhook(db.r.QueryRowContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Webhook %d not found.", id)
-	}
-	return w, db.wrap(err, "find webhook")
+	return queryOne(ctx, db, db.r, "find webhook", func() error { return notFound("Webhook %d not found.", id) },
+		scanWebhook, `SELECT `+webhookCols+` FROM webhooks WHERE id = $1`, id)
 }
 
 // ListWebhooks returns every webhook by ID.
 func (db *DB) ListWebhooks(ctx context.Context) ([]*hotdesk.Webhook, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+webhookCols+` FROM webhooks ORDER BY id`)
-	if err != nil {
-		return nil, db.wrap(err, "list webhooks")
-	}
-	defer rows.Close()
-	var out []*hotdesk.Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, db.wrap(err, "scan webhook")
-		}
-		out = append(out, w)
-	}
-	return out, db.wrap(rows.Err(), "list webhooks")
+	return queryAll(ctx, db, db.r, "list webhooks", scanWebhook, `SELECT `+webhookCols+` FROM webhooks ORDER BY id`)
 }
 
 // UpdateWebhook rewrites URL, secret, kinds and enabled; ENOTFOUND if none.
@@ -101,24 +84,19 @@ func (db *DB) FindDeliveries(ctx context.Context, webhook int64, status string, 
 	if status != "" {
 		w.add(`status = ?`, status)
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries`+w.sql()+order+w.page(limit, 0), w.args...)
-	if err != nil {
-		return nil, db.wrap(err, "find deliveries")
+	return queryAll(ctx, db, db.r, "find deliveries", scanDelivery,
+		`SELECT `+deliveryCols+` FROM deliveries`+w.sql()+order+w.page(limit, 0), w.args...)
+}
+
+func scanDelivery(row rowScanner) (*hotdesk.Delivery, error) {
+	var d hotdesk.Delivery
+	var next, created int64
+	var delivered sql.NullInt64
+	if err := row.Scan(&d.ID, &d.Webhook, &d.AuditID, &d.Status, &d.Attempts, &next, &d.LastError, &created, &delivered); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	var out []*hotdesk.Delivery
-	for rows.Next() {
-		var d hotdesk.Delivery
-		var next, created int64
-		var delivered sql.NullInt64
-		err := rows.Scan(&d.ID, &d.Webhook, &d.AuditID, &d.Status, &d.Attempts, &next, &d.LastError, &created, &delivered)
-		if err != nil {
-			return nil, db.wrap(err, "scan delivery")
-		}
-		d.NextAttempt, d.CreatedAt, d.DeliveredAt = fromTS(next), fromTS(created), fromTSPtr(delivered)
-		out = append(out, &d)
-	}
-	return out, db.wrap(rows.Err(), "find deliveries")
+	d.NextAttempt, d.CreatedAt, d.DeliveredAt = fromTS(next), fromTS(created), fromTSPtr(delivered)
+	return &d, nil
 }
 
 // nonZero maps a non-positive limit to 100.
