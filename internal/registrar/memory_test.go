@@ -21,9 +21,9 @@ func TestRegisterCachesOnlyWhatDigestNeeds(t *testing.T) {
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
 
 	h.reg.secrets.mu.Lock()
-	s := h.reg.secrets.m["HD00001"]
+	s, ok := h.reg.secrets.m["HD00001"]
 	h.reg.secrets.mu.Unlock()
-	if s == nil || s.dev != nil || s.id != "HD00001" || s.ha1.MD5 == "" || s.ha1.SHA256 != "" || !s.ha1.Known {
+	if !ok || s.dev != nil || s.id != "HD00001" || s.ha1.MD5 == "" || s.ha1.SHA256 != "" || !s.ha1.Known {
 		t.Fatalf("cached after REGISTER: %+v, want the id and the MD5 HA1 only", s)
 	}
 	h.reg.mu.Lock()
@@ -57,19 +57,19 @@ func TestRegisterCachesOnlyWhatDigestNeeds(t *testing.T) {
 // A new binding's strings share one allocation; a refresh keeps the
 // binding's strings where they did not change.
 func TestBindingStringsPackedAndKept(t *testing.T) {
-	b := packStrings(hotdesk.Binding{Contact: "sip:a@10.0.0.1", CallID: "c1", UserAgent: "ua/1", Source: "10.0.0.1:5060", Instance: "<urn:x>"})
-	if b.Contact != "sip:a@10.0.0.1" || b.CallID != "c1" || b.UserAgent != "ua/1" || b.Source != "10.0.0.1:5060" || b.Instance != "<urn:x>" {
+	b := packStrings(hotdesk.Binding{Device: "HD00001", Contact: "sip:a@10.0.0.1", CallID: "c1", UserAgent: "ua/1", Source: "10.0.0.1:5060", Instance: "<urn:x>"})
+	if b.Device != "HD00001" || b.Contact != "sip:a@10.0.0.1" || b.CallID != "c1" || b.UserAgent != "ua/1" || b.Source != "10.0.0.1:5060" || b.Instance != "<urn:x>" {
 		t.Fatalf("packed %+v", b)
 	}
-	base := unsafe.StringData(b.Contact)
-	for _, s := range []string{b.CallID, b.UserAgent, b.Source, b.Instance} {
+	base := unsafe.StringData(b.Device)
+	for _, s := range []string{b.Contact, b.CallID, b.UserAgent, b.Source, b.Instance} {
 		if d := uintptr(unsafe.Pointer(unsafe.StringData(s))) - uintptr(unsafe.Pointer(base)); d > 64 {
-			t.Fatalf("%q not in the Contact's allocation", s)
+			t.Fatalf("%q not in the device id's allocation", s)
 		}
 	}
-	fresh := hotdesk.Binding{Contact: strings.Clone(b.Contact), CallID: "c2", UserAgent: strings.Clone(b.UserAgent), Source: strings.Clone(b.Source)}
+	fresh := hotdesk.Binding{Device: strings.Clone(b.Device), Contact: strings.Clone(b.Contact), CallID: "c2", UserAgent: strings.Clone(b.UserAgent), Source: strings.Clone(b.Source)}
 	k := keepStrings(fresh, b)
-	if unsafe.StringData(k.Contact) != unsafe.StringData(b.Contact) || unsafe.StringData(k.UserAgent) != unsafe.StringData(b.UserAgent) ||
+	if unsafe.StringData(k.Device) != unsafe.StringData(b.Device) || unsafe.StringData(k.Contact) != unsafe.StringData(b.Contact) || unsafe.StringData(k.UserAgent) != unsafe.StringData(b.UserAgent) ||
 		unsafe.StringData(k.Source) != unsafe.StringData(b.Source) || k.CallID != "c2" {
 		t.Fatalf("refresh kept %+v", k)
 	}

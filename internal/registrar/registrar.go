@@ -164,6 +164,7 @@ type Registrar struct {
 
 	mu      sync.Mutex
 	devices map[string][]hotdesk.Binding // live table
+	slots   slots                        // the table's one-binding slices
 	puts    map[bindingKey]hotdesk.Binding
 	later   map[bindingKey]laterPut // refreshes written within RefreshWriteDelay
 	dels    map[bindingKey]hotdesk.Binding
@@ -198,7 +199,7 @@ func New(o Options) (*Registrar, error) {
 		opts:      o,
 		log:       o.Logger,
 		digest:    v,
-		secrets:   &secrets{find: o.Store.FindDevice, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]*secret), digest: v},
+		secrets:   &secrets{find: o.Store.FindDevice, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]secret), digest: v},
 		limiter:   limit.New(o.SlowAfter, o.BlockAfter, o.FailWindow, o.BlockFor),
 		// Responses are slowed per source, never per device.
 		devLimiter: limit.NewBlocking(o.DeviceBlockAfter, o.DeviceFailWindow, o.DeviceBlockFor),

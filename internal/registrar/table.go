@@ -64,12 +64,27 @@ type laterPut struct {
 	stored time.Time
 }
 
+// setLocked makes live the device's bindings. One binding is kept in a
+// slot (see slots), the device's own when it has one already: a refresh
+// writes over its binding where it lies. The key is the bindings' own
+// Device string (packStrings).
 func (r *Registrar) setLocked(device string, live []hotdesk.Binding) {
-	if len(live) == 0 {
+	old := r.devices[device]
+	switch {
+	case len(live) == 0:
+		r.slots.put(old)
 		delete(r.devices, device)
-		return
+	case len(live) == 1 && cap(old) == 1:
+		old[0] = live[0]
+	case len(live) == 1:
+		s := r.slots.get()
+		s[0] = live[0]
+		r.slots.put(old)
+		r.devices[live[0].Device] = s
+	default:
+		r.slots.put(old)
+		r.devices[live[0].Device] = live
 	}
-	r.devices[device] = live
 }
 
 // liveLocked returns a copy of the device's unexpired bindings, dropping the
@@ -149,7 +164,7 @@ func (r *Registrar) Load(ctx context.Context) error {
 		if r.opts.Node != "" && b.Node != "" && b.Node != r.opts.Node {
 			continue
 		}
-		r.devices[b.Device] = append(r.devices[b.Device], b)
+		r.setLocked(b.Device, append(slices.Clone(r.devices[b.Device]), b))
 		n++
 	}
 	const detail = "registration expired while the node was down"
