@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/digest"
 )
 
 // Issue 18, memory per binding: a REGISTER caches only what its digest
@@ -72,5 +73,70 @@ func TestBindingStringsPackedAndKept(t *testing.T) {
 	if unsafe.StringData(k.Device) != unsafe.StringData(b.Device) || unsafe.StringData(k.Contact) != unsafe.StringData(b.Contact) || unsafe.StringData(k.UserAgent) != unsafe.StringData(b.UserAgent) ||
 		unsafe.StringData(k.Source) != unsafe.StringData(b.Source) || k.CallID != "c2" {
 		t.Fatalf("refresh kept %+v", k)
+	}
+}
+
+// A device's one binding lives in a slot that refreshes write over; a
+// second contact moves the device to a slice of its own and back; the
+// slot of an unregistered device is handed to the next new one.
+func TestBindingSlotWrittenOverAndReused(t *testing.T) {
+	h := mustStartOne(t, "s3cret", newClock(), nil)
+	h.store.addDevice("HD00002", "s3cret")
+	slot := func(device string) (*hotdesk.Binding, int) {
+		h.reg.mu.Lock()
+		defer h.reg.mu.Unlock()
+		bs := h.reg.devices[device]
+		if len(bs) == 0 {
+			return nil, 0
+		}
+		return &bs[0], cap(bs)
+	}
+	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
+	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+	first, n := slot("HD00001")
+	if first == nil || n != 1 {
+		t.Fatalf("first binding in room for %d, want a slot", n)
+	}
+	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+	if s, _ := slot("HD00001"); s != first || s.CSeq != uint32(p.cseq) {
+		t.Fatalf("refresh moved the binding or left it old: %p %+v, slot %p", s, s, first)
+	}
+	other := "Contact: <sip:HD00001@192.0.2.10:5060>\r\n"
+	mustStatus(t, p.register(other, "MD5"), 200)
+	if s, n := slot("HD00001"); s == first || n != 2 {
+		t.Fatalf("two contacts in %p (room for %d), want a slice of their own", s, n)
+	}
+	mustStatus(t, p.register("Contact: <sip:HD00001@192.0.2.10:5060>;expires=0\r\n", "MD5"), 200)
+	again, n := slot("HD00001")
+	if n != 1 || again.Contact != strings.TrimSuffix(strings.TrimPrefix(p.contact(), "Contact: <"), ">\r\n") {
+		t.Fatalf("one contact left in room for %d: %+v", n, again)
+	}
+	// first was given back when the device moved to two; again is a
+	// slot of its own: unregistering gives it back for HD00002.
+	mustStatus(t, p.register("Contact: *\r\nExpires: 0\r\n", "MD5"), 200)
+	if s, _ := slot("HD00001"); s != nil {
+		t.Fatalf("unregistered device still holds %+v", s)
+	}
+	q := h.mustPhone(t, "udp", "HD00002", "s3cret")
+	mustStatus(t, q.register(q.contact(), "MD5"), 200)
+	if s, n := slot("HD00002"); s != again || n != 1 || s.Device != "HD00002" {
+		t.Fatalf("new device's binding at %p (room %d), want the freed slot %p", s, n, again)
+	}
+}
+
+// A cached credential's key, id and HA1 share one allocation.
+func TestSecretStringsPacked(t *testing.T) {
+	_, s := secret{id: "HD00001", ha1: digest.HA1{MD5: strings.Repeat("a", 32), SHA256: strings.Repeat("b", 64)}}.pack(strings.Clone("HD00001"))
+	key, s2 := secret{id: "hd00001", ha1: digest.HA1{MD5: strings.Repeat("a", 32)}}.pack("HD00001")
+	if s.id != "HD00001" || s.ha1.MD5 != strings.Repeat("a", 32) || s.ha1.SHA256 != strings.Repeat("b", 64) {
+		t.Fatalf("packed %+v", s)
+	}
+	if key != "HD00001" || s2.id != "hd00001" || s2.ha1.MD5 != strings.Repeat("a", 32) {
+		t.Fatalf("packed %q %+v", key, s2)
+	}
+	for _, c := range []struct{ base, s string }{{s.id, s.ha1.MD5}, {s.id, s.ha1.SHA256}, {key, s2.id}, {key, s2.ha1.MD5}} {
+		if d := uintptr(unsafe.Pointer(unsafe.StringData(c.s))) - uintptr(unsafe.Pointer(unsafe.StringData(c.base))); d > 128 {
+			t.Fatalf("%q not in %q's allocation", c.s, c.base)
+		}
 	}
 }
