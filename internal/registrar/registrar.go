@@ -29,7 +29,8 @@ import (
 
 // Store is what the registrar needs of the store (hotdesk.Store has it):
 // device credentials, the bindings it writes through, and one transaction
-// per group commit for its audit events (it calls only Tx.AppendAudit).
+// per group commit: its bindings, deletions and audit events when the Tx
+// is a hotdesk.BindingTx, else its audit events alone (Tx.AppendAudit).
 type Store interface {
 	FindDevice(ctx context.Context, id string) (*hotdesk.Device, error)
 	ListBindings(ctx context.Context, now time.Time) ([]hotdesk.Binding, error)

@@ -268,4 +268,7 @@ type Tx struct {
 	q  querier
 }
 
-var _ hotdesk.Tx = (*Tx)(nil)
+var (
+	_ hotdesk.Tx        = (*Tx)(nil)
+	_ hotdesk.BindingTx = (*Tx)(nil)
+)
