@@ -331,7 +331,7 @@ func (r *Registrar) write(ctx context.Context, puts, dels map[bindingKey]hotdesk
 	}
 	bs, gone := mapValues(puts), mapValues(dels)
 	one := false
-	err := r.opts.Store.InTx(ctx, func(tx hotdesk.Tx) error {
+	err := inTxRetried(ctx, r.opts.Store, func(tx hotdesk.Tx) error {
 		bt, ok := tx.(hotdesk.BindingTx)
 		if !ok {
 			return nil
@@ -359,11 +359,32 @@ func (r *Registrar) write(ctx context.Context, puts, dels map[bindingKey]hotdesk
 		}
 	}
 	if len(audits) > 0 {
-		if err := r.opts.Store.InTx(ctx, func(tx hotdesk.Tx) error { return appendAudits(ctx, tx, audits) }); err != nil {
+		if err := inTxRetried(ctx, r.opts.Store, func(tx hotdesk.Tx) error { return appendAudits(ctx, tx, audits) }); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// txRetries is how many times a group commit's transaction is run again
+// after ECONFLICT (a serialisation failure or deadlock on PostgreSQL,
+// SQLite busy), as the store retries its own PutBindings.
+const txRetries = 3
+
+// inTxRetried is store.InTx, run again after ECONFLICT (fn must be safe
+// to run again: the failed run was rolled back).
+func inTxRetried(ctx context.Context, store Store, fn func(tx hotdesk.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := store.InTx(ctx, fn)
+		if err == nil || attempt >= txRetries || hotdesk.ErrorCode(err) != hotdesk.ECONFLICT {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * time.Millisecond):
+		}
+	}
 }
 
 func appendAudits(ctx context.Context, tx hotdesk.Tx, audits []*hotdesk.AuditEvent) error {

@@ -80,3 +80,37 @@ func TestGroupCommitInOneTransaction(t *testing.T) {
 		t.Fatalf("%d PutBindings outside the transaction", puts)
 	}
 }
+
+// conflictStore fails its first transactions with ECONFLICT, as
+// PostgreSQL does on a serialisation failure or deadlock.
+type conflictStore struct {
+	*txStore
+	conflicts atomic.Int64 // transactions still to fail
+}
+
+func (s *conflictStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
+	if s.conflicts.Add(-1) >= 0 {
+		s.txs.Add(1)
+		return hotdesk.Errorf(hotdesk.ECONFLICT, "Concurrent change, try again.")
+	}
+	return s.txStore.InTx(ctx, fn)
+}
+
+// A group commit that meets a conflict is run again at once: the first
+// registration waiting for it gets its 200, not a 503.
+func TestGroupCommitRetriedAfterConflict(t *testing.T) {
+	store := newFakeStore()
+	store.addDevice("HD00001", "s3cret")
+	cs := &conflictStore{txStore: &txStore{fakeStore: store}}
+	h := mustStart(t, store, newClock(), func(o *Options) { o.Store = cs })
+	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
+	cs.conflicts.Store(2)
+	before := cs.txs.Load()
+	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+	if n := cs.txs.Load() - before; n != 3 {
+		t.Fatalf("%d transactions, want 3 (two conflicts, then the commit)", n)
+	}
+	if got := store.storedBindings("HD00001"); len(got) != 1 {
+		t.Fatalf("stored %+v", got)
+	}
+}
