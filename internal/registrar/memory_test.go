@@ -82,44 +82,46 @@ func TestBindingStringsPackedAndKept(t *testing.T) {
 func TestBindingSlotWrittenOverAndReused(t *testing.T) {
 	h := mustStartOne(t, "s3cret", newClock(), nil)
 	h.store.addDevice("HD00002", "s3cret")
-	slot := func(device string) (*hotdesk.Binding, int) {
+	// slot returns where the device's first binding lies, a copy of it
+	// (read under the lock: the table may change it) and its room.
+	slot := func(device string) (*hotdesk.Binding, hotdesk.Binding, int) {
 		h.reg.mu.Lock()
 		defer h.reg.mu.Unlock()
 		bs := h.reg.devices[device]
 		if len(bs) == 0 {
-			return nil, 0
+			return nil, hotdesk.Binding{}, 0
 		}
-		return &bs[0], cap(bs)
+		return &bs[0], bs[0], cap(bs)
 	}
 	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
-	first, n := slot("HD00001")
+	first, _, n := slot("HD00001")
 	if first == nil || n != 1 {
 		t.Fatalf("first binding in room for %d, want a slot", n)
 	}
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
-	if s, _ := slot("HD00001"); s != first || s.CSeq != uint32(p.cseq) {
-		t.Fatalf("refresh moved the binding or left it old: %p %+v, slot %p", s, s, first)
+	if s, b, _ := slot("HD00001"); s != first || b.CSeq != uint32(p.cseq) {
+		t.Fatalf("refresh moved the binding or left it old: %p %+v, slot %p", s, b, first)
 	}
 	other := "Contact: <sip:HD00001@192.0.2.10:5060>\r\n"
 	mustStatus(t, p.register(other, "MD5"), 200)
-	if s, n := slot("HD00001"); s == first || n != 2 {
+	if s, _, n := slot("HD00001"); s == first || n != 2 {
 		t.Fatalf("two contacts in %p (room for %d), want a slice of their own", s, n)
 	}
 	mustStatus(t, p.register("Contact: <sip:HD00001@192.0.2.10:5060>;expires=0\r\n", "MD5"), 200)
-	again, n := slot("HD00001")
-	if n != 1 || again.Contact != strings.TrimSuffix(strings.TrimPrefix(p.contact(), "Contact: <"), ">\r\n") {
-		t.Fatalf("one contact left in room for %d: %+v", n, again)
+	again, b, n := slot("HD00001")
+	if n != 1 || b.Contact != strings.TrimSuffix(strings.TrimPrefix(p.contact(), "Contact: <"), ">\r\n") {
+		t.Fatalf("one contact left in room for %d: %+v", n, b)
 	}
 	// first was given back when the device moved to two; again is a
 	// slot of its own: unregistering gives it back for HD00002.
 	mustStatus(t, p.register("Contact: *\r\nExpires: 0\r\n", "MD5"), 200)
-	if s, _ := slot("HD00001"); s != nil {
-		t.Fatalf("unregistered device still holds %+v", s)
+	if s, b, _ := slot("HD00001"); s != nil {
+		t.Fatalf("unregistered device still holds %+v", b)
 	}
 	q := h.mustPhone(t, "udp", "HD00002", "s3cret")
 	mustStatus(t, q.register(q.contact(), "MD5"), 200)
-	if s, n := slot("HD00002"); s != again || n != 1 || s.Device != "HD00002" {
+	if s, b, n := slot("HD00002"); s != again || n != 1 || b.Device != "HD00002" {
 		t.Fatalf("new device's binding at %p (room %d), want the freed slot %p", s, n, again)
 	}
 }
