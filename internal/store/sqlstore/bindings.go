@@ -7,6 +7,8 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
+var _ hotdesk.BindingTx = (*Tx)(nil)
+
 const bindingCols = `device, contact, expires, call_id, cseq, user_agent, source, transport, node, updated, stale, nat, instance, reg_id`
 
 // PutBindings upserts bindings keyed by (device, contact, node) in one

@@ -268,7 +268,4 @@ type Tx struct {
 	q  querier
 }
 
-var (
-	_ hotdesk.Tx        = (*Tx)(nil)
-	_ hotdesk.BindingTx = (*Tx)(nil)
-)
+var _ hotdesk.Tx = (*Tx)(nil)
