@@ -79,5 +79,15 @@ type LoginLocker interface {
 	LockLogin(ctx context.Context, ext, device string) error
 }
 
+// BindingTx is implemented by the Tx of a store that can write bindings
+// inside a transaction (both SQL stores). The registrar then writes a
+// group commit's bindings, deletions and audit events in one transaction
+// instead of three. The methods are BindingStore's PutBindings and
+// DeleteBindings.
+type BindingTx interface {
+	PutBindings(ctx context.Context, bs []Binding) error
+	DeleteBindings(ctx context.Context, bs []Binding) error
+}
+
 // Clock returns the current time; injected so tests control expiry.
 type Clock func() time.Time

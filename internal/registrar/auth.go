@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -70,8 +69,11 @@ type secrets struct {
 	digest *digest.Verifier // HA1 values, a dummy one for an unknown device
 	pool   lookups          // runs find while Run serves it
 
-	mu       sync.Mutex
-	m        map[string]*secret
+	mu sync.Mutex
+	// m holds the entries themselves, not pointers: 10,000 entries
+	// allocated one by one, each among the garbage of the REGISTER that
+	// fetched it, pinned several times their size after a GC (issue 18).
+	m        map[string]secret
 	gen      uint64 // bumped by every invalidation (see get)
 	watching bool
 }
@@ -85,28 +87,28 @@ const unwatchedTTL = 2 * time.Second
 // carries the whole device (dev), fetched again if the cached entry has
 // only the id; without, a fetched entry keeps only what a digest check
 // needs.
-func (c *secrets) get(ctx context.Context, user string, now time.Time, whole bool) (*secret, error) {
+func (c *secrets) get(ctx context.Context, user string, now time.Time, whole bool) (secret, error) {
 	c.mu.Lock()
-	s := c.m[user]
+	s, cached := c.m[user]
 	ttl := c.ttl
 	if !c.watching {
 		ttl = min(ttl, unwatchedTTL)
 	}
 	gen := c.gen
 	c.mu.Unlock()
-	if s != nil && now.Sub(s.fetched) < ttl && (!whole || s.dev != nil || s.id == "") {
+	if cached && now.Sub(s.fetched) < ttl && (!whole || s.dev != nil || s.id == "") {
 		return s, nil
 	}
 	d, err := c.pool.find(ctx, user, c.find)
 	if err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
-		return nil, err
+		return secret{}, err
 	}
 	// An unknown device gets a dummy HA1, so checking its digest does the
 	// same work as a wrong password for a known one (equal timing).
 	if err != nil {
-		s = &secret{fetched: now, ha1: c.digest.Secret(user, "", false)}
+		s = secret{fetched: now, ha1: c.digest.Secret(user, "", false)}
 	} else {
-		s = &secret{fetched: now, id: d.ID, ha1: c.digest.Secret(user, d.SIPPassword, true)}
+		s = secret{fetched: now, id: d.ID, ha1: c.digest.Secret(user, d.SIPPassword, true)}
 		if whole {
 			s.dev = d
 		}
@@ -118,17 +120,37 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time, whole boo
 		if len(c.m) >= maxCachedSecrets {
 			clear(c.m)
 		}
-		// A copy of the key: user is a piece of the request's parsed
-		// Authorization header, which it would keep alive. The id is
-		// the same string (one allocation) when equal.
-		key := strings.Clone(user)
-		if s.id == key {
-			s.id = key
-		}
+		var key string
+		key, s = s.pack(user)
 		c.m[key] = s
 	}
 	c.mu.Unlock()
 	return s, nil
+}
+
+// pack copies the key user (a piece of the request's parsed
+// Authorization header, which it would keep alive), the id (the key
+// itself when equal) and the HA1 values into one allocation.
+func (s secret) pack(user string) (string, secret) {
+	id := s.id
+	if id == user {
+		id = ""
+	}
+	all := user + id + s.ha1.MD5 + s.ha1.SHA256
+	cut := func(n int) string {
+		v := all[:n]
+		all = all[n:]
+		return v
+	}
+	key := cut(len(user))
+	if s.id == user {
+		s.id = key
+	} else {
+		s.id = cut(len(id))
+	}
+	s.ha1.MD5 = cut(len(s.ha1.MD5))
+	s.ha1.SHA256 = cut(len(s.ha1.SHA256))
+	return key, s
 }
 
 // fresh reports whether user's credentials are cached and fresh (get
@@ -136,12 +158,12 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time, whole boo
 func (c *secrets) fresh(user string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.m[user]
+	s, ok := c.m[user]
 	ttl := c.ttl
 	if !c.watching {
 		ttl = min(ttl, unwatchedTTL)
 	}
-	return s != nil && now.Sub(s.fetched) < ttl
+	return ok && now.Sub(s.fetched) < ttl
 }
 
 // sweep drops entries older than the TTL.
@@ -266,16 +288,16 @@ var errDeviceBlocked = errors.New("device digest refused")
 // are internal/digest's). It returns the device's secret on authOK (with
 // the whole device when whole is set) and the claimed username whenever
 // there was one.
-func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind authHeaders, now time.Time, whole bool, cr *creds) (*secret, string, authOutcome, error) {
+func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind authHeaders, now time.Time, whole bool, cr *creds) (secret, string, authOutcome, error) {
 	if cr == nil {
 		cr = &creds{}
 		cr.c, cr.err = findCredentials(req, kind.credentials, r.opts.Realm)
 	}
 	c, err := cr.c, cr.err
 	if err != nil {
-		return nil, "", authMalformed, nil
+		return secret{}, "", authMalformed, nil
 	}
-	var s *secret
+	var s secret
 	out, err := r.digest.Check(c, string(req.Method), nonceBinding(req), now, func(user string) (digest.HA1, error) {
 		if !r.devLimiter.Allow(user, now) {
 			return digest.HA1{}, errDeviceBlocked
@@ -295,17 +317,17 @@ func (r *Registrar) checkDigest(ctx context.Context, req *sip.Request, kind auth
 	case digest.OK:
 		return s, user, authOK, nil
 	case digest.Stale:
-		return nil, user, authStale, nil
+		return secret{}, user, authStale, nil
 	case digest.Failed:
 		r.secrets.forget(user)
-		return nil, user, authFailed, nil
+		return secret{}, user, authFailed, nil
 	case digest.Error:
 		if errors.Is(err, errDeviceBlocked) {
-			return nil, user, authDeviceBlocked, nil
+			return secret{}, user, authDeviceBlocked, nil
 		}
-		return nil, user, authError, err
+		return secret{}, user, authError, err
 	}
-	return nil, user, authChallenge, nil
+	return secret{}, user, authChallenge, nil
 }
 
 // nonceBinding is what a nonce is bound to: the transport and source
@@ -339,7 +361,7 @@ func (r *Registrar) Authenticate(req *sip.Request, tx sip.ServerTransaction) (*h
 
 // authenticate checks req's credentials (see checkDigest; c when parsed
 // already) and returns the device's secret, or answers and returns false.
-func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kind authHeaders, whole bool, c *creds) (*secret, bool) {
+func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kind authHeaders, whole bool, c *creds) (secret, bool) {
 	now := r.now()
 	// No per-request deadline: a context with a timer per REGISTER cost 8%
 	// of the CPU; the store's own timeouts bound a lookup.
@@ -360,7 +382,7 @@ func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kin
 		r.log.Error("sip auth: device lookup", "device", user, "error", err)
 		r.reply(req, tx, signaling.NewResponse(req, signaling.ErrorStatus(err)), false)
 	}
-	return nil, false
+	return secret{}, false
 }
 
 // authFailure counts a failed authentication against the source (whose own

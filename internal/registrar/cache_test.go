@@ -100,11 +100,11 @@ func TestCacheTTLCappedWithoutBus(t *testing.T) {
 // Events crossing on the way (published from several goroutines) keep the
 // cache; a number that never arrives empties it within about follow.LostAfter.
 func TestCacheSurvivesReorderedEventsNotLostOnes(t *testing.T) {
-	c := &secrets{ttl: time.Hour, m: map[string]*secret{}}
+	c := &secrets{ttl: time.Hour, m: map[string]secret{}}
 	c.forgetAll(true)
 	fill := func() {
 		c.mu.Lock()
-		c.m["HD00001"], c.m["HD00002"] = &secret{fetched: time.Now()}, &secret{fetched: time.Now()}
+		c.m["HD00001"], c.m["HD00002"] = secret{fetched: time.Now()}, secret{fetched: time.Now()}
 		c.mu.Unlock()
 	}
 	fill()

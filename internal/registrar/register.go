@@ -283,6 +283,7 @@ func (r *Registrar) upsertLocked(live []hotdesk.Binding, base hotdesk.Binding, c
 // REGISTER scattered among its garbage: after a GC those pinned
 // partly-empty spans, ~6 MB per 10,000 bindings of heap in use (issue 18).
 func keepStrings(b, old hotdesk.Binding) hotdesk.Binding {
+	b.Device = old.Device
 	b.Contact = old.Contact // the same URI: how the binding was found
 	if b.CallID == old.CallID {
 		b.CallID = old.CallID
@@ -300,14 +301,17 @@ func keepStrings(b, old hotdesk.Binding) hotdesk.Binding {
 }
 
 // packStrings copies a new binding's strings from the request into one
-// allocation (see keepStrings).
+// allocation (see keepStrings), its device id too: the table's key is
+// the first binding's (setLocked), so the table keeps no piece of the
+// credential cache's entries alive.
 func packStrings(b hotdesk.Binding) hotdesk.Binding {
-	all := b.Contact + b.CallID + b.UserAgent + b.Source + b.Instance
+	all := b.Device + b.Contact + b.CallID + b.UserAgent + b.Source + b.Instance
 	cut := func(n int) string {
 		s := all[:n]
 		all = all[n:]
 		return s
 	}
+	b.Device = cut(len(b.Device))
 	b.Contact = cut(len(b.Contact))
 	b.CallID = cut(len(b.CallID))
 	b.UserAgent = cut(len(b.UserAgent))

@@ -29,7 +29,8 @@ import (
 
 // Store is what the registrar needs of the store (hotdesk.Store has it):
 // device credentials, the bindings it writes through, and one transaction
-// per group commit for its audit events (it calls only Tx.AppendAudit).
+// per group commit: its bindings, deletions and audit events when the Tx
+// is a hotdesk.BindingTx, else its audit events alone (Tx.AppendAudit).
 type Store interface {
 	FindDevice(ctx context.Context, id string) (*hotdesk.Device, error)
 	ListBindings(ctx context.Context, now time.Time) ([]hotdesk.Binding, error)
@@ -164,6 +165,7 @@ type Registrar struct {
 
 	mu      sync.Mutex
 	devices map[string][]hotdesk.Binding // live table
+	slots   slots                        // the table's one-binding slices
 	puts    map[bindingKey]hotdesk.Binding
 	later   map[bindingKey]laterPut // refreshes written within RefreshWriteDelay
 	dels    map[bindingKey]hotdesk.Binding
@@ -198,7 +200,7 @@ func New(o Options) (*Registrar, error) {
 		opts:      o,
 		log:       o.Logger,
 		digest:    v,
-		secrets:   &secrets{find: o.Store.FindDevice, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]*secret), digest: v},
+		secrets:   &secrets{find: o.Store.FindDevice, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]secret), digest: v},
 		limiter:   limit.New(o.SlowAfter, o.BlockAfter, o.FailWindow, o.BlockFor),
 		// Responses are slowed per source, never per device.
 		devLimiter: limit.NewBlocking(o.DeviceBlockAfter, o.DeviceFailWindow, o.DeviceBlockFor),

@@ -7,57 +7,84 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
+var _ hotdesk.BindingTx = (*Tx)(nil)
+
 const bindingCols = `device, contact, expires, call_id, cseq, user_agent, source, transport, node, updated, stale, nat, instance, reg_id`
 
 // PutBindings upserts bindings keyed by (device, contact, node) in one
 // transaction, so a registrar batch costs one durable commit. Writing a
 // stale row again makes it live.
 func (db *DB) PutBindings(ctx context.Context, bs []hotdesk.Binding) error {
+	return db.writeBindings(ctx, bs, db.putBindings)
+}
+
+// PutBindings is PutBindings in the transaction (hotdesk.BindingTx): the
+// registrar writes a group commit's bindings, deletions and audit events
+// in one.
+func (tx *Tx) PutBindings(ctx context.Context, bs []hotdesk.Binding) error {
+	return tx.db.putBindings(ctx, tx.q, bs)
+}
+
+// writeBindings runs write on bs in a transaction of its own, and none
+// for no binding.
+func (db *DB) writeBindings(ctx context.Context, bs []hotdesk.Binding, write func(context.Context, querier, []hotdesk.Binding) error) error {
 	if len(bs) == 0 {
 		return nil
 	}
-	return db.inTx(ctx, func(q querier) error {
-		st, err := q.PrepareContext(ctx, `INSERT INTO bindings (`+bindingCols+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,0,$11,$12,$13)
-			ON CONFLICT (device, contact, node) DO UPDATE SET expires = excluded.expires,
-			call_id = excluded.call_id, cseq = excluded.cseq, user_agent = excluded.user_agent,
-			source = excluded.source, transport = excluded.transport,
-			updated = excluded.updated, stale = 0, nat = excluded.nat,
-			instance = excluded.instance, reg_id = excluded.reg_id`)
-		if err != nil {
-			return db.wrap(err, "prepare put binding")
-		}
-		defer st.Close()
-		for _, b := range bs {
-			_, err := st.ExecContext(ctx, b.Device, b.Contact, ts(b.Expires), b.CallID, int64(b.CSeq),
-				b.UserAgent, b.Source, b.Transport, b.Node, ts(b.Updated), boolInt(b.NAT), b.Instance, b.RegID)
-			if err != nil {
-				return db.wrap(err, "put binding")
-			}
-		}
+	return db.inTx(ctx, func(q querier) error { return write(ctx, q, bs) })
+}
+
+func (db *DB) putBindings(ctx context.Context, q querier, bs []hotdesk.Binding) error {
+	if len(bs) == 0 {
 		return nil
-	})
+	}
+	st, err := q.PrepareContext(ctx, `INSERT INTO bindings (`+bindingCols+`)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,0,$11,$12,$13)
+		ON CONFLICT (device, contact, node) DO UPDATE SET expires = excluded.expires,
+		call_id = excluded.call_id, cseq = excluded.cseq, user_agent = excluded.user_agent,
+		source = excluded.source, transport = excluded.transport,
+		updated = excluded.updated, stale = 0, nat = excluded.nat,
+		instance = excluded.instance, reg_id = excluded.reg_id`)
+	if err != nil {
+		return db.wrap(err, "prepare put binding")
+	}
+	defer st.Close()
+	for _, b := range bs {
+		_, err := st.ExecContext(ctx, b.Device, b.Contact, ts(b.Expires), b.CallID, int64(b.CSeq),
+			b.UserAgent, b.Source, b.Transport, b.Node, ts(b.Updated), boolInt(b.NAT), b.Instance, b.RegID)
+		if err != nil {
+			return db.wrap(err, "put binding")
+		}
+	}
+	return nil
 }
 
 // DeleteBindings removes the (device, contact, node) rows given: a node's
 // expiry never touches another node's binding of the same contact.
 func (db *DB) DeleteBindings(ctx context.Context, bs []hotdesk.Binding) error {
+	return db.writeBindings(ctx, bs, db.deleteBindings)
+}
+
+// DeleteBindings is DeleteBindings in the transaction (hotdesk.BindingTx).
+func (tx *Tx) DeleteBindings(ctx context.Context, bs []hotdesk.Binding) error {
+	return tx.db.deleteBindings(ctx, tx.q, bs)
+}
+
+func (db *DB) deleteBindings(ctx context.Context, q querier, bs []hotdesk.Binding) error {
 	if len(bs) == 0 {
 		return nil
 	}
-	return db.inTx(ctx, func(q querier) error {
-		st, err := q.PrepareContext(ctx, `DELETE FROM bindings WHERE device = $1 AND contact = $2 AND node = $3`)
-		if err != nil {
-			return db.wrap(err, "prepare delete binding")
+	st, err := q.PrepareContext(ctx, `DELETE FROM bindings WHERE device = $1 AND contact = $2 AND node = $3`)
+	if err != nil {
+		return db.wrap(err, "prepare delete binding")
+	}
+	defer st.Close()
+	for _, b := range bs {
+		if _, err := st.ExecContext(ctx, b.Device, b.Contact, b.Node); err != nil {
+			return db.wrap(err, "delete binding")
 		}
-		defer st.Close()
-		for _, b := range bs {
-			if _, err := st.ExecContext(ctx, b.Device, b.Contact, b.Node); err != nil {
-				return db.wrap(err, "delete binding")
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // ListBindings returns every node's live bindings at now, by device, contact

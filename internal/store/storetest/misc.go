@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -201,5 +202,58 @@ func testTimes(t *testing.T, s hotdesk.Store) {
 	}
 	if l.Since.Year() != 2027 || l.Since.Hour() != 6 {
 		t.Fatalf("Since not converted to UTC: %v", l.Since)
+	}
+}
+
+// testBindingsInTx: a store whose Tx is a hotdesk.BindingTx writes
+// bindings, deletions and audit events in one transaction (the
+// registrar's group commit): all of them or, when it fails, none.
+func testBindingsInTx(t *testing.T, s hotdesk.Store) {
+	ctx := context.Background()
+	now := t0
+	b := func(dev string) hotdesk.Binding {
+		return hotdesk.Binding{Device: dev, Contact: "sip:" + dev + "@192.0.2.1", Expires: now.Add(time.Hour), CallID: "c", CSeq: 1,
+			Source: "192.0.2.1:5060", Transport: "udp", Node: "n1", Updated: now}
+	}
+	must(t, s.PutBindings(ctx, []hotdesk.Binding{b("HD00001")}))
+	var isBT bool
+	must(t, s.InTx(ctx, func(tx hotdesk.Tx) error { _, isBT = tx.(hotdesk.BindingTx); return nil }))
+	if !isBT {
+		t.Skip("the store's Tx writes no bindings")
+	}
+	write := func(put, del hotdesk.Binding, kind string, fail error) error {
+		return s.InTx(ctx, func(tx hotdesk.Tx) error {
+			bt := tx.(hotdesk.BindingTx)
+			err := errors.Join(bt.PutBindings(ctx, []hotdesk.Binding{put}), bt.PutBindings(ctx, nil),
+				bt.DeleteBindings(ctx, []hotdesk.Binding{del}), bt.DeleteBindings(ctx, nil),
+				tx.AppendAudit(ctx, &hotdesk.AuditEvent{Time: now, Kind: kind, Device: put.Device}))
+			if err != nil {
+				return err
+			}
+			return fail
+		})
+	}
+	boom := errors.New("boom")
+	if err := write(b("HD00002"), b("HD00001"), hotdesk.KindUnregistered, boom); !errors.Is(err, boom) {
+		t.Fatalf("failed transaction: %v", err)
+	}
+	all, err := s.ListBindings(ctx, now)
+	must(t, err)
+	if len(all) != 1 || all[0].Device != "HD00001" {
+		t.Fatalf("after a failed transaction: %+v, want HD00001's alone", all)
+	}
+	if n, err := s.CountAudit(ctx, hotdesk.AuditFilter{}); err != nil || n != 0 {
+		t.Fatalf("audit after a failed transaction: %d %v", n, err)
+	}
+	must(t, write(b("HD00002"), b("HD00001"), hotdesk.KindRegistered, nil))
+	all, err = s.ListBindings(ctx, now)
+	must(t, err)
+	if len(all) != 1 || all[0].Device != "HD00002" {
+		t.Fatalf("after the transaction: %+v, want HD00002's alone", all)
+	}
+	es, err := s.FindAudit(ctx, hotdesk.AuditFilter{Limit: 10})
+	must(t, err)
+	if len(es) != 1 || es[0].Kind != hotdesk.KindRegistered || es[0].Device != "HD00002" {
+		t.Fatalf("audit after the transaction: %+v", es)
 	}
 }

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxWebhookCreatedUnderLoad", testOutboxWebhookCreatedUnderLoad},
 		{"Bindings", testBindings},
 		{"BindingOwnership", testBindingOwnership},
+		{"BindingsInTx", testBindingsInTx},
 		{"NodeStale", testNodeStale},
 		{"NodeRevive", testNodeRevive},
 		{"Nodes", testNodes},

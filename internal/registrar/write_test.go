@@ -1,0 +1,116 @@
+package registrar
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// txStore is a fakeStore whose transactions write bindings too
+// (hotdesk.BindingTx, as the SQL stores' do); it counts them.
+type txStore struct {
+	*fakeStore
+	txs atomic.Int64
+}
+
+func (s *txStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
+	s.txs.Add(1)
+	return s.fakeStore.InTx(ctx, func(tx hotdesk.Tx) error { return fn(bindingTx{tx, s.fakeStore}) })
+}
+
+type bindingTx struct {
+	hotdesk.Tx
+	s *fakeStore
+}
+
+func (t bindingTx) PutBindings(ctx context.Context, bs []hotdesk.Binding) error {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	for _, b := range bs {
+		t.s.bindings[storeKey{b.Device, b.Contact, b.Node}] = b
+	}
+	return nil
+}
+
+func (t bindingTx) DeleteBindings(ctx context.Context, bs []hotdesk.Binding) error {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	for _, b := range bs {
+		delete(t.s.bindings, storeKey{b.Device, b.Contact, b.Node})
+	}
+	return nil
+}
+
+// With a store whose Tx writes bindings, a group commit is one
+// transaction: a first registration's binding and its audit event, an
+// unregistration's deletion and its event.
+func TestGroupCommitInOneTransaction(t *testing.T) {
+	store := newFakeStore()
+	store.addDevice("HD00001", "s3cret")
+	ts := &txStore{fakeStore: store}
+	h := mustStart(t, store, newClock(), func(o *Options) { o.Store = ts })
+	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
+	before := ts.txs.Load()
+	mustStatus(t, p.register(p.contact(), "MD5"), 200) // stored before its 200
+	if n := ts.txs.Load() - before; n != 1 {
+		t.Fatalf("%d transactions for a first registration, want 1", n)
+	}
+	if got := store.storedBindings("HD00001"); len(got) != 1 {
+		t.Fatalf("stored %+v", got)
+	}
+	before = ts.txs.Load()
+	mustStatus(t, p.register("Contact: *\r\nExpires: 0\r\n", "MD5"), 200)
+	h.stop() // final flush
+	if n := ts.txs.Load() - before; n != 1 {
+		t.Fatalf("%d transactions for an unregistration, want 1", n)
+	}
+	if got := store.storedBindings("HD00001"); len(got) != 0 {
+		t.Fatalf("store keeps %+v after unregister", got)
+	}
+	if k := store.auditKinds(); !slices.Equal(k, []string{hotdesk.KindRegistered, hotdesk.KindUnregistered}) {
+		t.Fatalf("audit %v", k)
+	}
+	store.mu.Lock()
+	puts := store.puts
+	store.mu.Unlock()
+	if puts != 0 {
+		t.Fatalf("%d PutBindings outside the transaction", puts)
+	}
+}
+
+// conflictStore fails its first transactions with ECONFLICT, as
+// PostgreSQL does on a serialisation failure or deadlock.
+type conflictStore struct {
+	*txStore
+	conflicts atomic.Int64 // transactions still to fail
+}
+
+func (s *conflictStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
+	if s.conflicts.Add(-1) >= 0 {
+		s.txs.Add(1)
+		return hotdesk.Errorf(hotdesk.ECONFLICT, "Concurrent change, try again.")
+	}
+	return s.txStore.InTx(ctx, fn)
+}
+
+// A group commit that meets a conflict is run again at once: the first
+// registration waiting for it gets its 200, not a 503.
+func TestGroupCommitRetriedAfterConflict(t *testing.T) {
+	store := newFakeStore()
+	store.addDevice("HD00001", "s3cret")
+	cs := &conflictStore{txStore: &txStore{fakeStore: store}}
+	h := mustStart(t, store, newClock(), func(o *Options) { o.Store = cs })
+	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
+	cs.conflicts.Store(2)
+	before := cs.txs.Load()
+	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+	if n := cs.txs.Load() - before; n != 3 {
+		t.Fatalf("%d transactions, want 3 (two conflicts, then the commit)", n)
+	}
+	if got := store.storedBindings("HD00001"); len(got) != 1 {
+		t.Fatalf("stored %+v", got)
+	}
+}
