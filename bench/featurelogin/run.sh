@@ -10,6 +10,7 @@
 #   bench/featurelogin/run.sh                  # N=500: 4,000 at 200/s, then 10,000 at 1,000/s
 #   LATRATE=200 RATE=1500 CALLS=15000 bench/featurelogin/run.sh
 #   PPROF=127.0.0.1:36090 bench/featurelogin/run.sh   # CPU profile of the throughput pass in $OUT, and allocations
+#   PPROF=127.0.0.1:36090 TRACE=1 bench/featurelogin/run.sh  # and an execution trace of the latency pass
 #
 # Not part of ./scripts/test: a load script, run by hand. Exits non-zero if
 # a login failed or did not run. Set-up: users 5001.. (hot desking on, PIN
@@ -34,6 +35,7 @@ RATE=${RATE:-1000}          # offered logins/s of the throughput pass
 CALLS=${CALLS:-10000}
 LIMIT=${LIMIT:-500}
 PPROF=${PPROF:-}
+TRACE=${TRACE:-}            # with PPROF: $OUT/latency.trace (go tool trace $OUT/latency.trace)
 OUT=${OUT:-$(mktemp -d /tmp/bench-featurelogin.XXXXXX)}
 TOKEN=bench-token
 API="http://127.0.0.1:$HTTP"
@@ -98,6 +100,11 @@ pass() { # label rate calls
       "http://$PPROF/debug/pprof/profile?seconds=$(( calls / rate > 5 ? calls / rate : 5 ))" &
     prof=$!
   fi
+  if [ -n "$PPROF" ] && [ -n "$TRACE" ] && [ "$label" = latency ]; then
+    curl -sf --max-time $((calls / rate + 40)) -o "$OUT/latency.trace" \
+      "http://$PPROF/debug/pprof/trace?seconds=$(( calls / rate > 5 ? calls / rate : 5 ))" &
+    prof=$!
+  fi
   local k0 k1 ts te
   k0=$(cpu_ticks "$server") s0=$(sys_ticks) ts=$(date +%s.%N)
   (cd "$dir" && sipp "127.0.0.1:$PORT" -sf "$ROOT/test/sipp/login_bench.xml" -inf "$OUT/phones.csv" \
@@ -105,9 +112,9 @@ pass() { # label rate calls
     -nostdin -key domain bench.test -max_socket 2000 -buff_size 4194304 -timeout $((calls / rate + 120))s \
     -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>sipp.err) || true
   k1=$(cpu_ticks "$server") s1=$(sys_ticks) te=$(date +%s.%N)
-  [ -n "$prof" ] && { wait "$prof" || echo "CPU profile failed"; }
+  [ -n "$prof" ] && { wait "$prof" || echo "$label: profile or trace failed"; }
   # Allocations since the start (set-up included, logins most of them).
-  [ -n "$prof" ] && { curl -sf --max-time 30 -o "$OUT/allocs.pprof" "http://$PPROF/debug/pprof/allocs" || echo "allocation profile failed"; }
+  [ -n "$prof" ] && [ "$label" = throughput ] && { curl -sf --max-time 30 -o "$OUT/allocs.pprof" "http://$PPROF/debug/pprof/allocs" || echo "allocation profile failed"; }
   local ok fail retr
   ok=$(stat_col "$dir/stat.csv" "SuccessfulCall(C)") fail=$(stat_col "$dir/stat.csv" "FailedCall(C)")
   retr=$(stat_col "$dir/stat.csv" "Retransmissions(C)")
