@@ -11,6 +11,7 @@
 #   LATRATE=200 RATE=1500 CALLS=15000 bench/featurelogin/run.sh
 #   PPROF=127.0.0.1:36090 bench/featurelogin/run.sh   # CPU profile of the throughput pass in $OUT, and allocations
 #   PPROF=127.0.0.1:36090 TRACE=1 bench/featurelogin/run.sh  # and an execution trace of the latency pass
+#   BIN=/tmp/hotdesk-main bench/featurelogin/run.sh   # that binary instead of building ./cmd/hotdesk (A/B runs)
 #
 # Not part of ./scripts/test: a load script, run by hand. Exits non-zero if
 # a login failed or did not run. Set-up: users 5001.. (hot desking on, PIN
@@ -42,7 +43,7 @@ API="http://127.0.0.1:$HTTP"
 source bench/lib.sh
 need sipp sip-tester curl curl
 
-go build -o "$OUT/hotdesk" ./cmd/hotdesk
+if [ -n "${BIN:-}" ]; then cp "$BIN" "$OUT/hotdesk"; else go build -o "$OUT/hotdesk" ./cmd/hotdesk; fi
 HOTDESK_PPROF=$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" \
   --sip-tls "127.0.0.1:$TLS" --rtp-ports "$RTP" --digest MD5 --admin-token "$TOKEN" --log-level warn \
   --domain bench.test >"$OUT/server.log" 2>&1 &
