@@ -52,15 +52,7 @@ func TestCheckpointerCopiesCommits(t *testing.T) {
 	idle := db.ckpt.idle.Load()
 	testrun.Eventually(t, 20*time.Second, "the checkpointer idle", func() bool { return db.ckpt.idle.Load() > idle })
 	write(1)
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var busy, frames, copied int
-	if err := raw.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
-		t.Fatal(err)
-	}
+	frames, _ := walCheckpoint(t, path)
 	if frames > 100 {
 		t.Fatalf("WAL holds %d frames after one commit: it grew on instead of starting over", frames)
 	}
@@ -105,15 +97,7 @@ func TestCheckpointerIdlesWithoutCommits(t *testing.T) {
 	if n, m := c.runs.Load()-runs, c.tails.Load()-tails; n != 0 || m != 0 {
 		t.Fatalf("%d checkpoints (%d through the writer) ran with nothing committed", n, m)
 	}
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var busy, frames, copied int
-	if err := raw.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
-		t.Fatal(err)
-	}
+	frames, copied := walCheckpoint(t, path)
 	if frames <= 0 || copied != frames {
 		t.Fatalf("idle with %d of %d WAL frames copied", copied, frames)
 	}
@@ -123,4 +107,20 @@ func TestCheckpointerIdlesWithoutCommits(t *testing.T) {
 	if n := c.failed.Load(); n != 0 {
 		t.Fatalf("%d checkpoints failed: %v", n, *c.last.Load())
 	}
+}
+
+// walCheckpoint checkpoints the database at path PASSIVE on a connection
+// of its own and returns the WAL's frames and how many of them are copied.
+func walCheckpoint(t *testing.T, path string) (frames, copied int) {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var busy int
+	if err := raw.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
+		t.Fatal(err)
+	}
+	return frames, copied
 }
