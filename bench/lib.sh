@@ -17,11 +17,11 @@ wait_healthy() {
   exit 1
 }
 
-# serve ARGS...: build cmd/hotdesk into $OUT and start `hotdesk serve --data $OUT/data
+# serve ARGS...: build cmd/hotdesk (or copy $BIN, for A/B runs) into $OUT and start `hotdesk serve --data $OUT/data
 # --admin-token $TOKEN ARGS...` in the background, its output in $OUT/server.log and the Go
 # profiler on $PPROF when that is set; server is its pid. Set the EXIT trap that stops it next.
 serve() {
-  go build -o "$OUT/hotdesk" ./cmd/hotdesk
+  if [ -n "${BIN:-}" ]; then cp "$BIN" "$OUT/hotdesk"; else go build -o "$OUT/hotdesk" ./cmd/hotdesk; fi
   HOTDESK_PPROF=${PPROF:-} "$OUT/hotdesk" serve --data "$OUT/data" --admin-token "$TOKEN" "$@" >"$OUT/server.log" 2>&1 &
   server=$!
 }

@@ -9,7 +9,9 @@
 #
 #   bench/featurelogin/run.sh                  # N=500: 4,000 at 200/s, then 10,000 at 1,000/s
 #   LATRATE=200 RATE=1500 CALLS=15000 bench/featurelogin/run.sh
-#   PPROF=127.0.0.1:36090 bench/featurelogin/run.sh   # CPU profile of the throughput pass in $OUT, and allocations
+#   PPROF=127.0.0.1:36090 bench/featurelogin/run.sh   # CPU profiles of both passes in $OUT, and allocations
+#   PPROF=127.0.0.1:36090 TRACE=1 bench/featurelogin/run.sh  # and an execution trace of the latency pass
+#   BIN=/tmp/hotdesk-main bench/featurelogin/run.sh   # that binary instead of building ./cmd/hotdesk (A/B runs)
 #
 # Not part of ./scripts/test: a load script, run by hand. Exits non-zero if
 # a login failed or did not run. Set-up: users 5001.. (hot desking on, PIN
@@ -34,6 +36,7 @@ RATE=${RATE:-1000}          # offered logins/s of the throughput pass
 CALLS=${CALLS:-10000}
 LIMIT=${LIMIT:-500}
 PPROF=${PPROF:-}
+TRACE=${TRACE:-}            # with PPROF: $OUT/latency.trace (go tool trace $OUT/latency.trace)
 OUT=${OUT:-$(mktemp -d /tmp/bench-featurelogin.XXXXXX)}
 TOKEN=bench-token
 API="http://127.0.0.1:$HTTP"
@@ -88,12 +91,18 @@ echo "box: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)
 printf 'before     goroutines %d, heap %d kB\n' "$(metric go_goroutines)" $(( $(metric go_memstats_heap_alloc_bytes) / 1024 ))
 bad=0
 pass() { # label rate calls
-  local label=$1 rate=$2 calls=$3 dir="$OUT/$1" prof=
+  local label=$1 rate=$2 calls=$3 dir="$OUT/$1"
   mkdir -p "$dir"
-  if [ -n "$PPROF" ] && [ "$label" = throughput ]; then
-    curl -sf --max-time $((calls / rate + 40)) -o "$OUT/cpu.pprof" \
-      "http://$PPROF/debug/pprof/profile?seconds=$(( calls / rate > 5 ? calls / rate : 5 ))" &
-    prof=$!
+  local secs=$(( calls / rate > 5 ? calls / rate : 5 )) profs=()
+  if [ -n "$PPROF" ]; then # CPU profile of the pass: cpu.pprof (throughput), latency.pprof
+    local file="$OUT/cpu.pprof"
+    [ "$label" = throughput ] || file="$OUT/$label.pprof"
+    curl -sf --max-time $((secs + 40)) -o "$file" "http://$PPROF/debug/pprof/profile?seconds=$secs" &
+    profs+=($!)
+  fi
+  if [ -n "$PPROF" ] && [ -n "$TRACE" ] && [ "$label" = latency ]; then
+    curl -sf --max-time $((secs + 40)) -o "$OUT/latency.trace" "http://$PPROF/debug/pprof/trace?seconds=$secs" &
+    profs+=($!)
   fi
   local k0 k1 ts te
   k0=$(cpu_ticks "$server") s0=$(sys_ticks) ts=$(date +%s.%N)
@@ -102,9 +111,10 @@ pass() { # label rate calls
     -nostdin -key domain bench.test -max_socket 2000 -buff_size 4194304 -timeout $((calls / rate + 120))s \
     -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>sipp.err) || true
   k1=$(cpu_ticks "$server") s1=$(sys_ticks) te=$(date +%s.%N)
-  [ -n "$prof" ] && { wait "$prof" || echo "CPU profile failed"; }
+  local p
+  for p in "${profs[@]}"; do wait "$p" || echo "$label: profile or trace failed"; done
   # Allocations since the start (set-up included, logins most of them).
-  [ -n "$prof" ] && { curl -sf --max-time 30 -o "$OUT/allocs.pprof" "http://$PPROF/debug/pprof/allocs" || echo "allocation profile failed"; }
+  [ -n "$PPROF" ] && [ "$label" = throughput ] && { curl -sf --max-time 30 -o "$OUT/allocs.pprof" "http://$PPROF/debug/pprof/allocs" || echo "allocation profile failed"; }
   local ok fail retr
   ok=$(stat_col "$dir/stat.csv" "SuccessfulCall(C)") fail=$(stat_col "$dir/stat.csv" "FailedCall(C)")
   retr=$(stat_col "$dir/stat.csv" "Retransmissions(C)")
@@ -126,7 +136,7 @@ k1=$(cpu_ticks "$server")
 printf 'settled    goroutines %d, heap %d kB (not after a GC); idle server CPU %d%% of a core; load average now: %s\n' \
   "$(metric go_goroutines)" $(( $(metric go_memstats_heap_alloc_bytes) / 1024 )) $(( 100 * (k1 - k0) / $CLK / 35 )) \
   "$(cut -d' ' -f1-3 /proc/loadavg)"
-[ -n "$PPROF" ] && echo "profile: go tool pprof -top $OUT/hotdesk $OUT/cpu.pprof (allocations: -sample_index=alloc_space $OUT/allocs.pprof)"
+[ -n "$PPROF" ] && echo "profile: go tool pprof -top $OUT/hotdesk $OUT/cpu.pprof (latency pass: $OUT/latency.pprof; allocations: -sample_index=alloc_space $OUT/allocs.pprof)"
 kill -INT "$server"; wait "$server" || true
 echo "server log: $(grep -c 'level=' "$OUT/server.log" || true) warnings and errors; files in $OUT"
 [ "$bad" = 0 ] || { echo "FAIL: logins failed or did not run (see $OUT/*/sipp.err)"; exit 1; }

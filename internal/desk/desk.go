@@ -90,6 +90,7 @@ type Service struct {
 	settings *settings.Cache
 
 	sched *scheduler
+	work  *workers // Login and Logout run there
 
 	checkPIN func(hash, pin string) bool // CheckPIN; tests watch it
 }
@@ -113,6 +114,7 @@ func New(o Options) *Service {
 		s.settings = settings.New(o.Store, o.SettingsTTL, s.now)
 	}
 	s.sched = newScheduler()
+	s.work = newWorkers()
 	return s
 }
 

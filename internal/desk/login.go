@@ -46,6 +46,13 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	if req.Via == "" {
 		req.Via = hotdesk.ViaPhone
 	}
+	var res *LoginResult
+	var err error
+	s.work.do(func() { res, err = s.loginOrRecord(ctx, req) })
+	return res, err
+}
+
+func (s *Service) loginOrRecord(ctx context.Context, req LoginRequest) (*LoginResult, error) {
 	res, err := s.login(ctx, req)
 	switch {
 	case err == nil:
@@ -247,10 +254,13 @@ func (s *Service) afterLogin(res *LoginResult) {
 
 // Logout ends the login on device. Returns ErrNotLoggedIn (ENOTFOUND) if the
 // device is neutral, ErrUnavailable on database failure.
-func (s *Service) Logout(ctx context.Context, device, reason, source string) (*hotdesk.Login, error) {
-	return s.logoutWhere(ctx, reason, source, "", func(tx hotdesk.Tx) (*hotdesk.Login, error) {
-		return tx.LoginByDevice(ctx, device)
+func (s *Service) Logout(ctx context.Context, device, reason, source string) (l *hotdesk.Login, err error) {
+	s.work.do(func() {
+		l, err = s.logoutWhere(ctx, reason, source, "", func(tx hotdesk.Tx) (*hotdesk.Login, error) {
+			return tx.LoginByDevice(ctx, device)
+		})
 	})
+	return l, err
 }
 
 // LogoutUser ends ext's login wherever it is. Returns ErrNotLoggedIn

@@ -48,19 +48,11 @@ func TestCheckpointerCopiesCommits(t *testing.T) {
 	testrun.Eventually(t, 20*time.Second, "the commits checkpointed into the database file", func() bool {
 		return size(path)-start > 2<<20
 	})
-	// Quiet: two more rounds copy whatever is left.
-	runs := db.ckpt.runs.Load()
-	testrun.Eventually(t, 20*time.Second, "two more checkpoints", func() bool { return db.ckpt.runs.Load() >= runs+2 })
+	// Quiet: the checkpointer copies whatever is left, then idles.
+	idle := db.ckpt.idle.Load()
+	testrun.Eventually(t, 20*time.Second, "the checkpointer idle", func() bool { return db.ckpt.idle.Load() > idle })
 	write(1)
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var busy, frames, copied int
-	if err := raw.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
-		t.Fatal(err)
-	}
+	frames, _ := walCheckpoint(t, path)
 	if frames > 100 {
 		t.Fatalf("WAL holds %d frames after one commit: it grew on instead of starting over", frames)
 	}
@@ -81,4 +73,54 @@ func TestCheckpointerCopiesCommits(t *testing.T) {
 	if n := db.ckpt.failed.Load(); n != 0 {
 		t.Fatalf("%d checkpoints failed: %v", n, *db.ckpt.last.Load())
 	}
+}
+
+// With nothing committed since the WAL was all copied, the checkpointer's
+// ticks checkpoint nothing (an idle server ran two checkpoints every
+// 250 ms); the next commit is copied again.
+func TestCheckpointerIdlesWithoutCommits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hotdesk.db")
+	db := MustOpen(t, path)
+	ctx := context.Background()
+	write := func() {
+		if err := db.AppendAudit(ctx, &hotdesk.AuditEvent{Time: time.Now(), Kind: hotdesk.KindLogin,
+			Extension: "201", Device: "HD00001"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write()
+	c := db.ckpt
+	idle := c.idle.Load()
+	testrun.Eventually(t, 20*time.Second, "a tick with nothing to do", func() bool { return c.idle.Load() > idle })
+	runs, tails, idle := c.runs.Load(), c.tails.Load(), c.idle.Load()
+	testrun.Eventually(t, 20*time.Second, "four more idle ticks", func() bool { return c.idle.Load() >= idle+4 })
+	if n, m := c.runs.Load()-runs, c.tails.Load()-tails; n != 0 || m != 0 {
+		t.Fatalf("%d checkpoints (%d through the writer) ran with nothing committed", n, m)
+	}
+	frames, copied := walCheckpoint(t, path)
+	if frames <= 0 || copied != frames {
+		t.Fatalf("idle with %d of %d WAL frames copied", copied, frames)
+	}
+
+	write()
+	testrun.Eventually(t, 20*time.Second, "the new commit checkpointed", func() bool { return c.tails.Load() > tails })
+	if n := c.failed.Load(); n != 0 {
+		t.Fatalf("%d checkpoints failed: %v", n, *c.last.Load())
+	}
+}
+
+// walCheckpoint checkpoints the database at path PASSIVE on a connection
+// of its own and returns the WAL's frames and how many of them are copied.
+func walCheckpoint(t *testing.T, path string) (frames, copied int) {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var busy int
+	if err := raw.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
+		t.Fatal(err)
+	}
+	return frames, copied
 }
