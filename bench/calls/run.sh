@@ -10,7 +10,6 @@
 #   CALLS=1000 RATE=100 GCWAIT=0 bench/calls/run.sh   # quick, ~1.5 min
 #   PPROF=127.0.0.1:35090 bench/calls/run.sh  # + CPU and allocation profiles in $OUT,
 #                                             # and the goroutines in the middle of the run
-#   BIN=/tmp/hotdesk-a bench/calls/run.sh    # run that binary (A/B of two commits) instead of building
 #   MEDIA=anchor bench/calls/run.sh           # media relayed (the default, auto, leaves these calls direct)
 #   MEDIA=anchor RTP_SECS=1 bench/calls/run.sh  # ... with 1 s of RTP each way per call through the relay
 #
@@ -111,7 +110,6 @@ TLS=${TLS:-$((PORT + 3))}   # SIP over TLS (unused here, but it must not clash)
 PERDEV=${PERDEV:-100}        # settings limits.calls_per_device (default 4: 100 pairs would top out near 350 calls/s)
 RTP_SECS=${RTP_SECS:-0}      # s of RTP (50 packets/s, PCMU) the caller sends after the ACK, echoed by the callee; 0 none
 MEDIA=${MEDIA:-auto}         # --media: auto (these loopback calls are then direct), anchor (relayed) or direct
-BIN=${BIN:-}                # a hotdesk binary to run instead of building this checkout's (A/B runs)
 PPROF=${PPROF:-}            # host:port: serve the Go profiler there and save CPU and allocation profiles of the run in $OUT
 OUT=${OUT:-$(mktemp -d /tmp/bench-calls.XXXXXX)}
 TOKEN=bench-token
@@ -119,7 +117,7 @@ API="http://127.0.0.1:$HTTP"
 source bench/lib.sh
 need sipp sip-tester curl curl
 
-if [ -n "$BIN" ]; then cp "$BIN" "$OUT/hotdesk"; else go build -o "$OUT/hotdesk" ./cmd/hotdesk; fi
+go build -o "$OUT/hotdesk" ./cmd/hotdesk
 HOTDESK_PPROF=$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" \
   --sip-tls "127.0.0.1:$TLS" --rtp-ports "$RTP" --media "$MEDIA" --digest MD5 --admin-token "$TOKEN" --log-level warn >"$OUT/server.log" 2>&1 &
 server=$!
