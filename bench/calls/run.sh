@@ -67,6 +67,11 @@
 #     retransmissions (load 9.7 and 13.7).
 #   MEDIA=anchor RTP_SECS=1 CALLS=2000 RATE=100: 5820 µs per call (192008
 #     packets relayed, none dropped) against 3205 µs direct.
+# Fourth pass (a phone's first INVITE challenged without a transaction;
+# docs/performance-calls.md), main -> the change, BIN= each, back to back:
+#   CALLS=4500 RATE=300: 2560 -> 2207 and 2507 -> 2038 µs per call (load 22, 7).
+#   CALLS=10000 RATE=1000 (load 4): 7906 -> 0 retransmissions, p50 528 -> 4
+#     ms, 1421 -> 1251 µs per call; goroutines right after 3188 -> 58.
 # Figures before issue 18 (2 cores shared with other helpers' builds and tests, Go 1.26,
 # SQLite in $OUT; RSS / heap / goroutines: before, right after, settled,
 # after GC; sipp's clock ticks in 4 ms steps here):

@@ -239,6 +239,9 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("b2bua: %w", err)
 	}
 	a.sip.Handle(sip.INVITE, a.onInvite)
+	// A phone's INVITE without credentials gets its 407 where it was read,
+	// without a transaction (issue 18).
+	a.sip.HandleStatelessIf(sip.INVITE, a.challengeOnly, a.challenge)
 
 	a.checksync = checksync.New(checksync.Options{Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts, Store: a.store, Logger: a.log})
 	a.mwi, err = mwi.New(mwi.Options{Store: a.store, Counts: a.store, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
@@ -364,6 +367,23 @@ func (a *App) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	a.b2bua.HandleInvite(req, tx, dev)
+}
+
+// challengeOnly reports, without waiting (it runs in signaling's read
+// loops), whether onInvite would only challenge req: an INVITE without
+// credentials, not another node's, surely not from the trunk's addresses.
+func (a *App) challengeOnly(req *sip.Request) bool {
+	return len(signaling.Headers(req, "Proxy-Authorization")) == 0 && req.GetHeader(nodes.Header) == nil &&
+		a.b2bua.NotFromTrunk(req)
+}
+
+// challenge answers an INVITE challengeOnly picked, as onInvite would: a
+// 407 (Authenticate finds no credentials to check, so it looks nothing up).
+func (a *App) challenge(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := a.reg.Authenticate(req, tx); ok {
+		// Cannot happen without credentials; never a call in a read loop.
+		signaling.Respond(tx, req, sip.StatusInternalServerError, a.log)
+	}
 }
 
 // liveCalls shows the B2BUA's calls to the API.

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -115,6 +116,8 @@ type B2BUA struct {
 	rec     *recorder // call records, written behind the calls
 	touches *toucher  // call activity on logins, recorded behind the calls
 	cache   *partyCache
+
+	trunkSeen atomic.Pointer[trunkSeen] // the trunk's addresses FromTrunk read last
 }
 
 // LiveCall is a call in progress, for GET /api/v1/calls.

@@ -96,6 +96,10 @@ func mustPBXWith(tb testing.TB, ports *media.PortPool) *pbx {
 		tb.Fatal(err)
 	}
 	p.sip.Handle(sip.INVITE, p.onInvite)
+	// As internal/app: a phone's INVITE without credentials is challenged statelessly.
+	p.sip.HandleStatelessIf(sip.INVITE, func(req *sip.Request) bool {
+		return len(signaling.Headers(req, "Proxy-Authorization")) == 0 && p.b2b.NotFromTrunk(req)
+	}, func(req *sip.Request, tx sip.ServerTransaction) { p.reg.Authenticate(req, tx) })
 	if p.pres, err = presence.New(presence.Options{Store: db, Bus: p.bus, SIP: p.sip, Auth: p.reg.Authenticate, Logger: log, Domain: realm}); err != nil {
 		tb.Fatal(err)
 	}

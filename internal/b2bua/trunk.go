@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -18,11 +19,44 @@ import (
 func (b *B2BUA) FromTrunk(req *sip.Request) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
+	gen := b.cache.settings.Load() // before the read: a change after it makes the copy stale
 	tr := b.o.Settings(ctx).Trunk
-	if !tr.Enabled || len(tr.Sources) == 0 {
+	var sources []string
+	if tr.Enabled {
+		sources = tr.Sources
+	}
+	b.trunkSeen.Store(&trunkSeen{sources: sources, at: b.o.Now(), gen: gen})
+	return len(sources) > 0 && SourceAllowed(req.Source(), sources)
+}
+
+// trunkSeen is the trunk's source addresses as FromTrunk last read them
+// (none while the trunk is off), when, and the party cache's settings
+// generation before the read.
+type trunkSeen struct {
+	sources []string
+	at      time.Time
+	gen     uint64
+}
+
+// trunkFresh is how long NotFromTrunk trusts what FromTrunk read, while no
+// settings change was seen on the bus.
+const trunkFresh = time.Second
+
+// NotFromTrunk reports, without waiting, that req surely does not come
+// from the trunk's addresses: FromTrunk read them less than trunkFresh
+// ago and no settings change has been seen on the bus since (the B2BUA
+// runs, following it). False when unsure. For the read loops, which must
+// not wait for a store (signaling.HandleStatelessIf): FromTrunk may read
+// the settings.
+func (b *B2BUA) NotFromTrunk(req *sip.Request) bool {
+	t := b.trunkSeen.Load()
+	if t == nil || !b.cache.watching.Load() || t.gen != b.cache.settings.Load() {
 		return false
 	}
-	return SourceAllowed(req.Source(), tr.Sources)
+	if age := b.o.Now().Sub(t.at); age < 0 || age >= trunkFresh {
+		return false
+	}
+	return len(t.sources) == 0 || !SourceAllowed(req.Source(), t.sources)
 }
 
 // SourceAllowed reports whether src (an IP address, or host:port as

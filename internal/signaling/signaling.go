@@ -89,8 +89,10 @@ type Server struct {
 	handlers map[sip.RequestMethod]sipgo.RequestHandler
 	// stateless methods are answered outside sipgo (HandleStateless).
 	stateless map[sip.RequestMethod]bool
-	answered  answered // UDP responses sent statelessly, for retransmissions
-	dialogs   map[string]DialogHandler
+	// picks select requests of a method answered statelessly (HandleStatelessIf).
+	picks    map[sip.RequestMethod]picked
+	answered answered // UDP responses sent statelessly, for retransmissions
+	dialogs  map[string]DialogHandler
 }
 
 // New creates the user agent, server and client. Call Listen to bind.
@@ -358,6 +360,12 @@ func (s *Server) Dialogs() int {
 }
 
 func (s *Server) route(m sip.RequestMethod, req *sip.Request, tx sip.ServerTransaction) {
+	s.routeTo(m, req, tx, nil)
+}
+
+// routeTo is route with the handler of out-of-dialog requests given (nil:
+// the method's).
+func (s *Server) routeTo(m sip.RequestMethod, req *sip.Request, tx sip.ServerTransaction, out sipgo.RequestHandler) {
 	defer s.recoverRequest(m, req, tx)
 	callID := ""
 	if h := req.CallID(); h != nil {
@@ -377,6 +385,9 @@ func (s *Server) route(m sip.RequestMethod, req *sip.Request, tx sip.ServerTrans
 	d := s.dialogs[callID]
 	h := s.handlers[m]
 	s.mu.RUnlock()
+	if out != nil {
+		h = out
+	}
 
 	_, hasToTag := req.To().Params.Get("tag")
 	inDialog := hasToTag || m == sip.ACK || m == sip.CANCEL || m == sip.BYE || m == sip.INFO || m == sip.PRACK || m == sip.UPDATE
@@ -445,6 +456,8 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) (_ []byte,
 				s.serveStateless(req, "UDP", src.String(), s.writeUDP(req, src))
 				return nil, nil
 			}
+		} else if req != nil && info.RemoteAddr != nil && s.statelessAck(req, info.RemoteAddr.String()) {
+			return nil, nil
 		}
 		return out, nil
 	}

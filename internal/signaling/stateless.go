@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -44,6 +45,38 @@ func (s *Server) HandleStateless(method sip.RequestMethod, h func(req *sip.Reque
 	s.mu.Unlock()
 }
 
+// HandleStatelessIf has the out-of-dialog requests of method that pick
+// selects answered by h, like HandleStateless's: in the read loop, with a
+// stateless transaction, never reaching sipgo; the others go to the
+// method's handler (Handle) through sipgo as before. pick runs in the
+// read loop on every such request, and h on those it selects: both must
+// not wait (no store query), and h must answer at once and start nothing
+// that needs a transaction (a call).
+//
+// For INVITEs without credentials (issue 18): the 407 challenge that
+// every call from a phone begins with cost a sipgo server transaction
+// (a second parse, a goroutine, four timers, and a goroutine holding the
+// ACK for Timer I, 5 s), for a response that needs none: a retransmitted
+// INVITE gets the same 407 again (answered), and the ACK of a 407 sent
+// here is dropped where it is read. The 407 is not retransmitted by the
+// PBX (Timer G): the phone retransmits its INVITE until a response
+// arrives, as with a proxy that challenges statelessly (Kamailio's
+// sl_send_reply).
+func (s *Server) HandleStatelessIf(method sip.RequestMethod, pick func(req *sip.Request) bool, h func(req *sip.Request, tx sip.ServerTransaction)) {
+	s.mu.Lock()
+	if s.picks == nil {
+		s.picks = map[sip.RequestMethod]picked{}
+	}
+	s.picks[method] = picked{pick: pick, h: h}
+	s.mu.Unlock()
+}
+
+// picked is a HandleStatelessIf registration.
+type picked struct {
+	pick func(*sip.Request) bool
+	h    sipgo.RequestHandler
+}
+
 // isStateless reports whether msg is a request to answer statelessly.
 func (s *Server) isStateless(msg sip.Message) (*sip.Request, bool) {
 	req, ok := msg.(*sip.Request)
@@ -52,8 +85,45 @@ func (s *Server) isStateless(msg sip.Message) (*sip.Request, bool) {
 	}
 	s.mu.RLock()
 	st := s.stateless[req.Method]
+	p := s.picks[req.Method]
 	s.mu.RUnlock()
-	return req, st
+	if st || p.pick == nil {
+		return req, st
+	}
+	return req, s.outOfDialog(req) && p.pick(req)
+}
+
+// outOfDialog reports whether req opens a dialog the PBX does not route
+// yet: no To tag, and no dialog with its Call-ID.
+func (s *Server) outOfDialog(req *sip.Request) bool {
+	to, id := req.To(), req.CallID()
+	if to == nil || id == nil {
+		return false
+	}
+	if _, tagged := to.Params.Get("tag"); tagged {
+		return false
+	}
+	s.mu.RLock()
+	_, routed := s.dialogs[id.Value()]
+	s.mu.RUnlock()
+	return !routed
+}
+
+// statelessAck reports whether req is the ACK of a final response sent
+// statelessly over UDP from source (a 407 to an INVITE, HandleStatelessIf):
+// it ends nothing in sipgo and is dropped.
+func (s *Server) statelessAck(req *sip.Request, source string) bool {
+	if req.Method != sip.ACK {
+		return false
+	}
+	s.mu.RLock()
+	picks := len(s.picks)
+	s.mu.RUnlock()
+	if picks == 0 {
+		return false
+	}
+	key, err := sip.ServerTxKeyMake(req) // an ACK's key is its INVITE's
+	return err == nil && s.answered.has(key+"|"+source)
 }
 
 // statelessLine reports whether msg's request line names a method
@@ -96,7 +166,13 @@ func (s *Server) serveStateless(req *sip.Request, transport, source string, writ
 			tx.key, tx.answered = key, &s.answered
 		}
 	}
-	s.route(req.Method, req, tx)
+	s.mu.RLock()
+	var h sipgo.RequestHandler // the method's (HandleStateless)
+	if !s.stateless[req.Method] {
+		h = s.picks[req.Method].h // picked (HandleStatelessIf)
+	}
+	s.mu.RUnlock()
+	s.routeTo(req.Method, req, tx, h)
 }
 
 // answered remembers the final responses to UDP requests answered
@@ -136,6 +212,15 @@ func (a *answered) begin(key string, now time.Time) ([]byte, bool) {
 		a.cur[key] = nil
 	}
 	return nil, false
+}
+
+// has reports whether key was answered (or is being handled).
+func (a *answered) has(key string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, cur := a.cur[key]
+	_, prev := a.prev[key]
+	return cur || prev
 }
 
 // expire forgets generations older than 2×answeredFor (called every
