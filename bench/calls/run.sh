@@ -110,6 +110,7 @@ TLS=${TLS:-$((PORT + 3))}   # SIP over TLS (unused here, but it must not clash)
 PERDEV=${PERDEV:-100}        # settings limits.calls_per_device (default 4: 100 pairs would top out near 350 calls/s)
 RTP_SECS=${RTP_SECS:-0}      # s of RTP (50 packets/s, PCMU) the caller sends after the ACK, echoed by the callee; 0 none
 MEDIA=${MEDIA:-auto}         # --media: auto (these loopback calls are then direct), anchor (relayed) or direct
+LOGLEVEL=${LOGLEVEL:-warn}   # --log-level: debug logs each failed leg with its status (and costs CPU)
 PPROF=${PPROF:-}            # host:port: serve the Go profiler there and save CPU and allocation profiles of the run in $OUT
 OUT=${OUT:-$(mktemp -d /tmp/bench-calls.XXXXXX)}
 TOKEN=bench-token
@@ -118,7 +119,7 @@ source bench/lib.sh
 need sipp sip-tester curl curl
 
 serve --sip "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" --sip-tls "127.0.0.1:$TLS" --rtp-ports "$RTP" \
-  --media "$MEDIA" --digest MD5 --log-level warn
+  --media "$MEDIA" --digest MD5 --log-level "$LOGLEVEL"
 uas=
 trap 'kill $server $uas 2>/dev/null || true' EXIT
 wait_healthy "$API" "$OUT/server.log"
@@ -255,7 +256,7 @@ if [ "$want" -gt 1000 ]; then want=1000; fi
 echo "relay: $(metric hotdesk_relay_packets_total) packets relayed, $(metric hotdesk_relay_packets_dropped_total) dropped (anchored calls; none when direct)"
 echo "callees answered $answered; call records: 3001 has $first, 4001 has $firstcallee (want $want each); load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 kill -INT "$server"; wait "$server" || true
-echo "server log: $(grep -c 'level=' "$OUT/server.log" || true) warnings and errors (--log-level warn); files in $OUT"
+echo "server log: $(grep -c 'level=' "$OUT/server.log" || true) warnings and errors (--log-level $LOGLEVEL); files in $OUT"
 
 bad=0
 [ "$fail" -eq 0 ] && [ "$ok" -eq "$CALLS" ] || { echo "FAIL: $ok of $CALLS calls succeeded, $fail failed (see $OUT/uac/*errors.log)"; bad=1; }
