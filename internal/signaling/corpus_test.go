@@ -32,15 +32,22 @@ func TestCorpus(t *testing.T) {
 // mustAliveTCP checks that an OPTIONS over a new TCP connection gets 200.
 func mustAliveTCP(tb testing.TB, s *Server) {
 	tb.Helper()
+	line, err := tcpFirstLine(tb, s, "OPTIONS", "alive-tcp", 2*time.Second)
+	if err != nil || !strings.HasPrefix(line, "SIP/2.0 200") {
+		tb.Fatalf("OPTIONS over TCP: %q %v", line, err)
+	}
+}
+
+// tcpFirstLine sends a method request (sipText) over a new TCP connection
+// and returns the first line of the answer read within wait.
+func tcpFirstLine(tb testing.TB, s *Server, method, callID string, wait time.Duration) (string, error) {
+	tb.Helper()
 	c, err := net.Dial("tcp", s.TCPAddr().String())
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer c.Close()
-	c.Write([]byte(sipText("OPTIONS", "alive-tcp", "", c.LocalAddr().String(), "TCP")))
-	c.SetReadDeadline(time.Now().Add(2 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "SIP/2.0 200") {
-		tb.Fatalf("OPTIONS over TCP: %q %v", line, err)
-	}
+	c.Write([]byte(sipText(method, callID, "", c.LocalAddr().String(), "TCP")))
+	c.SetReadDeadline(time.Now().Add(wait))
+	return bufio.NewReader(c).ReadString('\n')
 }

@@ -138,16 +138,8 @@ func TestStatelessIfLeavesTheRestToSipgo(t *testing.T) {
 // Over TCP a picked INVITE is answered statelessly on its connection too.
 func TestStatelessIfOverTCP(t *testing.T) {
 	s, stateless, _ := challengeServer(t)
-	c, err := net.Dial("tcp", s.TCPAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.Write([]byte(sipText("INVITE", "tcp-challenged", "", c.LocalAddr().String(), "TCP")))
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 4096)
-	n, err := c.Read(buf)
-	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 407 ") || stateless.Load() != 1 {
-		t.Fatalf("INVITE over TCP: %q %v, %d stateless", buf[:n], err, stateless.Load())
+	line, err := tcpFirstLine(t, s, "INVITE", "tcp-challenged", 5*time.Second)
+	if err != nil || !strings.HasPrefix(line, "SIP/2.0 407 ") || stateless.Load() != 1 {
+		t.Fatalf("INVITE over TCP: %q %v, %d stateless", line, err, stateless.Load())
 	}
 }
