@@ -21,9 +21,14 @@ import (
 func TestTLSGarbageHandshakesThenRealClient(t *testing.T) {
 	logs := &siptest.Buffer{}
 	cert := siptest.SelfSigned(t)
+	// The 5 silent, 200 junk and one real connection all come from
+	// 127.0.0.1 and may be open at once: above the default cap of 200 per
+	// source, whose refusals are no handshake failures.
 	s := mustServeOpts(t, Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0",
-		TLSConfig: ServerTLSConfig(cert.TLS), Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		TLSConfig: ServerTLSConfig(cert.TLS), TCP: TCPLimits{MaxPerSource: 1000},
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	addr := s.TLSAddr().String()
+	silentSince := time.Now()
 
 	// A few silent connections stay open: their handshakes wait, the
 	// listener does not.
@@ -62,12 +67,17 @@ func TestTLSGarbageHandshakesThenRealClient(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("real client served after %s", d)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	// Counted before the silent ones reach TLSHandshakeTimeout and are
+	// counted too.
+	deadline := silentSince.Add(TLSHandshakeTimeout - time.Second)
 	for counterValue(t, s.guard.tlsFailed) < 200 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if got := counterValue(t, s.guard.tlsFailed); got != 200 {
-		t.Errorf("handshake failures counted %v, want 200", got)
+		t.Errorf("handshake failures counted %v after %s, want 200", got, time.Since(silentSince).Round(time.Millisecond))
+	}
+	if got := counterValue(t, s.guard.tcpRefuse.WithLabelValues("per_source")); got != 0 {
+		t.Errorf("%v connections refused for the per-source cap, want none", got)
 	}
 	if n := strings.Count(logs.String(), "TLS handshake failed"); n != 1 {
 		t.Errorf("handshake failure logged %d times for one source, want once:\n%s", n, logs)
