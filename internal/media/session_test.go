@@ -135,10 +135,10 @@ func TestPlayPacketsAndPacing(t *testing.T) {
 	}
 	// Pacing: 49 intervals of 20 ms, no drift, Play returns after 1 s.
 	span := arrivals[49].Sub(arrivals[0])
-	if span < 930*time.Millisecond || span > 1100*time.Millisecond {
+	if span < 930*time.Millisecond || span > 1230*time.Millisecond { // the last one may be up to 250 ms late, as below
 		t.Errorf("50 packets spread over %v, want ~980ms", span)
 	}
-	if elapsed < 990*time.Millisecond || elapsed > 1200*time.Millisecond {
+	if elapsed < 990*time.Millisecond || elapsed > 1300*time.Millisecond {
 		t.Errorf("Play took %v, want ~1s", elapsed)
 	}
 	// Each packet on its 20 ms schedule, within what a loaded machine
