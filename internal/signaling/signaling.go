@@ -92,6 +92,7 @@ type Server struct {
 	// picks select requests of a method answered statelessly (HandleStatelessIf).
 	picks    map[sip.RequestMethod]picked
 	answered answered // UDP responses sent statelessly, for retransmissions
+	invites  answered // UDP INVITEs handled through sipgo, for late retransmissions (routeInvite)
 	dialogs  map[string]DialogHandler
 }
 
@@ -360,6 +361,10 @@ func (s *Server) Dialogs() int {
 }
 
 func (s *Server) route(m sip.RequestMethod, req *sip.Request, tx sip.ServerTransaction) {
+	if m == sip.INVITE {
+		s.routeInvite(req, tx)
+		return
+	}
 	s.routeTo(m, req, tx, nil)
 }
 
