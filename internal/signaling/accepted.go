@@ -15,8 +15,9 @@ import (
 // new INVITE: its credentials' nonce-count being used already, it was
 // challenged with a 407 (issue 18 review; had the registrar taken them, it
 // would have been a second call). So every UDP INVITE handled through
-// sipgo is remembered (as answered's keys: answeredFor to 2×answeredFor,
-// which covers a retransmission in flight): one that reaches the handlers
+// sipgo is remembered (as answered's keys, forgotten after answeredFor to
+// 2×answeredFor, which covers a retransmission in flight; Serve's ticker
+// expires them without traffic): one that reaches the handlers
 // again had its transaction end, and is dropped as the transaction would
 // have absorbed it. Remembered before it is handled, not once its
 // transaction ended: a retransmission read between the dialog's end and

@@ -280,6 +280,7 @@ func (s *Server) Serve(ctx context.Context) error {
 				return
 			case now := <-t.C:
 				s.answered.expire(now)
+				s.invites.expire(now)
 			}
 		}
 	}()
