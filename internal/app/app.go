@@ -231,7 +231,7 @@ func (a *App) build(ctx context.Context) error {
 		}})
 	a.b2bua, err = b2bua.New(b2bua.Options{
 		Store: a.store, Desk: a.desk, Bus: a.bus, SIP: a.sip, Contacts: a.reg.Contacts,
-		Settings: a.settings.Get, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
+		Settings: a.settings.Get, SettingsGen: a.settings.Gen, Prompts: promptSets.get, Ports: ports, MediaIP: publicIP,
 		Domain: cfg.Domain, Logger: a.log, Now: a.now, Nodes: a.b2buaNodes(), Voicemail: a.feature,
 		Relay: a.relay, Media: cfg.Media, Emergency: a.emergency,
 	})

@@ -63,6 +63,9 @@ type Options struct {
 	Contacts func(device string) []hotdesk.Binding // registrar.Contacts
 	// Settings returns the site settings (cached by the caller).
 	Settings func(ctx context.Context) hotdesk.Settings
+	// SettingsGen is the generation of Settings' copy and whether it
+	// follows the bus (settings.Cache.Gen). Nil: NotFromTrunk is never sure.
+	SettingsGen func() (gen uint64, ok bool)
 	// Prompts loads one language's prompts for announcements (neutral
 	// phone, not allowed). Nil: refusals are a bare 403.
 	Prompts func(lang string) (*prompts.Set, error)

@@ -20,6 +20,7 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/media/prompts"
 	"github.com/hotdesk-pbx/hotdesk/internal/presence"
 	"github.com/hotdesk-pbx/hotdesk/internal/registrar"
+	"github.com/hotdesk-pbx/hotdesk/internal/settings"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest/sipstack"
@@ -57,6 +58,7 @@ type pbx struct {
 	desk  *desk.Service
 	b2b   *b2bua.B2BUA
 	pres  *presence.Presence
+	set   *settings.Cache // as internal/app's: dropped by settings_changed
 
 	mu  sync.Mutex
 	got []events.Event
@@ -73,7 +75,7 @@ func mustPBXWith(tb testing.TB, ports *media.PortPool) *pbx {
 	tb.Helper()
 	log := testLogger()
 	db := sqlitetest.MustOpen(tb)
-	p := &pbx{store: db, bus: events.New()}
+	p := &pbx{store: db, bus: events.New(), set: settings.New(db, 0, nil)}
 	p.desk = desk.New(desk.Options{Store: db, Bus: p.bus, Logger: log, InCall: func(d string) bool { return p.b2b.InCall(d) }})
 	p.reg, p.sip = sipstack.Start(tb, registrar.Options{Store: db, Bus: p.bus, Realm: realm, Logger: log, Node: "n1", Algorithms: []string{"MD5"}},
 		signaling.Options{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Logger: log})
@@ -82,13 +84,7 @@ func mustPBXWith(tb testing.TB, ports *media.PortPool) *pbx {
 		tb.Fatal(err)
 	}
 	p.b2b, err = b2bua.New(b2bua.Options{Store: db, Desk: p.desk, Bus: p.bus, SIP: p.sip, Contacts: p.reg.Contacts,
-		Settings: func(ctx context.Context) hotdesk.Settings {
-			st, err := db.GetSettings(ctx)
-			if err != nil {
-				return hotdesk.DefaultSettings()
-			}
-			return st
-		},
+		Settings: p.set.Get, SettingsGen: p.set.Gen,
 		Prompts: func(string) (*prompts.Set, error) { return set, nil },
 		Ports:   ports, MediaIP: "127.0.0.1", Domain: realm, Logger: log,
 		RegisterRetry: 200 * time.Millisecond, MaxCallDuration: maxCall})
@@ -115,7 +111,9 @@ func mustPBXWith(tb testing.TB, ports *media.PortPool) *pbx {
 		}
 	}()
 	tb.Cleanup(func() { unsub(); <-collected }) // after the components stopped
-	testrun.Background(tb, p.sip.Serve, p.reg.Run, p.b2b.Run, p.pres.Run)
+	testrun.Background(tb, p.sip.Serve, p.reg.Run, p.b2b.Run, p.pres.Run,
+		func(ctx context.Context) error { return p.set.Run(ctx, p.bus) })
+	testrun.Eventually(tb, 5*time.Second, "the settings cache follows the bus", func() bool { _, ok := p.set.Gen(); return ok })
 	return p
 }
 
@@ -166,7 +164,9 @@ func (p *pbx) mustDevice(tb testing.TB, d hotdesk.Device) *siptest.Phone {
 	return p.phone(tb, d.ID)
 }
 
-// updateSettings applies change to the stored settings.
+// updateSettings applies change to the stored settings and, as the admin
+// service does, publishes settings_changed; it returns once the settings
+// cache has taken it.
 func (p *pbx) updateSettings(tb testing.TB, change func(st *hotdesk.Settings)) {
 	tb.Helper()
 	ctx := context.Background()
@@ -177,6 +177,17 @@ func (p *pbx) updateSettings(tb testing.TB, change func(st *hotdesk.Settings)) {
 	change(&st)
 	if err := p.store.PutSettings(ctx, st); err != nil {
 		tb.Fatal(err)
+	}
+	gen, _ := p.set.Gen()
+	p.bus.Publish(events.Event{Kind: hotdesk.KindSettings})
+	// Polled closely: a test may go on the moment the cache has it.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Microsecond) {
+		if g, _ := p.set.Gen(); g != gen {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatal("the settings cache did not take the change within 5 s")
+		}
 	}
 }
 

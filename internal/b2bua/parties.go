@@ -33,10 +33,6 @@ import (
 type partyCache struct {
 	ttl     time.Duration
 	fetches atomic.Int64 // lookups that went to the store (tests)
-	// settings is bumped by every settings change and lost events: the
-	// trunk's addresses read before it are stale (trunkSeen).
-	settings atomic.Uint64
-	watching atomic.Bool // watch follows the bus
 
 	mu       sync.Mutex
 	ch       <-chan events.Event // nil: not watching, nothing cached
@@ -77,12 +73,10 @@ func (p *partyCache) watch(ctx context.Context, bus *events.Bus) {
 	p.mu.Lock()
 	p.ch, p.seqs = ch, follow.Seqs{}
 	p.clearLocked() // what was cached before no event could reach us
-	p.watching.Store(true)
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
 		p.ch = nil
-		p.watching.Store(false)
 		p.clearLocked()
 		p.mu.Unlock()
 	}()
@@ -120,8 +114,6 @@ func (p *partyCache) drainLocked() {
 // applyLocked drops what event e may have changed.
 func (p *partyCache) applyLocked(e events.Event) {
 	switch e.Kind {
-	case hotdesk.KindSettings:
-		p.settings.Add(1)
 	case hotdesk.KindLogin, hotdesk.KindLogout:
 		if e.Device == "" || e.Extension == "" {
 			p.clearLocked()
@@ -161,7 +153,6 @@ func (p *partyCache) clearLocked() {
 	clear(p.owners)
 	clear(p.callees)
 	p.gen++
-	p.settings.Add(1)
 }
 
 // callerMap is where dev's caller is kept: the map and its key.

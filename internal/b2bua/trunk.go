@@ -19,7 +19,10 @@ import (
 func (b *B2BUA) FromTrunk(req *sip.Request) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
-	gen := b.cache.settings.Load() // before the read: a change after it makes the copy stale
+	var gen uint64
+	if b.o.SettingsGen != nil {
+		gen, _ = b.o.SettingsGen() // before the read: a change after it makes the copy stale
+	}
 	tr := b.o.Settings(ctx).Trunk
 	var sources []string
 	if tr.Enabled {
@@ -30,8 +33,8 @@ func (b *B2BUA) FromTrunk(req *sip.Request) bool {
 }
 
 // trunkSeen is the trunk's source addresses as FromTrunk last read them
-// (none while the trunk is off), when, and the party cache's settings
-// generation before the read.
+// (none while the trunk is off), when, and the settings' generation
+// (Options.SettingsGen) before the read.
 type trunkSeen struct {
 	sources []string
 	at      time.Time
@@ -44,13 +47,18 @@ const trunkFresh = time.Second
 
 // NotFromTrunk reports, without waiting, that req surely does not come
 // from the trunk's addresses: FromTrunk read them less than trunkFresh
-// ago and no settings change has been seen on the bus since (the B2BUA
-// runs, following it). False when unsure. For the read loops, which must
-// not wait for a store (signaling.HandleStatelessIf): FromTrunk may read
-// the settings.
+// ago and the settings' generation has not moved since (the settings
+// cache follows the bus and moves it the moment a change arrives, not
+// when the party cache next drains its events: an address just added to
+// trunk.sources must not be challenged). False when unsure. For the read
+// loops, which must not wait for a store (signaling.HandleStatelessIf):
+// FromTrunk may read the settings.
 func (b *B2BUA) NotFromTrunk(req *sip.Request) bool {
 	t := b.trunkSeen.Load()
-	if t == nil || !b.cache.watching.Load() || t.gen != b.cache.settings.Load() {
+	if t == nil || b.o.SettingsGen == nil {
+		return false
+	}
+	if gen, ok := b.o.SettingsGen(); !ok || gen != t.gen {
 		return false
 	}
 	if age := b.o.Now().Sub(t.at); age < 0 || age >= trunkFresh {

@@ -2,17 +2,21 @@
 // by the components that read them on hot paths (desk on every login, b2bua
 // on every INVITE, feature for the prompt language and timeouts, presence
 // for its caps). A settings change, audited and published as
-// settings_changed, drops the copy at once (Run); a short TTL covers changes
-// made by other nodes.
+// settings_changed, drops the copy at once (Run) and moves the cache's
+// generation (Gen), which lets a reader that keeps something derived from
+// the settings outside the cache (b2bua: the trunk's addresses for the read
+// loops) know it is stale; a short TTL covers changes made by other nodes.
 package settings
 
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 )
 
 // DefaultTTL is how long a copy is used without reading the store.
@@ -28,6 +32,11 @@ type Cache struct {
 	store Store
 	ttl   time.Duration
 	now   hotdesk.Clock
+
+	// gen is bumped (under mu) by every invalidation; following is set
+	// while Run follows the bus (Gen).
+	gen       atomic.Uint64
+	following atomic.Bool
 
 	mu   sync.Mutex
 	cur  hotdesk.Settings
@@ -57,6 +66,7 @@ func (c *Cache) Load(ctx context.Context) (hotdesk.Settings, error) {
 		c.mu.Unlock()
 		return st, nil
 	}
+	gen := c.gen.Load()
 	c.mu.Unlock()
 	st, err := c.store.GetSettings(ctx)
 	c.mu.Lock()
@@ -64,7 +74,11 @@ func (c *Cache) Load(ctx context.Context) (hotdesk.Settings, error) {
 	if err != nil {
 		return st, err
 	}
-	c.cur, c.good, c.at = st, true, now
+	if c.gen.Load() == gen {
+		// Not kept when invalidated meanwhile: the read may have seen the
+		// settings before the change, and would be served as fresh.
+		c.cur, c.good, c.at = st, true, now
+	}
 	return st, nil
 }
 
@@ -83,24 +97,51 @@ func (c *Cache) Get(ctx context.Context) hotdesk.Settings {
 	return hotdesk.DefaultSettings()
 }
 
-// Invalidate drops the copy so the next use reads the store.
+// Invalidate drops the copy so the next use reads the store, and moves
+// the generation.
 func (c *Cache) Invalidate() {
 	c.mu.Lock()
 	c.at = time.Time{}
+	c.gen.Add(1) // after the copy is dropped: a reader seeing the new gen reads the store
 	c.mu.Unlock()
 }
 
-// Run invalidates the copy on every settings_changed event on bus, until
+// Gen returns the cache's generation and whether Run follows the bus.
+// The generation moves as soon as Run takes a settings change (or events
+// were lost, or Invalidate was called): settings read after Gen returned
+// gen are stale once it returns another. While ok is false a change could
+// go unseen, so nothing derived from the settings is sure.
+func (c *Cache) Gen() (gen uint64, ok bool) {
+	return c.gen.Load(), c.following.Load()
+}
+
+// runBuffer is Run's subscription: it sees every event on the bus (calls
+// too), and a lost one is taken as a settings change.
+const runBuffer = 1024
+
+// Run invalidates the copy on every settings_changed event on bus, and
+// when events were lost (a gap in their numbers, a cluster resync), until
 // ctx is done.
 func (c *Cache) Run(ctx context.Context, bus *events.Bus) error {
-	ch, cancel := bus.Subscribe(16)
+	ch, cancel := bus.Subscribe(runBuffer)
 	defer cancel()
+	c.Invalidate() // a change made before the subscription went unseen
+	c.following.Store(true)
+	defer c.following.Store(false)
+	var seqs follow.Seqs
+	tick := time.NewTicker(follow.LostAfter / 4)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case now := <-tick.C:
+			if seqs.Overdue(now) {
+				c.Invalidate()
+			}
 		case e := <-ch:
-			if e.Kind == hotdesk.KindSettings {
+			lost := seqs.See(e.Seq, time.Now())
+			if lost || e.Kind == hotdesk.KindSettings || e.Kind == events.KindResync {
 				c.Invalidate()
 			}
 		}

@@ -94,3 +94,83 @@ func TestSettingsChangedInvalidates(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// blockingStore's reads wait for release once hold is set.
+type blockingStore struct {
+	fakeStore
+	hold    chan struct{} // closed when a read has begun
+	release chan struct{}
+}
+
+func (b *blockingStore) GetSettings(ctx context.Context) (hotdesk.Settings, error) {
+	st, err := b.fakeStore.GetSettings(ctx)
+	if b.hold != nil {
+		close(b.hold)
+		<-b.release
+	}
+	return st, err
+}
+
+// A read in flight when the settings change (Invalidate) is returned but
+// not kept: it may be the settings before the change, and would have been
+// served as fresh for the whole TTL. The generation moves.
+func TestReadDuringChangeNotKept(t *testing.T) {
+	ctx := context.Background()
+	st := &blockingStore{hold: make(chan struct{}), release: make(chan struct{})}
+	st.set("nl", nil)
+	c := New(st, time.Hour, nil)
+	got := make(chan string)
+	go func() { got <- c.Get(ctx).Lang }()
+	<-st.hold
+	gen, _ := c.Gen()
+	st.set("de", nil)
+	c.Invalidate()
+	if g, _ := c.Gen(); g == gen {
+		t.Fatal("Invalidate did not move the generation")
+	}
+	st.hold = nil
+	close(st.release)
+	if lang := <-got; lang != "nl" {
+		t.Fatalf("the read in flight: %q, want nl", lang)
+	}
+	if lang := c.Get(ctx).Lang; lang != "de" {
+		t.Fatalf("after the change: %q, want de (the read in flight was kept)", lang)
+	}
+}
+
+// Run moves the generation when a settings change arrives and when
+// events were lost (its buffer was full), and says it follows the bus
+// only while it runs.
+func TestGenFollowsTheBus(t *testing.T) {
+	st := &fakeStore{}
+	c := New(st, time.Hour, nil)
+	if _, ok := c.Gen(); ok {
+		t.Fatal("following before Run")
+	}
+	bus := events.New()
+	stop := testrun.Go(t, func(ctx context.Context) error { return c.Run(ctx, bus) })
+	testrun.Eventually(t, 5*time.Second, "Run follows the bus", func() bool { _, ok := c.Gen(); return ok })
+	gen, _ := c.Gen()
+	bus.Publish(events.Event{Kind: hotdesk.KindUserChanged})
+	bus.Publish(events.Event{Kind: hotdesk.KindSettings})
+	testrun.Eventually(t, 5*time.Second, "the generation moves on settings_changed", func() bool { g, _ := c.Gen(); return g == gen+1 })
+	// Run is held in Invalidate (c.mu) by the next change while more
+	// events than its buffer holds are published: some are dropped, and
+	// the gap in their numbers counts as a change once overdue (a second
+	// move after the change's own).
+	c.mu.Lock()
+	bus.Publish(events.Event{Kind: hotdesk.KindSettings})
+	for range runBuffer + 100 {
+		bus.Publish(events.Event{Kind: events.KindCallTrying})
+	}
+	c.mu.Unlock()
+	testrun.Eventually(t, 5*time.Second, "the generation moves on lost events", func() bool {
+		bus.Publish(events.Event{Kind: events.KindCallTrying}) // the gap shows once a later event arrives
+		g, _ := c.Gen()
+		return g >= gen+3
+	})
+	stop()
+	if _, ok := c.Gen(); ok {
+		t.Fatal("following after Run returned")
+	}
+}

@@ -92,6 +92,7 @@ type Server struct {
 	// picks select requests of a method answered statelessly (HandleStatelessIf).
 	picks    map[sip.RequestMethod]picked
 	answered answered // UDP responses sent statelessly, for retransmissions
+	invites  answered // UDP INVITEs handled through sipgo, for late retransmissions (routeInvite)
 	dialogs  map[string]DialogHandler
 }
 
@@ -279,6 +280,7 @@ func (s *Server) Serve(ctx context.Context) error {
 				return
 			case now := <-t.C:
 				s.answered.expire(now)
+				s.invites.expire(now)
 			}
 		}
 	}()
@@ -360,6 +362,10 @@ func (s *Server) Dialogs() int {
 }
 
 func (s *Server) route(m sip.RequestMethod, req *sip.Request, tx sip.ServerTransaction) {
+	if m == sip.INVITE {
+		s.routeInvite(req, tx)
+		return
+	}
 	s.routeTo(m, req, tx, nil)
 }
 

@@ -242,6 +242,9 @@ func (a *answered) done(key string, res []byte) {
 	if _, ok := a.prev[key]; ok {
 		a.prev[key] = res
 	} else if len(a.cur) < answeredMax {
+		if a.cur == nil { // expire dropped it: answered after two ticks without traffic
+			a.cur = map[string][]byte{}
+		}
 		a.cur[key] = res
 	}
 	a.mu.Unlock()
