@@ -195,6 +195,35 @@ func runInBackground(t *testing.T, run func(context.Context), running func() boo
 	}
 }
 
+// A busy phone's login is touched once per 10 s, not once a second (issue
+// 18: with a second, 200 phones in calls cost 200 touches every second
+// whatever the call rate), and the held-back touch still comes well
+// within the shortest idle timeout (a minute), so it cannot fire meanwhile.
+func TestToucherEveryTenSeconds(t *testing.T) {
+	n := 0
+	tc := newToucher(func(ctx context.Context, dev string) error { n++; return nil }, quiet())
+	tc.running = true // rounds driven by hand with their times
+	t0 := time.Unix(1800000000, 0)
+	for _, s := range []struct {
+		at, wait time.Duration
+		touches  int
+	}{
+		{0, 0, 1},
+		{time.Second, 9 * time.Second, 1},
+		{5 * time.Second, 5 * time.Second, 1},
+		{9900 * time.Millisecond, 100 * time.Millisecond, 1},
+		{10 * time.Second, 0, 2},
+	} {
+		tc.put("HD1")
+		if w := tc.round(t0.Add(s.at)); w != s.wait || n != s.touches {
+			t.Errorf("round at %v: next in %v, %d touches; want %v, %d", s.at, w, n, s.wait, s.touches)
+		}
+	}
+	if touchEvery >= time.Minute/2 {
+		t.Errorf("touchEvery %v: a held-back touch must come well within the shortest idle timeout (1m)", touchEvery)
+	}
+}
+
 func (r *recorder) isRunning() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -202,8 +231,9 @@ func (r *recorder) isRunning() bool {
 }
 
 // A device's login is touched at most once per touchEvery, however many
-// calls marked it: the first mark at once, the others once the second is
+// calls marked it: the first mark at once, the others once that time is
 // over; a final round touches whatever is marked; without run, at once.
+// (Here with every at a second, so that run's timer comes within the test.)
 func TestToucherCoalesces(t *testing.T) {
 	var mu sync.Mutex
 	count := map[string]int{}
@@ -218,6 +248,7 @@ func TestToucherCoalesces(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}, quiet())
+	tc.every = time.Second
 	tc.put("HD0")
 	if touched("HD0") != 1 {
 		t.Fatal("put without run did not touch at once")
