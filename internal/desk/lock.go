@@ -146,7 +146,7 @@ type pinVerdict struct {
 // transaction it held the store's single writer (SQLite), or the row locks
 // (PostgreSQL), for its whole length, serialising it (issue 18).
 func (s *Service) prejudgePIN(ctx context.Context, ext, pin string) *pinVerdict {
-	u, err := s.store.FindUser(ctx, ext)
+	u, err := findLoginUser(ctx, s.store, ext)
 	if err != nil || s.checkUser(u) != nil {
 		return nil
 	}

@@ -108,7 +108,7 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (*LoginResult, er
 // for a PIN that cannot help: ErrUnknownUser, ErrUserNotHotdesk, ErrLocked
 // or ErrUnavailable. Login applies the same rules again.
 func (s *Service) CanLogin(ctx context.Context, ext string) error {
-	u, err := s.store.FindUser(ctx, ext)
+	u, err := findLoginUser(ctx, s.store, ext)
 	if isNotFound(err) {
 		return ErrUnknownUser
 	} else if err != nil {
@@ -138,7 +138,7 @@ func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, 
 			return nil, nil, err
 		}
 	}
-	d, err := tx.FindDevice(ctx, req.Device)
+	d, err := findLoginDevice(ctx, tx, req.Device)
 	if isNotFound(err) {
 		return nil, nil, ErrUnknownDevice
 	} else if err != nil {
@@ -152,7 +152,7 @@ func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, 
 	if d.Mode != hotdesk.ModeHotdesk {
 		return nil, nil, ErrDeviceNotHotdesk
 	}
-	u, err := tx.FindUser(ctx, req.Extension)
+	u, err := findLoginUser(ctx, tx, req.Extension)
 	if isNotFound(err) {
 		return nil, nil, ErrUnknownUser
 	} else if err != nil {
@@ -220,6 +220,42 @@ func (s *Service) switchTo(ctx context.Context, tx hotdesk.Tx, req LoginRequest,
 	}
 	res.Login = l
 	return append(audits, e), nil
+}
+
+// loginUserReader and loginDeviceReader are the narrow reads of a login
+// that the SQL stores offer (sqlstore.DB.LoginUser, Tx.LoginUser,
+// Tx.LoginDevice): only the fields the rules below check (a user's
+// Extension, Hotdesk, PINHash and LockedUntil; a device's ID, Mode,
+// LockedUntil and AutoLogout), not whole rows with their JSON columns
+// decoded, which inside the login transaction was the single SQLite
+// writer's time (issue 18). Other stores are read with FindUser and
+// FindDevice.
+type (
+	loginUserReader interface {
+		LoginUser(ctx context.Context, ext string) (*hotdesk.User, error)
+	}
+	loginDeviceReader interface {
+		LoginDevice(ctx context.Context, id string) (*hotdesk.Device, error)
+	}
+)
+
+// findLoginUser reads what a login checks of user ext from q (the store or
+// a transaction).
+func findLoginUser(ctx context.Context, q interface {
+	FindUser(ctx context.Context, ext string) (*hotdesk.User, error)
+}, ext string) (*hotdesk.User, error) {
+	if r, ok := q.(loginUserReader); ok {
+		return r.LoginUser(ctx, ext)
+	}
+	return q.FindUser(ctx, ext)
+}
+
+// findLoginDevice reads what a login checks of device id in tx.
+func findLoginDevice(ctx context.Context, tx hotdesk.Tx, id string) (*hotdesk.Device, error) {
+	if r, ok := tx.(loginDeviceReader); ok {
+		return r.LoginDevice(ctx, id)
+	}
+	return tx.FindDevice(ctx, id)
 }
 
 // loginByDevice returns the device's login, or nil if it is neutral.

@@ -1,10 +1,15 @@
 package sqlite
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/store/sqlstore"
 	"github.com/hotdesk-pbx/hotdesk/internal/store/storetest"
 )
 
@@ -23,4 +28,61 @@ func BenchmarkLoginTx(b *testing.B) {
 		dsn = ":memory:"
 	}
 	storetest.BenchLoginTx(b, MustOpen(b, dsn))
+}
+
+// BenchmarkLoginReads compares the whole-row reads of a user and a phone
+// (FindUser, FindDevice) with the narrow ones a login makes (LoginUser,
+// LoginDevice), on the read pool and inside a group-commit transaction:
+//
+//	go test -run X -bench LoginReads -benchmem ./internal/store/sqlite
+func BenchmarkLoginReads(b *testing.B) {
+	ctx := context.Background()
+	db := MustOpen(b, filepath.Join(b.TempDir(), "bench.db"))
+	until := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	u := &hotdesk.User{Extension: "201", Name: "Ann", Hotdesk: true, PINHash: "pbkdf2-sha256$500$c2FsdA$a2V5",
+		DIDs: []string{"+3110001"}, BLF: []string{"202", "203"}, SpeedDials: []hotdesk.SpeedDial{{Label: "Bo", Number: "203"}}}
+	d := &hotdesk.Device{ID: "HD00001", Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelGeneric, Label: "Desk 1",
+		SIPPassword: "pw", Location: hotdesk.Location{Text: "Desk 1, floor 2", Building: "B1", Floor: "2"},
+		AutoLogout: &hotdesk.AutoLogout{MaxDuration: "12h"}, LockedUntil: &until}
+	if err := db.CreateUser(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.CreateDevice(ctx, d); err != nil {
+		b.Fatal(err)
+	}
+	inTx := func(b *testing.B, read func(tx *sqlstore.Tx) error) {
+		for b.Loop() {
+			if err := db.InTx(ctx, func(tx hotdesk.Tx) error { return read(tx.(*sqlstore.Tx)) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("pool/FindUser", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.FindUser(ctx, "201"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("pool/LoginUser", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.LoginUser(ctx, "201"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("tx/FindUser+FindDevice", func(b *testing.B) {
+		inTx(b, func(tx *sqlstore.Tx) error {
+			_, err1 := tx.FindUser(ctx, "201")
+			_, err2 := tx.FindDevice(ctx, "HD00001")
+			return errors.Join(err1, err2)
+		})
+	})
+	b.Run("tx/LoginUser+LoginDevice", func(b *testing.B) {
+		inTx(b, func(tx *sqlstore.Tx) error {
+			_, err1 := tx.LoginUser(ctx, "201")
+			_, err2 := tx.LoginDevice(ctx, "HD00001")
+			return errors.Join(err1, err2)
+		})
+	})
 }

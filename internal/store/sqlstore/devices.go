@@ -36,13 +36,22 @@ func scanDevice(row rowScanner) (*hotdesk.Device, error) {
 	if err := fromJSON(loc, &d.Location); err != nil {
 		return nil, err
 	}
-	if auto.Valid {
-		d.AutoLogout = &hotdesk.AutoLogout{}
-		if err := fromJSON(auto.String, d.AutoLogout); err != nil {
-			return nil, err
-		}
+	if d.AutoLogout, err = autoLogoutOf(auto); err != nil {
+		return nil, err
 	}
 	return &d, nil
+}
+
+// autoLogoutOf decodes a device's auto_logout column (NULL: none).
+func autoLogoutOf(auto sql.NullString) (*hotdesk.AutoLogout, error) {
+	if !auto.Valid {
+		return nil, nil
+	}
+	var p hotdesk.AutoLogout
+	if err := fromJSON(auto.String, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // deviceArgs are d's values in deviceCols order.

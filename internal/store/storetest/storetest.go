@@ -28,6 +28,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteUserOwningPhones", testDeleteUserOwningPhones},
 		{"DeviceIDsIgnoreCase", testDeviceIDsIgnoreCase},
 		{"DeviceMailbox", testDeviceMailbox},
+		{"LoginReads", testLoginReads},
 		{"Devices", testDevices},
 		{"DeviceFilters", testDeviceFilters},
 		{"HotdeskIDs", testHotdeskIDs},

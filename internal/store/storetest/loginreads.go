@@ -1,0 +1,122 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hotdesk-pbx/hotdesk"
+)
+
+// The narrow reads of a hot desk login (sqlstore: DB.LoginUser,
+// Tx.LoginUser, Tx.LoginDevice; internal/desk uses them when the store has
+// them).
+type (
+	loginUserReader interface {
+		LoginUser(ctx context.Context, ext string) (*hotdesk.User, error)
+	}
+	loginDeviceReader interface {
+		LoginDevice(ctx context.Context, id string) (*hotdesk.Device, error)
+	}
+)
+
+// testLoginReads: LoginUser and LoginDevice, on the store and inside a
+// transaction, give what FindUser and FindDevice give of the fields a
+// login checks (and ENOTFOUND for what does not exist), and a transaction
+// reads its own changes.
+func testLoginReads(t *testing.T, s hotdesk.Store) {
+	su, ok := s.(loginUserReader)
+	if !ok {
+		t.Skip("store reads a login's user and device with FindUser and FindDevice")
+	}
+	ctx := context.Background()
+	until := t0.Add(15 * time.Minute).Truncate(time.Millisecond) // what the stores keep
+	users := []*hotdesk.User{
+		{Extension: "201", Name: "Ann", Hotdesk: true, PINHash: "hash-201", DIDs: []string{"+3110001"},
+			BLF: []string{"202"}, SpeedDials: []hotdesk.SpeedDial{{Label: "Bo", Number: "203"}}},
+		{Extension: "202", Hotdesk: true, PINHash: "hash-202", LockedUntil: &until},
+		{Extension: "203", Hotdesk: false}, // no PIN, not hot desking
+	}
+	for _, u := range users {
+		must(t, s.CreateUser(ctx, u))
+	}
+	devices := []*hotdesk.Device{
+		{ID: "HD00001", Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelGeneric, Label: "Desk 1",
+			Location: hotdesk.Location{Building: "B1", Floor: "2"}},
+		{ID: "HD00002", Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelGeneric, LockedUntil: &until,
+			AutoLogout: &hotdesk.AutoLogout{MaxDuration: "4h", DailyAt: "02:00"}},
+		{ID: "P201", Mode: hotdesk.ModePersonal, Model: hotdesk.ModelGeneric, Owner: "201"},
+	}
+	for _, d := range devices {
+		must(t, s.CreateDevice(ctx, d))
+	}
+	checkUser := func(t *testing.T, got *hotdesk.User, err error, ext string) {
+		t.Helper()
+		must(t, err)
+		want, err := s.FindUser(ctx, ext)
+		must(t, err)
+		if got.Extension != want.Extension || got.Hotdesk != want.Hotdesk || got.PINHash != want.PINHash ||
+			got.HasPIN != want.HasPIN || !equalTimes(got.LockedUntil, want.LockedUntil) {
+			t.Errorf("LoginUser(%s) = %+v, FindUser %+v", ext, got, want)
+		}
+	}
+	checkDevice := func(t *testing.T, got *hotdesk.Device, err error, id string) {
+		t.Helper()
+		must(t, err)
+		want, err := s.FindDevice(ctx, id)
+		must(t, err)
+		if got.ID != want.ID || got.Mode != want.Mode || !equalTimes(got.LockedUntil, want.LockedUntil) ||
+			(got.AutoLogout == nil) != (want.AutoLogout == nil) || got.AutoLogout != nil && *got.AutoLogout != *want.AutoLogout {
+			t.Errorf("LoginDevice(%s) = %+v, FindDevice %+v", id, got, want)
+		}
+	}
+	for _, u := range users {
+		got, err := su.LoginUser(ctx, u.Extension)
+		checkUser(t, got, err, u.Extension)
+	}
+	_, err := su.LoginUser(ctx, "299")
+	wantCode(t, err, hotdesk.ENOTFOUND)
+
+	must(t, s.InTx(ctx, func(tx hotdesk.Tx) error {
+		tu, ok1 := tx.(loginUserReader)
+		td, ok2 := tx.(loginDeviceReader)
+		if !ok1 || !ok2 {
+			t.Fatal("the store's transactions have no LoginUser and LoginDevice")
+		}
+		for _, u := range users {
+			got, err := tu.LoginUser(ctx, u.Extension)
+			checkUser(t, got, err, u.Extension)
+		}
+		for _, d := range devices {
+			got, err := td.LoginDevice(ctx, d.ID)
+			checkDevice(t, got, err, d.ID)
+		}
+		_, err := tu.LoginUser(ctx, "299")
+		wantCode(t, err, hotdesk.ENOTFOUND)
+		_, err = td.LoginDevice(ctx, "XX99999")
+		wantCode(t, err, hotdesk.ENOTFOUND)
+
+		// Its own changes: a lock set in the transaction.
+		p := &until
+		if _, err := tx.UpdateUser(ctx, "201", hotdesk.UserUpdate{LockedUntil: &p}); err != nil {
+			return err
+		}
+		if _, err := tx.UpdateDevice(ctx, "HD00001", hotdesk.DeviceUpdate{LockedUntil: &p}); err != nil {
+			return err
+		}
+		u, err := tu.LoginUser(ctx, "201")
+		if err != nil || !equalTimes(u.LockedUntil, &until) {
+			t.Errorf("LoginUser after the lock: %+v, %v", u, err)
+		}
+		d, err := td.LoginDevice(ctx, "HD00001")
+		if err != nil || !equalTimes(d.LockedUntil, &until) {
+			t.Errorf("LoginDevice after the lock: %+v, %v", d, err)
+		}
+		return nil
+	}))
+}
+
+// sameTime reports whether a and b are both nil or the same instant.
+func equalTimes(a, b *time.Time) bool {
+	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
+}
