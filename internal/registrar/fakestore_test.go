@@ -21,6 +21,7 @@ type fakeStore struct {
 	findFail error             // returned by FindDevice when set
 	finds    int
 	puts     int // PutBindings calls
+	txs      int // InTx calls
 }
 
 // storeKey is a binding row's key, as in the stores: each node owns its own.
@@ -102,6 +103,7 @@ func (s *fakeStore) DeleteExpiredBindings(ctx context.Context, node string, now 
 func (s *fakeStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
 	s.mu.Lock()
 	err := s.fail
+	s.txs++
 	s.mu.Unlock()
 	if err != nil {
 		return err

@@ -319,34 +319,31 @@ func (r *Registrar) flushDue(ctx context.Context, later bool) error {
 }
 
 // write stores a group commit: in one transaction when the store's Tx
-// writes bindings (hotdesk.BindingTx; the SQL stores), else the bindings,
-// the deletions and the audit events in one transaction each. (On SQLite
-// each transaction is a group-commit member with a savepoint of its own:
-// in commits of 5 first registrations, two transactions cost the store
-// 349 µs of CPU per binding and one 252 µs; bench/register/flushcost,
-// issue 18.)
+// writes bindings (hotdesk.BindingTxStore, asked once by New; the SQL
+// stores), else the bindings, the deletions and the audit events in one
+// transaction each. (On SQLite each transaction is a group-commit member
+// with a savepoint of its own: in commits of 5 first registrations, two
+// transactions cost the store 349 µs of CPU per binding and one 252 µs;
+// bench/register/flushcost, issue 18.)
 func (r *Registrar) write(ctx context.Context, puts, dels map[bindingKey]hotdesk.Binding, audits []*hotdesk.AuditEvent) error {
 	if len(puts) == 0 && len(dels) == 0 && len(audits) == 0 {
 		return nil
 	}
 	bs, gone := mapValues(puts), mapValues(dels)
-	one := false
-	err := inTxRetried(ctx, r.opts.Store, func(tx hotdesk.Tx) error {
-		bt, ok := tx.(hotdesk.BindingTx)
-		if !ok {
-			return nil
-		}
-		one = true
-		if err := bt.PutBindings(ctx, bs); err != nil {
-			return fmt.Errorf("put bindings: %w", err)
-		}
-		if err := bt.DeleteBindings(ctx, gone); err != nil {
-			return fmt.Errorf("delete bindings: %w", err)
-		}
-		return appendAudits(ctx, tx, audits)
-	})
-	if err != nil || one {
-		return err
+	if r.txBindings {
+		return inTxRetried(ctx, r.opts.Store, func(tx hotdesk.Tx) error {
+			bt, ok := tx.(hotdesk.BindingTx)
+			if !ok {
+				return fmt.Errorf("registrar: the store's Tx (%T) writes no bindings", tx)
+			}
+			if err := bt.PutBindings(ctx, bs); err != nil {
+				return fmt.Errorf("put bindings: %w", err)
+			}
+			if err := bt.DeleteBindings(ctx, gone); err != nil {
+				return fmt.Errorf("delete bindings: %w", err)
+			}
+			return appendAudits(ctx, tx, audits)
+		})
 	}
 	if len(bs) > 0 {
 		if err := r.opts.Store.PutBindings(ctx, bs); err != nil {

@@ -21,6 +21,8 @@ func (s *txStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error 
 	return s.fakeStore.InTx(ctx, func(tx hotdesk.Tx) error { return fn(bindingTx{tx, s.fakeStore}) })
 }
 
+func (s *txStore) TxWritesBindings() bool { return true }
+
 type bindingTx struct {
 	hotdesk.Tx
 	s *fakeStore
@@ -112,5 +114,40 @@ func TestGroupCommitRetriedAfterConflict(t *testing.T) {
 	}
 	if got := store.storedBindings("HD00001"); len(got) != 1 {
 		t.Fatalf("stored %+v", got)
+	}
+}
+
+// A store whose Tx writes no bindings (no hotdesk.BindingTxStore; test
+// fakes, siptest.MemStore) is asked once, by New: a group commit pays no
+// transaction to find out, only the one for its audit events, and a
+// flush of refreshes alone none.
+func TestGroupCommitWithoutBindingTxProbesNoTransaction(t *testing.T) {
+	store := newFakeStore()
+	store.addDevice("HD00001", "s3cret")
+	h := mustStart(t, store, newClock(), nil)
+	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
+	txs := func() int {
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		return store.txs
+	}
+	before := txs()
+	mustStatus(t, p.register(p.contact(), "MD5"), 200) // stored before its 200
+	if n := txs() - before; n != 1 {
+		t.Fatalf("%d transactions for a first registration, want 1 (its audit event)", n)
+	}
+	store.mu.Lock()
+	puts := store.puts
+	store.mu.Unlock()
+	if puts != 1 {
+		t.Fatalf("%d PutBindings, want 1", puts)
+	}
+	before = txs()
+	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+	if err := h.reg.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := txs() - before; n != 0 {
+		t.Fatalf("%d transactions for a flush of a refresh, want 0", n)
 	}
 }
