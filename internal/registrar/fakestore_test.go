@@ -123,6 +123,13 @@ func (s *fakeStore) storedBindings(device string) []hotdesk.Binding {
 	return out
 }
 
+// calls are the PutBindings and InTx calls so far.
+func (s *fakeStore) calls() (puts, txs int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.puts, s.txs
+}
+
 // auditKinds lists the kinds of the audited events, oldest first.
 func (s *fakeStore) auditKinds() []string {
 	es, _ := s.audits.FindAudit(context.Background(), hotdesk.AuditFilter{Limit: 1000})

@@ -75,10 +75,7 @@ func TestGroupCommitInOneTransaction(t *testing.T) {
 	if k := store.auditKinds(); !slices.Equal(k, []string{hotdesk.KindRegistered, hotdesk.KindUnregistered}) {
 		t.Fatalf("audit %v", k)
 	}
-	store.mu.Lock()
-	puts := store.puts
-	store.mu.Unlock()
-	if puts != 0 {
+	if puts, _ := store.calls(); puts != 0 {
 		t.Fatalf("%d PutBindings outside the transaction", puts)
 	}
 }
@@ -126,28 +123,17 @@ func TestGroupCommitWithoutBindingTxProbesNoTransaction(t *testing.T) {
 	store.addDevice("HD00001", "s3cret")
 	h := mustStart(t, store, newClock(), nil)
 	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
-	txs := func() int {
-		store.mu.Lock()
-		defer store.mu.Unlock()
-		return store.txs
-	}
-	before := txs()
+	_, before := store.calls()
 	mustStatus(t, p.register(p.contact(), "MD5"), 200) // stored before its 200
-	if n := txs() - before; n != 1 {
-		t.Fatalf("%d transactions for a first registration, want 1 (its audit event)", n)
+	puts, txs := store.calls()
+	if txs-before != 1 || puts != 1 {
+		t.Fatalf("%d transactions and %d PutBindings for a first registration, want 1 (its audit event) and 1", txs-before, puts)
 	}
-	store.mu.Lock()
-	puts := store.puts
-	store.mu.Unlock()
-	if puts != 1 {
-		t.Fatalf("%d PutBindings, want 1", puts)
-	}
-	before = txs()
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
 	if err := h.reg.flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := txs() - before; n != 0 {
-		t.Fatalf("%d transactions for a flush of a refresh, want 0", n)
+	if _, after := store.calls(); after-txs != 0 {
+		t.Fatalf("%d transactions for a flush of a refresh, want 0", after-txs)
 	}
 }
