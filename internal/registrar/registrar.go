@@ -169,6 +169,10 @@ type Registrar struct {
 	mu      sync.Mutex
 	devices map[string][]hotdesk.Binding // live table
 	slots   slots                        // the table's one-binding slices
+	// sweepAt is at or before the earliest expiry in the table (zero:
+	// none); sweep walks the table from then on. sweeps counts the walks.
+	sweepAt time.Time
+	sweeps  int
 	puts    map[bindingKey]hotdesk.Binding
 	later   map[bindingKey]laterPut // refreshes written within RefreshWriteDelay
 	dels    map[bindingKey]hotdesk.Binding
