@@ -89,5 +89,12 @@ type BindingTx interface {
 	DeleteBindings(ctx context.Context, bs []Binding) error
 }
 
+// BindingTxStore is implemented by a store whose every Tx is a BindingTx
+// when TxWritesBindings is true (both SQL stores): the registrar asks the
+// store once, when it is made, rather than each group commit's Tx.
+type BindingTxStore interface {
+	TxWritesBindings() bool
+}
+
 // Clock returns the current time; injected so tests control expiry.
 type Clock func() time.Time

@@ -28,9 +28,16 @@
 # 127.0.0.1:5070; its users 1000..10999, N at most 10000), in the same run:
 #
 #   CONNS=1000 N=10000 RATE=10000 DUR=10 KAMAILIO=1 bench/register/run.sh tcpmany
+#
+# BIN=path runs that binary instead of building ./cmd/hotdesk (A/B runs
+# back to back); M sets the registrations of a refresh pass (default N,
+# sipp cycles over the devices), for a longer profile at a low rate:
+#
+#   BIN=/tmp/hotdesk-main N=2000 M=24000 RATE=2000 SETTLE=1 bench/register/run.sh tcp1
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-10000}
+M=${M:-$N}                   # registrations of a refresh pass
 RATE=${RATE:-4000}           # registrations/s offered by sipp
 LIMIT=${LIMIT:-2000}         # registrations in flight at most
 CONNS=${CONNS:-1000}         # TCP connections of the tcpn pass
@@ -40,11 +47,12 @@ PPROF=${PPROF:-15090}
 DUR=${DUR:-10}               # seconds of refreshes in tcpmany
 PASSES=${*:-udp tcp1 tcpn}
 OUT=${OUT:-$(mktemp -d /tmp/bench-register.XXXXXX)}
+mkdir -p "$OUT"
 TOKEN=bench-register-token
 source bench/lib.sh
 need sipp sip-tester curl curl
 
-go build -o "$OUT/hotdesk" ./cmd/hotdesk
+if [ -n "${BIN:-}" ]; then cp "$BIN" "$OUT/hotdesk"; else go build -o "$OUT/hotdesk" ./cmd/hotdesk; fi
 go build -o "$OUT/tcpload" ./bench/register/tcpload
 HOTDESK_PPROF=127.0.0.1:$PPROF "$OUT/hotdesk" serve --data "$OUT/data" --sip "127.0.0.1:$PORT" \
   --http "127.0.0.1:$HTTP" --rtp-ports 40000-40999 --digest MD5 --admin-token "$TOKEN" --log-level warn \
@@ -88,9 +96,17 @@ echo "box: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $N devices cre
 heap0=$(heap_kb)
 curl -sf -o "$OUT/heap0.pprof" "http://127.0.0.1:$PPROF/debug/pprof/heap?gc=1"
 
+# ctx_switches PID: context switches (voluntary and not) of all the
+# process's threads: a wake-up per message costs more than its CPU time
+# shows.
+ctx_switches() {
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'
+}
+
 failed=0
 pass() { # name transport label
   local name=$1 t=$2 label=$3 calls=$N
+  [ "$label" = refresh ] && calls=$M
   local sf="$OUT/$name-$label.csv" extra=(-l "$LIMIT")
   # sipp -t tn opens a connection per registration (closed after it) and,
   # once -max_socket are open, sends on its first socket, which it never
@@ -100,20 +116,20 @@ pass() { # name transport label
   # connections keeps it below -max_socket.
   [ "$t" = tn ] && extra=(-l "$(( LIMIT < CONNS / 2 ? LIMIT : CONNS / 2 ))" -max_socket "$CONNS")
   rm -f "$sf"
-  local k0 w0 k1 w1
-  k0=$(cpu_ticks "$pid"); w0=$(date +%s.%N)
+  local k0 w0 k1 w1 x0 x1
+  k0=$(cpu_ticks "$pid"); w0=$(date +%s.%N); x0=$(ctx_switches "$pid")
   sipp "127.0.0.1:$PORT" -sf test/sipp/register_ok.xml -inf "$OUT/users.csv" -m "$calls" -r "$RATE" \
     -t "$t" -i 127.0.0.1 -p $((PORT + 1)) -nostdin -key domain bench.test -key expires 3600 \
     -buff_size 4194304 -trace_stat -stf "$sf" -fd 1 -timeout 120s "${extra[@]}" \
     >/dev/null 2>"$OUT/$name-$label.err" || true
-  k1=$(cpu_ticks "$pid"); w1=$(date +%s.%N)
+  k1=$(cpu_ticks "$pid"); w1=$(date +%s.%N); x1=$(ctx_switches "$pid")
   local ok fail retr
   ok=$(stat_col "$sf" "SuccessfulCall(C)"); fail=$(stat_col "$sf" "FailedCall(C)"); retr=$(stat_col "$sf" "Retransmissions(C)")
   [ "$fail" = 0 ] && [ "$ok" = "$calls" ] || failed=$((failed + 1))
   awk -v n="$name" -v l="$label" -v ok="$ok" -v f="$fail" -v r="$retr" -v s="$(echo "$w1 - $w0" | bc)" \
-    -v cpu="$(echo "($k1 - $k0) / $CLK" | bc -l)" -v rate="$RATE" 'BEGIN {
-    printf "%-5s %-8s offered %6d/s: %6d ok %4d failed %5d retrans in %6.2f s = %6.0f registrations/s; CPU %5.1f%% of a core, %4.0f us per registration\n",
-      n, l, rate, ok, f, r, s, ok / s, 100 * cpu / s, ok ? 1e6 * cpu / ok : 0 }'
+    -v cpu="$(echo "($k1 - $k0) / $CLK" | bc -l)" -v rate="$RATE" -v x=$((x1 - x0)) 'BEGIN {
+    printf "%-5s %-8s offered %6d/s: %6d ok %4d failed %5d retrans in %6.2f s = %6.0f registrations/s; CPU %5.1f%% of a core, %4.0f us, %4.2f context switches per registration\n",
+      n, l, rate, ok, f, r, s, ok / s, 100 * cpu / s, ok ? 1e6 * cpu / ok : 0, ok ? x / ok : 0 }'
 }
 
 # tcpmany: tcpload over CONNS connections, against Kamailio first when
@@ -152,7 +168,7 @@ for p in $PASSES; do
   esac
   pass "$p" "$t" new
   last=$p
-  curl -sf -o "$OUT/$p.pprof" "http://127.0.0.1:$PPROF/debug/pprof/profile?seconds=$((N / RATE > 1 ? N / RATE - 1 : 1))" &
+  curl -sf -o "$OUT/$p.pprof" "http://127.0.0.1:$PPROF/debug/pprof/profile?seconds=$((M / RATE > 1 ? M / RATE - 1 : 1))" &
   prof=$!
   pass "$p" "$t" refresh
   wait "$prof" || true

@@ -76,6 +76,10 @@ type secrets struct {
 	m        map[string]secret
 	gen      uint64 // bumped by every invalidation (see get)
 	watching bool
+	// sweepAt is at or before the earliest expiry of an entry (zero:
+	// none); sweep walks m from then on. sweeps counts the walks.
+	sweepAt time.Time
+	sweeps  int
 }
 
 const maxCachedSecrets = 200_000
@@ -123,6 +127,7 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time, whole boo
 		var key string
 		key, s = s.pack(user)
 		c.m[key] = s
+		c.expiresLocked(s.fetched.Add(ttl))
 	}
 	c.mu.Unlock()
 	return s, nil
@@ -166,10 +171,17 @@ func (c *secrets) fresh(user string, now time.Time) bool {
 	return ok && now.Sub(s.fetched) < ttl
 }
 
-// sweep drops entries older than the TTL.
+// sweep drops entries older than the TTL. It walks the entries only
+// once the earliest may have expired (sweepAt): with the app's TTL of
+// minutes, a walk of 10,000 entries every second found none (issue 18).
 func (c *secrets) sweep(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.sweepAt.IsZero() || now.Before(c.sweepAt) {
+		return
+	}
+	c.sweeps++
+	c.sweepAt = time.Time{}
 	ttl := c.ttl
 	if !c.watching {
 		ttl = min(ttl, unwatchedTTL)
@@ -177,7 +189,16 @@ func (c *secrets) sweep(now time.Time) {
 	for k, s := range c.m {
 		if now.Sub(s.fetched) >= ttl {
 			delete(c.m, k)
+		} else {
+			c.expiresLocked(s.fetched.Add(ttl))
 		}
+	}
+}
+
+// expiresLocked lowers sweepAt to t.
+func (c *secrets) expiresLocked(t time.Time) {
+	if c.sweepAt.IsZero() || t.Before(c.sweepAt) {
+		c.sweepAt = t
 	}
 }
 
@@ -195,6 +216,7 @@ func (c *secrets) forget(user string) {
 func (c *secrets) forgetAll(watching bool) {
 	c.mu.Lock()
 	clear(c.m)
+	c.sweepAt = time.Time{}
 	c.gen++
 	c.watching = watching
 	c.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/hotdesk-pbx/hotdesk"
 	hd "github.com/hotdesk-pbx/hotdesk/internal/digest"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/icholy/digest"
@@ -92,5 +93,24 @@ func BenchmarkRefresh(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		handle(i+2, r.handleRegisterRead) // as the read loop calls it
+	}
+}
+
+// BenchmarkSweep10000 is the once-a-FlushInterval sweep of a table of
+// 10,000 bindings that all expire in an hour (phones refresh before).
+func BenchmarkSweep10000(b *testing.B) {
+	r, err := New(Options{Store: newFakeStore(), Realm: testRealm, Logger: quietLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	r.mu.Lock()
+	for i := range 10000 {
+		d := fmt.Sprintf("HD%05d", i)
+		r.setLocked(d, []hotdesk.Binding{{Device: d, Contact: "sip:" + d + "@192.0.2.1:5060", Expires: now.Add(time.Hour)}})
+	}
+	r.mu.Unlock()
+	for b.Loop() {
+		r.sweep(now)
 	}
 }

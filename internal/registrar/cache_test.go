@@ -128,3 +128,28 @@ func TestCacheSurvivesReorderedEventsNotLostOnes(t *testing.T) {
 	ch <- events.Event{Seq: 10, Kind: hotdesk.KindRegistered} // 9 lost
 	until(t, "a lost event to empty the cache", func() bool { return c.cached() == 0 })
 }
+
+// Issue 18: the credential cache's sweep walks its entries only once the
+// earliest may have expired, not every second.
+func TestCacheSweepWalksOnlyFromTheEarliestExpiry(t *testing.T) {
+	h := mustStartCaching(t, "s3cret") // TTL 10 minutes
+	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
+	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+	walks := func() (int, int) {
+		c := h.reg.secrets
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.sweeps, len(c.m)
+	}
+	h.clock.Advance(5 * time.Minute)
+	h.reg.sweep(h.clock.Now())
+	if n, cached := walks(); n != 0 || cached != 1 {
+		t.Fatalf("%d walks, %d entries at 5 minutes, want 0 and 1", n, cached)
+	}
+	h.clock.Advance(6 * time.Minute)
+	h.reg.sweep(h.clock.Now())
+	h.reg.sweep(h.clock.Now().Add(time.Hour))
+	if n, cached := walks(); n != 1 || cached != 0 {
+		t.Fatalf("%d walks, %d entries after the TTL, want 1 (the entry expired) and 0", n, cached)
+	}
+}

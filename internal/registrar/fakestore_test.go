@@ -21,6 +21,7 @@ type fakeStore struct {
 	findFail error             // returned by FindDevice when set
 	finds    int
 	puts     int // PutBindings calls
+	txs      int // InTx calls
 }
 
 // storeKey is a binding row's key, as in the stores: each node owns its own.
@@ -102,6 +103,7 @@ func (s *fakeStore) DeleteExpiredBindings(ctx context.Context, node string, now 
 func (s *fakeStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
 	s.mu.Lock()
 	err := s.fail
+	s.txs++
 	s.mu.Unlock()
 	if err != nil {
 		return err
@@ -119,6 +121,13 @@ func (s *fakeStore) storedBindings(device string) []hotdesk.Binding {
 		}
 	}
 	return out
+}
+
+// calls are the PutBindings and InTx calls so far.
+func (s *fakeStore) calls() (puts, txs int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.puts, s.txs
 }
 
 // auditKinds lists the kinds of the audited events, oldest first.

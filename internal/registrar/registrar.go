@@ -29,8 +29,9 @@ import (
 
 // Store is what the registrar needs of the store (hotdesk.Store has it):
 // device credentials, the bindings it writes through, and one transaction
-// per group commit: its bindings, deletions and audit events when the Tx
-// is a hotdesk.BindingTx, else its audit events alone (Tx.AppendAudit).
+// per group commit: its bindings, deletions and audit events when the
+// store is a hotdesk.BindingTxStore whose Tx writes bindings, else its
+// audit events alone (Tx.AppendAudit).
 type Store interface {
 	FindDevice(ctx context.Context, id string) (*hotdesk.Device, error)
 	ListBindings(ctx context.Context, now time.Time) ([]hotdesk.Binding, error)
@@ -158,14 +159,20 @@ type Registrar struct {
 	// digestChecks counts digest responses computed and compared (tests
 	// check known and unknown devices do the same work).
 	digestChecks atomic.Int64
-	srv          *sipgo.Server     // for delayed responses; set by Register
-	sig          *signaling.Server // keep-alives to phones behind NAT; set by Register
+	// txBindings: the store's Tx is a hotdesk.BindingTx (asked once).
+	txBindings bool
+	srv        *sipgo.Server     // for delayed responses; set by Register
+	sig        *signaling.Server // keep-alives to phones behind NAT; set by Register
 	// keepalivesSent counts keep-alive pings sent (tests).
 	keepalivesSent atomic.Int64
 
 	mu      sync.Mutex
 	devices map[string][]hotdesk.Binding // live table
 	slots   slots                        // the table's one-binding slices
+	// sweepAt is at or before the earliest expiry in the table (zero:
+	// none); sweep walks the table from then on. sweeps counts the walks.
+	sweepAt time.Time
+	sweeps  int
 	puts    map[bindingKey]hotdesk.Binding
 	later   map[bindingKey]laterPut // refreshes written within RefreshWriteDelay
 	dels    map[bindingKey]hotdesk.Binding
@@ -195,13 +202,15 @@ func New(o Options) (*Registrar, error) {
 	if _, err := rand.Read(suffix[:]); err != nil {
 		return nil, fmt.Errorf("registrar: %w", err)
 	}
+	bts, ok := o.Store.(hotdesk.BindingTxStore)
 	return &Registrar{
-		tagSuffix: base64.RawURLEncoding.EncodeToString(suffix[:]),
-		opts:      o,
-		log:       o.Logger,
-		digest:    v,
-		secrets:   &secrets{find: o.Store.FindDevice, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]secret), digest: v},
-		limiter:   limit.New(o.SlowAfter, o.BlockAfter, o.FailWindow, o.BlockFor),
+		txBindings: ok && bts.TxWritesBindings(),
+		tagSuffix:  base64.RawURLEncoding.EncodeToString(suffix[:]),
+		opts:       o,
+		log:        o.Logger,
+		digest:     v,
+		secrets:    &secrets{find: o.Store.FindDevice, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]secret), digest: v},
+		limiter:    limit.New(o.SlowAfter, o.BlockAfter, o.FailWindow, o.BlockFor),
 		// Responses are slowed per source, never per device.
 		devLimiter: limit.NewBlocking(o.DeviceBlockAfter, o.DeviceFailWindow, o.DeviceBlockFor),
 		devices:    make(map[string][]hotdesk.Binding),

@@ -258,6 +258,50 @@ func TestSweepExpiresBindings(t *testing.T) {
 	}
 }
 
+// Issue 18: sweep walks the table only once its earliest expiry may have
+// come, not every FlushInterval; a refresh before then moves the next
+// walk to the refreshed expiry.
+func TestSweepWalksOnlyFromTheEarliestExpiry(t *testing.T) {
+	clock := newClock()
+	h := mustStartOne(t, "s3cret", clock, func(o *Options) { o.FlushInterval = time.Hour })
+	evs, cancel := h.bus.Subscribe(10)
+	defer cancel()
+	walks := func() int {
+		h.reg.mu.Lock()
+		defer h.reg.mu.Unlock()
+		return h.reg.sweeps
+	}
+	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
+	mustStatus(t, p.register(p.contact()+"Expires: 60\r\n", "MD5"), 200)
+	<-evs
+	clock.Advance(30 * time.Second)
+	h.reg.sweep(clock.Now())
+	if n := walks(); n != 0 {
+		t.Fatalf("%d walks before the earliest expiry, want 0", n)
+	}
+	mustStatus(t, p.register(p.contact()+"Expires: 60\r\n", "MD5"), 200) // now expires at 90 s
+	clock.Advance(31 * time.Second)
+	h.reg.sweep(clock.Now()) // 61 s: the old expiry came, nothing expired
+	h.reg.sweep(clock.Now().Add(20 * time.Second))
+	if n := walks(); n != 1 || len(h.reg.Contacts("HD00001")) != 1 {
+		t.Fatalf("%d walks by 81 s, want 1 (at 61 s); contacts %v", n, h.reg.Contacts("HD00001"))
+	}
+	clock.Advance(30 * time.Second)
+	h.reg.sweep(clock.Now()) // 91 s: expired
+	if n := walks(); n != 2 {
+		t.Fatalf("%d walks by 91 s, want 2", n)
+	}
+	for e := range evs {
+		if e.Kind == hotdesk.KindUnregistered {
+			break
+		}
+	}
+	h.reg.sweep(clock.Now().Add(time.Hour))
+	if n := walks(); n != 2 {
+		t.Fatalf("%d walks of an empty table, want 2", n)
+	}
+}
+
 func TestStoreFailureOnNewRegistrationIs503(t *testing.T) {
 	h := mustStartOne(t, "s3cret", newClock(), nil)
 	store := h.store

@@ -69,6 +69,9 @@ type laterPut struct {
 // writes over its binding where it lies. The key is the bindings' own
 // Device string (packStrings).
 func (r *Registrar) setLocked(device string, live []hotdesk.Binding) {
+	for _, b := range live {
+		r.expiresLocked(b.Expires)
+	}
 	old := r.devices[device]
 	switch {
 	case len(live) == 0:
@@ -84,6 +87,14 @@ func (r *Registrar) setLocked(device string, live []hotdesk.Binding) {
 	default:
 		r.slots.put(old)
 		r.devices[live[0].Device] = live
+	}
+}
+
+// expiresLocked lowers sweepAt, the earliest expiry in the table (or
+// earlier), to t.
+func (r *Registrar) expiresLocked(t time.Time) {
+	if r.sweepAt.IsZero() || t.Before(r.sweepAt) {
+		r.sweepAt = t
 	}
 }
 
@@ -125,14 +136,24 @@ func (r *Registrar) expireLocked(device string, now time.Time) {
 }
 
 // sweep expires bindings across the table and forgets stale nonce counts,
-// limiter entries and cached credentials.
+// limiter entries and cached credentials. The table is walked only once
+// its earliest expiry may have come (sweepAt): a walk of 10,000 bindings
+// every FlushInterval held the lock ~7 ms each time on a busy box, and
+// phones refresh before their bindings expire (issue 18).
 func (r *Registrar) sweep(now time.Time) {
 	r.mu.Lock()
-	for device, bs := range r.devices {
-		for _, b := range bs {
-			if !b.Expires.After(now) {
-				r.expireLocked(device, now)
-				break
+	if !r.sweepAt.IsZero() && !now.Before(r.sweepAt) {
+		r.sweeps++
+		r.sweepAt = time.Time{}
+		for device, bs := range r.devices {
+			for _, b := range bs {
+				if !b.Expires.After(now) {
+					r.expireLocked(device, now)
+					break
+				}
+			}
+			for _, b := range r.devices[device] {
+				r.expiresLocked(b.Expires)
 			}
 		}
 	}
@@ -319,34 +340,31 @@ func (r *Registrar) flushDue(ctx context.Context, later bool) error {
 }
 
 // write stores a group commit: in one transaction when the store's Tx
-// writes bindings (hotdesk.BindingTx; the SQL stores), else the bindings,
-// the deletions and the audit events in one transaction each. (On SQLite
-// each transaction is a group-commit member with a savepoint of its own:
-// in commits of 5 first registrations, two transactions cost the store
-// 349 µs of CPU per binding and one 252 µs; bench/register/flushcost,
-// issue 18.)
+// writes bindings (hotdesk.BindingTxStore, asked once by New; the SQL
+// stores), else the bindings, the deletions and the audit events in one
+// transaction each. (On SQLite each transaction is a group-commit member
+// with a savepoint of its own: in commits of 5 first registrations, two
+// transactions cost the store 349 µs of CPU per binding and one 252 µs;
+// bench/register/flushcost, issue 18.)
 func (r *Registrar) write(ctx context.Context, puts, dels map[bindingKey]hotdesk.Binding, audits []*hotdesk.AuditEvent) error {
 	if len(puts) == 0 && len(dels) == 0 && len(audits) == 0 {
 		return nil
 	}
 	bs, gone := mapValues(puts), mapValues(dels)
-	one := false
-	err := inTxRetried(ctx, r.opts.Store, func(tx hotdesk.Tx) error {
-		bt, ok := tx.(hotdesk.BindingTx)
-		if !ok {
-			return nil
-		}
-		one = true
-		if err := bt.PutBindings(ctx, bs); err != nil {
-			return fmt.Errorf("put bindings: %w", err)
-		}
-		if err := bt.DeleteBindings(ctx, gone); err != nil {
-			return fmt.Errorf("delete bindings: %w", err)
-		}
-		return appendAudits(ctx, tx, audits)
-	})
-	if err != nil || one {
-		return err
+	if r.txBindings {
+		return inTxRetried(ctx, r.opts.Store, func(tx hotdesk.Tx) error {
+			bt, ok := tx.(hotdesk.BindingTx)
+			if !ok {
+				return fmt.Errorf("registrar: the store's Tx (%T) writes no bindings", tx)
+			}
+			if err := bt.PutBindings(ctx, bs); err != nil {
+				return fmt.Errorf("put bindings: %w", err)
+			}
+			if err := bt.DeleteBindings(ctx, gone); err != nil {
+				return fmt.Errorf("delete bindings: %w", err)
+			}
+			return appendAudits(ctx, tx, audits)
+		})
 	}
 	if len(bs) > 0 {
 		if err := r.opts.Store.PutBindings(ctx, bs); err != nil {

@@ -21,6 +21,8 @@ func (s *txStore) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error 
 	return s.fakeStore.InTx(ctx, func(tx hotdesk.Tx) error { return fn(bindingTx{tx, s.fakeStore}) })
 }
 
+func (s *txStore) TxWritesBindings() bool { return true }
+
 type bindingTx struct {
 	hotdesk.Tx
 	s *fakeStore
@@ -73,10 +75,7 @@ func TestGroupCommitInOneTransaction(t *testing.T) {
 	if k := store.auditKinds(); !slices.Equal(k, []string{hotdesk.KindRegistered, hotdesk.KindUnregistered}) {
 		t.Fatalf("audit %v", k)
 	}
-	store.mu.Lock()
-	puts := store.puts
-	store.mu.Unlock()
-	if puts != 0 {
+	if puts, _ := store.calls(); puts != 0 {
 		t.Fatalf("%d PutBindings outside the transaction", puts)
 	}
 }
@@ -112,5 +111,29 @@ func TestGroupCommitRetriedAfterConflict(t *testing.T) {
 	}
 	if got := store.storedBindings("HD00001"); len(got) != 1 {
 		t.Fatalf("stored %+v", got)
+	}
+}
+
+// A store whose Tx writes no bindings (no hotdesk.BindingTxStore; test
+// fakes, siptest.MemStore) is asked once, by New: a group commit pays no
+// transaction to find out, only the one for its audit events, and a
+// flush of refreshes alone none.
+func TestGroupCommitWithoutBindingTxProbesNoTransaction(t *testing.T) {
+	store := newFakeStore()
+	store.addDevice("HD00001", "s3cret")
+	h := mustStart(t, store, newClock(), nil)
+	p := h.mustPhone(t, "udp", "HD00001", "s3cret")
+	_, before := store.calls()
+	mustStatus(t, p.register(p.contact(), "MD5"), 200) // stored before its 200
+	puts, txs := store.calls()
+	if txs-before != 1 || puts != 1 {
+		t.Fatalf("%d transactions and %d PutBindings for a first registration, want 1 (its audit event) and 1", txs-before, puts)
+	}
+	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+	if err := h.reg.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, after := store.calls(); after-txs != 0 {
+		t.Fatalf("%d transactions for a flush of a refresh, want 0", after-txs)
 	}
 }

@@ -78,10 +78,58 @@ type guardListener struct {
 	mu       sync.Mutex
 	total    int
 	bySource map[string]int
+
+	// shares are the parts of a read's stateless requests handed to
+	// the helpers (servePending), started once on first need.
+	shares      chan share
+	helpersOnce sync.Once
 }
 
 func newGuardListener(l net.Listener, s *Server, limits TCPLimits) *guardListener {
-	return &guardListener{Listener: l, s: s, limits: limits.withDefaults(), done: make(chan struct{}), bySource: map[string]int{}}
+	return &guardListener{Listener: l, s: s, limits: limits.withDefaults(), done: make(chan struct{}), bySource: map[string]int{},
+		shares: make(chan share)}
+}
+
+// share is every workers-th message of msgs from w on, served by a
+// helper; done is called after.
+type share struct {
+	c          *guardConn
+	msgs       [][]byte
+	ok         []bool
+	w, workers int
+	done       *sync.WaitGroup
+}
+
+// serve serves the share's messages and marks which were good.
+func (sh share) serve() {
+	for i := sh.w; i < len(sh.msgs); i += sh.workers {
+		sh.ok[i] = sh.c.servePendingOne(sh.msgs[i])
+	}
+}
+
+// helpers are the goroutines that serve shares for all the listener's
+// connections, until it is closed: long-lived, so a busy connection's
+// read starts none (a goroutine started per share cost its creation and
+// the growth of its stack in every read, issue 18).
+const helpers = UDPReaders - 1
+
+// startHelpers starts the helpers once.
+func (l *guardListener) startHelpers() {
+	l.helpersOnce.Do(func() {
+		for range helpers {
+			go func() {
+				for {
+					select {
+					case <-l.done:
+						return
+					case sh := <-l.shares:
+						sh.serve()
+						sh.done.Done()
+					}
+				}
+			}()
+		}
+	})
 }
 
 // Close closes the listener and ends a pending backoff.
@@ -433,22 +481,27 @@ func (c *guardConn) frame() error {
 // maxPending bounds the messages served together (servePending).
 const maxPending = 256
 
-// perWorker is the fewest messages of one read served per goroutine:
-// with many connections (1,000 phones) a read holds one to a few
-// REGISTERs, other connections' loops keep the cores busy, and a
-// goroutine started for each of them cost its creation and the growth of
-// its stack (runtime.copystack 7% of the CPU, issue 18); one busy
-// connection's reads hold dozens.
-const perWorker = 4
+// perWorker is the fewest messages of one read served per share: a
+// read of fewer than twice as many is served by the read loop alone.
+// With many connections (1,000 phones) a read holds one to a few
+// REGISTERs and other connections' loops keep the cores busy; over one
+// connection at 2,000 registrations/s reads held 8 to 30, and handing
+// shares of them to other goroutines cost more wake-ups than it saved
+// (4: 2.2 context switches per registration, 16: 1.7; issue 18). A loop
+// that falls behind reads more at once (up to maxRead), and its reads
+// are then shared.
+const perWorker = 16
 
 // servePending checks and serves the stateless requests framed from one
-// read (c.pend), on up to UDPReaders goroutines when there are several:
-// one goroutine per connection framing, parsing and answering every
-// REGISTER of a busy connection in turn was the ceiling over one TCP
-// connection (issue 18; over UDP several read loops share the socket).
-// Their responses go out together when frame returns (connWriter). The
-// messages are slices of the read array: all are served before the next
-// read.
+// read (c.pend), in up to UDPReaders shares when there are several: the
+// read loop serves the first and the listener's helpers the others (one
+// a free helper does not take at once, the read loop serves after its
+// own). One goroutine per connection framing, parsing and answering
+// every REGISTER of a busy connection in turn was the ceiling over one
+// TCP connection (issue 18; over UDP several read loops share the
+// socket). Their responses go out together when frame returns
+// (connWriter). The messages are slices of the read array: all are
+// served before the next read.
 func (c *guardConn) servePending() {
 	msgs := c.pend
 	if len(msgs) == 0 {
@@ -462,13 +515,23 @@ func (c *guardConn) servePending() {
 			ok[i] = c.servePendingOne(m)
 		}
 	} else {
+		c.l.startHelpers()
 		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Go(func() {
-				for i := w; i < len(msgs); i += workers {
-					ok[i] = c.servePendingOne(msgs[i])
-				}
-			})
+		var mine [UDPReaders]bool // shares no helper took
+		for w := 1; w < workers; w++ {
+			wg.Add(1)
+			select {
+			case c.l.shares <- share{c: c, msgs: msgs, ok: ok, w: w, workers: workers, done: &wg}:
+			default:
+				wg.Done()
+				mine[w] = true
+			}
+		}
+		share{c: c, msgs: msgs, ok: ok, w: 0, workers: workers}.serve()
+		for w := 1; w < workers; w++ {
+			if mine[w] {
+				share{c: c, msgs: msgs, ok: ok, w: w, workers: workers}.serve()
+			}
 		}
 		wg.Wait()
 	}

@@ -4,10 +4,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,4 +106,124 @@ func TestTCPRegistersOfOneReadAnsweredInOneWrite(t *testing.T) {
 	if calls.Load() != 40 || g.messages != 41 || !g.registered {
 		t.Fatalf("%d REGISTERs handled, %d messages counted (want 40, 41)", calls.Load(), g.messages)
 	}
+}
+
+// goid is the calling goroutine's id, from its stack's first line.
+func goid() string {
+	var b [64]byte
+	f := strings.Fields(string(b[:runtime.Stack(b[:], false)]))
+	return f[1] // "goroutine 123 [running]:"
+}
+
+// Issue 18: the requests of a busy connection's reads are served by the
+// read loop and the listener's long-lived helpers, not by goroutines
+// started for every read: over 20 reads of 40 REGISTERs each, no more
+// than the read loop and the helpers serve them, the read loop among
+// them.
+func TestTCPReadsServedWithoutNewGoroutines(t *testing.T) {
+	s, err := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	served := map[string]int{}
+	s.HandleStateless(sip.REGISTER, func(req *sip.Request, tx sip.ServerTransaction) {
+		mu.Lock()
+		served[goid()]++
+		mu.Unlock()
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	l := newGuardListener(nil, s, TCPLimits{})
+	defer l.once.Do(func() { close(l.done) }) // ends the helpers (no listener to close)
+	l.total, l.bySource["127.0.0.1"] = 1, 1
+	const reads, perRead = 20, 40
+	var in strings.Builder
+	for i := range reads * perRead {
+		in.WriteString(sipText("REGISTER", "reads-"+strconv.Itoa(i), "", "127.0.0.1:5070", "TCP"))
+	}
+	script := in.String()
+	conn := &scriptConn{}
+	g := newGuardConn(conn, l, "127.0.0.1")
+	g.rbuf = make([]byte, len(script)/reads) // one read holds 40 REGISTERs
+	conn.in = []byte(script)
+	if _, err := g.Read(make([]byte, 65535)); err != io.EOF {
+		t.Fatalf("after the script: %v, want EOF", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	n := 0
+	for _, c := range served {
+		n += c
+	}
+	if n != reads*perRead {
+		t.Fatalf("%d REGISTERs served, want %d", n, reads*perRead)
+	}
+	if len(served) > 1+helpers || served[goid()] == 0 {
+		t.Fatalf("served on %d goroutines %v (the read loop %s), want at most %d, the read loop among them",
+			len(served), served, goid(), 1+helpers)
+	}
+
+	// A read of 24 REGISTERs (a connection keeping up at 2,000
+	// registrations/s) is served by the read loop alone: no wake-ups.
+	clear(served)
+	in.Reset()
+	const small = 24
+	for i := range small {
+		in.WriteString(sipText("REGISTER", "small-"+strconv.Itoa(i), "", "127.0.0.1:5070", "TCP"))
+	}
+	conn.in = []byte(in.String())
+	g.rbuf = make([]byte, len(conn.in)+minRead)
+	mu.Unlock()
+	if _, err := g.Read(make([]byte, 65535)); err != io.EOF {
+		t.Fatalf("after the small read: %v, want EOF", err)
+	}
+	mu.Lock()
+	if len(served) != 1 || served[goid()] != small {
+		t.Fatalf("a read of %d REGISTERs served on %v, want the read loop (%s) alone", small, served, goid())
+	}
+}
+
+// BenchmarkTCPReadOf16Registers is one read of a busy connection
+// holding 16 REGISTERs: framed, served in shares (servePending) by a
+// handler that answers 200, and the responses written in one go.
+func BenchmarkTCPReadOf16Registers(b *testing.B) {
+	s, err := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.HandleStateless(sip.REGISTER, func(req *sip.Request, tx sip.ServerTransaction) {
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	l := newGuardListener(nil, s, TCPLimits{})
+	defer l.once.Do(func() { close(l.done) })
+	l.total, l.bySource["127.0.0.1"] = 1, 1
+	var in strings.Builder
+	for i := range 16 {
+		in.WriteString(sipText("REGISTER", "bench-"+strconv.Itoa(i), "", "127.0.0.1:5070", "TCP"))
+	}
+	read := []byte(in.String())
+	conn := &scriptConn{}
+	g := newGuardConn(conn, l, "127.0.0.1")
+	g.rbuf = make([]byte, len(read))
+	buf := make([]byte, 65535)
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		conn.in, conn.writes = read, conn.writes[:0]
+		if _, err := g.Read(buf); err != io.EOF {
+			b.Fatal(err)
+		}
+	}
+	// The process's CPU time (all threads): on a shared box, the wall
+	// time of a read served on several goroutines says little.
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// processCPU is the process's user and system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

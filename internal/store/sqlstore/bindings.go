@@ -7,7 +7,13 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
-var _ hotdesk.BindingTx = (*Tx)(nil)
+var (
+	_ hotdesk.BindingTx      = (*Tx)(nil)
+	_ hotdesk.BindingTxStore = (*DB)(nil)
+)
+
+// TxWritesBindings is true: every Tx is a hotdesk.BindingTx.
+func (db *DB) TxWritesBindings() bool { return true }
 
 const bindingCols = `device, contact, expires, call_id, cseq, user_agent, source, transport, node, updated, stale, nat, instance, reg_id`
 
@@ -15,29 +21,30 @@ const bindingCols = `device, contact, expires, call_id, cseq, user_agent, source
 // transaction, so a registrar batch costs one durable commit. Writing a
 // stale row again makes it live.
 func (db *DB) PutBindings(ctx context.Context, bs []hotdesk.Binding) error {
-	return db.writeBindings(ctx, bs, db.putBindings)
+	return db.writeBindings(ctx, nil, bs, db.putBindings)
 }
 
 // PutBindings is PutBindings in the transaction (hotdesk.BindingTx): the
 // registrar writes a group commit's bindings, deletions and audit events
 // in one.
 func (tx *Tx) PutBindings(ctx context.Context, bs []hotdesk.Binding) error {
-	return tx.db.putBindings(ctx, tx.q, bs)
+	return tx.db.writeBindings(ctx, tx.q, bs, tx.db.putBindings)
 }
 
-// writeBindings runs write on bs in a transaction of its own, and none
-// for no binding.
-func (db *DB) writeBindings(ctx context.Context, bs []hotdesk.Binding, write func(context.Context, querier, []hotdesk.Binding) error) error {
+// writeBindings runs write on bs in q (a caller's transaction) or, for
+// a nil q, in a transaction of its own; for no binding it does nothing.
+// It is the one check for an empty list of the four binding writes.
+func (db *DB) writeBindings(ctx context.Context, q querier, bs []hotdesk.Binding, write func(context.Context, querier, []hotdesk.Binding) error) error {
 	if len(bs) == 0 {
 		return nil
+	}
+	if q != nil {
+		return write(ctx, q, bs)
 	}
 	return db.inTx(ctx, func(q querier) error { return write(ctx, q, bs) })
 }
 
 func (db *DB) putBindings(ctx context.Context, q querier, bs []hotdesk.Binding) error {
-	if len(bs) == 0 {
-		return nil
-	}
 	st, err := q.PrepareContext(ctx, `INSERT INTO bindings (`+bindingCols+`)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,0,$11,$12,$13)
 		ON CONFLICT (device, contact, node) DO UPDATE SET expires = excluded.expires,
@@ -62,18 +69,15 @@ func (db *DB) putBindings(ctx context.Context, q querier, bs []hotdesk.Binding) 
 // DeleteBindings removes the (device, contact, node) rows given: a node's
 // expiry never touches another node's binding of the same contact.
 func (db *DB) DeleteBindings(ctx context.Context, bs []hotdesk.Binding) error {
-	return db.writeBindings(ctx, bs, db.deleteBindings)
+	return db.writeBindings(ctx, nil, bs, db.deleteBindings)
 }
 
 // DeleteBindings is DeleteBindings in the transaction (hotdesk.BindingTx).
 func (tx *Tx) DeleteBindings(ctx context.Context, bs []hotdesk.Binding) error {
-	return tx.db.deleteBindings(ctx, tx.q, bs)
+	return tx.db.writeBindings(ctx, tx.q, bs, tx.db.deleteBindings)
 }
 
 func (db *DB) deleteBindings(ctx context.Context, q querier, bs []hotdesk.Binding) error {
-	if len(bs) == 0 {
-		return nil
-	}
 	st, err := q.PrepareContext(ctx, `DELETE FROM bindings WHERE device = $1 AND contact = $2 AND node = $3`)
 	if err != nil {
 		return db.wrap(err, "prepare delete binding")

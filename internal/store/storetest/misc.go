@@ -205,7 +205,8 @@ func testTimes(t *testing.T, s hotdesk.Store) {
 	}
 }
 
-// testBindingsInTx: a store whose Tx is a hotdesk.BindingTx writes
+// testBindingsInTx: a store whose Tx writes bindings (it says so as a
+// hotdesk.BindingTxStore, and its Tx is a hotdesk.BindingTx) writes
 // bindings, deletions and audit events in one transaction (the
 // registrar's group commit): all of them or, when it fails, none.
 func testBindingsInTx(t *testing.T, s hotdesk.Store) {
@@ -216,11 +217,15 @@ func testBindingsInTx(t *testing.T, s hotdesk.Store) {
 			Source: "192.0.2.1:5060", Transport: "udp", Node: "n1", Updated: now}
 	}
 	must(t, s.PutBindings(ctx, []hotdesk.Binding{b("HD00001")}))
-	var isBT bool
-	must(t, s.InTx(ctx, func(tx hotdesk.Tx) error { _, isBT = tx.(hotdesk.BindingTx); return nil }))
-	if !isBT {
+	if bts, ok := s.(hotdesk.BindingTxStore); !ok || !bts.TxWritesBindings() {
 		t.Skip("the store's Tx writes no bindings")
 	}
+	must(t, s.InTx(ctx, func(tx hotdesk.Tx) error {
+		if _, ok := tx.(hotdesk.BindingTx); !ok {
+			t.Fatalf("TxWritesBindings, but the Tx (%T) is no hotdesk.BindingTx", tx)
+		}
+		return nil
+	}))
 	write := func(put, del hotdesk.Binding, kind string, fail error) error {
 		return s.InTx(ctx, func(tx hotdesk.Tx) error {
 			bt := tx.(hotdesk.BindingTx)
