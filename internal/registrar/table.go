@@ -1,9 +1,11 @@
 package registrar
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -414,6 +416,10 @@ func appendAudits(ctx context.Context, tx hotdesk.Tx, audits []*hotdesk.AuditEve
 	return nil
 }
 
+// mapValues lists a group commit's bindings sorted by device, contact and
+// node: two nodes upserting overlapping rows on one PostgreSQL then take
+// the row locks in the same order and cannot deadlock (map order would
+// differ per flush; the ECONFLICT retry covered it, at a lost round trip).
 func mapValues(m map[bindingKey]hotdesk.Binding) []hotdesk.Binding {
 	if len(m) == 0 {
 		return nil
@@ -422,6 +428,9 @@ func mapValues(m map[bindingKey]hotdesk.Binding) []hotdesk.Binding {
 	for _, b := range m {
 		bs = append(bs, b)
 	}
+	slices.SortFunc(bs, func(a, b hotdesk.Binding) int {
+		return cmp.Or(strings.Compare(a.Device, b.Device), strings.Compare(a.Contact, b.Contact), strings.Compare(a.Node, b.Node))
+	})
 	return bs
 }
 

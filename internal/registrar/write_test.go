@@ -2,6 +2,7 @@ package registrar
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -135,5 +136,26 @@ func TestGroupCommitWithoutBindingTxProbesNoTransaction(t *testing.T) {
 	}
 	if _, after := store.calls(); after-txs != 0 {
 		t.Fatalf("%d transactions for a flush of a refresh, want 0", after-txs)
+	}
+}
+
+// TestGroupCommitRowsSorted: a group commit's bindings go to the store in
+// one order (device, contact, node), whatever the map's, so two nodes
+// writing overlapping rows lock them in the same order.
+func TestGroupCommitRowsSorted(t *testing.T) {
+	m := map[bindingKey]hotdesk.Binding{}
+	for i := range 64 {
+		b := hotdesk.Binding{Device: fmt.Sprintf("HD%05d", (i*37)%16), Contact: fmt.Sprintf("sip:p@127.0.0.1:%d", 5060+(i*11)%64), Node: "a"}
+		m[bindingKey{b.Device, b.Contact}] = b
+	}
+	bs := mapValues(m)
+	if len(bs) != len(m) {
+		t.Fatalf("%d bindings, want %d", len(bs), len(m))
+	}
+	for i := 1; i < len(bs); i++ {
+		a, b := bs[i-1], bs[i]
+		if a.Device > b.Device || a.Device == b.Device && a.Contact >= b.Contact {
+			t.Fatalf("binding %d (%s %s) after %d (%s %s): not in (device, contact) order", i, b.Device, b.Contact, i-1, a.Device, a.Contact)
+		}
 	}
 }
