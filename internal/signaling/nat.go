@@ -33,6 +33,11 @@ func BehindNAT(req *sip.Request) bool {
 // SourceAddr is the IP of an "ip:port" (or bare IP) source, unmapped;
 // invalid for anything else.
 func SourceAddr(s string) netip.Addr {
+	// A bare host (a Via or Contact host, per REGISTER) goes straight to
+	// hostAddr: netip.ParseAddrPort's error for it is an allocation.
+	if i := strings.LastIndexByte(s, ':'); i < 0 || s[len(s)-1] == ']' || s[0] != '[' && strings.IndexByte(s, ':') != i {
+		return hostAddr(s)
+	}
 	if ap, err := netip.ParseAddrPort(s); err == nil {
 		return ap.Addr().Unmap()
 	}
