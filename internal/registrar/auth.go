@@ -76,9 +76,8 @@ type secrets struct {
 	m        map[string]secret
 	gen      uint64 // bumped by every invalidation (see get)
 	watching bool
-	// sweepAt is at or before the earliest expiry of an entry (zero:
-	// none); sweep walks m from then on. sweeps counts the walks.
-	sweepAt time.Time
+	// sweepAt: when sweep next walks m. sweeps counts the walks.
+	sweepAt sweepDue
 	sweeps  int
 }
 
@@ -127,7 +126,7 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time, whole boo
 		var key string
 		key, s = s.pack(user)
 		c.m[key] = s
-		c.expiresLocked(s.fetched.Add(ttl))
+		c.sweepAt.lower(s.fetched.Add(ttl))
 	}
 	c.mu.Unlock()
 	return s, nil
@@ -177,11 +176,10 @@ func (c *secrets) fresh(user string, now time.Time) bool {
 func (c *secrets) sweep(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.sweepAt.IsZero() || now.Before(c.sweepAt) {
+	if !c.sweepAt.take(now) {
 		return
 	}
 	c.sweeps++
-	c.sweepAt = time.Time{}
 	ttl := c.ttl
 	if !c.watching {
 		ttl = min(ttl, unwatchedTTL)
@@ -190,15 +188,8 @@ func (c *secrets) sweep(now time.Time) {
 		if now.Sub(s.fetched) >= ttl {
 			delete(c.m, k)
 		} else {
-			c.expiresLocked(s.fetched.Add(ttl))
+			c.sweepAt.lower(s.fetched.Add(ttl))
 		}
-	}
-}
-
-// expiresLocked lowers sweepAt to t.
-func (c *secrets) expiresLocked(t time.Time) {
-	if c.sweepAt.IsZero() || t.Before(c.sweepAt) {
-		c.sweepAt = t
 	}
 }
 
@@ -216,7 +207,7 @@ func (c *secrets) forget(user string) {
 func (c *secrets) forgetAll(watching bool) {
 	c.mu.Lock()
 	clear(c.m)
-	c.sweepAt = time.Time{}
+	c.sweepAt = sweepDue{}
 	c.gen++
 	c.watching = watching
 	c.mu.Unlock()

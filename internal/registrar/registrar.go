@@ -169,9 +169,8 @@ type Registrar struct {
 	mu      sync.Mutex
 	devices map[string][]hotdesk.Binding // live table
 	slots   slots                        // the table's one-binding slices
-	// sweepAt is at or before the earliest expiry in the table (zero:
-	// none); sweep walks the table from then on. sweeps counts the walks.
-	sweepAt time.Time
+	// sweepAt: when sweep next walks the table. sweeps counts the walks.
+	sweepAt sweepDue
 	sweeps  int
 	puts    map[bindingKey]hotdesk.Binding
 	later   map[bindingKey]laterPut // refreshes written within RefreshWriteDelay

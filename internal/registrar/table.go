@@ -72,7 +72,7 @@ type laterPut struct {
 // Device string (packStrings).
 func (r *Registrar) setLocked(device string, live []hotdesk.Binding) {
 	for _, b := range live {
-		r.expiresLocked(b.Expires)
+		r.sweepAt.lower(b.Expires)
 	}
 	old := r.devices[device]
 	switch {
@@ -92,12 +92,26 @@ func (r *Registrar) setLocked(device string, live []hotdesk.Binding) {
 	}
 }
 
-// expiresLocked lowers sweepAt, the earliest expiry in the table (or
-// earlier), to t.
-func (r *Registrar) expiresLocked(t time.Time) {
-	if r.sweepAt.IsZero() || t.Before(r.sweepAt) {
-		r.sweepAt = t
+// sweepDue is when a sweep must next walk what it holds (the binding
+// table, the credential cache): at or before the earliest expiry in it,
+// zero while nothing can expire.
+type sweepDue struct{ at time.Time }
+
+// lower makes the walk due by t at the latest.
+func (d *sweepDue) lower(t time.Time) {
+	if d.at.IsZero() || t.Before(d.at) {
+		d.at = t
 	}
+}
+
+// take reports whether a walk is due at now; if so it starts over, for
+// the walk to lower it again with what it keeps.
+func (d *sweepDue) take(now time.Time) bool {
+	if d.at.IsZero() || now.Before(d.at) {
+		return false
+	}
+	d.at = time.Time{}
+	return true
 }
 
 // liveLocked returns a copy of the device's unexpired bindings, dropping the
@@ -144,9 +158,8 @@ func (r *Registrar) expireLocked(device string, now time.Time) {
 // phones refresh before their bindings expire (issue 18).
 func (r *Registrar) sweep(now time.Time) {
 	r.mu.Lock()
-	if !r.sweepAt.IsZero() && !now.Before(r.sweepAt) {
+	if r.sweepAt.take(now) {
 		r.sweeps++
-		r.sweepAt = time.Time{}
 		for device, bs := range r.devices {
 			for _, b := range bs {
 				if !b.Expires.After(now) {
@@ -155,7 +168,7 @@ func (r *Registrar) sweep(now time.Time) {
 				}
 			}
 			for _, b := range r.devices[device] {
-				r.expiresLocked(b.Expires)
+				r.sweepAt.lower(b.Expires)
 			}
 		}
 	}
