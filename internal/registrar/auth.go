@@ -365,7 +365,7 @@ func (r *Registrar) challenge(req *sip.Request, kind authHeaders, stale bool, no
 // the authenticated device and true; when it returns false it has already
 // responded (challenge, 403 or error).
 func (r *Registrar) Authenticate(req *sip.Request, tx sip.ServerTransaction) (*hotdesk.Device, bool) {
-	s, ok := r.authenticate(req, tx, proxyAuth, true, nil)
+	s, ok := r.authenticate(context.Background(), req, tx, proxyAuth, true, nil)
 	if !ok {
 		return nil, false
 	}
@@ -374,11 +374,12 @@ func (r *Registrar) Authenticate(req *sip.Request, tx sip.ServerTransaction) (*h
 
 // authenticate checks req's credentials (see checkDigest; c when parsed
 // already) and returns the device's secret, or answers and returns false.
-func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, kind authHeaders, whole bool, c *creds) (secret, bool) {
+func (r *Registrar) authenticate(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, kind authHeaders, whole bool, c *creds) (secret, bool) {
 	now := r.now()
 	// No per-request deadline: a context with a timer per REGISTER cost 8%
-	// of the CPU; the store's own timeouts bound a lookup.
-	s, user, out, err := r.checkDigest(context.Background(), req, kind, now, whole, c)
+	// of the CPU; the store's own timeouts bound a lookup. (ctx tells a
+	// worker's job, see lookups.submit.)
+	s, user, out, err := r.checkDigest(ctx, req, kind, now, whole, c)
 	src := req.Source()
 	switch out {
 	case authOK:

@@ -29,6 +29,38 @@ type lookup struct {
 	dev  *hotdesk.Device
 	err  error
 	done chan struct{}
+	// run, when set, is a job (submit): the worker runs it, with no
+	// lookup of its own.
+	run func(ctx context.Context)
+}
+
+// workerKey marks a context as a worker's: a lookup made by a job
+// running on a worker queries at once (queueing it would wait on the
+// workers themselves).
+type workerKey struct{}
+
+// onWorker reports whether ctx is a job's, running on a worker.
+func onWorker(ctx context.Context) bool { return ctx.Value(workerKey{}) != nil }
+
+// submit queues run to be run by a worker, with a context for which
+// find queries at once; it reports false (run not queued) while not
+// serving or with the queue full, for the caller to run it otherwise.
+// A device's first REGISTER is such a job (handleRegisterRead): run on a
+// worker, its lookup, digest check and table update need no goroutine
+// of their own, nor the growth of a new goroutine's stack (issue 18).
+func (p *lookups) submit(run func(ctx context.Context)) bool {
+	l := &lookup{run: run}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.q == nil {
+		return false
+	}
+	select {
+	case p.q <- l:
+		return true
+	default:
+		return false
+	}
 }
 
 // lookupQueue is how many lookups wait for a worker at most; beyond it
@@ -39,6 +71,9 @@ const lookupQueue = 4096
 
 // find returns find(ctx, id), run by a worker while serving.
 func (p *lookups) find(ctx context.Context, id string, find func(context.Context, string) (*hotdesk.Device, error)) (*hotdesk.Device, error) {
+	if onWorker(ctx) {
+		return find(ctx, id)
+	}
 	l := &lookup{ctx: ctx, id: id, done: make(chan struct{})}
 	sent := false
 	p.mu.RLock()
@@ -75,7 +110,12 @@ func (p *lookups) serve(ctx context.Context, workers int, find func(context.Cont
 	p.mu.Lock()
 	p.q, p.stop = q, stop
 	p.mu.Unlock()
+	wctx := context.WithValue(context.Background(), workerKey{}, true)
 	answer := func(l *lookup) {
+		if l.run != nil {
+			l.run(wctx)
+			return
+		}
 		l.dev, l.err = find(l.ctx, l.id)
 		close(l.done)
 	}

@@ -1,11 +1,13 @@
 package registrar
 
 import (
+	"context"
 	"fmt"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -76,12 +78,25 @@ func parseExpires(v string) (int, error) {
 // (credentials not cached) or for the group commit of a device's first
 // binding — is handled in a goroutine of its own; the rest (challenges,
 // refreshes: nearly all) at once, without one.
+//
+// Such a REGISTER is a job for the credential lookup workers (lookups):
+// the worker looks the device up, checks the digest and updates the
+// table, and a first binding's 200 is sent by a worker again once the
+// group commit stored it (registerOn, stored.then), so no goroutine
+// waits for the store per first REGISTER. A goroutine per first
+// REGISTER cost its start, the growth of its stack and two wake-ups
+// (10,000 first registrations over 1,000 TCP connections, issue 18).
+// With the queue full or the workers not serving, it is handled in a
+// goroutine of its own, as before.
 func (r *Registrar) handleRegisterRead(req *sip.Request, tx sip.ServerTransaction) {
 	// The credentials are parsed once, for mayWait and the check.
 	c := &creds{}
 	c.c, c.err = findCredentials(req, wwwAuth.credentials, r.opts.Realm)
 	if r.mayWait(c) {
-		go r.handleRegisterCreds(req, tx, c)
+		if !r.secrets.pool.submit(func(ctx context.Context) { r.registerOn(ctx, req, tx, c, true) }) {
+			r.spawned.Add(1)
+			go r.handleRegisterCreds(req, tx, c)
+		}
 		return
 	}
 	r.handleRegisterCreds(req, tx, c)
@@ -117,7 +132,14 @@ func (r *Registrar) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 // handleRegisterCreds handles a REGISTER whose credentials were parsed
 // already (nil: not yet).
 func (r *Registrar) handleRegisterCreds(req *sip.Request, tx sip.ServerTransaction, c *creds) {
-	dev, ok := r.authenticate(req, tx, wwwAuth, false, c)
+	r.registerOn(context.Background(), req, tx, c, false)
+}
+
+// registerOn handles a REGISTER (see handleRegisterCreds). With async
+// set it does not wait for a first binding's group commit: the 200 (or
+// the 503) is sent after it by a worker (afterStored).
+func (r *Registrar) registerOn(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, c *creds, async bool) {
+	dev, ok := r.authenticate(ctx, req, tx, wwwAuth, false, c)
 	if !ok {
 		return
 	}
@@ -141,15 +163,27 @@ func (r *Registrar) handleRegisterCreds(req *sip.Request, tx sip.ServerTransacti
 	now := r.now()
 	flows := contactFlows(req)
 	ch := r.apply(dev.id, req, cs, flows, wildcard, now)
-	if ch.wait != nil {
-		if err := r.waitStored(ch.wait); err != nil {
-			r.log.Error("sip register: store new binding", "device", dev.id, "error", err)
-			r.reply(req, tx, signaling.NewResponse(req, sip.StatusServiceUnavailable), false)
-			return
-		}
+	finish := func(err error) { r.finishRegister(req, tx, dev.id, ch, cs, flows, now, err) }
+	switch {
+	case ch.wait == nil:
+		finish(nil)
+	case async:
+		r.afterStored(ch.wait, finish)
+	default:
+		finish(r.waitStored(ch.wait))
+	}
+}
+
+// finishRegister answers a REGISTER whose change ch was applied (and,
+// for a first binding, stored or not: err).
+func (r *Registrar) finishRegister(req *sip.Request, tx sip.ServerTransaction, device string, ch change, cs []contactReq, flows map[string]contactFlow, now time.Time, err error) {
+	if err != nil {
+		r.log.Error("sip register: store new binding", "device", device, "error", err)
+		r.reply(req, tx, signaling.NewResponse(req, sip.StatusServiceUnavailable), false)
+		return
 	}
 	if ch.event != "" {
-		r.publish(ch.event, dev.id, req.Source(), ch.detail, now)
+		r.publish(ch.event, device, req.Source(), ch.detail, now)
 	}
 	res := r.okResponse(req, ch.current, now)
 	r.outboundHeaders(res, cs, flows)
@@ -199,7 +233,7 @@ type dateValue struct {
 // change is what one REGISTER did to a device's bindings.
 type change struct {
 	current []hotdesk.Binding // after the request
-	wait    chan error        // set when a new device's binding must be stored before the 200
+	wait    *stored           // set when a new device's binding must be stored before the 200
 	event   string            // KindRegistered / KindUnregistered on a transition
 	detail  string
 }
@@ -340,7 +374,7 @@ func (r *Registrar) transitionLocked(device string, wasEmpty bool, live []hotdes
 	case wasEmpty && len(live) > 0:
 		ch.event = hotdesk.KindRegistered
 		ch.detail = registeredDetail(base)
-		ch.wait = make(chan error, 1)
+		ch.wait = &stored{}
 		r.waiters = append(r.waiters, ch.wait)
 	case !wasEmpty && len(live) == 0:
 		ch.event = hotdesk.KindUnregistered
@@ -361,19 +395,83 @@ func registeredDetail(b hotdesk.Binding) string {
 	return d
 }
 
-// waitStored blocks until the next group commit stored the binding.
-func (r *Registrar) waitStored(wait chan error) error {
-	select {
-	case r.kick <- struct{}{}:
-	default:
+// stored is a first binding's wait for its group commit: done once by
+// the flush that wrote it (or failed to), or by SyncTimeout, whichever
+// comes first; then is called once with the outcome.
+type stored struct {
+	mu   sync.Mutex
+	done bool
+	err  error
+	then func(error)
+}
+
+// complete ends the wait with err; only the first call counts.
+func (s *stored) complete(err error) {
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		return
 	}
+	s.done, s.err = true, err
+	f := s.then
+	s.mu.Unlock()
+	if f != nil {
+		f(err)
+	}
+}
+
+// onDone calls f once the wait is over (at once when it is).
+func (s *stored) onDone(f func(error)) {
+	s.mu.Lock()
+	if s.done {
+		err := s.err
+		s.mu.Unlock()
+		f(err)
+		return
+	}
+	s.then = f
+	s.mu.Unlock()
+}
+
+// waitStored blocks until the next group commit stored the binding.
+func (r *Registrar) waitStored(wait *stored) error {
+	ch := make(chan error, 1)
+	wait.onDone(func(err error) { ch <- err })
+	r.kickFlush()
 	t := time.NewTimer(r.opts.SyncTimeout)
 	defer t.Stop()
 	select {
-	case err := <-wait:
+	case err := <-ch:
 		return err
 	case <-t.C:
-		return fmt.Errorf("binding not stored within %s", r.opts.SyncTimeout)
+		wait.complete(r.errNotStored())
+		return <-ch
+	}
+}
+
+// afterStored calls finish once the next group commit stored the
+// binding (or SyncTimeout passed), on a worker: not in the flush's
+// goroutine, which would answer a burst's first registrations one by one.
+func (r *Registrar) afterStored(wait *stored, finish func(error)) {
+	t := time.AfterFunc(r.opts.SyncTimeout, func() { wait.complete(r.errNotStored()) })
+	wait.onDone(func(err error) {
+		t.Stop()
+		if !r.secrets.pool.submit(func(context.Context) { finish(err) }) {
+			go finish(err)
+		}
+	})
+	r.kickFlush()
+}
+
+func (r *Registrar) errNotStored() error {
+	return fmt.Errorf("binding not stored within %s", r.opts.SyncTimeout)
+}
+
+// kickFlush asks Run for a group commit now.
+func (r *Registrar) kickFlush() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
 	}
 }
 

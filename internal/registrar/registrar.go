@@ -163,6 +163,9 @@ type Registrar struct {
 	txBindings bool
 	srv        *sipgo.Server     // for delayed responses; set by Register
 	sig        *signaling.Server // keep-alives to phones behind NAT; set by Register
+	// spawned counts REGISTERs handled in a goroutine of their own (the
+	// workers' queue full or not serving; tests).
+	spawned atomic.Int64
 	// keepalivesSent counts keep-alive pings sent (tests).
 	keepalivesSent atomic.Int64
 
@@ -177,7 +180,7 @@ type Registrar struct {
 	dels    map[bindingKey]hotdesk.Binding
 	audits  []*hotdesk.AuditEvent
 	loaded  []events.Event // unregistrations found by Load, published by Run
-	waiters []chan error
+	waiters []*stored
 	kick    chan struct{}
 	running bool
 

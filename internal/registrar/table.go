@@ -349,7 +349,7 @@ func (r *Registrar) flushDue(ctx context.Context, later bool) error {
 		r.requeue(puts, dels, audits)
 	}
 	for _, w := range waiters {
-		w <- err
+		w.complete(err)
 	}
 	return err
 }
