@@ -147,8 +147,12 @@ tcpmany() {
     kill -TERM "$kpid"; wait "$kpid" || true
   fi
   echo "--- hotdesk ---"
-  (sleep $((N / ${RATE%.*} + 2)); curl -sf -o "$OUT/tcpmany.pprof" \
-    "http://127.0.0.1:$PPROF/debug/pprof/profile?seconds=$((DUR > 4 ? DUR - 3 : 1))") &
+  # PROFPASS=new profiles the first registrations instead (from the
+  # start of the pass, N/RATE + 3 s).
+  local pwait=$((N / ${RATE%.*} + 2)) psecs=$((DUR > 4 ? DUR - 3 : 1))
+  [ "${PROFPASS:-refresh}" = new ] && pwait=0 psecs=$((N / ${RATE%.*} + 3))
+  (sleep "$pwait"; curl -sf -o "$OUT/tcpmany.pprof" \
+    "http://127.0.0.1:$PPROF/debug/pprof/profile?seconds=$psecs") &
   local prof=$!
   "$OUT/tcpload" -addr "127.0.0.1:$PORT" -conns "$CONNS" -n "$N" -rate "$RATE" -dur "${DUR}s" \
     -user B%05d -first 1 -password pw-bench-%s -domain bench.test -pid "$pid" || failed=$((failed + 1))
@@ -181,7 +185,7 @@ echo "Go heap in use: ${heap0} kB with no binding, ${heap1} kB with $N bindings:
 curl -sf -o "$OUT/heap.pprof" "http://127.0.0.1:$PPROF/debug/pprof/heap?gc=1"
 echo "--- heap in use with $N bindings less with none (top, flat; sampled every 512 kB) ---"
 go tool pprof -sample_index=inuse_space -top -nodecount=15 -base "$OUT/heap0.pprof" "$OUT/hotdesk" "$OUT/heap.pprof" 2>/dev/null | sed -n '5,22p'
-echo "--- CPU profile of the $last refresh pass (top, flat) ---"
+echo "--- CPU profile of the $last ${PROFPASS:-refresh} pass (top, flat) ---"
 go tool pprof -top -nodecount=30 "$OUT/hotdesk" "$OUT/$last.pprof" 2>/dev/null | sed -n '1,38p'
 kill -TERM "$pid"; wait "$pid" || true
 trap - EXIT
