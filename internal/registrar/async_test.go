@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,5 +77,52 @@ func TestFirstRegistersWaitOnNoGoroutine(t *testing.T) {
 		if got := fs.storedBindings(fmt.Sprintf("HD2%04d", i)); len(got) != 1 {
 			t.Errorf("device %d: %d bindings stored before its 200, want 1", i, len(got))
 		}
+	}
+}
+
+// secretStore is a fakeStore with the narrow read (SecretStore); it
+// counts its calls.
+type secretStore struct {
+	*fakeStore
+	secrets atomic.Int64
+}
+
+func (s *secretStore) DeviceSecret(ctx context.Context, id string) (*hotdesk.Device, error) {
+	s.secrets.Add(1)
+	d, err := s.fakeStore.FindDevice(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.fakeStore.mu.Lock()
+	s.fakeStore.finds-- // counted as DeviceSecret's
+	s.fakeStore.mu.Unlock()
+	return &hotdesk.Device{ID: d.ID, SIPPassword: d.SIPPassword}, nil
+}
+
+// Issue 18: with a SecretStore, a REGISTER whose credentials are not
+// cached reads the device's id and password alone (DeviceSecret), not
+// the whole row; Authenticate, whose callers use the whole device,
+// still reads it with FindDevice.
+func TestRegisterReadsOnlyTheDeviceSecret(t *testing.T) {
+	fs := newFakeStore()
+	fs.addDevice("HD00001", "s3cret-one")
+	ss := &secretStore{fakeStore: fs}
+	h := mustStart(t, fs, newClock(), func(o *Options) { o.Store = ss })
+	p := h.mustPhone(t, "udp", "HD00001", "s3cret-one")
+	mustStatus(t, p.register(p.contact(), "MD5"), 200)
+	fs.mu.Lock()
+	finds := fs.finds
+	fs.mu.Unlock()
+	if n := ss.secrets.Load(); n != 1 || finds != 0 {
+		t.Errorf("first REGISTER: %d DeviceSecret, %d FindDevice; want 1, 0", n, finds)
+	}
+	if s, err := h.reg.secrets.get(context.Background(), "HD00001", h.clock.Now(), true); err != nil || s.dev == nil || s.dev.Mode != hotdesk.ModeHotdesk {
+		t.Fatalf("whole device: %+v, %v", s, err)
+	}
+	fs.mu.Lock()
+	finds = fs.finds
+	fs.mu.Unlock()
+	if finds != 1 {
+		t.Errorf("the whole device read with %d FindDevice, want 1", finds)
 	}
 }

@@ -63,11 +63,14 @@ type secret struct {
 // were lost, so the TTL may then be long (the app's is minutes): a phone's
 // refresh, hours apart, finds its credentials without a store round trip.
 type secrets struct {
-	find   func(ctx context.Context, id string) (*hotdesk.Device, error)
-	realm  string
-	ttl    time.Duration    // while watching
-	digest *digest.Verifier // HA1 values, a dummy one for an unknown device
-	pool   lookups          // runs find while Run serves it
+	find func(ctx context.Context, id string) (*hotdesk.Device, error)
+	// findSecret reads a device's ID and SIPPassword alone (SecretStore),
+	// else the whole device (find).
+	findSecret func(ctx context.Context, id string) (*hotdesk.Device, error)
+	realm      string
+	ttl        time.Duration    // while watching
+	digest     *digest.Verifier // HA1 values, a dummy one for an unknown device
+	pool       lookups          // runs find while Run serves it
 
 	mu sync.Mutex
 	// m holds the entries themselves, not pointers: 10,000 entries
@@ -79,6 +82,16 @@ type secrets struct {
 	// sweepAt: when sweep next walks m. sweeps counts the walks.
 	sweepAt sweepDue
 	sweeps  int
+}
+
+// newSecrets is the credential cache of a registrar with options o.
+func newSecrets(o Options, v *digest.Verifier) *secrets {
+	c := &secrets{find: o.Store.FindDevice, findSecret: o.Store.FindDevice, realm: o.Realm, ttl: o.CacheTTL,
+		m: make(map[string]secret), digest: v}
+	if ss, ok := o.Store.(SecretStore); ok {
+		c.findSecret = ss.DeviceSecret
+	}
+	return c
 }
 
 const maxCachedSecrets = 200_000
@@ -102,7 +115,11 @@ func (c *secrets) get(ctx context.Context, user string, now time.Time, whole boo
 	if cached && now.Sub(s.fetched) < ttl && (!whole || s.dev != nil || s.id == "") {
 		return s, nil
 	}
-	d, err := c.pool.find(ctx, user, c.find)
+	find := c.findSecret
+	if whole {
+		find = c.find
+	}
+	d, err := c.pool.find(ctx, user, find)
 	if err != nil && hotdesk.ErrorCode(err) != hotdesk.ENOTFOUND {
 		return secret{}, err
 	}

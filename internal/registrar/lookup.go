@@ -26,6 +26,7 @@ type lookups struct {
 type lookup struct {
 	ctx  context.Context
 	id   string
+	find func(context.Context, string) (*hotdesk.Device, error) // the caller's; nil: serve's
 	dev  *hotdesk.Device
 	err  error
 	done chan struct{}
@@ -74,7 +75,7 @@ func (p *lookups) find(ctx context.Context, id string, find func(context.Context
 	if onWorker(ctx) {
 		return find(ctx, id)
 	}
-	l := &lookup{ctx: ctx, id: id, done: make(chan struct{})}
+	l := &lookup{ctx: ctx, id: id, find: find, done: make(chan struct{})}
 	sent := false
 	p.mu.RLock()
 	if p.q != nil {
@@ -99,7 +100,8 @@ func (p *lookups) find(ctx context.Context, id string, find func(context.Context
 // the store's read connections.
 const lookupWorkers = 16
 
-// serve answers lookups with find on workers goroutines (lookupWorkers
+// serve answers lookups (with the caller's find; find for those
+// without) on workers goroutines (lookupWorkers
 // when workers ≤ 0) until ctx is done; then it answers what was queued
 // and returns.
 func (p *lookups) serve(ctx context.Context, workers int, find func(context.Context, string) (*hotdesk.Device, error)) {
@@ -116,7 +118,11 @@ func (p *lookups) serve(ctx context.Context, workers int, find func(context.Cont
 			l.run(wctx)
 			return
 		}
-		l.dev, l.err = find(l.ctx, l.id)
+		f := find
+		if l.find != nil {
+			f = l.find
+		}
+		l.dev, l.err = f(l.ctx, l.id)
 		close(l.done)
 	}
 	var wg sync.WaitGroup

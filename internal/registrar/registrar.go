@@ -41,6 +41,14 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error
 }
 
+// SecretStore is a Store that reads what a digest check needs of a
+// device alone (ID and SIPPassword; ENOTFOUND if it does not exist): the
+// registrar then reads no whole device row for a REGISTER (the SQL
+// stores' DeviceSecret).
+type SecretStore interface {
+	DeviceSecret(ctx context.Context, id string) (*hotdesk.Device, error)
+}
+
 // Options configure a Registrar. Zero values take the defaults noted.
 type Options struct {
 	Store  Store         // required
@@ -211,7 +219,7 @@ func New(o Options) (*Registrar, error) {
 		opts:       o,
 		log:        o.Logger,
 		digest:     v,
-		secrets:    &secrets{find: o.Store.FindDevice, realm: o.Realm, ttl: o.CacheTTL, m: make(map[string]secret), digest: v},
+		secrets:    newSecrets(o, v),
 		limiter:    limit.New(o.SlowAfter, o.BlockAfter, o.FailWindow, o.BlockFor),
 		// Responses are slowed per source, never per device.
 		devLimiter: limit.NewBlocking(o.DeviceBlockAfter, o.DeviceFailWindow, o.DeviceBlockFor),

@@ -64,3 +64,21 @@ func scanLoginDevice(row rowScanner) (*hotdesk.Device, error) {
 	}
 	return &d, nil
 }
+
+// DeviceSecret returns what the registrar checks a device's digest with:
+// ID and SIPPassword; the other fields are zero. ENOTFOUND if the device
+// does not exist. A REGISTER whose credentials are not cached read the
+// whole row (FindDevice: 16 columns, the JSON ones decoded), half of the
+// lookup's CPU in 10,000 first registrations (issue 18).
+func (db *DB) DeviceSecret(ctx context.Context, id string) (*hotdesk.Device, error) {
+	return queryOne(ctx, db, db.rs, "find device", func() error { return notFound("Device %s not found.", id) },
+		scanDeviceSecret, `SELECT id, sip_password FROM devices WHERE id = $1`, id)
+}
+
+func scanDeviceSecret(row rowScanner) (*hotdesk.Device, error) {
+	var d hotdesk.Device
+	if err := row.Scan(&d.ID, &d.SIPPassword); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}

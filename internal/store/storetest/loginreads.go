@@ -18,7 +18,52 @@ type (
 	loginDeviceReader interface {
 		LoginDevice(ctx context.Context, id string) (*hotdesk.Device, error)
 	}
+	// deviceSecretReader is the registrar's narrow read (registrar.SecretStore).
+	deviceSecretReader interface {
+		DeviceSecret(ctx context.Context, id string) (*hotdesk.Device, error)
+	}
 )
+
+// testDeviceSecret: DeviceSecret gives what FindDevice gives of a
+// device's ID and SIP password (and the same error for an id in
+// another case as FindDevice), ENOTFOUND for a device that does not exist, and a changed password at
+// once.
+func testDeviceSecret(t *testing.T, s hotdesk.Store) {
+	ss, ok := s.(deviceSecretReader)
+	if !ok {
+		t.Skip("store reads a REGISTER's device with FindDevice")
+	}
+	ctx := context.Background()
+	for _, d := range []*hotdesk.Device{
+		{ID: "HD00001", Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelGeneric, SIPPassword: "s3cret-1", Label: "Desk 1",
+			Location: hotdesk.Location{Building: "B1"}, AutoLogout: &hotdesk.AutoLogout{MaxDuration: "4h"}},
+		{ID: "HD00002", Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelGeneric}, // no password
+	} {
+		must(t, s.CreateDevice(ctx, d))
+	}
+	for _, id := range []string{"HD00001", "HD00002", "hd00001"} {
+		got, err := ss.DeviceSecret(ctx, id)
+		want, werr := s.FindDevice(ctx, id)
+		if hotdesk.ErrorCode(err) != hotdesk.ErrorCode(werr) {
+			t.Fatalf("DeviceSecret(%s): %v, FindDevice: %v", id, err, werr)
+		}
+		if werr != nil {
+			continue
+		}
+		if got.ID != want.ID || got.SIPPassword != want.SIPPassword {
+			t.Errorf("DeviceSecret(%s) = %q %q, FindDevice %q %q", id, got.ID, got.SIPPassword, want.ID, want.SIPPassword)
+		}
+	}
+	_, err := ss.DeviceSecret(ctx, "HD09999")
+	wantCode(t, err, hotdesk.ENOTFOUND)
+	pw := "changed-2"
+	if _, err := s.UpdateDevice(ctx, "HD00002", hotdesk.DeviceUpdate{SIPPassword: &pw}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ss.DeviceSecret(ctx, "HD00002"); err != nil || got.SIPPassword != pw {
+		t.Errorf("DeviceSecret after the change: %+v, %v", got, err)
+	}
+}
 
 // testLoginReads: LoginUser and LoginDevice, on the store and inside a
 // transaction, give what FindUser and FindDevice give of the fields a

@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeviceIDsIgnoreCase", testDeviceIDsIgnoreCase},
 		{"DeviceMailbox", testDeviceMailbox},
 		{"LoginReads", testLoginReads},
+		{"DeviceSecret", testDeviceSecret},
 		{"Devices", testDevices},
 		{"DeviceFilters", testDeviceFilters},
 		{"HotdeskIDs", testHotdeskIDs},
