@@ -420,7 +420,20 @@ func inTxRetried(ctx context.Context, store Store, fn func(tx hotdesk.Tx) error)
 	}
 }
 
+// AuditBatchTx is a Tx that appends many audit events at once (the SQL
+// stores' AppendAudits): a burst of first registrations audits one
+// event each, written in the group commit.
+type AuditBatchTx interface {
+	AppendAudits(ctx context.Context, es []*hotdesk.AuditEvent) error
+}
+
 func appendAudits(ctx context.Context, tx hotdesk.Tx, audits []*hotdesk.AuditEvent) error {
+	if bt, ok := tx.(AuditBatchTx); ok && len(audits) > 1 {
+		if err := bt.AppendAudits(ctx, audits); err != nil {
+			return fmt.Errorf("append audits: %w", err)
+		}
+		return nil
+	}
 	for _, e := range audits {
 		if err := tx.AppendAudit(ctx, e); err != nil {
 			return fmt.Errorf("append audit: %w", err)

@@ -159,3 +159,63 @@ func TestGroupCommitRowsSorted(t *testing.T) {
 		}
 	}
 }
+
+// batchTx counts the calls of a Tx that appends audit events at once
+// (AuditBatchTx).
+type batchTx struct {
+	hotdesk.Tx
+	batches, events *atomic.Int64
+}
+
+func (t batchTx) AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error {
+	t.events.Add(1)
+	return t.Tx.AppendAudit(ctx, e)
+}
+
+func (t batchTx) AppendAudits(ctx context.Context, es []*hotdesk.AuditEvent) error {
+	t.batches.Add(1)
+	for _, e := range es {
+		if err := t.Tx.AppendAudit(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Issue 18: a group commit's audit events go to a Tx that takes them at
+// once (AuditBatchTx) in one call, in order: 5 first registrations'
+// events, one AppendAudits, no AppendAudit.
+func TestGroupCommitAuditsInOneCall(t *testing.T) {
+	store := newFakeStore()
+	var batches, events atomic.Int64
+	r, err := New(Options{Store: store, Realm: testRealm, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 5 {
+		d := fmt.Sprintf("HD%05d", i)
+		r.audit(&hotdesk.AuditEvent{Kind: hotdesk.KindRegistered, Device: d})
+		want = append(want, d)
+	}
+	r.mu.Lock()
+	audits := r.audits
+	r.audits = nil
+	r.mu.Unlock()
+	err = store.InTx(context.Background(), func(tx hotdesk.Tx) error {
+		return appendAudits(context.Background(), batchTx{tx, &batches, &events}, audits)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, e := batches.Load(), events.Load(); b != 1 || e != 0 {
+		t.Errorf("%d AppendAudits and %d AppendAudit calls for 5 events, want 1 and 0", b, e)
+	}
+	var got []string
+	for _, e := range audits {
+		got = append(got, e.Device)
+	}
+	if !slices.Equal(got, want) || len(store.auditKinds()) != 5 {
+		t.Errorf("audited %v (%d stored), want %v", got, len(store.auditKinds()), want)
+	}
+}

@@ -24,6 +24,7 @@ func (db *DB) appendAudit(ctx context.Context, q querier, e *hotdesk.AuditEvent)
 	if e.Time.IsZero() {
 		e.Time = now()
 	}
+	auditInserts.Add(1)
 	err := q.QueryRowContext(ctx, `INSERT INTO audit (time, kind, extension, device, reason, source, detail)
 		VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id`,
 		ts(e.Time), e.Kind, e.Extension, e.Device, e.Reason, e.Source, e.Detail).Scan(&e.ID)

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeviceMailbox", testDeviceMailbox},
 		{"LoginReads", testLoginReads},
 		{"DeviceSecret", testDeviceSecret},
+		{"AppendAudits", testAppendAudits},
 		{"Devices", testDevices},
 		{"DeviceFilters", testDeviceFilters},
 		{"HotdeskIDs", testHotdeskIDs},
