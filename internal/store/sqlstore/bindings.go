@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hotdesk-pbx/hotdesk"
@@ -44,26 +47,94 @@ func (db *DB) writeBindings(ctx context.Context, q querier, bs []hotdesk.Binding
 	return db.inTx(ctx, func(q querier) error { return write(ctx, q, bs) })
 }
 
-func (db *DB) putBindings(ctx context.Context, q querier, bs []hotdesk.Binding) error {
-	st, err := q.PrepareContext(ctx, `INSERT INTO bindings (`+bindingCols+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,0,$11,$12,$13)
+// putBindingsUpsert ends the upsert of bindings (putBindingRows).
+const putBindingsUpsert = `
 		ON CONFLICT (device, contact, node) DO UPDATE SET expires = excluded.expires,
 		call_id = excluded.call_id, cseq = excluded.cseq, user_agent = excluded.user_agent,
 		source = excluded.source, transport = excluded.transport,
 		updated = excluded.updated, stale = 0, nat = excluded.nat,
-		instance = excluded.instance, reg_id = excluded.reg_id`)
-	if err != nil {
-		return db.wrap(err, "prepare put binding")
+		instance = excluded.instance, reg_id = excluded.reg_id`
+
+// bindingChunk is how many bindings one batched upsert writes (13
+// parameters each): a group commit of thousands of first registrations,
+// or of the deferred refreshes, wrote one statement per row, each with
+// database/sql's and the driver's cost per statement (issue 18). A fixed
+// size keeps one statement text, prepared once by the group commit.
+const bindingChunk = 32
+
+// putBindingRows upserts n bindings.
+func putBindingRows(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO bindings (` + bindingCols + `) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		p := 13 * i
+		b.WriteString("(")
+		for j := range 13 {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			if j == 10 {
+				b.WriteString("0,") // stale
+			}
+			b.WriteString("$" + strconv.Itoa(p+j+1))
+		}
+		b.WriteString(")")
 	}
-	defer st.Close()
-	for _, b := range bs {
-		_, err := st.ExecContext(ctx, b.Device, b.Contact, ts(b.Expires), b.CallID, int64(b.CSeq),
-			b.UserAgent, b.Source, b.Transport, b.Node, ts(b.Updated), boolInt(b.NAT), b.Instance, b.RegID)
-		if err != nil {
+	b.WriteString(putBindingsUpsert)
+	return b.String()
+}
+
+var (
+	putBindingOne   = putBindingRows(1)
+	putBindingChunk = putBindingRows(bindingChunk)
+)
+
+// bindingWrites counts the statements that upserted bindings (tests).
+var bindingWrites atomic.Int64
+
+// putBindings upserts bs, bindingChunk rows per statement where a chunk
+// holds no key twice (PostgreSQL refuses to update one row twice in one
+// statement), the rest one per statement, in order.
+func (db *DB) putBindings(ctx context.Context, q querier, bs []hotdesk.Binding) error {
+	for len(bs) > 0 {
+		n := 1
+		if len(bs) >= bindingChunk && distinctBindings(bs[:bindingChunk]) {
+			n = bindingChunk
+		}
+		text := putBindingOne
+		if n > 1 {
+			text = putBindingChunk
+		}
+		args := make([]any, 0, 13*n)
+		for _, b := range bs[:n] {
+			args = append(args, b.Device, b.Contact, ts(b.Expires), b.CallID, int64(b.CSeq),
+				b.UserAgent, b.Source, b.Transport, b.Node, ts(b.Updated), boolInt(b.NAT), b.Instance, b.RegID)
+		}
+		bindingWrites.Add(1)
+		if _, err := q.ExecContext(ctx, text, args...); err != nil {
 			return db.wrap(err, "put binding")
 		}
+		bs = bs[n:]
 	}
 	return nil
+}
+
+// distinctBindings reports whether no two of bs have one key (device,
+// contact, node).
+func distinctBindings(bs []hotdesk.Binding) bool {
+	type key struct{ device, contact, node string }
+	seen := make(map[key]struct{}, len(bs))
+	for _, b := range bs {
+		k := key{b.Device, b.Contact, b.Node}
+		if _, dup := seen[k]; dup {
+			return false
+		}
+		seen[k] = struct{}{}
+	}
+	return true
 }
 
 // DeleteBindings removes the (device, contact, node) rows given: a node's

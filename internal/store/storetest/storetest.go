@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		{"LoginReads", testLoginReads},
 		{"DeviceSecret", testDeviceSecret},
 		{"AppendAudits", testAppendAudits},
+		{"PutManyBindings", testPutManyBindings},
 		{"Devices", testDevices},
 		{"DeviceFilters", testDeviceFilters},
 		{"HotdeskIDs", testHotdeskIDs},
