@@ -148,7 +148,7 @@ tcpmany() {
   fi
   echo "--- hotdesk ---"
   # PROFPASS=new profiles the first registrations instead (from the
-  # start of the pass, N/RATE + 3 s).
+  # start of the pass, N/RATE + 3 s; in the sipp passes N/RATE + 1 s).
   local pwait=$((N / ${RATE%.*} + 2)) psecs=$((DUR > 4 ? DUR - 3 : 1))
   [ "${PROFPASS:-refresh}" = new ] && pwait=0 psecs=$((N / ${RATE%.*} + 3))
   (sleep "$pwait"; curl -sf -o "$OUT/tcpmany.pprof" \
@@ -170,8 +170,16 @@ for p in $PASSES; do
     tcpn) t=tn ;;
     *) echo "unknown pass $p (udp, tcp1, tcpn, tcpmany)" >&2; exit 1 ;;
   esac
-  pass "$p" "$t" new
   last=$p
+  if [ "${PROFPASS:-refresh}" = new ]; then
+    curl -sf -o "$OUT/$p.pprof" "http://127.0.0.1:$PPROF/debug/pprof/profile?seconds=$((N / RATE + 1))" &
+    prof=$!
+    pass "$p" "$t" new
+    wait "$prof" || true
+    pass "$p" "$t" refresh
+    continue
+  fi
+  pass "$p" "$t" new
   curl -sf -o "$OUT/$p.pprof" "http://127.0.0.1:$PPROF/debug/pprof/profile?seconds=$((M / RATE > 1 ? M / RATE - 1 : 1))" &
   prof=$!
   pass "$p" "$t" refresh
