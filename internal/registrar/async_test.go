@@ -126,3 +126,71 @@ func TestRegisterReadsOnlyTheDeviceSecret(t *testing.T) {
 		t.Errorf("the whole device read with %d FindDevice, want 1", finds)
 	}
 }
+
+// batchSecretStore is a secretStore that reads many devices at once
+// (SecretsStore); it counts those calls.
+type batchSecretStore struct {
+	*secretStore
+	batches atomic.Int64
+	during  func() // called while reading, if set
+}
+
+func (s *batchSecretStore) DeviceSecrets(ctx context.Context, ids []string) ([]*hotdesk.Device, error) {
+	s.batches.Add(1)
+	if s.during != nil {
+		s.during()
+	}
+	var out []*hotdesk.Device
+	for _, id := range ids {
+		if d, err := s.secretStore.fakeStore.FindDevice(ctx, id); err == nil {
+			out = append(out, &hotdesk.Device{ID: d.ID, SIPPassword: d.SIPPassword})
+		}
+	}
+	s.fakeStore.mu.Lock()
+	s.fakeStore.finds = 0 // counted as DeviceSecrets'
+	s.fakeStore.mu.Unlock()
+	return out, nil
+}
+
+// Issue 18: prefetch caches the credentials of several devices read in
+// one DeviceSecrets call, an unknown one's as get does (a dummy HA1, no
+// id); a REGISTER then finds them cached. What was read while a device
+// changed is not kept.
+func TestPrefetchCachesFromOneRead(t *testing.T) {
+	fs := newFakeStore()
+	fs.addDevice("HD00001", "s3cret-one")
+	fs.addDevice("HD00002", "s3cret-two")
+	bs := &batchSecretStore{secretStore: &secretStore{fakeStore: fs}}
+	clock := newClock()
+	r, err := New(Options{Store: bs, Realm: testRealm, Logger: quietLogger(), Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r.secrets.prefetch(ctx, []string{"HD00001", "HD00002", "HD09999"})
+	if n := bs.batches.Load(); n != 1 {
+		t.Fatalf("%d DeviceSecrets calls, want 1", n)
+	}
+	for _, u := range []string{"HD00001", "HD00002", "HD09999"} {
+		if !r.secrets.fresh(u, clock.Now()) {
+			t.Errorf("%s not cached after the prefetch", u)
+		}
+	}
+	s1, err := r.secrets.get(ctx, "HD00001", clock.Now(), false)
+	if err != nil || s1.id != "HD00001" || s1.ha1 != r.digest.Secret("HD00001", "s3cret-one", true) {
+		t.Errorf("HD00001 cached as %+v, %v", s1, err)
+	}
+	if s, _ := r.secrets.get(ctx, "HD09999", clock.Now(), false); s.id != "" {
+		t.Errorf("unknown device cached with id %q", s.id)
+	}
+	if n := bs.secrets.Load(); n != 0 {
+		t.Errorf("%d single lookups after the prefetch, want 0", n)
+	}
+	// A change announced during the read: nothing of it kept.
+	r.secrets.forgetAll(false)
+	bs.during = func() { r.secrets.forget("HD00002") }
+	r.secrets.prefetch(ctx, []string{"HD00001", "HD00002"})
+	if r.secrets.cached() != 0 {
+		t.Errorf("%d entries kept from a read during a change, want 0", r.secrets.cached())
+	}
+}

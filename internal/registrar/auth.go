@@ -67,10 +67,14 @@ type secrets struct {
 	// findSecret reads a device's ID and SIPPassword alone (SecretStore),
 	// else the whole device (find).
 	findSecret func(ctx context.Context, id string) (*hotdesk.Device, error)
-	realm      string
-	ttl        time.Duration    // while watching
-	digest     *digest.Verifier // HA1 values, a dummy one for an unknown device
-	pool       lookups          // runs find while Run serves it
+	// findMany reads many devices' secrets at once (SecretsStore; nil:
+	// no prefetch); now is the registrar's clock, for prefetch.
+	findMany func(ctx context.Context, ids []string) ([]*hotdesk.Device, error)
+	now      func() time.Time
+	realm    string
+	ttl      time.Duration    // while watching
+	digest   *digest.Verifier // HA1 values, a dummy one for an unknown device
+	pool     lookups          // runs find while Run serves it
 
 	mu sync.Mutex
 	// m holds the entries themselves, not pointers: 10,000 entries
@@ -91,7 +95,68 @@ func newSecrets(o Options, v *digest.Verifier) *secrets {
 	if ss, ok := o.Store.(SecretStore); ok {
 		c.findSecret = ss.DeviceSecret
 	}
+	if ss, ok := o.Store.(SecretsStore); ok {
+		c.findMany, c.now = ss.DeviceSecrets, o.Now
+		c.pool.prefetch = c.prefetch
+	}
 	return c
+}
+
+// prefetch caches the credentials of users not cached fresh, read in one
+// query (SecretsStore): the first REGISTERs queued together then find
+// them cached. On a store error it caches nothing (each looks up alone).
+func (c *secrets) prefetch(ctx context.Context, users []string) {
+	now := c.now()
+	c.mu.Lock()
+	gen := c.gen
+	ttl := c.ttlLocked()
+	need := users[:0:0]
+	for _, u := range users {
+		if s, ok := c.m[u]; !ok || now.Sub(s.fetched) >= ttl {
+			need = append(need, u)
+		}
+	}
+	c.mu.Unlock()
+	if len(need) == 0 {
+		return
+	}
+	ds, err := c.findMany(ctx, need)
+	if err != nil {
+		return
+	}
+	found := make(map[string]*hotdesk.Device, len(ds))
+	for _, d := range ds {
+		found[d.ID] = d
+	}
+	got := make([]secret, len(need))
+	for i, u := range need {
+		if d := found[u]; d != nil {
+			got[i] = secret{fetched: now, id: d.ID, ha1: c.digest.Secret(u, d.SIPPassword, true)}
+		} else {
+			got[i] = secret{fetched: now, ha1: c.digest.Secret(u, "", false)} // as get: unknown
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return // a change announced meanwhile may not be in what was read
+	}
+	for i, u := range need {
+		if len(c.m) >= maxCachedSecrets {
+			clear(c.m)
+		}
+		key, s := got[i].pack(u)
+		c.m[key] = s
+		c.sweepAt.lower(s.fetched.Add(ttl))
+	}
+}
+
+// ttlLocked is the entries' TTL (capped while not watching).
+func (c *secrets) ttlLocked() time.Duration {
+	if !c.watching {
+		return min(c.ttl, unwatchedTTL)
+	}
+	return c.ttl
 }
 
 const maxCachedSecrets = 200_000

@@ -2,6 +2,8 @@ package registrar
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -124,4 +126,64 @@ func (b *blockingFind) find(ctx context.Context, id string) (*hotdesk.Device, er
 	b.calls.Add(1)
 	<-b.release
 	return &hotdesk.Device{ID: id}, nil
+}
+
+// Issue 18: jobs queued together (first REGISTERs) have their users
+// looked up in one prefetch before they run, up to prefetchBatch at a
+// time: one job alone while the worker is free, then the 20 queued
+// behind it in one call, and every job runs once, in order.
+func TestQueuedJobsPrefetchedTogether(t *testing.T) {
+	var mu sync.Mutex
+	var calls [][]string
+	var p lookups
+	p.prefetch = func(ctx context.Context, users []string) {
+		mu.Lock()
+		calls = append(calls, slices.Clone(users))
+		mu.Unlock()
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() { defer close(served); p.serve(ctx, 1, (&blockingFind{}).find) }()
+	waitLookups(t, func() bool { p.mu.RLock(); defer p.mu.RUnlock(); return p.q != nil })
+
+	hold, held := make(chan struct{}), make(chan struct{})
+	var ran []string
+	var runMu sync.Mutex
+	job := func(user string) func(context.Context) {
+		return func(ctx context.Context) {
+			if !onWorker(ctx) {
+				t.Error("a job's context is not a worker's")
+			}
+			runMu.Lock()
+			ran = append(ran, user)
+			runMu.Unlock()
+		}
+	}
+	if !p.submit("D00", func(ctx context.Context) { close(held); <-hold; job("D00")(ctx) }) {
+		t.Fatal("not queued")
+	}
+	<-held // the worker runs D00; the next ones queue behind it
+	var want []string
+	for i := 1; i <= 20; i++ {
+		u := fmt.Sprintf("D%02d", i)
+		want = append(want, u)
+		if !p.submit(u, job(u)) {
+			t.Fatal("not queued")
+		}
+	}
+	if !p.submit("", job("answer")) { // a job with no lookup rides along
+		t.Fatal("not queued")
+	}
+	close(hold)
+	waitLookups(t, func() bool { runMu.Lock(); defer runMu.Unlock(); return len(ran) == 22 })
+	stop()
+	<-served
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != 2 || !slices.Equal(calls[0], []string{"D00"}) || !slices.Equal(calls[1], want) {
+		t.Errorf("prefetches %v, want [D00] then D01..D20 in one", calls)
+	}
+	if got := append([]string{"D00"}, append(want, "answer")...); !slices.Equal(ran, got) {
+		t.Errorf("jobs ran %v, want %v", ran, got)
+	}
 }

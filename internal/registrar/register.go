@@ -93,7 +93,7 @@ func (r *Registrar) handleRegisterRead(req *sip.Request, tx sip.ServerTransactio
 	c := &creds{}
 	c.c, c.err = findCredentials(req, wwwAuth.credentials, r.opts.Realm)
 	if r.mayWait(c) {
-		if !r.secrets.pool.submit(func(ctx context.Context) { r.registerOn(ctx, req, tx, c, true) }) {
+		if !r.secrets.pool.submit(c.c.Username, func(ctx context.Context) { r.registerOn(ctx, req, tx, c, true) }) {
 			r.spawned.Add(1)
 			go r.handleRegisterCreds(req, tx, c)
 		}
@@ -456,7 +456,7 @@ func (r *Registrar) afterStored(wait *stored, finish func(error)) {
 	t := time.AfterFunc(r.opts.SyncTimeout, func() { wait.complete(r.errNotStored()) })
 	wait.onDone(func(err error) {
 		t.Stop()
-		if !r.secrets.pool.submit(func(context.Context) { finish(err) }) {
+		if !r.secrets.pool.submit("", func(context.Context) { finish(err) }) {
 			go finish(err)
 		}
 	})

@@ -49,6 +49,14 @@ type SecretStore interface {
 	DeviceSecret(ctx context.Context, id string) (*hotdesk.Device, error)
 }
 
+// SecretsStore is a Store that reads what SecretStore reads of many
+// devices at once (the devices found; an id that does not exist is left
+// out): the REGISTERs queued together for the lookup workers are looked
+// up in one query (the SQL stores' DeviceSecrets).
+type SecretsStore interface {
+	DeviceSecrets(ctx context.Context, ids []string) ([]*hotdesk.Device, error)
+}
+
 // Options configure a Registrar. Zero values take the defaults noted.
 type Options struct {
 	Store  Store         // required

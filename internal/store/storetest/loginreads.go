@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -21,6 +22,10 @@ type (
 	// deviceSecretReader is the registrar's narrow read (registrar.SecretStore).
 	deviceSecretReader interface {
 		DeviceSecret(ctx context.Context, id string) (*hotdesk.Device, error)
+	}
+	// deviceSecretsReader is it for many ids (registrar.SecretsStore).
+	deviceSecretsReader interface {
+		DeviceSecrets(ctx context.Context, ids []string) ([]*hotdesk.Device, error)
 	}
 )
 
@@ -62,6 +67,44 @@ func testDeviceSecret(t *testing.T, s hotdesk.Store) {
 	}
 	if got, err := ss.DeviceSecret(ctx, "HD00002"); err != nil || got.SIPPassword != pw {
 		t.Errorf("DeviceSecret after the change: %+v, %v", got, err)
+	}
+
+	// Many at once: those found, beyond one query's 32 ids, each once.
+	sm, ok := s.(deviceSecretsReader)
+	if !ok {
+		return
+	}
+	var ids []string
+	for i := 3; i <= 40; i++ {
+		d := &hotdesk.Device{ID: fmt.Sprintf("HD%05d", i), Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelGeneric,
+			SIPPassword: fmt.Sprintf("pw-%d", i)}
+		must(t, s.CreateDevice(ctx, d))
+		ids = append(ids, d.ID)
+	}
+	ids = append(ids, "HD00001", "HD09999", "hd00002", "HD00001")
+	ds, err := sm.DeviceSecrets(ctx, ids)
+	must(t, err)
+	got := map[string]string{}
+	for _, d := range ds {
+		if _, dup := got[d.ID]; dup {
+			t.Errorf("DeviceSecrets gave %s twice", d.ID)
+		}
+		got[d.ID] = d.SIPPassword
+	}
+	for _, id := range ids {
+		want, err := s.FindDevice(ctx, id)
+		if err != nil {
+			if _, ok := got[id]; ok {
+				t.Errorf("DeviceSecrets gave %s, FindDevice: %v", id, err)
+			}
+			continue
+		}
+		if p, ok := got[want.ID]; !ok || p != want.SIPPassword {
+			t.Errorf("DeviceSecrets gave %s as %q (%v), want %q", id, p, ok, want.SIPPassword)
+		}
+	}
+	if len(got) != 39 {
+		t.Errorf("DeviceSecrets gave %d devices, want 39", len(got))
 	}
 }
 
