@@ -187,7 +187,8 @@ func (p *lookups) take(q chan *lookup, batch []*lookup) []*lookup {
 	return batch
 }
 
-// prefetchUsers hands the users of batch's jobs to prefetch.
+// prefetchUsers hands the users of batch's jobs to prefetch, when there
+// are several: a read of one costs the same either way.
 func (p *lookups) prefetchUsers(ctx context.Context, batch []*lookup) {
 	users := make([]string, 0, len(batch))
 	for _, l := range batch {
@@ -195,7 +196,7 @@ func (p *lookups) prefetchUsers(ctx context.Context, batch []*lookup) {
 			users = append(users, l.user)
 		}
 	}
-	if len(users) > 0 {
+	if len(users) > 1 { // one is looked up by its job alone
 		p.prefetch(ctx, users)
 	}
 }

@@ -85,22 +85,29 @@ func scanDeviceSecret(row rowScanner) (*hotdesk.Device, error) {
 	return &d, nil
 }
 
-// secretsChunk is how many ids one DeviceSecrets query asks for; a
-// shorter list is padded with its last id, so there is one query text,
-// prepared once.
+// secretsChunk is how many ids one DeviceSecrets query asks for at
+// most; a shorter list is padded with its last id to the next of
+// secretsSizes, so there are a few query texts, each prepared once.
 const secretsChunk = 32
 
-var deviceSecretsQuery = func() string {
-	var b strings.Builder
-	b.WriteString(`SELECT id, sip_password FROM devices WHERE id IN (`)
-	for i := range secretsChunk {
-		if i > 0 {
-			b.WriteString(",")
+var secretsSizes = []int{4, 8, 16, secretsChunk}
+
+// deviceSecretsQuery is the query text for n ids.
+var deviceSecretsQuery = func() map[int]string {
+	m := map[int]string{}
+	for _, n := range secretsSizes {
+		var b strings.Builder
+		b.WriteString(`SELECT id, sip_password FROM devices WHERE id IN (`)
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("$" + strconv.Itoa(i+1))
 		}
-		b.WriteString("$" + strconv.Itoa(i+1))
+		b.WriteString(")")
+		m[n] = b.String()
 	}
-	b.WriteString(")")
-	return b.String()
+	return m
 }()
 
 // DeviceSecrets is DeviceSecret of many ids at once: the devices found
@@ -112,11 +119,18 @@ func (db *DB) DeviceSecrets(ctx context.Context, ids []string) ([]*hotdesk.Devic
 	var out []*hotdesk.Device
 	for len(ids) > 0 {
 		n := min(len(ids), secretsChunk)
-		args := make([]any, secretsChunk)
+		size := secretsChunk
+		for _, sz := range secretsSizes {
+			if n <= sz {
+				size = sz
+				break
+			}
+		}
+		args := make([]any, size)
 		for i := range args {
 			args[i] = ids[min(i, n-1)]
 		}
-		ds, err := queryAll(ctx, db, db.rs, "find devices", scanDeviceSecret, deviceSecretsQuery, args...)
+		ds, err := queryAll(ctx, db, db.rs, "find devices", scanDeviceSecret, deviceSecretsQuery[size], args...)
 		if err != nil {
 			return nil, err
 		}
