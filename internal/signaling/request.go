@@ -219,6 +219,9 @@ func (r *sourceRequester) Request(ctx context.Context, req *sip.Request) (sip.Cl
 	if err != nil {
 		return nil, err
 	}
+	if strings.EqualFold(req.Transport(), "UDP") {
+		r.s.clients.add(tx) // its responses parsed once (deliverResponse)
+	}
 	return tx, nil
 }
 

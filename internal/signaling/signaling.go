@@ -91,8 +91,9 @@ type Server struct {
 	stateless map[sip.RequestMethod]bool
 	// picks select requests of a method answered statelessly (HandleStatelessIf).
 	picks    map[sip.RequestMethod]picked
-	answered answered // UDP responses sent statelessly, for retransmissions
-	invites  answered // UDP INVITEs handled through sipgo, for late retransmissions (routeInvite)
+	answered answered  // UDP responses sent statelessly, for retransmissions
+	invites  answered  // UDP INVITEs handled through sipgo, for late retransmissions (routeInvite)
+	clients  clientTxs // UDP client transactions, for their responses (deliverResponse)
 	dialogs  map[string]DialogHandler
 }
 
@@ -464,6 +465,8 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) (_ []byte,
 			}
 		} else if req != nil && info.RemoteAddr != nil && s.statelessAck(req, info.RemoteAddr.String()) {
 			return nil, nil
+		} else if res, ok := msg.(*sip.Response); ok && s.deliverResponse(res, info.RemoteAddr) {
+			return nil, nil // parsed once: straight to its transaction
 		}
 		return out, nil
 	}
