@@ -94,6 +94,8 @@ type Server struct {
 	answered answered  // UDP responses sent statelessly, for retransmissions
 	invites  answered  // UDP INVITEs handled through sipgo, for late retransmissions (routeInvite)
 	clients  clientTxs // UDP client transactions, for their responses (deliverResponse)
+	servers  serverTxs // UDP server transactions of requests read here (serveTx)
+	txLog    *slog.Logger
 	dialogs  map[string]DialogHandler
 }
 
@@ -149,6 +151,7 @@ func (s *Server) Listen() error {
 	// sipgo logs unparseable input at ERROR with its payload, once per
 	// packet: its layers get a logger that drops payloads and repeats.
 	quiet := slog.New(newQuietHandler(s.log.Handler()))
+	s.txLog = quiet.With("caller", "TransactionLayer")
 	// One call each: sipgo keeps only the last option list it is given.
 	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(quiet), sip.WithTransportLayerReadFilter(s.readFilter)}
 	uaOpts = append(uaOpts,
@@ -172,9 +175,7 @@ func (s *Server) Listen() error {
 	}
 	cli.TxRequester = &sourceRequester{s: s} // UDP requests leave from the listening socket
 	s.UA, s.Server, s.Client = ua, srv, cli
-	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.INFO,
-		sip.UPDATE, sip.PRACK, sip.REGISTER, sip.OPTIONS, sip.SUBSCRIBE, sip.NOTIFY,
-		sip.MESSAGE, sip.REFER, sip.PUBLISH} {
+	for _, m := range routed {
 		m := m
 		srv.OnRequest(m, func(req *sip.Request, tx sip.ServerTransaction) { s.route(m, req, tx) })
 	}
@@ -295,6 +296,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	for ; n > 0; n-- {
 		<-errc
 	}
+	s.servers.terminateAll()
 	s.UA.Close()
 	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("serve sip: %w", err)
@@ -467,6 +469,8 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) (_ []byte,
 			return nil, nil
 		} else if res, ok := msg.(*sip.Response); ok && s.deliverResponse(res, info.RemoteAddr) {
 			return nil, nil // parsed once: straight to its transaction
+		} else if req != nil && s.serveTx(req, info.LocalAddr, info.RemoteAddr) {
+			return nil, nil // parsed once: in a server transaction of ours
 		}
 		return out, nil
 	}
