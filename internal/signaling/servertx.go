@@ -107,7 +107,7 @@ func (s *Server) serveTx(req *sip.Request, local, src net.Addr) bool {
 	req.SetSource(source)
 	s.addSource(source)
 	if req.IsCancel() {
-		if key, err := sip.ServerTxKeyMake(inviteOf(req)); err == nil {
+		if key, err := serverTxKey(inviteOf(req), "", ""); err == nil {
 			if tx := s.servers.get(key); tx != nil {
 				// sipgo's order: the CANCEL's 200 first (the canceller stops
 				// retransmitting), then the INVITE's transaction ends (487).
@@ -117,7 +117,7 @@ func (s *Server) serveTx(req *sip.Request, local, src net.Addr) bool {
 			}
 		}
 	}
-	key, err := sip.ServerTxKeyMake(req)
+	key, err := serverTxKey(req, "", "")
 	if err != nil {
 		return false // inspect refused these already
 	}

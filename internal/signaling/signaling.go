@@ -462,7 +462,7 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) (_ []byte,
 	if p.kind == "" {
 		if req, ok := s.isStateless(msg); ok {
 			if src, ok := info.RemoteAddr.(*net.UDPAddr); ok {
-				s.serveStateless(req, "UDP", src.String(), s.writeUDP(req, src))
+				s.serveStatelessUDP(req, src)
 				return nil, nil
 			}
 		} else if req != nil && info.RemoteAddr != nil && s.statelessAck(req, info.RemoteAddr.String()) {
