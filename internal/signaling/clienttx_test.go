@@ -115,3 +115,42 @@ func TestUDPResponseToClientTxParsedOnce(t *testing.T) {
 		t.Errorf("a stray response was parsed %d times, want 2 (inspect, sipgo)", p)
 	}
 }
+
+// A response that comes back at once (a peer on loopback) finds its
+// transaction indexed already: it is indexed before the request is sent.
+func TestUDPFastResponseParsedOnce(t *testing.T) {
+	var parses atomic.Int64
+	s := mustServeCounting(t, &parses)
+	peer, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	go func() { // answers every request 200 as soon as it is read
+		buf := make([]byte, 65535)
+		p := sip.NewParser()
+		for {
+			n, from, err := peer.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if m, err := p.ParseSIP(buf[:n]); err == nil {
+				peer.WriteTo([]byte(sip.NewResponseFromRequest(m.(*sip.Request), 200, "OK", nil).String()), from)
+			}
+		}
+	}()
+	uri := sip.Uri{Scheme: "sip", User: "phone", Host: "127.0.0.1", Port: peer.LocalAddr().(*net.UDPAddr).Port}
+	const n = 50
+	for i := 0; i < n; i++ {
+		req := s.NewRequest(Out{Method: sip.OPTIONS, URI: uri, Dest: peer.LocalAddr().String()})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		res, err := s.Client.Do(ctx, req)
+		cancel()
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("OPTIONS %d: %v %v", i, res, err)
+		}
+	}
+	if p := parses.Load(); p != n {
+		t.Errorf("%d responses parsed %d times, want %d", n, p, n)
+	}
+}
