@@ -10,10 +10,10 @@ import (
 // serverTxKey is sipgo's server transaction key of req
 // (sip.ServerTxKeyMake, RFC 3261 17.2.3), followed by sep and source
 // (both may be empty): with an RFC 3261 branch it is built in one
-// allocation. sipgo's builder grew its buffer four times and formatted the
-// port apart, and a UDP REGISTER's key was made twice (inspect, then the
-// stateless transaction) and joined to its source once more: eight
-// allocations of a REGISTER's ~100 (issue 18).
+// allocation. sipgo's builder grows its buffer as it goes and formats
+// the port apart (3–4 allocations a key), and a UDP REGISTER's key was
+// made twice (inspect, then the stateless transaction) and joined to its
+// source once more: eight allocations of a REGISTER's ~100 (issue 18).
 func serverTxKey(req *sip.Request, sep, source string) (string, error) {
 	via, cseq := req.Via(), req.CSeq()
 	if via == nil || cseq == nil || !hasRFC3261Branch(req) {
