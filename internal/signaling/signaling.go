@@ -91,8 +91,11 @@ type Server struct {
 	stateless map[sip.RequestMethod]bool
 	// picks select requests of a method answered statelessly (HandleStatelessIf).
 	picks    map[sip.RequestMethod]picked
-	answered answered // UDP responses sent statelessly, for retransmissions
-	invites  answered // UDP INVITEs handled through sipgo, for late retransmissions (routeInvite)
+	answered answered  // UDP responses sent statelessly, for retransmissions
+	invites  answered  // UDP INVITEs handled through sipgo, for late retransmissions (routeInvite)
+	clients  clientTxs // UDP client transactions, for their responses (deliverResponse)
+	servers  serverTxs // UDP server transactions of requests read here (serveTx)
+	txLog    *slog.Logger
 	dialogs  map[string]DialogHandler
 }
 
@@ -148,6 +151,7 @@ func (s *Server) Listen() error {
 	// sipgo logs unparseable input at ERROR with its payload, once per
 	// packet: its layers get a logger that drops payloads and repeats.
 	quiet := slog.New(newQuietHandler(s.log.Handler()))
+	s.txLog = quiet.With("caller", "TransactionLayer")
 	// One call each: sipgo keeps only the last option list it is given.
 	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(quiet), sip.WithTransportLayerReadFilter(s.readFilter)}
 	uaOpts = append(uaOpts,
@@ -171,9 +175,7 @@ func (s *Server) Listen() error {
 	}
 	cli.TxRequester = &sourceRequester{s: s} // UDP requests leave from the listening socket
 	s.UA, s.Server, s.Client = ua, srv, cli
-	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.INFO,
-		sip.UPDATE, sip.PRACK, sip.REGISTER, sip.OPTIONS, sip.SUBSCRIBE, sip.NOTIFY,
-		sip.MESSAGE, sip.REFER, sip.PUBLISH} {
+	for _, m := range routed {
 		m := m
 		srv.OnRequest(m, func(req *sip.Request, tx sip.ServerTransaction) { s.route(m, req, tx) })
 	}
@@ -294,6 +296,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	for ; n > 0; n-- {
 		<-errc
 	}
+	s.servers.terminateAll()
 	s.UA.Close()
 	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("serve sip: %w", err)
@@ -459,11 +462,15 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) (_ []byte,
 	if p.kind == "" {
 		if req, ok := s.isStateless(msg); ok {
 			if src, ok := info.RemoteAddr.(*net.UDPAddr); ok {
-				s.serveStateless(req, "UDP", src.String(), s.writeUDP(req, src))
+				s.serveStatelessUDP(req, src)
 				return nil, nil
 			}
 		} else if req != nil && info.RemoteAddr != nil && s.statelessAck(req, info.RemoteAddr.String()) {
 			return nil, nil
+		} else if res, ok := msg.(*sip.Response); ok && s.deliverResponse(res, info.RemoteAddr) {
+			return nil, nil // parsed once: straight to its transaction
+		} else if req != nil && s.serveTx(req, info.LocalAddr, info.RemoteAddr) {
+			return nil, nil // parsed once: in a server transaction of ours
 		}
 		return out, nil
 	}

@@ -122,8 +122,8 @@ func (s *Server) statelessAck(req *sip.Request, source string) bool {
 	if picks == 0 {
 		return false
 	}
-	key, err := sip.ServerTxKeyMake(req) // an ACK's key is its INVITE's
-	return err == nil && s.answered.has(key+"|"+source)
+	key, err := serverTxKey(req, "|", source) // an ACK's key is its INVITE's
+	return err == nil && s.answered.has(key)
 }
 
 // statelessLine reports whether msg's request line names a method
@@ -151,15 +151,24 @@ func (s *Server) statelessLine(msg []byte) bool {
 // second handling would answer an authenticated REGISTER with a new
 // challenge, its nonce-count being used).
 func (s *Server) serveStateless(req *sip.Request, transport, source string, write func([]byte) error) {
+	s.answerStateless(req, transport, source, &statelessTx{write: write})
+}
+
+// serveStatelessUDP is serveStateless for a request read over UDP from
+// src: the transaction writes to its response address itself.
+func (s *Server) serveStatelessUDP(req *sip.Request, src *net.UDPAddr) {
+	s.answerStateless(req, "UDP", src.String(), &statelessTx{srv: s, dst: udpResponseAddr(req, src)})
+}
+
+// answerStateless is serveStateless with the transaction given.
+func (s *Server) answerStateless(req *sip.Request, transport, source string, tx *statelessTx) {
 	req.SetTransport(transport)
 	req.SetSource(source)
-	tx := &statelessTx{write: write}
 	if transport == "UDP" {
-		if key, err := sip.ServerTxKeyMake(req); err == nil {
-			key += "|" + source
+		if key, err := serverTxKey(req, "|", source); err == nil {
 			if res, seen := s.answered.begin(key, time.Now()); seen {
 				if res != nil {
-					_ = write(res)
+					_ = tx.send(res)
 				}
 				return
 			}
@@ -254,7 +263,9 @@ func (a *answered) done(key string, res []byte) {
 // writes the response (and, over UDP, remembers a final one for
 // retransmissions); nothing else happens.
 type statelessTx struct {
-	write    func([]byte) error
+	write    func([]byte) error // nil: to dst from the UDP socket of srv
+	srv      *Server
+	dst      *net.UDPAddr
 	key      string
 	answered *answered // nil: nothing remembered (TCP, TLS)
 	mu       sync.Mutex
@@ -273,7 +284,7 @@ func (t *statelessTx) Respond(res *sip.Response) error {
 		// loop the moment the response arrives must find it.
 		t.answered.done(t.key, bytes.Clone(buf.Bytes()))
 	}
-	err := t.write(buf.Bytes())
+	err := t.send(buf.Bytes())
 	if buf.Cap() <= 64<<10 {
 		bufPool.Put(buf)
 	}
@@ -282,6 +293,18 @@ func (t *statelessTx) Respond(res *sip.Response) error {
 		t.err = err
 		t.mu.Unlock()
 	}
+	return err
+}
+
+// send writes one response.
+func (t *statelessTx) send(b []byte) error {
+	if t.write != nil {
+		return t.write(b)
+	}
+	if t.srv.udp == nil {
+		return errors.New("no UDP socket")
+	}
+	_, err := t.srv.udp.WriteTo(b, t.dst)
 	return err
 }
 
