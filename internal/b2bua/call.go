@@ -126,7 +126,7 @@ func (b *B2BUA) newCall(req *sip.Request, caller, callee party, dialled string) 
 		result: hotdesk.ResultFailed,
 	}
 	c.relays, c.stopRelays = context.WithCancel(context.Background())
-	c.log = b.log.With("call_id", c.id, "from", caller.Number, "to", dialled)
+	c.log = withLazy(b.log, "call_id", c.id, "from", caller.Number, "to", dialled)
 	return c
 }
 

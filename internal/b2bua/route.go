@@ -52,7 +52,7 @@ func (b *B2BUA) HandleInvite(req *sip.Request, tx sip.ServerTransaction, dev *ho
 	if user != nil {
 		caller = party{Ext: user.Extension, Name: user.Name, Number: user.Extension, Device: dev.ID}
 	}
-	log := b.log.With("device", dev.ID, "extension", caller.Ext, "to", number)
+	log := withLazy(b.log, "device", dev.ID, "extension", caller.Ext, "to", number)
 	switch {
 	case number == "":
 		signaling.Respond(tx, req, sip.StatusNotFound, b.log)

@@ -16,3 +16,10 @@ import (
 func BenchmarkLoginTx(b *testing.B) {
 	storetest.BenchLoginTx(b, MustOpenFresh(b, testDSN(b)))
 }
+
+// BenchmarkWriteCalls measures a batch of call records
+// (storetest.BenchWriteCalls); cpu-µs/record is this process's CPU, the
+// client side only.
+func BenchmarkWriteCalls(b *testing.B) {
+	storetest.BenchWriteCalls(b, MustOpenFresh(b, testDSN(b)))
+}

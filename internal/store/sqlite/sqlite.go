@@ -102,7 +102,8 @@ func open(ctx context.Context, dsn, sync string, cleanup func() error) (*DB, err
 		}
 		return err
 	}
-	return &DB{DB: sqlstore.New(sqlstore.Options{Write: w, Read: r, Classify: classify, OnClose: onClose, GroupCommit: true}),
+	return &DB{DB: sqlstore.New(sqlstore.Options{Write: w, Read: r, Classify: classify, OnClose: onClose, GroupCommit: true,
+		Embedded: true}),
 		ckpt: ckpt}, nil
 }
 

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,4 +93,64 @@ func testPersonalDevices(t *testing.T, s hotdesk.Store) {
 			t.Errorf("PersonalDevices(%q) = %q, want %q", owner, got, want)
 		}
 	}
+}
+
+// BenchWriteCalls measures the B2BUA's batch of call records at about 300
+// calls/s (one batch per 100 ms, internal/b2bua's recordPace): each op is
+// one WriteCalls of 30 calls' two new records (started and answered) and
+// the ends of the previous batch's 60. It reports the process's CPU time
+// per record from getrusage (the commit's fsync is wall time, not CPU),
+// so the figure is the CPU a record costs the PBX, GC included. Each
+// batch has a deadline, as the recorder's have.
+func BenchWriteCalls(b *testing.B, s hotdesk.Store) {
+	w, ok := s.(callWriter)
+	if !ok {
+		b.Skip("store has no WriteCalls")
+	}
+	ctx := context.Background()
+	const calls = 30
+	var prev []*hotdesk.CallRecord
+	batch := make([]*hotdesk.CallRecord, 0, 4*calls)
+	n, start := 0, cpuTime(b)
+	for b.Loop() {
+		batch = batch[:0]
+		fresh := make([]*hotdesk.CallRecord, 0, 2*calls)
+		for i := range calls {
+			n++
+			at := t0.Add(time.Duration(n) * time.Millisecond)
+			id := fmt.Sprintf("bench-%d@10.0.0.1", n)
+			caller, callee := fmt.Sprint(3001+i), fmt.Sprint(4001+i)
+			fresh = append(fresh,
+				&hotdesk.CallRecord{CallID: id, Extension: caller, Direction: hotdesk.DirectionOutbound, Peer: callee,
+					Device: "BCA0001", Start: at, Answer: &at, Result: hotdesk.ResultAnswered},
+				&hotdesk.CallRecord{CallID: id, Extension: callee, Direction: hotdesk.DirectionInbound, Peer: caller,
+					Device: "BCB0001", Start: at, Answer: &at, Result: hotdesk.ResultAnswered})
+		}
+		end := t0.Add(time.Duration(n+1000) * time.Millisecond)
+		for _, r := range prev {
+			r.End = &end
+		}
+		batch = append(append(batch, fresh...), prev...)
+		// As the recorder does: a deadline per batch.
+		bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := w.WriteCalls(bctx, batch)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		prev = fresh
+	}
+	if recs := float64(b.N) * 4 * calls; b.N > 1 {
+		recs -= 2 * calls // the first batch had no ends
+		b.ReportMetric(float64(cpuTime(b)-start)/1e3/recs, "cpu-µs/record")
+	}
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
