@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -94,4 +95,59 @@ func BenchmarkLoginReads(b *testing.B) {
 //	go test -run X -bench WriteCalls -benchmem ./internal/store/sqlite
 func BenchmarkWriteCalls(b *testing.B) {
 	storetest.BenchWriteCalls(b, MustOpen(b, filepath.Join(b.TempDir(), "bench.db")))
+}
+
+// BenchmarkDeviceMailboxes reads 16 phones' lamps (mwi) one query each on
+// the read pool, and together (DeviceMailboxes, one read transaction),
+// after a commit, as under login load; ns/op is per 16 phones:
+//
+//	go test -run X -bench DeviceMailboxes -benchmem ./internal/store/sqlite
+func BenchmarkDeviceMailboxes(b *testing.B) {
+	ctx := context.Background()
+	db := MustOpen(b, filepath.Join(b.TempDir(), "bench.db"))
+	var devices []string
+	for i := range 16 {
+		d := &hotdesk.Device{ID: fmt.Sprintf("HD%05d", i), Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelGeneric, SIPPassword: "pw"}
+		if err := db.CreateDevice(ctx, d); err != nil {
+			b.Fatal(err)
+		}
+		devices = append(devices, d.ID)
+	}
+	commit := func(b *testing.B) { // the writer's last commit resets the readers' page caches
+		b.StopTimer()
+		if err := db.InTx(ctx, func(tx hotdesk.Tx) error {
+			return tx.AppendAudit(ctx, &hotdesk.AuditEvent{Kind: "bench"})
+		}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.Run("one-by-one", func(b *testing.B) {
+		for b.Loop() {
+			commit(b)
+			for _, d := range devices {
+				if _, _, _, err := db.DeviceMailbox(ctx, d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("one-by-one/commit-each", func(b *testing.B) { // under load a commit comes between most reads
+		for b.Loop() {
+			for _, d := range devices {
+				commit(b)
+				if _, _, _, err := db.DeviceMailbox(ctx, d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("together", func(b *testing.B) {
+		for b.Loop() {
+			commit(b)
+			if err := db.DeviceMailboxes(ctx, devices, func(int, string, int, int) {}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

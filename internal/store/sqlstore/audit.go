@@ -2,11 +2,15 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
 const auditCols = `id, time, kind, extension, device, reason, source, detail`
+
+const auditInsertSQL = `INSERT INTO audit (time, kind, extension, device, reason, source, detail)
+		VALUES ($1,$2,$3,$4,$5,$6,$7)`
 
 // AppendAudit is the non-transactional form of Tx.AppendAudit.
 func (db *DB) AppendAudit(ctx context.Context, e *hotdesk.AuditEvent) error {
@@ -25,9 +29,22 @@ func (db *DB) appendAudit(ctx context.Context, q querier, e *hotdesk.AuditEvent)
 		e.Time = now()
 	}
 	auditInserts.Add(1)
-	err := q.QueryRowContext(ctx, `INSERT INTO audit (time, kind, extension, device, reason, source, detail)
-		VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id`,
-		ts(e.Time), e.Kind, e.Extension, e.Device, e.Reason, e.Source, e.Detail).Scan(&e.ID)
+	var err error
+	if _, ok := q.(detached); ok {
+		// A group-commit member (SQLite): the row's id from the connection,
+		// without RETURNING's result set, which database/sql reads through
+		// a Rows, a Scan and a Close. Every login and logout writes an
+		// audit row, inside the one writer's critical section (issue 18).
+		var res sql.Result
+		res, err = q.ExecContext(ctx, auditInsertSQL,
+			ts(e.Time), e.Kind, e.Extension, e.Device, e.Reason, e.Source, e.Detail)
+		if err == nil {
+			e.ID, err = res.LastInsertId()
+		}
+	} else {
+		err = q.QueryRowContext(ctx, auditInsertSQL+` RETURNING id`,
+			ts(e.Time), e.Kind, e.Extension, e.Device, e.Reason, e.Source, e.Detail).Scan(&e.ID)
+	}
 	if err != nil {
 		return db.wrap(err, "append audit")
 	}

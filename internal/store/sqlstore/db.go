@@ -99,6 +99,7 @@ type DB struct {
 	w, r     *sql.DB
 	rs       *readStmts  // r with the hot lookups prepared once
 	ws       *writeStmts // w's statements prepared once (group commit only)
+	rd       *reader     // point reads batched on one goroutine (group commit only)
 	classify func(error) Class
 	onClose  func() error
 	group    *grouper
@@ -124,6 +125,7 @@ func New(o Options) *DB {
 	if o.GroupCommit {
 		db.group = &grouper{db: db}
 		db.ws = &writeStmts{db: db.w}
+		db.rd = newReader(db)
 	}
 	if db.classify == nil {
 		db.classify = func(error) Class { return ClassOther }
@@ -180,6 +182,9 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	if db.rd != nil {
+		db.rd.close()
+	}
 	errs := []error{db.rs.close()}
 	if db.ws != nil {
 		errs = append(errs, db.ws.close())

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -19,8 +20,22 @@ import (
 // LoginUser returns what a login checks of user ext: Extension, Hotdesk,
 // PINHash (and HasPIN) and LockedUntil; the other fields are zero.
 // ENOTFOUND if the extension does not exist.
+//
+// On SQLite it reads through the store's reader (reader.go): logins that
+// queue up read their users in one read transaction.
 func (db *DB) LoginUser(ctx context.Context, ext string) (*hotdesk.User, error) {
-	return db.loginUser(ctx, db.rs, ext)
+	if db.rd == nil {
+		return db.loginUser(ctx, db.rs, ext)
+	}
+	var u *hotdesk.User
+	err := db.rd.read(ctx, func(row rowScanner) (err error) {
+		u, err = scanLoginUser(row)
+		return err
+	}, loginUserSQL, ext)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("User %s not found.", ext)
+	}
+	return u, db.wrap(err, "find user")
 }
 
 // LoginUser is DB.LoginUser inside the transaction.
@@ -30,8 +45,10 @@ func (tx *Tx) LoginUser(ctx context.Context, ext string) (*hotdesk.User, error) 
 
 func (db *DB) loginUser(ctx context.Context, q querier, ext string) (*hotdesk.User, error) {
 	return queryOne(ctx, db, q, "find user", func() error { return notFound("User %s not found.", ext) },
-		scanLoginUser, `SELECT extension, hotdesk, pin_hash, locked_until FROM users WHERE extension = $1`, ext)
+		scanLoginUser, loginUserSQL, ext)
 }
+
+const loginUserSQL = `SELECT extension, hotdesk, pin_hash, locked_until FROM users WHERE extension = $1`
 
 func scanLoginUser(row rowScanner) (*hotdesk.User, error) {
 	var u hotdesk.User

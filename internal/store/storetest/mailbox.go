@@ -13,6 +13,12 @@ type deviceMailboxer interface {
 	DeviceMailbox(ctx context.Context, device string) (ext string, newCount, oldCount int, err error)
 }
 
+// deviceMailboxesReader reads several lamps at once
+// (sqlstore.DB.DeviceMailboxes; internal/mwi's lamp reader).
+type deviceMailboxesReader interface {
+	DeviceMailboxes(ctx context.Context, devices []string, each func(i int, ext string, newCount, oldCount int)) error
+}
+
 // testDeviceMailbox: a phone shows the mailbox of the user logged in on
 // it, else its owner's when personal, else none; the counts are that
 // mailbox's new and saved messages, and agree with LoginByDevice,
@@ -43,7 +49,7 @@ func testDeviceMailbox(t *testing.T, s hotdesk.Store) {
 	login(t, s, "201", "HD00001")
 	login(t, s, "203", "P202") // a user at another's personal phone: the user's mailbox
 
-	for _, tc := range []struct {
+	cases := []struct {
 		device   string
 		ext      string
 		new, old int
@@ -53,7 +59,8 @@ func testDeviceMailbox(t *testing.T, s hotdesk.Store) {
 		{"P202", "203", 1, 0},
 		{"P000", "", 0, 0},
 		{"XX99999", "", 0, 0}, // unknown
-	} {
+	}
+	for _, tc := range cases {
 		ext, n, o, err := m.DeviceMailbox(ctx, tc.device)
 		must(t, err)
 		if ext != tc.ext || n != tc.new || o != tc.old {
@@ -70,6 +77,29 @@ func testDeviceMailbox(t *testing.T, s hotdesk.Store) {
 		must(t, err)
 		if ext != want || n != wn || o != wo {
 			t.Errorf("%s: %q %d/%d, read one by one %q %d/%d", tc.device, ext, n, o, want, wn, wo)
+		}
+	}
+
+	// Several at once, or one, give what DeviceMailbox gives each.
+	if mb, ok := s.(deviceMailboxesReader); ok {
+		var devices []string
+		for _, tc := range cases {
+			devices = append(devices, tc.device)
+		}
+		for _, ds := range [][]string{devices, devices[:1], append(devices, devices...)} {
+			seen := make([]bool, len(ds))
+			must(t, mb.DeviceMailboxes(ctx, ds, func(i int, ext string, n, o int) {
+				tc := cases[i%len(cases)]
+				seen[i] = true
+				if ext != tc.ext || n != tc.new || o != tc.old {
+					t.Errorf("DeviceMailboxes of %d, %s: %q %d/%d, want %q %d/%d", len(ds), tc.device, ext, n, o, tc.ext, tc.new, tc.old)
+				}
+			}))
+			for i, ok := range seen {
+				if !ok {
+					t.Errorf("DeviceMailboxes of %d: no answer for %s", len(ds), ds[i])
+				}
+			}
 		}
 	}
 
