@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/hotdesk-pbx/hotdesk"
 )
@@ -30,21 +29,8 @@ func (db *DB) appendAudit(ctx context.Context, q querier, e *hotdesk.AuditEvent)
 	}
 	auditInserts.Add(1)
 	var err error
-	if _, ok := q.(detached); ok {
-		// A group-commit member (SQLite): the row's id from the connection,
-		// without RETURNING's result set, which database/sql reads through
-		// a Rows, a Scan and a Close. Every login and logout writes an
-		// audit row, inside the one writer's critical section (issue 18).
-		var res sql.Result
-		res, err = q.ExecContext(ctx, auditInsertSQL,
-			ts(e.Time), e.Kind, e.Extension, e.Device, e.Reason, e.Source, e.Detail)
-		if err == nil {
-			e.ID, err = res.LastInsertId()
-		}
-	} else {
-		err = q.QueryRowContext(ctx, auditInsertSQL+` RETURNING id`,
-			ts(e.Time), e.Kind, e.Extension, e.Device, e.Reason, e.Source, e.Detail).Scan(&e.ID)
-	}
+	e.ID, err = db.newID(ctx, bound{q, db.withID(auditInsertSQL)},
+		ts(e.Time), e.Kind, e.Extension, e.Device, e.Reason, e.Source, e.Detail)
 	if err != nil {
 		return db.wrap(err, "append audit")
 	}

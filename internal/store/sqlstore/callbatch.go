@@ -45,11 +45,12 @@ func (db *DB) WriteCalls(ctx context.Context, recs []*hotdesk.CallRecord) (err e
 	for _, c := range recs {
 		if c.ID == 0 {
 			if ins == nil {
-				if ins, err = tx.PrepareContext(ctx, db.insertCall()); err != nil {
+				if ins, err = tx.PrepareContext(ctx, db.withID(insertCallSQL)); err != nil {
 					return db.wrap(err, "create call")
 				}
 			}
-			if err = db.execInsertCall(sctx, ins, c); err != nil {
+			if c.ID, err = db.newID(sctx, ins, c.CallID, c.Extension, c.Direction, c.Peer, c.Device, ts(c.Start),
+				tsPtr(c.Answer), tsPtr(c.End), c.Result, c.Emergency); err != nil {
 				return db.wrap(err, "create call")
 			}
 			created = append(created, c)
@@ -72,30 +73,6 @@ func (db *DB) WriteCalls(ctx context.Context, recs []*hotdesk.CallRecord) (err e
 	return db.wrap(tx.Commit(), "commit")
 }
 
-// insertCallSQL inserts a call record; insertCall adds what returns its ID.
+// insertCallSQL inserts a call record (WriteCalls prepares it through withID).
 const insertCallSQL = `INSERT INTO calls (call_id, extension, direction, peer, device,
 	start_at, answer_at, end_at, result, emergency) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`
-
-// insertCall is the INSERT of a call record WriteCalls prepares: with
-// RETURNING id, except on an embedded database, whose driver's
-// LastInsertId gives the ID (Options.Embedded).
-func (db *DB) insertCall() string {
-	if db.embedded {
-		return insertCallSQL
-	}
-	return insertCallSQL + ` RETURNING id`
-}
-
-// execInsertCall runs ins, the statement of insertCall, for c and sets c.ID.
-func (db *DB) execInsertCall(ctx context.Context, ins *sql.Stmt, c *hotdesk.CallRecord) error {
-	args := []any{c.CallID, c.Extension, c.Direction, c.Peer, c.Device, ts(c.Start), tsPtr(c.Answer), tsPtr(c.End), c.Result, c.Emergency}
-	if !db.embedded {
-		return ins.QueryRowContext(ctx, args...).Scan(&c.ID)
-	}
-	res, err := ins.ExecContext(ctx, args...)
-	if err != nil {
-		return err
-	}
-	c.ID, err = res.LastInsertId()
-	return err
-}

@@ -80,11 +80,12 @@ type Options struct {
 	Retries int
 	// Embedded says the database runs in this process and a write
 	// transaction holds its write lock from BEGIN (SQLite, whose writer
-	// begins IMMEDIATE). WriteCalls, the B2BUA's batch of call records,
-	// then inserts with Exec and takes the ID from LastInsertId rather
-	// than INSERT … RETURNING through a query (on SQLite, RETURNING fills
-	// a temporary table per statement, and a query brings a Rows), and
-	// runs its statements without the context's deadline: inside such a
+	// begins IMMEDIATE). An insert that needs the new row's id (withID,
+	// newID: audit rows, call records) then runs with Exec and takes the
+	// id from LastInsertId rather than INSERT … RETURNING through a query
+	// (on SQLite, RETURNING fills a temporary table per statement, and a
+	// query brings a Rows). WriteCalls, the B2BUA's batch of call
+	// records, runs its statements without the context's deadline: inside such a
 	// transaction a statement waits on nobody, and each statement given a
 	// context that can end starts a goroutine to watch it (the driver's,
 	// and database/sql's for a query). BEGIN still waits under the
