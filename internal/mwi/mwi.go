@@ -29,6 +29,7 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/gather"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/sipnotify"
 )
@@ -313,39 +314,22 @@ func (n *Notifier) summary(ctx context.Context, device string) (Summary, error) 
 // of the read's cost (issue 18); this goroutine's stack stays grown.
 func (n *Notifier) readLamps() {
 	defer n.loop.WG.Done()
-	batch := make([]*lampRead, 0, maxLampBatch)
 	devices := make([]string, 0, maxLampBatch)
-	for {
-		select {
-		case <-n.loop.Base.Done():
-			return
-		case r := <-n.reads:
-			batch = append(batch[:0], r)
-		}
-	more:
-		for len(batch) < maxLampBatch {
-			select {
-			case r := <-n.reads:
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
+	gather.Serve(n.loop.Base.Done(), n.reads, maxLampBatch, func(b []*lampRead) {
 		devices = devices[:0]
-		for _, r := range batch {
+		for _, r := range b {
 			devices = append(devices, r.device)
 		}
 		err := n.batch.DeviceMailboxes(n.loop.Base, devices, func(i int, ext string, nw, old int) {
-			batch[i].s = Summary{Extension: ext, New: nw, Old: old}
+			b[i].s = Summary{Extension: ext, New: nw, Old: old}
 		})
-		for _, r := range batch {
+		for _, r := range b {
 			if err != nil {
 				r.s, r.err = Summary{}, fmt.Errorf("mwi: mailbox of %s: %w", r.device, err)
 			}
 			close(r.done)
 		}
-		clear(batch)
-	}
+	})
 }
 
 // account is the Message-Account of s on device: the user's AOR, or the

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+
+	"github.com/hotdesk-pbx/hotdesk/internal/gather"
 )
 
 // maxReadBatch bounds the reads one read transaction of the reader serves.
@@ -75,32 +77,15 @@ func (r *reader) read(ctx context.Context, scan func(rowScanner) error, query st
 
 func (r *reader) run() {
 	defer r.wg.Done()
-	batch := make([]*pointRead, 0, maxReadBatch)
-	for {
-		select {
-		case <-r.quit:
-			return
-		case p := <-r.reqs:
-			batch = append(batch[:0], p)
-		}
-	more:
-		for len(batch) < maxReadBatch {
-			select {
-			case p := <-r.reqs:
-				batch = append(batch, p)
-			default:
-				break more
-			}
-		}
+	gather.Serve(r.quit, r.reqs, maxReadBatch, func(b []*pointRead) {
 		if r.batched != nil {
-			r.batched(len(batch))
+			r.batched(len(b))
 		}
-		r.runBatch(batch)
-		for _, p := range batch {
+		r.runBatch(b)
+		for _, p := range b {
 			close(p.done)
 		}
-		clear(batch)
-	}
+	})
 }
 
 // runBatch runs the reads of batch, more than one in one read transaction.
