@@ -194,3 +194,57 @@ func TestPrefetchCachesFromOneRead(t *testing.T) {
 		t.Errorf("%d entries kept from a read during a change, want 0", r.secrets.cached())
 	}
 }
+
+// Issue 18: a group commit asked for by a first binding waits
+// CommitGather for more first bindings before it starts, so first
+// registrations that trickle in share its transaction: five first
+// REGISTERs, the four later ones arriving while the first one's commit
+// gathers, are stored in one transaction (two or more before: the
+// first one's commit started at once) and all answered 200.
+func TestGroupCommitGathersFirstBindings(t *testing.T) {
+	fs := newFakeStore()
+	const n = 5
+	for i := range n {
+		fs.addDevice(fmt.Sprintf("HD3%04d", i), "s3cret-gather")
+	}
+	var started atomic.Int32
+	fire := make(chan time.Time)
+	h := mustStart(t, fs, newClock(), func(o *Options) {
+		o.SyncTimeout, o.FlushInterval = time.Minute, time.Hour
+		o.after = func(time.Duration) <-chan time.Time { started.Add(1); return fire }
+	})
+	phones := make([]*phone, n)
+	auths := make([]string, n)
+	for i := range n {
+		p := h.mustPhone(t, "udp", fmt.Sprintf("HD3%04d", i), "s3cret-gather")
+		res := p.request("REGISTER", p.contact(), 5*time.Second)
+		mustStatus(t, res, 401)
+		phones[i], auths[i] = p, p.authorization(res, "WWW-Authenticate", "REGISTER", "MD5")
+	}
+	_, txs0 := fs.calls()
+	send := func(i int) {
+		if res := phones[i].request("REGISTER", "Authorization: "+auths[i]+"\r\n"+phones[i].contact(), time.Millisecond); res != nil {
+			t.Fatalf("first REGISTER %d answered %d before its commit", i, res.StatusCode)
+		}
+	}
+	send(0)
+	until(t, "the first binding's group commit gathering", func() bool { return started.Load() == 1 })
+	for i := 1; i < n; i++ {
+		send(i)
+	}
+	until(t, "every first binding applied, waiting for the commit", func() bool {
+		h.reg.mu.Lock()
+		defer h.reg.mu.Unlock()
+		return len(h.reg.devices) == n
+	})
+	fire <- time.Now()
+	for i, p := range phones {
+		mustStatus(t, p.read(10*time.Second), 200)
+		if got := fs.storedBindings(fmt.Sprintf("HD3%04d", i)); len(got) != 1 {
+			t.Errorf("device %d: %d bindings stored before its 200, want 1", i, len(got))
+		}
+	}
+	if _, txs := fs.calls(); txs-txs0 != 1 {
+		t.Errorf("%d transactions for %d first bindings, want 1", txs-txs0, n)
+	}
+}

@@ -435,7 +435,7 @@ func nonceBinding(req *sip.Request) string {
 // alone; RFC 8760 section 2.4 lists several in order of preference),
 // each with qop=auth and all with one nonce.
 func (r *Registrar) challenge(req *sip.Request, kind authHeaders, stale bool, now time.Time) *sip.Response {
-	res := sip.NewResponseFromRequest(req, kind.status, kind.reason, nil)
+	res := r.response(req, kind.status, kind.reason)
 	for _, v := range r.digest.Challenges(nonceBinding(req), stale, now) {
 		res.AppendHeader(sip.NewHeader(kind.challenge, v))
 	}

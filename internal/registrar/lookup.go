@@ -78,8 +78,13 @@ func (p *lookups) submit(user string, run func(ctx context.Context)) bool {
 // lookupQueue is how many lookups wait for a worker at most; beyond it
 // a caller waits to queue (its REGISTER waits in a goroutine of its own:
 // querying itself, as at first, made thousands of queries at once and
-// left the workers waiting for read connections).
-const lookupQueue = 4096
+// left the workers waiting for read connections). It holds a second's
+// first registrations at 10,000/s: with 4,096, such a burst over 1,000
+// TCP connections overflowed it within half a second, and the rest of
+// the burst went to goroutines of their own, whose stacks grew in the
+// lookup (runtime.copystack 8% of the burst's CPU profile, issue 18).
+// 128 kB of channel buffer while Run serves.
+const lookupQueue = 16384
 
 // find returns find(ctx, id), run by a worker while serving.
 func (p *lookups) find(ctx context.Context, id string, find func(context.Context, string) (*hotdesk.Device, error)) (*hotdesk.Device, error) {

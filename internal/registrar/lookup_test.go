@@ -188,3 +188,39 @@ func TestQueuedJobsPrefetchedTogether(t *testing.T) {
 		t.Errorf("jobs ran %v, want %v", ran, got)
 	}
 }
+
+// Issue 18: a second's first registrations at 10,000/s wait in the
+// queue for a worker while the workers are busy, none in a goroutine
+// of its own (submit refused all beyond 4,096 before).
+func TestLookupsQueueABurstOfJobs(t *testing.T) {
+	var p lookups
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		p.serve(ctx, 1, func(context.Context, string) (*hotdesk.Device, error) { return nil, nil })
+	}()
+	waitLookups(t, func() bool { p.mu.RLock(); defer p.mu.RUnlock(); return p.q != nil })
+	release, busy := make(chan struct{}), make(chan struct{})
+	if !p.submit("", func(context.Context) { close(busy); <-release }) {
+		t.Fatal("first job refused")
+	}
+	<-busy
+	const burst = 10000
+	var ran atomic.Int32
+	queued := 0
+	for i := range burst {
+		if p.submit(fmt.Sprintf("D%05d", i), func(context.Context) { ran.Add(1) }) {
+			queued++
+		}
+	}
+	close(release)
+	if queued != burst {
+		stop()
+		<-served
+		t.Fatalf("%d of %d jobs queued behind a busy worker, want all", queued, burst)
+	}
+	waitLookups(t, func() bool { return ran.Load() == burst })
+	stop()
+	<-served
+}

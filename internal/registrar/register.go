@@ -3,7 +3,7 @@ package registrar
 import (
 	"context"
 	"fmt"
-	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/hotdesk-pbx/hotdesk"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	icdigest "github.com/icholy/digest"
 )
 
@@ -192,12 +193,7 @@ func (r *Registrar) finishRegister(req *sip.Request, tx sip.ServerTransaction, d
 
 // okResponse is the 200 listing every current binding (RFC 3261 10.3 step 8).
 func (r *Registrar) okResponse(req *sip.Request, bs []hotdesk.Binding, now time.Time) *sip.Response {
-	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-	if to := res.To(); to != nil {
-		if _, ok := to.Params.Get("tag"); !ok {
-			to.Params = to.Params.Add("tag", r.toTag())
-		}
-	}
+	res := r.response(req, sip.StatusOK, "OK")
 	for _, b := range bs {
 		left := int(b.Expires.Sub(now).Round(time.Second) / time.Second)
 		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(left)))
@@ -205,6 +201,63 @@ func (r *Registrar) okResponse(req *sip.Request, bs []hotdesk.Binding, now time.
 	res.AppendHeader(sip.NewHeader("Date", r.date(now)))
 	return res
 }
+
+// response is sipgo's NewResponseFromRequest for a REGISTER's 401 and
+// 200 (RFC 3261 8.2.6: the request's Via, From, To, Call-ID and CSeq, a
+// To tag; RFC 3581: rport and received in the top Via when asked for)
+// without its copies of the headers the response shares unchanged with
+// the request, and with the registrar's own To tag (toTag) instead of
+// sipgo's uuid.NewString, which read crypto/rand for each: ~20
+// allocations per REGISTER (issue 18). The request's headers are only
+// read while the response is written; the top Via (given rport and
+// received) and the To (given a tag) are copies.
+func (r *Registrar) response(req *sip.Request, status int, reason string) *sip.Response {
+	res := sip.NewResponse(status, reason)
+	res.SipVersion = req.SipVersion
+	top := true
+	for _, h := range req.Headers() {
+		if !strings.EqualFold(h.Name(), "Via") {
+			continue
+		}
+		if v, ok := h.(*sip.ViaHeader); ok && top {
+			if val, ok := v.Params.Get("rport"); ok && val == "" {
+				v = v.Clone()
+				host, port, _ := net.SplitHostPort(req.Source())
+				v.Params.Add("rport", port)
+				v.Params.Add("received", host)
+				h = v
+			}
+		}
+		top = false
+		res.AppendHeader(h)
+	}
+	if h := req.From(); h != nil {
+		res.AppendHeader(h)
+	}
+	if h := req.To(); h != nil {
+		to := &sip.ToHeader{DisplayName: h.DisplayName, Address: h.Address, Params: h.Params}
+		if !to.Params.Has("tag") {
+			to.Params = make(sip.HeaderParams, len(h.Params), len(h.Params)+1)
+			copy(to.Params, h.Params)
+			to.Params.Add("tag", r.toTag())
+		}
+		res.AppendHeader(to)
+	}
+	if h := req.CallID(); h != nil {
+		res.AppendHeader(h)
+	}
+	if h := req.CSeq(); h != nil {
+		res.AppendHeader(h)
+	}
+	res.AppendHeader(&contentLength0)
+	res.SetTransport(req.Transport())
+	res.SetDestination(req.Source())
+	return res
+}
+
+// contentLength0 is the Content-Length of the responses response builds
+// (no body), shared: a header is replaced, never changed (SetBody).
+var contentLength0 = sip.ContentLengthHeader(0)
 
 // toTag is a To tag unique to this process (a counter) and to the
 // process (a random suffix), with no HMAC per REGISTER as when a nonce

@@ -89,6 +89,12 @@ type Options struct {
 	// is written within this; default 10s (see markRefreshLocked).
 	RefreshWriteDelay time.Duration
 	SyncTimeout       time.Duration // wait for a new device's binding to be stored; default 5s
+	// CommitGather is how long a group commit asked for by a first
+	// binding waits for more before it starts; default 2ms, negative:
+	// none (see Run).
+	CommitGather time.Duration
+	// after is time.After, for CommitGather (tests replace it).
+	after func(time.Duration) <-chan time.Time
 
 	SlowAfter  int           // auth failures per FailWindow before responses are delayed; default 5
 	BlockAfter int           // auth failures per FailWindow before the source is blocked; default 20
@@ -136,6 +142,15 @@ func (o *Options) setDefaults() error {
 	defDur(&o.FlushInterval, time.Second)
 	defDur(&o.RefreshWriteDelay, 10*time.Second)
 	defDur(&o.SyncTimeout, 5*time.Second)
+	switch {
+	case o.CommitGather == 0:
+		o.CommitGather = defaultCommitGather
+	case o.CommitGather < 0:
+		o.CommitGather = 0
+	}
+	if o.after == nil {
+		o.after = time.After
+	}
 	defDur(&o.FailWindow, time.Minute)
 	defDur(&o.BlockFor, 10*time.Minute)
 	defDur(&o.FailDelay, 2*time.Second)
@@ -161,6 +176,10 @@ func defDur(v *time.Duration, d time.Duration) {
 		*v = d
 	}
 }
+
+// defaultCommitGather is Options.CommitGather's default: at 2,000 first
+// registrations a second a group commit then holds ~4 (see Run).
+const defaultCommitGather = 2 * time.Millisecond
 
 // Registrar is the SIP registrar. Create it with New, restore state with
 // Load, install it with Register and run its background loop with Run.

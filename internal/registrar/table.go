@@ -288,6 +288,7 @@ func (r *Registrar) Run(ctx context.Context) error {
 			r.opts.Bus.Publish(e)
 		}
 	}
+	var gather <-chan time.Time // set while a group commit gathers (see kick)
 	for {
 		select {
 		case <-ctx.Done():
@@ -305,6 +306,24 @@ func (r *Registrar) Run(ctx context.Context) error {
 			}
 			r.flushDue(ctx, later)
 		case <-r.kick:
+			// A group commit asked for (a first binding waits for it)
+			// waits CommitGather for more: its fixed cost, a transaction
+			// and its sync to disk (on a SQLite file one binding alone
+			// cost 492 µs of CPU, four 195 µs each;
+			// bench/register/flushcost), is shared by the first
+			// registrations that trickle in meanwhile (2,000/s over UDP
+			// on a busy box: the commit 175 µs per first registration
+			// without the wait, 55 µs with it; issue 18). The 200s wait
+			// as long.
+			if r.opts.CommitGather > 0 {
+				if gather == nil {
+					gather = r.opts.after(r.opts.CommitGather)
+				}
+				continue
+			}
+			r.flushDue(ctx, false)
+		case <-gather:
+			gather = nil
 			r.flushDue(ctx, false)
 		case <-ka.C:
 			if d := r.keepaliveInterval(); d > 0 && time.Since(lastKA) >= d-d/10 {
