@@ -251,57 +251,25 @@ const (
 // connWriter writes stateless responses to a connection. While the read
 // loop handles the messages of one read (batching), the responses are
 // collected and written together when it is done, with one system call
-// instead of one per response (REGISTER over one connection, issue 18).
-// Responses written at other times (after a store query: the 200s a
-// group commit completes, each on a lookup worker) go out at once, but
-// one writer at a time: a response that comes while another is being
-// written is queued, and the writer writes what queued meanwhile in one
-// system call before it returns. A lone response is never delayed; the
-// 200s of one connection completed together share a write instead of a
-// system call each (writeAll was 11% of the first registrations over
-// 1,000 connections, issue 18).
+// instead of one per response (REGISTER over one connection, issue 18);
+// responses written at other times (after a store query, delayed) go
+// out at once.
 type connWriter struct {
 	c        net.Conn
 	mu       sync.Mutex
-	batching bool   // the read loop collects (batch, flush)
-	writing  bool   // a writer is in writeAll, and drains buf after
-	buf      []byte // queued, not yet written
-	spare    []byte // the writer's array, swapped with buf
+	batching bool
+	buf      []byte
 }
 
-// write writes b, or queues it while batching or while another write is
-// under way (whose writer then writes it).
+// write writes b, or queues it while batching.
 func (w *connWriter) write(b []byte) error {
 	w.mu.Lock()
-	if w.batching || w.writing {
+	defer w.mu.Unlock()
+	if w.batching {
 		w.buf = append(w.buf, b...)
-		w.mu.Unlock()
 		return nil
 	}
-	w.writing = true
-	w.mu.Unlock()
-	err := writeAll(w.c, b)
-	w.drain()
-	return err
-}
-
-// drain writes what was queued while this writer wrote, until nothing
-// is, and stops being the writer. The read loop's batch keeps its queue
-// for its own flush.
-func (w *connWriter) drain() {
-	w.mu.Lock()
-	for len(w.buf) > 0 && !w.batching {
-		out := w.buf
-		w.buf, w.spare = w.spare[:0], nil
-		w.mu.Unlock()
-		_ = writeAll(w.c, out) // a broken connection shows on the next read
-		w.mu.Lock()
-		if cap(out) <= maxRead && w.spare == nil {
-			w.spare = out[:0] // not kept for a flow gone idle
-		}
-	}
-	w.writing = false
-	w.mu.Unlock()
+	return writeAll(w.c, b)
 }
 
 // batch starts collecting responses.
@@ -311,18 +279,20 @@ func (w *connWriter) batch() {
 	w.mu.Unlock()
 }
 
-// flush writes what was collected and stops collecting. With another
-// writer under way it leaves the queue to it.
+// flush writes what was collected and stops collecting.
 func (w *connWriter) flush() {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.batching = false
-	if len(w.buf) == 0 || w.writing {
-		w.mu.Unlock()
+	if len(w.buf) == 0 {
 		return
 	}
-	w.writing = true
-	w.mu.Unlock()
-	w.drain()
+	_ = writeAll(w.c, w.buf) // a broken connection shows on the next read
+	if cap(w.buf) > maxRead {
+		w.buf = nil // not kept for a flow gone idle
+	} else {
+		w.buf = w.buf[:0]
+	}
 }
 
 // Close closes the connection and releases its place under the caps.
