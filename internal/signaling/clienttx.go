@@ -16,10 +16,11 @@ import (
 // takes its responses with ClientTx.Receive (public): clientTxs indexes
 // the UDP client transactions by key (RFC 3261 17.1.3: the top Via's
 // branch and the CSeq method), and the read filter hands a response that
-// matches one to it, parsed once (issue 18). A response that matches none
-// (a stray, or one to a transaction over TCP) goes to sipgo as before.
+// matches one to it, parsed once (issue 18). Over TCP and TLS guardConn
+// does the same. A response that matches none (a stray) goes to sipgo as
+// before.
 
-// clientTxs are the open UDP client transactions the PBX started, by key.
+// clientTxs are the open client transactions the PBX started, by key.
 type clientTxs struct {
 	mu  sync.Mutex
 	txs map[string]*sip.ClientTx
@@ -71,6 +72,12 @@ func (s *Server) deliverResponse(res *sip.Response, src net.Addr) bool {
 	if src == nil {
 		return false
 	}
+	return s.deliverResponseFrom(res, "UDP", src.String())
+}
+
+// deliverResponseFrom is deliverResponse for a response read over
+// transport from source (guardConn: over TCP and TLS too).
+func (s *Server) deliverResponseFrom(res *sip.Response, transport, source string) bool {
 	key, err := sip.ClientTxKeyMake(res)
 	if err != nil {
 		return false
@@ -79,8 +86,8 @@ func (s *Server) deliverResponse(res *sip.Response, src net.Addr) bool {
 	if tx == nil {
 		return false
 	}
-	res.SetTransport("UDP")
-	res.SetSource(src.String())
+	res.SetTransport(transport)
+	res.SetSource(source)
 	go tx.Receive(res)
 	return true
 }

@@ -472,6 +472,9 @@ func (c *guardConn) frame() error {
 			c.serveStateless(req)
 			continue
 		}
+		if c.serveParsed(parsed) {
+			continue
+		}
 		c.ready = out
 		return nil
 	}
@@ -574,11 +577,33 @@ func (c *guardConn) serveStateless(req *sip.Request) {
 	if f := c.l.s.opts.ReadFilter; f != nil && !f(c.src) {
 		return // a blocked source, as readFilter drops for sipgo
 	}
-	transport := "TCP"
+	c.l.s.serveStateless(req, c.transport(), c.src, c.out.write)
+}
+
+// transport is the connection's transport, as sipgo names it.
+func (c *guardConn) transport() string {
 	if c.l.tlsConf != nil {
-		transport = "TLS"
+		return "TLS"
 	}
-	c.l.s.serveStateless(req, transport, c.src, c.out.write)
+	return "TCP"
+}
+
+// serveParsed hands a checked message, parsed once, to its transaction
+// (a response to the PBX's client transaction, a request to a server
+// transaction of ours: deliverResponseFrom, serveConnTx) instead of to
+// sipgo's read loop, which parsed it again (issue 18). It reports false
+// when the message is left to sipgo.
+func (c *guardConn) serveParsed(msg sip.Message) bool {
+	if f := c.l.s.opts.ReadFilter; f != nil && !f(c.src) {
+		return false // sipgo's read filter drops it (readFilter)
+	}
+	switch m := msg.(type) {
+	case *sip.Response:
+		return c.l.s.deliverResponseFrom(m, c.transport(), c.src)
+	case *sip.Request:
+		return c.l.s.serveConnTx(m, c.transport(), c.src)
+	}
+	return false
 }
 
 // answer counts a refused message and sends its error response, if any.

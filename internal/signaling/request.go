@@ -222,9 +222,7 @@ func (r *sourceRequester) Request(ctx context.Context, req *sip.Request) (sip.Cl
 	if err != nil {
 		return nil, err
 	}
-	if strings.EqualFold(req.Transport(), "UDP") {
-		r.s.clients.add(tx) // its responses parsed once (deliverResponse)
-	}
+	r.s.clients.add(tx) // its responses parsed once (deliverResponse)
 	if err := tx.Init(); err != nil {
 		tx.Terminate()
 		return nil, err

@@ -1,9 +1,11 @@
 package signaling
 
 import (
+	"bufio"
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,4 +84,34 @@ func BenchmarkUDPClientTxRoundTrip(b *testing.B) {
 		tx.Terminate()
 	}
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkTCPOptionsRoundTrip is BenchmarkUDPOptionsRoundTrip over one
+// TCP connection: guardConn's framing and check, the server transaction,
+// route, the handler, the response written on the connection.
+func BenchmarkTCPOptionsRoundTrip(b *testing.B) {
+	var parses atomic.Int64
+	s := mustServeCounting(b, &parses)
+	s.Handle(sip.OPTIONS, func(req *sip.Request, tx sip.ServerTransaction) {
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	c, err := net.Dial("tcp", s.TCPAddr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	local := c.LocalAddr().String()
+	b.ReportAllocs()
+	cpu0, p0 := processCPU(), parses.Load()
+	i := 0
+	for b.Loop() {
+		i++
+		c.Write([]byte(sipText("OPTIONS", "trt"+strconv.Itoa(i), "", local, "TCP")))
+		if res := readTCPMessage(b, c, r); !strings.HasPrefix(res, "SIP/2.0 200 ") {
+			b.Fatalf("OPTIONS %d: %q", i, res)
+		}
+	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(parses.Load()-p0)/float64(b.N), "parses/op")
 }

@@ -20,8 +20,13 @@ import (
 // by route in a goroutine of its own and terminated gracefully once
 // handled. Responses leave through udpTxConn, to the address RFC 3261
 // 18.2.2 names (udpResponseAddr, as sipgo computed it). Requests of
-// methods route does not handle, and those over TCP or TLS (the listener
-// hands them to sipgo), go to sipgo as before.
+// methods route does not handle go to sipgo as before.
+//
+// Requests over TCP and TLS were parsed twice the same way (guardConn
+// checks and frames them with inspect, then sipgo's TCP read loop parsed
+// what it was handed): guardConn hands them to serveConnTx, which does
+// the same over the connection sipgo keeps in its pool for the source
+// (issue 18).
 
 // serverTxs are the open server transactions of UDP requests read here.
 type serverTxs struct {
@@ -106,12 +111,41 @@ func (s *Server) serveTx(req *sip.Request, local, src net.Addr) bool {
 	req.SetTransport("UDP")
 	req.SetSource(source)
 	s.addSource(source)
+	return s.runTx(req, &udpTxConn{s: s, dst: udpResponseAddr(req, from)})
+}
+
+// serveConnTx is serveTx for a request read over a TCP or TLS connection
+// (guardConn) from source: the transaction's connection is the one
+// sipgo keeps for it in its pool, as sipgo's transaction layer takes it
+// (RFC 3261 18.2.2: responses go back over the request's connection).
+// It reports false, leaving req to sipgo, when the pool has none.
+func (s *Server) serveConnTx(req *sip.Request, transport, source string) bool {
+	if s.UA == nil || !isRouted(req.Method) {
+		return false // not listening (tests of guardConn alone)
+	}
+	pool := s.UA.TransportLayer().Pool(transport)
+	if pool == nil {
+		return false
+	}
+	conn := pool.Get(source) // a reference: the transaction's, or released
+	if conn == nil {
+		return false
+	}
+	req.SetTransport(transport)
+	req.SetSource(source)
+	return s.runTx(req, conn)
+}
+
+// runTx hands req to its server transaction, or starts one over conn
+// (whose reference the transaction then owns; else it is released).
+func (s *Server) runTx(req *sip.Request, conn sip.Connection) bool {
 	if req.IsCancel() {
 		if key, err := serverTxKey(inviteOf(req), "", ""); err == nil {
 			if tx := s.servers.get(key); tx != nil {
 				// sipgo's order: the CANCEL's 200 first (the canceller stops
 				// retransmitting), then the INVITE's transaction ends (487).
-				_ = s.writeUDP(req, from)(responseBytes(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)))
+				_ = conn.WriteMsg(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+				conn.TryClose()
 				go tx.Receive(req)
 				return true
 			}
@@ -119,18 +153,21 @@ func (s *Server) serveTx(req *sip.Request, local, src net.Addr) bool {
 	}
 	key, err := serverTxKey(req, "", "")
 	if err != nil {
+		conn.TryClose()
 		return false // inspect refused these already
 	}
 	if tx := s.servers.get(key); tx != nil {
+		conn.TryClose()
 		go tx.Receive(req)
 		return true
 	}
-	tx := sip.NewServerTx(key, req, &udpTxConn{s: s, dst: udpResponseAddr(req, from)}, s.txLog)
+	tx := sip.NewServerTx(key, req, conn, s.txLog)
 	if err := tx.Init(); err != nil {
+		conn.TryClose()
 		return true // Init of a server transaction fails on nothing today
 	}
 	if old := s.servers.put(key, tx); old != nil {
-		tx.Terminate() // another read loop's copy won
+		tx.Terminate() // another read loop's copy won (releases conn)
 		go old.Receive(req)
 		return true
 	}
