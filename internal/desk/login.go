@@ -138,10 +138,9 @@ func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, 
 			return nil, nil, err
 		}
 	}
-	// The phone and the user are read with their logins when the store
-	// can (now.known); else the logins are read below, one by one.
-	var logins loginsNow
-	d, err := logins.device(ctx, tx, req.Device)
+	// The phone is read with its login when the store can (curKnown);
+	// else its login is read below.
+	d, cur, curKnown, err := findLoginDeviceNow(ctx, tx, req.Device)
 	if isNotFound(err) {
 		return nil, nil, ErrUnknownDevice
 	} else if err != nil {
@@ -155,7 +154,7 @@ func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, 
 	if d.Mode != hotdesk.ModeHotdesk {
 		return nil, nil, ErrDeviceNotHotdesk
 	}
-	u, err := logins.user(ctx, tx, req.Extension)
+	u, err := findLoginUser(ctx, tx, req.Extension)
 	if isNotFound(err) {
 		return nil, nil, ErrUnknownUser
 	} else if err != nil {
@@ -170,8 +169,7 @@ func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, 
 			return audits, outcome, err
 		}
 	}
-	cur := logins.cur
-	if !logins.known {
+	if !curKnown {
 		if cur, err = loginByDevice(ctx, tx, req.Device); err != nil {
 			return nil, nil, err
 		}
@@ -185,25 +183,19 @@ func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, 
 		e, err := endLogin(ctx, tx, cur, hotdesk.ReasonUser, req.Source, now, "")
 		return []*hotdesk.AuditEvent{e}, nil, err
 	}
-	audits, err = s.switchTo(ctx, tx, req, d, cur, logins, st, now, res)
+	audits, err = s.switchTo(ctx, tx, req, d, cur, st, now, res)
 	return audits, nil, err
 }
 
 // switchTo ends the user's other login and the device's current one, then
 // creates the new login.
-func (s *Service) switchTo(ctx context.Context, tx hotdesk.Tx, req LoginRequest, d *hotdesk.Device, cur *hotdesk.Login, known loginsNow, st hotdesk.Settings, now time.Time, res *LoginResult) ([]*hotdesk.AuditEvent, error) {
+func (s *Service) switchTo(ctx context.Context, tx hotdesk.Tx, req LoginRequest, d *hotdesk.Device, cur *hotdesk.Login, st hotdesk.Settings, now time.Time, res *LoginResult) ([]*hotdesk.AuditEvent, error) {
 	var audits []*hotdesk.AuditEvent
-	old := known.old
-	if !known.known {
-		var err error
-		old, err = tx.LoginByUser(ctx, req.Extension)
-		if isNotFound(err) {
-			old = nil
-		} else if err != nil {
-			return nil, err
-		}
+	old, err := tx.LoginByUser(ctx, req.Extension)
+	if err != nil && !isNotFound(err) {
+		return nil, err
 	}
-	if old != nil {
+	if err == nil {
 		e, err := endLogin(ctx, tx, old, hotdesk.ReasonRoamed, req.Source, now, "to "+req.Device)
 		if err != nil {
 			return nil, err
@@ -250,44 +242,24 @@ type (
 	}
 )
 
-// loginNowReader reads a login's phone and user each with its current
-// login in one statement (sqlstore.Tx.LoginDeviceNow, LoginUserNow).
-type loginNowReader interface {
+// loginDeviceNowReader reads a login's phone with its current login in
+// one statement (sqlstore.Tx.LoginDeviceNow): LoginDevice and
+// LoginByDevice were two inside the one SQLite writer's critical section
+// (issue 18).
+type loginDeviceNowReader interface {
 	LoginDeviceNow(ctx context.Context, id string) (*hotdesk.Device, *hotdesk.Login, error)
-	LoginUserNow(ctx context.Context, ext string) (*hotdesk.User, *hotdesk.Login, error)
 }
 
-// loginsNow is what a login transaction read of the phone's login (cur)
-// and the user's (old) with the phone and the user; known says it did
-// (the store is a loginNowReader).
-type loginsNow struct {
-	cur, old *hotdesk.Login
-	known    bool
-}
-
-// device reads what a login checks of phone id in tx, with its login when
-// the store can.
-func (n *loginsNow) device(ctx context.Context, tx hotdesk.Tx, id string) (*hotdesk.Device, error) {
-	r, ok := tx.(loginNowReader)
-	if !ok {
-		return findLoginDevice(ctx, tx, id)
+// findLoginDeviceNow reads what a login checks of phone id in tx and, when
+// the store can in the same statement, its login (nil when neutral);
+// known says it did.
+func findLoginDeviceNow(ctx context.Context, tx hotdesk.Tx, id string) (d *hotdesk.Device, cur *hotdesk.Login, known bool, err error) {
+	if r, ok := tx.(loginDeviceNowReader); ok {
+		d, cur, err = r.LoginDeviceNow(ctx, id)
+		return d, cur, err == nil, err
 	}
-	d, l, err := r.LoginDeviceNow(ctx, id)
-	n.cur, n.known = l, err == nil
-	return d, err
-}
-
-// user reads what a login checks of user ext in tx, with the user's login
-// when the phone's was read with the phone.
-func (n *loginsNow) user(ctx context.Context, tx hotdesk.Tx, ext string) (*hotdesk.User, error) {
-	r, ok := tx.(loginNowReader)
-	if !ok || !n.known {
-		n.known = false
-		return findLoginUser(ctx, tx, ext)
-	}
-	u, l, err := r.LoginUserNow(ctx, ext)
-	n.old = l
-	return u, err
+	d, err = findLoginDevice(ctx, tx, id)
+	return d, nil, false, err
 }
 
 // findLoginUser reads what a login checks of user ext from q (the store or

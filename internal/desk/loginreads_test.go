@@ -112,7 +112,7 @@ func TestLoginReadsWhatItChecks(t *testing.T) {
 }
 
 // loginByReads is an SQLite store that counts its transactions' reads of
-// a login by device or by user (LoginByDevice, LoginByUser).
+// a login by device (LoginByDevice).
 type loginByReads struct {
 	*sqlite.DB
 	n atomic.Int32
@@ -132,19 +132,13 @@ func (tx *loginByReadsTx) LoginByDevice(ctx context.Context, device string) (*ho
 	return tx.Tx.LoginByDevice(ctx, device)
 }
 
-func (tx *loginByReadsTx) LoginByUser(ctx context.Context, ext string) (*hotdesk.Login, error) {
-	tx.n.Add(1)
-	return tx.Tx.LoginByUser(ctx, ext)
-}
-
-// TestLoginReadsLoginsWithPhoneAndUser: on the SQL stores a login reads
-// the phone's current login with the phone and the user's with the user
-// (LoginDeviceNow, LoginUserNow), two statements fewer in the one
-// writer's critical section, and every rule that needs them still sees
-// them: roaming ends the user's other login, a new user replaces the
+// TestLoginReadsPhoneWithItsLogin: on the SQL stores a login reads the
+// phone's current login with the phone (LoginDeviceNow), one statement
+// fewer in the one writer's critical section, and every rule still sees
+// it: roaming ends the user's other login, a new user replaces the
 // phone's, the same user again toggles, a login where it is without
 // toggling changes nothing.
-func TestLoginReadsLoginsWithPhoneAndUser(t *testing.T) {
+func TestLoginReadsPhoneWithItsLogin(t *testing.T) {
 	ctx := context.Background()
 	db := sqlitetest.MustOpenFile(t, filepath.Join(t.TempDir(), "hotdesk.db"))
 	defer db.Close()
@@ -190,6 +184,6 @@ func TestLoginReadsLoginsWithPhoneAndUser(t *testing.T) {
 		t.Errorf("logins left: %+v", ls)
 	}
 	if n := st.n.Load(); n != 0 {
-		t.Errorf("%d reads of a login by device or user in the transactions, want none", n)
+		t.Errorf("%d reads of a login by device in the transactions, want none", n)
 	}
 }

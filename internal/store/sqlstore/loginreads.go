@@ -158,11 +158,9 @@ func (db *DB) DeviceSecrets(ctx context.Context, ids []string) ([]*hotdesk.Devic
 }
 
 // LoginDeviceNow is LoginDevice and the device's login (nil when the
-// phone is neutral) in one statement, and LoginUserNow is Tx.LoginUser and
-// the user's login (nil when logged in nowhere): a login read the phone,
-// the user, then each one's login, four statements inside the one SQLite
-// writer's critical section where two do (issue 18). ENOTFOUND if the
-// device or the user does not exist.
+// phone is neutral) in one statement: a login read the phone, then its
+// login, two statements inside the one SQLite writer's critical section
+// (issue 18). ENOTFOUND if the device does not exist.
 func (tx *Tx) LoginDeviceNow(ctx context.Context, id string) (*hotdesk.Device, *hotdesk.Login, error) {
 	var l *hotdesk.Login
 	d, err := queryOne(ctx, tx.db, tx.q, "find device", func() error { return notFound("Device %s not found.", id) },
@@ -184,26 +182,6 @@ func (tx *Tx) LoginDeviceNow(ctx context.Context, id string) (*hotdesk.Device, *
 		}, `SELECT d.id, d.mode, d.locked_until, d.auto_logout, `+nullLoginCols+`
 			FROM devices d LEFT JOIN logins l ON l.device = d.id WHERE d.id = $1`, id)
 	return d, l, err
-}
-
-// LoginUserNow: see LoginDeviceNow.
-func (tx *Tx) LoginUserNow(ctx context.Context, ext string) (*hotdesk.User, *hotdesk.Login, error) {
-	var l *hotdesk.Login
-	u, err := queryOne(ctx, tx.db, tx.q, "find user", func() error { return notFound("User %s not found.", ext) },
-		func(row rowScanner) (*hotdesk.User, error) {
-			var u hotdesk.User
-			var locked sql.NullInt64
-			var ln nullLogin
-			if err := row.Scan(append([]any{&u.Extension, &u.Hotdesk, &u.PINHash, &locked}, ln.dest()...)...); err != nil {
-				return nil, err
-			}
-			u.HasPIN = u.PINHash != ""
-			u.LockedUntil = fromTSPtr(locked)
-			l = ln.login()
-			return &u, nil
-		}, `SELECT u.extension, u.hotdesk, u.pin_hash, u.locked_until, `+nullLoginCols+`
-			FROM users u LEFT JOIN logins l ON l.extension = u.extension WHERE u.extension = $1`, ext)
-	return u, l, err
 }
 
 // nullLoginCols are loginCols of a LEFT JOIN's logins l, NULL when none.

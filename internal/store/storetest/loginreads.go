@@ -209,17 +209,15 @@ func equalTimes(a, b *time.Time) bool {
 	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
 }
 
-// loginNowReader reads a login's phone and user each with its current
-// login (sqlstore: Tx.LoginDeviceNow, Tx.LoginUserNow; internal/desk).
+// loginNowReader reads a login's phone with its current login
+// (sqlstore: Tx.LoginDeviceNow; internal/desk).
 type loginNowReader interface {
 	LoginDeviceNow(ctx context.Context, id string) (*hotdesk.Device, *hotdesk.Login, error)
-	LoginUserNow(ctx context.Context, ext string) (*hotdesk.User, *hotdesk.Login, error)
 }
 
-// testLoginReadsNow: LoginDeviceNow and LoginUserNow give what
-// LoginDevice and LoginUser give, with what LoginByDevice and LoginByUser
-// give (nil for none), ENOTFOUND for what does not exist, and a
-// transaction's own changes.
+// testLoginReadsNow: LoginDeviceNow gives what LoginDevice gives, with
+// what LoginByDevice gives (nil for none), ENOTFOUND for a device that
+// does not exist, and a transaction's own changes.
 func testLoginReadsNow(t *testing.T, s hotdesk.Store) {
 	ctx := context.Background()
 	var ok bool
@@ -263,24 +261,6 @@ func testLoginReadsNow(t *testing.T, s hotdesk.Store) {
 			if d.ID != wd.ID || d.Mode != wd.Mode || !equalTimes(d.LockedUntil, wd.LockedUntil) ||
 				(d.AutoLogout == nil) != (wd.AutoLogout == nil) || !sameLogin(l, wl) {
 				t.Errorf("LoginDeviceNow(%s) = %+v %+v, want %+v %+v", id, d, l, wd, wl)
-			}
-		}
-		for _, ext := range []string{"201", "202", "299"} {
-			u, l, err := r.LoginUserNow(ctx, ext)
-			wu, werr := tx.(loginUserReader).LoginUser(ctx, ext)
-			if hotdesk.ErrorCode(err) != hotdesk.ErrorCode(werr) {
-				t.Fatalf("LoginUserNow(%s): %v, LoginUser: %v", ext, err, werr)
-			}
-			if werr != nil {
-				continue
-			}
-			wl, lerr := tx.LoginByUser(ctx, ext)
-			if lerr != nil {
-				wl = nil
-			}
-			if u.Extension != wu.Extension || u.Hotdesk != wu.Hotdesk || u.PINHash != wu.PINHash || u.HasPIN != wu.HasPIN ||
-				!equalTimes(u.LockedUntil, wu.LockedUntil) || !sameLogin(l, wl) {
-				t.Errorf("LoginUserNow(%s) = %+v %+v, want %+v %+v", ext, u, l, wu, wl)
 			}
 		}
 	}
