@@ -23,9 +23,9 @@ var errReaderClosed = errors.New("store closed")
 // query (BenchmarkDeviceMailboxes: about 65 µs against 30 µs for a read
 // within a transaction). The PIN prejudge of every login reads its user
 // there (LoginUser), and the message lamp its phone's mailbox
-// (DeviceMailbox, after every login and logout; issue 18). A read that finds the reader idle runs at
-// once, as on the pool; one batch's reads see one snapshot, taken after
-// each of them was asked for.
+// (DeviceMailbox, after every login and logout; issue 18). A read that
+// finds the reader idle runs at once, as on the pool; one batch's reads
+// see one snapshot, taken after each of them was asked for.
 type reader struct {
 	db      *DB
 	reqs    chan *pointRead
