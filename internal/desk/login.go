@@ -138,7 +138,9 @@ func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, 
 			return nil, nil, err
 		}
 	}
-	d, err := findLoginDevice(ctx, tx, req.Device)
+	// The phone is read with its login when the store can (curKnown);
+	// else its login is read below.
+	d, cur, curKnown, err := findLoginDeviceNow(ctx, tx, req.Device)
 	if isNotFound(err) {
 		return nil, nil, ErrUnknownDevice
 	} else if err != nil {
@@ -167,9 +169,10 @@ func (s *Service) loginTx(ctx context.Context, tx hotdesk.Tx, req LoginRequest, 
 			return audits, outcome, err
 		}
 	}
-	cur, err := loginByDevice(ctx, tx, req.Device)
-	if err != nil {
-		return nil, nil, err
+	if !curKnown {
+		if cur, err = loginByDevice(ctx, tx, req.Device); err != nil {
+			return nil, nil, err
+		}
 	}
 	if cur != nil && cur.Extension == req.Extension {
 		if !req.Toggle {
@@ -238,6 +241,26 @@ type (
 		LoginDevice(ctx context.Context, id string) (*hotdesk.Device, error)
 	}
 )
+
+// loginDeviceNowReader reads a login's phone with its current login in
+// one statement (sqlstore.Tx.LoginDeviceNow): LoginDevice and
+// LoginByDevice were two inside the one SQLite writer's critical section
+// (issue 18).
+type loginDeviceNowReader interface {
+	LoginDeviceNow(ctx context.Context, id string) (*hotdesk.Device, *hotdesk.Login, error)
+}
+
+// findLoginDeviceNow reads what a login checks of phone id in tx and, when
+// the store can in the same statement, its login (nil when neutral);
+// known says it did.
+func findLoginDeviceNow(ctx context.Context, tx hotdesk.Tx, id string) (d *hotdesk.Device, cur *hotdesk.Login, known bool, err error) {
+	if r, ok := tx.(loginDeviceNowReader); ok {
+		d, cur, err = r.LoginDeviceNow(ctx, id)
+		return d, cur, err == nil, err
+	}
+	d, err = findLoginDevice(ctx, tx, id)
+	return d, nil, false, err
+}
 
 // findLoginUser reads what a login checks of user ext from q (the store or
 // a transaction).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -107,5 +108,82 @@ func TestLoginReadsWhatItChecks(t *testing.T) {
 	}
 	if n := st.n.Load(); n != 0 {
 		t.Errorf("%d whole-row reads of a user or device, want none", n)
+	}
+}
+
+// loginByReads is an SQLite store that counts its transactions' reads of
+// a login by device (LoginByDevice).
+type loginByReads struct {
+	*sqlite.DB
+	n atomic.Int32
+}
+
+func (w *loginByReads) InTx(ctx context.Context, fn func(tx hotdesk.Tx) error) error {
+	return w.DB.InTx(ctx, func(tx hotdesk.Tx) error { return fn(&loginByReadsTx{Tx: tx.(*sqlstore.Tx), n: &w.n}) })
+}
+
+type loginByReadsTx struct {
+	*sqlstore.Tx
+	n *atomic.Int32
+}
+
+func (tx *loginByReadsTx) LoginByDevice(ctx context.Context, device string) (*hotdesk.Login, error) {
+	tx.n.Add(1)
+	return tx.Tx.LoginByDevice(ctx, device)
+}
+
+// TestLoginReadsPhoneWithItsLogin: on the SQL stores a login reads the
+// phone's current login with the phone (LoginDeviceNow), one statement
+// fewer in the one writer's critical section, and every rule still sees
+// it: roaming ends the user's other login, a new user replaces the
+// phone's, the same user again toggles, a login where it is without
+// toggling changes nothing.
+func TestLoginReadsPhoneWithItsLogin(t *testing.T) {
+	ctx := context.Background()
+	db := sqlitetest.MustOpenFile(t, filepath.Join(t.TempDir(), "hotdesk.db"))
+	defer db.Close()
+	seedSQLite(t, db, 3) // users 1000–1002, phones HD00001–HD00003
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	st := &loginByReads{DB: db}
+	svc := New(Options{Store: st, Now: siptest.NewClock(now).Now, Logger: slog.New(slog.DiscardHandler)})
+	login := func(ext, dev string, toggle bool) *LoginResult {
+		t.Helper()
+		res, err := svc.Login(ctx, LoginRequest{Extension: ext, Device: dev, PIN: "1234", CheckPIN: true, Toggle: toggle})
+		must(t, err)
+		return res
+	}
+	ended := func(res *LoginResult) (out []string) {
+		for _, e := range res.Ended {
+			out = append(out, e.Login.Extension+"@"+e.Login.Device+" "+e.Reason)
+		}
+		return out
+	}
+	if res := login("1000", "HD00001", true); res.Login.Device != "HD00001" || len(res.Ended) != 0 {
+		t.Errorf("first login: %+v", res)
+	}
+	if res := login("1000", "HD00002", true); !slices.Equal(ended(res), []string{"1000@HD00001 " + hotdesk.ReasonRoamed}) {
+		t.Errorf("roaming ended %v", ended(res))
+	}
+	if res := login("1001", "HD00002", true); !slices.Equal(ended(res), []string{"1000@HD00002 " + hotdesk.ReasonReplaced}) {
+		t.Errorf("replacing ended %v", ended(res))
+	}
+	login("1000", "HD00003", true)
+	if res := login("1000", "HD00002", true); !slices.Equal(ended(res), []string{
+		"1000@HD00003 " + hotdesk.ReasonRoamed, "1001@HD00002 " + hotdesk.ReasonReplaced}) {
+		t.Errorf("roaming onto a taken phone ended %v", ended(res))
+	}
+	if res := login("1000", "HD00002", false); res.Toggled || res.Login == nil || res.Login.Extension != "1000" || len(res.Ended) != 0 {
+		t.Errorf("again without toggling: %+v", res)
+	}
+	if res := login("1000", "HD00002", true); !res.Toggled {
+		t.Errorf("toggle: %+v", res)
+	}
+	ls, err := db.ListLogins(ctx)
+	must(t, err)
+	if len(ls) != 0 {
+		t.Errorf("logins left: %+v", ls)
+	}
+	if n := st.n.Load(); n != 0 {
+		t.Errorf("%d reads of a login by device in the transactions, want none", n)
 	}
 }

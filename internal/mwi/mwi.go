@@ -29,7 +29,6 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
-	"github.com/hotdesk-pbx/hotdesk/internal/gather"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	"github.com/hotdesk-pbx/hotdesk/internal/sipnotify"
 )
@@ -72,14 +71,6 @@ type Store interface {
 // database answers both).
 type MailboxStore interface {
 	DeviceMailbox(ctx context.Context, device string) (ext string, newCount, oldCount int, err error)
-}
-
-// MailboxesStore reads the lamps of several phones at once (the SQL
-// stores: on SQLite in one read transaction, which a read of its own
-// starts afresh each time). each gets the answer for devices[i]. Run's
-// lamp reader uses it when Store has it and is Counts too.
-type MailboxesStore interface {
-	DeviceMailboxes(ctx context.Context, devices []string, each func(i int, ext string, newCount, oldCount int)) error
 }
 
 // Options configure a Notifier. Store, Counts and SIP are required.
@@ -132,24 +123,7 @@ type Notifier struct {
 	sent atomic.Int64 // NOTIFYs answered 2xx
 
 	mailbox MailboxStore // Store, when it has DeviceMailbox and is Counts too
-
-	// While Run runs, the device workers' lamp reads go to one reader
-	// goroutine, which reads what has queued up together (readLamps).
-	batch   MailboxesStore // Store, when it has DeviceMailboxes and is Counts too
-	reads   chan *lampRead
-	reading atomic.Bool // readLamps is running
 }
-
-// lampRead is a device worker's request to the lamp reader.
-type lampRead struct {
-	device string
-	s      Summary
-	err    error
-	done   chan struct{}
-}
-
-// maxLampBatch bounds the lamps read together.
-const maxLampBatch = 64
 
 // worker serialises one device's NOTIFYs: again says state changed while
 // it was sending, so it reads the state once more before it stops; always
@@ -173,9 +147,6 @@ func New(o Options) (*Notifier, error) {
 	if m, ok := o.Store.(MailboxStore); ok && sameValue(o.Store, o.Counts) {
 		n.mailbox = m
 	}
-	if m, ok := o.Store.(MailboxesStore); ok && sameValue(o.Store, o.Counts) {
-		n.batch, n.reads = m, make(chan *lampRead, maxInFlight)
-	}
 	return n, nil
 }
 
@@ -191,11 +162,6 @@ func (n *Notifier) Sent() int64 { return n.sent.Load() }
 // Run follows the bus and expires subscriptions until ctx is done, then
 // aborts and waits for the NOTIFYs in flight.
 func (n *Notifier) Run(ctx context.Context) error {
-	if n.batch != nil {
-		n.loop.WG.Add(1)
-		n.reading.Store(true)
-		go n.readLamps()
-	}
 	return n.loop.Run(ctx, func(ctx context.Context, e events.Event) {
 		// A phone that registers anew (rebooted, re-provisioned) comes up
 		// with its lamp off: it is told only when there are new messages
@@ -253,7 +219,10 @@ func (n *Notifier) devicesOfUser(ctx context.Context, ext string) []string {
 func (n *Notifier) SummaryOf(ctx context.Context, device string) (Summary, error) {
 	var s Summary
 	if n.mailbox != nil {
-		// Every login and logout reads a lamp: one read, not three.
+		// Every login and logout reads a lamp: one read, not three. The
+		// SQL store on SQLite reads it on its reader goroutine, with the
+		// other lamps and PIN prejudges queued meanwhile in one read
+		// transaction (sqlstore/reader.go).
 		ext, nw, old, err := n.mailbox.DeviceMailbox(ctx, device)
 		if err != nil {
 			return s, fmt.Errorf("mwi: mailbox of %s: %w", device, err)
@@ -286,50 +255,6 @@ func (n *Notifier) SummaryOf(ctx context.Context, device string) (Summary, error
 		return s, fmt.Errorf("mwi: counts of %s: %w", s.Extension, err)
 	}
 	return s, nil
-}
-
-// summary is SummaryOf, through the lamp reader while it runs.
-func (n *Notifier) summary(ctx context.Context, device string) (Summary, error) {
-	if !n.reading.Load() {
-		return n.SummaryOf(ctx, device)
-	}
-	r := &lampRead{device: device, done: make(chan struct{})}
-	select {
-	case n.reads <- r:
-	case <-ctx.Done():
-		return Summary{}, ctx.Err()
-	}
-	select {
-	case <-r.done:
-		return r.s, r.err
-	case <-ctx.Done():
-		return Summary{}, ctx.Err()
-	}
-}
-
-// readLamps reads the lamps the device workers ask for until Base ends,
-// those queued meanwhile together. Every login and logout reads a lamp: a
-// read of its own began a read transaction each time and grew a new
-// worker goroutine's stack through the SQLite driver's deep frames, most
-// of the read's cost (issue 18); this goroutine's stack stays grown.
-func (n *Notifier) readLamps() {
-	defer n.loop.WG.Done()
-	devices := make([]string, 0, maxLampBatch)
-	gather.Serve(n.loop.Base.Done(), n.reads, maxLampBatch, func(b []*lampRead) {
-		devices = devices[:0]
-		for _, r := range b {
-			devices = append(devices, r.device)
-		}
-		err := n.batch.DeviceMailboxes(n.loop.Base, devices, func(i int, ext string, nw, old int) {
-			b[i].s = Summary{Extension: ext, New: nw, Old: old}
-		})
-		for _, r := range b {
-			if err != nil {
-				r.s, r.err = Summary{}, fmt.Errorf("mwi: mailbox of %s: %w", r.device, err)
-			}
-			close(r.done)
-		}
-	})
 }
 
 // account is the Message-Account of s on device: the user's AOR, or the
@@ -410,7 +335,7 @@ func (n *Notifier) round(device string, always bool) {
 			return
 		}
 	}
-	s, err := n.summary(ctx, device)
+	s, err := n.SummaryOf(ctx, device)
 	if err != nil {
 		n.log.Warn("mwi: read state", "device", device, "err", err)
 		return

@@ -156,3 +156,52 @@ func (db *DB) DeviceSecrets(ctx context.Context, ids []string) ([]*hotdesk.Devic
 	}
 	return out, nil
 }
+
+// LoginDeviceNow is LoginDevice and the device's login (nil when the
+// phone is neutral) in one statement: a login read the phone, then its
+// login, two statements inside the one SQLite writer's critical section
+// (issue 18). ENOTFOUND if the device does not exist.
+func (tx *Tx) LoginDeviceNow(ctx context.Context, id string) (*hotdesk.Device, *hotdesk.Login, error) {
+	var l *hotdesk.Login
+	d, err := queryOne(ctx, tx.db, tx.q, "find device", func() error { return notFound("Device %s not found.", id) },
+		func(row rowScanner) (*hotdesk.Device, error) {
+			var d hotdesk.Device
+			var auto sql.NullString
+			var locked sql.NullInt64
+			var ln nullLogin
+			if err := row.Scan(append([]any{&d.ID, &d.Mode, &locked, &auto}, ln.dest()...)...); err != nil {
+				return nil, err
+			}
+			d.LockedUntil = fromTSPtr(locked)
+			var err error
+			if d.AutoLogout, err = autoLogoutOf(auto); err != nil {
+				return nil, err
+			}
+			l = ln.login()
+			return &d, nil
+		}, `SELECT d.id, d.mode, d.locked_until, d.auto_logout, `+nullLoginCols+`
+			FROM devices d LEFT JOIN logins l ON l.device = d.id WHERE d.id = $1`, id)
+	return d, l, err
+}
+
+// nullLoginCols are loginCols of a LEFT JOIN's logins l, NULL when none.
+const nullLoginCols = `l.extension, l.device, l.since, l.via, l.ends_at, l.policy, l.last_activity`
+
+// nullLogin scans nullLoginCols.
+type nullLogin struct {
+	ext, device, via, policy sql.NullString
+	since, ends, last        sql.NullInt64
+}
+
+func (n *nullLogin) dest() []any {
+	return []any{&n.ext, &n.device, &n.since, &n.via, &n.ends, &n.policy, &n.last}
+}
+
+// login is the row's login, nil when the join found none.
+func (n *nullLogin) login() *hotdesk.Login {
+	if !n.device.Valid {
+		return nil
+	}
+	return &hotdesk.Login{Extension: n.ext.String, Device: n.device.String, Since: fromTS(n.since.Int64),
+		Via: n.via.String, EndsAt: fromTSPtr(n.ends), Policy: n.policy.String, LastActivity: fromTS(n.last.Int64)}
+}

@@ -17,45 +17,16 @@ const deviceMailboxSQL = `SELECT w.ext,
 // new and saved message counts. The lamp is read after every login and
 // logout; as LoginByDevice, FindDevice and VoicemailCounts it was up to
 // three read transactions (issue 18). An unknown device is "", 0, 0.
+//
+// On SQLite it reads through the store's reader (reader.go), as LoginUser
+// does: the lamps and the PIN prejudges of logins that queue up are read
+// in one read transaction, on the reader's goroutine.
 func (db *DB) DeviceMailbox(ctx context.Context, device string) (ext string, newCount, oldCount int, err error) {
-	err = db.rs.QueryRowContext(ctx, deviceMailboxSQL, device).Scan(&ext, &newCount, &oldCount)
+	scan := func(row rowScanner) error { return row.Scan(&ext, &newCount, &oldCount) }
+	if db.rd == nil {
+		err = scan(db.rs.QueryRowContext(ctx, deviceMailboxSQL, device))
+	} else {
+		err = db.rd.read(ctx, scan, deviceMailboxSQL, device)
+	}
 	return ext, newCount, oldCount, db.wrap(err, "device mailbox")
-}
-
-// DeviceMailboxes is DeviceMailbox for each of devices, each called with
-// the answer for devices[i]. On SQLite (one writer, group commit) they are
-// read in one read transaction: a query of its own starts one, which costs
-// more than the query (the WAL's index header read afresh, the pager's
-// cache checked against the last commit). PostgreSQL runs them one by one.
-func (db *DB) DeviceMailboxes(ctx context.Context, devices []string, each func(i int, ext string, newCount, oldCount int)) error {
-	if db.group != nil && len(devices) > 1 {
-		stmt, err := db.rs.stmt(deviceMailboxSQL)
-		if err != nil {
-			return db.wrap(err, "device mailboxes")
-		}
-		tx, err := db.r.BeginTx(ctx, nil)
-		if err != nil {
-			return db.wrap(err, "device mailboxes")
-		}
-		defer tx.Rollback() //nolint:errcheck // read only: nothing to undo
-		st := tx.StmtContext(ctx, stmt)
-		for i, d := range devices {
-			var ext string
-			var nw, old int
-			if err := st.QueryRowContext(ctx, d).Scan(&ext, &nw, &old); err != nil {
-				return db.wrap(err, "device mailboxes")
-			}
-			each(i, ext, nw, old)
-		}
-		return db.wrap(tx.Commit(), "device mailboxes")
-	}
-	for i, d := range devices {
-		var ext string
-		var nw, old int
-		if err := db.rs.QueryRowContext(ctx, deviceMailboxSQL, d).Scan(&ext, &nw, &old); err != nil {
-			return db.wrap(err, "device mailboxes")
-		}
-		each(i, ext, nw, old)
-	}
-	return nil
 }

@@ -22,9 +22,10 @@ var errReaderClosed = errors.New("store closed")
 // changed and the connection's page cache stale, which costs more than the
 // query (BenchmarkDeviceMailboxes: about 65 µs against 30 µs for a read
 // within a transaction). The PIN prejudge of every login reads its user
-// there (LoginUser, issue 18). A read that finds the reader idle runs at
-// once, as on the pool; one batch's reads see one snapshot, taken after
-// each of them was asked for.
+// there (LoginUser), and the message lamp its phone's mailbox
+// (DeviceMailbox, after every login and logout; issue 18). A read that
+// finds the reader idle runs at once, as on the pool; one batch's reads
+// see one snapshot, taken after each of them was asked for.
 type reader struct {
 	db      *DB
 	reqs    chan *pointRead
@@ -90,12 +91,25 @@ func (r *reader) run() {
 
 // runBatch runs the reads of batch, more than one in one read transaction.
 // Their statements run without their callers' cancellation: they are
-// short, and an interrupted statement is not worth its error.
+// short, and an interrupted statement is not worth its error. A batch may
+// mix queries (the logins' user reads, the lamps): each is prepared before
+// the transaction takes its connection, as preparing takes one too.
 func (r *reader) runBatch(batch []*pointRead) {
 	if len(batch) == 1 {
 		p := batch[0]
 		p.err = p.scan(r.db.rs.QueryRowContext(context.WithoutCancel(p.ctx), p.query, p.args...))
 		return
+	}
+	type prepared struct {
+		s, inTx *sql.Stmt
+		err     error
+	}
+	stmts := make(map[string]*prepared, 2)
+	for _, p := range batch {
+		if stmts[p.query] == nil {
+			s, err := r.db.rs.stmt(p.query)
+			stmts[p.query] = &prepared{s: s, err: err}
+		}
 	}
 	ctx := context.Background()
 	tx, err := r.db.r.BeginTx(ctx, nil)
@@ -106,18 +120,16 @@ func (r *reader) runBatch(batch []*pointRead) {
 		return
 	}
 	defer tx.Rollback() //nolint:errcheck // read only: nothing to undo
-	var last *sql.Stmt
-	var lastQuery string
 	for _, p := range batch {
-		if last == nil || p.query != lastQuery {
-			s, err := r.db.rs.stmt(p.query)
-			if err != nil {
-				p.err = err
-				continue
-			}
-			last, lastQuery = tx.StmtContext(ctx, s), p.query
+		st := stmts[p.query]
+		if st.err != nil {
+			p.err = st.err
+			continue
 		}
-		p.err = p.scan(last.QueryRowContext(context.WithoutCancel(p.ctx), p.args...))
+		if st.inTx == nil {
+			st.inTx = tx.StmtContext(ctx, st.s)
+		}
+		p.err = p.scan(st.inTx.QueryRowContext(context.WithoutCancel(p.ctx), p.args...))
 	}
 }
 

@@ -208,3 +208,75 @@ func testLoginReads(t *testing.T, s hotdesk.Store) {
 func equalTimes(a, b *time.Time) bool {
 	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
 }
+
+// loginNowReader reads a login's phone with its current login
+// (sqlstore: Tx.LoginDeviceNow; internal/desk).
+type loginNowReader interface {
+	LoginDeviceNow(ctx context.Context, id string) (*hotdesk.Device, *hotdesk.Login, error)
+}
+
+// testLoginReadsNow: LoginDeviceNow gives what LoginDevice gives, with
+// what LoginByDevice gives (nil for none), ENOTFOUND for a device that
+// does not exist, and a transaction's own changes.
+func testLoginReadsNow(t *testing.T, s hotdesk.Store) {
+	ctx := context.Background()
+	var ok bool
+	must(t, s.InTx(ctx, func(tx hotdesk.Tx) error { _, ok = tx.(loginNowReader); return nil }))
+	if !ok {
+		t.Skip("store reads a login's phone and user without their logins")
+	}
+	until := t0.Add(15 * time.Minute).Truncate(time.Millisecond)
+	mkUser(t, s, "201")
+	mkUser(t, s, "202")
+	must(t, s.CreateDevice(ctx, &hotdesk.Device{ID: "HD00001", Mode: hotdesk.ModeHotdesk, Model: hotdesk.ModelGeneric,
+		LockedUntil: &until, AutoLogout: &hotdesk.AutoLogout{MaxDuration: "4h"}}))
+	mkDevice(t, s, "HD00002")
+	ends := t0.Add(time.Hour)
+	must(t, s.InTx(ctx, func(tx hotdesk.Tx) error {
+		return tx.CreateLogin(ctx, &hotdesk.Login{Extension: "201", Device: "HD00001", Since: t0, Via: hotdesk.ViaPhone,
+			EndsAt: &ends, Policy: "max_duration", LastActivity: t0.Add(time.Minute)})
+	}))
+	sameLogin := func(a, b *hotdesk.Login) bool {
+		if a == nil || b == nil {
+			return a == b
+		}
+		return a.Extension == b.Extension && a.Device == b.Device && a.Since.Equal(b.Since) && a.Via == b.Via &&
+			equalTimes(a.EndsAt, b.EndsAt) && a.Policy == b.Policy && a.LastActivity.Equal(b.LastActivity)
+	}
+	check := func(tx hotdesk.Tx) {
+		r := tx.(loginNowReader)
+		for _, id := range []string{"HD00001", "HD00002", "XX99999"} {
+			d, l, err := r.LoginDeviceNow(ctx, id)
+			wd, werr := tx.(loginDeviceReader).LoginDevice(ctx, id)
+			if hotdesk.ErrorCode(err) != hotdesk.ErrorCode(werr) {
+				t.Fatalf("LoginDeviceNow(%s): %v, LoginDevice: %v", id, err, werr)
+			}
+			if werr != nil {
+				continue
+			}
+			wl, lerr := tx.LoginByDevice(ctx, id)
+			if lerr != nil {
+				wl = nil
+			}
+			if d.ID != wd.ID || d.Mode != wd.Mode || !equalTimes(d.LockedUntil, wd.LockedUntil) ||
+				(d.AutoLogout == nil) != (wd.AutoLogout == nil) || !sameLogin(l, wl) {
+				t.Errorf("LoginDeviceNow(%s) = %+v %+v, want %+v %+v", id, d, l, wd, wl)
+			}
+		}
+	}
+	must(t, s.InTx(ctx, func(tx hotdesk.Tx) error { check(tx); return nil }))
+	// A transaction's own changes: 201 moved to HD00002.
+	must(t, s.InTx(ctx, func(tx hotdesk.Tx) error {
+		if err := tx.DeleteLogin(ctx, "HD00001"); err != nil {
+			return err
+		}
+		if err := tx.CreateLogin(ctx, &hotdesk.Login{Extension: "201", Device: "HD00002", Since: t0, Via: hotdesk.ViaAPI, LastActivity: t0}); err != nil {
+			return err
+		}
+		check(tx)
+		if _, l, err := tx.(loginNowReader).LoginDeviceNow(ctx, "HD00001"); err != nil || l != nil {
+			t.Errorf("HD00001 after the logout: %+v %v, want no login", l, err)
+		}
+		return nil
+	}))
+}

@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeviceIDsIgnoreCase", testDeviceIDsIgnoreCase},
 		{"DeviceMailbox", testDeviceMailbox},
 		{"LoginReads", testLoginReads},
+		{"LoginReadsNow", testLoginReadsNow},
 		{"DeviceSecret", testDeviceSecret},
 		{"AppendAudits", testAppendAudits},
 		{"PutManyBindings", testPutManyBindings},
