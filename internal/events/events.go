@@ -137,8 +137,10 @@ func (b *Bus) send(s *sub, e Event) bool {
 }
 
 // tellLost hands s, which lost an event it wanted, a KindResync event (at
-// e's time) if its buffer has room, and reports whether it did. Concurrent
-// publishers may both send one: a second resync only costs a reread.
+// e's time) if its buffer has room, and reports whether it did (or another
+// publisher is doing it). One publisher takes the flag; an event of a
+// concurrent publisher may land just before its resync, which is harmless:
+// the resync still comes, and a reread covers that event too.
 func (b *Bus) tellLost(s *sub, e Event) bool {
 	if !s.lost.CompareAndSwap(true, false) {
 		return true // another publisher told it
@@ -171,8 +173,8 @@ func (b *Bus) Subscribe(buf int) (<-chan Event, func()) { return b.subscribe(buf
 // dropped (its buffer was full), the bus hands it a KindResync event
 // (Reason "lost", Seq and Time those of the event that found room for it)
 // as soon as its buffer has room again, whatever kind is published next,
-// and before any later event. KindResync is handed to it anyway if
-// published.
+// and before the events published after that. KindResync is handed to it
+// anyway if published.
 func (b *Bus) SubscribeKinds(buf int, want func(kind string) bool) (<-chan Event, func()) {
 	return b.subscribe(buf, func(kind string) bool { return kind == KindResync || want(kind) })
 }
