@@ -74,6 +74,12 @@
 #   CALLS=4500 RATE=300: 2560 -> 2207 and 2507 -> 2038 µs per call (load 22, 7).
 #   CALLS=10000 RATE=1000 (load 4): 7906 -> 0 retransmissions, p50 528 -> 4
 #     ms, 1421 -> 1251 µs per call; goroutines right after 3188 -> 58.
+# Seventh pass (a call's events wake no subscriber goroutine; docs/performance-calls.md),
+# main -> the change, BIN= each, back to back (load 2.4-10.8):
+#   CALLS=4500 RATE=300: 1680 -> 1567, 1662 -> 1544 (PPROF), 1891 -> 1791 µs per call;
+#     wake-ups 21.9 -> 21.9, 25.5 -> 22.2, 25.7 -> 26.3 per call.
+#   CALLS=10000 RATE=1000: 898 -> 869, 980 -> 961 µs per call.
+#   GCWAIT=150 SETTLE=35: goroutines 66 / 58 / 58 / 58, heap 36.8 / 141.8 / 144.8 / 14.1 MB.
 # Figures before issue 18 (2 cores shared with other helpers' builds and tests, Go 1.26,
 # SQLite in $OUT; RSS / heap / goroutines: before, right after, settled,
 # after GC; sipp's clock ticks in 4 ms steps here):
