@@ -3,8 +3,10 @@
 # loopback (default 10,000 calls at 200/s): checks that every call connects
 # and that nothing stays behind, and prints calls/s, the latency from the
 # caller's authenticated INVITE to the 200 (p50/p99), the server's CPU time
-# per call (utime+stime from /proc over the run), and the server's RSS, heap
-# and goroutines before, right after and after settling.
+# per call (utime+stime from /proc over the run), how often its threads
+# went to sleep and were woken (voluntary context switches per call), and
+# the server's RSS, heap and goroutines before, right after and after
+# settling.
 #
 #   bench/calls/run.sh                        # CALLS=10000 RATE=200 PAIRS=100
 #   CALLS=1000 RATE=100 GCWAIT=0 bench/calls/run.sh   # quick, ~1.5 min
@@ -72,6 +74,12 @@
 #   CALLS=4500 RATE=300: 2560 -> 2207 and 2507 -> 2038 µs per call (load 22, 7).
 #   CALLS=10000 RATE=1000 (load 4): 7906 -> 0 retransmissions, p50 528 -> 4
 #     ms, 1421 -> 1251 µs per call; goroutines right after 3188 -> 58.
+# Seventh pass (a call's events wake no subscriber goroutine; docs/performance-calls.md),
+# main -> the change, BIN= each, back to back (load 2.4-10.8):
+#   CALLS=4500 RATE=300: 1680 -> 1567, 1662 -> 1544 (PPROF), 1891 -> 1791 µs per call;
+#     wake-ups 21.9 -> 21.9, 25.5 -> 22.2, 25.7 -> 26.3 per call.
+#   CALLS=10000 RATE=1000: 898 -> 869, 980 -> 961 µs per call.
+#   GCWAIT=150 SETTLE=35: goroutines 66 / 58 / 58 / 58, heap 36.8 / 141.8 / 144.8 / 14.1 MB.
 # Figures before issue 18 (2 cores shared with other helpers' builds and tests, Go 1.26,
 # SQLite in $OUT; RSS / heap / goroutines: before, right after, settled,
 # after GC; sipp's clock ticks in 4 ms steps here):
@@ -205,6 +213,13 @@ if [ -n "$PPROF" ]; then
   # Where the goroutines are (and wait) in the middle of the run.
   (sleep $((secs / 2)); curl -sf --max-time 10 -o "$OUT/goroutines-mid.txt" "http://$PPROF/debug/pprof/goroutine?debug=1") &
 fi
+# Voluntary context switches of the server's threads (an OS thread that
+# sleeps on a futex or in epoll_wait because its goroutines parked): how
+# often the server went idle and was woken, which CPU per call alone
+# does not tell apart from work. Threads started and ended within the run
+# are not counted.
+vcsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {n += $2} END {print n + 0}'; }
+w0=$(vcsw "$server")
 k0=$(cpu_ticks "$server")
 ts=$(date +%s.%N)
 (cd "$OUT/uac" && sipp "127.0.0.1:$PORT" -sf "$uac_xml" -inf "$OUT/callers.csv" \
@@ -214,6 +229,7 @@ ts=$(date +%s.%N)
   -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 -trace_err >/dev/null 2>sipp.err) || true
 te=$(date +%s.%N)
 k1=$(cpu_ticks "$server")
+w1=$(vcsw "$server")
 ok=$(stat_col "$OUT/uac/stat.csv" "SuccessfulCall(C)"); fail=$(stat_col "$OUT/uac/stat.csv" "FailedCall(C)")
 retr=$(stat_col "$OUT/uac/stat.csv" "Retransmissions(C)")
 # rtt file: Date_ms;response_time_ms;rtd_no
@@ -225,6 +241,7 @@ sort -t';' -k2 -g <(tail -q -n +2 "$OUT"/uac/*_rtt.csv 2>/dev/null | awk -F';' '
     else print "no INVITE->200 samples" }'
 awk -v k="$((k1 - k0))" -v hz="$CLK" -v ok="$ok" -v s="$(echo "$te - $ts" | bc)" \
   'BEGIN {printf "server CPU %.2f s over %.2f s (%.0f%% of one core) = %.0f µs per call\n", k/hz, s, 100*k/hz/s, ok ? 1e6*k/hz/ok : 0}'
+awk -v w="$((w1 - w0))" -v ok="$ok" 'BEGIN {printf "server thread wake-ups (voluntary context switches) %d = %.1f per call\n", w, ok ? w/ok : 0}'
 if [ -n "$PPROF" ]; then
   wait "$prof" || echo "CPU profile failed"
   curl -sf --max-time 10 -o "$OUT/allocs-after.pprof" "http://$PPROF/debug/pprof/allocs"

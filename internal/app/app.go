@@ -92,7 +92,6 @@ type App struct {
 	sipCertGenerated bool
 
 	metrics     *eventMetrics
-	metricsCh   <-chan events.Event
 	metricsStop func()
 	closeOnce   sync.Once
 }
@@ -286,8 +285,8 @@ func (a *App) buildHTTP(ctx context.Context, publicIP string) error {
 	reg.MustRegister(a.sip.Collectors()...)
 	a.metrics = newEventMetrics(reg, a.bus, func() int { return len(a.b2bua.Live()) })
 	reg.MustRegister(relayMetrics(a.relay)...)
-	// Subscribed now, so no event published after New is missed.
-	a.metricsCh, a.metricsStop = a.bus.Subscribe(1024)
+	// Counting from now, so no event published after New is missed.
+	a.metricsStop = a.metrics.count(a.bus)
 	// One admin service: the API and the console apply the same rules.
 	adm := admin.New(admin.Options{Store: a.store, Desk: a.desk, Bus: a.bus, Logger: a.log, Now: a.now, Sites: a.store, Phones: a.checksync})
 	api := web.New(web.Options{
@@ -428,7 +427,6 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.runWebhooks(ctx) })
 	g.Go(func() error { return a.mail.Queue(ctx) })
 	g.Go(func() error { return a.runMail(ctx) })
-	g.Go(func() error { defer a.metricsStop(); return a.metrics.run(ctx, a.metricsCh) })
 	if a.cluster != nil {
 		g.Go(func() error { return a.cluster.Run(ctx) })
 	}

@@ -1,14 +1,11 @@
 package app
 
 import (
-	"context"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/buildinfo"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
-	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 	"github.com/hotdesk-pbx/hotdesk/internal/relay"
 )
 
@@ -57,15 +54,16 @@ func newEventMetrics(reg prometheus.Registerer, bus *events.Bus, liveCalls func(
 	return m
 }
 
-// run counts events until ctx is done. Events from other nodes are theirs
-// to count.
-func (m *eventMetrics) run(ctx context.Context, ch <-chan events.Event) error {
-	follow.Each(ctx, ch, func(e events.Event) {
+// count counts the bus's events, as they are published, until stop is
+// called: a counter increment in the publisher's goroutine rather than a
+// goroutine woken for every event (issue 18). Events from other nodes are
+// theirs to count.
+func (m *eventMetrics) count(bus *events.Bus) (stop func()) {
+	return bus.Handle(func(e events.Event) {
 		if !e.Remote() {
 			m.events.WithLabelValues(e.Kind).Inc()
 		}
 	})
-	return nil
 }
 
 // relayMetrics expose the media relay: anchored calls up, and the packets

@@ -21,8 +21,8 @@ import (
 // keeps device credentials: a login or logout drops the entries of its
 // phone and user, any other change of users or devices (user_changed,
 // device_changed, locks, a CSV import, an event of a kind it does not
-// know) and lost events (a gap in the sequence numbers, a cluster resync)
-// drop every entry. Other nodes' changes arrive on the bus too
+// know) and lost events (the bus's resync, or the cluster's) drop every
+// entry. Other nodes' changes arrive on the bus too
 // (internal/cluster). Entries also expire after ttl, in case a change
 // went without an event (an audit row that could not be written).
 //
@@ -35,8 +35,7 @@ type partyCache struct {
 	fetches atomic.Int64 // lookups that went to the store (tests)
 
 	mu       sync.Mutex
-	ch       <-chan events.Event // nil: not watching, nothing cached
-	seqs     follow.Seqs
+	ch       <-chan events.Event    // nil: not watching, nothing cached
 	gen      uint64                 // bumped by every invalidation (see put)
 	atDevice map[string]callerEntry // hot desk phone → the user logged in on it (nil: neutral)
 	owners   map[string]callerEntry // personal phone's owner → that user (nil: none)
@@ -68,32 +67,37 @@ func newPartyCache() *partyCache {
 
 // watch keeps the cache current from bus until ctx is done.
 func (p *partyCache) watch(ctx context.Context, bus *events.Bus) {
-	ch, cancel := bus.Subscribe(partiesBuffer)
-	defer cancel()
-	p.mu.Lock()
-	p.ch, p.seqs = ch, follow.Seqs{}
-	p.clearLocked() // what was cached before no event could reach us
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		p.ch = nil
-		p.clearLocked()
-		p.mu.Unlock()
-	}()
+	defer p.follow(bus)()
 	tick := time.NewTicker(partiesDrainEvery)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-tick.C:
+		case <-tick.C:
 			p.mu.Lock()
 			p.drainLocked()
-			if p.seqs.Overdue(now) {
-				p.clearLocked()
-			}
 			p.mu.Unlock()
 		}
+	}
+}
+
+// follow subscribes the cache to the events that change it (not calls,
+// registrations and the other kinds partiesIgnore names: they are the
+// frequent ones), and returns the function that ends that. A loss is told
+// by the bus with a resync, which empties the cache.
+func (p *partyCache) follow(bus *events.Bus) (stop func()) {
+	ch, cancel := bus.SubscribeKinds(partiesBuffer, func(kind string) bool { return !partiesIgnore(kind) })
+	p.mu.Lock()
+	p.ch = ch
+	p.clearLocked() // what was cached before no event could reach us
+	p.mu.Unlock()
+	return func() {
+		cancel()
+		p.mu.Lock()
+		p.ch = nil
+		p.clearLocked()
+		p.mu.Unlock()
 	}
 }
 
@@ -102,13 +106,7 @@ func (p *partyCache) drainLocked() {
 	if p.ch == nil {
 		return
 	}
-	now := time.Now()
-	follow.Queued(p.ch, -1, func(e events.Event) {
-		if p.seqs.See(e.Seq, now) {
-			p.clearLocked()
-		}
-		p.applyLocked(e)
-	})
+	follow.Queued(p.ch, -1, p.applyLocked)
 }
 
 // applyLocked drops what event e may have changed.

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
-	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 )
 
 // fedCache is a party cache following ch (instead of a bus subscription),
@@ -70,12 +69,36 @@ func TestPartyCacheEvents(t *testing.T) {
 	}
 }
 
-func TestPartyCacheLostEvents(t *testing.T) {
-	p, ch, now := fedCache(t)
-	ch <- events.Event{Seq: 1, Kind: events.KindCallTrying}
-	ch <- events.Event{Seq: 3 + follow.MaxMissing, Kind: events.KindCallTrying}
+// The cache's subscription takes only the kinds that change it: a call's
+// events do not go into its queue (issue 18), a login does, and a loss
+// (told by the bus's resync) empties it.
+func TestPartyCacheFollowsChangesOnly(t *testing.T) {
+	bus := events.New()
+	p := newPartyCache()
+	defer p.follow(bus)()
+	now := time.Unix(1_000_000, 0)
+	_, _, _, _, gen := p.get(hd1, "202", now)
+	p.put(gen, hd1, true, &hotdesk.User{Extension: "201"}, "202", &called{User: &hotdesk.User{Extension: "202"}, known: true}, now)
+	for _, kind := range []string{events.KindCallTrying, events.KindCallConfirmed, events.KindCallTerminated, hotdesk.KindRegistered} {
+		bus.Publish(events.Event{Kind: kind, Extension: "202", Device: "HD1"})
+	}
+	if n := len(p.ch); n != 0 {
+		t.Fatalf("%d events queued for the cache after calls and a registration, want 0", n)
+	}
+	if _, a, _, c, _ := p.get(hd1, "202", now); !a || !c {
+		t.Fatal("entries dropped by events that change nothing")
+	}
+	for range partiesBuffer + 1 { // the last one is lost
+		bus.Publish(events.Event{Kind: hotdesk.KindLogin, Extension: "203", Device: "HD3"})
+	}
+	p.mu.Lock()
+	p.drainLocked()
+	p.mu.Unlock()
+	_, _, _, _, gen = p.get(hd1, "202", now)
+	p.put(gen, hd1, true, &hotdesk.User{Extension: "201"}, "202", &called{User: &hotdesk.User{Extension: "202"}, known: true}, now)
+	bus.Publish(events.Event{Kind: events.KindCallTrying}) // brings the resync
 	if got := has(p, now); got != [3]bool{} {
-		t.Errorf("after a jump past MaxMissing: cached %v, want nothing", got)
+		t.Errorf("after a lost event: cached %v, want nothing", got)
 	}
 }
 

@@ -73,7 +73,9 @@ func New(o Options) *Notifier {
 	}
 	n := &Notifier{o: o, log: log, sem: make(chan struct{}, maxInFlight), unsubscribe: func() {}}
 	if o.Bus != nil {
-		n.events, n.unsubscribe = o.Bus.Subscribe(1024)
+		// The kinds collect acts on only: not woken for a call's
+		// events (issue 18).
+		n.events, n.unsubscribe = o.Bus.SubscribeKinds(1024, collects)
 	}
 	return n
 }
@@ -101,6 +103,15 @@ func (n *Notifier) Run(ctx context.Context) error {
 		}
 	})
 	return nil
+}
+
+// collects reports whether collect acts on events of kind.
+func collects(kind string) bool {
+	switch kind {
+	case hotdesk.KindLogin, hotdesk.KindLogout, events.KindUserUpdated, hotdesk.KindUserChanged:
+		return true
+	}
+	return false
 }
 
 // collect adds the devices affected by e.

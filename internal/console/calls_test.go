@@ -228,3 +228,18 @@ func TestEventsStreamForwardsCalls(t *testing.T) {
 		t.Fatalf("table after the event: %s", row)
 	}
 }
+
+// The console takes call events as they are published (a bus handler),
+// not from a goroutine woken for each one (issue 18): the state is there
+// when Publish returns, with nothing running Run or draining.
+func TestCallsFollowedInPublish(t *testing.T) {
+	hs := newHarness(t)
+	hs.bus.Publish(events.Event{Kind: events.KindCallConfirmed, Device: "HD00001", CallID: "c1", Extension: "3001"})
+	if n := hs.con.calls.count(); n != 1 {
+		t.Fatalf("%d calls tracked right after Publish, want 1", n)
+	}
+	hs.bus.Publish(events.Event{Kind: events.KindCallTerminated, Device: "HD00001", CallID: "c1", Extension: "3001"})
+	if n := hs.con.calls.count(); n != 0 {
+		t.Fatalf("%d calls tracked after the call ended, want 0", n)
+	}
+}

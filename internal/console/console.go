@@ -74,10 +74,9 @@ type Console struct {
 	trunk     func() admin.TrunkState
 	liveCalls func() []LiveCall
 
-	calls      *calls              // which phones ring or are in a call
-	phones     *phoneTracker       // last fetches and login pipelines
-	callEvents <-chan events.Event // the bus, for calls; nil without a bus
-	callsStop  func()
+	calls     *calls        // which phones ring or are in a call
+	phones    *phoneTracker // last fetches and login pipelines
+	callsStop func()        // ends the bus handler that keeps calls and phones
 
 	done     chan struct{} // closed when Run ends: open SSE streams finish
 	doneOnce sync.Once
@@ -117,35 +116,31 @@ func New(o Options) (*Console, error) {
 	c.phones = newPhoneTracker(c.now)
 	c.callsStop = func() {}
 	if c.bus != nil {
-		// Subscribed here rather than in Run so no call of the first
-		// moments is missed; Run reads it and releases it.
-		c.callEvents, c.callsStop = c.bus.Subscribe(256)
+		// Applied as published (two maps under their locks), rather than
+		// by a goroutine woken for every event (issue 18); from here, so
+		// no call of the first moments is missed, until Run returns.
+		c.callsStop = c.bus.Handle(func(e events.Event) {
+			c.calls.apply(e)
+			c.phones.apply(e)
+		})
 	}
 	return c, nil
 }
 
-// Run removes expired sessions every hour and follows the bus's call
-// events (for the desks page's "on a call" badges) until ctx is done, then
-// ends every open live-update stream so an HTTP server shutdown does not
-// wait for console tabs. Without Run, sessions expire only when used and
-// call badges show only while someone looks at the desks page.
+// Run removes expired sessions every hour until ctx is done, then stops
+// following the bus's call events (for the desks page's "on a call"
+// badges, followed since New) and ends every open live-update stream so an
+// HTTP server shutdown does not wait for console tabs. Without Run,
+// sessions expire only when used.
 func (c *Console) Run(ctx context.Context) error {
 	defer c.doneOnce.Do(func() { close(c.done) })
 	defer c.callsStop()
-	callEvents := c.callEvents
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case e, ok := <-callEvents:
-			if !ok {
-				callEvents = nil
-				continue
-			}
-			c.calls.apply(e)
-			c.phones.apply(e)
 		case <-t.C:
 			if err := c.store.DeleteExpiredSessions(ctx, c.now()); err != nil {
 				c.log.Warn("console: delete expired sessions", "err", err)

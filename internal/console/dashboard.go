@@ -31,7 +31,6 @@ func (c *Console) dashboard(r *http.Request) (*dashboardData, error) {
 	if c.liveCalls != nil {
 		d.LiveCalls = len(c.liveCalls())
 	} else {
-		c.drainCalls()
 		d.LiveCalls = c.calls.count()
 	}
 	if c.trunk != nil {

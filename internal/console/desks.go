@@ -122,7 +122,6 @@ func (c *Console) desks(r *http.Request) (*desksData, error) {
 	d.Query += d.deskPage.query()
 	seen := map[string]bool{}
 	now := c.now()
-	c.drainCalls()
 	for _, dev := range devs {
 		row := deskRow{Device: dev, Login: byDevice[dev.ID], Locked: desk.ActiveLock(dev.LockedUntil, now)}
 		contacts := c.regs.Contacts(dev.ID)
@@ -265,24 +264,6 @@ func (c *Console) deskFrame(e events.Event) (string, any, bool) {
 		Device    string `json:"device,omitempty"`
 		Extension string `json:"extension,omitempty"`
 	}{e.Kind, e.Device, e.Extension}, true
-}
-
-// drainCalls applies the call events waiting on the console's
-// subscription, so the desks page is current even when Run is behind or
-// not running.
-func (c *Console) drainCalls() {
-	for range 1024 {
-		select {
-		case e, ok := <-c.callEvents:
-			if !ok {
-				return
-			}
-			c.calls.apply(e)
-			c.phones.apply(e)
-		default:
-			return
-		}
-	}
 }
 
 func urlq(s string) string { return url.QueryEscape(s) }

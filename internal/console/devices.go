@@ -46,7 +46,6 @@ func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := devicesData{Q: q, Mode: mode, Total: total}
 	c.seedPhones(r)
-	c.drainCalls()
 	loc := c.location(ctx)
 	for _, dev := range devs {
 		contacts := c.regs.Contacts(dev.ID)
@@ -141,7 +140,6 @@ func (c *Console) deviceData(r *http.Request, f *form) (*deviceData, error) {
 	d := &deviceData{Device: dev, Form: f, DelForm: newForm(nil), Contacts: c.regs.Contacts(dev.ID), URL: provisionURL(r, c.secure, dev),
 		Locked: desk.ActiveLock(dev.LockedUntil, c.now())}
 	c.seedPhones(r)
-	c.drainCalls()
 	blf := func(ext string) bool {
 		u, err := c.store.FindUser(r.Context(), ext)
 		return err == nil && len(u.BLF) > 0

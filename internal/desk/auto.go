@@ -40,7 +40,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	var evs <-chan events.Event
 	if s.bus != nil {
-		ch, cancel := s.bus.Subscribe(1024)
+		ch, cancel := s.bus.SubscribeKinds(1024, handles)
 		defer cancel()
 		evs = ch
 	}
@@ -233,6 +233,17 @@ func (s *Service) Touch(ctx context.Context, device string) error {
 
 // handleEvent follows registrations (lost-registration policy), settings
 // changes and logins made on other nodes.
+// handles reports whether handleEvent acts on events of kind: Run's
+// subscription takes only those, so a call's events do not wake it
+// (issue 18). KindResync comes anyway.
+func handles(kind string) bool {
+	switch kind {
+	case hotdesk.KindLogin, hotdesk.KindSettings, hotdesk.KindRegistered, hotdesk.KindUnregistered:
+		return true
+	}
+	return false
+}
+
 func (s *Service) handleEvent(ctx context.Context, e events.Event) {
 	switch e.Kind {
 	case hotdesk.KindLogin:

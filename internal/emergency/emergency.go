@@ -592,12 +592,15 @@ func (s *Service) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	evs, stop := s.o.Bus.Subscribe(256)
+	// The kinds it acts on only: a call's events do not wake it (issue 18).
+	evs, stop := s.o.Bus.SubscribeKinds(256, func(kind string) bool {
+		return siteChange(kind) || kind == hotdesk.KindEmergencyAck || kind == hotdesk.KindRegistered
+	})
 	defer stop()
 	s.sites.follow(true)
 	defer s.sites.follow(false)
 	follow.Each(ctx, evs, func(e events.Event) {
-		s.sites.event(e, s.o.Now())
+		s.sites.event(e)
 		switch e.Kind {
 		case hotdesk.KindEmergencyAck:
 			if id, ok := hotdesk.AckedCallID(e.Detail); ok {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
-	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 )
 
 // siteCacheTTL bounds how long the cached sites are trusted without an
@@ -23,8 +22,8 @@ const siteCacheTTL = 30 * time.Second
 // their timeouts. It is used only while Run follows the bus, which drops
 // it on a site or device change and on a cluster resync, and when Run
 // lost events (the bus drops what a full subscriber cannot take, and a
-// dropped event may have been a change), told by follow.Seqs as the
-// registrar's credential cache and the B2BUA's party cache tell them.
+// dropped event may have been a change), told by the bus's resync as the
+// B2BUA's party cache is told.
 // Emergency calls do not use it: Locate reads the store each time.
 type siteCache struct {
 	load sync.Mutex // one reload at a time; the others read the store meanwhile
@@ -34,13 +33,12 @@ type siteCache struct {
 	gen    uint64                   // bumped by every drop
 	byDev  map[string]*hotdesk.Site // lower-case device id → its site; nil: not loaded
 	loaded time.Time
-	seqs   follow.Seqs // the numbers of the events Run took
 }
 
 // follow marks the cache usable (on) or not, and drops it.
 func (c *siteCache) follow(on bool) {
 	c.mu.Lock()
-	c.on, c.seqs = on, follow.Seqs{}
+	c.on = on
 	c.dropLocked()
 	c.mu.Unlock()
 }
@@ -50,17 +48,20 @@ func (c *siteCache) dropLocked() {
 	c.byDev = nil
 }
 
-// event drops the cache when e, taken by Run at now, may mean the sites
-// changed, or when too many events before it were skipped to wait for
-// (lookup drops it when a skipped one is overdue).
-func (c *siteCache) event(e events.Event, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	lost := c.seqs.See(e.Seq, now)
-	switch {
-	case lost, e.Kind == hotdesk.KindSiteChanged, e.Kind == hotdesk.KindDeviceChanged, e.Kind == events.KindResync:
+// event drops the cache when e, taken by Run, may mean the sites changed
+// or events were lost.
+func (c *siteCache) event(e events.Event) {
+	if siteChange(e.Kind) {
+		c.mu.Lock()
 		c.dropLocked()
+		c.mu.Unlock()
 	}
+}
+
+// siteChange reports whether events of kind may mean the sites or the
+// devices' sites changed (KindResync: events were lost).
+func siteChange(kind string) bool {
+	return kind == hotdesk.KindSiteChanged || kind == hotdesk.KindDeviceChanged || kind == events.KindResync
 }
 
 // home returns dev's site (nil: none) from the cache, loading it with
@@ -110,9 +111,6 @@ func (c *siteCache) lookup(now time.Time, key string) (site *hotdesk.Site, ok, u
 	defer c.mu.Unlock()
 	if !c.on {
 		return nil, false, false
-	}
-	if c.seqs.Overdue(now) {
-		c.dropLocked() // an event Run skipped is lost: it may have been a change
 	}
 	if c.byDev == nil || now.Sub(c.loaded) > siteCacheTTL || now.Before(c.loaded) {
 		return nil, false, true

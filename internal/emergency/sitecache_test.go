@@ -11,7 +11,6 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
-	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
@@ -126,39 +125,29 @@ func TestMovedAtCachesSites(t *testing.T) {
 }
 
 // The cache is dropped by the events that may mean a change and when
-// Run lost events (a number skipped and overdue, or too many skipped:
-// follow.Seqs); other events, and a skipped one that arrives late, keep it.
+// Run lost events (the bus's resync); other events keep it.
 func TestSiteCacheEvents(t *testing.T) {
 	list := func(context.Context) ([]*hotdesk.Site, error) { return []*hotdesk.Site{amsterdam()}, nil }
-	login := func(seq int64) events.Event { return events.Event{Kind: hotdesk.KindLogin, Seq: seq} }
 	now := time.Now()
 	for _, tc := range []struct {
-		name  string
-		es    []events.Event // after event 1, taken with the cache loaded
-		after time.Duration  // from the events to the lookup
-		drop  bool
+		name string
+		e    events.Event // taken with the cache loaded
+		drop bool
 	}{
-		{"login", []events.Event{login(2)}, 0, false},
-		{"registered", []events.Event{{Kind: hotdesk.KindRegistered, Seq: 2}}, 0, false},
-		{"site changed", []events.Event{{Kind: hotdesk.KindSiteChanged, Seq: 2}}, 0, true},
-		{"device changed", []events.Event{{Kind: hotdesk.KindDeviceChanged, Seq: 2}}, 0, true},
-		{"resync", []events.Event{{Kind: events.KindResync, Seq: 2}}, 0, true},
-		{"number skipped, not yet lost", []events.Event{login(3)}, follow.LostAfter / 2, false},
-		{"number skipped, arrived late", []events.Event{login(3), login(2)}, follow.LostAfter, false},
-		{"number skipped, lost", []events.Event{login(3)}, follow.LostAfter, true},
-		{"too many skipped", []events.Event{login(3 + follow.MaxMissing)}, 0, true},
+		{"login", events.Event{Kind: hotdesk.KindLogin}, false},
+		{"registered", events.Event{Kind: hotdesk.KindRegistered}, false},
+		{"site changed", events.Event{Kind: hotdesk.KindSiteChanged}, true},
+		{"device changed", events.Event{Kind: hotdesk.KindDeviceChanged}, true},
+		{"resync (events lost)", events.Event{Kind: events.KindResync}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c siteCache
 			c.follow(true)
-			c.event(login(1), now)
 			if site, ok := c.home(context.Background(), now, "HD00001", list); !ok || site == nil {
 				t.Fatal("not loaded")
 			}
-			for _, e := range tc.es {
-				c.event(e, now)
-			}
-			_, cached, _ := c.lookup(now.Add(tc.after), "hd00001")
+			c.event(tc.e)
+			_, cached, _ := c.lookup(now, "hd00001")
 			if cached == tc.drop {
 				t.Fatalf("cached %v after %s", cached, tc.name)
 			}
@@ -197,7 +186,7 @@ func TestSiteCacheLoadRacingDrop(t *testing.T) {
 	var c siteCache
 	c.follow(true)
 	list := func(context.Context) ([]*hotdesk.Site, error) {
-		c.event(events.Event{Kind: hotdesk.KindSiteChanged}, time.Now()) // a change committed while it read
+		c.event(events.Event{Kind: hotdesk.KindSiteChanged}) // a change committed while it read
 		return []*hotdesk.Site{amsterdam()}, nil
 	}
 	if _, ok := c.home(context.Background(), time.Now(), "HD00001", list); !ok {

@@ -101,7 +101,8 @@ func New(o Options) (*Outbox, error) {
 	}
 	b := &Outbox{o: o, log: o.Logger, wake: make(chan struct{}, 1), unsubscribe: func() {}}
 	if o.Bus != nil {
-		b.events, b.unsubscribe = o.Bus.Subscribe(256)
+		// Deposits only: not woken for a call's events (issue 18).
+		b.events, b.unsubscribe = o.Bus.SubscribeKinds(256, func(kind string) bool { return kind == hotdesk.KindVoicemail })
 	}
 	return b, nil
 }

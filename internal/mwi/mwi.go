@@ -141,7 +141,7 @@ func New(o Options) (*Notifier, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	n := &Notifier{o: o, log: o.Logger, loop: sipnotify.NewLoop(o.Bus),
+	n := &Notifier{o: o, log: o.Logger, loop: sipnotify.NewLoopKinds(o.Bus, lampKind),
 		bounds:  sipnotify.Expiry{Min: o.MinExpires, Max: o.MaxExpires, Default: o.DefaultExpires}.Defaulted(),
 		workers: map[string]*worker{}}
 	if m, ok := o.Store.(MailboxStore); ok && sameValue(o.Store, o.Counts) {
@@ -172,6 +172,16 @@ func (n *Notifier) Run(ctx context.Context) error {
 			n.kick(d, always)
 		}
 	}, func() { n.sweep(n.o.Now()) }, func() { n.mu.Lock(); n.closed = true; n.mu.Unlock() })
+}
+
+// lampKind reports whether events of kind may change a lamp (devicesOf
+// names phones for them): the loop subscribes to those only.
+func lampKind(kind string) bool {
+	switch kind {
+	case hotdesk.KindLogin, hotdesk.KindLogout, hotdesk.KindDeviceChanged, hotdesk.KindRegistered, hotdesk.KindVoicemail:
+		return true
+	}
+	return false
 }
 
 // devicesOf returns the phones whose lamp e may change.

@@ -83,7 +83,11 @@ type Presence struct {
 	o      Options
 	bounds sipnotify.Expiry // o's, defaulted
 	log    *slog.Logger
-	loop   *sipnotify.Loop // call events; its Base aborts NOTIFYs in flight when Run returns
+	loop   *sipnotify.Loop // the sweep's ticks; its Base aborts NOTIFYs in flight when Run returns
+	// stopEvents ends the bus handler (onEvent, called in Publish from
+	// New until Run returns; issue 18: a goroutine woken for every call
+	// event cost more than the map updates it made).
+	stopEvents func()
 
 	mu     sync.Mutex
 	subs   sipnotify.Subs[*subscription] // filed by watched extension
@@ -107,9 +111,16 @@ func New(o Options) (*Presence, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Presence{o: o, log: o.Logger, loop: sipnotify.NewLoop(o.Bus),
+	p := &Presence{o: o, log: o.Logger, loop: sipnotify.NewLoop(nil), stopEvents: func() {},
 		bounds: sipnotify.Expiry{Min: o.MinExpires, Max: o.MaxExpires, Default: o.DefaultExpires}.Defaulted(),
-		byDev:  map[string]int{}, calls: map[string]map[string]*callState{}}, nil
+		byDev:  map[string]int{}, calls: map[string]map[string]*callState{}}
+	if o.Bus != nil {
+		// onEvent only updates maps under p.mu and starts a drain
+		// goroutine when a watcher has none: quick, and it publishes
+		// nothing, as a handler must.
+		p.stopEvents = o.Bus.Handle(p.onEvent)
+	}
+	return p, nil
 }
 
 // Register installs the out-of-dialog SUBSCRIBE handler.
@@ -117,12 +128,13 @@ func (p *Presence) Register(srv *signaling.Server) {
 	srv.Handle(sip.SUBSCRIBE, p.onSubscribe)
 }
 
-// Run consumes call events and expires subscriptions until ctx is done,
-// then waits for NOTIFYs in flight (aborting them).
+// Run expires subscriptions until ctx is done, then stops following call
+// events (followed since New) and waits for NOTIFYs in flight (aborting
+// them).
 func (p *Presence) Run(ctx context.Context) error {
-	return p.loop.Run(ctx, func(_ context.Context, e events.Event) { p.onEvent(e) },
+	return p.loop.Run(ctx, func(context.Context, events.Event) {},
 		func() { p.sweep(p.o.Now()) },
-		func() { p.mu.Lock(); p.closed = true; p.mu.Unlock() })
+		func() { p.mu.Lock(); p.closed = true; p.mu.Unlock(); p.stopEvents() })
 }
 
 // Subscriptions is the number of live subscriptions.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
+	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
+	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
 )
 
@@ -213,5 +215,29 @@ func TestSubscriberChangesUser(t *testing.T) {
 	h.call(events.KindCallEarly, "202", "HD00001", "c9")
 	if _, st := bodyState(t, w.notify()); strings.Join(st, ",") != "early" {
 		t.Fatalf("states %v", st)
+	}
+}
+
+// Call events are applied as they are published (a bus handler), not by
+// a goroutine woken for each one (issue 18): the state is there when
+// Publish returns, with Run not running.
+func TestCallEventsAppliedInPublish(t *testing.T) {
+	bus := events.New()
+	p, err := New(Options{Store: siptest.NewMemStore(), Bus: bus, SIP: &signaling.Server{}, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.calls["202"])
+	}
+	bus.Publish(events.Event{Kind: events.KindCallConfirmed, Extension: "202", Device: "HD00002", CallID: "c1"})
+	if n := calls(); n != 1 {
+		t.Fatalf("%d calls of 202 right after Publish, want 1", n)
+	}
+	bus.Publish(events.Event{Kind: events.KindCallTerminated, Extension: "202", Device: "HD00002", CallID: "c1"})
+	if n := calls(); n != 0 {
+		t.Fatalf("%d calls of 202 after the call ended, want 0", n)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/digest"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
-	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 	"github.com/hotdesk-pbx/hotdesk/internal/limit"
 	"github.com/hotdesk-pbx/hotdesk/internal/signaling"
 	icdigest "github.com/icholy/digest"
@@ -314,12 +313,11 @@ func (c *secrets) cached() int {
 // every entry when this subscription lost events or the cluster bridge
 // says events were missed. ready is closed once watching.
 //
-// Lost events are told from the sequence numbers by follow.Seqs: a number
-// skipped counts as lost only when it has not arrived within
-// follow.LostAfter. (Clearing at every crossing emptied the cache many
-// times a second while thousands of phones registered, issue 18.)
+// It subscribes to device changes only (issue 18: every call event woke
+// it), so lost events are told by the bus with a resync, not by a gap in
+// the sequence numbers.
 func (c *secrets) watch(ctx context.Context, bus *events.Bus, ready chan<- struct{}) {
-	ch, cancel := bus.Subscribe(4096)
+	ch, cancel := bus.SubscribeKinds(4096, func(kind string) bool { return kind == hotdesk.KindDeviceChanged })
 	defer cancel()
 	c.forgetAll(true) // what was cached before no event could reach us
 	defer c.forgetAll(false)
@@ -329,24 +327,14 @@ func (c *secrets) watch(ctx context.Context, bus *events.Bus, ready chan<- struc
 
 // follow applies the events of ch to the cache (see watch).
 func (c *secrets) follow(ctx context.Context, ch <-chan events.Event) {
-	tick := time.NewTicker(follow.LostAfter / 2)
-	defer tick.Stop()
-	var seqs follow.Seqs
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-tick.C:
-			if seqs.Overdue(now) {
-				c.forgetAll(true)
-			}
 		case e := <-ch:
-			if seqs.See(e.Seq, time.Now()) {
-				c.forgetAll(true)
-			}
 			switch {
 			case e.Kind == events.KindResync, e.Kind == hotdesk.KindDeviceChanged && e.Device == "":
-				c.forgetAll(true) // e.g. a CSV import: one event for many devices
+				c.forgetAll(true) // events lost; or e.g. a CSV import: one event for many devices
 			case e.Kind == hotdesk.KindDeviceChanged:
 				c.forget(e.Device)
 			}

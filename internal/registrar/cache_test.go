@@ -7,7 +7,6 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
-	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 )
 
 // until waits (bounded) for cond.
@@ -97,36 +96,46 @@ func TestCacheTTLCappedWithoutBus(t *testing.T) {
 	mustStatus(t, p.register(p.contact(), "MD5"), 200)
 }
 
-// Events crossing on the way (published from several goroutines) keep the
-// cache; a number that never arrives empties it within about follow.LostAfter.
-func TestCacheSurvivesReorderedEventsNotLostOnes(t *testing.T) {
+// The cache's subscription takes device changes only: registrations and
+// calls are not handed to it (issue 18: each woke it), and a lost change
+// (told by the bus's resync) empties the cache.
+func TestCacheFollowsDeviceChangesOnly(t *testing.T) {
 	c := &secrets{ttl: time.Hour, m: map[string]secret{}}
-	c.forgetAll(true)
-	fill := func() {
-		c.mu.Lock()
-		c.m["HD00001"], c.m["HD00002"] = secret{fetched: time.Now()}, secret{fetched: time.Now()}
-		c.mu.Unlock()
-	}
-	fill()
-	ch := make(chan events.Event)
+	bus := events.New()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); c.follow(ctx, ch) }()
+	ready, done := make(chan struct{}), make(chan struct{})
+	go func() { defer close(done); c.watch(ctx, bus, ready) }()
 	defer func() { cancel(); <-done }()
-	for _, seq := range []int64{1, 3, 2, 4, 6, 5} {
-		ch <- events.Event{Seq: seq, Kind: hotdesk.KindRegistered, Device: "HD00009"}
+	<-ready
+	c.mu.Lock()
+	c.m["HD00001"], c.m["HD00002"] = secret{fetched: time.Now()}, secret{fetched: time.Now()}
+	c.mu.Unlock()
+	bus.Publish(events.Event{Kind: hotdesk.KindDeviceChanged, Device: "HD00002"})
+	until(t, "the device change to drop its entry", func() bool { return c.cached() == 1 })
+	c.mu.Lock() // the loop blocks in its next forget
+	bus.Publish(events.Event{Kind: hotdesk.KindDeviceChanged, Device: "HD00009"})
+	for range 5000 { // more than the subscription's buffer
+		bus.Publish(events.Event{Kind: hotdesk.KindRegistered, Device: "HD00001"})
+		bus.Publish(events.Event{Kind: events.KindCallTrying, Device: "HD00001"})
 	}
-	ch <- events.Event{Seq: 7, Kind: hotdesk.KindDeviceChanged, Device: "HD00002"}
-	ch <- events.Event{Seq: 8, Kind: hotdesk.KindRegistered} // handled after 7
+	if n := bus.Dropped(); n != 0 {
+		c.mu.Unlock()
+		t.Fatalf("%d registrations and call events dropped for the cache: it was handed them", n)
+	}
+	for range 5000 {
+		bus.Publish(events.Event{Kind: hotdesk.KindDeviceChanged, Device: "HD00009"})
+	}
+	c.mu.Unlock()
+	if bus.Dropped() == 0 {
+		t.Fatal("no change lost")
+	}
 	if n := c.cached(); n != 1 {
-		t.Fatalf("%d cached after reordered events and one device change, want 1", n)
+		t.Fatalf("%d cached before the loss is told, want 1", n)
 	}
-	time.Sleep(2 * follow.LostAfter) // nothing missing: nothing to clear
-	if n := c.cached(); n != 1 {
-		t.Fatalf("%d cached, want 1", n)
-	}
-	ch <- events.Event{Seq: 10, Kind: hotdesk.KindRegistered} // 9 lost
-	until(t, "a lost event to empty the cache", func() bool { return c.cached() == 0 })
+	until(t, "a lost event to empty the cache", func() bool {
+		bus.Publish(events.Event{Kind: hotdesk.KindRegistered}) // brings the resync once there is room
+		return c.cached() == 0
+	})
 }
 
 // Issue 18: the credential cache's sweep walks its entries only once the

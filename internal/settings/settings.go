@@ -16,7 +16,6 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
-	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 )
 
 // DefaultTTL is how long a copy is used without reading the store.
@@ -115,35 +114,25 @@ func (c *Cache) Gen() (gen uint64, ok bool) {
 	return c.gen.Load(), c.following.Load()
 }
 
-// runBuffer is Run's subscription: it sees every event on the bus (calls
-// too), and a lost one is taken as a settings change.
+// runBuffer is Run's subscription: settings changes and resyncs only.
 const runBuffer = 1024
 
 // Run invalidates the copy on every settings_changed event on bus, and
-// when events were lost (a gap in their numbers, a cluster resync), until
-// ctx is done.
+// when events were lost (the bus's resync, or the cluster's), until ctx is
+// done. It subscribes to those kinds only: a call's events do not wake it
+// (issue 18).
 func (c *Cache) Run(ctx context.Context, bus *events.Bus) error {
-	ch, cancel := bus.Subscribe(runBuffer)
+	ch, cancel := bus.SubscribeKinds(runBuffer, func(kind string) bool { return kind == hotdesk.KindSettings })
 	defer cancel()
 	c.Invalidate() // a change made before the subscription went unseen
 	c.following.Store(true)
 	defer c.following.Store(false)
-	var seqs follow.Seqs
-	tick := time.NewTicker(follow.LostAfter / 4)
-	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case now := <-tick.C:
-			if seqs.Overdue(now) {
-				c.Invalidate()
-			}
-		case e := <-ch:
-			lost := seqs.See(e.Seq, time.Now())
-			if lost || e.Kind == hotdesk.KindSettings || e.Kind == events.KindResync {
-				c.Invalidate()
-			}
+		case <-ch: // a change, or a loss (KindResync)
+			c.Invalidate()
 		}
 	}
 }

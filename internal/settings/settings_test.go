@@ -154,20 +154,33 @@ func TestGenFollowsTheBus(t *testing.T) {
 	bus.Publish(events.Event{Kind: hotdesk.KindUserChanged})
 	bus.Publish(events.Event{Kind: hotdesk.KindSettings})
 	testrun.Eventually(t, 5*time.Second, "the generation moves on settings_changed", func() bool { g, _ := c.Gen(); return g == gen+1 })
-	// Run is held in Invalidate (c.mu) by the next change while more
-	// events than its buffer holds are published: some are dropped, and
-	// the gap in their numbers counts as a change once overdue (a second
-	// move after the change's own).
+	// Run is held in Invalidate (c.mu) by the next change while a call's
+	// events, more than its buffer holds, are published: none is queued
+	// for it (none dropped), so it is not woken for them (issue 18).
 	c.mu.Lock()
 	bus.Publish(events.Event{Kind: hotdesk.KindSettings})
 	for range runBuffer + 100 {
 		bus.Publish(events.Event{Kind: events.KindCallTrying})
 	}
+	if n := bus.Dropped(); n != 0 {
+		t.Fatalf("%d call events dropped for Run: it was handed them", n)
+	}
+	// Then more changes than its buffer holds: some are dropped, and the
+	// bus tells Run with a resync once there is room (one more move than
+	// the changes it took).
+	for range runBuffer + 2 {
+		bus.Publish(events.Event{Kind: hotdesk.KindSettings})
+	}
+	dropped := bus.Dropped()
+	if dropped == 0 {
+		t.Fatal("no change dropped")
+	}
 	c.mu.Unlock()
+	want := gen + 2 + uint64(runBuffer+2-dropped) + 1
 	testrun.Eventually(t, 5*time.Second, "the generation moves on lost events", func() bool {
-		bus.Publish(events.Event{Kind: events.KindCallTrying}) // the gap shows once a later event arrives
+		bus.Publish(events.Event{Kind: events.KindCallTrying}) // brings the resync once there is room
 		g, _ := c.Gen()
-		return g >= gen+3
+		return g == want
 	})
 	stop()
 	if _, ok := c.Gen(); ok {

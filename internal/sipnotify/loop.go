@@ -23,11 +23,21 @@ type Loop struct {
 }
 
 // NewLoop subscribes to bus (nil: no events).
-func NewLoop(bus *events.Bus) *Loop {
+func NewLoop(bus *events.Bus) *Loop { return NewLoopKinds(bus, nil) }
+
+// NewLoopKinds subscribes to the events of bus whose kind want accepts
+// (events.Bus.SubscribeKinds; nil want: all of them), for a notifier that
+// acts on some kinds only: it is then not woken for the others (issue 18:
+// every call event woke every loop).
+func NewLoopKinds(bus *events.Bus, want func(kind string) bool) *Loop {
 	l := &Loop{unsubscribe: func() {}}
 	l.Base, l.stop = context.WithCancel(context.Background())
-	if bus != nil {
+	switch {
+	case bus == nil:
+	case want == nil:
 		l.events, l.unsubscribe = bus.Subscribe(1024)
+	default:
+		l.events, l.unsubscribe = bus.SubscribeKinds(1024, want)
 	}
 	return l
 }

@@ -34,7 +34,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	var evs <-chan events.Event
 	if d.o.Bus != nil {
-		ch, cancel := d.o.Bus.Subscribe(256)
+		// Only the kinds that wake a worker or a rescan: the bus then
+		// does not wake this loop for a call's events (issue 18).
+		ch, cancel := d.o.Bus.SubscribeKinds(256, wakesOn)
 		defer cancel()
 		evs = ch
 	}
