@@ -49,7 +49,14 @@ func together(ctx context.Context, db *sqlite.DB, bs []hotdesk.Binding, es []*ho
 	})
 }
 
+// audit appends es as the registrar's group commit does: in one call
+// where the transaction batches them (AppendAudits), else one by one.
 func audit(ctx context.Context, tx hotdesk.Tx, es []*hotdesk.AuditEvent) error {
+	if b, ok := tx.(interface {
+		AppendAudits(context.Context, []*hotdesk.AuditEvent) error
+	}); ok {
+		return b.AppendAudits(ctx, es)
+	}
 	for _, e := range es {
 		if err := tx.AppendAudit(ctx, e); err != nil {
 			return err

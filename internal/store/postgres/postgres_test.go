@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -334,5 +335,42 @@ func TestLoginRowLocks(t *testing.T) {
 	}
 	if err := login(b, ctx, "204", "HD1"); err != nil {
 		t.Fatalf("after release: %v", err)
+	}
+}
+
+// Issue 18: the audit table keeps the indexes that serve the trail's
+// searches, not the case-sensitive audit_device no query used (00013;
+// FindAudit searches by lower(device)), so an audit row (one per first
+// registration) is written into one index less.
+func TestAuditIndexes(t *testing.T) {
+	ctx := context.Background()
+	url := MustCreateSchema(t, testDSN(t))
+	db := MustOpen(t, url)
+	if err := db.AppendAudit(ctx, &hotdesk.AuditEvent{Kind: hotdesk.KindRegistered, Device: "HD00001"}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	rows, err := raw.QueryContext(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'audit' ORDER BY indexname`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	if got, want := strings.Join(names, " "), "audit_device_lower audit_extension audit_kind audit_pkey audit_time"; got != want {
+		t.Errorf("audit indexes %q, want %q", got, want)
+	}
+	if es, err := db.FindAudit(ctx, hotdesk.AuditFilter{Device: "hd00001"}); err != nil || len(es) != 1 {
+		t.Fatalf("FindAudit by device: %d events, %v; want 1", len(es), err)
 	}
 }

@@ -9,16 +9,13 @@ import (
 	"github.com/hotdesk-pbx/hotdesk"
 )
 
-// auditChunk is how many audit rows one batched INSERT writes (7
-// parameters each, far below both databases' limits). A fixed size keeps
-// one statement text, prepared once by the group commit (writeStmts).
-const auditChunk = 32
-
-// insertAuditChunk inserts auditChunk audit rows.
-var insertAuditChunk = func() string {
+// auditRows inserts n audit rows (7 parameters each, far below both
+// databases' limits). Batches are cut as the bindings' (chunk): a few
+// fixed texts, each prepared once by the group commit (writeStmts).
+func auditRows(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO audit (time, kind, extension, device, reason, source, detail) VALUES `)
-	for i := range auditChunk {
+	for i := range n {
 		if i > 0 {
 			b.WriteString(",")
 		}
@@ -32,14 +29,17 @@ var insertAuditChunk = func() string {
 		b.WriteString(")")
 	}
 	return b.String()
-}()
+}
+
+var auditTexts = newBatchTexts(auditRows)
 
 // auditInserts counts the INSERT statements that wrote audit rows (tests).
 var auditInserts atomic.Int64
 
 // AppendAudits stores es in order, as AppendAudit each (ids ascending in
 // that order). In a group commit on SQLite with no webhook enabled and
-// no event log it writes them auditChunk rows per INSERT: the registrar
+// no event log it writes them in chunks of 32, 16, 8 and 4 rows per
+// INSERT (chunk; the last one to three one by one): the registrar
 // appends one audit row per first registration, and one INSERT per row
 // (each a statement with a statement journal, truncated at its end, in
 // a savepoint holding the whole group commit) was a quarter of the CPU
@@ -51,18 +51,18 @@ func (tx *Tx) AppendAudits(ctx context.Context, es []*hotdesk.AuditEvent) error 
 
 func (db *DB) appendAudits(ctx context.Context, q querier, es []*hotdesk.AuditEvent) error {
 	batch := false
-	if d, ok := q.(detached); ok && !db.eventLog && len(es) >= auditChunk {
+	if d, ok := q.(detached); ok && !db.eventLog && chunk(len(es)) > 1 {
 		on, err := d.g.webhooksEnabled(ctx)
 		if err != nil {
 			return db.wrap(err, "append outbox")
 		}
 		batch = !on // the outbox rows need each event's id at once
 	}
-	for batch && len(es) >= auditChunk {
-		if err := db.insertAuditChunk(ctx, q, es[:auditChunk]); err != nil {
+	for n := chunk(len(es)); batch && n > 1; n = chunk(len(es)) {
+		if err := db.insertAuditChunk(ctx, q, es[:n]); err != nil {
 			return err
 		}
-		es = es[auditChunk:]
+		es = es[n:]
 	}
 	for _, e := range es {
 		if err := db.appendAudit(ctx, q, e); err != nil {
@@ -72,7 +72,7 @@ func (db *DB) appendAudits(ctx context.Context, q querier, es []*hotdesk.AuditEv
 	return nil
 }
 
-// insertAuditChunk inserts auditChunk events with one statement. SQLite
+// insertAuditChunk inserts es (a chunk's size) with one statement. SQLite
 // gives the rows of one INSERT consecutive ids (AUTOINCREMENT, one
 // writer): the last is LastInsertId.
 func (db *DB) insertAuditChunk(ctx context.Context, q querier, es []*hotdesk.AuditEvent) error {
@@ -84,7 +84,7 @@ func (db *DB) insertAuditChunk(ctx context.Context, q querier, es []*hotdesk.Aud
 		args = append(args, ts(e.Time), e.Kind, e.Extension, e.Device, e.Reason, e.Source, e.Detail)
 	}
 	auditInserts.Add(1)
-	res, err := q.ExecContext(ctx, insertAuditChunk, args...)
+	res, err := q.ExecContext(ctx, auditTexts.text(db.embedded, len(es)), args...)
 	if err != nil {
 		return db.wrap(err, "append audit")
 	}
