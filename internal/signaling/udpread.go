@@ -28,7 +28,9 @@ import (
 // thousand messages a second, is served in the loop itself with no
 // other goroutine woken. A read of udpShareAt or more (the loop fell
 // behind: a burst of REGISTERs) is served in shares by the loop and
-// long-lived helpers, as guardConn shares a TCP read. Datagrams the read
+// long-lived helpers, as guardConn shares a TCP read. A loop held in a
+// handler longer than udpStall gets company: another loop starts, and
+// the extra one ends when it is no longer needed. Datagrams the read
 // filter leaves to sipgo (a method route does not handle, a stray
 // response) reach sipgo's UDP read loop through passConn, which reads
 // them from a channel and writes through the socket.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -22,6 +23,8 @@ type udpSock struct {
 	*net.UDPConn
 	rc syscall.RawConn
 	v6 bool // an AF_INET6 socket: IPv4 destinations as ::ffff:a.b.c.d
+
+	reads atomic.Uint64 // reads that returned datagrams (tests)
 }
 
 // mmsghdr is struct mmsghdr of recvmmsg(2) on 64-bit Linux.
@@ -88,6 +91,7 @@ func (r *batchReader) read() (int, error) {
 	if r.errno != 0 {
 		return 0, os.NewSyscallError("recvmmsg", r.errno)
 	}
+	r.u.reads.Add(1)
 	for i := 0; i < r.n; i++ {
 		r.dgs[i].n = int(r.hdrs[i].n)
 		r.dgs[i].from = sockaddrUDP(&r.names[i])

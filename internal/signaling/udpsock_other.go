@@ -2,12 +2,17 @@
 
 package signaling
 
-import "net"
+import (
+	"net"
+	"sync/atomic"
+)
 
 // udpSock is the listening UDP socket, read one datagram at a time where
 // recvmmsg is not used (udpsock_linux.go).
 type udpSock struct {
 	*net.UDPConn
+
+	reads atomic.Uint64 // reads that returned datagrams (tests)
 }
 
 func newUDPSock(c *net.UDPConn) (*udpSock, error) { return &udpSock{UDPConn: c}, nil }
@@ -26,6 +31,7 @@ func (r *batchReader) read() (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	r.u.reads.Add(1)
 	r.dgs[0].n, r.dgs[0].from = n, from
 	return 1, nil
 }
