@@ -26,11 +26,11 @@ import (
 // (recvmmsg on Linux, udpsock_linux.go), and serves them as the read
 // filter did: a read of one datagram, the common case below a few
 // thousand messages a second, is served in the loop itself with no
-// other goroutine woken. A read of udpShareAt or more (the loop fell
-// behind: a burst of REGISTERs) is served in shares by the loop and
-// long-lived helpers, as guardConn shares a TCP read. A loop held in a
-// handler longer than udpStall gets company: another loop starts, and
-// the extra one ends when it is no longer needed. Datagrams the read
+// other goroutine woken. A read of udpBusy or more (the loop fell
+// behind: a burst of REGISTERs) starts another loop, which reads while
+// this one serves, and so on up to UDPReaders loops; a loop held in a
+// handler longer than udpStall gets company the same way. An extra loop
+// ends after a small read while another loop reads. Datagrams the read
 // filter leaves to sipgo (a method route does not handle, a stray
 // response) reach sipgo's UDP read loop through passConn, which reads
 // them from a channel and writes through the socket.
@@ -38,13 +38,21 @@ import (
 // udpBatch is the most datagrams one read takes.
 const udpBatch = 16
 
-// udpShareAt is the smallest read served in shares with the helpers.
-const udpShareAt = 4
+// udpBusy is the smallest read that shows the loop behind: another loop
+// then starts reading while this one serves (up to UDPReaders loops);
+// an extra loop ends after a smaller read while another loop reads.
+const udpBusy = 4
 
 // udpBufSize holds any UDP datagram (sipgo's TransportBufferReadSize): a
 // larger message than MaxMessageSize must reach the parser whole to be
 // refused as too large, not cut.
 const udpBufSize = 65535
+
+// udpStall is how long the read loops may all be serving, none reading,
+// before another loop starts: a datagram held in the loop (a handler
+// that waits) must not stop the others (with sipgo's loops, the other
+// three read on). Checked by a ticker, the only wake-up this costs.
+const udpStall = 50 * time.Millisecond
 
 // datagram is one read datagram: buf[:n] from from.
 type datagram struct {
@@ -53,46 +61,29 @@ type datagram struct {
 	from *net.UDPAddr
 }
 
-// udpStall is how long the read loops may all be serving, none reading,
-// before another loop starts: a datagram held in the loop (a handler
-// that waits) must not stop the others (with sipgo's loops, the other
-// three read on). Checked by a ticker, the only wake-up this costs.
-const udpStall = 50 * time.Millisecond
-
 // udpReader is the read loops' shared state.
 type udpReader struct {
-	s     *Server
-	sock  *udpSock
-	pass  *passConn
-	share chan udpShare
-	done  chan struct{}
-	errc  chan error
+	s    *Server
+	sock *udpSock
+	pass *passConn
+	idle chan *batchReader // the buffers of loops not running (nil: not made yet)
+	errc chan error
 
 	loops   atomic.Int32  // read loops running
 	reading atomic.Int32  // loops in a read (waiting for the socket)
 	served  atomic.Uint64 // reads served
 }
 
-// udpShare is every workers-th datagram of dgs from w on, for a helper.
-type udpShare struct {
-	dgs        []datagram
-	w, workers int
-	wg         *sync.WaitGroup
-}
-
 // serveUDP reads the listening socket until it is closed, handing what
-// the read filter leaves to sipgo to pass: one read loop, another when
-// all are held longer than udpStall (up to UDPReaders), which ends once
-// it has served a read while another loop runs.
+// the read filter leaves to sipgo to pass: one read loop, more while
+// reads show a backlog or all loops are held longer than udpStall.
 func (s *Server) serveUDP(sock *udpSock, pass *passConn) error {
-	r := &udpReader{s: s, sock: sock, pass: pass, share: make(chan udpShare),
-		done: make(chan struct{}), errc: make(chan error, UDPReaders)}
-	defer close(r.done)
-	for range UDPReaders - 1 {
-		go r.helper()
+	r := &udpReader{s: s, sock: sock, pass: pass, idle: make(chan *batchReader, UDPReaders),
+		errc: make(chan error, UDPReaders)}
+	for range UDPReaders {
+		r.idle <- nil
 	}
-	r.loops.Store(1)
-	go r.loop()
+	r.start()
 	t := time.NewTicker(udpStall)
 	defer t.Stop()
 	var last uint64
@@ -102,23 +93,34 @@ func (s *Server) serveUDP(sock *udpSock, pass *passConn) error {
 			return err
 		case <-t.C:
 			served := r.served.Load()
-			if served == last && r.reading.Load() == 0 && r.loops.Load() < UDPReaders {
-				r.loops.Add(1)
-				go r.loop()
+			if served == last && r.reading.Load() == 0 {
+				r.start()
 			}
 			last = served
 		}
 	}
 }
 
-// loop reads and serves datagrams until the socket is closed, or until
-// it is one loop too many.
-func (r *udpReader) loop() {
-	dgs := make([]datagram, udpBatch)
-	for i := range dgs {
-		dgs[i].buf = make([]byte, udpBufSize)
+// start starts a read loop unless UDPReaders run.
+func (r *udpReader) start() {
+	select {
+	case br := <-r.idle:
+		r.loops.Add(1)
+		go r.loop(br)
+	default:
 	}
-	br := r.sock.newBatchReader(dgs)
+}
+
+// loop reads and serves datagrams until the socket is closed, or until
+// it is a loop too many.
+func (r *udpReader) loop(br *batchReader) {
+	if br == nil {
+		dgs := make([]datagram, udpBatch)
+		for i := range dgs {
+			dgs[i].buf = make([]byte, udpBufSize)
+		}
+		br = r.sock.newBatchReader(dgs)
+	}
 	for {
 		r.reading.Add(1)
 		n, err := br.read()
@@ -133,60 +135,30 @@ func (r *udpReader) loop() {
 			r.errc <- err
 			return
 		}
-		r.serve(dgs[:n])
+		if n >= udpBusy && r.reading.Load() == 0 {
+			r.start() // reads on while this loop serves the burst
+		}
+		for i := range br.dgs[:n] {
+			r.serveOne(&br.dgs[i])
+		}
 		r.served.Add(1)
-		if l := r.loops.Load(); l > 1 && r.loops.CompareAndSwap(l, l-1) {
+		if n < udpBusy && r.reading.Load() > 0 && r.leave() {
+			r.idle <- br
 			return // another loop reads: no turns taken on the socket's lock
 		}
 	}
 }
 
-// helper serves shares until the loops end.
-func (r *udpReader) helper() {
+// leave counts a loop out unless it is the last.
+func (r *udpReader) leave() bool {
 	for {
-		select {
-		case <-r.done:
-			return
-		case sh := <-r.share:
-			r.serveShare(sh)
-			sh.wg.Done()
+		l := r.loops.Load()
+		if l <= 1 {
+			return false
 		}
-	}
-}
-
-// serve serves one read's datagrams; all are served when it returns
-// (their buffers are read into again).
-func (r *udpReader) serve(dgs []datagram) {
-	if len(dgs) < udpShareAt {
-		for i := range dgs {
-			r.serveOne(&dgs[i])
+		if r.loops.CompareAndSwap(l, l-1) {
+			return true
 		}
-		return
-	}
-	workers := min(len(dgs)/2, UDPReaders)
-	var wg sync.WaitGroup
-	var mine [UDPReaders]bool // shares no helper took at once
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		select {
-		case r.share <- udpShare{dgs: dgs, w: w, workers: workers, wg: &wg}:
-		default:
-			wg.Done()
-			mine[w] = true
-		}
-	}
-	r.serveShare(udpShare{dgs: dgs, w: 0, workers: workers})
-	for w := 1; w < workers; w++ {
-		if mine[w] {
-			r.serveShare(udpShare{dgs: dgs, w: w, workers: workers})
-		}
-	}
-	wg.Wait()
-}
-
-func (r *udpReader) serveShare(sh udpShare) {
-	for i := sh.w; i < len(sh.dgs); i += sh.workers {
-		r.serveOne(&sh.dgs[i])
 	}
 }
 
