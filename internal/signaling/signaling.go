@@ -31,7 +31,8 @@ const MaxMessageSize = 16 * 1024
 // UDPReadBuffer is the receive buffer asked for on the UDP socket.
 const UDPReadBuffer = 4 << 20
 
-// UDPReaders is the number of read loops on the UDP socket.
+// UDPReaders is the most read loops on the UDP socket (one while it
+// keeps up, udpread.go); TCP listeners share a read among as many.
 const UDPReaders = 4
 
 // Options configure the SIP server.
