@@ -31,7 +31,8 @@ const MaxMessageSize = 16 * 1024
 // UDPReadBuffer is the receive buffer asked for on the UDP socket.
 const UDPReadBuffer = 4 << 20
 
-// UDPReaders is the number of read loops on the UDP socket.
+// UDPReaders is the most read loops on the UDP socket (one while it
+// keeps up, udpread.go); TCP listeners share a read among as many.
 const UDPReaders = 4
 
 // Options configure the SIP server.
@@ -81,7 +82,8 @@ type Server struct {
 	log    *slog.Logger
 	guard  *guard
 	parser *sip.Parser
-	udp    net.PacketConn
+	udp    net.PacketConn // the socket: *udpSock, read by serveUDP
+	pass   *passConn      // what serveUDP leaves to sipgo's read loop
 	tcp    *guardListener
 	tls    *guardListener
 
@@ -214,10 +216,14 @@ func (s *Server) bind() (port int, host string, err error) {
 		// Bursts of REGISTERs overflow the default ~200 KB socket buffer
 		// (each drop costs the phone a 500 ms retransmission). The kernel
 		// caps this at net.core.rmem_max; failing to raise it is harmless.
-		if uc, ok := c.(*net.UDPConn); ok {
-			_ = uc.SetReadBuffer(UDPReadBuffer)
+		uc := c.(*net.UDPConn)
+		_ = uc.SetReadBuffer(UDPReadBuffer)
+		sock, err := newUDPSock(uc)
+		if err != nil {
+			c.Close()
+			return 0, "", fmt.Errorf("listen sip udp: %w", err)
 		}
-		s.udp = c
+		s.udp, s.pass = sock, newPassConn(sock)
 		port = c.LocalAddr().(*net.UDPAddr).Port
 		host = c.LocalAddr().(*net.UDPAddr).IP.String()
 	}
@@ -253,16 +259,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 2+UDPReaders)
 	n := 0
 	if s.udp != nil {
-		// Several read loops on the one socket: sipgo reads, checks
-		// (readFilter) and parses each datagram in its read loop before
-		// handing it on, so one loop was the ceiling of the whole PBX
-		// (~3,800 REGISTER/s with a core idle; the socket buffer filled
-		// and phones retransmitted). Datagrams are independent; sipgo
-		// handles each request in a goroutine of its own anyway.
-		for range UDPReaders {
-			n++
-			go func() { errc <- s.Server.ServeUDP(s.udp) }()
-		}
+		// The PBX's read loop (udpread.go) and sipgo's, which reads only
+		// what the PBX's leaves to it.
+		n += 2
+		go func() { errc <- s.serveUDP(s.udp.(*udpSock), s.pass) }()
+		go func() { errc <- s.Server.ServeUDP(s.pass) }()
 	}
 	if s.tcp != nil {
 		n++
@@ -307,6 +308,7 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) closeListeners() {
 	if s.udp != nil {
 		s.udp.Close()
+		s.pass.Close()
 	}
 	if s.tcp != nil {
 		s.tcp.Close()
@@ -437,10 +439,11 @@ func (s *Server) recoverRequest(m sip.RequestMethod, req *sip.Request, tx sip.Se
 }
 
 // readFilter sees every datagram and TCP read before sipgo parses it. It
-// drops blocked sources, and checks each datagram with inspect: refused
-// ones are counted, logged at most once per source per interval, answered
-// when they can be and never reach sipgo. TCP reads are whole messages
-// already checked by guardConn.
+// drops blocked sources. TCP reads are whole messages already checked by
+// guardConn; datagrams read on the listening socket were checked by
+// filterUDP in the PBX's read loop (serveUDP), which hands sipgo only
+// what it leaves to it (through passConn); others (none: the user agent
+// sends from the listening socket) are checked here.
 func (s *Server) readFilter(info sip.TransportReadProps, data []byte) (_ []byte, err error) {
 	defer func() {
 		// sipgo calls this in its read loop: a panic would end the process.
@@ -452,37 +455,61 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) (_ []byte,
 	if f := s.opts.ReadFilter; f != nil && info.RemoteAddr != nil && !f(info.RemoteAddr.String()) {
 		return nil, nil
 	}
-	if info.Transport != "UDP" {
+	if info.Transport != "UDP" || (s.pass != nil && info.LocalAddr == net.Addr(s.pass.local)) {
 		return data, nil
 	}
+	src, _ := info.RemoteAddr.(*net.UDPAddr)
+	return s.checkUDP(data, info.LocalAddr, src), nil
+}
+
+// filterUDP is what the read filter does with a datagram read on the
+// listening socket from src: it drops blocked sources, checks it with
+// inspect (refused ones are counted, logged at most once per source per
+// interval, answered when they can be and never reach sipgo), serves it
+// when it can and returns what is left for sipgo (nil: nothing).
+func (s *Server) filterUDP(data []byte, src *net.UDPAddr) (out []byte) {
+	defer func() {
+		// In the read loop: a panic would end the process.
+		if v := recover(); v != nil {
+			s.guard.recovered("read filter", v)
+			out = nil
+		}
+	}()
+	if f := s.opts.ReadFilter; f != nil && !f(src.String()) {
+		return nil
+	}
+	return s.checkUDP(data, s.udp.LocalAddr(), src)
+}
+
+// checkUDP checks and serves a datagram read on local from src.
+func (s *Server) checkUDP(data []byte, local net.Addr, src *net.UDPAddr) []byte {
 	if len(bytes.Trim(data, "\r\n")) == 0 {
-		return nil, nil // keep-alive
+		return nil // keep-alive
 	}
 	out, msg, p := inspectMsg(s.parser, data)
 	if p.kind == "" {
 		if req, ok := s.isStateless(msg); ok {
-			if src, ok := info.RemoteAddr.(*net.UDPAddr); ok {
+			if src != nil {
 				s.serveStatelessUDP(req, src)
-				return nil, nil
+				return nil
 			}
-		} else if req != nil && info.RemoteAddr != nil && s.statelessAck(req, info.RemoteAddr.String()) {
-			return nil, nil
-		} else if res, ok := msg.(*sip.Response); ok && s.deliverResponse(res, info.RemoteAddr) {
-			return nil, nil // parsed once: straight to its transaction
-		} else if req != nil && s.serveTx(req, info.LocalAddr, info.RemoteAddr) {
-			return nil, nil // parsed once: in a server transaction of ours
+		} else if req != nil && src != nil && s.statelessAck(req, src.String()) {
+			return nil
+		} else if res, ok := msg.(*sip.Response); ok && src != nil && s.deliverResponse(res, src) {
+			return nil // parsed once: straight to its transaction
+		} else if req != nil && src != nil && s.serveTx(req, local, src) {
+			return nil // parsed once: in a server transaction of ours
 		}
-		return out, nil
+		return out
 	}
-	src := ""
-	if info.RemoteAddr != nil {
-		src = info.RemoteAddr.String()
+	if src == nil {
+		return nil
 	}
-	if s.guard.badInput("UDP", src, p) && p.code != 0 && s.udp != nil && info.RemoteAddr != nil {
+	if s.guard.badInput("UDP", src.String(), p) && p.code != 0 && s.udp != nil {
 		// Sent to the packet's source, never to an address from its Via.
-		_, _ = s.udp.WriteTo(rawResponse(data, p.code, p.reason, s.opts.UserAgent), info.RemoteAddr)
+		_, _ = s.udp.WriteTo(rawResponse(data, p.code, p.reason, s.opts.UserAgent), src)
 	}
-	return nil, nil
+	return nil
 }
 
 // strayResponse counts a response that matches no transaction (sipgo
