@@ -46,7 +46,7 @@ func anchor(t *testing.T, o *office, mode string, noMediaSeconds int) *relay.Rel
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.b2b = b // the harness's INVITE handler calls o.b2b; no call is up yet
+	o.setB2B(b) // the harness's INVITE handler calls it; no call is up yet
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = b.Run(runCtx) }()

@@ -4,7 +4,7 @@ package b2bua
 func PartiesWatching(b *B2BUA) bool {
 	b.cache.mu.Lock()
 	defer b.cache.mu.Unlock()
-	return b.cache.ch != nil
+	return b.cache.watching
 }
 
 // PartyFetches is how many INVITEs read their parties from the store.

@@ -56,7 +56,8 @@ type pbx struct {
 	sip   *signaling.Server
 	reg   *registrar.Registrar
 	desk  *desk.Service
-	b2b   *b2bua.B2BUA
+	b2b   *b2bua.B2BUA // set before serving; replaced only through setB2B
+	b2bMu sync.Mutex   // the read loops' and handlers' view of b2b (setB2B)
 	pres  *presence.Presence
 	set   *settings.Cache // as internal/app's: dropped by settings_changed
 
@@ -94,7 +95,7 @@ func mustPBXWith(tb testing.TB, ports *media.PortPool) *pbx {
 	p.sip.Handle(sip.INVITE, p.onInvite)
 	// As internal/app: a phone's INVITE without credentials is challenged statelessly.
 	p.sip.HandleStatelessIf(sip.INVITE, func(req *sip.Request) bool {
-		return len(signaling.Headers(req, "Proxy-Authorization")) == 0 && p.b2b.NotFromTrunk(req)
+		return len(signaling.Headers(req, "Proxy-Authorization")) == 0 && p.serving().NotFromTrunk(req)
 	}, func(req *sip.Request, tx sip.ServerTransaction) { p.reg.Authenticate(req, tx) })
 	if p.pres, err = presence.New(presence.Options{Store: db, Bus: p.bus, SIP: p.sip, Auth: p.reg.Authenticate, Logger: log, Domain: realm}); err != nil {
 		tb.Fatal(err)
@@ -120,15 +121,16 @@ func mustPBXWith(tb testing.TB, ports *media.PortPool) *pbx {
 // onInvite is what internal/app does: trunk first, then authenticate and
 // hand over (feature codes are not part of these tests).
 func (p *pbx) onInvite(req *sip.Request, tx sip.ServerTransaction) {
-	if p.b2b.FromTrunk(req) {
-		p.b2b.HandleTrunkInvite(req, tx)
+	b := p.serving()
+	if b.FromTrunk(req) {
+		b.HandleTrunkInvite(req, tx)
 		return
 	}
 	dev, ok := p.reg.Authenticate(req, tx)
 	if !ok {
 		return
 	}
-	p.b2b.HandleInvite(req, tx, dev)
+	b.HandleInvite(req, tx, dev)
 }
 
 func (p *pbx) addr() string { return p.sip.UDPAddr().String() }
@@ -274,4 +276,19 @@ func header(req *sip.Request, name string) string {
 		return h.Value()
 	}
 	return ""
+}
+
+// serving is the B2BUA the handlers and read loops use.
+func (p *pbx) serving() *b2bua.B2BUA {
+	p.b2bMu.Lock()
+	defer p.b2bMu.Unlock()
+	return p.b2b
+}
+
+// setB2B replaces the B2BUA while the PBX serves (no call up): under
+// b2bMu, so the read loops see it whole.
+func (p *pbx) setB2B(b *b2bua.B2BUA) {
+	p.b2bMu.Lock()
+	p.b2b = b
+	p.b2bMu.Unlock()
 }

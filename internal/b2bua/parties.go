@@ -9,7 +9,6 @@ import (
 
 	"github.com/hotdesk-pbx/hotdesk"
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
-	"github.com/hotdesk-pbx/hotdesk/internal/follow"
 )
 
 // partyCache keeps the parties of calls in memory so that routing an
@@ -26,16 +25,17 @@ import (
 // (internal/cluster). Entries also expire after ttl, in case a change
 // went without an event (an audit row that could not be written).
 //
-// Events are taken from the subscription only under mu, by the lookups
-// themselves before they look and by watch's ticks in between: a lookup
-// made after a change was published cannot miss it. Nothing is cached
+// The bus applies the events in Publish (events.Bus.Handle), under mu: a
+// lookup made after a change was published cannot miss it, and no
+// goroutine wakes for them (before, a subscription drained by the lookups
+// and by a ticker every 20 ms; issue 18, eighth pass). Nothing is cached
 // while nobody watches the bus.
 type partyCache struct {
 	ttl     time.Duration
 	fetches atomic.Int64 // lookups that went to the store (tests)
 
 	mu       sync.Mutex
-	ch       <-chan events.Event    // nil: not watching, nothing cached
+	watching bool                   // false: nothing cached
 	gen      uint64                 // bumped by every invalidation (see put)
 	atDevice map[string]callerEntry // hot desk phone → the user logged in on it (nil: neutral)
 	owners   map[string]callerEntry // personal phone's owner → that user (nil: none)
@@ -54,10 +54,8 @@ type calleeEntry struct {
 
 // Cache sizes and timing.
 const (
-	partiesTTL        = time.Minute
-	maxCachedParties  = 100_000 // per map; a full map is emptied
-	partiesDrainEvery = 20 * time.Millisecond
-	partiesBuffer     = 8192 // events queued between two drains
+	partiesTTL       = time.Minute
+	maxCachedParties = 100_000 // per map; a full map is emptied
 )
 
 func newPartyCache() *partyCache {
@@ -68,45 +66,35 @@ func newPartyCache() *partyCache {
 // watch keeps the cache current from bus until ctx is done.
 func (p *partyCache) watch(ctx context.Context, bus *events.Bus) {
 	defer p.follow(bus)()
-	tick := time.NewTicker(partiesDrainEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			p.mu.Lock()
-			p.drainLocked()
-			p.mu.Unlock()
-		}
-	}
+	<-ctx.Done()
 }
 
-// follow subscribes the cache to the events that change it (not calls,
-// registrations and the other kinds partiesIgnore names: they are the
-// frequent ones), and returns the function that ends that. A loss is told
-// by the bus with a resync, which empties the cache.
+// follow has the bus apply its events to the cache (those of the kinds
+// partiesIgnore names are the frequent ones, calls and registrations, and
+// cost a kind check), and returns the function that ends that.
 func (p *partyCache) follow(bus *events.Bus) (stop func()) {
-	ch, cancel := bus.SubscribeKinds(partiesBuffer, func(kind string) bool { return !partiesIgnore(kind) })
+	cancel := bus.Handle(p.apply)
 	p.mu.Lock()
-	p.ch = ch
+	p.watching = true
 	p.clearLocked() // what was cached before no event could reach us
 	p.mu.Unlock()
 	return func() {
 		cancel()
 		p.mu.Lock()
-		p.ch = nil
+		p.watching = false
 		p.clearLocked()
 		p.mu.Unlock()
 	}
 }
 
-// drainLocked applies the events waiting in the subscription.
-func (p *partyCache) drainLocked() {
-	if p.ch == nil {
+// apply drops what event e may have changed (in the bus's Publish).
+func (p *partyCache) apply(e events.Event) {
+	if partiesIgnore(e.Kind) {
 		return
 	}
-	follow.Queued(p.ch, -1, p.applyLocked)
+	p.mu.Lock()
+	p.applyLocked(e)
+	p.mu.Unlock()
 }
 
 // applyLocked drops what event e may have changed.
@@ -167,8 +155,7 @@ func (p *partyCache) callerMap(dev *hotdesk.Device) (map[string]callerEntry, str
 func (p *partyCache) get(dev *hotdesk.Device, ext string, now time.Time) (caller *hotdesk.User, haveCaller bool, callee *called, haveCallee bool, gen uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.drainLocked()
-	if p.ch == nil {
+	if !p.watching {
 		return nil, false, nil, false, p.gen
 	}
 	m, key := p.callerMap(dev)
@@ -190,8 +177,7 @@ func (p *partyCache) get(dev *hotdesk.Device, ext string, now time.Time) (caller
 func (p *partyCache) put(gen uint64, dev *hotdesk.Device, setCaller bool, caller *hotdesk.User, ext string, callee *called, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.drainLocked()
-	if p.ch == nil || p.gen != gen {
+	if !p.watching || p.gen != gen {
 		return
 	}
 	if setCaller {

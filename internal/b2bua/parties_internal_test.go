@@ -8,20 +8,19 @@ import (
 	"github.com/hotdesk-pbx/hotdesk/internal/events"
 )
 
-// fedCache is a party cache following ch (instead of a bus subscription),
-// holding HD1's caller 201, the owner 301 of personal phone P1, and the
-// callee 202.
-func fedCache(t *testing.T) (*partyCache, chan events.Event, time.Time) {
+// fedCache is a party cache watching (without a bus: feed applies an
+// event as the bus's Publish would), with HD1's and P1's callers and
+// callee 202 cached.
+func fedCache(t *testing.T) (p *partyCache, feed func(events.Event), now time.Time) {
 	t.Helper()
-	p := newPartyCache()
-	ch := make(chan events.Event, 16)
-	p.ch = ch
-	now := time.Unix(1_000_000, 0)
+	p = newPartyCache()
+	p.watching = true
+	now = time.Unix(1_000_000, 0)
 	for _, d := range []*hotdesk.Device{hd1, p1} {
 		_, _, _, _, gen := p.get(d, "202", now)
 		p.put(gen, d, true, &hotdesk.User{Extension: "20x"}, "202", &called{User: &hotdesk.User{Extension: "202"}, known: true, at: "HD2"}, now)
 	}
-	return p, ch, now
+	return p, p.apply, now
 }
 
 var (
@@ -56,12 +55,12 @@ func TestPartyCacheEvents(t *testing.T) {
 		{"a kind not known", events.Event{Kind: "something_new"}, none},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, ch, now := fedCache(t)
+			p, feed, now := fedCache(t)
 			if got := has(p, now); got != all {
 				t.Fatalf("before the event: %v", got)
 			}
 			tc.e.Seq = 1
-			ch <- tc.e
+			feed(tc.e)
 			if got := has(p, now); got != tc.want {
 				t.Errorf("after %s: cached %v, want %v", tc.e.Kind, got, tc.want)
 			}
@@ -69,44 +68,46 @@ func TestPartyCacheEvents(t *testing.T) {
 	}
 }
 
-// The cache's subscription takes only the kinds that change it: a call's
-// events do not go into its queue (issue 18), a login does, and a loss
-// (told by the bus's resync) empties it.
-func TestPartyCacheFollowsChangesOnly(t *testing.T) {
+// The bus applies its events to the cache in Publish (issue 18, eighth
+// pass): a login is applied when Publish returns, with no lookup and no
+// goroutine draining a queue, and a call's events change nothing. Before,
+// a subscription queued the login until the next lookup or 20 ms tick.
+func TestPartyCacheAppliedInPublish(t *testing.T) {
 	bus := events.New()
 	p := newPartyCache()
-	defer p.follow(bus)()
+	stop := p.follow(bus)
 	now := time.Unix(1_000_000, 0)
 	_, _, _, _, gen := p.get(hd1, "202", now)
 	p.put(gen, hd1, true, &hotdesk.User{Extension: "201"}, "202", &called{User: &hotdesk.User{Extension: "202"}, known: true}, now)
 	for _, kind := range []string{events.KindCallTrying, events.KindCallConfirmed, events.KindCallTerminated, hotdesk.KindRegistered} {
 		bus.Publish(events.Event{Kind: kind, Extension: "202", Device: "HD1"})
 	}
-	if n := len(p.ch); n != 0 {
-		t.Fatalf("%d events queued for the cache after calls and a registration, want 0", n)
-	}
-	if _, a, _, c, _ := p.get(hd1, "202", now); !a || !c {
+	p.mu.Lock()
+	cached := len(p.atDevice) == 1 && len(p.callees) == 1
+	p.mu.Unlock()
+	if !cached {
 		t.Fatal("entries dropped by events that change nothing")
 	}
-	for range partiesBuffer + 1 { // the last one is lost
-		bus.Publish(events.Event{Kind: hotdesk.KindLogin, Extension: "203", Device: "HD3"})
-	}
-	p.mu.Lock()
-	p.drainLocked()
+	bus.Publish(events.Event{Kind: hotdesk.KindLogin, Extension: "203", Device: "HD1"})
+	p.mu.Lock() // no get: what Publish left
+	_, caller := p.atDevice["HD1"]
+	_, callee := p.callees["202"]
 	p.mu.Unlock()
-	_, _, _, _, gen = p.get(hd1, "202", now)
-	p.put(gen, hd1, true, &hotdesk.User{Extension: "201"}, "202", &called{User: &hotdesk.User{Extension: "202"}, known: true}, now)
-	bus.Publish(events.Event{Kind: events.KindCallTrying}) // brings the resync
+	if caller || !callee {
+		t.Errorf("after a login on HD1, returned from Publish: caller cached %v (want false), callee %v (want true)", caller, callee)
+	}
+	stop()
+	bus.Publish(events.Event{Kind: hotdesk.KindUserChanged}) // no handler left to call
 	if got := has(p, now); got != [3]bool{} {
-		t.Errorf("after a lost event: cached %v, want nothing", got)
+		t.Errorf("after stop: cached %v, want nothing", got)
 	}
 }
 
 func TestPartyCacheReadDuringChangeNotKept(t *testing.T) {
-	p, ch, now := fedCache(t)
-	ch <- events.Event{Seq: 1, Kind: hotdesk.KindLogout, Extension: "202", Device: "HD2"}
+	p, feed, now := fedCache(t)
+	feed(events.Event{Seq: 1, Kind: hotdesk.KindLogout, Extension: "202", Device: "HD2"})
 	_, _, _, _, gen := p.get(hd1, "202", now) // the read starts…
-	ch <- events.Event{Seq: 2, Kind: hotdesk.KindLogin, Extension: "202", Device: "HD3"}
+	feed(events.Event{Seq: 2, Kind: hotdesk.KindLogin, Extension: "202", Device: "HD3"})
 	// …and sees 202 still logged out, committed before the login.
 	p.put(gen, hd1, false, nil, "202", &called{User: &hotdesk.User{Extension: "202"}, known: true}, now)
 	if _, _, _, ok, _ := p.get(hd1, "202", now); ok {
