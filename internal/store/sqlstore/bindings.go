@@ -55,17 +55,14 @@ const putBindingsUpsert = `
 		updated = excluded.updated, stale = 0, nat = excluded.nat,
 		instance = excluded.instance, reg_id = excluded.reg_id`
 
-// bindingChunk is how many bindings one batched upsert writes at most
-// (13 parameters each): a group commit of thousands of first
+// chunkSizes are the sizes of the batched statements, largest first
+// (13 parameters a binding): a group commit of thousands of first
 // registrations, or of the deferred refreshes, wrote one statement per
 // row, each with database/sql's and the driver's cost per statement
 // (issue 18). A batch is cut into chunks of 32, 16, 8 and 4 rows (the
 // rest one per statement): a few fixed texts, each prepared once by the
 // group commit, and a group commit of 20 first bindings takes two
 // statements, not 20.
-const bindingChunk = 32
-
-// chunkSizes are the sizes of the batched statements, largest first.
 var chunkSizes = [...]int{32, 16, 8, 4}
 
 // putBindingRows upserts n bindings.
