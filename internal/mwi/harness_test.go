@@ -80,7 +80,7 @@ func mustStart(tb testing.TB, contacts func(string) []hotdesk.Binding) *harness 
 	if contacts == nil {
 		contacts = h.reg.Contacts
 	}
-	h.mwi, err = mwi.New(mwi.Options{Store: h.store, Counts: h.counts, Bus: h.bus, SIP: h.srv, Contacts: contacts,
+	h.mwi, err = mwi.New(mwi.Options{Store: litMem{h.store, h.counts}, Counts: h.counts, Bus: h.bus, SIP: h.srv, Contacts: contacts,
 		Auth: h.reg.Authenticate, Logger: siptest.QuietLogger()})
 	if err != nil {
 		tb.Fatal(err)
@@ -198,4 +198,32 @@ func (c *counts) readCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.reads
+}
+
+// litMem is the harness's store with mwi.LitStore: the phones whose
+// mailbox (the user logged in, else a personal phone's owner) has new
+// messages in counts.
+type litMem struct {
+	*siptest.MemStore
+	counts *counts
+}
+
+func (m litMem) LitDevices(ctx context.Context) ([]string, error) {
+	ds, _, err := m.FindDevices(ctx, hotdesk.DeviceFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var lit []string
+	for _, d := range ds {
+		ext := ""
+		if l, err := m.LoginByDevice(ctx, d.ID); err == nil {
+			ext = l.Extension
+		} else if d.Mode == hotdesk.ModePersonal {
+			ext = d.Owner
+		}
+		if n, _, _ := m.counts.VoicemailCounts(ctx, ext); ext != "" && n > 0 {
+			lit = append(lit, d.ID)
+		}
+	}
+	return lit, nil
 }

@@ -73,6 +73,15 @@ type MailboxStore interface {
 	DeviceMailbox(ctx context.Context, device string) (ext string, newCount, oldCount int, err error)
 }
 
+// LitStore lists the phones whose lamp shows new messages (the SQL stores
+// have it). After the notifier missed events (a registration flood overran
+// its queue: events.KindResync) it kicks those phones again, so a phone
+// that came up meanwhile with messages waiting is lit; without it such a
+// phone stays dark until its mailbox next changes.
+type LitStore interface {
+	LitDevices(ctx context.Context) ([]string, error)
+}
+
 // Options configure a Notifier. Store, Counts and SIP are required.
 type Options struct {
 	Store    Store
@@ -119,10 +128,17 @@ type Notifier struct {
 	workers map[string]*worker            // device → its NOTIFY worker while one runs
 	subs    sipnotify.Subs[*subscription] // filed by device
 	closed  bool
+	// deferred are the kicks that found maxInFlight workers running
+	// (device → always), started by the next ticks as workers end;
+	// relight says events were lost, so the next tick also kicks every
+	// lit phone (LitStore).
+	deferred map[string]bool
+	relight  bool
 
 	sent atomic.Int64 // NOTIFYs answered 2xx
 
 	mailbox MailboxStore // Store, when it has DeviceMailbox and is Counts too
+	lit     LitStore     // Store, when it has LitDevices
 }
 
 // worker serialises one device's NOTIFYs: again says state changed while
@@ -143,10 +159,11 @@ func New(o Options) (*Notifier, error) {
 	}
 	n := &Notifier{o: o, log: o.Logger, loop: sipnotify.NewLoopKinds(o.Bus, lampKind),
 		bounds:  sipnotify.Expiry{Min: o.MinExpires, Max: o.MaxExpires, Default: o.DefaultExpires}.Defaulted(),
-		workers: map[string]*worker{}}
+		workers: map[string]*worker{}, deferred: map[string]bool{}}
 	if m, ok := o.Store.(MailboxStore); ok && sameValue(o.Store, o.Counts) {
 		n.mailbox = m
 	}
+	n.lit, _ = o.Store.(LitStore)
 	return n, nil
 }
 
@@ -167,11 +184,62 @@ func (n *Notifier) Run(ctx context.Context) error {
 		// with its lamp off: it is told only when there are new messages
 		// to light it, so a flood of registrations (and phones that take
 		// no NOTIFY) hears nothing otherwise.
+		if e.Kind == events.KindResync {
+			// Events this notifier wanted were dropped (its queue was
+			// full) or other nodes' may have been missed: registrations
+			// among them, whose phones may have come up dark.
+			n.mu.Lock()
+			n.relight = true
+			n.mu.Unlock()
+			return
+		}
 		always := e.Kind != hotdesk.KindRegistered
 		for _, d := range n.devicesOf(ctx, e) {
 			n.kick(d, always)
 		}
-	}, func() { n.sweep(n.o.Now()) }, func() { n.mu.Lock(); n.closed = true; n.mu.Unlock() })
+	}, func() { n.sweep(n.o.Now()); n.catchUp(n.loop.Base) }, func() { n.mu.Lock(); n.closed = true; n.mu.Unlock() })
+}
+
+// catchUp runs every second: after lost events (relight) it adds every
+// lit phone to the deferred kicks, then starts as many of those as
+// maxInFlight allows; the rest wait for the next second. A flood of
+// registrations (thousands of phones back after a power cut) thus lights
+// every lamp that has messages waiting, a few hundred phones at a time,
+// instead of skipping those beyond the limit.
+func (n *Notifier) catchUp(ctx context.Context) {
+	n.mu.Lock()
+	relight := n.relight
+	n.relight = false
+	n.mu.Unlock()
+	var lit []string
+	if relight && n.lit != nil {
+		var err error
+		if lit, err = n.lit.LitDevices(ctx); err != nil {
+			n.log.Warn("mwi: read the lit lamps after lost events", "err", err)
+			n.mu.Lock()
+			n.relight = ctx.Err() == nil // again next second
+			n.mu.Unlock()
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return
+	}
+	for _, d := range lit {
+		if _, ok := n.deferred[d]; !ok {
+			n.deferred[d] = false
+		}
+	}
+	for d, always := range n.deferred {
+		if !n.startLocked(d, always) {
+			break
+		}
+		delete(n.deferred, d)
+	}
+	if len(n.deferred) > 0 {
+		n.log.Info("mwi: phones waiting for their lamp's NOTIFY", "waiting", len(n.deferred), "in_flight", len(n.workers))
+	}
 }
 
 // lampKind reports whether events of kind may change a lamp (devicesOf
@@ -290,19 +358,27 @@ func (n *Notifier) kick(device string, always bool) {
 	if n.closed {
 		return
 	}
+	if !n.startLocked(device, always) {
+		n.deferred[device] = n.deferred[device] || always // catchUp starts it
+	}
+}
+
+// startLocked hands device to its running worker, or starts one unless
+// maxInFlight run already (false).
+func (n *Notifier) startLocked(device string, always bool) bool {
 	if w := n.workers[device]; w != nil {
 		w.again = true
 		w.always = w.always || always
-		return
+		return true
 	}
 	if len(n.workers) >= maxInFlight {
-		n.log.Warn("mwi: too many phones being notified, skipped", "device", device)
-		return
+		return false
 	}
 	w := &worker{always: always}
 	n.workers[device] = w
 	n.loop.WG.Add(1)
 	go n.work(device, w)
+	return true
 }
 
 func (n *Notifier) work(device string, w *worker) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/hotdesk-pbx/hotdesk/internal/events"
 	"github.com/hotdesk-pbx/hotdesk/internal/mwi"
 	"github.com/hotdesk-pbx/hotdesk/internal/siptest"
 	"github.com/hotdesk-pbx/hotdesk/internal/testrun"
@@ -180,6 +181,30 @@ func TestRegistrationLightsOnly(t *testing.T) {
 	h.login(t, "201", "HD00002")
 	b := h.phone(t, "HD00002")
 	waitSummary(t, b, summary{"yes", "sip:201@pbx.test", "1/0 (0/0)"})
+}
+
+// TestLostEventsRelightLamps: when the notifier was told it lost events
+// (events.KindResync: its queue overran in a registration flood, or other
+// nodes' events were missed), it lights within a second or two every
+// phone that shows new messages, though it never heard that phone come up
+// with messages waiting; a phone with nothing new hears nothing.
+func TestLostEventsRelightLamps(t *testing.T) {
+	h := mustStart(t, nil)
+	h.login(t, "201", "HD00001")
+	h.login(t, "202", "HD00002")
+	a := h.phone(t, "HD00001")
+	b := h.phone(t, "HD00002")
+	time.Sleep(200 * time.Millisecond) // the logins' rounds, before the phones were there
+	a.WaitNotify(10, mwi.Event, 100*time.Millisecond)
+	b.WaitNotify(10, mwi.Event, 100*time.Millisecond)
+	// 201's messages came while the events that would have said so
+	// were lost: nothing is published for them.
+	h.counts.set("201", 2, 1)
+	h.bus.Publish(events.Event{Kind: events.KindResync, Reason: "lost"})
+	waitSummary(t, a, summary{"yes", "sip:201@pbx.test", "2/1 (0/0)"})
+	if got, _ := b.WaitNotify(1, mwi.Event, 1500*time.Millisecond); len(got) != 0 {
+		t.Fatalf("HD00002 (202, nothing new) got a message-summary NOTIFY after the resync:\n%s", got[0])
+	}
 }
 
 // TestSubscriptionsPerDeviceCapped: a phone may hold a few message-summary

@@ -30,3 +30,36 @@ func (db *DB) DeviceMailbox(ctx context.Context, device string) (ext string, new
 	}
 	return ext, newCount, oldCount, db.wrap(err, "device mailbox")
 }
+
+// litDevicesSQL is LitDevices' query: the phones DeviceMailbox would show
+// new messages on (a login's user, else a personal phone's owner).
+const litDevicesSQL = `SELECT l.device FROM logins l
+	WHERE EXISTS (SELECT 1 FROM voicemail v WHERE v.extension = l.extension AND v.is_new)
+	UNION
+	SELECT d.id FROM devices d
+	WHERE d.mode = 'personal' AND d.owner <> ''
+	AND NOT EXISTS (SELECT 1 FROM logins WHERE device = d.id)
+	AND EXISTS (SELECT 1 FROM voicemail v WHERE v.extension = d.owner AND v.is_new)
+	ORDER BY 1`
+
+// LitDevices returns, in id order, the phones whose message lamp is lit:
+// those DeviceMailbox shows new messages on. internal/mwi reads it when it
+// may have missed events (a registration flood overran its queue) to light
+// again the lamps of phones that came up meanwhile. One query, however many
+// phones: its size is the lit lamps, not the phones.
+func (db *DB) LitDevices(ctx context.Context) ([]string, error) {
+	rows, err := db.rs.QueryContext(ctx, litDevicesSQL)
+	if err != nil {
+		return nil, db.wrap(err, "lit devices")
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, db.wrap(err, "lit devices")
+		}
+		ids = append(ids, id)
+	}
+	return ids, db.wrap(rows.Err(), "lit devices")
+}

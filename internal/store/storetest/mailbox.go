@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 
@@ -98,9 +99,40 @@ func testDeviceMailbox(t *testing.T, s hotdesk.Store) {
 	}
 	wg.Wait()
 
+	// The lit lamps: the phones showing new messages, and only those.
+	lit, ok := s.(litDeviceser)
+	if ok {
+		ids, err := lit.LitDevices(ctx)
+		must(t, err)
+		if want := []string{"HD00001", "P202"}; !slices.Equal(ids, want) {
+			t.Errorf("lit devices %q, want %q", ids, want)
+		}
+	}
+
 	// Logging out hands the personal phone back to its owner.
 	must(t, s.InTx(ctx, func(tx hotdesk.Tx) error { return tx.DeleteLogin(ctx, "P202") }))
 	if ext, n, o, err := m.DeviceMailbox(ctx, "P202"); err != nil || ext != "202" || n != 0 || o != 1 {
 		t.Errorf("P202 after the logout: %q %d/%d %v, want 202 0/1", ext, n, o, err)
 	}
+	if ok {
+		// P202 shows 202's mailbox now, with no new message; 203 is
+		// logged in nowhere. A new message for 202 lights P202 again.
+		ids, err := lit.LitDevices(ctx)
+		must(t, err)
+		if want := []string{"HD00001"}; !slices.Equal(ids, want) {
+			t.Errorf("lit devices after the logout %q, want %q", ids, want)
+		}
+		must(t, s.CreateVoicemail(ctx, &hotdesk.Voicemail{Extension: "202", ReceivedAt: t0, New: true}, wavOf(8)))
+		ids, err = lit.LitDevices(ctx)
+		must(t, err)
+		if want := []string{"HD00001", "P202"}; !slices.Equal(ids, want) {
+			t.Errorf("lit devices after a message for 202 %q, want %q", ids, want)
+		}
+	}
+}
+
+// litDeviceser lists the phones whose lamp is lit (sqlstore.DB.LitDevices;
+// internal/mwi reads it after it missed events).
+type litDeviceser interface {
+	LitDevices(ctx context.Context) ([]string, error)
 }
