@@ -18,7 +18,9 @@ func (s *Service) schedule(l *hotdesk.Login) {
 	s.sched.set(policyKey(l.Device), l.Device, *l.EndsAt, false)
 }
 
-// Load schedules the stored deadlines of every login (Run calls it first).
+// Load schedules the stored deadlines of every login (Run calls it first),
+// and a lost-registration logout for each login whose phone has no
+// registration when the policy asks for one (scheduleLost).
 func (s *Service) Load(ctx context.Context) error {
 	ls, err := s.store.ListLogins(ctx)
 	if err != nil {
@@ -27,8 +29,48 @@ func (s *Service) Load(ctx context.Context) error {
 	for _, l := range ls {
 		s.schedule(l)
 	}
+	s.scheduleLost(ctx, ls)
 	s.log.Debug("auto-logout deadlines loaded", "logins", len(ls), "pending", s.sched.len())
 	return nil
+}
+
+// lostRecheck is the least time between two checks of every login's
+// registration after resyncs: a registration flood can overrun the event
+// queue again and again, and each check reads every login's phone.
+const lostRecheck = 30 * time.Second
+
+// scheduleLost schedules a lost-registration logout, from now, for each
+// login in ls whose phone has no live registration, when its policy asks
+// for one and none is pending. The deadlines of unregistered events are
+// kept in memory only: without this a restart, or an unregistered event
+// lost in a flood (events.KindResync), would leave such a login for good —
+// the stale login on a dead phone the policy is there to end. A phone that
+// registers again meanwhile is caught by fireLost, which looks again.
+func (s *Service) scheduleLost(ctx context.Context, ls []*hotdesk.Login) {
+	now := s.now()
+	s.lostChecked, s.lostPending = now, false
+	for _, l := range ls {
+		if s.sched.has(lostKey(l.Device)) {
+			continue
+		}
+		p, _, err := s.policyFor(ctx, l.Device)
+		if err != nil {
+			s.log.Warn("lost registration: policy", "device", l.Device, "err", err)
+			continue
+		}
+		d := parsePolicyDuration(p.LostRegistration)
+		if d <= 0 {
+			continue
+		}
+		bs, err := s.store.DeviceBindings(ctx, l.Device, now)
+		if err != nil {
+			s.log.Warn("lost registration: bindings", "device", l.Device, "err", err)
+			continue
+		}
+		if len(bs) == 0 {
+			s.sched.set(lostKey(l.Device), l.Device, now.Add(d), true)
+		}
+	}
 }
 
 // Run loads pending deadlines, then fires each when due and follows the
@@ -51,12 +93,18 @@ func (s *Service) Run(ctx context.Context) error {
 		if at, ok := s.sched.next(); ok {
 			wait = max(at.Sub(s.now()), 0)
 		}
+		if s.lostPending {
+			wait = min(wait, max(s.lostChecked.Add(lostRecheck).Sub(s.now()), 0))
+		}
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-s.sched.wake:
 		case <-timer.C:
+			if s.lostPending && !s.now().Before(s.lostChecked.Add(lostRecheck)) {
+				s.resync(ctx)
+			}
 			s.Tick(ctx, s.now())
 		case e, ok := <-evs:
 			if !ok {
@@ -251,10 +299,13 @@ func (s *Service) handleEvent(ctx context.Context, e events.Event) {
 			s.remoteLogin(ctx, e)
 		}
 	case events.KindResync:
-		// Other nodes' logins may have been missed: schedule from the store.
-		if err := s.Load(ctx); err != nil {
-			s.log.Warn("auto-logout: resync", "err", err)
+		// Events were dropped (a flood overran the queue) or other nodes'
+		// missed: schedule from the store, at most every lostRecheck.
+		if s.now().Before(s.lostChecked.Add(lostRecheck)) {
+			s.lostPending = true // Run's timer does it then
+			return
 		}
+		s.resync(ctx)
 	case hotdesk.KindSettings:
 		s.InvalidateSettings()
 	case hotdesk.KindRegistered:
@@ -263,6 +314,14 @@ func (s *Service) handleEvent(ctx context.Context, e events.Event) {
 		if err := s.registrationLost(ctx, e.Device); err != nil {
 			s.log.Warn("lost registration", "device", e.Device, "err", err)
 		}
+	}
+}
+
+// resync reloads every login's deadlines from the store (Load).
+func (s *Service) resync(ctx context.Context) {
+	if err := s.Load(ctx); err != nil {
+		s.log.Warn("auto-logout: resync", "err", err)
+		s.lostPending = true // try again after lostRecheck
 	}
 }
 

@@ -299,6 +299,61 @@ func TestLostRegistrationLogsOut(t *testing.T) {
 	}
 }
 
+// TestRestartSchedulesLostRegistration: the deadline of an unregistered
+// phone lives in memory; after a restart, a login on a phone with no live
+// registration gets it again (from the start) and one on a registered
+// phone does not.
+func TestRestartSchedulesLostRegistration(t *testing.T) {
+	f := autoFixture(t, hotdesk.AutoLogout{LostRegistration: "10m"})
+	ctx := context.Background()
+	f.MustLogin(t, "201", "HD00001")
+	f.MustLogin(t, "202", "HD00002")
+	must(t, f.store.PutBindings(ctx, []hotdesk.Binding{{Device: "HD00002", Contact: "sip:HD00002@127.0.0.1:5062", Expires: f.clock.Now().Add(time.Hour)}}))
+	f.svc.handleEvent(ctx, events.Event{Kind: hotdesk.KindUnregistered, Device: "HD00001"})
+
+	g := newFixtureOn(t, f.store, f.clock) // restart: the pending deadline is gone
+	must(t, g.svc.Load(ctx))
+	g.svc.Tick(ctx, g.clock.Advance(9*time.Minute))
+	if got := g.autoLogouts(); len(got) != 0 {
+		t.Fatalf("auto logouts before the 10 minutes: %q", got)
+	}
+	g.svc.Tick(ctx, g.clock.Advance(time.Minute))
+	if got := g.autoLogouts(); !slices.Equal(got, []string{"201 HD00001 lost_registration"}) {
+		t.Fatalf("auto logouts %q", got)
+	}
+	if got := g.logins(); got["HD00002"] != "202" {
+		t.Fatalf("logins %v: 202 on its registered phone should stay", got)
+	}
+}
+
+// TestResyncSchedulesLostRegistration: an unregistered event lost in a
+// flood (the bus hands over events.KindResync instead) still ends in the
+// policy's logout; resyncs closer together than lostRecheck check once,
+// and the check they asked for runs when that time is over.
+func TestResyncSchedulesLostRegistration(t *testing.T) {
+	f := autoFixture(t, hotdesk.AutoLogout{LostRegistration: "10m"})
+	ctx := context.Background()
+	f.MustLogin(t, "201", "HD00001")
+	f.svc.handleEvent(ctx, events.Event{Kind: events.KindResync, Reason: "lost"})
+	if !f.svc.sched.has(lostKey("HD00001")) || f.svc.lostPending {
+		t.Fatalf("after a resync: lost deadline %v, pending %v", f.svc.sched.has(lostKey("HD00001")), f.svc.lostPending)
+	}
+	f.clock.Advance(time.Second)
+	f.MustLogin(t, "202", "HD00002") // its phone unregisters; the event is lost too
+	f.svc.handleEvent(ctx, events.Event{Kind: events.KindResync, Reason: "lost"})
+	if f.svc.sched.has(lostKey("HD00002")) || !f.svc.lostPending {
+		t.Fatalf("a second resync within %v: lost deadline %v, pending %v", lostRecheck, f.svc.sched.has(lostKey("HD00002")), f.svc.lostPending)
+	}
+	f.clock.Advance(lostRecheck)
+	f.svc.resync(ctx) // what Run's timer does once lostRecheck is over
+	f.svc.Tick(ctx, f.clock.Advance(10*time.Minute))
+	got := f.autoLogouts()
+	slices.Sort(got)
+	if want := []string{"201 HD00001 lost_registration", "202 HD00002 lost_registration"}; !slices.Equal(got, want) {
+		t.Fatalf("auto logouts %q, want %q", got, want)
+	}
+}
+
 func TestRunFiresOnRealTimer(t *testing.T) {
 	f := newFixture(t)
 	f.clock.Set(time.Now())

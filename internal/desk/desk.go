@@ -92,6 +92,13 @@ type Service struct {
 	sched *scheduler
 	work  *workers // Login and Logout run there
 
+	// lostChecked is when the logins were last checked for phones with no
+	// registration (Load); lostPending says a resync asked for another
+	// check within lostRecheck of it, which Run does when that is over.
+	// Both only on Run's goroutine.
+	lostChecked time.Time
+	lostPending bool
+
 	checkPIN func(hash, pin string) bool // CheckPIN; tests watch it
 }
 

@@ -47,6 +47,14 @@ func (sc *scheduler) set(key, device string, at time.Time, lost bool) {
 	sc.poke()
 }
 
+// has reports whether key has a deadline.
+func (sc *scheduler) has(key string) bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	_, ok := sc.byKey[key]
+	return ok
+}
+
 // remove drops key's deadline, if any.
 func (sc *scheduler) remove(key string) {
 	sc.mu.Lock()
