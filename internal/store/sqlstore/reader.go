@@ -51,8 +51,9 @@ func newReader(db *DB) *reader {
 	return &reader{db: db, reqs: make(chan *pointRead, maxReadBatch), quit: make(chan struct{})}
 }
 
-// read runs query through the reader and returns scan's error (or ctx's,
-// or errReaderClosed); query must be a constant text (readStmts).
+// read runs query through the reader and returns scan's error (or ctx's
+// when it ends before the read is queued, or errReaderClosed); query must
+// be a constant text (readStmts).
 func (r *reader) read(ctx context.Context, scan func(rowScanner) error, query string, args ...any) error {
 	r.start.Do(func() {
 		r.wg.Add(1)
@@ -66,13 +67,24 @@ func (r *reader) read(ctx context.Context, scan func(rowScanner) error, query st
 	case <-r.quit:
 		return errReaderClosed
 	}
+	// Once queued, p is the reader's until done: scan writes into the
+	// caller's variables, so returning before (on ctx) would let the
+	// caller read them while the reader scans into them. A batch runs
+	// without its callers' cancellation and is short (at most
+	// maxReadBatch one-row reads), so ctx is not waited on here. When the
+	// store closes, a queued read either ran in the reader's last batch or
+	// never will, which the reader's end tells apart.
 	select {
 	case <-p.done:
 		return p.err
-	case <-ctx.Done():
-		return ctx.Err()
 	case <-r.quit:
-		return errReaderClosed
+		r.wg.Wait()
+		select {
+		case <-p.done:
+			return p.err
+		default:
+			return errReaderClosed
+		}
 	}
 }
 

@@ -171,3 +171,53 @@ func TestDeviceMailboxReadsBatched(t *testing.T) {
 		t.Fatalf("batches %v, want [1 %d]", batches, n+2)
 	}
 }
+
+// A read whose context ends after it was queued returns only once the
+// reader is done with it: scan writes into the caller's variables, which
+// the caller reads as soon as read returns (a data race, and a torn
+// answer, when read returned on ctx while the reader still scanned; seen
+// under -race in internal/app).
+func TestReadQueuedOutlivesItsContext(t *testing.T) {
+	db := openGroup(t)
+	if _, err := db.w.Exec(`CREATE TABLE users (extension TEXT PRIMARY KEY, hotdesk BOOLEAN, pin_hash TEXT, locked_until INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.w.Exec(`INSERT INTO users VALUES ('201', 1, 'hash', NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(free) // before the store closes, also when the test fails
+	db.rd.batched = func(int) {
+		close(entered)
+		<-release
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var scanned bool // written by the reader's goroutine, read here after read returns
+	returned := make(chan error, 1)
+	go func() {
+		returned <- db.rd.read(ctx, func(row rowScanner) error {
+			var ext, hash string
+			var hd bool
+			var locked *int64
+			err := row.Scan(&ext, &hd, &hash, &locked)
+			scanned = true
+			return err
+		}, `SELECT extension, hotdesk, pin_hash, locked_until FROM users WHERE extension = $1`, "201")
+	}()
+	<-entered // queued and taken: the reader holds it
+	cancel()
+	select {
+	case err := <-returned:
+		t.Fatalf("read returned (%v) while the reader still held it", err)
+	case <-time.After(50 * time.Millisecond): // a bound on a wrong early return, not a speed
+	}
+	free()
+	if err := <-returned; err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if !scanned {
+		t.Fatal("read returned before its row was scanned")
+	}
+}
