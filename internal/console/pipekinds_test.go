@@ -31,3 +31,44 @@ func TestPhoneTrackerSkipsCallEvents(t *testing.T) {
 		t.Errorf("tracker Seq %d, want 5 (the login's; call events do not move it)", tr.seq)
 	}
 }
+
+// A device's map of calls stays when its call ends, for its next call,
+// rather than being made and dropped per call and device (issue 18: two a
+// call); the minute's prune drops the maps that stayed empty.
+func TestCallsKeepDeviceMaps(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tr := newCalls(func() time.Time { return at })
+	ids := make([]string, 64)
+	for i := range ids {
+		ids[i] = "call-" + string(rune('A'+i%26)) + string(rune('a'+i/26))
+	}
+	var seq int64
+	n := 0
+	call := func() {
+		id := ids[n%len(ids)]
+		n++
+		for _, k := range []string{events.KindCallEarly, events.KindCallConfirmed, events.KindCallTerminated} {
+			for _, d := range []string{"HD1", "HD2"} {
+				seq++
+				tr.apply(events.Event{Seq: seq, Kind: k, Device: d, CallID: id})
+			}
+		}
+	}
+	for range 2 * len(ids) {
+		call()
+	}
+	if a := testing.AllocsPerRun(100, call); a != 0 {
+		t.Errorf("%v allocations a call once its devices have had one, want 0", a)
+	}
+	if tr.state("HD1") != "" || tr.count() != 0 {
+		t.Errorf("after the calls ended: HD1 %q, %d calls", tr.state("HD1"), tr.count())
+	}
+	at = at.Add(2 * time.Minute)
+	tr.mu.Lock()
+	tr.prune(at)
+	left := len(tr.byDevice)
+	tr.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d device maps left after a prune with no calls, want 0", left)
+	}
+}
