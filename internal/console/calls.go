@@ -158,7 +158,8 @@ func (t *calls) unqueue() {
 
 // prune drops tombstones older than callTombstone (from the queue's head:
 // no scan), and at most once a minute live calls older than callMaxAge and
-// the maps of devices that had no call since the last time. t.mu is held.
+// the devices' maps it finds empty (no call ringing or up on the device
+// now). t.mu is held.
 func (t *calls) prune(now time.Time) {
 	for len(t.queue) > 0 && now.Sub(t.queue[0].at) > callTombstone {
 		t.unqueue()
@@ -168,7 +169,7 @@ func (t *calls) prune(now time.Time) {
 	}
 	t.pruned = now
 	for dev, m := range t.byDevice {
-		if len(m) == 0 { // no call since the last prune
+		if len(m) == 0 { // no call on the device now
 			delete(t.byDevice, dev)
 			continue
 		}
