@@ -527,37 +527,46 @@ func (l *leg) run() {
 }
 
 // legCancel is what a leg's CANCEL needs from the goroutine waiting for
-// the answer: the CANCEL built from the INVITE of the current transaction
-// (a digest retry starts a new one), ready once a provisional response
-// has come (RFC 3261 9.1).
+// the answer: the INVITE of the current transaction (a digest retry starts
+// a new one) once a provisional response has come (RFC 3261 9.1), and
+// the CANCEL built from it when one is sent. Most legs are answered or
+// refused, never cancelled, so the CANCEL is not built in advance (issue
+// 18: eleven allocations a leg).
 type legCancel struct {
 	mu       sync.Mutex
-	req      *sip.Request  // nil until a provisional response
+	inv      *sip.Request  // nil until a provisional response, and after a final one
+	req      *sip.Request  // inv's CANCEL, once request built it
 	prov     chan struct{} // poked at each provisional response
 	answered chan struct{} // closed when WaitAnswer has returned
 	done     chan struct{} // closed when sendCancel has returned
 }
 
-// saw runs in WaitAnswer's goroutine, the only one that touches inv.
+// saw runs in WaitAnswer's goroutine, the only one that changes inv: a
+// digest retry rewrites it (sipgo's WaitAnswer) only after saw has taken
+// the final response that asked for credentials, under cn.mu, so request
+// reads inv (under cn.mu) only while nobody changes it.
 func (cn *legCancel) saw(res *sip.Response, inv *sip.Request) {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
 	if !res.IsProvisional() {
-		cn.req = nil // final: a digest retry sends a new INVITE
+		cn.inv, cn.req = nil, nil // final: a digest retry sends a new INVITE
 		return
 	}
-	if cn.req == nil { // once per INVITE transaction: its CANCEL is the same for every provisional response
-		cn.req = cancelOf(inv)
-	}
+	cn.inv = inv
 	select {
 	case cn.prov <- struct{}{}:
 	default:
 	}
 }
 
+// request is the CANCEL of the INVITE being answered, nil before its
+// first provisional response.
 func (cn *legCancel) request() *sip.Request {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
+	if cn.req == nil && cn.inv != nil { // once per INVITE transaction: its CANCEL is the same for every provisional response
+		cn.req = cancelOf(cn.inv)
+	}
 	return cn.req
 }
 

@@ -102,7 +102,7 @@ func (t *calls) apply(e events.Event) bool {
 	}
 	if state == "" {
 		if ok {
-			t.remove(e.Device, m, e.CallID)
+			t.remove(m, e.CallID)
 		}
 		t.bury(tombstone{key: key, seq: e.Seq, at: now})
 		return ok && old.state != ""
@@ -124,13 +124,12 @@ func (t *calls) apply(e events.Event) bool {
 	return old.state != state
 }
 
-// remove drops a live entry. t.mu is held.
-func (t *calls) remove(device string, m map[string]callEntry, id string) {
+// remove drops a live entry. t.mu is held. The device's map stays when
+// it empties, for its next call (a map made and dropped per call and
+// device, issue 18); prune drops the maps found empty.
+func (t *calls) remove(m map[string]callEntry, id string) {
 	delete(m, id)
 	t.n--
-	if len(m) == 0 {
-		delete(t.byDevice, device)
-	}
 }
 
 // bury keeps an ended call's tombstone, dropping the oldest beyond
@@ -158,8 +157,9 @@ func (t *calls) unqueue() {
 }
 
 // prune drops tombstones older than callTombstone (from the queue's head:
-// no scan), and at most once a minute live calls older than callMaxAge.
-// t.mu is held.
+// no scan), and at most once a minute live calls older than callMaxAge and
+// the devices' maps it finds empty (no call ringing or up on the device
+// now). t.mu is held.
 func (t *calls) prune(now time.Time) {
 	for len(t.queue) > 0 && now.Sub(t.queue[0].at) > callTombstone {
 		t.unqueue()
@@ -169,9 +169,13 @@ func (t *calls) prune(now time.Time) {
 	}
 	t.pruned = now
 	for dev, m := range t.byDevice {
+		if len(m) == 0 { // no call on the device now
+			delete(t.byDevice, dev)
+			continue
+		}
 		for id, c := range m {
 			if now.Sub(c.at) > callMaxAge {
-				t.remove(dev, m, id)
+				t.remove(m, id)
 			}
 		}
 	}

@@ -120,9 +120,12 @@ func newPhoneTracker(now func() time.Time) *phoneTracker {
 	return &phoneTracker{now: now, fetched: map[string]time.Time{}, pipes: map[string]*pipeline{}}
 }
 
-// apply records e if it is a step of some phone's pipeline.
+// apply records e if it is a step of some phone's pipeline. Other kinds
+// (a call's six to eight events) return before the lock, and do not move
+// the Seq on: a login published concurrently with a call's event, and
+// handed to apply after it with a lower Seq, is not taken for an old copy.
 func (t *phoneTracker) apply(e events.Event) {
-	if e.Device == "" {
+	if e.Device == "" || !pipelineKind(e.Kind) {
 		return
 	}
 	t.mu.Lock()
@@ -162,6 +165,16 @@ func (t *phoneTracker) apply(e events.Event) {
 			p.Subscribed = now
 		}
 	}
+}
+
+// pipelineKind reports whether events of kind are a step apply records.
+func pipelineKind(kind string) bool {
+	switch kind {
+	case hotdesk.KindLogin, hotdesk.KindLogout, hotdesk.KindProvisionFetch, events.KindCheckSync,
+		events.KindCheckSyncFailed, hotdesk.KindRegistered, events.KindSubscribed:
+		return true
+	}
+	return false
 }
 
 // restart begins device's pipeline again (an admin's retry), for the user

@@ -45,7 +45,7 @@ func (db *DB) WriteCalls(ctx context.Context, recs []*hotdesk.CallRecord) (err e
 	for _, c := range recs {
 		if c.ID == 0 {
 			if ins == nil {
-				if ins, err = tx.PrepareContext(ctx, db.withID(insertCallSQL)); err != nil {
+				if ins, err = tx.PrepareContext(ctx, db.callTexts().insert); err != nil {
 					return db.wrap(err, "create call")
 				}
 			}
@@ -57,7 +57,7 @@ func (db *DB) WriteCalls(ctx context.Context, recs []*hotdesk.CallRecord) (err e
 			continue
 		}
 		if upd == nil {
-			if upd, err = tx.PrepareContext(ctx, `UPDATE calls SET answer_at = $1, end_at = $2, result = $3 WHERE id = $4`); err != nil {
+			if upd, err = tx.PrepareContext(ctx, db.callTexts().update); err != nil {
 				return db.wrap(err, "update call")
 			}
 		}
@@ -73,6 +73,28 @@ func (db *DB) WriteCalls(ctx context.Context, recs []*hotdesk.CallRecord) (err e
 	return db.wrap(tx.Commit(), "commit")
 }
 
-// insertCallSQL inserts a call record (WriteCalls prepares it through withID).
-const insertCallSQL = `INSERT INTO calls (call_id, extension, direction, peer, device,
+// insertCallSQL inserts a call record, updateCallSQL ends one (WriteCalls
+// prepares them through callTexts).
+const (
+	insertCallSQL = `INSERT INTO calls (call_id, extension, direction, peer, device,
 	start_at, answer_at, end_at, result, emergency) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`
+	updateCallSQL = `UPDATE calls SET answer_at = $1, end_at = $2, result = $3 WHERE id = $4`
+)
+
+// The same with anonymous placeholders, for SQLite: modernc's driver asks
+// for each named parameter's name at every execution (anonymous), and a
+// call's four record writes bind 28 parameters (issue 18).
+var (
+	insertCallAnon = anonymous(insertCallSQL)
+	updateCallAnon = anonymous(updateCallSQL)
+)
+
+// callTexts are WriteCalls' statements for the database: anonymous
+// placeholders on the embedded one (SQLite; an INSERT's id from
+// LastInsertId), else $N and RETURNING id (withID).
+func (db *DB) callTexts() struct{ insert, update string } {
+	if db.embedded {
+		return struct{ insert, update string }{insertCallAnon, updateCallAnon}
+	}
+	return struct{ insert, update string }{db.withID(insertCallSQL), updateCallSQL}
+}

@@ -81,3 +81,46 @@ func mustWrite(t *testing.T, db *DB, recs []*hotdesk.CallRecord) {
 		t.Fatal(err)
 	}
 }
+
+// On SQLite a batch of call records binds anonymous placeholders:
+// modernc's driver copies a named parameter's name into a Go string each
+// time it binds it ($1…$10 of every INSERT, $1…$4 of every UPDATE), an
+// allocation per parameter per record (issue 18). A batch of inserts and
+// ends: at most 20 allocations per record (17 here, 24 with $N).
+func TestWriteCallsAnonymousPlaceholders(t *testing.T) {
+	w, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "c.db")+"?_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	w.SetMaxOpenConns(1)
+	if _, err := w.Exec(`CREATE TABLE calls (id INTEGER PRIMARY KEY AUTOINCREMENT, call_id TEXT NOT NULL,
+		extension TEXT NOT NULL, direction TEXT NOT NULL, peer TEXT NOT NULL, device TEXT NOT NULL,
+		start_at INTEGER NOT NULL, answer_at INTEGER, end_at INTEGER, result TEXT NOT NULL, emergency INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	db := New(Options{Write: w, Embedded: true})
+	const n = 20
+	at := time.Unix(1700000000, 0)
+	var prev []*hotdesk.CallRecord
+	a := testing.AllocsPerRun(10, func() {
+		fresh := make([]*hotdesk.CallRecord, n)
+		for i := range fresh {
+			fresh[i] = &hotdesk.CallRecord{CallID: "c@h", Extension: "201", Direction: hotdesk.DirectionOutbound,
+				Peer: "202", Device: "HD1", Start: at, Answer: &at, Result: hotdesk.ResultAnswered}
+		}
+		for _, c := range prev {
+			c.End = &at
+		}
+		mustWrite(t, db, append(fresh, prev...))
+		prev = fresh
+	}) / (2 * n)
+	t.Logf("%.1f allocations per record", a)
+	if a > 20 {
+		t.Errorf("%.1f allocations per record, want at most 20", a)
+	}
+	var ends int
+	if err := w.QueryRow(`SELECT count(*) FROM calls WHERE end_at = ?`, at.UnixNano()).Scan(&ends); err != nil || ends == 0 {
+		t.Errorf("%d records ended (%v)", ends, err)
+	}
+}
