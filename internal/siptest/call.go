@@ -176,7 +176,7 @@ func waitAnswer(ctx context.Context, dlg *sipgo.DialogClientSession, onRes func(
 			mu.Unlock()
 			if req != nil {
 				cctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
-				_, _ = dlg.Do(cctx, req)
+				sendCancel(cctx, dlg, req)
 				cancel()
 				break
 			}
@@ -223,6 +223,35 @@ func waitAnswer(ctx context.Context, dlg *sipgo.DialogClientSession, onRes func(
 }
 
 // cancelOf is the CANCEL of inv (RFC 3261 9.1).
+// sendCancel sends the CANCEL req (cancelOf: complete) through dlg's
+// client, not the dialog's Do: Do fills a request from the dialog's INVITE
+// response, which WaitAnswer writes meanwhile (a data race under -race),
+// and a CANCEL needs nothing of it. It waits for the final response.
+func sendCancel(ctx context.Context, dlg *sipgo.DialogClientSession, req *sip.Request) {
+	tx, err := dlg.UA.Client.TransactionRequest(ctx, req, func(_ *sipgo.Client, r *sip.Request) error {
+		if r.Body() == nil {
+			r.SetBody(nil) // Content-Length: 0
+		}
+		return nil
+	})
+	if err != nil {
+		return
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if !res.IsProvisional() {
+				return
+			}
+		case <-tx.Done():
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 func cancelOf(inv *sip.Request) *sip.Request {
 	r := sip.NewRequest(sip.CANCEL, inv.Recipient)
 	r.AppendHeader(sip.HeaderClone(inv.Via()))
@@ -230,6 +259,8 @@ func cancelOf(inv *sip.Request) *sip.Request {
 	r.AppendHeader(sip.HeaderClone(inv.To()))
 	r.AppendHeader(sip.HeaderClone(inv.CallID()))
 	r.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
+	mf := sip.MaxForwardsHeader(70)
+	r.AppendHeader(&mf)
 	sip.CopyHeaders("Route", inv, r)
 	r.SetDestination(inv.Destination())
 	r.SetTransport(inv.Transport())
