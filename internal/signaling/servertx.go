@@ -17,8 +17,8 @@ import (
 // sipgo's TransactionLayer.handleRequest and Server.handleRequest): a
 // request matching a transaction goes to it (a retransmission, the ACK of
 // a non-2xx answer, a CANCEL of an INVITE), any other starts one, handled
-// by route in a goroutine of its own and terminated gracefully once
-// handled. Responses leave through udpTxConn, to the address RFC 3261
+// by route in a goroutine of its own (an ACK in the read loop) and
+// terminated gracefully once handled. Responses leave through udpTxConn, to the address RFC 3261
 // 18.2.2 names (udpResponseAddr, as sipgo computed it). Requests of
 // methods route does not handle go to sipgo as before.
 //
@@ -174,11 +174,22 @@ func (s *Server) runTx(req *sip.Request, conn sip.Connection) bool {
 	if !tx.OnTerminate(func(k string, _ error) { s.servers.drop(k, tx) }) {
 		s.servers.drop(key, tx)
 	}
-	go func() {
-		s.route(req.Method, req, tx)
-		tx.TerminateGracefully() // as sipgo's server: no transaction left behind
-	}()
+	if req.IsAck() {
+		// An ACK's handlers only take note of it (a dialog confirmed, a
+		// relayed ACK passed on) and never answer: it is served here, with
+		// no goroutine started and woken for it (issue 18, ninth pass).
+		s.serveRouted(req, tx)
+		return true
+	}
+	go s.serveRouted(req, tx)
 	return true
+}
+
+// serveRouted routes req in its server transaction tx and ends tx
+// gracefully, as sipgo's server does: no transaction left behind.
+func (s *Server) serveRouted(req *sip.Request, tx *sip.ServerTx) {
+	s.route(req.Method, req, tx)
+	tx.TerminateGracefully()
 }
 
 // inviteOf is the INVITE a CANCEL names, as far as its server
