@@ -161,6 +161,9 @@ func (s *Server) runTx(req *sip.Request, conn sip.Connection) bool {
 		go tx.Receive(req)
 		return true
 	}
+	if _, udp := conn.(*udpTxConn); udp && s.resendAnswer(key) {
+		return true // a retransmission of an answered request (completed.go)
+	}
 	tx := sip.NewServerTx(key, req, conn, s.txLog)
 	if err := tx.Init(); err != nil {
 		conn.TryClose()
@@ -185,11 +188,11 @@ func (s *Server) runTx(req *sip.Request, conn sip.Connection) bool {
 	return true
 }
 
-// serveRouted routes req in its server transaction tx and ends tx
-// gracefully, as sipgo's server does: no transaction left behind.
+// serveRouted routes req in its server transaction tx and ends tx, as
+// sipgo's server does: no transaction left behind (finish).
 func (s *Server) serveRouted(req *sip.Request, tx *sip.ServerTx) {
 	s.route(req.Method, req, tx)
-	tx.TerminateGracefully()
+	s.finish(req, tx)
 }
 
 // inviteOf is the INVITE a CANCEL names, as far as its server
@@ -250,6 +253,9 @@ func responseBytes(res *sip.Response) []byte {
 type udpTxConn struct {
 	s   *Server
 	dst *net.UDPAddr
+
+	mu    sync.Mutex
+	final []byte // the final response to a non-INVITE request (completed.go)
 }
 
 func (c *udpTxConn) LocalAddr() net.Addr { return c.s.udp.LocalAddr() }
@@ -264,6 +270,9 @@ func (c *udpTxConn) WriteMsg(msg sip.Message) error {
 		err = sip.ErrUDPMTUCongestion
 	} else {
 		_, err = c.s.udp.WriteTo(buf.Bytes(), c.dst)
+	}
+	if err == nil {
+		c.keepFinal(msg, buf.Bytes())
 	}
 	if buf.Cap() <= 64<<10 {
 		bufPool.Put(buf)
