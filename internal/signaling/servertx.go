@@ -17,10 +17,11 @@ import (
 // sipgo's TransactionLayer.handleRequest and Server.handleRequest): a
 // request matching a transaction goes to it (a retransmission, the ACK of
 // a non-2xx answer, a CANCEL of an INVITE), any other starts one, handled
-// by route in a goroutine of its own (an ACK in the read loop) and
-// terminated gracefully once handled. Responses leave through udpTxConn, to the address RFC 3261
-// 18.2.2 names (udpResponseAddr, as sipgo computed it). Requests of
-// methods route does not handle go to sipgo as before.
+// by route in a goroutine of its own (an ACK in the read loop) and ended
+// once handled (finish, completed.go). Responses leave through udpTxConn,
+// to the address RFC 3261 18.2.2 names (udpResponseAddr, as sipgo
+// computed it). Requests of methods route does not handle go to sipgo as
+// before.
 //
 // Requests over TCP and TLS were parsed twice the same way (guardConn
 // checks and frames them with inspect, then sipgo's TCP read loop parsed
