@@ -81,6 +81,14 @@
 #     wake-ups 21.9 -> 21.9, 25.5 -> 22.2, 25.7 -> 26.3 per call.
 #   CALLS=10000 RATE=1000: 898 -> 869, 980 -> 961 µs per call.
 #   GCWAIT=150 SETTLE=35: goroutines 66 / 58 / 58 / 58, heap 36.8 / 141.8 / 144.8 / 14.1 MB.
+# Ninth pass (signaling: responses handed over in the read loop, ACKs routed there, sends
+# without the socket's write lock, answered non-INVITEs without Timer J; performance-calls.md),
+# main -> the change, nine pairs at 300/s and four at 1,000/s (load 1.2-3.0):
+#   CALLS=3000 RATE=300: means 1497 -> 1503 µs per call (no change shown), wake-ups 14.3 -> 12.3
+#     per call; goroutines started 7.44 -> 3.37 per call (execution trace).
+#   CALLS=10000 RATE=1000: means 807 -> 823 µs per call, wake-ups 2.9 -> 2.5.
+#   CALLS=15000 RATE=300 (51 s: the 32 s timers of the first calls fire in the run), four
+#     pairs: means 1459 -> 1362 µs per call (all four pairs lower), wake-ups 13.4 -> 12.9.
 # Figures before issue 18 (2 cores shared with other helpers' builds and tests, Go 1.26,
 # SQLite in $OUT; RSS / heap / goroutines: before, right after, settled,
 # after GC; sipp's clock ticks in 4 ms steps here):
