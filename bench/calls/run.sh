@@ -11,7 +11,8 @@
 #   bench/calls/run.sh                        # CALLS=10000 RATE=200 PAIRS=100
 #   CALLS=1000 RATE=100 GCWAIT=0 bench/calls/run.sh   # quick, ~1.5 min
 #   PPROF=127.0.0.1:35090 bench/calls/run.sh  # + CPU and allocation profiles in $OUT,
-#                                             # and the goroutines in the middle of the run
+#                                             # the goroutines in the middle of the run
+#                                             # and the goroutines started per call
 #   MEDIA=anchor bench/calls/run.sh           # media relayed (the default, auto, leaves these calls direct)
 #   MEDIA=anchor RTP_SECS=1 bench/calls/run.sh  # ... with 1 s of RTP each way per call through the relay
 #
@@ -80,6 +81,14 @@
 #     wake-ups 21.9 -> 21.9, 25.5 -> 22.2, 25.7 -> 26.3 per call.
 #   CALLS=10000 RATE=1000: 898 -> 869, 980 -> 961 µs per call.
 #   GCWAIT=150 SETTLE=35: goroutines 66 / 58 / 58 / 58, heap 36.8 / 141.8 / 144.8 / 14.1 MB.
+# Ninth pass (signaling: responses handed over in the read loop, ACKs routed there, sends
+# without the socket's write lock, answered non-INVITEs without Timer J; performance-calls.md),
+# main -> the change, nine pairs at 300/s and four at 1,000/s (load 1.2-3.0):
+#   CALLS=3000 RATE=300: means 1497 -> 1503 µs per call (no change shown), wake-ups 14.3 -> 12.3
+#     per call; goroutines started 7.44 -> 3.37 per call (execution trace).
+#   CALLS=10000 RATE=1000: means 807 -> 823 µs per call, wake-ups 2.9 -> 2.5.
+#   CALLS=15000 RATE=300 (51 s: the 32 s timers of the first calls fire in the run), four
+#     pairs: means 1459 -> 1362 µs per call (all four pairs lower), wake-ups 13.4 -> 12.9.
 # Figures before issue 18 (2 cores shared with other helpers' builds and tests, Go 1.26,
 # SQLite in $OUT; RSS / heap / goroutines: before, right after, settled,
 # after GC; sipp's clock ticks in 4 ms steps here):
@@ -219,6 +228,10 @@ fi
 # does not tell apart from work. Threads started and ended within the run
 # are not counted.
 vcsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {n += $2} END {print n + 0}'; }
+# Goroutines started (the runtime's count, served with the profiler): each
+# start may wake an idle thread to run it.
+started() { [ -n "$PPROF" ] && curl -sf --max-time 10 "http://$PPROF/debug/sched" | awk '{print $2}'; }
+g0=$(started || true)
 w0=$(vcsw "$server")
 k0=$(cpu_ticks "$server")
 ts=$(date +%s.%N)
@@ -230,6 +243,7 @@ ts=$(date +%s.%N)
 te=$(date +%s.%N)
 k1=$(cpu_ticks "$server")
 w1=$(vcsw "$server")
+g1=$(started || true)
 ok=$(stat_col "$OUT/uac/stat.csv" "SuccessfulCall(C)"); fail=$(stat_col "$OUT/uac/stat.csv" "FailedCall(C)")
 retr=$(stat_col "$OUT/uac/stat.csv" "Retransmissions(C)")
 # rtt file: Date_ms;response_time_ms;rtd_no
@@ -242,6 +256,9 @@ sort -t';' -k2 -g <(tail -q -n +2 "$OUT"/uac/*_rtt.csv 2>/dev/null | awk -F';' '
 awk -v k="$((k1 - k0))" -v hz="$CLK" -v ok="$ok" -v s="$(echo "$te - $ts" | bc)" \
   'BEGIN {printf "server CPU %.2f s over %.2f s (%.0f%% of one core) = %.0f µs per call\n", k/hz, s, 100*k/hz/s, ok ? 1e6*k/hz/ok : 0}'
 awk -v w="$((w1 - w0))" -v ok="$ok" 'BEGIN {printf "server thread wake-ups (voluntary context switches) %d = %.1f per call\n", w, ok ? w/ok : 0}'
+if [ -n "$g0" ] && [ -n "$g1" ]; then
+  awk -v g="$((g1 - g0))" -v ok="$ok" 'BEGIN {printf "goroutines started %d = %.1f per call (with the profile'"'"'s and the curl'"'"'s own)\n", g, ok ? g/ok : 0}'
+fi
 if [ -n "$PPROF" ]; then
   wait "$prof" || echo "CPU profile failed"
   curl -sf --max-time 10 -o "$OUT/allocs-after.pprof" "http://$PPROF/debug/pprof/allocs"

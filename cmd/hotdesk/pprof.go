@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime/metrics"
 	"time"
 )
 
@@ -33,6 +34,7 @@ func startPprof(addr string) (string, func(), error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/sched", schedCounts)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {
@@ -55,4 +57,18 @@ func servePprof(lookup func(string) (string, bool), stderr io.Writer) (func(), e
 	}
 	fmt.Fprintf(stderr, "profiler on http://%s/debug/pprof/ (%s)\n", bound, pprofEnv)
 	return stop, nil
+}
+
+// schedCounts writes the runtime's count of goroutines started since the
+// process began ("goroutines-created N"), which bench/calls reads before
+// and after a run to print the goroutines started per call (issue 18,
+// ninth pass: each start may wake an idle thread).
+func schedCounts(w http.ResponseWriter, _ *http.Request) {
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		http.Error(w, "not counted by this runtime", http.StatusNotFound)
+		return
+	}
+	fmt.Fprintf(w, "goroutines-created %d\n", s[0].Value.Uint64())
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -40,5 +41,17 @@ func TestServePprof(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile:") {
 		t.Fatalf("goroutine profile: %d %.200s", res.StatusCode, body)
+	}
+
+	// The goroutines started so far, which bench/calls reads per run.
+	res, err = http.Get(said[i:j] + "/debug/sched")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	var n uint64
+	if _, err := fmt.Sscanf(string(body), "goroutines-created %d", &n); err != nil || n == 0 {
+		t.Errorf("/debug/sched: %d %q", res.StatusCode, body)
 	}
 }

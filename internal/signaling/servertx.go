@@ -17,10 +17,11 @@ import (
 // sipgo's TransactionLayer.handleRequest and Server.handleRequest): a
 // request matching a transaction goes to it (a retransmission, the ACK of
 // a non-2xx answer, a CANCEL of an INVITE), any other starts one, handled
-// by route in a goroutine of its own and terminated gracefully once
-// handled. Responses leave through udpTxConn, to the address RFC 3261
-// 18.2.2 names (udpResponseAddr, as sipgo computed it). Requests of
-// methods route does not handle go to sipgo as before.
+// by route in a goroutine of its own (an ACK in the read loop) and ended
+// once handled (finish, completed.go). Responses leave through udpTxConn,
+// to the address RFC 3261 18.2.2 names (udpResponseAddr, as sipgo
+// computed it). Requests of methods route does not handle go to sipgo as
+// before.
 //
 // Requests over TCP and TLS were parsed twice the same way (guardConn
 // checks and frames them with inspect, then sipgo's TCP read loop parsed
@@ -161,6 +162,9 @@ func (s *Server) runTx(req *sip.Request, conn sip.Connection) bool {
 		go tx.Receive(req)
 		return true
 	}
+	if _, udp := conn.(*udpTxConn); udp && s.resendAnswer(key) {
+		return true // a retransmission of an answered request (completed.go)
+	}
 	tx := sip.NewServerTx(key, req, conn, s.txLog)
 	if err := tx.Init(); err != nil {
 		conn.TryClose()
@@ -174,11 +178,22 @@ func (s *Server) runTx(req *sip.Request, conn sip.Connection) bool {
 	if !tx.OnTerminate(func(k string, _ error) { s.servers.drop(k, tx) }) {
 		s.servers.drop(key, tx)
 	}
-	go func() {
-		s.route(req.Method, req, tx)
-		tx.TerminateGracefully() // as sipgo's server: no transaction left behind
-	}()
+	if req.IsAck() {
+		// An ACK's handlers only take note of it (a dialog confirmed, a
+		// relayed ACK passed on) and never answer: it is served here, with
+		// no goroutine started and woken for it (issue 18, ninth pass).
+		s.serveRouted(req, tx)
+		return true
+	}
+	go s.serveRouted(req, tx)
 	return true
+}
+
+// serveRouted routes req in its server transaction tx and ends tx, as
+// sipgo's server does: no transaction left behind (finish).
+func (s *Server) serveRouted(req *sip.Request, tx *sip.ServerTx) {
+	s.route(req.Method, req, tx)
+	s.finish(req, tx)
 }
 
 // inviteOf is the INVITE a CANCEL names, as far as its server
@@ -239,6 +254,9 @@ func responseBytes(res *sip.Response) []byte {
 type udpTxConn struct {
 	s   *Server
 	dst *net.UDPAddr
+
+	mu    sync.Mutex
+	final []byte // the final response to a non-INVITE request (completed.go)
 }
 
 func (c *udpTxConn) LocalAddr() net.Addr { return c.s.udp.LocalAddr() }
@@ -253,6 +271,9 @@ func (c *udpTxConn) WriteMsg(msg sip.Message) error {
 		err = sip.ErrUDPMTUCongestion
 	} else {
 		_, err = c.s.udp.WriteTo(buf.Bytes(), c.dst)
+	}
+	if err == nil {
+		c.keepFinal(msg, buf.Bytes())
 	}
 	if buf.Cap() <= 64<<10 {
 		bufPool.Put(buf)

@@ -92,13 +92,14 @@ type Server struct {
 	// stateless methods are answered outside sipgo (HandleStateless).
 	stateless map[sip.RequestMethod]bool
 	// picks select requests of a method answered statelessly (HandleStatelessIf).
-	picks    map[sip.RequestMethod]picked
-	answered answered  // UDP responses sent statelessly, for retransmissions
-	invites  answered  // UDP INVITEs handled through sipgo, for late retransmissions (routeInvite)
-	clients  clientTxs // UDP client transactions, for their responses (deliverResponse)
-	servers  serverTxs // UDP server transactions of requests read here (serveTx)
-	txLog    *slog.Logger
-	dialogs  map[string]DialogHandler
+	picks     map[sip.RequestMethod]picked
+	answered  answered     // UDP responses sent statelessly, for retransmissions
+	invites   answered     // UDP INVITEs handled through sipgo, for late retransmissions (routeInvite)
+	clients   clientTxs    // UDP client transactions, for their responses (deliverResponse)
+	servers   serverTxs    // UDP server transactions of requests read here (serveTx)
+	completed completedTxs // answered non-INVITE UDP transactions, for retransmissions (completed.go)
+	txLog     *slog.Logger
+	dialogs   map[string]DialogHandler
 }
 
 // New creates the user agent, server and client. Call Listen to bind.
@@ -298,6 +299,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-errc
 	}
 	s.servers.terminateAll()
+	s.completed.stop()
 	s.UA.Close()
 	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("serve sip: %w", err)

@@ -13,7 +13,8 @@ import (
 
 // udpSock is the listening UDP socket, read in batches with recvmmsg and
 // written with sendto, both through the socket's raw connection (the
-// runtime's poller waits when the socket is empty or full) and as raw
+// runtime's poller waits when the socket is empty or full; a write
+// takes the socket's write lock only then, see WriteTo) and as raw
 // system calls: they never block (the socket is non-blocking and
 // MSG_DONTWAIT is set), so they need not enter the scheduler's system
 // call path, whose entry wakes the runtime's monitor thread when the
@@ -143,14 +144,20 @@ type sendState struct {
 	b     []byte
 	n     int
 	errno syscall.Errno
+	again bool                  // try found the socket's buffer full
 	send  func(fd uintptr) bool // st.sendto, bound once
+	try   func(fd uintptr)      // st.tryOnce, bound once
 }
 
 var sendStates = sync.Pool{New: func() any {
 	st := &sendState{}
 	st.send = st.sendto
+	st.try = st.tryOnce
 	return st
 }}
+
+// tryOnce is sendto without waiting: again when the buffer is full.
+func (st *sendState) tryOnce(fd uintptr) { st.again = !st.sendto(fd) }
 
 func (st *sendState) sendto(fd uintptr) bool {
 	for {
@@ -179,8 +186,18 @@ func (u *udpSock) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if !ok {
 		return u.UDPConn.WriteTo(b, addr) // net's errors for what it cannot send
 	}
-	st.salen, st.b, st.n, st.errno = salen, b, 0, 0
-	err := u.rc.Write(st.send)
+	st.salen, st.b, st.n, st.errno, st.again = salen, b, 0, 0, false
+	// The socket's write lock (rc.Write) serves stream sockets, whose
+	// writes must not interleave; a datagram is sent whole by one
+	// sendto. Taking it made the PBX's writers (the read loop answering,
+	// calls' goroutines relaying) queue for it, each loser parked and
+	// woken by the winner (issue 18, ninth pass). Control only holds a
+	// reference, so the descriptor stays open; only a full buffer waits
+	// in the poller, through the lock.
+	err := u.rc.Control(st.try)
+	if err == nil && st.again {
+		err = u.rc.Write(st.send)
+	}
 	st.b = nil
 	if err != nil {
 		return 0, err
