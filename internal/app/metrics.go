@@ -1,6 +1,7 @@
 package app
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -92,20 +93,12 @@ func (m *eventMetrics) counter(kind string) prometheus.Counter {
 		}
 	}
 	c := m.events.WithLabelValues(kind)
-	next := make(map[string]prometheus.Counter, 1+len(ptrMap(old)))
-	for k, v := range ptrMap(old) {
-		next[k] = v
+	next := map[string]prometheus.Counter{kind: c}
+	if old != nil {
+		maps.Copy(next, *old)
 	}
-	next[kind] = c
 	m.byKind.Store(&next)
 	return c
-}
-
-func ptrMap(p *map[string]prometheus.Counter) map[string]prometheus.Counter {
-	if p == nil {
-		return nil
-	}
-	return *p
 }
 
 // relayMetrics expose the media relay: anchored calls up, and the packets

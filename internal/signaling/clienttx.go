@@ -78,16 +78,6 @@ func (c *clientTxs) drop(key string, tx *sip.ClientTx) {
 	c.mu.Unlock()
 }
 
-// get returns the transaction of key, or nil.
-func (c *clientTxs) get(key string) *sip.ClientTx {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.txs[key]; e != nil {
-		return e.tx
-	}
-	return nil
-}
-
 // take returns the transaction of key (nil if none) for res, and whether
 // res may be handed to it without a goroutine (above).
 func (c *clientTxs) take(key string, res *sip.Response) (*sip.ClientTx, bool) {
@@ -121,6 +111,20 @@ func (s *Server) deliverResponse(res *sip.Response, src net.Addr) bool {
 	if src == nil {
 		return false
 	}
+	return s.deliver(res, "UDP", src.String(), true)
+}
+
+// deliverResponseFrom is deliverResponse for a response read over
+// transport from source by a connection's loop (guardConn: TCP and TLS),
+// always in a goroutine of its own: Receive blocks until the
+// transaction's owner takes the response.
+func (s *Server) deliverResponseFrom(res *sip.Response, transport, source string) bool {
+	return s.deliver(res, transport, source, false)
+}
+
+// deliver hands res to the client transaction it answers, in this
+// goroutine when mayInline and take allows it, else in one of its own.
+func (s *Server) deliver(res *sip.Response, transport, source string, mayInline bool) bool {
 	key, err := sip.ClientTxKeyMake(res)
 	if err != nil {
 		return false
@@ -129,31 +133,12 @@ func (s *Server) deliverResponse(res *sip.Response, src net.Addr) bool {
 	if tx == nil {
 		return false
 	}
-	res.SetTransport("UDP")
-	res.SetSource(src.String())
-	if inline {
+	res.SetTransport(transport)
+	res.SetSource(source)
+	if mayInline && inline {
 		tx.Receive(res)
 	} else {
 		go tx.Receive(res)
 	}
-	return true
-}
-
-// deliverResponseFrom is deliverResponse for a response read over
-// transport from source by a connection's loop (guardConn: TCP and TLS),
-// always in a goroutine of its own: Receive blocks until the
-// transaction's owner takes the response.
-func (s *Server) deliverResponseFrom(res *sip.Response, transport, source string) bool {
-	key, err := sip.ClientTxKeyMake(res)
-	if err != nil {
-		return false
-	}
-	tx := s.clients.get(key)
-	if tx == nil {
-		return false
-	}
-	res.SetTransport(transport)
-	res.SetSource(source)
-	go tx.Receive(res)
 	return true
 }

@@ -48,18 +48,5 @@ const litDevicesSQL = `SELECT l.device FROM logins l
 // again the lamps of phones that came up meanwhile. One query, however many
 // phones: its size is the lit lamps, not the phones.
 func (db *DB) LitDevices(ctx context.Context) ([]string, error) {
-	rows, err := db.rs.QueryContext(ctx, litDevicesSQL)
-	if err != nil {
-		return nil, db.wrap(err, "lit devices")
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, db.wrap(err, "lit devices")
-		}
-		ids = append(ids, id)
-	}
-	return ids, db.wrap(rows.Err(), "lit devices")
+	return queryAll(ctx, db, db.rs, "lit devices", scanString, litDevicesSQL)
 }
